@@ -1,0 +1,111 @@
+/**
+ * Zeno: tensors, autograd-ready ops and a Zig kernel library for Deno, with
+ * PyTorch's semantics.
+ *
+ * ```ts
+ * import * as zn from "./mod.ts";
+ * const a = zn.randn([2, 3]);
+ * const b = zn.ones([3, 4]);
+ * console.log(a.matmul(b).relu().sum(1));
+ * ```
+ *
+ * @module
+ */
+import "./src/cpu_backend.ts";
+
+export { Tensor } from "./src/tensor.ts";
+export type { Dim, IndexItem, Slice, TensorLike } from "./src/tensor.ts";
+export type { DType, TypedArray } from "./src/dtype.ts";
+export { promoteTypes } from "./src/dtype.ts";
+export { Generator, manualSeed } from "./src/random.ts";
+export { getNumThreads, setNumThreads } from "./src/cpu_backend.ts";
+export { init } from "./src/init.ts";
+export {
+  arange,
+  bernoulli,
+  empty,
+  emptyLike,
+  eye,
+  full,
+  fullLike,
+  linspace,
+  normal,
+  ones,
+  onesLike,
+  rand,
+  randint,
+  randLike,
+  randn,
+  randnLike,
+  randperm,
+  tensor,
+  uniform,
+  zeros,
+  zerosLike,
+} from "./src/ops/creation.ts";
+export type { CreateOptions, NestedArray, RandomOptions, ShapeArg } from "./src/ops/creation.ts";
+export type { Storage, View } from "./src/backend.ts";
+export {
+  add,
+  atan2,
+  clamp,
+  clone,
+  div,
+  eq,
+  floorDivide,
+  ge,
+  gt,
+  le,
+  lerp,
+  logicalAnd,
+  logicalNot,
+  logicalOr,
+  logicalXor,
+  lt,
+  maximum,
+  minimum,
+  mul,
+  nanToNum,
+  ne,
+  pow,
+  remainder,
+  sub,
+  where,
+} from "./src/ops/elementwise.ts";
+export {
+  all,
+  amax,
+  amin,
+  any,
+  argmax,
+  argmin,
+  cumprod,
+  cumsum,
+  logSoftmax,
+  logsumexp,
+  mean,
+  norm,
+  prod,
+  softmax,
+  std,
+  sum,
+  variance as var,
+} from "./src/ops/reduce.ts";
+export { matmul } from "./src/ops/matmul.ts";
+export { cat, chunk, oneHot, split, stack, tril, triu } from "./src/ops/join.ts";
+export { gather, indexSelect, maskedFill } from "./src/ops/indexing.ts";
+export { sort, topk } from "./src/ops/sort.ts";
+export {
+  expand,
+  flatten,
+  narrow,
+  permute,
+  reshape,
+  select,
+  squeeze,
+  transpose,
+  unflatten,
+  unsqueeze,
+  view,
+} from "./src/ops/view.ts";
+export * from "./src/ops/unary_fns.ts";

@@ -1,0 +1,184 @@
+/**
+ * The device contract. A backend owns storage on one device and runs the
+ * primitive kernel families on it; tensor code calls only this interface and
+ * never branches on the device. Operands arrive as strided views whose shapes
+ * and dtypes the op layer has already checked and broadcast.
+ *
+ * @module
+ */
+import type { DType, TypedArray } from "./dtype.ts";
+
+/** Memory that holds a tensor's elements on some device. */
+export interface Storage {
+  /** The device the memory lives on, e.g. "cpu". */
+  readonly device: string;
+}
+
+/** A strided window on a storage: what every kernel reads and writes. */
+export interface View {
+  /** The memory viewed. */
+  readonly storage: Storage;
+  /** Element type. */
+  readonly dtype: DType;
+  /** Size of each dim. */
+  readonly shape: readonly number[];
+  /** Step in elements along each dim. */
+  readonly strides: readonly number[];
+  /** Element offset of the first element. */
+  readonly offset: number;
+}
+
+/** Unary ops, numbered as in zig/src/elementwise.zig. */
+export const UNARY = {
+  neg: 0,
+  abs: 1,
+  sign: 2,
+  exp: 3,
+  exp2: 4,
+  log: 5,
+  log2: 6,
+  log1p: 7,
+  expm1: 8,
+  sqrt: 9,
+  rsqrt: 10,
+  reciprocal: 11,
+  square: 12,
+  sin: 13,
+  cos: 14,
+  tan: 15,
+  tanh: 16,
+  sigmoid: 17,
+  relu: 18,
+  leakyRelu: 19,
+  elu: 20,
+  geluErf: 21,
+  geluTanh: 22,
+  silu: 23,
+  softplus: 24,
+  floor: 25,
+  ceil: 26,
+  round: 27,
+  trunc: 28,
+  isnan: 29,
+  isinf: 30,
+  nanToNum: 31,
+  logicalNot: 32,
+  erf: 33,
+} as const;
+/** A unary op name. */
+export type UnaryOp = keyof typeof UNARY;
+
+/** Binary ops, numbered as in zig/src/elementwise.zig. */
+export const BINARY = {
+  add: 0,
+  sub: 1,
+  mul: 2,
+  div: 3,
+  pow: 4,
+  maximum: 5,
+  minimum: 6,
+  remainder: 7,
+  floorDivide: 8,
+  atan2: 9,
+  eq: 10,
+  ne: 11,
+  lt: 12,
+  le: 13,
+  gt: 14,
+  ge: 15,
+  logicalAnd: 16,
+  logicalOr: 17,
+  logicalXor: 18,
+} as const;
+/** A binary op name. */
+export type BinaryOp = keyof typeof BINARY;
+
+/** Reductions, numbered as in zig/src/reduce.zig. */
+export const REDUCE = {
+  sum: 0,
+  mean: 1,
+  prod: 2,
+  max: 3,
+  min: 4,
+  argmax: 5,
+  argmin: 6,
+  var: 7,
+  logsumexp: 8,
+  norm: 9,
+  all: 10,
+  any: 11,
+} as const;
+/** A reduction name. */
+export type ReduceOp = keyof typeof REDUCE;
+
+/** A contiguous tensor seen as [outer, r, inner] for one-axis kernels. */
+export interface Axis3 {
+  outer: number;
+  r: number;
+  inner: number;
+}
+
+/** What a device must provide. */
+export interface Backend {
+  /** The device name, e.g. "cpu". */
+  readonly device: string;
+  /** Zero-filled storage for `numel` elements. */
+  alloc(dtype: DType, numel: number): Storage;
+  /** Storage holding a copy of (or, on the CPU, owning) host data in storage format. */
+  fromHost(dtype: DType, data: TypedArray): Storage;
+  /** A contiguous host copy of a view, in storage format. */
+  toHost(x: View): TypedArray;
+  /** Sets every element of a view to `value`. */
+  fill(x: View, value: number | bigint | boolean): void;
+  /** dst = src converted to dst's dtype; src may carry broadcast (0) strides. */
+  copy(src: View, dst: View): void;
+  /** out = op(x) elementwise; `params` are the op's numeric arguments. */
+  unary(op: UnaryOp, x: View, out: View, params?: readonly number[]): void;
+  /** out = op(a, b); a and b already carry out's shape (broadcast strides). */
+  binary(op: BinaryOp, a: View, b: View, out: View): void;
+  /** out = cond ? a : b, all views of out's shape. */
+  where(cond: View, a: View, b: View, out: View): void;
+  /** Reduces a contiguous x along r; writes `out` and/or int64 `idx` ([outer, inner]). */
+  reduce(
+    op: ReduceOp,
+    x: View,
+    axis: Axis3,
+    out: View | null,
+    idx: View | null,
+    p?: number,
+  ): void;
+  /** Cumulative sum (or product) of a contiguous x along r. */
+  scan(op: "cumsum" | "cumprod", x: View, axis: Axis3, out: View): void;
+  /** softmax or logSoftmax of a contiguous x along r. */
+  softmax(log: boolean, x: View, axis: Axis3, out: View): void;
+  /** c[b] = a[b] @ b[b]; a: [B, M, K], b: [B, K, N] strided, c: [B, M, N] contiguous. */
+  matmul(a: View, b: View, c: View): void;
+  /** out = x (contiguous [outer, size, inner]) at int64 `idx` along the middle axis. */
+  indexSelect(x: View, idx: View, out: View, axis: Axis3, wrap: boolean, op: string): void;
+  /** out = x gathered along `dim` at idx (shapes per torch.gather). */
+  gather(x: View, idx: View, out: View, dim: number, op: string): void;
+  /** dst[idx along dim] = src (or +=); in place on dst. */
+  scatter(add: boolean, dst: View, idx: View, src: View, dim: number, op: string): void;
+  /** Sorts a contiguous x along r into values and int64 indices. */
+  sort(x: View, axis: Axis3, values: View, indices: View, descending: boolean): void;
+}
+
+const backends = new Map<string, Backend>();
+
+/** Registers a backend under its device name. */
+export function registerBackend(b: Backend): void {
+  backends.set(b.device, b);
+}
+
+/** The backend for a device name such as "cpu" or "cuda:0". */
+export function backendFor(device: string): Backend {
+  const b = backends.get(device);
+  if (b) return b;
+  const base = device.split(":")[0];
+  if (base === "cuda") {
+    throw new Error(
+      `device "${device}": the CUDA backend is not available in this build`,
+    );
+  }
+  throw new Error(`unknown device "${device}"; expected "cpu"`);
+}

@@ -1,0 +1,503 @@
+/**
+ * The CPU backend: storage in JavaScript-owned typed arrays (the garbage
+ * collector frees them, also inside synchronous loops), kernels in the native
+ * library through one FFI call each.
+ *
+ * @module
+ */
+import { library } from "../ffi/loader.ts";
+import type { ZenoSymbols } from "../ffi/symbols.ts";
+import {
+  type Axis3,
+  type Backend,
+  BINARY,
+  type BinaryOp,
+  REDUCE,
+  type ReduceOp,
+  registerBackend,
+  type Storage,
+  UNARY,
+  type UnaryOp,
+  type View,
+} from "./backend.ts";
+import {
+  type DType,
+  DTYPE_CODE,
+  f32ToBf16Bits,
+  f32ToF16Bits,
+  ITEMSIZE,
+  STORAGE_CTOR,
+  type TypedArray,
+} from "./dtype.ts";
+import { MAX_DIMS } from "./shape.ts";
+
+/** CPU memory: a typed array in the dtype's storage format. */
+export class CpuStorage implements Storage {
+  /** Always "cpu". */
+  readonly device = "cpu";
+  /** The elements. */
+  readonly data: TypedArray;
+  /** Wraps a typed array. */
+  constructor(data: TypedArray) {
+    this.data = data;
+  }
+}
+
+let sym: ZenoSymbols | undefined;
+function native(): ZenoSymbols {
+  return sym ??= initNative();
+}
+
+function initNative(): ZenoSymbols {
+  const s = library().symbols;
+  let want: string | undefined;
+  try {
+    want = Deno.env.get("ZENO_NUM_THREADS");
+  } catch { /* no env permission: keep the default */ }
+  if (want !== undefined) {
+    const n = Number(want);
+    if (!Number.isInteger(n) || n < 1 || n > 256) {
+      throw new RangeError(`ZENO_NUM_THREADS must be an integer in [1, 256], got "${want}"`);
+    }
+    s.zeno_set_num_threads(n);
+  }
+  return s;
+}
+
+/** Number of threads the CPU kernels use. */
+export function getNumThreads(): number {
+  return native().zeno_num_threads();
+}
+
+/** Sets the number of threads the CPU kernels use (like torch.set_num_threads). */
+export function setNumThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1 || n > 256) {
+    throw new RangeError(`setNumThreads: expected an integer in [1, 256], got ${n}`);
+  }
+  native().zeno_set_num_threads(n);
+}
+
+// Layout metadata for the strided kernels: reused by every call.
+const meta = new Int32Array(MAX_DIMS * 5 + 8);
+const dims: number[] = new Array(MAX_DIMS).fill(0);
+const strd: number[][] = [0, 1, 2, 3].map(() => new Array(MAX_DIMS).fill(0));
+
+/**
+ * Writes shape and per-operand strides into `meta`, dropping size-1 dims and
+ * merging dims that are contiguous for every operand. Returns ndim.
+ */
+function layout(shape: readonly number[], views: readonly (readonly number[])[]): number {
+  const k = views.length;
+  let nd = 0;
+  for (let d = 0; d < shape.length; d++) {
+    const s = shape[d];
+    if (s === 1) continue;
+    if (nd > 0) {
+      let merge = true;
+      for (let o = 0; o < k; o++) {
+        if (strd[o][nd - 1] !== views[o][d] * s) {
+          merge = false;
+          break;
+        }
+      }
+      if (merge) {
+        dims[nd - 1] *= s;
+        for (let o = 0; o < k; o++) strd[o][nd - 1] = views[o][d];
+        continue;
+      }
+    }
+    dims[nd] = s;
+    for (let o = 0; o < k; o++) strd[o][nd] = views[o][d];
+    nd++;
+  }
+  for (let d = 0; d < nd; d++) {
+    meta[d] = dims[d];
+    for (let o = 0; o < k; o++) meta[(o + 1) * nd + d] = strd[o][d];
+  }
+  return nd;
+}
+
+function data(v: View): TypedArray {
+  return (v.storage as CpuStorage).data;
+}
+
+function numelOf(shape: readonly number[]): number {
+  let n = 1;
+  for (let i = 0; i < shape.length; i++) n *= shape[i];
+  return n;
+}
+
+function check(status: number, op: string, detail = ""): void {
+  if (status === 0) return;
+  switch (status) {
+    case 2:
+      throw new RangeError(
+        `${op}: index ${native().zeno_bad_index()} is out of bounds${detail}`,
+      );
+    case 3:
+      throw new RangeError(`${op}: integer division by zero`);
+    case 4:
+      throw new RangeError(`${op}: integers to negative integer powers are not allowed`);
+    case 5:
+      throw new Error(`${op}: out of memory`);
+    default:
+      throw new Error(`${op}: the native kernel rejected its arguments (status ${status})`);
+  }
+}
+
+function toStorageValue(dtype: DType, v: number | bigint | boolean): number | bigint {
+  const n = typeof v === "boolean" ? (v ? 1 : 0) : v;
+  switch (dtype) {
+    case "int64":
+      return typeof n === "bigint" ? n : BigInt(Number.isFinite(n) ? Math.trunc(n) : 0);
+    case "float16":
+      return f32ToF16Bits(Number(n));
+    case "bfloat16":
+      return f32ToBf16Bits(Number(n));
+    case "bool":
+      return Number(n) !== 0 ? 1 : 0;
+    default:
+      return Number(n);
+  }
+}
+
+function axisArgs(a: Axis3): [number, number, number] {
+  return [a.outer, a.r, a.inner];
+}
+
+/** The CPU backend instance. */
+export const cpuBackend: Backend = {
+  device: "cpu",
+
+  alloc(dtype: DType, numel: number): Storage {
+    return new CpuStorage(new STORAGE_CTOR[dtype](numel));
+  },
+
+  fromHost(_dtype: DType, d: TypedArray): Storage {
+    return new CpuStorage(d);
+  },
+
+  toHost(x: View): TypedArray {
+    const n = numelOf(x.shape);
+    const out = new STORAGE_CTOR[x.dtype](n);
+    if (n === 0) return out;
+    const src = data(x);
+    const contiguousTail = layout(x.shape, [x.strides]);
+    if (contiguousTail <= 1 && (contiguousTail === 0 || meta[1] === 1)) {
+      // One contiguous run: a plain slice copy.
+      (out as Float32Array).set(
+        (src as Float32Array).subarray(x.offset, x.offset + n),
+      );
+      return out;
+    }
+    const dst: View = {
+      storage: new CpuStorage(out),
+      dtype: x.dtype,
+      shape: x.shape,
+      strides: contiguous(x.shape),
+      offset: 0,
+    };
+    this.copy(x, dst);
+    return out;
+  },
+
+  fill(x: View, value: number | bigint | boolean): void {
+    const n = numelOf(x.shape);
+    if (n === 0) return;
+    const v = toStorageValue(x.dtype, value);
+    const d = data(x);
+    const nd = layout(x.shape, [x.strides]);
+    if (nd === 0 || (nd === 1 && meta[1] === 1)) {
+      (d as Float32Array).fill(v as number, x.offset, x.offset + n);
+      return;
+    }
+    const one = new STORAGE_CTOR[x.dtype](1);
+    (one as Float32Array)[0] = v as number;
+    const code = DTYPE_CODE[x.dtype];
+    const zeros = new Array<number>(x.shape.length).fill(0);
+    const ndim = layout(x.shape, [zeros, x.strides]);
+    check(native().zeno_copy(code, one, 0, code, d, x.offset, ndim, meta), "fill");
+  },
+
+  copy(src: View, dst: View): void {
+    if (numelOf(dst.shape) === 0) return;
+    const nd = layout(dst.shape, [src.strides, dst.strides]);
+    check(
+      native().zeno_copy(
+        DTYPE_CODE[src.dtype],
+        data(src),
+        src.offset,
+        DTYPE_CODE[dst.dtype],
+        data(dst),
+        dst.offset,
+        nd,
+        meta,
+      ),
+      "copy",
+    );
+  },
+
+  unary(op: UnaryOp, x: View, out: View, params?: readonly number[]): void {
+    if (numelOf(out.shape) === 0) return;
+    const nd = layout(out.shape, [x.strides, out.strides]);
+    check(
+      native().zeno_unary(
+        UNARY[op],
+        DTYPE_CODE[x.dtype],
+        data(x),
+        x.offset,
+        data(out),
+        out.offset,
+        nd,
+        meta,
+        params?.[0] ?? 0,
+        params?.[1] ?? 0,
+        params?.[2] ?? 0,
+      ),
+      op,
+    );
+  },
+
+  binary(op: BinaryOp, a: View, b: View, out: View): void {
+    if (numelOf(out.shape) === 0) return;
+    const nd = layout(out.shape, [a.strides, b.strides, out.strides]);
+    check(
+      native().zeno_binary(
+        BINARY[op],
+        DTYPE_CODE[a.dtype],
+        data(a),
+        a.offset,
+        data(b),
+        b.offset,
+        data(out),
+        out.offset,
+        nd,
+        meta,
+      ),
+      op,
+    );
+  },
+
+  where(cond: View, a: View, b: View, out: View): void {
+    if (numelOf(out.shape) === 0) return;
+    const nd = layout(out.shape, [cond.strides, a.strides, b.strides, out.strides]);
+    check(
+      native().zeno_where(
+        DTYPE_CODE[out.dtype],
+        data(cond),
+        cond.offset,
+        data(a),
+        a.offset,
+        data(b),
+        b.offset,
+        data(out),
+        out.offset,
+        nd,
+        meta,
+      ),
+      "where",
+    );
+  },
+
+  reduce(op: ReduceOp, x: View, axis: Axis3, out: View | null, idx: View | null, p = 0): void {
+    const [outer, r, inner] = axisArgs(axis);
+    if (outer * inner === 0) return;
+    check(
+      native().zeno_reduce(
+        REDUCE[op],
+        DTYPE_CODE[x.dtype],
+        data(x),
+        x.offset,
+        out ? data(out) : null,
+        out ? out.offset : 0,
+        idx ? data(idx) : null,
+        idx ? idx.offset : 0,
+        outer,
+        r,
+        inner,
+        p,
+      ),
+      op,
+    );
+  },
+
+  scan(op: "cumsum" | "cumprod", x: View, axis: Axis3, out: View): void {
+    const [outer, r, inner] = axisArgs(axis);
+    if (outer * r * inner === 0) return;
+    check(
+      native().zeno_scan(
+        op === "cumsum" ? 0 : 1,
+        DTYPE_CODE[x.dtype],
+        data(x),
+        x.offset,
+        data(out),
+        out.offset,
+        outer,
+        r,
+        inner,
+      ),
+      op,
+    );
+  },
+
+  softmax(log: boolean, x: View, axis: Axis3, out: View): void {
+    const [outer, r, inner] = axisArgs(axis);
+    if (outer * r * inner === 0) return;
+    check(
+      native().zeno_softmax(
+        log ? 1 : 0,
+        DTYPE_CODE[x.dtype],
+        data(x),
+        x.offset,
+        data(out),
+        out.offset,
+        outer,
+        r,
+        inner,
+      ),
+      log ? "logSoftmax" : "softmax",
+    );
+  },
+
+  matmul(a: View, b: View, c: View): void {
+    const [batch, m, n] = c.shape;
+    const k = a.shape[2];
+    if (batch * m * n === 0) return;
+    meta[0] = a.strides[0];
+    meta[1] = a.strides[1];
+    meta[2] = a.strides[2];
+    meta[3] = b.strides[0];
+    meta[4] = b.strides[1];
+    meta[5] = b.strides[2];
+    check(
+      native().zeno_matmul(
+        DTYPE_CODE[c.dtype],
+        data(a),
+        a.offset,
+        data(b),
+        b.offset,
+        data(c),
+        c.offset,
+        batch,
+        m,
+        n,
+        k,
+        meta,
+      ),
+      "matmul",
+    );
+  },
+
+  indexSelect(x: View, idx: View, out: View, axis: Axis3, wrap: boolean, op: string): void {
+    const n = numelOf(idx.shape);
+    if (n === 0 || axis.outer * axis.inner === 0) return;
+    check(
+      native().zeno_index_select(
+        ITEMSIZE[x.dtype],
+        data(x),
+        x.offset,
+        data(idx),
+        idx.offset,
+        n,
+        data(out),
+        out.offset,
+        axis.outer,
+        axis.r,
+        axis.inner,
+        wrap ? 1 : 0,
+      ),
+      op,
+      ` for dimension with size ${axis.r}`,
+    );
+  },
+
+  gather(x: View, idx: View, out: View, dim: number, op: string): void {
+    if (numelOf(idx.shape) === 0) return;
+    const nd = idx.shape.length;
+    for (let d = 0; d < nd; d++) {
+      meta[d] = idx.shape[d];
+      meta[nd + d] = idx.strides[d];
+      meta[2 * nd + d] = x.strides[d];
+      meta[3 * nd + d] = out.strides[d];
+    }
+    check(
+      native().zeno_gather(
+        DTYPE_CODE[x.dtype],
+        data(x),
+        x.offset,
+        data(idx),
+        idx.offset,
+        data(out),
+        out.offset,
+        nd,
+        meta,
+        dim,
+        x.shape[dim],
+      ),
+      op,
+      ` for dimension ${dim} with size ${x.shape[dim]}`,
+    );
+  },
+
+  scatter(add: boolean, dst: View, idx: View, src: View, dim: number, op: string): void {
+    if (numelOf(idx.shape) === 0) return;
+    const nd = idx.shape.length;
+    for (let d = 0; d < nd; d++) {
+      meta[d] = idx.shape[d];
+      meta[nd + d] = idx.strides[d];
+      meta[2 * nd + d] = dst.strides[d];
+      meta[3 * nd + d] = src.strides[d];
+    }
+    check(
+      native().zeno_scatter(
+        add ? 1 : 0,
+        DTYPE_CODE[dst.dtype],
+        data(dst),
+        dst.offset,
+        data(idx),
+        idx.offset,
+        data(src),
+        src.offset,
+        nd,
+        meta,
+        dim,
+        dst.shape[dim],
+      ),
+      op,
+      ` for dimension ${dim} with size ${dst.shape[dim]}`,
+    );
+  },
+
+  sort(x: View, axis: Axis3, values: View, indices: View, descending: boolean): void {
+    const [outer, r, inner] = axisArgs(axis);
+    if (outer * r * inner === 0) return;
+    check(
+      native().zeno_sort(
+        DTYPE_CODE[x.dtype],
+        data(x),
+        x.offset,
+        data(values),
+        values.offset,
+        data(indices),
+        indices.offset,
+        outer,
+        r,
+        inner,
+        descending ? 1 : 0,
+      ),
+      "sort",
+    );
+  },
+};
+
+function contiguous(shape: readonly number[]): number[] {
+  const st = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    st[i] = s;
+    s *= shape[i];
+  }
+  return st;
+}
+
+registerBackend(cpuBackend);

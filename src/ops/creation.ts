@@ -1,0 +1,640 @@
+/**
+ * Creation: tensors from data, constant fills, ranges and random tensors.
+ *
+ * @module
+ */
+import {
+  checkDType,
+  type DType,
+  f32ToBf16Bits,
+  f32ToF16Bits,
+  isFloating,
+  STORAGE_CTOR,
+  type TypedArray,
+} from "../dtype.ts";
+import { backendFor } from "../backend.ts";
+import { checkShape, contiguousStrides, fmtShape, numel, shapeArgs } from "../shape.ts";
+import { emptyTensor, Tensor } from "../tensor.ts";
+import { defaultGenerator, type Generator } from "../random.ts";
+import { toDType } from "./elementwise.ts";
+
+/** Options shared by the creation functions. */
+export interface CreateOptions {
+  /** Element type (default float32 for floats, int64 for integers). */
+  dtype?: DType;
+  /** Device (default "cpu"). */
+  device?: string;
+  /** Record operations for autograd. */
+  requiresGrad?: boolean;
+}
+
+/** Options of the random creation functions. */
+export interface RandomOptions extends CreateOptions {
+  /** Generator to draw from (default: the one `manualSeed` seeds). */
+  generator?: Generator;
+}
+
+/** Nested arrays of numbers or booleans. */
+export type NestedArray = number | boolean | NestedArray[];
+
+function finish(t: Tensor, opts?: CreateOptions): Tensor {
+  if (opts?.requiresGrad) {
+    if (!isFloating(t.dtype)) {
+      throw new TypeError(
+        `requiresGrad: only floating point tensors can require gradients, got ${t.dtype}`,
+      );
+    }
+    t.requiresGrad = true;
+  }
+  return t;
+}
+
+function typedDType(d: TypedArray): DType {
+  if (d instanceof Float32Array) return "float32";
+  if (d instanceof Float64Array) return "float64";
+  if (d instanceof BigInt64Array) return "int64";
+  if (d instanceof Int32Array) return "int32";
+  if (d instanceof Int16Array) return "int16";
+  if (d instanceof Int8Array) return "int8";
+  if (d instanceof Uint8Array) return "uint8";
+  throw new TypeError(
+    `tensor: cannot infer a dtype from ${
+      (d as object).constructor.name
+    }; pass { dtype } (e.g. "float16" for raw Uint16Array bits)`,
+  );
+}
+
+function fromHostValues(
+  values: ArrayLike<number | boolean>,
+  shape: number[],
+  dtype: DType,
+  device: string,
+): Tensor {
+  const n = values.length;
+  const arr = new STORAGE_CTOR[dtype](n);
+  if (dtype === "int64") {
+    const a = arr as BigInt64Array;
+    for (let i = 0; i < n; i++) {
+      const v = Number(values[i]);
+      a[i] = BigInt(Number.isFinite(v) ? Math.trunc(v) : 0);
+    }
+  } else if (dtype === "float16" || dtype === "bfloat16") {
+    const a = arr as Uint16Array;
+    const conv = dtype === "float16" ? f32ToF16Bits : f32ToBf16Bits;
+    for (let i = 0; i < n; i++) a[i] = conv(Number(values[i]));
+  } else if (dtype === "bool") {
+    const a = arr as Uint8Array;
+    for (let i = 0; i < n; i++) a[i] = values[i] ? 1 : 0;
+  } else {
+    const a = arr as Float64Array;
+    for (let i = 0; i < n; i++) a[i] = Number(values[i]);
+  }
+  const b = backendFor(device);
+  return new Tensor(b.fromHost(dtype, arr), dtype, shape, contiguousStrides(shape), 0);
+}
+
+/**
+ * A tensor from nested arrays, a typed array (copied; flat, or with
+ * `shape`), or a single number.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.tensor([[1, 2], [3, 4]]).dtype; // "int64"
+ * zn.tensor([0.5, 1]).dtype; // "float32"
+ * zn.tensor(new Float32Array([1, 2, 3, 4]), { shape: [2, 2] }).shape; // [2, 2]
+ * ```
+ */
+export function tensor(
+  data: NestedArray | TypedArray,
+  opts?: CreateOptions & { shape?: number[] },
+): Tensor {
+  const device = opts?.device ?? "cpu";
+  if (opts?.dtype !== undefined) checkDType(opts.dtype, "tensor");
+  if (ArrayBuffer.isView(data)) {
+    const src = data as TypedArray;
+    const shape = checkShape(opts?.shape ?? [src.length], "tensor");
+    if (numel(shape) !== src.length) {
+      throw new RangeError(
+        `tensor: shape ${fmtShape(shape)} does not match ${src.length} elements`,
+      );
+    }
+    const raw16 = src instanceof Uint16Array;
+    const d: DType = raw16 ? (opts?.dtype ?? "float16") : typedDType(src);
+    if (raw16 && d !== "float16" && d !== "bfloat16") {
+      throw new TypeError(`tensor: a Uint16Array holds float16 or bfloat16 bits, not ${d}`);
+    }
+    const copy = src.slice() as TypedArray;
+    const b = backendFor(device);
+    const t = new Tensor(b.fromHost(d, copy), d, shape, contiguousStrides(shape), 0);
+    return finish(opts?.dtype && opts.dtype !== d ? toDType(t, opts.dtype) : t, opts);
+  }
+  const shape: number[] = [];
+  let probe: NestedArray = data as NestedArray;
+  while (Array.isArray(probe)) {
+    shape.push(probe.length);
+    if (probe.length === 0) break;
+    probe = probe[0];
+  }
+  checkShape(shape, "tensor");
+  const flat: (number | boolean)[] = [];
+  let sawFloat = false, sawBool = false, sawNumber = false;
+  const walk = (x: NestedArray, d: number): void => {
+    if (d === shape.length) {
+      if (typeof x === "boolean") sawBool = true;
+      else if (typeof x === "number") {
+        sawNumber = true;
+        if (!Number.isInteger(x)) sawFloat = true;
+      } else {
+        throw new TypeError(
+          `tensor: expected a number or boolean at depth ${d}, got ${
+            Array.isArray(x) ? "an array" : typeof x
+          }`,
+        );
+      }
+      flat.push(x);
+      return;
+    }
+    if (!Array.isArray(x) || x.length !== shape[d]) {
+      throw new RangeError(
+        `tensor: expected sequence of length ${shape[d]} at dim ${d} (got ${
+          Array.isArray(x) ? x.length : typeof x
+        })`,
+      );
+    }
+    for (const y of x) walk(y, d + 1);
+  };
+  walk(data as NestedArray, 0);
+  const inferred: DType = sawFloat
+    ? "float32"
+    : sawNumber
+    ? (sawBool ? "int64" : "int64")
+    : sawBool
+    ? "bool"
+    : "float32";
+  const dtype = opts?.dtype ?? inferred;
+  return finish(fromHostValues(flat, shape, dtype, device), opts);
+}
+
+/** A shape given as one array or as one of several separate sizes. */
+export type ShapeArg = number | readonly number[];
+
+function splitArgs(
+  args: (ShapeArg | CreateOptions | undefined)[],
+  op: string,
+): [number[], CreateOptions | undefined] {
+  let opts: CreateOptions | undefined;
+  const last = args[args.length - 1];
+  if (last !== undefined && typeof last === "object" && !Array.isArray(last)) {
+    opts = last as CreateOptions;
+    args = args.slice(0, -1);
+  } else if (last === undefined && args.length > 0) {
+    args = args.slice(0, -1);
+  }
+  return [checkShape(shapeArgs(args as ShapeArg[], op), op), opts];
+}
+
+function filled(
+  shape: number[],
+  value: number | boolean,
+  opts: CreateOptions | undefined,
+  op: string,
+): Tensor {
+  const dtype = opts?.dtype !== undefined ? checkDType(opts.dtype, op) : "float32";
+  const t = emptyTensor(shape, dtype, opts?.device ?? "cpu");
+  if (value !== 0) t.backend.fill(t, value);
+  return finish(t, opts);
+}
+
+/**
+ * A tensor of zeros: `zeros([2, 3])` or `zeros(2, 3)`, options last.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.zeros(2, 3).shape; // [2, 3]
+ * zn.zeros([2], { dtype: "int32" }).toArray(); // [0, 0]
+ * ```
+ */
+export function zeros(...args: (ShapeArg | CreateOptions | undefined)[]): Tensor {
+  const [shape, opts] = splitArgs(args, "zeros");
+  return filled(shape, 0, opts, "zeros");
+}
+
+/**
+ * A tensor of ones.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.ones([2]).toArray(); // [1, 1]
+ * ```
+ */
+export function ones(...args: (ShapeArg | CreateOptions | undefined)[]): Tensor {
+  const [shape, opts] = splitArgs(args, "ones");
+  return filled(shape, 1, opts, "ones");
+}
+
+/**
+ * An uninitialised tensor (zero-filled here, as fresh memory is).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.empty([3]).shape; // [3]
+ * ```
+ */
+export function empty(...args: (ShapeArg | CreateOptions | undefined)[]): Tensor {
+  const [shape, opts] = splitArgs(args, "empty");
+  return filled(shape, 0, opts, "empty");
+}
+
+/**
+ * A tensor filled with `value`; the dtype follows the value (bool, int64 or
+ * float32) unless given.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.full([2], 7).toArray(); // [7, 7]
+ * ```
+ */
+export function full(
+  shape: readonly number[],
+  value: number | boolean,
+  opts?: CreateOptions,
+): Tensor {
+  const s = checkShape(shape as number[], "full");
+  const dtype: DType = opts?.dtype ??
+    (typeof value === "boolean" ? "bool" : Number.isInteger(value) ? "int64" : "float32");
+  return filled(s, value, { ...opts, dtype }, "full");
+}
+
+function likeOpts(x: Tensor, opts?: CreateOptions): CreateOptions {
+  return {
+    dtype: opts?.dtype ?? x.dtype,
+    device: opts?.device ?? x.device,
+    requiresGrad: opts?.requiresGrad,
+  };
+}
+
+/**
+ * Zeros with the shape (and by default dtype and device) of `x`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.zerosLike(zn.ones([2, 2])).toArray(); // [[0, 0], [0, 0]]
+ * ```
+ */
+export function zerosLike(x: Tensor, opts?: CreateOptions): Tensor {
+  return filled(x.shape.slice(), 0, likeOpts(x, opts), "zerosLike");
+}
+
+/**
+ * Ones with the shape of `x`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.onesLike(zn.zeros([2])).toArray(); // [1, 1]
+ * ```
+ */
+export function onesLike(x: Tensor, opts?: CreateOptions): Tensor {
+  return filled(x.shape.slice(), 1, likeOpts(x, opts), "onesLike");
+}
+
+/**
+ * An uninitialised (zeroed) tensor with the shape of `x`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.emptyLike(zn.ones([2])).shape; // [2]
+ * ```
+ */
+export function emptyLike(x: Tensor, opts?: CreateOptions): Tensor {
+  return filled(x.shape.slice(), 0, likeOpts(x, opts), "emptyLike");
+}
+
+/**
+ * `value` everywhere, with the shape of `x`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.fullLike(zn.zeros([2]), 3).toArray(); // [3, 3]
+ * ```
+ */
+export function fullLike(x: Tensor, value: number | boolean, opts?: CreateOptions): Tensor {
+  return filled(x.shape.slice(), value, likeOpts(x, opts), "fullLike");
+}
+
+/**
+ * Values from `start` to `end` (exclusive) by `step`: `arange(end)`,
+ * `arange(start, end, step?)`. Integers give int64, otherwise float32.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.arange(4).toArray(); // [0, 1, 2, 3]
+ * zn.arange(1, 2, 0.25).toArray(); // [1, 1.25, 1.5, 1.75]
+ * ```
+ */
+export function arange(
+  a: number,
+  b?: number | CreateOptions,
+  c?: number | CreateOptions,
+  d?: CreateOptions,
+): Tensor {
+  let start = 0, end: number, step = 1;
+  let opts: CreateOptions | undefined;
+  if (typeof b !== "number") {
+    end = a;
+    opts = b;
+  } else {
+    start = a;
+    end = b;
+    if (typeof c === "number") {
+      step = c;
+      opts = d;
+    } else opts = c;
+  }
+  for (const v of [start, end, step]) {
+    if (!Number.isFinite(v)) {
+      throw new RangeError(`arange: start, end and step must be finite, got ${v}`);
+    }
+  }
+  if (step === 0) throw new RangeError("arange: step must be nonzero");
+  if ((end - start) / step < 0) {
+    throw new RangeError(`arange: upper bound and larger bound inconsistent with step sign`);
+  }
+  const n = Math.max(0, Math.ceil((end - start) / step));
+  const allInt = Number.isInteger(start) && Number.isInteger(end) && Number.isInteger(step);
+  const dtype = opts?.dtype ?? (allInt ? "int64" : "float32");
+  checkShape([n], "arange");
+  const values = new Float64Array(n);
+  for (let i = 0; i < n; i++) values[i] = start + i * step;
+  return finish(fromHostValues(values, [n], dtype, opts?.device ?? "cpu"), opts);
+}
+
+/**
+ * `steps` evenly spaced values from `start` to `end` inclusive.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.linspace(0, 1, 5).toArray(); // [0, 0.25, 0.5, 0.75, 1]
+ * ```
+ */
+export function linspace(start: number, end: number, steps: number, opts?: CreateOptions): Tensor {
+  if (!Number.isInteger(steps) || steps < 0) {
+    throw new RangeError(`linspace: number of steps must be non-negative, got ${steps}`);
+  }
+  const values = new Float64Array(steps);
+  const step = steps > 1 ? (end - start) / (steps - 1) : 0;
+  // As PyTorch: the first half counts from start, the second half from end.
+  const half = Math.floor(steps / 2);
+  for (let i = 0; i < steps; i++) {
+    values[i] = i < half ? start + step * i : end - step * (steps - 1 - i);
+  }
+  return finish(
+    fromHostValues(values, [steps], opts?.dtype ?? "float32", opts?.device ?? "cpu"),
+    opts,
+  );
+}
+
+/**
+ * An n x m identity matrix (m defaults to n).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.eye(2).toArray(); // [[1, 0], [0, 1]]
+ * ```
+ */
+export function eye(n: number, m?: number | CreateOptions, opts?: CreateOptions): Tensor {
+  const cols = typeof m === "number" ? m : n;
+  const o = typeof m === "number" ? opts : m;
+  const shape = checkShape([n, cols], "eye");
+  const values = new Float64Array(n * cols);
+  for (let i = 0; i < Math.min(n, cols); i++) values[i * cols + i] = 1;
+  return finish(fromHostValues(values, shape, o?.dtype ?? "float32", o?.device ?? "cpu"), o);
+}
+
+// ---------------------------------------------------------------- random
+
+function randomFill(
+  shape: number[],
+  opts: RandomOptions | undefined,
+  op: string,
+  draw: (g: Generator) => number,
+  defaultDType: DType = "float32",
+): Tensor {
+  const dtype = opts?.dtype !== undefined ? checkDType(opts.dtype, op) : defaultDType;
+  const g = opts?.generator ?? defaultGenerator;
+  const n = numel(shape);
+  const values = new Float64Array(n);
+  for (let i = 0; i < n; i++) values[i] = draw(g);
+  return finish(fromHostValues(values, shape, dtype, opts?.device ?? "cpu"), opts);
+}
+
+function floatDType(opts: RandomOptions | undefined, op: string): void {
+  if (opts?.dtype !== undefined && !isFloating(checkDType(opts.dtype, op))) {
+    throw new TypeError(`${op}: expected a floating point dtype, got ${opts.dtype}`);
+  }
+}
+
+/**
+ * Uniform samples in [0, 1).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.manualSeed(1);
+ * zn.rand(2, 3).shape; // [2, 3]
+ * ```
+ */
+export function rand(...args: (ShapeArg | RandomOptions | undefined)[]): Tensor {
+  const [shape, opts] = splitArgs(args, "rand") as [number[], RandomOptions | undefined];
+  floatDType(opts, "rand");
+  return randomFill(shape, opts, "rand", (g) => g.nextFloat());
+}
+
+/**
+ * Standard normal samples.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.randn([1000]).mean().item(); // close to 0
+ * ```
+ */
+export function randn(...args: (ShapeArg | RandomOptions | undefined)[]): Tensor {
+  const [shape, opts] = splitArgs(args, "randn") as [number[], RandomOptions | undefined];
+  floatDType(opts, "randn");
+  return randomFill(shape, opts, "randn", (g) => g.nextNormal());
+}
+
+/**
+ * Random integers in [low, high) (int64 unless `dtype` says otherwise).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.randint(0, 10, [5]).dtype; // "int64"
+ * ```
+ */
+export function randint(
+  low: number,
+  high: number,
+  shape: readonly number[],
+  opts?: RandomOptions,
+): Tensor {
+  if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
+    throw new RangeError(
+      `randint: expected integers with low < high, got low=${low}, high=${high}`,
+    );
+  }
+  const s = checkShape(shape as number[], "randint");
+  return randomFill(s, opts, "randint", (g) => g.nextInt(low, high), "int64");
+}
+
+/**
+ * A random permutation of 0..n-1 (int64).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.randperm(4).sort().values.toArray(); // [0, 1, 2, 3]
+ * ```
+ */
+export function randperm(n: number, opts?: RandomOptions): Tensor {
+  if (!Number.isInteger(n) || n < 0) {
+    throw new RangeError(`randperm: n must be a non-negative integer, got ${n}`);
+  }
+  const g = opts?.generator ?? defaultGenerator;
+  const values = new Float64Array(n);
+  for (let i = 0; i < n; i++) values[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = g.nextInt(0, i + 1);
+    const t = values[i];
+    values[i] = values[j];
+    values[j] = t;
+  }
+  return finish(fromHostValues(values, [n], opts?.dtype ?? "int64", opts?.device ?? "cpu"), opts);
+}
+
+/**
+ * Normal samples with the given mean and standard deviation.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.normal(5, 0.1, [3]).shape; // [3]
+ * ```
+ */
+export function normal(
+  mean: number,
+  std: number,
+  shape: readonly number[],
+  opts?: RandomOptions,
+): Tensor {
+  if (!(std >= 0)) throw new RangeError(`normal: expected std >= 0, got ${std}`);
+  floatDType(opts, "normal");
+  return randomFill(
+    checkShape(shape as number[], "normal"),
+    opts,
+    "normal",
+    (g) => mean + std * g.nextNormal(),
+  );
+}
+
+/**
+ * Uniform samples in [low, high).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.uniform(-1, 1, [3]).shape; // [3]
+ * ```
+ */
+export function uniform(
+  low: number,
+  high: number,
+  shape: readonly number[],
+  opts?: RandomOptions,
+): Tensor {
+  if (!(low <= high)) throw new RangeError(`uniform: expected low <= high, got ${low} and ${high}`);
+  floatDType(opts, "uniform");
+  return randomFill(
+    checkShape(shape as number[], "uniform"),
+    opts,
+    "uniform",
+    (g) => low + (high - low) * g.nextFloat(),
+  );
+}
+
+/**
+ * 0/1 samples with probability `p` (a number with a shape, or a tensor of
+ * probabilities giving its own shape).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.bernoulli(zn.full([4], 1.0)).toArray(); // [1, 1, 1, 1]
+ * ```
+ */
+export function bernoulli(
+  p: Tensor | number,
+  shape?: readonly number[],
+  opts?: RandomOptions,
+): Tensor {
+  const g = opts?.generator ?? defaultGenerator;
+  if (p instanceof Tensor) {
+    const probs = p.to("float64").toTypedArray() as Float64Array;
+    for (const v of probs) {
+      if (!(v >= 0 && v <= 1)) {
+        throw new RangeError(`bernoulli: probabilities must be in [0, 1], got ${v}`);
+      }
+    }
+    const values = new Float64Array(probs.length);
+    for (let i = 0; i < probs.length; i++) values[i] = g.nextFloat() < probs[i] ? 1 : 0;
+    const dtype = opts?.dtype ?? (isFloating(p.dtype) ? p.dtype : "float32");
+    return finish(fromHostValues(values, p.shape.slice(), dtype, p.device), opts);
+  }
+  if (!(p >= 0 && p <= 1)) throw new RangeError(`bernoulli: p must be in [0, 1], got ${p}`);
+  if (!shape) throw new TypeError("bernoulli: a shape is needed when p is a number");
+  return randomFill(
+    checkShape(shape as number[], "bernoulli"),
+    opts,
+    "bernoulli",
+    (gen) => gen.nextFloat() < p ? 1 : 0,
+  );
+}
+
+/**
+ * Standard normal samples with the shape (and dtype) of `x`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.randnLike(zn.zeros([2, 2])).shape; // [2, 2]
+ * ```
+ */
+export function randnLike(x: Tensor, opts?: RandomOptions): Tensor {
+  return randn(x.shape.slice(), { ...likeOpts(x, opts), generator: opts?.generator });
+}
+
+/**
+ * Uniform [0, 1) samples with the shape (and dtype) of `x`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.randLike(zn.zeros([2])).shape; // [2]
+ * ```
+ */
+export function randLike(x: Tensor, opts?: RandomOptions): Tensor {
+  return rand(x.shape.slice(), { ...likeOpts(x, opts), generator: opts?.generator });
+}

@@ -1,0 +1,582 @@
+/**
+ * Elementwise ops: unary maps, binary maps with broadcasting and PyTorch's
+ * type promotion, where/clamp/lerp, dtype conversion and host read-back.
+ *
+ * @module
+ */
+import type { BinaryOp, UnaryOp } from "../backend.ts";
+import {
+  bf16BitsToF32,
+  checkDType,
+  type DType,
+  f16BitsToF32,
+  isFloating,
+  type PromotionInput,
+  resultType,
+  scalarDType,
+  type TypedArray,
+} from "../dtype.ts";
+import { broadcastShapes, broadcastStrides, fmtShape } from "../shape.ts";
+import { emptyTensor, Tensor, type TensorLike } from "../tensor.ts";
+
+/** Storage-only dtypes compute in float32. */
+function computeDType(d: DType): DType {
+  return d === "float16" || d === "bfloat16" ? "float32" : d;
+}
+
+function promotionInput(x: TensorLike): PromotionInput {
+  if (x instanceof Tensor) return { dtype: x.dtype, tier: x.ndim === 0 ? 1 : 2 };
+  return { dtype: scalarDType(x), tier: 0 };
+}
+
+/** @internal Checks that a value can stand as a tensor operand. */
+export function checkOperand(x: unknown, op: string): asserts x is TensorLike {
+  if (x instanceof Tensor || typeof x === "number" || typeof x === "boolean") return;
+  throw new TypeError(`${op}: expected a Tensor, number or boolean, got ${typeof x}`);
+}
+
+/** @internal A 0-d tensor holding a scalar. */
+export function scalarTensor(v: number | boolean, dtype: DType, device = "cpu"): Tensor {
+  const t = emptyTensor([], dtype, device);
+  t.backend.fill(t, v);
+  return t;
+}
+
+/** @internal `x` as a tensor of `dtype` on `device` (converting when needed). */
+export function asTensor(x: TensorLike, dtype: DType, device: string, op: string): Tensor {
+  if (x instanceof Tensor) {
+    if (x.device !== device) {
+      throw new Error(
+        `${op}: expected all tensors on the same device, but found ${x.device} and ${device}`,
+      );
+    }
+    return x.dtype === dtype ? x : toDType(x, dtype);
+  }
+  return scalarTensor(x, dtype, device);
+}
+
+function deviceOf(a: TensorLike, b: TensorLike, op: string): string {
+  const da = a instanceof Tensor ? a.device : undefined;
+  const db = b instanceof Tensor ? b.device : undefined;
+  if (da && db && da !== db) {
+    throw new Error(
+      `${op}: expected all tensors on the same device, but found ${da} and ${db}`,
+    );
+  }
+  return da ?? db ?? "cpu";
+}
+
+function broadcastView(t: Tensor, shape: readonly number[]): Tensor {
+  if (t.shape.length === shape.length && t.shape.every((s, i) => s === shape[i])) return t;
+  return new Tensor(
+    t.storage,
+    t.dtype,
+    shape,
+    broadcastStrides(t.shape, t.strides, shape),
+    t.offset,
+  );
+}
+
+/**
+ * Runs a binary kernel: promotes, broadcasts, computes in `compute` (default
+ * the promoted dtype) and returns `outDType` (default the compute dtype).
+ */
+function binaryKernel(
+  op: BinaryOp,
+  a: TensorLike,
+  b: TensorLike,
+  name: string,
+  opts: { compute?: (promoted: DType) => DType; predicate?: boolean } = {},
+): Tensor {
+  checkOperand(a, name);
+  checkOperand(b, name);
+  const device = deviceOf(a, b, name);
+  const promoted = resultType([promotionInput(a), promotionInput(b)]);
+  let compute = opts.compute ? opts.compute(promoted) : computeDType(promoted);
+  // Arithmetic on bools runs on 0/1 bytes and is read back as bool (True + True = True).
+  const boolArith = compute === "bool" && !opts.predicate;
+  if (boolArith) compute = "uint8";
+  const ta = asTensor(a, compute, device, name);
+  const tb = asTensor(b, compute, device, name);
+  const shape = broadcastShapes(name, ta.shape, tb.shape);
+  const out = emptyTensor(shape, opts.predicate ? "bool" : compute, device);
+  // bool + bool is logical or in PyTorch (a bool never holds 2).
+  if (op === "add" && compute === "bool") op = "logicalOr";
+  out.backend.binary(op, broadcastView(ta, shape), broadcastView(tb, shape), out);
+  if (boolArith) return toDType(out, "bool");
+  // float16/bfloat16 computed in float32 round back to their storage dtype.
+  const storageOnly = promoted === "float16" || promoted === "bfloat16";
+  return storageOnly && !opts.predicate && compute === "float32" ? toDType(out, promoted) : out;
+}
+
+const floatCompute = (d: DType): DType => isFloating(d) ? computeDType(d) : "float32";
+
+/**
+ * Elementwise sum with broadcasting: `a + alpha * b`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.add(zn.tensor([1, 2]), 10).toArray(); // [11, 12]
+ * ```
+ */
+export function add(a: TensorLike, b: TensorLike, opts?: { alpha?: number }): Tensor {
+  const bb = opts?.alpha !== undefined && opts.alpha !== 1 ? mul(b, opts.alpha) : b;
+  return binaryKernel("add", a, bb, "add");
+}
+
+/**
+ * Elementwise difference with broadcasting: `a - alpha * b`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.sub(zn.tensor([5, 6]), 1).toArray(); // [4, 5]
+ * ```
+ */
+export function sub(a: TensorLike, b: TensorLike, opts?: { alpha?: number }): Tensor {
+  if ((a instanceof Tensor && a.dtype === "bool") && (b instanceof Tensor && b.dtype === "bool")) {
+    throw new TypeError("sub: subtracting two bool tensors is not supported; use logicalXor");
+  }
+  const bb = opts?.alpha !== undefined && opts.alpha !== 1 ? mul(b, opts.alpha) : b;
+  return binaryKernel("sub", a, bb, "sub");
+}
+
+/**
+ * Elementwise product with broadcasting.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.mul(zn.tensor([1, 2]), zn.tensor([[3], [4]])).toArray(); // [[3, 6], [4, 8]]
+ * ```
+ */
+export function mul(a: TensorLike, b: TensorLike): Tensor {
+  return binaryKernel("mul", a, b, "mul");
+}
+
+/**
+ * True division (integers divide as float32), or rounded with `roundingMode`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.div(zn.tensor([1, 7]), 2).toArray(); // [0.5, 3.5]
+ * zn.div(zn.tensor([-7]), 2, { roundingMode: "floor" }).toArray(); // [-4]
+ * ```
+ */
+export function div(
+  a: TensorLike,
+  b: TensorLike,
+  opts?: { roundingMode?: "trunc" | "floor" },
+): Tensor {
+  const mode = opts?.roundingMode;
+  if (mode === "floor") return floorDivide(a, b);
+  if (mode === "trunc") {
+    const promoted = resultType([promotionInput(a), promotionInput(b)]);
+    if (isFloating(promoted)) return binaryKernel("div", a, b, "div").trunc();
+    const q = binaryKernel("div", a, b, "div", { compute: () => "float64" });
+    checkIntDivisor(b, "div");
+    return toDType(q.trunc(), promoted);
+  }
+  if (mode !== undefined) throw new RangeError(`div: unknown roundingMode ${JSON.stringify(mode)}`);
+  return binaryKernel("div", a, b, "div", { compute: floatCompute });
+}
+
+function checkIntDivisor(b: TensorLike, op: string): void {
+  const zero = b instanceof Tensor ? b.eq(0).any().item() : b === 0;
+  if (zero) throw new RangeError(`${op}: integer division by zero`);
+}
+
+/**
+ * Elementwise power.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.pow(zn.tensor([1, 2, 3]), 2).toArray(); // [1, 4, 9]
+ * ```
+ */
+export function pow(a: TensorLike, b: TensorLike): Tensor {
+  return binaryKernel("pow", a, b, "pow");
+}
+
+/**
+ * Elementwise maximum; NaN propagates.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.maximum(zn.tensor([1, 5]), zn.tensor([3, 2])).toArray(); // [3, 5]
+ * ```
+ */
+export function maximum(a: TensorLike, b: TensorLike): Tensor {
+  return binaryKernel("maximum", a, b, "maximum");
+}
+
+/**
+ * Elementwise minimum; NaN propagates.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.minimum(zn.tensor([1, 5]), zn.tensor([3, 2])).toArray(); // [1, 2]
+ * ```
+ */
+export function minimum(a: TensorLike, b: TensorLike): Tensor {
+  return binaryKernel("minimum", a, b, "minimum");
+}
+
+/**
+ * Python-style remainder: the result has the divisor's sign.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.remainder(zn.tensor([-3, 3]), 2).toArray(); // [1, 1]
+ * ```
+ */
+export function remainder(a: TensorLike, b: TensorLike): Tensor {
+  return binaryKernel("remainder", a, b, "remainder");
+}
+
+/**
+ * Floor division.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.floorDivide(zn.tensor([-7, 7]), 2).toArray(); // [-4, 3]
+ * ```
+ */
+export function floorDivide(a: TensorLike, b: TensorLike): Tensor {
+  return binaryKernel("floorDivide", a, b, "floorDivide");
+}
+
+/**
+ * atan2(a, b), in radians.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.atan2(zn.tensor([1]), zn.tensor([1])).item(); // ~0.785
+ * ```
+ */
+export function atan2(a: TensorLike, b: TensorLike): Tensor {
+  return binaryKernel("atan2", a, b, "atan2", { compute: floatCompute });
+}
+
+function comparison(op: BinaryOp) {
+  return (a: TensorLike, b: TensorLike): Tensor => binaryKernel(op, a, b, op, { predicate: true });
+}
+
+/**
+ * `a == b` as bool.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.eq(zn.tensor([1, 2]), 2).toArray(); // [false, true]
+ * ```
+ */
+export const eq: (a: TensorLike, b: TensorLike) => Tensor = comparison("eq");
+/** `a != b` as bool. @example `zn.ne(zn.tensor([1, 2]), 2)` */
+export const ne: (a: TensorLike, b: TensorLike) => Tensor = comparison("ne");
+/** `a < b` as bool. @example `zn.lt(zn.tensor([1, 2]), 2)` */
+export const lt: (a: TensorLike, b: TensorLike) => Tensor = comparison("lt");
+/** `a <= b` as bool. @example `zn.le(zn.tensor([1, 2]), 2)` */
+export const le: (a: TensorLike, b: TensorLike) => Tensor = comparison("le");
+/** `a > b` as bool. @example `zn.gt(zn.tensor([1, 2]), 2)` */
+export const gt: (a: TensorLike, b: TensorLike) => Tensor = comparison("gt");
+/** `a >= b` as bool. @example `zn.ge(zn.tensor([1, 2]), 2)` */
+export const ge: (a: TensorLike, b: TensorLike) => Tensor = comparison("ge");
+/** Logical and, as bool. @example `zn.logicalAnd(zn.tensor([true, false]), true)` */
+export const logicalAnd: (a: TensorLike, b: TensorLike) => Tensor = comparison("logicalAnd");
+/** Logical or, as bool. @example `zn.logicalOr(zn.tensor([true, false]), false)` */
+export const logicalOr: (a: TensorLike, b: TensorLike) => Tensor = comparison("logicalOr");
+/** Logical xor, as bool. @example `zn.logicalXor(zn.tensor([true, false]), true)` */
+export const logicalXor: (a: TensorLike, b: TensorLike) => Tensor = comparison("logicalXor");
+
+/**
+ * Logical not, as bool.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.logicalNot(zn.tensor([0, 2])).toArray(); // [true, false]
+ * ```
+ */
+export function logicalNot(x: Tensor): Tensor {
+  return unary("logicalNot", x);
+}
+
+const INT_UNARY = new Set<UnaryOp>([
+  "neg",
+  "abs",
+  "sign",
+  "square",
+  "relu",
+  "floor",
+  "ceil",
+  "round",
+  "trunc",
+  "isnan",
+  "isinf",
+  "logicalNot",
+]);
+const PREDICATES = new Set<UnaryOp>(["isnan", "isinf", "logicalNot"]);
+
+/**
+ * Applies a unary kernel. Integer inputs of float-only ops compute in
+ * float32, as PyTorch does; float16/bfloat16 compute in float32 and round back.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.unary("sqrt", zn.tensor([4, 9])).toArray(); // [2, 3]
+ * ```
+ */
+export function unary(op: UnaryOp, x: Tensor, params?: readonly number[]): Tensor {
+  if (!(x instanceof Tensor)) throw new TypeError(`${op}: expected a Tensor, got ${typeof x}`);
+  if (op === "neg" && x.dtype === "bool") {
+    throw new TypeError("neg: negation on a bool tensor is not supported; use logicalNot");
+  }
+  const pred = PREDICATES.has(op);
+  let compute = computeDType(x.dtype);
+  if (x.dtype === "bool" && !pred) {
+    // The integer-safe ops (abs, sign, relu, rounding, ...) leave bools as they are.
+    // square goes through pow(x, 2), so bools become int64 as in PyTorch.
+    if (op === "square") return unary(op, toDType(x, "int64"));
+    if (INT_UNARY.has(op)) return clone(x);
+    compute = "float32";
+  } else if (!isFloating(compute) && !INT_UNARY.has(op)) {
+    compute = "float32";
+  }
+  const src = x.dtype === compute ? x : toDType(x, compute);
+  const out = emptyTensor(x.shape, pred ? "bool" : compute, x.device);
+  out.backend.unary(op, src, out, params);
+  const storageOnly = computeDType(x.dtype) !== x.dtype;
+  return storageOnly && !pred && isFloating(compute) ? toDType(out, x.dtype) : out;
+}
+
+/**
+ * Replaces NaN, +inf and -inf with finite values (defaults: 0 and the dtype's extremes).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.nanToNum(zn.tensor([NaN, 1])).toArray(); // [0, 1]
+ * ```
+ */
+export function nanToNum(
+  x: Tensor,
+  opts?: { nan?: number; posinf?: number; neginf?: number },
+): Tensor {
+  if (!isFloating(x.dtype)) return clone(x);
+  const big = x.dtype === "float64"
+    ? Number.MAX_VALUE
+    : x.dtype === "float16"
+    ? 65504
+    : x.dtype === "bfloat16"
+    ? 3.3895313892515355e38
+    : 3.4028234663852886e38;
+  return unary("nanToNum", x, [opts?.nan ?? 0, opts?.posinf ?? big, opts?.neginf ?? -big]);
+}
+
+/**
+ * Picks `a` where `cond` is true and `b` elsewhere, broadcasting all three.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * const x = zn.tensor([-1, 2]);
+ * zn.where(x.gt(0), x, 0).toArray(); // [0, 2]
+ * ```
+ */
+export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  if (!(cond instanceof Tensor)) throw new TypeError("where: condition must be a Tensor");
+  if (cond.dtype !== "bool") {
+    throw new TypeError(`where: condition must be a bool tensor, got ${cond.dtype}`);
+  }
+  checkOperand(a, "where");
+  checkOperand(b, "where");
+  const device = cond.device;
+  const dtype = resultType([promotionInput(a), promotionInput(b)]);
+  const ta = asTensor(a, dtype, device, "where");
+  const tb = asTensor(b, dtype, device, "where");
+  const shape = broadcastShapes("where", cond.shape, ta.shape, tb.shape);
+  const out = emptyTensor(shape, dtype, device);
+  out.backend.where(
+    broadcastView(cond, shape),
+    broadcastView(ta, shape),
+    broadcastView(tb, shape),
+    out,
+  );
+  return out;
+}
+
+/**
+ * Clamps into [min, max]; either bound may be null.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.clamp(zn.tensor([-2, 0.5, 3]), 0, 1).toArray(); // [0, 0.5, 1]
+ * ```
+ */
+export function clamp(x: Tensor, min?: TensorLike | null, max?: TensorLike | null): Tensor {
+  if ((min === undefined || min === null) && (max === undefined || max === null)) {
+    throw new TypeError("clamp: at least one of min and max must be given");
+  }
+  let out = x;
+  if (min !== undefined && min !== null) out = maximum(out, min);
+  if (max !== undefined && max !== null) out = minimum(out, max);
+  return out === x ? clone(x) : out;
+}
+
+/**
+ * Linear interpolation `a + weight * (b - a)`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.lerp(zn.tensor([0.0]), zn.tensor([10.0]), 0.25).toArray(); // [2.5]
+ * ```
+ */
+export function lerp(a: Tensor, b: TensorLike, weight: TensorLike): Tensor {
+  if (!isFloating(a.dtype)) throw new TypeError(`lerp: expected a floating tensor, got ${a.dtype}`);
+  return add(a, mul(weight, sub(b, a)));
+}
+
+// ---------------------------------------------------------------- conversion and read-back
+
+/**
+ * A copy of `x` converted to `dtype` (x itself when it already has it).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.tensor([1.7, -1.7]).to("int32").toArray(); // [1, -1]
+ * ```
+ */
+export function toDType(x: Tensor, dtype: DType): Tensor {
+  checkDType(dtype, "to");
+  if (x.dtype === dtype) return x;
+  const out = emptyTensor(x.shape, dtype, x.device);
+  out.backend.copy(x, out);
+  return out;
+}
+
+/**
+ * A contiguous copy of `x` with its own storage.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.tensor([[1, 2], [3, 4]]).mT.clone().isContiguous(); // true
+ * ```
+ */
+export function clone(x: Tensor): Tensor {
+  const out = emptyTensor(x.shape, x.dtype, x.device);
+  out.backend.copy(x, out);
+  return out;
+}
+
+/** @internal dst[...] = src, broadcasting src and converting its dtype. */
+export function copyInto(dst: Tensor, src: TensorLike, op: string): void {
+  checkOperand(src, op);
+  const s = src instanceof Tensor ? src : scalarTensor(src, dst.dtype, dst.device);
+  if (s.device !== dst.device) {
+    throw new Error(
+      `${op}: expected all tensors on the same device, but found ${s.device} and ${dst.device}`,
+    );
+  }
+  const shape = broadcastShapes(op, dst.shape, s.shape);
+  if (shape.length !== dst.shape.length || shape.some((d, i) => d !== dst.shape[i])) {
+    throw new RangeError(
+      `${op}: source of shape ${fmtShape(s.shape)} cannot be broadcast to ${fmtShape(dst.shape)}`,
+    );
+  }
+  dst.backend.copy(broadcastView(s, dst.shape), dst);
+}
+
+function hostValues(x: Tensor): ArrayLike<number | bigint> {
+  return x.backend.toHost(x);
+}
+
+function convertValue(dtype: DType): (v: number | bigint) => number | boolean {
+  switch (dtype) {
+    case "float16":
+      return (v) => f16BitsToF32(v as number);
+    case "bfloat16":
+      return (v) => bf16BitsToF32(v as number);
+    case "int64":
+      return (v) => Number(v);
+    case "bool":
+      return (v) => v !== 0;
+    default:
+      return (v) => v as number;
+  }
+}
+
+/**
+ * The elements as nested arrays: numbers (int64 as numbers) or booleans.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.ones([2, 1]).toArray(); // [[1], [1]]
+ * ```
+ */
+export function toArray(x: Tensor): unknown {
+  const flat = hostValues(x);
+  const conv = convertValue(x.dtype);
+  if (x.ndim === 0) return conv(flat[0]);
+  let pos = 0;
+  const build = (d: number): unknown[] => {
+    const n = x.shape[d];
+    const out = new Array(n);
+    if (d === x.ndim - 1) {
+      for (let i = 0; i < n; i++) out[i] = conv(flat[pos++]);
+    } else {
+      for (let i = 0; i < n; i++) out[i] = build(d + 1);
+    }
+    return out;
+  };
+  return build(0);
+}
+
+/**
+ * A flat contiguous copy: float16 and bfloat16 come back as Float32Array,
+ * int64 as BigInt64Array, bool as Uint8Array.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.tensor([[1, 2], [3, 4]]).mT.toTypedArray(); // Float32Array [1, 3, 2, 4]
+ * ```
+ */
+export function toTypedArray(x: Tensor): TypedArray {
+  if (x.dtype === "float16" || x.dtype === "bfloat16") {
+    return x.to("float32").backend.toHost(x.to("float32"));
+  }
+  return x.backend.toHost(x);
+}
+
+/**
+ * The value of a one-element tensor.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.tensor([[3]]).item(); // 3
+ * ```
+ */
+export function item(x: Tensor): number | boolean {
+  if (x.numel !== 1) {
+    throw new RangeError(
+      `item: a Tensor with ${x.numel} elements cannot be converted to a scalar`,
+    );
+  }
+  return convertValue(x.dtype)(hostValues(x)[0]);
+}

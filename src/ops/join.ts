@@ -1,0 +1,236 @@
+/**
+ * Joining and splitting: cat, stack, split, chunk; triangles; oneHot.
+ *
+ * @module
+ */
+import { promoteTypes } from "../dtype.ts";
+import { fmtShape, normDim } from "../shape.ts";
+import { emptyTensor, Tensor } from "../tensor.ts";
+import { toDType, where } from "./elementwise.ts";
+import { narrow, unsqueeze } from "./view.ts";
+import { arange } from "./creation.ts";
+
+function checkList(tensors: readonly Tensor[], op: string): void {
+  if (!Array.isArray(tensors) || tensors.length === 0) {
+    throw new RangeError(`${op}: expected a non-empty list of Tensors`);
+  }
+  for (const t of tensors) {
+    if (!(t instanceof Tensor)) throw new TypeError(`${op}: expected a list of Tensors`);
+    if (t.device !== tensors[0].device) {
+      throw new Error(
+        `${op}: expected all tensors on the same device, but found ${t.device} and ${
+          tensors[0].device
+        }`,
+      );
+    }
+  }
+}
+
+/**
+ * Concatenates along `dim`; the other sizes must match. Dtypes promote.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.cat([zn.zeros([1, 2]), zn.ones([2, 2])]).shape; // [3, 2]
+ * ```
+ */
+export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
+  checkList(tensors, "cat");
+  // Like PyTorch, 1-D empty tensors are skipped.
+  const parts = tensors.filter((t) => !(t.ndim === 1 && t.shape[0] === 0));
+  const dtype = tensors.map((t) => t.dtype).reduce(promoteTypes);
+  if (parts.length === 0) return emptyTensor([0], dtype, tensors[0].device);
+  const ref = parts[0];
+  if (ref.ndim === 0) throw new RangeError("cat: zero-dimensional tensor cannot be concatenated");
+  const d = normDim(dim, ref.ndim, "cat");
+  let total = 0;
+  for (const [i, t] of parts.entries()) {
+    if (t.ndim !== ref.ndim) {
+      throw new RangeError(
+        `cat: tensors must have same number of dimensions: got ${ref.ndim} and ${t.ndim}`,
+      );
+    }
+    for (let k = 0; k < ref.ndim; k++) {
+      if (k !== d && t.shape[k] !== ref.shape[k]) {
+        throw new RangeError(
+          `cat: sizes of tensors must match except in dimension ${d}. Expected size ${
+            ref.shape[k]
+          } but got size ${t.shape[k]} for tensor number ${i} in the list (shapes ${
+            fmtShape(ref.shape)
+          } and ${fmtShape(t.shape)})`,
+        );
+      }
+    }
+    total += t.shape[d];
+  }
+  const shape = ref.shape.slice();
+  shape[d] = total;
+  const out = emptyTensor(shape, dtype, ref.device);
+  let at = 0;
+  for (const t of parts) {
+    const len = t.shape[d];
+    if (len > 0) out.backend.copy(t, narrow(out, d, at, len));
+    at += len;
+  }
+  return out;
+}
+
+/**
+ * Stacks equal-shaped tensors along a new dim.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.stack([zn.zeros([2]), zn.ones([2])], 1).toArray(); // [[0, 1], [0, 1]]
+ * ```
+ */
+export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
+  checkList(tensors, "stack");
+  const ref = tensors[0];
+  for (const [i, t] of tensors.entries()) {
+    if (t.ndim !== ref.ndim || t.shape.some((s, k) => s !== ref.shape[k])) {
+      throw new RangeError(
+        `stack: expects each tensor to be equal size, but got ${
+          fmtShape(ref.shape)
+        } at entry 0 and ${fmtShape(t.shape)} at entry ${i}`,
+      );
+    }
+  }
+  const d = normDim(dim, ref.ndim + 1, "stack");
+  return cat(tensors.map((t) => unsqueeze(t, d)), d);
+}
+
+/**
+ * Splits into views of `size` along `dim` (the last may be smaller), or
+ * into the listed sizes.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.arange(5).split(2).map((t) => t.toArray()); // [[0, 1], [2, 3], [4]]
+ * ```
+ */
+export function split(x: Tensor, size: number | number[], dim = 0): Tensor[] {
+  const d = normDim(dim, x.ndim, "split");
+  const n = x.shape[d];
+  if (Array.isArray(size)) {
+    const total = size.reduce((a, b) => a + b, 0);
+    if (total !== n || size.some((s) => !Number.isInteger(s) || s < 0)) {
+      throw new RangeError(
+        `split: split sizes ${
+          fmtShape(size)
+        } must be non-negative and sum to ${n} (dimension ${d}), but sum to ${total}`,
+      );
+    }
+    const out: Tensor[] = [];
+    let at = 0;
+    for (const s of size) {
+      out.push(narrow(x, d, at, s));
+      at += s;
+    }
+    return out;
+  }
+  if (!Number.isInteger(size) || size <= 0) {
+    if (!(size === 0 && n === 0)) {
+      throw new RangeError(`split: split size must be a positive integer, got ${size}`);
+    }
+  }
+  if (n === 0) return [x];
+  const out: Tensor[] = [];
+  for (let at = 0; at < n; at += size) out.push(narrow(x, d, at, Math.min(size, n - at)));
+  return out;
+}
+
+/**
+ * Splits into `chunks` views of nearly equal size along `dim`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.arange(6).chunk(3).length; // 3
+ * ```
+ */
+export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
+  if (!Number.isInteger(chunks) || chunks <= 0) {
+    throw new RangeError(`chunk: number of chunks must be a positive integer, got ${chunks}`);
+  }
+  const d = normDim(dim, x.ndim, "chunk");
+  const size = Math.ceil(x.shape[d] / chunks);
+  return split(x, Math.max(size, x.shape[d] === 0 ? 0 : 1), d);
+}
+
+function triangle(x: Tensor, k: number, lower: boolean, op: string): Tensor {
+  if (x.ndim < 2) {
+    throw new RangeError(`${op}: input tensor must have at least 2 dimensions, got ${x.ndim}`);
+  }
+  if (!Number.isInteger(k)) throw new TypeError(`${op}: diagonal must be an integer, got ${k}`);
+  const m = x.shape[x.ndim - 2], n = x.shape[x.ndim - 1];
+  const rows = unsqueeze(arange(m, { device: x.device }), 1);
+  const cols = arange(n, { device: x.device });
+  const diff = cols.sub(rows);
+  const mask = lower ? diff.le(k) : diff.ge(k);
+  return where(mask, x, toDType(emptyTensor([], x.dtype, x.device), x.dtype));
+}
+
+/**
+ * The lower triangle of the last two dims (below diagonal `k`), zeros elsewhere.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.ones([2, 2]).tril().toArray(); // [[1, 0], [1, 1]]
+ * ```
+ */
+export function tril(x: Tensor, k = 0): Tensor {
+  return triangle(x, k, true, "tril");
+}
+
+/**
+ * The upper triangle of the last two dims (above diagonal `k`), zeros elsewhere.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.ones([2, 2]).triu().toArray(); // [[1, 1], [0, 1]]
+ * ```
+ */
+export function triu(x: Tensor, k = 0): Tensor {
+  return triangle(x, k, false, "triu");
+}
+
+/**
+ * One-hot encoding of int64 class indices: a new last dim of `numClasses`
+ * (-1: the largest index + 1), as int64.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.oneHot(zn.tensor([0, 2]), 3).toArray(); // [[1, 0, 0], [0, 0, 1]]
+ * ```
+ */
+export function oneHot(indices: Tensor, numClasses = -1): Tensor {
+  if (!(indices instanceof Tensor) || indices.dtype !== "int64") {
+    throw new TypeError(
+      `oneHot: is only applicable to index tensor of dtype int64, got ${
+        indices instanceof Tensor ? indices.dtype : typeof indices
+      }`,
+    );
+  }
+  let c = numClasses;
+  if (indices.numel > 0) {
+    const lo = indices.amin().item() as number;
+    const hi = indices.amax().item() as number;
+    if (lo < 0) throw new RangeError(`oneHot: class values must be non-negative, got ${lo}`);
+    if (c === -1) c = hi + 1;
+    else if (hi >= c) {
+      throw new RangeError(
+        `oneHot: class values must be smaller than numClasses (${c}), got ${hi}`,
+      );
+    }
+  } else if (c === -1) {
+    throw new RangeError("oneHot: cannot infer the number of classes from an empty tensor");
+  }
+  const classes = arange(c, { device: indices.device });
+  return toDType(unsqueeze(indices, -1).eq(classes), "int64");
+}

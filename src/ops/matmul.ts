@@ -1,0 +1,69 @@
+/**
+ * Matrix multiply with PyTorch's rules: 1-D operands gain and lose a dim,
+ * batch dims broadcast, transposed operands reach the kernel as strides.
+ *
+ * @module
+ */
+import { isFloating } from "../dtype.ts";
+import { broadcastShapes, fmtShape } from "../shape.ts";
+import { emptyTensor, Tensor } from "../tensor.ts";
+import { toDType } from "./elementwise.ts";
+import { expand, reshape } from "./view.ts";
+
+/**
+ * Matrix product: dot for two vectors, mat-vec, mat-mat, and batched with
+ * broadcast batch dims.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * const a = zn.tensor([[1, 2], [3, 4]]).to("float32");
+ * zn.matmul(a, a.mT).toArray(); // [[5, 11], [11, 25]]
+ * ```
+ */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  if (!(a instanceof Tensor) || !(b instanceof Tensor)) {
+    throw new TypeError("matmul: both arguments must be Tensors");
+  }
+  if (a.ndim === 0 || b.ndim === 0) {
+    throw new RangeError(
+      `matmul: both arguments to matmul need to be at least 1D, but they are ${a.ndim}D and ${b.ndim}D`,
+    );
+  }
+  if (a.dtype !== b.dtype) {
+    throw new TypeError(
+      `matmul: expected both operands to have the same dtype, but got ${a.dtype} and ${b.dtype}`,
+    );
+  }
+  if (a.dtype === "bool") throw new TypeError("matmul: bool tensors are not supported");
+  if (a.device !== b.device) {
+    throw new Error(
+      `matmul: expected all tensors on the same device, but found ${a.device} and ${b.device}`,
+    );
+  }
+  const aShape = a.ndim === 1 ? [1, a.shape[0]] : a.shape.slice();
+  const bShape = b.ndim === 1 ? [b.shape[0], 1] : b.shape.slice();
+  const m = aShape[aShape.length - 2], k = aShape[aShape.length - 1];
+  const k2 = bShape[bShape.length - 2], n = bShape[bShape.length - 1];
+  if (k !== k2) {
+    throw new RangeError(
+      `matmul: shapes ${fmtShape(a.shape)} and ${
+        fmtShape(b.shape)
+      } cannot be multiplied (${k} != ${k2})`,
+    );
+  }
+  const batch = broadcastShapes("matmul", aShape.slice(0, -2), bShape.slice(0, -2));
+  const nb = batch.reduce((x, y) => x * y, 1);
+  const compute = a.dtype === "float16" || a.dtype === "bfloat16" ? "float32" : a.dtype;
+  let ta = a.dtype === compute ? a : toDType(a, compute);
+  let tb = b.dtype === compute ? b : toDType(b, compute);
+  ta = reshape(expand(reshape(ta, aShape), [...batch, m, k]), [nb, m, k]);
+  tb = reshape(expand(reshape(tb, bShape), [...batch, k, n]), [nb, k, n]);
+  const out = emptyTensor([nb, m, n], compute, a.device);
+  out.backend.matmul(ta, tb, out);
+  const outShape = [...batch];
+  if (a.ndim > 1) outShape.push(m);
+  if (b.ndim > 1) outShape.push(n);
+  const r = reshape(out, outShape);
+  return isFloating(a.dtype) && a.dtype !== compute ? toDType(r, a.dtype) : r;
+}

@@ -1,0 +1,121 @@
+/**
+ * Seedable random number generation with deterministic streams.
+ *
+ * @module
+ */
+
+/**
+ * A random generator (xoshiro128**, seeded through splitmix32). The same seed
+ * gives the same stream on every platform.
+ *
+ * @example
+ * ```ts
+ * import { Generator } from "./random.ts";
+ * const g = new Generator(42);
+ * const a = g.nextFloat();
+ * g.manualSeed(42);
+ * a === g.nextFloat(); // true
+ * ```
+ */
+export class Generator {
+  #s = new Uint32Array(4);
+  #spare: number | undefined;
+  #seed = 0;
+
+  /** A generator seeded with `seed` (default 0). */
+  constructor(seed = 0) {
+    this.manualSeed(seed);
+  }
+
+  /** Restarts the stream from `seed`. */
+  manualSeed(seed: number | bigint): this {
+    let x = Number(BigInt.asUintN(32, BigInt(seed))) ^
+      Number(BigInt.asUintN(32, BigInt(seed) >> 32n));
+    this.#seed = Number(seed);
+    for (let i = 0; i < 4; i++) {
+      // splitmix32
+      x = (x + 0x9e3779b9) >>> 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+      this.#s[i] = (z ^ (z >>> 16)) >>> 0;
+    }
+    this.#spare = undefined;
+    return this;
+  }
+
+  /** The seed last set. */
+  initialSeed(): number {
+    return this.#seed;
+  }
+
+  /** The next 32 random bits as an unsigned integer. */
+  nextUint32(): number {
+    const s = this.#s;
+    const result = Math.imul(rotl(Math.imul(s[1], 5), 7), 9) >>> 0;
+    const t = s[1] << 9;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 11);
+    return result;
+  }
+
+  /** A float in [0, 1) with 53 random bits. */
+  nextFloat(): number {
+    const hi = this.nextUint32() >>> 5, lo = this.nextUint32() >>> 6;
+    return (hi * 67108864 + lo) / 9007199254740992;
+  }
+
+  /** A standard normal sample (Box-Muller, caching the second value). */
+  nextNormal(): number {
+    if (this.#spare !== undefined) {
+      const v = this.#spare;
+      this.#spare = undefined;
+      return v;
+    }
+    let u = 0;
+    while (u === 0) u = this.nextFloat();
+    const v = this.nextFloat();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.#spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  }
+
+  /** An integer in [low, high) without modulo bias. */
+  nextInt(low: number, high: number): number {
+    const range = high - low;
+    if (range <= 0x100000000) {
+      const limit = Math.floor(0x100000000 / range) * range;
+      let x: number;
+      do x = this.nextUint32(); while (x >= limit);
+      return low + (x % range);
+    }
+    return low + Math.floor(this.nextFloat() * range);
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
+
+/** The generator that random functions use when none is passed. */
+export const defaultGenerator: Generator = new Generator(0);
+
+/**
+ * Seeds the default generator, like `torch.manual_seed`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../mod.ts";
+ * zn.manualSeed(0);
+ * const a = zn.rand([2]).toArray();
+ * zn.manualSeed(0);
+ * zn.rand([2]).toArray(); // the same as a
+ * ```
+ */
+export function manualSeed(seed: number | bigint): Generator {
+  return defaultGenerator.manualSeed(seed);
+}

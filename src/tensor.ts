@@ -1,0 +1,620 @@
+/**
+ * The Tensor class: a strided view of typed storage on a device.
+ *
+ * Methods are thin fronts for the functions in `src/ops/`; each op lives in
+ * one file there, so its front, checks and kernel call are found together.
+ *
+ * @module
+ */
+import { type Backend, backendFor, type Storage, type View } from "./backend.ts";
+import type { DType, TypedArray } from "./dtype.ts";
+import { contiguousStrides, isContiguous, numel } from "./shape.ts";
+import * as ew from "./ops/elementwise.ts";
+import * as rd from "./ops/reduce.ts";
+import * as vw from "./ops/view.ts";
+import * as mm from "./ops/matmul.ts";
+import * as ix from "./ops/indexing.ts";
+import * as jn from "./ops/join.ts";
+import * as so from "./ops/sort.ts";
+import { formatTensor } from "./format.ts";
+
+/** A value accepted where PyTorch takes a tensor or a Python scalar. */
+export type TensorLike = Tensor | number | boolean;
+
+/** One entry of an index: see {@link Tensor.index}. */
+export type IndexItem =
+  | number
+  | null
+  | "..."
+  | Slice
+  | Tensor
+  | number[]
+  | boolean[];
+
+/** A slice `start:stop:step` (each part optional, negatives count from the end). */
+export interface Slice {
+  /** First index (default 0). */
+  start?: number | null;
+  /** One past the last index (default the size). */
+  stop?: number | null;
+  /** Step, positive (default 1). */
+  step?: number | null;
+}
+
+/** Options of the reductions that take a dim. */
+export type Dim = number | number[] | undefined | null;
+
+/**
+ * An n-dimensional array with a dtype, a shape and strides over a storage.
+ * Views (reshape, transpose, slicing, ...) share storage with their base.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../mod.ts";
+ * const a = zn.tensor([[1, 2], [3, 4]]);
+ * a.transpose(0, 1).toArray(); // [[1, 3], [2, 4]]
+ * a.add(1).mul(a).sum().item(); // 2 + 6 + 12 + 20 = 40
+ * ```
+ */
+export class Tensor implements View {
+  /** The storage this tensor views. */
+  readonly storage: Storage;
+  /** Element type. */
+  readonly dtype: DType;
+  /** Size of each dim. */
+  readonly shape: readonly number[];
+  /** Step in elements along each dim. */
+  readonly strides: readonly number[];
+  /** Element offset of the first element in the storage. */
+  readonly offset: number;
+  /** Whether autograd should record ops on this tensor. */
+  requiresGrad: boolean;
+
+  /** @internal Use {@link tensor}, {@link zeros} and the other creation functions. */
+  constructor(
+    storage: Storage,
+    dtype: DType,
+    shape: readonly number[],
+    strides: readonly number[],
+    offset: number,
+    requiresGrad = false,
+  ) {
+    this.storage = storage;
+    this.dtype = dtype;
+    this.shape = shape;
+    this.strides = strides;
+    this.offset = offset;
+    this.requiresGrad = requiresGrad;
+  }
+
+  /** The device the tensor lives on ("cpu"). */
+  get device(): string {
+    return this.storage.device;
+  }
+  /** Number of dims. */
+  get ndim(): number {
+    return this.shape.length;
+  }
+  /** Number of elements. */
+  get numel(): number {
+    return numel(this.shape);
+  }
+  /** @internal The backend that runs this tensor's kernels. */
+  get backend(): Backend {
+    return backendFor(this.storage.device);
+  }
+  /** Size of one dim (or the shape, without an argument), like `Tensor.size`. */
+  /** The shape as a new array. */
+  size(): number[];
+  /** The size of `dim`. */
+  size(dim: number): number;
+  size(dim?: number): number | number[] {
+    if (dim === undefined) return this.shape.slice();
+    return this.shape[vw.dimArg(dim, this.ndim, "size")];
+  }
+  /** Stride of one dim (or all strides), like `Tensor.stride`. */
+  /** All strides as a new array. */
+  stride(): number[];
+  /** The stride of `dim`. */
+  stride(dim: number): number;
+  stride(dim?: number): number | number[] {
+    if (dim === undefined) return this.strides.slice();
+    return this.strides[vw.dimArg(dim, this.ndim, "stride")];
+  }
+  /** True when the elements are laid out row-major without gaps. */
+  isContiguous(): boolean {
+    return isContiguous(this.shape, this.strides);
+  }
+
+  // ------------------------------------------------------------ out
+
+  /** The elements as nested arrays (numbers; booleans for bool). */
+  toArray(): unknown {
+    return ew.toArray(this);
+  }
+  /** A flat, contiguous copy of the elements (float16/bfloat16 as float32). */
+  toTypedArray(): TypedArray {
+    return ew.toTypedArray(this);
+  }
+  /** The value of a one-element tensor. */
+  item(): number | boolean {
+    return ew.item(this);
+  }
+  /** A copy converted to `dtype` (the same tensor if it already has it). */
+  to(dtype: DType): Tensor {
+    return ew.toDType(this, dtype);
+  }
+  /** A contiguous copy with its own storage. */
+  clone(): Tensor {
+    return ew.clone(this);
+  }
+  /** This tensor if contiguous, otherwise a contiguous copy. */
+  contiguous(): Tensor {
+    return this.isContiguous() ? this : ew.clone(this);
+  }
+  /** PyTorch-style text, summarised when large. */
+  toString(): string {
+    return formatTensor(this);
+  }
+  /** @internal Deno's console.log hook. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return formatTensor(this);
+  }
+
+  // ------------------------------------------------------------ elementwise
+
+  /** `this + alpha * other`, broadcasting. */
+  add(other: TensorLike, opts?: { alpha?: number }): Tensor {
+    return ew.add(this, other, opts);
+  }
+  /** `this - alpha * other`, broadcasting. */
+  sub(other: TensorLike, opts?: { alpha?: number }): Tensor {
+    return ew.sub(this, other, opts);
+  }
+  /** Elementwise product, broadcasting. */
+  mul(other: TensorLike): Tensor {
+    return ew.mul(this, other);
+  }
+  /** True division (integers give float), broadcasting. */
+  div(other: TensorLike, opts?: { roundingMode?: "trunc" | "floor" }): Tensor {
+    return ew.div(this, other, opts);
+  }
+  /** Elementwise power. */
+  pow(exponent: TensorLike): Tensor {
+    return ew.pow(this, exponent);
+  }
+  /** Elementwise maximum (NaN propagates). */
+  maximum(other: TensorLike): Tensor {
+    return ew.maximum(this, other);
+  }
+  /** Elementwise minimum (NaN propagates). */
+  minimum(other: TensorLike): Tensor {
+    return ew.minimum(this, other);
+  }
+  /** Python-style remainder (sign of the divisor). */
+  remainder(other: TensorLike): Tensor {
+    return ew.remainder(this, other);
+  }
+  /** Floor division. */
+  floorDivide(other: TensorLike): Tensor {
+    return ew.floorDivide(this, other);
+  }
+  /** atan2(this, other). */
+  atan2(other: TensorLike): Tensor {
+    return ew.atan2(this, other);
+  }
+  /** `this == other` as bool. */
+  eq(other: TensorLike): Tensor {
+    return ew.eq(this, other);
+  }
+  /** `this != other` as bool. */
+  ne(other: TensorLike): Tensor {
+    return ew.ne(this, other);
+  }
+  /** `this < other` as bool. */
+  lt(other: TensorLike): Tensor {
+    return ew.lt(this, other);
+  }
+  /** `this <= other` as bool. */
+  le(other: TensorLike): Tensor {
+    return ew.le(this, other);
+  }
+  /** `this > other` as bool. */
+  gt(other: TensorLike): Tensor {
+    return ew.gt(this, other);
+  }
+  /** `this >= other` as bool. */
+  ge(other: TensorLike): Tensor {
+    return ew.ge(this, other);
+  }
+  /** Logical and, as bool. */
+  logicalAnd(other: TensorLike): Tensor {
+    return ew.logicalAnd(this, other);
+  }
+  /** Logical or, as bool. */
+  logicalOr(other: TensorLike): Tensor {
+    return ew.logicalOr(this, other);
+  }
+  /** Logical xor, as bool. */
+  logicalXor(other: TensorLike): Tensor {
+    return ew.logicalXor(this, other);
+  }
+  /** Logical not, as bool. */
+  logicalNot(): Tensor {
+    return ew.logicalNot(this);
+  }
+  /** Clamps into [min, max] (either may be omitted). */
+  clamp(min?: TensorLike | null, max?: TensorLike | null): Tensor {
+    return ew.clamp(this, min, max);
+  }
+  /** `this + weight * (end - this)`. */
+  lerp(end: TensorLike, weight: TensorLike): Tensor {
+    return ew.lerp(this, end, weight);
+  }
+  /** -this */
+  neg(): Tensor {
+    return ew.unary("neg", this);
+  }
+  /** |this| */
+  abs(): Tensor {
+    return ew.unary("abs", this);
+  }
+  /** Sign: -1, 0 or 1. */
+  sign(): Tensor {
+    return ew.unary("sign", this);
+  }
+  /** e^x */
+  exp(): Tensor {
+    return ew.unary("exp", this);
+  }
+  /** 2^x */
+  exp2(): Tensor {
+    return ew.unary("exp2", this);
+  }
+  /** Natural log. */
+  log(): Tensor {
+    return ew.unary("log", this);
+  }
+  /** Base-2 log. */
+  log2(): Tensor {
+    return ew.unary("log2", this);
+  }
+  /** log(1 + x), accurate near 0. */
+  log1p(): Tensor {
+    return ew.unary("log1p", this);
+  }
+  /** e^x - 1, accurate near 0. */
+  expm1(): Tensor {
+    return ew.unary("expm1", this);
+  }
+  /** Square root. */
+  sqrt(): Tensor {
+    return ew.unary("sqrt", this);
+  }
+  /** 1 / sqrt(x). */
+  rsqrt(): Tensor {
+    return ew.unary("rsqrt", this);
+  }
+  /** 1 / x. */
+  reciprocal(): Tensor {
+    return ew.unary("reciprocal", this);
+  }
+  /** x * x. */
+  square(): Tensor {
+    return ew.unary("square", this);
+  }
+  /** Sine. */
+  sin(): Tensor {
+    return ew.unary("sin", this);
+  }
+  /** Cosine. */
+  cos(): Tensor {
+    return ew.unary("cos", this);
+  }
+  /** Tangent. */
+  tan(): Tensor {
+    return ew.unary("tan", this);
+  }
+  /** Hyperbolic tangent. */
+  tanh(): Tensor {
+    return ew.unary("tanh", this);
+  }
+  /** Logistic sigmoid. */
+  sigmoid(): Tensor {
+    return ew.unary("sigmoid", this);
+  }
+  /** Error function. */
+  erf(): Tensor {
+    return ew.unary("erf", this);
+  }
+  /** max(x, 0). */
+  relu(): Tensor {
+    return ew.unary("relu", this);
+  }
+  /** Round down. */
+  floor(): Tensor {
+    return ew.unary("floor", this);
+  }
+  /** Round up. */
+  ceil(): Tensor {
+    return ew.unary("ceil", this);
+  }
+  /** Round half to even. */
+  round(): Tensor {
+    return ew.unary("round", this);
+  }
+  /** Round toward zero. */
+  trunc(): Tensor {
+    return ew.unary("trunc", this);
+  }
+  /** NaN test, as bool. */
+  isnan(): Tensor {
+    return ew.unary("isnan", this);
+  }
+  /** ±Infinity test, as bool. */
+  isinf(): Tensor {
+    return ew.unary("isinf", this);
+  }
+  /** Replaces NaN and infinities with finite values. */
+  nanToNum(opts?: { nan?: number; posinf?: number; neginf?: number }): Tensor {
+    return ew.nanToNum(this, opts);
+  }
+  /** Picks from this where `cond`, else from `other`. */
+  where(cond: Tensor, other: TensorLike): Tensor {
+    return ew.where(cond, this, other);
+  }
+
+  // ------------------------------------------------------------ reductions
+
+  /** Sum over `dim` (all dims when omitted). */
+  sum(dim?: Dim, keepdim = false): Tensor {
+    return rd.sum(this, dim, keepdim);
+  }
+  /** Mean over `dim` (all dims when omitted). */
+  mean(dim?: Dim, keepdim = false): Tensor {
+    return rd.mean(this, dim, keepdim);
+  }
+  /** Product over `dim` (all when omitted). */
+  prod(dim?: number | null, keepdim = false): Tensor {
+    return rd.prod(this, dim, keepdim);
+  }
+  /** Max of all elements, or `{values, indices}` along `dim`. */
+  /** Max of all elements. */
+  max(): Tensor;
+  /** Max along `dim` with indices. */
+  max(dim: number, keepdim?: boolean): { values: Tensor; indices: Tensor };
+  max(dim?: number, keepdim = false): Tensor | { values: Tensor; indices: Tensor } {
+    return dim === undefined ? rd.amax(this) : rd.maxDim(this, dim, keepdim);
+  }
+  /** Min of all elements, or `{values, indices}` along `dim`. */
+  /** Min of all elements. */
+  min(): Tensor;
+  /** Min along `dim` with indices. */
+  min(dim: number, keepdim?: boolean): { values: Tensor; indices: Tensor };
+  min(dim?: number, keepdim = false): Tensor | { values: Tensor; indices: Tensor } {
+    return dim === undefined ? rd.amin(this) : rd.minDim(this, dim, keepdim);
+  }
+  /** Max over `dim` (values only). */
+  amax(dim?: Dim, keepdim = false): Tensor {
+    return rd.amax(this, dim, keepdim);
+  }
+  /** Min over `dim` (values only). */
+  amin(dim?: Dim, keepdim = false): Tensor {
+    return rd.amin(this, dim, keepdim);
+  }
+  /** Index of the max (of the flattened tensor when `dim` is omitted). */
+  argmax(dim?: number | null, keepdim = false): Tensor {
+    return rd.argmax(this, dim, keepdim);
+  }
+  /** Index of the min (of the flattened tensor when `dim` is omitted). */
+  argmin(dim?: number | null, keepdim = false): Tensor {
+    return rd.argmin(this, dim, keepdim);
+  }
+  /** Variance with Bessel's `correction` (default 1). */
+  var(dim?: Dim, opts?: { correction?: number; keepdim?: boolean }): Tensor {
+    return rd.variance(this, dim, opts);
+  }
+  /** Standard deviation with `correction` (default 1). */
+  std(dim?: Dim, opts?: { correction?: number; keepdim?: boolean }): Tensor {
+    return rd.std(this, dim, opts);
+  }
+  /** log(sum(exp(x))) over `dim`, stable. */
+  logsumexp(dim: Dim, keepdim = false): Tensor {
+    return rd.logsumexp(this, dim, keepdim);
+  }
+  /** p-norm over `dim` (default 2, all elements). */
+  norm(p: number = 2, dim?: Dim, keepdim = false): Tensor {
+    return rd.norm(this, p, dim, keepdim);
+  }
+  /** True where every element is non-zero. */
+  all(dim?: Dim, keepdim = false): Tensor {
+    return rd.all(this, dim, keepdim);
+  }
+  /** True where any element is non-zero. */
+  any(dim?: Dim, keepdim = false): Tensor {
+    return rd.any(this, dim, keepdim);
+  }
+  /** Cumulative sum along `dim`. */
+  cumsum(dim: number): Tensor {
+    return rd.cumsum(this, dim);
+  }
+  /** Cumulative product along `dim`. */
+  cumprod(dim: number): Tensor {
+    return rd.cumprod(this, dim);
+  }
+  /** Softmax along `dim`. */
+  softmax(dim: number): Tensor {
+    return rd.softmax(this, dim);
+  }
+  /** log(softmax(x)) along `dim`, stable. */
+  logSoftmax(dim: number): Tensor {
+    return rd.logSoftmax(this, dim);
+  }
+
+  // ------------------------------------------------------------ linear algebra
+
+  /** Matrix product with PyTorch's 1-D, 2-D and batched rules. */
+  matmul(other: Tensor): Tensor {
+    return mm.matmul(this, other);
+  }
+
+  // ------------------------------------------------------------ views
+
+  /** A tensor with the same data and a new shape (a view when possible; -1 infers). */
+  reshape(...shape: (number | readonly number[])[]): Tensor {
+    return vw.reshape(this, ...shape);
+  }
+  /** A view with a new shape; throws when the strides do not allow one. */
+  view(...shape: (number | readonly number[])[]): Tensor {
+    return vw.view(this, ...shape);
+  }
+  /** Swaps two dims (a view). */
+  transpose(dim0: number, dim1: number): Tensor {
+    return vw.transpose(this, dim0, dim1);
+  }
+  /** Reorders dims (a view). */
+  permute(...dims: (number | readonly number[])[]): Tensor {
+    return vw.permute(this, ...dims);
+  }
+  /** The last two dims swapped (a view). */
+  get mT(): Tensor {
+    return vw.mT(this);
+  }
+  /** Broadcasts size-1 dims to a larger shape (a view; -1 keeps a size). */
+  expand(...shape: (number | readonly number[])[]): Tensor {
+    return vw.expand(this, ...shape);
+  }
+  /** Expands to another tensor's shape. */
+  expandAs(other: Tensor): Tensor {
+    return vw.expand(this, other.shape);
+  }
+  /** Removes size-1 dims (all, or the given ones). */
+  squeeze(dim?: number | number[]): Tensor {
+    return vw.squeeze(this, dim);
+  }
+  /** Inserts a size-1 dim at `dim`. */
+  unsqueeze(dim: number): Tensor {
+    return vw.unsqueeze(this, dim);
+  }
+  /** Merges dims startDim..endDim into one. */
+  flatten(startDim = 0, endDim = -1): Tensor {
+    return vw.flatten(this, startDim, endDim);
+  }
+  /** Splits `dim` into `sizes`. */
+  unflatten(dim: number, sizes: readonly number[]): Tensor {
+    return vw.unflatten(this, dim, sizes);
+  }
+  /** `length` elements of `dim` from `start` (a view). */
+  narrow(dim: number, start: number, length: number): Tensor {
+    return vw.narrow(this, dim, start, length);
+  }
+  /** The slice at `index` of `dim`, removing that dim (a view). */
+  select(dim: number, index: number): Tensor {
+    return vw.select(this, dim, index);
+  }
+  /**
+   * PyTorch's indexing: numbers select, `{start, stop, step}` slice, `null`
+   * adds a dim, `"..."` fills the rest, and tensors or arrays index
+   * (advanced indexing, copying). Basic indexing returns a view.
+   */
+  index(...items: IndexItem[]): Tensor {
+    return ix.index(this, items);
+  }
+  /** Writes `value` into the elements that `index(...items)` picks (in place). */
+  indexPut_(items: IndexItem[], value: TensorLike): this {
+    ix.indexPut(this, items, value);
+    return this;
+  }
+
+  // ------------------------------------------------------------ gather / scatter / join
+
+  /** Elements along `dim` at int64 `index` (torch.gather). */
+  gather(dim: number, index: Tensor): Tensor {
+    return ix.gather(this, dim, index);
+  }
+  /** A copy with `src` written at `index` along `dim` (torch.scatter). */
+  scatter(dim: number, index: Tensor, src: TensorLike): Tensor {
+    return ix.scatter(this, dim, index, src, false);
+  }
+  /** A copy with `src` added at `index` along `dim` (torch.scatter_add). */
+  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
+    return ix.scatter(this, dim, index, src, true);
+  }
+  /** Rows (along `dim`) at int64 `index`. */
+  indexSelect(dim: number, index: Tensor): Tensor {
+    return ix.indexSelect(this, dim, index);
+  }
+  /** A copy with `value` where `mask` is true. */
+  maskedFill(mask: Tensor, value: TensorLike): Tensor {
+    return ix.maskedFill(this, mask, value);
+  }
+  /** Splits into pieces of `size` (or the given sizes) along `dim` (views). */
+  split(size: number | number[], dim = 0): Tensor[] {
+    return jn.split(this, size, dim);
+  }
+  /** Splits into `chunks` nearly equal pieces along `dim` (views). */
+  chunk(chunks: number, dim = 0): Tensor[] {
+    return jn.chunk(this, chunks, dim);
+  }
+  /** The lower triangle (below diagonal `k`), zeros elsewhere. */
+  tril(k = 0): Tensor {
+    return jn.tril(this, k);
+  }
+  /** The upper triangle (above diagonal `k`), zeros elsewhere. */
+  triu(k = 0): Tensor {
+    return jn.triu(this, k);
+  }
+
+  // ------------------------------------------------------------ sorting
+
+  /** Sorted values and their int64 indices along `dim` (stable). */
+  sort(dim = -1, descending = false): { values: Tensor; indices: Tensor } {
+    return so.sort(this, dim, descending);
+  }
+  /** Indices that sort along `dim`. */
+  argsort(dim = -1, descending = false): Tensor {
+    return so.sort(this, dim, descending).indices;
+  }
+  /** The `k` largest (or smallest) values and indices along `dim`. */
+  topk(
+    k: number,
+    dim = -1,
+    largest = true,
+  ): { values: Tensor; indices: Tensor } {
+    return so.topk(this, k, dim, largest);
+  }
+
+  // ------------------------------------------------------------ in place
+
+  /** Fills with `value` in place. */
+  fill_(value: number | boolean): this {
+    this.backend.fill(this, value);
+    return this;
+  }
+  /** Fills with zeros in place. */
+  zero_(): this {
+    this.backend.fill(this, 0);
+    return this;
+  }
+  /** Copies `src` (broadcast, converted) into this tensor in place. */
+  copy_(src: TensorLike): this {
+    ew.copyInto(this, src, "copy_");
+    return this;
+  }
+}
+
+/** @internal A new contiguous tensor with zeroed storage. */
+export function emptyTensor(shape: readonly number[], dtype: DType, device = "cpu"): Tensor {
+  const b = backendFor(device);
+  return new Tensor(b.alloc(dtype, numel(shape)), dtype, shape, contiguousStrides(shape), 0);
+}
+
+/** @internal A view of `base`'s storage with new geometry. */
+export function viewOf(
+  base: Tensor,
+  shape: readonly number[],
+  strides: readonly number[],
+  offset: number,
+): Tensor {
+  return new Tensor(base.storage, base.dtype, shape, strides, offset);
+}

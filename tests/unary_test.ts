@@ -1,0 +1,3 @@
+import { fixtureTests } from "./fixture_harness.ts";
+
+fixtureTests("unary");

@@ -1,0 +1,123 @@
+//! Builds the Zeno shared library.
+//!
+//!   zig build                      this machine's OS and arch (ReleaseFast)
+//!   zig build all                  every shipped OS and arch (cross-compiled)
+//!
+//! File names carry OS and arch (`libzeno-linux-x86_64.so`). On x86-64 three
+//! variants are built: baseline (any x86-64 CPU), `-v3` (AVX2 + FMA) and `-v4`
+//! (AVX-512). The loader asks the baseline library which level the CPU
+//! supports and opens the best variant, so no build is tied to the machine
+//! that made it.
+const std = @import("std");
+
+const Variant = struct {
+    arch: std.Target.Cpu.Arch,
+    os: std.Target.Os.Tag,
+    /// Null: the architecture's baseline CPU.
+    cpu: ?*const std.Target.Cpu.Model,
+    suffix: []const u8,
+};
+
+fn osName(os: std.Target.Os.Tag) []const u8 {
+    return switch (os) {
+        .linux => "linux",
+        .macos => "macos",
+        .windows => "windows",
+        else => @tagName(os),
+    };
+}
+
+const Variants = struct {
+    items: [3]Variant,
+    len: usize,
+    fn slice(self: *const Variants) []const Variant {
+        return self.items[0..self.len];
+    }
+};
+
+fn variantsFor(arch: std.Target.Cpu.Arch, os: std.Target.Os.Tag) Variants {
+    const x86 = std.Target.x86.cpu;
+    const base: Variant = .{ .arch = arch, .os = os, .cpu = null, .suffix = "" };
+    if (arch == .x86_64) return .{ .items = .{
+        base,
+        .{ .arch = arch, .os = os, .cpu = &x86.x86_64_v3, .suffix = "-v3" },
+        .{ .arch = arch, .os = os, .cpu = &x86.x86_64_v4, .suffix = "-v4" },
+    }, .len = 3 };
+    return .{ .items = .{ base, base, base }, .len = 1 };
+}
+
+fn addVariant(b: *std.Build, step: *std.Build.Step, v: Variant, optimize: std.builtin.Optimize) void {
+    var query: std.Target.Query = .{ .cpu_arch = v.arch, .os_tag = v.os };
+    if (v.os == .linux) {
+        // glibc, at a version old enough for any current distribution.
+        query.abi = .gnu;
+        query.glibc_version = .{ .major = 2, .minor = 28, .patch = 0 };
+    }
+    query.cpu_model = if (v.cpu) |model| .{ .explicit = model } else .baseline;
+    const target = b.resolveTargetQuery(query);
+    const name = b.fmt("zeno-{s}-{s}{s}", .{ osName(v.os), @tagName(v.arch), v.suffix });
+    const lib = b.addLibrary(.{
+        .name = name,
+        .linkage = .dynamic,
+        .root_module = b.createModule(.{
+            .root_source_file = b.path("src/root.zig"),
+            .target = target,
+            .optimize = optimize,
+            // libc for the real dlopen (the CUDA driver is opened at run time).
+            .link_libc = true,
+            .strip = optimize != .debug,
+        }),
+    });
+    const install = b.addInstallArtifact(lib, .{});
+    step.dependOn(&install.step);
+}
+
+pub fn build(b: *std.Build) void {
+    const optimize = b.option(std.builtin.Optimize, "optimize", "Optimization mode (default ReleaseFast)") orelse .fast;
+    const host = b.graph.host.result;
+
+    const host_variants = variantsFor(host.cpu.arch, host.os.tag);
+    for (host_variants.slice()) |v| addVariant(b, b.getInstallStep(), v, optimize);
+
+    const all = b.step("all", "Cross-compile every shipped OS and arch");
+    const shipped = [_]struct { std.Target.Cpu.Arch, std.Target.Os.Tag }{
+        .{ .x86_64, .linux },   .{ .aarch64, .linux },
+        .{ .x86_64, .macos },   .{ .aarch64, .macos },
+        .{ .x86_64, .windows },
+    };
+    for (shipped) |s| {
+        const vs = variantsFor(s[0], s[1]);
+        for (vs.slice()) |v| addVariant(b, all, v, optimize);
+    }
+
+    // Zig unit tests of the kernels (reference paths against the fast paths).
+    const tests = b.addTest(.{ .root_module = b.createModule(.{
+        .root_source_file = b.path("src/root.zig"),
+        .target = b.graph.host,
+        .optimize = .safe,
+        .link_libc = true,
+    }) });
+    const run_tests = b.addRunArtifact(tests);
+    b.step("test", "Run the Zig unit tests").dependOn(&run_tests.step);
+
+    // GEMM benchmark (GFLOP/s of matmul, 1 and 2 threads). Built for
+    // x86_64_v3 (AVX2 + FMA) on x86-64 hosts unless -Dbench-cpu says otherwise.
+    const bench_cpu = b.option([]const u8, "bench-cpu", "CPU model for bench-gemm (default x86_64_v3 on x86-64, else native)");
+    var bench_query: std.Target.Query = .{};
+    if (bench_cpu) |name| {
+        bench_query = std.Target.Query.parse(.{ .cpu_features = name }) catch @panic("bad -Dbench-cpu");
+    } else if (host.cpu.arch == .x86_64) {
+        bench_query.cpu_model = .{ .explicit = &std.Target.x86.cpu.x86_64_v3 };
+    }
+    const bench = b.addExecutable(.{
+        .name = "bench-gemm",
+        .root_module = b.createModule(.{
+            .root_source_file = b.path("bench_gemm.zig"),
+            .target = b.resolveTargetQuery(bench_query),
+            .optimize = .fast,
+            .link_libc = true,
+        }),
+    });
+    const run_bench = b.addRunArtifact(bench);
+    b.step("bench-gemm", "Benchmark matmul GFLOP/s (ReleaseFast)").dependOn(&run_bench.step);
+}

@@ -1,0 +1,100 @@
+//! Element types as numbered across the FFI boundary (keep in step with src/dtype.ts).
+const std = @import("std");
+
+pub const DType = enum(i32) {
+    float32 = 0,
+    float64 = 1,
+    float16 = 2,
+    bfloat16 = 3,
+    int64 = 4,
+    int32 = 5,
+    int16 = 6,
+    int8 = 7,
+    uint8 = 8,
+    bool = 9,
+
+    pub fn from(code: i32) ?DType {
+        return std.enums.fromInt(DType, code);
+    }
+};
+
+/// bfloat16 is stored as its raw 16 bits; conversions go through f32.
+pub const BF16 = packed struct { bits: u16 };
+
+/// The Zig type that stores one element of `d`.
+pub fn Storage(comptime d: DType) type {
+    return switch (d) {
+        .float32 => f32,
+        .float64 => f64,
+        .float16 => f16,
+        .bfloat16 => BF16,
+        .int64 => i64,
+        .int32 => i32,
+        .int16 => i16,
+        .int8 => i8,
+        .uint8 => u8,
+        .bool => u8,
+    };
+}
+
+pub fn isFloat(comptime T: type) bool {
+    return T == f32 or T == f64;
+}
+
+pub fn bf16ToF32(x: BF16) f32 {
+    return @bitCast(@as(u32, x.bits) << 16);
+}
+
+/// Round to nearest even, as PyTorch does; NaN stays a (quiet) NaN.
+pub fn f32ToBf16(x: f32) BF16 {
+    const u: u32 = @bitCast(x);
+    if (std.math.isNan(x)) return .{ .bits = @truncate((u >> 16) | 0x40) };
+    const rounding: u32 = 0x7fff + ((u >> 16) & 1);
+    return .{ .bits = @truncate((u +% rounding) >> 16) };
+}
+
+/// Converts one element between storage types with PyTorch's rules:
+/// float to int truncates toward zero; anything to bool is `!= 0`.
+pub inline fn convert(comptime To: DType, comptime From: DType, v: Storage(From)) Storage(To) {
+    const S = Storage(To);
+    if (To == From) return v;
+    // Widen the source to a computable value first.
+    if (From == .bfloat16) return convert(To, .float32, bf16ToF32(v));
+    if (From == .float16) return convert(To, .float32, @as(f32, @floatCast(v)));
+    if (To == .bfloat16) {
+        const f: f32 = switch (From) {
+            .float32 => v,
+            .float64 => @floatCast(v),
+            else => @floatFromInt(v),
+        };
+        return f32ToBf16(f);
+    }
+    if (To == .bool) {
+        return @intFromBool(v != 0);
+    }
+    const from_float = From == .float32 or From == .float64;
+    const to_float = To == .float32 or To == .float64 or To == .float16;
+    if (from_float and to_float) return @floatCast(v);
+    if (!from_float and to_float) return @floatFromInt(v);
+    if (from_float and !to_float) {
+        // Out-of-range and NaN conversions are undefined in PyTorch; keep them defined here.
+        if (std.math.isNan(v)) return 0;
+        const lo: f64 = @floatFromInt(std.math.minInt(S));
+        const hi: f64 = @floatFromInt(std.math.maxInt(S));
+        const t: f64 = @trunc(@as(f64, v));
+        if (t <= lo) return std.math.minInt(S);
+        if (t >= hi) return std.math.maxInt(S);
+        return @intFromFloat(t);
+    }
+    // Integer to integer wraps, as a C cast does.
+    const wide: u128 = @bitCast(@as(i128, v));
+    const U = @Int(.unsigned, @bitSizeOf(S));
+    return @bitCast(@as(U, @truncate(wide)));
+}
+
+test "bfloat16 rounds to nearest even" {
+    try std.testing.expectEqual(@as(u16, 0x3f80), f32ToBf16(1.0).bits);
+    try std.testing.expectEqual(@as(f32, 1.0), bf16ToF32(f32ToBf16(1.0)));
+    try std.testing.expectEqual(@as(u16, 0x3f80), f32ToBf16(@bitCast(@as(u32, 0x3f808000))).bits);
+    try std.testing.expectEqual(@as(u16, 0x3f82), f32ToBf16(@bitCast(@as(u32, 0x3f818000))).bits);
+}

@@ -1,0 +1,444 @@
+//! Elementwise kernel families: strided copy with cast, unary maps, binary maps
+//! over broadcast strides, and the ternary `where`.
+//!
+//! Every family takes operands as (base pointer, element offset) plus a layout
+//! (see strided.zig). Outputs may be strided too, so in-place ops on views work.
+const std = @import("std");
+const dt = @import("dtype.zig");
+const strided = @import("strided.zig");
+const pool = @import("pool.zig");
+const m = @import("libm.zig");
+const DType = dt.DType;
+
+pub const Error = error{ InvalidArgument, DivisionByZero, NegativePower };
+
+/// Elements per chunk below which a kernel stays on the calling thread.
+const grain: usize = 1 << 15;
+
+fn ptr(comptime T: type, base: [*]u8, off: i64) [*]T {
+    const p: [*]T = @ptrCast(@alignCast(base));
+    return p + @as(usize, @intCast(off));
+}
+
+/// Runs `body` over the layout's flat range, in parallel chunks when large.
+fn parallel(comptime nops: usize, layout: *const strided.Layout(nops), body: anytype) void {
+    const n = layout.numel;
+    const chunks = pool.chunkCount(n, grain);
+    const Ctx = struct { layout: *const strided.Layout(nops), body: @TypeOf(body), chunks: u32 };
+    const ctx = Ctx{ .layout = layout, .body = body, .chunks = chunks };
+    pool.run(chunks, &ctx, struct {
+        fn f(c: *const Ctx, chunk: u32) void {
+            const r = pool.chunkRange(c.layout.numel, c.chunks, chunk);
+            c.layout.forRange(r[0], r[1], c.body);
+        }
+    }.f);
+}
+
+// ---------------------------------------------------------------- copy / cast
+
+fn CopyBody(comptime S: DType, comptime D: DType) type {
+    return struct {
+        src: [*]const dt.Storage(S),
+        dst: [*]dt.Storage(D),
+        pub fn run(b: @This(), offs: [2]i64, len: usize, st: [2]i64) void {
+            const s = b.src + @as(usize, @intCast(offs[0]));
+            const d = b.dst + @as(usize, @intCast(offs[1]));
+            if (st[0] == 1 and st[1] == 1) {
+                for (0..len) |i| d[i] = dt.convert(D, S, s[i]);
+            } else {
+                const ss: usize = @intCast(st[0]);
+                const ds: usize = @intCast(st[1]);
+                for (0..len) |i| d[i * ds] = dt.convert(D, S, s[i * ss]);
+            }
+        }
+    };
+}
+
+/// dst[i] = convert(src[i]) over a 2-operand layout (src strides, dst strides).
+pub fn copy(src_dtype: DType, src: [*]u8, soff: i64, dst_dtype: DType, dst: [*]u8, doff: i64, layout: *const strided.Layout(2)) void {
+    @setEvalBranchQuota(20_000);
+    switch (src_dtype) {
+        inline else => |S| switch (dst_dtype) {
+            inline else => |D| {
+                const body = CopyBody(S, D){
+                    .src = ptr(dt.Storage(S), src, soff),
+                    .dst = ptr(dt.Storage(D), dst, doff),
+                };
+                parallel(2, layout, body);
+            },
+        },
+    }
+}
+
+// ---------------------------------------------------------------- unary
+
+pub const Unary = enum(i32) {
+    neg = 0,
+    abs = 1,
+    sign = 2,
+    exp = 3,
+    exp2 = 4,
+    log = 5,
+    log2 = 6,
+    log1p = 7,
+    expm1 = 8,
+    sqrt = 9,
+    rsqrt = 10,
+    reciprocal = 11,
+    square = 12,
+    sin = 13,
+    cos = 14,
+    tan = 15,
+    tanh = 16,
+    sigmoid = 17,
+    relu = 18,
+    leaky_relu = 19,
+    elu = 20,
+    gelu_erf = 21,
+    gelu_tanh = 22,
+    silu = 23,
+    softplus = 24,
+    floor = 25,
+    ceil = 26,
+    round = 27,
+    trunc = 28,
+    isnan = 29,
+    isinf = 30,
+    nan_to_num = 31,
+    logical_not = 32,
+    erf = 33,
+
+    /// Ops whose result is bool whatever the input.
+    pub fn isPredicate(op: Unary) bool {
+        return op == .isnan or op == .isinf or op == .logical_not;
+    }
+    /// Ops defined on integer (and bool) inputs; the rest need float.
+    pub fn allowsInt(op: Unary) bool {
+        return switch (op) {
+            .neg, .abs, .sign, .square, .relu, .floor, .ceil, .round, .trunc, .isnan, .isinf, .logical_not => true,
+            else => false,
+        };
+    }
+};
+
+const Params = struct { a: f64, b: f64, c: f64 };
+
+inline fn unaryFloat(comptime T: type, comptime op: Unary, x: T, p: Params) T {
+    return switch (op) {
+        .neg => -x,
+        .abs => @abs(x),
+        .sign => if (x > 0) 1 else if (x < 0) -1 else 0, // NaN and -0 give 0, as torch.sign
+        .exp => @exp(x),
+        .exp2 => @exp2(x),
+        .log => @log(x),
+        .log2 => @log2(x),
+        .log1p => m.log1p(T, x),
+        .expm1 => m.expm1(T, x),
+        .sqrt => @sqrt(x),
+        .rsqrt => 1 / @sqrt(x),
+        .reciprocal => 1 / x,
+        .square => x * x,
+        .sin => @sin(x),
+        .cos => @cos(x),
+        .tan => @tan(x),
+        .tanh => m.tanh(T, x),
+        .sigmoid => 1 / (1 + @exp(-x)),
+        .relu => if (x > 0 or x != x) x else 0,
+        .leaky_relu => if (x > 0) x else x * @as(T, @floatCast(p.a)),
+        .elu => if (x > 0) x else @as(T, @floatCast(p.a)) * m.expm1(T, x),
+        .gelu_erf => 0.5 * x * (1 + m.erf(T, x * std.math.sqrt1_2)),
+        .gelu_tanh => blk: {
+            const k: T = @sqrt(2.0 / std.math.pi);
+            break :blk 0.5 * x * (1 + m.tanh(T, k * (x + 0.044715 * x * x * x)));
+        },
+        .silu => x / (1 + @exp(-x)),
+        .softplus => blk: {
+            const beta: T = @floatCast(p.a);
+            const threshold: T = @floatCast(p.b);
+            break :blk if (x * beta > threshold) x else m.log1p(T, @exp(x * beta)) / beta;
+        },
+        .floor => @floor(x),
+        .ceil => @ceil(x),
+        .round => m.roundEven(T, x),
+        .trunc => @trunc(x),
+        .nan_to_num => if (x != x) @floatCast(p.a) else if (x == std.math.inf(T)) @floatCast(p.b) else if (x == -std.math.inf(T)) @floatCast(p.c) else x,
+        .erf => m.erf(T, x),
+        .isnan, .isinf, .logical_not => unreachable,
+    };
+}
+
+inline fn unaryInt(comptime T: type, comptime op: Unary, x: T) T {
+    return switch (op) {
+        .neg => if (T == u8) 0 -% x else -%x,
+        .abs => if (T == u8) x else if (x < 0) -%x else x,
+        .sign => if (x > 0) 1 else if (x < 0) if (T == u8) 0 else -1 else 0,
+        .square => x *% x,
+        .relu => if (x > 0) x else 0,
+        .floor, .ceil, .round, .trunc => x,
+        else => unreachable,
+    };
+}
+
+inline fn predicate(comptime T: type, comptime op: Unary, x: T) u8 {
+    const float = comptime dt.isFloat(T);
+    return switch (op) {
+        .isnan => if (float) @intFromBool(x != x) else 0,
+        .isinf => if (float) @intFromBool(@abs(x) == std.math.inf(T)) else 0,
+        .logical_not => @intFromBool(x == 0),
+        else => unreachable,
+    };
+}
+
+fn UnaryBody(comptime T: type, comptime O: type, comptime op: Unary) type {
+    return struct {
+        x: [*]const T,
+        y: [*]O,
+        p: Params,
+        inline fn one(b: @This(), v: T) O {
+            if (comptime op.isPredicate()) return predicate(T, op, v);
+            if (comptime dt.isFloat(T)) return unaryFloat(T, op, v, b.p);
+            return unaryInt(T, op, v);
+        }
+        pub fn run(b: @This(), offs: [2]i64, len: usize, st: [2]i64) void {
+            const x = b.x + @as(usize, @intCast(offs[0]));
+            const y = b.y + @as(usize, @intCast(offs[1]));
+            if (st[0] == 1 and st[1] == 1) {
+                for (0..len) |i| y[i] = b.one(x[i]);
+            } else {
+                const xs: usize = @intCast(st[0]);
+                const ys: usize = @intCast(st[1]);
+                for (0..len) |i| y[i * ys] = b.one(x[i * xs]);
+            }
+        }
+    };
+}
+
+/// y = op(x). Float ops need float32/float64 input; predicates write bool (u8).
+pub fn unary(op: Unary, dtype: DType, x: [*]u8, xoff: i64, y: [*]u8, yoff: i64, layout: *const strided.Layout(2), p: Params) Error!void {
+    @setEvalBranchQuota(20_000);
+    switch (dtype) {
+        inline .float32, .float64, .int64, .int32, .int16, .int8, .uint8, .bool => |D| {
+            const T = dt.Storage(D);
+            switch (op) {
+                inline else => |O| {
+                    if (comptime !dt.isFloat(T) and !O.allowsInt()) return error.InvalidArgument;
+                    const Out = if (comptime O.isPredicate()) u8 else T;
+                    const body = UnaryBody(T, Out, O){ .x = ptr(T, x, xoff), .y = ptr(Out, y, yoff), .p = p };
+                    parallel(2, layout, body);
+                },
+            }
+        },
+        else => return error.InvalidArgument,
+    }
+}
+
+pub fn unaryParams(a: f64, b: f64, c: f64) Params {
+    return .{ .a = a, .b = b, .c = c };
+}
+
+// ---------------------------------------------------------------- binary
+
+pub const Binary = enum(i32) {
+    add = 0,
+    sub = 1,
+    mul = 2,
+    div = 3,
+    pow = 4,
+    maximum = 5,
+    minimum = 6,
+    remainder = 7,
+    floor_divide = 8,
+    atan2 = 9,
+    eq = 10,
+    ne = 11,
+    lt = 12,
+    le = 13,
+    gt = 14,
+    ge = 15,
+    logical_and = 16,
+    logical_or = 17,
+    logical_xor = 18,
+
+    pub fn isPredicate(op: Binary) bool {
+        return @intFromEnum(op) >= @intFromEnum(Binary.eq);
+    }
+    pub fn floatOnly(op: Binary) bool {
+        return op == .atan2 or op == .div;
+    }
+};
+
+inline fn floorDivFloat(comptime T: type, a: T, b: T) T {
+    // PyTorch's div_floor for floats: through fmod, so that the quotient is exact.
+    if (b == 0) return a / b;
+    const mod = m.fmod(T, a, b);
+    var div = (a - mod) / b;
+    if (mod != 0 and (b < 0) != (mod < 0)) div -= 1;
+    if (div == 0) return std.math.copysign(@as(T, 0), a / b);
+    var fl = @floor(div);
+    if (div - fl > 0.5) fl += 1;
+    return fl;
+}
+
+inline fn binaryArith(comptime T: type, comptime op: Binary, a: T, b: T) T {
+    const float = comptime dt.isFloat(T);
+    return switch (op) {
+        .add => if (float) a + b else a +% b,
+        .sub => if (float) a - b else a -% b,
+        .mul => if (float) a * b else a *% b,
+        .div => a / b,
+        .pow => if (float) m.pow(T, a, b) else intPow(T, a, b),
+        .maximum => if (float) (if (a != a or b != b) a + b else @max(a, b)) else @max(a, b),
+        .minimum => if (float) (if (a != a or b != b) a + b else @min(a, b)) else @min(a, b),
+        .remainder => if (float) blk: {
+            var r = m.fmod(T, a, b);
+            if (r != 0 and (r < 0) != (b < 0)) r += b;
+            break :blk r;
+        } else @mod(a, b),
+        .floor_divide => if (float) floorDivFloat(T, a, b) else @divFloor(a, b),
+        .atan2 => m.atan2(T, a, b),
+        else => unreachable,
+    };
+}
+
+fn intPow(comptime T: type, base: T, exp_in: T) T {
+    var result: T = 1;
+    var b = base;
+    var e = exp_in;
+    while (e > 0) {
+        if (e & 1 == 1) result = result *% b;
+        b = b *% b;
+        e >>= 1;
+    }
+    return result;
+}
+
+inline fn binaryPred(comptime T: type, comptime op: Binary, a: T, b: T) u8 {
+    return @intFromBool(switch (op) {
+        .eq => a == b,
+        .ne => a != b,
+        .lt => a < b,
+        .le => a <= b,
+        .gt => a > b,
+        .ge => a >= b,
+        .logical_and => a != 0 and b != 0,
+        .logical_or => a != 0 or b != 0,
+        .logical_xor => (a != 0) != (b != 0),
+        else => unreachable,
+    });
+}
+
+fn BinaryBody(comptime T: type, comptime O: type, comptime op: Binary) type {
+    return struct {
+        a: [*]const T,
+        b: [*]const T,
+        o: [*]O,
+        inline fn one(a: T, b: T) O {
+            if (comptime op.isPredicate()) return binaryPred(T, op, a, b);
+            return binaryArith(T, op, a, b);
+        }
+        pub fn run(self: @This(), offs: [3]i64, len: usize, st: [3]i64) void {
+            const a = self.a + @as(usize, @intCast(offs[0]));
+            const b = self.b + @as(usize, @intCast(offs[1]));
+            const o = self.o + @as(usize, @intCast(offs[2]));
+            if (st[2] == 1) {
+                if (st[0] == 1 and st[1] == 1) {
+                    for (0..len) |i| o[i] = one(a[i], b[i]);
+                    return;
+                }
+                if (st[0] == 1 and st[1] == 0) {
+                    const bv = b[0];
+                    for (0..len) |i| o[i] = one(a[i], bv);
+                    return;
+                }
+                if (st[0] == 0 and st[1] == 1) {
+                    const av = a[0];
+                    for (0..len) |i| o[i] = one(av, b[i]);
+                    return;
+                }
+            }
+            const as: usize = @intCast(st[0]);
+            const bs: usize = @intCast(st[1]);
+            const os: usize = @intCast(st[2]);
+            for (0..len) |i| o[i * os] = one(a[i * as], b[i * bs]);
+        }
+    };
+}
+
+/// Scans b for a value that makes the op undefined for integers.
+fn IntCheckBody(comptime T: type, comptime zero_bad: bool) type {
+    return struct {
+        b: [*]const T,
+        bad: *bool,
+        pub fn run(self: @This(), offs: [1]i64, len: usize, st: [1]i64) void {
+            const b = self.b + @as(usize, @intCast(offs[0]));
+            const bs: usize = @intCast(st[0]);
+            for (0..len) |i| {
+                const v = b[i * bs];
+                if (if (zero_bad) v == 0 else v < 0) self.bad.* = true;
+            }
+        }
+    };
+}
+
+/// out = op(a, b); layout operands: a, b, out. Predicates write bool (u8).
+pub fn binary(op: Binary, dtype: DType, a: [*]u8, aoff: i64, b: [*]u8, boff: i64, out: [*]u8, ooff: i64, layout: *const strided.Layout(3)) Error!void {
+    @setEvalBranchQuota(20_000);
+    switch (dtype) {
+        inline .float32, .float64, .int64, .int32, .int16, .int8, .uint8, .bool => |D| {
+            const T = dt.Storage(D);
+            switch (op) {
+                inline else => |O| {
+                    if (comptime !dt.isFloat(T) and O.floatOnly()) return error.InvalidArgument;
+                    if (comptime !dt.isFloat(T) and (O == .remainder or O == .floor_divide or O == .pow)) {
+                        // Integer division by zero and negative powers have no integer result.
+                        var bad = false;
+                        var l1: strided.Layout(1) = undefined;
+                        l1.ndim = layout.ndim;
+                        l1.numel = layout.numel;
+                        l1.shape = layout.shape;
+                        l1.strides[0] = layout.strides[1];
+                        l1.forRange(0, l1.numel, IntCheckBody(T, O != .pow){ .b = ptr(T, b, boff), .bad = &bad });
+                        if (bad) return if (O == .pow) error.NegativePower else error.DivisionByZero;
+                    }
+                    const Out = if (comptime O.isPredicate()) u8 else T;
+                    const body = BinaryBody(T, Out, O){ .a = ptr(T, a, aoff), .b = ptr(T, b, boff), .o = ptr(Out, out, ooff) };
+                    parallel(3, layout, body);
+                },
+            }
+        },
+        else => return error.InvalidArgument,
+    }
+}
+
+// ---------------------------------------------------------------- where
+
+fn WhereBody(comptime T: type) type {
+    return struct {
+        c: [*]const u8,
+        a: [*]const T,
+        b: [*]const T,
+        o: [*]T,
+        pub fn run(self: @This(), offs: [4]i64, len: usize, st: [4]i64) void {
+            const c = self.c + @as(usize, @intCast(offs[0]));
+            const a = self.a + @as(usize, @intCast(offs[1]));
+            const b = self.b + @as(usize, @intCast(offs[2]));
+            const o = self.o + @as(usize, @intCast(offs[3]));
+            const cs: usize = @intCast(st[0]);
+            const as: usize = @intCast(st[1]);
+            const bs: usize = @intCast(st[2]);
+            const os: usize = @intCast(st[3]);
+            for (0..len) |i| o[i * os] = if (c[i * cs] != 0) a[i * as] else b[i * bs];
+        }
+    };
+}
+
+/// out = cond ? a : b; layout operands: cond (bool), a, b, out. Any dtype (by size).
+pub fn where(dtype: DType, c: [*]u8, coff: i64, a: [*]u8, aoff: i64, b: [*]u8, boff: i64, out: [*]u8, ooff: i64, layout: *const strided.Layout(4)) void {
+    switch (dtype) {
+        inline else => |D| {
+            const T = dt.Storage(D);
+            const body = WhereBody(T){ .c = ptr(u8, c, coff), .a = ptr(T, a, aoff), .b = ptr(T, b, boff), .o = ptr(T, out, ooff) };
+            parallel(4, layout, body);
+        },
+    }
+}

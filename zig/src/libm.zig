@@ -1,0 +1,46 @@
+//! Scalar math from the C library, for the functions without a Zig builtin.
+//! (The C library's versions are correctly rounded to within 1 ulp.)
+const c = struct {
+    extern "c" fn tanhf(x: f32) f32;
+    extern "c" fn tanh(x: f64) f64;
+    extern "c" fn log1pf(x: f32) f32;
+    extern "c" fn log1p(x: f64) f64;
+    extern "c" fn expm1f(x: f32) f32;
+    extern "c" fn expm1(x: f64) f64;
+    extern "c" fn erff(x: f32) f32;
+    extern "c" fn erf(x: f64) f64;
+    extern "c" fn powf(x: f32, y: f32) f32;
+    extern "c" fn pow(x: f64, y: f64) f64;
+    extern "c" fn atan2f(y: f32, x: f32) f32;
+    extern "c" fn atan2(y: f64, x: f64) f64;
+    extern "c" fn fmodf(x: f32, y: f32) f32;
+    extern "c" fn fmod(x: f64, y: f64) f64;
+    extern "c" fn nearbyintf(x: f32) f32;
+    extern "c" fn nearbyint(x: f64) f64;
+};
+
+pub inline fn tanh(comptime T: type, x: T) T {
+    return if (T == f32) c.tanhf(x) else c.tanh(x);
+}
+pub inline fn log1p(comptime T: type, x: T) T {
+    return if (T == f32) c.log1pf(x) else c.log1p(x);
+}
+pub inline fn expm1(comptime T: type, x: T) T {
+    return if (T == f32) c.expm1f(x) else c.expm1(x);
+}
+pub inline fn erf(comptime T: type, x: T) T {
+    return if (T == f32) c.erff(x) else c.erf(x);
+}
+pub inline fn pow(comptime T: type, x: T, y: T) T {
+    return if (T == f32) c.powf(x, y) else c.pow(x, y);
+}
+pub inline fn atan2(comptime T: type, y: T, x: T) T {
+    return if (T == f32) c.atan2f(y, x) else c.atan2(y, x);
+}
+pub inline fn fmod(comptime T: type, x: T, y: T) T {
+    return if (T == f32) c.fmodf(x, y) else c.fmod(x, y);
+}
+/// Rounds half to even (the default rounding mode), as torch.round does.
+pub inline fn roundEven(comptime T: type, x: T) T {
+    return if (T == f32) c.nearbyintf(x) else c.nearbyint(x);
+}

@@ -1,0 +1,715 @@
+//! Matrix multiply: C[b] = A[b] @ B[b] for a batch of row-major results.
+//!
+//! A: [M, K] with strides (rs_a, cs_a), B: [K, N] with strides (rs_b, cs_b), so
+//! transposed operands arrive without copies. C: [M, N] contiguous.
+//!
+//! Floats run BLIS-style. For each (jc, pc) block, B[pc.., jc..] (KC x NC) is
+//! packed into NR-wide panels and A[.., pc..] into MR-high panels (both packed
+//! in parallel), then a register-tiled micro-kernel (MR x NR accumulators in
+//! SIMD registers, FMA where the CPU has it) sweeps tiles of C that the threads
+//! claim over both M and N. Tile sizes derive from the vector length and the
+//! register count at comptime (6x16 f32 / 6x8 f64 with AVX2, 12x32 / 12x16
+//! with AVX-512). Matrix-vector shapes (M or N = 1) take a dot/axpy path, and
+//! batches of small matrices run one matrix per thread. Packing buffers are
+//! cached between calls. A plain reference loop (`reference`) stays beside it
+//! for the tests.
+const std = @import("std");
+const builtin = @import("builtin");
+const dt = @import("dtype.zig");
+const pool = @import("pool.zig");
+const DType = dt.DType;
+const assert = std.debug.assert;
+
+pub const Error = error{ InvalidArgument, OutOfMemory };
+
+pub const Strides = struct { a_batch: i64, a_row: i64, a_col: i64, b_batch: i64, b_row: i64, b_col: i64 };
+
+const is_x86 = builtin.cpu.arch == .x86_64 or builtin.cpu.arch == .x86;
+const has_avx512 = is_x86 and std.Target.x86.featureSetHas(builtin.cpu.features, .avx512f);
+
+const has_fma = switch (builtin.cpu.arch) {
+    .x86_64 => std.Target.x86.featureSetHas(builtin.cpu.features, .fma),
+    .aarch64 => true,
+    else => false,
+};
+
+/// SIMD registers the micro-kernel may fill: 16 on SSE/AVX2, 32 with AVX-512 and on AArch64.
+const vector_registers = if (is_x86 and !has_avx512) 16 else 32;
+
+inline fn madd(comptime V: type, a: V, b: V, c: V) V {
+    return if (has_fma) @mulAdd(V, a, b, c) else a * b + c;
+}
+
+// ---------------------------------------------------------------------------
+// Packing buffer cache: one buffer kept between calls (the library is called
+// from one thread; a concurrent caller that finds it taken allocates its own).
+
+const cache_limit_bytes = 64 << 20;
+var cache_busy = std.atomic.Value(bool).init(false);
+var cache_mem: []align(64) u8 = &.{};
+
+const Buffer = struct {
+    mem: []align(64) u8,
+    cached: bool,
+
+    fn get(bytes: usize) Error!Buffer {
+        const alloc = std.heap.c_allocator;
+        const want = @max(bytes, 64);
+        if (want <= cache_limit_bytes and cache_busy.cmpxchgStrong(false, true, .acquire, .monotonic) == null) {
+            if (cache_mem.len < want) {
+                if (cache_mem.len > 0) alloc.free(cache_mem);
+                cache_mem = &.{};
+                // Grow with headroom so slowly rising sizes do not reallocate each call.
+                const size = @min(cache_limit_bytes, @max(want, want + want / 4));
+                cache_mem = alloc.alignedAlloc(u8, .@"64", size) catch {
+                    cache_busy.store(false, .release);
+                    return error.OutOfMemory;
+                };
+            }
+            return .{ .mem = cache_mem[0..want], .cached = true };
+        }
+        const mem = alloc.alignedAlloc(u8, .@"64", want) catch return error.OutOfMemory;
+        return .{ .mem = mem, .cached = false };
+    }
+
+    fn put(self: Buffer) void {
+        if (self.cached) cache_busy.store(false, .release) else std.heap.c_allocator.free(self.mem);
+    }
+};
+
+fn roundUp(x: usize, to: usize) usize {
+    return (x + to - 1) / to * to;
+}
+
+/// The kernel for this target: full-width vectors (512-bit where AVX-512
+/// exists, even when the target prefers 256-bit auto-vectorisation) and as many
+/// micro-tile rows as the registers hold: MR * 2 accumulators plus 2 B vectors
+/// and a broadcast.
+fn Gemm(comptime T: type) type {
+    const vl = if (has_avx512) 64 / @sizeOf(T) else (std.simd.suggestVectorLength(T) orelse 4);
+    const mr = if (vector_registers >= 32) 12 else 6;
+    comptime assert(mr * 2 + 2 + 1 <= vector_registers);
+    return Kernel(T, vl, mr, null);
+}
+
+/// The GEMM for vector length `vl` and micro-tile height `mr` (tests also run
+/// other targets' shapes on this one). `blocks` overrides KC, MC, NC and MB
+/// (the tests use tiny blocks to reach every loop).
+fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blocks: ?[4]usize) type {
+    return struct {
+        const VL = vl;
+        const V = @Vector(VL, T);
+        /// Vectors per micro-tile row.
+        const NV = 2;
+        const NR = NV * VL;
+        const MR = mr;
+        /// KC: a packed B micro-panel (KC x NR) takes about half of a 32 KiB L1.
+        const KC: usize = if (blocks) |bl| bl[0] else @max(128, @min(384, (16 << 10) / (NR * @sizeOf(T))));
+        /// MC: a packed A block (MC x KC) stays in L2 (~160 KiB).
+        const MC: usize = if (blocks) |bl| bl[1] else @max(MR, (160 << 10) / (KC * @sizeOf(T)) / MR * MR);
+        /// NC: a packed B block (KC x NC) stays in L3 (~4 MiB).
+        const NC: usize = if (blocks) |bl| bl[2] else @max(NR, (4 << 20) / (KC * @sizeOf(T)) / NR * NR);
+        /// MB: rows of A packed at once for one (jc, pc) block (~3 MiB).
+        const MB: usize = if (blocks) |bl| bl[3] else @max(MC, (3 << 20) / (KC * @sizeOf(T)) / MC * MC);
+        /// Up to this many multiply-adds, rows of A contiguous along k are not packed.
+        const direct_a_max_flops = 128 * 128 * 128;
+        /// Below this many multiply-adds a single matrix runs on the calling thread.
+        const parallel_min_flops = 64 * 64 * 64;
+        /// Batches whose matrices are at most this big run one matrix per thread.
+        const batch_parallel_max_flops = 192 * 192 * 192;
+
+        const Args = struct {
+            a: [*]const T,
+            b: [*]const T,
+            c: [*]T,
+            m: usize,
+            n: usize,
+            k: usize,
+            rsa: usize,
+            csa: usize,
+            rsb: usize,
+            csb: usize,
+        };
+
+        // -------------------------------------------------------------------
+        // Packing
+
+        /// dst[kk * W + r] = src_r[kk * step] for r < W, kk < kc, where row r
+        /// starts at base + r * rstride. Rows at or past `rows` are zero.
+        inline fn packPanel(comptime W: usize, base: [*]const T, rstride: usize, step: usize, rows: usize, kc: usize, dst: [*]T) void {
+            if (rows == W and rstride == 1) {
+                // Each k step reads W contiguous elements.
+                for (0..kc) |kk| {
+                    const src = base + kk * step;
+                    inline for (0..W) |r| dst[kk * W + r] = src[r];
+                }
+            } else if (rows == W and step == 1) {
+                // Each row is contiguous along k: load vectors, scatter into the panel.
+                var kk: usize = 0;
+                while (kk + VL <= kc) : (kk += VL) {
+                    inline for (0..W) |r| {
+                        const v: V = (base + r * rstride + kk)[0..VL].*;
+                        inline for (0..VL) |j| dst[(kk + j) * W + r] = v[j];
+                    }
+                }
+                while (kk < kc) : (kk += 1) {
+                    inline for (0..W) |r| dst[kk * W + r] = base[r * rstride + kk];
+                }
+            } else {
+                for (0..kc) |kk| {
+                    inline for (0..W) |r| {
+                        dst[kk * W + r] = if (r < rows) base[r * rstride + kk * step] else 0;
+                    }
+                }
+            }
+        }
+
+        /// Packs A panels [p0, p1) of the block A[i0 .. i0+mb, pc .. pc+kc].
+        fn packA(args: *const Args, row0: usize, mb: usize, pc: usize, kc: usize, dst: [*]T, p0: usize, p1: usize) void {
+            for (p0..p1) |p| {
+                const ip = p * MR;
+                const rows = @min(MR, mb - ip);
+                const base = args.a + (row0 + ip) * args.rsa + pc * args.csa;
+                packPanel(MR, base, args.rsa, args.csa, rows, kc, dst + ip * kc);
+            }
+        }
+
+        /// Packs B panels [p0, p1) of the block B[pc .. pc+kc, jc .. jc+nc].
+        fn packB(args: *const Args, pc: usize, jc: usize, nc: usize, kc: usize, dst: [*]T, p0: usize, p1: usize) void {
+            var first_partial = p0;
+            if (args.csb == 1) {
+                // Row-major B: read each row once, sequentially, across the full panels.
+                const full = @max(p0, @min(p1, nc / NR));
+                for (0..kc) |kk| {
+                    const src = args.b + (pc + kk) * args.rsb + jc;
+                    for (p0..full) |p| {
+                        inline for (0..NV) |v| (dst + p * NR * kc + kk * NR + v * VL)[0..VL].* = (src + p * NR + v * VL)[0..VL].*;
+                    }
+                }
+                first_partial = full;
+            }
+            for (first_partial..p1) |p| {
+                const jp = p * NR;
+                const cols = @min(NR, nc - jp);
+                packPanel(NR, args.b + pc * args.rsb + (jc + jp) * args.csb, args.csb, args.rsb, cols, kc, dst + jp * kc);
+            }
+        }
+
+        // -------------------------------------------------------------------
+        // Micro-kernel
+
+        /// c[0..rows, 0..cols] (+)= A (MR x kc) @ b_panel (kc x NR). A is a packed
+        /// panel, or with `a_packed` false rows of A (stride lda, contiguous along k).
+        fn micro(comptime a_packed: bool, kc: usize, a: [*]const T, lda: usize, b: [*]const T, c: [*]T, ldc: usize, rows: usize, cols: usize, accumulate: bool) void {
+            const mr_ = rows;
+            const nr = cols;
+            // The C tile is needed after the k loop: fetch it meanwhile.
+            for (0..mr_) |i| {
+                @prefetch(c + i * ldc, .{ .rw = .write });
+                @prefetch(c + i * ldc + nr - 1, .{ .rw = .write });
+            }
+            var acc: [MR][NV]V = undefined;
+            inline for (0..MR) |i| {
+                inline for (0..NV) |v| acc[i][v] = @splat(0);
+            }
+            // Unpacked A: rows past `rows` read row 0 (their results are dropped).
+            var arow: [MR][*]const T = undefined;
+            if (!a_packed) {
+                inline for (0..MR) |i| arow[i] = a + (if (i < mr_) i else 0) * lda;
+            }
+            var ap = a;
+            var bp = b;
+            const U = 4;
+            var kk: usize = 0;
+            while (kk + U <= kc) : (kk += U) {
+                inline for (0..U) |u| {
+                    var bv: [NV]V = undefined;
+                    inline for (0..NV) |v| bv[v] = bp[u * NR + v * VL ..][0..VL].*;
+                    inline for (0..MR) |i| {
+                        const ai: V = @splat(if (a_packed) ap[u * MR + i] else arow[i][kk + u]);
+                        inline for (0..NV) |v| acc[i][v] = madd(V, ai, bv[v], acc[i][v]);
+                    }
+                }
+                ap += U * MR;
+                bp += U * NR;
+            }
+            while (kk < kc) : (kk += 1) {
+                var bv: [NV]V = undefined;
+                inline for (0..NV) |v| bv[v] = bp[v * VL ..][0..VL].*;
+                inline for (0..MR) |i| {
+                    const ai: V = @splat(if (a_packed) ap[i] else arow[i][kk]);
+                    inline for (0..NV) |v| acc[i][v] = madd(V, ai, bv[v], acc[i][v]);
+                }
+                ap += MR;
+                bp += NR;
+            }
+            if (mr_ == MR and nr == NR) {
+                inline for (0..MR) |i| {
+                    const row = c + i * ldc;
+                    inline for (0..NV) |v| {
+                        const dst = row[v * VL ..][0..VL];
+                        if (accumulate) {
+                            const old: V = dst.*;
+                            dst.* = old + acc[i][v];
+                        } else dst.* = acc[i][v];
+                    }
+                }
+            } else {
+                var tmp: [MR][NR]T = undefined;
+                inline for (0..MR) |i| {
+                    inline for (0..NV) |v| tmp[i][v * VL ..][0..VL].* = acc[i][v];
+                }
+                for (0..mr_) |i| {
+                    const row = c + i * ldc;
+                    if (accumulate) {
+                        for (0..nr) |j| row[j] += tmp[i][j];
+                    } else {
+                        for (0..nr) |j| row[j] = tmp[i][j];
+                    }
+                }
+            }
+        }
+
+        // -------------------------------------------------------------------
+        // Blocked driver
+
+        /// Elements of packing space one blocked multiply needs.
+        fn packElems(m: usize, n: usize, k: usize) struct { a: usize, b: usize } {
+            const kc = @min(k, KC);
+            return .{
+                .a = roundUp(roundUp(@min(m, MB), MR) * kc, 64 / @sizeOf(T)),
+                .b = roundUp(roundUp(@min(n, NC), NR) * kc, 64 / @sizeOf(T)),
+            };
+        }
+
+        fn bufBytes(m: usize, n: usize, k: usize) usize {
+            const e = packElems(m, n, k);
+            return (e.a + e.b) * @sizeOf(T);
+        }
+
+        const Step = struct {
+            args: *const Args,
+            apack: [*]T,
+            bpack: [*]T,
+            jc: usize,
+            nc: usize,
+            pc: usize,
+            kc: usize,
+            ic0: usize,
+            mb: usize,
+            // Packing tasks: a_tasks over the A panels, then b_tasks over the B panels.
+            a_panels: usize,
+            a_tasks: usize,
+            /// Small problems with rows of A contiguous along k skip packing A.
+            a_direct: bool,
+            b_panels: usize,
+            b_tasks: usize,
+            // Compute tiles.
+            mt: usize,
+            m_tiles: usize,
+            nt: usize,
+            n_tiles: usize,
+        };
+
+        fn packTask(s: *const Step, chunk: u32) void {
+            const t: usize = chunk;
+            if (t < s.a_tasks) {
+                const p0 = s.a_panels * t / s.a_tasks;
+                const p1 = s.a_panels * (t + 1) / s.a_tasks;
+                packA(s.args, s.ic0, s.mb, s.pc, s.kc, s.apack, p0, p1);
+            } else {
+                const u = t - s.a_tasks;
+                const p0 = s.b_panels * u / s.b_tasks;
+                const p1 = s.b_panels * (u + 1) / s.b_tasks;
+                packB(s.args, s.pc, s.jc, s.nc, s.kc, s.bpack, p0, p1);
+            }
+        }
+
+        fn computeTask(s: *const Step, chunk: u32) void {
+            const args = s.args;
+            const im = @as(usize, chunk) / s.n_tiles;
+            const in = @as(usize, chunk) % s.n_tiles;
+            const r0 = im * s.mt;
+            const r1 = @min(s.mb, r0 + s.mt);
+            const c0 = in * s.nt;
+            const c1 = @min(s.nc, c0 + s.nt);
+            const accumulate = s.pc != 0;
+            // B micro-panel in L1 across the A panels of this tile (A block in L2).
+            var jr = c0;
+            while (jr < c1) : (jr += NR) {
+                const nr = @min(NR, c1 - jr);
+                var ir = r0;
+                while (ir < r1) : (ir += MR) {
+                    const cp = args.c + (s.ic0 + ir) * args.n + s.jc + jr;
+                    const rows = @min(MR, r1 - ir);
+                    if (s.a_direct) {
+                        const ap = args.a + (s.ic0 + ir) * args.rsa + s.pc;
+                        micro(false, s.kc, ap, args.rsa, s.bpack + jr * s.kc, cp, args.n, rows, nr, accumulate);
+                    } else {
+                        micro(true, s.kc, s.apack + ir * s.kc, 0, s.bpack + jr * s.kc, cp, args.n, rows, nr, accumulate);
+                    }
+                }
+            }
+        }
+
+        /// The blocked multiply on packing space `mem` (bufBytes bytes).
+        /// With `parallel` false it never touches the pool (safe inside a pool task).
+        fn blocked(args: *const Args, mem: []align(64) u8, parallel: bool) void {
+            const e = packElems(args.m, args.n, args.k);
+            const base: [*]T = @ptrCast(mem.ptr);
+            const apack = base;
+            const bpack = base + e.a;
+            const threads: usize = if (parallel) pool.numThreads() else 1;
+            const a_direct = args.csa == 1 and args.m * args.n * args.k <= direct_a_max_flops;
+            var jc: usize = 0;
+            while (jc < args.n) : (jc += NC) {
+                const nc: usize = @min(NC, args.n - jc);
+                var pc: usize = 0;
+                while (pc < args.k) : (pc += KC) {
+                    const kc: usize = @min(KC, args.k - pc);
+                    var ic0: usize = 0;
+                    while (ic0 < args.m) : (ic0 += MB) {
+                        const mb: usize = @min(MB, args.m - ic0);
+                        var s = Step{
+                            .args = args,
+                            .apack = apack,
+                            .bpack = bpack,
+                            .jc = jc,
+                            .nc = nc,
+                            .pc = pc,
+                            .kc = kc,
+                            .ic0 = ic0,
+                            .mb = mb,
+                            .a_panels = (mb + MR - 1) / MR,
+                            .a_tasks = if (a_direct) 0 else 1,
+                            .a_direct = a_direct,
+                            .b_panels = (nc + NR - 1) / NR,
+                            .b_tasks = if (ic0 == 0) 1 else 0,
+                            .mt = 0,
+                            .m_tiles = 0,
+                            .nt = 0,
+                            .n_tiles = 0,
+                        };
+                        // Tiles: MC-row blocks, split over N too until every thread has a few.
+                        var m_tiles: usize = (mb + MC - 1) / MC;
+                        var n_tiles: usize = 1;
+                        if (threads > 1) {
+                            const want = 4 * threads;
+                            if (m_tiles < want) n_tiles = @min(s.b_panels, (want + m_tiles - 1) / m_tiles);
+                            if (!a_direct) s.a_tasks = @min(s.a_panels, 2 * threads);
+                            if (s.b_tasks > 0) s.b_tasks = @min(s.b_panels, 2 * threads);
+                        }
+                        s.mt = roundUp((mb + m_tiles - 1) / m_tiles, MR);
+                        m_tiles = (mb + s.mt - 1) / s.mt;
+                        s.nt = roundUp((nc + n_tiles - 1) / n_tiles, NR);
+                        n_tiles = (nc + s.nt - 1) / s.nt;
+                        s.m_tiles = m_tiles;
+                        s.n_tiles = n_tiles;
+                        const pack_chunks: u32 = @intCast(s.a_tasks + s.b_tasks);
+                        const tiles: u32 = @intCast(m_tiles * n_tiles);
+                        if (threads > 1) {
+                            const sp: *const Step = &s;
+                            pool.run(pack_chunks, sp, packTask);
+                            pool.run(tiles, sp, computeTask);
+                        } else {
+                            for (0..pack_chunks) |t| packTask(&s, @intCast(t));
+                            for (0..tiles) |t| computeTask(&s, @intCast(t));
+                        }
+                    }
+                }
+            }
+        }
+
+        // -------------------------------------------------------------------
+        // Matrix-vector: y[i] = sum_k X[i, k] v[k] for i < len, y contiguous.
+
+        const Gemv = struct {
+            y: [*]T,
+            len: usize,
+            k: usize,
+            x: [*]const T,
+            xr: usize,
+            xc: usize,
+            v: [*]const T,
+            vs: usize,
+            /// Rows per chunk when split over threads (a multiple of 4 * VL).
+            grain: usize,
+        };
+
+        fn dot(x: [*]const T, v: [*]const T, k: usize) T {
+            var acc: [4]V = @splat(@splat(0));
+            var kk: usize = 0;
+            while (kk + 4 * VL <= k) : (kk += 4 * VL) {
+                inline for (0..4) |q| {
+                    const xv: V = x[kk + q * VL ..][0..VL].*;
+                    const vv: V = v[kk + q * VL ..][0..VL].*;
+                    acc[q] = madd(V, xv, vv, acc[q]);
+                }
+            }
+            while (kk + VL <= k) : (kk += VL) {
+                const xv: V = x[kk..][0..VL].*;
+                const vv: V = v[kk..][0..VL].*;
+                acc[0] = madd(V, xv, vv, acc[0]);
+            }
+            var s: T = @reduce(.Add, (acc[0] + acc[1]) + (acc[2] + acc[3]));
+            while (kk < k) : (kk += 1) s += x[kk] * v[kk];
+            return s;
+        }
+
+        fn gemvRange(g: *const Gemv, lo: usize, hi: usize) void {
+            if (g.xc == 1 and g.vs == 1) {
+                for (lo..hi) |i| g.y[i] = dot(g.x + i * g.xr, g.v, g.k);
+            } else if (g.xr == 1) {
+                // Columns of X are contiguous: accumulate 4 vectors of y over k.
+                var i = lo;
+                while (i + 4 * VL <= hi) : (i += 4 * VL) {
+                    var acc: [4]V = @splat(@splat(0));
+                    for (0..g.k) |kk| {
+                        const s: V = @splat(g.v[kk * g.vs]);
+                        const col = g.x + kk * g.xc + i;
+                        inline for (0..4) |q| acc[q] = madd(V, s, col[q * VL ..][0..VL].*, acc[q]);
+                    }
+                    inline for (0..4) |q| g.y[i + q * VL ..][0..VL].* = acc[q];
+                }
+                while (i < hi) : (i += 1) {
+                    var s: T = 0;
+                    for (0..g.k) |kk| s += g.x[i + kk * g.xc] * g.v[kk * g.vs];
+                    g.y[i] = s;
+                }
+            } else {
+                for (lo..hi) |i| {
+                    var s: T = 0;
+                    for (0..g.k) |kk| s += g.x[i * g.xr + kk * g.xc] * g.v[kk * g.vs];
+                    g.y[i] = s;
+                }
+            }
+        }
+
+        fn gemvTask(g: *const Gemv, chunk: u32) void {
+            const lo = @as(usize, chunk) * g.grain;
+            gemvRange(g, lo, @min(g.len, lo + g.grain));
+        }
+
+        fn gemv(args: *const Args, parallel: bool) void {
+            const g: Gemv = if (args.m == 1)
+                .{ .y = args.c, .len = args.n, .k = args.k, .x = args.b, .xr = args.csb, .xc = args.rsb, .v = args.a, .vs = args.csa, .grain = 0 }
+            else
+                .{ .y = args.c, .len = args.m, .k = args.k, .x = args.a, .xr = args.rsa, .xc = args.csa, .v = args.b, .vs = args.rsb, .grain = 0 };
+            const threads: usize = if (parallel) pool.numThreads() else 1;
+            if (threads == 1 or g.len * g.k < 1 << 16 or g.len < 8 * VL) {
+                gemvRange(&g, 0, g.len);
+                return;
+            }
+            var gp = g;
+            const chunks = @min(4 * threads, g.len / (4 * VL));
+            gp.grain = roundUp((g.len + chunks - 1) / chunks, 4 * VL);
+            const gpp: *const Gemv = &gp;
+            pool.run(@intCast((g.len + gp.grain - 1) / gp.grain), gpp, gemvTask);
+        }
+
+        // -------------------------------------------------------------------
+        // Entry points
+
+        /// One matrix on packing space `mem` (bufBytes bytes); `parallel` as in `blocked`.
+        fn runWith(args: *const Args, mem: []align(64) u8, parallel: bool) void {
+            if (args.m == 0 or args.n == 0) return;
+            if (args.k == 0) {
+                @memset(args.c[0 .. args.m * args.n], 0);
+            } else if (args.m == 1 or args.n == 1) {
+                gemv(args, parallel);
+            } else {
+                blocked(args, mem, parallel and args.m * args.n * args.k >= parallel_min_flops);
+            }
+        }
+
+        fn needsBuffer(m: usize, n: usize, k: usize) bool {
+            return m > 1 and n > 1 and k > 0;
+        }
+
+        fn run(args: *const Args) Error!void {
+            if (!needsBuffer(args.m, args.n, args.k)) return runWith(args, &.{}, true);
+            const buf = try Buffer.get(bufBytes(args.m, args.n, args.k));
+            defer buf.put();
+            runWith(args, buf.mem, true);
+        }
+
+        const Batch = struct {
+            a: [*]const T,
+            b: [*]const T,
+            c: [*]T,
+            batch: usize,
+            m: usize,
+            n: usize,
+            k: usize,
+            s: Strides,
+            mem: []align(64) u8,
+            per_task: usize,
+            tasks: usize,
+        };
+
+        fn argsAt(bt: *const Batch, bi: usize) Args {
+            const ab: isize = @intCast(bi);
+            return .{
+                .a = bt.a + @as(usize, @intCast(ab * bt.s.a_batch)),
+                .b = bt.b + @as(usize, @intCast(ab * bt.s.b_batch)),
+                .c = bt.c + bi * bt.m * bt.n,
+                .m = bt.m,
+                .n = bt.n,
+                .k = bt.k,
+                .rsa = @intCast(bt.s.a_row),
+                .csa = @intCast(bt.s.a_col),
+                .rsb = @intCast(bt.s.b_row),
+                .csb = @intCast(bt.s.b_col),
+            };
+        }
+
+        fn batchTask(bt: *const Batch, chunk: u32) void {
+            const t: usize = chunk;
+            const mem: []align(64) u8 = @alignCast(bt.mem[t * bt.per_task ..][0..bt.per_task]);
+            for (bt.batch * t / bt.tasks..bt.batch * (t + 1) / bt.tasks) |bi| {
+                const args = argsAt(bt, bi);
+                runWith(&args, mem, false);
+            }
+        }
+
+        fn runBatch(a: [*]const T, b: [*]const T, c: [*]T, batch: usize, m: usize, n: usize, k: usize, s: Strides) Error!void {
+            var bt = Batch{ .a = a, .b = b, .c = c, .batch = batch, .m = m, .n = n, .k = k, .s = s, .mem = &.{}, .per_task = 0, .tasks = 1 };
+            const threads: usize = pool.numThreads();
+            if (batch > 1 and threads > 1 and m * n * k <= batch_parallel_max_flops) {
+                // Small matrices: one thread per matrix, each with its own packing space.
+                bt.tasks = @min(batch, threads);
+                bt.per_task = if (needsBuffer(m, n, k)) roundUp(bufBytes(m, n, k), 64) else 0;
+                const buf = try Buffer.get(bt.per_task * bt.tasks);
+                defer buf.put();
+                bt.mem = buf.mem;
+                const btp: *const Batch = &bt;
+                pool.run(@intCast(bt.tasks), btp, batchTask);
+                return;
+            }
+            for (0..batch) |bi| {
+                const args = argsAt(&bt, bi);
+                try run(&args);
+            }
+        }
+    };
+}
+
+/// The plain triple loop, in f64 for floats: the reference the tests compare with.
+pub fn reference(comptime T: type, a: [*]const T, b: [*]const T, c: [*]T, m: usize, n: usize, k: usize, rsa: usize, csa: usize, rsb: usize, csb: usize) void {
+    for (0..m) |i| {
+        for (0..n) |j| {
+            if (comptime dt.isFloat(T)) {
+                var s: f64 = 0;
+                for (0..k) |kk| s += @as(f64, a[i * rsa + kk * csa]) * @as(f64, b[kk * rsb + j * csb]);
+                c[i * n + j] = @floatCast(s);
+            } else {
+                var s: T = 0;
+                for (0..k) |kk| s +%= a[i * rsa + kk * csa] *% b[kk * rsb + j * csb];
+                c[i * n + j] = s;
+            }
+        }
+    }
+}
+
+fn ptr(comptime T: type, base: [*]u8, off: i64) [*]T {
+    const p: [*]T = @ptrCast(@alignCast(base));
+    return p + @as(usize, @intCast(off));
+}
+
+pub fn matmul(dtype: DType, a: [*]u8, aoff: i64, b: [*]u8, boff: i64, c: [*]u8, coff: i64, batch: usize, m: usize, n: usize, k: usize, s: Strides) Error!void {
+    switch (dtype) {
+        inline .float32, .float64, .int64, .int32, .int16, .int8, .uint8 => |D| {
+            const T = dt.Storage(D);
+            const A = ptr(T, a, aoff);
+            const B = ptr(T, b, boff);
+            const C = ptr(T, c, coff);
+            if (comptime dt.isFloat(T)) {
+                try Gemm(T).runBatch(A, B, C, batch, m, n, k, s);
+            } else {
+                for (0..batch) |bi| {
+                    const ab = A + bi * @as(usize, @intCast(s.a_batch));
+                    const bb = B + bi * @as(usize, @intCast(s.b_batch));
+                    const cb = C + bi * m * n;
+                    reference(T, ab, bb, cb, m, n, k, @intCast(s.a_row), @intCast(s.a_col), @intCast(s.b_row), @intCast(s.b_col));
+                }
+            }
+        },
+        else => return error.InvalidArgument,
+    }
+}
+
+/// Checks `G.runBatch` (null: the exported `matmul`) against the reference.
+fn checkShape(comptime T: type, comptime G: ?type, alloc: std.mem.Allocator, rnd: std.Random, batch: usize, m: usize, n: usize, k: usize, ta: bool, tb: bool) !void {
+    const a = try alloc.alloc(T, @max(1, batch * m * k));
+    defer alloc.free(a);
+    const b = try alloc.alloc(T, @max(1, batch * k * n));
+    defer alloc.free(b);
+    const c1 = try alloc.alloc(T, @max(1, batch * m * n));
+    defer alloc.free(c1);
+    const c2 = try alloc.alloc(T, @max(1, batch * m * n));
+    defer alloc.free(c2);
+    for (a) |*v| v.* = rnd.float(T) - 0.5;
+    for (b) |*v| v.* = rnd.float(T) - 0.5;
+    @memset(c1, std.math.nan(T));
+    // Transposed operands are stored [K, M] / [N, K] and read through strides.
+    const rsa: usize = if (ta) 1 else k;
+    const csa: usize = if (ta) m else 1;
+    const rsb: usize = if (tb) 1 else n;
+    const csb: usize = if (tb) k else 1;
+    const s = Strides{ .a_batch = @intCast(m * k), .a_row = @intCast(rsa), .a_col = @intCast(csa), .b_batch = @intCast(k * n), .b_row = @intCast(rsb), .b_col = @intCast(csb) };
+    if (G) |K| {
+        try K.runBatch(a.ptr, b.ptr, c1.ptr, batch, m, n, k, s);
+    } else {
+        const dtype: DType = if (T == f32) .float32 else .float64;
+        try matmul(dtype, @ptrCast(a.ptr), 0, @ptrCast(b.ptr), 0, @ptrCast(c1.ptr), 0, batch, m, n, k, s);
+    }
+    for (0..batch) |bi| reference(T, a.ptr + bi * m * k, b.ptr + bi * k * n, c2.ptr + bi * m * n, m, n, k, rsa, csa, rsb, csb);
+    const tol: T = (if (T == f32) 2e-6 else 1e-14) * @as(T, @floatFromInt(k + 1));
+    for (c1[0 .. batch * m * n], c2[0 .. batch * m * n]) |x, y| {
+        if (!(@abs(x - y) <= tol)) {
+            std.debug.print("{s} batch={d} m={d} n={d} k={d} ta={} tb={}: got {d}, want {d}\n", .{ @typeName(T), batch, m, n, k, ta, tb, x, y });
+            return error.TestUnexpectedResult;
+        }
+    }
+}
+
+test "packed GEMM matches the reference over shapes, transposes and dtypes" {
+    const alloc = std.testing.allocator;
+    var prng = std.Random.DefaultPrng.init(1);
+    const rnd = prng.random();
+    const dims = [_]usize{ 1, 7, 17, 64, 255, 513 };
+    inline for (.{ f32, f64 }) |T| {
+        for ([_]u32{ 1, 2 }) |threads| {
+            pool.setNumThreads(threads);
+            for (dims) |m| for (dims) |n| for (dims) |k| {
+                // The reference is slow in a safe build: big cubes only once each.
+                const big = m * n * k > 64 * 255 * 255;
+                if (big and !(threads == 2 and m == n and n == k)) continue;
+                for (0..4) |t| try checkShape(T, null, alloc, rnd, 1, m, n, k, t & 1 != 0, t & 2 != 0);
+            };
+        }
+    }
+    pool.setNumThreads(2);
+    // K = 0, empty outputs, and batches (small ones run one matrix per thread).
+    for ([_][4]usize{ .{ 1, 5, 6, 0 }, .{ 2, 0, 6, 3 }, .{ 2, 6, 0, 3 }, .{ 37, 9, 11, 13 }, .{ 5, 64, 64, 64 }, .{ 3, 1, 40, 300 }, .{ 4, 40, 1, 300 }, .{ 3, 200, 210, 70 } }) |sz| {
+        for (0..4) |t| {
+            try checkShape(f32, null, alloc, rnd, sz[0], sz[1], sz[2], sz[3], t & 1 != 0, t & 2 != 0);
+            try checkShape(f64, null, alloc, rnd, sz[0], sz[1], sz[2], sz[3], t & 1 != 0, t & 2 != 0);
+        }
+    }
+}
+
+test "other targets' tile shapes (AVX-512, SSE) match the reference" {
+    const alloc = std.testing.allocator;
+    var prng = std.Random.DefaultPrng.init(2);
+    const rnd = prng.random();
+    pool.setNumThreads(2);
+    const shapes = [_][4]usize{ .{ 1, 7, 17, 64 }, .{ 1, 13, 35, 129 }, .{ 1, 64, 64, 64 }, .{ 1, 150, 97, 300 }, .{ 1, 255, 70, 513 }, .{ 6, 25, 40, 30 }, .{ 1, 1, 50, 9 } };
+    const tiny = [4]usize{ 24, 24, 64, 48 }; // KC, MC, NC, MB: several blocks on every loop
+    inline for (.{ Kernel(f32, 16, 12, null), Kernel(f64, 8, 12, null), Kernel(f32, 4, 6, null), Kernel(f64, 2, 6, null), Kernel(f32, 8, 6, tiny), Kernel(f32, 4, 6, tiny), Kernel(f64, 8, 12, .{ 16, 24, 32, 48 }) }) |K| {
+        const T = @typeInfo(K.V).vector.child;
+        for (shapes) |sz| {
+            for (0..4) |t| try checkShape(T, K, alloc, rnd, sz[0], sz[1], sz[2], sz[3], t & 1 != 0, t & 2 != 0);
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! A persistent thread pool for data-parallel kernels.
+//!
+//! The calling thread posts one job (a function, a context and a chunk count),
+//! works on chunks itself, and returns when every chunk is done. Workers spin
+//! briefly after a job (back-to-back kernels are common in a training step),
+//! then sleep on a futex. Only one job runs at a time: the library is called
+//! from one JavaScript thread.
+const std = @import("std");
+const builtin = @import("builtin");
+const assert = std.debug.assert;
+
+pub const max_threads: u32 = 256;
+
+const Fn = *const fn (ctx: *const anyopaque, chunk: u32) void;
+
+/// High 32 bits: job generation; low 32 bits: next chunk to claim. One word,
+/// so a worker can never claim a chunk of a newer job with an older job's view.
+var claim = std.atomic.Value(u64).init(0);
+/// Futex word the workers sleep on: the low 32 bits of the generation.
+var wake_seq = std.atomic.Value(u32).init(0);
+/// Chunks of the current job not yet finished.
+var remaining = std.atomic.Value(u32).init(0);
+var job_fn: Fn = undefined;
+var job_ctx: *const anyopaque = undefined;
+var job_chunks: u32 = 0;
+
+var threads_wanted: u32 = 0; // 0: not chosen yet, use the core count
+var workers_started: u32 = 0;
+var shutdown = std.atomic.Value(bool).init(false);
+
+fn io() std.Io {
+    return std.Io.Threaded.global_single_threaded.io();
+}
+
+/// The number of threads (the caller included) that kernels use.
+pub fn numThreads() u32 {
+    if (threads_wanted == 0) {
+        const n = std.Thread.getCpuCount() catch 1;
+        threads_wanted = @intCast(@min(@max(n, 1), max_threads));
+    }
+    return threads_wanted;
+}
+
+/// Sets the number of threads; extra workers start lazily and surplus ones idle.
+pub fn setNumThreads(n: u32) void {
+    assert(n >= 1 and n <= max_threads);
+    threads_wanted = n;
+}
+
+fn ensureWorkers(n: u32) bool {
+    while (workers_started + 1 < n) {
+        const t = std.Thread.spawn(.{ .stack_size = 1 << 20 }, workerMain, .{}) catch return false;
+        t.detach();
+        workers_started += 1;
+    }
+    return true;
+}
+
+fn runChunks(gen: u32) void {
+    while (true) {
+        const v = claim.load(.acquire);
+        if (@as(u32, @truncate(v >> 32)) != gen) return;
+        const idx: u32 = @truncate(v);
+        if (idx >= job_chunks) return;
+        if (claim.cmpxchgWeak(v, v + 1, .acq_rel, .acquire) != null) continue;
+        // The claim succeeded, so this job is unfinished and its fields are stable.
+        job_fn(job_ctx, idx);
+        if (remaining.fetchSub(1, .acq_rel) == 1) io().futexWake(u32, &remaining.raw, 1);
+    }
+}
+
+fn workerMain() void {
+    var seen: u32 = wake_seq.load(.acquire);
+    while (!shutdown.load(.acquire)) {
+        var spins: u32 = 0;
+        while (wake_seq.load(.acquire) == seen and spins < 20_000) : (spins += 1) std.atomic.spinLoopHint();
+        while (wake_seq.load(.acquire) == seen) io().futexWaitUncancelable(u32, &wake_seq.raw, seen);
+        seen = wake_seq.load(.acquire);
+        runChunks(seen);
+    }
+}
+
+/// Runs `f(ctx, chunk)` for chunk in [0, chunks), spread over the pool.
+pub fn run(chunks: u32, ctx: anytype, comptime f: fn (@TypeOf(ctx), u32) void) void {
+    const Ctx = @TypeOf(ctx);
+    comptime assert(@typeInfo(Ctx) == .pointer);
+    if (chunks == 0) return;
+    const n = numThreads();
+    if (builtin.single_threaded or chunks == 1 or n == 1 or !ensureWorkers(n)) {
+        var c: u32 = 0;
+        while (c < chunks) : (c += 1) f(ctx, c);
+        return;
+    }
+    const Wrap = struct {
+        fn call(p: *const anyopaque, chunk: u32) void {
+            f(@ptrCast(@alignCast(p)), chunk);
+        }
+    };
+    job_fn = Wrap.call;
+    job_ctx = @ptrCast(ctx);
+    job_chunks = chunks;
+    remaining.store(chunks, .release);
+    const gen: u32 = wake_seq.load(.monotonic) +% 1;
+    claim.store(@as(u64, gen) << 32, .release);
+    wake_seq.store(gen, .release);
+    io().futexWake(u32, &wake_seq.raw, std.math.maxInt(u32));
+    runChunks(gen);
+    var spins: u32 = 0;
+    while (true) {
+        const r = remaining.load(.acquire);
+        if (r == 0) break;
+        if (spins < 100_000) {
+            spins += 1;
+            std.atomic.spinLoopHint();
+        } else io().futexWaitUncancelable(u32, &remaining.raw, r);
+    }
+}
+
+/// Splits `n` items into chunks of at least `grain` items, at most a few per thread.
+pub fn chunkCount(n: usize, grain: usize) u32 {
+    assert(grain > 0);
+    if (n <= grain) return 1;
+    const by_size = (n + grain - 1) / grain;
+    const limit: usize = @as(usize, numThreads()) * 4;
+    return @intCast(@min(by_size, limit));
+}
+
+/// The half-open range of chunk `c` of `chunks` over `n` items.
+pub fn chunkRange(n: usize, chunks: u32, c: u32) struct { usize, usize } {
+    assert(c < chunks);
+    const begin = n * c / chunks;
+    const end = n * (c + 1) / chunks;
+    return .{ begin, end };
+}
+
+test "pool runs every chunk exactly once" {
+    var hits: [64]std.atomic.Value(u32) = @splat(std.atomic.Value(u32).init(0));
+    setNumThreads(4);
+    const Ctx = struct { hits: *[64]std.atomic.Value(u32) };
+    const ctx = Ctx{ .hits = &hits };
+    var round: u32 = 0;
+    while (round < 200) : (round += 1) {
+        run(64, &ctx, struct {
+            fn f(c: *const Ctx, chunk: u32) void {
+                _ = c.hits[chunk].fetchAdd(1, .monotonic);
+            }
+        }.f);
+    }
+    for (hits) |h| try std.testing.expectEqual(@as(u32, 200), h.load(.monotonic));
+}

@@ -1,0 +1,347 @@
+//! Reductions, scans and softmax along one axis of a contiguous tensor viewed
+//! as x: [outer, r, inner]; results are [outer, inner]. The TypeScript side
+//! brings other cases (several dims, non-contiguous input) to this form.
+const std = @import("std");
+const dt = @import("dtype.zig");
+const pool = @import("pool.zig");
+const m = @import("libm.zig");
+const DType = dt.DType;
+const assert = std.debug.assert;
+
+pub const Error = error{InvalidArgument};
+
+pub const Reduce = enum(i32) {
+    sum = 0,
+    mean = 1,
+    prod = 2,
+    max = 3,
+    min = 4,
+    argmax = 5,
+    argmin = 6,
+    variance = 7,
+    logsumexp = 8,
+    norm = 9,
+    all = 10,
+    any = 11,
+};
+
+const Shape = struct { outer: usize, r: usize, inner: usize };
+
+fn ptr(comptime T: type, base: [*]u8, off: i64) [*]T {
+    const p: [*]T = @ptrCast(@alignCast(base));
+    return p + @as(usize, @intCast(off));
+}
+
+inline fn toF64(comptime T: type, v: T) f64 {
+    return if (comptime dt.isFloat(T)) @floatCast(v) else @floatFromInt(v);
+}
+
+/// Sum of a contiguous run in f64, vectorised with several accumulators.
+fn sumContig(comptime T: type, x: [*]const T, n: usize) f64 {
+    if (comptime !dt.isFloat(T)) {
+        var s: f64 = 0;
+        for (0..n) |i| s += toF64(T, x[i]);
+        return s;
+    }
+    const L = 8;
+    const V = @Vector(L, f64);
+    var acc0: V = @splat(0);
+    var acc1: V = @splat(0);
+    var i: usize = 0;
+    while (i + 2 * L <= n) : (i += 2 * L) {
+        const a: @Vector(L, T) = x[i..][0..L].*;
+        const b: @Vector(L, T) = x[i + L ..][0..L].*;
+        acc0 += @as(V, @floatCast(a));
+        acc1 += @as(V, @floatCast(b));
+    }
+    var s = @reduce(.Add, acc0 + acc1);
+    while (i < n) : (i += 1) s += x[i];
+    return s;
+}
+
+fn Line(comptime T: type) type {
+    return struct {
+        x: [*]const T,
+        stride: usize,
+        n: usize,
+        inline fn at(l: @This(), i: usize) T {
+            return l.x[i * l.stride];
+        }
+        fn sum(l: @This()) f64 {
+            if (l.stride == 1) return sumContig(T, l.x, l.n);
+            var s: f64 = 0;
+            for (0..l.n) |i| s += toF64(T, l.at(i));
+            return s;
+        }
+    };
+}
+
+/// One output of a floating or integer reduction. Returns the value (as f64 for
+/// floats, exact for ints via the second field) and an index for arg ops.
+fn reduceLine(comptime T: type, comptime op: Reduce, l: Line(T), p: f64, out: *T, idx: ?*i64) void {
+    const float = comptime dt.isFloat(T);
+    switch (op) {
+        .sum => {
+            if (float) out.* = @floatCast(l.sum()) else {
+                var s: T = 0;
+                for (0..l.n) |i| s +%= l.at(i);
+                out.* = s;
+            }
+        },
+        .mean => {
+            if (!float) unreachable;
+            out.* = @floatCast(l.sum() / @as(f64, @floatFromInt(l.n)));
+        },
+        .prod => {
+            if (float) {
+                var s: f64 = 1;
+                for (0..l.n) |i| s *= toF64(T, l.at(i));
+                out.* = @floatCast(s);
+            } else {
+                var s: T = 1;
+                for (0..l.n) |i| s *%= l.at(i);
+                out.* = s;
+            }
+        },
+        .max, .min, .argmax, .argmin => {
+            assert(l.n > 0);
+            const want_max = op == .max or op == .argmax;
+            var best = l.at(0);
+            var bi: usize = 0;
+            if (!(float and best != best)) {
+                for (1..l.n) |i| {
+                    const v = l.at(i);
+                    if (float and v != v) {
+                        best = v;
+                        bi = i;
+                        break;
+                    }
+                    if (if (want_max) v > best else v < best) {
+                        best = v;
+                        bi = i;
+                    }
+                }
+            }
+            out.* = best;
+            if (idx) |ip| ip.* = @intCast(bi);
+        },
+        .variance => {
+            if (!float) unreachable;
+            const nf: f64 = @floatFromInt(l.n);
+            const mean = l.sum() / nf;
+            var ss: f64 = 0;
+            for (0..l.n) |i| {
+                const d = toF64(T, l.at(i)) - mean;
+                ss += d * d;
+            }
+            const denom = nf - p;
+            out.* = @floatCast(if (denom <= 0) std.math.nan(f64) else ss / denom);
+        },
+        .logsumexp => {
+            if (!float) unreachable;
+            var mx: f64 = -std.math.inf(f64);
+            for (0..l.n) |i| mx = @max(mx, toF64(T, l.at(i)));
+            if (mx == -std.math.inf(f64) or mx == std.math.inf(f64)) {
+                out.* = @floatCast(mx);
+                return;
+            }
+            var s: f64 = 0;
+            for (0..l.n) |i| s += @exp(toF64(T, l.at(i)) - mx);
+            out.* = @floatCast(mx + @log(s));
+        },
+        .norm => {
+            if (!float) unreachable;
+            var r: f64 = 0;
+            if (p == std.math.inf(f64)) {
+                for (0..l.n) |i| r = @max(r, @abs(toF64(T, l.at(i))));
+            } else if (p == -std.math.inf(f64)) {
+                r = std.math.inf(f64);
+                for (0..l.n) |i| r = @min(r, @abs(toF64(T, l.at(i))));
+            } else if (p == 0) {
+                for (0..l.n) |i| r += if (l.at(i) != 0) 1 else 0;
+            } else if (p == 1) {
+                for (0..l.n) |i| r += @abs(toF64(T, l.at(i)));
+            } else if (p == 2) {
+                for (0..l.n) |i| {
+                    const v = toF64(T, l.at(i));
+                    r += v * v;
+                }
+                r = @sqrt(r);
+            } else {
+                for (0..l.n) |i| r += std.math.pow(f64, @abs(toF64(T, l.at(i))), p);
+                r = std.math.pow(f64, r, 1 / p);
+            }
+            out.* = @floatCast(r);
+        },
+        .all, .any => unreachable,
+    }
+}
+
+fn reduceBool(comptime T: type, comptime any: bool, l: Line(T)) u8 {
+    for (0..l.n) |i| {
+        const nz = l.at(i) != 0;
+        if (any and nz) return 1;
+        if (!any and !nz) return 0;
+    }
+    return if (any) 0 else 1;
+}
+
+/// out[o, j] = op over x[o, :, j]. all/any write bool (u8); argmax/argmin write
+/// only `idx` (i64); max/min write values and, when `idx` is given, indices.
+pub fn reduce(op: Reduce, dtype: DType, x_base: [*]u8, xoff: i64, out_base: ?[*]u8, ooff: i64, idx_base: ?[*]u8, ioff: i64, sh: Shape, p: f64) Error!void {
+    switch (dtype) {
+        inline .float32, .float64, .int64, .int32, .int16, .int8, .uint8, .bool => |D| {
+            const T = dt.Storage(D);
+            const float = comptime dt.isFloat(T);
+            switch (op) {
+                inline else => |O| {
+                    if (!float and (O == .mean or O == .variance or O == .logsumexp or O == .norm)) return error.InvalidArgument;
+                    const Ctx = struct {
+                        x: [*]const T,
+                        out: ?[*]u8,
+                        idx: ?[*]i64,
+                        sh: Shape,
+                        p: f64,
+                        chunks: u32,
+                    };
+                    const ctx = Ctx{
+                        .x = ptr(T, x_base, xoff),
+                        .out = if (out_base) |o| o + @as(usize, @intCast(ooff)) * (if (O == .all or O == .any) 1 else @sizeOf(T)) else null,
+                        .idx = if (idx_base) |ib| ptr(i64, ib, ioff) else null,
+                        .sh = sh,
+                        .p = p,
+                        .chunks = pool.chunkCount(sh.outer * sh.inner * @max(sh.r, 1), 1 << 15),
+                    };
+                    if ((O == .sum or O == .mean) and float and sh.outer * sh.inner == 1 and sh.r >= 1 << 16) {
+                        // One long sum: split the line, then add the partial sums.
+                        var partial: [pool.max_threads * 4]f64 = undefined;
+                        const PCtx = struct { x: [*]const T, n: usize, chunks: u32, partial: *[pool.max_threads * 4]f64 };
+                        const pc = PCtx{ .x = ctx.x, .n = sh.r, .chunks = ctx.chunks, .partial = &partial };
+                        pool.run(ctx.chunks, &pc, struct {
+                            fn f(c: *const PCtx, chunk: u32) void {
+                                const r = pool.chunkRange(c.n, c.chunks, chunk);
+                                c.partial[chunk] = sumContig(T, c.x + r[0], r[1] - r[0]);
+                            }
+                        }.f);
+                        var s: f64 = 0;
+                        for (partial[0..ctx.chunks]) |v| s += v;
+                        if (O == .mean) s /= @floatFromInt(sh.r);
+                        ptr(T, ctx.out.?, 0)[0] = @floatCast(s);
+                        return;
+                    }
+                    const lines = sh.outer * sh.inner;
+                    const chunks = pool.chunkCount(lines * @max(sh.r, 1), 1 << 15);
+                    const c2 = Ctx{ .x = ctx.x, .out = ctx.out, .idx = ctx.idx, .sh = sh, .p = p, .chunks = @min(chunks, @as(u32, @intCast(@max(lines, 1)))) };
+                    pool.run(c2.chunks, &c2, struct {
+                        fn f(c: *const Ctx, chunk: u32) void {
+                            const n_lines = c.sh.outer * c.sh.inner;
+                            const r = pool.chunkRange(n_lines, c.chunks, chunk);
+                            for (r[0]..r[1]) |li| {
+                                const o = li / c.sh.inner;
+                                const j = li % c.sh.inner;
+                                const l = Line(T){ .x = c.x + o * c.sh.r * c.sh.inner + j, .stride = c.sh.inner, .n = c.sh.r };
+                                if (O == .all or O == .any) {
+                                    c.out.?[li] = reduceBool(T, O == .any, l);
+                                } else if (O == .argmax or O == .argmin) {
+                                    var v: T = undefined;
+                                    reduceLine(T, O, l, c.p, &v, &c.idx.?[li]);
+                                } else {
+                                    const outp: [*]T = @ptrCast(@alignCast(c.out.?));
+                                    reduceLine(T, O, l, c.p, &outp[li], if (c.idx) |ip| &ip[li] else null);
+                                }
+                            }
+                        }
+                    }.f);
+                },
+            }
+        },
+        else => return error.InvalidArgument,
+    }
+}
+
+pub const Scan = enum(i32) { cumsum = 0, cumprod = 1 };
+
+/// out[o, i, j] = op over x[o, 0..i+1, j]; float accumulates in f64, ints wrap.
+pub fn scan(op: Scan, dtype: DType, x_base: [*]u8, xoff: i64, out_base: [*]u8, ooff: i64, sh: Shape) Error!void {
+    switch (dtype) {
+        inline .float32, .float64, .int64, .int32, .int16, .int8, .uint8 => |D| {
+            const T = dt.Storage(D);
+            const x = ptr(T, x_base, xoff);
+            const out = ptr(T, out_base, ooff);
+            for (0..sh.outer) |o| {
+                for (0..sh.inner) |j| {
+                    const base = o * sh.r * sh.inner + j;
+                    if (comptime dt.isFloat(T)) {
+                        var acc: f64 = if (op == .cumsum) 0 else 1;
+                        for (0..sh.r) |i| {
+                            const v: f64 = x[base + i * sh.inner];
+                            acc = if (op == .cumsum) acc + v else acc * v;
+                            out[base + i * sh.inner] = @floatCast(acc);
+                        }
+                    } else {
+                        var acc: T = if (op == .cumsum) 0 else 1;
+                        for (0..sh.r) |i| {
+                            const v = x[base + i * sh.inner];
+                            acc = if (op == .cumsum) acc +% v else acc *% v;
+                            out[base + i * sh.inner] = acc;
+                        }
+                    }
+                }
+            }
+        },
+        else => return error.InvalidArgument,
+    }
+}
+
+/// softmax (log = false) or logSoftmax (log = true) along r; numerically stable.
+pub fn softmax(log: bool, dtype: DType, x_base: [*]u8, xoff: i64, out_base: [*]u8, ooff: i64, sh: Shape) Error!void {
+    switch (dtype) {
+        inline .float32, .float64 => |D| {
+            const T = dt.Storage(D);
+            const Ctx = struct { x: [*]const T, out: [*]T, sh: Shape, log: bool, chunks: u32 };
+            const lines = sh.outer * sh.inner;
+            const chunks = @min(pool.chunkCount(lines * @max(sh.r, 1), 1 << 14), @as(u32, @intCast(@max(lines, 1))));
+            const ctx = Ctx{ .x = ptr(T, x_base, xoff), .out = ptr(T, out_base, ooff), .sh = sh, .log = log, .chunks = chunks };
+            pool.run(chunks, &ctx, struct {
+                fn f(c: *const Ctx, chunk: u32) void {
+                    const r = pool.chunkRange(c.sh.outer * c.sh.inner, c.chunks, chunk);
+                    for (r[0]..r[1]) |li| {
+                        const o = li / c.sh.inner;
+                        const j = li % c.sh.inner;
+                        const base = o * c.sh.r * c.sh.inner + j;
+                        const st = c.sh.inner;
+                        var mx: T = -std.math.inf(T);
+                        for (0..c.sh.r) |i| {
+                            const v = c.x[base + i * st];
+                            if (v != v) {
+                                mx = v;
+                                break;
+                            }
+                            mx = @max(mx, v);
+                        }
+                        // All -inf: PyTorch gives NaN, which x - max produces here too.
+                        var s: f64 = 0;
+                        if (c.log) {
+                            for (0..c.sh.r) |i| s += @exp(@as(f64, c.x[base + i * st] - mx));
+                            const ls: T = @floatCast(@log(s));
+                            for (0..c.sh.r) |i| c.out[base + i * st] = c.x[base + i * st] - mx - ls;
+                        } else {
+                            for (0..c.sh.r) |i| {
+                                const e = @exp(c.x[base + i * st] - mx);
+                                c.out[base + i * st] = e;
+                                s += e;
+                            }
+                            const inv: T = @floatCast(1 / s);
+                            for (0..c.sh.r) |i| c.out[base + i * st] *= inv;
+                        }
+                    }
+                }
+            }.f);
+        },
+        else => return error.InvalidArgument,
+    }
+}
+
+pub fn shape(outer: i32, r: i32, inner: i32) Shape {
+    return .{ .outer = @intCast(outer), .r = @intCast(r), .inner = @intCast(inner) };
+}

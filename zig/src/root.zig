@@ -1,0 +1,211 @@
+//! The C ABI of the Zeno library: every export the TypeScript side calls.
+//!
+//! Conventions (mirrored by ffi/symbols.ts, checked by tests/ffi_symbols_test.ts):
+//! - tensors cross as (buffer, element offset: i32); sizes are i32 (the
+//!   TypeScript side keeps numel below 2^31);
+//! - layouts cross as one i32 metadata array (see strided.zig);
+//! - every kernel returns a Status; the TypeScript side turns it into an error.
+//!   Shapes and dtypes are validated in TypeScript first; the checks here are
+//!   a second line that keeps a bad call from touching memory out of bounds.
+const std = @import("std");
+const builtin = @import("builtin");
+const dt = @import("dtype.zig");
+const strided = @import("strided.zig");
+const pool = @import("pool.zig");
+const cpu = @import("cpu.zig");
+const ew = @import("elementwise.zig");
+const red = @import("reduce.zig");
+const mm = @import("matmul.zig");
+const ix = @import("index.zig");
+
+/// Bumped whenever an export's signature or meaning changes.
+pub const abi_version: u32 = 1;
+
+pub const Status = enum(i32) {
+    ok = 0,
+    invalid_argument = 1,
+    index_out_of_range = 2,
+    division_by_zero = 3,
+    negative_power = 4,
+    out_of_memory = 5,
+};
+
+comptime {
+    // Layouts that cross the FFI boundary.
+    std.debug.assert(@sizeOf(i32) == 4 and @sizeOf(i64) == 8 and @sizeOf(f64) == 8);
+    std.debug.assert(@sizeOf(dt.BF16) == 2 and @sizeOf(f16) == 2);
+    std.debug.assert(@intFromEnum(dt.DType.float32) == 0 and @intFromEnum(dt.DType.bool) == 9);
+    std.debug.assert(std.enums.values(dt.DType).len == 10);
+}
+
+fn status(err: anyerror) i32 {
+    const s: Status = switch (err) {
+        error.IndexOutOfRange => .index_out_of_range,
+        error.DivisionByZero => .division_by_zero,
+        error.NegativePower => .negative_power,
+        error.OutOfMemory => .out_of_memory,
+        else => .invalid_argument,
+    };
+    return @intFromEnum(s);
+}
+
+fn dtypeOf(code: i32) ?dt.DType {
+    return dt.DType.from(code);
+}
+
+fn validNdim(ndim: i32) bool {
+    return ndim >= 0 and ndim <= strided.max_dims;
+}
+
+export fn zeno_abi_version() callconv(.c) u32 {
+    return abi_version;
+}
+
+/// The best variant this CPU runs: 1 baseline, 3 AVX2+FMA, 4 AVX-512.
+export fn zeno_cpu_level() callconv(.c) u32 {
+    return cpu.level();
+}
+
+/// The level this library file was compiled for.
+export fn zeno_build_level() callconv(.c) u32 {
+    return cpu.buildLevel();
+}
+
+export fn zeno_num_threads() callconv(.c) u32 {
+    return pool.numThreads();
+}
+
+export fn zeno_set_num_threads(n: i32) callconv(.c) i32 {
+    if (n < 1 or n > pool.max_threads) return @intFromEnum(Status.invalid_argument);
+    pool.setNumThreads(@intCast(n));
+    return 0;
+}
+
+/// The index value behind the last index_out_of_range status.
+export fn zeno_bad_index() callconv(.c) f64 {
+    return @floatFromInt(ix.bad_index);
+}
+
+export fn zeno_copy(src_dtype: i32, src: [*]u8, soff: i32, dst_dtype: i32, dst: [*]u8, doff: i32, ndim: i32, meta: [*]const i32) callconv(.c) i32 {
+    const sd = dtypeOf(src_dtype) orelse return status(error.InvalidArgument);
+    const dd = dtypeOf(dst_dtype) orelse return status(error.InvalidArgument);
+    if (!validNdim(ndim) or soff < 0 or doff < 0) return status(error.InvalidArgument);
+    const layout = strided.Layout(2).fromMeta(ndim, meta);
+    if (layout.numel == 0) return 0;
+    ew.copy(sd, src, soff, dd, dst, doff, &layout);
+    return 0;
+}
+
+export fn zeno_unary(op: i32, dtype: i32, x: [*]u8, xoff: i32, y: [*]u8, yoff: i32, ndim: i32, meta: [*]const i32, a: f64, b: f64, c: f64) callconv(.c) i32 {
+    const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
+    const o = std.enums.fromInt(ew.Unary, op) orelse return status(error.InvalidArgument);
+    if (!validNdim(ndim) or xoff < 0 or yoff < 0) return status(error.InvalidArgument);
+    const layout = strided.Layout(2).fromMeta(ndim, meta);
+    if (layout.numel == 0) return 0;
+    ew.unary(o, d, x, xoff, y, yoff, &layout, ew.unaryParams(a, b, c)) catch |e| return status(e);
+    return 0;
+}
+
+export fn zeno_binary(op: i32, dtype: i32, a: [*]u8, aoff: i32, b: [*]u8, boff: i32, out: [*]u8, ooff: i32, ndim: i32, meta: [*]const i32) callconv(.c) i32 {
+    const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
+    const o = std.enums.fromInt(ew.Binary, op) orelse return status(error.InvalidArgument);
+    if (!validNdim(ndim) or aoff < 0 or boff < 0 or ooff < 0) return status(error.InvalidArgument);
+    const layout = strided.Layout(3).fromMeta(ndim, meta);
+    if (layout.numel == 0) return 0;
+    ew.binary(o, d, a, aoff, b, boff, out, ooff, &layout) catch |e| return status(e);
+    return 0;
+}
+
+export fn zeno_where(dtype: i32, c: [*]u8, coff: i32, a: [*]u8, aoff: i32, b: [*]u8, boff: i32, out: [*]u8, ooff: i32, ndim: i32, meta: [*]const i32) callconv(.c) i32 {
+    const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
+    if (!validNdim(ndim) or coff < 0 or aoff < 0 or boff < 0 or ooff < 0) return status(error.InvalidArgument);
+    const layout = strided.Layout(4).fromMeta(ndim, meta);
+    if (layout.numel == 0) return 0;
+    ew.where(d, c, coff, a, aoff, b, boff, out, ooff, &layout);
+    return 0;
+}
+
+fn validShape(outer: i32, r: i32, inner: i32) bool {
+    return outer >= 0 and r >= 0 and inner >= 0;
+}
+
+export fn zeno_reduce(op: i32, dtype: i32, x: [*]u8, xoff: i32, out: ?[*]u8, ooff: i32, idx: ?[*]u8, ioff: i32, outer: i32, r: i32, inner: i32, p: f64) callconv(.c) i32 {
+    const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
+    const o = std.enums.fromInt(red.Reduce, op) orelse return status(error.InvalidArgument);
+    if (!validShape(outer, r, inner) or xoff < 0 or ooff < 0 or ioff < 0) return status(error.InvalidArgument);
+    const needs_idx = o == .argmax or o == .argmin;
+    if ((needs_idx and idx == null) or (!needs_idx and out == null)) return status(error.InvalidArgument);
+    // max/min/arg* of an empty line have no value; the TypeScript side refuses them.
+    if (r == 0 and (o == .max or o == .min or o == .argmax or o == .argmin)) return status(error.InvalidArgument);
+    if (outer == 0 or inner == 0) return 0;
+    red.reduce(o, d, x, xoff, out, ooff, idx, ioff, red.shape(outer, r, inner), p) catch |e| return status(e);
+    return 0;
+}
+
+export fn zeno_scan(op: i32, dtype: i32, x: [*]u8, xoff: i32, out: [*]u8, ooff: i32, outer: i32, r: i32, inner: i32) callconv(.c) i32 {
+    const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
+    const o = std.enums.fromInt(red.Scan, op) orelse return status(error.InvalidArgument);
+    if (!validShape(outer, r, inner) or xoff < 0 or ooff < 0) return status(error.InvalidArgument);
+    red.scan(o, d, x, xoff, out, ooff, red.shape(outer, r, inner)) catch |e| return status(e);
+    return 0;
+}
+
+export fn zeno_softmax(log: i32, dtype: i32, x: [*]u8, xoff: i32, out: [*]u8, ooff: i32, outer: i32, r: i32, inner: i32) callconv(.c) i32 {
+    const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
+    if (!validShape(outer, r, inner) or xoff < 0 or ooff < 0) return status(error.InvalidArgument);
+    if (outer == 0 or r == 0 or inner == 0) return 0;
+    red.softmax(log != 0, d, x, xoff, out, ooff, red.shape(outer, r, inner)) catch |e| return status(e);
+    return 0;
+}
+
+/// meta: [a_batch, a_row, a_col, b_batch, b_row, b_col] strides in elements.
+export fn zeno_matmul(dtype: i32, a: [*]u8, aoff: i32, b: [*]u8, boff: i32, c: [*]u8, coff: i32, batch: i32, m: i32, n: i32, k: i32, meta: [*]const i32) callconv(.c) i32 {
+    const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
+    if (batch < 0 or m < 0 or n < 0 or k < 0 or aoff < 0 or boff < 0 or coff < 0) return status(error.InvalidArgument);
+    for (0..6) |i| if (meta[i] < 0) return status(error.InvalidArgument);
+    if (batch == 0 or m == 0 or n == 0) return 0;
+    const s = mm.Strides{ .a_batch = meta[0], .a_row = meta[1], .a_col = meta[2], .b_batch = meta[3], .b_row = meta[4], .b_col = meta[5] };
+    mm.matmul(d, a, aoff, b, boff, c, coff, @intCast(batch), @intCast(m), @intCast(n), @intCast(k), s) catch |e| return status(e);
+    return 0;
+}
+
+export fn zeno_index_select(elem_size: i32, x: [*]u8, xoff: i32, idx: [*]u8, ioff: i32, n: i32, out: [*]u8, ooff: i32, outer: i32, size: i32, inner: i32, wrap: i32) callconv(.c) i32 {
+    if (elem_size <= 0 or elem_size > 8 or n < 0 or !validShape(outer, size, inner) or xoff < 0 or ioff < 0 or ooff < 0) return status(error.InvalidArgument);
+    ix.indexSelect(@intCast(elem_size), x, xoff, idx, ioff, @intCast(n), out, ooff, @intCast(outer), @intCast(size), @intCast(inner), wrap != 0) catch |e| return status(e);
+    return 0;
+}
+
+/// meta: [idx shape, idx strides, x strides, out strides] (ndim each).
+export fn zeno_gather(dtype: i32, x: [*]u8, xoff: i32, idx: [*]u8, ioff: i32, out: [*]u8, ooff: i32, ndim: i32, meta: [*]const i32, dim: i32, size: i32) callconv(.c) i32 {
+    const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
+    if (ndim < 1 or !validNdim(ndim) or dim < 0 or dim >= ndim or size < 0 or xoff < 0 or ioff < 0 or ooff < 0) return status(error.InvalidArgument);
+    const layout = strided.Layout(3).fromMeta(ndim, meta);
+    if (layout.numel == 0) return 0;
+    ix.gather(d, x, xoff, idx, ioff, out, ooff, layout, @intCast(dim), size) catch |e| return status(e);
+    return 0;
+}
+
+/// meta: [idx shape, idx strides, dst strides, src strides] (ndim each). op: 0 set, 1 add.
+export fn zeno_scatter(op: i32, dtype: i32, dst: [*]u8, doff: i32, idx: [*]u8, ioff: i32, src: [*]u8, soff: i32, ndim: i32, meta: [*]const i32, dim: i32, size: i32) callconv(.c) i32 {
+    const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
+    if (op < 0 or op > 1 or ndim < 1 or !validNdim(ndim) or dim < 0 or dim >= ndim or size < 0 or doff < 0 or ioff < 0 or soff < 0) return status(error.InvalidArgument);
+    const layout = strided.Layout(3).fromMeta(ndim, meta);
+    if (layout.numel == 0) return 0;
+    ix.scatter(op == 1, d, dst, doff, idx, ioff, src, soff, layout, @intCast(dim), size) catch |e| return status(e);
+    return 0;
+}
+
+export fn zeno_sort(dtype: i32, x: [*]u8, xoff: i32, vals: [*]u8, voff: i32, idx: [*]u8, ioff: i32, outer: i32, r: i32, inner: i32, descending: i32) callconv(.c) i32 {
+    const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
+    if (!validShape(outer, r, inner) or xoff < 0 or voff < 0 or ioff < 0) return status(error.InvalidArgument);
+    if (outer == 0 or r == 0 or inner == 0) return 0;
+    ix.sort(d, x, xoff, vals, voff, idx, ioff, @intCast(outer), @intCast(r), @intCast(inner), descending != 0) catch |e| return status(e);
+    return 0;
+}
+
+test {
+    _ = pool;
+    _ = strided;
+    _ = dt;
+    _ = mm;
+}
