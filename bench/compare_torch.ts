@@ -78,6 +78,7 @@ async function torchTimes(threads: number): Promise<Record<string, number>> {
 }
 
 function rate(name: string, seconds: number): string {
+  if (name.includes("overhead")) return `${(seconds * 1e6).toFixed(2)} us`;
   const [op, size] = name.split(" ");
   const n = Number(size);
   if (op === "matmul") return `${(2 * n ** 3 / seconds / 1e9).toFixed(1)} GFLOP/s`;

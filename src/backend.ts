@@ -12,6 +12,8 @@ import type { DType, TypedArray } from "./dtype.ts";
 export interface Storage {
   /** The device the memory lives on, e.g. "cpu". */
   readonly device: string;
+  /** Capacity in elements. */
+  readonly length: number;
 }
 
 /** A strided window on a storage: what every kernel reads and writes. */

@@ -41,6 +41,10 @@ export class CpuStorage implements Storage {
   constructor(data: TypedArray) {
     this.data = data;
   }
+  /** Capacity in elements. */
+  get length(): number {
+    return this.data.length;
+  }
 }
 
 let sym: ZenoSymbols | undefined;

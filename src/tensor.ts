@@ -79,6 +79,7 @@ export class Tensor implements View {
     offset: number,
     requiresGrad = false,
   ) {
+    checkGeometry(storage, shape, strides, offset);
     this.storage = storage;
     this.dtype = dtype;
     this.shape = shape;
@@ -600,6 +601,35 @@ export class Tensor implements View {
   copy_(src: TensorLike): this {
     ew.copyInto(this, src, "copy_");
     return this;
+  }
+}
+
+/**
+ * Keeps every element a tensor can reach inside its storage, so no kernel
+ * can be pointed outside it, whoever builds the tensor.
+ */
+function checkGeometry(
+  storage: Storage,
+  shape: readonly number[],
+  strides: readonly number[],
+  offset: number,
+): void {
+  let ok = shape.length === strides.length && Number.isInteger(offset) && offset >= 0;
+  let last = offset;
+  let empty = false;
+  for (let i = 0; ok && i < shape.length; i++) {
+    const n = shape[i], s = strides[i];
+    if (!Number.isInteger(n) || n < 0 || !Number.isInteger(s) || s < 0) ok = false;
+    else if (n === 0) empty = true;
+    else last += (n - 1) * s;
+  }
+  if (ok && !empty && last >= storage.length) ok = false;
+  if (!ok) {
+    throw new RangeError(
+      `Tensor: shape [${shape.join(", ")}], strides [${
+        strides.join(", ")
+      }] and offset ${offset} do not fit a storage of ${storage.length} elements`,
+    );
   }
 }
 

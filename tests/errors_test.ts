@@ -4,7 +4,7 @@
  * names the op and the shapes or values involved, and never crashes the
  * native library.
  */
-import { ok, throws } from "node:assert/strict";
+import { deepEqual, ok, throws } from "node:assert/strict";
 import * as zn from "../mod.ts";
 
 type ErrorClass = new (...args: never[]) => Error;
@@ -251,4 +251,16 @@ Deno.test("the library keeps working after errors", () => {
     } catch { /* expected */ }
   }
   ok(zn.add(x23(), 1).sum().item() === 12);
+});
+
+Deno.test("a Tensor whose geometry leaves its storage is refused before any kernel runs", () => {
+  const base = zn.zeros([4]);
+  throws(
+    () => new zn.Tensor(base.storage, "float32", [3], [2], 0),
+    (e: unknown) => e instanceof RangeError && /do not fit a storage of 4 elements/.test(e.message),
+  );
+  throws(() => new zn.Tensor(base.storage, "float32", [2], [1], -1), RangeError);
+  throws(() => new zn.Tensor(base.storage, "float32", [2], [-1], 1), RangeError);
+  // The largest view that fits is accepted.
+  deepEqual(new zn.Tensor(base.storage, "float32", [2], [3], 0).toArray(), [0, 0]);
 });

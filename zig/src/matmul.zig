@@ -112,7 +112,7 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
         /// MB: rows of A packed at once for one (jc, pc) block (~3 MiB).
         const MB: usize = if (blocks) |bl| bl[3] else @max(MC, (3 << 20) / (KC * @sizeOf(T)) / MC * MC);
         /// Up to this many multiply-adds, rows of A contiguous along k are not packed.
-        const direct_a_max_flops = 128 * 128 * 128;
+        const direct_a_max_flops = 256 * 256 * 256;
         /// Below this many multiply-adds a single matrix runs on the calling thread.
         const parallel_min_flops = 64 * 64 * 64;
         /// Batches whose matrices are at most this big run one matrix per thread.
