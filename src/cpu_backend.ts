@@ -29,7 +29,7 @@ import {
   STORAGE_CTOR,
   type TypedArray,
 } from "./dtype.ts";
-import { MAX_DIMS } from "./shape.ts";
+import { contiguousStrides, MAX_DIMS, numel as numelOf } from "./shape.ts";
 
 /** CPU memory: a typed array in the dtype's storage format. */
 export class CpuStorage implements Storage {
@@ -125,12 +125,6 @@ function data(v: View): TypedArray {
   return (v.storage as CpuStorage).data;
 }
 
-function numelOf(shape: readonly number[]): number {
-  let n = 1;
-  for (let i = 0; i < shape.length; i++) n *= shape[i];
-  return n;
-}
-
 function check(status: number, op: string, detail = ""): void {
   if (status === 0) return;
   switch (status) {
@@ -198,7 +192,7 @@ export const cpuBackend: Backend = {
       storage: new CpuStorage(out),
       dtype: x.dtype,
       shape: x.shape,
-      strides: contiguous(x.shape),
+      strides: contiguousStrides(x.shape),
       offset: 0,
     };
     this.copy(x, dst);
@@ -493,15 +487,5 @@ export const cpuBackend: Backend = {
     );
   },
 };
-
-function contiguous(shape: readonly number[]): number[] {
-  const st = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    st[i] = s;
-    s *= shape[i];
-  }
-  return st;
-}
 
 registerBackend(cpuBackend);
