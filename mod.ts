@@ -20,6 +20,11 @@ export { promoteTypes } from "./src/dtype.ts";
 export { Generator, manualSeed } from "./src/random.ts";
 export { getNumThreads, setNumThreads } from "./src/cpu_backend.ts";
 export { init } from "./src/init.ts";
+export { grad } from "./src/autograd/engine.ts";
+export type { BackwardOptions, GradOptions } from "./src/autograd/engine.ts";
+export { enableGrad, isGradEnabled, noGrad } from "./src/autograd/grad_mode.ts";
+export * as autograd from "./src/autograd/mod.ts";
+export type { Edge, GradHook, Node } from "./src/autograd/node.ts";
 export {
   arange,
   bernoulli,

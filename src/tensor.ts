@@ -17,6 +17,9 @@ import * as ix from "./ops/indexing.ts";
 import * as jn from "./ops/join.ts";
 import * as so from "./ops/sort.ts";
 import { formatTensor } from "./format.ts";
+import type { GradHook, Node } from "./autograd/node.ts";
+import { isGradEnabled } from "./autograd/grad_mode.ts";
+import { backward as runBackward, type BackwardOptions } from "./autograd/engine.ts";
 
 /** A value accepted where PyTorch takes a tensor or a Python scalar. */
 export type TensorLike = Tensor | number | boolean;
@@ -67,8 +70,15 @@ export class Tensor implements View {
   readonly strides: readonly number[];
   /** Element offset of the first element in the storage. */
   readonly offset: number;
-  /** Whether autograd should record ops on this tensor. */
-  requiresGrad: boolean;
+  /** Gradient accumulated by backward (leaves, and tensors that called retainGrad). */
+  grad: Tensor | null = null;
+  /** The tape entry that produced this tensor (null for leaves). */
+  gradFn: Node | null = null;
+  /** @internal Hooks on a leaf's gradient. */
+  hooks: GradHook[] = [];
+  /** @internal Shared by all views of one storage; bumped by in-place writes. */
+  versionCounter: { value: number } = { value: 0 };
+  #requiresGrad = false;
 
   /** @internal Use {@link tensor}, {@link zeros} and the other creation functions. */
   constructor(
@@ -85,7 +95,86 @@ export class Tensor implements View {
     this.shape = shape;
     this.strides = strides;
     this.offset = offset;
-    this.requiresGrad = requiresGrad;
+    if (requiresGrad) this.requiresGrad = true;
+  }
+
+  // ------------------------------------------------------------ autograd
+
+  /** Whether autograd records ops on this tensor. Set it on leaves only. */
+  get requiresGrad(): boolean {
+    return this.#requiresGrad;
+  }
+  set requiresGrad(on: boolean) {
+    if (this.gradFn && !on) {
+      throw new Error(
+        "requiresGrad: you can only change requiresGrad flags of leaf variables. Use detach() to get a tensor that does not require grad",
+      );
+    }
+    if (
+      on &&
+      !(this.dtype === "float32" || this.dtype === "float64" || this.dtype === "float16" ||
+        this.dtype === "bfloat16")
+    ) {
+      throw new TypeError(
+        `requiresGrad: only floating point tensors can require gradients, got ${this.dtype}`,
+      );
+    }
+    this.#requiresGrad = on;
+  }
+  /** True for tensors not produced by a recorded op. */
+  get isLeaf(): boolean {
+    return this.gradFn === null;
+  }
+  /** In-place modification count of this tensor's storage. */
+  get version(): number {
+    return this.versionCounter.value;
+  }
+  /** @internal Called by the tape when an op records this tensor as its output. */
+  attachGradFn(node: Node): void {
+    this.gradFn = node;
+    this.#requiresGrad = true;
+  }
+  /** Sets `requiresGrad` in place (leaves only) and returns this tensor. */
+  requiresGrad_(on = true): this {
+    this.requiresGrad = on;
+    return this;
+  }
+  /**
+   * Computes the gradient of this tensor with respect to the leaves, adding it
+   * into their `.grad`. A non-scalar tensor needs `gradient`.
+   */
+  backward(gradient?: Tensor | null, opts: BackwardOptions = {}): void {
+    runBackward(this, gradient, opts);
+  }
+  /** A view of the same data that is cut from the tape. */
+  detach(): Tensor {
+    const t = new Tensor(this.storage, this.dtype, this.shape, this.strides, this.offset);
+    t.versionCounter = this.versionCounter;
+    return t;
+  }
+  /** Keeps `.grad` on this non-leaf tensor after backward. */
+  retainGrad(): this {
+    if (!this.requiresGrad) {
+      throw new Error("retainGrad: can't retain_grad on Tensor that has requires_grad=False");
+    }
+    if (this.gradFn) this.gradFn.retained = this;
+    return this;
+  }
+  /**
+   * Registers `fn` to run on this tensor's gradient during backward; it may
+   * return a replacement. Returns a handle whose `remove()` unregisters it.
+   */
+  registerHook(fn: GradHook): { remove(): void } {
+    if (!this.requiresGrad) {
+      throw new Error(
+        "registerHook: cannot register a hook on a tensor that doesn't require gradient",
+      );
+    }
+    const list = this.gradFn ? this.gradFn.hooks : this.hooks;
+    list.push(fn);
+    return {
+      remove: () => void list.splice(list.indexOf(fn) >>> 0, list.indexOf(fn) >= 0 ? 1 : 0),
+    };
   }
 
   /** The device the tensor lives on ("cpu"). */
@@ -589,17 +678,64 @@ export class Tensor implements View {
 
   /** Fills with `value` in place. */
   fill_(value: number | boolean): this {
-    this.backend.fill(this, value);
-    return this;
+    return this.inplace("fill_", () => ew.fullOf(this, value));
   }
   /** Fills with zeros in place. */
   zero_(): this {
-    this.backend.fill(this, 0);
-    return this;
+    return this.inplace("zero_", () => ew.fullOf(this, 0));
   }
   /** Copies `src` (broadcast, converted) into this tensor in place. */
   copy_(src: TensorLike): this {
-    ew.copyInto(this, src, "copy_");
+    return this.inplace("copy_", () => ew.copySource(this, src));
+  }
+  /** `this += alpha * other`, in place. */
+  add_(other: TensorLike, opts?: { alpha?: number }): this {
+    return this.inplace("add_", () => ew.add(this, other, opts));
+  }
+  /** `this -= alpha * other`, in place. */
+  sub_(other: TensorLike, opts?: { alpha?: number }): this {
+    return this.inplace("sub_", () => ew.sub(this, other, opts));
+  }
+  /** `this *= other`, in place. */
+  mul_(other: TensorLike): this {
+    return this.inplace("mul_", () => ew.mul(this, other));
+  }
+  /** `this /= other`, in place. */
+  div_(other: TensorLike): this {
+    return this.inplace("div_", () => ew.div(this, other));
+  }
+  /** Clamps into [min, max] in place. */
+  clamp_(min?: TensorLike | null, max?: TensorLike | null): this {
+    return this.inplace("clamp_", () => ew.clamp(this, min, max));
+  }
+
+  /**
+   * Runs an op out of place, writes the result into this tensor's memory,
+   * bumps the version counter (so stale saved tensors are detected) and, when
+   * recording, moves this tensor's history onto the op.
+   */
+  private inplace(op: string, compute: () => Tensor): this {
+    const recording = isGradEnabled();
+    if (recording && this.requiresGrad && this.isLeaf) {
+      throw new Error(
+        `${op}: a leaf tensor that requires grad is being used in an in-place operation; wrap it in zn.noGrad or use an out-of-place op`,
+      );
+    }
+    const r = compute();
+    ew.checkInplaceCast(r.dtype, this.dtype, op);
+    if (r.shape.length !== this.shape.length || r.shape.some((d, i) => d !== this.shape[i])) {
+      throw new RangeError(
+        `${op}: output with shape [${this.shape.join(", ")}] doesn't match the broadcast shape [${
+          r.shape.join(", ")
+        }]`,
+      );
+    }
+    this.backend.copy(r, this);
+    this.versionCounter.value++;
+    if (recording && r.gradFn) {
+      this.gradFn = r.gradFn;
+      this.#requiresGrad = true;
+    }
     return this;
   }
 }
@@ -646,5 +782,7 @@ export function viewOf(
   strides: readonly number[],
   offset: number,
 ): Tensor {
-  return new Tensor(base.storage, base.dtype, shape, strides, offset);
+  const t = new Tensor(base.storage, base.dtype, shape, strides, offset);
+  t.versionCounter = base.versionCounter;
+  return t;
 }

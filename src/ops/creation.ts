@@ -172,7 +172,8 @@ export function tensor(
     : sawBool
     ? "bool"
     : "float32";
-  const dtype = opts?.dtype ?? inferred;
+  // Only floats can require grad: `tensor([1, 2], { requiresGrad: true })` means float32.
+  const dtype = opts?.dtype ?? (opts?.requiresGrad ? "float32" : inferred);
   return finish(fromHostValues(flat, shape, dtype, device), opts);
 }
 

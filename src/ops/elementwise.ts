@@ -18,6 +18,8 @@ import {
 } from "../dtype.ts";
 import { broadcastShapes, broadcastStrides, fmtShape } from "../shape.ts";
 import { emptyTensor, Tensor, type TensorLike } from "../tensor.ts";
+import { record } from "../autograd/node.ts";
+import { UNARY_SAVES } from "../autograd/rules.ts";
 
 /** Storage-only dtypes compute in float32. */
 function computeDType(d: DType): DType {
@@ -109,6 +111,22 @@ function binaryKernel(
   return storageOnly && !opts.predicate && compute === "float32" ? toDType(out, promoted) : out;
 }
 
+/** Tensor operands go to `saved`, plain numbers to `ctx`, under one name. */
+function operands(
+  named: Record<string, TensorLike>,
+): [Record<string, Tensor | undefined>, Record<string, unknown>] {
+  const saved: Record<string, Tensor | undefined> = {};
+  const ctx: Record<string, unknown> = {};
+  for (const k in named) {
+    const v = named[k];
+    if (v instanceof Tensor) saved[k] = v;
+    else ctx[k] = typeof v === "boolean" ? Number(v) : v;
+  }
+  return [saved, ctx];
+}
+
+const needs = (x: TensorLike): boolean => x instanceof Tensor && x.requiresGrad;
+
 const floatCompute = (d: DType): DType => isFloating(d) ? computeDType(d) : "float32";
 
 /**
@@ -122,7 +140,7 @@ const floatCompute = (d: DType): DType => isFloating(d) ? computeDType(d) : "flo
  */
 export function add(a: TensorLike, b: TensorLike, opts?: { alpha?: number }): Tensor {
   const bb = opts?.alpha !== undefined && opts.alpha !== 1 ? mul(b, opts.alpha) : b;
-  return binaryKernel("add", a, bb, "add");
+  return record("add", [a, bb], binaryKernel("add", a, bb, "add"));
 }
 
 /**
@@ -139,7 +157,7 @@ export function sub(a: TensorLike, b: TensorLike, opts?: { alpha?: number }): Te
     throw new TypeError("sub: subtracting two bool tensors is not supported; use logicalXor");
   }
   const bb = opts?.alpha !== undefined && opts.alpha !== 1 ? mul(b, opts.alpha) : b;
-  return binaryKernel("sub", a, bb, "sub");
+  return record("sub", [a, bb], binaryKernel("sub", a, bb, "sub"));
 }
 
 /**
@@ -152,7 +170,10 @@ export function sub(a: TensorLike, b: TensorLike, opts?: { alpha?: number }): Te
  * ```
  */
 export function mul(a: TensorLike, b: TensorLike): Tensor {
-  return binaryKernel("mul", a, b, "mul");
+  const out = binaryKernel("mul", a, b, "mul");
+  if (!needs(a) && !needs(b)) return out;
+  const [saved, ctx] = operands({ ...(needs(b) ? { a } : {}), ...(needs(a) ? { b } : {}) });
+  return record("mul", [a, b], out, saved, ctx);
 }
 
 /**
@@ -180,7 +201,10 @@ export function div(
     return toDType(q.trunc(), promoted);
   }
   if (mode !== undefined) throw new RangeError(`div: unknown roundingMode ${JSON.stringify(mode)}`);
-  return binaryKernel("div", a, b, "div", { compute: floatCompute });
+  const out = binaryKernel("div", a, b, "div", { compute: floatCompute });
+  if (!needs(a) && !needs(b)) return out;
+  const [saved, ctx] = operands(needs(b) ? { a, b } : { b });
+  return record("div", [a, b], out, saved, ctx);
 }
 
 function checkIntDivisor(b: TensorLike, op: string): void {
@@ -198,7 +222,10 @@ function checkIntDivisor(b: TensorLike, op: string): void {
  * ```
  */
 export function pow(a: TensorLike, b: TensorLike): Tensor {
-  return binaryKernel("pow", a, b, "pow");
+  const out = binaryKernel("pow", a, b, "pow");
+  if (!needs(a) && !needs(b)) return out;
+  const [saved, ctx] = operands({ a, b });
+  return record("pow", [a, b], out, { ...saved, out: needs(b) ? out : undefined }, ctx);
 }
 
 /**
@@ -211,7 +238,11 @@ export function pow(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function maximum(a: TensorLike, b: TensorLike): Tensor {
-  return binaryKernel("maximum", a, b, "maximum");
+  const out = binaryKernel("maximum", a, b, "maximum");
+  if (!needs(a) && !needs(b)) return out;
+  const ta = asTensor(a, out.dtype, out.device, "maximum");
+  const tb = asTensor(b, out.dtype, out.device, "maximum");
+  return record("maximum", [a, b], out, { a: ta, b: tb });
 }
 
 /**
@@ -224,7 +255,11 @@ export function maximum(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function minimum(a: TensorLike, b: TensorLike): Tensor {
-  return binaryKernel("minimum", a, b, "minimum");
+  const out = binaryKernel("minimum", a, b, "minimum");
+  if (!needs(a) && !needs(b)) return out;
+  const ta = asTensor(a, out.dtype, out.device, "minimum");
+  const tb = asTensor(b, out.dtype, out.device, "minimum");
+  return record("minimum", [a, b], out, { a: ta, b: tb });
 }
 
 /**
@@ -237,7 +272,10 @@ export function minimum(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function remainder(a: TensorLike, b: TensorLike): Tensor {
-  return binaryKernel("remainder", a, b, "remainder");
+  const out = binaryKernel("remainder", a, b, "remainder");
+  if (!needs(a) && !needs(b)) return out;
+  const [saved, ctx] = operands(needs(b) ? { a, b } : {});
+  return record("remainder", [a, b], out, saved, ctx);
 }
 
 /**
@@ -263,7 +301,11 @@ export function floorDivide(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function atan2(a: TensorLike, b: TensorLike): Tensor {
-  return binaryKernel("atan2", a, b, "atan2", { compute: floatCompute });
+  const out = binaryKernel("atan2", a, b, "atan2", { compute: floatCompute });
+  if (!needs(a) && !needs(b)) return out;
+  const ta = asTensor(a, out.dtype, out.device, "atan2");
+  const tb = asTensor(b, out.dtype, out.device, "atan2");
+  return record("atan2", [a, b], out, { a: ta, b: tb });
 }
 
 function comparison(op: BinaryOp) {
@@ -356,7 +398,13 @@ export function unary(op: UnaryOp, x: Tensor, params?: readonly number[]): Tenso
   const out = emptyTensor(x.shape, pred ? "bool" : compute, x.device);
   out.backend.unary(op, src, out, params);
   const storageOnly = computeDType(x.dtype) !== x.dtype;
-  return storageOnly && !pred && isFloating(compute) ? toDType(out, x.dtype) : out;
+  const result = storageOnly && !pred && isFloating(compute) ? toDType(out, x.dtype) : out;
+  if (!x.requiresGrad || pred) return result;
+  const saves = UNARY_SAVES[op] ?? "none";
+  return record(op, [x], result, {
+    x: saves === "x" || saves === "both" ? x : undefined,
+    out: saves === "out" || saves === "both" ? result : undefined,
+  }, { params });
 }
 
 /**
@@ -412,7 +460,7 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
     broadcastView(tb, shape),
     out,
   );
-  return out;
+  return record("where", [cond, ta, tb], out, { cond });
 }
 
 /**
@@ -464,7 +512,7 @@ export function toDType(x: Tensor, dtype: DType): Tensor {
   if (x.dtype === dtype) return x;
   const out = emptyTensor(x.shape, dtype, x.device);
   out.backend.copy(x, out);
-  return out;
+  return record("to", [x], out, {}, { from: x.dtype });
 }
 
 /**
@@ -479,7 +527,50 @@ export function toDType(x: Tensor, dtype: DType): Tensor {
 export function clone(x: Tensor): Tensor {
   const out = emptyTensor(x.shape, x.dtype, x.device);
   out.backend.copy(x, out);
-  return out;
+  return record("clone", [x], out);
+}
+
+/** @internal A tensor of x's shape and dtype holding `value` everywhere. */
+export function fullOf(x: Tensor, value: number | boolean): Tensor {
+  const t = scalarTensor(value, x.dtype, x.device);
+  return new Tensor(t.storage, t.dtype, x.shape, x.shape.map(() => 0), 0);
+}
+
+/** @internal `src` as a tensor of dst's shape and dtype (recorded, so copy_ passes gradients). */
+export function copySource(dst: Tensor, src: TensorLike): Tensor {
+  checkOperand(src, "copy_");
+  if (!(src instanceof Tensor)) return fullOf(dst, src);
+  if (src.device !== dst.device) {
+    throw new Error(
+      `copy_: expected all tensors on the same device, but found ${src.device} and ${dst.device}`,
+    );
+  }
+  const shape = broadcastShapes("copy_", dst.shape, src.shape);
+  if (shape.length !== dst.shape.length || shape.some((d, i) => d !== dst.shape[i])) {
+    throw new RangeError(
+      `copy_: source of shape ${fmtShape(src.shape)} cannot be broadcast to ${fmtShape(dst.shape)}`,
+    );
+  }
+  const s = src.dtype === dst.dtype ? src : toDType(src, dst.dtype);
+  // Always a fresh view, so the record below never replaces s's own history.
+  const view = new Tensor(
+    s.storage,
+    s.dtype,
+    dst.shape,
+    broadcastStrides(s.shape, s.strides, dst.shape),
+    s.offset,
+  );
+  return record("expand", [s], view, {}, { shape: s.shape });
+}
+
+/** @internal Refuses in-place results that the destination dtype cannot hold. */
+export function checkInplaceCast(from: DType, to: DType, op: string): void {
+  const rank = (d: DType) => d === "bool" ? 0 : isFloating(d) ? 2 : 1;
+  if (rank(from) > rank(to)) {
+    throw new TypeError(
+      `${op}: result type ${from} can't be cast to the desired output type ${to}`,
+    );
+  }
 }
 
 /** @internal dst[...] = src, broadcasting src and converting its dtype. */

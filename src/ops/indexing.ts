@@ -5,6 +5,8 @@
  * @module
  */
 import { backendFor } from "../backend.ts";
+import { record } from "../autograd/node.ts";
+import { noGrad } from "../autograd/grad_mode.ts";
 import { broadcastShapes, fmtShape, normDim } from "../shape.ts";
 import { emptyTensor, type IndexItem, type Slice, Tensor, type TensorLike } from "../tensor.ts";
 import {
@@ -287,7 +289,7 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
     return out;
   }
   out.backend.gather(x, idx, out, d, "gather");
-  return out;
+  return record("gather", [x], out, {}, { dim: d, index: idx, shape: x.shape });
 }
 
 /**
@@ -341,9 +343,9 @@ export function scatter(
     );
     return toDType(r, x.dtype);
   }
-  const out = clone(x);
+  const out = noGrad(() => clone(x));
   out.backend.scatter(add_, out, idx, s, d, op);
-  return out;
+  return record(add_ ? "scatterAdd" : "scatter", [x, src], out, {}, { dim: d, index: idx });
 }
 
 /**
@@ -363,9 +365,9 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
     );
   }
   const idx = idx0.isContiguous() ? idx0 : clone(idx0);
-  const xs = x.ndim === 0 ? reshape(x, [1]) : x;
+  const xs = x.ndim === 0 ? noGrad(() => reshape(x, [1])) : x;
   const d = normDim(dim, xs.ndim, "indexSelect");
-  const src = xs.isContiguous() ? xs : clone(xs);
+  const src = xs.isContiguous() ? xs : noGrad(() => clone(xs));
   let outer = 1, inner = 1;
   for (let i = 0; i < d; i++) outer *= xs.shape[i];
   for (let i = d + 1; i < xs.ndim; i++) inner *= xs.shape[i];
@@ -377,7 +379,13 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   }
   const out = emptyTensor(shape, x.dtype, x.device);
   out.backend.indexSelect(src, idx, out, { outer, r: xs.shape[d], inner }, false, "indexSelect");
-  return x.ndim === 0 ? reshape(out, idx.ndim === 0 ? [] : [n]) : out;
+  const result = x.ndim === 0 ? noGrad(() => reshape(out, idx.ndim === 0 ? [] : [n])) : out;
+  return record("indexSelect", [x], result, {}, {
+    dim: d,
+    index: idx,
+    shape: xs.shape,
+    outShape: shape,
+  });
 }
 
 /**

@@ -9,6 +9,8 @@ import { emptyTensor, Tensor } from "../tensor.ts";
 import { toDType, where } from "./elementwise.ts";
 import { narrow, unsqueeze } from "./view.ts";
 import { arange } from "./creation.ts";
+import { record } from "../autograd/node.ts";
+import { noGrad } from "../autograd/grad_mode.ts";
 
 function checkList(tensors: readonly Tensor[], op: string): void {
   if (!Array.isArray(tensors) || tensors.length === 0) {
@@ -70,10 +72,10 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   let at = 0;
   for (const t of parts) {
     const len = t.shape[d];
-    if (len > 0) out.backend.copy(t, narrow(out, d, at, len));
+    if (len > 0) out.backend.copy(t, noGrad(() => narrow(out, d, at, len)));
     at += len;
   }
-  return out;
+  return record("cat", parts, out, {}, { dim: d, sizes: parts.map((t) => t.shape[d]) });
 }
 
 /**

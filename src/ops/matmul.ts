@@ -9,6 +9,8 @@ import { broadcastShapes, fmtShape } from "../shape.ts";
 import { emptyTensor, Tensor } from "../tensor.ts";
 import { toDType } from "./elementwise.ts";
 import { expand, reshape } from "./view.ts";
+import { record } from "../autograd/node.ts";
+import { noGrad } from "../autograd/grad_mode.ts";
 
 /**
  * Matrix product: dot for two vectors, mat-vec, mat-mat, and batched with
@@ -55,15 +57,23 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const batch = broadcastShapes("matmul", aShape.slice(0, -2), bShape.slice(0, -2));
   const nb = batch.reduce((x, y) => x * y, 1);
   const compute = a.dtype === "float16" || a.dtype === "bfloat16" ? "float32" : a.dtype;
-  let ta = a.dtype === compute ? a : toDType(a, compute);
-  let tb = b.dtype === compute ? b : toDType(b, compute);
-  ta = reshape(expand(reshape(ta, aShape), [...batch, m, k]), [nb, m, k]);
-  tb = reshape(expand(reshape(tb, bShape), [...batch, k, n]), [nb, k, n]);
-  const out = emptyTensor([nb, m, n], compute, a.device);
-  out.backend.matmul(ta, tb, out);
-  const outShape = [...batch];
-  if (a.ndim > 1) outShape.push(m);
-  if (b.ndim > 1) outShape.push(n);
-  const r = reshape(out, outShape);
-  return isFloating(a.dtype) && a.dtype !== compute ? toDType(r, a.dtype) : r;
+  // The kernel's operands are internal views: the tape records matmul as one op.
+  const result = noGrad(() => {
+    let ta = a.dtype === compute ? a : toDType(a, compute);
+    let tb = b.dtype === compute ? b : toDType(b, compute);
+    ta = reshape(expand(reshape(ta, aShape), [...batch, m, k]), [nb, m, k]);
+    tb = reshape(expand(reshape(tb, bShape), [...batch, k, n]), [nb, k, n]);
+    const out = emptyTensor([nb, m, n], compute, a.device);
+    out.backend.matmul(ta, tb, out);
+    const outShape = [...batch];
+    if (a.ndim > 1) outShape.push(m);
+    if (b.ndim > 1) outShape.push(n);
+    const r = reshape(out, outShape);
+    return isFloating(a.dtype) && a.dtype !== compute ? toDType(r, a.dtype) : r;
+  });
+  if (!a.requiresGrad && !b.requiresGrad) return result;
+  return record("matmul", [a, b], result, {
+    a: b.requiresGrad ? a : undefined,
+    b: a.requiresGrad ? b : undefined,
+  });
 }

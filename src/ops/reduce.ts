@@ -11,6 +11,7 @@ import { fmtShape, normDim, normDims } from "../shape.ts";
 import { type Dim, emptyTensor, type Tensor } from "../tensor.ts";
 import { clone, toDType, unary } from "./elementwise.ts";
 import { permute } from "./view.ts";
+import { record } from "../autograd/node.ts";
 
 interface Plan {
   x: Tensor;
@@ -65,14 +66,20 @@ function run(
   x: Tensor,
   dim: Dim,
   keepdim: boolean,
-  opts: { inDType: DType; outDType: DType; p?: number; name: string },
+  opts: { inDType: DType; outDType: DType; p?: number; name: string; save?: "x" | "out" | "both" },
 ): Tensor {
   const dims = normalizeDims(x, dim, opts.name);
   const src = x.dtype === opts.inDType ? x : toDType(x, opts.inDType);
   const pl = plan(src, dims, keepdim);
   const out = emptyTensor(pl.outShape, opts.outDType === "bool" ? "bool" : opts.inDType, x.device);
-  out.backend.reduce(op, pl.x, pl.axis, out, null, opts.p);
-  return opts.outDType !== out.dtype ? toDType(out, opts.outDType) : out;
+  src.backend.reduce(op, pl.x, pl.axis, out, null, opts.p);
+  const result = opts.outDType !== out.dtype ? toDType(out, opts.outDType) : out;
+  if (!x.requiresGrad) return result;
+  const save = opts.save;
+  return record(opts.name, [x], result, {
+    x: save === "x" || save === "both" ? x : undefined,
+    out: save === "out" || save === "both" ? result : undefined,
+  }, { dims, keepdim, shape: x.shape, count: pl.axis.r, p: opts.p, correction: opts.p });
 }
 
 function checkTensor(x: unknown, op: string): asserts x is Tensor {
@@ -143,6 +150,7 @@ export function prod(x: Tensor, dim?: number | null, keepdim = false): Tensor {
     inDType: inD,
     outDType: isFloating(x.dtype) ? x.dtype : inD,
     name: "prod",
+    save: "both",
   });
 }
 
@@ -167,7 +175,7 @@ function extreme(op: "max" | "min", name: string, x: Tensor, dim: Dim, keepdim: 
   checkTensor(x, name);
   checkNonEmpty(x, normalizeDims(x, dim, name), name);
   const inD = x.dtype === "bool" ? "uint8" : computeType(x.dtype);
-  return run(op, x, dim, keepdim, { inDType: inD, outDType: x.dtype, name });
+  return run(op, x, dim, keepdim, { inDType: inD, outDType: x.dtype, name, save: "both" });
 }
 
 /**
@@ -211,7 +219,13 @@ function withIndices(
   const values = emptyTensor(pl.outShape, inD, x.device);
   const indices = emptyTensor(pl.outShape, "int64", x.device);
   values.backend.reduce(op, pl.x, pl.axis, values, indices);
-  return { values: toDType(values, x.dtype), indices };
+  const v = record(op === "max" ? "maxDim" : "minDim", [x], toDType(values, x.dtype), {}, {
+    dim: d,
+    keepdim,
+    indices,
+    shape: x.shape,
+  });
+  return { values: v, indices };
 }
 
 /**
@@ -331,6 +345,7 @@ export function variance(
     outDType: x.dtype,
     p: opts?.correction ?? 1,
     name: "var",
+    save: "x",
   });
 }
 
@@ -367,6 +382,7 @@ export function logsumexp(x: Tensor, dim: Dim, keepdim = false): Tensor {
     inDType: c,
     outDType: isFloating(x.dtype) ? x.dtype : c,
     name: "logsumexp",
+    save: "both",
   });
 }
 
@@ -383,7 +399,13 @@ export function logsumexp(x: Tensor, dim: Dim, keepdim = false): Tensor {
 export function norm(x: Tensor, p: number = 2, dim?: Dim, keepdim = false): Tensor {
   checkTensor(x, "norm");
   const c = floatOnly(x, "norm");
-  return run("norm", x, dim, keepdim, { inDType: c, outDType: x.dtype, p, name: "norm" });
+  return run("norm", x, dim, keepdim, {
+    inDType: c,
+    outDType: x.dtype,
+    p,
+    name: "norm",
+    save: "both",
+  });
 }
 
 /**
@@ -435,7 +457,9 @@ function scan(op: "cumsum" | "cumprod", x: Tensor, dim: number): Tensor {
   if (!src.isContiguous()) src = clone(src);
   const out = emptyTensor(x.shape, inD, x.device);
   out.backend.scan(op, src, axisAt(x, d), out);
-  return isFloating(x.dtype) && x.dtype !== inD ? toDType(out, x.dtype) : out;
+  const result = isFloating(x.dtype) && x.dtype !== inD ? toDType(out, x.dtype) : out;
+  if (!x.requiresGrad) return result;
+  return record(op, [x], result, op === "cumprod" ? { x, out: result } : {}, { dim: d });
 }
 
 /**
@@ -474,7 +498,9 @@ function softmaxImpl(log: boolean, x: Tensor, dim: number): Tensor {
   if (!src.isContiguous()) src = clone(src);
   const out = emptyTensor(x.shape, c, x.device);
   out.backend.softmax(log, src, axisAt(x, d), out);
-  return isFloating(x.dtype) && x.dtype !== c ? toDType(out, x.dtype) : out;
+  const result = isFloating(x.dtype) && x.dtype !== c ? toDType(out, x.dtype) : out;
+  if (!x.requiresGrad) return result;
+  return record(name, [x], result, { out: result }, { dim: d });
 }
 
 /**

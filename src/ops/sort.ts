@@ -7,6 +7,7 @@ import { normDim } from "../shape.ts";
 import { emptyTensor, type Tensor } from "../tensor.ts";
 import { clone, toDType } from "./elementwise.ts";
 import { narrow, reshape } from "./view.ts";
+import { record } from "../autograd/node.ts";
 
 /**
  * Sorted values and their int64 indices along `dim` (stable; NaN counts as
@@ -32,7 +33,8 @@ export function sort(x: Tensor, dim = -1, descending = false): { values: Tensor;
   const values = emptyTensor(xs.shape, compute, x.device);
   const indices = emptyTensor(xs.shape, "int64", x.device);
   values.backend.sort(src, { outer, r: xs.shape[d], inner }, values, indices, descending);
-  const v = compute === x.dtype ? values : toDType(values, x.dtype);
+  const v0 = compute === x.dtype ? values : toDType(values, x.dtype);
+  const v = x.ndim === 0 ? v0 : record("sort", [x], v0, {}, { dim: d, indices, shape: xs.shape });
   return x.ndim === 0
     ? { values: reshape(v, []), indices: reshape(indices, []) }
     : { values: v, indices };

@@ -15,6 +15,8 @@ import {
 } from "../shape.ts";
 import { type Tensor, viewOf } from "../tensor.ts";
 import { clone } from "./elementwise.ts";
+import { record } from "../autograd/node.ts";
+import { noGrad } from "../autograd/grad_mode.ts";
 
 /** @internal Normalises a dim argument for `op`. */
 export function dimArg(dim: number, ndim: number, op: string): number {
@@ -92,9 +94,10 @@ export function viewStrides(
 export function reshape(x: Tensor, ...args: (number | readonly number[])[]): Tensor {
   const shape = inferShape(shapeArgs(args, "reshape"), x.numel, "reshape");
   const st = viewStrides(x.shape, x.strides, shape);
-  if (st) return viewOf(x, shape, st, x.offset);
-  const c = clone(x);
-  return viewOf(c, shape, contiguousStrides(shape), 0);
+  const out = st
+    ? viewOf(x, shape, st, x.offset)
+    : viewOf(noGrad(() => clone(x)), shape, contiguousStrides(shape), 0);
+  return record("reshape", [x], out, {}, { shape: x.shape });
 }
 
 /**
@@ -118,7 +121,7 @@ export function view(x: Tensor, ...args: (number | readonly number[])[]): Tensor
       } (at least one dimension spans across two contiguous subspaces); use reshape instead`,
     );
   }
-  return viewOf(x, shape, st, x.offset);
+  return record("reshape", [x], viewOf(x, shape, st, x.offset), {}, { shape: x.shape });
 }
 
 /**
@@ -133,12 +136,12 @@ export function view(x: Tensor, ...args: (number | readonly number[])[]): Tensor
 export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
   const a = normDim(dim0, x.ndim, "transpose");
   const b = normDim(dim1, x.ndim, "transpose");
-  if (x.ndim === 0) return viewOf(x, [], [], x.offset);
+  if (x.ndim === 0) return record("reshape", [x], viewOf(x, [], [], x.offset), {}, { shape: [] });
   const shape = x.shape.slice();
   const st = x.strides.slice();
   [shape[a], shape[b]] = [shape[b], shape[a]];
   [st[a], st[b]] = [st[b], st[a]];
-  return viewOf(x, shape, st, x.offset);
+  return record("transpose", [x], viewOf(x, shape, st, x.offset), {}, { dim0: a, dim1: b });
 }
 
 /**
@@ -160,7 +163,8 @@ export function permute(x: Tensor, ...args: (number | readonly number[])[]): Ten
     );
   }
   const p = normDims(dims, x.ndim, "permute");
-  return viewOf(x, p.map((d) => x.shape[d]), p.map((d) => x.strides[d]), x.offset);
+  const out = viewOf(x, p.map((d) => x.shape[d]), p.map((d) => x.strides[d]), x.offset);
+  return record("permute", [x], out, {}, { dims: p });
 }
 
 /**
@@ -228,7 +232,7 @@ export function expand(x: Tensor, ...args: (number | readonly number[])[]): Tens
     }
   }
   checkShape(shape, "expand");
-  return viewOf(x, shape, st, x.offset);
+  return record("expand", [x], viewOf(x, shape, st, x.offset), {}, { shape: x.shape });
 }
 
 /**
@@ -251,7 +255,7 @@ export function squeeze(x: Tensor, dim?: number | number[]): Tensor {
     shape.push(x.shape[i]);
     st.push(x.strides[i]);
   }
-  return viewOf(x, shape, st, x.offset);
+  return record("reshape", [x], viewOf(x, shape, st, x.offset), {}, { shape: x.shape });
 }
 
 /**
@@ -270,7 +274,7 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
   const inner = d < x.ndim ? x.strides[d] * x.shape[d] : 1;
   shape.splice(d, 0, 1);
   st.splice(d, 0, inner);
-  return viewOf(x, shape, st, x.offset);
+  return record("reshape", [x], viewOf(x, shape, st, x.offset), {}, { shape: x.shape });
 }
 
 /**
@@ -336,7 +340,11 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   }
   const shape = x.shape.slice();
   shape[d] = length;
-  return viewOf(x, shape, x.strides.slice(), x.offset + s * x.strides[d]);
+  const out = viewOf(x, shape, x.strides.slice(), x.offset + s * x.strides[d]);
+  return record("view", [x], out, {}, {
+    shape: x.shape,
+    place: (z: Tensor) => narrow(z, d, s, length),
+  });
 }
 
 /**
@@ -364,7 +372,8 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
   const st = x.strides.slice();
   shape.splice(d, 1);
   st.splice(d, 1);
-  return viewOf(x, shape, st, x.offset + i * x.strides[d]);
+  const out = viewOf(x, shape, st, x.offset + i * x.strides[d]);
+  return record("view", [x], out, {}, { shape: x.shape, place: (z: Tensor) => select(z, d, i) });
 }
 
 /**
@@ -402,5 +411,9 @@ export function slice(
   const strides = x.strides.slice();
   shape[d] = len;
   strides[d] = x.strides[d] * st;
-  return viewOf(x, shape, strides, x.offset + (len > 0 ? s * x.strides[d] : 0));
+  const out = viewOf(x, shape, strides, x.offset + (len > 0 ? s * x.strides[d] : 0));
+  return record("view", [x], out, {}, {
+    shape: x.shape,
+    place: (z: Tensor) => slice(z, d, start, stop, step),
+  });
 }

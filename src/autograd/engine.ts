@@ -1,0 +1,247 @@
+/**
+ * The backward pass: walks the tape from the outputs in dependency order,
+ * applies each node's rule from rules.ts, sums gradients per node, and hands
+ * them to leaves (`.grad`) or to the caller (`grad`).
+ *
+ * @module
+ */
+import { fmtShape } from "../shape.ts";
+import type { Tensor } from "../tensor.ts";
+import { setGradEnabled } from "./grad_mode.ts";
+import type { Edge, Node } from "./node.ts";
+import { RULES } from "./rules.ts";
+import { add, toDType } from "../ops/elementwise.ts";
+import { onesLike } from "../ops/creation.ts";
+
+/** Options of {@link Tensor.backward}. */
+export interface BackwardOptions {
+  /** Keep the saved tensors, so that backward can run again (default: createGraph). */
+  retainGraph?: boolean;
+  /** Record the backward pass itself, for higher-order derivatives. */
+  createGraph?: boolean;
+}
+
+/** Options of {@link grad}. */
+export interface GradOptions extends BackwardOptions {
+  /** Gradients of the outputs (default: ones for scalar outputs). */
+  gradOutputs?: (Tensor | null)[];
+  /** Return null for inputs the outputs do not depend on, instead of throwing. */
+  allowUnused?: boolean;
+}
+
+function addGrad(a: Tensor | undefined, b: Tensor): Tensor {
+  return a === undefined ? b : add(a, b);
+}
+
+function rootGrad(out: Tensor, g: Tensor | null | undefined, op: string): Tensor {
+  if (g === null || g === undefined) {
+    if (out.numel !== 1) {
+      throw new RangeError(
+        `${op}: grad can be implicitly created only for scalar outputs (got shape ${
+          fmtShape(out.shape)
+        })`,
+      );
+    }
+    return onesLike(out);
+  }
+  if (g.shape.length !== out.shape.length || g.shape.some((s, i) => s !== out.shape[i])) {
+    throw new RangeError(
+      `${op}: mismatch in shape: grad_output has a shape of ${
+        fmtShape(g.shape)
+      } and output has a shape of ${fmtShape(out.shape)}`,
+    );
+  }
+  return g;
+}
+
+function checkSaved(node: Node): Record<string, Tensor> {
+  if (node.released || node.saved === null) {
+    throw new Error(
+      `backward: trying to backward through the graph a second time (or directly access saved tensors after they have already been freed). Saved intermediate values of the graph are freed when you call backward() or grad(). Specify retainGraph: true if you need to backward through the graph a second time (node ${node.name})`,
+    );
+  }
+  for (const k in node.saved) {
+    const t = node.saved[k];
+    if (t.version !== node.savedVersions[k]) {
+      throw new Error(
+        `backward: one of the variables needed for gradient computation has been modified by an inplace operation: [${t.dtype} ${
+          fmtShape(t.shape)
+        }] saved by ${node.name} is at version ${t.version}; expected version ${
+          node.savedVersions[k]
+        } instead`,
+      );
+    }
+  }
+  return node.saved;
+}
+
+function applyHooks(hooks: readonly ((g: Tensor) => Tensor | void)[], g: Tensor): Tensor {
+  for (const h of hooks) {
+    const r = h(g);
+    if (r !== undefined) g = r;
+  }
+  return g;
+}
+
+/**
+ * Runs backward from `roots`. With `capture`, gradients reaching those
+ * tensors are returned instead of accumulated into leaves.
+ */
+export function runBackward(
+  roots: readonly Tensor[],
+  rootGrads: readonly Tensor[],
+  opts: BackwardOptions,
+  capture?: readonly Tensor[],
+): Map<Tensor, Tensor> {
+  const createGraph = opts.createGraph ?? false;
+  const retain = opts.retainGraph ?? createGraph;
+  // Dependency counts over the nodes reachable from the roots.
+  const deps = new Map<Node, number>();
+  const stack: Node[] = [];
+  for (const r of roots) {
+    if (r.gradFn && !deps.has(r.gradFn)) {
+      deps.set(r.gradFn, 0);
+      stack.push(r.gradFn);
+    }
+  }
+  while (stack.length) {
+    const n = stack.pop()!;
+    for (const e of n.edges) {
+      if (!e?.node) continue;
+      const c = deps.get(e.node);
+      if (c === undefined) {
+        deps.set(e.node, 1);
+        stack.push(e.node);
+      } else deps.set(e.node, c + 1);
+    }
+  }
+  const captureNodes = new Map<Node, Tensor>();
+  const captureLeaves = new Set<Tensor>();
+  for (const t of capture ?? []) {
+    if (t.gradFn) captureNodes.set(t.gradFn, t);
+    else captureLeaves.add(t);
+  }
+  const captured = new Map<Tensor, Tensor>();
+  const pending = new Map<Node, Tensor>();
+  const leafGrads = new Map<Tensor, Tensor>();
+  roots.forEach((r, i) => {
+    if (r.gradFn) pending.set(r.gradFn, addGrad(pending.get(r.gradFn), rootGrads[i]));
+    else if (captureLeaves.has(r)) captured.set(r, addGrad(captured.get(r), rootGrads[i]));
+    else leafGrads.set(r, addGrad(leafGrads.get(r), rootGrads[i]));
+  });
+  const ready: Node[] = [...pending.keys()].filter((n) => deps.get(n) === 0);
+  const prevMode = setGradEnabled(createGraph);
+  try {
+    while (ready.length) {
+      const node = ready.pop()!;
+      let g = pending.get(node);
+      if (g === undefined) {
+        // No gradient reached this node: only release its children.
+        for (const e of node.edges) if (e?.node) decrement(e.node);
+        continue;
+      }
+      pending.delete(node);
+      g = applyHooks(node.hooks, g);
+      if (node.retained) node.retained.grad = node.retained.grad ? add(node.retained.grad, g) : g;
+      const cap = captureNodes.get(node);
+      if (cap) captured.set(cap, addGrad(captured.get(cap), g));
+      const saved = checkSaved(node);
+      const rule = RULES[node.name];
+      if (!rule) throw new Error(`backward: no derivative rule for ${node.name}`);
+      const grads = rule(g, saved, node.ctx, node);
+      if (!retain) {
+        node.saved = null;
+        node.released = true;
+      }
+      node.edges.forEach((e: Edge | null, i) => {
+        if (!e) return;
+        let gi = grads[i];
+        if (gi === null || gi === undefined) {
+          if (e.node) decrement(e.node);
+          return;
+        }
+        if (gi.dtype !== e.dtype) gi = toDType(gi, e.dtype);
+        if (e.node) {
+          pending.set(e.node, addGrad(pending.get(e.node), gi));
+          decrement(e.node);
+        } else if (e.leaf) {
+          if (captureLeaves.has(e.leaf)) captured.set(e.leaf, addGrad(captured.get(e.leaf), gi));
+          else if (!capture) leafGrads.set(e.leaf, addGrad(leafGrads.get(e.leaf), gi));
+        }
+      });
+    }
+    for (const [leaf, g0] of leafGrads) {
+      const g = applyHooks(leaf.hooks, g0);
+      leaf.grad = leaf.grad ? add(leaf.grad, g) : (createGraph ? g : g.detach());
+    }
+  } finally {
+    setGradEnabled(prevMode);
+  }
+  return captured;
+
+  function decrement(n: Node): void {
+    const c = deps.get(n)! - 1;
+    deps.set(n, c);
+    if (c === 0) ready.push(n);
+  }
+}
+
+/** @internal The Tensor.backward entry. */
+export function backward(
+  t: Tensor,
+  gradient: Tensor | null | undefined,
+  opts: BackwardOptions,
+): void {
+  if (!t.requiresGrad) {
+    throw new Error(
+      "backward: element 0 of tensors does not require grad and does not have a grad_fn",
+    );
+  }
+  runBackward([t], [rootGrad(t, gradient, "backward")], opts);
+}
+
+/**
+ * Gradients of `outputs` with respect to `inputs`, returned instead of
+ * accumulated into `.grad` (like `torch.autograd.grad`).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * const x = zn.tensor([3.0], { requiresGrad: true });
+ * const [dx] = zn.grad(x.mul(x).sum(), x);
+ * dx.toArray(); // [6]
+ * ```
+ */
+export function grad(
+  outputs: Tensor | readonly Tensor[],
+  inputs: Tensor | readonly Tensor[],
+  opts: GradOptions = {},
+): (Tensor | null)[] {
+  const outs = Array.isArray(outputs) ? outputs as Tensor[] : [outputs as Tensor];
+  const ins = Array.isArray(inputs) ? inputs as Tensor[] : [inputs as Tensor];
+  for (const t of ins) {
+    if (!t.requiresGrad) {
+      throw new Error("grad: one of the differentiated Tensors does not require grad");
+    }
+  }
+  outs.forEach((o) => {
+    if (!o.requiresGrad) {
+      throw new Error(
+        "grad: element 0 of tensors does not require grad and does not have a grad_fn",
+      );
+    }
+  });
+  const gouts = opts.gradOutputs ?? [];
+  const rootGrads = outs.map((o, i) => rootGrad(o, gouts[i], "grad"));
+  const got = runBackward(outs, rootGrads, opts, ins);
+  return ins.map((t) => {
+    const g = got.get(t);
+    if (g === undefined) {
+      if (opts.allowUnused) return null;
+      throw new Error(
+        "grad: one of the differentiated Tensors appears to not have been used in the graph. Set allowUnused: true if this is the desired behavior",
+      );
+    }
+    return g;
+  });
+}

@@ -1,0 +1,58 @@
+/**
+ * Whether operations record onto the autograd tape.
+ *
+ * @module
+ */
+
+let enabled = true;
+
+/** True while operations record for autograd. */
+export function isGradEnabled(): boolean {
+  return enabled;
+}
+
+/** @internal Sets grad mode and returns the previous value. */
+export function setGradEnabled(on: boolean): boolean {
+  const prev = enabled;
+  enabled = on;
+  return prev;
+}
+
+/**
+ * Runs `fn` without recording for autograd (like `torch.no_grad()`).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * const w = zn.ones([2], { requiresGrad: true });
+ * const y = zn.noGrad(() => w.mul(2));
+ * y.requiresGrad; // false
+ * ```
+ */
+export function noGrad<T>(fn: () => T): T {
+  const prev = setGradEnabled(false);
+  try {
+    return fn();
+  } finally {
+    setGradEnabled(prev);
+  }
+}
+
+/**
+ * Runs `fn` with recording on, also inside {@link noGrad}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * const w = zn.ones([2], { requiresGrad: true });
+ * zn.noGrad(() => zn.enableGrad(() => w.mul(2))).requiresGrad; // true
+ * ```
+ */
+export function enableGrad<T>(fn: () => T): T {
+  const prev = setGradEnabled(true);
+  try {
+    return fn();
+  } finally {
+    setGradEnabled(prev);
+  }
+}

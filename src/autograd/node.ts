@@ -1,0 +1,111 @@
+/**
+ * Tape entries. Every differentiable op that sees an input requiring grad
+ * calls {@link record}, which attaches a {@link Node} to its output: the
+ * rule's name (looked up in rules.ts at backward time), an edge per input,
+ * the tensors the rule needs (with their versions), and the op's arguments.
+ *
+ * @module
+ */
+import type { DType } from "../dtype.ts";
+import type { Tensor } from "../tensor.ts";
+import { isGradEnabled } from "./grad_mode.ts";
+
+/** Where an input's gradient goes: its node, or the leaf tensor itself. */
+export interface Edge {
+  /** The input's own node (non-leaf inputs). */
+  node: Node | null;
+  /** The input tensor when it is a leaf requiring grad. */
+  leaf: Tensor | null;
+  /** The input's dtype, to cast gradients back after promotion. */
+  dtype: DType;
+  /** The input's shape. */
+  shape: readonly number[];
+}
+
+/** A hook on a tensor's gradient; may return a replacement. */
+export type GradHook = (grad: Tensor) => Tensor | void;
+
+/** One recorded op. */
+export class Node {
+  /** Name of the rule in rules.ts. */
+  readonly name: string;
+  /** One entry per input (null: no gradient flows there). */
+  readonly edges: (Edge | null)[];
+  /** Tensors saved for backward, by name (released after a backward without retainGraph). */
+  saved: Record<string, Tensor> | null;
+  /** Versions of the saved tensors when saved. */
+  readonly savedVersions: Record<string, number>;
+  /** The op's non-tensor arguments. */
+  readonly ctx: Record<string, unknown>;
+  /** Shape and dtype of the output. */
+  readonly outShape: readonly number[];
+  /** @internal */
+  readonly outDType: DType;
+  /** Hooks registered on the output tensor. */
+  hooks: GradHook[] = [];
+  /** The output tensor, when it asked to retain its grad. */
+  retained: Tensor | null = null;
+  /** Set once backward has run without retainGraph. */
+  released = false;
+
+  /** @internal */
+  constructor(
+    name: string,
+    edges: (Edge | null)[],
+    saved: Record<string, Tensor>,
+    ctx: Record<string, unknown>,
+    out: Tensor,
+  ) {
+    this.name = name;
+    this.edges = edges;
+    this.saved = saved;
+    this.savedVersions = {};
+    for (const k in saved) this.savedVersions[k] = saved[k].version;
+    this.ctx = ctx;
+    this.outShape = out.shape;
+    this.outDType = out.dtype;
+  }
+}
+
+function edgeOf(x: unknown): Edge | null {
+  if (typeof x !== "object" || x === null || !("gradFn" in x)) return null;
+  const t = x as Tensor;
+  if (!t.requiresGrad) return null;
+  return { node: t.gradFn, leaf: t.gradFn ? null : t, dtype: t.dtype, shape: t.shape };
+}
+
+/**
+ * Attaches a tape entry to `out` when grad mode is on and any input requires
+ * grad. `inputs` may hold numbers (no edge). `saved` names the tensors the
+ * rule reads; save only what the gradients of the inputs that require grad
+ * need, so that unrelated in-place writes do not invalidate the entry.
+ * Returns `out`.
+ */
+export function record(
+  name: string,
+  inputs: readonly unknown[],
+  out: Tensor,
+  saved: Record<string, Tensor | undefined> = {},
+  ctx: Record<string, unknown> = {},
+): Tensor {
+  if (!isGradEnabled()) return out;
+  let any = false;
+  for (const x of inputs) {
+    if (typeof x === "object" && x !== null && (x as Tensor).requiresGrad) {
+      any = true;
+      break;
+    }
+  }
+  if (!any) return out;
+  if (
+    out.dtype !== "float32" && out.dtype !== "float64" && out.dtype !== "float16" &&
+    out.dtype !== "bfloat16"
+  ) {
+    return out; // integer and bool results are not differentiable
+  }
+  const keep: Record<string, Tensor> = {};
+  for (const k in saved) if (saved[k]) keep[k] = saved[k]!;
+  const node = new Node(name, inputs.map(edgeOf), keep, ctx, out);
+  out.attachGradFn(node);
+  return out;
+}

@@ -1,0 +1,403 @@
+/**
+ * The derivative rules: one table, keyed by the names that ops record.
+ * Each rule maps the output's gradient to one gradient per input (null where
+ * none flows). Rules are written in differentiable ops, so with
+ * `createGraph` the backward pass is itself recorded and can be
+ * differentiated again. Ops composed from others (clamp, lerp, std, stack,
+ * tril, maskedFill, advanced indexing, ...) need no rule of their own.
+ *
+ * @module
+ */
+import type { Tensor } from "../tensor.ts";
+import { type Node, record } from "./node.ts";
+import type { UnaryOp } from "../backend.ts";
+import * as ew from "../ops/elementwise.ts";
+import * as rd from "../ops/reduce.ts";
+import * as vw from "../ops/view.ts";
+import * as ix from "../ops/indexing.ts";
+import { matmul } from "../ops/matmul.ts";
+import { zeros } from "../ops/creation.ts";
+
+/** A derivative rule. */
+export type Rule = (
+  grad: Tensor,
+  saved: Record<string, Tensor>,
+  ctx: Record<string, unknown>,
+  node: Node,
+) => (Tensor | null)[];
+
+type Scalar = Tensor | number;
+
+/** Sums a broadcast gradient back to an input's shape. */
+export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
+  if (g.ndim === shape.length && g.shape.every((s, i) => s === shape[i])) return g;
+  const lead = g.ndim - shape.length;
+  const dims: number[] = [];
+  for (let i = 0; i < g.ndim; i++) {
+    if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) dims.push(i);
+  }
+  const r = dims.length ? rd.sum(g, dims, true) : g;
+  return vw.reshape(r, shape as number[]);
+}
+
+/** Broadcasts the gradient of a reduction back over the reduced dims. */
+function unreduce(g: Tensor, ctx: Record<string, unknown>): Tensor {
+  const shape = ctx.shape as number[];
+  const dims = ctx.dims as number[];
+  if (!ctx.keepdim) {
+    const kept = shape.map((s, i) => dims.includes(i) ? 1 : s);
+    g = vw.reshape(g, kept);
+  }
+  return vw.expand(g, shape);
+}
+
+const val = (s: Record<string, Tensor>, ctx: Record<string, unknown>, k: string): Scalar =>
+  s[k] ?? (ctx[k] as number);
+
+function zerosOf(shape: readonly number[], like: Tensor): Tensor {
+  return zeros(shape as number[], { dtype: like.dtype, device: like.device });
+}
+
+/** Places `g` into a zero tensor of `shape` at the view `place` describes. */
+function embed(g: Tensor, shape: readonly number[], place: (z: Tensor) => Tensor): Tensor {
+  const z = zerosOf(shape, g);
+  z.backend.copy(g, place(z.detach()));
+  return record("embed", [g], z, {}, { place });
+}
+
+function unaryRule(op: UnaryOp): Rule {
+  return (g, s, ctx) => {
+    const x = s.x, out = s.out;
+    const p = (ctx.params as number[] | undefined) ?? [];
+    switch (op) {
+      case "neg":
+        return [ew.unary("neg", g)];
+      case "abs":
+        return [ew.mul(g, ew.unary("sign", x))];
+      case "exp":
+        return [ew.mul(g, out)];
+      case "exp2":
+        return [ew.mul(g, ew.mul(out, Math.LN2))];
+      case "log":
+        return [ew.div(g, x)];
+      case "log2":
+        return [ew.div(g, ew.mul(x, Math.LN2))];
+      case "log1p":
+        return [ew.div(g, ew.add(x, 1.0))];
+      case "expm1":
+        return [ew.mul(g, ew.add(out, 1.0))];
+      case "sqrt":
+        return [ew.div(g, ew.mul(out, 2.0))];
+      case "rsqrt":
+        return [ew.mul(g, ew.mul(ew.pow(out, 3.0), -0.5))];
+      case "reciprocal":
+        return [ew.mul(g, ew.unary("neg", ew.mul(out, out)))];
+      case "square":
+        return [ew.mul(g, ew.mul(x, 2.0))];
+      case "sin":
+        return [ew.mul(g, ew.unary("cos", x))];
+      case "cos":
+        return [ew.mul(g, ew.unary("neg", ew.unary("sin", x)))];
+      case "tan":
+        return [ew.mul(g, ew.add(ew.mul(out, out), 1.0))];
+      case "tanh":
+        return [ew.mul(g, ew.sub(1.0, ew.mul(out, out)))];
+      case "sigmoid":
+        return [ew.mul(g, ew.mul(out, ew.sub(1.0, out)))];
+      case "relu":
+        return [ew.where(ew.gt(out, 0), g, 0)];
+      case "leakyRelu":
+        return [ew.where(ew.gt(x, 0), g, ew.mul(g, p[0]))];
+      case "elu":
+        return [ew.where(ew.gt(x, 0), g, ew.mul(g, ew.add(out, p[0])))];
+      case "geluErf": {
+        const cdf = ew.mul(ew.add(ew.unary("erf", ew.mul(x, Math.SQRT1_2)), 1.0), 0.5);
+        const pdf = ew.mul(ew.unary("exp", ew.mul(ew.mul(x, x), -0.5)), 1 / Math.sqrt(2 * Math.PI));
+        return [ew.mul(g, ew.add(cdf, ew.mul(x, pdf)))];
+      }
+      case "geluTanh": {
+        const k = Math.sqrt(2 / Math.PI);
+        const x3 = ew.mul(ew.mul(x, x), x);
+        const inner = ew.mul(ew.add(x, ew.mul(x3, 0.044715)), k);
+        const t = ew.unary("tanh", inner);
+        const dinner = ew.mul(ew.add(ew.mul(ew.mul(x, x), 3 * 0.044715), 1.0), k);
+        const left = ew.mul(ew.add(t, 1.0), 0.5);
+        const right = ew.mul(ew.mul(ew.mul(x, 0.5), ew.sub(1.0, ew.mul(t, t))), dinner);
+        return [ew.mul(g, ew.add(left, right))];
+      }
+      case "silu": {
+        const sg = ew.unary("sigmoid", x);
+        return [ew.mul(g, ew.mul(sg, ew.add(ew.mul(x, ew.sub(1.0, sg)), 1.0)))];
+      }
+      case "softplus": {
+        const [beta, threshold] = p;
+        const z = ew.mul(x, beta);
+        return [ew.where(ew.gt(z, threshold), g, ew.mul(g, ew.unary("sigmoid", z)))];
+      }
+      case "erf":
+        return [
+          ew.mul(g, ew.mul(ew.unary("exp", ew.unary("neg", ew.mul(x, x))), 2 / Math.sqrt(Math.PI))),
+        ];
+      case "nanToNum":
+        return [ew.where(ew.logicalOr(ew.unary("isnan", x), ew.unary("isinf", x)), 0, g)];
+      case "sign":
+      case "floor":
+      case "ceil":
+      case "round":
+      case "trunc":
+        return [ew.mul(g, 0)];
+      default:
+        throw new Error(`backward: ${op} is not differentiable`);
+    }
+  };
+}
+
+/** Which tensors each unary rule reads: the input, the output, or both. */
+export const UNARY_SAVES: Partial<Record<UnaryOp, "x" | "out" | "both" | "none">> = {
+  neg: "none",
+  abs: "x",
+  exp: "out",
+  exp2: "out",
+  log: "x",
+  log2: "x",
+  log1p: "x",
+  expm1: "out",
+  sqrt: "out",
+  rsqrt: "out",
+  reciprocal: "out",
+  square: "x",
+  sin: "x",
+  cos: "x",
+  tan: "out",
+  tanh: "out",
+  sigmoid: "out",
+  relu: "out",
+  leakyRelu: "x",
+  elu: "both",
+  geluErf: "x",
+  geluTanh: "x",
+  silu: "x",
+  softplus: "x",
+  erf: "x",
+  nanToNum: "x",
+  sign: "none",
+  floor: "none",
+  ceil: "none",
+  round: "none",
+  trunc: "none",
+};
+
+const UNARY_NAMES: UnaryOp[] = Object.keys(UNARY_SAVES) as UnaryOp[];
+
+/** The table. */
+export const RULES: Record<string, Rule> = {
+  add: (g, _s, _c, n) => [sumTo(g, n.edges[0]?.shape ?? []), sumTo(g, n.edges[1]?.shape ?? [])],
+  sub: (g, _s, _c, n) => [
+    sumTo(g, n.edges[0]?.shape ?? []),
+    n.edges[1] ? sumTo(ew.unary("neg", g), n.edges[1].shape) : null,
+  ],
+  mul: (g, s, c, n) => [
+    n.edges[0] ? sumTo(ew.mul(g, val(s, c, "b")), n.edges[0].shape) : null,
+    n.edges[1] ? sumTo(ew.mul(g, val(s, c, "a")), n.edges[1].shape) : null,
+  ],
+  div: (g, s, c, n) => {
+    const b = val(s, c, "b");
+    return [
+      n.edges[0] ? sumTo(ew.div(g, b), n.edges[0].shape) : null,
+      n.edges[1]
+        ? sumTo(ew.unary("neg", ew.div(ew.mul(g, val(s, c, "a")), ew.mul(b, b))), n.edges[1].shape)
+        : null,
+    ];
+  },
+  pow: (g, s, c, n) => {
+    const a = val(s, c, "a"), b = val(s, c, "b");
+    const ga = n.edges[0]
+      ? sumTo(
+        ew.where(ew.eq(b, 0), 0, ew.mul(ew.mul(g, b), ew.pow(a, ew.sub(b, 1)))),
+        n.edges[0].shape,
+      )
+      : null;
+    let gb: Tensor | null = null;
+    if (n.edges[1]) {
+      // d/db a^b = a^b log a, taken as 0 where a == 0 and b >= 0.
+      const term = ew.mul(ew.mul(g, s.out), ew.unary("log", a as Tensor));
+      gb = sumTo(ew.where(ew.logicalAnd(ew.eq(a, 0), ew.ge(b, 0)), 0, term), n.edges[1].shape);
+    }
+    return [ga, gb];
+  },
+  maximum: (g, s, _c, n) => minmax(g, s.a, s.b, n, true),
+  minimum: (g, s, _c, n) => minmax(g, s.a, s.b, n, false),
+  atan2: (g, s, _c, n) => {
+    const a = s.a, b = s.b;
+    const d = ew.add(ew.mul(a, a), ew.mul(b, b));
+    return [
+      n.edges[0] ? sumTo(ew.div(ew.mul(g, b), d), n.edges[0].shape) : null,
+      n.edges[1] ? sumTo(ew.div(ew.mul(g, ew.unary("neg", a)), d), n.edges[1].shape) : null,
+    ];
+  },
+  remainder: (g, s, c, n) => [
+    n.edges[0] ? sumTo(g, n.edges[0].shape) : null,
+    n.edges[1]
+      ? sumTo(ew.mul(ew.unary("neg", g), ew.floorDivide(val(s, c, "a"), s.b)), n.edges[1].shape)
+      : null,
+  ],
+  where: (g, s, _c, n) => [
+    null,
+    n.edges[1] ? sumTo(ew.where(s.cond, g, 0), n.edges[1].shape) : null,
+    n.edges[2] ? sumTo(ew.where(s.cond, 0, g), n.edges[2].shape) : null,
+  ],
+  to: (g, _s, c) => [ew.toDType(g, c.from as Tensor["dtype"])],
+  clone: (g) => [g],
+  // reductions
+  sum: (g, _s, c) => [unreduce(g, c)],
+  mean: (g, _s, c) => [ew.div(unreduce(g, c), c.count as number)],
+  prod: (g, s, c) => [ew.div(ew.mul(unreduce(g, c), unreduce(s.out, c)), s.x)],
+  amax: (g, s, c) => [spreadExtreme(g, s, c)],
+  amin: (g, s, c) => [spreadExtreme(g, s, c)],
+  maxDim: (g, _s, c) => [scatterBack(g, c)],
+  minDim: (g, _s, c) => [scatterBack(g, c)],
+  var: (g, s, c) => {
+    const x = s.x;
+    const mean = rd.mean(x, c.dims as number[], true);
+    const scale = 2 / ((c.count as number) - (c.correction as number));
+    return [ew.mul(ew.mul(unreduce(g, c), ew.sub(x, mean)), scale)];
+  },
+  logsumexp: (
+    g,
+    s,
+    c,
+  ) => [ew.mul(unreduce(g, c), ew.unary("exp", ew.sub(s.x, unreduce(s.out, c))))],
+  norm: (g, s, c) => {
+    const p = c.p as number, x = s.x;
+    const gOut = unreduce(g, c), out = unreduce(s.out, c);
+    if (p === Infinity || p === -Infinity) {
+      const ax = ew.unary("abs", x);
+      const hit = ew.eq(ax, out);
+      const count = rd.sum(ew.toDType(hit, x.dtype), c.dims as number[], true);
+      return [ew.where(hit, ew.div(ew.mul(gOut, ew.unary("sign", x)), count), 0)];
+    }
+    if (p === 0) return [ew.mul(x, 0)];
+    if (p === 1) return [ew.mul(gOut, ew.unary("sign", x))];
+    if (p === 2) return [ew.where(ew.eq(out, 0), 0, ew.div(ew.mul(gOut, x), out))];
+    const num = ew.mul(ew.unary("sign", x), ew.pow(ew.unary("abs", x), p - 1));
+    return [ew.where(ew.eq(out, 0), 0, ew.div(ew.mul(gOut, num), ew.pow(out, p - 1)))];
+  },
+  cumsum: (g, _s, c) => {
+    const d = c.dim as number;
+    return [ew.add(ew.sub(rd.sum(g, d, true), rd.cumsum(g, d)), g)];
+  },
+  cumprod: (g, s, c) => {
+    const d = c.dim as number;
+    const go = ew.mul(g, s.out);
+    return [ew.div(ew.add(ew.sub(rd.sum(go, d, true), rd.cumsum(go, d)), go), s.x)];
+  },
+  softmax: (g, s, c) => {
+    const d = c.dim as number;
+    return [ew.mul(s.out, ew.sub(g, rd.sum(ew.mul(g, s.out), d, true)))];
+  },
+  logSoftmax: (g, s, c) => {
+    const d = c.dim as number;
+    return [ew.sub(g, ew.mul(ew.unary("exp", s.out), rd.sum(g, d, true)))];
+  },
+  // linear algebra
+  matmul: (g, s, _c, n) => {
+    const ea = n.edges[0], eb = n.edges[1];
+    const aShape = n.edges[0]?.shape ?? s.a.shape;
+    const bShape = n.edges[1]?.shape ?? s.b.shape;
+    const a1 = aShape.length === 1, b1 = bShape.length === 1;
+    let g2 = g;
+    if (a1) g2 = vw.unsqueeze(g2, b1 ? 0 : -2);
+    if (b1) g2 = vw.unsqueeze(g2, -1);
+    let ga: Tensor | null = null, gb: Tensor | null = null;
+    if (ea) {
+      const b2 = b1 ? vw.unsqueeze(s.b, -1) : s.b;
+      const r = matmul(g2, vw.mT(b2));
+      const a2Shape = a1 ? [1, aShape[0]] : aShape;
+      ga = vw.reshape(sumTo(r, a2Shape), aShape as number[]);
+    }
+    if (eb) {
+      const a2 = a1 ? vw.unsqueeze(s.a, 0) : s.a;
+      const r = matmul(vw.mT(a2), g2);
+      const b2Shape = b1 ? [bShape[0], 1] : bShape;
+      gb = vw.reshape(sumTo(r, b2Shape), bShape as number[]);
+    }
+    return [ga, gb];
+  },
+  // views
+  reshape: (g, _s, c) => [vw.reshape(g, c.shape as number[])],
+  transpose: (g, _s, c) => [vw.transpose(g, c.dim0 as number, c.dim1 as number)],
+  permute: (g, _s, c) => {
+    const p = c.dims as number[];
+    const inv = new Array<number>(p.length);
+    p.forEach((d, i) => inv[d] = i);
+    return [vw.permute(g, inv)];
+  },
+  expand: (g, _s, c) => [sumTo(g, c.shape as number[])],
+  view: (g, _s, c) => [embed(g, c.shape as number[], c.place as (z: Tensor) => Tensor)],
+  embed: (g, _s, c) => [(c.place as (z: Tensor) => Tensor)(g)],
+  // indexing
+  indexSelect: (g, _s, c, n) => {
+    const dim = c.dim as number, index = c.index as Tensor, shape = c.shape as number[];
+    const g2 = vw.reshape(g, c.outShape as number[]);
+    const ishape = g2.shape.map((_, i) => i === dim ? index.numel : 1);
+    const idx = vw.expand(vw.reshape(index, ishape), g2.shape as number[]);
+    const r = ix.scatter(zerosOf(shape, g), dim, idx, g2, true);
+    return [vw.reshape(r, (n.edges[0]?.shape ?? shape) as number[])];
+  },
+  gather: (g, _s, c) => [
+    ix.scatter(zerosOf(c.shape as number[], g), c.dim as number, c.index as Tensor, g, true),
+  ],
+  scatterAdd: (g, _s, c, n) => [
+    n.edges[0] ? g : null,
+    n.edges[1] ? ix.gather(g, c.dim as number, c.index as Tensor) : null,
+  ],
+  scatter: (g, _s, c, n) => [
+    n.edges[0] ? ix.scatter(g, c.dim as number, c.index as Tensor, 0, false) : null,
+    n.edges[1] ? ix.gather(g, c.dim as number, c.index as Tensor) : null,
+  ],
+  cat: (g, _s, c) => {
+    const d = c.dim as number, sizes = c.sizes as number[];
+    let at = 0;
+    return sizes.map((len) => {
+      const part = vw.narrow(g, d, at, len);
+      at += len;
+      return part;
+    });
+  },
+  sort: (g, _s, c) => [
+    ix.scatter(zerosOf(c.shape as number[], g), c.dim as number, c.indices as Tensor, g, true),
+  ],
+};
+for (const op of UNARY_NAMES) RULES[op] = unaryRule(op);
+
+function minmax(g: Tensor, a: Tensor, b: Tensor, n: Node, isMax: boolean): (Tensor | null)[] {
+  // Ties share the gradient equally, as in PyTorch.
+  const tie = ew.eq(a, b);
+  const aWins = isMax ? ew.gt(a, b) : ew.lt(a, b);
+  const half = ew.mul(g, 0.5);
+  const ga = ew.where(tie, half, ew.where(aWins, g, 0));
+  const gb = ew.where(tie, half, ew.where(aWins, 0, g));
+  return [
+    n.edges[0] ? sumTo(ga, n.edges[0].shape) : null,
+    n.edges[1] ? sumTo(gb, n.edges[1].shape) : null,
+  ];
+}
+
+function spreadExtreme(g: Tensor, s: Record<string, Tensor>, c: Record<string, unknown>): Tensor {
+  // The gradient is shared evenly among the elements equal to the extreme.
+  const hit = ew.eq(s.x, unreduce(s.out, c));
+  const count = rd.sum(ew.toDType(hit, s.x.dtype), c.dims as number[], true);
+  return ew.where(hit, ew.div(unreduce(g, { ...c, shape: c.shape }), count), 0);
+}
+
+function scatterBack(g: Tensor, c: Record<string, unknown>): Tensor {
+  const dim = c.dim as number, shape = c.shape as number[];
+  let idx = c.indices as Tensor;
+  let gg = g;
+  if (!c.keepdim && shape.length > 0) {
+    idx = vw.unsqueeze(idx, dim);
+    gg = vw.unsqueeze(gg, dim);
+  }
+  if (shape.length === 0) return gg;
+  return ix.scatter(zerosOf(shape, g), dim, idx, gg, true);
+}
