@@ -24,6 +24,8 @@ export { grad } from "./src/autograd/engine.ts";
 export type { BackwardOptions, GradOptions } from "./src/autograd/engine.ts";
 export { enableGrad, isGradEnabled, noGrad } from "./src/autograd/grad_mode.ts";
 export * as autograd from "./src/autograd/mod.ts";
+export * as nn from "./src/nn/mod.ts";
+export * as optim from "./src/optim/mod.ts";
 export type { Edge, GradHook, Node } from "./src/autograd/node.ts";
 export {
   arange,

@@ -6,8 +6,8 @@
  *
  * Zig is looked for in $ZIG, then on PATH, then in the toolchain cache that
  * .ci/install_toolchain.sh fills; its version must match .ci/toolchain.env.
- * The build is skipped when no source is newer than the built library, so a
- * second run is near-instant (Zig's own cache covers the rest).
+ * Zig's cache makes a build with nothing changed near-instant, and unlike a
+ * timestamp check it cannot miss a source edited while a build ran.
  *
  * @module
  */
@@ -55,44 +55,9 @@ async function findZig(want: string): Promise<string> {
   );
 }
 
-function newestMtime(dir: URL): number {
-  let newest = 0;
-  for (const e of Deno.readDirSync(dir)) {
-    const u = new URL(e.name + (e.isDirectory ? "/" : ""), dir);
-    if (e.isDirectory) {
-      if (e.name === "zig-out" || e.name === ".zig-cache") continue;
-      newest = Math.max(newest, newestMtime(u));
-    } else if (e.name.endsWith(".zig") || e.name.endsWith(".zon")) {
-      newest = Math.max(newest, Deno.statSync(u).mtime?.getTime() ?? 0);
-    }
-  }
-  return newest;
-}
-
-function builtMtime(): number {
-  const lib = new URL("zig-out/lib/", zigDir);
-  let oldest = Infinity;
-  let count = 0;
-  try {
-    for (const e of Deno.readDirSync(lib)) {
-      if (!e.name.includes("zeno-")) continue;
-      count++;
-      oldest = Math.min(oldest, Deno.statSync(new URL(e.name, lib)).mtime?.getTime() ?? 0);
-    }
-  } catch {
-    return 0;
-  }
-  return count ? oldest : 0;
-}
-
 const all = Deno.args.includes("--all");
-if (!all && builtMtime() > newestMtime(zigDir)) {
-  console.log("zeno: native library is up to date");
-  Deno.exit(0);
-}
 const zig = await findZig(pinned());
 const args = ["build", ...(all ? ["all"] : []), "--summary", "none"];
-console.log(`zeno: ${zig} ${args.join(" ")}`);
 const status = await new Deno.Command(zig, {
   args,
   cwd: zigDir,

@@ -177,6 +177,41 @@ export const SYMBOLS = {
     ],
     result: "i32",
   },
+  zeno_optim_step: {
+    parameters: [
+      "i32",
+      "i32",
+      "buffer",
+      "i32",
+      "buffer",
+      "i32",
+      "buffer",
+      "i32",
+      "buffer",
+      "i32",
+      "buffer",
+      "i32",
+      "i32",
+      "buffer",
+    ],
+    result: "i32",
+  },
+  zeno_window2d: {
+    parameters: [
+      "i32",
+      "i32",
+      "buffer",
+      "i32",
+      "buffer",
+      "i32",
+      "buffer",
+      "i32",
+      "buffer",
+      "i32",
+      "i32",
+    ],
+    result: "i32",
+  },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The loaded library's symbols. */

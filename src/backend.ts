@@ -163,7 +163,71 @@ export interface Backend {
   scatter(add: boolean, dst: View, idx: View, src: View, dim: number, op: string): void;
   /** Sorts a contiguous x along r into values and int64 indices. */
   sort(x: View, axis: Axis3, values: View, indices: View, descending: boolean): void;
+  /**
+   * One fused optimizer update of a contiguous parameter, in place, from its
+   * contiguous gradient and state buffers (see zig/src/optim.zig for `hyper`).
+   */
+  optimStep(
+    kind: OptimKind,
+    param: View,
+    grad: View,
+    states: readonly (View | null)[],
+    hyper: readonly number[],
+  ): void;
+  /**
+   * A 2-D window kernel over contiguous [N, C, H, W] planes (zig/src/conv.zig):
+   * im2col x -> cols [N, C*KH*KW, OH*OW], col2im cols -> x (overwritten),
+   * pooling x -> out [N, C, OH, OW] (max pooling also writes int64 `idx`),
+   * and the pooling backwards grad_out -> grad_in (overwritten).
+   */
+  window2d(
+    op: Window2dOp,
+    src: View,
+    dst: View,
+    idx: View | null,
+    geom: Window2d,
+    avg?: { countIncludePad: boolean; divisorOverride: number },
+  ): void;
 }
+
+/** 2-D window kernels, numbered as in zig/src/conv.zig. */
+export const WINDOW2D = {
+  im2col: 0,
+  col2im: 1,
+  maxPool: 2,
+  maxPoolBackward: 3,
+  avgPool: 4,
+  avgPoolBackward: 5,
+  adaptiveAvgPool: 6,
+  adaptiveAvgPoolBackward: 7,
+} as const;
+/** A 2-D window kernel name. */
+export type Window2dOp = keyof typeof WINDOW2D;
+
+/** The geometry of a 2-D window op; pairs are (height, width). */
+export interface Window2d {
+  /** Batch size N. */
+  batch: number;
+  /** Channels C. */
+  channels: number;
+  /** Input size (H, W). */
+  input: readonly [number, number];
+  /** Output size (OH, OW). */
+  output: readonly [number, number];
+  /** Window (KH, KW). */
+  kernel: readonly [number, number];
+  /** Step between windows. */
+  stride: readonly [number, number];
+  /** Implicit padding on each side. */
+  padding: readonly [number, number];
+  /** Step between window taps. */
+  dilation: readonly [number, number];
+}
+
+/** Fused optimizer kernels, numbered as in zig/src/optim.zig. */
+export const OPTIM = { sgd: 0, adam: 1, rmsprop: 2, adagrad: 3 } as const;
+/** A fused optimizer kernel name. */
+export type OptimKind = keyof typeof OPTIM;
 
 const backends = new Map<string, Backend>();
 

@@ -12,6 +12,8 @@ import {
   type Backend,
   BINARY,
   type BinaryOp,
+  OPTIM,
+  type OptimKind,
   REDUCE,
   type ReduceOp,
   registerBackend,
@@ -19,6 +21,9 @@ import {
   UNARY,
   type UnaryOp,
   type View,
+  WINDOW2D,
+  type Window2d,
+  type Window2dOp,
 } from "./backend.ts";
 import {
   type DType,
@@ -83,6 +88,7 @@ export function setNumThreads(n: number): void {
 
 // Layout metadata for the strided kernels: reused by every call.
 const meta = new Int32Array(MAX_DIMS * 5 + 8);
+const hyperBuf = new Float64Array(12);
 const dims: number[] = new Array(MAX_DIMS).fill(0);
 const strd: number[][] = [0, 1, 2, 3].map(() => new Array(MAX_DIMS).fill(0));
 
@@ -466,6 +472,37 @@ export const cpuBackend: Backend = {
     );
   },
 
+  optimStep(
+    kind: OptimKind,
+    param: View,
+    grad: View,
+    states: readonly (View | null)[],
+    hyper: readonly number[],
+  ): void {
+    hyperBuf.fill(0);
+    for (let i = 0; i < hyper.length && i < hyperBuf.length; i++) hyperBuf[i] = hyper[i];
+    const [s1, s2, s3] = [states[0] ?? null, states[1] ?? null, states[2] ?? null];
+    check(
+      native().zeno_optim_step(
+        OPTIM[kind],
+        DTYPE_CODE[param.dtype],
+        data(param),
+        param.offset,
+        data(grad),
+        grad.offset,
+        s1 ? data(s1) : null,
+        s1 ? s1.offset : 0,
+        s2 ? data(s2) : null,
+        s2 ? s2.offset : 0,
+        s3 ? data(s3) : null,
+        s3 ? s3.offset : 0,
+        numelOf(param.shape),
+        hyperBuf,
+      ),
+      `optim.${kind}`,
+    );
+  },
+
   sort(x: View, axis: Axis3, values: View, indices: View, descending: boolean): void {
     const [outer, r, inner] = axisArgs(axis);
     if (outer * r * inner === 0) return;
@@ -484,6 +521,43 @@ export const cpuBackend: Backend = {
         descending ? 1 : 0,
       ),
       "sort",
+    );
+  },
+
+  window2d(
+    op: Window2dOp,
+    src: View,
+    dst: View,
+    idx: View | null,
+    geom: Window2d,
+    avg?: { countIncludePad: boolean; divisorOverride: number },
+  ): void {
+    if (geom.batch * geom.channels === 0) return;
+    meta[0] = geom.batch;
+    meta[1] = geom.channels;
+    for (let i = 0; i < 2; i++) {
+      meta[2 + i] = geom.input[i];
+      meta[4 + i] = geom.output[i];
+      meta[6 + i] = geom.kernel[i];
+      meta[8 + i] = geom.stride[i];
+      meta[10 + i] = geom.padding[i];
+      meta[12 + i] = geom.dilation[i];
+    }
+    check(
+      native().zeno_window2d(
+        WINDOW2D[op],
+        DTYPE_CODE[src.dtype],
+        data(src),
+        src.offset,
+        data(dst),
+        dst.offset,
+        idx ? data(idx) : null,
+        idx ? idx.offset : 0,
+        meta,
+        avg?.countIncludePad === false ? 0 : 1,
+        avg?.divisorOverride ?? 0,
+      ),
+      op,
     );
   },
 };

@@ -9,6 +9,7 @@ const ZIG_TO_FFI: Record<string, string> = {
   "[*]u8": "buffer",
   "?[*]u8": "buffer",
   "[*]const i32": "buffer",
+  "[*]const f64": "buffer",
 };
 
 interface Export {

@@ -55,6 +55,9 @@ function rootGrad(out: Tensor, g: Tensor | null | undefined, op: string): Tensor
 }
 
 function checkSaved(node: Node): Record<string, Tensor> {
+  // As in PyTorch, only a node whose saved tensors were freed refuses a second backward.
+  const hadSaved = Object.keys(node.savedVersions).length > 0;
+  if (!hadSaved) return node.saved ?? {};
   if (node.released || node.saved === null) {
     throw new Error(
       `backward: trying to backward through the graph a second time (or directly access saved tensors after they have already been freed). Saved intermediate values of the graph are freed when you call backward() or grad(). Specify retainGraph: true if you need to backward through the graph a second time (node ${node.name})`,

@@ -17,6 +17,9 @@ import * as vw from "../ops/view.ts";
 import * as ix from "../ops/indexing.ts";
 import { matmul } from "../ops/matmul.ts";
 import { zeros } from "../ops/creation.ts";
+import { cat } from "../ops/join.ts";
+import * as cv from "../nn/functional/conv.ts";
+import * as pl from "../nn/functional/pool.ts";
 
 /** A derivative rule. */
 export type Rule = (
@@ -220,7 +223,8 @@ export const RULES: Record<string, Rule> = {
     let gb: Tensor | null = null;
     if (n.edges[1]) {
       // d/db a^b = a^b log a, taken as 0 where a == 0 and b >= 0.
-      const term = ew.mul(ew.mul(g, s.out), ew.unary("log", a as Tensor));
+      const logA = typeof a === "number" ? Math.log(a) : ew.unary("log", a);
+      const term = ew.mul(ew.mul(g, s.out), logA);
       gb = sumTo(ew.where(ew.logicalAnd(ew.eq(a, 0), ew.ge(b, 0)), 0, term), n.edges[1].shape);
     }
     return [ga, gb];
@@ -251,7 +255,7 @@ export const RULES: Record<string, Rule> = {
   // reductions
   sum: (g, _s, c) => [unreduce(g, c)],
   mean: (g, _s, c) => [ew.div(unreduce(g, c), c.count as number)],
-  prod: (g, s, c) => [ew.div(ew.mul(unreduce(g, c), unreduce(s.out, c)), s.x)],
+  prod: (g, s, c) => [prodGrad(g, s, c)],
   amax: (g, s, c) => [spreadExtreme(g, s, c)],
   amin: (g, s, c) => [spreadExtreme(g, s, c)],
   maxDim: (g, _s, c) => [scatterBack(g, c)],
@@ -288,6 +292,7 @@ export const RULES: Record<string, Rule> = {
   },
   cumprod: (g, s, c) => {
     const d = c.dim as number;
+    if (s.x.ndim > 0 && hasZero(s.x)) return [cumprodGradWithZeros(g, s.x, s.out, d)];
     const go = ew.mul(g, s.out);
     return [ew.div(ew.add(ew.sub(rd.sum(go, d, true), rd.cumsum(go, d)), go), s.x)];
   },
@@ -367,6 +372,15 @@ export const RULES: Record<string, Rule> = {
   sort: (g, _s, c) => [
     ix.scatter(zerosOf(c.shape as number[], g), c.dim as number, c.indices as Tensor, g, true),
   ],
+  // convolution and pooling (src/nn/functional/conv.ts, pool.ts)
+  conv2d: cv.conv2dRule,
+  convTranspose2d: cv.convTranspose2dRule,
+  maxPool2d: pl.maxPool2dRule,
+  maxPool2dBackward: pl.maxPool2dBackwardRule,
+  avgPool2d: pl.avgPool2dRule,
+  avgPool2dBackward: pl.avgPool2dBackwardRule,
+  adaptiveAvgPool2d: pl.adaptiveAvgPool2dRule,
+  adaptiveAvgPool2dBackward: pl.adaptiveAvgPool2dBackwardRule,
 };
 for (const op of UNARY_NAMES) RULES[op] = unaryRule(op);
 
@@ -381,6 +395,53 @@ function minmax(g: Tensor, a: Tensor, b: Tensor, n: Node, isMax: boolean): (Tens
     n.edges[0] ? sumTo(ga, n.edges[0].shape) : null,
     n.edges[1] ? sumTo(gb, n.edges[1].shape) : null,
   ];
+}
+
+function hasZero(x: Tensor): boolean {
+  return ew.eq(x.detach(), 0).any().item() as boolean;
+}
+
+/**
+ * The gradient of prod without dividing by the input, so zeros work as in
+ * PyTorch: with one zero in a reduced slice only that element gets the
+ * product of the others; with two or more, nothing flows.
+ */
+function prodGrad(g: Tensor, s: Record<string, Tensor>, c: Record<string, unknown>): Tensor {
+  const x = s.x, gOut = unreduce(g, c);
+  if (!hasZero(x)) return ew.div(ew.mul(gOut, unreduce(s.out, c)), x);
+  const dims = c.dims as number[];
+  const isZero = ew.eq(x, 0);
+  const safe = ew.where(isZero, 1, x);
+  const kept = x.shape.map((n, i) => dims.includes(i) ? 1 : n);
+  let nz = safe;
+  for (const d of dims) nz = rd.prod(nz, d, true);
+  nz = vw.expand(vw.reshape(nz, kept), x.shape as number[]);
+  const zeros = vw.expand(
+    vw.reshape(rd.sum(ew.toDType(isZero, x.dtype), dims, true), kept),
+    x.shape as number[],
+  );
+  const others = ew.where(
+    isZero,
+    ew.where(ew.eq(zeros, 1), nz, 0),
+    ew.where(ew.eq(zeros, 0), ew.div(nz, safe), 0),
+  );
+  return ew.mul(gOut, others);
+}
+
+/**
+ * cumprod's gradient when the input has zeros, without dividing by it:
+ * dx_k = prod_{j<k} x_j * S_k with S_k = g_k + x_{k+1} S_{k+1} (a reverse scan).
+ */
+function cumprodGradWithZeros(g: Tensor, x: Tensor, out: Tensor, d: number): Tensor {
+  const n = x.shape[d];
+  const parts: Tensor[] = new Array(n);
+  let acc: Tensor | null = null;
+  for (let k = n - 1; k >= 0; k--) {
+    const gk = vw.narrow(g, d, k, 1);
+    acc = acc === null ? gk : ew.add(gk, ew.mul(vw.narrow(x, d, k + 1, 1), acc));
+    parts[k] = k === 0 ? acc : ew.mul(vw.narrow(out, d, k - 1, 1), acc);
+  }
+  return cat(parts, d);
 }
 
 function spreadExtreme(g: Tensor, s: Record<string, Tensor>, c: Record<string, unknown>): Tensor {

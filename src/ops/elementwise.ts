@@ -19,6 +19,7 @@ import {
 import { broadcastShapes, broadcastStrides, fmtShape } from "../shape.ts";
 import { emptyTensor, Tensor, type TensorLike } from "../tensor.ts";
 import { record } from "../autograd/node.ts";
+import { isGradEnabled, noGrad } from "../autograd/grad_mode.ts";
 import { UNARY_SAVES } from "../autograd/rules.ts";
 
 /** Storage-only dtypes compute in float32. */
@@ -476,10 +477,37 @@ export function clamp(x: Tensor, min?: TensorLike | null, max?: TensorLike | nul
   if ((min === undefined || min === null) && (max === undefined || max === null)) {
     throw new TypeError("clamp: at least one of min and max must be given");
   }
-  let out = x;
-  if (min !== undefined && min !== null) out = maximum(out, min);
-  if (max !== undefined && max !== null) out = minimum(out, max);
-  return out === x ? clone(x) : out;
+  const lo = min ?? null, hi = max ?? null;
+  const compute = (): Tensor => {
+    let out = x;
+    if (lo !== null) out = maximum(out, lo);
+    if (hi !== null) out = minimum(out, hi);
+    return out === x ? clone(x) : out;
+  };
+  if (!isGradEnabled() || !(needs(x) || needs(lo ?? 0) || needs(hi ?? 0))) return compute();
+  // The values come from maximum/minimum; the gradient follows PyTorch's
+  // clamp: x gets it on [min, max] inclusive, a tensor bound where it wins.
+  const out = noGrad(compute);
+  const xd = x.detach();
+  const plain = (b: TensorLike): TensorLike => b instanceof Tensor ? b.detach() : b;
+  const less = (a: TensorLike, b: TensorLike): TensorLike =>
+    a instanceof Tensor || b instanceof Tensor ? lt(a, b) : (a as number) < (b as number);
+  const lod = lo === null ? null : plain(lo), hid = hi === null ? null : plain(hi);
+  let inRange: Tensor | null = null;
+  if (lod !== null) inRange = ge(xd, lod);
+  if (hid !== null) inRange = inRange ? logicalAnd(inRange, le(xd, hid)) : le(xd, hid);
+  let y = where(inRange!, x, out);
+  if (lo !== null && lod !== null) {
+    let below = lt(xd, lod);
+    if (hid !== null) below = logicalAnd(below, less(lod, hid));
+    y = where(below, lo, y);
+  }
+  if (hi !== null && hid !== null) {
+    let above = gt(xd, hid);
+    if (lod !== null) above = logicalOr(above, less(hid, lod));
+    y = where(above, hi, y);
+  }
+  return y;
 }
 
 /**

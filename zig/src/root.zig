@@ -17,6 +17,8 @@ const ew = @import("elementwise.zig");
 const red = @import("reduce.zig");
 const mm = @import("matmul.zig");
 const ix = @import("index.zig");
+const opt = @import("optim.zig");
+const conv = @import("conv.zig");
 
 /// Bumped whenever an export's signature or meaning changes.
 pub const abi_version: u32 = 1;
@@ -203,9 +205,35 @@ export fn zeno_sort(dtype: i32, x: [*]u8, xoff: i32, vals: [*]u8, voff: i32, idx
     return 0;
 }
 
+/// One fused optimizer step on a contiguous parameter (see optim.zig for the
+/// hyper-parameter slots of each kind); hyper: f64[12].
+export fn zeno_optim_step(kind: i32, dtype: i32, p: [*]u8, poff: i32, g: [*]u8, goff: i32, s1: ?[*]u8, s1off: i32, s2: ?[*]u8, s2off: i32, s3: ?[*]u8, s3off: i32, n: i32, hyper: [*]const f64) callconv(.c) i32 {
+    const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
+    const k = std.enums.fromInt(opt.Kind, kind) orelse return status(error.InvalidArgument);
+    if (n < 0 or poff < 0 or goff < 0 or s1off < 0 or s2off < 0 or s3off < 0) return status(error.InvalidArgument);
+    if (n == 0) return 0;
+    opt.step(k, d, p, poff, g, goff, s1, s1off, s2, s2off, s3, s3off, @intCast(n), hyper[0..opt.hyper_len].*) catch |e| return status(e);
+    return 0;
+}
+
+/// Convolution lowering and 2-D pooling over contiguous [N, C, H, W] planes
+/// (conv.zig). op: conv.Op; meta: i32[14] geometry (conv.Geometry); idx:
+/// int64 argmax of max pooling (null otherwise); count_include_pad and
+/// divisor (0: none) apply to average pooling.
+export fn zeno_window2d(op: i32, dtype: i32, src: [*]u8, soff: i32, dst: [*]u8, doff: i32, idx: ?[*]u8, ioff: i32, meta: [*]const i32, count_include_pad: i32, divisor: i32) callconv(.c) i32 {
+    const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
+    const o = std.enums.fromInt(conv.Op, op) orelse return status(error.InvalidArgument);
+    if (soff < 0 or doff < 0 or ioff < 0 or divisor < 0) return status(error.InvalidArgument);
+    const g = conv.Geometry.fromMeta(meta) catch |e| return status(e);
+    const avg = conv.AvgOptions{ .count_include_pad = count_include_pad != 0, .divisor = @intCast(divisor) };
+    conv.run(o, d, src, soff, dst, doff, idx, ioff, g, avg) catch |e| return status(e);
+    return 0;
+}
+
 test {
     _ = pool;
     _ = strided;
     _ = dt;
     _ = mm;
+    _ = conv;
 }

@@ -1,0 +1,225 @@
+/**
+ * Containers: `Sequential`, `ModuleList` and `ModuleDict`.
+ *
+ * @module
+ */
+import type { Tensor } from "../tensor.ts";
+import { Module } from "./module.ts";
+
+function checkModule(m: unknown, op: string): Module {
+  if (!(m instanceof Module)) throw new TypeError(`${op}: expected a Module`);
+  return m;
+}
+
+/** Numbered children, as in Sequential and ModuleList. */
+function numbered(self: Module): Module[] {
+  const out: Module[] = [];
+  for (const [k, v] of Object.entries(self)) {
+    if (/^\d+$/.test(k) && v instanceof Module) out.push(v);
+  }
+  return out;
+}
+
+function indexIn(i: number, n: number, op: string): number {
+  const j = i < 0 ? i + n : i;
+  if (!Number.isInteger(j) || j < 0 || j >= n) {
+    throw new RangeError(`${op}: index ${i} is out of range for ${n} modules`);
+  }
+  return j;
+}
+
+/**
+ * Runs its children in order, each on the previous one's output. Children
+ * are named "0", "1", ... (or by the keys of a Map or object given alone).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * const net = new zn.nn.Sequential(new zn.nn.Linear(2, 4), new zn.nn.ReLU(), new zn.nn.Linear(4, 1));
+ * net.call(zn.randn([3, 2])).shape; // [3, 1]
+ * Object.keys(net.stateDict()); // ["0.weight", "0.bias", "2.weight", "2.bias"]
+ * net.at(-1); // the last Linear
+ * ```
+ */
+export class Sequential extends Module {
+  /** A Sequential of `modules`, or of the entries of one Map or object of modules. */
+  constructor(...modules: (Module | Map<string, Module> | Record<string, Module>)[]) {
+    super();
+    if (modules.length === 1 && !(modules[0] instanceof Module)) {
+      const entries = modules[0] instanceof Map
+        ? [...modules[0]]
+        : Object.entries(modules[0] as Record<string, Module>);
+      for (const [k, m] of entries) this.addModule(k, checkModule(m, "Sequential"));
+    } else {
+      modules.forEach((m, i) => this.addModule(String(i), checkModule(m, "Sequential")));
+    }
+  }
+
+  /** The number of children. */
+  get length(): number {
+    return [...this.children()].length;
+  }
+
+  /** The child at position `i` (negative counts from the end). */
+  at(i: number): Module {
+    const kids = [...this.children()];
+    return kids[indexIn(i, kids.length, "Sequential.at")];
+  }
+
+  /** Adds `module` at the end; returns this. */
+  append(module: Module): this {
+    this.addModule(String(this.length), checkModule(module, "Sequential.append"));
+    return this;
+  }
+
+  /** Iterates over the children. */
+  [Symbol.iterator](): IterableIterator<Module> {
+    return this.children();
+  }
+
+  /** Feeds `input` through the children in order. */
+  override forward(input: Tensor): Tensor {
+    let x = input;
+    for (const m of this.children()) x = m.call(x);
+    return x;
+  }
+}
+
+/**
+ * A list of modules, registered as children "0", "1", ... (no forward of its own).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * const layers = new zn.nn.ModuleList([new zn.nn.Linear(2, 2), new zn.nn.Linear(2, 2)]);
+ * layers.length; // 2
+ * let x = zn.randn([1, 2]);
+ * for (const l of layers) x = l.call(x);
+ * ```
+ */
+export class ModuleList extends Module {
+  /** A list of `modules` (default empty). */
+  constructor(modules: Iterable<Module> = []) {
+    super();
+    for (const m of modules) this.append(m);
+  }
+
+  /** The number of modules. */
+  get length(): number {
+    return numbered(this).length;
+  }
+
+  /** The module at `i` (negative counts from the end). */
+  at(i: number): Module {
+    const list = numbered(this);
+    return list[indexIn(i, list.length, "ModuleList.at")];
+  }
+
+  /** Replaces the module at `i`. */
+  set(i: number, module: Module): void {
+    const j = indexIn(i, this.length, "ModuleList.set");
+    this.addModule(String(j), checkModule(module, "ModuleList.set"));
+  }
+
+  /** Adds `module` at the end; returns this. */
+  append(module: Module): this {
+    this.addModule(String(this.length), checkModule(module, "ModuleList.append"));
+    return this;
+  }
+
+  /** Adds each of `modules` at the end; returns this. */
+  extend(modules: Iterable<Module>): this {
+    for (const m of modules) this.append(m);
+    return this;
+  }
+
+  /** Iterates over the modules. */
+  [Symbol.iterator](): IterableIterator<Module> {
+    return numbered(this)[Symbol.iterator]();
+  }
+}
+
+/**
+ * Modules by name, in insertion order (no forward of its own). Entries are
+ * kept apart from the object's properties, so any name is allowed.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * const heads = new zn.nn.ModuleDict({ cls: new zn.nn.Linear(4, 3), box: new zn.nn.Linear(4, 4) });
+ * heads.get("cls").call(zn.randn([1, 4])).shape; // [1, 3]
+ * Object.keys(heads.stateDict()); // ["cls.weight", "cls.bias", "box.weight", "box.bias"]
+ * ```
+ */
+export class ModuleDict extends Module {
+  #entries = new Map<string, Module>();
+
+  /** A dict of the given modules (default empty). */
+  constructor(modules: Map<string, Module> | Record<string, Module> = {}) {
+    super();
+    this.update(modules);
+  }
+
+  /** The entries, for traversal. */
+  protected override ownMembers(): [string, unknown][] {
+    return [...super.ownMembers(), ...this.#entries];
+  }
+
+  /** The number of entries. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The module under `key` (throws when absent). */
+  get(key: string): Module {
+    const m = this.#entries.get(key);
+    if (!m) throw new Error(`ModuleDict: no module "${key}"`);
+    return m;
+  }
+
+  /** Sets the module under `key`; returns this. */
+  set(key: string, module: Module): this {
+    if (typeof key !== "string" || key === "" || key.includes(".")) {
+      throw new TypeError(`ModuleDict: key must be a non-empty string without ".", got "${key}"`);
+    }
+    this.#entries.set(key, checkModule(module, "ModuleDict.set"));
+    return this;
+  }
+
+  /** Whether `key` is present. */
+  has(key: string): boolean {
+    return this.#entries.has(key);
+  }
+
+  /** Removes `key`; returns whether it was present. */
+  delete(key: string): boolean {
+    return this.#entries.delete(key);
+  }
+
+  /** Adds or replaces entries from a Map or an object. */
+  update(modules: Map<string, Module> | Record<string, Module>): this {
+    const entries = modules instanceof Map ? [...modules] : Object.entries(modules);
+    for (const [k, m] of entries) this.set(k, m);
+    return this;
+  }
+
+  /** The keys in insertion order. */
+  keys(): IterableIterator<string> {
+    return this.#entries.keys();
+  }
+
+  /** The modules in insertion order. */
+  values(): IterableIterator<Module> {
+    return this.#entries.values();
+  }
+
+  /** The `[key, module]` pairs in insertion order. */
+  entries(): IterableIterator<[string, Module]> {
+    return this.#entries.entries();
+  }
+
+  /** Iterates over the `[key, module]` pairs. */
+  [Symbol.iterator](): IterableIterator<[string, Module]> {
+    return this.#entries.entries();
+  }
+}

@@ -1,0 +1,600 @@
+/**
+ * Convolutions: conv1d, conv2d and convTranspose2d with PyTorch's semantics.
+ *
+ * The forward pass lowers to im2col (zig/src/conv.zig) and the matmul kernel,
+ * batched over groups. Each op records one tape entry whose rule is written
+ * in these same differentiable ops, as PyTorch does: the input gradient of a
+ * convolution is a transposed convolution of the output gradient, and its
+ * weight gradient is a convolution of the input with the output gradient, so
+ * double backward works.
+ *
+ * @module
+ */
+import type { Window2d } from "../../backend.ts";
+import { isFloating } from "../../dtype.ts";
+import { fmtShape } from "../../shape.ts";
+import { emptyTensor, Tensor } from "../../tensor.ts";
+import { record } from "../../autograd/node.ts";
+import type { Node } from "../../autograd/node.ts";
+import { noGrad } from "../../autograd/grad_mode.ts";
+import { add, clone, toDType } from "../../ops/elementwise.ts";
+import { sum } from "../../ops/reduce.ts";
+import { matmul } from "../../ops/matmul.ts";
+import { narrow, permute, reshape, squeeze, transpose, unsqueeze } from "../../ops/view.ts";
+
+/** A size given once for every spatial dim, or per dim. */
+export type SizeArg = number | readonly number[];
+
+/** Options of {@link conv1d} and {@link conv2d}. */
+export interface ConvOptions {
+  /** Step between windows (default 1). */
+  stride?: SizeArg;
+  /** Zero padding per side, or "same" (stride 1 only) or "valid" (no padding). Default 0. */
+  padding?: SizeArg | "same" | "valid";
+  /** Step between kernel taps (default 1). */
+  dilation?: SizeArg;
+  /** Number of blocked connections from input to output channels (default 1). */
+  groups?: number;
+}
+
+/** Options of {@link convTranspose2d}. */
+export interface ConvTransposeOptions {
+  /** Step between windows of the convolution this op transposes (default 1). */
+  stride?: SizeArg;
+  /** Zero padding of that convolution (default 0): trims the output. */
+  padding?: SizeArg;
+  /** Extra size added to one side of the output (default 0). */
+  outputPadding?: SizeArg;
+  /** Number of blocked connections from input to output channels (default 1). */
+  groups?: number;
+  /** Step between kernel taps (default 1). */
+  dilation?: SizeArg;
+}
+
+type Pair = [number, number];
+
+/** @internal Geometry of a 2-D convolution on a 4-D input. */
+export interface Conv2dParams {
+  stride: Pair;
+  padding: Pair;
+  dilation: Pair;
+  groups: number;
+}
+
+/** @internal `v` as one value per spatial dim, checked against `min`. */
+export function sizeArg(v: SizeArg, n: number, name: string, op: string, min: number): number[] {
+  const vals = typeof v === "number" ? new Array<number>(n).fill(v) : [...v];
+  if (vals.length === 1 && n > 1) { while (vals.length < n) vals.push(vals[0]); }
+  if (vals.length !== n || vals.some((x) => !Number.isInteger(x) || x < min)) {
+    throw new RangeError(
+      `${op}: ${name} must be ${
+        min === 0 ? "a non-negative" : "a positive"
+      } integer or ${n} of them, got ${JSON.stringify(v)}`,
+    );
+  }
+  return vals;
+}
+
+/** @internal Checks that `x` is a floating tensor; returns its compute dtype. */
+export function checkFloatInput(x: unknown, op: string, what = "input"): Tensor {
+  if (!(x instanceof Tensor)) {
+    throw new TypeError(`${op}: expected ${what} to be a Tensor, got ${typeof x}`);
+  }
+  if (!isFloating(x.dtype)) {
+    throw new TypeError(`${op}: expected a floating point ${what}, got ${x.dtype}`);
+  }
+  return x;
+}
+
+/** @internal A contiguous copy of `x` in its compute dtype (float16/bfloat16 compute in float32). */
+export function kernelOperand(x: Tensor): Tensor {
+  return noGrad(() => {
+    const cd = x.dtype === "float16" || x.dtype === "bfloat16" ? "float32" : x.dtype;
+    let t = x.dtype === cd ? x : toDType(x, cd);
+    if (!t.isContiguous()) t = clone(t);
+    return t;
+  });
+}
+
+/** @internal The geometry record the window kernels take. */
+export function window(
+  batch: number,
+  channels: number,
+  input: Pair,
+  output: Pair,
+  kernel: Pair,
+  stride: Pair,
+  padding: Pair,
+  dilation: Pair,
+): Window2d {
+  return { batch, channels, input, output, kernel, stride, padding, dilation };
+}
+
+function convOutSize(size: number, k: number, s: number, p: number, d: number): number {
+  return Math.floor((size + 2 * p - d * (k - 1) - 1) / s) + 1;
+}
+
+function sameDevice(op: string, ...ts: (Tensor | null | undefined)[]): void {
+  const devs = ts.filter((t): t is Tensor => t instanceof Tensor).map((t) => t.device);
+  if (devs.some((d) => d !== devs[0])) {
+    throw new Error(
+      `${op}: expected all tensors on the same device, but found ${
+        [...new Set(devs)].join(" and ")
+      }`,
+    );
+  }
+}
+
+function checkDTypes(op: string, x: Tensor, w: Tensor, b: Tensor | null): void {
+  if (w.dtype !== x.dtype) {
+    throw new TypeError(
+      `${op}: input type (${x.dtype}) and weight type (${w.dtype}) should be the same`,
+    );
+  }
+  if (b && b.dtype !== x.dtype) {
+    throw new TypeError(
+      `${op}: input type (${x.dtype}) and bias type (${b.dtype}) should be the same`,
+    );
+  }
+}
+
+// ------------------------------------------------------------------ kernels
+
+/**
+ * @internal conv2d of a 4-D input x: [N, C, H, W] with w: [O, C/G, KH, KW]
+ * (symmetric padding), recorded as "conv2d". Shapes are checked by the caller.
+ */
+export function conv2dCore(x: Tensor, w: Tensor, b: Tensor | null, p: Conv2dParams): Tensor {
+  const [n, c, h, wd] = x.shape;
+  const [o, cg, kh, kw] = w.shape;
+  const g = p.groups;
+  const oh = convOutSize(h, kh, p.stride[0], p.padding[0], p.dilation[0]);
+  const ow = convOutSize(wd, kw, p.stride[1], p.padding[1], p.dilation[1]);
+  const out = noGrad(() => {
+    const xc = kernelOperand(x);
+    const cd = xc.dtype;
+    const l = oh * ow;
+    const kdim = cg * kh * kw;
+    // cols: [N, C*KH*KW, OH*OW] = [N, G, Cg*KH*KW, L]: group g's rows are contiguous.
+    const cols = emptyTensor([n, c * kh * kw, l], cd, x.device);
+    xc.backend.window2d(
+      "im2col",
+      xc,
+      cols,
+      null,
+      window(n, c, [h, wd], [oh, ow], [kh, kw], p.stride, p.padding, p.dilation),
+    );
+    const wc = w.dtype === cd ? w : toDType(w, cd);
+    let y: Tensor;
+    if (g === 1) {
+      // [O, K] @ [N, K, L] -> [N, O, L]
+      y = matmul(reshape(wc, [o, kdim]), cols);
+    } else {
+      // [G, O/G, K] @ [N, G, K, L] -> [N, G, O/G, L]
+      y = matmul(reshape(wc, [g, o / g, kdim]), reshape(cols, [n, g, kdim, l]));
+    }
+    y = reshape(y, [n, o, oh, ow]);
+    if (b) y = add(y, reshape(b.dtype === cd ? b : toDType(b, cd), [1, o, 1, 1]));
+    return y.dtype === x.dtype ? y : toDType(y, x.dtype);
+  });
+  return record("conv2d", [x, w, b], out, {
+    x: w.requiresGrad ? x : undefined,
+    w: x.requiresGrad ? w : undefined,
+  }, { ...p });
+}
+
+/**
+ * @internal Transposed conv2d of x: [N, Cin, H, W] with w: [Cin, Cout/G, KH, KW]
+ * to an output of size `size` (OH, OW), recorded as "convTranspose2d".
+ */
+export function convTranspose2dCore(
+  x: Tensor,
+  w: Tensor,
+  b: Tensor | null,
+  p: Conv2dParams,
+  size: Pair,
+): Tensor {
+  const [n, cin, h, wd] = x.shape;
+  const [, cog, kh, kw] = w.shape;
+  const g = p.groups;
+  const cig = cin / g;
+  const cout = cog * g;
+  const out = noGrad(() => {
+    const xc = kernelOperand(x);
+    const cd = xc.dtype;
+    const wc = w.dtype === cd ? w : toDType(w, cd);
+    const kdim = cog * kh * kw;
+    const l = h * wd;
+    let cols: Tensor;
+    if (g === 1) {
+      // [Cout*KK, Cin] @ [N, Cin, L] -> [N, Cout*KK, L]
+      cols = matmul(transpose(reshape(wc, [cin, kdim]), 0, 1), reshape(xc, [n, cin, l]));
+    } else {
+      // [G, Cout/G*KK, Cin/G] @ [N, G, Cin/G, L] -> [N, G, Cout/G*KK, L]
+      cols = matmul(transpose(reshape(wc, [g, cig, kdim]), 1, 2), reshape(xc, [n, g, cig, l]));
+    }
+    cols = kernelOperand(reshape(cols, [n, cout * kh * kw, l]));
+    const y = emptyTensor([n, cout, size[0], size[1]], cd, x.device);
+    y.backend.window2d(
+      "col2im",
+      cols,
+      y,
+      null,
+      window(n, cout, size, [h, wd], [kh, kw], p.stride, p.padding, p.dilation),
+    );
+    const r = b ? add(y, reshape(b.dtype === cd ? b : toDType(b, cd), [1, cout, 1, 1])) : y;
+    return r.dtype === x.dtype ? r : toDType(r, x.dtype);
+  });
+  return record("convTranspose2d", [x, w, b], out, {
+    x: w.requiresGrad ? x : undefined,
+    w: x.requiresGrad ? w : undefined,
+  }, { ...p, inSize: [h, wd] });
+}
+
+/**
+ * The weight gradient of a convolution as a convolution: wgrad[o, c, i, j] =
+ * sum_n,y,x g[n, o, y, x] * x[n, c, y*s + i*d - p, x*s + j*d - p], i.e. a conv
+ * of the input (batch and channels swapped) by the gradient, with stride and
+ * dilation exchanged. Returns [G*A, B, KH, KW] where `a` ([N, G*A, ...]) is the
+ * operand whose channels become the kernel's outputs and `b` ([N, G*B, ...])
+ * the one that slides.
+ */
+function crossCorrelate(
+  slide: Tensor,
+  filt: Tensor,
+  p: Conv2dParams,
+  kernel: Pair,
+): Tensor {
+  const g = p.groups;
+  const [n, cs, hs, ws] = slide.shape;
+  const [, cf, hf, wf] = filt.shape;
+  const bs = cs / g, af = cf / g;
+  // slide: [N, G, B, H, W] -> [B, G*N, H, W]; filt: [N, G, A, h, w] -> [G*A, N, h, w]
+  const xs = reshape(permute(reshape(slide, [n, g, bs, hs, ws]), [2, 1, 0, 3, 4]), [
+    bs,
+    g * n,
+    hs,
+    ws,
+  ]);
+  const fs = reshape(permute(reshape(filt, [n, g, af, hf, wf]), [1, 2, 0, 3, 4]), [
+    g * af,
+    n,
+    hf,
+    wf,
+  ]);
+  const r = conv2dCore(xs, fs, null, {
+    stride: p.dilation,
+    padding: p.padding,
+    dilation: p.stride,
+    groups: g,
+  });
+  // r: [B, G*A, k', k'] -> [G*A, B, KH, KW]
+  const t = transpose(r, 0, 1);
+  return narrow(narrow(t, 2, 0, kernel[0]), 3, 0, kernel[1]);
+}
+
+/** @internal The rule of "conv2d". */
+export function conv2dRule(
+  g: Tensor,
+  s: Record<string, Tensor>,
+  c: Record<string, unknown>,
+  node: Node,
+): (Tensor | null)[] {
+  const p = c as unknown as Conv2dParams;
+  const [ex, ew, eb] = node.edges;
+  let gx: Tensor | null = null, gw: Tensor | null = null, gb: Tensor | null = null;
+  if (ex) {
+    const [, , h, w] = ex.shape;
+    gx = convTranspose2dCore(g, s.w, null, p, [h, w]);
+  }
+  if (ew) {
+    const [, , kh, kw] = ew.shape;
+    // slide the input, filter by the gradient: [O, Cg, KH, KW] directly.
+    gw = crossCorrelate(s.x, g, p, [kh, kw]);
+  }
+  if (eb) gb = sum(g, [0, 2, 3]);
+  return [gx, gw, gb];
+}
+
+/** @internal The rule of "convTranspose2d". */
+export function convTranspose2dRule(
+  g: Tensor,
+  s: Record<string, Tensor>,
+  c: Record<string, unknown>,
+  node: Node,
+): (Tensor | null)[] {
+  const p = c as unknown as Conv2dParams;
+  const [h, w] = c.inSize as Pair;
+  const [ex, ew, eb] = node.edges;
+  let gx: Tensor | null = null, gw: Tensor | null = null, gb: Tensor | null = null;
+  if (ex) {
+    const r = conv2dCore(g, s.w, null, p);
+    // Larger only when outputPadding >= stride (allowed with dilation).
+    gx = r.shape[2] === h && r.shape[3] === w ? r : narrow(narrow(r, 2, 0, h), 3, 0, w);
+  }
+  if (ew) {
+    const [, , kh, kw] = ew.shape;
+    // slide the output gradient, filter by the input: [Cin, Cout/G, KH, KW].
+    gw = crossCorrelate(g, s.x, p, [kh, kw]);
+  }
+  if (eb) gb = sum(g, [0, 2, 3]);
+  return [gx, gw, gb];
+}
+
+// ------------------------------------------------------------------ fronts
+
+function convNd(
+  op: string,
+  nd: 1 | 2,
+  input: Tensor,
+  weight: Tensor,
+  bias: Tensor | null | undefined,
+  opts: ConvOptions,
+): Tensor {
+  const x0 = checkFloatInput(input, op);
+  const w0 = checkFloatInput(weight, op, "weight");
+  const b = bias == null ? null : checkFloatInput(bias, op, "bias");
+  sameDevice(op, x0, w0, b);
+  checkDTypes(op, x0, w0, b);
+  if (x0.ndim !== nd + 1 && x0.ndim !== nd + 2) {
+    throw new RangeError(
+      `${op}: expected ${nd + 1}D (unbatched) or ${
+        nd + 2
+      }D (batched) input, but got input of size: ${fmtShape(x0.shape)}`,
+    );
+  }
+  if (w0.ndim !== nd + 2) {
+    throw new RangeError(
+      `${op}: expected a ${nd + 2}D weight [out_channels, in_channels/groups, ${
+        nd === 1 ? "kL" : "kH, kW"
+      }], but got weight of size ${fmtShape(w0.shape)}`,
+    );
+  }
+  const groups = opts.groups ?? 1;
+  if (!Number.isInteger(groups) || groups < 1) {
+    throw new RangeError(`${op}: groups must be a positive integer, got ${groups}`);
+  }
+  const batched = x0.ndim === nd + 2;
+  const c = x0.shape[batched ? 1 : 0];
+  const o = w0.shape[0];
+  if (o % groups !== 0) {
+    throw new RangeError(
+      `${op}: out_channels (${o}, weight of size ${
+        fmtShape(w0.shape)
+      }) must be divisible by groups (${groups})`,
+    );
+  }
+  if (c % groups !== 0) {
+    throw new RangeError(
+      `${op}: in_channels (${c}, input of size ${
+        fmtShape(x0.shape)
+      }) must be divisible by groups (${groups})`,
+    );
+  }
+  if (w0.shape[1] * groups !== c) {
+    throw new RangeError(
+      `${op}: given groups=${groups}, weight of size ${fmtShape(w0.shape)}, expected input${
+        fmtShape(x0.shape)
+      } to have ${w0.shape[1] * groups} channels, but got ${c} channels instead`,
+    );
+  }
+  if (b && (b.ndim !== 1 || b.shape[0] !== o)) {
+    throw new RangeError(
+      `${op}: expected bias of size [${o}] (out_channels), but got bias of size ${
+        fmtShape(b.shape)
+      }`,
+    );
+  }
+  const stride = sizeArg(opts.stride ?? 1, nd, "stride", op, 1);
+  const dilation = sizeArg(opts.dilation ?? 1, nd, "dilation", op, 1);
+  const kernel = w0.shape.slice(2);
+  const spatial = x0.shape.slice(batched ? 2 : 1);
+  const pad = opts.padding ?? 0;
+  let padL: number[], padR: number[];
+  if (pad === "valid") {
+    padL = padR = new Array<number>(nd).fill(0);
+  } else if (pad === "same") {
+    if (stride.some((s) => s !== 1)) {
+      throw new RangeError(`${op}: padding="same" is not supported for strided convolutions`);
+    }
+    // PyTorch's split: the odd unit of padding goes on the right.
+    padL = kernel.map((k, i) => Math.floor(dilation[i] * (k - 1) / 2));
+    padR = kernel.map((k, i) => dilation[i] * (k - 1) - padL[i]);
+  } else if (typeof pad === "string") {
+    throw new RangeError(
+      `${op}: invalid padding string "${pad}", expected one of "valid", "same"`,
+    );
+  } else {
+    padL = padR = sizeArg(pad, nd, "padding", op, 0);
+  }
+  for (let i = 0; i < nd; i++) {
+    const padded = spatial[i] + padL[i] + padR[i];
+    const eff = dilation[i] * (kernel[i] - 1) + 1;
+    if (eff > padded) {
+      throw new RangeError(
+        `${op}: calculated padded input size per channel: (${
+          spatial.map((s, j) => s + padL[j] + padR[j]).join(" x ")
+        }). Kernel size: (${
+          kernel.map((k, j) => dilation[j] * (k - 1) + 1).join(" x ")
+        }). Kernel size can't be greater than actual input size`,
+      );
+    }
+  }
+  if (kernel.some((k) => k === 0)) {
+    throw new RangeError(`${op}: kernel size must be positive, got weight ${fmtShape(w0.shape)}`);
+  }
+  // To [N, C, H, W] and [O, Cg, KH, KW]; 1-D runs with H = 1.
+  let x = batched ? x0 : unsqueeze(x0, 0);
+  let w = w0;
+  if (nd === 1) {
+    x = unsqueeze(x, 2);
+    w = unsqueeze(w, 2);
+  }
+  const two = (v: number[], one: number): Pair => nd === 1 ? [one, v[0]] : [v[0], v[1]];
+  // Asymmetric "same": pad both sides by the larger amount, then drop the extra
+  // first output (stride 1, so output i starts at input i - padding).
+  const asym = padR.map((r, i) => r - padL[i]);
+  let y = conv2dCore(x, w, b, {
+    stride: two(stride, 1),
+    padding: two(padR, 0),
+    dilation: two(dilation, 1),
+    groups,
+  });
+  for (let i = 0; i < nd; i++) {
+    if (asym[i] !== 0) {
+      const d = 2 + (nd === 1 ? 1 : i);
+      y = narrow(y, d, asym[i], y.shape[d] - asym[i]);
+    }
+  }
+  if (nd === 1) y = squeeze(y, 2);
+  return batched ? y : squeeze(y, 0);
+}
+
+/**
+ * 1-D convolution (cross-correlation) of input [N, C, L] (or unbatched
+ * [C, L]) with weight [O, C/groups, K], plus an optional bias [O].
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../../mod.ts";
+ * const x = zn.ones([1, 2, 5]);
+ * const w = zn.ones([3, 2, 3]);
+ * zn.nn.functional.conv1d(x, w, null, { padding: 1 }).shape; // [1, 3, 5]
+ * ```
+ */
+export function conv1d(
+  input: Tensor,
+  weight: Tensor,
+  bias?: Tensor | null,
+  opts: ConvOptions = {},
+): Tensor {
+  return convNd("conv1d", 1, input, weight, bias, opts);
+}
+
+/**
+ * 2-D convolution (cross-correlation) of input [N, C, H, W] (or unbatched
+ * [C, H, W]) with weight [O, C/groups, KH, KW], plus an optional bias [O].
+ * `padding` is a number, a pair, "valid" (none) or "same" (output size equals
+ * input size; stride 1 only).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../../mod.ts";
+ * const x = zn.randn([2, 3, 8, 8]);
+ * const w = zn.randn([4, 3, 3, 3]);
+ * zn.nn.functional.conv2d(x, w, null, { stride: 2, padding: 1 }).shape; // [2, 4, 4, 4]
+ * ```
+ */
+export function conv2d(
+  input: Tensor,
+  weight: Tensor,
+  bias?: Tensor | null,
+  opts: ConvOptions = {},
+): Tensor {
+  return convNd("conv2d", 2, input, weight, bias, opts);
+}
+
+/**
+ * 2-D transposed convolution ("deconvolution", the gradient of conv2d with
+ * respect to its input) of input [N, Cin, H, W] (or [Cin, H, W]) with weight
+ * [Cin, Cout/groups, KH, KW]. Output size per dim:
+ * (H - 1) * stride - 2 * padding + dilation * (KH - 1) + outputPadding + 1.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../../mod.ts";
+ * const x = zn.randn([1, 4, 5, 5]);
+ * const w = zn.randn([4, 2, 3, 3]);
+ * zn.nn.functional.convTranspose2d(x, w, null, { stride: 2, padding: 1, outputPadding: 1 })
+ *   .shape; // [1, 2, 10, 10]
+ * ```
+ */
+export function convTranspose2d(
+  input: Tensor,
+  weight: Tensor,
+  bias?: Tensor | null,
+  opts: ConvTransposeOptions = {},
+): Tensor {
+  const op = "convTranspose2d";
+  const x0 = checkFloatInput(input, op);
+  const w = checkFloatInput(weight, op, "weight");
+  const b = bias == null ? null : checkFloatInput(bias, op, "bias");
+  sameDevice(op, x0, w, b);
+  checkDTypes(op, x0, w, b);
+  if (x0.ndim !== 3 && x0.ndim !== 4) {
+    throw new RangeError(
+      `${op}: expected 3D (unbatched) or 4D (batched) input, but got input of size: ${
+        fmtShape(x0.shape)
+      }`,
+    );
+  }
+  if (w.ndim !== 4) {
+    throw new RangeError(
+      `${op}: expected a 4D weight [in_channels, out_channels/groups, kH, kW], but got weight of size ${
+        fmtShape(w.shape)
+      }`,
+    );
+  }
+  const groups = opts.groups ?? 1;
+  if (!Number.isInteger(groups) || groups < 1) {
+    throw new RangeError(`${op}: groups must be a positive integer, got ${groups}`);
+  }
+  const batched = x0.ndim === 4;
+  const x = batched ? x0 : unsqueeze(x0, 0);
+  const cin = x.shape[1];
+  if (w.shape[0] !== cin) {
+    throw new RangeError(
+      `${op}: given weight of size ${fmtShape(w.shape)}, expected input${
+        fmtShape(x0.shape)
+      } to have ${w.shape[0]} channels, but got ${cin} channels instead`,
+    );
+  }
+  if (cin % groups !== 0) {
+    throw new RangeError(
+      `${op}: in_channels (${cin}) must be divisible by groups (${groups})`,
+    );
+  }
+  const cout = w.shape[1] * groups;
+  if (b && (b.ndim !== 1 || b.shape[0] !== cout)) {
+    throw new RangeError(
+      `${op}: expected bias of size [${cout}] (out_channels), but got bias of size ${
+        fmtShape(b.shape)
+      }`,
+    );
+  }
+  const stride = sizeArg(opts.stride ?? 1, 2, "stride", op, 1);
+  const padding = sizeArg(opts.padding ?? 0, 2, "padding", op, 0);
+  const outPad = sizeArg(opts.outputPadding ?? 0, 2, "outputPadding", op, 0);
+  const dilation = sizeArg(opts.dilation ?? 1, 2, "dilation", op, 1);
+  const kernel = w.shape.slice(2);
+  if (kernel.some((k) => k === 0)) {
+    throw new RangeError(`${op}: kernel size must be positive, got weight ${fmtShape(w.shape)}`);
+  }
+  for (let i = 0; i < 2; i++) {
+    if (outPad[i] >= stride[i] && outPad[i] >= dilation[i]) {
+      throw new RangeError(
+        `${op}: output padding must be smaller than either stride or dilation, but got outputPadding: ${
+          outPad.join(", ")
+        }, stride: ${stride.join(", ")}, dilation: ${dilation.join(", ")}`,
+      );
+    }
+  }
+  const size = [0, 1].map((i) =>
+    (x.shape[2 + i] - 1) * stride[i] - 2 * padding[i] + dilation[i] * (kernel[i] - 1) +
+    outPad[i] + 1
+  ) as Pair;
+  if (size.some((s) => s <= 0)) {
+    throw new RangeError(
+      `${op}: given input of size ${fmtShape(x0.shape)} and weight of size ${
+        fmtShape(w.shape)
+      }, the calculated output size (${size.join(" x ")}) is too small`,
+    );
+  }
+  const y = convTranspose2dCore(x, w, b, {
+    stride: [stride[0], stride[1]],
+    padding: [padding[0], padding[1]],
+    dilation: [dilation[0], dilation[1]],
+    groups,
+  }, size);
+  return batched ? y : squeeze(y, 0);
+}

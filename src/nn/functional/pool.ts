@@ -1,0 +1,456 @@
+/**
+ * Pooling: max, average and adaptive average pooling in 1-D and 2-D with
+ * PyTorch's semantics, on the window kernels of zig/src/conv.zig.
+ *
+ * Each forward records one tape entry whose rule runs the matching backward
+ * kernel, itself recorded: the backward of max pooling scatters the gradient
+ * to the argmax positions, so its own derivative gathers by the same indices;
+ * the average poolings are linear, so the derivative of their backward is the
+ * forward pooling again. Second derivatives therefore flow through pooling.
+ *
+ * @module
+ */
+import type { Window2d } from "../../backend.ts";
+import { fmtShape } from "../../shape.ts";
+import { emptyTensor, type Tensor } from "../../tensor.ts";
+import { record } from "../../autograd/node.ts";
+import { noGrad } from "../../autograd/grad_mode.ts";
+import { toDType } from "../../ops/elementwise.ts";
+import { gather } from "../../ops/indexing.ts";
+import { reshape, squeeze, unsqueeze } from "../../ops/view.ts";
+import { checkFloatInput, kernelOperand, type SizeArg, sizeArg, window } from "./conv.ts";
+
+/** Options of {@link maxPool1d} and {@link maxPool2d}. */
+export interface MaxPoolOptions {
+  /** Step between windows (default: the kernel size). */
+  stride?: SizeArg | null;
+  /** Implicit -infinity padding per side, at most half the kernel (default 0). */
+  padding?: SizeArg;
+  /** Step between window taps (default 1). */
+  dilation?: SizeArg;
+  /** Round the output size up instead of down (default false). */
+  ceilMode?: boolean;
+  /** Also return the argmax indices (flat positions in each input plane). */
+  returnIndices?: boolean;
+}
+
+/** Options of {@link avgPool2d}. */
+export interface AvgPoolOptions {
+  /** Step between windows (default: the kernel size). */
+  stride?: SizeArg | null;
+  /** Implicit zero padding per side, at most half the kernel (default 0). */
+  padding?: SizeArg;
+  /** Round the output size up instead of down (default false). */
+  ceilMode?: boolean;
+  /** Count the padding in the divisor (default true). */
+  countIncludePad?: boolean;
+  /** Divide every window's sum by this instead of its size. */
+  divisorOverride?: number | null;
+}
+
+/** Pooled values with the argmax index of each output. */
+export interface PoolWithIndices {
+  /** The pooled tensor. */
+  values: Tensor;
+  /** int64 flat index of each maximum within its input plane. */
+  indices: Tensor;
+}
+
+type Pair = [number, number];
+
+function pair(v: number[]): Pair {
+  return [v[0], v[1]];
+}
+
+/** PyTorch's pooling_output_shape. */
+function poolOutSize(
+  size: number,
+  k: number,
+  pad: number,
+  s: number,
+  d: number,
+  ceil: boolean,
+): number {
+  let o = Math.floor((size + 2 * pad - d * (k - 1) - 1 + (ceil ? s - 1 : 0)) / s) + 1;
+  // The last window must start inside the input or its left padding.
+  if (ceil && (o - 1) * s >= size + pad) o--;
+  return o;
+}
+
+/** Brings input to [N, C, H, W] (1-D: H = 1); returns it and the undo. */
+function to4d(op: string, x: Tensor, nd: 1 | 2): [Tensor, (y: Tensor) => Tensor] {
+  if (x.ndim !== nd + 1 && x.ndim !== nd + 2) {
+    throw new RangeError(
+      `${op}: expected ${nd + 1}D (unbatched) or ${
+        nd + 2
+      }D (batched) input, but got input of size: ${fmtShape(x.shape)}`,
+    );
+  }
+  const batched = x.ndim === nd + 2;
+  const spatial = x.shape.slice(batched ? 2 : 1);
+  if (spatial.some((s) => s === 0) || (batched && x.shape[1] === 0)) {
+    throw new RangeError(
+      `${op}: expected input with non-zero channel and spatial sizes, but got input of size: ${
+        fmtShape(x.shape)
+      }`,
+    );
+  }
+  let t = batched ? x : unsqueeze(x, 0);
+  if (nd === 1) t = unsqueeze(t, 2);
+  const undo = (y: Tensor): Tensor => {
+    let r = nd === 1 ? squeeze(y, 2) : y;
+    if (!batched) r = squeeze(r, 0);
+    return r;
+  };
+  return [t, undo];
+}
+
+interface PoolGeom {
+  kernel: Pair;
+  stride: Pair;
+  padding: Pair;
+  dilation: Pair;
+  output: Pair;
+}
+
+function poolGeometry(
+  op: string,
+  x: Tensor,
+  nd: 1 | 2,
+  kernelSize: SizeArg,
+  stride: SizeArg | null | undefined,
+  padding: SizeArg,
+  dilation: SizeArg,
+  ceil: boolean,
+): PoolGeom {
+  const k = sizeArg(kernelSize, nd, "kernelSize", op, 1);
+  const noStride = stride == null || (typeof stride !== "number" && stride.length === 0);
+  const s = noStride ? k : sizeArg(stride!, nd, "stride", op, 1);
+  const p = sizeArg(padding, nd, "padding", op, 0);
+  const d = sizeArg(dilation, nd, "dilation", op, 1);
+  for (let i = 0; i < nd; i++) {
+    if (p[i] > Math.floor(k[i] / 2)) {
+      throw new RangeError(
+        `${op}: pad should be at most half of kernel size, but got padding=${
+          p.join(", ")
+        } and kernelSize=${k.join(", ")}`,
+      );
+    }
+  }
+  const spatial = x.shape.slice(2);
+  const inner = nd === 1 ? [spatial[1]] : spatial;
+  const out = inner.map((size, i) => poolOutSize(size, k[i], p[i], s[i], d[i], ceil));
+  if (out.some((o) => o < 1)) {
+    throw new RangeError(
+      `${op}: given input size: (${[x.shape[1], ...inner].join("x")}). Calculated output size: (${
+        [x.shape[1], ...out].join("x")
+      }). Output size is too small`,
+    );
+  }
+  const two = (v: number[], one: number): Pair => nd === 1 ? [one, v[0]] : pair(v);
+  return {
+    kernel: two(k, 1),
+    stride: two(s, 1),
+    padding: two(p, 0),
+    dilation: two(d, 1),
+    output: two(out, 1),
+  };
+}
+
+function geomOf(x: Tensor, g: PoolGeom): Window2d {
+  const [n, c, h, w] = x.shape;
+  return window(n, c, [h, w], g.output, g.kernel, g.stride, g.padding, g.dilation);
+}
+
+/** Runs a pooling kernel from `src` (any float dtype) into a new tensor of `shape`. */
+function runKernel(
+  op:
+    | "maxPool"
+    | "maxPoolBackward"
+    | "avgPool"
+    | "avgPoolBackward"
+    | "adaptiveAvgPool"
+    | "adaptiveAvgPoolBackward",
+  src: Tensor,
+  shape: readonly number[],
+  w: Window2d,
+  idx: Tensor | null,
+  avg?: { countIncludePad: boolean; divisorOverride: number },
+): Tensor {
+  return noGrad(() => {
+    const s = kernelOperand(src);
+    const out = emptyTensor(shape, s.dtype, src.device);
+    const ix = idx && !idx.isContiguous() ? idx.contiguous() : idx;
+    s.backend.window2d(op, s, out, ix, w, avg);
+    return out.dtype === src.dtype ? out : toDType(out, src.dtype);
+  });
+}
+
+// ------------------------------------------------------------------ max pooling
+
+function maxPool2dCore(x: Tensor, g: PoolGeom): PoolWithIndices {
+  const [n, c, h, w] = x.shape;
+  const geom = geomOf(x, g);
+  const shape = [n, c, g.output[0], g.output[1]];
+  const indices = emptyTensor(shape, "int64", x.device);
+  const values = runKernel("maxPool", x, shape, geom, indices);
+  // runKernel filled `indices` in place (the kernel writes both outputs).
+  record("maxPool2d", [x], values, {}, { indices, geom, inShape: [n, c, h, w] });
+  return { values, indices };
+}
+
+/** @internal grad_input of max pooling: g scattered (added) to the argmax positions. */
+export function maxPool2dBackward(
+  g: Tensor,
+  indices: Tensor,
+  geom: Window2d,
+  inShape: readonly number[],
+): Tensor {
+  const gi = runKernel("maxPoolBackward", g, inShape, geom, indices);
+  return record("maxPool2dBackward", [g], gi, {}, { indices, geom, outShape: g.shape });
+}
+
+/** @internal The rule of "maxPool2d". */
+export function maxPool2dRule(g: Tensor, _s: unknown, c: Record<string, unknown>): Tensor[] {
+  return [
+    maxPool2dBackward(g, c.indices as Tensor, c.geom as Window2d, c.inShape as number[]),
+  ];
+}
+
+/** @internal The rule of "maxPool2dBackward": a gather by the same indices. */
+export function maxPool2dBackwardRule(
+  gg: Tensor,
+  _s: unknown,
+  c: Record<string, unknown>,
+): Tensor[] {
+  const outShape = c.outShape as number[];
+  const [n, ch, h, w] = gg.shape;
+  const idx = reshape(c.indices as Tensor, [n, ch, outShape[2] * outShape[3]]);
+  return [reshape(gather(reshape(gg, [n, ch, h * w]), 2, idx), outShape)];
+}
+
+function maxPoolNd(
+  op: string,
+  nd: 1 | 2,
+  input: Tensor,
+  kernelSize: SizeArg,
+  opts: MaxPoolOptions,
+): Tensor | PoolWithIndices {
+  checkFloatInput(input, op);
+  const [x, undo] = to4d(op, input, nd);
+  const g = poolGeometry(
+    op,
+    x,
+    nd,
+    kernelSize,
+    opts.stride,
+    opts.padding ?? 0,
+    opts.dilation ?? 1,
+    opts.ceilMode ?? false,
+  );
+  const r = maxPool2dCore(x, g);
+  if (!opts.returnIndices) return undo(r.values);
+  return { values: undo(r.values), indices: undo(r.indices) };
+}
+
+/**
+ * 1-D max pooling of input [N, C, L] (or [C, L]). With `returnIndices`,
+ * returns `{ values, indices }`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../../mod.ts";
+ * const x = zn.tensor([[[1, 3, 2, 5, 4]]]).to("float32");
+ * zn.nn.functional.maxPool1d(x, 2).toArray(); // [[[3, 5]]]
+ * ```
+ */
+export function maxPool1d(
+  input: Tensor,
+  kernelSize: SizeArg,
+  opts: MaxPoolOptions & { returnIndices: true },
+): PoolWithIndices;
+/** 1-D max pooling without indices: returns the pooled tensor. */
+export function maxPool1d(
+  input: Tensor,
+  kernelSize: SizeArg,
+  opts?: MaxPoolOptions & { returnIndices?: false },
+): Tensor;
+export function maxPool1d(
+  input: Tensor,
+  kernelSize: SizeArg,
+  opts: MaxPoolOptions = {},
+): Tensor | PoolWithIndices {
+  return maxPoolNd("maxPool1d", 1, input, kernelSize, opts);
+}
+
+/**
+ * 2-D max pooling of input [N, C, H, W] (or [C, H, W]); `stride` defaults
+ * to the kernel size. With `returnIndices`, returns `{ values, indices }`
+ * where indices are flat positions in each H x W plane.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../../mod.ts";
+ * const x = zn.arange(16).to("float32").reshape(1, 1, 4, 4);
+ * zn.nn.functional.maxPool2d(x, 2).toArray(); // [[[[5, 7], [13, 15]]]]
+ * ```
+ */
+export function maxPool2d(
+  input: Tensor,
+  kernelSize: SizeArg,
+  opts: MaxPoolOptions & { returnIndices: true },
+): PoolWithIndices;
+/** 2-D max pooling without indices: returns the pooled tensor. */
+export function maxPool2d(
+  input: Tensor,
+  kernelSize: SizeArg,
+  opts?: MaxPoolOptions & { returnIndices?: false },
+): Tensor;
+export function maxPool2d(
+  input: Tensor,
+  kernelSize: SizeArg,
+  opts: MaxPoolOptions = {},
+): Tensor | PoolWithIndices {
+  return maxPoolNd("maxPool2d", 2, input, kernelSize, opts);
+}
+
+// ------------------------------------------------------------------ average pooling
+
+interface AvgCtx {
+  countIncludePad: boolean;
+  divisorOverride: number;
+}
+
+function avgPool2dCore(x: Tensor, geom: Window2d, avg: AvgCtx): Tensor {
+  const shape = [x.shape[0], x.shape[1], geom.output[0], geom.output[1]];
+  const out = runKernel("avgPool", x, shape, geom, null, avg);
+  return record("avgPool2d", [x], out, {}, { geom, avg, inShape: x.shape });
+}
+
+/** @internal grad_input of average pooling (itself linear in g). */
+export function avgPool2dBackward(
+  g: Tensor,
+  geom: Window2d,
+  avg: AvgCtx,
+  inShape: readonly number[],
+): Tensor {
+  const gi = runKernel("avgPoolBackward", g, inShape, geom, null, avg);
+  return record("avgPool2dBackward", [g], gi, {}, { geom, avg });
+}
+
+/** @internal The rule of "avgPool2d". */
+export function avgPool2dRule(g: Tensor, _s: unknown, c: Record<string, unknown>): Tensor[] {
+  return [avgPool2dBackward(g, c.geom as Window2d, c.avg as AvgCtx, c.inShape as number[])];
+}
+
+/** @internal The rule of "avgPool2dBackward": the forward pooling, by linearity. */
+export function avgPool2dBackwardRule(
+  gg: Tensor,
+  _s: unknown,
+  c: Record<string, unknown>,
+): Tensor[] {
+  return [avgPool2dCore(gg, c.geom as Window2d, c.avg as AvgCtx)];
+}
+
+/**
+ * 2-D average pooling of input [N, C, H, W] (or [C, H, W]); `stride`
+ * defaults to the kernel size.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../../mod.ts";
+ * const x = zn.arange(16).to("float32").reshape(1, 1, 4, 4);
+ * zn.nn.functional.avgPool2d(x, 2).toArray(); // [[[[2.5, 4.5], [10.5, 12.5]]]]
+ * ```
+ */
+export function avgPool2d(
+  input: Tensor,
+  kernelSize: SizeArg,
+  opts: AvgPoolOptions = {},
+): Tensor {
+  const op = "avgPool2d";
+  checkFloatInput(input, op);
+  const div = opts.divisorOverride ?? 0;
+  if (opts.divisorOverride != null && (!Number.isInteger(div) || div === 0)) {
+    throw new RangeError(`${op}: divisorOverride must be a non-zero integer, got ${div}`);
+  }
+  if (div < 0) {
+    throw new RangeError(`${op}: divisorOverride must be positive, got ${div}`);
+  }
+  const [x, undo] = to4d(op, input, 2);
+  const g = poolGeometry(op, x, 2, kernelSize, opts.stride, opts.padding ?? 0, 1, !!opts.ceilMode);
+  return undo(avgPool2dCore(x, geomOf(x, g), {
+    countIncludePad: opts.countIncludePad ?? true,
+    divisorOverride: div,
+  }));
+}
+
+// ------------------------------------------------------------------ adaptive
+
+function adaptiveCore(x: Tensor, geom: Window2d): Tensor {
+  const shape = [x.shape[0], x.shape[1], geom.output[0], geom.output[1]];
+  const out = runKernel("adaptiveAvgPool", x, shape, geom, null);
+  return record("adaptiveAvgPool2d", [x], out, {}, { geom, inShape: x.shape });
+}
+
+/** @internal grad_input of adaptive average pooling. */
+export function adaptiveAvgPool2dBackward(
+  g: Tensor,
+  geom: Window2d,
+  inShape: readonly number[],
+): Tensor {
+  const gi = runKernel("adaptiveAvgPoolBackward", g, inShape, geom, null);
+  return record("adaptiveAvgPool2dBackward", [g], gi, {}, { geom });
+}
+
+/** @internal The rule of "adaptiveAvgPool2d". */
+export function adaptiveAvgPool2dRule(
+  g: Tensor,
+  _s: unknown,
+  c: Record<string, unknown>,
+): Tensor[] {
+  return [adaptiveAvgPool2dBackward(g, c.geom as Window2d, c.inShape as number[])];
+}
+
+/** @internal The rule of "adaptiveAvgPool2dBackward": the forward pooling, by linearity. */
+export function adaptiveAvgPool2dBackwardRule(
+  gg: Tensor,
+  _s: unknown,
+  c: Record<string, unknown>,
+): Tensor[] {
+  return [adaptiveCore(gg, c.geom as Window2d)];
+}
+
+/**
+ * 2-D adaptive average pooling of input [N, C, H, W] (or [C, H, W]) to
+ * `outputSize` (a number, or a pair whose null entries keep the input size).
+ * Output cell i covers inputs [floor(i*H/OH), ceil((i+1)*H/OH)).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../../mod.ts";
+ * const x = zn.ones([2, 3, 7, 5]);
+ * zn.nn.functional.adaptiveAvgPool2d(x, [3, 2]).shape; // [2, 3, 3, 2]
+ * ```
+ */
+export function adaptiveAvgPool2d(
+  input: Tensor,
+  outputSize: number | readonly (number | null)[],
+): Tensor {
+  const op = "adaptiveAvgPool2d";
+  checkFloatInput(input, op);
+  const [x, undo] = to4d(op, input, 2);
+  const req = typeof outputSize === "number" ? [outputSize, outputSize] : [...outputSize];
+  if (req.length === 1) req.push(req[0]);
+  const out = req.map((v, i) => v === null ? x.shape[2 + i] : v);
+  if (out.length !== 2 || out.some((v) => !Number.isInteger(v) || v! < 1)) {
+    throw new RangeError(
+      `${op}: outputSize must be a positive integer or a pair of them (null keeps the input size), got ${
+        JSON.stringify(outputSize)
+      }`,
+    );
+  }
+  const [n, c, h, w] = x.shape;
+  const geom = window(n, c, [h, w], [out[0]!, out[1]!], [1, 1], [1, 1], [0, 0], [1, 1]);
+  return undo(adaptiveCore(x, geom));
+}

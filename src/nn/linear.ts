@@ -1,0 +1,97 @@
+/**
+ * `Linear` and `Identity`.
+ *
+ * @module
+ */
+import type { Tensor } from "../tensor.ts";
+import { empty } from "../ops/creation.ts";
+import type { DType } from "../dtype.ts";
+import { Module } from "./module.ts";
+import { Parameter } from "./parameter.ts";
+import { linear } from "./functional/linear.ts";
+import { calculateFanInAndFanOut, kaimingUniform_, uniform_ } from "./init.ts";
+
+/** Options of {@link Linear}. */
+export interface LinearOptions {
+  /** Learn an additive bias (default true). */
+  bias?: boolean;
+  /** Parameter dtype (default float32). */
+  dtype?: DType;
+}
+
+/** @internal PyTorch's default init of a weight and bias: kaiming-uniform(a=√5) and U(±1/√fanIn). */
+export function resetWeightAndBias(weight: Tensor, bias: Tensor | null): void {
+  kaimingUniform_(weight, { a: Math.sqrt(5) });
+  if (bias) {
+    const [fanIn] = calculateFanInAndFanOut(weight);
+    const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
+    uniform_(bias, -bound, bound);
+  }
+}
+
+/**
+ * `y = x Wᵀ + b` with `weight` `[outFeatures, inFeatures]` and `bias`
+ * `[outFeatures]`, initialised as in PyTorch.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * const fc = new zn.nn.Linear(3, 2);
+ * fc.call(zn.randn([5, 3])).shape; // [5, 2]
+ * ```
+ */
+export class Linear extends Module {
+  /** Size of each input sample. */
+  readonly inFeatures: number;
+  /** Size of each output sample. */
+  readonly outFeatures: number;
+  /** The weight, `[outFeatures, inFeatures]`. */
+  weight: Parameter;
+  /** The bias, `[outFeatures]`, or null. */
+  bias: Parameter | null;
+
+  /** A layer from `inFeatures` to `outFeatures`. */
+  constructor(inFeatures: number, outFeatures: number, opts: LinearOptions = {}) {
+    super();
+    this.inFeatures = inFeatures;
+    this.outFeatures = outFeatures;
+    const dtype = opts.dtype ?? "float32";
+    this.weight = new Parameter(empty([outFeatures, inFeatures], { dtype }));
+    this.bias = (opts.bias ?? true) ? new Parameter(empty([outFeatures], { dtype })) : null;
+    this.resetParameters();
+  }
+
+  /** Re-initialises the weight and bias. */
+  resetParameters(): void {
+    resetWeightAndBias(this.weight, this.bias);
+  }
+
+  /** Applies the layer. */
+  override forward(input: Tensor): Tensor {
+    return linear(input, this.weight, this.bias);
+  }
+
+  /** The layer's settings. */
+  override extraRepr(): string {
+    return `inFeatures=${this.inFeatures}, outFeatures=${this.outFeatures}, bias=${
+      this.bias !== null
+    }`;
+  }
+}
+
+/**
+ * Returns its input unchanged.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * const x = zn.ones([2]);
+ * new zn.nn.Identity().call(x) === x; // true
+ * ```
+ */
+export class Identity extends Module {
+  /** Returns `input`. */
+  override forward(input: Tensor): Tensor {
+    return input;
+  }
+}

@@ -1,0 +1,278 @@
+/**
+ * Loss modules: thin wrappers that hold a loss's options (and its weight
+ * buffers) and call the functional form.
+ *
+ * @module
+ */
+import type { Tensor } from "../tensor.ts";
+import { Module } from "./module.ts";
+import * as F from "./functional/loss.ts";
+import type { Reduction } from "./functional/loss.ts";
+
+/** The `reduction` option of the loss modules. */
+export interface LossOptions {
+  /** "mean" (default), "sum" or "none". */
+  reduction?: Reduction;
+}
+
+/**
+ * Mean squared error.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * new zn.nn.MSELoss().call(zn.tensor([1.5, 2.5]), zn.tensor([0.5, 0.5])).item(); // 2.5
+ * ```
+ */
+export class MSELoss extends Module {
+  /** How the loss reduces. */
+  reduction: Reduction;
+  /** A mean squared error loss. */
+  constructor(opts: LossOptions = {}) {
+    super();
+    this.reduction = opts.reduction ?? "mean";
+  }
+  /** The loss of `input` against `target`. */
+  override forward(input: Tensor, target: Tensor): Tensor {
+    return F.mseLoss(input, target, { reduction: this.reduction });
+  }
+}
+
+/**
+ * Mean absolute error.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * new zn.nn.L1Loss().call(zn.tensor([1.5, -1.5]), zn.tensor([0.5, 0.5])).item(); // 1.5
+ * ```
+ */
+export class L1Loss extends Module {
+  /** How the loss reduces. */
+  reduction: Reduction;
+  /** A mean absolute error loss. */
+  constructor(opts: LossOptions = {}) {
+    super();
+    this.reduction = opts.reduction ?? "mean";
+  }
+  /** The loss of `input` against `target`. */
+  override forward(input: Tensor, target: Tensor): Tensor {
+    return F.l1Loss(input, target, { reduction: this.reduction });
+  }
+}
+
+/**
+ * Smooth L1 loss with threshold `beta` (default 1).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * new zn.nn.SmoothL1Loss({ beta: 0.5 }).call(zn.tensor([1.0]), zn.tensor([0.0])).item(); // 0.75
+ * ```
+ */
+export class SmoothL1Loss extends Module {
+  /** How the loss reduces. */
+  reduction: Reduction;
+  /** Where the loss turns from quadratic to linear. */
+  beta: number;
+  /** A smooth L1 loss. */
+  constructor(opts: LossOptions & { beta?: number } = {}) {
+    super();
+    this.reduction = opts.reduction ?? "mean";
+    this.beta = opts.beta ?? 1;
+  }
+  /** The loss of `input` against `target`. */
+  override forward(input: Tensor, target: Tensor): Tensor {
+    return F.smoothL1Loss(input, target, { reduction: this.reduction, beta: this.beta });
+  }
+}
+
+/**
+ * Huber loss with threshold `delta` (default 1).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * new zn.nn.HuberLoss({ delta: 2 }).call(zn.tensor([3.0]), zn.tensor([0.0])).item(); // 4
+ * ```
+ */
+export class HuberLoss extends Module {
+  /** How the loss reduces. */
+  reduction: Reduction;
+  /** Where the loss turns from quadratic to linear. */
+  delta: number;
+  /** A Huber loss. */
+  constructor(opts: LossOptions & { delta?: number } = {}) {
+    super();
+    this.reduction = opts.reduction ?? "mean";
+    this.delta = opts.delta ?? 1;
+  }
+  /** The loss of `input` against `target`. */
+  override forward(input: Tensor, target: Tensor): Tensor {
+    return F.huberLoss(input, target, { reduction: this.reduction, delta: this.delta });
+  }
+}
+
+/** Options of {@link CrossEntropyLoss} and {@link NLLLoss}. */
+export interface ClassLossOptions extends LossOptions {
+  /** A weight per class (registered as the buffer `weight`). */
+  weight?: Tensor | null;
+  /** A target class that contributes nothing (default -100). */
+  ignoreIndex?: number;
+}
+
+/**
+ * Cross entropy of logits against class indices or class probabilities (see
+ * {@link F.crossEntropy}).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * const loss = new zn.nn.CrossEntropyLoss({ labelSmoothing: 0.1 });
+ * loss.call(zn.randn([4, 3]), zn.tensor([0, 2, 1, 0])).shape; // []
+ * ```
+ */
+export class CrossEntropyLoss extends Module {
+  /** How the loss reduces. */
+  reduction: Reduction;
+  /** The ignored target class. */
+  ignoreIndex: number;
+  /** The amount of label smoothing. */
+  labelSmoothing: number;
+  /** A cross entropy loss. */
+  constructor(opts: ClassLossOptions & { labelSmoothing?: number } = {}) {
+    super();
+    this.reduction = opts.reduction ?? "mean";
+    this.ignoreIndex = opts.ignoreIndex ?? -100;
+    this.labelSmoothing = opts.labelSmoothing ?? 0;
+    this.registerBuffer("weight", opts.weight ?? null);
+  }
+  /** The loss of logits `input` against `target`. */
+  override forward(input: Tensor, target: Tensor): Tensor {
+    return F.crossEntropy(input, target, {
+      weight: this.getBuffer("weight"),
+      ignoreIndex: this.ignoreIndex,
+      reduction: this.reduction,
+      labelSmoothing: this.labelSmoothing,
+    });
+  }
+}
+
+/**
+ * Negative log likelihood of class indices given log-probabilities.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * const logp = zn.tensor([[-0.5, -1.0], [-2.0, -0.1]]);
+ * new zn.nn.NLLLoss().call(logp, zn.tensor([0, 1])).item(); // 0.3
+ * ```
+ */
+export class NLLLoss extends Module {
+  /** How the loss reduces. */
+  reduction: Reduction;
+  /** The ignored target class. */
+  ignoreIndex: number;
+  /** A negative log likelihood loss. */
+  constructor(opts: ClassLossOptions = {}) {
+    super();
+    this.reduction = opts.reduction ?? "mean";
+    this.ignoreIndex = opts.ignoreIndex ?? -100;
+    this.registerBuffer("weight", opts.weight ?? null);
+  }
+  /** The loss of log-probabilities `input` against `target`. */
+  override forward(input: Tensor, target: Tensor): Tensor {
+    return F.nllLoss(input, target, {
+      weight: this.getBuffer("weight"),
+      ignoreIndex: this.ignoreIndex,
+      reduction: this.reduction,
+    });
+  }
+}
+
+/**
+ * Binary cross entropy of probabilities.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * new zn.nn.BCELoss().call(zn.tensor([0.5]), zn.tensor([1.0])).item(); // 0.6931
+ * ```
+ */
+export class BCELoss extends Module {
+  /** How the loss reduces. */
+  reduction: Reduction;
+  /** A binary cross entropy loss (`weight`: a rescaling weight, as the buffer `weight`). */
+  constructor(opts: LossOptions & { weight?: Tensor | null } = {}) {
+    super();
+    this.reduction = opts.reduction ?? "mean";
+    this.registerBuffer("weight", opts.weight ?? null);
+  }
+  /** The loss of probabilities `input` against `target`. */
+  override forward(input: Tensor, target: Tensor): Tensor {
+    return F.binaryCrossEntropy(input, target, {
+      weight: this.getBuffer("weight"),
+      reduction: this.reduction,
+    });
+  }
+}
+
+/**
+ * Binary cross entropy on logits, in a numerically stable form, with an
+ * optional `posWeight` for the positive class.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * const loss = new zn.nn.BCEWithLogitsLoss({ posWeight: zn.tensor([2.0]) });
+ * loss.call(zn.tensor([0.0]), zn.tensor([1.0])).item(); // 1.3863
+ * ```
+ */
+export class BCEWithLogitsLoss extends Module {
+  /** How the loss reduces. */
+  reduction: Reduction;
+  /** A binary cross entropy on logits (`weight`, `posWeight` become buffers `weight`, `pos_weight`). */
+  constructor(
+    opts: LossOptions & { weight?: Tensor | null; posWeight?: Tensor | null } = {},
+  ) {
+    super();
+    this.reduction = opts.reduction ?? "mean";
+    this.registerBuffer("weight", opts.weight ?? null);
+    this.registerBuffer("pos_weight", opts.posWeight ?? null);
+  }
+  /** The loss of logits `input` against `target`. */
+  override forward(input: Tensor, target: Tensor): Tensor {
+    return F.binaryCrossEntropyWithLogits(input, target, {
+      weight: this.getBuffer("weight"),
+      posWeight: this.getBuffer("pos_weight"),
+      reduction: this.reduction,
+    });
+  }
+}
+
+/**
+ * Kullback-Leibler divergence of `target` from log-probabilities `input`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * const p = zn.tensor([[0.5, 0.5]]);
+ * new zn.nn.KLDivLoss({ reduction: "batchmean" }).call(p.log(), p).item(); // 0
+ * ```
+ */
+export class KLDivLoss extends Module {
+  /** How the loss reduces ("batchmean" too). */
+  reduction: Reduction | "batchmean";
+  /** Whether the target holds log-probabilities. */
+  logTarget: boolean;
+  /** A KL divergence loss. */
+  constructor(opts: { reduction?: Reduction | "batchmean"; logTarget?: boolean } = {}) {
+    super();
+    this.reduction = opts.reduction ?? "mean";
+    this.logTarget = opts.logTarget ?? false;
+  }
+  /** The loss of log-probabilities `input` against `target`. */
+  override forward(input: Tensor, target: Tensor): Tensor {
+    return F.klDiv(input, target, { reduction: this.reduction, logTarget: this.logTarget });
+  }
+}

@@ -1,0 +1,376 @@
+/**
+ * `Module`: the base class of layers and models, with PyTorch's registration
+ * by attribute, parameter and buffer traversal, train/eval modes and state
+ * dicts.
+ *
+ * @module
+ */
+import { Tensor } from "../tensor.ts";
+import { noGrad } from "../autograd/grad_mode.ts";
+import { fmtShape } from "../shape.ts";
+import { Parameter } from "./parameter.ts";
+
+/** Options of {@link Module.registerBuffer}. */
+export interface BufferOptions {
+  /** Whether the buffer is part of the state dict (default true). */
+  persistent?: boolean;
+}
+
+/** Options of {@link Module.loadStateDict}. */
+export interface LoadStateDictOptions {
+  /** Throw when keys are missing or unexpected (default true). */
+  strict?: boolean;
+}
+
+/** What {@link Module.loadStateDict} did not match. */
+export interface LoadStateDictResult {
+  /** Keys the module expects that the state dict lacks. */
+  missingKeys: string[];
+  /** Keys of the state dict the module does not have. */
+  unexpectedKeys: string[];
+}
+
+/** A state dict: names to tensors, as an object or a Map. */
+export type StateDict = Record<string, Tensor> | Map<string, Tensor>;
+
+/**
+ * Base class of all layers and models. Assigning a {@link Parameter} or a
+ * `Module` to a property registers it (in assignment order); buffers are
+ * registered with {@link Module.registerBuffer}. Subclasses implement
+ * `forward`; `call(...)` runs it.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * class Net extends zn.nn.Module {
+ *   fc1 = new zn.nn.Linear(4, 8);
+ *   fc2 = new zn.nn.Linear(8, 2);
+ *   override forward(x: zn.Tensor): zn.Tensor {
+ *     return this.fc2.call(this.fc1.call(x).relu());
+ *   }
+ * }
+ * const net = new Net();
+ * net.call(zn.randn([3, 4])).shape; // [3, 2]
+ * [...net.namedParameters()].map(([k]) => k); // ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
+ * ```
+ */
+export class Module {
+  /** True in training mode (see {@link Module.train}). */
+  training = true;
+  #buffers = new Map<string, Tensor | null>();
+  #nonPersistent = new Set<string>();
+
+  /** Computes the module's output; subclasses override it. */
+  // deno-lint-ignore no-explicit-any
+  forward(..._args: any[]): any {
+    throw new Error(`${this.constructor.name}: forward is not implemented`);
+  }
+
+  /** Runs {@link Module.forward} (the callable form of `module(...)`). */
+  call(...args: Parameters<this["forward"]>): ReturnType<this["forward"]> {
+    return Reflect.apply(this.forward, this, args);
+  }
+
+  // ---------------------------------------------------------------- registration
+
+  /**
+   * The module's own members as `[name, value]`, in registration order.
+   * Containers that keep their children elsewhere override it.
+   */
+  protected ownMembers(): [string, unknown][] {
+    return Object.entries(this);
+  }
+
+  /** Registers (or replaces) a buffer: state that is not a parameter, such as running means. */
+  registerBuffer(name: string, tensor: Tensor | null, opts: BufferOptions = {}): void {
+    checkName(name, "registerBuffer");
+    if (tensor !== null && !(tensor instanceof Tensor)) {
+      throw new TypeError(`registerBuffer: expected a Tensor or null for "${name}"`);
+    }
+    if (Object.hasOwn(this, name) && !this.#buffers.has(name)) {
+      throw new Error(`registerBuffer: attribute "${name}" already exists`);
+    }
+    this.#buffers.set(name, tensor);
+    if (opts.persistent === false) this.#nonPersistent.add(name);
+    else this.#nonPersistent.delete(name);
+    Object.defineProperty(this, name, {
+      get: () => this.#buffers.get(name) ?? null,
+      set: (t: Tensor | null) => {
+        if (t !== null && !(t instanceof Tensor)) {
+          throw new TypeError(`buffer "${name}": expected a Tensor or null`);
+        }
+        this.#buffers.set(name, t);
+      },
+      enumerable: false,
+      configurable: true,
+    });
+  }
+
+  /** Registers `param` under `name` (the same as assigning the property). */
+  registerParameter(name: string, param: Parameter | null): void {
+    checkName(name, "registerParameter");
+    if (param !== null && !(param instanceof Parameter)) {
+      throw new TypeError(`registerParameter: "${name}" must be a Parameter or null`);
+    }
+    (this as Record<string, unknown>)[name] = param;
+  }
+
+  /** Registers `module` as a child under `name` (the same as assigning the property). */
+  addModule(name: string, module: Module | null): void {
+    checkName(name, "addModule");
+    if (module !== null && !(module instanceof Module)) {
+      throw new TypeError(`addModule: "${name}" must be a Module or null`);
+    }
+    (this as Record<string, unknown>)[name] = module;
+  }
+
+  // ---------------------------------------------------------------- traversal
+
+  /** Direct children with their names. */
+  *namedChildren(): IterableIterator<[string, Module]> {
+    const seen = new Set<Module>();
+    for (const [k, v] of this.ownMembers()) {
+      if (v instanceof Module && !seen.has(v)) {
+        seen.add(v);
+        yield [k, v];
+      }
+    }
+  }
+
+  /** Direct children. */
+  *children(): IterableIterator<Module> {
+    for (const [, m] of this.namedChildren()) yield m;
+  }
+
+  /** This module and all below it (pre-order, each once) with dotted names ("" for this one). */
+  *namedModules(prefix = ""): IterableIterator<[string, Module]> {
+    const seen = new Set<Module>();
+    function* walk(m: Module, p: string): IterableIterator<[string, Module]> {
+      if (seen.has(m)) return;
+      seen.add(m);
+      yield [p, m];
+      for (const [k, v] of m.ownMembers()) {
+        if (v instanceof Module) yield* walk(v, p ? `${p}.${k}` : k);
+      }
+    }
+    yield* walk(this, prefix);
+  }
+
+  /** This module and all below it. */
+  *modules(): IterableIterator<Module> {
+    for (const [, m] of this.namedModules()) yield m;
+  }
+
+  /** Parameters with PyTorch's dotted names (each once), or only this module's own ones. */
+  *namedParameters(prefix = "", recurse = true): IterableIterator<[string, Parameter]> {
+    const seen = new Set<Tensor>();
+    const mods: Iterable<[string, Module]> = recurse ? this.namedModules(prefix) : [[prefix, this]];
+    for (const [p, m] of mods) {
+      for (const [k, v] of m.ownMembers()) {
+        if (v instanceof Parameter && !seen.has(v)) {
+          seen.add(v);
+          yield [p ? `${p}.${k}` : k, v];
+        }
+      }
+    }
+  }
+
+  /** All parameters (each once). */
+  *parameters(recurse = true): IterableIterator<Parameter> {
+    for (const [, p] of this.namedParameters("", recurse)) yield p;
+  }
+
+  /** Buffers with dotted names (each once; null buffers skipped). */
+  *namedBuffers(prefix = "", recurse = true): IterableIterator<[string, Tensor]> {
+    const seen = new Set<Tensor>();
+    const mods: Iterable<[string, Module]> = recurse ? this.namedModules(prefix) : [[prefix, this]];
+    for (const [p, m] of mods) {
+      for (const [k, v] of m.#buffers) {
+        if (v !== null && !seen.has(v)) {
+          seen.add(v);
+          yield [p ? `${p}.${k}` : k, v];
+        }
+      }
+    }
+  }
+
+  /** All buffers (each once). */
+  *buffers(recurse = true): IterableIterator<Tensor> {
+    for (const [, b] of this.namedBuffers("", recurse)) yield b;
+  }
+
+  /** The submodule at a dotted path ("" is this module). */
+  getSubmodule(target: string): Module {
+    if (target === "") return this;
+    return target.split(".").reduce<Module>((m, part) => {
+      const next = new Map(m.ownMembers()).get(part);
+      if (!(next instanceof Module)) {
+        throw new Error(`getSubmodule: ${m.constructor.name} has no submodule "${part}"`);
+      }
+      return next;
+    }, this);
+  }
+
+  /** The parameter at a dotted path. */
+  getParameter(target: string): Parameter {
+    const [mod, name] = splitTarget(target);
+    const v = new Map(this.getSubmodule(mod).ownMembers()).get(name);
+    if (!(v instanceof Parameter)) throw new Error(`getParameter: no parameter "${target}"`);
+    return v;
+  }
+
+  /** The buffer at a dotted path. */
+  getBuffer(target: string): Tensor | null {
+    const [mod, name] = splitTarget(target);
+    const m = this.getSubmodule(mod);
+    if (!m.#buffers.has(name)) throw new Error(`getBuffer: no buffer "${target}"`);
+    return m.#buffers.get(name) ?? null;
+  }
+
+  // ---------------------------------------------------------------- modes and helpers
+
+  /** Sets training mode here and below (default true); returns this module. */
+  train(mode = true): this {
+    for (const m of this.modules()) m.training = mode;
+    return this;
+  }
+
+  /** Sets evaluation mode (`train(false)`); returns this module. */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Clears the gradients of all parameters (to null by default, else zeros in place). */
+  zeroGrad(opts: { setToNone?: boolean } = {}): void {
+    const toNone = opts.setToNone ?? true;
+    for (const p of this.parameters()) {
+      if (p.grad === null) continue;
+      if (toNone) p.grad = null;
+      else noGrad(() => p.grad!.detach().zero_());
+    }
+  }
+
+  /** Calls `fn` on every submodule (children first) and then on this one; returns this. */
+  apply(fn: (m: Module) => void): this {
+    for (const c of this.children()) c.apply(fn);
+    fn(this);
+    return this;
+  }
+
+  /** Sets `requiresGrad` on all parameters; returns this module. */
+  requiresGrad_(on = true): this {
+    for (const p of this.parameters()) p.requiresGrad = on;
+    return this;
+  }
+
+  /** The number of parameter elements (optionally only trainable ones). */
+  numParameters(onlyTrainable = false): number {
+    let n = 0;
+    for (const p of this.parameters()) if (!onlyTrainable || p.requiresGrad) n += p.numel;
+    return n;
+  }
+
+  // ---------------------------------------------------------------- state dicts
+
+  /**
+   * Parameters and persistent buffers by dotted name, detached (sharing
+   * storage), in PyTorch's order.
+   */
+  stateDict(prefix = ""): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    const walk = (m: Module, p: string) => {
+      for (const [k, v] of m.ownMembers()) {
+        if (v instanceof Parameter) out[p + k] = v.detach();
+      }
+      for (const [k, v] of m.#buffers) {
+        if (v !== null && !m.#nonPersistent.has(k)) out[p + k] = v.detach();
+      }
+      for (const [k, v] of m.ownMembers()) {
+        if (v instanceof Module) walk(v, `${p}${k}.`);
+      }
+    };
+    walk(this, prefix);
+    return out;
+  }
+
+  /**
+   * Copies a state dict's tensors into this module's parameters and buffers
+   * in place. Shape mismatches always throw; missing and unexpected keys
+   * throw when `strict` (the default) and are returned otherwise.
+   */
+  loadStateDict(stateDict: StateDict, opts: LoadStateDictOptions = {}): LoadStateDictResult {
+    const strict = opts.strict ?? true;
+    const given = stateDict instanceof Map
+      ? new Map(stateDict)
+      : new Map(Object.entries(stateDict));
+    const own = this.stateDict();
+    const missingKeys: string[] = [];
+    const errors: string[] = [];
+    const copies: [Tensor, Tensor][] = [];
+    for (const [k, dst] of Object.entries(own)) {
+      if (!given.has(k)) {
+        missingKeys.push(k);
+        continue;
+      }
+      const src = given.get(k);
+      if (!(src instanceof Tensor)) {
+        errors.push(`While copying the parameter named "${k}", expected a Tensor`);
+      } else if (
+        src.ndim !== dst.ndim || src.shape.some((s, i) => s !== dst.shape[i])
+      ) {
+        errors.push(
+          `size mismatch for ${k}: copying a param with shape ${
+            fmtShape(src.shape)
+          } from checkpoint, the shape in current model is ${fmtShape(dst.shape)}.`,
+        );
+      } else copies.push([dst, src]);
+    }
+    const unexpectedKeys = [...given.keys()].filter((k) => !(k in own));
+    if (strict) {
+      if (unexpectedKeys.length) {
+        errors.unshift(
+          `Unexpected key(s) in state_dict: ${unexpectedKeys.map((k) => `"${k}"`).join(", ")}.`,
+        );
+      }
+      if (missingKeys.length) {
+        errors.unshift(
+          `Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(", ")}.`,
+        );
+      }
+    }
+    if (errors.length) {
+      throw new Error(
+        `Error(s) in loading state_dict for ${this.constructor.name}:\n\t${errors.join("\n\t")}`,
+      );
+    }
+    noGrad(() => {
+      for (const [dst, src] of copies) dst.copy_(src);
+    });
+    return { missingKeys, unexpectedKeys };
+  }
+
+  /** A one-line-per-module description, like PyTorch's repr. */
+  toString(): string {
+    const kids = [...this.namedChildren()];
+    const head = `${this.constructor.name}(${this.extraRepr()}`;
+    if (kids.length === 0) return `${head})`;
+    const body = kids.map(([k, m]) => `  (${k}): ${m.toString().replaceAll("\n", "\n  ")}`);
+    return `${head}\n${body.join("\n")}\n)`;
+  }
+
+  /** The module's settings as shown by `toString` (subclasses override). */
+  extraRepr(): string {
+    return "";
+  }
+}
+
+function checkName(name: string, op: string): void {
+  if (typeof name !== "string" || name === "" || name.includes(".")) {
+    throw new TypeError(`${op}: name must be a non-empty string without ".", got "${name}"`);
+  }
+}
+
+function splitTarget(target: string): [string, string] {
+  const i = target.lastIndexOf(".");
+  return i < 0 ? ["", target] : [target.slice(0, i), target.slice(i + 1)];
+}

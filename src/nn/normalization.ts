@@ -1,0 +1,119 @@
+/**
+ * `LayerNorm` and `GroupNorm`.
+ *
+ * @module
+ */
+import type { Tensor } from "../tensor.ts";
+import type { DType } from "../dtype.ts";
+import { ones, zeros } from "../ops/creation.ts";
+import { Module } from "./module.ts";
+import { Parameter } from "./parameter.ts";
+import { groupNorm, layerNorm } from "./functional/normalization.ts";
+
+/** Options of {@link LayerNorm} and {@link GroupNorm}. */
+export interface NormOptions {
+  /** Added to the variance (default 1e-5). */
+  eps?: number;
+  /** Learn a scale and shift (default true). */
+  elementwiseAffine?: boolean;
+  /** With an affine transform, learn the shift too (default true). */
+  bias?: boolean;
+  /** Parameter dtype (default float32). */
+  dtype?: DType;
+}
+
+/**
+ * Layer normalization over the trailing `normalizedShape` dims.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * new zn.nn.LayerNorm(8).call(zn.randn([2, 8])).shape; // [2, 8]
+ * ```
+ */
+export class LayerNorm extends Module {
+  /** The trailing shape normalized over. */
+  readonly normalizedShape: number[];
+  /** Added to the variance. */
+  eps: number;
+  /** The elementwise scale, or null. */
+  weight: Parameter | null;
+  /** The elementwise shift, or null. */
+  bias: Parameter | null;
+
+  /** A layer norm over `normalizedShape`. */
+  constructor(normalizedShape: number | readonly number[], opts: NormOptions = {}) {
+    super();
+    this.normalizedShape = typeof normalizedShape === "number"
+      ? [normalizedShape]
+      : [...normalizedShape];
+    this.eps = opts.eps ?? 1e-5;
+    const affine = opts.elementwiseAffine ?? true;
+    const dtype = opts.dtype ?? "float32";
+    this.weight = affine ? new Parameter(ones(this.normalizedShape, { dtype })) : null;
+    this.bias = affine && (opts.bias ?? true)
+      ? new Parameter(zeros(this.normalizedShape, { dtype }))
+      : null;
+  }
+
+  /** Normalizes the input. */
+  override forward(input: Tensor): Tensor {
+    return layerNorm(input, this.normalizedShape, this.weight, this.bias, { eps: this.eps });
+  }
+
+  /** The module's settings. */
+  override extraRepr(): string {
+    return `[${this.normalizedShape.join(", ")}], eps=${this.eps}`;
+  }
+}
+
+/**
+ * Group normalization: `numChannels` split into `numGroups` groups.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * new zn.nn.GroupNorm(2, 4).call(zn.randn([3, 4, 5])).shape; // [3, 4, 5]
+ * ```
+ */
+export class GroupNorm extends Module {
+  /** Number of groups. */
+  readonly numGroups: number;
+  /** Number of channels. */
+  readonly numChannels: number;
+  /** Added to the variance. */
+  eps: number;
+  /** The per-channel scale, or null. */
+  weight: Parameter | null;
+  /** The per-channel shift, or null. */
+  bias: Parameter | null;
+
+  /** A group norm of `numChannels` channels in `numGroups` groups. */
+  constructor(
+    numGroups: number,
+    numChannels: number,
+    opts: { eps?: number; affine?: boolean; dtype?: DType } = {},
+  ) {
+    super();
+    if (numChannels % numGroups !== 0) {
+      throw new RangeError("GroupNorm: numChannels must be divisible by numGroups");
+    }
+    this.numGroups = numGroups;
+    this.numChannels = numChannels;
+    this.eps = opts.eps ?? 1e-5;
+    const affine = opts.affine ?? true;
+    const dtype = opts.dtype ?? "float32";
+    this.weight = affine ? new Parameter(ones([numChannels], { dtype })) : null;
+    this.bias = affine ? new Parameter(zeros([numChannels], { dtype })) : null;
+  }
+
+  /** Normalizes the input. */
+  override forward(input: Tensor): Tensor {
+    return groupNorm(input, this.numGroups, this.weight, this.bias, { eps: this.eps });
+  }
+
+  /** The module's settings. */
+  override extraRepr(): string {
+    return `${this.numGroups}, ${this.numChannels}, eps=${this.eps}`;
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Pooling modules: `MaxPool1d`, `MaxPool2d`, `AvgPool2d`, `AdaptiveAvgPool2d`.
+ *
+ * @module
+ */
+import type { Tensor } from "../tensor.ts";
+import { Module } from "./module.ts";
+import type { SizeArg } from "./functional/conv.ts";
+import { adaptiveAvgPool2d, avgPool2d, maxPool1d, maxPool2d } from "./functional/pool.ts";
+
+/** Options of {@link MaxPool1d} and {@link MaxPool2d}. */
+export interface MaxPoolModuleOptions {
+  /** Step between windows (default: the kernel size). */
+  stride?: SizeArg | null;
+  /** Implicit -infinity padding per side (default 0). */
+  padding?: SizeArg;
+  /** Step between window taps (default 1). */
+  dilation?: SizeArg;
+  /** Round the output size up (default false). */
+  ceilMode?: boolean;
+}
+
+/** Options of {@link AvgPool2d}. */
+export interface AvgPoolModuleOptions {
+  /** Step between windows (default: the kernel size). */
+  stride?: SizeArg | null;
+  /** Implicit zero padding per side (default 0). */
+  padding?: SizeArg;
+  /** Round the output size up (default false). */
+  ceilMode?: boolean;
+  /** Count the padding in the divisor (default true). */
+  countIncludePad?: boolean;
+  /** Divide each window's sum by this instead of its size. */
+  divisorOverride?: number | null;
+}
+
+/**
+ * 1-D max pooling over `[N, C, L]` inputs.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * new zn.nn.MaxPool1d(2).call(zn.randn([1, 2, 8])).shape; // [1, 2, 4]
+ * ```
+ */
+export class MaxPool1d extends Module {
+  /** Window size. */
+  readonly kernelSize: SizeArg;
+  /** The pooling options. */
+  readonly options: MaxPoolModuleOptions;
+  /** A max pool with a `kernelSize` window. */
+  constructor(kernelSize: SizeArg, opts: MaxPoolModuleOptions = {}) {
+    super();
+    this.kernelSize = kernelSize;
+    this.options = { ...opts };
+  }
+  /** Pools the input. */
+  override forward(input: Tensor): Tensor {
+    return maxPool1d(input, this.kernelSize, this.options);
+  }
+}
+
+/**
+ * 2-D max pooling over `[N, C, H, W]` inputs.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * new zn.nn.MaxPool2d(2).call(zn.randn([1, 3, 8, 8])).shape; // [1, 3, 4, 4]
+ * ```
+ */
+export class MaxPool2d extends Module {
+  /** Window size. */
+  readonly kernelSize: SizeArg;
+  /** The pooling options. */
+  readonly options: MaxPoolModuleOptions;
+  /** A max pool with a `kernelSize` window. */
+  constructor(kernelSize: SizeArg, opts: MaxPoolModuleOptions = {}) {
+    super();
+    this.kernelSize = kernelSize;
+    this.options = { ...opts };
+  }
+  /** Pools the input. */
+  override forward(input: Tensor): Tensor {
+    return maxPool2d(input, this.kernelSize, this.options);
+  }
+}
+
+/**
+ * 2-D average pooling over `[N, C, H, W]` inputs.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * new zn.nn.AvgPool2d(2, { stride: 1 }).call(zn.randn([1, 3, 4, 4])).shape; // [1, 3, 3, 3]
+ * ```
+ */
+export class AvgPool2d extends Module {
+  /** Window size. */
+  readonly kernelSize: SizeArg;
+  /** The pooling options. */
+  readonly options: AvgPoolModuleOptions;
+  /** An average pool with a `kernelSize` window. */
+  constructor(kernelSize: SizeArg, opts: AvgPoolModuleOptions = {}) {
+    super();
+    this.kernelSize = kernelSize;
+    this.options = { ...opts };
+  }
+  /** Pools the input. */
+  override forward(input: Tensor): Tensor {
+    return avgPool2d(input, this.kernelSize, this.options);
+  }
+}
+
+/**
+ * Average pooling to a fixed output size (null keeps an input size).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * new zn.nn.AdaptiveAvgPool2d(1).call(zn.randn([2, 8, 5, 7])).shape; // [2, 8, 1, 1]
+ * ```
+ */
+export class AdaptiveAvgPool2d extends Module {
+  /** The output size. */
+  readonly outputSize: number | (number | null)[];
+  /** A pool to `outputSize`. */
+  constructor(outputSize: number | readonly (number | null)[]) {
+    super();
+    this.outputSize = typeof outputSize === "number" ? outputSize : [...outputSize];
+  }
+  /** Pools the input. */
+  override forward(input: Tensor): Tensor {
+    return adaptiveAvgPool2d(input, this.outputSize);
+  }
+}

@@ -1,0 +1,6 @@
+/**
+ * `zn.nn.utils`: gradient clipping.
+ *
+ * @module
+ */
+export { clipGradNorm_, clipGradValue_ } from "./clip_grad.ts";

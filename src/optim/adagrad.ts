@@ -1,0 +1,79 @@
+/**
+ * Adagrad, as `torch.optim.Adagrad`.
+ *
+ * @module
+ */
+import type { Tensor } from "../tensor.ts";
+import { Optimizer, type ParamGroup, type Params, type ParamState } from "./optimizer.ts";
+
+/** Options of {@link Adagrad}. */
+export interface AdagradOptions {
+  /** Learning rate (default 0.01). */
+  lr: number;
+  /** Learning-rate decay (default 0). */
+  lrDecay: number;
+  /** L2 penalty (default 0). */
+  weightDecay: number;
+  /** Starting value of the sum of squares (default 0). */
+  initialAccumulatorValue: number;
+  /** Added to the denominator (default 1e-10). */
+  eps: number;
+  /** Maximize the objective instead (default false). */
+  maximize: boolean;
+}
+
+/**
+ * Adagrad: one fused kernel per parameter per step.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * const w = zn.ones([2], { requiresGrad: true });
+ * const opt = new zn.optim.Adagrad([w], { lr: 0.1 });
+ * w.sum().backward();
+ * opt.step();
+ * ```
+ */
+export class Adagrad extends Optimizer<AdagradOptions> {
+  /** Optimizes `params` with the given options. */
+  constructor(params: Params<AdagradOptions>, opts: Partial<AdagradOptions> = {}) {
+    super(params, {
+      lr: 0.01,
+      lrDecay: 0,
+      weightDecay: 0,
+      initialAccumulatorValue: 0,
+      eps: 1e-10,
+      maximize: false,
+      ...opts,
+    });
+  }
+
+  /** @internal */
+  protected override validate(g: AdagradOptions): void {
+    super.validate(g);
+    if (!(g.lrDecay >= 0)) throw new RangeError(`Invalid lr_decay value: ${g.lrDecay}`);
+    if (!(g.initialAccumulatorValue >= 0)) {
+      throw new RangeError(`Invalid initial_accumulator_value value: ${g.initialAccumulatorValue}`);
+    }
+  }
+
+  /** @internal */
+  protected update(
+    p: Tensor,
+    grad: Tensor,
+    state: ParamState,
+    g: ParamGroup<AdagradOptions>,
+  ): void {
+    const step = ((state.step as number | undefined) ?? 0) + 1;
+    state.step = step;
+    const sum = this.buffer(state, "sum", p, g.initialAccumulatorValue);
+    this.fused("adagrad", p, grad, [sum], [
+      g.lr,
+      g.lrDecay,
+      g.weightDecay,
+      g.eps,
+      step,
+      g.maximize ? 1 : 0,
+    ]);
+  }
+}

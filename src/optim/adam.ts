@@ -1,0 +1,112 @@
+/**
+ * Adam and AdamW (decoupled weight decay), with amsgrad and maximize, as
+ * `torch.optim.Adam` and `torch.optim.AdamW`.
+ *
+ * @module
+ */
+import type { Tensor } from "../tensor.ts";
+import { Optimizer, type ParamGroup, type Params, type ParamState } from "./optimizer.ts";
+
+/** Options of {@link Adam} and {@link AdamW}. */
+export interface AdamOptions {
+  /** Learning rate (default 0.001). */
+  lr: number;
+  /** Coefficients of the running averages of the gradient and its square (default [0.9, 0.999]). */
+  betas: [number, number];
+  /** Added to the denominator (default 1e-8). */
+  eps: number;
+  /** Weight decay (default 0 for Adam, 0.01 for AdamW). */
+  weightDecay: number;
+  /** Use the maximum of past squared averages (default false). */
+  amsgrad: boolean;
+  /** Maximize the objective instead (default false). */
+  maximize: boolean;
+}
+
+function validateAdam(g: AdamOptions): void {
+  if (!(g.eps >= 0)) throw new RangeError(`Invalid epsilon value: ${g.eps}`);
+  if (!(g.betas[0] >= 0 && g.betas[0] < 1)) {
+    throw new RangeError(`Invalid beta parameter at index 0: ${g.betas[0]}`);
+  }
+  if (!(g.betas[1] >= 0 && g.betas[1] < 1)) {
+    throw new RangeError(`Invalid beta parameter at index 1: ${g.betas[1]}`);
+  }
+  if (!(g.weightDecay >= 0)) throw new RangeError(`Invalid weight_decay value: ${g.weightDecay}`);
+}
+
+/**
+ * Adam: one fused kernel per parameter per step.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * const w = zn.ones([2], { requiresGrad: true });
+ * const opt = new zn.optim.Adam([w], { lr: 0.1 });
+ * w.sum().backward();
+ * opt.step();
+ * w.toArray(); // [0.9, 0.9]
+ * ```
+ */
+export class Adam extends Optimizer<AdamOptions> {
+  /** @internal Whether weight decay is decoupled (AdamW). */
+  protected decoupled = false;
+
+  /** Optimizes `params` with the given options. */
+  constructor(params: Params<AdamOptions>, opts: Partial<AdamOptions> = {}) {
+    super(params, {
+      lr: 0.001,
+      betas: [0.9, 0.999],
+      eps: 1e-8,
+      weightDecay: 0,
+      amsgrad: false,
+      maximize: false,
+      ...opts,
+    });
+  }
+
+  /** @internal */
+  protected override validate(g: AdamOptions): void {
+    super.validate(g);
+    validateAdam(g);
+  }
+
+  /** @internal */
+  protected update(p: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<AdamOptions>): void {
+    const step = ((state.step as number | undefined) ?? 0) + 1;
+    state.step = step;
+    const m = this.buffer(state, "exp_avg", p);
+    const v = this.buffer(state, "exp_avg_sq", p);
+    const vmax = g.amsgrad ? this.buffer(state, "max_exp_avg_sq", p) : null;
+    this.fused("adam", p, grad, [m, v, vmax], [
+      g.lr,
+      g.betas[0],
+      g.betas[1],
+      g.eps,
+      g.weightDecay,
+      step,
+      g.amsgrad ? 1 : 0,
+      g.maximize ? 1 : 0,
+      this.decoupled ? 1 : 0,
+    ]);
+  }
+}
+
+/**
+ * AdamW: Adam with decoupled weight decay (default 0.01).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * const w = zn.ones([2], { requiresGrad: true });
+ * const opt = new zn.optim.AdamW([w], { lr: 0.1, weightDecay: 0.1 });
+ * w.sum().backward();
+ * opt.step();
+ * ```
+ */
+export class AdamW extends Adam {
+  /** Optimizes `params` with the given options. */
+  constructor(params: Params<AdamOptions>, opts: Partial<AdamOptions> = {}) {
+    super(params, { weightDecay: 0.01, ...opts });
+    this.decoupled = true;
+  }
+}

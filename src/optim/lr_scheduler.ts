@@ -1,0 +1,599 @@
+/**
+ * Learning-rate schedulers with `torch.optim.lr_scheduler`'s semantics: the
+ * constructor takes the initial step, `step()` advances one epoch (or
+ * iteration), and each scheduler follows PyTorch's chainable update rule, so
+ * the sequences match PyTorch's.
+ *
+ * @module
+ */
+import type { Optimizer } from "./optimizer.ts";
+
+type AnyOptimizer = Optimizer<{ lr: number }>;
+type Group = { lr: number; initialLr?: number; [k: string]: unknown };
+
+function groups(opt: AnyOptimizer): Group[] {
+  return opt.paramGroups as unknown as Group[];
+}
+
+/**
+ * Base class: keeps `baseLrs`, `lastEpoch` and the last learning rates.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * const opt = new zn.optim.SGD([zn.zeros([1], { requiresGrad: true })], { lr: 1 });
+ * const sched = new zn.optim.lrScheduler.StepLR(opt, { stepSize: 2, gamma: 0.5 });
+ * sched.getLastLr(); // [1]
+ * ```
+ */
+export abstract class LRScheduler {
+  /** The optimizer whose groups' `lr` this scheduler sets. */
+  readonly optimizer: AnyOptimizer;
+  /** Each group's initial learning rate. */
+  readonly baseLrs: number[];
+  /** The current epoch (or iteration) count; -1 before the first step. */
+  lastEpoch: number = -1;
+  /** @internal */
+  stepCount = 0;
+  #lastLr: number[] = [];
+
+  /** @internal */
+  constructor(optimizer: AnyOptimizer) {
+    this.optimizer = optimizer;
+    for (const g of groups(optimizer)) g.initialLr ??= g.lr;
+    this.baseLrs = groups(optimizer).map((g) => g.initialLr!);
+  }
+
+  /** @internal Takes the first step; subclasses call it at the end of their constructor. */
+  protected initialStep(): void {
+    this.stepCount = 0;
+    this.step();
+  }
+
+  /** @internal The learning rates for `lastEpoch`, from the groups' current ones. */
+  protected abstract getLr(): number[];
+
+  /** @internal The closed form, used when stepping to an explicit epoch. */
+  protected closedForm(): number[] | undefined {
+    return undefined;
+  }
+
+  /** Advances one epoch (or jumps to `epoch`) and sets the groups' learning rates. */
+  step(epoch?: number): void {
+    this.stepCount++;
+    let values: number[];
+    if (epoch === undefined) {
+      this.lastEpoch++;
+      values = this.getLr();
+    } else {
+      this.lastEpoch = epoch;
+      values = this.closedForm() ?? this.getLr();
+    }
+    groups(this.optimizer).forEach((g, i) => g.lr = values[i]);
+    this.#lastLr = values.slice();
+  }
+
+  /** The learning rates the last step set. */
+  getLastLr(): number[] {
+    return this.#lastLr.slice();
+  }
+
+  /** The scheduler's counters, to resume training. */
+  stateDict(): Record<string, unknown> {
+    return {
+      lastEpoch: this.lastEpoch,
+      stepCount: this.stepCount,
+      baseLrs: this.baseLrs.slice(),
+      lastLr: this.#lastLr.slice(),
+    };
+  }
+
+  /** Restores counters saved by {@link stateDict}. */
+  loadStateDict(sd: Record<string, unknown>): void {
+    this.lastEpoch = sd.lastEpoch as number;
+    this.stepCount = sd.stepCount as number;
+    this.#lastLr = (sd.lastLr as number[]).slice();
+  }
+
+  /** @internal The groups' current learning rates. */
+  protected current(): number[] {
+    return groups(this.optimizer).map((g) => g.lr);
+  }
+}
+
+/**
+ * Multiplies the learning rate by `gamma` every `stepSize` epochs.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * const opt = new zn.optim.SGD([zn.zeros([1], { requiresGrad: true })], { lr: 1 });
+ * const s = new zn.optim.lrScheduler.StepLR(opt, { stepSize: 1, gamma: 0.5 });
+ * s.step();
+ * s.getLastLr(); // [0.5]
+ * ```
+ */
+export class StepLR extends LRScheduler {
+  /** Epochs between decays. */
+  readonly stepSize: number;
+  /** Decay factor. */
+  readonly gamma: number;
+  /** Decays `optimizer`'s learning rates. */
+  constructor(optimizer: AnyOptimizer, opts: { stepSize: number; gamma?: number }) {
+    super(optimizer);
+    this.stepSize = opts.stepSize;
+    this.gamma = opts.gamma ?? 0.1;
+    this.initialStep();
+  }
+  /** @internal */
+  protected getLr(): number[] {
+    if (this.lastEpoch === 0 || this.lastEpoch % this.stepSize !== 0) return this.current();
+    return this.current().map((lr) => lr * this.gamma);
+  }
+  /** @internal */
+  protected override closedForm(): number[] {
+    return this.baseLrs.map((b) => b * this.gamma ** Math.floor(this.lastEpoch / this.stepSize));
+  }
+}
+
+/**
+ * Multiplies the learning rate by `gamma` at each milestone epoch.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * const opt = new zn.optim.SGD([zn.zeros([1], { requiresGrad: true })], { lr: 1 });
+ * new zn.optim.lrScheduler.MultiStepLR(opt, { milestones: [2, 4] });
+ * ```
+ */
+export class MultiStepLR extends LRScheduler {
+  /** Epochs at which to decay (sorted). */
+  readonly milestones: number[];
+  /** Decay factor. */
+  readonly gamma: number;
+  /** Decays `optimizer`'s learning rates at the milestones. */
+  constructor(optimizer: AnyOptimizer, opts: { milestones: number[]; gamma?: number }) {
+    super(optimizer);
+    this.milestones = opts.milestones.slice().sort((a, b) => a - b);
+    this.gamma = opts.gamma ?? 0.1;
+    this.initialStep();
+  }
+  /** @internal */
+  protected getLr(): number[] {
+    const hits = this.milestones.filter((m) => m === this.lastEpoch).length;
+    if (hits === 0) return this.current();
+    return this.current().map((lr) => lr * this.gamma ** hits);
+  }
+  /** @internal */
+  protected override closedForm(): number[] {
+    const passed = this.milestones.filter((m) => m <= this.lastEpoch).length;
+    return this.baseLrs.map((b) => b * this.gamma ** passed);
+  }
+}
+
+/**
+ * Multiplies the learning rate by `gamma` every epoch.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * const opt = new zn.optim.SGD([zn.zeros([1], { requiresGrad: true })], { lr: 1 });
+ * new zn.optim.lrScheduler.ExponentialLR(opt, { gamma: 0.9 });
+ * ```
+ */
+export class ExponentialLR extends LRScheduler {
+  /** Decay factor. */
+  readonly gamma: number;
+  /** Decays `optimizer`'s learning rates every epoch. */
+  constructor(optimizer: AnyOptimizer, opts: { gamma: number }) {
+    super(optimizer);
+    this.gamma = opts.gamma;
+    this.initialStep();
+  }
+  /** @internal */
+  protected getLr(): number[] {
+    if (this.lastEpoch === 0) return this.current();
+    return this.current().map((lr) => lr * this.gamma);
+  }
+  /** @internal */
+  protected override closedForm(): number[] {
+    return this.baseLrs.map((b) => b * this.gamma ** this.lastEpoch);
+  }
+}
+
+/**
+ * Cosine annealing from the base rate to `etaMin` over `tMax` epochs.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * const opt = new zn.optim.SGD([zn.zeros([1], { requiresGrad: true })], { lr: 1 });
+ * new zn.optim.lrScheduler.CosineAnnealingLR(opt, { tMax: 10 });
+ * ```
+ */
+export class CosineAnnealingLR extends LRScheduler {
+  /** Half-period in epochs. */
+  readonly tMax: number;
+  /** The lowest learning rate. */
+  readonly etaMin: number;
+  /** Anneals `optimizer`'s learning rates. */
+  constructor(optimizer: AnyOptimizer, opts: { tMax: number; etaMin?: number }) {
+    super(optimizer);
+    this.tMax = opts.tMax;
+    this.etaMin = opts.etaMin ?? 0;
+    this.initialStep();
+  }
+  /** @internal */
+  protected getLr(): number[] {
+    const e = this.lastEpoch, T = this.tMax, min = this.etaMin;
+    if (e === 0) return this.current();
+    if (this.stepCount === 1 && e > 0) {
+      return this.baseLrs.map((b) => min + (b - min) * (1 + Math.cos(e * Math.PI / T)) / 2);
+    }
+    if ((e - 1 - T) % (2 * T) === 0) {
+      return this.current().map((lr, i) =>
+        lr + (this.baseLrs[i] - min) * (1 - Math.cos(Math.PI / T)) / 2
+      );
+    }
+    return this.current().map((lr) =>
+      (1 + Math.cos(Math.PI * e / T)) / (1 + Math.cos(Math.PI * (e - 1) / T)) * (lr - min) + min
+    );
+  }
+  /** @internal */
+  protected override closedForm(): number[] {
+    return this.baseLrs.map((b) =>
+      this.etaMin + (b - this.etaMin) * (1 + Math.cos(Math.PI * this.lastEpoch / this.tMax)) / 2
+    );
+  }
+}
+
+/**
+ * Scales the learning rate linearly from `startFactor` to `endFactor` over
+ * `totalIters` epochs (a warm-up).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * const opt = new zn.optim.SGD([zn.zeros([1], { requiresGrad: true })], { lr: 1 });
+ * new zn.optim.lrScheduler.LinearLR(opt, { startFactor: 0.1, totalIters: 4 }).getLastLr(); // [0.1]
+ * ```
+ */
+export class LinearLR extends LRScheduler {
+  /** Factor at epoch 0. */
+  readonly startFactor: number;
+  /** Factor from `totalIters` on. */
+  readonly endFactor: number;
+  /** Epochs of the ramp. */
+  readonly totalIters: number;
+  /** Ramps `optimizer`'s learning rates. */
+  constructor(
+    optimizer: AnyOptimizer,
+    opts: { startFactor?: number; endFactor?: number; totalIters?: number } = {},
+  ) {
+    super(optimizer);
+    this.startFactor = opts.startFactor ?? 1 / 3;
+    this.endFactor = opts.endFactor ?? 1;
+    this.totalIters = opts.totalIters ?? 5;
+    if (!(this.startFactor > 0 && this.startFactor <= 1)) {
+      throw new RangeError("LinearLR: startFactor must be in (0, 1]");
+    }
+    this.initialStep();
+  }
+  /** @internal */
+  protected getLr(): number[] {
+    const e = this.lastEpoch, s = this.startFactor, f = this.endFactor, n = this.totalIters;
+    if (e === 0) return this.current().map((lr) => lr * s);
+    if (e > n) return this.current();
+    return this.current().map((lr) => lr * (1 + (f - s) / (n * s + (e - 1) * (f - s))));
+  }
+  /** @internal */
+  protected override closedForm(): number[] {
+    const k = this.startFactor +
+      (this.endFactor - this.startFactor) * Math.min(this.totalIters, this.lastEpoch) /
+        this.totalIters;
+    return this.baseLrs.map((b) => b * k);
+  }
+}
+
+/** Options of {@link OneCycleLR}. */
+export interface OneCycleOptions {
+  /** Peak learning rate (one value for all groups, or one per group). */
+  maxLr: number | number[];
+  /** Total steps (or give `epochs` and `stepsPerEpoch`). */
+  totalSteps?: number;
+  /** Epochs, with `stepsPerEpoch`. */
+  epochs?: number;
+  /** Steps per epoch, with `epochs`. */
+  stepsPerEpoch?: number;
+  /** Fraction of the cycle spent increasing (default 0.3). */
+  pctStart?: number;
+  /** "cos" (default) or "linear". */
+  annealStrategy?: "cos" | "linear";
+  /** Cycle momentum (SGD momentum or Adam's beta1) inversely (default true). */
+  cycleMomentum?: boolean;
+  /** Lower momentum (default 0.85). */
+  baseMomentum?: number;
+  /** Upper momentum (default 0.95). */
+  maxMomentum?: number;
+  /** initial lr = maxLr / divFactor (default 25). */
+  divFactor?: number;
+  /** final lr = initial lr / finalDivFactor (default 1e4). */
+  finalDivFactor?: number;
+  /** Use three phases (default false). */
+  threePhase?: boolean;
+}
+
+interface Phase {
+  end: number;
+  lr: [string, string];
+  mom: [string, string];
+}
+
+/**
+ * The 1cycle policy: warm up to `maxLr`, then anneal far below the start,
+ * stepping once per batch.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * const opt = new zn.optim.SGD([zn.zeros([1], { requiresGrad: true })], { lr: 1, momentum: 0.9 });
+ * new zn.optim.lrScheduler.OneCycleLR(opt, { maxLr: 1, totalSteps: 100 });
+ * ```
+ */
+export class OneCycleLR extends LRScheduler {
+  /** Total steps in the cycle. */
+  readonly totalSteps: number;
+  #phases: Phase[];
+  #anneal: (start: number, end: number, pct: number) => number;
+  #cycleMomentum: boolean;
+
+  /** Schedules `optimizer` over one cycle. */
+  constructor(optimizer: AnyOptimizer, opts: OneCycleOptions) {
+    const total = opts.totalSteps ??
+      (opts.epochs !== undefined && opts.stepsPerEpoch !== undefined
+        ? opts.epochs * opts.stepsPerEpoch
+        : NaN);
+    if (!(total > 0)) {
+      throw new RangeError("OneCycleLR: give totalSteps, or epochs and stepsPerEpoch");
+    }
+    const pct = opts.pctStart ?? 0.3;
+    const div = opts.divFactor ?? 25, finalDiv = opts.finalDivFactor ?? 1e4;
+    const gs = groups(optimizer);
+    const maxLrs = Array.isArray(opts.maxLr) ? opts.maxLr : gs.map(() => opts.maxLr as number);
+    gs.forEach((g, i) => {
+      g.initialLr = maxLrs[i] / div;
+      g.lr = g.initialLr;
+      g.maxLr = maxLrs[i];
+      g.minLr = g.initialLr / finalDiv;
+    });
+    super(optimizer);
+    this.totalSteps = total;
+    this.#phases = opts.threePhase
+      ? [
+        { end: pct * total - 1, lr: ["initialLr", "maxLr"], mom: ["maxMomentum", "baseMomentum"] },
+        {
+          end: 2 * pct * total - 2,
+          lr: ["maxLr", "initialLr"],
+          mom: ["baseMomentum", "maxMomentum"],
+        },
+        { end: total - 1, lr: ["initialLr", "minLr"], mom: ["maxMomentum", "maxMomentum"] },
+      ]
+      : [
+        { end: pct * total - 1, lr: ["initialLr", "maxLr"], mom: ["maxMomentum", "baseMomentum"] },
+        { end: total - 1, lr: ["maxLr", "minLr"], mom: ["baseMomentum", "maxMomentum"] },
+      ];
+    this.#anneal = (opts.annealStrategy ?? "cos") === "cos"
+      ? (s, e, p) => e + (s - e) / 2 * (Math.cos(Math.PI * p) + 1)
+      : (s, e, p) => (e - s) * p + s;
+    this.#cycleMomentum = opts.cycleMomentum ?? true;
+    if (this.#cycleMomentum) {
+      for (const g of gs) {
+        if (!("momentum" in g) && !("betas" in g)) {
+          throw new Error(
+            "OneCycleLR: optimizer has neither momentum nor betas; pass cycleMomentum: false",
+          );
+        }
+        g.maxMomentum = opts.maxMomentum ?? 0.95;
+        g.baseMomentum = opts.baseMomentum ?? 0.85;
+        this.#setMomentum(g, g.maxMomentum as number);
+      }
+    }
+    this.initialStep();
+  }
+
+  #setMomentum(g: Group, m: number): void {
+    if ("betas" in g) g.betas = [m, (g.betas as number[])[1]];
+    else g.momentum = m;
+  }
+
+  /** @internal */
+  protected getLr(): number[] {
+    const step = this.lastEpoch;
+    if (step > this.totalSteps) {
+      throw new RangeError(
+        `OneCycleLR: tried to step ${step} times; the total number of steps is ${this.totalSteps}`,
+      );
+    }
+    return groups(this.optimizer).map((g) => {
+      let start = 0;
+      for (let i = 0; i < this.#phases.length; i++) {
+        const ph = this.#phases[i];
+        if (step <= ph.end || i === this.#phases.length - 1) {
+          const pct = (step - start) / (ph.end - start);
+          const lr = this.#anneal(g[ph.lr[0]] as number, g[ph.lr[1]] as number, pct);
+          if (this.#cycleMomentum) {
+            this.#setMomentum(g, this.#anneal(g[ph.mom[0]] as number, g[ph.mom[1]] as number, pct));
+          }
+          return lr;
+        }
+        start = ph.end;
+      }
+      return g.lr;
+    });
+  }
+}
+
+/** Options of {@link ReduceLROnPlateau}. */
+export interface PlateauOptions {
+  /** "min" (default: a lower metric is better) or "max". */
+  mode?: "min" | "max";
+  /** Factor to multiply the rate by (default 0.1). */
+  factor?: number;
+  /** Epochs without improvement before reducing (default 10). */
+  patience?: number;
+  /** Smallest change that counts as an improvement (default 1e-4). */
+  threshold?: number;
+  /** "rel" (default) or "abs". */
+  thresholdMode?: "rel" | "abs";
+  /** Epochs to wait after a reduction (default 0). */
+  cooldown?: number;
+  /** Lower bound on the rate (one for all groups, or per group; default 0). */
+  minLr?: number | number[];
+  /** Smallest change of the rate worth applying (default 1e-8). */
+  eps?: number;
+}
+
+/**
+ * Reduces the learning rate when a metric stops improving; `step(metric)`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * const opt = new zn.optim.SGD([zn.zeros([1], { requiresGrad: true })], { lr: 1 });
+ * const s = new zn.optim.lrScheduler.ReduceLROnPlateau(opt, { patience: 0 });
+ * s.step(1);
+ * s.step(2);
+ * s.getLastLr(); // [0.1]
+ * ```
+ */
+export class ReduceLROnPlateau {
+  /** The optimizer whose rates this scheduler lowers. */
+  readonly optimizer: AnyOptimizer;
+  /** The best metric so far. */
+  best: number;
+  /** Epochs since the last improvement. */
+  numBadEpochs = 0;
+  /** Epochs stepped. */
+  lastEpoch = 0;
+  #o: Required<Omit<PlateauOptions, "minLr">>;
+  #minLrs: number[];
+  #cooldownCounter = 0;
+
+  /** Watches a metric for `optimizer`. */
+  constructor(optimizer: AnyOptimizer, opts: PlateauOptions = {}) {
+    this.optimizer = optimizer;
+    this.#o = {
+      mode: opts.mode ?? "min",
+      factor: opts.factor ?? 0.1,
+      patience: opts.patience ?? 10,
+      threshold: opts.threshold ?? 1e-4,
+      thresholdMode: opts.thresholdMode ?? "rel",
+      cooldown: opts.cooldown ?? 0,
+      eps: opts.eps ?? 1e-8,
+    };
+    if (!(this.#o.factor < 1)) throw new RangeError("ReduceLROnPlateau: factor should be < 1.0");
+    const n = optimizer.paramGroups.length;
+    this.#minLrs = Array.isArray(opts.minLr) ? opts.minLr : new Array(n).fill(opts.minLr ?? 0);
+    this.best = this.#o.mode === "min" ? Infinity : -Infinity;
+  }
+
+  #isBetter(a: number): boolean {
+    const { mode, threshold, thresholdMode } = this.#o;
+    if (mode === "min") {
+      return thresholdMode === "rel" ? a < this.best * (1 - threshold) : a < this.best - threshold;
+    }
+    return thresholdMode === "rel" ? a > this.best * (threshold + 1) : a > this.best + threshold;
+  }
+
+  /** Records this epoch's metric, reducing the rates after `patience` bad epochs. */
+  step(metric: number): void {
+    this.lastEpoch++;
+    if (this.#isBetter(metric)) {
+      this.best = metric;
+      this.numBadEpochs = 0;
+    } else this.numBadEpochs++;
+    if (this.#cooldownCounter > 0) {
+      this.#cooldownCounter--;
+      this.numBadEpochs = 0;
+    }
+    if (this.numBadEpochs > this.#o.patience) {
+      groups(this.optimizer).forEach((g, i) => {
+        const next = Math.max(g.lr * this.#o.factor, this.#minLrs[i]);
+        if (g.lr - next > this.#o.eps) g.lr = next;
+      });
+      this.#cooldownCounter = this.#o.cooldown;
+      this.numBadEpochs = 0;
+    }
+  }
+
+  /** The groups' current learning rates. */
+  getLastLr(): number[] {
+    return groups(this.optimizer).map((g) => g.lr);
+  }
+}
+
+/**
+ * Runs schedulers one after another, switching at the milestones (for
+ * example a LinearLR warm-up, then cosine annealing).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * const opt = new zn.optim.SGD([zn.zeros([1], { requiresGrad: true })], { lr: 1 });
+ * const { LinearLR, CosineAnnealingLR, SequentialLR } = zn.optim.lrScheduler;
+ * const warm = new LinearLR(opt, { startFactor: 0.1, totalIters: 2 });
+ * const cos = new CosineAnnealingLR(opt, { tMax: 8 });
+ * new SequentialLR(opt, { schedulers: [warm, cos], milestones: [2] });
+ * ```
+ */
+export class SequentialLR {
+  /** The optimizer. */
+  readonly optimizer: AnyOptimizer;
+  /** The schedulers, in order. */
+  readonly schedulers: LRScheduler[];
+  /** Epochs at which the next scheduler takes over. */
+  readonly milestones: number[];
+  /** Epochs stepped. */
+  lastEpoch: number;
+  #lastLr: number[];
+
+  /** Chains `schedulers` on `optimizer`. */
+  constructor(optimizer: AnyOptimizer, opts: { schedulers: LRScheduler[]; milestones: number[] }) {
+    if (opts.milestones.length !== opts.schedulers.length - 1) {
+      throw new RangeError(
+        `SequentialLR: expected ${
+          opts.schedulers.length - 1
+        } milestones, got ${opts.milestones.length}`,
+      );
+    }
+    for (const s of opts.schedulers) {
+      if (s.optimizer !== optimizer) {
+        throw new Error("SequentialLR: schedulers must share the optimizer");
+      }
+    }
+    this.optimizer = optimizer;
+    this.schedulers = opts.schedulers;
+    this.milestones = opts.milestones.slice();
+    this.lastEpoch = 0;
+    for (const g of groups(optimizer)) g.lr = g.initialLr!;
+    for (const s of this.schedulers) s.lastEpoch--;
+    (this.schedulers[0] as unknown as { initialStep(): void }).initialStep();
+    this.#lastLr = this.schedulers[0].getLastLr();
+  }
+
+  /** Advances one epoch on the scheduler whose turn it is. */
+  step(): void {
+    this.lastEpoch++;
+    let idx = 0;
+    while (idx < this.milestones.length && this.milestones[idx] <= this.lastEpoch) idx++;
+    const s = this.schedulers[idx];
+    if (idx > 0 && this.milestones[idx - 1] === this.lastEpoch) s.step(0);
+    else s.step();
+    this.#lastLr = s.getLastLr();
+  }
+
+  /** The learning rates the last step set. */
+  getLastLr(): number[] {
+    return this.#lastLr.slice();
+  }
+}

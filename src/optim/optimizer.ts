@@ -1,0 +1,206 @@
+/**
+ * The optimizer base: parameter groups with per-group options, per-parameter
+ * state, zeroGrad, and state dicts in PyTorch's layout (parameters numbered
+ * in group order).
+ *
+ * @module
+ */
+import type { OptimKind } from "../backend.ts";
+import { noGrad } from "../autograd/grad_mode.ts";
+import { Tensor } from "../tensor.ts";
+import { zerosLike } from "../ops/creation.ts";
+import { clone } from "../ops/elementwise.ts";
+
+/** A group of parameters with its own options. */
+export type ParamGroup<O> = O & { params: Tensor[] };
+
+/** Parameters as a list, or as groups with per-group options. */
+export type Params<O> = Iterable<Tensor> | (Partial<O> & { params: Iterable<Tensor> })[];
+
+/** One parameter's state: buffers and counters. */
+export type ParamState = Record<string, Tensor | number>;
+
+/** A serialisable optimizer state, PyTorch's layout. */
+export interface OptimizerStateDict {
+  /** Per-parameter state, keyed by the parameter's number. */
+  state: Record<number, ParamState>;
+  /** The groups' options, with their parameters as numbers. */
+  paramGroups: Record<string, unknown>[];
+}
+
+/**
+ * Base class of the optimizers.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * const w = zn.zeros([2], { requiresGrad: true });
+ * const opt = new zn.optim.SGD([w], { lr: 0.1 });
+ * w.sum().backward();
+ * opt.step();
+ * w.toArray(); // [-0.1, -0.1]
+ * ```
+ */
+export abstract class Optimizer<O extends { lr: number }> {
+  /** The parameter groups, each with its options. */
+  readonly paramGroups: ParamGroup<O>[] = [];
+  /** Per-parameter state. */
+  readonly state: Map<Tensor, ParamState> = new Map();
+  /** Options that groups inherit. */
+  readonly defaults: O;
+
+  /** @internal */
+  constructor(params: Params<O>, defaults: O) {
+    this.defaults = defaults;
+    const list = [...params as Iterable<unknown>];
+    if (list.length === 0) throw new RangeError("optimizer got an empty parameter list");
+    const groups: (Partial<O> & { params: Iterable<Tensor> })[] = list[0] instanceof Tensor
+      ? [{ params: list as Tensor[] } as unknown as Partial<O> & { params: Iterable<Tensor> }]
+      : list as (Partial<O> & { params: Iterable<Tensor> })[];
+    for (const g of groups) this.addParamGroup(g);
+  }
+
+  /** Adds a group of parameters with options that override the defaults. */
+  addParamGroup(group: Partial<O> & { params: Iterable<Tensor> }): void {
+    const params = [...group.params];
+    const seen = new Set(this.paramGroups.flatMap((g) => g.params));
+    for (const p of params) {
+      if (!(p instanceof Tensor)) throw new TypeError("optimizer can only optimize Tensors");
+      if (!p.isLeaf) throw new Error("optimizer can't optimize a non-leaf Tensor");
+      if (seen.has(p)) throw new Error("some parameters appear in more than one parameter group");
+      seen.add(p);
+    }
+    const merged = { ...this.defaults, ...group, params } as ParamGroup<O>;
+    this.validate(merged);
+    this.paramGroups.push(merged);
+  }
+
+  /** @internal Checks a group's options. */
+  protected validate(group: O): void {
+    if (!(group.lr >= 0)) throw new RangeError(`Invalid learning rate: ${group.lr}`);
+  }
+
+  /** Clears the gradients: to null (default) or to zeros. */
+  zeroGrad(opts: { setToNone?: boolean } = {}): void {
+    const none = opts.setToNone ?? true;
+    for (const g of this.paramGroups) {
+      for (const p of g.params) {
+        if (!p.grad) continue;
+        if (none) p.grad = null;
+        else p.grad = zerosLike(p.grad);
+      }
+    }
+  }
+
+  /**
+   * Applies one update. `closure`, when given, re-evaluates the model and
+   * returns the loss, which `step` returns.
+   */
+  step(closure?: () => Tensor): Tensor | undefined {
+    const loss = closure ? closure() : undefined;
+    noGrad(() => {
+      for (const group of this.paramGroups) {
+        for (const p of group.params) {
+          if (!p.grad) continue;
+          if (!p.isContiguous()) throw new Error("optimizer: parameters must be contiguous");
+          let state = this.state.get(p);
+          if (!state) this.state.set(p, state = {});
+          const grad = p.grad.isContiguous() && p.grad.dtype === p.dtype
+            ? p.grad
+            : clone(p.grad.to(p.dtype));
+          this.update(p, grad, state, group);
+          p.versionCounter.value++;
+        }
+      }
+    });
+    return loss;
+  }
+
+  /** @internal Updates one parameter. */
+  protected abstract update(p: Tensor, grad: Tensor, state: ParamState, group: ParamGroup<O>): void;
+
+  /** @internal Runs a fused kernel on a parameter and its state buffers. */
+  protected fused(
+    kind: OptimKind,
+    p: Tensor,
+    grad: Tensor,
+    states: (Tensor | null)[],
+    hyper: number[],
+  ): void {
+    p.backend.optimStep(kind, p, grad, states, hyper);
+  }
+
+  /** @internal A state buffer, created as zeros (or `init`) on first use. */
+  protected buffer(state: ParamState, name: string, p: Tensor, init = 0): Tensor {
+    let b = state[name];
+    if (!(b instanceof Tensor)) {
+      b = zerosLike(p);
+      if (init !== 0) b.fill_(init);
+      state[name] = b;
+    }
+    return b;
+  }
+
+  /** The optimizer's state: per-parameter buffers and the groups' options. */
+  stateDict(): OptimizerStateDict {
+    const index = new Map<Tensor, number>();
+    const paramGroups = this.paramGroups.map((g) => {
+      const { params, ...opts } = g;
+      return {
+        ...opts,
+        params: params.map((p) => index.get(p) ?? (index.set(p, index.size), index.size - 1)),
+      };
+    });
+    const state: Record<number, ParamState> = {};
+    for (const [p, s] of this.state) {
+      const i = index.get(p);
+      if (i === undefined) continue;
+      const copy: ParamState = {};
+      for (const k in s) copy[k] = s[k] instanceof Tensor ? clone((s[k] as Tensor).detach()) : s[k];
+      state[i] = copy;
+    }
+    return { state, paramGroups };
+  }
+
+  /** Restores a state from {@link stateDict} (same groups and parameter shapes). */
+  loadStateDict(sd: OptimizerStateDict): void {
+    if (sd.paramGroups.length !== this.paramGroups.length) {
+      throw new RangeError(
+        `loadStateDict: loaded state dict has ${sd.paramGroups.length} parameter groups, the optimizer has ${this.paramGroups.length}`,
+      );
+    }
+    const byIndex = new Map<number, Tensor>();
+    sd.paramGroups.forEach((g, gi) => {
+      const ids = g.params as number[];
+      const mine = this.paramGroups[gi].params;
+      if (ids.length !== mine.length) {
+        throw new RangeError(
+          `loadStateDict: group ${gi} has ${ids.length} parameters in the state dict and ${mine.length} in the optimizer`,
+        );
+      }
+      ids.forEach((id, k) => byIndex.set(id, mine[k]));
+    });
+    sd.paramGroups.forEach((g, gi) => {
+      const { params: _ids, ...opts } = g;
+      Object.assign(this.paramGroups[gi], opts);
+    });
+    this.state.clear();
+    for (const key in sd.state) {
+      const p = byIndex.get(Number(key));
+      if (!p) throw new RangeError(`loadStateDict: state for unknown parameter ${key}`);
+      const s: ParamState = {};
+      for (const k in sd.state[key]) {
+        const v = sd.state[key][k];
+        if (v instanceof Tensor) {
+          if (k !== "step" && v.shape.join() !== p.shape.join()) {
+            throw new RangeError(
+              `loadStateDict: state ${k} of parameter ${key} has shape [${v.shape}], the parameter [${p.shape}]`,
+            );
+          }
+          s[k] = clone(v.detach().to(p.dtype));
+        } else s[k] = v;
+      }
+      this.state.set(p, s);
+    }
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * RMSprop, as `torch.optim.RMSprop`.
+ *
+ * @module
+ */
+import type { Tensor } from "../tensor.ts";
+import { Optimizer, type ParamGroup, type Params, type ParamState } from "./optimizer.ts";
+
+/** Options of {@link RMSprop}. */
+export interface RMSpropOptions {
+  /** Learning rate (default 0.01). */
+  lr: number;
+  /** Smoothing constant (default 0.99). */
+  alpha: number;
+  /** Added to the denominator (default 1e-8). */
+  eps: number;
+  /** L2 penalty (default 0). */
+  weightDecay: number;
+  /** Momentum factor (default 0). */
+  momentum: number;
+  /** Normalise by the estimated variance (default false). */
+  centered: boolean;
+  /** Maximize the objective instead (default false). */
+  maximize: boolean;
+}
+
+/**
+ * RMSprop: one fused kernel per parameter per step.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * const w = zn.ones([2], { requiresGrad: true });
+ * const opt = new zn.optim.RMSprop([w], { lr: 0.01 });
+ * w.sum().backward();
+ * opt.step();
+ * ```
+ */
+export class RMSprop extends Optimizer<RMSpropOptions> {
+  /** Optimizes `params` with the given options. */
+  constructor(params: Params<RMSpropOptions>, opts: Partial<RMSpropOptions> = {}) {
+    super(params, {
+      lr: 0.01,
+      alpha: 0.99,
+      eps: 1e-8,
+      weightDecay: 0,
+      momentum: 0,
+      centered: false,
+      maximize: false,
+      ...opts,
+    });
+  }
+
+  /** @internal */
+  protected override validate(g: RMSpropOptions): void {
+    super.validate(g);
+    if (!(g.alpha >= 0)) throw new RangeError(`Invalid alpha value: ${g.alpha}`);
+    if (!(g.eps >= 0)) throw new RangeError(`Invalid epsilon value: ${g.eps}`);
+    if (!(g.momentum >= 0)) throw new RangeError(`Invalid momentum value: ${g.momentum}`);
+  }
+
+  /** @internal */
+  protected update(
+    p: Tensor,
+    grad: Tensor,
+    state: ParamState,
+    g: ParamGroup<RMSpropOptions>,
+  ): void {
+    state.step = ((state.step as number | undefined) ?? 0) + 1;
+    const sq = this.buffer(state, "square_avg", p);
+    const buf = g.momentum > 0 ? this.buffer(state, "momentum_buffer", p) : null;
+    const ga = g.centered ? this.buffer(state, "grad_avg", p) : null;
+    this.fused("rmsprop", p, grad, [sq, buf, ga], [
+      g.lr,
+      g.alpha,
+      g.eps,
+      g.weightDecay,
+      g.momentum,
+      g.centered ? 1 : 0,
+      g.maximize ? 1 : 0,
+    ]);
+  }
+}

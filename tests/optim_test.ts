@@ -1,0 +1,211 @@
+/**
+ * Optimizers and schedulers against PyTorch: the same model, initial weights
+ * and data give the same parameters after several steps, and each scheduler
+ * gives PyTorch's learning-rate sequence. Fixtures: fixtures/optim.json, made
+ * by fixtures/make_optim_fixtures.py.
+ */
+import { deepEqual, ok, throws } from "node:assert/strict";
+import * as zn from "../mod.ts";
+
+interface OptimCase {
+  name: string;
+  kind: "SGD" | "Adam" | "AdamW" | "RMSprop" | "Adagrad";
+  opts: Record<string, unknown>;
+  groups?: boolean;
+  losses: number[];
+  w: number[];
+  b: number[];
+}
+interface SchedCase {
+  name: string;
+  opts: Record<string, unknown>;
+  lrs: number[];
+  momentums?: number[];
+}
+const fx = JSON.parse(Deno.readTextFileSync(new URL("fixtures/optim.json", import.meta.url))) as {
+  init: { w: number[]; b: number[]; x: number[]; y: number[] };
+  steps: number;
+  optimizers: OptimCase[];
+  schedulers: SchedCase[];
+};
+
+function close(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: number,
+  what: string,
+): void {
+  let worst = 0, at = -1;
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(actual[i] - expected[i]) / Math.max(1, Math.abs(expected[i]));
+    if (!(d <= worst)) {
+      worst = d;
+      at = i;
+    }
+  }
+  ok(
+    actual.length === expected.length && worst <= tol,
+    `${what}: largest difference ${worst} at ${at} (zeno ${actual[at]}, pytorch ${expected[at]})`,
+  );
+}
+
+const X = zn.tensor(Float64Array.from(fx.init.x), { shape: [8, 4] });
+const Y = zn.tensor(Float64Array.from(fx.init.y), { shape: [8, 3] });
+const loss = (w: zn.Tensor, b: zn.Tensor) =>
+  X.matmul(w.to("float64")).add(b.to("float64")).tanh().sub(Y).square().mean().to("float32");
+
+function makeOptimizer(c: OptimCase, w: zn.Tensor, b: zn.Tensor) {
+  const params = c.groups ? [{ params: [w], lr: 0.05 }, { params: [b] }] : [w, b];
+  // deno-lint-ignore no-explicit-any
+  const Ctor = (zn.optim as any)[c.kind];
+  return new Ctor(params, c.opts) as zn.optim.Optimizer<{ lr: number }>;
+}
+
+for (const c of fx.optimizers) {
+  Deno.test(`optim: ${c.name} follows PyTorch's trajectory for ${fx.steps} steps`, () => {
+    const w = zn.tensor(Float64Array.from(fx.init.w), {
+      shape: [4, 3],
+      dtype: "float32",
+      requiresGrad: true,
+    });
+    const b = zn.tensor(Float64Array.from(fx.init.b), { dtype: "float32", requiresGrad: true });
+    const opt = makeOptimizer(c, w, b);
+    const losses: number[] = [];
+    for (let i = 0; i < fx.steps; i++) {
+      opt.zeroGrad();
+      const l = loss(w, b);
+      l.backward();
+      losses.push(l.item() as number);
+      opt.step();
+    }
+    close(losses, c.losses, 1e-5, "losses");
+    close(w.toTypedArray() as Float32Array, c.w, 1e-5, "weight");
+    close(b.toTypedArray() as Float32Array, c.b, 1e-5, "bias");
+  });
+}
+
+Deno.test("optim: state round-trips through stateDict, and training continues identically", () => {
+  const c = fx.optimizers.find((o) => o.name === "Adam amsgrad weightDecay")!;
+  const mk = () => ({
+    w: zn.tensor(Float64Array.from(fx.init.w), {
+      shape: [4, 3],
+      dtype: "float32",
+      requiresGrad: true,
+    }),
+    b: zn.tensor(Float64Array.from(fx.init.b), { dtype: "float32", requiresGrad: true }),
+  });
+  const stepOnce = (o: zn.optim.Optimizer<{ lr: number }>, w: zn.Tensor, b: zn.Tensor) => {
+    o.zeroGrad();
+    loss(w, b).backward();
+    o.step();
+  };
+  const a = mk();
+  const optA = makeOptimizer(c, a.w, a.b);
+  for (let i = 0; i < 3; i++) stepOnce(optA, a.w, a.b);
+  const sd = optA.stateDict();
+  const b2 = { w: a.w.detach().clone().requiresGrad_(), b: a.b.detach().clone().requiresGrad_() };
+  const optB = makeOptimizer(c, b2.w, b2.b);
+  optB.loadStateDict(sd);
+  for (let i = 0; i < 3; i++) {
+    stepOnce(optA, a.w, a.b);
+    stepOnce(optB, b2.w, b2.b);
+  }
+  deepEqual(b2.w.toArray(), a.w.toArray());
+  deepEqual(b2.b.toArray(), a.b.toArray());
+  const sd2 = optB.stateDict();
+  deepEqual(Object.keys(sd2.state[0]).sort(), ["exp_avg", "exp_avg_sq", "max_exp_avg_sq", "step"]);
+  deepEqual(sd2.paramGroups[0].params, [0, 1]);
+});
+
+Deno.test("optim: zeroGrad clears gradients to null, or to zeros with setToNone false", () => {
+  const w = zn.ones([2], { requiresGrad: true });
+  const opt = new zn.optim.SGD([w], { lr: 0.1 });
+  w.sum().backward();
+  opt.zeroGrad({ setToNone: false });
+  deepEqual(w.grad!.toArray(), [0, 0]);
+  opt.zeroGrad();
+  ok(w.grad === null);
+});
+
+Deno.test("optim: invalid options and parameters are refused with PyTorch's messages", () => {
+  const w = zn.ones([2], { requiresGrad: true });
+  throws(() => new zn.optim.SGD([w], { lr: -1 }), /Invalid learning rate: -1/);
+  throws(() => new zn.optim.Adam([w], { betas: [1.5, 0.9] }), /Invalid beta parameter at index 0/);
+  throws(() => new zn.optim.SGD([w], { nesterov: true }), /Nesterov momentum requires/);
+  throws(() => new zn.optim.SGD([], {}), /empty parameter list/);
+  throws(() => new zn.optim.SGD([w.mul(2)], {}), /non-leaf/);
+  throws(
+    () => new zn.optim.SGD([{ params: [w] }, { params: [w] }], {}),
+    /more than one parameter group/,
+  );
+});
+
+Deno.test("optim: float64 parameters update in float64", () => {
+  const w = zn.tensor([1, 2], { dtype: "float64", requiresGrad: true });
+  const opt = new zn.optim.SGD([w], { lr: 0.1 });
+  w.square().sum().backward();
+  opt.step();
+  deepEqual(w.toArray(), [1 - 0.2, 2 - 0.4]);
+});
+
+const S = zn.optim.lrScheduler;
+function lrRun(c: SchedCase): { lrs: number[]; moms: number[] } {
+  const p = zn.zeros([1], { requiresGrad: true });
+  const o = c.opts;
+  const opt = c.name === "OneCycleLR"
+    ? new zn.optim.SGD([p], { lr: 1, momentum: 0.9 })
+    : new zn.optim.SGD([p], { lr: 1 });
+  // deno-lint-ignore no-explicit-any
+  let sched: any;
+  switch (c.name) {
+    case "StepLR":
+      sched = new S.StepLR(opt, o as { stepSize: number; gamma: number });
+      break;
+    case "MultiStepLR":
+      sched = new S.MultiStepLR(opt, o as { milestones: number[]; gamma: number });
+      break;
+    case "ExponentialLR":
+      sched = new S.ExponentialLR(opt, o as { gamma: number });
+      break;
+    case "CosineAnnealingLR":
+      sched = new S.CosineAnnealingLR(opt, o as { tMax: number; etaMin: number });
+      break;
+    case "LinearLR":
+      sched = new S.LinearLR(opt, o);
+      break;
+    case "OneCycleLR":
+      sched = new S.OneCycleLR(opt, o as { maxLr: number; totalSteps: number });
+      break;
+    case "ReduceLROnPlateau":
+      sched = new S.ReduceLROnPlateau(opt, o);
+      break;
+    case "SequentialLR": {
+      const warm = new S.LinearLR(opt, o.warmup as { startFactor: number; totalIters: number });
+      const cos = new S.CosineAnnealingLR(opt, o.cosine as { tMax: number });
+      sched = new S.SequentialLR(opt, {
+        schedulers: [warm, cos],
+        milestones: o.milestones as number[],
+      });
+      break;
+    }
+  }
+  const g = opt.paramGroups[0];
+  const lrs = [g.lr], moms = [g.momentum];
+  const metrics = o.metrics as number[] | undefined;
+  for (let i = 0; i < c.lrs.length - 1; i++) {
+    opt.step();
+    if (metrics) sched.step(metrics[i]);
+    else sched.step();
+    lrs.push(g.lr);
+    moms.push(g.momentum);
+  }
+  return { lrs, moms };
+}
+
+for (const c of fx.schedulers) {
+  Deno.test(`lrScheduler: ${c.name} gives PyTorch's learning-rate sequence`, () => {
+    const r = lrRun(c);
+    close(r.lrs, c.lrs, 1e-12, "learning rates");
+    if (c.momentums) close(r.moms, c.momentums, 1e-12, "momentums");
+  });
+}

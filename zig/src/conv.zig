@@ -1,0 +1,489 @@
+//! Convolution lowering (im2col / col2im) and 2-D pooling, forward and
+//! backward, over contiguous tensors seen as planes: x: [N, C, H, W] is
+//! N*C planes of H*W elements. Every kernel is parallel over planes: a plane's
+//! outputs depend on that plane only, so chunks never write the same memory.
+//!
+//! Convolution is im2col + the matmul kernel: for one sample the columns are
+//! cols: [C * KH * KW, OH * OW] with row c*KH*KW + kh*KW + kw holding the input
+//! element each output position sees through kernel tap (c, kh, kw) (zero in
+//! the padding). The weight [O, C*KH*KW] times the columns is the output
+//! [O, OH*OW]. col2im is the adjoint: it sums columns back into image
+//! positions, which is the input gradient of a convolution and the forward of
+//! a transposed convolution.
+//!
+//! 1-D operations are the 2-D ones with H = 1 (the TypeScript side reshapes).
+const std = @import("std");
+const dt = @import("dtype.zig");
+const pool = @import("pool.zig");
+const DType = dt.DType;
+const assert = std.debug.assert;
+
+pub const Error = error{ InvalidArgument, IndexOutOfRange };
+
+/// The geometry of a 2-D window op, as the i32 meta array carries it:
+/// [n, c, h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw].
+pub const Geometry = struct {
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    oh: usize,
+    ow: usize,
+    kh: usize,
+    kw: usize,
+    sh: usize,
+    sw: usize,
+    ph: usize,
+    pw: usize,
+    dh: usize,
+    dw: usize,
+
+    pub const meta_len = 14;
+
+    pub fn fromMeta(meta: [*]const i32) Error!Geometry {
+        for (0..meta_len) |i| if (meta[i] < 0) return error.InvalidArgument;
+        const g = Geometry{
+            .n = @intCast(meta[0]),
+            .c = @intCast(meta[1]),
+            .h = @intCast(meta[2]),
+            .w = @intCast(meta[3]),
+            .oh = @intCast(meta[4]),
+            .ow = @intCast(meta[5]),
+            .kh = @intCast(meta[6]),
+            .kw = @intCast(meta[7]),
+            .sh = @intCast(meta[8]),
+            .sw = @intCast(meta[9]),
+            .ph = @intCast(meta[10]),
+            .pw = @intCast(meta[11]),
+            .dh = @intCast(meta[12]),
+            .dw = @intCast(meta[13]),
+        };
+        // Zero steps would make window loops spin or divide by zero.
+        if (g.kh == 0 or g.kw == 0 or g.sh == 0 or g.sw == 0 or g.dh == 0 or g.dw == 0) return error.InvalidArgument;
+        return g;
+    }
+
+    fn planes(g: *const Geometry) usize {
+        return g.n * g.c;
+    }
+};
+
+/// Numbered as in src/backend.ts (WINDOW2D).
+pub const Op = enum(i32) {
+    im2col = 0,
+    col2im = 1,
+    max_pool = 2,
+    max_pool_backward = 3,
+    avg_pool = 4,
+    avg_pool_backward = 5,
+    adaptive_avg_pool = 6,
+    adaptive_avg_pool_backward = 7,
+};
+
+/// Pooling options (ignored by the ops that do not pool by average).
+pub const AvgOptions = struct {
+    count_include_pad: bool = true,
+    /// 0: divide by the window size.
+    divisor: usize = 0,
+};
+
+fn Args(comptime T: type) type {
+    return struct {
+        g: Geometry,
+        src: [*]const T,
+        dst: [*]T,
+        /// Max pooling: argmax per output, a flat index into its input plane.
+        idx: ?[*]i64,
+        avg: AvgOptions,
+        chunks: u32,
+        bad: *std.atomic.Value(bool),
+    };
+}
+
+fn ptr(comptime T: type, base: [*]u8, off: i64) [*]T {
+    const p: [*]T = @ptrCast(@alignCast(base));
+    return p + @as(usize, @intCast(off));
+}
+
+fn ceilDiv(a: i64, b: i64) i64 {
+    assert(b > 0);
+    return @divFloor(a + b - 1, b);
+}
+
+/// The outputs o in [lo, hi) of a row whose tap reads input o*stride + off
+/// inside [0, size): the rest of the row sees padding.
+fn validRange(size: usize, out: usize, stride: usize, off: i64) struct { usize, usize } {
+    assert(stride > 0);
+    const s: i64 = @intCast(stride);
+    const n: i64 = @intCast(size);
+    const lo: i64 = if (off >= 0) 0 else ceilDiv(-off, s);
+    const hi: i64 = if (n - off <= 0) 0 else ceilDiv(n - off, s);
+    const o: i64 = @intCast(out);
+    const a = std.math.clamp(lo, 0, o);
+    const b = std.math.clamp(hi, a, o);
+    return .{ @intCast(a), @intCast(b) };
+}
+
+/// cols: [KH*KW, OH*OW] for the plane's channel; zero where a tap sees padding.
+fn im2colPlane(comptime T: type, g: *const Geometry, x: [*]const T, cols: [*]T) void {
+    const l = g.oh * g.ow;
+    for (0..g.kh) |ki| for (0..g.kw) |kj| {
+        const row = cols + (ki * g.kw + kj) * l;
+        const offw: i64 = @as(i64, @intCast(kj * g.dw)) - @as(i64, @intCast(g.pw));
+        const r = validRange(g.w, g.ow, g.sw, offw);
+        for (0..g.oh) |oy| {
+            const dst = row + oy * g.ow;
+            const iy: i64 = @as(i64, @intCast(oy * g.sh + ki * g.dh)) - @as(i64, @intCast(g.ph));
+            if (iy < 0 or iy >= @as(i64, @intCast(g.h))) {
+                @memset(dst[0..g.ow], 0);
+                continue;
+            }
+            const src = x + @as(usize, @intCast(iy)) * g.w;
+            @memset(dst[0..r[0]], 0);
+            if (g.sw == 1) {
+                const base: usize = @intCast(@as(i64, @intCast(r[0])) + offw);
+                @memcpy(dst[r[0]..r[1]], src[base..][0 .. r[1] - r[0]]);
+            } else {
+                for (r[0]..r[1]) |ox| dst[ox] = src[@intCast(@as(i64, @intCast(ox * g.sw)) + offw)];
+            }
+            @memset(dst[r[1]..g.ow], 0);
+        }
+    };
+}
+
+/// x = sum over taps of cols scattered back to the positions they were read from.
+fn col2imPlane(comptime T: type, g: *const Geometry, cols: [*]const T, x: [*]T) void {
+    const l = g.oh * g.ow;
+    @memset(x[0 .. g.h * g.w], 0);
+    for (0..g.kh) |ki| for (0..g.kw) |kj| {
+        const row = cols + (ki * g.kw + kj) * l;
+        const offw: i64 = @as(i64, @intCast(kj * g.dw)) - @as(i64, @intCast(g.pw));
+        const r = validRange(g.w, g.ow, g.sw, offw);
+        for (0..g.oh) |oy| {
+            const iy: i64 = @as(i64, @intCast(oy * g.sh + ki * g.dh)) - @as(i64, @intCast(g.ph));
+            if (iy < 0 or iy >= @as(i64, @intCast(g.h))) continue;
+            const dst = x + @as(usize, @intCast(iy)) * g.w;
+            const src = row + oy * g.ow;
+            for (r[0]..r[1]) |ox| dst[@intCast(@as(i64, @intCast(ox * g.sw)) + offw)] += src[ox];
+        }
+    };
+}
+
+/// First in-range tap of a window that starts at `start` (may be negative).
+fn firstTap(start: i64, step: usize) i64 {
+    var s = start;
+    const d: i64 = @intCast(step);
+    if (s < 0) s += d * ceilDiv(-s, d);
+    return s;
+}
+
+fn maxPoolPlane(comptime T: type, g: *const Geometry, x: [*]const T, out: [*]T, idx: [*]i64) void {
+    const h: i64 = @intCast(g.h);
+    const w: i64 = @intCast(g.w);
+    for (0..g.oh) |oy| for (0..g.ow) |ox| {
+        const hs0: i64 = @as(i64, @intCast(oy * g.sh)) - @as(i64, @intCast(g.ph));
+        const ws0: i64 = @as(i64, @intCast(ox * g.sw)) - @as(i64, @intCast(g.pw));
+        const he = @min(hs0 + @as(i64, @intCast((g.kh - 1) * g.dh + 1)), h);
+        const we = @min(ws0 + @as(i64, @intCast((g.kw - 1) * g.dw + 1)), w);
+        const hs = firstTap(hs0, g.dh);
+        const ws = firstTap(ws0, g.dw);
+        // As PyTorch: NaN wins over numbers, the first of equal maxima wins.
+        var best: T = -std.math.inf(T);
+        var at: i64 = hs * w + ws;
+        var iy = hs;
+        while (iy < he) : (iy += @intCast(g.dh)) {
+            var ix = ws;
+            while (ix < we) : (ix += @intCast(g.dw)) {
+                const i = iy * w + ix;
+                const v = x[@intCast(i)];
+                if (v > best or std.math.isNan(v)) {
+                    best = v;
+                    at = i;
+                }
+            }
+        }
+        out[oy * g.ow + ox] = best;
+        idx[oy * g.ow + ox] = at;
+    };
+}
+
+/// gi = 0, then gi[idx] += g: an index outside the plane sets `bad` and is skipped.
+fn maxPoolBackwardPlane(comptime T: type, g: *const Geometry, go: [*]const T, idx: [*]const i64, gi: [*]T, bad: *std.atomic.Value(bool)) void {
+    const hw = g.h * g.w;
+    @memset(gi[0..hw], 0);
+    for (0..g.oh * g.ow) |o| {
+        const i = idx[o];
+        if (i < 0 or i >= @as(i64, @intCast(hw))) {
+            bad.store(true, .monotonic);
+            continue;
+        }
+        gi[@intCast(i)] += go[o];
+    }
+}
+
+/// The clipped window of an average-pool output and its divisor (PyTorch's rules).
+const AvgWindow = struct { hs: usize, he: usize, ws: usize, we: usize, div: usize };
+
+fn avgWindow(g: *const Geometry, o: AvgOptions, oy: usize, ox: usize) AvgWindow {
+    const h: i64 = @intCast(g.h);
+    const w: i64 = @intCast(g.w);
+    var hs: i64 = @as(i64, @intCast(oy * g.sh)) - @as(i64, @intCast(g.ph));
+    var ws: i64 = @as(i64, @intCast(ox * g.sw)) - @as(i64, @intCast(g.pw));
+    var he = @min(hs + @as(i64, @intCast(g.kh)), h + @as(i64, @intCast(g.ph)));
+    var we = @min(ws + @as(i64, @intCast(g.kw)), w + @as(i64, @intCast(g.pw)));
+    // The padded window size counts padding but not the overhang of ceil mode.
+    const padded: i64 = (he - hs) * (we - ws);
+    hs = @max(hs, 0);
+    ws = @max(ws, 0);
+    he = @min(he, h);
+    we = @min(we, w);
+    if (he <= hs or we <= ws) return .{ .hs = 0, .he = 0, .ws = 0, .we = 0, .div = 1 };
+    const inside: i64 = (he - hs) * (we - ws);
+    const div: usize = if (o.divisor != 0) o.divisor else if (o.count_include_pad) @intCast(padded) else @intCast(inside);
+    return .{ .hs = @intCast(hs), .he = @intCast(he), .ws = @intCast(ws), .we = @intCast(we), .div = div };
+}
+
+fn avgPoolPlane(comptime T: type, g: *const Geometry, o: AvgOptions, x: [*]const T, out: [*]T) void {
+    for (0..g.oh) |oy| for (0..g.ow) |ox| {
+        const win = avgWindow(g, o, oy, ox);
+        var s: T = 0;
+        for (win.hs..win.he) |iy| for (win.ws..win.we) |ix| {
+            s += x[iy * g.w + ix];
+        };
+        out[oy * g.ow + ox] = s / @as(T, @floatFromInt(win.div));
+    };
+}
+
+fn avgPoolBackwardPlane(comptime T: type, g: *const Geometry, o: AvgOptions, go: [*]const T, gi: [*]T) void {
+    @memset(gi[0 .. g.h * g.w], 0);
+    for (0..g.oh) |oy| for (0..g.ow) |ox| {
+        const win = avgWindow(g, o, oy, ox);
+        const v = go[oy * g.ow + ox] / @as(T, @floatFromInt(win.div));
+        for (win.hs..win.he) |iy| for (win.ws..win.we) |ix| {
+            gi[iy * g.w + ix] += v;
+        };
+    };
+}
+
+/// Output o of `out` covers inputs [floor(o*n/out), ceil((o+1)*n/out)).
+fn adaptiveRange(o: usize, n: usize, out: usize) struct { usize, usize } {
+    assert(out > 0);
+    return .{ o * n / out, ((o + 1) * n + out - 1) / out };
+}
+
+fn adaptivePlane(comptime T: type, g: *const Geometry, x: [*]const T, out: [*]T) void {
+    for (0..g.oh) |oy| {
+        const rh = adaptiveRange(oy, g.h, g.oh);
+        for (0..g.ow) |ox| {
+            const rw = adaptiveRange(ox, g.w, g.ow);
+            var s: T = 0;
+            for (rh[0]..rh[1]) |iy| for (rw[0]..rw[1]) |ix| {
+                s += x[iy * g.w + ix];
+            };
+            const count = (rh[1] - rh[0]) * (rw[1] - rw[0]);
+            out[oy * g.ow + ox] = s / @as(T, @floatFromInt(count));
+        }
+    }
+}
+
+fn adaptiveBackwardPlane(comptime T: type, g: *const Geometry, go: [*]const T, gi: [*]T) void {
+    @memset(gi[0 .. g.h * g.w], 0);
+    for (0..g.oh) |oy| {
+        const rh = adaptiveRange(oy, g.h, g.oh);
+        for (0..g.ow) |ox| {
+            const rw = adaptiveRange(ox, g.w, g.ow);
+            const count = (rh[1] - rh[0]) * (rw[1] - rw[0]);
+            const v = go[oy * g.ow + ox] / @as(T, @floatFromInt(count));
+            for (rh[0]..rh[1]) |iy| for (rw[0]..rw[1]) |ix| {
+                gi[iy * g.w + ix] += v;
+            };
+        }
+    }
+}
+
+fn plane(comptime op: Op, comptime T: type, a: *const Args(T), p: usize) void {
+    const g = &a.g;
+    assert(p < g.planes());
+    const hw = g.h * g.w;
+    const l = g.oh * g.ow;
+    const kk = g.kh * g.kw;
+    switch (op) {
+        .im2col => im2colPlane(T, g, a.src + p * hw, a.dst + p * kk * l),
+        .col2im => col2imPlane(T, g, a.src + p * kk * l, a.dst + p * hw),
+        .max_pool => maxPoolPlane(T, g, a.src + p * hw, a.dst + p * l, a.idx.? + p * l),
+        .max_pool_backward => maxPoolBackwardPlane(T, g, a.src + p * l, a.idx.? + p * l, a.dst + p * hw, a.bad),
+        .avg_pool => avgPoolPlane(T, g, a.avg, a.src + p * hw, a.dst + p * l),
+        .avg_pool_backward => avgPoolBackwardPlane(T, g, a.avg, a.src + p * l, a.dst + p * hw),
+        .adaptive_avg_pool => adaptivePlane(T, g, a.src + p * hw, a.dst + p * l),
+        .adaptive_avg_pool_backward => adaptiveBackwardPlane(T, g, a.src + p * l, a.dst + p * hw),
+    }
+}
+
+/// Runs `op` over every plane. src/dst are (buffer, element offset) pairs of
+/// contiguous tensors: im2col x -> cols, col2im cols -> x, pooling x -> out
+/// (idx: int64 argmax, max pooling only), backward grad_out -> grad_in (which
+/// is overwritten, not accumulated).
+pub fn run(op: Op, dtype: DType, src: [*]u8, soff: i64, dst: [*]u8, doff: i64, idx: ?[*]u8, ioff: i64, g: Geometry, avg: AvgOptions) Error!void {
+    const needs_idx = op == .max_pool or op == .max_pool_backward;
+    if (needs_idx and idx == null) return error.InvalidArgument;
+    if ((op == .adaptive_avg_pool or op == .adaptive_avg_pool_backward) and (g.oh == 0 or g.ow == 0)) return error.InvalidArgument;
+    const planes = g.planes();
+    if (planes == 0) return;
+    var bad = std.atomic.Value(bool).init(false);
+    switch (dtype) {
+        inline .float32, .float64 => |D| {
+            const T = dt.Storage(D);
+            // Work per plane decides how many planes a chunk takes.
+            const work = @max(1, g.h * g.w + g.oh * g.ow * g.kh * g.kw);
+            const grain = @max(1, (1 << 15) / work);
+            const chunks = pool.chunkCount(planes, grain);
+            assert(chunks >= 1 and chunks <= planes);
+            const args = Args(T){
+                .g = g,
+                .src = ptr(T, src, soff),
+                .dst = ptr(T, dst, doff),
+                .idx = if (idx) |b| ptr(i64, b, ioff) else null,
+                .avg = avg,
+                .chunks = chunks,
+                .bad = &bad,
+            };
+            switch (op) {
+                inline else => |O| pool.run(chunks, &args, struct {
+                    fn f(c: *const Args(T), chunk: u32) void {
+                        const r = pool.chunkRange(c.g.planes(), c.chunks, chunk);
+                        for (r[0]..r[1]) |p| plane(O, T, c, p);
+                    }
+                }.f),
+            }
+        },
+        else => return error.InvalidArgument,
+    }
+    if (bad.load(.monotonic)) return error.IndexOutOfRange;
+}
+
+// ------------------------------------------------------------------ tests
+
+const testing = std.testing;
+
+fn convOut(size: usize, k: usize, s: usize, p: usize, d: usize) usize {
+    return (size + 2 * p - d * (k - 1) - 1) / s + 1;
+}
+
+/// Plain direct convolution: out[n, o, y, x] = sum_c,i,j w[o, c, i, j] * x[n, c, y*s + i*d - p, ...].
+fn directConv(g: Geometry, o_ch: usize, x: []const f64, w: []const f64, out: []f64) void {
+    for (0..g.n) |n| for (0..o_ch) |o| for (0..g.oh) |oy| for (0..g.ow) |ox| {
+        var s: f64 = 0;
+        for (0..g.c) |c| for (0..g.kh) |i| for (0..g.kw) |j| {
+            const iy = @as(i64, @intCast(oy * g.sh + i * g.dh)) - @as(i64, @intCast(g.ph));
+            const ix = @as(i64, @intCast(ox * g.sw + j * g.dw)) - @as(i64, @intCast(g.pw));
+            if (iy < 0 or ix < 0 or iy >= g.h or ix >= g.w) continue;
+            const xv = x[((n * g.c + c) * g.h + @as(usize, @intCast(iy))) * g.w + @as(usize, @intCast(ix))];
+            s += xv * w[((o * g.c + c) * g.kh + i) * g.kw + j];
+        };
+        out[((n * o_ch + o) * g.oh + oy) * g.ow + ox] = s;
+    };
+}
+
+fn fillPattern(buf: []f64, seed: u64) void {
+    var rng = std.Random.DefaultPrng.init(seed);
+    for (buf) |*v| v.* = rng.random().float(f64) * 2 - 1;
+}
+
+test "im2col + matmul matches a direct convolution" {
+    const cases = [_][4]usize{ .{ 1, 0, 1, 3 }, .{ 2, 1, 1, 3 }, .{ 1, 2, 2, 2 }, .{ 3, 1, 2, 1 }, .{ 2, 3, 1, 5 } };
+    for (cases) |cs| {
+        const s = cs[0];
+        const p = cs[1];
+        const d = cs[2];
+        const k = cs[3];
+        const h: usize = 7;
+        const w: usize = 6;
+        if (h + 2 * p < d * (k - 1) + 1) continue;
+        var g = Geometry{ .n = 2, .c = 3, .h = h, .w = w, .oh = 0, .ow = 0, .kh = k, .kw = k, .sh = s, .sw = s, .ph = p, .pw = p, .dh = d, .dw = d };
+        g.oh = convOut(h, k, s, p, d);
+        g.ow = convOut(w, k, s, p, d);
+        const o_ch: usize = 4;
+        const kdim = g.c * k * k;
+        const l = g.oh * g.ow;
+        const a = testing.allocator;
+        const x = try a.alloc(f64, g.n * g.c * h * w);
+        defer a.free(x);
+        const wt = try a.alloc(f64, o_ch * kdim);
+        defer a.free(wt);
+        const cols = try a.alloc(f64, g.n * kdim * l);
+        defer a.free(cols);
+        const want = try a.alloc(f64, g.n * o_ch * l);
+        defer a.free(want);
+        fillPattern(x, 1);
+        fillPattern(wt, 2);
+        directConv(g, o_ch, x, wt, want);
+        try run(.im2col, .float64, @ptrCast(x.ptr), 0, @ptrCast(cols.ptr), 0, null, 0, g, .{});
+        for (0..g.n) |n| for (0..o_ch) |o| for (0..l) |j| {
+            var acc: f64 = 0;
+            for (0..kdim) |r| acc += wt[o * kdim + r] * cols[(n * kdim + r) * l + j];
+            try testing.expectApproxEqAbs(want[(n * o_ch + o) * l + j], acc, 1e-12);
+        };
+        // col2im is im2col's adjoint: <im2col(x), c> == <x, col2im(c)>.
+        const c2 = try a.alloc(f64, cols.len);
+        defer a.free(c2);
+        const back = try a.alloc(f64, x.len);
+        defer a.free(back);
+        fillPattern(c2, 3);
+        try run(.col2im, .float64, @ptrCast(c2.ptr), 0, @ptrCast(back.ptr), 0, null, 0, g, .{});
+        var lhs: f64 = 0;
+        var rhs: f64 = 0;
+        for (cols, c2) |u, v| lhs += u * v;
+        for (x, back) |u, v| rhs += u * v;
+        try testing.expectApproxEqAbs(lhs, rhs, 1e-9);
+    }
+}
+
+test "max pooling picks the window maximum and routes its gradient" {
+    // x: [1, 1, 4, 4] = 0..15, 2x2 windows, stride 2: maxima at the bottom-right corners.
+    var x: [16]f32 = undefined;
+    for (&x, 0..) |*v, i| v.* = @floatFromInt(i);
+    const g = Geometry{ .n = 1, .c = 1, .h = 4, .w = 4, .oh = 2, .ow = 2, .kh = 2, .kw = 2, .sh = 2, .sw = 2, .ph = 0, .pw = 0, .dh = 1, .dw = 1 };
+    var out: [4]f32 = undefined;
+    var idx: [4]i64 = undefined;
+    try run(.max_pool, .float32, @ptrCast(&x), 0, @ptrCast(&out), 0, @ptrCast(&idx), 0, g, .{});
+    try testing.expectEqualSlices(f32, &.{ 5, 7, 13, 15 }, &out);
+    try testing.expectEqualSlices(i64, &.{ 5, 7, 13, 15 }, &idx);
+    const go = [4]f32{ 1, 2, 3, 4 };
+    var gi: [16]f32 = undefined;
+    try run(.max_pool_backward, .float32, @ptrCast(@constCast(&go)), 0, @ptrCast(&gi), 0, @ptrCast(&idx), 0, g, .{});
+    try testing.expectEqual(@as(f32, 4), gi[15]);
+    try testing.expectEqual(@as(f32, 0), gi[0]);
+    idx[0] = 99;
+    try testing.expectError(error.IndexOutOfRange, run(.max_pool_backward, .float32, @ptrCast(@constCast(&go)), 0, @ptrCast(&gi), 0, @ptrCast(&idx), 0, g, .{}));
+}
+
+test "average pooling: padding counted or not, and its backward is the adjoint" {
+    var x: [9]f64 = .{ 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+    const g = Geometry{ .n = 1, .c = 1, .h = 3, .w = 3, .oh = 2, .ow = 2, .kh = 2, .kw = 2, .sh = 2, .sw = 2, .ph = 1, .pw = 1, .dh = 1, .dw = 1 };
+    var out: [4]f64 = undefined;
+    try run(.avg_pool, .float64, @ptrCast(&x), 0, @ptrCast(&out), 0, null, 0, g, .{ .count_include_pad = true });
+    try testing.expectEqualSlices(f64, &.{ 0.25, 5.0 / 4.0, 11.0 / 4.0, 28.0 / 4.0 }, &out);
+    try run(.avg_pool, .float64, @ptrCast(&x), 0, @ptrCast(&out), 0, null, 0, g, .{ .count_include_pad = false });
+    try testing.expectEqualSlices(f64, &.{ 1, 2.5, 5.5, 7 }, &out);
+    var go: [4]f64 = .{ 0.5, -1, 2, 3 };
+    var gi: [9]f64 = undefined;
+    try run(.avg_pool_backward, .float64, @ptrCast(&go), 0, @ptrCast(&gi), 0, null, 0, g, .{ .count_include_pad = false });
+    var lhs: f64 = 0;
+    var rhs: f64 = 0;
+    for (out, go) |u, v| lhs += u * v;
+    for (x, gi) |u, v| rhs += u * v;
+    try testing.expectApproxEqAbs(lhs, rhs, 1e-12);
+}
+
+test "adaptive average pooling over uneven bins" {
+    // 5 -> 3 bins: [0, 2), [1, 4), [3, 5).
+    var x: [5]f64 = .{ 1, 2, 3, 4, 5 };
+    const g = Geometry{ .n = 1, .c = 1, .h = 1, .w = 5, .oh = 1, .ow = 3, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .ph = 0, .pw = 0, .dh = 1, .dw = 1 };
+    var out: [3]f64 = undefined;
+    try run(.adaptive_avg_pool, .float64, @ptrCast(&x), 0, @ptrCast(&out), 0, null, 0, g, .{});
+    try testing.expectEqualSlices(f64, &.{ 1.5, 3, 4.5 }, &out);
+    var go: [3]f64 = .{ 1, 1, 1 };
+    var gi: [5]f64 = undefined;
+    try run(.adaptive_avg_pool_backward, .float64, @ptrCast(&go), 0, @ptrCast(&gi), 0, null, 0, g, .{});
+    try testing.expectApproxEqAbs(@as(f64, 0.5 + 1.0 / 3.0), gi[1], 1e-12);
+}

@@ -1,0 +1,173 @@
+//! Fused optimizer updates: one pass over a parameter, its gradient and its
+//! state buffers per step, in the parameter's dtype with scalars precomputed
+//! in f64 (the order of operations follows PyTorch's single-tensor path).
+//!
+//! p, g, s1..s3: [n] contiguous. `h` holds the hyper-parameters; their
+//! meaning per kind is documented on each kernel.
+const std = @import("std");
+const dt = @import("dtype.zig");
+const pool = @import("pool.zig");
+const DType = dt.DType;
+
+pub const Error = error{InvalidArgument};
+
+pub const Kind = enum(i32) { sgd = 0, adam = 1, rmsprop = 2, adagrad = 3 };
+
+/// Number of hyper-parameter slots each call passes.
+pub const hyper_len = 12;
+
+fn Args(comptime T: type) type {
+    return struct { p: [*]T, g: [*]const T, s1: ?[*]T, s2: ?[*]T, s3: ?[*]T, h: [hyper_len]f64, n: usize, chunks: u32 };
+}
+
+/// SGD. h: lr, momentum, dampening, weight_decay, nesterov, maximize, first_step.
+/// s1: momentum buffer (when momentum != 0).
+fn sgd(comptime T: type, a: *const Args(T), lo: usize, hi: usize) void {
+    const lr: T = @floatCast(a.h[0]);
+    const momentum: T = @floatCast(a.h[1]);
+    const damp: T = @floatCast(1 - a.h[2]);
+    const wd: T = @floatCast(a.h[3]);
+    const nesterov = a.h[4] != 0;
+    const maximize = a.h[5] != 0;
+    const first = a.h[6] != 0;
+    for (lo..hi) |i| {
+        var d = if (maximize) -a.g[i] else a.g[i];
+        if (wd != 0) d += wd * a.p[i];
+        if (momentum != 0) {
+            const buf = a.s1.?;
+            buf[i] = if (first) d else buf[i] * momentum + damp * d;
+            d = if (nesterov) d + momentum * buf[i] else buf[i];
+        }
+        a.p[i] -= lr * d;
+    }
+}
+
+/// Adam and AdamW. h: lr, beta1, beta2, eps, weight_decay, step, amsgrad,
+/// maximize, decoupled (AdamW). s1: exp_avg, s2: exp_avg_sq, s3: max_exp_avg_sq.
+fn adam(comptime T: type, a: *const Args(T), lo: usize, hi: usize) void {
+    const lr = a.h[0];
+    const b1: T = @floatCast(a.h[1]);
+    const b2: T = @floatCast(a.h[2]);
+    const eps: T = @floatCast(a.h[3]);
+    const wd: T = @floatCast(a.h[4]);
+    const t = a.h[5];
+    const amsgrad = a.h[6] != 0;
+    const maximize = a.h[7] != 0;
+    const decoupled = a.h[8] != 0;
+    const bc1 = 1 - std.math.pow(f64, a.h[1], t);
+    const bc2_sqrt: T = @floatCast(@sqrt(1 - std.math.pow(f64, a.h[2], t)));
+    const step_size: T = @floatCast(lr / bc1);
+    const decay: T = @floatCast(1 - lr * a.h[4]);
+    const m = a.s1.?;
+    const v = a.s2.?;
+    for (lo..hi) |i| {
+        var g = if (maximize) -a.g[i] else a.g[i];
+        if (decoupled) {
+            a.p[i] *= decay;
+        } else if (wd != 0) g += wd * a.p[i];
+        m[i] += (g - m[i]) * (1 - b1);
+        v[i] = v[i] * b2 + (1 - b2) * g * g;
+        var vv = v[i];
+        if (amsgrad) {
+            const vmax = a.s3.?;
+            vmax[i] = @max(vmax[i], vv);
+            vv = vmax[i];
+        }
+        const denom = @sqrt(vv) / bc2_sqrt + eps;
+        a.p[i] -= step_size * (m[i] / denom);
+    }
+}
+
+/// RMSprop. h: lr, alpha, eps, weight_decay, momentum, centered, maximize.
+/// s1: square_avg, s2: momentum_buffer, s3: grad_avg.
+fn rmsprop(comptime T: type, a: *const Args(T), lo: usize, hi: usize) void {
+    const lr: T = @floatCast(a.h[0]);
+    const alpha: T = @floatCast(a.h[1]);
+    const eps: T = @floatCast(a.h[2]);
+    const wd: T = @floatCast(a.h[3]);
+    const momentum: T = @floatCast(a.h[4]);
+    const centered = a.h[5] != 0;
+    const maximize = a.h[6] != 0;
+    const sq = a.s1.?;
+    for (lo..hi) |i| {
+        var g = if (maximize) -a.g[i] else a.g[i];
+        if (wd != 0) g += wd * a.p[i];
+        sq[i] = sq[i] * alpha + (1 - alpha) * g * g;
+        var avg: T = undefined;
+        if (centered) {
+            const ga = a.s3.?;
+            ga[i] += (g - ga[i]) * (1 - alpha);
+            avg = @sqrt(sq[i] - ga[i] * ga[i]) + eps;
+        } else avg = @sqrt(sq[i]) + eps;
+        if (momentum > 0) {
+            const buf = a.s2.?;
+            buf[i] = buf[i] * momentum + g / avg;
+            a.p[i] -= lr * buf[i];
+        } else a.p[i] -= lr * (g / avg);
+    }
+}
+
+/// Adagrad. h: lr, lr_decay, weight_decay, eps, step, maximize. s1: sum.
+fn adagrad(comptime T: type, a: *const Args(T), lo: usize, hi: usize) void {
+    const clr: T = @floatCast(a.h[0] / (1 + (a.h[4] - 1) * a.h[1]));
+    const wd: T = @floatCast(a.h[2]);
+    const eps: T = @floatCast(a.h[3]);
+    const maximize = a.h[5] != 0;
+    const sum = a.s1.?;
+    for (lo..hi) |i| {
+        var g = if (maximize) -a.g[i] else a.g[i];
+        if (wd != 0) g += wd * a.p[i];
+        sum[i] += g * g;
+        a.p[i] -= clr * (g / (@sqrt(sum[i]) + eps));
+    }
+}
+
+fn ptr(comptime T: type, base: [*]u8, off: i64) [*]T {
+    const p: [*]T = @ptrCast(@alignCast(base));
+    return p + @as(usize, @intCast(off));
+}
+
+fn optPtr(comptime T: type, base: ?[*]u8, off: i64) ?[*]T {
+    return if (base) |b| ptr(T, b, off) else null;
+}
+
+/// One fused step. States a kind needs must be present (checked here too).
+pub fn step(kind: Kind, dtype: DType, p: [*]u8, poff: i64, g: [*]u8, goff: i64, s1: ?[*]u8, s1off: i64, s2: ?[*]u8, s2off: i64, s3: ?[*]u8, s3off: i64, n: usize, h: [hyper_len]f64) Error!void {
+    const needs_s1 = switch (kind) {
+        .sgd => h[1] != 0,
+        else => true,
+    };
+    if (needs_s1 and s1 == null) return error.InvalidArgument;
+    if (kind == .adam and (s2 == null or (h[6] != 0 and s3 == null))) return error.InvalidArgument;
+    if (kind == .rmsprop and ((h[4] > 0 and s2 == null) or (h[5] != 0 and s3 == null))) return error.InvalidArgument;
+    switch (dtype) {
+        inline .float32, .float64 => |D| {
+            const T = dt.Storage(D);
+            const chunks = pool.chunkCount(n, 1 << 14);
+            const args = Args(T){
+                .p = ptr(T, p, poff),
+                .g = ptr(T, g, goff),
+                .s1 = optPtr(T, s1, s1off),
+                .s2 = optPtr(T, s2, s2off),
+                .s3 = optPtr(T, s3, s3off),
+                .h = h,
+                .n = n,
+                .chunks = chunks,
+            };
+            switch (kind) {
+                inline else => |K| pool.run(chunks, &args, struct {
+                    fn f(c: *const Args(T), chunk: u32) void {
+                        const r = pool.chunkRange(c.n, c.chunks, chunk);
+                        switch (K) {
+                            .sgd => sgd(T, c, r[0], r[1]),
+                            .adam => adam(T, c, r[0], r[1]),
+                            .rmsprop => rmsprop(T, c, r[0], r[1]),
+                            .adagrad => adagrad(T, c, r[0], r[1]),
+                        }
+                    }
+                }.f),
+            }
+        },
+        else => return error.InvalidArgument,
+    }
+}
