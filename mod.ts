@@ -26,6 +26,31 @@ export { enableGrad, isGradEnabled, noGrad } from "./src/autograd/grad_mode.ts";
 export * as autograd from "./src/autograd/mod.ts";
 export * as nn from "./src/nn/mod.ts";
 export * as optim from "./src/optim/mod.ts";
+export * as data from "./src/data/mod.ts";
+export * as metrics from "./src/metrics/mod.ts";
+export {
+  deserialize,
+  deserializeMetadata,
+  load,
+  loadMetadata,
+  loadMetadataSync,
+  loadSync,
+  optimizerStateFromSafetensors,
+  optimizerStateToSafetensors,
+  SafetensorsError,
+  save,
+  saveSync,
+  serialize,
+} from "./src/io/mod.ts";
+export type {
+  NamedTensors,
+  OptimizerStateDict,
+  OptimizerStateOptions,
+  ParamState,
+  SafetensorsContent,
+  SafetensorsErrorCode,
+  SaveOptions,
+} from "./src/io/mod.ts";
 export type { Edge, GradHook, Node } from "./src/autograd/node.ts";
 export {
   arange,

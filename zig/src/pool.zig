@@ -20,9 +20,15 @@ var claim = std.atomic.Value(u64).init(0);
 var wake_seq = std.atomic.Value(u32).init(0);
 /// Chunks of the current job not yet finished.
 var remaining = std.atomic.Value(u32).init(0);
+/// High 32 bits: the generation the job belongs to; low 32 bits: its chunk
+/// count. Published before `claim`, so a worker never compares a chunk index
+/// of one job with the chunk count of another.
+var job_meta = std.atomic.Value(u64).init(0);
 var job_fn: Fn = undefined;
 var job_ctx: *const anyopaque = undefined;
-var job_chunks: u32 = 0;
+/// Set while this thread runs chunks: a kernel that calls `run` from inside a
+/// chunk gets its chunks run in place instead of replacing the running job.
+threadlocal var in_task: bool = false;
 
 var threads_wanted: u32 = 0; // 0: not chosen yet, use the core count
 var workers_started: u32 = 0;
@@ -57,11 +63,15 @@ fn ensureWorkers(n: u32) bool {
 }
 
 fn runChunks(gen: u32) void {
+    in_task = true;
+    defer in_task = false;
     while (true) {
         const v = claim.load(.acquire);
         if (@as(u32, @truncate(v >> 32)) != gen) return;
+        const meta = job_meta.load(.acquire);
+        if (@as(u32, @truncate(meta >> 32)) != gen) return;
         const idx: u32 = @truncate(v);
-        if (idx >= job_chunks) return;
+        if (idx >= @as(u32, @truncate(meta))) return;
         if (claim.cmpxchgWeak(v, v + 1, .acq_rel, .acquire) != null) continue;
         // The claim succeeded, so this job is unfinished and its fields are stable.
         job_fn(job_ctx, idx);
@@ -86,7 +96,7 @@ pub fn run(chunks: u32, ctx: anytype, comptime f: fn (@TypeOf(ctx), u32) void) v
     comptime assert(@typeInfo(Ctx) == .pointer);
     if (chunks == 0) return;
     const n = numThreads();
-    if (builtin.single_threaded or chunks == 1 or n == 1 or !ensureWorkers(n)) {
+    if (builtin.single_threaded or chunks == 1 or n == 1 or in_task or !ensureWorkers(n)) {
         var c: u32 = 0;
         while (c < chunks) : (c += 1) f(ctx, c);
         return;
@@ -96,11 +106,11 @@ pub fn run(chunks: u32, ctx: anytype, comptime f: fn (@TypeOf(ctx), u32) void) v
             f(@ptrCast(@alignCast(p)), chunk);
         }
     };
+    const gen: u32 = wake_seq.load(.monotonic) +% 1;
     job_fn = Wrap.call;
     job_ctx = @ptrCast(ctx);
-    job_chunks = chunks;
+    job_meta.store((@as(u64, gen) << 32) | chunks, .release);
     remaining.store(chunks, .release);
-    const gen: u32 = wake_seq.load(.monotonic) +% 1;
     claim.store(@as(u64, gen) << 32, .release);
     wake_seq.store(gen, .release);
     io().futexWake(u32, &wake_seq.raw, std.math.maxInt(u32));
@@ -147,4 +157,42 @@ test "pool runs every chunk exactly once" {
         }.f);
     }
     for (hits) |h| try std.testing.expectEqual(@as(u32, 200), h.load(.monotonic));
+}
+
+test "back-to-back jobs with different chunk counts each run exactly their chunks" {
+    // A worker still leaving job g must not claim chunks against job g+1's count.
+    setNumThreads(4);
+    const Ctx = struct { hits: *std.atomic.Value(u32), chunks: u32 };
+    var hits = std.atomic.Value(u32).init(0);
+    var round: u32 = 0;
+    var expect: u32 = 0;
+    while (round < 20_000) : (round += 1) {
+        const chunks = 1 + (round * 7919) % 37;
+        const ctx = Ctx{ .hits = &hits, .chunks = chunks };
+        run(chunks, &ctx, struct {
+            fn f(c: *const Ctx, chunk: u32) void {
+                std.debug.assert(chunk < c.chunks);
+                _ = c.hits.fetchAdd(1, .monotonic);
+            }
+        }.f);
+        expect += chunks;
+        try std.testing.expectEqual(expect, hits.load(.monotonic));
+    }
+}
+
+test "run called from inside a chunk runs in place" {
+    setNumThreads(4);
+    const Inner = struct { n: *std.atomic.Value(u32) };
+    var n = std.atomic.Value(u32).init(0);
+    const outer = Inner{ .n = &n };
+    run(8, &outer, struct {
+        fn f(c: *const Inner, _: u32) void {
+            run(4, c, struct {
+                fn g(cc: *const Inner, _: u32) void {
+                    _ = cc.n.fetchAdd(1, .monotonic);
+                }
+            }.g);
+        }
+    }.f);
+    try std.testing.expectEqual(@as(u32, 32), n.load(.monotonic));
 }

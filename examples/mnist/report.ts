@@ -1,0 +1,160 @@
+/**
+ * Console output for the training script: a progress bar on a terminal
+ * (plain lines otherwise), the test report, and the SVG of the curves.
+ *
+ * @module
+ */
+
+const enc = new TextEncoder();
+
+/** Per-step progress within an epoch: a bar on a terminal, nothing otherwise. */
+export class Progress {
+  #total: number;
+  #label: string;
+  #start = performance.now();
+  #tty: boolean;
+  #lastDraw = 0;
+
+  /** A bar for `total` steps. */
+  constructor(label: string, total: number) {
+    this.#label = label;
+    this.#total = total;
+    this.#tty = Deno.stdout.isTerminal();
+  }
+
+  /** Redraws after `done` steps with the running loss. */
+  update(done: number, loss: number): void {
+    if (!this.#tty) return;
+    const now = performance.now();
+    if (done < this.#total && now - this.#lastDraw < 100) return;
+    this.#lastDraw = now;
+    const secs = (now - this.#start) / 1000;
+    const rate = done / Math.max(secs, 1e-9);
+    const eta = (this.#total - done) / Math.max(rate, 1e-9);
+    const width = 30;
+    const filled = Math.round(width * done / this.#total);
+    const bar = "█".repeat(filled) + "░".repeat(width - filled);
+    const line = `${this.#label} ${bar} ${done}/${this.#total} ` +
+      `${rate.toFixed(1)} steps/s loss ${loss.toFixed(4)} ETA ${eta.toFixed(0)}s`;
+    Deno.stdout.writeSync(enc.encode(`\r${line}\x1b[K`));
+  }
+
+  /** Clears the bar. */
+  finish(): void {
+    if (this.#tty) Deno.stdout.writeSync(enc.encode("\r\x1b[K"));
+  }
+}
+
+/** Per-class and averaged metrics, as the metrics module reports them. */
+export interface Report {
+  accuracy: number;
+  perClass: { precision: number; recall: number; f1: number; support: number }[];
+  macro: { precision: number; recall: number; f1: number };
+  confusion: number[][];
+}
+
+/** The test report as text: accuracy, per-class table, macro averages, confusion matrix. */
+export function formatReport(r: Report): string {
+  const lines: string[] = [];
+  lines.push(`test accuracy: ${(r.accuracy * 100).toFixed(2)}%`);
+  lines.push("");
+  lines.push("class  precision  recall     f1  support");
+  r.perClass.forEach((c, i) => {
+    lines.push(
+      `${String(i).padStart(5)}  ${c.precision.toFixed(4).padStart(9)}  ${
+        c.recall.toFixed(4).padStart(6)
+      }  ${c.f1.toFixed(4).padStart(5)}  ${String(c.support).padStart(7)}`,
+    );
+  });
+  lines.push(
+    `macro  ${r.macro.precision.toFixed(4).padStart(9)}  ${
+      r.macro.recall.toFixed(4).padStart(6)
+    }  ${r.macro.f1.toFixed(4).padStart(5)}`,
+  );
+  lines.push("");
+  lines.push("confusion matrix (rows: true class, columns: predicted)");
+  lines.push("     " + r.confusion.map((_, j) => String(j).padStart(5)).join(""));
+  r.confusion.forEach((row, i) => {
+    lines.push(String(i).padStart(5) + row.map((v) => String(v).padStart(5)).join(""));
+  });
+  return lines.join("\n");
+}
+
+/** One epoch's figures. */
+export interface EpochStats {
+  trainLoss: number;
+  trainAcc: number;
+  valLoss: number;
+  valAcc: number;
+}
+
+/** Loss and accuracy curves per epoch as an SVG picture. */
+export function curvesSvg(history: EpochStats[]): string {
+  const W = 720, H = 300, pad = 44, gap = 40;
+  const pw = (W - 2 * pad - gap) / 2, ph = H - 2 * pad;
+  const n = history.length;
+  const xAt = (i: number, x0: number) => x0 + (n <= 1 ? pw / 2 : (i * pw) / (n - 1));
+  const panel = (
+    x0: number,
+    title: string,
+    series: { name: string; color: string; values: number[] }[],
+    lo: number,
+    hi: number,
+  ): string => {
+    const yAt = (v: number) => pad + ph - ((v - lo) / (hi - lo || 1)) * ph;
+    const parts = [
+      `<rect x="${x0}" y="${pad}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`,
+      `<text x="${x0 + pw / 2}" y="${
+        pad - 14
+      }" text-anchor="middle" font-size="14">${title}</text>`,
+      `<text x="${x0 - 6}" y="${pad + 4}" text-anchor="end" font-size="10">${hi.toFixed(3)}</text>`,
+      `<text x="${x0 - 6}" y="${pad + ph}" text-anchor="end" font-size="10">${
+        lo.toFixed(3)
+      }</text>`,
+      `<text x="${x0 + pw / 2}" y="${H - 10}" text-anchor="middle" font-size="11">epoch</text>`,
+    ];
+    series.forEach((s, k) => {
+      const pts = s.values.map((v, i) => `${xAt(i, x0).toFixed(1)},${yAt(v).toFixed(1)}`).join(" ");
+      parts.push(`<polyline points="${pts}" fill="none" stroke="${s.color}" stroke-width="2"/>`);
+      s.values.forEach((v, i) =>
+        parts.push(
+          `<circle cx="${xAt(i, x0).toFixed(1)}" cy="${
+            yAt(v).toFixed(1)
+          }" r="3" fill="${s.color}"/>`,
+        )
+      );
+      parts.push(
+        `<text x="${x0 + 8}" y="${
+          pad + 16 + 14 * k
+        }" font-size="11" fill="${s.color}">${s.name}</text>`,
+      );
+    });
+    return parts.join("\n");
+  };
+  const losses = history.flatMap((h) => [h.trainLoss, h.valLoss]);
+  const accs = history.flatMap((h) => [h.trainAcc, h.valAcc]);
+  const body = [
+    panel(
+      pad,
+      "loss",
+      [
+        { name: "train", color: "#1f77b4", values: history.map((h) => h.trainLoss) },
+        { name: "validation", color: "#ff7f0e", values: history.map((h) => h.valLoss) },
+      ],
+      0,
+      Math.max(...losses) * 1.05,
+    ),
+    panel(
+      pad + pw + gap,
+      "accuracy",
+      [
+        { name: "train", color: "#1f77b4", values: history.map((h) => h.trainAcc) },
+        { name: "validation", color: "#ff7f0e", values: history.map((h) => h.valAcc) },
+      ],
+      Math.min(...accs) * 0.98,
+      1,
+    ),
+  ].join("\n");
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">\n` +
+    `<rect width="100%" height="100%" fill="white"/>\n${body}\n</svg>\n`;
+}
