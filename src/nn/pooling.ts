@@ -34,6 +34,26 @@ export interface AvgPoolModuleOptions {
   divisorOverride?: number | null;
 }
 
+/** Shared shape of the windowed pools: a kernel size, options, and the function to call. */
+abstract class WindowPool<O> extends Module {
+  /** Window size. */
+  readonly kernelSize: SizeArg;
+  /** The pooling options. */
+  readonly options: O;
+  /** A pool with a `kernelSize` window. */
+  constructor(kernelSize: SizeArg, opts: O) {
+    super();
+    this.kernelSize = kernelSize;
+    this.options = { ...opts };
+  }
+  /** @internal The functional form this module wraps. */
+  protected abstract pool(input: Tensor, kernelSize: SizeArg, opts: O): Tensor;
+  /** Pools the input. */
+  override forward(input: Tensor): Tensor {
+    return this.pool(input, this.kernelSize, this.options);
+  }
+}
+
 /**
  * 1-D max pooling over `[N, C, L]` inputs.
  *
@@ -43,20 +63,14 @@ export interface AvgPoolModuleOptions {
  * new zn.nn.MaxPool1d(2).call(zn.randn([1, 2, 8])).shape; // [1, 2, 4]
  * ```
  */
-export class MaxPool1d extends Module {
-  /** Window size. */
-  readonly kernelSize: SizeArg;
-  /** The pooling options. */
-  readonly options: MaxPoolModuleOptions;
-  /** A max pool with a `kernelSize` window. */
+export class MaxPool1d extends WindowPool<MaxPoolModuleOptions> {
+  /** A pool with a `kernelSize` window. */
   constructor(kernelSize: SizeArg, opts: MaxPoolModuleOptions = {}) {
-    super();
-    this.kernelSize = kernelSize;
-    this.options = { ...opts };
+    super(kernelSize, opts);
   }
-  /** Pools the input. */
-  override forward(input: Tensor): Tensor {
-    return maxPool1d(input, this.kernelSize, this.options);
+  /** @internal */
+  protected pool(input: Tensor, kernelSize: SizeArg, opts: MaxPoolModuleOptions): Tensor {
+    return maxPool1d(input, kernelSize, opts);
   }
 }
 
@@ -69,20 +83,14 @@ export class MaxPool1d extends Module {
  * new zn.nn.MaxPool2d(2).call(zn.randn([1, 3, 8, 8])).shape; // [1, 3, 4, 4]
  * ```
  */
-export class MaxPool2d extends Module {
-  /** Window size. */
-  readonly kernelSize: SizeArg;
-  /** The pooling options. */
-  readonly options: MaxPoolModuleOptions;
-  /** A max pool with a `kernelSize` window. */
+export class MaxPool2d extends WindowPool<MaxPoolModuleOptions> {
+  /** A pool with a `kernelSize` window. */
   constructor(kernelSize: SizeArg, opts: MaxPoolModuleOptions = {}) {
-    super();
-    this.kernelSize = kernelSize;
-    this.options = { ...opts };
+    super(kernelSize, opts);
   }
-  /** Pools the input. */
-  override forward(input: Tensor): Tensor {
-    return maxPool2d(input, this.kernelSize, this.options);
+  /** @internal */
+  protected pool(input: Tensor, kernelSize: SizeArg, opts: MaxPoolModuleOptions): Tensor {
+    return maxPool2d(input, kernelSize, opts);
   }
 }
 
@@ -95,20 +103,14 @@ export class MaxPool2d extends Module {
  * new zn.nn.AvgPool2d(2, { stride: 1 }).call(zn.randn([1, 3, 4, 4])).shape; // [1, 3, 3, 3]
  * ```
  */
-export class AvgPool2d extends Module {
-  /** Window size. */
-  readonly kernelSize: SizeArg;
-  /** The pooling options. */
-  readonly options: AvgPoolModuleOptions;
-  /** An average pool with a `kernelSize` window. */
+export class AvgPool2d extends WindowPool<AvgPoolModuleOptions> {
+  /** A pool with a `kernelSize` window. */
   constructor(kernelSize: SizeArg, opts: AvgPoolModuleOptions = {}) {
-    super();
-    this.kernelSize = kernelSize;
-    this.options = { ...opts };
+    super(kernelSize, opts);
   }
-  /** Pools the input. */
-  override forward(input: Tensor): Tensor {
-    return avgPool2d(input, this.kernelSize, this.options);
+  /** @internal */
+  protected pool(input: Tensor, kernelSize: SizeArg, opts: AvgPoolModuleOptions): Tensor {
+    return avgPool2d(input, kernelSize, opts);
   }
 }
 
