@@ -8,6 +8,7 @@ const dt = @import("dtype.zig");
 const strided = @import("strided.zig");
 const pool = @import("pool.zig");
 const m = @import("libm.zig");
+const vm = @import("vmath.zig");
 const DType = dt.DType;
 
 pub const Error = error{ InvalidArgument, DivisionByZero, NegativePower };
@@ -189,6 +190,41 @@ inline fn predicate(comptime T: type, comptime op: Unary, x: T) u8 {
     };
 }
 
+/// Ops with a vectorised kernel (vmath.zig) on contiguous float runs.
+fn vectorOp(comptime op: Unary) bool {
+    return switch (op) {
+        .exp, .log, .tanh, .sigmoid, .silu => true,
+        else => false,
+    };
+}
+
+/// Contiguous run through vmath; the tail goes through a padded vector so
+/// that every element gets the same function whatever the chunking.
+fn vectorRun(comptime T: type, comptime op: Unary, x: [*]const T, y: [*]T, len: usize) void {
+    const n = comptime vm.lanes(T);
+    const V = @Vector(n, T);
+    const f = struct {
+        inline fn f(v: V) V {
+            return switch (op) {
+                .exp => vm.exp(T, n, v),
+                .log => vm.log(T, n, v),
+                .tanh => vm.tanh(T, n, v),
+                .sigmoid => vm.sigmoid(T, n, v),
+                .silu => vm.silu(T, n, v),
+                else => unreachable,
+            };
+        }
+    }.f;
+    var i: usize = 0;
+    while (i + n <= len) : (i += n) y[i..][0..n].* = f(x[i..][0..n].*);
+    if (i < len) {
+        var buf: [n]T = @splat(0);
+        @memcpy(buf[0 .. len - i], x[i..len]);
+        const r: [n]T = f(buf);
+        @memcpy(y[i..len], r[0 .. len - i]);
+    }
+}
+
 fn UnaryBody(comptime T: type, comptime O: type, comptime op: Unary) type {
     return struct {
         x: [*]const T,
@@ -203,6 +239,7 @@ fn UnaryBody(comptime T: type, comptime O: type, comptime op: Unary) type {
             const x = b.x + @as(usize, @intCast(offs[0]));
             const y = b.y + @as(usize, @intCast(offs[1]));
             if (st[0] == 1 and st[1] == 1) {
+                if (comptime dt.isFloat(T) and vectorOp(op)) return vectorRun(T, op, x, y, len);
                 for (0..len) |i| y[i] = b.one(x[i]);
             } else {
                 const xs: usize = @intCast(st[0]);

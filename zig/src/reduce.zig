@@ -4,6 +4,7 @@
 const std = @import("std");
 const dt = @import("dtype.zig");
 const pool = @import("pool.zig");
+const vm = @import("vmath.zig");
 const m = @import("libm.zig");
 const DType = dt.DType;
 const assert = std.debug.assert;
@@ -146,7 +147,14 @@ fn reduceLine(comptime T: type, comptime op: Reduce, l: Line(T), p: f64, out: *T
                 return;
             }
             var s: f64 = 0;
-            for (0..l.n) |i| s += @exp(toF64(T, l.at(i)) - mx);
+            if (l.stride == 1) {
+                // Contiguous: the vectorised exp pass. (For float32, x - max
+                // rounded to float32 moves each term by at most |x - max|
+                // * 2^-24 relative, which exp(x - max) makes negligible.)
+                s = expShiftSum(T, l.x, null, @floatCast(mx), l.n);
+            } else {
+                for (0..l.n) |i| s += @exp(toF64(T, l.at(i)) - mx);
+            }
             out.* = @floatCast(mx + @log(s));
         },
         .norm => {
@@ -293,6 +301,31 @@ pub fn scan(op: Scan, dtype: DType, x_base: [*]u8, xoff: i64, out_base: [*]u8, o
     }
 }
 
+/// sum(exp(x[i] - mx)) over n contiguous elements, vectorised (vmath.zig),
+/// accumulated in float64; writes the exps to `out` when given.
+fn expShiftSum(comptime T: type, x: [*]const T, out: ?[*]T, mx: T, n: usize) f64 {
+    const w = comptime vm.lanes(T);
+    const V = @Vector(w, T);
+    const W = @Vector(w, f64);
+    const mv: V = @splat(mx);
+    var acc: W = @splat(0);
+    var i: usize = 0;
+    while (i + w <= n) : (i += w) {
+        const e = vm.exp(T, w, @as(V, x[i..][0..w].*) - mv);
+        if (out) |o| o[i..][0..w].* = e;
+        acc += @as(W, @floatCast(e));
+    }
+    if (i < n) {
+        // Padded tail: -inf lanes give exp = 0.
+        var buf: [w]T = @splat(-std.math.inf(T));
+        @memcpy(buf[0 .. n - i], x[i..n]);
+        const e: [w]T = vm.exp(T, w, @as(V, buf) - mv);
+        if (out) |o| @memcpy(o[i..n], e[0 .. n - i]);
+        for (e[0 .. n - i]) |v| acc[0] += v;
+    }
+    return @reduce(.Add, acc);
+}
+
 /// softmax (log = false) or logSoftmax (log = true) along r; numerically stable.
 pub fn softmax(log: bool, dtype: DType, x_base: [*]u8, xoff: i64, out_base: [*]u8, ooff: i64, sh: Shape) Error!void {
     switch (dtype) {
@@ -321,7 +354,20 @@ pub fn softmax(log: bool, dtype: DType, x_base: [*]u8, xoff: i64, out_base: [*]u
                         }
                         // All -inf: PyTorch gives NaN, which x - max produces here too.
                         var s: f64 = 0;
-                        if (c.log) {
+                        if (st == 1) {
+                            // Contiguous line: the vectorised exp pass.
+                            const xl = c.x + base;
+                            const ol = c.out + base;
+                            if (c.log) {
+                                s = expShiftSum(T, xl, null, mx, c.sh.r);
+                                const ls: T = @floatCast(@log(s));
+                                for (0..c.sh.r) |i| ol[i] = xl[i] - mx - ls;
+                            } else {
+                                s = expShiftSum(T, xl, ol, mx, c.sh.r);
+                                const inv: T = @floatCast(1 / s);
+                                for (0..c.sh.r) |i| ol[i] *= inv;
+                            }
+                        } else if (c.log) {
                             for (0..c.sh.r) |i| s += @exp(@as(f64, c.x[base + i * st] - mx));
                             const ls: T = @floatCast(@log(s));
                             for (0..c.sh.r) |i| c.out[base + i * st] = c.x[base + i * st] - mx - ls;

@@ -236,4 +236,5 @@ test {
     _ = dt;
     _ = mm;
     _ = conv;
+    _ = @import("vmath.zig");
 }
