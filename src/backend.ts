@@ -230,14 +230,18 @@ export const OPTIM = { sgd: 0, adam: 1, rmsprop: 2, adagrad: 3 } as const;
 export type OptimKind = keyof typeof OPTIM;
 
 const backends = new Map<string, Backend>();
+// The CPU backend, looked up on every op: kept out of the map lookup.
+let cpu: Backend | undefined;
 
 /** Registers a backend under its device name. */
 export function registerBackend(b: Backend): void {
   backends.set(b.device, b);
+  if (b.device === "cpu") cpu = b;
 }
 
 /** The backend for a device name such as "cpu" or "cuda:0". */
 export function backendFor(device: string): Backend {
+  if (device === "cpu" && cpu !== undefined) return cpu;
   const b = backends.get(device);
   if (b) return b;
   const base = device.split(":")[0];

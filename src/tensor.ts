@@ -47,6 +47,11 @@ export interface Slice {
 /** Options of the reductions that take a dim. */
 export type Dim = number | number[] | undefined | null;
 
+// Shared by every tensor without hooks (most of them): one array less per tensor.
+const NO_HOOKS: GradHook[] = [];
+// Set only while emptyTensor builds a tensor on storage it has just allocated.
+let freshStorage = false;
+
 /**
  * An n-dimensional array with a dtype, a shape and strides over a storage.
  * Views (reshape, transpose, slicing, ...) share storage with their base.
@@ -75,7 +80,7 @@ export class Tensor implements View {
   /** The tape entry that produced this tensor (null for leaves). */
   gradFn: Node | null = null;
   /** @internal Hooks on a leaf's gradient. */
-  hooks: GradHook[] = [];
+  hooks: GradHook[] = NO_HOOKS;
   /** @internal Shared by all views of one storage; bumped by in-place writes. */
   versionCounter: { value: number } = { value: 0 };
   #requiresGrad = false;
@@ -89,7 +94,8 @@ export class Tensor implements View {
     offset: number,
     requiresGrad = false,
   ) {
-    checkGeometry(storage, shape, strides, offset);
+    // Fresh contiguous storage of exactly numel(shape) fits by construction.
+    if (!freshStorage) checkGeometry(storage, shape, strides, offset);
     this.storage = storage;
     this.dtype = dtype;
     this.shape = shape;
@@ -170,6 +176,7 @@ export class Tensor implements View {
         "registerHook: cannot register a hook on a tensor that doesn't require gradient",
       );
     }
+    if (!this.gradFn && this.hooks === NO_HOOKS) this.hooks = [];
     const list = this.gradFn ? this.gradFn.hooks : this.hooks;
     list.push(fn);
     return {
@@ -771,8 +778,13 @@ function checkGeometry(
 
 /** @internal A new contiguous tensor with zeroed storage. */
 export function emptyTensor(shape: readonly number[], dtype: DType, device = "cpu"): Tensor {
-  const b = backendFor(device);
-  return new Tensor(b.alloc(dtype, numel(shape)), dtype, shape, contiguousStrides(shape), 0);
+  const storage = backendFor(device).alloc(dtype, numel(shape));
+  freshStorage = true;
+  try {
+    return new Tensor(storage, dtype, shape, contiguousStrides(shape), 0);
+  } finally {
+    freshStorage = false;
+  }
 }
 
 /** @internal A view of `base`'s storage with new geometry. */

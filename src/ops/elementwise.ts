@@ -70,7 +70,7 @@ function deviceOf(a: TensorLike, b: TensorLike, op: string): string {
 }
 
 function broadcastView(t: Tensor, shape: readonly number[]): Tensor {
-  if (t.shape.length === shape.length && t.shape.every((s, i) => s === shape[i])) return t;
+  if (sameShape(t.shape, shape)) return t;
   return new Tensor(
     t.storage,
     t.dtype,
@@ -78,6 +78,29 @@ function broadcastView(t: Tensor, shape: readonly number[]): Tensor {
     broadcastStrides(t.shape, t.strides, shape),
     t.offset,
   );
+}
+
+const NO_OPTS: { compute?: (promoted: DType) => DType; predicate?: boolean } = {};
+
+/** Dtypes that compute in themselves (not bool, float16 or bfloat16). */
+const PLAIN_DTYPE: Readonly<Record<DType, boolean>> = {
+  bool: false,
+  uint8: true,
+  int8: true,
+  int16: true,
+  int32: true,
+  int64: true,
+  float16: false,
+  bfloat16: false,
+  float32: true,
+  float64: true,
+};
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
@@ -89,8 +112,19 @@ function binaryKernel(
   a: TensorLike,
   b: TensorLike,
   name: string,
-  opts: { compute?: (promoted: DType) => DType; predicate?: boolean } = {},
+  opts: { compute?: (promoted: DType) => DType; predicate?: boolean } = NO_OPTS,
 ): Tensor {
+  // The common case, two tensors of one plain dtype on one device: no
+  // promotion, conversion or scalar operand to prepare.
+  if (
+    a instanceof Tensor && b instanceof Tensor && a.dtype === b.dtype &&
+    opts.compute === undefined && PLAIN_DTYPE[a.dtype] && a.storage.device === b.storage.device
+  ) {
+    const shape = sameShape(a.shape, b.shape) ? a.shape : broadcastShapes(name, a.shape, b.shape);
+    const out = emptyTensor(shape, opts.predicate ? "bool" : a.dtype, a.storage.device);
+    out.backend.binary(op, broadcastView(a, shape), broadcastView(b, shape), out);
+    return out;
+  }
   checkOperand(a, name);
   checkOperand(b, name);
   const device = deviceOf(a, b, name);
