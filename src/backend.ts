@@ -177,6 +177,8 @@ export interface Backend {
   /**
    * A 2-D window kernel over contiguous [N, C, H, W] planes (zig/src/conv.zig):
    * im2col x -> cols [N, C*KH*KW, OH*OW], col2im cols -> x (overwritten),
+   * im2colBatched x -> cols [C*KH*KW, N*OH*OW] (one matrix for the batch;
+   * col2imBatched is its adjoint),
    * pooling x -> out [N, C, OH, OW] (max pooling also writes int64 `idx`),
    * and the pooling backwards grad_out -> grad_in (overwritten).
    */
@@ -200,6 +202,8 @@ export const WINDOW2D = {
   avgPoolBackward: 5,
   adaptiveAvgPool: 6,
   adaptiveAvgPoolBackward: 7,
+  im2colBatched: 8,
+  col2imBatched: 9,
 } as const;
 /** A 2-D window kernel name. */
 export type Window2dOp = keyof typeof WINDOW2D;

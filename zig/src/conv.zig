@@ -78,6 +78,11 @@ pub const Op = enum(i32) {
     avg_pool_backward = 5,
     adaptive_avg_pool = 6,
     adaptive_avg_pool_backward = 7,
+    /// im2col into one matrix for the whole batch: cols: [C*KH*KW, N*OH*OW],
+    /// sample n's columns at n*OH*OW. The weight times it is one GEMM.
+    im2col_batched = 8,
+    /// The adjoint of im2col_batched.
+    col2im_batched = 9,
 };
 
 /// Pooling options (ignored by the ops that do not pool by average).
@@ -124,39 +129,103 @@ fn validRange(size: usize, out: usize, stride: usize, off: i64) struct { usize, 
     return .{ @intCast(a), @intCast(b) };
 }
 
-/// cols: [KH*KW, OH*OW] for the plane's channel; zero where a tap sees padding.
-fn im2colPlane(comptime T: type, g: *const Geometry, x: [*]const T, cols: [*]T) void {
-    const l = g.oh * g.ow;
+/// dst[0..n] = src[0..n] for the short runs of im2col and col2im (one row of
+/// an output plane): an inline loop, where a call to memcpy per run would
+/// cost more than the copy.
+inline fn copyRun(comptime T: type, dst: [*]T, src: [*]const T, n: usize) void {
+    const V = @Vector(8, T);
+    var i: usize = 0;
+    while (i + 8 <= n) : (i += 8) dst[i..][0..8].* = @as(V, src[i..][0..8].*);
+    while (i < n) : (i += 1) dst[i] = src[i];
+}
+
+/// dst[0..n] = 0, inline for the same reason.
+inline fn zeroRun(comptime T: type, dst: [*]T, n: usize) void {
+    var i: usize = 0;
+    while (i + 8 <= n) : (i += 8) dst[i..][0..8].* = @as(@Vector(8, T), @splat(0));
+    while (i < n) : (i += 1) dst[i] = 0;
+}
+
+/// dst[0..n] += src[0..n].
+inline fn addRun(comptime T: type, dst: [*]T, src: [*]const T, n: usize) void {
+    const V = @Vector(8, T);
+    var i: usize = 0;
+    while (i + 8 <= n) : (i += 8) {
+        dst[i..][0..8].* = @as(V, dst[i..][0..8].*) + @as(V, src[i..][0..8].*);
+    }
+    while (i < n) : (i += 1) dst[i] += src[i];
+}
+
+/// cols: [KH*KW, OH*OW] for the plane's channel, rows `ld` elements apart;
+/// zero where a tap sees padding.
+fn im2colPlane(comptime T: type, g: *const Geometry, x: [*]const T, cols: [*]T, ld: usize) void {
+    if (g.sw == 1 and g.ow == g.w and g.sh == 1) return im2colPlaneSame(T, g, x, cols, ld);
     for (0..g.kh) |ki| for (0..g.kw) |kj| {
-        const row = cols + (ki * g.kw + kj) * l;
+        const row = cols + (ki * g.kw + kj) * ld;
         const offw: i64 = @as(i64, @intCast(kj * g.dw)) - @as(i64, @intCast(g.pw));
         const r = validRange(g.w, g.ow, g.sw, offw);
         for (0..g.oh) |oy| {
             const dst = row + oy * g.ow;
             const iy: i64 = @as(i64, @intCast(oy * g.sh + ki * g.dh)) - @as(i64, @intCast(g.ph));
             if (iy < 0 or iy >= @as(i64, @intCast(g.h))) {
-                @memset(dst[0..g.ow], 0);
+                zeroRun(T, dst, g.ow);
                 continue;
             }
             const src = x + @as(usize, @intCast(iy)) * g.w;
-            @memset(dst[0..r[0]], 0);
+            zeroRun(T, dst, r[0]);
             if (g.sw == 1) {
                 const base: usize = @intCast(@as(i64, @intCast(r[0])) + offw);
-                @memcpy(dst[r[0]..r[1]], src[base..][0 .. r[1] - r[0]]);
+                copyRun(T, dst + r[0], src + base, r[1] - r[0]);
             } else {
                 for (r[0]..r[1]) |ox| dst[ox] = src[@intCast(@as(i64, @intCast(ox * g.sw)) + offw)];
             }
-            @memset(dst[r[1]..g.ow], 0);
+            zeroRun(T, dst + r[1], g.ow - r[1]);
         }
     };
 }
 
-/// x = sum over taps of cols scattered back to the positions they were read from.
-fn col2imPlane(comptime T: type, g: *const Geometry, cols: [*]const T, x: [*]T) void {
-    const l = g.oh * g.ow;
+/// im2colPlane for stride 1 with as many output columns as input columns
+/// ("same" width): a tap's valid output rows read consecutive input rows at
+/// one fixed shift, so they are one long copy; then the few columns that see
+/// horizontal padding are zeroed. Short per-row runs cost more than the data.
+fn im2colPlaneSame(comptime T: type, g: *const Geometry, x: [*]const T, cols: [*]T, ld: usize) void {
+    assert(g.sw == 1 and g.sh == 1 and g.ow == g.w);
+    const w = g.w;
+    for (0..g.kh) |ki| for (0..g.kw) |kj| {
+        const row = cols + (ki * g.kw + kj) * ld;
+        const offw: i64 = @as(i64, @intCast(kj * g.dw)) - @as(i64, @intCast(g.pw));
+        const r = validRange(g.w, g.ow, 1, offw);
+        // Output rows oy whose input row oy + ki*dh - ph lies inside [0, h).
+        const offh: i64 = @as(i64, @intCast(ki * g.dh)) - @as(i64, @intCast(g.ph));
+        const vr = validRange(g.h, g.oh, 1, offh);
+        zeroRun(T, row, vr[0] * w);
+        zeroRun(T, row + vr[1] * w, (g.oh - vr[1]) * w);
+        if (vr[1] <= vr[0]) continue;
+        if (r[1] <= r[0]) {
+            zeroRun(T, row + vr[0] * w, (vr[1] - vr[0]) * w);
+            continue;
+        }
+        // dst[j] = src[j + shift] over the valid rows' span, clipped to the
+        // input: the first and last rows may start or end inside padding.
+        const first: i64 = @as(i64, @intCast(vr[0] * w + r[0]));
+        const last: i64 = @as(i64, @intCast((vr[1] - 1) * w + r[1]));
+        const shift: i64 = offh * @as(i64, @intCast(w)) + offw;
+        copyRun(T, row + @as(usize, @intCast(first)), x + @as(usize, @intCast(first + shift)), @intCast(last - first));
+        // Columns outside [r0, r1) of each valid row read a neighbouring row: zero them.
+        for (vr[0]..vr[1]) |oy| {
+            const d = row + oy * w;
+            zeroRun(T, d, r[0]);
+            zeroRun(T, d + r[1], w - r[1]);
+        }
+    };
+}
+
+/// x = sum over taps of cols (rows `ld` apart) scattered back to the
+/// positions they were read from.
+fn col2imPlane(comptime T: type, g: *const Geometry, cols: [*]const T, x: [*]T, ld: usize) void {
     @memset(x[0 .. g.h * g.w], 0);
     for (0..g.kh) |ki| for (0..g.kw) |kj| {
-        const row = cols + (ki * g.kw + kj) * l;
+        const row = cols + (ki * g.kw + kj) * ld;
         const offw: i64 = @as(i64, @intCast(kj * g.dw)) - @as(i64, @intCast(g.pw));
         const r = validRange(g.w, g.ow, g.sw, offw);
         for (0..g.oh) |oy| {
@@ -164,7 +233,12 @@ fn col2imPlane(comptime T: type, g: *const Geometry, cols: [*]const T, x: [*]T) 
             if (iy < 0 or iy >= @as(i64, @intCast(g.h))) continue;
             const dst = x + @as(usize, @intCast(iy)) * g.w;
             const src = row + oy * g.ow;
-            for (r[0]..r[1]) |ox| dst[@intCast(@as(i64, @intCast(ox * g.sw)) + offw)] += src[ox];
+            if (g.sw == 1) {
+                const base: usize = @intCast(@as(i64, @intCast(r[0])) + offw);
+                addRun(T, dst + base, src + r[0], r[1] - r[0]);
+            } else {
+                for (r[0]..r[1]) |ox| dst[@intCast(@as(i64, @intCast(ox * g.sw)) + offw)] += src[ox];
+            }
         }
     };
 }
@@ -178,33 +252,48 @@ fn firstTap(start: i64, step: usize) i64 {
 }
 
 fn maxPoolPlane(comptime T: type, g: *const Geometry, x: [*]const T, out: [*]T, idx: [*]i64) void {
+    if (g.dh == 1 and g.dw == 1) return maxPoolPlaneSteps(T, true, g, x, out, idx);
+    maxPoolPlaneSteps(T, false, g, x, out, idx);
+}
+
+/// Max pooling of one plane; `unit` (dilation 1) lets the compiler drop the
+/// tap steps from the inner loops.
+fn maxPoolPlaneSteps(comptime T: type, comptime unit: bool, g: *const Geometry, x: [*]const T, out: [*]T, idx: [*]i64) void {
     const h: i64 = @intCast(g.h);
     const w: i64 = @intCast(g.w);
-    for (0..g.oh) |oy| for (0..g.ow) |ox| {
+    const dh: i64 = if (unit) 1 else @intCast(g.dh);
+    const dw: i64 = if (unit) 1 else @intCast(g.dw);
+    const span_h: i64 = @intCast((g.kh - 1) * g.dh + 1);
+    const span_w: i64 = @intCast((g.kw - 1) * g.dw + 1);
+    for (0..g.oh) |oy| {
         const hs0: i64 = @as(i64, @intCast(oy * g.sh)) - @as(i64, @intCast(g.ph));
-        const ws0: i64 = @as(i64, @intCast(ox * g.sw)) - @as(i64, @intCast(g.pw));
-        const he = @min(hs0 + @as(i64, @intCast((g.kh - 1) * g.dh + 1)), h);
-        const we = @min(ws0 + @as(i64, @intCast((g.kw - 1) * g.dw + 1)), w);
-        const hs = firstTap(hs0, g.dh);
-        const ws = firstTap(ws0, g.dw);
-        // As PyTorch: NaN wins over numbers, the first of equal maxima wins.
-        var best: T = -std.math.inf(T);
-        var at: i64 = hs * w + ws;
-        var iy = hs;
-        while (iy < he) : (iy += @intCast(g.dh)) {
-            var ix = ws;
-            while (ix < we) : (ix += @intCast(g.dw)) {
-                const i = iy * w + ix;
-                const v = x[@intCast(i)];
-                if (v > best or std.math.isNan(v)) {
-                    best = v;
-                    at = i;
+        const he = @min(hs0 + span_h, h);
+        const hs = firstTap(hs0, @intCast(dh));
+        const o_row = out + oy * g.ow;
+        const i_row = idx + oy * g.ow;
+        for (0..g.ow) |ox| {
+            const ws0: i64 = @as(i64, @intCast(ox * g.sw)) - @as(i64, @intCast(g.pw));
+            const we = @min(ws0 + span_w, w);
+            const ws = firstTap(ws0, @intCast(dw));
+            // As PyTorch: NaN wins over numbers, the first of equal maxima wins.
+            var best: T = -std.math.inf(T);
+            var at: i64 = hs * w + ws;
+            var iy = hs;
+            while (iy < he) : (iy += dh) {
+                var ix = ws;
+                while (ix < we) : (ix += dw) {
+                    const i = iy * w + ix;
+                    const v = x[@intCast(i)];
+                    if (v > best or v != v) {
+                        best = v;
+                        at = i;
+                    }
                 }
             }
+            o_row[ox] = best;
+            i_row[ox] = at;
         }
-        out[oy * g.ow + ox] = best;
-        idx[oy * g.ow + ox] = at;
-    };
+    }
 }
 
 /// gi = 0, then gi[idx] += g: an index outside the plane sets `bad` and is skipped.
@@ -308,8 +397,11 @@ fn plane(comptime op: Op, comptime T: type, a: *const Args(T), p: usize) void {
     const l = g.oh * g.ow;
     const kk = g.kh * g.kw;
     switch (op) {
-        .im2col => im2colPlane(T, g, a.src + p * hw, a.dst + p * kk * l),
-        .col2im => col2imPlane(T, g, a.src + p * kk * l, a.dst + p * hw),
+        .im2col => im2colPlane(T, g, a.src + p * hw, a.dst + p * kk * l, l),
+        .col2im => col2imPlane(T, g, a.src + p * kk * l, a.dst + p * hw, l),
+        // Plane p = n*C + c: rows c*KK.. of the [C*KK, N*L] matrix, columns n*L...
+        .im2col_batched => im2colPlane(T, g, a.src + p * hw, a.dst + (p % g.c) * kk * g.n * l + (p / g.c) * l, g.n * l),
+        .col2im_batched => col2imPlane(T, g, a.src + (p % g.c) * kk * g.n * l + (p / g.c) * l, a.dst + p * hw, g.n * l),
         .max_pool => maxPoolPlane(T, g, a.src + p * hw, a.dst + p * l, a.idx.? + p * l),
         .max_pool_backward => maxPoolBackwardPlane(T, g, a.src + p * l, a.idx.? + p * l, a.dst + p * hw, a.bad),
         .avg_pool => avgPoolPlane(T, g, a.avg, a.src + p * hw, a.dst + p * l),
@@ -390,7 +482,12 @@ fn fillPattern(buf: []f64, seed: u64) void {
 }
 
 test "im2col + matmul matches a direct convolution" {
-    const cases = [_][4]usize{ .{ 1, 0, 1, 3 }, .{ 2, 1, 1, 3 }, .{ 1, 2, 2, 2 }, .{ 3, 1, 2, 1 }, .{ 2, 3, 1, 5 } };
+    // {stride, padding, dilation, kernel}; the last four keep the width ("same"),
+    // which im2col copies in whole blocks.
+    const cases = [_][4]usize{
+        .{ 1, 0, 1, 3 }, .{ 2, 1, 1, 3 }, .{ 1, 2, 2, 2 }, .{ 3, 1, 2, 1 }, .{ 2, 3, 1, 5 },
+        .{ 1, 1, 1, 3 }, .{ 1, 2, 2, 3 }, .{ 1, 2, 1, 5 }, .{ 1, 3, 1, 7 },
+    };
     for (cases) |cs| {
         const s = cs[0];
         const p = cs[1];
@@ -435,6 +532,23 @@ test "im2col + matmul matches a direct convolution" {
         for (cols, c2) |u, v| lhs += u * v;
         for (x, back) |u, v| rhs += u * v;
         try testing.expectApproxEqAbs(lhs, rhs, 1e-9);
+        // The batched layout holds the same columns: cols_b[r, n*L + j] = cols[n, r, j].
+        const cb = try a.alloc(f64, cols.len);
+        defer a.free(cb);
+        try run(.im2col_batched, .float64, @ptrCast(x.ptr), 0, @ptrCast(cb.ptr), 0, null, 0, g, .{});
+        for (0..g.n) |n| for (0..kdim) |r| for (0..l) |j| {
+            try testing.expectEqual(cols[(n * kdim + r) * l + j], cb[r * g.n * l + n * l + j]);
+        };
+        // And col2im_batched folds the same columns back as col2im does.
+        const c2b = try a.alloc(f64, cols.len);
+        defer a.free(c2b);
+        for (0..g.n) |n| for (0..kdim) |r| for (0..l) |j| {
+            c2b[r * g.n * l + n * l + j] = c2[(n * kdim + r) * l + j];
+        };
+        const back_b = try a.alloc(f64, x.len);
+        defer a.free(back_b);
+        try run(.col2im_batched, .float64, @ptrCast(c2b.ptr), 0, @ptrCast(back_b.ptr), 0, null, 0, g, .{});
+        for (back, back_b) |u, v| try testing.expectApproxEqAbs(u, v, 1e-12);
     }
 }
 

@@ -10,16 +10,15 @@
  *
  * @module
  */
-import type { Window2d } from "../../backend.ts";
-import { isFloating } from "../../dtype.ts";
-import { fmtShape } from "../../shape.ts";
+import { backendFor, type Storage, type Window2d } from "../../backend.ts";
+import { type DType, isFloating } from "../../dtype.ts";
+import { contiguousStrides, fmtShape, numel } from "../../shape.ts";
 import { emptyTensor, Tensor } from "../../tensor.ts";
 import { record } from "../../autograd/node.ts";
 import type { Node } from "../../autograd/node.ts";
-import { noGrad } from "../../autograd/grad_mode.ts";
+import { isGradEnabled, noGrad } from "../../autograd/grad_mode.ts";
 import { add, clone, toDType } from "../../ops/elementwise.ts";
 import { sum } from "../../ops/reduce.ts";
-import { matmul } from "../../ops/matmul.ts";
 import { narrow, permute, reshape, squeeze, transpose, unsqueeze } from "../../ops/view.ts";
 
 /** A size given once for every spatial dim, or per dim. */
@@ -138,6 +137,39 @@ function checkDTypes(op: string, x: Tensor, w: Tensor, b: Tensor | null): void {
   }
 }
 
+// ------------------------------------------------------------------ scratch
+
+// im2col columns (and the columns col2im folds back) are the largest buffers
+// of a convolution and never leave the op that fills them: they live in one
+// reusable buffer per device and dtype instead of a fresh zero-filled
+// allocation per call. Every user fills all of it before reading (im2col and
+// the matmul kernel write every element) and is done with it before the next
+// user starts, so one buffer serves them all; an op that needs two at once
+// takes a second slot. Each holds the largest size seen.
+const scratchStore = new Map<string, Storage>();
+
+/** @internal A contiguous tensor of `shape` on the shared scratch buffer. */
+export function scratchTensor(
+  shape: readonly number[],
+  dtype: DType,
+  device: string,
+  slot = 0,
+): Tensor {
+  const key = `${device}/${dtype}/${slot}`;
+  const n = numel(shape);
+  let st = scratchStore.get(key);
+  if (st === undefined || st.length < n) {
+    st = backendFor(device).alloc(dtype, n);
+    scratchStore.set(key, st);
+  }
+  return new Tensor(st, dtype, shape, contiguousStrides(shape), 0);
+}
+
+/** Frees the scratch buffers (they are rebuilt on the next convolution). */
+export function releaseConvScratch(): void {
+  scratchStore.clear();
+}
+
 // ------------------------------------------------------------------ kernels
 
 /**
@@ -153,28 +185,25 @@ export function conv2dCore(x: Tensor, w: Tensor, b: Tensor | null, p: Conv2dPara
   const out = noGrad(() => {
     const xc = kernelOperand(x);
     const cd = xc.dtype;
-    const l = oh * ow;
+    const l = oh * ow, nl = n * l, og = o / g;
     const kdim = cg * kh * kw;
-    // cols: [N, C*KH*KW, OH*OW] = [N, G, Cg*KH*KW, L]: group g's rows are contiguous.
-    const cols = emptyTensor([n, c * kh * kw, l], cd, x.device);
+    // cols: [C*KH*KW, N*L] = [G, Kg, N*L]: the whole batch in one matrix, so
+    // the product is one GEMM per group rather than one per image.
+    const cols = scratchTensor([g, kdim, nl], cd, x.device);
     xc.backend.window2d(
-      "im2col",
+      "im2colBatched",
       xc,
       cols,
       null,
       window(n, c, [h, wd], [oh, ow], [kh, kw], p.stride, p.padding, p.dilation),
     );
     const wc = w.dtype === cd ? w : toDType(w, cd);
-    let y: Tensor;
-    if (g === 1) {
-      // [O, K] @ [N, K, L] -> [N, O, L]
-      y = matmul(reshape(wc, [o, kdim]), cols);
-    } else {
-      // [G, O/G, K] @ [N, G, K, L] -> [N, G, O/G, L]
-      y = matmul(reshape(wc, [g, o / g, kdim]), reshape(cols, [n, g, kdim, l]));
-    }
-    y = reshape(y, [n, o, oh, ow]);
-    if (b) y = add(y, reshape(b.dtype === cd ? b : toDType(b, cd), [1, o, 1, 1]));
+    // [G, Og, Kg] @ [G, Kg, N*L] -> [G, Og, N*L] = [O, N, L]
+    const prod = scratchTensor([g, og, nl], cd, x.device, 1);
+    xc.backend.matmul(reshape(wc, [g, og, kdim]), cols, prod);
+    // [O, N, L] -> [N, O, OH, OW], with the bias added in the same pass.
+    const yt = permute(reshape(prod, [o, n, oh, ow]), [1, 0, 2, 3]);
+    const y = b ? add(yt, reshape(b.dtype === cd ? b : toDType(b, cd), [1, o, 1, 1])) : clone(yt);
     return y.dtype === x.dtype ? y : toDType(y, x.dtype);
   });
   return record("conv2d", [x, w, b], out, {
@@ -205,18 +234,21 @@ export function convTranspose2dCore(
     const wc = w.dtype === cd ? w : toDType(w, cd);
     const kdim = cog * kh * kw;
     const l = h * wd;
-    let cols: Tensor;
-    if (g === 1) {
-      // [Cout*KK, Cin] @ [N, Cin, L] -> [N, Cout*KK, L]
-      cols = matmul(transpose(reshape(wc, [cin, kdim]), 0, 1), reshape(xc, [n, cin, l]));
-    } else {
-      // [G, Cout/G*KK, Cin/G] @ [N, G, Cin/G, L] -> [N, G, Cout/G*KK, L]
-      cols = matmul(transpose(reshape(wc, [g, cig, kdim]), 1, 2), reshape(xc, [n, g, cig, l]));
-    }
-    cols = kernelOperand(reshape(cols, [n, cout * kh * kw, l]));
+    const nl = n * l;
+    // x as [Cin, N*L] = [G, Cin/G, N*L], the batch side by side.
+    const x2 = scratchTensor([cin, n, l], cd, x.device, 1);
+    x2.backend.copy(permute(reshape(xc, [n, cin, l]), [1, 0, 2]), x2);
+    // [G, Cout/G*KK, Cin/G] @ [G, Cin/G, N*L] -> cols [G, Cout/G*KK, N*L]
+    const cols = scratchTensor([g, kdim, nl], cd, x.device);
+    if (cig === 0) cols.backend.fill(cols, 0);
+    else {xc.backend.matmul(
+        transpose(reshape(wc, [g, cig, kdim]), 1, 2),
+        reshape(x2, [g, cig, nl]),
+        cols,
+      );}
     const y = emptyTensor([n, cout, size[0], size[1]], cd, x.device);
     y.backend.window2d(
-      "col2im",
+      "col2imBatched",
       cols,
       y,
       null,
@@ -289,11 +321,46 @@ export function conv2dRule(
   }
   if (ew) {
     const [, , kh, kw] = ew.shape;
-    // slide the input, filter by the gradient: [O, Cg, KH, KW] directly.
-    gw = crossCorrelate(s.x, g, p, [kh, kw]);
+    // Without a graph of the backward itself: the im2col form. Otherwise a
+    // convolution (slide the input, filter by the gradient), differentiable.
+    gw = isGradEnabled() ? crossCorrelate(s.x, g, p, [kh, kw]) : weightGrad(s.x, g, p, [kh, kw]);
+    if (gw.dtype !== ew.dtype) gw = toDType(gw, ew.dtype);
   }
   if (eb) gb = sum(g, [0, 2, 3]);
   return [gx, gw, gb];
+}
+
+/**
+ * conv2d's weight gradient through im2col: for each image n and group,
+ * gw[o, k] += g[n, o, :] @ cols[n, k, :]^T, with cols = im2col(x).
+ * x: [N, C, H, W], g: [N, O, OH, OW] -> [O, C/G, KH, KW]. Not differentiable:
+ * only for backward passes that build no graph.
+ */
+function weightGrad(x: Tensor, g: Tensor, p: Conv2dParams, kernel: Pair): Tensor {
+  const [n, c, h, wd] = x.shape;
+  const [, o, oh, ow] = g.shape;
+  const [kh, kw] = kernel;
+  const gr = p.groups;
+  const cg = c / gr, og = o / gr, kdim = cg * kh * kw, l = oh * ow;
+  const xc = kernelOperand(x);
+  const cd = xc.dtype;
+  const nl = n * l;
+  // g as [O, N*L] = [G, Og, N*L].
+  const g2 = scratchTensor([o, n, l], cd, x.device, 1);
+  g2.backend.copy(permute(reshape(g, [n, o, l]), [1, 0, 2]), g2);
+  const cols = scratchTensor([gr, kdim, nl], cd, x.device);
+  xc.backend.window2d(
+    "im2colBatched",
+    xc,
+    cols,
+    null,
+    window(n, c, [h, wd], [oh, ow], kernel, p.stride, p.padding, p.dilation),
+  );
+  // [G, Og, N*L] @ [G, N*L, Kg] -> [G, Og, Kg]
+  const gw = emptyTensor([gr, og, kdim], cd, x.device);
+  if (nl === 0) return reshape(gw, [o, cg, kh, kw]);
+  xc.backend.matmul(reshape(g2, [gr, og, nl]), transpose(cols, 1, 2), gw);
+  return reshape(gw, [o, cg, kh, kw]);
 }
 
 /** @internal The rule of "convTranspose2d". */
