@@ -53,7 +53,33 @@ pub fn setNumThreads(n: u32) void {
     threads_wanted = n;
 }
 
+/// dladdr's record (the same layout on glibc and macOS).
+const DlInfo = extern struct {
+    fname: ?[*:0]const u8,
+    fbase: ?*anyopaque,
+    sname: ?[*:0]const u8,
+    saddr: ?*anyopaque,
+};
+extern "c" fn dladdr(addr: *const anyopaque, info: *DlInfo) c_int;
+
+/// Marks this library never to be unloaded. The workers run its code for the
+/// life of the process; if the host unloads the library (Deno closes a
+/// dynamic library when the isolate that opened it ends), a worker woken by
+/// a signal would return into unmapped memory. Best effort: without dladdr
+/// (Windows) the library stays as loaded.
+fn pinLibrary() void {
+    const os = builtin.os.tag;
+    if (builtin.link_libc and (os == .linux or os.isDarwin())) {
+        var info: DlInfo = undefined;
+        if (dladdr(@ptrCast(&pinLibrary), &info) == 0) return;
+        const name = info.fname orelse return;
+        // NOLOAD: only promotes the loaded copy; the handle is kept for good.
+        _ = std.c.dlopen(name, .{ .NOW = true, .NOLOAD = true, .NODELETE = true });
+    }
+}
+
 fn ensureWorkers(n: u32) bool {
+    if (workers_started == 0 and workers_started + 1 < n) pinLibrary();
     while (workers_started + 1 < n) {
         const t = std.Thread.spawn(.{ .stack_size = 1 << 20 }, workerMain, .{}) catch return false;
         t.detach();
