@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { BinaryOp, UnaryOp } from "../backend.ts";
+import { backendFor, type BinaryOp, type UnaryOp } from "../backend.ts";
 import {
   bf16BitsToF32,
   checkDType,
@@ -16,7 +16,7 @@ import {
   scalarDType,
   type TypedArray,
 } from "../dtype.ts";
-import { broadcastShapes, broadcastStrides, fmtShape } from "../shape.ts";
+import { broadcastShapes, broadcastStrides, contiguousStrides, fmtShape } from "../shape.ts";
 import { emptyTensor, Tensor, type TensorLike } from "../tensor.ts";
 import { record } from "../autograd/node.ts";
 import { isGradEnabled, noGrad } from "../autograd/grad_mode.ts";
@@ -541,6 +541,31 @@ export function toDType(x: Tensor, dtype: DType): Tensor {
   const out = emptyTensor(x.shape, dtype, x.device);
   out.backend.copy(x, out);
   return record("to", [x], out, {}, { from: x.dtype });
+}
+
+/**
+ * A copy of `x` on `device` ("cpu", "cuda", "cuda:N"); x itself when it is
+ * already there. Differentiable: the gradient goes back to x's device.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.toDevice(zn.ones([2]), "cpu").device; // "cpu"
+ * ```
+ */
+export function toDevice(x: Tensor, device: string): Tensor {
+  if (!(x instanceof Tensor)) throw new TypeError(`to: expected a Tensor, got ${typeof x}`);
+  const b = backendFor(device);
+  if (b.device === x.device) return x;
+  const host = x.backend.toHost(x);
+  const out = new Tensor(
+    b.fromHost(x.dtype, host),
+    x.dtype,
+    x.shape.slice(),
+    contiguousStrides(x.shape),
+    0,
+  );
+  return record("toDevice", [x], out, {}, { device: x.device });
 }
 
 /**
