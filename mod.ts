@@ -46,6 +46,7 @@ export {
   serialize,
 } from "./src/io/mod.ts";
 export type {
+  LoadOptions,
   NamedTensors,
   OptimizerStateDict,
   OptimizerStateOptions,

@@ -13,6 +13,7 @@
  * @module
  */
 import { library } from "../ffi/loader.ts";
+import type { ZenoSymbols } from "../ffi/symbols.ts";
 import {
   type Axis3,
   type Backend,
@@ -37,97 +38,8 @@ import { gatherLayout, layout, meta, windowLayout } from "./layout.ts";
 import { deviceMismatch, disposedError } from "./lifetime.ts";
 import { toStorageValue } from "./cpu_backend.ts";
 
-type Fn<A extends unknown[], R> = (...args: A) => R;
-type Addr = bigint;
-type Buf = ArrayBufferView | null;
-
-/** @internal The native CUDA exports this backend calls (zig/src/cuda/DESIGN.md). */
-export interface CudaSymbols {
-  zeno_cuda_init: Fn<[], number>;
-  zeno_cuda_device_count: Fn<[], number>;
-  zeno_cuda_device_name: Fn<[number, Buf, number], number>;
-  zeno_cuda_device_props: Fn<[number, Buf], number>;
-  zeno_cuda_set_device: Fn<[number], number>;
-  zeno_cuda_last_error: Fn<[Buf, number], number>;
-  zeno_cuda_malloc: Fn<[number, Buf], number>;
-  zeno_cuda_free: Fn<[Addr], number>;
-  zeno_cuda_empty_cache: Fn<[], number>;
-  zeno_cuda_memory_stats: Fn<[Buf], number>;
-  zeno_cuda_reset_peak: Fn<[], number>;
-  zeno_cuda_synchronize: Fn<[], number>;
-  zeno_cuda_htod: Fn<[Addr, Buf, number], number>;
-  zeno_cuda_dtoh: Fn<[Buf, Addr, number], number>;
-  zeno_cuda_dtod: Fn<[Addr, Addr, number], number>;
-  zeno_cuda_memset0: Fn<[Addr, number], number>;
-  zeno_cuda_set_allow_tf32: Fn<[number], number>;
-  zeno_cuda_copy: Fn<[number, Addr, number, number, Addr, number, number, Buf], number>;
-  zeno_cuda_fill: Fn<[number, Addr, number, number, Buf, bigint], number>;
-  zeno_cuda_unary: Fn<
-    [number, number, Addr, number, Addr, number, number, Buf, number, number, number],
-    number
-  >;
-  zeno_cuda_binary: Fn<
-    [number, number, Addr, number, Addr, number, Addr, number, number, Buf],
-    number
-  >;
-  zeno_cuda_where: Fn<
-    [number, Addr, number, Addr, number, Addr, number, Addr, number, number, Buf],
-    number
-  >;
-  zeno_cuda_reduce: Fn<
-    [number, number, Addr, number, Addr, number, Addr, number, number, number, number, number],
-    number
-  >;
-  zeno_cuda_scan: Fn<[number, number, Addr, number, Addr, number, number, number, number], number>;
-  zeno_cuda_softmax: Fn<
-    [number, number, Addr, number, Addr, number, number, number, number],
-    number
-  >;
-  zeno_cuda_matmul: Fn<
-    [number, Addr, number, Addr, number, Addr, number, number, number, number, number, Buf],
-    number
-  >;
-  zeno_cuda_index_select: Fn<
-    [number, Addr, number, Addr, number, number, Addr, number, number, number, number, number],
-    number
-  >;
-  zeno_cuda_gather: Fn<
-    [number, Addr, number, Addr, number, Addr, number, number, Buf, number, number],
-    number
-  >;
-  zeno_cuda_scatter: Fn<
-    [number, number, Addr, number, Addr, number, Addr, number, number, Buf, number, number],
-    number
-  >;
-  zeno_cuda_sort: Fn<
-    [number, Addr, number, Addr, number, Addr, number, number, number, number, number],
-    number
-  >;
-  zeno_cuda_optim_step: Fn<
-    [
-      number,
-      number,
-      Addr,
-      number,
-      Addr,
-      number,
-      Addr,
-      number,
-      Addr,
-      number,
-      Addr,
-      number,
-      number,
-      Buf,
-    ],
-    number
-  >;
-  zeno_cuda_window2d: Fn<
-    [number, number, Addr, number, Addr, number, Addr, number, Buf, number, number],
-    number
-  >;
-  zeno_bad_index: Fn<[], number>;
-}
+/** @internal The native exports, the CUDA ones included (zig/src/cuda/DESIGN.md). */
+export type CudaSymbols = ZenoSymbols;
 
 let sym: CudaSymbols | undefined;
 let unavailable: string | undefined;
@@ -141,12 +53,12 @@ export function cudaSymbols(): CudaSymbols | undefined {
   if (unavailable !== undefined) return undefined;
   let s: CudaSymbols;
   try {
-    s = library().symbols as unknown as CudaSymbols;
+    s = library().symbols;
   } catch (e) {
     unavailable = `the native library could not be opened: ${(e as Error).message}`;
     return undefined;
   }
-  if (typeof s.zeno_cuda_init !== "function") {
+  if (typeof (s as Partial<CudaSymbols>).zeno_cuda_init !== "function") {
     unavailable = "the native library was built without the CUDA exports";
     return undefined;
   }
