@@ -91,9 +91,13 @@ const textBuf = new Uint8Array(1024);
 
 function lastErrorOf(s: CudaSymbols): string {
   try {
+    textBuf.fill(0);
     const n = s.zeno_cuda_last_error(textBuf, textBuf.length);
     if (n <= 0) return "";
-    return new TextDecoder().decode(textBuf.subarray(0, Math.min(n, textBuf.length)));
+    let end = Math.min(n, textBuf.length);
+    const nul = textBuf.indexOf(0);
+    if (nul >= 0 && nul < end) end = nul;
+    return new TextDecoder().decode(textBuf.subarray(0, end)).trim();
   } catch {
     return "";
   }
