@@ -176,9 +176,8 @@ function check(status: number, op: string, dtype?: string, detail = "", bytes?: 
           Number.isFinite(total) ? `${fmtBytes(total)} total capacity` : "unknown capacity"
         }; ${fmtBytes(s[0])} allocated by tensors; ${
           fmtBytes(s[2])
-        } reserved by Zeno's caching allocator (the cache was emptied and the allocation retried once). ${
-          lastError()
-        }`.trimEnd(),
+        } reserved by Zeno's caching allocator (the cache was emptied and the allocation retried once). ${lastError()}`
+          .trimEnd(),
       );
     }
     case 6:
@@ -365,7 +364,16 @@ export class CudaBackend implements Backend {
     const a = this.#addr(src, "copy"), b = this.#addr(dst, "copy");
     const nd = layout(dst.shape, [src.strides, dst.strides]);
     check(
-      s.zeno_cuda_copy(DTYPE_CODE[src.dtype], a, src.offset, DTYPE_CODE[dst.dtype], b, dst.offset, nd, meta),
+      s.zeno_cuda_copy(
+        DTYPE_CODE[src.dtype],
+        a,
+        src.offset,
+        DTYPE_CODE[dst.dtype],
+        b,
+        dst.offset,
+        nd,
+        meta,
+      ),
       "copy",
       src.dtype === dst.dtype ? src.dtype : `${src.dtype} -> ${dst.dtype}`,
     );

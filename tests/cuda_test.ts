@@ -104,7 +104,9 @@ gpuTest("round trips, creation and fill for every dtype", () => {
     same(fc, f, `strided fill ${d}`);
   }
   for (const d of ["float32", "float64", "int64", "int32", "bool"] as DType[]) {
-    for (const e of ["float32", "float64", "int64", "int32", "uint8", "bool", "float16"] as DType[]) {
+    for (
+      const e of ["float32", "float64", "int64", "int32", "uint8", "bool", "float16"] as DType[]
+    ) {
       both(`convert ${d}->${e}`, [rnd([3, 4], d === "bool" ? "float32" : d).to(d)], (x) => x.to(e));
     }
   }
@@ -148,7 +150,11 @@ gpuTest("unary ops on contiguous and strided inputs", () => {
     const x = rnd([6, 5], d);
     for (const op of UNARY_F) {
       both(`${op} ${d}`, [x], (t) => (t as unknown as Record<string, () => zn.Tensor>)[op]());
-      both(`${op} ${d} strided`, [x], (t) => (t.mT as unknown as Record<string, () => zn.Tensor>)[op]());
+      both(
+        `${op} ${d} strided`,
+        [x],
+        (t) => (t.mT as unknown as Record<string, () => zn.Tensor>)[op](),
+      );
     }
     both(`log/sqrt ${d}`, [x], (t) => [t.abs().add(0.1).log(), t.abs().sqrt(), t.abs().rsqrt()]);
     both(`gelu/silu ${d}`, [x], (t) => [
@@ -161,7 +167,11 @@ gpuTest("unary ops on contiguous and strided inputs", () => {
     both(`isnan/nanToNum ${d}`, [x.div(0)], (t) => [t.isnan(), t.isinf(), t.nanToNum()]);
   }
   for (const d of ["int64", "int32"] as DType[]) {
-    both(`int unary ${d}`, [zn.randint(-5, 5, [4, 4], { dtype: d })], (t) => [t.neg(), t.abs(), t.sign()]);
+    both(
+      `int unary ${d}`,
+      [zn.randint(-5, 5, [4, 4], { dtype: d })],
+      (t) => [t.neg(), t.abs(), t.sign()],
+    );
   }
   both("logicalNot", [zn.randn([8]).gt(0)], (t) => t.logicalNot());
 });
@@ -197,15 +207,33 @@ gpuTest("binary ops with broadcasting, transposes and promotion", () => {
     ]);
   }
   const p = zn.randn([6]).gt(0), q = zn.randn([6]).gt(0);
-  both("bool logic", [p, q], (x, y) => [x.logicalAnd(y), x.logicalOr(y), x.logicalXor(y), x.add(y)]);
+  both(
+    "bool logic",
+    [p, q],
+    (x, y) => [x.logicalAnd(y), x.logicalOr(y), x.logicalXor(y), x.add(y)],
+  );
   both("mixed dtypes promote", [zn.randint(0, 5, [3]), zn.randn([3])], (x, y) => x.add(y));
-  both("float16 storage", [zn.randn([7]).to("float16"), zn.randn([7]).to("float16")], (x, y) => x.mul(y), 1e-2);
-  both("bfloat16 storage", [zn.randn([7]).to("bfloat16"), zn.randn([7]).to("bfloat16")], (x, y) => x.add(y), 1e-2);
+  both(
+    "float16 storage",
+    [zn.randn([7]).to("float16"), zn.randn([7]).to("float16")],
+    (x, y) => x.mul(y),
+    1e-2,
+  );
+  both(
+    "bfloat16 storage",
+    [zn.randn([7]).to("bfloat16"), zn.randn([7]).to("bfloat16")],
+    (x, y) => x.add(y),
+    1e-2,
+  );
 });
 
 gpuTest("where, clamp, lerp, in-place ops", () => {
   const x = zn.randn([5, 6]), y = zn.randn([6]);
-  both("where", [x, y], (a, b) => [zn.where(a.gt(0), a, b), zn.where(a.gt(0), a, 0), a.clamp(-0.5, 0.5)]);
+  both(
+    "where",
+    [x, y],
+    (a, b) => [zn.where(a.gt(0), a, b), zn.where(a.gt(0), a, 0), a.clamp(-0.5, 0.5)],
+  );
   both("lerp", [x, y], (a, b) => a.lerp(b, 0.3));
   both("in place", [x, y], (a, b) => {
     const c = a.clone();
@@ -244,9 +272,18 @@ gpuTest("reductions along each axis, scans, softmax", () => {
       ], d === "float32" ? 1e-4 : 1e-9);
       both(`reduce strided dim ${dim} ${d}`, [x], (t) => [t.mT.sum(dim), t.mT.softmax(dim)], 1e-4);
     }
-    both(`full reductions ${d}`, [x], (t) => [t.sum(), t.mean(), t.amax(), t.argmax(), t.norm()], 1e-4);
+    both(
+      `full reductions ${d}`,
+      [x],
+      (t) => [t.sum(), t.mean(), t.amax(), t.argmax(), t.norm()],
+      1e-4,
+    );
   }
-  both("int sums", [zn.randint(-9, 9, [4, 6])], (t) => [t.sum(0), t.sum(), t.prod(1), t.amax(1), t.cumsum(1)]);
+  both(
+    "int sums",
+    [zn.randint(-9, 9, [4, 6])],
+    (t) => [t.sum(0), t.sum(), t.prod(1), t.amax(1), t.cumsum(1)],
+  );
 });
 
 gpuTest("matmul: 2-D, batched, transposed, broadcast, vectors", () => {
@@ -354,8 +391,16 @@ const OPTIMS: [string, (ps: zn.Tensor[]) => zn.optim.Optimizer<{ lr: number }>][
 gpuTest("optimizers match the CPU over several steps", () => {
   for (const [name, make] of OPTIMS) {
     zn.manualSeed(1);
-    const net = new zn.nn.Sequential(new zn.nn.Linear(5, 8), new zn.nn.Tanh(), new zn.nn.Linear(8, 3));
-    const netG = new zn.nn.Sequential(new zn.nn.Linear(5, 8), new zn.nn.Tanh(), new zn.nn.Linear(8, 3));
+    const net = new zn.nn.Sequential(
+      new zn.nn.Linear(5, 8),
+      new zn.nn.Tanh(),
+      new zn.nn.Linear(8, 3),
+    );
+    const netG = new zn.nn.Sequential(
+      new zn.nn.Linear(5, 8),
+      new zn.nn.Tanh(),
+      new zn.nn.Linear(8, 3),
+    );
     netG.loadStateDict(net.stateDict());
     const optC = make([...net.parameters()]);
     const optG = make([...netG.parameters()]); // built before the move: state follows the parameters

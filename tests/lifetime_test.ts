@@ -153,7 +153,11 @@ Deno.test("tidy: parameters, buffers, grads and optimizer state survive; old gra
 
 Deno.test("tidy: a training loop keeps nothing but the model and optimizer", () => {
   zn.manualSeed(0);
-  const net = new zn.nn.Sequential(new zn.nn.Linear(4, 8), new zn.nn.ReLU(), new zn.nn.Linear(8, 2));
+  const net = new zn.nn.Sequential(
+    new zn.nn.Linear(4, 8),
+    new zn.nn.ReLU(),
+    new zn.nn.Linear(8, 2),
+  );
   const opt = new zn.optim.SGD(net.parameters(), { lr: 0.1, momentum: 0.9 });
   const x = zn.randn([16, 4]);
   const y = zn.randint(0, 2, [16]);
@@ -302,7 +306,11 @@ Deno.test("cross-device ops name the op and both devices", () => {
   );
   assertThrows(() => c.copy_(f), Error, `copy_: ${msg}`);
   assertThrows(() => zn.nn.functional.mseLoss(c, f), Error, `mseLoss: ${msg}`);
-  assertThrows(() => zn.nn.functional.crossEntropy(c, fi.select(1, 0)), Error, `crossEntropy: ${msg}`);
+  assertThrows(
+    () => zn.nn.functional.crossEntropy(c, fi.select(1, 0)),
+    Error,
+    `crossEntropy: ${msg}`,
+  );
   const p = zn.ones([2], { requiresGrad: true });
   p.grad = zn.ones([2], { device: "fake:0" });
   const opt = new zn.optim.SGD([p], { lr: 0.1 });

@@ -421,8 +421,8 @@ export class Module {
 /** Buffers hold their memory (see src/lifetime.ts): swap the holds on assignment. */
 function setHeld(map: Map<string, Tensor | null>, name: string, t: Tensor | null): void {
   const old = map.get(name) ?? null;
-  if (old === t) return;
   map.set(name, t);
+  if (old === t) return;
   if (t) hold(t);
   if (old) unhold(old);
 }

@@ -114,25 +114,26 @@ export abstract class Optimizer<O extends { lr: number }> {
     const loss = closure ? closure() : undefined;
     // Temporaries (converted gradients, fills) are released when the step ends;
     // state buffers are long-lived holders and stay.
-    internalScope(() => noGrad(() => {
-      for (const group of this.paramGroups) {
-        for (const p of group.params) {
-          if (!p.grad) continue;
-          if (!p.isContiguous()) throw new Error("optimizer: parameters must be contiguous");
-          if (p.grad.device !== p.device) {
-            throw deviceMismatch("optimizer step", p.device, p.grad.device);
+    internalScope(() =>
+      noGrad(() => {
+        for (const group of this.paramGroups) {
+          for (const p of group.params) {
+            if (!p.grad) continue;
+            if (!p.isContiguous()) throw new Error("optimizer: parameters must be contiguous");
+            if (p.grad.device !== p.device) {
+              throw deviceMismatch("optimizer step", p.device, p.grad.device);
+            }
+            let state = this.state.get(p);
+            if (!state) this.state.set(p, state = {});
+            else followDevice(state, p.device);
+            const grad = p.grad.isContiguous() && p.grad.dtype === p.dtype
+              ? p.grad
+              : clone(p.grad.to(p.dtype));
+            this.update(p, grad, state, group);
+            p.versionCounter.value++;
           }
-          let state = this.state.get(p);
-          if (!state) this.state.set(p, state = {});
-          else followDevice(state, p.device);
-          const grad = p.grad.isContiguous() && p.grad.dtype === p.dtype
-            ? p.grad
-            : clone(p.grad.to(p.dtype));
-          this.update(p, grad, state, group);
-          p.versionCounter.value++;
         }
-      }
-    }), () => undefined);
+      }), () => undefined);
     return loss;
   }
 
