@@ -341,8 +341,11 @@ export class Tensor implements View {
     if (typeof a === "object" && a !== null) {
       device = a.device;
       dtype = a.dtype;
-    } else if (typeof a === "string" && (DTYPES as readonly string[]).includes(a)) {
-      dtype = a as DType;
+    } else if (
+      typeof a === "string" &&
+      ((DTYPES as readonly string[]).includes(a) || !/^(cpu|cuda)$|:/.test(a))
+    ) {
+      dtype = a as DType; // toDType rejects names that are neither dtypes nor devices
     } else {
       device = a as string;
       dtype = b;

@@ -197,7 +197,8 @@ Deno.test("to: dtype, device and options forms", () => {
   assertEquals(y.dtype, "float64");
   assertEquals(x.to({ dtype: "float16" }).dtype, "float16");
   assert(x.to({ device: "cpu" }) === x);
-  assertThrows(() => x.to("tpu"), Error, "unknown device");
+  assertThrows(() => x.to("tpu:0"), Error, "unknown device");
+  assertThrows(() => x.to("float8" as zn.DType), TypeError, "float8");
 });
 
 Deno.test("Module.to keeps the same Parameter objects", () => {
