@@ -350,10 +350,8 @@ export class Tensor implements View {
       device = a as string;
       dtype = b;
     }
-    let t: Tensor = this;
-    if (device !== undefined) t = ew.toDevice(t, device);
-    if (dtype !== undefined) t = ew.toDType(t, dtype);
-    return t;
+    const moved = device !== undefined ? ew.toDevice(this, device) : this;
+    return dtype !== undefined ? ew.toDType(moved, dtype) : moved;
   }
   /**
    * A copy on a CUDA device (default "cuda:0"); this tensor when already there.
