@@ -137,6 +137,11 @@ export interface Backend {
   readonly device: string;
   /** Zero-filled storage for `numel` elements. */
   alloc(dtype: DType, numel: number): Storage;
+  /**
+   * Storage whose contents are unspecified, for outputs a kernel overwrites
+   * entirely (skips the zero fill on devices where it costs a pass over memory).
+   */
+  allocUninit?(dtype: DType, numel: number): Storage;
   /** Storage holding a copy of (or, on the CPU, owning) host data in storage format. */
   fromHost(dtype: DType, data: TypedArray): Storage;
   /** A contiguous host copy of a view, in storage format. */

@@ -305,6 +305,10 @@ export class CudaBackend implements Backend {
     return st;
   }
 
+  allocUninit(dtype: DType, numel: number): Storage {
+    return new CudaStorage(this.index, numel, ITEMSIZE[dtype]);
+  }
+
   fromHost(dtype: DType, data: TypedArray): Storage {
     const st = new CudaStorage(this.index, data.length, ITEMSIZE[dtype]);
     if (data.length > 0) {

@@ -919,6 +919,14 @@ export function emptyTensor(shape: readonly number[], dtype: DType, device = "cp
   return new Tensor(b.alloc(dtype, numel(shape)), dtype, shape, contiguousStrides(shape), 0);
 }
 
+/** @internal A new contiguous tensor that a kernel will overwrite entirely (contents unspecified). */
+export function outputTensor(shape: readonly number[], dtype: DType, device = "cpu"): Tensor {
+  const b = backendFor(device);
+  const n = numel(shape);
+  const st = b.allocUninit ? b.allocUninit(dtype, n) : b.alloc(dtype, n);
+  return new Tensor(st, dtype, shape, contiguousStrides(shape), 0);
+}
+
 /** @internal A view of `base`'s storage with new geometry. */
 export function viewOf(
   base: Tensor,

@@ -17,7 +17,7 @@ import {
   type TypedArray,
 } from "../dtype.ts";
 import { broadcastShapes, broadcastStrides, contiguousStrides, fmtShape } from "../shape.ts";
-import { emptyTensor, Tensor, type TensorLike } from "../tensor.ts";
+import { emptyTensor, outputTensor, Tensor, type TensorLike } from "../tensor.ts";
 import { record } from "../autograd/node.ts";
 import { isGradEnabled, noGrad } from "../autograd/grad_mode.ts";
 import { UNARY_SAVES } from "../autograd/rules.ts";
@@ -40,7 +40,7 @@ export function checkOperand(x: unknown, op: string): asserts x is TensorLike {
 
 /** @internal A 0-d tensor holding a scalar. */
 export function scalarTensor(v: number | boolean, dtype: DType, device = "cpu"): Tensor {
-  const t = emptyTensor([], dtype, device);
+  const t = outputTensor([], dtype, device);
   t.backend.fill(t, v);
   return t;
 }
@@ -102,7 +102,7 @@ function binaryKernel(
   const ta = asTensor(a, compute, device, name);
   const tb = asTensor(b, compute, device, name);
   const shape = broadcastShapes(name, ta.shape, tb.shape);
-  const out = emptyTensor(shape, opts.predicate ? "bool" : compute, device);
+  const out = outputTensor(shape, opts.predicate ? "bool" : compute, device);
   // bool + bool is logical or in PyTorch (a bool never holds 2).
   if (op === "add" && compute === "bool") op = "logicalOr";
   out.backend.binary(op, broadcastView(ta, shape), broadcastView(tb, shape), out);
@@ -396,7 +396,7 @@ export function unary(op: UnaryOp, x: Tensor, params?: readonly number[]): Tenso
     compute = "float32";
   }
   const src = x.dtype === compute ? x : toDType(x, compute);
-  const out = emptyTensor(x.shape, pred ? "bool" : compute, x.device);
+  const out = outputTensor(x.shape, pred ? "bool" : compute, x.device);
   out.backend.unary(op, src, out, params);
   const storageOnly = computeDType(x.dtype) !== x.dtype;
   const result = storageOnly && !pred && isFloating(compute) ? toDType(out, x.dtype) : out;
@@ -454,7 +454,7 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const ta = asTensor(a, dtype, device, "where");
   const tb = asTensor(b, dtype, device, "where");
   const shape = broadcastShapes("where", cond.shape, ta.shape, tb.shape);
-  const out = emptyTensor(shape, dtype, device);
+  const out = outputTensor(shape, dtype, device);
   out.backend.where(
     broadcastView(cond, shape),
     broadcastView(ta, shape),
@@ -538,7 +538,7 @@ export function lerp(a: Tensor, b: TensorLike, weight: TensorLike): Tensor {
 export function toDType(x: Tensor, dtype: DType): Tensor {
   checkDType(dtype, "to");
   if (x.dtype === dtype) return x;
-  const out = emptyTensor(x.shape, dtype, x.device);
+  const out = outputTensor(x.shape, dtype, x.device);
   out.backend.copy(x, out);
   return record("to", [x], out, {}, { from: x.dtype });
 }
@@ -578,7 +578,7 @@ export function toDevice(x: Tensor, device: string): Tensor {
  * ```
  */
 export function clone(x: Tensor): Tensor {
-  const out = emptyTensor(x.shape, x.dtype, x.device);
+  const out = outputTensor(x.shape, x.dtype, x.device);
   out.backend.copy(x, out);
   return record("clone", [x], out);
 }
