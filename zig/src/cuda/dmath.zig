@@ -35,13 +35,13 @@ pub inline fn logf(x: f32) f32 {
 pub inline fn tanhf(x: f32) f32 {
     return vm.tanh(f32, 1, @as(@Vector(1, f32), @splat(x)))[0];
 }
-pub fn expm1(x: f64) f64 {
+pub noinline fn expm1(x: f64) f64 {
     return std.math.expm1(x);
 }
-pub fn log1p(x: f64) f64 {
+pub noinline fn log1p(x: f64) f64 {
     return std.math.log1p(x);
 }
-pub fn atan2(y: f64, x: f64) f64 {
+pub noinline fn atan2(y: f64, x: f64) f64 {
     return std.math.atan2(y, x);
 }
 
@@ -67,7 +67,7 @@ pub inline fn roundEven(comptime T: type, x: T) T {
 }
 
 /// 2^x: exact powers for integers, exp of a small fraction otherwise.
-pub fn exp2(x: f64) f64 {
+pub noinline fn exp2(x: f64) f64 {
     if (x != x) return x;
     if (x >= 1024) return std.math.inf(f64);
     if (x < -1080) return 0;
@@ -78,7 +78,7 @@ pub fn exp2(x: f64) f64 {
 }
 
 /// log2 through frexp, so that powers of two are exact.
-pub fn log2(x: f64) f64 {
+pub noinline fn log2(x: f64) f64 {
     if (!(x > 0) or x == std.math.inf(f64)) return log(x) * std.math.log2e;
     const fr = std.math.frexp(x); // x = m 2^e, m in [0.5, 1)
     var m = fr.significand;
@@ -91,7 +91,7 @@ pub fn log2(x: f64) f64 {
     return e + log(m) * std.math.log2e;
 }
 
-pub fn sin(x: f64) f64 {
+pub noinline fn sin(x: f64) f64 {
     var ix = @as(u64, @bitCast(x)) >> 32;
     ix &= 0x7fffffff;
     if (ix <= 0x3fe921fb) {
@@ -109,7 +109,7 @@ pub fn sin(x: f64) f64 {
     };
 }
 
-pub fn cos(x: f64) f64 {
+pub noinline fn cos(x: f64) f64 {
     var ix = @as(u64, @bitCast(x)) >> 32;
     ix &= 0x7fffffff;
     if (ix <= 0x3fe921fb) {
@@ -127,7 +127,7 @@ pub fn cos(x: f64) f64 {
     };
 }
 
-pub fn tan(x: f64) f64 {
+pub noinline fn tan(x: f64) f64 {
     var ix = @as(u64, @bitCast(x)) >> 32;
     ix &= 0x7fffffff;
     if (ix <= 0x3fe921fb) {
@@ -185,7 +185,7 @@ fn erfc2(ix: u32, x_in: f64) f64 {
     return exp(-z * z - 0.5625) * exp((z - x) * (z + x) + r / q) / x;
 }
 
-pub fn erf(x: f64) f64 {
+pub noinline fn erf(x: f64) f64 {
     const hi: u32 = @truncate(@as(u64, @bitCast(x)) >> 32);
     const sign = hi >> 31;
     const ix = hi & 0x7fffffff;
@@ -201,7 +201,7 @@ pub fn erf(x: f64) f64 {
 }
 
 /// fmod, exact (musl's integer algorithm).
-pub fn fmod(x: f64, y: f64) f64 {
+pub noinline fn fmod(x: f64, y: f64) f64 {
     var uxi: u64 = @bitCast(x);
     var uyi: u64 = @bitCast(y);
     var ex: i32 = @intCast((uxi >> 52) & 0x7ff);
@@ -259,7 +259,7 @@ fn isOddInteger(x: f64) bool {
 }
 
 /// x^y (std.math.pow's algorithm, after Go's, with this file's exp and log).
-pub fn pow(x: f64, y: f64) f64 {
+pub noinline fn pow(x: f64, y: f64) f64 {
     const math = std.math;
     if (y == 0 or x == 1) return 1;
     if (x != x or y != y) return math.nan(f64);

@@ -88,12 +88,13 @@ pub fn open() ?*const Api {
 
 /// Fills every field of `out` by name; false (with a message) if one is missing.
 pub fn resolve(comptime T: type, lib: anytype, out: *T) bool {
-    inline for (@typeInfo(T).@"struct".fields) |f| {
-        const p = lib.lookup(f.type, f.name ++ "") orelse {
-            setMessage("symbol {s} missing from the library", .{f.name});
+    const info = @typeInfo(T).@"struct";
+    inline for (info.field_names, info.field_types) |name, F| {
+        const p = lib.lookup(F, name) orelse {
+            setMessage("symbol {s} missing from the library", .{name});
             return false;
         };
-        @field(out, f.name) = p;
+        @field(out, name) = p;
     }
     return true;
 }
