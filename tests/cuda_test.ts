@@ -502,8 +502,21 @@ gpuTest("cross-device operands raise clear errors", () => {
 });
 
 gpuTest("out of memory names the allocator's numbers", () => {
-  const e = assertThrows(() => zn.empty([2 ** 46], { device: "cuda" }), Error, "out of memory");
-  assert(e.message.includes("allocated"), e.message);
-  assert(e.message.includes("reserved"), e.message);
-  zn.ones([4], { device: "cuda" }).sum().item(); // still usable afterwards
+  // The largest tensor (2^31 - 1 float64 elements, 16 GiB) repeatedly, until the card is full.
+  let err: Error | undefined;
+  zn.tidy(() => {
+    for (let i = 0; i < 64 && !err; i++) {
+      try {
+        zn.empty([2 ** 31 - 1], { dtype: "float64", device: "cuda" });
+      } catch (e) {
+        err = e as Error;
+      }
+    }
+  });
+  zn.cuda.emptyCache();
+  assert(err, "no out-of-memory error after 1 TiB of allocations");
+  assert(err.message.includes("out of memory"), err.message);
+  assert(err.message.includes("allocated"), err.message);
+  assert(err.message.includes("reserved"), err.message);
+  assertEquals(zn.ones([4], { device: "cuda" }).sum().item(), 4); // still usable afterwards
 });
