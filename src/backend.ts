@@ -169,6 +169,12 @@ export interface Backend {
   scan(op: "cumsum" | "cumprod", x: View, axis: Axis3, out: View): void;
   /** softmax or logSoftmax of a contiguous x along r. */
   softmax(log: boolean, x: View, axis: Axis3, out: View): void;
+  /**
+   * True when {@link Backend.matmul} takes float16/bfloat16 operands directly
+   * (accumulating in float32, as tensor cores do); otherwise the op layer
+   * computes them in float32.
+   */
+  readonly halfMatmul?: boolean;
   /** c[b] = a[b] @ b[b]; a: [B, M, K], b: [B, K, N] strided, c: [B, M, N] contiguous. */
   matmul(a: View, b: View, c: View): void;
   /** out = x (contiguous [outer, size, inner]) at int64 `idx` along the middle axis. */

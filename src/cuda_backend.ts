@@ -277,6 +277,8 @@ export class CudaBackend implements Backend {
   readonly device: string;
   /** The device index N. */
   readonly index: number;
+  /** cuBLAS multiplies float16/bfloat16 directly (float32 accumulation). */
+  readonly halfMatmul = true;
   readonly #s: CudaSymbols;
 
   /** @internal Use `backendFor("cuda:N")`, which initialises the device first. */
