@@ -3,12 +3,14 @@ import { deepEqual, ok } from "node:assert/strict";
 
 /** Asserts a condition. */
 export function assert(cond: unknown, msg?: string): asserts cond {
-  ok(cond, msg);
+  if (msg === undefined) ok(cond);
+  else ok(cond, msg);
 }
 
 /** Deep equality. */
 export function assertEquals(a: unknown, b: unknown, msg?: string): void {
-  deepEqual(a, b, msg);
+  if (msg === undefined) deepEqual(a, b);
+  else deepEqual(a, b, msg);
 }
 
 /** Asserts that `fn` throws an instance of `cls` whose message includes `includes`. */

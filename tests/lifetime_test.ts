@@ -305,7 +305,9 @@ Deno.test("cross-device ops name the op and both devices", () => {
     Error,
     `maskedFill: ${msg}`,
   );
-  assertThrows(() => c.copy_(f), Error, `copy_: ${msg}`);
+  // copy_ copies across devices, as in PyTorch.
+  const src = zn.tensor([[3, 4], [5, 6]], { dtype: "float32", device: "fake:0" });
+  assertEquals(c.clone().copy_(src).toArray(), [[3, 4], [5, 6]]);
   assertThrows(() => zn.nn.functional.mseLoss(c, f), Error, `mseLoss: ${msg}`);
   assertThrows(
     () => zn.nn.functional.crossEntropy(c, fi.select(1, 0)),

@@ -593,11 +593,8 @@ export function fullOf(x: Tensor, value: number | boolean): Tensor {
 export function copySource(dst: Tensor, src: TensorLike): Tensor {
   checkOperand(src, "copy_");
   if (!(src instanceof Tensor)) return fullOf(dst, src);
-  if (src.device !== dst.device) {
-    throw new Error(
-      `copy_: expected all tensors on the same device, but found ${src.device} and ${dst.device}`,
-    );
-  }
+  // As in PyTorch, copy_ copies across devices (differentiably).
+  if (src.device !== dst.device) src = toDevice(src, dst.device);
   const shape = broadcastShapes("copy_", dst.shape, src.shape);
   if (shape.length !== dst.shape.length || shape.some((d, i) => d !== dst.shape[i])) {
     throw new RangeError(
