@@ -81,6 +81,17 @@ export function cudaSymbols(): CudaSymbols | undefined {
   return sym;
 }
 
+/**
+ * @internal Tests only: runs the backend on the given exports instead of the
+ * library's (tests/cuda_mock.ts: a host-memory stand-in for a GPU).
+ */
+export function installCudaSymbolsForTests(s: CudaSymbols): void {
+  sym = s;
+  unavailable = undefined;
+  current = -1;
+  deviceTotal = new Map();
+}
+
 /** @internal Why CUDA is unavailable ("" when it is available). */
 export function cudaUnavailableReason(): string {
   cudaSymbols();
