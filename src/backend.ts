@@ -142,7 +142,11 @@ export interface Backend {
    * entirely (skips the zero fill on devices where it costs a pass over memory).
    */
   allocUninit?(dtype: DType, numel: number): Storage;
-  /** Storage holding a copy of (or, on the CPU, owning) host data in storage format. */
+  /**
+   * Storage holding a copy of (or, on the CPU, owning) host data in storage
+   * format. Every backend but the CPU's must copy: callers may pass a view of
+   * a live CPU tensor.
+   */
   fromHost(dtype: DType, data: TypedArray): Storage;
   /** A contiguous host copy of a view, in storage format. */
   toHost(x: View): TypedArray;

@@ -31,7 +31,7 @@ registerBackend({
   ...cpuBackend,
   device: "cpu:1",
   alloc: (dtype: DType, n: number) => new SecondCpuStorage(new STORAGE_CTOR[dtype](n)),
-  fromHost: (_dtype: DType, data: TypedArray) => new SecondCpuStorage(data),
+  fromHost: (_dtype: DType, data: TypedArray) => new SecondCpuStorage(data.slice() as TypedArray),
 });
 
 /** Deterministic float64 values in [lo, hi) (a small LCG, so cases do not depend on RNG state). */

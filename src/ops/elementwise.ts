@@ -5,6 +5,7 @@
  * @module
  */
 import { backendFor, type BinaryOp, type UnaryOp } from "../backend.ts";
+import { CpuStorage } from "../cpu_backend.ts";
 import {
   bf16BitsToF32,
   checkDType,
@@ -557,7 +558,10 @@ export function toDevice(x: Tensor, device: string): Tensor {
   if (!(x instanceof Tensor)) throw new TypeError(`to: expected a Tensor, got ${typeof x}`);
   const b = backendFor(device);
   if (b.device === x.device) return x;
-  const host = x.backend.toHost(x);
+  // A contiguous CPU source is read in place: other devices copy what fromHost gets.
+  const host = x.device === "cpu" && x.storage instanceof CpuStorage && x.isContiguous()
+    ? x.storage.data.subarray(x.offset, x.offset + x.numel) as TypedArray
+    : x.backend.toHost(x);
   const out = new Tensor(
     b.fromHost(x.dtype, host),
     x.dtype,
