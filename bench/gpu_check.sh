@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One prepared GPU check for a bare machine with Python, PyTorch and CUDA but
 # no Deno: unpacks Deno, runs the CUDA tests, then benchmarks Zeno against
-# PyTorch on the same GPU and prints a ratio table. Under 5 minutes; every
-# section has its own time limit, so one hang cannot eat the budget.
+# PyTorch on the same GPU and prints a ratio table. Under 5 minutes: every
+# section has its own time limit (about 270 s in all, at worst), so one hang
+# cannot eat the budget.
 #
 # Needs, relative to the repository root (the working directory):
 #   .gpu/deno.xz        the deno binary, xz-compressed (xz -c "$(which deno)" > .gpu/deno.xz)
@@ -37,7 +38,7 @@ if ! ls zig/zig-out/lib/libzeno-* > /dev/null 2>&1; then
 fi
 
 # --- cuBLAS and friends from PyTorch's wheels
-LIBS=$(timeout 60 python3 - << 'EOF'
+LIBS=$(timeout 20 python3 - << 'EOF'
 import glob, os, site
 roots = set(site.getsitepackages() + [site.getusersitepackages()])
 try:
@@ -63,7 +64,7 @@ EOF
 )
 export ZENO_CUDA_LIB_PATH="${ZENO_CUDA_LIB_PATH:-$LIBS}"
 log "ZENO_CUDA_LIB_PATH=$ZENO_CUDA_LIB_PATH"
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader > "$OUT/gpu.txt" 2>&1
+timeout 10 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader > "$OUT/gpu.txt" 2>&1
 GPU_NAME=$(head -1 "$OUT/gpu.txt" | cut -d, -f1)
 log "gpu: $(head -1 "$OUT/gpu.txt")"
 
@@ -71,12 +72,12 @@ RUN=("$DENO" run --no-check --allow-all)
 
 # --- tests
 log "tests/cuda_test.ts and tests/lifetime_test.ts"
-timeout 75 "$DENO" test --no-check --allow-all tests/cuda_test.ts tests/lifetime_test.ts \
+timeout 70 "$DENO" test --no-check --allow-all tests/cuda_test.ts tests/lifetime_test.ts \
   > "$OUT/tests.log" 2>&1
 log "tests exit $? ($(grep -aE '^(ok|FAILED) \|' "$OUT/tests.log" | tail -1))"
 grep -aE "FAILED|error:" "$OUT/tests.log" | head -20 | tee -a "$OUT/summary.txt"
 if [ -f bench/cuda_smoke.ts ]; then
-  timeout 20 "${RUN[@]}" bench/cuda_smoke.ts > "$OUT/smoke.log" 2>&1
+  timeout 15 "${RUN[@]}" bench/cuda_smoke.ts > "$OUT/smoke.log" 2>&1
   log "bench/cuda_smoke.ts exit $?"
   tail -5 "$OUT/smoke.log" | tee -a "$OUT/summary.txt"
 fi
@@ -90,12 +91,12 @@ bench() { # section zeno-limit torch-limit
   timeout "$3" python3 bench/gpu_compare.py "$1" >> "$OUT/torch.jsonl" 2>> "$OUT/torch.err"
   log "torch $1: exit $?"
 }
-bench matmul 35 30
-bench add 15 15
-bench mlp 25 20
-bench cnn 30 20
+bench matmul 30 25
+bench add 15 12
+bench mlp 20 15
+bench cnn 25 15
 
-python3 bench/gpu_compare.py table "$OUT/zeno.jsonl" "$OUT/torch.jsonl" "$GPU_NAME" \
+timeout 10 python3 bench/gpu_compare.py table "$OUT/zeno.jsonl" "$OUT/torch.jsonl" "$GPU_NAME" \
   > "$OUT/table.txt" 2>&1
 cat "$OUT/table.txt" | tee -a "$OUT/summary.txt"
 log "done"
