@@ -135,6 +135,28 @@ pub fn build(b: *std.Build) void {
     const run_tests = b.addRunArtifact(tests);
     b.step("test", "Run the Zig unit tests").dependOn(&run_tests.step);
 
+    // CUDA smoke test: every kernel family against the CPU exports on device 0
+    // (run it on a machine with an NVIDIA GPU; baseline CPU so it runs anywhere).
+    const smoke_target = b.resolveTargetQuery(.{ .cpu_model = .baseline });
+    const zeno_module = b.createModule(.{
+        .root_source_file = b.path("src/root.zig"),
+        .target = smoke_target,
+        .optimize = .fast,
+        .link_libc = true,
+    });
+    zeno_module.addImport("zeno_ptx", ptx.module);
+    const smoke = b.addExecutable(.{
+        .name = "cuda-smoke",
+        .root_module = b.createModule(.{
+            .root_source_file = b.path("src/cuda/smoke.zig"),
+            .target = smoke_target,
+            .optimize = .fast,
+            .link_libc = true,
+        }),
+    });
+    smoke.root_module.addImport("zeno", zeno_module);
+    b.step("cuda-smoke", "Build zig-out/bin/cuda-smoke (CUDA kernels against the CPU ones)").dependOn(&b.addInstallArtifact(smoke, .{}).step);
+
     // GEMM benchmark (GFLOP/s of matmul, 1 and 2 threads). Built for
     // x86_64_v3 (AVX2 + FMA) on x86-64 hosts unless -Dbench-cpu says otherwise.
     const bench_cpu = b.option([]const u8, "bench-cpu", "CPU model for bench-gemm (default x86_64_v3 on x86-64, else native)");

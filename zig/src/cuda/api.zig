@@ -299,7 +299,10 @@ pub fn setAllowTf32(on: i32) i32 {
 // ---------------------------------------------------------------- launches
 
 fn function(d: *Device, comptime name: [:0]const u8) ?drv.Function {
+    // One cache per kernel: the struct must use `name`, or every
+    // instantiation would share one type (and one cache).
     const S = struct {
+        const kernel = name;
         var f: [max_devices]drv.Function = @splat(null);
     };
     if (S.f[d.index] == null) {

@@ -23,8 +23,11 @@ const DType = dt.DType;
 
 // ---------------------------------------------------------------- basics
 
+/// Global-memory pointers; allowzero, since optional operands arrive as 0
+/// (and a non-allowzero pointer made from 0 would let the compiler drop the
+/// `!= 0` checks).
 fn G(comptime T: type) type {
-    return [*]addrspace(.global) T;
+    return [*]allowzero addrspace(.global) T;
 }
 
 inline fn gp(comptime T: type, addr: u64) G(T) {
@@ -45,8 +48,13 @@ inline fn gridSize() u64 {
     return @as(u64, nctaid()) * @workGroupSize(0);
 }
 
+/// A block-wide barrier. `barrier.sync` (not `bar.sync`, which is the
+/// `.aligned` form): LLVM does not know the inline asm is convergent and may
+/// duplicate it into divergent branches (seen: the reduce kernels' lead
+/// thread got its own copy, and `bar.sync` then hung on the GPU); the
+/// non-aligned form only needs every thread to arrive the same number of times.
 inline fn barrier() void {
-    asm volatile ("bar.sync 0;" ::: .{ .memory = true });
+    asm volatile ("barrier.sync 0;" ::: .{ .memory = true });
 }
 
 /// The type a dtype computes in: float16/bfloat16 widen to float32.
