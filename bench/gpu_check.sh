@@ -2,12 +2,14 @@
 # One prepared GPU check for a bare machine with Python, PyTorch and CUDA but
 # no Deno: unpacks Deno, runs the CUDA tests, then benchmarks Zeno against
 # PyTorch on the same GPU and prints a ratio table. Under 5 minutes: every
-# section has its own time limit (about 270 s in all, at worst), so one hang
+# section has its own time limit (about 285 s in all, at worst), so one hang
 # cannot eat the budget.
 #
 # Needs, relative to the repository root (the working directory):
 #   .gpu/deno.xz        the deno binary, xz-compressed (xz -c "$(which deno)" > .gpu/deno.xz)
 #   zig/zig-out/lib/    the built library (deno task build)
+# and runs, when present, the native smoke program (zig/zig-out/bin/cuda-smoke
+# from `cd zig && zig build cuda-smoke`, or .gpu/native-smoke).
 # Writes the table and every log to $OUT when set (else /tmp/zeno-gpu-check).
 #
 #   bash bench/gpu_check.sh
@@ -72,10 +74,18 @@ RUN=("$DENO" run --no-check --allow-all)
 
 # --- tests
 log "tests/cuda_test.ts and tests/lifetime_test.ts"
-timeout 70 "$DENO" test --no-check --allow-all tests/cuda_test.ts tests/lifetime_test.ts \
+timeout 60 "$DENO" test --no-check --allow-all tests/cuda_test.ts tests/lifetime_test.ts \
   > "$OUT/tests.log" 2>&1
 log "tests exit $? ($(grep -aE '^(ok|FAILED) \|' "$OUT/tests.log" | tail -1))"
 grep -aE "FAILED|error:" "$OUT/tests.log" | head -20 | tee -a "$OUT/summary.txt"
+for smoke in zig/zig-out/bin/cuda-smoke .gpu/native-smoke; do
+  if [ -x "$smoke" ]; then # the native kernels against the CPU ones, without Deno
+    timeout 25 "$smoke" > "$OUT/native_smoke.log" 2>&1
+    log "$smoke exit $? ($(grep -c PASS "$OUT/native_smoke.log") PASS, $(grep -c FAIL "$OUT/native_smoke.log") FAIL)"
+    grep FAIL "$OUT/native_smoke.log" | head -10 | tee -a "$OUT/summary.txt"
+    break
+  fi
+done
 if [ -f bench/cuda_smoke.ts ]; then
   timeout 15 "${RUN[@]}" bench/cuda_smoke.ts > "$OUT/smoke.log" 2>&1
   log "bench/cuda_smoke.ts exit $?"
