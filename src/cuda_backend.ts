@@ -345,7 +345,7 @@ export class CudaBackend implements Backend {
       );
       return out;
     }
-    const tmp = this.alloc(x.dtype, n) as CudaStorage;
+    const tmp = this.allocUninit(x.dtype, n) as CudaStorage;
     try {
       const code = DTYPE_CODE[x.dtype];
       const nd2 = layout(x.shape, [x.strides, contiguous(x.shape)]);
