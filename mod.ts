@@ -12,6 +12,7 @@
  * @module
  */
 import "./src/cpu_backend.ts";
+import "./src/cuda_backend.ts";
 
 export { Tensor } from "./src/tensor.ts";
 export type { Dim, IndexItem, Slice, TensorLike } from "./src/tensor.ts";
@@ -20,6 +21,8 @@ export { promoteTypes } from "./src/dtype.ts";
 export { Generator, manualSeed } from "./src/random.ts";
 export { getNumThreads, setNumThreads } from "./src/cpu_backend.ts";
 export { init } from "./src/init.ts";
+export * as cuda from "./src/cuda.ts";
+export { keep, scopeDepth, tidy } from "./src/lifetime.ts";
 export { grad } from "./src/autograd/engine.ts";
 export type { BackwardOptions, GradOptions } from "./src/autograd/engine.ts";
 export { enableGrad, isGradEnabled, noGrad } from "./src/autograd/grad_mode.ts";
@@ -43,6 +46,7 @@ export {
   serialize,
 } from "./src/io/mod.ts";
 export type {
+  LoadOptions,
   NamedTensors,
   OptimizerStateDict,
   OptimizerStateOptions,
@@ -102,6 +106,7 @@ export {
   pow,
   remainder,
   sub,
+  toDevice,
   where,
 } from "./src/ops/elementwise.ts";
 export {

@@ -8,12 +8,23 @@
  */
 import type { DType, TypedArray } from "./dtype.ts";
 
-/** Memory that holds a tensor's elements on some device. */
+/**
+ * Memory that holds a tensor's elements on some device. Views share one
+ * storage; the lifetime fields are managed by src/lifetime.ts.
+ */
 export interface Storage {
-  /** The device the memory lives on, e.g. "cpu". */
+  /** The device the memory lives on, e.g. "cpu" or "cuda:0". */
   readonly device: string;
   /** Capacity in elements. */
   readonly length: number;
+  /** True once the memory was released; kernels then refuse it. */
+  disposed: boolean;
+  /** @internal Number of long-lived holds (grads, parameters, buffers, optimizer state, keep). */
+  owners: number;
+  /** @internal Whether the lifetime bookkeeping has seen this storage. */
+  tracked: boolean;
+  /** Releases the memory now (idempotent). */
+  dispose(): void;
 }
 
 /** A strided window on a storage: what every kernel reads and writes. */
@@ -126,7 +137,16 @@ export interface Backend {
   readonly device: string;
   /** Zero-filled storage for `numel` elements. */
   alloc(dtype: DType, numel: number): Storage;
-  /** Storage holding a copy of (or, on the CPU, owning) host data in storage format. */
+  /**
+   * Storage whose contents are unspecified, for outputs a kernel overwrites
+   * entirely (skips the zero fill on devices where it costs a pass over memory).
+   */
+  allocUninit?(dtype: DType, numel: number): Storage;
+  /**
+   * Storage holding a copy of (or, on the CPU, owning) host data in storage
+   * format. Every backend but the CPU's must copy: callers may pass a view of
+   * a live CPU tensor.
+   */
   fromHost(dtype: DType, data: TypedArray): Storage;
   /** A contiguous host copy of a view, in storage format. */
   toHost(x: View): TypedArray;
@@ -153,6 +173,12 @@ export interface Backend {
   scan(op: "cumsum" | "cumprod", x: View, axis: Axis3, out: View): void;
   /** softmax or logSoftmax of a contiguous x along r. */
   softmax(log: boolean, x: View, axis: Axis3, out: View): void;
+  /**
+   * True when {@link Backend.matmul} takes float16/bfloat16 operands directly
+   * (accumulating in float32, as tensor cores do); otherwise the op layer
+   * computes them in float32.
+   */
+  readonly halfMatmul?: boolean;
   /** c[b] = a[b] @ b[b]; a: [B, M, K], b: [B, K, N] strided, c: [B, M, N] contiguous. */
   matmul(a: View, b: View, c: View): void;
   /** out = x (contiguous [outer, size, inner]) at int64 `idx` along the middle axis. */
@@ -236,6 +262,7 @@ export type OptimKind = keyof typeof OPTIM;
 const backends = new Map<string, Backend>();
 // The CPU backend, looked up on every op: kept out of the map lookup.
 let cpu: Backend | undefined;
+const factories = new Map<string, (index: number, device: string) => Backend>();
 
 /** Registers a backend under its device name. */
 export function registerBackend(b: Backend): void {
@@ -243,16 +270,66 @@ export function registerBackend(b: Backend): void {
   if (b.device === "cpu") cpu = b;
 }
 
-/** The backend for a device name such as "cpu" or "cuda:0". */
+/**
+ * Registers a factory for a device type ("cuda"): called on the first use of
+ * each "type:index" device, it initialises the device (or throws why not)
+ * and returns its backend, which is then cached.
+ */
+export function registerBackendFactory(
+  type: string,
+  make: (index: number, device: string) => Backend,
+): void {
+  factories.set(type, make);
+}
+
+/**
+ * The backend for a device name such as "cpu", "cuda" or "cuda:0" ("cuda"
+ * means "cuda:0"). Devices other than the CPU initialise on first use.
+ */
 export function backendFor(device: string): Backend {
   if (device === "cpu" && cpu !== undefined) return cpu;
   const b = backends.get(device);
   if (b) return b;
-  const base = device.split(":")[0];
-  if (base === "cuda") {
-    throw new Error(
-      `device "${device}": the CUDA backend is not available in this build`,
-    );
+  if (typeof device !== "string") {
+    throw new TypeError(`expected a device string such as "cpu" or "cuda", got ${typeof device}`);
   }
-  throw new Error(`unknown device "${device}"; expected "cpu"`);
+  const m = /^([a-z]+)(?::(.*))?$/.exec(device);
+  const type = m?.[1] ?? device;
+  const make = factories.get(type);
+  if (m && type === "cuda") {
+    if (m[2] !== undefined && !/^(0|[1-9][0-9]{0,3})$/.test(m[2])) {
+      throw new RangeError(
+        `invalid device "${device}": expected "cuda" or "cuda:N" with a device index N >= 0`,
+      );
+    }
+    const index = m[2] === undefined ? 0 : Number(m[2]);
+    const name = `cuda:${index}`;
+    const cached = backends.get(name);
+    if (cached) {
+      backends.set(device, cached);
+      return cached;
+    }
+    if (!make) {
+      throw new Error("CUDA is not available: the CUDA backend is not loaded in this build");
+    }
+    const made = make(index, name);
+    backends.set(name, made);
+    backends.set(device, made);
+    return made;
+  }
+  if (device === "cpu:0" && backends.has("cpu")) return backends.get("cpu")!;
+  throw new Error(`unknown device "${device}"; expected "cpu" or "cuda[:N]"`);
+}
+
+/**
+ * The canonical name of a device ("cuda" -> "cuda:0"), initialising it.
+ *
+ * @example
+ * ```ts
+ * import { normalizeDevice } from "./backend.ts";
+ * normalizeDevice("cpu"); // "cpu"
+ * ```
+ */
+export function normalizeDevice(device: string): string {
+  return backendFor(device).device;
 }

@@ -34,7 +34,9 @@ import {
   STORAGE_CTOR,
   type TypedArray,
 } from "./dtype.ts";
-import { contiguousStrides, MAX_DIMS, numel as numelOf } from "./shape.ts";
+import { contiguousStrides, numel as numelOf } from "./shape.ts";
+import { gatherLayout, layout, meta, windowLayout } from "./layout.ts";
+import { deviceMismatch, disposedError } from "./lifetime.ts";
 
 // Small results live as views in shared slabs: a typed array of its own costs
 // about 1 us in Deno (an external backing store each), a view on an existing
@@ -63,6 +65,12 @@ function slabView(dtype: DType, numel: number, bytes: number): TypedArray {
 export class CpuStorage implements Storage {
   /** Always "cpu". */
   readonly device = "cpu";
+  /** @internal Set by {@link CpuStorage.dispose}; kernels then refuse the storage. */
+  disposed = false;
+  /** @internal Long-lived holders (see src/lifetime.ts). */
+  owners = 0;
+  /** @internal Whether a tidy scope has seen this storage. */
+  tracked = false;
   /** The elements. */
   readonly data: TypedArray;
   /** Wraps a typed array. */
@@ -72,6 +80,10 @@ export class CpuStorage implements Storage {
   /** Capacity in elements. */
   get length(): number {
     return this.data.length;
+  }
+  /** Marks the storage disposed (the garbage collector reclaims the array). */
+  dispose(): void {
+    this.disposed = true;
   }
 }
 
@@ -109,49 +121,13 @@ export function setNumThreads(n: number): void {
   native().zeno_set_num_threads(n);
 }
 
-// Layout metadata for the strided kernels: reused by every call.
-const meta = new Int32Array(MAX_DIMS * 5 + 8);
 const hyperBuf = new Float64Array(12);
-const dims: number[] = new Array(MAX_DIMS).fill(0);
-const strd: number[][] = [0, 1, 2, 3].map(() => new Array(MAX_DIMS).fill(0));
 
-/**
- * Writes shape and per-operand strides into `meta`, dropping size-1 dims and
- * merging dims that are contiguous for every operand. Returns ndim.
- */
-function layout(shape: readonly number[], views: readonly (readonly number[])[]): number {
-  const k = views.length;
-  let nd = 0;
-  for (let d = 0; d < shape.length; d++) {
-    const s = shape[d];
-    if (s === 1) continue;
-    if (nd > 0) {
-      let merge = true;
-      for (let o = 0; o < k; o++) {
-        if (strd[o][nd - 1] !== views[o][d] * s) {
-          merge = false;
-          break;
-        }
-      }
-      if (merge) {
-        dims[nd - 1] *= s;
-        for (let o = 0; o < k; o++) strd[o][nd - 1] = views[o][d];
-        continue;
-      }
-    }
-    dims[nd] = s;
-    for (let o = 0; o < k; o++) strd[o][nd] = views[o][d];
-    nd++;
-  }
-  for (let d = 0; d < nd; d++) {
-    meta[d] = dims[d];
-    for (let o = 0; o < k; o++) meta[(o + 1) * nd + d] = strd[o][d];
-  }
-  return nd;
-}
-
-function data(v: View): TypedArray {
-  return (v.storage as CpuStorage).data;
+function data(v: View, op: string): TypedArray {
+  const s = v.storage;
+  if (!(s instanceof CpuStorage)) throw deviceMismatch(op, s.device, "cpu");
+  if (s.disposed) throw disposedError(op);
+  return s.data;
 }
 
 function check(status: number, op: string, detail = ""): void {
@@ -172,7 +148,8 @@ function check(status: number, op: string, detail = ""): void {
   }
 }
 
-function toStorageValue(dtype: DType, v: number | bigint | boolean): number | bigint {
+/** @internal A fill value in `dtype`'s storage format (float16/bfloat16 as bits). */
+export function toStorageValue(dtype: DType, v: number | bigint | boolean): number | bigint {
   const n = typeof v === "boolean" ? (v ? 1 : 0) : v;
   switch (dtype) {
     case "int64":
@@ -210,7 +187,7 @@ export const cpuBackend: Backend = {
     const n = numelOf(x.shape);
     const out = new STORAGE_CTOR[x.dtype](n);
     if (n === 0) return out;
-    const src = data(x);
+    const src = data(x, "toHost");
     const contiguousTail = layout(x.shape, [x.strides]);
     if (contiguousTail <= 1 && (contiguousTail === 0 || meta[1] === 1)) {
       // One contiguous run: a plain slice copy.
@@ -234,7 +211,7 @@ export const cpuBackend: Backend = {
     const n = numelOf(x.shape);
     if (n === 0) return;
     const v = toStorageValue(x.dtype, value);
-    const d = data(x);
+    const d = data(x, "fill");
     const nd = layout(x.shape, [x.strides]);
     if (nd === 0 || (nd === 1 && meta[1] === 1)) {
       (d as Float32Array).fill(v as number, x.offset, x.offset + n);
@@ -254,10 +231,10 @@ export const cpuBackend: Backend = {
     check(
       native().zeno_copy(
         DTYPE_CODE[src.dtype],
-        data(src),
+        data(src, "copy"),
         src.offset,
         DTYPE_CODE[dst.dtype],
-        data(dst),
+        data(dst, "copy"),
         dst.offset,
         nd,
         meta,
@@ -273,9 +250,9 @@ export const cpuBackend: Backend = {
       native().zeno_unary(
         UNARY[op],
         DTYPE_CODE[x.dtype],
-        data(x),
+        data(x, op),
         x.offset,
-        data(out),
+        data(out, op),
         out.offset,
         nd,
         meta,
@@ -294,11 +271,11 @@ export const cpuBackend: Backend = {
       native().zeno_binary(
         BINARY[op],
         DTYPE_CODE[a.dtype],
-        data(a),
+        data(a, op),
         a.offset,
-        data(b),
+        data(b, op),
         b.offset,
-        data(out),
+        data(out, op),
         out.offset,
         nd,
         meta,
@@ -313,13 +290,13 @@ export const cpuBackend: Backend = {
     check(
       native().zeno_where(
         DTYPE_CODE[out.dtype],
-        data(cond),
+        data(cond, "where"),
         cond.offset,
-        data(a),
+        data(a, "where"),
         a.offset,
-        data(b),
+        data(b, "where"),
         b.offset,
-        data(out),
+        data(out, "where"),
         out.offset,
         nd,
         meta,
@@ -335,11 +312,11 @@ export const cpuBackend: Backend = {
       native().zeno_reduce(
         REDUCE[op],
         DTYPE_CODE[x.dtype],
-        data(x),
+        data(x, op),
         x.offset,
-        out ? data(out) : null,
+        out ? data(out, op) : null,
         out ? out.offset : 0,
-        idx ? data(idx) : null,
+        idx ? data(idx, op) : null,
         idx ? idx.offset : 0,
         outer,
         r,
@@ -357,9 +334,9 @@ export const cpuBackend: Backend = {
       native().zeno_scan(
         op === "cumsum" ? 0 : 1,
         DTYPE_CODE[x.dtype],
-        data(x),
+        data(x, op),
         x.offset,
-        data(out),
+        data(out, op),
         out.offset,
         outer,
         r,
@@ -376,9 +353,9 @@ export const cpuBackend: Backend = {
       native().zeno_softmax(
         log ? 1 : 0,
         DTYPE_CODE[x.dtype],
-        data(x),
+        data(x, "softmax"),
         x.offset,
-        data(out),
+        data(out, "softmax"),
         out.offset,
         outer,
         r,
@@ -401,11 +378,11 @@ export const cpuBackend: Backend = {
     check(
       native().zeno_matmul(
         DTYPE_CODE[c.dtype],
-        data(a),
+        data(a, "matmul"),
         a.offset,
-        data(b),
+        data(b, "matmul"),
         b.offset,
-        data(c),
+        data(c, "matmul"),
         c.offset,
         batch,
         m,
@@ -423,12 +400,12 @@ export const cpuBackend: Backend = {
     check(
       native().zeno_index_select(
         ITEMSIZE[x.dtype],
-        data(x),
+        data(x, op),
         x.offset,
-        data(idx),
+        data(idx, op),
         idx.offset,
         n,
-        data(out),
+        data(out, op),
         out.offset,
         axis.outer,
         axis.r,
@@ -442,21 +419,15 @@ export const cpuBackend: Backend = {
 
   gather(x: View, idx: View, out: View, dim: number, op: string): void {
     if (numelOf(idx.shape) === 0) return;
-    const nd = idx.shape.length;
-    for (let d = 0; d < nd; d++) {
-      meta[d] = idx.shape[d];
-      meta[nd + d] = idx.strides[d];
-      meta[2 * nd + d] = x.strides[d];
-      meta[3 * nd + d] = out.strides[d];
-    }
+    const nd = gatherLayout(idx.shape, idx.strides, x.strides, out.strides);
     check(
       native().zeno_gather(
         DTYPE_CODE[x.dtype],
-        data(x),
+        data(x, op),
         x.offset,
-        data(idx),
+        data(idx, op),
         idx.offset,
-        data(out),
+        data(out, op),
         out.offset,
         nd,
         meta,
@@ -470,22 +441,16 @@ export const cpuBackend: Backend = {
 
   scatter(add: boolean, dst: View, idx: View, src: View, dim: number, op: string): void {
     if (numelOf(idx.shape) === 0) return;
-    const nd = idx.shape.length;
-    for (let d = 0; d < nd; d++) {
-      meta[d] = idx.shape[d];
-      meta[nd + d] = idx.strides[d];
-      meta[2 * nd + d] = dst.strides[d];
-      meta[3 * nd + d] = src.strides[d];
-    }
+    const nd = gatherLayout(idx.shape, idx.strides, dst.strides, src.strides);
     check(
       native().zeno_scatter(
         add ? 1 : 0,
         DTYPE_CODE[dst.dtype],
-        data(dst),
+        data(dst, op),
         dst.offset,
-        data(idx),
+        data(idx, op),
         idx.offset,
-        data(src),
+        data(src, op),
         src.offset,
         nd,
         meta,
@@ -511,15 +476,15 @@ export const cpuBackend: Backend = {
       native().zeno_optim_step(
         OPTIM[kind],
         DTYPE_CODE[param.dtype],
-        data(param),
+        data(param, "optimizer step"),
         param.offset,
-        data(grad),
+        data(grad, "optimizer step"),
         grad.offset,
-        s1 ? data(s1) : null,
+        s1 ? data(s1, "optimizer step") : null,
         s1 ? s1.offset : 0,
-        s2 ? data(s2) : null,
+        s2 ? data(s2, "optimizer step") : null,
         s2 ? s2.offset : 0,
-        s3 ? data(s3) : null,
+        s3 ? data(s3, "optimizer step") : null,
         s3 ? s3.offset : 0,
         numelOf(param.shape),
         hyperBuf,
@@ -534,11 +499,11 @@ export const cpuBackend: Backend = {
     check(
       native().zeno_sort(
         DTYPE_CODE[x.dtype],
-        data(x),
+        data(x, "sort"),
         x.offset,
-        data(values),
+        data(values, "sort"),
         values.offset,
-        data(indices),
+        data(indices, "sort"),
         indices.offset,
         outer,
         r,
@@ -558,25 +523,16 @@ export const cpuBackend: Backend = {
     avg?: { countIncludePad: boolean; divisorOverride: number },
   ): void {
     if (geom.batch * geom.channels === 0) return;
-    meta[0] = geom.batch;
-    meta[1] = geom.channels;
-    for (let i = 0; i < 2; i++) {
-      meta[2 + i] = geom.input[i];
-      meta[4 + i] = geom.output[i];
-      meta[6 + i] = geom.kernel[i];
-      meta[8 + i] = geom.stride[i];
-      meta[10 + i] = geom.padding[i];
-      meta[12 + i] = geom.dilation[i];
-    }
+    windowLayout(geom);
     check(
       native().zeno_window2d(
         WINDOW2D[op],
         DTYPE_CODE[src.dtype],
-        data(src),
+        data(src, op),
         src.offset,
-        data(dst),
+        data(dst, op),
         dst.offset,
-        idx ? data(idx) : null,
+        idx ? data(idx, op) : null,
         idx ? idx.offset : 0,
         meta,
         avg?.countIncludePad === false ? 0 : 1,

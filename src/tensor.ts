@@ -7,7 +7,8 @@
  * @module
  */
 import { type Backend, backendFor, type Storage, type View } from "./backend.ts";
-import type { DType, TypedArray } from "./dtype.ts";
+import { type DType, DTYPES, type TypedArray } from "./dtype.ts";
+import { disposedError, disposeTensor, hold, track, unhold } from "./lifetime.ts";
 import { contiguousStrides, isContiguous, numel } from "./shape.ts";
 import * as ew from "./ops/elementwise.ts";
 import * as rd from "./ops/reduce.ts";
@@ -75,8 +76,10 @@ export class Tensor implements View {
   readonly strides: readonly number[];
   /** Element offset of the first element in the storage. */
   readonly offset: number;
-  /** Gradient accumulated by backward (leaves, and tensors that called retainGrad). */
-  grad: Tensor | null = null;
+  #grad: Tensor | null = null;
+  #disposed = false;
+  /** @internal Long-lived holds this tensor has on its storage (see src/lifetime.ts). */
+  holds = 0;
   /** The tape entry that produced this tensor (null for leaves). */
   gradFn: Node | null = null;
   /** @internal Hooks on a leaf's gradient. */
@@ -96,12 +99,95 @@ export class Tensor implements View {
   ) {
     // Fresh contiguous storage of exactly numel(shape) fits by construction.
     if (!freshStorage) checkGeometry(storage, shape, strides, offset);
+    if (storage.disposed) throw disposedError();
+    if (!storage.tracked) track(storage);
     this.storage = storage;
     this.dtype = dtype;
     this.shape = shape;
     this.strides = strides;
     this.offset = offset;
     if (requiresGrad) this.requiresGrad = true;
+  }
+
+  // ------------------------------------------------------------ lifetime
+
+  /**
+   * Gradient accumulated by backward (leaves, and tensors that called
+   * retainGrad). A `.grad` is a long-lived holder of its memory (see
+   * {@link tidy}); replacing or clearing it lets the enclosing scope release
+   * the old one.
+   */
+  get grad(): Tensor | null {
+    return this.#grad;
+  }
+  set grad(g: Tensor | null) {
+    const old = this.#grad;
+    if (g === old) return;
+    if (g !== null && !(g instanceof Tensor)) {
+      throw new TypeError(`grad: expected a Tensor or null, got ${typeof g}`);
+    }
+    this.#grad = g;
+    if (g) hold(g);
+    if (old) unhold(old);
+  }
+
+  /**
+   * Releases this tensor's memory now (device memory goes back to the
+   * allocator at once), and with it every view sharing the memory, unless a
+   * long-lived holder (a parameter, buffer, `.grad`, optimizer state or
+   * `zn.keep`) shares it: then only this tensor is retired. Using a disposed
+   * tensor throws. Idempotent; on the CPU the garbage collector reclaims the
+   * array.
+   *
+   * @example
+   * ```ts
+   * import * as zn from "../mod.ts";
+   * const t = zn.ones([1024]);
+   * t.dispose();
+   * t.isDisposed; // true
+   * ```
+   */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    if (this.#grad) this.grad = null;
+    disposeTensor(this);
+  }
+
+  /**
+   * `using t = ...` disposes `t` at the end of the block.
+   *
+   * @example
+   * ```ts
+   * import * as zn from "../mod.ts";
+   * {
+   *   using t = zn.zeros([8]);
+   *   t.sum().item(); // 0
+   * } // t is disposed here
+   * ```
+   */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** True once this tensor (or the memory it views) was released. */
+  get isDisposed(): boolean {
+    return this.#disposed || this.storage.disposed;
+  }
+
+  /** @internal Points this tensor at new memory (same shape and dtype): Module.to. */
+  setStorage_(storage: Storage, strides: readonly number[], offset: number): void {
+    checkGeometry(storage, this.shape, strides, offset);
+    if (storage.disposed) throw disposedError("setStorage_");
+    if (!storage.tracked) track(storage);
+    const holds = this.holds;
+    for (let i = 0; i < holds; i++) unhold(this);
+    const w = this as unknown as { storage: Storage; strides: readonly number[]; offset: number };
+    w.storage = storage;
+    w.strides = strides;
+    w.offset = offset;
+    for (let i = 0; i < holds; i++) hold(this);
+    this.versionCounter = { value: 0 };
   }
 
   // ------------------------------------------------------------ autograd
@@ -184,7 +270,7 @@ export class Tensor implements View {
     };
   }
 
-  /** The device the tensor lives on ("cpu"). */
+  /** The device the tensor lives on ("cpu" or "cuda:N"). */
   get device(): string {
     return this.storage.device;
   }
@@ -237,9 +323,67 @@ export class Tensor implements View {
   item(): number | boolean {
     return ew.item(this);
   }
-  /** A copy converted to `dtype` (the same tensor if it already has it). */
-  to(dtype: DType): Tensor {
-    return ew.toDType(this, dtype);
+  /**
+   * A copy on another device and/or with another dtype (this tensor itself
+   * when nothing changes), like PyTorch's `Tensor.to`. The move is
+   * differentiable: gradients go back to the source device.
+   *
+   * @example
+   * ```ts
+   * import * as zn from "../mod.ts";
+   * const x = zn.tensor([1.5, 2.5]);
+   * x.to("int32").toArray(); // [1, 2]
+   * x.to("cpu", "float64").dtype; // "float64"
+   * x.to({ dtype: "float16" }).dtype; // "float16"
+   * // x.to("cuda") copies to the GPU when one is available
+   * ```
+   */
+  to(dtype: DType): Tensor;
+  /** A copy on `device`, optionally converted to `dtype`. */
+  to(device: string, dtype?: DType): Tensor;
+  /** A copy with the given device and/or dtype. */
+  to(opts: { device?: string; dtype?: DType }): Tensor;
+  to(a: string | { device?: string; dtype?: DType }, b?: DType): Tensor {
+    let device: string | undefined, dtype: DType | undefined;
+    if (typeof a === "object" && a !== null) {
+      device = a.device;
+      dtype = a.dtype;
+    } else if (
+      typeof a === "string" &&
+      ((DTYPES as readonly string[]).includes(a) || !/^(cpu|cuda)$|:/.test(a))
+    ) {
+      dtype = a as DType; // toDType rejects names that are neither dtypes nor devices
+    } else {
+      device = a as string;
+      dtype = b;
+    }
+    const moved = device !== undefined ? ew.toDevice(this, device) : this;
+    return dtype !== undefined ? ew.toDType(moved, dtype) : moved;
+  }
+  /**
+   * A copy on a CUDA device (default "cuda:0"); this tensor when already there.
+   *
+   * @example
+   * ```ts ignore
+   * import * as zn from "../mod.ts";
+   * const g = zn.ones([2]).cuda(); // needs a GPU
+   * g.device; // "cuda:0"
+   * ```
+   */
+  cuda(device: number | string = 0): Tensor {
+    return ew.toDevice(this, typeof device === "number" ? `cuda:${device}` : device);
+  }
+  /**
+   * A copy in CPU memory; this tensor when already there.
+   *
+   * @example
+   * ```ts
+   * import * as zn from "../mod.ts";
+   * zn.ones([2]).cpu().device; // "cpu"
+   * ```
+   */
+  cpu(): Tensor {
+    return ew.toDevice(this, "cpu");
   }
   /** A contiguous copy with its own storage. */
   clone(): Tensor {
@@ -787,6 +931,19 @@ export function emptyTensor(shape: readonly number[], dtype: DType, device = "cp
   }
 }
 
+/** @internal A new contiguous tensor that a kernel will overwrite entirely (contents unspecified). */
+export function outputTensor(shape: readonly number[], dtype: DType, device = "cpu"): Tensor {
+  const b = backendFor(device);
+  const n = numel(shape);
+  const st = b.allocUninit ? b.allocUninit(dtype, n) : b.alloc(dtype, n);
+  freshStorage = true;
+  try {
+    return new Tensor(st, dtype, shape, contiguousStrides(shape), 0);
+  } finally {
+    freshStorage = false;
+  }
+}
+
 /** @internal A view of `base`'s storage with new geometry. */
 export function viewOf(
   base: Tensor,
@@ -794,6 +951,7 @@ export function viewOf(
   strides: readonly number[],
   offset: number,
 ): Tensor {
+  if (base.isDisposed) throw disposedError();
   const t = new Tensor(base.storage, base.dtype, shape, strides, offset);
   t.versionCounter = base.versionCounter;
   return t;

@@ -11,8 +11,28 @@ import { RULES } from "../src/autograd/rules.ts";
 import type { Node } from "../src/autograd/node.ts";
 import { conv2d, convTranspose2d } from "../src/nn/functional/conv.ts";
 import { adaptiveAvgPool2d, avgPool2d, maxPool2d } from "../src/nn/functional/pool.ts";
+import { cpuBackend, CpuStorage } from "../src/cpu_backend.ts";
+import { registerBackend } from "../src/backend.ts";
+import { type DType, STORAGE_CTOR, type TypedArray } from "../src/dtype.ts";
 
 const { gradcheck } = zn.autograd;
+
+/**
+ * A second host device, "cpu:1": CPU memory and kernels under another device
+ * name, so the device-move rule (toDevice) can be checked without a GPU.
+ */
+class SecondCpuStorage extends CpuStorage {
+  constructor(data: TypedArray) {
+    super(data);
+    Object.defineProperty(this, "device", { value: "cpu:1" });
+  }
+}
+registerBackend({
+  ...cpuBackend,
+  device: "cpu:1",
+  alloc: (dtype: DType, n: number) => new SecondCpuStorage(new STORAGE_CTOR[dtype](n)),
+  fromHost: (_dtype: DType, data: TypedArray) => new SecondCpuStorage(data.slice() as TypedArray),
+});
 
 /** Deterministic float64 values in [lo, hi) (a small LCG, so cases do not depend on RNG state). */
 function vals(shape: number[], seed: number, lo = -1, hi = 1): Tensor {
@@ -168,6 +188,11 @@ const CASES: GCase[] = [
     opts: { eps: 1e-3, atol: 1e-4, rtol: 1e-3 },
   },
   { name: "clone", fn: (x) => x.clone().mul(x), inputs: () => [leaf([2, 3], 31)] },
+  {
+    name: "to another device and back",
+    fn: (x) => x.to("cpu:1").mul(x.to("cpu:1")).to("cpu"),
+    inputs: () => [leaf([2, 3], 30)],
+  },
   // reductions
   { name: "sum dims keepdim", fn: (x) => x.sum([0, 2], true), inputs: () => [leaf([2, 3, 2], 32)] },
   { name: "mean dim", fn: (x) => x.mean(1), inputs: () => [leaf([2, 3, 2], 33)] },

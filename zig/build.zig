@@ -46,7 +46,33 @@ fn variantsFor(arch: std.Target.Cpu.Arch, os: std.Target.Os.Tag) Variants {
     return .{ .items = .{ base, base, base }, .len = 1 };
 }
 
-fn addVariant(b: *std.Build, step: *std.Build.Step, v: Variant, optimize: std.builtin.Optimize) void {
+/// The CUDA kernels as PTX, built once for every host library: an nvptx64
+/// object (sm_80; the driver JITs it for newer GPUs) whose emitted assembly is
+/// wrapped in a module that `@embedFile`s it (NUL-terminated, as
+/// cuModuleLoadData wants).
+fn addPtx(b: *std.Build) struct { module: *std.Build.Module, file: std.Build.LazyPath } {
+    const target = b.resolveTargetQuery(.{
+        .cpu_arch = .nvptx64,
+        .os_tag = .cuda,
+        .cpu_model = .{ .explicit = &std.Target.nvptx.cpu.sm_80 },
+    });
+    const obj = b.addObject(.{
+        .name = "zeno_kernels",
+        .root_module = b.createModule(.{
+            .root_source_file = b.path("src/ptx_root.zig"),
+            .target = target,
+            .optimize = .fast,
+        }),
+    });
+    obj.bundle_ubsan_rt = false;
+    obj.bundle_compiler_rt = false;
+    const wf = b.addWriteFiles();
+    _ = wf.addCopyFile(obj.getEmittedAsm(), "zeno_kernels.ptx");
+    const src = wf.add("zeno_ptx.zig", "pub const text: [:0]const u8 = @embedFile(\"zeno_kernels.ptx\");\n");
+    return .{ .module = b.createModule(.{ .root_source_file = src }), .file = obj.getEmittedAsm() };
+}
+
+fn addVariant(b: *std.Build, step: *std.Build.Step, v: Variant, optimize: std.builtin.Optimize, ptx: *std.Build.Module) void {
     var query: std.Target.Query = .{ .cpu_arch = v.arch, .os_tag = v.os };
     if (v.os == .linux) {
         // glibc, at a version old enough for any current distribution.
@@ -68,6 +94,7 @@ fn addVariant(b: *std.Build, step: *std.Build.Step, v: Variant, optimize: std.bu
             .strip = optimize != .debug,
         }),
     });
+    lib.root_module.addImport("zeno_ptx", ptx);
     const install = b.addInstallArtifact(lib, .{});
     step.dependOn(&install.step);
 }
@@ -75,9 +102,13 @@ fn addVariant(b: *std.Build, step: *std.Build.Step, v: Variant, optimize: std.bu
 pub fn build(b: *std.Build) void {
     const optimize = b.option(std.builtin.Optimize, "optimize", "Optimization mode (default ReleaseFast)") orelse .fast;
     const host = b.graph.host.result;
+    const ptx = addPtx(b);
+    const install_ptx = b.addInstallFile(ptx.file, "lib/zeno_kernels.ptx");
+    b.getInstallStep().dependOn(&install_ptx.step);
+    b.step("ptx", "Build only the CUDA kernels' PTX (zig-out/lib/zeno_kernels.ptx)").dependOn(&install_ptx.step);
 
     const host_variants = variantsFor(host.cpu.arch, host.os.tag);
-    for (host_variants.slice()) |v| addVariant(b, b.getInstallStep(), v, optimize);
+    for (host_variants.slice()) |v| addVariant(b, b.getInstallStep(), v, optimize, ptx.module);
 
     const all = b.step("all", "Cross-compile every shipped OS and arch");
     // CI checks that every target compiles; the CPU variants share their code.
@@ -90,7 +121,7 @@ pub fn build(b: *std.Build) void {
     for (shipped) |s| {
         const vs = variantsFor(s[0], s[1]);
         const list = vs.slice();
-        for (if (baseline_only) list[0..1] else list) |v| addVariant(b, all, v, optimize);
+        for (if (baseline_only) list[0..1] else list) |v| addVariant(b, all, v, optimize, ptx.module);
     }
 
     // Zig unit tests of the kernels (reference paths against the fast paths).
@@ -100,8 +131,31 @@ pub fn build(b: *std.Build) void {
         .optimize = .safe,
         .link_libc = true,
     }) });
+    tests.root_module.addImport("zeno_ptx", ptx.module);
     const run_tests = b.addRunArtifact(tests);
     b.step("test", "Run the Zig unit tests").dependOn(&run_tests.step);
+
+    // CUDA smoke test: every kernel family against the CPU exports on device 0
+    // (run it on a machine with an NVIDIA GPU; baseline CPU so it runs anywhere).
+    const smoke_target = b.resolveTargetQuery(.{ .cpu_model = .baseline });
+    const zeno_module = b.createModule(.{
+        .root_source_file = b.path("src/root.zig"),
+        .target = smoke_target,
+        .optimize = .fast,
+        .link_libc = true,
+    });
+    zeno_module.addImport("zeno_ptx", ptx.module);
+    const smoke = b.addExecutable(.{
+        .name = "cuda-smoke",
+        .root_module = b.createModule(.{
+            .root_source_file = b.path("src/cuda/smoke.zig"),
+            .target = smoke_target,
+            .optimize = .fast,
+            .link_libc = true,
+        }),
+    });
+    smoke.root_module.addImport("zeno", zeno_module);
+    b.step("cuda-smoke", "Build zig-out/bin/cuda-smoke (CUDA kernels against the CPU ones)").dependOn(&b.addInstallArtifact(smoke, .{}).step);
 
     // GEMM benchmark (GFLOP/s of matmul, 1 and 2 threads). Built for
     // x86_64_v3 (AVX2 + FMA) on x86-64 hosts unless -Dbench-cpu says otherwise.

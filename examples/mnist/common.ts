@@ -40,12 +40,16 @@ export async function loadSplits(
   return { train, val, test };
 }
 
-/** Loss and predictions of `model` on a split, in batches, without the tape. */
+/**
+ * Loss and predictions (on the CPU) of `model` on a split, in batches,
+ * without the tape; batches go to the model's device.
+ */
 export function evaluate(
   model: zn.nn.Module,
   s: Split,
   batchSize = 500,
 ): { loss: number; pred: zn.Tensor } {
+  const device = model.parameters().next().value?.device ?? "cpu";
   return zn.noGrad(() => {
     const wasTraining = model.training;
     model.eval();
@@ -54,12 +58,15 @@ export function evaluate(
     const n = s.x.shape[0];
     for (let i = 0; i < n; i += batchSize) {
       const len = Math.min(batchSize, n - i);
-      const logits = model.call(s.x.narrow(0, i, len)) as zn.Tensor;
-      const loss = zn.nn.functional.crossEntropy(logits, s.y.narrow(0, i, len), {
-        reduction: "sum",
+      const [l, pred] = zn.tidy(() => {
+        const logits = model.call(s.x.narrow(0, i, len).to(device)) as zn.Tensor;
+        const loss = zn.nn.functional.crossEntropy(logits, s.y.narrow(0, i, len).to(device), {
+          reduction: "sum",
+        });
+        return [loss.item() as number, logits.argmax(1).cpu()] as const;
       });
-      total += loss.item() as number;
-      preds.push(logits.argmax(1));
+      total += l;
+      preds.push(pred);
     }
     model.train(wasTraining);
     return { loss: total / n, pred: zn.cat(preds) };

@@ -2,7 +2,7 @@
  * Loads a model saved by train.ts into a fresh model and prints the same
  * test report from the same held-out split.
  *
- *   deno task eval [--model-file model.safetensors]
+ *   deno task eval [--model-file model.safetensors] [--device cpu|cuda]
  *
  * @module
  */
@@ -14,8 +14,12 @@ import { formatReport } from "./report.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
-  options: { "model-file": { type: "string", default: "model.safetensors" } },
+  options: {
+    "model-file": { type: "string", default: "model.safetensors" },
+    device: { type: "string", default: "cpu" },
+  },
 });
+const device = flags.device!;
 const path = flags["model-file"]!;
 const meta = await zn.loadMetadata(path);
 if (!meta?.architecture) {
@@ -24,8 +28,8 @@ if (!meta?.architecture) {
 const arch = meta.architecture as Architecture;
 const seed = Number(meta.seed ?? "0");
 const limit = meta.limit ? Number(meta.limit) : undefined;
-const model = buildModel(arch);
-model.loadStateDict(await zn.load(path));
+const model = buildModel(arch).to(device);
+model.loadStateDict(await zn.load(path, { device }));
 console.log(`loaded ${path}: ${arch}, trained ${meta.epochs} epochs, seed ${seed}`);
 const { test } = await loadSplits(seed, limit);
 const t = evaluate(model, test);

@@ -12,6 +12,7 @@ import type { Edge, Node } from "./node.ts";
 import { RULES } from "./rules.ts";
 import { add, toDType } from "../ops/elementwise.ts";
 import { onesLike } from "../ops/creation.ts";
+import { internalScope } from "../lifetime.ts";
 
 /** Options of {@link Tensor.backward}. */
 export interface BackwardOptions {
@@ -86,11 +87,46 @@ function applyHooks(hooks: readonly ((g: Tensor) => Tensor | void)[], g: Tensor)
   return g;
 }
 
+/** True when a hook could keep a gradient the backward pass made (then no early release). */
+function hasHooks(roots: readonly Tensor[]): boolean {
+  const seen = new Set<Node>();
+  const stack: Node[] = [];
+  for (const r of roots) {
+    if (r.hooks.length) return true;
+    if (r.gradFn) stack.push(r.gradFn);
+  }
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    if (n.hooks.length) return true;
+    for (const e of n.edges) {
+      if (e?.leaf && e.leaf.hooks.length) return true;
+      if (e?.node && !seen.has(e.node)) stack.push(e.node);
+    }
+  }
+  return false;
+}
+
 /**
  * Runs backward from `roots`. With `capture`, gradients reaching those
  * tensors are returned instead of accumulated into leaves.
+ *
+ * Without createGraph (and without hooks that could keep a gradient), the
+ * pass runs in an internal scope: its device temporaries are released as
+ * soon as it ends; the leaves' `.grad` and the captured gradients stay.
  */
 export function runBackward(
+  roots: readonly Tensor[],
+  rootGrads: readonly Tensor[],
+  opts: BackwardOptions,
+  capture?: readonly Tensor[],
+): Map<Tensor, Tensor> {
+  if (opts.createGraph || hasHooks(roots)) return backwardPass(roots, rootGrads, opts, capture);
+  return internalScope(() => backwardPass(roots, rootGrads, opts, capture));
+}
+
+function backwardPass(
   roots: readonly Tensor[],
   rootGrads: readonly Tensor[],
   opts: BackwardOptions,
@@ -200,7 +236,10 @@ export function backward(
       "backward: element 0 of tensors does not require grad and does not have a grad_fn",
     );
   }
-  runBackward([t], [rootGrad(t, gradient, "backward")], opts);
+  const run = () => void runBackward([t], [rootGrad(t, gradient, "backward")], opts);
+  // The implicit root gradient is a temporary too.
+  if (opts.createGraph || hasHooks([t])) run();
+  else internalScope(run);
 }
 
 /**

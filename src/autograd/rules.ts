@@ -251,6 +251,7 @@ export const RULES: Record<string, Rule> = {
     n.edges[2] ? sumTo(ew.where(s.cond, 0, g), n.edges[2].shape) : null,
   ],
   to: (g, _s, c) => [ew.toDType(g, c.from as Tensor["dtype"])],
+  toDevice: (g, _s, c) => [ew.toDevice(g, c.device as string)],
   clone: (g) => [g],
   // reductions
   sum: (g, _s, c) => [unreduce(g, c)],

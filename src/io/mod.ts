@@ -25,6 +25,7 @@ export {
   serialize,
 } from "./safetensors.ts";
 export type {
+  LoadOptions,
   NamedTensors,
   OptimizerStateOptions,
   SafetensorsContent,

@@ -18,6 +18,7 @@
  * @module
  */
 import { Tensor } from "../tensor.ts";
+import { toDevice } from "../ops/elementwise.ts";
 import { backendFor } from "../backend.ts";
 import { CpuStorage } from "../cpu_backend.ts";
 import { type DType, ITEMSIZE, STORAGE_CTOR, type TypedArray } from "../dtype.ts";
@@ -725,8 +726,21 @@ async function runOnFile<T>(it: Generator<ReadRequest, T, void>, f: Deno.FsFile)
  * deserialize(bytes).w.toArray(); // [1, 2, 3]
  * ```
  */
-export function deserialize(bytes: Uint8Array): Record<string, Tensor> {
-  return runOnBytes(reader(bytes.length, true), bytes).out;
+export function deserialize(bytes: Uint8Array, opts: LoadOptions = {}): Record<string, Tensor> {
+  return onDevice(runOnBytes(reader(bytes.length, true), bytes).out, opts);
+}
+
+/** Options of {@link load}, {@link loadSync} and {@link deserialize}. */
+export interface LoadOptions {
+  /** The device the tensors are placed on (default "cpu"), e.g. "cuda". */
+  device?: string;
+}
+
+function onDevice(out: Record<string, Tensor>, opts: LoadOptions): Record<string, Tensor> {
+  const device = opts.device;
+  if (device === undefined || device === "cpu") return out;
+  for (const k in out) out[k] = toDevice(out[k], device);
+  return out;
 }
 
 /**
@@ -757,12 +771,16 @@ export function deserializeMetadata(bytes: Uint8Array): Record<string, string> |
  * import { load } from "./safetensors.ts";
  * const model = new zn.nn.Linear(4, 2);
  * model.loadStateDict(await load("model.safetensors"));
+ * // straight to the GPU: await load("model.safetensors", { device: "cuda" })
  * ```
  */
-export async function load(path: string | URL): Promise<Record<string, Tensor>> {
+export async function load(
+  path: string | URL,
+  opts: LoadOptions = {},
+): Promise<Record<string, Tensor>> {
   using f = await Deno.open(path, { read: true });
   const { size } = await f.stat();
-  return (await runOnFile(reader(size, true), f)).out;
+  return onDevice((await runOnFile(reader(size, true), f)).out, opts);
 }
 
 /**
@@ -775,9 +793,9 @@ export async function load(path: string | URL): Promise<Record<string, Tensor>> 
  * Object.keys(tensors);
  * ```
  */
-export function loadSync(path: string | URL): Record<string, Tensor> {
+export function loadSync(path: string | URL, opts: LoadOptions = {}): Record<string, Tensor> {
   using f = Deno.openSync(path, { read: true });
-  return runOnFileSync(reader(f.statSync().size, true), f).out;
+  return onDevice(runOnFileSync(reader(f.statSync().size, true), f).out, opts);
 }
 
 /**

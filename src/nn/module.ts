@@ -7,6 +7,9 @@
  */
 import { Tensor } from "../tensor.ts";
 import { noGrad } from "../autograd/grad_mode.ts";
+import { normalizeDevice } from "../backend.ts";
+import { hold, unhold } from "../lifetime.ts";
+import { toDevice } from "../ops/elementwise.ts";
 import { fmtShape } from "../shape.ts";
 import { Parameter } from "./parameter.ts";
 
@@ -90,7 +93,7 @@ export class Module {
     if (Object.hasOwn(this, name) && !this.#buffers.has(name)) {
       throw new Error(`registerBuffer: attribute "${name}" already exists`);
     }
-    this.#buffers.set(name, tensor);
+    setHeld(this.#buffers, name, tensor);
     if (opts.persistent === false) this.#nonPersistent.add(name);
     else this.#nonPersistent.delete(name);
     Object.defineProperty(this, name, {
@@ -99,7 +102,7 @@ export class Module {
         if (t !== null && !(t instanceof Tensor)) {
           throw new TypeError(`buffer "${name}": expected a Tensor or null`);
         }
-        this.#buffers.set(name, t);
+        setHeld(this.#buffers, name, t);
       },
       enumerable: false,
       configurable: true,
@@ -250,6 +253,57 @@ export class Module {
     }
   }
 
+  /**
+   * Moves every parameter and buffer to `device` in place, like PyTorch's
+   * `module.to(device)`: the same Parameter objects point at new memory, so
+   * optimizers built before or after keep working (their state follows the
+   * parameters at the next step). Gradients move too. Returns this module.
+   *
+   * @example
+   * ```ts
+   * import * as zn from "../../mod.ts";
+   * const net = new zn.nn.Linear(4, 2).to("cpu");
+   * net.weight.device; // "cpu"
+   * // net.to("cuda") or net.cuda() on a GPU machine
+   * ```
+   */
+  to(device: string | { device: string }): this {
+    const dev = normalizeDevice(typeof device === "string" ? device : device.device);
+    noGrad(() => {
+      for (const p of this.parameters()) moveInPlace(p, dev);
+      for (const m of this.modules()) {
+        for (const b of m.#buffers.values()) if (b) moveInPlace(b, dev);
+      }
+    });
+    return this;
+  }
+
+  /**
+   * Moves parameters and buffers to a CUDA device (default "cuda:0").
+   *
+   * @example
+   * ```ts ignore
+   * import * as zn from "../../mod.ts";
+   * const net = new zn.nn.Linear(4, 2).cuda(); // needs a GPU
+   * ```
+   */
+  cuda(device: number | string = 0): this {
+    return this.to(typeof device === "number" ? `cuda:${device}` : device);
+  }
+
+  /**
+   * Moves parameters and buffers to the CPU.
+   *
+   * @example
+   * ```ts
+   * import * as zn from "../../mod.ts";
+   * new zn.nn.Linear(4, 2).cpu().weight.device; // "cpu"
+   * ```
+   */
+  cpu(): this {
+    return this.to("cpu");
+  }
+
   /** Calls `fn` on every submodule (children first) and then on this one; returns this. */
   apply(fn: (m: Module) => void): this {
     for (const c of this.children()) c.apply(fn);
@@ -362,6 +416,24 @@ export class Module {
   extraRepr(): string {
     return "";
   }
+}
+
+/** Buffers hold their memory (see src/lifetime.ts): swap the holds on assignment. */
+function setHeld(map: Map<string, Tensor | null>, name: string, t: Tensor | null): void {
+  const old = map.get(name) ?? null;
+  map.set(name, t);
+  if (old === t) return;
+  if (t) hold(t);
+  if (old) unhold(old);
+}
+
+/** Points `t` at a copy of its data on `device` (same object). */
+function moveInPlace(t: Tensor, device: string): void {
+  if (t.device !== device) {
+    const moved = toDevice(t.detach(), device);
+    t.setStorage_(moved.storage, moved.strides, moved.offset);
+  }
+  if (t.grad && t.grad.device !== device) t.grad = toDevice(t.grad.detach(), device);
 }
 
 function checkName(name: string, op: string): void {

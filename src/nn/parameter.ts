@@ -4,6 +4,7 @@
  * @module
  */
 import { Tensor } from "../tensor.ts";
+import { hold } from "../lifetime.ts";
 
 /**
  * A leaf tensor that requires grad (by default) and that a `Module` registers
@@ -27,5 +28,7 @@ export class Parameter extends Tensor {
     super(data.storage, data.dtype, data.shape, data.strides, data.offset, false);
     this.versionCounter = data.versionCounter;
     if (requiresGrad) this.requiresGrad = true;
+    // A parameter is long-lived: zn.tidy scopes never release its memory.
+    hold(this);
   }
 }

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { BinaryOp, UnaryOp } from "../backend.ts";
+import { backendFor, type BinaryOp, type UnaryOp } from "../backend.ts";
+import { CpuStorage } from "../cpu_backend.ts";
 import {
   bf16BitsToF32,
   checkDType,
@@ -16,8 +17,8 @@ import {
   scalarDType,
   type TypedArray,
 } from "../dtype.ts";
-import { broadcastShapes, broadcastStrides, fmtShape } from "../shape.ts";
-import { emptyTensor, Tensor, type TensorLike } from "../tensor.ts";
+import { broadcastShapes, broadcastStrides, contiguousStrides, fmtShape } from "../shape.ts";
+import { emptyTensor, outputTensor, Tensor, type TensorLike } from "../tensor.ts";
 import { record } from "../autograd/node.ts";
 import { isGradEnabled, noGrad } from "../autograd/grad_mode.ts";
 import { UNARY_SAVES } from "../autograd/rules.ts";
@@ -40,7 +41,7 @@ export function checkOperand(x: unknown, op: string): asserts x is TensorLike {
 
 /** @internal A 0-d tensor holding a scalar. */
 export function scalarTensor(v: number | boolean, dtype: DType, device = "cpu"): Tensor {
-  const t = emptyTensor([], dtype, device);
+  const t = outputTensor([], dtype, device);
   t.backend.fill(t, v);
   return t;
 }
@@ -136,7 +137,7 @@ function binaryKernel(
   const ta = asTensor(a, compute, device, name);
   const tb = asTensor(b, compute, device, name);
   const shape = broadcastShapes(name, ta.shape, tb.shape);
-  const out = emptyTensor(shape, opts.predicate ? "bool" : compute, device);
+  const out = outputTensor(shape, opts.predicate ? "bool" : compute, device);
   // bool + bool is logical or in PyTorch (a bool never holds 2).
   if (op === "add" && compute === "bool") op = "logicalOr";
   out.backend.binary(op, broadcastView(ta, shape), broadcastView(tb, shape), out);
@@ -430,7 +431,7 @@ export function unary(op: UnaryOp, x: Tensor, params?: readonly number[]): Tenso
     compute = "float32";
   }
   const src = x.dtype === compute ? x : toDType(x, compute);
-  const out = emptyTensor(x.shape, pred ? "bool" : compute, x.device);
+  const out = outputTensor(x.shape, pred ? "bool" : compute, x.device);
   out.backend.unary(op, src, out, params);
   const storageOnly = computeDType(x.dtype) !== x.dtype;
   const result = storageOnly && !pred && isFloating(compute) ? toDType(out, x.dtype) : out;
@@ -488,7 +489,7 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const ta = asTensor(a, dtype, device, "where");
   const tb = asTensor(b, dtype, device, "where");
   const shape = broadcastShapes("where", cond.shape, ta.shape, tb.shape);
-  const out = emptyTensor(shape, dtype, device);
+  const out = outputTensor(shape, dtype, device);
   out.backend.where(
     broadcastView(cond, shape),
     broadcastView(ta, shape),
@@ -572,9 +573,37 @@ export function lerp(a: Tensor, b: TensorLike, weight: TensorLike): Tensor {
 export function toDType(x: Tensor, dtype: DType): Tensor {
   checkDType(dtype, "to");
   if (x.dtype === dtype) return x;
-  const out = emptyTensor(x.shape, dtype, x.device);
+  const out = outputTensor(x.shape, dtype, x.device);
   out.backend.copy(x, out);
   return record("to", [x], out, {}, { from: x.dtype });
+}
+
+/**
+ * A copy of `x` on `device` ("cpu", "cuda", "cuda:N"); x itself when it is
+ * already there. Differentiable: the gradient goes back to x's device.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../../mod.ts";
+ * zn.toDevice(zn.ones([2]), "cpu").device; // "cpu"
+ * ```
+ */
+export function toDevice(x: Tensor, device: string): Tensor {
+  if (!(x instanceof Tensor)) throw new TypeError(`to: expected a Tensor, got ${typeof x}`);
+  const b = backendFor(device);
+  if (b.device === x.device) return x;
+  // A contiguous CPU source is read in place: other devices copy what fromHost gets.
+  const host = x.device === "cpu" && x.storage instanceof CpuStorage && x.isContiguous()
+    ? x.storage.data.subarray(x.offset, x.offset + x.numel) as TypedArray
+    : x.backend.toHost(x);
+  const out = new Tensor(
+    b.fromHost(x.dtype, host),
+    x.dtype,
+    x.shape.slice(),
+    contiguousStrides(x.shape),
+    0,
+  );
+  return record("toDevice", [x], out, {}, { device: x.device });
 }
 
 /**
@@ -587,7 +616,7 @@ export function toDType(x: Tensor, dtype: DType): Tensor {
  * ```
  */
 export function clone(x: Tensor): Tensor {
-  const out = emptyTensor(x.shape, x.dtype, x.device);
+  const out = outputTensor(x.shape, x.dtype, x.device);
   out.backend.copy(x, out);
   return record("clone", [x], out);
 }
@@ -602,11 +631,8 @@ export function fullOf(x: Tensor, value: number | boolean): Tensor {
 export function copySource(dst: Tensor, src: TensorLike): Tensor {
   checkOperand(src, "copy_");
   if (!(src instanceof Tensor)) return fullOf(dst, src);
-  if (src.device !== dst.device) {
-    throw new Error(
-      `copy_: expected all tensors on the same device, but found ${src.device} and ${dst.device}`,
-    );
-  }
+  // As in PyTorch, copy_ copies across devices (differentiably).
+  if (src.device !== dst.device) src = toDevice(src, dst.device);
   const shape = broadcastShapes("copy_", dst.shape, src.shape);
   if (shape.length !== dst.shape.length || shape.some((d, i) => d !== dst.shape[i])) {
     throw new RangeError(

@@ -5,6 +5,7 @@
  * @module
  */
 import { backendFor } from "../backend.ts";
+import { deviceMismatch } from "../lifetime.ts";
 import { record } from "../autograd/node.ts";
 import { noGrad } from "../autograd/grad_mode.ts";
 import { broadcastShapes, fmtShape, normDim } from "../shape.ts";
@@ -16,6 +17,7 @@ import {
   clone,
   copyInto,
   mul,
+  toDevice,
   toDType,
   where,
 } from "./elementwise.ts";
@@ -50,8 +52,17 @@ function fromNumbers(values: ArrayLike<number>, device: string): Tensor {
   return new Tensor(b.fromHost("int64", host), "int64", [values.length], [1], 0);
 }
 
+function sameDevice(op: string, x: Tensor, t: Tensor): void {
+  if (t.device !== x.device) throw deviceMismatch(op, x.device, t.device);
+}
+
 function indexTensor(item: Tensor | number[] | boolean[], device: string): Tensor {
   if (item instanceof Tensor) {
+    // As in PyTorch, CPU index tensors may index tensors on any device.
+    if (item.device !== device) {
+      if (item.device !== "cpu") throw deviceMismatch("index", device, item.device);
+      item = toDevice(item, device);
+    }
     if (item.dtype === "bool" || item.dtype === "uint8") {
       return item.dtype === "bool" ? item : toDType(item, "bool");
     }
@@ -265,6 +276,7 @@ function checkIndexDType(index: Tensor, op: string): Tensor {
  */
 export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   const idx = checkIndexDType(index, "gather");
+  sameDevice("gather", x, idx);
   const d = normDim(dim, x.ndim, "gather");
   if (idx.ndim !== x.ndim && !(x.ndim === 0 && idx.ndim <= 1)) {
     throw new RangeError(
@@ -310,6 +322,7 @@ export function scatter(
 ): Tensor {
   const op = add_ ? "scatterAdd" : "scatter";
   const idx = checkIndexDType(index, op);
+  sameDevice(op, x, idx);
   const d = normDim(dim, x.ndim, op);
   if (idx.ndim !== x.ndim) {
     throw new RangeError(
@@ -359,6 +372,7 @@ export function scatter(
  */
 export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const idx0 = checkIndexDType(index, "indexSelect");
+  sameDevice("indexSelect", x, idx0);
   if (idx0.ndim > 1) {
     throw new RangeError(
       `indexSelect: index must be 0-D or 1-D, got shape ${fmtShape(idx0.shape)}`,
@@ -404,6 +418,7 @@ export function maskedFill(x: Tensor, mask: Tensor, value: TensorLike): Tensor {
       `maskedFill: expected a bool mask, got ${mask instanceof Tensor ? mask.dtype : typeof mask}`,
     );
   }
+  sameDevice("maskedFill", x, mask);
   const shape = broadcastShapes("maskedFill", x.shape, mask.shape);
   if (shape.length !== x.ndim || shape.some((s, i) => s !== x.shape[i])) {
     throw new RangeError(

@@ -56,7 +56,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   }
   const batch = broadcastShapes("matmul", aShape.slice(0, -2), bShape.slice(0, -2));
   const nb = batch.reduce((x, y) => x * y, 1);
-  const compute = a.dtype === "float16" || a.dtype === "bfloat16" ? "float32" : a.dtype;
+  const half = a.dtype === "float16" || a.dtype === "bfloat16";
+  const compute = half && !a.backend.halfMatmul ? "float32" : a.dtype;
   // The kernel's operands are internal views: the tape records matmul as one op.
   const result = noGrad(() => {
     let ta = a.dtype === compute ? a : toDType(a, compute);

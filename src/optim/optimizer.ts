@@ -9,7 +9,21 @@ import type { OptimKind } from "../backend.ts";
 import { noGrad } from "../autograd/grad_mode.ts";
 import { Tensor } from "../tensor.ts";
 import { zerosLike } from "../ops/creation.ts";
-import { clone } from "../ops/elementwise.ts";
+import { clone, toDevice } from "../ops/elementwise.ts";
+import { deviceMismatch, hold, internalScope, unhold } from "../lifetime.ts";
+
+/** Moves state buffers that are not on the parameter's device (after `module.to`). */
+function followDevice(state: ParamState, device: string): void {
+  for (const k in state) {
+    const v = state[k];
+    if (v instanceof Tensor && v.device !== device) {
+      const moved = toDevice(v, device);
+      hold(moved);
+      unhold(v);
+      state[k] = moved;
+    }
+  }
+}
 
 /** A group of parameters with its own options. */
 export type ParamGroup<O> = O & { params: Tensor[] };
@@ -98,21 +112,28 @@ export abstract class Optimizer<O extends { lr: number }> {
    */
   step(closure?: () => Tensor): Tensor | undefined {
     const loss = closure ? closure() : undefined;
-    noGrad(() => {
-      for (const group of this.paramGroups) {
-        for (const p of group.params) {
-          if (!p.grad) continue;
-          if (!p.isContiguous()) throw new Error("optimizer: parameters must be contiguous");
-          let state = this.state.get(p);
-          if (!state) this.state.set(p, state = {});
-          const grad = p.grad.isContiguous() && p.grad.dtype === p.dtype
-            ? p.grad
-            : clone(p.grad.to(p.dtype));
-          this.update(p, grad, state, group);
-          p.versionCounter.value++;
+    // Temporaries (converted gradients, fills) are released when the step ends;
+    // state buffers are long-lived holders and stay.
+    internalScope(() =>
+      noGrad(() => {
+        for (const group of this.paramGroups) {
+          for (const p of group.params) {
+            if (!p.grad) continue;
+            if (!p.isContiguous()) throw new Error("optimizer: parameters must be contiguous");
+            if (p.grad.device !== p.device) {
+              throw deviceMismatch("optimizer step", p.device, p.grad.device);
+            }
+            let state = this.state.get(p);
+            if (!state) this.state.set(p, state = {});
+            else followDevice(state, p.device);
+            const grad = p.grad.isContiguous() && p.grad.dtype === p.dtype
+              ? p.grad
+              : clone(p.grad.to(p.dtype));
+            this.update(p, grad, state, group);
+            p.versionCounter.value++;
+          }
         }
-      }
-    });
+      }), () => undefined);
     return loss;
   }
 
@@ -136,6 +157,7 @@ export abstract class Optimizer<O extends { lr: number }> {
     if (!(b instanceof Tensor)) {
       b = zerosLike(p);
       if (init !== 0) b.fill_(init);
+      hold(b);
       state[name] = b;
     }
     return b;
@@ -184,6 +206,9 @@ export abstract class Optimizer<O extends { lr: number }> {
       const { params: _ids, ...opts } = g;
       Object.assign(this.paramGroups[gi], opts);
     });
+    for (const s of this.state.values()) {
+      for (const k in s) if (s[k] instanceof Tensor) unhold(s[k] as Tensor);
+    }
     this.state.clear();
     for (const key in sd.state) {
       const p = byIndex.get(Number(key));
@@ -197,7 +222,9 @@ export abstract class Optimizer<O extends { lr: number }> {
               `loadStateDict: state ${k} of parameter ${key} has shape [${v.shape}], the parameter [${p.shape}]`,
             );
           }
-          s[k] = clone(v.detach().to(p.dtype));
+          const t = clone(v.detach().to(p.device, p.dtype));
+          hold(t);
+          s[k] = t;
         } else s[k] = v;
       }
       this.state.set(p, s);

@@ -160,6 +160,9 @@ export function scratchTensor(
   let st = scratchStore.get(key);
   if (st === undefined || st.length < n) {
     st = backendFor(device).alloc(dtype, n);
+    // Held for good, and unseen by tidy scopes: only this module uses it.
+    st.tracked = true;
+    st.owners = 1;
     scratchStore.set(key, st);
   }
   return new Tensor(st, dtype, shape, contiguousStrides(shape), 0);

@@ -7,6 +7,7 @@
 import { Tensor } from "../../tensor.ts";
 import { isFloating } from "../../dtype.ts";
 import { fmtShape } from "../../shape.ts";
+import { deviceMismatch } from "../../lifetime.ts";
 import { where } from "../../ops/elementwise.ts";
 import { softplus } from "../../ops/unary_fns.ts";
 
@@ -50,6 +51,7 @@ function checkPair(input: Tensor, target: Tensor, op: string): void {
   if (!(input instanceof Tensor) || !(target instanceof Tensor)) {
     throw new TypeError(`${op}: input and target must be Tensors`);
   }
+  if (input.device !== target.device) throw deviceMismatch(op, input.device, target.device);
 }
 
 function checkSameShape(input: Tensor, target: Tensor, op: string): void {

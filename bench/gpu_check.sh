@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# One prepared GPU check for a bare machine with Python, PyTorch and CUDA but
+# no Deno: unpacks Deno, runs the CUDA tests, then benchmarks Zeno against
+# PyTorch on the same GPU and prints a ratio table. Under 5 minutes: every
+# section has its own time limit (about 285 s in all, at worst), so one hang
+# cannot eat the budget.
+#
+# Needs, relative to the repository root (the working directory):
+#   .gpu/deno.xz        the deno binary, xz-compressed (xz -c "$(which deno)" > .gpu/deno.xz)
+#   zig/zig-out/lib/    the built library (deno task build)
+# and runs, when present, the native smoke program (zig/zig-out/bin/cuda-smoke
+# from `cd zig && zig build cuda-smoke`, or .gpu/native-smoke).
+# Writes the table and every log to $OUT when set (else /tmp/zeno-gpu-check).
+#
+#   bash bench/gpu_check.sh
+set -u
+cd "$(dirname "$0")/.."
+OUT="${OUT:-/tmp/zeno-gpu-check}"
+mkdir -p "$OUT"
+START=$(date +%s)
+log() { echo "[$(($(date +%s) - START))s] $*" | tee -a "$OUT/summary.txt"; }
+
+# --- Deno
+DENO_HOME=/tmp/zeno-deno
+mkdir -p "$DENO_HOME"
+if [ ! -x "$DENO_HOME/deno" ]; then
+  if [ ! -f .gpu/deno.xz ]; then
+    log "missing .gpu/deno.xz (carry it with the working tree)"
+    exit 2
+  fi
+  xz -dc .gpu/deno.xz > "$DENO_HOME/deno.part" && chmod +x "$DENO_HOME/deno.part" &&
+    mv "$DENO_HOME/deno.part" "$DENO_HOME/deno"
+fi
+DENO="$DENO_HOME/deno"
+export DENO_DIR=/tmp/zeno-deno-dir DENO_NO_UPDATE_CHECK=1 NO_COLOR=1
+log "deno: $("$DENO" --version | head -1)"
+if ! ls zig/zig-out/lib/libzeno-* > /dev/null 2>&1; then
+  log "missing zig/zig-out/lib (carry the built library)"
+  exit 2
+fi
+
+# --- cuBLAS and friends from PyTorch's wheels
+LIBS=$(timeout 20 python3 - << 'EOF'
+import glob, os, site
+roots = set(site.getsitepackages() + [site.getusersitepackages()])
+try:
+    import nvidia
+    roots.update(os.path.dirname(p) for p in nvidia.__path__)
+except Exception:
+    pass
+dirs = []
+for r in roots:
+    for pat in ("nvidia/*/lib", "nvidia/cu13/lib", "nvidia/cu12/lib", "*/lib"):
+        for d in glob.glob(os.path.join(r, pat)):
+            if glob.glob(os.path.join(d, "libcublas*.so*")) and d not in dirs:
+                dirs.append(d)
+try:
+    import torch
+    d = os.path.join(os.path.dirname(torch.__file__), "lib")
+    if glob.glob(os.path.join(d, "libcublas*.so*")):
+        dirs.append(d)
+except Exception:
+    pass
+print(":".join(dirs))
+EOF
+)
+export ZENO_CUDA_LIB_PATH="${ZENO_CUDA_LIB_PATH:-$LIBS}"
+log "ZENO_CUDA_LIB_PATH=$ZENO_CUDA_LIB_PATH"
+timeout 10 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader > "$OUT/gpu.txt" 2>&1
+GPU_NAME=$(head -1 "$OUT/gpu.txt" | cut -d, -f1)
+log "gpu: $(head -1 "$OUT/gpu.txt")"
+
+RUN=("$DENO" run --no-check --allow-all)
+
+# --- tests
+log "tests/cuda_test.ts and tests/lifetime_test.ts"
+timeout 60 "$DENO" test --no-check --allow-all tests/cuda_test.ts tests/lifetime_test.ts \
+  > "$OUT/tests.log" 2>&1
+log "tests exit $? ($(grep -aE '^(ok|FAILED) \|' "$OUT/tests.log" | tail -1))"
+grep -aE "FAILED|error:" "$OUT/tests.log" | head -20 | tee -a "$OUT/summary.txt"
+for smoke in zig/zig-out/bin/cuda-smoke .gpu/native-smoke; do
+  if [ -x "$smoke" ]; then # the native kernels against the CPU ones, without Deno
+    timeout 25 "$smoke" > "$OUT/native_smoke.log" 2>&1
+    log "$smoke exit $? ($(grep -c PASS "$OUT/native_smoke.log") PASS, $(grep -c FAIL "$OUT/native_smoke.log") FAIL)"
+    grep FAIL "$OUT/native_smoke.log" | head -10 | tee -a "$OUT/summary.txt"
+    break
+  fi
+done
+if [ -f bench/cuda_smoke.ts ]; then
+  timeout 15 "${RUN[@]}" bench/cuda_smoke.ts > "$OUT/smoke.log" 2>&1
+  log "bench/cuda_smoke.ts exit $?"
+  tail -5 "$OUT/smoke.log" | tee -a "$OUT/summary.txt"
+fi
+
+# --- benchmarks: Zeno then PyTorch, section by section
+: > "$OUT/zeno.jsonl"
+: > "$OUT/torch.jsonl"
+bench() { # section zeno-limit torch-limit
+  timeout "$2" "${RUN[@]}" bench/gpu_compare.ts "$1" >> "$OUT/zeno.jsonl" 2>> "$OUT/zeno.err"
+  log "zeno $1: exit $?"
+  timeout "$3" python3 bench/gpu_compare.py "$1" >> "$OUT/torch.jsonl" 2>> "$OUT/torch.err"
+  log "torch $1: exit $?"
+}
+bench matmul 30 25
+bench add 15 12
+bench mlp 20 15
+bench cnn 25 15
+
+timeout 10 python3 bench/gpu_compare.py table "$OUT/zeno.jsonl" "$OUT/torch.jsonl" "$GPU_NAME" \
+  > "$OUT/table.txt" 2>&1
+cat "$OUT/table.txt" | tee -a "$OUT/summary.txt"
+log "done"

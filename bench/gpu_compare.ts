@@ -1,0 +1,111 @@
+/**
+ * The Zeno half of the GPU comparison (bench/gpu_check.sh runs it beside
+ * bench/gpu_compare.py on the same GPU). One section per run, so that the
+ * caller can put a time limit on each:
+ *
+ *   deno run -A bench/gpu_compare.ts matmul|add|mlp|cnn
+ *
+ * Prints one JSON object per line: { name, unit, value, runs } where `value`
+ * is the median of the runs (at least 5), a rate (TFLOP/s, GB/s) or a time
+ * (ms per training step).
+ *
+ * @module
+ */
+import * as zn from "../mod.ts";
+import { buildModel } from "../examples/mnist/model.ts";
+
+const DEV = "cuda";
+const RUNS = 5;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function emit(name: string, unit: string, runs: number[]): void {
+  console.log(JSON.stringify({ name, unit, value: median(runs), runs }));
+}
+
+/** Milliseconds of `fn` (synchronised), `RUNS` times after one warm-up. */
+function timeRuns(fn: () => void, runs = RUNS): number[] {
+  fn();
+  zn.cuda.synchronize();
+  const out: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    fn();
+    zn.cuda.synchronize();
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+function section(name: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    console.log(JSON.stringify({ name, error: String((e as Error).message ?? e).slice(0, 300) }));
+  }
+}
+
+function matmul(): void {
+  for (const n of [4096, 8192]) {
+    for (const mode of ["float32", "tf32", "bfloat16"] as const) {
+      section(`matmul ${mode} ${n}`, () => {
+        zn.cuda.matmul.allowTF32 = mode === "tf32";
+        zn.tidy(() => {
+          const dtype = mode === "bfloat16" ? "bfloat16" : "float32";
+          const a = zn.full([n, n], 0.5, { device: DEV }).to(dtype);
+          const b = zn.full([n, n], 0.25, { device: DEV }).to(dtype);
+          const ms = timeRuns(() => a.matmul(b).dispose());
+          emit(`matmul ${mode} ${n}`, "TFLOP/s", ms.map((t) => (2 * n ** 3) / (t * 1e9)));
+        });
+        zn.cuda.matmul.allowTF32 = false;
+      });
+    }
+  }
+}
+
+function add(): void {
+  const n = 256 * 1024 * 1024;
+  section("add float32 256M", () => {
+    zn.tidy(() => {
+      const a = zn.full([n], 1, { device: DEV }), b = zn.full([n], 2, { device: DEV });
+      const ms = timeRuns(() => a.add(b).dispose());
+      emit("add float32 256M", "GB/s", ms.map((t) => (3 * 4 * n) / (t * 1e6)));
+    });
+  });
+}
+
+function train(arch: "mlp" | "cnn"): void {
+  const name = `train step ${arch} batch 64 (Adam)`;
+  section(name, () => {
+    zn.manualSeed(0);
+    const model = buildModel(arch).cuda();
+    const opt = new zn.optim.Adam(model.parameters(), { lr: 1e-3 });
+    const x = zn.randn([64, 1, 28, 28], { device: DEV });
+    const y = zn.randint(0, 10, [64], { device: DEV });
+    const step = () =>
+      zn.tidy(() => {
+        opt.zeroGrad();
+        zn.nn.functional.crossEntropy(model.call(x), y).backward();
+        opt.step();
+      });
+    for (let i = 0; i < 10; i++) step();
+    const steps = 50;
+    const ms = timeRuns(() => {
+      for (let i = 0; i < steps; i++) step();
+    });
+    emit(name, "ms/step", ms.map((t) => t / steps));
+  });
+}
+
+if (!zn.cuda.isAvailable()) {
+  console.log(JSON.stringify({ name: "cuda", error: zn.cuda.unavailableReason() }));
+  Deno.exit(0);
+}
+const which = Deno.args[0] ?? "all";
+if (which === "matmul" || which === "all") matmul();
+if (which === "add" || which === "all") add();
+if (which === "mlp" || which === "all") train("mlp");
+if (which === "cnn" || which === "all") train("cnn");

@@ -1,0 +1,1424 @@
+//! Device code: every CUDA kernel, compiled to PTX by Zig's nvptx64 backend
+//! (build.zig: target nvptx64-cuda, sm_80) and embedded in the host library.
+//!
+//! Each kernel takes one parameter block from abi.zig by value. The op enums
+//! come from the CPU kernel files, and the semantics follow them line by line
+//! (see the CPU function named in each section). Per-dtype instances are
+//! exported under "<family>_<dtype>" names at comptime.
+//!
+//! Elementwise kernels run a grid-stride loop over the flat index: the
+//! contiguous case uses it as the offset; the strided case decodes it with
+//! the layout's dims (innermost first, unrolled up to abi.max_dims), in u32
+//! arithmetic when the tensor has fewer than 2^32 elements.
+const std = @import("std");
+const abi = @import("abi.zig");
+const dt = @import("../dtype.zig");
+const dm = @import("dmath.zig");
+const vm = @import("../vmath.zig");
+const ew = @import("../elementwise.zig");
+const red = @import("../reduce.zig");
+const opt = @import("../optim.zig");
+const conv = @import("../conv.zig");
+const DType = dt.DType;
+
+// ---------------------------------------------------------------- basics
+
+/// Global-memory pointers; allowzero, since optional operands arrive as 0
+/// (and a non-allowzero pointer made from 0 would let the compiler drop the
+/// `!= 0` checks).
+fn G(comptime T: type) type {
+    return [*]allowzero addrspace(.global) T;
+}
+
+inline fn gp(comptime T: type, addr: u64) G(T) {
+    return @ptrFromInt(addr);
+}
+
+inline fn nctaid() u32 {
+    return asm ("mov.u32 %[r], %nctaid.x;"
+        : [r] "=r" (-> u32),
+    );
+}
+
+inline fn globalId() u64 {
+    return @as(u64, @workGroupId(0)) * @workGroupSize(0) + @workItemId(0);
+}
+
+inline fn gridSize() u64 {
+    return @as(u64, nctaid()) * @workGroupSize(0);
+}
+
+/// A block-wide barrier. `barrier.sync` (not `bar.sync`, which is the
+/// `.aligned` form): LLVM does not know the inline asm is convergent and may
+/// duplicate it into divergent branches (seen: the reduce kernels' lead
+/// thread got its own copy, and `bar.sync` then hung on the GPU); the
+/// non-aligned form only needs every thread to arrive the same number of times.
+inline fn barrier() void {
+    asm volatile ("barrier.sync 0;" ::: .{ .memory = true });
+}
+
+/// The type a dtype computes in: float16/bfloat16 widen to float32.
+fn Compute(comptime D: DType) type {
+    return switch (D) {
+        .float16, .bfloat16, .float32 => f32,
+        .float64 => f64,
+        else => dt.Storage(D),
+    };
+}
+
+inline fn load(comptime D: DType, v: dt.Storage(D)) Compute(D) {
+    return switch (D) {
+        .float16 => @floatCast(v),
+        .bfloat16 => dt.bf16ToF32(v),
+        else => v,
+    };
+}
+
+inline fn store(comptime D: DType, v: Compute(D)) dt.Storage(D) {
+    return switch (D) {
+        .float16 => @floatCast(v),
+        .bfloat16 => dt.f32ToBf16(v),
+        else => v,
+    };
+}
+
+fn isFloatD(comptime D: DType) bool {
+    return D == .float32 or D == .float64 or D == .float16 or D == .bfloat16;
+}
+
+const all_dtypes = std.enums.values(DType);
+
+fn ShLayout(comptime nops: usize) type {
+    return struct {
+        var l: abi.Layout(nops) addrspace(.shared) = undefined;
+    };
+}
+
+/// Element offsets of flat index `flat` for each operand (the layout sits in
+/// shared memory, so that this loop indexes it at run time without a copy).
+noinline fn decode(comptime nops: usize, l: *addrspace(.shared) const abi.Layout(nops), flat: u64) [nops]i64 {
+    var offs: [nops]i64 = @splat(0);
+    const nd = l.ndim;
+    if (flat <= std.math.maxInt(u32)) {
+        var rem: u32 = @intCast(flat);
+        for (0..nd) |d| {
+            const s: u32 = l.shape[d];
+            const q = rem / s;
+            const i: i64 = rem - q * s;
+            rem = q;
+            inline for (0..nops) |k| offs[k] += i * l.strides[k][d];
+        }
+    } else {
+        var rem = flat;
+        for (0..nd) |d| {
+            const s: u64 = l.shape[d];
+            const q = rem / s;
+            const i: i64 = @intCast(rem - q * s);
+            rem = q;
+            inline for (0..nops) |k| offs[k] += i * l.strides[k][d];
+        }
+    }
+    return offs;
+}
+
+/// Calls body.run(offsets) for every element of the layout (one copy of the
+/// body: the contiguous case only skips the decode).
+inline fn forEach(comptime nops: usize, l: *const abi.Layout(nops), body: anytype) void {
+    const sl = &ShLayout(nops).l;
+    if (@workItemId(0) == 0) sl.* = l.*;
+    barrier();
+    const n = l.numel;
+    const contiguous = l.contiguous != 0;
+    var i = globalId();
+    const step = gridSize();
+    while (i < n) : (i += step) {
+        const o: i64 = @intCast(i);
+        body.run(if (contiguous) @as([nops]i64, @splat(o)) else decode(nops, sl, i));
+    }
+}
+
+inline fn at(p: anytype, off: i64) @TypeOf(&p[0]) {
+    return &p[@intCast(off)];
+}
+
+// ---------------------------------------------------------------- copy / fill
+// elementwise.zig: copy (dt.convert's PyTorch cast rules).
+
+fn copyKernel(comptime S: DType, comptime D: DType) fn (abi.CopyArgs) callconv(.kernel) void {
+    return struct {
+        fn k(a: abi.CopyArgs) callconv(.kernel) void {
+            const Body = struct {
+                s: G(dt.Storage(S)),
+                d: G(dt.Storage(D)),
+                inline fn run(b: @This(), o: [2]i64) void {
+                    at(b.d, o[1]).* = dt.convert(D, S, at(b.s, o[0]).*);
+                }
+            };
+            forEach(2, &a.l, Body{ .s = gp(dt.Storage(S), a.src), .d = gp(dt.Storage(D), a.dst) });
+        }
+    }.k;
+}
+
+fn fillKernel(comptime T: type) fn (abi.FillArgs) callconv(.kernel) void {
+    return struct {
+        fn k(a: abi.FillArgs) callconv(.kernel) void {
+            const Body = struct {
+                d: G(T),
+                v: T,
+                inline fn run(b: @This(), o: [1]i64) void {
+                    at(b.d, o[0]).* = b.v;
+                }
+            };
+            forEach(1, &a.l, Body{ .d = gp(T, a.dst), .v = @truncate(a.bits) });
+        }
+    }.k;
+}
+
+// ---------------------------------------------------------------- unary
+// elementwise.zig: unaryFloat, unaryInt, predicate.
+
+inline fn unaryFloat(comptime F: type, comptime op: ew.Unary, x: F, a: abi.UnaryArgs) F {
+    const wide: f64 = x;
+    const V1 = @Vector(1, F);
+    return switch (op) {
+        .neg => -x,
+        .abs => @abs(x),
+        .sign => if (x > 0) 1 else if (x < 0) -1 else 0,
+        .exp => vm.exp(F, 1, @as(V1, @splat(x)))[0],
+        .exp2 => @floatCast(dm.exp2(wide)),
+        .log => vm.log(F, 1, @as(V1, @splat(x)))[0],
+        .log2 => @floatCast(dm.log2(wide)),
+        .log1p => @floatCast(dm.log1p(wide)),
+        .expm1 => @floatCast(dm.expm1(wide)),
+        .sqrt => @sqrt(x),
+        .rsqrt => 1 / @sqrt(x),
+        .reciprocal => 1 / x,
+        .square => x * x,
+        .sin => @floatCast(dm.sin(wide)),
+        .cos => @floatCast(dm.cos(wide)),
+        .tan => @floatCast(dm.tan(wide)),
+        .tanh => vm.tanh(F, 1, @as(V1, @splat(x)))[0],
+        .sigmoid => vm.sigmoid(F, 1, @as(V1, @splat(x)))[0],
+        .relu => if (x > 0 or x != x) x else 0,
+        .leaky_relu => if (x > 0) x else x * @as(F, @floatCast(a.a)),
+        .elu => if (x > 0) x else @as(F, @floatCast(a.a)) * @as(F, @floatCast(dm.expm1(wide))),
+        .gelu_erf => 0.5 * x * (1 + @as(F, @floatCast(dm.erf(@as(f64, x * std.math.sqrt1_2))))),
+        .gelu_tanh => blk: {
+            const k: F = @sqrt(2.0 / std.math.pi);
+            const t = k * (x + 0.044715 * x * x * x);
+            break :blk 0.5 * x * (1 + vm.tanh(F, 1, @as(V1, @splat(t)))[0]);
+        },
+        .silu => vm.silu(F, 1, @as(V1, @splat(x)))[0],
+        .softplus => blk: {
+            const beta: F = @floatCast(a.a);
+            const threshold: F = @floatCast(a.b);
+            if (x * beta > threshold) break :blk x;
+            const e = vm.exp(F, 1, @as(V1, @splat(x * beta)))[0];
+            break :blk @as(F, @floatCast(dm.log1p(e))) / beta;
+        },
+        .floor => @floor(x),
+        .ceil => @ceil(x),
+        .round => dm.roundEven(F, x),
+        .trunc => @trunc(x),
+        .nan_to_num => if (x != x) @floatCast(a.a) else if (x == std.math.inf(F)) @floatCast(a.b) else if (x == -std.math.inf(F)) @floatCast(a.c) else x,
+        .erf => @floatCast(dm.erf(wide)),
+        .isnan, .isinf, .logical_not => unreachable,
+    };
+}
+
+inline fn unaryInt(comptime T: type, comptime op: ew.Unary, x: T) T {
+    return switch (op) {
+        .neg => if (T == u8) 0 -% x else -%x,
+        .abs => if (T == u8) x else if (x < 0) -%x else x,
+        .sign => if (x > 0) 1 else if (x < 0) if (T == u8) 0 else -1 else 0,
+        .square => x *% x,
+        .relu => if (x > 0) x else 0,
+        .floor, .ceil, .round, .trunc => x,
+        else => unreachable,
+    };
+}
+
+inline fn predicate(comptime C: type, comptime op: ew.Unary, x: C) u8 {
+    const float = C == f32 or C == f64;
+    return switch (op) {
+        .isnan => if (float) @intFromBool(x != x) else 0,
+        .isinf => if (float) @intFromBool(@abs(x) == std.math.inf(C)) else 0,
+        .logical_not => @intFromBool(x == 0),
+        else => unreachable,
+    };
+}
+
+fn unaryOne(comptime D: DType, comptime op: ew.Unary, x: G(dt.Storage(D)), y: u64, a: *const abi.UnaryArgs, o: [2]i64) void {
+    const S = dt.Storage(D);
+    const C = Compute(D);
+    const float = comptime isFloatD(D);
+    if (comptime (!float and !op.allowsInt())) return;
+    const v = load(D, at(x, o[0]).*);
+    if (comptime op.isPredicate()) {
+        at(gp(u8, y), o[1]).* = predicate(C, op, v);
+    } else {
+        at(gp(S, y), o[1]).* = if (comptime float) store(D, unaryFloat(C, op, v, a.*)) else unaryInt(C, op, v);
+    }
+}
+
+fn unaryKernel(comptime D: DType) fn (abi.UnaryArgs) callconv(.kernel) void {
+    return struct {
+        fn k(a: abi.UnaryArgs) callconv(.kernel) void {
+            @setEvalBranchQuota(100_000);
+            const Body = struct {
+                x: G(dt.Storage(D)),
+                a: *const abi.UnaryArgs,
+                inline fn run(b: @This(), o: [2]i64) void {
+                    switch (b.a.op) {
+                        inline 0...std.enums.values(ew.Unary).len - 1 => |op| unaryOne(D, @enumFromInt(op), b.x, b.a.y, b.a, o),
+                        else => {},
+                    }
+                }
+            };
+            forEach(2, &a.l, Body{ .x = gp(dt.Storage(D), a.x), .a = &a });
+        }
+    }.k;
+}
+
+// ---------------------------------------------------------------- binary
+// elementwise.zig: binaryArith, binaryPred, floorDivFloat.
+
+inline fn floorDivFloat(comptime F: type, a: F, b: F) F {
+    if (b == 0) return a / b;
+    const mod: F = @floatCast(dm.fmod(a, b));
+    var div = (a - mod) / b;
+    if (mod != 0 and (b < 0) != (mod < 0)) div -= 1;
+    if (div == 0) return std.math.copysign(@as(F, 0), a / b);
+    var fl = @floor(div);
+    if (div - fl > 0.5) fl += 1;
+    return fl;
+}
+
+fn intPow(comptime T: type, base: T, exp_in: T) T {
+    var result: T = 1;
+    var b = base;
+    var e = exp_in;
+    while (e > 0) {
+        if (e & 1 == 1) result = result *% b;
+        b = b *% b;
+        e >>= 1;
+    }
+    return result;
+}
+
+inline fn binaryArith(comptime T: type, comptime op: ew.Binary, a: T, b: T) T {
+    const float = T == f32 or T == f64;
+    return switch (op) {
+        .add => if (float) a + b else a +% b,
+        .sub => if (float) a - b else a -% b,
+        .mul => if (float) a * b else a *% b,
+        .div => a / b,
+        .pow => if (float) @floatCast(dm.pow(a, b)) else intPow(T, a, b),
+        .maximum => if (float) (if (a != a or b != b) a + b else @max(a, b)) else @max(a, b),
+        .minimum => if (float) (if (a != a or b != b) a + b else @min(a, b)) else @min(a, b),
+        .remainder => if (float) blk: {
+            var r: T = @floatCast(dm.fmod(a, b));
+            if (r != 0 and (r < 0) != (b < 0)) r += b;
+            break :blk r;
+        } else @mod(a, b),
+        .floor_divide => if (float) floorDivFloat(T, a, b) else @divFloor(a, b),
+        .atan2 => @floatCast(dm.atan2(a, b)),
+        else => unreachable,
+    };
+}
+
+inline fn binaryPred(comptime T: type, comptime op: ew.Binary, a: T, b: T) u8 {
+    return @intFromBool(switch (op) {
+        .eq => a == b,
+        .ne => a != b,
+        .lt => a < b,
+        .le => a <= b,
+        .gt => a > b,
+        .ge => a >= b,
+        .logical_and => a != 0 and b != 0,
+        .logical_or => a != 0 or b != 0,
+        .logical_xor => (a != 0) != (b != 0),
+        else => unreachable,
+    });
+}
+
+fn binaryOne(comptime D: DType, comptime op: ew.Binary, a: *const abi.BinaryArgs, o: [3]i64) void {
+    const S = dt.Storage(D);
+    const C = Compute(D);
+    const float = comptime isFloatD(D);
+    if (comptime (!float and op.floatOnly())) return;
+    const x = load(D, at(gp(S, a.a), o[0]).*);
+    const y = load(D, at(gp(S, a.b), o[1]).*);
+    if (comptime op.isPredicate()) {
+        at(gp(u8, a.out), o[2]).* = binaryPred(C, op, x, y);
+    } else {
+        at(gp(S, a.out), o[2]).* = store(D, binaryArith(C, op, x, y));
+    }
+}
+
+fn binaryKernel(comptime D: DType) fn (abi.BinaryArgs) callconv(.kernel) void {
+    return struct {
+        fn k(a: abi.BinaryArgs) callconv(.kernel) void {
+            @setEvalBranchQuota(100_000);
+            const Body = struct {
+                a: *const abi.BinaryArgs,
+                inline fn run(b: @This(), o: [3]i64) void {
+                    switch (b.a.op) {
+                        inline 0...std.enums.values(ew.Binary).len - 1 => |op| binaryOne(D, @enumFromInt(op), b.a, o),
+                        else => {},
+                    }
+                }
+            };
+            forEach(3, &a.l, Body{ .a = &a });
+        }
+    }.k;
+}
+
+/// Integer remainder/floor_divide (zero divisor) and pow (negative exponent)
+/// have no result: sets *flag (u32) to 1 when operand 0 holds such a value.
+fn intCheckKernel(comptime T: type) fn (abi.CheckArgs) callconv(.kernel) void {
+    return struct {
+        fn k(a: abi.CheckArgs) callconv(.kernel) void {
+            const Body = struct {
+                b: G(T),
+                flag: G(u32),
+                zero_bad: bool,
+                inline fn run(s: @This(), o: [1]i64) void {
+                    const v = at(s.b, o[0]).*;
+                    if (if (s.zero_bad) v == 0 else v < 0) s.flag[0] = 1;
+                }
+            };
+            forEach(1, &a.l, Body{ .b = gp(T, a.idx), .flag = gp(u32, a.result), .zero_bad = a.lo == 0 });
+        }
+    }.k;
+}
+
+// ---------------------------------------------------------------- where
+
+fn whereKernel(comptime T: type) fn (abi.WhereArgs) callconv(.kernel) void {
+    return struct {
+        fn k(a: abi.WhereArgs) callconv(.kernel) void {
+            const Body = struct {
+                c: G(u8),
+                a: G(T),
+                b: G(T),
+                o: G(T),
+                inline fn run(s: @This(), o: [4]i64) void {
+                    at(s.o, o[3]).* = if (at(s.c, o[0]).* != 0) at(s.a, o[1]).* else at(s.b, o[2]).*;
+                }
+            };
+            forEach(4, &a.l, Body{ .c = gp(u8, a.c), .a = gp(T, a.a), .b = gp(T, a.b), .o = gp(T, a.out) });
+        }
+    }.k;
+}
+
+// ---------------------------------------------------------------- block reductions
+
+pub const block = 256;
+var sh_f: [block]f64 addrspace(.shared) = undefined;
+var sh_u: [block]u64 addrspace(.shared) = undefined;
+var sh_i: [block]u64 addrspace(.shared) = undefined;
+
+const Combine = enum { sum, max, min, max_nan };
+
+inline fn combineF(comptime c: Combine, a: f64, b: f64) f64 {
+    return switch (c) {
+        .sum => a + b,
+        // fmax/fmin: a NaN operand is ignored (Zig's @max on the CPU).
+        .max => if (a != a) b else if (b != b) a else @max(a, b),
+        .min => if (a != a) b else if (b != b) a else @min(a, b),
+        // NaN wins (softmax's max).
+        .max_nan => if (a != a) a else if (b != b) b else @max(a, b),
+    };
+}
+
+/// Tree reduction over the block (blockDim = `block`); every thread gets the result.
+inline fn blockF(comptime c: Combine, v: f64) f64 {
+    const t = @workItemId(0);
+    sh_f[t] = v;
+    barrier();
+    var s: u32 = block / 2;
+    while (s > 0) : (s >>= 1) {
+        if (t < s) sh_f[t] = combineF(c, sh_f[t], sh_f[t + s]);
+        barrier();
+    }
+    const r = sh_f[0];
+    barrier();
+    return r;
+}
+
+/// Wrapping integer sum or product over the block (mod 2^64, so the
+/// truncation to the element type equals wrapping in that type).
+inline fn blockWrap(comptime prod: bool, v: u64) u64 {
+    const t = @workItemId(0);
+    sh_u[t] = v;
+    barrier();
+    var s: u32 = block / 2;
+    while (s > 0) : (s >>= 1) {
+        if (t < s) sh_u[t] = if (prod) sh_u[t] *% sh_u[t + s] else sh_u[t] +% sh_u[t + s];
+        barrier();
+    }
+    const r = sh_u[0];
+    barrier();
+    return r;
+}
+
+fn Bits(comptime T: type) type {
+    return @Int(.unsigned, @bitSizeOf(T));
+}
+
+inline fn toBits(comptime T: type, v: T) u64 {
+    return @as(Bits(T), @bitCast(v));
+}
+
+inline fn fromBits(comptime T: type, v: u64) T {
+    return @bitCast(@as(Bits(T), @truncate(v)));
+}
+
+/// The running best of max/min/argmax/argmin: NaN wins, then the larger
+/// (smaller) value, then the smaller index (reduce.zig's first-index rule).
+fn Best(comptime T: type, comptime want_max: bool) type {
+    return struct {
+        v: T,
+        i: u64,
+        const none = std.math.maxInt(u64);
+        inline fn better(a: @This(), b: @This()) bool {
+            if (b.i == none) return a.i != none;
+            if (a.i == none) return false;
+            const float = T == f32 or T == f64;
+            if (float) {
+                const an = a.v != a.v;
+                const bn = b.v != b.v;
+                if (an or bn) return if (an and bn) a.i < b.i else an;
+            }
+            if (a.v == b.v) return a.i < b.i;
+            return if (want_max) a.v > b.v else a.v < b.v;
+        }
+        inline fn reduceBlock(self: @This()) @This() {
+            const t = @workItemId(0);
+            sh_u[t] = toBits(T, self.v);
+            sh_i[t] = self.i;
+            barrier();
+            var s: u32 = block / 2;
+            while (s > 0) : (s >>= 1) {
+                if (t < s) {
+                    const a = @This(){ .v = fromBits(T, sh_u[t]), .i = sh_i[t] };
+                    const b = @This(){ .v = fromBits(T, sh_u[t + s]), .i = sh_i[t + s] };
+                    if (b.better(a)) {
+                        sh_u[t] = sh_u[t + s];
+                        sh_i[t] = sh_i[t + s];
+                    }
+                }
+                barrier();
+            }
+            const r = @This(){ .v = fromBits(T, sh_u[0]), .i = sh_i[0] };
+            barrier();
+            return r;
+        }
+    };
+}
+
+// ---------------------------------------------------------------- reduce
+// reduce.zig: reduceLine, reduceBool. Lines are x[o, :, j]; a line is either
+// reduced by a whole block (inner == 1, long lines: host sets the grid so) or
+// by one thread.
+
+fn Line(comptime T: type) type {
+    return struct {
+        x: G(T),
+        stride: u64,
+        n: u64,
+        /// This thread's share: first index and step.
+        first: u64,
+        step: u64,
+        whole_block: bool,
+        inline fn get(l: @This(), i: u64) T {
+            return l.x[i * l.stride];
+        }
+        inline fn f(l: @This(), i: u64) f64 {
+            const v = l.get(i);
+            return if (T == f32 or T == f64) v else @floatFromInt(v);
+        }
+        inline fn redF(l: @This(), comptime c: Combine, v: f64) f64 {
+            return if (l.whole_block) blockF(c, v) else v;
+        }
+        inline fn sum(l: @This()) f64 {
+            var s: f64 = 0;
+            var i = l.first;
+            while (i < l.n) : (i += l.step) s += l.f(i);
+            return l.redF(.sum, s);
+        }
+    };
+}
+
+fn reduceLine(comptime T: type, comptime op: red.Reduce, l: Line(T), p: f64, out: G(u8), idx: G(i64), li: u64) void {
+    const float = T == f32 or T == f64;
+    const lead = !l.whole_block or @workItemId(0) == 0;
+    const outT: G(T) = @ptrCast(@alignCast(out));
+    switch (op) {
+        .sum, .prod => {
+            if (float) {
+                var s: f64 = if (op == .sum) 0 else 1;
+                var i = l.first;
+                while (i < l.n) : (i += l.step) s = if (op == .sum) s + l.f(i) else s * l.f(i);
+                if (op == .sum) {
+                    s = l.redF(.sum, s);
+                } else if (l.whole_block) {
+                    // Products of the partial products, in a tree.
+                    const t = @workItemId(0);
+                    sh_f[t] = s;
+                    barrier();
+                    var k: u32 = block / 2;
+                    while (k > 0) : (k >>= 1) {
+                        if (t < k) sh_f[t] *= sh_f[t + k];
+                        barrier();
+                    }
+                    s = sh_f[0];
+                    barrier();
+                }
+                if (lead) outT[li] = @floatCast(s);
+            } else {
+                var s: u64 = if (op == .sum) 0 else 1;
+                var i = l.first;
+                while (i < l.n) : (i += l.step) {
+                    const v: u64 = @bitCast(@as(i64, l.get(i)));
+                    s = if (op == .sum) s +% v else s *% v;
+                }
+                if (l.whole_block) s = blockWrap(op == .prod, s);
+                if (lead) outT[li] = @bitCast(@as(Bits(T), @truncate(s)));
+            }
+        },
+        .mean => {
+            if (!float) return;
+            const s = l.sum();
+            if (lead) outT[li] = @floatCast(s / @as(f64, @floatFromInt(l.n)));
+        },
+        .max, .min, .argmax, .argmin => {
+            const B = Best(T, op == .max or op == .argmax);
+            var best = B{ .v = undefined, .i = B.none };
+            var i = l.first;
+            while (i < l.n) : (i += l.step) {
+                const c = B{ .v = l.get(i), .i = i };
+                if (c.better(best)) best = c;
+            }
+            if (l.whole_block) best = best.reduceBlock();
+            if (lead) {
+                if (op == .max or op == .min) outT[li] = best.v;
+                if (@intFromPtr(idx) != 0) idx[li] = @intCast(best.i);
+            }
+        },
+        .variance => {
+            if (!float) return;
+            const nf: f64 = @floatFromInt(l.n);
+            const mean = l.sum() / nf;
+            var ss: f64 = 0;
+            var i = l.first;
+            while (i < l.n) : (i += l.step) {
+                const d = l.f(i) - mean;
+                ss += d * d;
+            }
+            ss = l.redF(.sum, ss);
+            const denom = nf - p;
+            if (lead) outT[li] = @floatCast(if (denom <= 0) std.math.nan(f64) else ss / denom);
+        },
+        .logsumexp => {
+            if (!float) return;
+            var mx: f64 = -std.math.inf(f64);
+            var i = l.first;
+            while (i < l.n) : (i += l.step) mx = combineF(.max, mx, l.f(i));
+            mx = l.redF(.max, mx);
+            if (mx == -std.math.inf(f64) or mx == std.math.inf(f64)) {
+                if (lead) outT[li] = @floatCast(mx);
+                return;
+            }
+            var s: f64 = 0;
+            i = l.first;
+            while (i < l.n) : (i += l.step) s += dm.exp(l.f(i) - mx);
+            s = l.redF(.sum, s);
+            if (lead) outT[li] = @floatCast(mx + dm.log(s));
+        },
+        .norm => {
+            if (!float) return;
+            var r: f64 = 0;
+            var i = l.first;
+            if (p == std.math.inf(f64)) {
+                while (i < l.n) : (i += l.step) r = combineF(.max, r, @abs(l.f(i)));
+                r = l.redF(.max, r);
+            } else if (p == -std.math.inf(f64)) {
+                r = std.math.inf(f64);
+                while (i < l.n) : (i += l.step) r = combineF(.min, r, @abs(l.f(i)));
+                r = l.redF(.min, r);
+            } else if (p == 0) {
+                while (i < l.n) : (i += l.step) r += if (l.get(i) != 0) 1 else 0;
+                r = l.redF(.sum, r);
+            } else if (p == 1) {
+                while (i < l.n) : (i += l.step) r += @abs(l.f(i));
+                r = l.redF(.sum, r);
+            } else if (p == 2) {
+                while (i < l.n) : (i += l.step) {
+                    const v = l.f(i);
+                    r += v * v;
+                }
+                r = @sqrt(l.redF(.sum, r));
+            } else {
+                while (i < l.n) : (i += l.step) r += dm.pow(@abs(l.f(i)), p);
+                r = dm.pow(l.redF(.sum, r), 1 / p);
+            }
+            if (lead) outT[li] = @floatCast(r);
+        },
+        .all, .any => {
+            const any = op == .any;
+            var hit = false;
+            var i = l.first;
+            while (i < l.n) : (i += l.step) {
+                if ((l.get(i) != 0) == any) hit = true;
+            }
+            if (l.whole_block) hit = blockWrap(false, @intFromBool(hit)) != 0;
+            if (lead) out[li] = @intFromBool(if (any) hit else !hit);
+        },
+    }
+}
+
+fn reduceRun(comptime T: type, comptime op: red.Reduce, a: *const abi.ReduceArgs) void {
+    const lines = a.outer * a.inner;
+    const x = gp(T, a.x);
+    const out = gp(u8, a.out);
+    const idx = gp(i64, a.idx);
+    if (a.inner == 1 and @workGroupSize(0) == block and a.r >= 64) {
+        // A block per line.
+        var li: u64 = @workGroupId(0);
+        while (li < lines) : (li += nctaid()) {
+            const l = Line(T){ .x = x + li * a.r, .stride = 1, .n = a.r, .first = @workItemId(0), .step = block, .whole_block = true };
+            reduceLine(T, op, l, a.p, out, idx, li);
+        }
+    } else {
+        var li = globalId();
+        while (li < lines) : (li += gridSize()) {
+            const o = li / a.inner;
+            const j = li - o * a.inner;
+            const l = Line(T){ .x = x + o * a.r * a.inner + j, .stride = a.inner, .n = a.r, .first = 0, .step = 1, .whole_block = false };
+            reduceLine(T, op, l, a.p, out, idx, li);
+        }
+    }
+}
+
+fn reduceKernel(comptime D: DType) fn (abi.ReduceArgs) callconv(.kernel) void {
+    return struct {
+        fn k(a: abi.ReduceArgs) callconv(.kernel) void {
+            switch (a.op) {
+                inline 0...std.enums.values(red.Reduce).len - 1 => |o| reduceRun(dt.Storage(D), @enumFromInt(o), &a),
+                else => {},
+            }
+        }
+    }.k;
+}
+
+// ---------------------------------------------------------------- scan
+// reduce.zig: scan. One thread per line, in order (the CPU's exact sums).
+
+fn scanKernel(comptime D: DType) fn (abi.ScanArgs) callconv(.kernel) void {
+    return struct {
+        fn k(a: abi.ScanArgs) callconv(.kernel) void {
+            const T = dt.Storage(D);
+            const x = gp(T, a.x);
+            const out = gp(T, a.out);
+            const lines = a.outer * a.inner;
+            const cumsum = a.op == @intFromEnum(red.Scan.cumsum);
+            var li = globalId();
+            while (li < lines) : (li += gridSize()) {
+                const o = li / a.inner;
+                const j = li - o * a.inner;
+                const base = o * a.r * a.inner + j;
+                if (comptime T == f32 or T == f64) {
+                    var acc: f64 = if (cumsum) 0 else 1;
+                    for (0..a.r) |i| {
+                        const v: f64 = x[base + i * a.inner];
+                        acc = if (cumsum) acc + v else acc * v;
+                        out[base + i * a.inner] = @floatCast(acc);
+                    }
+                } else {
+                    var acc: T = if (cumsum) 0 else 1;
+                    for (0..a.r) |i| {
+                        const v = x[base + i * a.inner];
+                        acc = if (cumsum) acc +% v else acc *% v;
+                        out[base + i * a.inner] = acc;
+                    }
+                }
+            }
+        }
+    }.k;
+}
+
+// ---------------------------------------------------------------- softmax
+// reduce.zig: softmax. float32 exps in float32 (vmath, as the CPU's
+// contiguous path), summed in float64.
+
+inline fn expT(comptime T: type, x: T) T {
+    return vm.exp(T, 1, @as(@Vector(1, T), @splat(x)))[0];
+}
+
+fn softmaxKernel(comptime D: DType) fn (abi.SoftmaxArgs) callconv(.kernel) void {
+    return struct {
+        fn k(a: abi.SoftmaxArgs) callconv(.kernel) void {
+            const T = dt.Storage(D);
+            const x = gp(T, a.x);
+            const out = gp(T, a.out);
+            const lines = a.outer * a.inner;
+            const log = a.log != 0;
+            if (a.inner == 1 and @workGroupSize(0) == block and a.r >= 64) {
+                const t: u64 = @workItemId(0);
+                var li: u64 = @workGroupId(0);
+                while (li < lines) : (li += nctaid()) {
+                    const xl = x + li * a.r;
+                    const ol = out + li * a.r;
+                    var mx: f64 = -std.math.inf(f64);
+                    var i = t;
+                    while (i < a.r) : (i += block) mx = combineF(.max_nan, mx, xl[i]);
+                    const m: T = @floatCast(blockF(.max_nan, mx));
+                    var s: f64 = 0;
+                    i = t;
+                    while (i < a.r) : (i += block) {
+                        const e = expT(T, xl[i] - m);
+                        if (!log) ol[i] = e;
+                        s += e;
+                    }
+                    s = blockF(.sum, s);
+                    i = t;
+                    if (log) {
+                        const ls: T = @floatCast(dm.log(s));
+                        while (i < a.r) : (i += block) ol[i] = xl[i] - m - ls;
+                    } else {
+                        const inv: T = @floatCast(1 / s);
+                        while (i < a.r) : (i += block) ol[i] *= inv;
+                    }
+                }
+                return;
+            }
+            var li = globalId();
+            while (li < lines) : (li += gridSize()) {
+                const o = li / a.inner;
+                const j = li - o * a.inner;
+                const base = o * a.r * a.inner + j;
+                const st = a.inner;
+                var m: T = -std.math.inf(T);
+                for (0..a.r) |i| {
+                    const v = x[base + i * st];
+                    if (v != v) {
+                        m = v;
+                        break;
+                    }
+                    m = @max(m, v);
+                }
+                var s: f64 = 0;
+                for (0..a.r) |i| {
+                    const e = expT(T, x[base + i * st] - m);
+                    if (!log) out[base + i * st] = e;
+                    s += e;
+                }
+                if (log) {
+                    const ls: T = @floatCast(dm.log(s));
+                    for (0..a.r) |i| out[base + i * st] = x[base + i * st] - m - ls;
+                } else {
+                    const inv: T = @floatCast(1 / s);
+                    for (0..a.r) |i| out[base + i * st] *= inv;
+                }
+            }
+        }
+    }.k;
+}
+
+// ---------------------------------------------------------------- matmul
+// The reference GEMM when cuBLAS is missing (and for integers): 16x16 tiles
+// in shared memory, one output per thread; grid (n/16, m/16, batch).
+
+pub const tile = 16;
+
+fn Tiles(comptime C: type) type {
+    return struct {
+        var a: [tile * tile]C addrspace(.shared) = undefined;
+        var b: [tile * tile]C addrspace(.shared) = undefined;
+    };
+}
+
+fn matmulKernel(comptime D: DType) fn (abi.MatmulArgs) callconv(.kernel) void {
+    return struct {
+        fn k(p: abi.MatmulArgs) callconv(.kernel) void {
+            const S = dt.Storage(D);
+            const C = Compute(D);
+            const float = comptime isFloatD(D);
+            const t = Tiles(C);
+            const tx = @workItemId(0) % tile;
+            const ty = @workItemId(0) / tile;
+            const col = @workGroupId(0) * tile + tx;
+            const row = @workGroupId(1) * tile + ty;
+            const bi: u64 = @workGroupId(2);
+            const A = gp(S, p.a);
+            const B = gp(S, p.b);
+            const Cm = gp(S, p.c);
+            const a_base: i64 = @as(i64, @intCast(bi)) * p.a_batch;
+            const b_base: i64 = @as(i64, @intCast(bi)) * p.b_batch;
+            var acc: C = 0;
+            var k0: u32 = 0;
+            while (k0 < p.k) : (k0 += tile) {
+                const ka = k0 + tx;
+                t.a[ty * tile + tx] = if (row < p.m and ka < p.k)
+                    load(D, A[@intCast(a_base + @as(i64, row) * p.a_row + @as(i64, ka) * p.a_col)])
+                else
+                    0;
+                const kb = k0 + ty;
+                t.b[ty * tile + tx] = if (col < p.n and kb < p.k)
+                    load(D, B[@intCast(b_base + @as(i64, kb) * p.b_row + @as(i64, col) * p.b_col)])
+                else
+                    0;
+                barrier();
+                inline for (0..tile) |kk| {
+                    if (float) {
+                        acc += t.a[ty * tile + kk] * t.b[kk * tile + tx];
+                    } else {
+                        acc +%= t.a[ty * tile + kk] *% t.b[kk * tile + tx];
+                    }
+                }
+                barrier();
+            }
+            if (row < p.m and col < p.n) Cm[(bi * p.m + row) * p.n + col] = store(D, acc);
+        }
+    }.k;
+}
+
+// ---------------------------------------------------------------- indexing
+// index.zig: indexSelect, gather, scatter (the bounds check runs first, in
+// checkKernel; the host reads its result before moving anything).
+
+fn checkKernel(a: abi.CheckArgs) callconv(.kernel) void {
+    const Body = struct {
+        idx: G(i64),
+        result: G(u64),
+        lo: i64,
+        size: i64,
+        l: *const abi.Layout(1),
+        flat: u64,
+        inline fn run(s: @This(), o: [1]i64) void {
+            const v = at(s.idx, o[0]).*;
+            if (v < s.lo or v >= s.size) _ = @atomicRmw(u64, &s.result[0], .Min, s.flat, .monotonic);
+        }
+    };
+    // forEach does not pass the flat index: walk it here.
+    const sl = &ShLayout(1).l;
+    if (@workItemId(0) == 0) sl.* = a.l;
+    barrier();
+    const n = a.l.numel;
+    var i = globalId();
+    while (i < n) : (i += gridSize()) {
+        const o = if (a.l.contiguous != 0) [1]i64{@intCast(i)} else decode(1, sl, i);
+        const b = Body{ .idx = gp(i64, a.idx), .result = gp(u64, a.result), .lo = a.lo, .size = a.size, .l = &a.l, .flat = i };
+        b.run(o);
+    }
+}
+
+fn indexSelectKernel(comptime T: type) fn (abi.IndexSelectArgs) callconv(.kernel) void {
+    return struct {
+        fn k(a: abi.IndexSelectArgs) callconv(.kernel) void {
+            const x = gp(T, a.x);
+            const idx = gp(i64, a.idx);
+            const out = gp(T, a.out);
+            const total = a.outer * a.n * a.inner;
+            const size: i64 = @intCast(a.size);
+            var e = globalId();
+            while (e < total) : (e += gridSize()) {
+                const j = e % a.inner;
+                const rest = e / a.inner;
+                const i = rest % a.n;
+                const o = rest / a.n;
+                var v = idx[i];
+                if (v < 0) v += size;
+                out[e] = x[(o * a.size + @as(u64, @intCast(v))) * a.inner + j];
+            }
+        }
+    }.k;
+}
+
+fn gatherKernel(comptime T: type) fn (abi.GatherArgs) callconv(.kernel) void {
+    return struct {
+        fn k(a: abi.GatherArgs) callconv(.kernel) void {
+            const Body = struct {
+                idx: G(i64),
+                x: G(T),
+                out: G(T),
+                ds: i64,
+                inline fn run(s: @This(), o: [3]i64) void {
+                    const v = at(s.idx, o[0]).*;
+                    at(s.out, o[2]).* = at(s.x, o[1] + v * s.ds).*;
+                }
+            };
+            forEach(3, &a.l, Body{ .idx = gp(i64, a.idx), .x = gp(T, a.x), .out = gp(T, a.out), .ds = a.dim_stride });
+        }
+    }.k;
+}
+
+fn scatterKernel(comptime D: DType) fn (abi.ScatterArgs) callconv(.kernel) void {
+    return struct {
+        fn k(a: abi.ScatterArgs) callconv(.kernel) void {
+            const T = dt.Storage(D);
+            const atomic_add = D == .float32 or D == .float64 or D == .int32 or D == .int64;
+            const Body = struct {
+                idx: G(i64),
+                dst: G(T),
+                src: G(T),
+                ds: i64,
+                add: bool,
+                inline fn run(s: @This(), o: [3]i64) void {
+                    const v = at(s.idx, o[0]).*;
+                    const d = at(s.dst, o[1] + v * s.ds);
+                    const x = at(s.src, o[2]).*;
+                    if (atomic_add and s.add) {
+                        if (D == .int64) {
+                            _ = @atomicRmw(u64, @as(*addrspace(.global) u64, @ptrCast(d)), .Add, @bitCast(x), .monotonic);
+                        } else {
+                            _ = @atomicRmw(T, d, .Add, x, .monotonic);
+                        }
+                    } else d.* = x;
+                }
+            };
+            forEach(3, &a.l, Body{ .idx = gp(i64, a.idx), .dst = gp(T, a.dst), .src = gp(T, a.src), .ds = a.dim_stride, .add = a.add != 0 });
+        }
+    }.k;
+}
+
+// ---------------------------------------------------------------- sort
+// index.zig: sort. One block per line, a bitonic sort of (value, index)
+// pairs in shared memory; comparing indices on ties makes it stable, as the
+// CPU's block sort. Lines longer than abi.sort_max are sorted on the host.
+
+fn SortSh(comptime T: type) type {
+    return struct {
+        var key: [abi.sort_max]T addrspace(.shared) = undefined;
+        var pos: [abi.sort_max]u32 addrspace(.shared) = undefined;
+    };
+}
+
+fn sortKernel(comptime D: DType) fn (abi.SortArgs) callconv(.kernel) void {
+    return struct {
+        fn k(a: abi.SortArgs) callconv(.kernel) void {
+            const T = dt.Storage(D);
+            const float = T == f32 or T == f64;
+            const sh = SortSh(T);
+            const x = gp(T, a.x);
+            const vals = gp(T, a.vals);
+            const idxo = gp(i64, a.idx);
+            const r: u32 = @intCast(a.r);
+            const desc = a.descending != 0;
+            var n2: u32 = 1;
+            while (n2 < r) n2 <<= 1;
+            const t = @workItemId(0);
+            const nt = @workGroupSize(0);
+            const lines = a.outer * a.inner;
+            var li: u64 = @workGroupId(0);
+            while (li < lines) : (li += nctaid()) {
+                const o = li / a.inner;
+                const j = li - o * a.inner;
+                const base = o * a.r * a.inner + j;
+                var i: u32 = t;
+                while (i < n2) : (i += nt) {
+                    if (i < r) sh.key[i] = x[base + @as(u64, i) * a.inner];
+                    sh.pos[i] = i;
+                }
+                barrier();
+                var kk: u32 = 2;
+                while (kk <= n2) : (kk <<= 1) {
+                    var jj: u32 = kk >> 1;
+                    while (jj > 0) : (jj >>= 1) {
+                        i = t;
+                        while (i < n2) : (i += nt) {
+                            const p = i ^ jj;
+                            if (p > i) {
+                                const pi = sh.pos[i];
+                                const pp = sh.pos[p];
+                                // before(u, v): element u sorts ahead of v (padding last).
+                                const before = struct {
+                                    inline fn f(pu: u32, vu: T, pv: u32, vv: T, rr: u32, dsc: bool) bool {
+                                        if (pu >= rr) return false;
+                                        if (pv >= rr) return true;
+                                        if (float) {
+                                            const nu = vu != vu;
+                                            const nv = vv != vv;
+                                            if (nu or nv) {
+                                                if (nu and nv) return pu < pv;
+                                                return if (dsc) nu else nv;
+                                            }
+                                        }
+                                        if (vu == vv) return pu < pv;
+                                        return if (dsc) vu > vv else vu < vv;
+                                    }
+                                }.f;
+                                const ki = if (pi < r) sh.key[i] else undefined;
+                                const kp = if (pp < r) sh.key[p] else undefined;
+                                const up = (i & kk) == 0;
+                                const swap = if (up) before(pp, kp, pi, ki, r, desc) else before(pi, ki, pp, kp, r, desc);
+                                if (swap) {
+                                    sh.key[i] = kp;
+                                    sh.key[p] = ki;
+                                    sh.pos[i] = pp;
+                                    sh.pos[p] = pi;
+                                }
+                            }
+                        }
+                        barrier();
+                    }
+                }
+                i = t;
+                while (i < r) : (i += nt) {
+                    vals[base + @as(u64, i) * a.inner] = sh.key[i];
+                    idxo[base + @as(u64, i) * a.inner] = sh.pos[i];
+                }
+                barrier();
+            }
+        }
+    }.k;
+}
+
+// ---------------------------------------------------------------- optimizers
+// optim.zig: sgd, adam, rmsprop, adagrad. The host precomputes the scalars
+// (h[12..16]) exactly as the CPU does.
+
+fn optimKernel(comptime D: DType) fn (abi.OptimArgs) callconv(.kernel) void {
+    return struct {
+        fn k(a: abi.OptimArgs) callconv(.kernel) void {
+            const T = dt.Storage(D);
+            const p = gp(T, a.p);
+            const g = gp(T, a.g);
+            const s1 = gp(T, a.s1);
+            const s2 = gp(T, a.s2);
+            const s3 = gp(T, a.s3);
+            const h = a.h;
+            var i = globalId();
+            const step = gridSize();
+            switch (a.kind) {
+                @intFromEnum(opt.Kind.sgd) => {
+                    const lr: T = @floatCast(h[0]);
+                    const momentum: T = @floatCast(h[1]);
+                    const damp: T = @floatCast(1 - h[2]);
+                    const wd: T = @floatCast(h[3]);
+                    const nesterov = h[4] != 0;
+                    const maximize = h[5] != 0;
+                    const first = h[6] != 0;
+                    while (i < a.n) : (i += step) {
+                        var d = if (maximize) -g[i] else g[i];
+                        if (wd != 0) d += wd * p[i];
+                        if (momentum != 0) {
+                            s1[i] = if (first) d else s1[i] * momentum + damp * d;
+                            d = if (nesterov) d + momentum * s1[i] else s1[i];
+                        }
+                        p[i] -= lr * d;
+                    }
+                },
+                @intFromEnum(opt.Kind.adam) => {
+                    const b1: T = @floatCast(h[1]);
+                    const b2: T = @floatCast(h[2]);
+                    const eps: T = @floatCast(h[3]);
+                    const wd: T = @floatCast(h[4]);
+                    const amsgrad = h[6] != 0;
+                    const maximize = h[7] != 0;
+                    const decoupled = h[8] != 0;
+                    const bc2_sqrt: T = @floatCast(h[12]);
+                    const step_size: T = @floatCast(h[13]);
+                    const decay: T = @floatCast(h[14]);
+                    while (i < a.n) : (i += step) {
+                        var gv = if (maximize) -g[i] else g[i];
+                        if (decoupled) {
+                            p[i] *= decay;
+                        } else if (wd != 0) gv += wd * p[i];
+                        s1[i] += (gv - s1[i]) * (1 - b1);
+                        s2[i] = s2[i] * b2 + (1 - b2) * gv * gv;
+                        var vv = s2[i];
+                        if (amsgrad) {
+                            s3[i] = @max(s3[i], vv);
+                            vv = s3[i];
+                        }
+                        const denom = @sqrt(vv) / bc2_sqrt + eps;
+                        p[i] -= step_size * (s1[i] / denom);
+                    }
+                },
+                @intFromEnum(opt.Kind.rmsprop) => {
+                    const lr: T = @floatCast(h[0]);
+                    const alpha: T = @floatCast(h[1]);
+                    const eps: T = @floatCast(h[2]);
+                    const wd: T = @floatCast(h[3]);
+                    const momentum: T = @floatCast(h[4]);
+                    const centered = h[5] != 0;
+                    const maximize = h[6] != 0;
+                    while (i < a.n) : (i += step) {
+                        var gv = if (maximize) -g[i] else g[i];
+                        if (wd != 0) gv += wd * p[i];
+                        s1[i] = s1[i] * alpha + (1 - alpha) * gv * gv;
+                        var avg: T = undefined;
+                        if (centered) {
+                            s3[i] += (gv - s3[i]) * (1 - alpha);
+                            avg = @sqrt(s1[i] - s3[i] * s3[i]) + eps;
+                        } else avg = @sqrt(s1[i]) + eps;
+                        if (momentum > 0) {
+                            s2[i] = s2[i] * momentum + gv / avg;
+                            p[i] -= lr * s2[i];
+                        } else p[i] -= lr * (gv / avg);
+                    }
+                },
+                @intFromEnum(opt.Kind.adagrad) => {
+                    const clr: T = @floatCast(h[12]);
+                    const wd: T = @floatCast(h[2]);
+                    const eps: T = @floatCast(h[3]);
+                    const maximize = h[5] != 0;
+                    while (i < a.n) : (i += step) {
+                        var gv = if (maximize) -g[i] else g[i];
+                        if (wd != 0) gv += wd * p[i];
+                        s1[i] += gv * gv;
+                        p[i] -= clr * (gv / (@sqrt(s1[i]) + eps));
+                    }
+                },
+                else => {},
+            }
+        }
+    }.k;
+}
+
+// ---------------------------------------------------------------- window2d
+// conv.zig. Forward ops: one thread per output element. col2im gathers per
+// input element in the CPU's tap order (the same sums); the pooling
+// backward ops scatter with atomic adds into a zeroed gradient (the host
+// clears it first), so their float sums may differ in the last bits.
+
+const Geo = struct {
+    n: u64,
+    c: u64,
+    h: i64,
+    w: i64,
+    oh: i64,
+    ow: i64,
+    kh: i64,
+    kw: i64,
+    sh: i64,
+    sw: i64,
+    ph: i64,
+    pw: i64,
+    dh: i64,
+    dw: i64,
+    fn from(g: [14]u32) Geo {
+        return .{ .n = g[0], .c = g[1], .h = g[2], .w = g[3], .oh = g[4], .ow = g[5], .kh = g[6], .kw = g[7], .sh = g[8], .sw = g[9], .ph = g[10], .pw = g[11], .dh = g[12], .dw = g[13] };
+    }
+};
+
+inline fn ceilDiv(a: i64, b: i64) i64 {
+    return @divFloor(a + b - 1, b);
+}
+
+inline fn firstTap(start: i64, step: i64) i64 {
+    var s = start;
+    if (s < 0) s += step * ceilDiv(-s, step);
+    return s;
+}
+
+const AvgWin = struct { hs: i64, he: i64, ws: i64, we: i64, div: i64 };
+
+inline fn avgWindow(g: Geo, cip: bool, divisor: u32, oy: i64, ox: i64) AvgWin {
+    var hs = oy * g.sh - g.ph;
+    var ws = ox * g.sw - g.pw;
+    var he = @min(hs + g.kh, g.h + g.ph);
+    var we = @min(ws + g.kw, g.w + g.pw);
+    const padded = (he - hs) * (we - ws);
+    hs = @max(hs, 0);
+    ws = @max(ws, 0);
+    he = @min(he, g.h);
+    we = @min(we, g.w);
+    if (he <= hs or we <= ws) return .{ .hs = 0, .he = 0, .ws = 0, .we = 0, .div = 1 };
+    const inside = (he - hs) * (we - ws);
+    const div: i64 = if (divisor != 0) divisor else if (cip) padded else inside;
+    return .{ .hs = hs, .he = he, .ws = ws, .we = we, .div = div };
+}
+
+inline fn adaptiveRange(o: i64, n: i64, out: i64) [2]i64 {
+    return .{ @divFloor(o * n, out), @divFloor((o + 1) * n + out - 1, out) };
+}
+
+fn windowKernel(comptime D: DType) fn (abi.WindowArgs) callconv(.kernel) void {
+    return struct {
+        fn k(a: abi.WindowArgs) callconv(.kernel) void {
+            const T = dt.Storage(D);
+            const g = Geo.from(a.g);
+            const src = gp(T, a.src);
+            const dst = gp(T, a.dst);
+            const idx = gp(i64, a.idx);
+            const hw = g.h * g.w;
+            const l = g.oh * g.ow;
+            const kk = g.kh * g.kw;
+            var e = globalId();
+            const step = gridSize();
+            const op: conv.Op = @enumFromInt(a.op);
+            while (e < a.total) : (e += step) {
+                const ei: i64 = @intCast(e);
+                switch (op) {
+                    .im2col => {
+                        // e indexes cols: [plane, kk, oh, ow].
+                        const ox = @mod(ei, g.ow);
+                        const oy = @mod(@divFloor(ei, g.ow), g.oh);
+                        const tap = @mod(@divFloor(ei, l), kk);
+                        const p = @divFloor(ei, l * kk);
+                        const ki = @divFloor(tap, g.kw);
+                        const kj = @mod(tap, g.kw);
+                        const iy = oy * g.sh + ki * g.dh - g.ph;
+                        const ix = ox * g.sw + kj * g.dw - g.pw;
+                        dst[e] = if (iy < 0 or iy >= g.h or ix < 0 or ix >= g.w) 0 else src[@intCast(p * hw + iy * g.w + ix)];
+                    },
+                    .col2im => {
+                        // e indexes x: [plane, h, w]; sum the taps that read it.
+                        const ix = @mod(ei, g.w);
+                        const iy = @mod(@divFloor(ei, g.w), g.h);
+                        const p = @divFloor(ei, hw);
+                        var s: T = 0;
+                        var ki: i64 = 0;
+                        while (ki < g.kh) : (ki += 1) {
+                            const ty = iy + g.ph - ki * g.dh;
+                            if (ty < 0 or @mod(ty, g.sh) != 0) continue;
+                            const oy = @divFloor(ty, g.sh);
+                            if (oy >= g.oh) continue;
+                            var kj: i64 = 0;
+                            while (kj < g.kw) : (kj += 1) {
+                                const tx = ix + g.pw - kj * g.dw;
+                                if (tx < 0 or @mod(tx, g.sw) != 0) continue;
+                                const ox = @divFloor(tx, g.sw);
+                                if (ox >= g.ow) continue;
+                                s += src[@intCast(p * kk * l + (ki * g.kw + kj) * l + oy * g.ow + ox)];
+                            }
+                        }
+                        dst[e] = s;
+                    },
+                    .max_pool => {
+                        const ox = @mod(ei, g.ow);
+                        const oy = @mod(@divFloor(ei, g.ow), g.oh);
+                        const p = @divFloor(ei, l);
+                        const x = src + @as(u64, @intCast(p * hw));
+                        const hs0 = oy * g.sh - g.ph;
+                        const ws0 = ox * g.sw - g.pw;
+                        const he = @min(hs0 + (g.kh - 1) * g.dh + 1, g.h);
+                        const we = @min(ws0 + (g.kw - 1) * g.dw + 1, g.w);
+                        const hs = firstTap(hs0, g.dh);
+                        const ws = firstTap(ws0, g.dw);
+                        var best: T = -std.math.inf(T);
+                        var bi: i64 = hs * g.w + ws;
+                        var iy = hs;
+                        while (iy < he) : (iy += g.dh) {
+                            var ix = ws;
+                            while (ix < we) : (ix += g.dw) {
+                                const i = iy * g.w + ix;
+                                const v = x[@intCast(i)];
+                                if (v > best or v != v) {
+                                    best = v;
+                                    bi = i;
+                                }
+                            }
+                        }
+                        dst[e] = best;
+                        idx[e] = bi;
+                    },
+                    .max_pool_backward => {
+                        // e indexes grad_out; grad_in was zeroed by the host.
+                        const p = @divFloor(ei, l);
+                        const i = idx[e];
+                        if (i < 0 or i >= hw) {
+                            gp(u32, a.flag)[0] = 1;
+                        } else {
+                            _ = @atomicRmw(T, &dst[@intCast(p * hw + i)], .Add, src[e], .monotonic);
+                        }
+                    },
+                    .avg_pool, .avg_pool_backward => {
+                        const ox = @mod(ei, g.ow);
+                        const oy = @mod(@divFloor(ei, g.ow), g.oh);
+                        const p = @divFloor(ei, l);
+                        const win = avgWindow(g, a.count_include_pad != 0, a.divisor, oy, ox);
+                        if (op == .avg_pool) {
+                            var s: T = 0;
+                            var iy = win.hs;
+                            while (iy < win.he) : (iy += 1) {
+                                var ix = win.ws;
+                                while (ix < win.we) : (ix += 1) s += src[@intCast(p * hw + iy * g.w + ix)];
+                            }
+                            dst[e] = s / @as(T, @floatFromInt(win.div));
+                        } else {
+                            const v = src[e] / @as(T, @floatFromInt(win.div));
+                            var iy = win.hs;
+                            while (iy < win.he) : (iy += 1) {
+                                var ix = win.ws;
+                                while (ix < win.we) : (ix += 1) _ = @atomicRmw(T, &dst[@intCast(p * hw + iy * g.w + ix)], .Add, v, .monotonic);
+                            }
+                        }
+                    },
+                    .adaptive_avg_pool, .adaptive_avg_pool_backward => {
+                        const ox = @mod(ei, g.ow);
+                        const oy = @mod(@divFloor(ei, g.ow), g.oh);
+                        const p = @divFloor(ei, l);
+                        const rh = adaptiveRange(oy, g.h, g.oh);
+                        const rw = adaptiveRange(ox, g.w, g.ow);
+                        const count = (rh[1] - rh[0]) * (rw[1] - rw[0]);
+                        if (op == .adaptive_avg_pool) {
+                            var s: T = 0;
+                            var iy = rh[0];
+                            while (iy < rh[1]) : (iy += 1) {
+                                var ix = rw[0];
+                                while (ix < rw[1]) : (ix += 1) s += src[@intCast(p * hw + iy * g.w + ix)];
+                            }
+                            dst[e] = s / @as(T, @floatFromInt(count));
+                        } else {
+                            const v = src[e] / @as(T, @floatFromInt(count));
+                            var iy = rh[0];
+                            while (iy < rh[1]) : (iy += 1) {
+                                var ix = rw[0];
+                                while (ix < rw[1]) : (ix += 1) _ = @atomicRmw(T, &dst[@intCast(p * hw + iy * g.w + ix)], .Add, v, .monotonic);
+                            }
+                        }
+                    },
+                }
+            }
+        }
+    }.k;
+}
+
+// ---------------------------------------------------------------- exports
+
+const ew_dtypes = abi.ew_dtypes;
+const reduce_dtypes = abi.reduce_dtypes;
+const scan_dtypes = abi.scan_dtypes;
+const float_dtypes = abi.float_dtypes;
+const matmul_dtypes = abi.matmul_dtypes;
+const int_dtypes = abi.int_dtypes;
+const sizes = [_]type{ u8, u16, u32, u64 };
+
+fn ex(comptime f: anytype, comptime name: []const u8) void {
+    @export(f, .{ .name = name });
+}
+
+comptime {
+    @setEvalBranchQuota(1_000_000);
+    for (all_dtypes) |S| for (all_dtypes) |D| ex(&copyKernel(S, D), "copy_" ++ @tagName(S) ++ "_" ++ @tagName(D));
+    for (sizes) |T| {
+        const n = std.fmt.comptimePrint("{d}", .{@sizeOf(T)});
+        ex(&fillKernel(T), "fill_" ++ n);
+        ex(&whereKernel(T), "where_" ++ n);
+        ex(&indexSelectKernel(T), "index_select_" ++ n);
+        ex(&gatherKernel(T), "gather_" ++ n);
+    }
+    for (ew_dtypes) |D| {
+        ex(&unaryKernel(D), "unary_" ++ @tagName(D));
+        ex(&binaryKernel(D), "binary_" ++ @tagName(D));
+        ex(&scatterKernel(D), "scatter_" ++ @tagName(D));
+    }
+    for (int_dtypes) |D| ex(&intCheckKernel(dt.Storage(D)), "intcheck_" ++ @tagName(D));
+    for (reduce_dtypes) |D| {
+        ex(&reduceKernel(D), "reduce_" ++ @tagName(D));
+        ex(&sortKernel(D), "sort_" ++ @tagName(D));
+    }
+    for (scan_dtypes) |D| ex(&scanKernel(D), "scan_" ++ @tagName(D));
+    for (float_dtypes) |D| {
+        ex(&softmaxKernel(D), "softmax_" ++ @tagName(D));
+        ex(&optimKernel(D), "optim_" ++ @tagName(D));
+        ex(&windowKernel(D), "window2d_" ++ @tagName(D));
+    }
+    for (matmul_dtypes) |D| ex(&matmulKernel(D), "matmul_" ++ @tagName(D));
+    ex(&checkKernel, "index_check");
+}
