@@ -1009,6 +1009,7 @@ test {
     _ = abi;
     _ = blas;
     _ = drv;
+    _ = @import("dmath.zig");
 }
 
 test "without a driver every export reports status 3 and nothing crashes" {
