@@ -962,8 +962,8 @@ pub fn window2d(op: i32, dtype: i32, src: u64, soff: f64, dst: u64, doff: f64, i
     const l: u64 = g.oh * g.ow;
     const kk: u64 = g.kh * g.kw;
     const total: u64 = switch (o) {
-        .im2col => planes * kk * l,
-        .col2im => planes * hw,
+        .im2col, .im2col_batched => planes * kk * l,
+        .col2im, .col2im_batched => planes * hw,
         else => planes * l,
     };
     const args = abi.WindowArgs{

@@ -1266,6 +1266,47 @@ fn windowKernel(comptime D: DType) fn (abi.WindowArgs) callconv(.kernel) void {
                         const ix = ox * g.sw + kj * g.dw - g.pw;
                         dst[e] = if (iy < 0 or iy >= g.h or ix < 0 or ix >= g.w) 0 else src[@intCast(p * hw + iy * g.w + ix)];
                     },
+                    .im2col_batched => {
+                        // e indexes cols: [c, kk, n, oh, ow] (rows c*KK + tap, columns n*L + ...).
+                        const ox = @mod(ei, g.ow);
+                        const oy = @mod(@divFloor(ei, g.ow), g.oh);
+                        const n: i64 = @mod(@divFloor(ei, l), @as(i64, @intCast(g.n)));
+                        const row = @divFloor(ei, l * @as(i64, @intCast(g.n)));
+                        const tap = @mod(row, kk);
+                        const c = @divFloor(row, kk);
+                        const p = n * @as(i64, @intCast(g.c)) + c;
+                        const ki = @divFloor(tap, g.kw);
+                        const kj = @mod(tap, g.kw);
+                        const iy = oy * g.sh + ki * g.dh - g.ph;
+                        const ix = ox * g.sw + kj * g.dw - g.pw;
+                        dst[e] = if (iy < 0 or iy >= g.h or ix < 0 or ix >= g.w) 0 else src[@intCast(p * hw + iy * g.w + ix)];
+                    },
+                    .col2im_batched => {
+                        // e indexes x: [n, c, h, w]; the columns are [C*KK, N*L].
+                        const ix = @mod(ei, g.w);
+                        const iy = @mod(@divFloor(ei, g.w), g.h);
+                        const p = @divFloor(ei, hw);
+                        const nn: i64 = @intCast(g.n);
+                        const n = @divFloor(p, @as(i64, @intCast(g.c)));
+                        const c = @mod(p, @as(i64, @intCast(g.c)));
+                        var s: T = 0;
+                        var ki: i64 = 0;
+                        while (ki < g.kh) : (ki += 1) {
+                            const ty = iy + g.ph - ki * g.dh;
+                            if (ty < 0 or @mod(ty, g.sh) != 0) continue;
+                            const oy = @divFloor(ty, g.sh);
+                            if (oy >= g.oh) continue;
+                            var kj: i64 = 0;
+                            while (kj < g.kw) : (kj += 1) {
+                                const tx = ix + g.pw - kj * g.dw;
+                                if (tx < 0 or @mod(tx, g.sw) != 0) continue;
+                                const ox = @divFloor(tx, g.sw);
+                                if (ox >= g.ow) continue;
+                                s += src[@intCast((c * kk + ki * g.kw + kj) * nn * l + n * l + oy * g.ow + ox)];
+                            }
+                        }
+                        dst[e] = s;
+                    },
                     .col2im => {
                         // e indexes x: [plane, h, w]; sum the taps that read it.
                         const ix = @mod(ei, g.w);
