@@ -2,7 +2,8 @@
 # Assembles the CUDA kernels' PTX (zig/zig-out/lib/zeno_kernels.ptx, built by
 # `zig build`) with NVIDIA's ptxas for sm_80 and sm_90 and fails on errors.
 # ptxas comes from PATH, from $PTXAS, or from the nvidia-cuda-nvcc wheel
-# (installed quietly into a scratch virtual environment when pip is there);
+# (a pinned version, installed quietly into a scratch virtual environment when
+# pip is there);
 # without any of them the check is skipped with the reason printed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,7 +21,7 @@ find_ptxas() {
   if [[ -z $found ]]; then
     if ! command -v python3 >/dev/null 2>&1; then return; fi
     python3 -m venv "$venv" >/dev/null 2>&1 || return 0
-    "$venv/bin/pip" install --quiet nvidia-cuda-nvcc >/dev/null 2>&1 || return 0
+    "$venv/bin/pip" install --quiet "nvidia-cuda-nvcc==${PTXAS_WHEEL_VERSION:-13.5.37}" >/dev/null 2>&1 || return 0
     found=$(find "$venv" -type f -name ptxas 2>/dev/null | head -1 || true)
   fi
   [[ -n $found ]] && chmod +x "$found" && echo "$found"
