@@ -82,15 +82,22 @@ def main():
         out[f"softmax {r}x{c}"] = median_time(lambda: a.softmax(-1), max(reps, 11))
     a1 = torch.randn(1)
     b1 = torch.randn(1)
-    out["overhead add 1 element"] = median_time(lambda: [a1 + b1 for _ in range(1000)], 11) / 1000
+
+    def adds(n):
+        for _ in range(n):
+            a1 + b1
+
+    adds(50_000)
+    out["overhead add 1 element"] = median_time(lambda: adds(10_000), 11) / 10_000
     x = torch.randn(2, 2, requires_grad=True)
 
-    def three():
-        for _ in range(100):
+    def steps(n):
+        for _ in range(n):
             (x * x + x).sum().backward()
             x.grad = None
 
-    out["overhead 3 ops fwd+bwd"] = median_time(three, 11) / 100
+    steps(5_000)
+    out["overhead 3 ops fwd+bwd"] = median_time(lambda: steps(1_000), 11) / 1_000
     e = work["epoch"]
     torch.manual_seed(0)
     xs = torch.rand(e["images"], 1, 28, 28)

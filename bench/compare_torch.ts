@@ -102,17 +102,23 @@ function zenoTimes(threads: number, reps: number): Record<string, number> {
     const a = zn.randn([r, c]);
     out[`softmax ${r}x${c}`] = medianTime(() => a.softmax(-1), Math.max(reps, 11));
   }
+  // Per-call costs: warmed up first (the JIT optimises a hot path after some
+  // thousands of calls), then the median of 11 batches of calls.
   const a1 = zn.randn([1]), b1 = zn.randn([1]);
-  out["overhead add 1 element"] = medianTime(() => {
-    for (let i = 0; i < 1000; i++) a1.add(b1);
-  }, 11) / 1000;
+  const adds = (n: number) => {
+    for (let i = 0; i < n; i++) a1.add(b1);
+  };
+  adds(50_000);
+  out["overhead add 1 element"] = medianTime(() => adds(10_000), 11) / 10_000;
   const x = zn.randn([2, 2], { requiresGrad: true });
-  out["overhead 3 ops fwd+bwd"] = medianTime(() => {
-    for (let i = 0; i < 100; i++) {
+  const steps = (n: number) => {
+    for (let i = 0; i < n; i++) {
       x.mul(x).add(x).sum().backward();
       x.grad = null;
     }
-  }, 11) / 100;
+  };
+  steps(5_000);
+  out["overhead 3 ops fwd+bwd"] = medianTime(() => steps(1_000), 11) / 1_000;
   const e = work.epoch;
   const xs = zn.rand([e.images, 1, 28, 28]);
   const ys = zn.randint(0, 10, [e.images]);

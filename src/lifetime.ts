@@ -60,8 +60,9 @@ export function deviceMismatch(op: string, a: string, b: string): Error {
 /** @internal Called by the Tensor constructor when a storage is first seen. */
 export function track(s: Storage): void {
   s.tracked = true;
-  const top = scopes[scopes.length - 1];
-  if (top) top.storages.add(s);
+  // No scope: nothing to add (and no scopes[-1], a slow property lookup).
+  const n = scopes.length;
+  if (n !== 0) scopes[n - 1].storages.add(s);
 }
 
 /** @internal Adds a long-lived hold on `t`'s storage. */
@@ -140,7 +141,7 @@ export function endScope(scope: Scope, result: unknown): void {
   scopes.pop();
   const keep = new Set<Storage>();
   collect(result, keep, new Set());
-  const parent = scopes[scopes.length - 1];
+  const parent = scopes.length !== 0 ? scopes[scopes.length - 1] : undefined;
   for (const s of scope.storages) {
     if (s.disposed || s.owners > 0) continue;
     if (keep.has(s) || (scope.internal && s.device === "cpu")) {
