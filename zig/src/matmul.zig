@@ -77,6 +77,53 @@ const Buffer = struct {
     }
 };
 
+/// The transpose of a VL x VL block held as VL vectors (rows in, columns
+/// out): log2(VL) rounds of interleaving row i with row i + VL/2. Each round
+/// is a perfect shuffle of the index bits, so after log2(VL) of them row and
+/// column bits have traded places.
+inline fn transposeBlock(comptime VL: usize, comptime T: type, rows: [VL]@Vector(VL, T)) [VL]@Vector(VL, T) {
+    comptime assert(std.math.isPowerOfTwo(VL));
+    const V = @Vector(VL, T);
+    const lo = comptime interleaveMask(VL, 0);
+    const hi = comptime interleaveMask(VL, VL / 2);
+    var r = rows;
+    inline for (0..comptime std.math.log2_int(usize, VL)) |_| {
+        var o: [VL]V = undefined;
+        inline for (0..VL / 2) |i| {
+            o[2 * i] = @shuffle(T, r[i], r[i + VL / 2], lo);
+            o[2 * i + 1] = @shuffle(T, r[i], r[i + VL / 2], hi);
+        }
+        r = o;
+    }
+    return r;
+}
+
+/// [a[from], b[from], a[from+1], b[from+1], ...] as a @shuffle mask.
+fn interleaveMask(comptime VL: usize, comptime from: usize) [VL]i32 {
+    var m: [VL]i32 = undefined;
+    for (0..VL / 2) |j| {
+        m[2 * j] = @intCast(from + j);
+        m[2 * j + 1] = ~@as(i32, @intCast(from + j));
+    }
+    return m;
+}
+
+test "transposeBlock swaps rows and columns" {
+    inline for (.{ 2, 4, 8, 16 }) |VL| {
+        var rows: [VL]@Vector(VL, f64) = undefined;
+        for (0..VL) |i| {
+            var a: [VL]f64 = undefined;
+            for (0..VL) |j| a[j] = @floatFromInt(i * 100 + j);
+            rows[i] = a;
+        }
+        const t = transposeBlock(VL, f64, rows);
+        for (0..VL) |i| {
+            const ti: [VL]f64 = t[i];
+            for (0..VL) |j| try std.testing.expectEqual(@as(f64, @floatFromInt(j * 100 + i)), ti[j]);
+        }
+    }
+}
+
 fn roundUp(x: usize, to: usize) usize {
     return (x + to - 1) / to * to;
 }
@@ -144,12 +191,25 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
                     inline for (0..W) |r| dst[kk * W + r] = src[r];
                 }
             } else if (rows == W and step == 1) {
-                // Each row is contiguous along k: load vectors, scatter into the panel.
+                // Each row is contiguous along k (a transposed operand, e.g. the
+                // weight of a linear layer): load VL x VL blocks, transpose them in
+                // registers and store whole vectors; otherwise scatter.
                 var kk: usize = 0;
-                while (kk + VL <= kc) : (kk += VL) {
-                    inline for (0..W) |r| {
-                        const v: V = (base + r * rstride + kk)[0..VL].*;
-                        inline for (0..VL) |j| dst[(kk + j) * W + r] = v[j];
+                if (comptime W % VL == 0) {
+                    while (kk + VL <= kc) : (kk += VL) {
+                        inline for (0..W / VL) |g| {
+                            var blk: [VL]V = undefined;
+                            inline for (0..VL) |i| blk[i] = (base + (g * VL + i) * rstride + kk)[0..VL].*;
+                            const t = transposeBlock(VL, T, blk);
+                            inline for (0..VL) |j| (dst + (kk + j) * W + g * VL)[0..VL].* = t[j];
+                        }
+                    }
+                } else {
+                    while (kk + VL <= kc) : (kk += VL) {
+                        inline for (0..W) |r| {
+                            const v: V = (base + r * rstride + kk)[0..VL].*;
+                            inline for (0..VL) |j| dst[(kk + j) * W + r] = v[j];
+                        }
                     }
                 }
                 while (kk < kc) : (kk += 1) {
