@@ -17,6 +17,7 @@ export const SYMBOLS = {
   zeno_build_level: { parameters: [], result: "u32" },
   zeno_num_threads: { parameters: [], result: "u32" },
   zeno_set_num_threads: { parameters: ["i32"], result: "i32" },
+  zeno_tune_malloc: { parameters: [], result: "i32" },
   zeno_bad_index: { parameters: [], result: "f64" },
   zeno_copy: {
     parameters: ["i32", "buffer", "i32", "i32", "buffer", "i32", "i32", "buffer"],

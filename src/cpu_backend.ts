@@ -95,9 +95,14 @@ function native(): ZenoSymbols {
 function initNative(): ZenoSymbols {
   const s = library().symbols;
   let want: string | undefined;
+  let tune: string | undefined;
   try {
     want = Deno.env.get("ZENO_NUM_THREADS");
-  } catch { /* no env permission: keep the default */ }
+    tune = Deno.env.get("ZENO_MALLOC_TUNING");
+  } catch { /* no env permission: keep the defaults */ }
+  // Results reuse freed C-heap memory instead of fresh page-faulting
+  // mappings (zig/src/root.zig, zeno_tune_malloc); ZENO_MALLOC_TUNING=0 opts out.
+  if (tune !== "0") s.zeno_tune_malloc();
   if (want !== undefined) {
     const n = Number(want);
     if (!Number.isInteger(n) || n < 1 || n > 256) {

@@ -83,6 +83,27 @@ export fn zeno_set_num_threads(n: i32) callconv(.c) i32 {
     return 0;
 }
 
+extern "c" fn mallopt(param: c_int, value: c_int) c_int;
+
+/// Keeps freed memory in the C heap for reuse. Tensor results are typed
+/// arrays whose memory comes from the C allocator; with glibc's defaults each
+/// result above the mmap threshold is a fresh mapping whose pages fault on
+/// first write (several microseconds per 4 KiB page in a virtual machine),
+/// and freed heap tops are returned to the system and faulted in again. With
+/// mappings only above 32 MiB (glibc's largest threshold) and no trimming,
+/// results reuse memory that is already mapped. Returns 1 when applied, 0 on
+/// C libraries without mallopt.
+export fn zeno_tune_malloc() callconv(.c) i32 {
+    if (comptime !(builtin.os.tag == .linux and builtin.abi.isGnu() and builtin.link_libc)) return 0;
+    const M_TRIM_THRESHOLD: c_int = -1;
+    const M_TOP_PAD: c_int = -2;
+    const M_MMAP_THRESHOLD: c_int = -3;
+    var ok = mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1;
+    ok = mallopt(M_TRIM_THRESHOLD, std.math.maxInt(c_int)) == 1 and ok;
+    ok = mallopt(M_TOP_PAD, 16 << 20) == 1 and ok;
+    return @intFromBool(ok);
+}
+
 /// The index value behind the last index_out_of_range status.
 export fn zeno_bad_index() callconv(.c) f64 {
     return @floatFromInt(ix.bad_index);
