@@ -257,6 +257,7 @@ test {
     _ = dt;
     _ = mm;
     _ = conv;
+    _ = opt;
     _ = @import("vmath.zig");
 }
 
