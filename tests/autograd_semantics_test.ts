@@ -292,3 +292,21 @@ Deno.test("semantics: clamp passes the whole gradient at an exact bound, as PyTo
   close(lo.grad, [1, 0, 0]);
   close(hi.grad, [0, 1, 1]);
 });
+
+Deno.test("matmul: a weight used as w.mT gets its gradient in w's own layout, with the same values", () => {
+  zn.manualSeed(3);
+  const x = zn.randn([6, 5]);
+  const w = zn.randn([4, 5], { requiresGrad: true });
+  const g = zn.randn([6, 4]);
+  x.matmul(w.mT).backward(g);
+  const grad = w.grad!;
+  assert.ok(grad.isContiguous(), `strides ${grad.stride()}`);
+  // d(x w^T)/dw contracted with g is g^T x.
+  const want = g.mT.matmul(x).toArray() as number[][];
+  const got = grad.toArray() as number[][];
+  let worst = 0;
+  for (let i = 0; i < 4; i++) {
+    for (let j = 0; j < 5; j++) worst = Math.max(worst, Math.abs(got[i][j] - want[i][j]));
+  }
+  assert.ok(worst < 1e-5, `largest difference ${worst}`);
+});

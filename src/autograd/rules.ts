@@ -306,7 +306,7 @@ export const RULES: Record<string, Rule> = {
     return [ew.sub(g, ew.mul(ew.unary("exp", s.out), rd.sum(g, d, true)))];
   },
   // linear algebra
-  matmul: (g, s, _c, n) => {
+  matmul: (g, s, c, n) => {
     const ea = n.edges[0], eb = n.edges[1];
     const aShape = n.edges[0]?.shape ?? s.a.shape;
     const bShape = n.edges[1]?.shape ?? s.b.shape;
@@ -323,7 +323,12 @@ export const RULES: Record<string, Rule> = {
     }
     if (eb) {
       const a2 = a1 ? vw.unsqueeze(s.a, 0) : s.a;
-      const r = matmul(vw.mT(a2), g2);
+      // A column-major b (a linear layer's weight.mT) gets its gradient in the
+      // same layout, (g^T a)^T: the weight's own gradient is then contiguous
+      // and the optimizer needs no copy.
+      const r = c.bColMajor && a2.ndim === 2 && g2.ndim === 2
+        ? vw.mT(matmul(vw.mT(g2), a2))
+        : matmul(vw.mT(a2), g2);
       const b2Shape = b1 ? [bShape[0], 1] : bShape;
       gb = vw.reshape(sumTo(r, b2Shape), bShape as number[]);
     }

@@ -76,5 +76,5 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   return record("matmul", [a, b], result, {
     a: b.requiresGrad ? a : undefined,
     b: a.requiresGrad ? b : undefined,
-  });
+  }, { bColMajor: b.ndim === 2 && b.strides[0] === 1 && b.strides[1] !== 1 });
 }
