@@ -349,7 +349,8 @@ fn intPow(comptime T: type, base: T, exp_in: T) T {
     return result;
 }
 
-inline fn binaryPred(comptime T: type, comptime op: Binary, a: T, b: T) u8 {
+/// The comparison and logical ops as 0/1 (shared with the CUDA kernels).
+pub inline fn binaryPred(comptime T: type, comptime op: Binary, a: T, b: T) u8 {
     return @intFromBool(switch (op) {
         .eq => a == b,
         .ne => a != b,

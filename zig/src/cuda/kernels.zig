@@ -327,21 +327,6 @@ inline fn binaryArith(comptime T: type, comptime op: ew.Binary, a: T, b: T) T {
     };
 }
 
-inline fn binaryPred(comptime T: type, comptime op: ew.Binary, a: T, b: T) u8 {
-    return @intFromBool(switch (op) {
-        .eq => a == b,
-        .ne => a != b,
-        .lt => a < b,
-        .le => a <= b,
-        .gt => a > b,
-        .ge => a >= b,
-        .logical_and => a != 0 and b != 0,
-        .logical_or => a != 0 or b != 0,
-        .logical_xor => (a != 0) != (b != 0),
-        else => unreachable,
-    });
-}
-
 fn binaryOne(comptime D: DType, comptime op: ew.Binary, a: *const abi.BinaryArgs, o: [3]i64) void {
     const S = dt.Storage(D);
     const C = Compute(D);
@@ -350,7 +335,7 @@ fn binaryOne(comptime D: DType, comptime op: ew.Binary, a: *const abi.BinaryArgs
     const x = load(D, at(gp(S, a.a), o[0]).*);
     const y = load(D, at(gp(S, a.b), o[1]).*);
     if (comptime op.isPredicate()) {
-        at(gp(u8, a.out), o[2]).* = binaryPred(C, op, x, y);
+        at(gp(u8, a.out), o[2]).* = ew.binaryPred(C, op, x, y);
     } else {
         at(gp(S, a.out), o[2]).* = store(D, binaryArith(C, op, x, y));
     }
@@ -1237,6 +1222,42 @@ inline fn adaptiveRange(o: i64, n: i64, out: i64) [2]i64 {
     return .{ @divFloor(o * n, out), @divFloor((o + 1) * n + out - 1, out) };
 }
 
+/// The input element that column position `pos` of plane `p` sees through
+/// kernel tap `tap` (0 in the padding): one element of im2col.
+inline fn im2colValue(comptime T: type, g: Geo, src: G(T), p: i64, tap: i64, pos: i64) T {
+    const ox = @mod(pos, g.ow);
+    const oy = @divFloor(pos, g.ow);
+    const iy = oy * g.sh + @divFloor(tap, g.kw) * g.dh - g.ph;
+    const ix = ox * g.sw + @mod(tap, g.kw) * g.dw - g.pw;
+    if (iy < 0 or iy >= g.h or ix < 0 or ix >= g.w) return 0;
+    return src[@intCast(p * g.h * g.w + iy * g.w + ix)];
+}
+
+/// col2im for the input element at `pix` (= iy * W + ix) of its plane: the sum,
+/// in the CPU's tap order, of the columns that read it. Tap t's row starts at
+/// base + t * ld.
+inline fn col2imSum(comptime T: type, g: Geo, src: G(T), pix: i64, base: i64, ld: i64) T {
+    const ix = @mod(pix, g.w);
+    const iy = @divFloor(pix, g.w);
+    var s: T = 0;
+    var ki: i64 = 0;
+    while (ki < g.kh) : (ki += 1) {
+        const ty = iy + g.ph - ki * g.dh;
+        if (ty < 0 or @mod(ty, g.sh) != 0) continue;
+        const oy = @divFloor(ty, g.sh);
+        if (oy >= g.oh) continue;
+        var kj: i64 = 0;
+        while (kj < g.kw) : (kj += 1) {
+            const tx = ix + g.pw - kj * g.dw;
+            if (tx < 0 or @mod(tx, g.sw) != 0) continue;
+            const ox = @divFloor(tx, g.sw);
+            if (ox >= g.ow) continue;
+            s += src[@intCast(base + (ki * g.kw + kj) * ld + oy * g.ow + ox)];
+        }
+    }
+    return s;
+}
+
 fn windowKernel(comptime D: DType) fn (abi.WindowArgs) callconv(.kernel) void {
     return struct {
         fn k(a: abi.WindowArgs) callconv(.kernel) void {
@@ -1256,79 +1277,31 @@ fn windowKernel(comptime D: DType) fn (abi.WindowArgs) callconv(.kernel) void {
                 switch (op) {
                     .im2col => {
                         // e indexes cols: [plane, kk, oh, ow].
-                        const ox = @mod(ei, g.ow);
-                        const oy = @mod(@divFloor(ei, g.ow), g.oh);
+                        const pos = @mod(ei, l);
                         const tap = @mod(@divFloor(ei, l), kk);
-                        const p = @divFloor(ei, l * kk);
-                        const ki = @divFloor(tap, g.kw);
-                        const kj = @mod(tap, g.kw);
-                        const iy = oy * g.sh + ki * g.dh - g.ph;
-                        const ix = ox * g.sw + kj * g.dw - g.pw;
-                        dst[e] = if (iy < 0 or iy >= g.h or ix < 0 or ix >= g.w) 0 else src[@intCast(p * hw + iy * g.w + ix)];
+                        dst[e] = im2colValue(T, g, src, @divFloor(ei, l * kk), tap, pos);
                     },
                     .im2col_batched => {
                         // e indexes cols: [c, kk, n, oh, ow] (rows c*KK + tap, columns n*L + ...).
-                        const ox = @mod(ei, g.ow);
-                        const oy = @mod(@divFloor(ei, g.ow), g.oh);
-                        const n: i64 = @mod(@divFloor(ei, l), @as(i64, @intCast(g.n)));
-                        const row = @divFloor(ei, l * @as(i64, @intCast(g.n)));
-                        const tap = @mod(row, kk);
-                        const c = @divFloor(row, kk);
-                        const p = n * @as(i64, @intCast(g.c)) + c;
-                        const ki = @divFloor(tap, g.kw);
-                        const kj = @mod(tap, g.kw);
-                        const iy = oy * g.sh + ki * g.dh - g.ph;
-                        const ix = ox * g.sw + kj * g.dw - g.pw;
-                        dst[e] = if (iy < 0 or iy >= g.h or ix < 0 or ix >= g.w) 0 else src[@intCast(p * hw + iy * g.w + ix)];
+                        const nn: i64 = @intCast(g.n);
+                        const pos = @mod(ei, l);
+                        const n = @mod(@divFloor(ei, l), nn);
+                        const row = @divFloor(ei, l * nn);
+                        const p = n * @as(i64, @intCast(g.c)) + @divFloor(row, kk);
+                        dst[e] = im2colValue(T, g, src, p, @mod(row, kk), pos);
                     },
                     .col2im_batched => {
                         // e indexes x: [n, c, h, w]; the columns are [C*KK, N*L].
-                        const ix = @mod(ei, g.w);
-                        const iy = @mod(@divFloor(ei, g.w), g.h);
-                        const p = @divFloor(ei, hw);
                         const nn: i64 = @intCast(g.n);
+                        const p = @divFloor(ei, hw);
                         const n = @divFloor(p, @as(i64, @intCast(g.c)));
                         const c = @mod(p, @as(i64, @intCast(g.c)));
-                        var s: T = 0;
-                        var ki: i64 = 0;
-                        while (ki < g.kh) : (ki += 1) {
-                            const ty = iy + g.ph - ki * g.dh;
-                            if (ty < 0 or @mod(ty, g.sh) != 0) continue;
-                            const oy = @divFloor(ty, g.sh);
-                            if (oy >= g.oh) continue;
-                            var kj: i64 = 0;
-                            while (kj < g.kw) : (kj += 1) {
-                                const tx = ix + g.pw - kj * g.dw;
-                                if (tx < 0 or @mod(tx, g.sw) != 0) continue;
-                                const ox = @divFloor(tx, g.sw);
-                                if (ox >= g.ow) continue;
-                                s += src[@intCast((c * kk + ki * g.kw + kj) * nn * l + n * l + oy * g.ow + ox)];
-                            }
-                        }
-                        dst[e] = s;
+                        dst[e] = col2imSum(T, g, src, @mod(ei, hw), c * kk * nn * l + n * l, nn * l);
                     },
                     .col2im => {
                         // e indexes x: [plane, h, w]; sum the taps that read it.
-                        const ix = @mod(ei, g.w);
-                        const iy = @mod(@divFloor(ei, g.w), g.h);
                         const p = @divFloor(ei, hw);
-                        var s: T = 0;
-                        var ki: i64 = 0;
-                        while (ki < g.kh) : (ki += 1) {
-                            const ty = iy + g.ph - ki * g.dh;
-                            if (ty < 0 or @mod(ty, g.sh) != 0) continue;
-                            const oy = @divFloor(ty, g.sh);
-                            if (oy >= g.oh) continue;
-                            var kj: i64 = 0;
-                            while (kj < g.kw) : (kj += 1) {
-                                const tx = ix + g.pw - kj * g.dw;
-                                if (tx < 0 or @mod(tx, g.sw) != 0) continue;
-                                const ox = @divFloor(tx, g.sw);
-                                if (ox >= g.ow) continue;
-                                s += src[@intCast(p * kk * l + (ki * g.kw + kj) * l + oy * g.ow + ox)];
-                            }
-                        }
-                        dst[e] = s;
+                        dst[e] = col2imSum(T, g, src, @mod(ei, hw), p * kk * l, l);
                     },
                     .max_pool => {
                         const ox = @mod(ei, g.ow);
