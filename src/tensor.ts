@@ -922,7 +922,11 @@ function checkGeometry(
 
 /** @internal A new contiguous tensor with zeroed storage. */
 export function emptyTensor(shape: readonly number[], dtype: DType, device = "cpu"): Tensor {
-  const storage = backendFor(device).alloc(dtype, numel(shape));
+  return onFresh(backendFor(device).alloc(dtype, numel(shape)), dtype, shape);
+}
+
+/** A contiguous tensor on storage just allocated for exactly `shape`. */
+function onFresh(storage: Storage, dtype: DType, shape: readonly number[]): Tensor {
   freshStorage = true;
   try {
     return new Tensor(storage, dtype, shape, contiguousStrides(shape), 0);
@@ -935,13 +939,7 @@ export function emptyTensor(shape: readonly number[], dtype: DType, device = "cp
 export function outputTensor(shape: readonly number[], dtype: DType, device = "cpu"): Tensor {
   const b = backendFor(device);
   const n = numel(shape);
-  const st = b.allocUninit ? b.allocUninit(dtype, n) : b.alloc(dtype, n);
-  freshStorage = true;
-  try {
-    return new Tensor(st, dtype, shape, contiguousStrides(shape), 0);
-  } finally {
-    freshStorage = false;
-  }
+  return onFresh(b.allocUninit ? b.allocUninit(dtype, n) : b.alloc(dtype, n), dtype, shape);
 }
 
 /** @internal A view of `base`'s storage with new geometry. */
