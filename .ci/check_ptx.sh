@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Assembles the CUDA kernels' PTX (zig/zig-out/lib/zeno_kernels.ptx, built by
 # `zig build`) with NVIDIA's ptxas for sm_80 and sm_90 and fails on errors.
+# The cubins stay beside the library as zeno_kernels.<hash>.sm_<NN>.cubin
+# (<hash>: the PTX's SHA-256, first 16 hex digits), where the library finds
+# them and skips the driver's JIT compile (zig/src/cuda/cubin.zig); cubins of
+# other PTX are removed.
 # ptxas comes from PATH, from $PTXAS, or from the nvidia-cuda-nvcc wheel
 # (a pinned version, installed quietly into a scratch virtual environment when
 # pip is there);
@@ -34,9 +38,14 @@ if [[ -z $ptxas ]]; then
   exit 0
 fi
 echo "ptxas: $ptxas ($("$ptxas" --version | tail -1))"
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+lib=$(dirname "$ptx")
+hash=$(sha256sum "$ptx" | cut -c1-16)
+for old in "$lib"/zeno_kernels.*.cubin; do
+  [[ -e $old && $old != "$lib/zeno_kernels.$hash."* ]] && rm -f "$old"
+done
 for arch in sm_80 sm_90; do
-  "$ptxas" -arch="$arch" "$ptx" -o "$out/$arch.cubin"
-  echo "$arch: ok ($(wc -c <"$out/$arch.cubin") bytes)"
+  cubin="$lib/zeno_kernels.$hash.$arch.cubin"
+  "$ptxas" -arch="$arch" "$ptx" -o "$cubin.part"
+  mv "$cubin.part" "$cubin"
+  echo "$arch: ok ($(wc -c <"$cubin") bytes, $cubin)"
 done

@@ -72,6 +72,25 @@ log "gpu: $(head -1 "$OUT/gpu.txt")"
 
 RUN=("$DENO" run --no-check --allow-all)
 
+# --- first use: loading the kernels. With the prebuilt cubin beside the
+# library (.ci/check_ptx.sh writes it) the driver has nothing to compile; the
+# second run forces the embedded PTX through the JIT, with the driver's own
+# cache off, to time what a machine without the cubin pays once.
+FIRST=/tmp/zeno-first-use.ts
+cat > "$FIRST" << EOF
+import * as zn from "$PWD/mod.ts";
+const t0 = performance.now();
+const v = zn.ones([4], { device: "cuda" }).add(1).sum().item();
+console.log(\`first CUDA op \${(performance.now() - t0).toFixed(0)} ms (sum \${v})\`);
+EOF
+ls zig/zig-out/lib/*.cubin >> "$OUT/summary.txt" 2>&1
+timeout 30 "${RUN[@]}" "$FIRST" > "$OUT/first_cubin.log" 2>&1
+log "kernels from the cubin: exit $?: $(tail -1 "$OUT/first_cubin.log")"
+if [ "${SKIP_JIT:-0}" != 1 ]; then # about 20 s; SKIP_JIT=1 leaves it out
+  ZENO_CUDA_CUBIN=0 CUDA_CACHE_DISABLE=1 timeout 45 "${RUN[@]}" "$FIRST" > "$OUT/first_ptx.log" 2>&1
+  log "kernels from the PTX (JIT, no driver cache): exit $?: $(tail -1 "$OUT/first_ptx.log")"
+fi
+
 # --- tests
 log "tests/cuda_test.ts and tests/lifetime_test.ts"
 timeout 60 "$DENO" test --no-check --allow-all tests/cuda_test.ts tests/lifetime_test.ts \
@@ -102,7 +121,7 @@ bench() { # section zeno-limit torch-limit
   log "torch $1: exit $?"
 }
 bench matmul 30 25
-bench add 15 12
+bench add 20 15
 bench mlp 20 15
 bench cnn 25 15
 

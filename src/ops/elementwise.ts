@@ -18,7 +18,7 @@ import {
   type TypedArray,
 } from "../dtype.ts";
 import { broadcastShapes, broadcastStrides, contiguousStrides, fmtShape } from "../shape.ts";
-import { emptyTensor, outputTensor, Tensor, type TensorLike } from "../tensor.ts";
+import { outputTensor, Tensor, type TensorLike } from "../tensor.ts";
 import { record } from "../autograd/node.ts";
 import { isGradEnabled, noGrad } from "../autograd/grad_mode.ts";
 import { UNARY_SAVES } from "../autograd/rules.ts";
@@ -122,7 +122,7 @@ function binaryKernel(
     opts.compute === undefined && PLAIN_DTYPE[a.dtype] && a.storage.device === b.storage.device
   ) {
     const shape = sameShape(a.shape, b.shape) ? a.shape : broadcastShapes(name, a.shape, b.shape);
-    const out = emptyTensor(shape, opts.predicate ? "bool" : a.dtype, a.storage.device);
+    const out = outputTensor(shape, opts.predicate ? "bool" : a.dtype, a.storage.device);
     out.backend.binary(op, broadcastView(a, shape), broadcastView(b, shape), out);
     return out;
   }

@@ -6,7 +6,7 @@
  */
 import { isFloating } from "../dtype.ts";
 import { broadcastShapes, fmtShape } from "../shape.ts";
-import { emptyTensor, Tensor } from "../tensor.ts";
+import { outputTensor, Tensor } from "../tensor.ts";
 import { toDType } from "./elementwise.ts";
 import { expand, reshape } from "./view.ts";
 import { record } from "../autograd/node.ts";
@@ -64,7 +64,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     let tb = b.dtype === compute ? b : toDType(b, compute);
     ta = reshape(expand(reshape(ta, aShape), [...batch, m, k]), [nb, m, k]);
     tb = reshape(expand(reshape(tb, bShape), [...batch, k, n]), [nb, k, n]);
-    const out = emptyTensor([nb, m, n], compute, a.device);
+    const out = outputTensor([nb, m, n], compute, a.device);
     out.backend.matmul(ta, tb, out);
     const outShape = [...batch];
     if (a.ndim > 1) outShape.push(m);

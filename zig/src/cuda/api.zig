@@ -18,6 +18,7 @@ const conv = @import("../conv.zig");
 const ix = @import("../index.zig");
 const strided = @import("../strided.zig");
 const ptx = @import("zeno_ptx");
+const cubin = @import("cubin.zig");
 const DType = dt.DType;
 
 pub const ok: i32 = 0;
@@ -184,7 +185,9 @@ pub fn setDevice(index: i32) i32 {
     var stream: drv.Stream = null;
     if (check("cuStreamCreate", a.cuStreamCreate(&stream, 0)) != ok) return cuda_error;
     var module: drv.Module = null;
-    if (check("cuModuleLoadData", a.cuModuleLoadData(&module, ptx.text.ptr)) != ok) return cuda_error;
+    const major: u32 = @intFromFloat(attribute(a, d, .compute_capability_major));
+    const minor: u32 = @intFromFloat(attribute(a, d, .compute_capability_minor));
+    if (check("cuModuleLoadData", cubin.loadModule(a, &module, ptx.text, major, minor)) != ok) return cuda_error;
     var scratch: drv.DevicePtr = 0;
     const s = check("cuMemAlloc", a.cuMemAlloc_v2(&scratch, 256));
     if (s != ok) return s;
@@ -331,6 +334,23 @@ fn launch(d: *Device, comptime name: [:0]const u8, n: u64, args: anytype) i32 {
     return launch3(d, name, .{ blocksFor(d, n), 1, 1 }, block, args);
 }
 
+/// Blocks for kernels.flatVector over n elements of `size` bytes: one block
+/// per 256 threads of two 16-byte vectors each, uncapped, so that every
+/// thread makes one pass (the whole grid's loads in flight at once, as
+/// PyTorch's vectorised elementwise kernels do). The kernels fall back to
+/// their grid-stride loop for inputs the vector path refuses, which any grid
+/// size covers.
+fn flatBlocks(n: u64, size: u64) u32 {
+    const per_block = block * (16 / size) * 2;
+    return @intCast(@max(1, @min((n + per_block - 1) / per_block, std.math.maxInt(i32))));
+}
+
+/// launch, with the grid of flatBlocks where the layout is contiguous.
+fn launchElementwise(d: *Device, comptime name: [:0]const u8, contiguous: bool, n: u64, size: u64, args: anytype) i32 {
+    const grid = if (contiguous) @max(flatBlocks(n, size), blocksFor(d, n)) else blocksFor(d, n);
+    return launch3(d, name, .{ grid, 1, 1 }, block, args);
+}
+
 fn sizeOf(d: DType) u64 {
     return switch (d) {
         inline else => |x| @sizeOf(dt.Storage(x)),
@@ -422,7 +442,7 @@ pub fn unary(op: i32, dtype: i32, x: u64, xoff: f64, y: u64, yoff: f64, ndim: i3
     const ya = addr(y, yoff, if (o.isPredicate()) .bool else dd) orelse return bad_argument;
     const args = abi.UnaryArgs{ .x = xa, .y = ya, .a = a, .b = b, .c = c, .op = @intCast(op), .l = l };
     return switch (dd) {
-        inline else => |D| launch(d, nameFor("unary_", D), l.numel, args),
+        inline else => |D| launchElementwise(d, nameFor("unary_", D), l.contiguous != 0, l.numel, @sizeOf(dt.Storage(D)), args),
     };
 }
 
@@ -462,7 +482,7 @@ pub fn binary(op: i32, dtype: i32, a: u64, aoff: f64, b: u64, boff: f64, out: u6
     }
     const args = abi.BinaryArgs{ .a = aa, .b = ba, .out = oa, .op = @intCast(op), .l = l };
     return switch (dd) {
-        inline else => |D| launch(d, nameFor("binary_", D), l.numel, args),
+        inline else => |D| launchElementwise(d, nameFor("binary_", D), l.contiguous != 0, l.numel, @sizeOf(dt.Storage(D)), args),
     };
 }
 
@@ -682,6 +702,15 @@ fn cublasMatmul(d: *Device, lib: *const blas.Api, dd: DType, p: abi.MatmulArgs) 
         d.blas = h;
         const s2 = cublasCheck("cublasSetStream", lib.cublasSetStream_v2(h, d.stream));
         if (s2 != ok) return s2;
+        if (blas.set_workspace) |set| {
+            // Straight from the driver, outside the caching allocator: it
+            // lives as long as the handle and is not a tensor's memory. Best
+            // effort: without it cuBLAS uses its own default.
+            var ws: drv.DevicePtr = 0;
+            if (api_storage().cuMemAlloc_v2(&ws, blas.workspace_bytes) == drv.success) {
+                if (set(h, ws, blas.workspace_bytes) != 0) _ = api_storage().cuMemFree_v2(ws);
+            }
+        }
     }
     const h = d.blas;
     const m: i64 = p.m;
@@ -1009,6 +1038,7 @@ test {
     _ = abi;
     _ = blas;
     _ = drv;
+    _ = cubin;
     _ = @import("dmath.zig");
 }
 

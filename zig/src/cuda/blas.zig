@@ -33,6 +33,15 @@ pub const Api = struct {
     cublasGemmStridedBatchedEx: *const fn (Handle, c_int, c_int, c_int, c_int, c_int, *const anyopaque, u64, c_int, c_int, i64, u64, c_int, c_int, i64, *const anyopaque, u64, c_int, c_int, i64, c_int, c_int, c_int) callconv(.c) Status,
 };
 
+/// cublasSetWorkspace_v2 (CUDA 11.4 and later), looked up on its own: an
+/// older cuBLAS still works, with its default workspace.
+pub var set_workspace: ?*const fn (Handle, u64, usize) callconv(.c) Status = null;
+
+/// The workspace given to each handle: 32 MiB, PyTorch's size on Hopper
+/// (CUBLAS_WORKSPACE_CONFIG=:4096:8). Without one, cuBLAS passes over the
+/// split-K kernels that need scratch space for some shapes.
+pub const workspace_bytes: usize = 32 << 20;
+
 var api_storage: Api = undefined;
 var state: enum(u8) { untried, missing, loaded } = .untried;
 var opened_path: [512]u8 = undefined;
@@ -48,6 +57,7 @@ fn tryOpen(file: []const u8) bool {
         return false;
     }
     api_storage = tmp;
+    set_workspace = lib.lookup(@TypeOf(set_workspace.?), "cublasSetWorkspace_v2");
     const n = @min(file.len, opened_path.len);
     @memcpy(opened_path[0..n], file[0..n]);
     opened_len = n;
