@@ -197,6 +197,21 @@ export const SYMBOLS = {
     ],
     result: "i32",
   },
+  zeno_conv2d_direct: {
+    parameters: [
+      "i32",
+      "buffer",
+      "i32",
+      "buffer",
+      "i32",
+      "buffer",
+      "i32",
+      "buffer",
+      "i32",
+      "buffer",
+    ],
+    result: "i32",
+  },
   zeno_window2d: {
     parameters: [
       "i32",

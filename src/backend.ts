@@ -179,6 +179,14 @@ export interface Backend {
    * computes them in float32.
    */
   readonly halfMatmul?: boolean;
+  /**
+   * Optional: a direct stride-1, dilation-1, single-group convolution
+   * (zig/src/conv.zig, Direct), for the shapes where it beats im2col + GEMM.
+   * x: [N, C, H, W], w: [O, C, KH, KW] (with `rotate`: [C, O, KH, KW], used
+   * flipped, which makes the input gradient of a stride-1 convolution),
+   * bias: [O] or null, out: [N, O, OH, OW]; all contiguous.
+   */
+  conv2dDirect?(x: View, w: View, bias: View | null, out: View, geom: DirectConv): void;
   /** c[b] = a[b] @ b[b]; a: [B, M, K], b: [B, K, N] strided, c: [B, M, N] contiguous. */
   matmul(a: View, b: View, c: View): void;
   /** out = x (contiguous [outer, size, inner]) at int64 `idx` along the middle axis. */
@@ -252,6 +260,16 @@ export interface Window2d {
   padding: readonly [number, number];
   /** Step between window taps. */
   dilation: readonly [number, number];
+}
+
+/** The geometry of {@link Backend.conv2dDirect}. */
+export interface DirectConv {
+  /** Kernel size (KH, KW). */
+  kernel: readonly [number, number];
+  /** Zero padding on each side (PH, PW). */
+  padding: readonly [number, number];
+  /** Use w as [C, O, KH, KW], flipped in both spatial dims. */
+  rotate: boolean;
 }
 
 /** Fused optimizer kernels, numbered as in zig/src/optim.zig. */

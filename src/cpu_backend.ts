@@ -12,6 +12,7 @@ import {
   type Backend,
   BINARY,
   type BinaryOp,
+  type DirectConv,
   OPTIM,
   type OptimKind,
   REDUCE,
@@ -37,6 +38,9 @@ import {
 import { contiguousStrides, numel as numelOf } from "./shape.ts";
 import { gatherLayout, layout, meta, windowLayout } from "./layout.ts";
 import { deviceMismatch, disposedError } from "./lifetime.ts";
+
+/** conv2dDirect's geometry for the native call (conv.Direct's meta). */
+const directMeta = new Int32Array(10);
 
 // Small results live as views in shared slabs: a typed array of its own costs
 // about 1 us in Deno (an external backing store each), a view on an existing
@@ -516,6 +520,37 @@ export const cpuBackend: Backend = {
         descending ? 1 : 0,
       ),
       "sort",
+    );
+  },
+
+  conv2dDirect(x: View, w: View, bias: View | null, out: View, geom: DirectConv): void {
+    const [n, c, h, wd] = x.shape;
+    const o = out.shape[1];
+    if (n * o === 0) return;
+    directMeta[0] = n;
+    directMeta[1] = c;
+    directMeta[2] = h;
+    directMeta[3] = wd;
+    directMeta[4] = o;
+    directMeta[5] = geom.kernel[0];
+    directMeta[6] = geom.kernel[1];
+    directMeta[7] = geom.padding[0];
+    directMeta[8] = geom.padding[1];
+    directMeta[9] = geom.rotate ? 1 : 0;
+    check(
+      native().zeno_conv2d_direct(
+        DTYPE_CODE[x.dtype],
+        data(x, "conv2d"),
+        x.offset,
+        data(w, "conv2d"),
+        w.offset,
+        bias ? data(bias, "conv2d") : null,
+        bias ? bias.offset : 0,
+        data(out, "conv2d"),
+        out.offset,
+        directMeta,
+      ),
+      "conv2d",
     );
   },
 

@@ -15,10 +15,11 @@
 const std = @import("std");
 const dt = @import("dtype.zig");
 const pool = @import("pool.zig");
+const mm = @import("matmul.zig");
 const DType = dt.DType;
 const assert = std.debug.assert;
 
-pub const Error = error{ InvalidArgument, IndexOutOfRange };
+pub const Error = error{ InvalidArgument, IndexOutOfRange, OutOfMemory };
 
 /// The geometry of a 2-D window op, as the i32 meta array carries it:
 /// [n, c, h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw].
@@ -453,6 +454,213 @@ pub fn run(op: Op, dtype: DType, src: [*]u8, soff: i64, dst: [*]u8, doff: i64, i
     if (bad.load(.monotonic)) return error.IndexOutOfRange;
 }
 
+// ------------------------------------------------------------------ direct convolution
+
+/// A stride-1, dilation-1, single-group convolution computed straight from
+/// the (zero-padded) image, with no column matrix: for the shapes of small
+/// CNNs the GEMM alone takes longer than a direct kernel (the column matrix
+/// is as large as the GEMM's work, and packing it costs as much again).
+///
+/// out[n, o, y, x] = bias[o] + sum_c,i,j wt(o, c, i, j) * x[n, c, y + i - ph, x + j - pw]
+/// x: [N, C, H, W], out: [N, O, OH, OW] with OH = H + 2ph - KH + 1, all contiguous.
+/// wt(o, c, i, j) is w[o, c, i, j] (w: [O, C, KH, KW]); with `rotate` it is
+/// w[c, o, KH-1-i, KW-1-j] (w: [C, O, KH, KW]): the input gradient of a
+/// stride-1 convolution is this convolution of the output gradient with
+/// padding KH-1-ph.
+pub const Direct = struct {
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    o: usize,
+    kh: usize,
+    kw: usize,
+    ph: usize,
+    pw: usize,
+    rotate: bool,
+
+    pub const meta_len = 10;
+
+    pub fn fromMeta(meta: [*]const i32) Error!Direct {
+        for (0..meta_len) |i| if (meta[i] < 0) return error.InvalidArgument;
+        const d = Direct{
+            .n = @intCast(meta[0]),
+            .c = @intCast(meta[1]),
+            .h = @intCast(meta[2]),
+            .w = @intCast(meta[3]),
+            .o = @intCast(meta[4]),
+            .kh = @intCast(meta[5]),
+            .kw = @intCast(meta[6]),
+            .ph = @intCast(meta[7]),
+            .pw = @intCast(meta[8]),
+            .rotate = meta[9] != 0,
+        };
+        if (d.kh == 0 or d.kw == 0) return error.InvalidArgument;
+        if (d.h + 2 * d.ph < d.kh or d.w + 2 * d.pw < d.kw) return error.InvalidArgument;
+        return d;
+    }
+
+    pub fn oh(d: *const Direct) usize {
+        return d.h + 2 * d.ph - d.kh + 1;
+    }
+    pub fn ow(d: *const Direct) usize {
+        return d.w + 2 * d.pw - d.kw + 1;
+    }
+};
+
+fn DirectKernel(comptime T: type) type {
+    return struct {
+        /// Output channels per micro-tile: MR x NV vectors of accumulators
+        /// (8 on AVX2) hide the FMA latency, and each tap loads NV vectors
+        /// and MR weights for MR * NV FMAs.
+        const MR = 4;
+        const VL = 32 / @sizeOf(T);
+        const NV = 2;
+        /// Output columns per micro-tile.
+        const NR = VL * NV;
+        const V = @Vector(VL, T);
+
+        const Ctx = struct {
+            d: Direct,
+            x: [*]const T,
+            wp: [*]const T,
+            bias: ?[*]const T,
+            out: [*]T,
+            /// Padded image scratch, one per chunk: xp_len elements each.
+            xp: [*]T,
+            xp_len: usize,
+            hp: usize,
+            /// Padded row length: whole tiles plus the kernel's overhang.
+            wr: usize,
+            chunks: u32,
+        };
+
+        /// wp[ob][c][i][j][MR]: the weights of output block ob in the order
+        /// the micro-kernel reads them, zero past the last output channel.
+        fn packWeights(d: *const Direct, w: [*]const T, wp: [*]T) void {
+            const blocks = (d.o + MR - 1) / MR;
+            var q: usize = 0;
+            for (0..blocks) |ob| for (0..d.c) |c| for (0..d.kh) |i| for (0..d.kw) |j| {
+                inline for (0..MR) |r| {
+                    const o = ob * MR + r;
+                    wp[q] = if (o >= d.o) 0 else if (d.rotate)
+                        w[((c * d.o + o) * d.kh + (d.kh - 1 - i)) * d.kw + (d.kw - 1 - j)]
+                    else
+                        w[((o * d.c + c) * d.kh + i) * d.kw + j];
+                    q += 1;
+                }
+            };
+        }
+
+        /// Copies image n into the padded scratch (zero borders).
+        fn pad(ctx: *const Ctx, n: usize, xp: [*]T) void {
+            const d = &ctx.d;
+            @memset(xp[0..ctx.xp_len], 0);
+            for (0..d.c) |c| for (0..d.h) |y| {
+                const src = ctx.x + ((n * d.c + c) * d.h + y) * d.w;
+                const dst = xp + (c * ctx.hp + y + d.ph) * ctx.wr + d.pw;
+                @memcpy(dst[0..d.w], src[0..d.w]);
+            };
+        }
+
+        /// Outputs o0 .. o0+MR (those below O) of row y, columns x0 .. x0+cols.
+        fn micro(ctx: *const Ctx, xp: [*]const T, wb: [*]const T, n: usize, o0: usize, y: usize, x0: usize, cols: usize) void {
+            const d = &ctx.d;
+            var acc: [MR][NV]V = undefined;
+            inline for (0..MR) |r| {
+                const b: T = if (ctx.bias) |bias| (if (o0 + r < d.o) bias[o0 + r] else 0) else 0;
+                inline for (0..NV) |v| acc[r][v] = @splat(b);
+            }
+            var wq = wb;
+            for (0..d.c) |c| for (0..d.kh) |i| {
+                const row = xp + (c * ctx.hp + y + i) * ctx.wr + x0;
+                for (0..d.kw) |j| {
+                    var bv: [NV]V = undefined;
+                    inline for (0..NV) |v| bv[v] = row[j + v * VL ..][0..VL].*;
+                    inline for (0..MR) |r| {
+                        const a: V = @splat(wq[r]);
+                        inline for (0..NV) |v| acc[r][v] = mm.madd(V, a, bv[v], acc[r][v]);
+                    }
+                    wq += MR;
+                }
+            };
+            const oh = d.oh();
+            const ow = d.ow();
+            inline for (0..MR) |r| {
+                if (o0 + r < d.o) {
+                    const dst = ctx.out + ((n * d.o + o0 + r) * oh + y) * ow + x0;
+                    if (cols == NR) {
+                        inline for (0..NV) |v| dst[v * VL ..][0..VL].* = acc[r][v];
+                    } else {
+                        var tmp: [NR]T = undefined;
+                        inline for (0..NV) |v| tmp[v * VL ..][0..VL].* = acc[r][v];
+                        @memcpy(dst[0..cols], tmp[0..cols]);
+                    }
+                }
+            }
+        }
+
+        fn task(ctx: *const Ctx, chunk: u32) void {
+            const d = &ctx.d;
+            const xp = ctx.xp + @as(usize, chunk) * ctx.xp_len;
+            const r = pool.chunkRange(d.n, ctx.chunks, chunk);
+            const blocks = (d.o + MR - 1) / MR;
+            const taps = d.c * d.kh * d.kw;
+            const oh = d.oh();
+            const ow = d.ow();
+            for (r[0]..r[1]) |n| {
+                pad(ctx, n, xp);
+                for (0..blocks) |ob| {
+                    const wb = ctx.wp + ob * taps * MR;
+                    for (0..oh) |y| {
+                        var x0: usize = 0;
+                        while (x0 < ow) : (x0 += NR) micro(ctx, xp, wb, n, ob * MR, y, x0, @min(NR, ow - x0));
+                    }
+                }
+            }
+        }
+
+        fn run(d: Direct, x: [*]const T, w: [*]const T, bias: ?[*]const T, out: [*]T) Error!void {
+            const oh = d.oh();
+            const ow = d.ow();
+            if (d.n == 0 or d.o == 0 or oh == 0 or ow == 0) return;
+            if (d.c == 0) {
+                for (0..d.n) |n| for (0..d.o) |o| {
+                    const b: T = if (bias) |bp| bp[o] else 0;
+                    @memset(out[(n * d.o + o) * oh * ow ..][0 .. oh * ow], b);
+                };
+                return;
+            }
+            const tiles = (ow + NR - 1) / NR;
+            const hp = d.h + 2 * d.ph;
+            const wr = tiles * NR + d.kw - 1;
+            assert(wr >= d.w + 2 * d.pw);
+            const xp_len = d.c * hp * wr;
+            const chunks = pool.chunkCount(d.n, @max(1, d.n / (4 * @as(usize, pool.numThreads()))));
+            const gpa = std.heap.c_allocator;
+            const blocks = (d.o + MR - 1) / MR;
+            const wp = gpa.alloc(T, blocks * d.c * d.kh * d.kw * MR) catch return error.OutOfMemory;
+            defer gpa.free(wp);
+            const xp = gpa.alignedAlloc(T, .@"64", xp_len * chunks) catch return error.OutOfMemory;
+            defer gpa.free(xp);
+            packWeights(&d, w, wp.ptr);
+            const ctx = Ctx{ .d = d, .x = x, .wp = wp.ptr, .bias = bias, .out = out, .xp = xp.ptr, .xp_len = xp_len, .hp = hp, .wr = wr, .chunks = chunks };
+            pool.run(chunks, &ctx, task);
+        }
+    };
+}
+
+/// The direct convolution (see Direct) for float32 and float64.
+pub fn direct(dtype: DType, x: [*]u8, xoff: i64, w: [*]u8, woff: i64, bias: ?[*]u8, boff: i64, out: [*]u8, ooff: i64, d: Direct) Error!void {
+    switch (dtype) {
+        inline .float32, .float64 => |D| {
+            const T = dt.Storage(D);
+            try DirectKernel(T).run(d, ptr(T, x, xoff), ptr(T, w, woff), if (bias) |b| ptr(T, b, boff) else null, ptr(T, out, ooff));
+        },
+        else => return error.InvalidArgument,
+    }
+}
+
 // ------------------------------------------------------------------ tests
 
 const testing = std.testing;
@@ -600,4 +808,65 @@ test "adaptive average pooling over uneven bins" {
     var gi: [5]f64 = undefined;
     try run(.adaptive_avg_pool_backward, .float64, @ptrCast(&go), 0, @ptrCast(&gi), 0, null, 0, g, .{});
     try testing.expectApproxEqAbs(@as(f64, 0.5 + 1.0 / 3.0), gi[1], 1e-12);
+}
+
+test "the direct convolution matches the plain loops, forward and rotated" {
+    const a = testing.allocator;
+    // {h, w, c, o, kh, kw, ph, pw, n}: widths below, at and past one tile,
+    // output channels that do and do not fill the last block.
+    const cases = [_][9]usize{
+        .{ 7, 6, 3, 4, 3, 3, 1, 1, 2 },   .{ 5, 9, 2, 5, 5, 3, 2, 0, 1 },
+        .{ 14, 14, 3, 6, 5, 5, 2, 2, 3 }, .{ 4, 19, 1, 1, 1, 4, 0, 2, 2 },
+        .{ 3, 3, 2, 3, 3, 3, 0, 0, 1 },   .{ 6, 33, 2, 9, 2, 2, 1, 1, 2 },
+    };
+    for (cases) |cs| {
+        var d = Direct{ .h = cs[0], .w = cs[1], .c = cs[2], .o = cs[3], .kh = cs[4], .kw = cs[5], .ph = cs[6], .pw = cs[7], .n = cs[8], .rotate = false };
+        const oh = d.oh();
+        const ow = d.ow();
+        const x = try a.alloc(f64, d.n * d.c * d.h * d.w);
+        defer a.free(x);
+        const wt = try a.alloc(f64, d.o * d.c * d.kh * d.kw);
+        defer a.free(wt);
+        const bias = try a.alloc(f64, d.o);
+        defer a.free(bias);
+        const got = try a.alloc(f64, d.n * d.o * oh * ow);
+        defer a.free(got);
+        const want = try a.alloc(f64, got.len);
+        defer a.free(want);
+        fillPattern(x, 11);
+        fillPattern(wt, 12);
+        fillPattern(bias, 13);
+        const g = Geometry{ .n = d.n, .c = d.c, .h = d.h, .w = d.w, .oh = oh, .ow = ow, .kh = d.kh, .kw = d.kw, .sh = 1, .sw = 1, .ph = d.ph, .pw = d.pw, .dh = 1, .dw = 1 };
+        directConv(g, d.o, x, wt, want);
+        for (0..d.n) |n| for (0..d.o) |o| for (0..oh * ow) |j| {
+            want[(n * d.o + o) * oh * ow + j] += bias[o];
+        };
+        try direct(.float64, @ptrCast(x.ptr), 0, @ptrCast(wt.ptr), 0, @ptrCast(bias.ptr), 0, @ptrCast(got.ptr), 0, d);
+        for (want, got) |u, v| try testing.expectApproxEqAbs(u, v, 1e-12);
+
+        // Rotated: the input gradient. gx[n, c, iy, ix] = sum_o,i,j
+        // go[n, o, iy - i + ph, ix - j + pw] * w[o, c, i, j] over valid positions.
+        const go = try a.alloc(f64, d.n * d.o * oh * ow);
+        defer a.free(go);
+        fillPattern(go, 14);
+        const gx_want = try a.alloc(f64, x.len);
+        defer a.free(gx_want);
+        @memset(gx_want, 0);
+        for (0..d.n) |n| for (0..d.o) |o| for (0..oh) |oy| for (0..ow) |ox| for (0..d.c) |c| for (0..d.kh) |i| for (0..d.kw) |j| {
+            const iy = @as(i64, @intCast(oy + i)) - @as(i64, @intCast(d.ph));
+            const ix = @as(i64, @intCast(ox + j)) - @as(i64, @intCast(d.pw));
+            if (iy < 0 or ix < 0 or iy >= d.h or ix >= d.w) continue;
+            gx_want[((n * d.c + c) * d.h + @as(usize, @intCast(iy))) * d.w + @as(usize, @intCast(ix))] +=
+                go[((n * d.o + o) * oh + oy) * ow + ox] * wt[((o * d.c + c) * d.kh + i) * d.kw + j];
+        };
+        // Only where the rotated padding is non-negative (ph <= kh - 1).
+        if (d.ph + 1 > d.kh or d.pw + 1 > d.kw) continue;
+        const r = Direct{ .n = d.n, .c = d.o, .h = oh, .w = ow, .o = d.c, .kh = d.kh, .kw = d.kw, .ph = d.kh - 1 - d.ph, .pw = d.kw - 1 - d.pw, .rotate = true };
+        try testing.expectEqual(d.h, r.oh());
+        try testing.expectEqual(d.w, r.ow());
+        const gx = try a.alloc(f64, x.len);
+        defer a.free(gx);
+        try direct(.float64, @ptrCast(go.ptr), 0, @ptrCast(wt.ptr), 0, null, 0, @ptrCast(gx.ptr), 0, r);
+        for (gx_want, gx) |u, v| try testing.expectApproxEqAbs(u, v, 1e-12);
+    }
 }

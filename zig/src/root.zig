@@ -237,6 +237,17 @@ export fn zeno_optim_step(kind: i32, dtype: i32, p: [*]u8, poff: i32, g: [*]u8, 
     return 0;
 }
 
+/// The direct stride-1 convolution (conv.Direct): x: [N, C, H, W], w, bias
+/// (null: none) and out: [N, O, OH, OW], all contiguous; meta: i32[10]
+/// [n, c, h, w, o, kh, kw, ph, pw, rotate].
+export fn zeno_conv2d_direct(dtype: i32, x: [*]u8, xoff: i32, w: [*]u8, woff: i32, bias: ?[*]u8, boff: i32, out: [*]u8, ooff: i32, meta: [*]const i32) callconv(.c) i32 {
+    const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
+    if (xoff < 0 or woff < 0 or boff < 0 or ooff < 0) return status(error.InvalidArgument);
+    const g = conv.Direct.fromMeta(meta) catch |e| return status(e);
+    conv.direct(d, x, xoff, w, woff, bias, boff, out, ooff, g) catch |e| return status(e);
+    return 0;
+}
+
 /// Convolution lowering and 2-D pooling over contiguous [N, C, H, W] planes
 /// (conv.zig). op: conv.Op; meta: i32[14] geometry (conv.Geometry); idx:
 /// int64 argmax of max pooling (null otherwise); count_include_pad and

@@ -13,7 +13,7 @@
 import { backendFor, type Storage, type Window2d } from "../../backend.ts";
 import { type DType, isFloating } from "../../dtype.ts";
 import { contiguousStrides, fmtShape, numel } from "../../shape.ts";
-import { emptyTensor, Tensor } from "../../tensor.ts";
+import { emptyTensor, outputTensor, Tensor } from "../../tensor.ts";
 import { record } from "../../autograd/node.ts";
 import type { Node } from "../../autograd/node.ts";
 import { isGradEnabled, noGrad } from "../../autograd/grad_mode.ts";
@@ -173,6 +173,30 @@ export function releaseConvScratch(): void {
   scratchStore.clear();
 }
 
+// ------------------------------------------------------------------ direct convolution
+
+/**
+ * @internal Which convolution kernel runs where both could: "direct" takes the
+ * direct kernel wherever it applies (see useDirect), "gemm" always lowers to
+ * im2col + GEMM, the reference path that tests compare the direct kernel with.
+ */
+export const convKernel: { mode: "direct" | "gemm" } = { mode: "direct" };
+
+/**
+ * Whether a stride-1, dilation-1, single-group convolution of x (compute
+ * dtype `cd`) runs on the backend's direct kernel. The direct kernel reads
+ * the padded image in place, where im2col + GEMM first writes a column
+ * matrix as large as the GEMM's work; on AVX2 it won on every layer of
+ * bench/workloads.json (forward and backward: the CNN's 5x5 layers 1.5-1.7x,
+ * the ResNet 3x3 block 1.3x).
+ */
+function useDirect(x: Tensor, p: Conv2dParams, cd: DType): boolean {
+  if (convKernel.mode === "gemm" || x.backend.conv2dDirect === undefined) return false;
+  if (cd !== "float32" && cd !== "float64") return false;
+  if (p.groups !== 1 || p.stride[0] !== 1 || p.stride[1] !== 1) return false;
+  return p.dilation[0] === 1 && p.dilation[1] === 1;
+}
+
 // ------------------------------------------------------------------ kernels
 
 /**
@@ -190,6 +214,17 @@ export function conv2dCore(x: Tensor, w: Tensor, b: Tensor | null, p: Conv2dPara
     const cd = xc.dtype;
     const l = oh * ow, nl = n * l, og = o / g;
     const kdim = cg * kh * kw;
+    if (useDirect(xc, p, cd)) {
+      // x: [N, C, H, W] * w: [O, C, KH, KW] + b -> [N, O, OH, OW], no columns.
+      const y = outputTensor([n, o, oh, ow], cd, x.device);
+      const bc = b ? kernelOperand(b.dtype === cd ? b : toDType(b, cd)) : null;
+      xc.backend.conv2dDirect!(xc, kernelOperand(w.dtype === cd ? w : toDType(w, cd)), bc, y, {
+        kernel: [kh, kw],
+        padding: p.padding,
+        rotate: false,
+      });
+      return y.dtype === x.dtype ? y : toDType(y, x.dtype);
+    }
     // cols: [C*KH*KW, N*L] = [G, Kg, N*L]: the whole batch in one matrix, so
     // the product is one GEMM per group rather than one per image.
     const cols = scratchTensor([g, kdim, nl], cd, x.device);
@@ -320,7 +355,8 @@ export function conv2dRule(
   let gx: Tensor | null = null, gw: Tensor | null = null, gb: Tensor | null = null;
   if (ex) {
     const [, , h, w] = ex.shape;
-    gx = convTranspose2dCore(g, s.w, null, p, [h, w]);
+    gx = isGradEnabled() ? null : directInputGrad(g, s.w, p, [h, w]);
+    gx ??= convTranspose2dCore(g, s.w, null, p, [h, w]);
   }
   if (ew) {
     const [, , kh, kw] = ew.shape;
@@ -331,6 +367,32 @@ export function conv2dRule(
   }
   if (eb) gb = sum(g, [0, 2, 3]);
   return [gx, gw, gb];
+}
+
+/**
+ * The input gradient of a stride-1 convolution on the direct kernel: the
+ * convolution of g with the weight flipped and its channels swapped, padded by
+ * K-1-P. Null where the direct kernel does not apply (then the caller lowers
+ * it to GEMM + col2im). Not differentiable: only for backward passes that
+ * build no graph.
+ */
+function directInputGrad(g: Tensor, w: Tensor, p: Conv2dParams, size: Pair): Tensor | null {
+  const [n, o, oh, ow] = g.shape;
+  const [, c, kh, kw] = w.shape;
+  const ph = kh - 1 - p.padding[0], pw = kw - 1 - p.padding[1];
+  if (ph < 0 || pw < 0) return null;
+  const gc = kernelOperand(g);
+  const cd = gc.dtype;
+  if (!useDirect(gc, p, cd)) return null;
+  // Stride 1: the padded gradient has exactly the input's size.
+  if (oh + 2 * ph - kh + 1 !== size[0] || ow + 2 * pw - kw + 1 !== size[1]) return null;
+  const gx = outputTensor([n, c, size[0], size[1]], cd, g.device);
+  gc.backend.conv2dDirect!(gc, kernelOperand(w.dtype === cd ? w : toDType(w, cd)), null, gx, {
+    kernel: [kh, kw],
+    padding: [ph, pw],
+    rotate: true,
+  });
+  return gx;
 }
 
 /**
