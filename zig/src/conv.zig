@@ -11,6 +11,11 @@
 //! positions, which is the input gradient of a convolution and the forward of
 //! a transposed convolution.
 //!
+//! Stride-1, dilation-1, single-group convolutions (and the input gradient of
+//! a stride-1 convolution, a convolution with the weight flipped) run instead
+//! on `direct`, which reads the padded image in place: no column matrix. The
+//! im2col path stays the reference the tests compare it with.
+//!
 //! 1-D operations are the 2-D ones with H = 1 (the TypeScript side reshapes).
 const std = @import("std");
 const dt = @import("dtype.zig");
