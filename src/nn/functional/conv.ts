@@ -377,7 +377,7 @@ export function conv2dRule(
  * build no graph.
  */
 function directInputGrad(g: Tensor, w: Tensor, p: Conv2dParams, size: Pair): Tensor | null {
-  const [n, o, oh, ow] = g.shape;
+  const [n, , oh, ow] = g.shape;
   const [, c, kh, kw] = w.shape;
   const ph = kh - 1 - p.padding[0], pw = kw - 1 - p.padding[1];
   if (ph < 0 || pw < 0) return null;
