@@ -181,10 +181,13 @@ export interface Backend {
   readonly halfMatmul?: boolean;
   /**
    * Optional: a direct stride-1, dilation-1, single-group convolution
-   * (zig/src/conv.zig, Direct), for the shapes where it beats im2col + GEMM.
-   * x: [N, C, H, W], w: [O, C, KH, KW] (with `rotate`: [C, O, KH, KW], used
-   * flipped, which makes the input gradient of a stride-1 convolution),
-   * bias: [O] or null, out: [N, O, OH, OW]; all contiguous.
+   * (zig/src/conv.zig, Direct), which needs no column matrix. All views
+   * contiguous; x: [N, C, H, W]. Modes:
+   * "forward": w: [O, C, KH, KW], bias: [O] or null, out: [N, O, OH, OW];
+   * "inputGrad": the same with w: [C, O, KH, KW] used flipped (the input
+   * gradient of a stride-1 convolution, x being the output gradient);
+   * "weightGrad": w holds the output gradient g: [N, O, OH, OW], bias is
+   * null, out: [O, C, KH, KW] receives the weight gradient.
    */
   conv2dDirect?(x: View, w: View, bias: View | null, out: View, geom: DirectConv): void;
   /** c[b] = a[b] @ b[b]; a: [B, M, K], b: [B, K, N] strided, c: [B, M, N] contiguous. */
@@ -268,8 +271,8 @@ export interface DirectConv {
   kernel: readonly [number, number];
   /** Zero padding on each side (PH, PW). */
   padding: readonly [number, number];
-  /** Use w as [C, O, KH, KW], flipped in both spatial dims. */
-  rotate: boolean;
+  /** What to compute (see {@link Backend.conv2dDirect}). */
+  mode: "forward" | "inputGrad" | "weightGrad";
 }
 
 /** Fused optimizer kernels, numbered as in zig/src/optim.zig. */

@@ -41,6 +41,8 @@ import { deviceMismatch, disposedError } from "./lifetime.ts";
 
 /** conv2dDirect's geometry for the native call (conv.Direct's meta). */
 const directMeta = new Int32Array(10);
+/** conv.Direct.Mode's numbers. */
+const DIRECT_MODE = { forward: 0, inputGrad: 1, weightGrad: 2 } as const;
 
 // Small results live as views in shared slabs: a typed array of its own costs
 // about 1 us in Deno (an external backing store each), a view on an existing
@@ -525,8 +527,8 @@ export const cpuBackend: Backend = {
 
   conv2dDirect(x: View, w: View, bias: View | null, out: View, geom: DirectConv): void {
     const [n, c, h, wd] = x.shape;
-    const o = out.shape[1];
-    if (n * o === 0) return;
+    const o = geom.mode === "weightGrad" ? w.shape[1] : out.shape[1];
+    if (geom.mode !== "weightGrad" && n * o === 0) return;
     directMeta[0] = n;
     directMeta[1] = c;
     directMeta[2] = h;
@@ -536,7 +538,7 @@ export const cpuBackend: Backend = {
     directMeta[6] = geom.kernel[1];
     directMeta[7] = geom.padding[0];
     directMeta[8] = geom.padding[1];
-    directMeta[9] = geom.rotate ? 1 : 0;
+    directMeta[9] = DIRECT_MODE[geom.mode];
     check(
       native().zeno_conv2d_direct(
         DTYPE_CODE[x.dtype],

@@ -468,7 +468,7 @@ pub fn run(op: Op, dtype: DType, src: [*]u8, soff: i64, dst: [*]u8, doff: i64, i
 ///
 /// out[n, o, y, x] = bias[o] + sum_c,i,j wt(o, c, i, j) * x[n, c, y + i - ph, x + j - pw]
 /// x: [N, C, H, W], out: [N, O, OH, OW] with OH = H + 2ph - KH + 1, all contiguous.
-/// wt(o, c, i, j) is w[o, c, i, j] (w: [O, C, KH, KW]); with `rotate` it is
+/// wt(o, c, i, j) is w[o, c, i, j] (w: [O, C, KH, KW]); in mode input_grad it is
 /// w[c, o, KH-1-i, KW-1-j] (w: [C, O, KH, KW]): the input gradient of a
 /// stride-1 convolution is this convolution of the output gradient with
 /// padding KH-1-ph.
@@ -482,7 +482,13 @@ pub const Direct = struct {
     kw: usize,
     ph: usize,
     pw: usize,
-    rotate: bool,
+    mode: Mode,
+
+    /// forward: out = conv(x, w) + bias. input_grad: the same with w read
+    /// rotated (see above). weight_grad: gw[o, c, i, j] = sum_n,y,x
+    /// g[n, o, y, x] * x[n, c, y + i - ph, x + j - pw], with g: [N, O, OH, OW]
+    /// in w's place and gw: [O, C, KH, KW] in out's.
+    pub const Mode = enum(i32) { forward = 0, input_grad = 1, weight_grad = 2 };
 
     pub const meta_len = 10;
 
@@ -498,7 +504,7 @@ pub const Direct = struct {
             .kw = @intCast(meta[6]),
             .ph = @intCast(meta[7]),
             .pw = @intCast(meta[8]),
-            .rotate = meta[9] != 0,
+            .mode = std.enums.fromInt(Mode, meta[9]) orelse return error.InvalidArgument,
         };
         if (d.kh == 0 or d.kw == 0) return error.InvalidArgument;
         if (d.h + 2 * d.ph < d.kh or d.w + 2 * d.pw < d.kw) return error.InvalidArgument;
@@ -548,7 +554,7 @@ fn DirectKernel(comptime T: type) type {
             for (0..blocks) |ob| for (0..d.c) |c| for (0..d.kh) |i| for (0..d.kw) |j| {
                 inline for (0..MR) |r| {
                     const o = ob * MR + r;
-                    wp[q] = if (o >= d.o) 0 else if (d.rotate)
+                    wp[q] = if (o >= d.o) 0 else if (d.mode == .input_grad)
                         w[((c * d.o + o) * d.kh + (d.kh - 1 - i)) * d.kw + (d.kw - 1 - j)]
                     else
                         w[((o * d.c + c) * d.kh + i) * d.kw + j];
@@ -625,6 +631,142 @@ fn DirectKernel(comptime T: type) type {
             }
         }
 
+        // ------------------------------------------------------- weight gradient
+
+        /// Output channels and taps per weight-gradient micro-tile: JB taps
+        /// of one kernel row for MRG channels, JB * MRG vector accumulators
+        /// over the columns, reduced across lanes at the end.
+        const MRG = 2;
+        const JB = 5;
+
+        const GradCtx = struct {
+            d: Direct,
+            x: [*]const T,
+            g: [*]const T,
+            gw: [*]T,
+            /// The whole batch padded: xp [N, C, HP, WR] and gp [N, O, OH, GR]
+            /// (g's rows widened to whole vectors with zeros).
+            xp: [*]T,
+            gp: [*]T,
+            hp: usize,
+            wr: usize,
+            gr: usize,
+            n_chunks: u32,
+            tasks: usize,
+            t_chunks: u32,
+        };
+
+        fn padBatch(ctx: *const GradCtx, chunk: u32) void {
+            const d = &ctx.d;
+            const oh = d.oh();
+            const ow = d.ow();
+            const r = pool.chunkRange(d.n, ctx.n_chunks, chunk);
+            for (r[0]..r[1]) |n| {
+                const xp = ctx.xp + n * d.c * ctx.hp * ctx.wr;
+                @memset(xp[0 .. d.c * ctx.hp * ctx.wr], 0);
+                for (0..d.c) |c| for (0..d.h) |y| {
+                    const src = ctx.x + ((n * d.c + c) * d.h + y) * d.w;
+                    @memcpy((xp + (c * ctx.hp + y + d.ph) * ctx.wr + d.pw)[0..d.w], src[0..d.w]);
+                };
+                const gp = ctx.gp + n * d.o * oh * ctx.gr;
+                for (0..d.o * oh) |row| {
+                    const dst = gp + row * ctx.gr;
+                    @memcpy(dst[0..ow], (ctx.g + (n * d.o * oh + row) * ow)[0..ow]);
+                    @memset(dst[ow..ctx.gr], 0);
+                }
+            }
+        }
+
+        /// One task: output channels ob*MRG.., input channel c, kernel row i.
+        fn gradTask(ctx: *const GradCtx, chunk: u32) void {
+            const d = &ctx.d;
+            const oh = d.oh();
+            const ow = d.ow();
+            const tiles = ctx.gr / VL;
+            const r = pool.chunkRange(ctx.tasks, ctx.t_chunks, chunk);
+            for (r[0]..r[1]) |t| {
+                const i = t % d.kh;
+                const c = (t / d.kh) % d.c;
+                const o0 = (t / d.kh / d.c) * MRG;
+                // Lanes past the last output column hold g = 0; their x lanes
+                // are zeroed too, so an inf in the image cannot make 0 * inf.
+                var last_mask: @Vector(VL, bool) = undefined;
+                inline for (0..VL) |l| last_mask[l] = (tiles - 1) * VL + l < ow;
+                var j0: usize = 0;
+                while (j0 < d.kw) : (j0 += JB) {
+                    const jn = @min(JB, d.kw - j0);
+                    var acc: [MRG][JB]V = @splat(@splat(@splat(0)));
+                    for (0..d.n) |n| for (0..oh) |y| {
+                        var grow: [MRG][*]const T = undefined;
+                        inline for (0..MRG) |q| {
+                            const o = @min(o0 + q, d.o - 1);
+                            grow[q] = ctx.gp + ((n * d.o + o) * oh + y) * ctx.gr;
+                        }
+                        const xrow = ctx.xp + ((n * d.c + c) * ctx.hp + y + i) * ctx.wr + j0;
+                        for (0..tiles) |xt| {
+                            const x0 = xt * VL;
+                            var gv: [MRG]V = undefined;
+                            inline for (0..MRG) |q| gv[q] = grow[q][x0..][0..VL].*;
+                            inline for (0..JB) |jj| {
+                                if (jj < jn) {
+                                    var xv: V = xrow[x0 + jj ..][0..VL].*;
+                                    if (xt + 1 == tiles) xv = @select(T, last_mask, xv, @as(V, @splat(0)));
+                                    inline for (0..MRG) |q| acc[q][jj] = mm.madd(V, gv[q], xv, acc[q][jj]);
+                                }
+                            }
+                        }
+                    };
+                    inline for (0..MRG) |q| {
+                        if (o0 + q < d.o) {
+                            const dst = ctx.gw + ((o0 + q) * d.c + c) * d.kh * d.kw + i * d.kw + j0;
+                            inline for (0..JB) |jj| {
+                                if (jj < jn) dst[jj] = @reduce(.Add, acc[q][jj]);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        fn weightGrad(d: Direct, x: [*]const T, g: [*]const T, gw: [*]T) Error!void {
+            const oh = d.oh();
+            const ow = d.ow();
+            const taps = d.o * d.c * d.kh * d.kw;
+            if (taps == 0) return;
+            if (d.n == 0 or oh == 0 or ow == 0) {
+                @memset(gw[0..taps], 0);
+                return;
+            }
+            const tiles = (ow + VL - 1) / VL;
+            const hp = d.h + 2 * d.ph;
+            // Each tap row reads VL columns from x0 + j, j < kw.
+            const wr = tiles * VL + d.kw - 1;
+            assert(wr >= d.w + 2 * d.pw);
+            const gr = tiles * VL;
+            const gpa = std.heap.c_allocator;
+            const xp = gpa.alignedAlloc(T, .@"64", d.n * d.c * hp * wr) catch return error.OutOfMemory;
+            defer gpa.free(xp);
+            const gp = gpa.alignedAlloc(T, .@"64", d.n * d.o * oh * gr) catch return error.OutOfMemory;
+            defer gpa.free(gp);
+            const tasks = ((d.o + MRG - 1) / MRG) * d.c * d.kh;
+            const ctx = GradCtx{
+                .d = d,
+                .x = x,
+                .g = g,
+                .gw = gw,
+                .xp = xp.ptr,
+                .gp = gp.ptr,
+                .hp = hp,
+                .wr = wr,
+                .gr = gr,
+                .n_chunks = pool.chunkCount(d.n, 1),
+                .tasks = tasks,
+                .t_chunks = pool.chunkCount(tasks, 1),
+            };
+            pool.run(ctx.n_chunks, &ctx, padBatch);
+            pool.run(ctx.t_chunks, &ctx, gradTask);
+        }
+
         fn run(d: Direct, x: [*]const T, w: [*]const T, bias: ?[*]const T, out: [*]T) Error!void {
             const oh = d.oh();
             const ow = d.ow();
@@ -660,7 +802,12 @@ pub fn direct(dtype: DType, x: [*]u8, xoff: i64, w: [*]u8, woff: i64, bias: ?[*]
     switch (dtype) {
         inline .float32, .float64 => |D| {
             const T = dt.Storage(D);
-            try DirectKernel(T).run(d, ptr(T, x, xoff), ptr(T, w, woff), if (bias) |b| ptr(T, b, boff) else null, ptr(T, out, ooff));
+            const K = DirectKernel(T);
+            if (d.mode == .weight_grad) {
+                if (bias != null) return error.InvalidArgument;
+                return K.weightGrad(d, ptr(T, x, xoff), ptr(T, w, woff), ptr(T, out, ooff));
+            }
+            try K.run(d, ptr(T, x, xoff), ptr(T, w, woff), if (bias) |b| ptr(T, b, boff) else null, ptr(T, out, ooff));
         },
         else => return error.InvalidArgument,
     }
@@ -815,7 +962,7 @@ test "adaptive average pooling over uneven bins" {
     try testing.expectApproxEqAbs(@as(f64, 0.5 + 1.0 / 3.0), gi[1], 1e-12);
 }
 
-test "the direct convolution matches the plain loops, forward and rotated" {
+test "the direct convolution matches the plain loops: forward, input and weight gradients" {
     const a = testing.allocator;
     // {h, w, c, o, kh, kw, ph, pw, n}: widths below, at and past one tile,
     // output channels that do and do not fill the last block.
@@ -823,9 +970,10 @@ test "the direct convolution matches the plain loops, forward and rotated" {
         .{ 7, 6, 3, 4, 3, 3, 1, 1, 2 },   .{ 5, 9, 2, 5, 5, 3, 2, 0, 1 },
         .{ 14, 14, 3, 6, 5, 5, 2, 2, 3 }, .{ 4, 19, 1, 1, 1, 4, 0, 2, 2 },
         .{ 3, 3, 2, 3, 3, 3, 0, 0, 1 },   .{ 6, 33, 2, 9, 2, 2, 1, 1, 2 },
+        .{ 9, 12, 2, 3, 3, 7, 1, 3, 2 },
     };
     for (cases) |cs| {
-        var d = Direct{ .h = cs[0], .w = cs[1], .c = cs[2], .o = cs[3], .kh = cs[4], .kw = cs[5], .ph = cs[6], .pw = cs[7], .n = cs[8], .rotate = false };
+        var d = Direct{ .h = cs[0], .w = cs[1], .c = cs[2], .o = cs[3], .kh = cs[4], .kw = cs[5], .ph = cs[6], .pw = cs[7], .n = cs[8], .mode = .forward };
         const oh = d.oh();
         const ow = d.ow();
         const x = try a.alloc(f64, d.n * d.c * d.h * d.w);
@@ -864,9 +1012,28 @@ test "the direct convolution matches the plain loops, forward and rotated" {
             gx_want[((n * d.c + c) * d.h + @as(usize, @intCast(iy))) * d.w + @as(usize, @intCast(ix))] +=
                 go[((n * d.o + o) * oh + oy) * ow + ox] * wt[((o * d.c + c) * d.kh + i) * d.kw + j];
         };
+        // The weight gradient: gw[o, c, i, j] = sum_n,y,x go[n, o, y, x] * x[n, c, y + i - ph, x + j - pw].
+        {
+            const gw_want = try a.alloc(f64, wt.len);
+            defer a.free(gw_want);
+            @memset(gw_want, 0);
+            for (0..d.n) |n| for (0..d.o) |o| for (0..oh) |oy| for (0..ow) |ox| for (0..d.c) |c| for (0..d.kh) |i| for (0..d.kw) |j| {
+                const iy = @as(i64, @intCast(oy + i)) - @as(i64, @intCast(d.ph));
+                const ix = @as(i64, @intCast(ox + j)) - @as(i64, @intCast(d.pw));
+                if (iy < 0 or ix < 0 or iy >= d.h or ix >= d.w) continue;
+                gw_want[((o * d.c + c) * d.kh + i) * d.kw + j] += go[((n * d.o + o) * oh + oy) * ow + ox] *
+                    x[((n * d.c + c) * d.h + @as(usize, @intCast(iy))) * d.w + @as(usize, @intCast(ix))];
+            };
+            const gw = try a.alloc(f64, wt.len);
+            defer a.free(gw);
+            var wd = d;
+            wd.mode = .weight_grad;
+            try direct(.float64, @ptrCast(x.ptr), 0, @ptrCast(go.ptr), 0, null, 0, @ptrCast(gw.ptr), 0, wd);
+            for (gw_want, gw) |u, v| try testing.expectApproxEqAbs(u, v, 1e-12);
+        }
         // Only where the rotated padding is non-negative (ph <= kh - 1).
         if (d.ph + 1 > d.kh or d.pw + 1 > d.kw) continue;
-        const r = Direct{ .n = d.n, .c = d.o, .h = oh, .w = ow, .o = d.c, .kh = d.kh, .kw = d.kw, .ph = d.kh - 1 - d.ph, .pw = d.kw - 1 - d.pw, .rotate = true };
+        const r = Direct{ .n = d.n, .c = d.o, .h = oh, .w = ow, .o = d.c, .kh = d.kh, .kw = d.kw, .ph = d.kh - 1 - d.ph, .pw = d.kw - 1 - d.pw, .mode = .input_grad };
         try testing.expectEqual(d.h, r.oh());
         try testing.expectEqual(d.w, r.ow());
         const gx = try a.alloc(f64, x.len);

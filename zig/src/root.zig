@@ -239,7 +239,8 @@ export fn zeno_optim_step(kind: i32, dtype: i32, p: [*]u8, poff: i32, g: [*]u8, 
 
 /// The direct stride-1 convolution (conv.Direct): x: [N, C, H, W], w, bias
 /// (null: none) and out: [N, O, OH, OW], all contiguous; meta: i32[10]
-/// [n, c, h, w, o, kh, kw, ph, pw, rotate].
+/// [n, c, h, w, o, kh, kw, ph, pw, mode] (conv.Direct.Mode; weight_grad
+/// takes the output gradient in w's place and writes the weight gradient).
 export fn zeno_conv2d_direct(dtype: i32, x: [*]u8, xoff: i32, w: [*]u8, woff: i32, bias: ?[*]u8, boff: i32, out: [*]u8, ooff: i32, meta: [*]const i32) callconv(.c) i32 {
     const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
     if (xoff < 0 or woff < 0 or boff < 0 or ooff < 0) return status(error.InvalidArgument);
