@@ -54,13 +54,13 @@ pub fn setNumThreads(n: u32) void {
 }
 
 /// dladdr's record (the same layout on glibc and macOS).
-const DlInfo = extern struct {
+pub const DlInfo = extern struct {
     fname: ?[*:0]const u8,
     fbase: ?*anyopaque,
     sname: ?[*:0]const u8,
     saddr: ?*anyopaque,
 };
-extern "c" fn dladdr(addr: *const anyopaque, info: *DlInfo) c_int;
+pub extern "c" fn dladdr(addr: *const anyopaque, info: *DlInfo) c_int;
 
 /// Marks this library never to be unloaded. The workers run its code for the
 /// life of the process; if the host unloads the library (Deno closes a

@@ -13,13 +13,7 @@ const std = @import("std");
 const builtin = @import("builtin");
 const drv = @import("driver.zig");
 
-const DlInfo = extern struct {
-    fname: ?[*:0]const u8,
-    fbase: ?*anyopaque,
-    sname: ?[*:0]const u8,
-    saddr: ?*anyopaque,
-};
-extern "c" fn dladdr(addr: *const anyopaque, info: *DlInfo) c_int;
+const pool = @import("../pool.zig");
 
 /// The file name's hash: the first 8 bytes of the PTX's SHA-256 in hex.
 pub fn ptxHash(text: []const u8) [16]u8 {
@@ -33,8 +27,8 @@ pub fn ptxHash(text: []const u8) [16]u8 {
 fn cubinPath(buf: []u8, text: []const u8, major: u32, minor: u32) ?[:0]const u8 {
     const os = builtin.os.tag;
     if (!(builtin.link_libc and (os == .linux or os.isDarwin()))) return null;
-    var info: DlInfo = undefined;
-    if (dladdr(@ptrCast(&cubinPath), &info) == 0) return null;
+    var info: pool.DlInfo = undefined;
+    if (pool.dladdr(@ptrCast(&cubinPath), &info) == 0) return null;
     const lib = std.mem.span(info.fname orelse return null);
     const dir = if (std.mem.lastIndexOfScalar(u8, lib, '/')) |i| lib[0..i] else ".";
     const hash = ptxHash(text);
