@@ -563,14 +563,13 @@ fn DirectKernel(comptime T: type) type {
             };
         }
 
-        /// Copies image n into the padded scratch (zero borders).
-        fn pad(ctx: *const Ctx, n: usize, xp: [*]T) void {
-            const d = &ctx.d;
-            @memset(xp[0..ctx.xp_len], 0);
+        /// Copies image n of x into xp: [C, HP, WR] with zero borders (the
+        /// image at row ph, column pw).
+        fn padImage(d: *const Direct, x: [*]const T, n: usize, xp: [*]T, hp: usize, wr: usize) void {
+            @memset(xp[0 .. d.c * hp * wr], 0);
             for (0..d.c) |c| for (0..d.h) |y| {
-                const src = ctx.x + ((n * d.c + c) * d.h + y) * d.w;
-                const dst = xp + (c * ctx.hp + y + d.ph) * ctx.wr + d.pw;
-                @memcpy(dst[0..d.w], src[0..d.w]);
+                const src = x + ((n * d.c + c) * d.h + y) * d.w;
+                @memcpy((xp + (c * hp + y + d.ph) * wr + d.pw)[0..d.w], src[0..d.w]);
             };
         }
 
@@ -620,7 +619,7 @@ fn DirectKernel(comptime T: type) type {
             const oh = d.oh();
             const ow = d.ow();
             for (r[0]..r[1]) |n| {
-                pad(ctx, n, xp);
+                padImage(d, ctx.x, n, xp, ctx.hp, ctx.wr);
                 for (0..blocks) |ob| {
                     const wb = ctx.wp + ob * taps * MR;
                     for (0..oh) |y| {
@@ -662,12 +661,7 @@ fn DirectKernel(comptime T: type) type {
             const ow = d.ow();
             const r = pool.chunkRange(d.n, ctx.n_chunks, chunk);
             for (r[0]..r[1]) |n| {
-                const xp = ctx.xp + n * d.c * ctx.hp * ctx.wr;
-                @memset(xp[0 .. d.c * ctx.hp * ctx.wr], 0);
-                for (0..d.c) |c| for (0..d.h) |y| {
-                    const src = ctx.x + ((n * d.c + c) * d.h + y) * d.w;
-                    @memcpy((xp + (c * ctx.hp + y + d.ph) * ctx.wr + d.pw)[0..d.w], src[0..d.w]);
-                };
+                padImage(d, ctx.x, n, ctx.xp + n * d.c * ctx.hp * ctx.wr, ctx.hp, ctx.wr);
                 const gp = ctx.gp + n * d.o * oh * ctx.gr;
                 for (0..d.o * oh) |row| {
                     const dst = gp + row * ctx.gr;

@@ -182,6 +182,11 @@ export function releaseConvScratch(): void {
  */
 export const convKernel: { mode: "direct" | "gemm" } = { mode: "direct" };
 
+/** A contiguous operand of the direct kernel in its compute dtype `cd`. */
+function directOperand(t: Tensor, cd: DType): Tensor {
+  return kernelOperand(t.dtype === cd ? t : toDType(t, cd));
+}
+
 /**
  * Whether a stride-1, dilation-1, single-group convolution of x (compute
  * dtype `cd`) runs on the backend's direct kernel. The direct kernel reads
@@ -217,8 +222,8 @@ export function conv2dCore(x: Tensor, w: Tensor, b: Tensor | null, p: Conv2dPara
     if (useDirect(xc, p, cd)) {
       // x: [N, C, H, W] * w: [O, C, KH, KW] + b -> [N, O, OH, OW], no columns.
       const y = outputTensor([n, o, oh, ow], cd, x.device);
-      const bc = b ? kernelOperand(b.dtype === cd ? b : toDType(b, cd)) : null;
-      xc.backend.conv2dDirect!(xc, kernelOperand(w.dtype === cd ? w : toDType(w, cd)), bc, y, {
+      const bc = b ? directOperand(b, cd) : null;
+      xc.backend.conv2dDirect!(xc, directOperand(w, cd), bc, y, {
         kernel: [kh, kw],
         padding: p.padding,
         mode: "forward",
@@ -387,7 +392,7 @@ function directInputGrad(g: Tensor, w: Tensor, p: Conv2dParams, size: Pair): Ten
   // Stride 1: the padded gradient has exactly the input's size.
   if (oh + 2 * ph - kh + 1 !== size[0] || ow + 2 * pw - kw + 1 !== size[1]) return null;
   const gx = outputTensor([n, c, size[0], size[1]], cd, g.device);
-  gc.backend.conv2dDirect!(gc, kernelOperand(w.dtype === cd ? w : toDType(w, cd)), null, gx, {
+  gc.backend.conv2dDirect!(gc, directOperand(w, cd), null, gx, {
     kernel: [kh, kw],
     padding: [ph, pw],
     mode: "inputGrad",
@@ -416,7 +421,7 @@ function weightGrad(x: Tensor, g: Tensor, p: Conv2dParams, kernel: Pair): Tensor
   if (useDirect(xc, p, cd) && cg * kh * kw <= 64) {
     // Stride 1: g: [N, O, OH, OW] against the padded x, no columns.
     const gw = outputTensor([o, c, kh, kw], cd, x.device);
-    xc.backend.conv2dDirect!(xc, kernelOperand(g.dtype === cd ? g : toDType(g, cd)), null, gw, {
+    xc.backend.conv2dDirect!(xc, directOperand(g, cd), null, gw, {
       kernel,
       padding: p.padding,
       mode: "weightGrad",
