@@ -1,6 +1,18 @@
 """PyTorch side of bench/compare_torch.ts: times the same workloads on the CPU.
 
-Usage: python3 bench/compare_torch.py THREADS REPS  (prints JSON: name -> median seconds)
+Runs as a server so that the two sides take turns: each line on stdin is a
+JSON command, each answer one JSON line on stdout.
+
+  {"threads": T}                    torch.set_num_threads(T); answers {"ok": true}
+  {"warm": NAME, "seconds": S, "min": M}
+                                    runs NAME until S seconds have passed (at least M
+                                    calls); answers {"calls_for": C}, the calls per
+                                    sample that make one sample last about 2 ms
+  {"sample": NAME, "calls": C, "lead": L}
+                                    calls NAME for L seconds untimed, then times C
+                                    back-to-back calls; answers {"seconds": per call}
+
+Usage: python3 bench/compare_torch.py  (started by compare_torch.ts)
 """
 import json
 import os
@@ -12,17 +24,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def median_time(fn, reps):
-    fn()
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    times.sort()
-    return times[len(times) // 2]
 
 
 def models():
@@ -46,66 +47,135 @@ def epoch(model, x, y, batch):
         opt.step()
 
 
-def main():
-    threads = int(sys.argv[1])
-    reps = int(sys.argv[2])
-    torch.set_num_threads(threads)
+def workloads():
+    """name -> a function that builds the workload's inputs and returns the call."""
     work = json.load(open(os.path.join(HERE, "workloads.json")))
-    out = {}
     g = torch.Generator().manual_seed(0)
+    out = {}
+
+    def matmul(m, k, n):
+        def make():
+            a = torch.randn(m, k, generator=g)
+            b = torch.randn(k, n, generator=g)
+            return lambda: a @ b
+        return make
+
     for m, k, n in work["matmul"]:
-        a = torch.randn(m, k, generator=g)
-        b = torch.randn(k, n, generator=g)
-        out[f"matmul {m}x{k}x{n}"] = median_time(lambda: a @ b, reps)
+        out[f"matmul {m}x{k}x{n}"] = matmul(m, k, n)
+
+    def conv(c):
+        def make():
+            x = torch.randn(*c["x"], generator=g, requires_grad=True)
+            w = torch.randn(*c["w"], generator=g, requires_grad=True)
+            b = torch.randn(c["w"][0], generator=g, requires_grad=True)
+
+            def step():
+                y = F.conv2d(x, w, b, padding=c["padding"])
+                y.backward(torch.ones_like(y))
+                x.grad = w.grad = b.grad = None
+            return step
+        return make
+
     for name, c in work["conv"].items():
-        x = torch.randn(*c["x"], generator=g, requires_grad=True)
-        w = torch.randn(*c["w"], generator=g, requires_grad=True)
-        b = torch.randn(c["w"][0], generator=g, requires_grad=True)
+        out[f"conv {name} fwd+bwd"] = conv(c)
 
-        def step():
-            y = F.conv2d(x, w, b, padding=c["padding"])
-            y.backward(torch.ones_like(y))
-            x.grad = w.grad = b.grad = None
-
-        out[f"conv {name} fwd+bwd"] = median_time(step, reps)
-    for op in work["elementwise"]["ops"]:
-        for n in work["elementwise"]["sizes"]:
+    def elementwise(op, n):
+        def make():
             a = torch.randn(n, generator=g)
             b = torch.randn(n, generator=g)
-            f = {"add": lambda: a + b, "mul": lambda: a * b, "exp": lambda: a.exp()}[op]
-            out[f"{op} {n}"] = median_time(f, max(reps, 11))
+            return {"add": lambda: a + b, "mul": lambda: a * b, "exp": lambda: a.exp()}[op]
+        return make
+
+    for op in work["elementwise"]["ops"]:
+        for n in work["elementwise"]["sizes"]:
+            out[f"{op} {n}"] = elementwise(op, n)
+
+    def total(n):
+        def make():
+            a = torch.randn(n, generator=g)
+            return lambda: a.sum()
+        return make
+
     for n in work["sum"]:
-        a = torch.randn(n, generator=g)
-        out[f"sum {n}"] = median_time(lambda: a.sum(), max(reps, 11))
+        out[f"sum {n}"] = total(n)
+
+    def softmax(r, c):
+        def make():
+            a = torch.randn(r, c, generator=g)
+            return lambda: a.softmax(-1)
+        return make
+
     for r, c in work["softmax"]:
-        a = torch.randn(r, c, generator=g)
-        out[f"softmax {r}x{c}"] = median_time(lambda: a.softmax(-1), max(reps, 11))
-    a1 = torch.randn(1)
-    b1 = torch.randn(1)
+        out[f"softmax {r}x{c}"] = softmax(r, c)
 
-    def adds(n):
-        for _ in range(n):
-            a1 + b1
+    def add1():
+        a1 = torch.randn(1)
+        b1 = torch.randn(1)
+        return lambda: a1 + b1
 
-    adds(50_000)
-    out["overhead add 1 element"] = median_time(lambda: adds(10_000), 11) / 10_000
-    x = torch.randn(2, 2, requires_grad=True)
+    out["overhead add 1 element"] = add1
 
-    def steps(n):
-        for _ in range(n):
+    def three_ops():
+        x = torch.randn(2, 2, requires_grad=True)
+
+        def step():
             (x * x + x).sum().backward()
             x.grad = None
+        return step
 
-    steps(5_000)
-    out["overhead 3 ops fwd+bwd"] = median_time(lambda: steps(1_000), 11) / 1_000
+    out["overhead 3 ops fwd+bwd"] = three_ops
     e = work["epoch"]
-    torch.manual_seed(0)
-    xs = torch.rand(e["images"], 1, 28, 28)
-    ys = torch.randint(0, 10, (e["images"],))
-    for name, m in models().items():
-        epoch(m, xs[:640], ys[:640], e["batch"])  # warm-up
-        out[f"epoch {name}"] = median_time(lambda: epoch(m, xs, ys, e["batch"]), reps)
-    print(json.dumps(out))
+    data = {}
+
+    def train(name):
+        def make():
+            if not data:
+                torch.manual_seed(0)
+                data["x"] = torch.rand(e["images"], 1, 28, 28)
+                data["y"] = torch.randint(0, 10, (e["images"],))
+            m = models()[name]
+            epoch(m, data["x"][:640], data["y"][:640], e["batch"])  # first use
+            return lambda: epoch(m, data["x"], data["y"], e["batch"])
+        return make
+
+    for name in ("cnn", "mlp"):
+        out[f"epoch {name}"] = train(name)
+    return out
+
+
+def main():
+    makers = workloads()
+    calls = {}
+    for line in sys.stdin:
+        cmd = json.loads(line)
+        if "threads" in cmd:
+            torch.set_num_threads(int(cmd["threads"]))
+            calls.clear()
+            answer = {"ok": True}
+        elif "warm" in cmd:
+            name = cmd["warm"]
+            if name not in calls:
+                calls[name] = makers[name]()
+            f = calls[name]
+            start = time.perf_counter()
+            n = 0
+            while n < cmd["min"] or time.perf_counter() - start < cmd["seconds"]:
+                f()
+                n += 1
+            per_call = (time.perf_counter() - start) / n
+            answer = {"calls_for": max(1, round(2e-3 / per_call))}
+        else:
+            f = calls[cmd["sample"]]
+            c = int(cmd["calls"])
+            # Untimed calls first, as on the Zeno side (see sample() there).
+            start = time.perf_counter()
+            while time.perf_counter() - start < cmd["lead"]:
+                f()
+            t = time.perf_counter()
+            for _ in range(c):
+                f()
+            answer = {"seconds": (time.perf_counter() - t) / c}
+        print(json.dumps(answer), flush=True)
 
 
 if __name__ == "__main__":

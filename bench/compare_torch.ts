@@ -1,14 +1,19 @@
 /**
  * Side-by-side with PyTorch on this machine: the same workloads
- * (bench/workloads.json), the same thread count, medians of repeated runs,
- * each side in its own process. The ratio column is PyTorch's time over
- * Zeno's (above 1: Zeno is faster); the target column gives the CPU
- * performance goals in the same terms (for example, "at most 0.3x PyTorch's
- * time" is a ratio of at least 3.33).
+ * (bench/workloads.json), the same thread count, each side in its own
+ * process. The two sides take turns: for each workload both warm up (until a
+ * quarter second has passed, so that allocators and caches reach their steady
+ * state), then alternate one timing sample each, so that the shared machine's
+ * slow spells fall on both. A sample is a batch of calls lasting about 2 ms
+ * (or one call, if longer); the table shows the median sample of each side.
+ * The ratio column is PyTorch's time over Zeno's (above 1: Zeno is faster);
+ * the target column gives the CPU performance goals in the same terms (for
+ * example, "at most 0.3x PyTorch's time" is a ratio of at least 3.33).
  *
- *   deno task compare                   1 and 2 threads, 5 runs per workload
+ *   deno task compare                   1 and 2 threads, 5 samples per workload
  *   deno task compare --threads 2       one thread count
- *   deno task compare --reps 7          more runs per workload
+ *   deno task compare --reps 7          more samples per workload
+ *   deno task compare --only conv       only the workloads whose name starts so
  *
  * Needs python3 with torch installed (`pip install torch==2.13.0`).
  *
@@ -69,79 +74,173 @@ function epoch(model: zn.nn.Module, xs: zn.Tensor, ys: zn.Tensor, batch: number)
   }
 }
 
-function zenoTimes(threads: number, reps: number): Record<string, number> {
-  zn.setNumThreads(threads);
+/** name -> a function that builds the workload's inputs and returns the call. */
+function zenoWorkloads(): Map<string, () => () => unknown> {
   zn.manualSeed(0);
-  const out: Record<string, number> = {};
+  const out = new Map<string, () => () => unknown>();
   for (const [m, k, n] of work.matmul) {
-    const a = zn.randn([m, k]), b = zn.randn([k, n]);
-    out[`matmul ${m}x${k}x${n}`] = medianTime(() => a.matmul(b), reps);
+    out.set(`matmul ${m}x${k}x${n}`, () => {
+      const a = zn.randn([m, k]), b = zn.randn([k, n]);
+      return () => a.matmul(b);
+    });
   }
   for (const [name, c] of Object.entries(work.conv)) {
-    const x = zn.randn(c.x, { requiresGrad: true });
-    const w = zn.randn(c.w, { requiresGrad: true });
-    const b = zn.randn([c.w[0]], { requiresGrad: true });
-    out[`conv ${name} fwd+bwd`] = medianTime(() => {
-      const y = zn.nn.functional.conv2d(x, w, b, { padding: c.padding });
-      y.backward(zn.onesLike(y));
-      x.grad = w.grad = b.grad = null;
-    }, reps);
+    out.set(`conv ${name} fwd+bwd`, () => {
+      const x = zn.randn(c.x, { requiresGrad: true });
+      const w = zn.randn(c.w, { requiresGrad: true });
+      const b = zn.randn([c.w[0]], { requiresGrad: true });
+      return () => {
+        const y = zn.nn.functional.conv2d(x, w, b, { padding: c.padding });
+        y.backward(zn.onesLike(y));
+        x.grad = w.grad = b.grad = null;
+      };
+    });
   }
   for (const op of work.elementwise.ops) {
     for (const n of work.elementwise.sizes) {
-      const a = zn.randn([n]), b = zn.randn([n]);
-      const f = op === "add" ? () => a.add(b) : op === "mul" ? () => a.mul(b) : () => a.exp();
-      out[`${op} ${n}`] = medianTime(f, Math.max(reps, 11));
+      out.set(`${op} ${n}`, () => {
+        const a = zn.randn([n]), b = zn.randn([n]);
+        return op === "add" ? () => a.add(b) : op === "mul" ? () => a.mul(b) : () => a.exp();
+      });
     }
   }
   for (const n of work.sum) {
-    const a = zn.randn([n]);
-    out[`sum ${n}`] = medianTime(() => a.sum(), Math.max(reps, 11));
+    out.set(`sum ${n}`, () => {
+      const a = zn.randn([n]);
+      return () => a.sum();
+    });
   }
   for (const [r, c] of work.softmax) {
-    const a = zn.randn([r, c]);
-    out[`softmax ${r}x${c}`] = medianTime(() => a.softmax(-1), Math.max(reps, 11));
+    out.set(`softmax ${r}x${c}`, () => {
+      const a = zn.randn([r, c]);
+      return () => a.softmax(-1);
+    });
   }
-  // Per-call costs: warmed up first (the JIT optimises a hot path after some
-  // thousands of calls), then the median of 11 batches of calls.
-  const a1 = zn.randn([1]), b1 = zn.randn([1]);
-  const adds = (n: number) => {
-    for (let i = 0; i < n; i++) a1.add(b1);
-  };
-  adds(50_000);
-  out["overhead add 1 element"] = medianTime(() => adds(10_000), 11) / 10_000;
-  const x = zn.randn([2, 2], { requiresGrad: true });
-  const steps = (n: number) => {
-    for (let i = 0; i < n; i++) {
+  out.set("overhead add 1 element", () => {
+    const a1 = zn.randn([1]), b1 = zn.randn([1]);
+    return () => a1.add(b1);
+  });
+  out.set("overhead 3 ops fwd+bwd", () => {
+    const x = zn.randn([2, 2], { requiresGrad: true });
+    return () => {
       x.mul(x).add(x).sum().backward();
       x.grad = null;
-    }
-  };
-  steps(5_000);
-  out["overhead 3 ops fwd+bwd"] = medianTime(() => steps(1_000), 11) / 1_000;
+    };
+  });
   const e = work.epoch;
-  const xs = zn.rand([e.images, 1, 28, 28]);
-  const ys = zn.randint(0, 10, [e.images]);
+  let data: [zn.Tensor, zn.Tensor] | undefined;
   for (const arch of ["cnn", "mlp"] as const) {
-    const m = buildModel(arch);
-    epoch(m, xs.narrow(0, 0, 640), ys.narrow(0, 0, 640), e.batch);
-    out[`epoch ${arch}`] = medianTime(() => epoch(m, xs, ys, e.batch), reps);
+    out.set(`epoch ${arch}`, () => {
+      data ??= [zn.rand([e.images, 1, 28, 28]), zn.randint(0, 10, [e.images])];
+      const [xs, ys] = data;
+      const m = buildModel(arch);
+      epoch(m, xs.narrow(0, 0, 640), ys.narrow(0, 0, 640), e.batch); // first use
+      return () => epoch(m, xs, ys, e.batch);
+    });
   }
   return out;
 }
 
-async function torchTimes(threads: number, reps: number): Promise<Record<string, number>> {
-  const res = await new Deno.Command("python3", {
-    args: [
-      new URL("compare_torch.py", import.meta.url).pathname,
-      String(threads),
-      String(reps),
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  if (!res.success) throw new Error("compare_torch.py failed (is torch installed?)");
-  return JSON.parse(new TextDecoder().decode(res.stdout));
+/** Runs `f` until `seconds` have passed (at least `min` calls); the calls per ~2 ms sample. */
+function warm(f: () => unknown, seconds: number, min: number): number {
+  const start = performance.now();
+  let n = 0;
+  while (n < min || performance.now() - start < seconds * 1e3) {
+    f();
+    n++;
+  }
+  const perCall = (performance.now() - start) / 1e3 / n;
+  return Math.max(1, Math.round(2e-3 / perCall));
+}
+
+/**
+ * Seconds per call over `calls` back-to-back calls, after `lead` seconds of
+ * untimed calls: an idle core resumes slowly here (the other side's threads
+ * spin for a while after their last job, and a sleeping virtual CPU takes
+ * time to wake), so each turn first brings this side's threads back to speed.
+ */
+function sample(f: () => unknown, calls: number, lead: number): number {
+  const start = performance.now();
+  while (performance.now() - start < lead * 1e3) f();
+  const t = performance.now();
+  for (let i = 0; i < calls; i++) f();
+  return (performance.now() - t) / 1e3 / calls;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** The PyTorch side: bench/compare_torch.py as a server, one JSON line per command. */
+class TorchSide {
+  #proc: Deno.ChildProcess;
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #buffered = "";
+
+  constructor() {
+    this.#proc = new Deno.Command("python3", {
+      args: [new URL("compare_torch.py", import.meta.url).pathname],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    this.#writer = this.#proc.stdin.getWriter();
+    this.#reader = this.#proc.stdout.getReader();
+  }
+
+  async ask(cmd: Record<string, unknown>): Promise<Record<string, number>> {
+    await this.#writer.write(new TextEncoder().encode(JSON.stringify(cmd) + "\n"));
+    const decoder = new TextDecoder();
+    while (!this.#buffered.includes("\n")) {
+      const { value, done } = await this.#reader.read();
+      if (done) throw new Error("compare_torch.py exited (is torch installed?)");
+      this.#buffered += decoder.decode(value);
+    }
+    const i = this.#buffered.indexOf("\n");
+    const line = this.#buffered.slice(0, i);
+    this.#buffered = this.#buffered.slice(i + 1);
+    return JSON.parse(line);
+  }
+
+  async close(): Promise<void> {
+    await this.#writer.close();
+    this.#reader.releaseLock();
+    await this.#proc.status;
+  }
+}
+
+/** Median seconds per call of each workload on both sides, taking turns. */
+async function compare(
+  torch: TorchSide,
+  threads: number,
+  reps: number,
+  only: string | undefined,
+): Promise<{ z: Record<string, number>; p: Record<string, number> }> {
+  zn.setNumThreads(threads);
+  await torch.ask({ threads });
+  const z: Record<string, number> = {}, p: Record<string, number> = {};
+  for (const [name, make] of zenoWorkloads()) {
+    if (only !== undefined && !name.startsWith(only)) continue;
+    const f = make();
+    const long = name.startsWith("epoch");
+    // Epochs warm up with one full epoch; everything else for a quarter second.
+    const [seconds, min] = long ? [0, 1] : [0.25, 3];
+    const zCalls = warm(f, seconds, min);
+    const pCalls = (await torch.ask({ warm: name, seconds, min })).calls_for;
+    const samples = zCalls > 1 || pCalls > 1 ? Math.max(reps, 11) : reps;
+    const zs: number[] = [], ps: number[] = [];
+    // Workloads of a tenth of a second or more need no lead-in.
+    const lead = long || name.startsWith("conv resnet") ? 0 : 0.1;
+    for (let i = 0; i < samples; i++) {
+      zs.push(sample(f, zCalls, lead));
+      ps.push((await torch.ask({ sample: name, calls: pCalls, lead })).seconds);
+    }
+    z[name] = median(zs);
+    p[name] = median(ps);
+  }
+  return { z, p };
 }
 
 /** The speed ratio each goal asks for (PyTorch time / Zeno time). */
@@ -181,6 +280,7 @@ function copyLimit(): number {
 
 const threadList = Deno.args.includes("--threads") ? [arg("--threads", 2)] : [1, 2];
 const reps = arg("--reps", 5);
+const only = Deno.args.includes("--only") ? Deno.args[Deno.args.indexOf("--only") + 1] : undefined;
 const cpu = (() => {
   try {
     const m = Deno.readTextFileSync("/proc/cpuinfo").match(/model name\s*:\s*(.*)/);
@@ -191,13 +291,13 @@ const cpu = (() => {
 })();
 console.log(
   `machine: ${cpu}, ${navigator.hardwareConcurrency} logical CPUs, ${Deno.build.os}; ` +
-    `median of ${reps} runs (at least 11 for the short workloads)`,
+    `sides alternating, median of ${reps} samples (at least 11 for the short workloads)`,
 );
 console.log(`memory limit: a 16M-float copy moves ${copyLimit().toFixed(1)} GB/s (one thread)`);
 let misses = 0;
+const torch = new TorchSide();
 for (const t of threadList) {
-  const z = zenoTimes(t, reps);
-  const p = await torchTimes(t, reps);
+  const { z, p } = await compare(torch, t, reps, only);
   console.log(`\nthreads = ${t}`);
   console.log(
     `${"workload".padEnd(28)}${"zeno".padStart(16)}${"pytorch".padStart(16)}${"ratio".padStart(9)}${
@@ -215,6 +315,7 @@ for (const t of threadList) {
       }x${(goal === undefined ? "" : `>= ${goal.toFixed(2)}`).padStart(10)}${mark}`,
     );
   }
+  if (!("matmul 1024x1024x1024" in z)) continue;
   const g1024 = 2 * 1024 ** 3 / z["matmul 1024x1024x1024"] / 1e9;
   const peak = FMA_PEAK_PER_CORE * t;
   console.log(
@@ -222,4 +323,5 @@ for (const t of threadList) {
       `FMA peak (${peak} GFLOP/s for ${t} thread${t > 1 ? "s" : ""}; goal 80%)`,
   );
 }
+await torch.close();
 console.log(`\n${misses} row(s) below target`);

@@ -72,7 +72,7 @@ fn addPtx(b: *std.Build) struct { module: *std.Build.Module, file: std.Build.Laz
     return .{ .module = b.createModule(.{ .root_source_file = src }), .file = obj.getEmittedAsm() };
 }
 
-fn addVariant(b: *std.Build, step: *std.Build.Step, v: Variant, optimize: std.builtin.Optimize, ptx: *std.Build.Module) void {
+fn addVariant(b: *std.Build, step: *std.Build.Step, v: Variant, optimize: std.builtin.Optimize, strip: bool, ptx: *std.Build.Module) void {
     var query: std.Target.Query = .{ .cpu_arch = v.arch, .os_tag = v.os };
     if (v.os == .linux) {
         // glibc, at a version old enough for any current distribution.
@@ -91,7 +91,7 @@ fn addVariant(b: *std.Build, step: *std.Build.Step, v: Variant, optimize: std.bu
             .optimize = optimize,
             // libc for the real dlopen (the CUDA driver is opened at run time).
             .link_libc = true,
-            .strip = optimize != .debug,
+            .strip = strip,
         }),
     });
     lib.root_module.addImport("zeno_ptx", ptx);
@@ -101,6 +101,8 @@ fn addVariant(b: *std.Build, step: *std.Build.Step, v: Variant, optimize: std.bu
 
 pub fn build(b: *std.Build) void {
     const optimize = b.option(std.builtin.Optimize, "optimize", "Optimization mode (default ReleaseFast)") orelse .fast;
+    // Symbols kept (-Dstrip=false) name the kernels in a profiler's report.
+    const strip = b.option(bool, "strip", "Strip symbols (default: all but Debug builds)") orelse (optimize != .debug);
     const host = b.graph.host.result;
     const ptx = addPtx(b);
     const install_ptx = b.addInstallFile(ptx.file, "lib/zeno_kernels.ptx");
@@ -108,7 +110,7 @@ pub fn build(b: *std.Build) void {
     b.step("ptx", "Build only the CUDA kernels' PTX (zig-out/lib/zeno_kernels.ptx)").dependOn(&install_ptx.step);
 
     const host_variants = variantsFor(host.cpu.arch, host.os.tag);
-    for (host_variants.slice()) |v| addVariant(b, b.getInstallStep(), v, optimize, ptx.module);
+    for (host_variants.slice()) |v| addVariant(b, b.getInstallStep(), v, optimize, strip, ptx.module);
 
     const all = b.step("all", "Cross-compile every shipped OS and arch");
     // CI checks that every target compiles; the CPU variants share their code.
@@ -121,7 +123,7 @@ pub fn build(b: *std.Build) void {
     for (shipped) |s| {
         const vs = variantsFor(s[0], s[1]);
         const list = vs.slice();
-        for (if (baseline_only) list[0..1] else list) |v| addVariant(b, all, v, optimize, ptx.module);
+        for (if (baseline_only) list[0..1] else list) |v| addVariant(b, all, v, optimize, strip, ptx.module);
     }
 
     // Zig unit tests of the kernels (reference paths against the fast paths).

@@ -153,6 +153,10 @@ inline fn zeroRun(comptime T: type, dst: [*]T, n: usize) void {
 }
 
 /// dst[0..n] += src[0..n].
+fn roundUp(x: usize, to: usize) usize {
+    return (x + to - 1) / to * to;
+}
+
 inline fn addRun(comptime T: type, dst: [*]T, src: [*]const T, n: usize) void {
     const V = @Vector(8, T);
     var i: usize = 0;
@@ -258,8 +262,83 @@ fn firstTap(start: i64, step: usize) i64 {
 }
 
 fn maxPoolPlane(comptime T: type, g: *const Geometry, x: [*]const T, out: [*]T, idx: [*]i64) void {
+    // Windows inside the plane only (ceil mode can add a partial last one).
+    const inside = 2 * g.oh <= g.h and 2 * g.ow <= g.w;
+    if (inside and g.kh == 2 and g.kw == 2 and g.sh == 2 and g.sw == 2 and g.ph == 0 and g.pw == 0 and g.dh == 1 and g.dw == 1) {
+        return maxPool2x2Plane(T, g, x, out, idx);
+    }
     if (g.dh == 1 and g.dw == 1) return maxPoolPlaneSteps(T, true, g, x, out, idx);
     maxPoolPlaneSteps(T, false, g, x, out, idx);
+}
+
+/// 2x2 windows at stride 2 without padding (the common CNN pooling), VL
+/// outputs at a time: the two input rows' 2*VL values split into even and odd
+/// columns give the four taps as vectors, and selects keep the maximum and
+/// its index with maxPoolPlaneSteps' rules (taps in row-major order, a later
+/// tap wins only if greater or NaN). The last partial group reads its inputs
+/// from a padded copy and stores only its outputs. The general loop stays the
+/// reference (tests compare the two).
+fn maxPool2x2Plane(comptime T: type, g: *const Geometry, x: [*]const T, out: [*]T, idx: [*]i64) void {
+    const VL = 8;
+    const V = @Vector(VL, T);
+    const I = @Vector(VL, i64);
+    const even = comptime blk: {
+        var m: [VL]i32 = undefined;
+        for (0..VL) |j| m[j] = if (2 * j < VL) @intCast(2 * j) else ~@as(i32, @intCast(2 * j - VL));
+        break :blk m;
+    };
+    const odd = comptime blk: {
+        var m: [VL]i32 = undefined;
+        for (0..VL) |j| m[j] = if (2 * j + 1 < VL) @intCast(2 * j + 1) else ~@as(i32, @intCast(2 * j + 1 - VL));
+        break :blk m;
+    };
+    const lane2: I = comptime blk: {
+        var v: [VL]i64 = undefined;
+        for (0..VL) |j| v[j] = @intCast(2 * j);
+        break :blk v;
+    };
+    const w: i64 = @intCast(g.w);
+    for (0..g.oh) |oy| {
+        const r0 = x + 2 * oy * g.w;
+        const r1 = r0 + g.w;
+        var ox: usize = 0;
+        while (ox < g.ow) : (ox += VL) {
+            const cnt = @min(VL, g.ow - ox);
+            var a: [2 * VL]T = undefined;
+            var b: [2 * VL]T = undefined;
+            if (cnt == VL) {
+                a = r0[2 * ox ..][0 .. 2 * VL].*;
+                b = r1[2 * ox ..][0 .. 2 * VL].*;
+            } else {
+                @memset(&a, 0);
+                @memset(&b, 0);
+                @memcpy(a[0 .. 2 * cnt], r0[2 * ox ..][0 .. 2 * cnt]);
+                @memcpy(b[0 .. 2 * cnt], r1[2 * ox ..][0 .. 2 * cnt]);
+            }
+            const a0: V = a[0..VL].*;
+            const a1: V = a[VL..].*;
+            const b0: V = b[0..VL].*;
+            const b1: V = b[VL..].*;
+            const taps = [4]V{
+                @shuffle(T, a0, a1, even), @shuffle(T, a0, a1, odd),
+                @shuffle(T, b0, b1, even), @shuffle(T, b0, b1, odd),
+            };
+            const base: I = @as(I, @splat(@as(i64, @intCast(2 * oy)) * w + @as(i64, @intCast(2 * ox)))) + lane2;
+            const offs = [4]i64{ 0, 1, w, w + 1 };
+            var best = taps[0];
+            var at = base;
+            inline for (1..4) |t| {
+                const v = taps[t];
+                const take = (v > best) | (v != v);
+                best = @select(T, take, v, best);
+                at = @select(i64, take, base + @as(I, @splat(offs[t])), at);
+            }
+            const bo: [VL]T = best;
+            const ao: [VL]i64 = at;
+            @memcpy(out[oy * g.ow + ox ..][0..cnt], bo[0..cnt]);
+            @memcpy(idx[oy * g.ow + ox ..][0..cnt], ao[0..cnt]);
+        }
+    }
 }
 
 /// Max pooling of one plane; `unit` (dilation 1) lets the compiler drop the
@@ -620,9 +699,12 @@ fn DirectKernel(comptime T: type) type {
             const ow = d.ow();
             for (r[0]..r[1]) |n| {
                 padImage(d, ctx.x, n, xp, ctx.hp, ctx.wr);
-                for (0..blocks) |ob| {
-                    const wb = ctx.wp + ob * taps * MR;
-                    for (0..oh) |y| {
+                // Rows outermost: the KH padded rows of every channel that one
+                // output row reads stay in cache across the output blocks
+                // (a whole padded image may not fit; ResNet's 64x58x66 does not).
+                for (0..oh) |y| {
+                    for (0..blocks) |ob| {
+                        const wb = ctx.wp + ob * taps * MR;
                         var x0: usize = 0;
                         while (x0 < ow) : (x0 += NR) micro(ctx, xp, wb, n, ob * MR, y, x0, @min(NR, ow - x0));
                     }
@@ -722,7 +804,93 @@ fn DirectKernel(comptime T: type) type {
             }
         }
 
+        // ------------------------------- weight gradient through image columns
+
+        /// Layers with many taps per output channel (conv2's 16x5x5, a
+        /// ResNet block's 64x3x3): per image, gwT[t, o] += cols_n[t, :] @
+        /// g_n[o, :]^T with cols_n = im2col(x[n]): [T, L] (T = C*KH*KW,
+        /// L = OH*OW). One image's columns stay in cache where the batch's
+        /// column matrix (the reference path) went through memory twice, and
+        /// the columns are the GEMM's unpacked A operand. Each chunk of
+        /// images accumulates in its own gwT; the chunks are summed at the end.
+        const ColsCtx = struct {
+            d: Direct,
+            geo: Geometry,
+            x: [*]const T,
+            g: [*]const T,
+            mem: [*]T,
+            /// Elements of `mem` per chunk: cols, part and acc, then packing space.
+            per_chunk: usize,
+            cols_len: usize,
+            acc_len: usize,
+            gemm_bytes: usize,
+            chunks: u32,
+        };
+
+        fn colsTask(ctx: *const ColsCtx, chunk: u32) void {
+            const d = &ctx.d;
+            const taps = d.c * d.kh * d.kw;
+            const l = d.oh() * d.ow();
+            const cols = ctx.mem + @as(usize, chunk) * ctx.per_chunk;
+            const part = cols + ctx.cols_len;
+            const acc = part + ctx.acc_len;
+            const gm: [*]align(64) u8 = @ptrCast(@alignCast(acc + ctx.acc_len));
+            @memset(acc[0 .. taps * d.o], 0);
+            const r = pool.chunkRange(d.n, ctx.chunks, chunk);
+            for (r[0]..r[1]) |n| {
+                for (0..d.c) |c| im2colPlane(T, &ctx.geo, ctx.x + (n * d.c + c) * d.h * d.w, cols + c * d.kh * d.kw * l, l);
+                // part[t, o] = sum_q cols[t, q] * g[n, o, q]: B[q, o] read with strides (1, L).
+                mm.serial(T, cols, ctx.g + n * d.o * l, part, taps, d.o, l, l, 1, 1, l, gm[0..ctx.gemm_bytes]);
+                addRun(T, acc, part, taps * d.o);
+            }
+        }
+
+        fn weightGradColumns(d: Direct, x: [*]const T, g: [*]const T, gw: [*]T) Error!void {
+            const taps = d.c * d.kh * d.kw;
+            const l = d.oh() * d.ow();
+            const chunks: u32 = @intCast(@min(d.n, pool.numThreads()));
+            // Element counts rounded to 64 bytes keep every region aligned.
+            const align_elems = 64 / @sizeOf(T);
+            const cols_len = roundUp(taps * l, align_elems);
+            const acc_len = roundUp(taps * d.o, align_elems);
+            const gemm_bytes = mm.serialBufBytes(T, taps, d.o, l);
+            const per_chunk = cols_len + 2 * acc_len + gemm_bytes / @sizeOf(T);
+            const gpa = std.heap.c_allocator;
+            const mem = gpa.alignedAlloc(T, .@"64", per_chunk * chunks) catch return error.OutOfMemory;
+            defer gpa.free(mem);
+            const ctx = ColsCtx{
+                .d = d,
+                .geo = .{ .n = d.n, .c = d.c, .h = d.h, .w = d.w, .oh = d.oh(), .ow = d.ow(), .kh = d.kh, .kw = d.kw, .sh = 1, .sw = 1, .ph = d.ph, .pw = d.pw, .dh = 1, .dw = 1 },
+                .x = x,
+                .g = g,
+                .mem = mem.ptr,
+                .per_chunk = per_chunk,
+                .cols_len = cols_len,
+                .acc_len = acc_len,
+                .gemm_bytes = gemm_bytes,
+                .chunks = chunks,
+            };
+            pool.run(chunks, &ctx, colsTask);
+            // gw[o, t] = sum over chunks of acc[t, o].
+            for (0..d.o) |o| for (0..taps) |t| {
+                var sum: T = 0;
+                for (0..chunks) |ch| sum += (mem.ptr + ch * per_chunk + cols_len + acc_len)[t * d.o + o];
+                gw[o * taps + t] = sum;
+            };
+        }
+
+        /// Taps per output channel up to which the dot-product kernel
+        /// (gradTask) beats the columns path: it streams the batch once per
+        /// pair of output channels, input channel and kernel row, which wins
+        /// for the CNN's first layer (1x5x5) and lost on 16x5x5.
+        const dot_max_taps = 64;
+
         fn weightGrad(d: Direct, x: [*]const T, g: [*]const T, gw: [*]T) Error!void {
+            if (d.c * d.kh * d.kw > dot_max_taps and d.n > 0 and d.oh() > 0 and d.ow() > 0) return weightGradColumns(d, x, g, gw);
+            return weightGradDot(d, x, g, gw);
+        }
+
+        fn weightGradDot(d: Direct, x: [*]const T, g: [*]const T, gw: [*]T) Error!void {
             const oh = d.oh();
             const ow = d.ow();
             const taps = d.o * d.c * d.kh * d.kw;
@@ -925,6 +1093,41 @@ test "max pooling picks the window maximum and routes its gradient" {
     try testing.expectError(error.IndexOutOfRange, run(.max_pool_backward, .float32, @ptrCast(@constCast(&go)), 0, @ptrCast(&gi), 0, @ptrCast(&idx), 0, g, .{}));
 }
 
+test "2x2 stride-2 max pooling matches the general loop: ties, NaN and odd sizes" {
+    const a = testing.allocator;
+    var prng = std.Random.DefaultPrng.init(7);
+    const rnd = prng.random();
+    for ([_][2]usize{ .{ 2, 2 }, .{ 4, 6 }, .{ 28, 28 }, .{ 14, 14 }, .{ 7, 37 }, .{ 5, 17 }, .{ 3, 33 } }) |hw| {
+        const h = hw[0];
+        const w = hw[1];
+        const g = Geometry{ .n = 1, .c = 1, .h = h, .w = w, .oh = h / 2, .ow = w / 2, .kh = 2, .kw = 2, .sh = 2, .sw = 2, .ph = 0, .pw = 0, .dh = 1, .dw = 1 };
+        const x = try a.alloc(f32, h * w);
+        defer a.free(x);
+        // Few distinct values (ties), some NaN and infinities.
+        for (x) |*v| v.* = switch (rnd.uintLessThan(u8, 12)) {
+            0 => std.math.nan(f32),
+            1 => -std.math.inf(f32),
+            2 => std.math.inf(f32),
+            else => @floatFromInt(rnd.uintLessThan(u8, 4)),
+        };
+        const l = g.oh * g.ow;
+        const got = try a.alloc(f32, l);
+        defer a.free(got);
+        const want = try a.alloc(f32, l);
+        defer a.free(want);
+        const gi = try a.alloc(i64, l);
+        defer a.free(gi);
+        const wi = try a.alloc(i64, l);
+        defer a.free(wi);
+        maxPool2x2Plane(f32, &g, x.ptr, got.ptr, gi.ptr);
+        maxPoolPlaneSteps(f32, true, &g, x.ptr, want.ptr, wi.ptr);
+        try testing.expectEqualSlices(i64, wi, gi);
+        for (want, got) |u, v| {
+            if (u != u) try testing.expect(v != v) else try testing.expectEqual(u, v);
+        }
+    }
+}
+
 test "average pooling: padding counted or not, and its backward is the adjoint" {
     var x: [9]f64 = .{ 1, 2, 3, 4, 5, 6, 7, 8, 9 };
     const g = Geometry{ .n = 1, .c = 1, .h = 3, .w = 3, .oh = 2, .ow = 2, .kh = 2, .kw = 2, .sh = 2, .sw = 2, .ph = 1, .pw = 1, .dh = 1, .dw = 1 };
@@ -964,7 +1167,7 @@ test "the direct convolution matches the plain loops: forward, input and weight 
         .{ 7, 6, 3, 4, 3, 3, 1, 1, 2 },   .{ 5, 9, 2, 5, 5, 3, 2, 0, 1 },
         .{ 14, 14, 3, 6, 5, 5, 2, 2, 3 }, .{ 4, 19, 1, 1, 1, 4, 0, 2, 2 },
         .{ 3, 3, 2, 3, 3, 3, 0, 0, 1 },   .{ 6, 33, 2, 9, 2, 2, 1, 1, 2 },
-        .{ 9, 12, 2, 3, 3, 7, 1, 3, 2 },
+        .{ 9, 12, 2, 3, 3, 7, 1, 3, 2 },  .{ 10, 11, 8, 7, 3, 3, 1, 1, 5 },
     };
     for (cases) |cs| {
         var d = Direct{ .h = cs[0], .w = cs[1], .c = cs[2], .o = cs[3], .kh = cs[4], .kw = cs[5], .ph = cs[6], .pw = cs[7], .n = cs[8], .mode = .forward };
@@ -1023,6 +1226,14 @@ test "the direct convolution matches the plain loops: forward, input and weight 
             var wd = d;
             wd.mode = .weight_grad;
             try direct(.float64, @ptrCast(x.ptr), 0, @ptrCast(go.ptr), 0, null, 0, @ptrCast(gw.ptr), 0, wd);
+            for (gw_want, gw) |u, v| try testing.expectApproxEqAbs(u, v, 1e-12);
+            // Both weight-gradient kernels, whichever the dispatch picked.
+            const K = DirectKernel(f64);
+            @memset(gw, std.math.nan(f64));
+            try K.weightGradDot(wd, x.ptr, go.ptr, gw.ptr);
+            for (gw_want, gw) |u, v| try testing.expectApproxEqAbs(u, v, 1e-12);
+            @memset(gw, std.math.nan(f64));
+            try K.weightGradColumns(wd, x.ptr, go.ptr, gw.ptr);
             for (gw_want, gw) |u, v| try testing.expectApproxEqAbs(u, v, 1e-12);
         }
         // Only where the rotated padding is non-negative (ph <= kh - 1).

@@ -654,6 +654,22 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
     };
 }
 
+/// A single-threaded float multiply for callers that are already inside a
+/// pool task (they split the work themselves): c = a @ b, c: [m, n]
+/// contiguous, a and b strided as in `Args`. `mem` is packing space of at
+/// least `serialBufBytes(T, m, n, k)` bytes.
+pub fn serial(comptime T: type, a: [*]const T, b: [*]const T, c: [*]T, m: usize, n: usize, k: usize, rsa: usize, csa: usize, rsb: usize, csb: usize, mem: []align(64) u8) void {
+    comptime assert(dt.isFloat(T));
+    assert(mem.len >= serialBufBytes(T, m, n, k));
+    const args = Gemm(T).Args{ .a = a, .b = b, .c = c, .m = m, .n = n, .k = k, .rsa = rsa, .csa = csa, .rsb = rsb, .csb = csb };
+    Gemm(T).runWith(&args, mem, false);
+}
+
+/// Packing space `serial` needs for an [m, k] @ [k, n] multiply.
+pub fn serialBufBytes(comptime T: type, m: usize, n: usize, k: usize) usize {
+    return if (Gemm(T).needsBuffer(m, n, k)) roundUp(Gemm(T).bufBytes(m, n, k), 64) else 0;
+}
+
 /// The plain triple loop, in f64 for floats: the reference the tests compare with.
 pub fn reference(comptime T: type, a: [*]const T, b: [*]const T, c: [*]T, m: usize, n: usize, k: usize, rsa: usize, csa: usize, rsb: usize, csb: usize) void {
     for (0..m) |i| {

@@ -326,6 +326,65 @@ fn expShiftSum(comptime T: type, x: [*]const T, out: ?[*]T, mx: T, n: usize) f64
     return @reduce(.Add, acc);
 }
 
+/// The largest of n contiguous elements, NaN if any is NaN (as PyTorch's max).
+fn lineMax(comptime T: type, x: [*]const T, n: usize) T {
+    const w = comptime vm.lanes(T);
+    const V = @Vector(w, T);
+    var mv: V = @splat(-std.math.inf(T));
+    // v - v is NaN exactly where v is NaN or infinite: one probe per line says
+    // whether the plain loop below must decide.
+    var probe: V = @splat(0);
+    var i: usize = 0;
+    while (i + w <= n) : (i += w) {
+        const v: V = x[i..][0..w].*;
+        mv = @max(mv, v);
+        probe += v - v;
+    }
+    var mx: T = @reduce(.Max, mv);
+    const p = @reduce(.Add, probe);
+    if (p != p) {
+        // NaN or infinity somewhere: the scalar scan (NaN wins, -inf kept).
+        mx = -std.math.inf(T);
+        for (0..n) |j| {
+            const v = x[j];
+            if (v != v) return v;
+            mx = @max(mx, v);
+        }
+        return mx;
+    }
+    while (i < n) : (i += 1) {
+        const v = x[i];
+        if (v != v) return v;
+        mx = @max(mx, v);
+    }
+    return mx;
+}
+
+/// softmax or logSoftmax of one contiguous line of n elements: a vector max,
+/// one pass of vectorised exp (summed in float64), one scaling pass.
+fn softmaxLine(comptime T: type, log: bool, x: [*]const T, out: [*]T, n: usize) void {
+    const w = comptime vm.lanes(T);
+    const V = @Vector(w, T);
+    // All -inf: PyTorch gives NaN, which x - max produces here too.
+    const mx = lineMax(T, x, n);
+    var i: usize = 0;
+    if (log) {
+        const s = expShiftSum(T, x, null, mx, n);
+        // (x - max) - log(sum), in PyTorch's order.
+        const ls: T = @floatCast(@log(s));
+        const mv: V = @splat(mx);
+        const lv: V = @splat(ls);
+        while (i + w <= n) : (i += w) out[i..][0..w].* = (@as(V, x[i..][0..w].*) - mv) - lv;
+        while (i < n) : (i += 1) out[i] = x[i] - mx - ls;
+    } else {
+        const s = expShiftSum(T, x, out, mx, n);
+        const inv: T = @floatCast(1 / s);
+        const iv: V = @splat(inv);
+        while (i + w <= n) : (i += w) out[i..][0..w].* = @as(V, out[i..][0..w].*) * iv;
+        while (i < n) : (i += 1) out[i] *= inv;
+    }
+}
+
 /// softmax (log = false) or logSoftmax (log = true) along r; numerically stable.
 pub fn softmax(log: bool, dtype: DType, x_base: [*]u8, xoff: i64, out_base: [*]u8, ooff: i64, sh: Shape) Error!void {
     switch (dtype) {
@@ -343,6 +402,10 @@ pub fn softmax(log: bool, dtype: DType, x_base: [*]u8, xoff: i64, out_base: [*]u
                         const j = li % c.sh.inner;
                         const base = o * c.sh.r * c.sh.inner + j;
                         const st = c.sh.inner;
+                        if (st == 1) {
+                            softmaxLine(T, c.log, c.x + base, c.out + base, c.sh.r);
+                            continue;
+                        }
                         var mx: T = -std.math.inf(T);
                         for (0..c.sh.r) |i| {
                             const v = c.x[base + i * st];
@@ -354,20 +417,7 @@ pub fn softmax(log: bool, dtype: DType, x_base: [*]u8, xoff: i64, out_base: [*]u
                         }
                         // All -inf: PyTorch gives NaN, which x - max produces here too.
                         var s: f64 = 0;
-                        if (st == 1) {
-                            // Contiguous line: the vectorised exp pass.
-                            const xl = c.x + base;
-                            const ol = c.out + base;
-                            if (c.log) {
-                                s = expShiftSum(T, xl, null, mx, c.sh.r);
-                                const ls: T = @floatCast(@log(s));
-                                for (0..c.sh.r) |i| ol[i] = xl[i] - mx - ls;
-                            } else {
-                                s = expShiftSum(T, xl, ol, mx, c.sh.r);
-                                const inv: T = @floatCast(1 / s);
-                                for (0..c.sh.r) |i| ol[i] *= inv;
-                            }
-                        } else if (c.log) {
+                        if (c.log) {
                             for (0..c.sh.r) |i| s += @exp(@as(f64, c.x[base + i * st] - mx));
                             const ls: T = @floatCast(@log(s));
                             for (0..c.sh.r) |i| c.out[base + i * st] = c.x[base + i * st] - mx - ls;

@@ -414,11 +414,10 @@ function weightGrad(x: Tensor, g: Tensor, p: Conv2dParams, kernel: Pair): Tensor
   const cg = c / gr, og = o / gr, kdim = cg * kh * kw, l = oh * ow;
   const xc = kernelOperand(x);
   const cd = xc.dtype;
-  // The direct weight gradient streams the whole batch once per pair of
-  // output channels, input channel and kernel row: it won only for few taps
-  // (the CNN's first layer, 1x5x5: 4.1-4.7 ms against 5.1-5.9 ms for
-  // forward+backward) and lost on 16x5x5 (14.5-16.1 ms against 11.8-14.4).
-  if (useDirect(xc, p, cd) && cg * kh * kw <= 64) {
+  // Stride 1: the kernel picks a dot-product form for few taps per output
+  // channel and per-image columns into a GEMM for many (zig/src/conv.zig);
+  // the batched im2col below stays the general path and the reference.
+  if (useDirect(xc, p, cd)) {
     // Stride 1: g: [N, O, OH, OW] against the padded x, no columns.
     const gw = outputTensor([o, c, kh, kw], cd, x.device);
     xc.backend.conv2dDirect!(xc, directOperand(g, cd), null, gw, {
