@@ -815,14 +815,15 @@ fn DirectKernel(comptime T: type) type {
         /// images accumulates in its own gwT; the chunks are summed at the end.
         const ColsCtx = struct {
             d: Direct,
-            geo: Geometry,
             x: [*]const T,
             g: [*]const T,
             mem: [*]T,
-            /// Elements of `mem` per chunk: cols, part and acc, then packing space.
+            /// Elements of `mem` per chunk: cols, part, acc and the padded image, then packing space.
             per_chunk: usize,
             cols_len: usize,
             acc_len: usize,
+            /// The padded image: [C, H + 2PH, W + 2PW].
+            xp_len: usize,
             gemm_bytes: usize,
             chunks: u32,
         };
@@ -834,15 +835,44 @@ fn DirectKernel(comptime T: type) type {
             const cols = ctx.mem + @as(usize, chunk) * ctx.per_chunk;
             const part = cols + ctx.cols_len;
             const acc = part + ctx.acc_len;
-            const gm: [*]align(64) u8 = @ptrCast(@alignCast(acc + ctx.acc_len));
+            const xp = acc + ctx.acc_len;
+            const gm: [*]align(64) u8 = @ptrCast(@alignCast(xp + ctx.xp_len));
             @memset(acc[0 .. taps * d.o], 0);
             const r = pool.chunkRange(d.n, ctx.chunks, chunk);
+            const hp = d.h + 2 * d.ph;
+            const wr = d.w + 2 * d.pw;
             for (r[0]..r[1]) |n| {
-                for (0..d.c) |c| im2colPlane(T, &ctx.geo, ctx.x + (n * d.c + c) * d.h * d.w, cols + c * d.kh * d.kw * l, l);
+                padImage(d, ctx.x, n, xp, hp, wr);
+                colsFromPadded(d, xp, hp, wr, cols);
                 // part[t, o] = sum_q cols[t, q] * g[n, o, q]: B[q, o] read with strides (1, L).
                 mm.serial(T, cols, ctx.g + n * d.o * l, part, taps, d.o, l, l, 1, 1, l, gm[0..ctx.gemm_bytes]);
                 addRun(T, acc, part, taps * d.o);
             }
+        }
+
+        /// cols[(c*KH + i)*KW + j][y*OW + x] = xp[c, y + i, x + j]: im2col of
+        /// one image from its padded copy, one row copy per tap and output row
+        /// (whole vectors, the last one overlapping) and no padding cases.
+        fn colsFromPadded(d: *const Direct, xp: [*]const T, hp: usize, wr: usize, cols: [*]T) void {
+            const oh = d.oh();
+            const ow = d.ow();
+            const l = oh * ow;
+            const VW = 8;
+            const W = @Vector(VW, T);
+            for (0..d.c) |c| for (0..d.kh) |i| for (0..d.kw) |j| {
+                const row0 = cols + ((c * d.kh + i) * d.kw + j) * l;
+                for (0..oh) |y| {
+                    const src = xp + (c * hp + y + i) * wr + j;
+                    const dst = row0 + y * ow;
+                    if (ow >= VW) {
+                        var q: usize = 0;
+                        while (q + VW <= ow) : (q += VW) dst[q..][0..VW].* = @as(W, src[q..][0..VW].*);
+                        if (q < ow) dst[ow - VW ..][0..VW].* = @as(W, src[ow - VW ..][0..VW].*);
+                    } else {
+                        for (0..ow) |q| dst[q] = src[q];
+                    }
+                }
+            };
         }
 
         fn weightGradColumns(d: Direct, x: [*]const T, g: [*]const T, gw: [*]T) Error!void {
@@ -854,19 +884,20 @@ fn DirectKernel(comptime T: type) type {
             const cols_len = roundUp(taps * l, align_elems);
             const acc_len = roundUp(taps * d.o, align_elems);
             const gemm_bytes = mm.serialBufBytes(T, taps, d.o, l);
-            const per_chunk = cols_len + 2 * acc_len + gemm_bytes / @sizeOf(T);
+            const xp_len = roundUp(d.c * (d.h + 2 * d.ph) * (d.w + 2 * d.pw), align_elems);
+            const per_chunk = cols_len + 2 * acc_len + xp_len + gemm_bytes / @sizeOf(T);
             const gpa = std.heap.c_allocator;
             const mem = gpa.alignedAlloc(T, .@"64", per_chunk * chunks) catch return error.OutOfMemory;
             defer gpa.free(mem);
             const ctx = ColsCtx{
                 .d = d,
-                .geo = .{ .n = d.n, .c = d.c, .h = d.h, .w = d.w, .oh = d.oh(), .ow = d.ow(), .kh = d.kh, .kw = d.kw, .sh = 1, .sw = 1, .ph = d.ph, .pw = d.pw, .dh = 1, .dw = 1 },
                 .x = x,
                 .g = g,
                 .mem = mem.ptr,
                 .per_chunk = per_chunk,
                 .cols_len = cols_len,
                 .acc_len = acc_len,
+                .xp_len = xp_len,
                 .gemm_bytes = gemm_bytes,
                 .chunks = chunks,
             };
