@@ -145,6 +145,19 @@ inline fn copyRun(comptime T: type, dst: [*]T, src: [*]const T, n: usize) void {
     while (i < n) : (i += 1) dst[i] = src[i];
 }
 
+/// dst[0..n] = src[0..n] for short rows (a padded image's, a tap's): whole
+/// vectors, the last one overlapping its predecessor, no call.
+inline fn rowCopy(comptime T: type, dst: [*]T, src: [*]const T, n: usize) void {
+    const V = @Vector(8, T);
+    if (n < 8) {
+        for (0..n) |i| dst[i] = src[i];
+        return;
+    }
+    var i: usize = 0;
+    while (i + 8 <= n) : (i += 8) dst[i..][0..8].* = @as(V, src[i..][0..8].*);
+    if (i < n) dst[n - 8 ..][0..8].* = @as(V, src[n - 8 ..][0..8].*);
+}
+
 /// dst[0..n] = 0, inline for the same reason.
 inline fn zeroRun(comptime T: type, dst: [*]T, n: usize) void {
     var i: usize = 0;
@@ -648,7 +661,7 @@ fn DirectKernel(comptime T: type) type {
             @memset(xp[0 .. d.c * hp * wr], 0);
             for (0..d.c) |c| for (0..d.h) |y| {
                 const src = x + ((n * d.c + c) * d.h + y) * d.w;
-                @memcpy((xp + (c * hp + y + d.ph) * wr + d.pw)[0..d.w], src[0..d.w]);
+                rowCopy(T, xp + (c * hp + y + d.ph) * wr + d.pw, src, d.w);
             };
         }
 
@@ -857,20 +870,11 @@ fn DirectKernel(comptime T: type) type {
             const oh = d.oh();
             const ow = d.ow();
             const l = oh * ow;
-            const VW = 8;
-            const W = @Vector(VW, T);
             for (0..d.c) |c| for (0..d.kh) |i| for (0..d.kw) |j| {
                 const row0 = cols + ((c * d.kh + i) * d.kw + j) * l;
                 for (0..oh) |y| {
                     const src = xp + (c * hp + y + i) * wr + j;
-                    const dst = row0 + y * ow;
-                    if (ow >= VW) {
-                        var q: usize = 0;
-                        while (q + VW <= ow) : (q += VW) dst[q..][0..VW].* = @as(W, src[q..][0..VW].*);
-                        if (q < ow) dst[ow - VW ..][0..VW].* = @as(W, src[ow - VW ..][0..VW].*);
-                    } else {
-                        for (0..ow) |q| dst[q] = src[q];
-                    }
+                    rowCopy(T, row0 + y * ow, src, ow);
                 }
             };
         }
