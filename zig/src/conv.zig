@@ -857,9 +857,15 @@ fn DirectKernel(comptime T: type) type {
             for (r[0]..r[1]) |n| {
                 padImage(d, ctx.x, n, xp, hp, wr);
                 colsFromPadded(d, xp, hp, wr, cols);
-                // part[t, o] = sum_q cols[t, q] * g[n, o, q]: B[q, o] read with strides (1, L).
-                mm.serial(T, cols, ctx.g + n * d.o * l, part, taps, d.o, l, l, 1, 1, l, gm[0..ctx.gemm_bytes]);
-                addRun(T, acc, part, taps * d.o);
+                // acc[t, o] += sum_q cols[t, q] * g[n, o, q]: B[q, o] read with strides (1, L).
+                const gn = ctx.g + n * d.o * l;
+                if (d.o > 1 and l > 0) {
+                    mm.serialAccumulate(T, cols, gn, acc, taps, d.o, l, l, 1, 1, l, gm[0..ctx.gemm_bytes]);
+                } else {
+                    // One output channel: the matrix-vector path, which overwrites.
+                    mm.serial(T, cols, gn, part, taps, d.o, l, l, 1, 1, l, gm[0..ctx.gemm_bytes]);
+                    addRun(T, acc, part, taps * d.o);
+                }
             }
         }
 

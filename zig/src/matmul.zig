@@ -176,6 +176,8 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
             csa: usize,
             rsb: usize,
             csb: usize,
+            /// c += a @ b instead of c = a @ b (the blocked path only).
+            accumulate: bool = false,
         };
 
         // -------------------------------------------------------------------
@@ -393,7 +395,7 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
             const r1 = @min(s.mb, r0 + s.mt);
             const c0 = in * s.nt;
             const c1 = @min(s.nc, c0 + s.nt);
-            const accumulate = s.pc != 0;
+            const accumulate = s.pc != 0 or args.accumulate;
             // B micro-panel in L1 across the A panels of this tile (A block in L2).
             var jr = c0;
             while (jr < c1) : (jr += NR) {
@@ -663,6 +665,16 @@ pub fn serial(comptime T: type, a: [*]const T, b: [*]const T, c: [*]T, m: usize,
     assert(mem.len >= serialBufBytes(T, m, n, k));
     const args = Gemm(T).Args{ .a = a, .b = b, .c = c, .m = m, .n = n, .k = k, .rsa = rsa, .csa = csa, .rsb = rsb, .csb = csb };
     Gemm(T).runWith(&args, mem, false);
+}
+
+/// `serial` adding into c: c += a @ b. Only for m, n > 1 and k > 0 (the
+/// blocked path; the matrix-vector path overwrites).
+pub fn serialAccumulate(comptime T: type, a: [*]const T, b: [*]const T, c: [*]T, m: usize, n: usize, k: usize, rsa: usize, csa: usize, rsb: usize, csb: usize, mem: []align(64) u8) void {
+    comptime assert(dt.isFloat(T));
+    assert(m > 1 and n > 1 and k > 0);
+    assert(mem.len >= serialBufBytes(T, m, n, k));
+    const args = Gemm(T).Args{ .a = a, .b = b, .c = c, .m = m, .n = n, .k = k, .rsa = rsa, .csa = csa, .rsb = rsb, .csb = csb, .accumulate = true };
+    Gemm(T).blocked(&args, mem, false);
 }
 
 /// Packing space `serial` needs for an [m, k] @ [k, n] multiply.
