@@ -633,7 +633,7 @@ fn DirectKernel(comptime T: type) type {
             xp: [*]T,
             xp_len: usize,
             hp: usize,
-            /// Padded row length: whole tiles plus the kernel's overhang.
+            /// Padded row length (see runWith).
             wr: usize,
             chunks: u32,
         };
@@ -697,29 +697,6 @@ fn DirectKernel(comptime T: type) type {
                         var tmp: [NR]T = undefined;
                         inline for (0..NV) |v| tmp[v * VL ..][0..VL].* = acc[r][v];
                         @memcpy(dst[0..cols], tmp[0..cols]);
-                    }
-                }
-            }
-        }
-
-        fn task(ctx: *const Ctx, chunk: u32) void {
-            const d = &ctx.d;
-            const xp = ctx.xp + @as(usize, chunk) * ctx.xp_len;
-            const r = pool.chunkRange(d.n, ctx.chunks, chunk);
-            const blocks = (d.o + MR - 1) / MR;
-            const taps = d.c * d.kh * d.kw;
-            const oh = d.oh();
-            const ow = d.ow();
-            for (r[0]..r[1]) |n| {
-                padImage(d, ctx.x, n, xp, ctx.hp, ctx.wr);
-                // Rows outermost: the KH padded rows of every channel that one
-                // output row reads stay in cache across the output blocks
-                // (a whole padded image may not fit; ResNet's 64x58x66 does not).
-                for (0..oh) |y| {
-                    for (0..blocks) |ob| {
-                        const wb = ctx.wp + ob * taps * MR;
-                        var x0: usize = 0;
-                        while (x0 < ow) : (x0 += NR) micro(ctx, xp, wb, n, ob * MR, y, x0, @min(NR, ow - x0));
                     }
                 }
             }
@@ -1032,31 +1009,47 @@ fn DirectKernel(comptime T: type) type {
             }
         }
 
-        fn taskCh(ctx: *const Ctx, chunk: u32) void {
-            const d = &ctx.d;
-            const xp = ctx.xp + @as(usize, chunk) * ctx.xp_len;
-            const r = pool.chunkRange(d.n, ctx.chunks, chunk);
-            const blocks = (d.o + CB - 1) / CB;
-            const taps = d.c * d.kh * d.kw;
-            const oh = d.oh();
-            const ow = d.ow();
-            for (r[0]..r[1]) |n| {
-                padImage(d, ctx.x, n, xp, ctx.hp, ctx.wr);
-                for (0..oh) |y| {
-                    for (0..blocks) |ob| {
-                        const wb = ctx.wp + ob * taps * CB;
-                        var x0: usize = 0;
-                        while (x0 < ow) {
-                            const cols = tileCols(ow - x0);
-                            switch (cols) {
-                                inline 1...UR => |u| microCh(u, ctx, xp, wb, n, ob * CB, y, x0),
-                                else => unreachable,
+        /// One chunk of images: pad each, then every output row, block of
+        /// output channels and tile of columns on the form's micro-kernel.
+        fn task(comptime form: Form) fn (*const Ctx, u32) void {
+            return struct {
+                fn f(ctx: *const Ctx, chunk: u32) void {
+                    const d = &ctx.d;
+                    const B = comptime block(form);
+                    const xp = ctx.xp + @as(usize, chunk) * ctx.xp_len;
+                    const r = pool.chunkRange(d.n, ctx.chunks, chunk);
+                    const blocks = (d.o + B - 1) / B;
+                    const taps = d.c * d.kh * d.kw;
+                    const oh = d.oh();
+                    const ow = d.ow();
+                    for (r[0]..r[1]) |n| {
+                        padImage(d, ctx.x, n, xp, ctx.hp, ctx.wr);
+                        // Rows outermost: the KH padded rows of every channel that one
+                        // output row reads stay in cache across the output blocks
+                        // (a whole padded image may not fit; ResNet's 64x58x66 does not).
+                        for (0..oh) |y| {
+                            for (0..blocks) |ob| {
+                                const wb = ctx.wp + ob * taps * B;
+                                var x0: usize = 0;
+                                while (x0 < ow) {
+                                    if (form == .lanes) {
+                                        const cols = @min(NR, ow - x0);
+                                        micro(ctx, xp, wb, n, ob * B, y, x0, cols);
+                                        x0 += cols;
+                                    } else {
+                                        const cols = tileCols(ow - x0);
+                                        switch (cols) {
+                                            inline 1...UR => |u| microCh(u, ctx, xp, wb, n, ob * B, y, x0),
+                                            else => unreachable,
+                                        }
+                                        x0 += cols;
+                                    }
+                                }
                             }
-                            x0 += cols;
                         }
                     }
                 }
-            }
+            }.f;
         }
 
         /// Taps per output below which the channel kernel's transposing
@@ -1082,7 +1075,12 @@ fn DirectKernel(comptime T: type) type {
 
         const Form = enum { lanes, channels };
 
-        fn runWith(form: Form, d: Direct, x: [*]const T, w: [*]const T, bias: ?[*]const T, out: [*]T) Error!void {
+        /// Output channels per packed weight block of each kernel.
+        fn block(comptime form: Form) usize {
+            return if (form == .lanes) MR else CB;
+        }
+
+        fn runWith(comptime form: Form, d: Direct, x: [*]const T, w: [*]const T, bias: ?[*]const T, out: [*]T) Error!void {
             const oh = d.oh();
             const ow = d.ow();
             if (d.n == 0 or d.o == 0 or oh == 0 or ow == 0) return;
@@ -1093,40 +1091,24 @@ fn DirectKernel(comptime T: type) type {
                 };
                 return;
             }
-            if (form == .channels) return runChannels(d, x, w, bias, out);
-            const tiles = (ow + NR - 1) / NR;
+            const B = comptime block(form);
             const hp = d.h + 2 * d.ph;
-            const wr = tiles * NR + d.kw - 1;
+            // Padded row length: the lane kernel reads whole NR-column tiles
+            // plus the kernel's overhang; channel tiles end at the last output
+            // column (x0 + u + j < OW + KW - 1).
+            const wr = if (form == .lanes) (ow + NR - 1) / NR * NR + d.kw - 1 else d.w + 2 * d.pw;
             assert(wr >= d.w + 2 * d.pw);
-            const xp_len = d.c * hp * wr;
-            const chunks = pool.chunkCount(d.n, @max(1, d.n / (4 * @as(usize, pool.numThreads()))));
-            const gpa = std.heap.c_allocator;
-            const blocks = (d.o + MR - 1) / MR;
-            const wp = gpa.alloc(T, blocks * d.c * d.kh * d.kw * MR) catch return error.OutOfMemory;
-            defer gpa.free(wp);
-            const xp = gpa.alignedAlloc(T, .@"64", xp_len * chunks) catch return error.OutOfMemory;
-            defer gpa.free(xp);
-            packWeights(MR, &d, w, wp.ptr);
-            const ctx = Ctx{ .d = d, .x = x, .wp = wp.ptr, .bias = bias, .out = out, .xp = xp.ptr, .xp_len = xp_len, .hp = hp, .wr = wr, .chunks = chunks };
-            pool.run(chunks, &ctx, task);
-        }
-
-        fn runChannels(d: Direct, x: [*]const T, w: [*]const T, bias: ?[*]const T, out: [*]T) Error!void {
-            const hp = d.h + 2 * d.ph;
-            // Tiles end at the last output column: x0 + u + j < OW + KW - 1.
-            const wr = d.w + 2 * d.pw;
-            assert(wr == d.ow() + d.kw - 1);
             const xp_len = roundUp(d.c * hp * wr, 64 / @sizeOf(T));
             const chunks = pool.chunkCount(d.n, @max(1, d.n / (4 * @as(usize, pool.numThreads()))));
             const gpa = std.heap.c_allocator;
-            const blocks = (d.o + CB - 1) / CB;
-            const wp = gpa.alignedAlloc(T, .@"64", blocks * d.c * d.kh * d.kw * CB) catch return error.OutOfMemory;
+            const blocks = (d.o + B - 1) / B;
+            const wp = gpa.alignedAlloc(T, .@"64", blocks * d.c * d.kh * d.kw * B) catch return error.OutOfMemory;
             defer gpa.free(wp);
             const xp = gpa.alignedAlloc(T, .@"64", xp_len * chunks) catch return error.OutOfMemory;
             defer gpa.free(xp);
-            packWeights(CB, &d, w, wp.ptr);
+            packWeights(B, &d, w, wp.ptr);
             const ctx = Ctx{ .d = d, .x = x, .wp = wp.ptr, .bias = bias, .out = out, .xp = xp.ptr, .xp_len = xp_len, .hp = hp, .wr = wr, .chunks = chunks };
-            pool.run(chunks, &ctx, taskCh);
+            pool.run(chunks, &ctx, task(form));
         }
     };
 }
