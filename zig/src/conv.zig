@@ -165,11 +165,11 @@ inline fn zeroRun(comptime T: type, dst: [*]T, n: usize) void {
     while (i < n) : (i += 1) dst[i] = 0;
 }
 
-/// dst[0..n] += src[0..n].
 fn roundUp(x: usize, to: usize) usize {
     return (x + to - 1) / to * to;
 }
 
+/// dst[0..n] += src[0..n].
 inline fn addRun(comptime T: type, dst: [*]T, src: [*]const T, n: usize) void {
     const V = @Vector(8, T);
     var i: usize = 0;
@@ -898,9 +898,9 @@ fn DirectKernel(comptime T: type) type {
         }
 
         /// Taps per output channel up to which the dot-product kernel
-        /// (gradTask) beats the columns path: it streams the batch once per
-        /// pair of output channels, input channel and kernel row, which wins
-        /// for the CNN's first layer (1x5x5) and lost on 16x5x5.
+        /// (gradTask) runs: it streams the batch once per pair of output
+        /// channels, input channel and kernel row, which won on the CNN's
+        /// first layer (1x5x5) and lost to a GEMM on 16x5x5.
         const dot_max_taps = 64;
 
         fn weightGrad(d: Direct, x: [*]const T, g: [*]const T, gw: [*]T) Error!void {
