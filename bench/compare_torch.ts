@@ -61,16 +61,31 @@ function medianTime(fn: () => unknown, reps: number): number {
   return times[Math.floor(times.length / 2)];
 }
 
-function epoch(model: zn.nn.Module, xs: zn.Tensor, ys: zn.Tensor, batch: number): void {
+/**
+ * One epoch. With `tidy` each step runs in a `zn.tidy` scope, as in
+ * examples/mnist/train.ts (its temporaries go back to the memory pool at its
+ * end); without, the garbage collector frees them.
+ */
+function epoch(
+  model: zn.nn.Module,
+  xs: zn.Tensor,
+  ys: zn.Tensor,
+  batch: number,
+  tidy: boolean,
+): void {
   const opt = new zn.optim.Adam(model.parameters(), { lr: 1e-3 });
   const loader = new zn.data.DataLoader(new zn.data.TensorDataset(xs, ys), {
     batchSize: batch,
     shuffle: true,
   });
   for (const [xb, yb] of loader) {
-    opt.zeroGrad();
-    zn.nn.functional.crossEntropy(model.call(xb), yb).backward();
-    opt.step();
+    const step = () => {
+      opt.zeroGrad();
+      zn.nn.functional.crossEntropy(model.call(xb), yb).backward();
+      opt.step();
+    };
+    if (tidy) zn.tidy(step);
+    else step();
   }
 }
 
@@ -129,14 +144,16 @@ function zenoWorkloads(): Map<string, () => () => unknown> {
   });
   const e = work.epoch;
   let data: [zn.Tensor, zn.Tensor] | undefined;
-  for (const arch of ["cnn", "mlp"] as const) {
-    out.set(`epoch ${arch}`, () => {
-      data ??= [zn.rand([e.images, 1, 28, 28]), zn.randint(0, 10, [e.images])];
-      const [xs, ys] = data;
-      const m = buildModel(arch);
-      epoch(m, xs.narrow(0, 0, 640), ys.narrow(0, 0, 640), e.batch); // first use
-      return () => epoch(m, xs, ys, e.batch);
-    });
+  for (const tidy of [true, false]) {
+    for (const arch of ["cnn", "mlp"] as const) {
+      out.set(`epoch ${arch}${tidy ? "" : " (no tidy)"}`, () => {
+        data ??= [zn.rand([e.images, 1, 28, 28]), zn.randint(0, 10, [e.images])];
+        const [xs, ys] = data;
+        const m = buildModel(arch);
+        epoch(m, xs.narrow(0, 0, 640), ys.narrow(0, 0, 640), e.batch, tidy); // first use
+        return () => epoch(m, xs, ys, e.batch, tidy);
+      });
+    }
   }
   return out;
 }

@@ -1,7 +1,8 @@
 /**
  * The CPU backend: storage in JavaScript-owned typed arrays (the garbage
- * collector frees them, also inside synchronous loops), kernels in the native
- * library through one FFI call each.
+ * collector frees them, also inside synchronous loops; released ones are
+ * reused through a pool), kernels in the native library through one FFI call
+ * each.
  *
  * @module
  */
@@ -67,6 +68,57 @@ function slabView(dtype: DType, numel: number, bytes: number): TypedArray {
   return view;
 }
 
+// Released arrays are kept for reuse. A tensor the garbage collector frees
+// leaves its memory to be zero-filled again on the next allocation, often cold
+// in the caches (a freed array waits for the collector, so allocations cycle
+// through many megabytes). Memory released deterministically (dispose(), the
+// end of a zn.tidy scope, the backward pass's temporaries) goes to this pool instead, by exact byte length, and
+// the next array of that length reuses it while it is still warm: training
+// loops repeat the same shapes every step. Only arrays the library allocated
+// itself, whole, and never handed out, are pooled (see CpuStorage.shared).
+const POOL_MAX_BYTES = 256 << 20;
+/** At most this many arrays of one length wait in the pool. */
+const POOL_MAX_PER_SIZE = 16;
+const pool = new Map<number, ArrayBuffer[]>();
+let pooledBytes = 0;
+
+function poolPut(buf: ArrayBuffer): void {
+  const bytes = buf.byteLength;
+  if (bytes > POOL_MAX_BYTES) return;
+  if (pooledBytes + bytes > POOL_MAX_BYTES) {
+    // Over the cap: drop everything (the collector frees it) and start over,
+    // so memory of shapes no longer in use does not stay pinned.
+    pool.clear();
+    pooledBytes = 0;
+  }
+  const list = pool.get(bytes);
+  if (list === undefined) pool.set(bytes, [buf]);
+  else if (list.length < POOL_MAX_PER_SIZE) list.push(buf);
+  else return;
+  pooledBytes += bytes;
+}
+
+function poolTake(bytes: number): ArrayBuffer | undefined {
+  const buf = pool.get(bytes)?.pop();
+  if (buf !== undefined) pooledBytes -= bytes;
+  return buf;
+}
+
+/** @internal Bytes waiting in the CPU memory pool (for tests). */
+export function pooledCpuBytes(): number {
+  return pooledBytes;
+}
+
+/** A typed array of `numel` elements with unspecified contents, owning its buffer. */
+function ownArray(dtype: DType, numel: number, bytes: number, zero: boolean): TypedArray {
+  const buf = poolTake(bytes);
+  if (buf === undefined) return new STORAGE_CTOR[dtype](numel);
+  if (zero) new Uint8Array(buf).fill(0);
+  return new STORAGE_CTOR[dtype](buf);
+}
+
+const EMPTY_ARRAY = new Uint8Array(0);
+
 /** CPU memory: a typed array in the dtype's storage format. */
 export class CpuStorage implements Storage {
   /** Always "cpu". */
@@ -77,19 +129,29 @@ export class CpuStorage implements Storage {
   owners = 0;
   /** @internal Whether a tidy scope has seen this storage. */
   tracked = false;
-  /** The elements. */
-  readonly data: TypedArray;
-  /** Wraps a typed array. */
-  constructor(data: TypedArray) {
+  /**
+   * @internal Whether the array may be referenced outside this storage (the
+   * caller's array given to fromHost, a slab view, bytes handed to a writer):
+   * such an array is never reused by the pool.
+   */
+  shared: boolean;
+  /** The elements (empty once disposed). */
+  data: TypedArray;
+  /** Wraps a typed array; `shared` false only for arrays nothing else references. */
+  constructor(data: TypedArray, shared = true) {
     this.data = data;
+    this.shared = shared;
   }
   /** Capacity in elements. */
   get length(): number {
     return this.data.length;
   }
-  /** Marks the storage disposed (the garbage collector reclaims the array). */
+  /** Marks the storage disposed; an array nothing else references goes back to the pool. */
   dispose(): void {
+    if (this.disposed) return;
     this.disposed = true;
+    if (!this.shared) poolPut(this.data.buffer as ArrayBuffer);
+    this.data = EMPTY_ARRAY;
   }
 }
 
@@ -186,7 +248,13 @@ export const cpuBackend: Backend = {
 
   alloc(dtype: DType, numel: number): Storage {
     const bytes = numel * ITEMSIZE[dtype];
-    if (bytes > SMALL_BYTES) return new CpuStorage(new STORAGE_CTOR[dtype](numel));
+    if (bytes > SMALL_BYTES) return new CpuStorage(ownArray(dtype, numel, bytes, true), false);
+    return new CpuStorage(slabView(dtype, numel, bytes));
+  },
+
+  allocUninit(dtype: DType, numel: number): Storage {
+    const bytes = numel * ITEMSIZE[dtype];
+    if (bytes > SMALL_BYTES) return new CpuStorage(ownArray(dtype, numel, bytes, false), false);
     return new CpuStorage(slabView(dtype, numel, bytes));
   },
 

@@ -2,16 +2,18 @@
  * Tensor lifetimes: `dispose`, `tidy` scopes and long-lived holds.
  *
  * The garbage collector reclaims CPU tensors (typed arrays) by itself, also
- * inside synchronous loops. Device memory (CUDA) lives outside the JavaScript
- * heap: a `FinalizationRegistry` frees it only after the event loop turns,
- * which never happens inside a synchronous training loop. So device memory is
- * released deterministically:
+ * inside synchronous loops, but late: their memory is zero-filled again, often
+ * cold in the caches, when a new array takes it. Device memory (CUDA) lives
+ * outside the JavaScript heap: a `FinalizationRegistry` frees it only after
+ * the event loop turns, which never happens inside a synchronous training
+ * loop. So memory is also released deterministically, device memory to its
+ * caching allocator and CPU arrays to a pool that the next results of the
+ * same size reuse (src/cpu_backend.ts):
  *
  * - **`t.dispose()`** (or `using t = ...`) releases the tensor's memory at
  *   once, and with it every view sharing that memory, unless a long-lived
  *   holder (see below) shares it, in which case only `t` is retired. Using a
- *   disposed tensor throws "tensor was disposed". On the CPU the array is left
- *   to the garbage collector; the tensor is still marked disposed.
+ *   disposed tensor throws "tensor was disposed".
  * - **`zn.tidy(fn)`** runs `fn` in a scope. Every storage first seen by a
  *   tensor created inside the scope is released when the scope ends, except
  *   the storages of tensors reachable from the return value (a tensor, or
@@ -28,7 +30,8 @@
  *   from a scope keeps its base's memory alive.
  *
  * Backward and optimizer steps run in internal scopes that release their
- * device temporaries as soon as they finish.
+ * temporaries as soon as they finish (a backward with gradient hooks or
+ * `createGraph` keeps them: a hook may store the gradient it sees).
  *
  * @module
  */
@@ -37,7 +40,7 @@ import { Tensor } from "./tensor.ts";
 
 interface Scope {
   storages: Set<Storage>;
-  /** Internal scopes release device storages only, and never adopt released holds. */
+  /** Internal scopes never adopt released holds. */
   internal: boolean;
 }
 
@@ -144,7 +147,7 @@ export function endScope(scope: Scope, result: unknown): void {
   const parent = scopes.length !== 0 ? scopes[scopes.length - 1] : undefined;
   for (const s of scope.storages) {
     if (s.disposed || s.owners > 0) continue;
-    if (keep.has(s) || (scope.internal && s.device === "cpu")) {
+    if (keep.has(s)) {
       parent?.storages.add(s);
       continue;
     }

@@ -31,6 +31,7 @@ registerBackend({
   ...cpuBackend,
   device: "cpu:1",
   alloc: (dtype: DType, n: number) => new SecondCpuStorage(new STORAGE_CTOR[dtype](n)),
+  allocUninit: (dtype: DType, n: number) => new SecondCpuStorage(new STORAGE_CTOR[dtype](n)),
   fromHost: (_dtype: DType, data: TypedArray) => new SecondCpuStorage(data.slice() as TypedArray),
 });
 

@@ -21,6 +21,7 @@ import { Tensor } from "../tensor.ts";
 import { toDevice } from "../ops/elementwise.ts";
 import { backendFor } from "../backend.ts";
 import { CpuStorage } from "../cpu_backend.ts";
+import { disposedError } from "../lifetime.ts";
 import { type DType, ITEMSIZE, STORAGE_CTOR, type TypedArray } from "../dtype.ts";
 import { contiguousStrides, MAX_DIMS, MAX_NUMEL } from "../shape.ts";
 import type { OptimizerStateDict, ParamState } from "../optim/optimizer.ts";
@@ -921,10 +922,16 @@ function prepare(tensors: NamedTensors, opts: SaveOptions): Prepared {
   return { head, tensors: entries.map(([, t]) => t), dataLen: at };
 }
 
-/** A tensor's elements as little-endian bytes, contiguous, without a copy when possible. */
-function bytesOf(t: Tensor): Uint8Array {
+/**
+ * A tensor's elements as little-endian bytes, contiguous, without a copy when
+ * possible. `pin`: the bytes are read after an await, so the memory pool must
+ * never hand the array out again (the tensor may be disposed meanwhile).
+ */
+function bytesOf(t: Tensor, pin = false): Uint8Array {
   let data: TypedArray;
   if (t.storage instanceof CpuStorage && t.isContiguous()) {
+    if (t.isDisposed) throw disposedError("save");
+    if (pin) t.storage.shared = true;
     data = t.storage.data.subarray(t.offset, t.offset + t.numel) as TypedArray;
   } else data = t.backend.toHost(t);
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
@@ -979,7 +986,7 @@ export async function save(
     for (let at = 0; at < b.length;) at += await f.write(b.subarray(at));
   };
   await writeAll(p.head);
-  for (const t of p.tensors) await writeAll(bytesOf(t));
+  for (const t of p.tensors) await writeAll(bytesOf(t, true));
 }
 
 /**

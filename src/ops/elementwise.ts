@@ -6,6 +6,7 @@
  */
 import { backendFor, type BinaryOp, type UnaryOp } from "../backend.ts";
 import { CpuStorage } from "../cpu_backend.ts";
+import { disposedError } from "../lifetime.ts";
 import {
   bf16BitsToF32,
   checkDType,
@@ -593,9 +594,11 @@ export function toDevice(x: Tensor, device: string): Tensor {
   const b = backendFor(device);
   if (b.device === x.device) return x;
   // A contiguous CPU source is read in place: other devices copy what fromHost gets.
-  const host = x.device === "cpu" && x.storage instanceof CpuStorage && x.isContiguous()
-    ? x.storage.data.subarray(x.offset, x.offset + x.numel) as TypedArray
-    : x.backend.toHost(x);
+  let host: TypedArray;
+  if (x.device === "cpu" && x.storage instanceof CpuStorage && x.isContiguous()) {
+    if (x.isDisposed) throw disposedError("to");
+    host = x.storage.data.subarray(x.offset, x.offset + x.numel) as TypedArray;
+  } else host = x.backend.toHost(x);
   const out = new Tensor(
     b.fromHost(x.dtype, host),
     x.dtype,
