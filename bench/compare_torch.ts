@@ -10,7 +10,7 @@
  * the target column gives the CPU performance goals in the same terms (for
  * example, "at most 0.3x PyTorch's time" is a ratio of at least 3.33).
  *
- *   deno task compare                   1 and 2 threads, 5 samples per workload
+ *   deno task compare                   1 and 2 threads, 5 samples per long workload
  *   deno task compare --threads 2       one thread count
  *   deno task compare --reps 7          more samples per workload
  *   deno task compare --only conv       only the workloads whose name starts so
@@ -246,10 +246,11 @@ async function compare(
     const [seconds, min] = long ? [0, 1] : [0.25, 3];
     const zCalls = warm(f, seconds, min);
     const pCalls = (await torch.ask({ warm: name, seconds, min })).calls_for;
-    const samples = zCalls > 1 || pCalls > 1 ? Math.max(reps, 11) : reps;
+    // Workloads of a tenth of a second or more need no lead-in, and fewer samples.
+    const tenth = long || name.startsWith("conv resnet");
+    const samples = tenth ? reps : Math.max(reps, 15);
     const zs: number[] = [], ps: number[] = [];
-    // Workloads of a tenth of a second or more need no lead-in.
-    const lead = long || name.startsWith("conv resnet") ? 0 : 0.1;
+    const lead = tenth ? 0 : 0.1;
     for (let i = 0; i < samples; i++) {
       zs.push(sample(f, zCalls, lead));
       ps.push((await torch.ask({ sample: name, calls: pCalls, lead })).seconds);
@@ -308,7 +309,7 @@ const cpu = (() => {
 })();
 console.log(
   `machine: ${cpu}, ${navigator.hardwareConcurrency} logical CPUs, ${Deno.build.os}; ` +
-    `sides alternating, median of ${reps} samples (at least 11 for the short workloads)`,
+    `sides alternating, median of ${reps} samples (at least 15 for workloads under a tenth of a second)`,
 );
 console.log(`memory limit: a 16M-float copy moves ${copyLimit().toFixed(1)} GB/s (one thread)`);
 let misses = 0;

@@ -140,3 +140,28 @@ Deno.test("cpu pool: stays bounded when sizes keep changing", () => {
   }
   assert(pooledCpuBytes() <= 256 << 20, `pool holds ${pooledCpuBytes()} bytes`);
 });
+
+Deno.test("cpu pool: results on reused memory are written in full", () => {
+  // Fill the pool with released arrays of NaN, the size of every result below.
+  const poison = () =>
+    zn.tidy(() => {
+      for (let i = 0; i < 6; i++) zn.full([4, 300], NaN).add(0);
+    });
+  const x = zn.randn([10, 300]);
+  const checks: [string, () => zn.Tensor][] = [
+    ["softmax", () => x.narrow(0, 0, 4).softmax(1)],
+    ["logSoftmax", () => x.narrow(0, 0, 4).logSoftmax(1)],
+    ["cumsum", () => x.narrow(0, 0, 4).cumsum(1)],
+    ["indexSelect", () => x.indexSelect(0, zn.tensor([9, 0, 3, 3], { dtype: "int64" }))],
+    ["cat", () => zn.cat([x.narrow(0, 0, 2), x.narrow(0, 5, 2)], 0)],
+  ];
+  for (const [name, f] of checks) {
+    poison();
+    const r = f();
+    const bad = (r.toTypedArray() as Float32Array).filter((v) => Number.isNaN(v)).length;
+    assertEquals(bad, 0, `${name}: ${bad} elements not written`);
+  }
+  poison();
+  const rows = x.narrow(0, 0, 4).softmax(1).sum(1).toArray() as number[];
+  for (const s of rows) assert(Math.abs(s - 1) < 1e-5, `softmax row sums to ${s}`);
+});

@@ -9,7 +9,14 @@ import { deviceMismatch } from "../lifetime.ts";
 import { record } from "../autograd/node.ts";
 import { noGrad } from "../autograd/grad_mode.ts";
 import { broadcastShapes, fmtShape, normDim } from "../shape.ts";
-import { emptyTensor, type IndexItem, type Slice, Tensor, type TensorLike } from "../tensor.ts";
+import {
+  emptyTensor,
+  type IndexItem,
+  outputTensor,
+  type Slice,
+  Tensor,
+  type TensorLike,
+} from "../tensor.ts";
 import {
   add,
   asTensor,
@@ -391,7 +398,7 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   if (xs.shape[d] === 0 && n > 0) {
     throw new RangeError(`indexSelect: index out of range in self (dimension ${d} has size 0)`);
   }
-  const out = emptyTensor(shape, x.dtype, x.device);
+  const out = outputTensor(shape, x.dtype, x.device);
   out.backend.indexSelect(src, idx, out, { outer, r: xs.shape[d], inner }, false, "indexSelect");
   const result = x.ndim === 0 ? noGrad(() => reshape(out, idx.ndim === 0 ? [] : [n])) : out;
   return record("indexSelect", [x], result, {}, {

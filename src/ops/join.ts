@@ -5,7 +5,7 @@
  */
 import { promoteTypes } from "../dtype.ts";
 import { fmtShape, normDim } from "../shape.ts";
-import { emptyTensor, Tensor } from "../tensor.ts";
+import { emptyTensor, outputTensor, Tensor } from "../tensor.ts";
 import { toDType, where } from "./elementwise.ts";
 import { narrow, unsqueeze } from "./view.ts";
 import { arange } from "./creation.ts";
@@ -68,7 +68,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   }
   const shape = ref.shape.slice();
   shape[d] = total;
-  const out = emptyTensor(shape, dtype, ref.device);
+  const out = outputTensor(shape, dtype, ref.device);
   let at = 0;
   for (const t of parts) {
     const len = t.shape[d];

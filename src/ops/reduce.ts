@@ -8,7 +8,7 @@
 import type { Axis3, ReduceOp } from "../backend.ts";
 import { type DType, isFloating } from "../dtype.ts";
 import { fmtShape, normDim, normDims } from "../shape.ts";
-import { type Dim, emptyTensor, type Tensor } from "../tensor.ts";
+import { type Dim, emptyTensor, outputTensor, type Tensor } from "../tensor.ts";
 import { clone, toDType, unary } from "./elementwise.ts";
 import { permute } from "./view.ts";
 import { record } from "../autograd/node.ts";
@@ -455,7 +455,7 @@ function scan(op: "cumsum" | "cumprod", x: Tensor, dim: number): Tensor {
   const inD = intToInt64(x.dtype);
   let src = x.dtype === inD ? x : toDType(x, inD);
   if (!src.isContiguous()) src = clone(src);
-  const out = emptyTensor(x.shape, inD, x.device);
+  const out = outputTensor(x.shape, inD, x.device);
   out.backend.scan(op, src, axisAt(x, d), out);
   const result = isFloating(x.dtype) && x.dtype !== inD ? toDType(out, x.dtype) : out;
   if (!x.requiresGrad) return result;
@@ -496,7 +496,7 @@ function softmaxImpl(log: boolean, x: Tensor, dim: number): Tensor {
   const c = isFloating(x.dtype) ? computeType(x.dtype) : "float32";
   let src = x.dtype === c ? x : toDType(x, c);
   if (!src.isContiguous()) src = clone(src);
-  const out = emptyTensor(x.shape, c, x.device);
+  const out = outputTensor(x.shape, c, x.device);
   out.backend.softmax(log, src, axisAt(x, d), out);
   const result = isFloating(x.dtype) && x.dtype !== c ? toDType(out, x.dtype) : out;
   if (!x.requiresGrad) return result;
