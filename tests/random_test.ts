@@ -126,3 +126,53 @@ Deno.test("bernoulli draws 0/1 with the given probability", () => {
   const p = zn.tensor([0, 1, 0, 1], { dtype: "float32" });
   deepStrictEqual(zn.bernoulli(p).toArray(), [0, 1, 0, 1]);
 });
+
+Deno.test("bulk fills give the values and the state of one draw at a time", () => {
+  for (const n of [0, 1, 2, 3, 7, 4096, 4097, 9001]) {
+    for (const pending of [false, true]) {
+      const bulk = new zn.Generator(n + 11), one = new zn.Generator(n + 11);
+      if (pending) deepStrictEqual(bulk.nextNormal(), one.nextNormal()); // leaves a cached value
+      const got = new Float64Array(n);
+      bulk.fillNormal(got);
+      const want = Float64Array.from({ length: n }, () => one.nextNormal());
+      deepStrictEqual(got, want, `normal n=${n} pending=${pending}`);
+      // The same state and cached value afterwards.
+      deepStrictEqual([bulk.nextNormal(), bulk.nextNormal(), bulk.nextUint32()], [
+        one.nextNormal(),
+        one.nextNormal(),
+        one.nextUint32(),
+      ]);
+      const f32 = new Float32Array(n), f64 = new Float64Array(n);
+      bulk.fillFloat(f32);
+      bulk.fillFloat(f64);
+      deepStrictEqual(
+        f32,
+        Float32Array.from({ length: n }, () => one.nextFloat()),
+        `float32 n=${n}`,
+      );
+      deepStrictEqual(
+        f64,
+        Float64Array.from({ length: n }, () => one.nextFloat()),
+        `float64 n=${n}`,
+      );
+      deepStrictEqual(bulk.nextUint32(), one.nextUint32());
+    }
+  }
+});
+
+Deno.test("randn and rand draw what the generator's single draws give", () => {
+  const g = new zn.Generator(99);
+  const x = zn.randn([3, 5], { generator: g, dtype: "float64" }).toTypedArray();
+  const u = zn.rand([6], { generator: g }).toTypedArray();
+  const h = new zn.Generator(99);
+  deepStrictEqual(x, Float64Array.from({ length: 15 }, () => h.nextNormal()));
+  deepStrictEqual(u, Float32Array.from({ length: 6 }, () => h.nextFloat()));
+  // float16 takes the general path: the same draws, rounded to half precision.
+  const k = new zn.Generator(4), m = new zn.Generator(4);
+  const half = zn.randn([5], { generator: k, dtype: "float16" }).to("float32")
+    .toArray() as number[];
+  const ref = zn.tensor(Array.from({ length: 5 }, () => m.nextNormal())).to("float16").to(
+    "float32",
+  );
+  deepStrictEqual(half, ref.toArray());
+});

@@ -440,6 +440,36 @@ function randomFill(
   return finish(fromHostValues(values, shape, dtype, opts?.device ?? "cpu"), opts);
 }
 
+/**
+ * rand and randn: float32 and float64 are drawn straight into their storage
+ * by the generator's bulk fills (the same values as one draw per element);
+ * other dtypes take randomFill's path.
+ */
+function randomFloats(
+  shape: number[],
+  opts: RandomOptions | undefined,
+  op: "rand" | "randn",
+): Tensor {
+  const dtype = opts?.dtype !== undefined ? checkDType(opts.dtype, op) : "float32";
+  if (dtype !== "float32" && dtype !== "float64") {
+    return randomFill(
+      shape,
+      opts,
+      op,
+      op === "rand" ? (g) => g.nextFloat() : (g) => g.nextNormal(),
+    );
+  }
+  const g = opts?.generator ?? defaultGenerator;
+  const arr = dtype === "float32" ? new Float32Array(numel(shape)) : new Float64Array(numel(shape));
+  if (op === "rand") g.fillFloat(arr);
+  else g.fillNormal(arr);
+  const b = backendFor(opts?.device ?? "cpu");
+  return finish(
+    new Tensor(b.fromHost(dtype, arr), dtype, shape, contiguousStrides(shape), 0),
+    opts,
+  );
+}
+
 function floatDType(opts: RandomOptions | undefined, op: string): void {
   if (opts?.dtype !== undefined && !isFloating(checkDType(opts.dtype, op))) {
     throw new TypeError(`${op}: expected a floating point dtype, got ${opts.dtype}`);
@@ -459,7 +489,7 @@ function floatDType(opts: RandomOptions | undefined, op: string): void {
 export function rand(...args: (ShapeArg | RandomOptions | undefined)[]): Tensor {
   const [shape, opts] = splitArgs(args, "rand") as [number[], RandomOptions | undefined];
   floatDType(opts, "rand");
-  return randomFill(shape, opts, "rand", (g) => g.nextFloat());
+  return randomFloats(shape, opts, "rand");
 }
 
 /**
@@ -474,7 +504,7 @@ export function rand(...args: (ShapeArg | RandomOptions | undefined)[]): Tensor 
 export function randn(...args: (ShapeArg | RandomOptions | undefined)[]): Tensor {
   const [shape, opts] = splitArgs(args, "randn") as [number[], RandomOptions | undefined];
   floatDType(opts, "randn");
-  return randomFill(shape, opts, "randn", (g) => g.nextNormal());
+  return randomFloats(shape, opts, "randn");
 }
 
 /**
