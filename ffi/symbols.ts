@@ -212,6 +212,35 @@ export const SYMBOLS = {
     ],
     result: "i32",
   },
+  zeno_layer_norm: {
+    parameters: [
+      "i32",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "f64",
+    ],
+    result: "i32",
+  },
+  zeno_layer_norm_backward: {
+    parameters: [
+      "i32",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+    ],
+    result: "i32",
+  },
   zeno_window2d: {
     parameters: [
       "i32",

@@ -190,6 +190,36 @@ export interface Backend {
    * null, out: [O, C, KH, KW] receives the weight gradient.
    */
   conv2dDirect?(x: View, w: View, bias: View | null, out: View, geom: DirectConv): void;
+  /**
+   * Layer norm of each row of x: [rows, d], saving the row statistics:
+   * out = (x - mean) * rstd (* w) (+ b), rstd = 1 / sqrt(var + eps); w, b: [d]
+   * or null; mean, rstd: [rows]. All contiguous. Optional: without it the
+   * layer norm is composed from reductions.
+   */
+  layerNorm?(
+    x: View,
+    w: View | null,
+    b: View | null,
+    out: View,
+    mean: View,
+    rstd: View,
+    eps: number,
+  ): void;
+  /**
+   * Layer norm's backward from the saved statistics (shapes as in
+   * {@link Backend.layerNorm}); dx: [rows, d], dw, db: [d]; each output may be
+   * null when its gradient is not wanted.
+   */
+  layerNormBackward?(
+    g: View,
+    x: View,
+    mean: View,
+    rstd: View,
+    w: View | null,
+    dx: View | null,
+    dw: View | null,
+    db: View | null,
+  ): void;
   /** c[b] = a[b] @ b[b]; a: [B, M, K], b: [B, K, N] strided, c: [B, M, N] contiguous. */
   matmul(a: View, b: View, c: View): void;
   /** out = x (contiguous [outer, size, inner]) at int64 `idx` along the middle axis. */

@@ -42,6 +42,8 @@ import { deviceMismatch, disposedError } from "./lifetime.ts";
 
 /** conv2dDirect's geometry for the native call (conv.Direct's meta). */
 const directMeta = new Int32Array(10);
+/** Offsets and sizes of the layer norm calls (root.zig's zeno_layer_norm*). */
+const normMeta = new Int32Array(10);
 /** conv.Direct.Mode's numbers. */
 const DIRECT_MODE = { forward: 0, inputGrad: 1, weightGrad: 2 } as const;
 
@@ -621,6 +623,77 @@ export const cpuBackend: Backend = {
         directMeta,
       ),
       "conv2d",
+    );
+  },
+
+  layerNorm(
+    x: View,
+    w: View | null,
+    b: View | null,
+    out: View,
+    mean: View,
+    rstd: View,
+    eps: number,
+  ): void {
+    normMeta[0] = x.offset;
+    normMeta[1] = w ? w.offset : 0;
+    normMeta[2] = b ? b.offset : 0;
+    normMeta[3] = out.offset;
+    normMeta[4] = mean.offset;
+    normMeta[5] = rstd.offset;
+    normMeta[6] = x.shape[0];
+    normMeta[7] = x.shape[1];
+    check(
+      native().zeno_layer_norm(
+        DTYPE_CODE[x.dtype],
+        data(x, "layerNorm"),
+        w ? data(w, "layerNorm") : null,
+        b ? data(b, "layerNorm") : null,
+        data(out, "layerNorm"),
+        data(mean, "layerNorm"),
+        data(rstd, "layerNorm"),
+        normMeta,
+        eps,
+      ),
+      "layerNorm",
+    );
+  },
+
+  layerNormBackward(
+    g: View,
+    x: View,
+    mean: View,
+    rstd: View,
+    w: View | null,
+    dx: View | null,
+    dw: View | null,
+    db: View | null,
+  ): void {
+    normMeta[0] = g.offset;
+    normMeta[1] = x.offset;
+    normMeta[2] = mean.offset;
+    normMeta[3] = rstd.offset;
+    normMeta[4] = w ? w.offset : 0;
+    normMeta[5] = dx ? dx.offset : 0;
+    normMeta[6] = dw ? dw.offset : 0;
+    normMeta[7] = db ? db.offset : 0;
+    normMeta[8] = x.shape[0];
+    normMeta[9] = x.shape[1];
+    const op = "layerNorm backward";
+    check(
+      native().zeno_layer_norm_backward(
+        DTYPE_CODE[x.dtype],
+        data(g, op),
+        data(x, op),
+        data(mean, op),
+        data(rstd, op),
+        w ? data(w, op) : null,
+        dx ? data(dx, op) : null,
+        dw ? data(dw, op) : null,
+        db ? data(db, op) : null,
+        normMeta,
+      ),
+      op,
     );
   },
 

@@ -351,6 +351,17 @@ const CASES: GCase[] = [
       ),
     inputs: () => [leaf([2, 3], 79)],
   },
+  // normalization (the fused layer norm kernel)
+  {
+    name: "layerNorm with weight and bias",
+    fn: (x, w, b) => zn.nn.functional.layerNorm(x, [5], w, b),
+    inputs: () => [leaf([3, 5], 90), leaf([5], 91), leaf([5], 92)],
+  },
+  {
+    name: "layerNorm over two dims without affine",
+    fn: (x) => zn.nn.functional.layerNorm(x, [2, 9]).mul(x),
+    inputs: () => [leaf([2, 2, 9], 93)],
+  },
   // convolution and pooling (src/nn/functional)
   {
     name: "conv2d with bias, stride and padding",

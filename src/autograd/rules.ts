@@ -20,6 +20,7 @@ import { zeros } from "../ops/creation.ts";
 import { cat } from "../ops/join.ts";
 import * as cv from "../nn/functional/conv.ts";
 import * as pl from "../nn/functional/pool.ts";
+import * as nm from "../nn/functional/normalization.ts";
 
 /** A derivative rule. */
 export type Rule = (
@@ -380,6 +381,7 @@ export const RULES: Record<string, Rule> = {
   ],
   // convolution and pooling (src/nn/functional/conv.ts, pool.ts)
   conv2d: cv.conv2dRule,
+  layerNorm: nm.layerNormRule,
   convTranspose2d: cv.convTranspose2dRule,
   maxPool2d: pl.maxPool2dRule,
   maxPool2dBackward: pl.maxPool2dBackwardRule,

@@ -19,6 +19,7 @@ const mm = @import("matmul.zig");
 const ix = @import("index.zig");
 const opt = @import("optim.zig");
 const conv = @import("conv.zig");
+const norm = @import("norm.zig");
 
 /// Bumped whenever an export's signature or meaning changes.
 pub const abi_version: u32 = 1;
@@ -267,7 +268,26 @@ export fn zeno_window2d(op: i32, dtype: i32, src: [*]u8, soff: i32, dst: [*]u8, 
     return 0;
 }
 
+/// meta: [xoff, woff, boff, yoff, mean off, rstd off, rows, d]; w and b may be null.
+export fn zeno_layer_norm(dtype: i32, x: [*]u8, w: ?[*]u8, b: ?[*]u8, y: [*]u8, mean: [*]u8, rstd: [*]u8, meta: [*]const i32, eps: f64) callconv(.c) i32 {
+    const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
+    for (0..8) |i| if (meta[i] < 0) return status(error.InvalidArgument);
+    if (!(eps >= 0)) return status(error.InvalidArgument);
+    norm.layerNorm(d, x, meta[0], w, meta[1], b, meta[2], y, meta[3], mean, meta[4], rstd, meta[5], @intCast(meta[6]), @intCast(meta[7]), eps) catch |e| return status(e);
+    return 0;
+}
+
+/// meta: [goff, xoff, mean off, rstd off, woff, dxoff, dwoff, dboff, rows, d];
+/// w, dx, dw and db may be null.
+export fn zeno_layer_norm_backward(dtype: i32, g: [*]u8, x: [*]u8, mean: [*]u8, rstd: [*]u8, w: ?[*]u8, dx: ?[*]u8, dw: ?[*]u8, db: ?[*]u8, meta: [*]const i32) callconv(.c) i32 {
+    const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
+    for (0..10) |i| if (meta[i] < 0) return status(error.InvalidArgument);
+    norm.layerNormBackward(d, g, meta[0], x, meta[1], mean, meta[2], rstd, meta[3], w, meta[4], dx, meta[5], dw, meta[6], db, meta[7], @intCast(meta[8]), @intCast(meta[9])) catch |e| return status(e);
+    return 0;
+}
+
 test {
+    _ = norm;
     _ = pool;
     _ = strided;
     _ = dt;

@@ -1,11 +1,14 @@
 /**
- * Functional normalization: batch, layer and group norm, composed from
- * differentiable reductions.
+ * Functional normalization: batch, layer and group norm. Layer norm runs as
+ * one fused kernel where the backend has it (float32 and float64); every
+ * norm also has its composed form from differentiable reductions, which is
+ * the reference the fused kernel is tested against.
  *
  * @module
  */
-import { Tensor } from "../../tensor.ts";
-import { noGrad } from "../../autograd/grad_mode.ts";
+import { outputTensor, Tensor } from "../../tensor.ts";
+import { isGradEnabled, noGrad } from "../../autograd/grad_mode.ts";
+import { type Node, record } from "../../autograd/node.ts";
 import { fmtShape } from "../../shape.ts";
 
 /** Options of {@link batchNorm}. */
@@ -110,13 +113,112 @@ export function layerNorm(
       }], but got input of size ${fmtShape(input.shape)}`,
     );
   }
-  const dims = ns.map((_, i) => nd - k + i);
+  const eps = opts.eps ?? 1e-5;
+  return fusedLayerNorm(input, k, weight ?? null, bias ?? null, eps) ??
+    layerNormComposed(input, k, weight ?? null, bias ?? null, eps);
+}
+
+/**
+ * @internal Layer norm composed from reductions over the last `k` dims: the
+ * reference form (and the path where no fused kernel applies).
+ */
+export function layerNormComposed(
+  input: Tensor,
+  k: number,
+  weight: Tensor | null,
+  bias: Tensor | null,
+  eps: number,
+): Tensor {
+  const dims = Array.from({ length: k }, (_, i) => input.ndim - k + i);
   const mean = input.mean(dims, true);
   const variance = input.var(dims, { correction: 0, keepdim: true });
-  let out = input.sub(mean).mul(variance.add(opts.eps ?? 1e-5).rsqrt());
+  let out = input.sub(mean).mul(variance.add(eps).rsqrt());
   if (weight) out = out.mul(weight);
   if (bias) out = out.add(bias);
   return out;
+}
+
+/** The fused layer norm, or null where the kernel does not apply. */
+function fusedLayerNorm(
+  input: Tensor,
+  k: number,
+  weight: Tensor | null,
+  bias: Tensor | null,
+  eps: number,
+): Tensor | null {
+  const be = input.backend;
+  const dtype = input.dtype;
+  if (be.layerNorm === undefined || input.numel === 0) return null;
+  if (dtype !== "float32" && dtype !== "float64") return null;
+  for (const p of [weight, bias]) {
+    if (p && (!(p instanceof Tensor) || p.dtype !== dtype || p.device !== input.device)) {
+      return null;
+    }
+    if (p && p.ndim !== k) return null; // broadcast affine shapes: the composed form
+  }
+  // x: [rows, d], the normalized dims flattened.
+  const d = input.shape.slice(input.ndim - k).reduce((a, s) => a * s, 1);
+  const rows = input.numel / d;
+  const [x, w, b] = noGrad(() => [
+    input.contiguous().reshape([rows, d]),
+    weight ? weight.contiguous().reshape([d]) : null,
+    bias ? bias.contiguous().reshape([d]) : null,
+  ]);
+  const out = outputTensor([rows, d], dtype, input.device);
+  const mean = outputTensor([rows], dtype, input.device);
+  const rstd = outputTensor([rows], dtype, input.device);
+  be.layerNorm(x, w, b, out, mean, rstd, eps);
+  const y = noGrad(() => out.reshape(input.shape));
+  return record("layerNorm", [input, weight, bias], y, {
+    x: input,
+    w: weight ?? undefined,
+    mean,
+    rstd,
+  }, { eps, k, rows, d });
+}
+
+/** @internal The rule of "layerNorm" (the fused kernel's forward). */
+export function layerNormRule(
+  g: Tensor,
+  s: Record<string, Tensor>,
+  c: Record<string, unknown>,
+  node: Node,
+): (Tensor | null)[] {
+  const [ex, ew, eb] = node.edges;
+  const eps = c.eps as number, k = c.k as number, rows = c.rows as number, d = c.d as number;
+  const x = s.x, w = s.w ?? null;
+  if (isGradEnabled()) {
+    // A graph of the backward itself: differentiable ops, statistics recomputed from x.
+    const dims = Array.from({ length: k }, (_, i) => x.ndim - k + i);
+    const lead = Array.from({ length: x.ndim - k }, (_, i) => i);
+    const rstd = x.var(dims, { correction: 0, keepdim: true }).add(eps).rsqrt();
+    const xhat = x.sub(x.mean(dims, true)).mul(rstd);
+    const gw = w ? g.mul(w) : g;
+    const dx = ex
+      ? rstd.mul(gw.sub(gw.mean(dims, true)).sub(xhat.mul(gw.mul(xhat).mean(dims, true))))
+      : null;
+    const gx = g.mul(xhat);
+    return [
+      dx,
+      ew ? (lead.length ? gx.sum(lead) : gx) : null,
+      eb ? (lead.length ? g.sum(lead) : g) : null,
+    ];
+  }
+  const [g2, x2, w2] = noGrad(() => [
+    g.contiguous().reshape([rows, d]),
+    x.contiguous().reshape([rows, d]),
+    w ? w.contiguous().reshape([d]) : null,
+  ]);
+  const dev = x.device, dt = x.dtype;
+  const dx = ex ? outputTensor([rows, d], dt, dev) : null;
+  const dw = ew ? outputTensor([d], dt, dev) : null;
+  const db = eb ? outputTensor([d], dt, dev) : null;
+  x.backend.layerNormBackward!(g2, x2, s.mean, s.rstd, w2, dx, dw, db);
+  return noGrad(() => [
+    dx && ex ? dx.reshape(ex.shape) : null,
+    dw && ew ? dw.reshape(ew.shape) : null,
+    db && eb ? db.reshape(eb.shape) : null,
+  ]);
 }
 
 /**
