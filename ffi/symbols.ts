@@ -241,6 +241,28 @@ export const SYMBOLS = {
     ],
     result: "i32",
   },
+  zeno_channel_stats: {
+    parameters: ["i32", "buffer", "buffer", "buffer", "buffer"],
+    result: "i32",
+  },
+  zeno_channel_grad_sums: {
+    parameters: ["i32", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
+    result: "i32",
+  },
+  zeno_channel_affine: {
+    parameters: [
+      "i32",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+    ],
+    result: "i32",
+  },
   zeno_window2d: {
     parameters: [
       "i32",

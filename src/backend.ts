@@ -220,6 +220,30 @@ export interface Backend {
     dw: View | null,
     db: View | null,
   ): void;
+  /**
+   * Per-channel mean and biased variance of x: [n, c, s] (contiguous, n * s >
+   * 0); mean, variance: [c]. Optional, as are channelGradSums and
+   * channelAffine: without them batch norm is composed from reductions.
+   */
+  channelStats?(x: View, mean: View, variance: View): void;
+  /**
+   * Per-channel sums over g: [n, c, s]: sg = sum g, and with x: [n, c, s] and
+   * m: [c], sgx = sum g * (x - m).
+   */
+  channelGradSums?(g: View, x: View | null, m: View | null, sg: View, sgx: View | null): void;
+  /**
+   * out = a * u + b * (v - m) + k per channel of u, v, out: [n, c, s]; a, b,
+   * m, k: [c]; v, m and b come together or not at all; k may be null.
+   */
+  channelAffine?(
+    u: View,
+    v: View | null,
+    m: View | null,
+    a: View,
+    b: View | null,
+    k: View | null,
+    out: View,
+  ): void;
   /** c[b] = a[b] @ b[b]; a: [B, M, K], b: [B, K, N] strided, c: [B, M, N] contiguous. */
   matmul(a: View, b: View, c: View): void;
   /** out = x (contiguous [outer, size, inner]) at int64 `idx` along the middle axis. */

@@ -697,6 +697,87 @@ export const cpuBackend: Backend = {
     );
   },
 
+  channelStats(x: View, mean: View, variance: View): void {
+    normMeta[0] = x.offset;
+    normMeta[1] = mean.offset;
+    normMeta[2] = variance.offset;
+    normMeta[3] = x.shape[0];
+    normMeta[4] = x.shape[1];
+    normMeta[5] = x.shape[2];
+    const op = "batchNorm";
+    check(
+      native().zeno_channel_stats(
+        DTYPE_CODE[x.dtype],
+        data(x, op),
+        data(mean, op),
+        data(variance, op),
+        normMeta,
+      ),
+      op,
+    );
+  },
+
+  channelGradSums(g: View, x: View | null, m: View | null, sg: View, sgx: View | null): void {
+    normMeta[0] = g.offset;
+    normMeta[1] = x ? x.offset : 0;
+    normMeta[2] = m ? m.offset : 0;
+    normMeta[3] = sg.offset;
+    normMeta[4] = sgx ? sgx.offset : 0;
+    normMeta[5] = g.shape[0];
+    normMeta[6] = g.shape[1];
+    normMeta[7] = g.shape[2];
+    const op = "batchNorm backward";
+    check(
+      native().zeno_channel_grad_sums(
+        DTYPE_CODE[g.dtype],
+        data(g, op),
+        x ? data(x, op) : null,
+        m ? data(m, op) : null,
+        data(sg, op),
+        sgx ? data(sgx, op) : null,
+        normMeta,
+      ),
+      op,
+    );
+  },
+
+  channelAffine(
+    u: View,
+    v: View | null,
+    m: View | null,
+    a: View,
+    b: View | null,
+    k: View | null,
+    out: View,
+  ): void {
+    if (numelOf(u.shape) === 0) return;
+    normMeta[0] = u.offset;
+    normMeta[1] = v ? v.offset : 0;
+    normMeta[2] = m ? m.offset : 0;
+    normMeta[3] = a.offset;
+    normMeta[4] = b ? b.offset : 0;
+    normMeta[5] = k ? k.offset : 0;
+    normMeta[6] = out.offset;
+    normMeta[7] = u.shape[0];
+    normMeta[8] = u.shape[1];
+    normMeta[9] = u.shape[2];
+    const op = "batchNorm";
+    check(
+      native().zeno_channel_affine(
+        DTYPE_CODE[u.dtype],
+        data(u, op),
+        v ? data(v, op) : null,
+        m ? data(m, op) : null,
+        data(a, op),
+        b ? data(b, op) : null,
+        k ? data(k, op) : null,
+        data(out, op),
+        normMeta,
+      ),
+      op,
+    );
+  },
+
   window2d(
     op: Window2dOp,
     src: View,

@@ -362,6 +362,23 @@ const CASES: GCase[] = [
     fn: (x) => zn.nn.functional.layerNorm(x, [2, 9]).mul(x),
     inputs: () => [leaf([2, 2, 9], 93)],
   },
+  {
+    name: "batchNorm training with weight and bias",
+    fn: (x, w, b) => zn.nn.functional.batchNorm(x, null, null, w, b, { training: true }),
+    inputs: () => [leaf([3, 2, 4], 94), leaf([2], 95), leaf([2], 96)],
+  },
+  {
+    name: "batchNorm evaluation",
+    fn: (x, w) =>
+      zn.nn.functional.batchNorm(
+        x,
+        zn.tensor([0.1, -0.2], { dtype: "float64" }),
+        zn.tensor([0.5, 2], { dtype: "float64" }),
+        w,
+        null,
+      ).mul(x),
+    inputs: () => [leaf([3, 2], 97), leaf([2], 98)],
+  },
   // convolution and pooling (src/nn/functional)
   {
     name: "conv2d with bias, stride and padding",

@@ -1,11 +1,11 @@
-// The fused layer norm kernel against its composed reference form (the
+// The fused layer norm and batch norm kernels against its composed reference form (the
 // reductions and elementwise ops it replaces), forward and backward, on
 // shapes that reach the vector loops, their tails and several threads. The
 // PyTorch fixtures (nn_fixture_test, autograd_higher_test) check both
 // against PyTorch.
 import { assert, assertEquals } from "./assert_helpers.ts";
 import * as zn from "../mod.ts";
-import { layerNormComposed } from "../src/nn/functional/normalization.ts";
+import { batchNormComposed, layerNormComposed } from "../src/nn/functional/normalization.ts";
 
 function maxDiff(a: zn.Tensor, b: zn.Tensor): number {
   const x = a.toTypedArray() as Float64Array, y = b.toTypedArray() as Float64Array;
@@ -96,4 +96,103 @@ Deno.test("layerNorm: empty inputs and half precision take the composed form", (
   assertEquals(y.dtype, "float16");
   const ref = layerNormComposed(h.to("float32"), 1, null, null, 1e-5);
   assert(maxDiff(y.to("float64"), ref.to("float64")) < 1e-2);
+});
+
+for (const dtype of ["float32", "float64"] as const) {
+  Deno.test(`batchNorm ${dtype}: the fused kernels match the composed form, running statistics included`, () => {
+    zn.manualSeed(13);
+    const cases: [number[], boolean, "both" | "weight" | "none"][] = [
+      [[8, 16, 9, 7], true, "both"],
+      [[5, 3, 40], true, "weight"],
+      [[64, 10], true, "none"],
+      [[4, 6, 5, 5], false, "both"],
+      [[9, 4], false, "none"],
+    ];
+    for (const threads of [1, 2]) {
+      const before = zn.getNumThreads();
+      zn.setNumThreads(threads);
+      try {
+        for (const [shape, training, affine] of cases) {
+          const c = shape[1];
+          const x = zn.randn(shape, { dtype }).mul(2).add(1);
+          const w = affine !== "none" ? zn.randn([c], { dtype }) : null;
+          const b = affine === "both" ? zn.randn([c], { dtype }) : null;
+          const r = zn.randn(shape, { dtype });
+          const rm0 = zn.randn([c], { dtype }), rv0 = zn.rand([c], { dtype }).add(0.5);
+          const stats: zn.Tensor[][] = [];
+          const f = (fused: boolean) => {
+            const rm = rm0.clone(), rv = rv0.clone();
+            stats.push([rm, rv]);
+            const opts = { training, momentum: 0.3, eps: 1e-4 };
+            return (a: zn.Tensor, ww: zn.Tensor | null, bb: zn.Tensor | null) =>
+              fused
+                ? zn.nn.functional.batchNorm(a, rm, rv, ww, bb, opts)
+                : batchNormComposed(a, rm, rv, ww, bb, opts);
+          };
+          const got = run(f(true), x, w, b, r);
+          const want = run(f(false), x, w, b, r);
+          const tol = dtype === "float32" ? 1e-4 : 1e-10;
+          got.forEach((t, i) => {
+            const d = maxDiff(t.to("float64"), want[i].to("float64"));
+            assert(d < tol, `${shape} ${training} ${affine} result ${i}: largest difference ${d}`);
+          });
+          for (const i of [0, 1]) {
+            const d = maxDiff(stats[0][i].to("float64"), stats[1][i].to("float64"));
+            assert(d < tol, `${shape} running statistic ${i}: largest difference ${d}`);
+          }
+        }
+      } finally {
+        zn.setNumThreads(before);
+      }
+    }
+  });
+}
+
+Deno.test("batchNorm records the fused op; other dtypes and shapes compose", () => {
+  const x = zn.randn([4, 3, 2]).requiresGrad_();
+  assertEquals(
+    zn.nn.functional.batchNorm(x, null, null, null, null, { training: true }).gradFn?.name,
+    "batchNorm",
+  );
+  const h = zn.nn.functional.batchNorm(x.detach().to("float16"), null, null, null, null, {
+    training: true,
+  });
+  assertEquals(h.dtype, "float16");
+});
+
+Deno.test("second derivatives through the fused norms match the composed forms", () => {
+  zn.manualSeed(14);
+  const x0 = zn.randn([4, 3, 5], { dtype: "float64" });
+  const w0 = zn.randn([3], { dtype: "float64" }), v0 = zn.randn([5], { dtype: "float64" });
+  const forms: [
+    string,
+    (x: zn.Tensor, w: zn.Tensor) => zn.Tensor,
+    (x: zn.Tensor, w: zn.Tensor) => zn.Tensor,
+  ][] = [
+    [
+      "batchNorm",
+      (x, w) => zn.nn.functional.batchNorm(x, null, null, w, null, { training: true }),
+      (x, w) =>
+        batchNormComposed(x, null, null, w, null, { training: true, momentum: 0.1, eps: 1e-5 }),
+    ],
+    [
+      "layerNorm",
+      (x) => zn.nn.functional.layerNorm(x, [5], v0),
+      (x) => layerNormComposed(x, 1, v0, null, 1e-5),
+    ],
+  ];
+  for (const [name, fused, composed] of forms) {
+    const out: zn.Tensor[][] = [];
+    for (const f of [fused, composed]) {
+      const x = x0.clone().requiresGrad_(), w = w0.clone().requiresGrad_();
+      const loss = f(x, w).pow(3).sum();
+      const [gx] = zn.grad(loss, x, { createGraph: true });
+      const [hx, hw] = zn.grad(gx!.square().sum(), [x, w], { allowUnused: true });
+      out.push([gx!.detach(), hx!, hw ?? zn.zeros([3], { dtype: "float64" })]);
+    }
+    out[0].forEach((t, i) => {
+      const d = maxDiff(t, out[1][i]);
+      assert(d < 1e-9, `${name} result ${i}: largest difference ${d}`);
+    });
+  }
 });

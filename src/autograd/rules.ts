@@ -382,6 +382,7 @@ export const RULES: Record<string, Rule> = {
   // convolution and pooling (src/nn/functional/conv.ts, pool.ts)
   conv2d: cv.conv2dRule,
   layerNorm: nm.layerNormRule,
+  batchNorm: nm.batchNormRule,
   convTranspose2d: cv.convTranspose2dRule,
   maxPool2d: pl.maxPool2dRule,
   maxPool2dBackward: pl.maxPool2dBackwardRule,

@@ -9,6 +9,12 @@
 //!   dx = rstd * (gw - mean(gw) - xhat * mean(gw * xhat))
 //!   dw = sum over rows of g * xhat, db = sum over rows of g
 //!
+//! Batch norm works per channel of x: [n, c, s] (s: the spatial size) with
+//! three kernels that the TypeScript side composes: the channel statistics
+//! (mean and biased variance), the channel gradient sums (sum of g and of
+//! g * (x - m)), and one per-channel affine map that gives both the forward
+//! (y = a * x + k) and the input gradient (dx = a * g + b * (x - m) + k).
+//!
 //! Each kernel keeps a plain reference loop beside it (`...Reference`) that
 //! the tests compare it with.
 const std = @import("std");
@@ -282,6 +288,178 @@ pub fn layerNormBackward(dtype: DType, g: [*]u8, goff: i64, x: [*]u8, xoff: i64,
     }
 }
 
+fn Channels(comptime T: type) type {
+    return struct {
+        const L = lanes(T);
+        const V = @Vector(L, T);
+
+        /// sum(u) and, with v, sum(u * (v - m)) over one block of s elements,
+        /// in f64 (blocks are long: a 56x56 image is 3,136 elements).
+        fn blockSums(u: [*]const T, v: ?[*]const T, m: T, s: usize) [2]f64 {
+            var a0: V = @splat(0);
+            var a1: V = @splat(0);
+            var b0: V = @splat(0);
+            var b1: V = @splat(0);
+            const mv: V = @splat(m);
+            var i: usize = 0;
+            while (i + 2 * L <= s) : (i += 2 * L) {
+                const p: V = u[i..][0..L].*;
+                const q: V = u[i + L ..][0..L].*;
+                a0 += p;
+                a1 += q;
+                if (v) |vv| {
+                    b0 += p * (@as(V, vv[i..][0..L].*) - mv);
+                    b1 += q * (@as(V, vv[i + L ..][0..L].*) - mv);
+                }
+            }
+            var s0: f64 = @reduce(.Add, a0 + a1);
+            var s1: f64 = @reduce(.Add, b0 + b1);
+            while (i < s) : (i += 1) {
+                s0 += u[i];
+                if (v) |vv| s1 += u[i] * (vv[i] - m);
+            }
+            return .{ s0, s1 };
+        }
+
+        const Sums = struct {
+            u: [*]const T,
+            v: ?[*]const T,
+            m: ?[*]const T,
+            out0: [*]T,
+            out1: ?[*]T,
+            n: usize,
+            c: usize,
+            s: usize,
+            /// Statistics mode: out0 = mean, out1 = biased variance of u.
+            stats: bool,
+            chunks: u32,
+        };
+
+        fn sumsTask(t: *const Sums, chunk: u32) void {
+            const range = pool.chunkRange(t.c, t.chunks, chunk);
+            const count: f64 = @floatFromInt(t.n * t.s);
+            for (range[0]..range[1]) |j| {
+                var s0: f64 = 0;
+                var s1: f64 = 0;
+                if (t.stats) {
+                    for (0..t.n) |i| s0 += blockSums(t.u + (i * t.c + j) * t.s, null, 0, t.s)[0];
+                    const mean: T = @floatCast(s0 / count);
+                    // Second pass: squares about the mean (no cancellation).
+                    for (0..t.n) |i| {
+                        const blk = t.u + (i * t.c + j) * t.s;
+                        s1 += blockSums(blk, blk, mean, t.s)[1];
+                    }
+                    t.out0[j] = mean;
+                    t.out1.?[j] = @floatCast(s1 / count);
+                } else {
+                    const m: T = if (t.m) |mm| mm[j] else 0;
+                    for (0..t.n) |i| {
+                        const off = (i * t.c + j) * t.s;
+                        const r = blockSums(t.u + off, if (t.v) |vv| vv + off else null, m, t.s);
+                        s0 += r[0];
+                        s1 += r[1];
+                    }
+                    t.out0[j] = @floatCast(s0);
+                    if (t.out1) |o| o[j] = @floatCast(s1);
+                }
+            }
+        }
+
+        fn sums(t: *Sums) void {
+            t.chunks = @min(pool.chunkCount(t.n * t.c * t.s, 1 << 14), @as(u32, @intCast(t.c)));
+            pool.run(t.chunks, @as(*const Sums, t), sumsTask);
+        }
+
+        const Affine = struct {
+            u: [*]const T,
+            v: ?[*]const T,
+            m: ?[*]const T,
+            a: [*]const T,
+            b: ?[*]const T,
+            k: ?[*]const T,
+            out: [*]T,
+            n: usize,
+            c: usize,
+            s: usize,
+            chunks: u32,
+        };
+
+        fn affineTask(t: *const Affine, chunk: u32) void {
+            const range = pool.chunkRange(t.n * t.c, t.chunks, chunk);
+            for (range[0]..range[1]) |blk| {
+                const j = blk % t.c;
+                const off = blk * t.s;
+                const u = t.u + off;
+                const o = t.out + off;
+                const a: V = @splat(t.a[j]);
+                const k: V = @splat(if (t.k) |kk| kk[j] else 0);
+                const b: V = @splat(if (t.b) |bb| bb[j] else 0);
+                const m: V = @splat(if (t.m) |mm| mm[j] else 0);
+                var i: usize = 0;
+                while (i + L <= t.s) : (i += L) {
+                    var r = a * @as(V, u[i..][0..L].*) + k;
+                    if (t.v) |vv| r += b * (@as(V, vv[off + i ..][0..L].*) - m);
+                    o[i..][0..L].* = r;
+                }
+                while (i < t.s) : (i += 1) {
+                    var r = a[0] * u[i] + k[0];
+                    if (t.v) |vv| r += b[0] * (vv[off + i] - m[0]);
+                    o[i] = r;
+                }
+            }
+        }
+
+        fn affine(t: *Affine) void {
+            t.chunks = @min(pool.chunkCount(t.n * t.c * t.s, 1 << 14), @as(u32, @intCast(t.n * t.c)));
+            pool.run(t.chunks, @as(*const Affine, t), affineTask);
+        }
+    };
+}
+
+/// Per-channel mean and biased variance of x: [n, c, s]; mean, variance: [c].
+pub fn channelStats(dtype: DType, x: [*]u8, xoff: i64, mean: [*]u8, moff: i64, variance: [*]u8, voff: i64, n: usize, c: usize, s: usize) Error!void {
+    if (n * s == 0) return error.InvalidArgument;
+    if (c == 0) return;
+    switch (dtype) {
+        inline .float32, .float64 => |D| {
+            const T = dt.Storage(D);
+            var t = Channels(T).Sums{ .u = ptr(T, x, xoff), .v = null, .m = null, .out0 = ptr(T, mean, moff), .out1 = ptr(T, variance, voff), .n = n, .c = c, .s = s, .stats = true, .chunks = 0 };
+            Channels(T).sums(&t);
+        },
+        else => return error.InvalidArgument,
+    }
+}
+
+/// Per-channel sums over g, x: [n, c, s]: sg[c] = sum g, and with x (and m:
+/// [c]) sgx[c] = sum g * (x - m).
+pub fn channelGradSums(dtype: DType, g: [*]u8, goff: i64, x: ?[*]u8, xoff: i64, m: ?[*]u8, moff: i64, sg: [*]u8, sgoff: i64, sgx: ?[*]u8, sgxoff: i64, n: usize, c: usize, s: usize) Error!void {
+    if (c == 0) return;
+    if ((x == null) != (sgx == null)) return error.InvalidArgument;
+    switch (dtype) {
+        inline .float32, .float64 => |D| {
+            const T = dt.Storage(D);
+            var t = Channels(T).Sums{ .u = ptr(T, g, goff), .v = optPtr(T, x, xoff), .m = optPtr(T, m, moff), .out0 = ptr(T, sg, sgoff), .out1 = optPtr(T, sgx, sgxoff), .n = n, .c = c, .s = s, .stats = false, .chunks = 0 };
+            Channels(T).sums(&t);
+        },
+        else => return error.InvalidArgument,
+    }
+}
+
+/// out = a[c] * u + b[c] * (v - m[c]) + k[c] over [n, c, s]; v, m and b come
+/// together or not at all; k may be null (zero).
+pub fn channelAffine(dtype: DType, u: [*]u8, uoff: i64, v: ?[*]u8, voff: i64, m: ?[*]u8, moff: i64, a: [*]u8, aoff: i64, b: ?[*]u8, boff: i64, k: ?[*]u8, koff: i64, out: [*]u8, ooff: i64, n: usize, c: usize, s: usize) Error!void {
+    if ((v == null) != (b == null)) return error.InvalidArgument;
+    if (n * c * s == 0) return;
+    switch (dtype) {
+        inline .float32, .float64 => |D| {
+            const T = dt.Storage(D);
+            var t = Channels(T).Affine{ .u = ptr(T, u, uoff), .v = optPtr(T, v, voff), .m = optPtr(T, m, moff), .a = ptr(T, a, aoff), .b = optPtr(T, b, boff), .k = optPtr(T, k, koff), .out = ptr(T, out, ooff), .n = n, .c = c, .s = s, .chunks = 0 };
+            Channels(T).affine(&t);
+        },
+        else => return error.InvalidArgument,
+    }
+}
+
 /// The plain loops the optimised kernels are tested against (f64 throughout).
 pub fn layerNormReference(comptime T: type, x: []const T, w: ?[]const T, b: ?[]const T, y: []T, mean: []T, rstd: []T, d: usize, eps: f64) void {
     const rows = x.len / d;
@@ -399,6 +577,66 @@ test "layer norm forward and backward match the reference loops" {
                 try std.testing.expect(maxRelDiff(T, dx, dx_ref) < btol);
                 try std.testing.expect(maxRelDiff(T, dw, dw_ref) < btol);
                 try std.testing.expect(maxRelDiff(T, db, db_ref) < btol);
+            }
+        }
+    }
+}
+
+test "channel statistics, sums and affine maps match plain loops" {
+    const alloc = std.testing.allocator;
+    var prng = std.Random.DefaultPrng.init(9);
+    const rnd = prng.random();
+    pool.setNumThreads(3);
+    inline for (.{ f32, f64 }) |T| {
+        const D: DType = if (T == f32) .float32 else .float64;
+        const tol: f64 = if (T == f32) 1e-4 else 1e-11;
+        for ([_][3]usize{ .{ 2, 3, 1 }, .{ 5, 1, 7 }, .{ 4, 6, 33 }, .{ 3, 2, 200 }, .{ 17, 5, 1 } }) |sh| {
+            const n = sh[0];
+            const c = sh[1];
+            const s = sh[2];
+            const x = try alloc.alloc(T, n * c * s);
+            defer alloc.free(x);
+            const g = try alloc.alloc(T, n * c * s);
+            defer alloc.free(g);
+            const out = try alloc.alloc(T, n * c * s);
+            defer alloc.free(out);
+            const ch = try alloc.alloc(T, 8 * c);
+            defer alloc.free(ch);
+            for (x) |*e| e.* = @floatCast(rnd.floatNorm(f64) * 2 + 3);
+            for (g) |*e| e.* = @floatCast(rnd.floatNorm(f64));
+            for (ch[4 * c ..]) |*e| e.* = @floatCast(rnd.floatNorm(f64));
+            const mean = ch[0..c];
+            const variance = ch[c .. 2 * c];
+            const sg = ch[2 * c .. 3 * c];
+            const sgx = ch[3 * c .. 4 * c];
+            const a = ch[4 * c .. 5 * c];
+            const b = ch[5 * c .. 6 * c];
+            const k = ch[6 * c .. 7 * c];
+            try channelStats(D, @ptrCast(x.ptr), 0, @ptrCast(mean.ptr), 0, @ptrCast(variance.ptr), 0, n, c, s);
+            try channelGradSums(D, @ptrCast(g.ptr), 0, @ptrCast(x.ptr), 0, @ptrCast(mean.ptr), 0, @ptrCast(sg.ptr), 0, @ptrCast(sgx.ptr), 0, n, c, s);
+            try channelAffine(D, @ptrCast(g.ptr), 0, @ptrCast(x.ptr), 0, @ptrCast(mean.ptr), 0, @ptrCast(a.ptr), 0, @ptrCast(b.ptr), 0, @ptrCast(k.ptr), 0, @ptrCast(out.ptr), 0, n, c, s);
+            for (0..c) |j| {
+                var s0: f64 = 0;
+                for (0..n) |i| for (0..s) |q| {
+                    s0 += x[(i * c + j) * s + q];
+                };
+                const mu = s0 / @as(f64, @floatFromInt(n * s));
+                var v: f64 = 0;
+                var rg: f64 = 0;
+                var rgx: f64 = 0;
+                for (0..n) |i| for (0..s) |q| {
+                    const at = (i * c + j) * s + q;
+                    v += (x[at] - mu) * (x[at] - mu);
+                    rg += g[at];
+                    rgx += g[at] * (x[at] - mean[j]);
+                    const want = @as(f64, a[j]) * g[at] + @as(f64, b[j]) * (x[at] - mean[j]) + k[j];
+                    try std.testing.expect(@abs(out[at] - want) <= tol * (1 + @abs(want)));
+                };
+                v /= @as(f64, @floatFromInt(n * s));
+                try std.testing.expect(@abs(mean[j] - mu) <= tol * (1 + @abs(mu)));
+                try std.testing.expect(@abs(variance[j] - v) <= tol * (1 + v));
+                try std.testing.expect(@abs(sg[j] - rg) <= tol * (1 + @abs(rg)));
+                try std.testing.expect(@abs(sgx[j] - rgx) <= tol * (1 + @abs(rgx)));
             }
         }
     }

@@ -286,6 +286,33 @@ export fn zeno_layer_norm_backward(dtype: i32, g: [*]u8, x: [*]u8, mean: [*]u8, 
     return 0;
 }
 
+/// meta: [xoff, mean off, variance off, n, c, s]; x: [n, c, s].
+export fn zeno_channel_stats(dtype: i32, x: [*]u8, mean: [*]u8, variance: [*]u8, meta: [*]const i32) callconv(.c) i32 {
+    const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
+    for (0..6) |i| if (meta[i] < 0) return status(error.InvalidArgument);
+    norm.channelStats(d, x, meta[0], mean, meta[1], variance, meta[2], @intCast(meta[3]), @intCast(meta[4]), @intCast(meta[5])) catch |e| return status(e);
+    return 0;
+}
+
+/// meta: [goff, xoff, m off, sg off, sgx off, n, c, s]; x, m and sgx may be null together.
+export fn zeno_channel_grad_sums(dtype: i32, g: [*]u8, x: ?[*]u8, m: ?[*]u8, sg: [*]u8, sgx: ?[*]u8, meta: [*]const i32) callconv(.c) i32 {
+    const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
+    for (0..8) |i| if (meta[i] < 0) return status(error.InvalidArgument);
+    if ((x == null) != (m == null)) return status(error.InvalidArgument);
+    norm.channelGradSums(d, g, meta[0], x, meta[1], m, meta[2], sg, meta[3], sgx, meta[4], @intCast(meta[5]), @intCast(meta[6]), @intCast(meta[7])) catch |e| return status(e);
+    return 0;
+}
+
+/// meta: [uoff, voff, m off, aoff, boff, koff, out off, n, c, s]; v, m and b
+/// may be null together, k alone.
+export fn zeno_channel_affine(dtype: i32, u: [*]u8, v: ?[*]u8, m: ?[*]u8, a: [*]u8, b: ?[*]u8, k: ?[*]u8, out: [*]u8, meta: [*]const i32) callconv(.c) i32 {
+    const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
+    for (0..10) |i| if (meta[i] < 0) return status(error.InvalidArgument);
+    if ((v == null) != (m == null)) return status(error.InvalidArgument);
+    norm.channelAffine(d, u, meta[0], v, meta[1], m, meta[2], a, meta[3], b, meta[4], k, meta[5], out, meta[6], @intCast(meta[7]), @intCast(meta[8]), @intCast(meta[9])) catch |e| return status(e);
+    return 0;
+}
+
 test {
     _ = norm;
     _ = pool;

@@ -1,8 +1,8 @@
 /**
- * Functional normalization: batch, layer and group norm. Layer norm runs as
- * one fused kernel where the backend has it (float32 and float64); every
- * norm also has its composed form from differentiable reductions, which is
- * the reference the fused kernel is tested against.
+ * Functional normalization: batch, layer and group norm. Layer norm and
+ * batch norm run as fused kernels where the backend has them (float32 and
+ * float64); every norm also has its composed form from differentiable
+ * reductions, which is the reference the fused kernels are tested against.
  *
  * @module
  */
@@ -51,9 +51,6 @@ export function batchNorm(
   }
   const training = opts.training ?? false, momentum = opts.momentum ?? 0.1;
   const eps = opts.eps ?? 1e-5;
-  const dims = input.shape.map((_, i) => i).filter((i) => i !== 1);
-  const shape = channelShape(input);
-  let mean: Tensor, variance: Tensor;
   if (training) {
     const n = input.numel / input.shape[1];
     if (n <= 1) {
@@ -63,27 +60,179 @@ export function batchNorm(
         }`,
       );
     }
+  } else if (!runningMean || !runningVar) {
+    throw new Error("batchNorm: running_mean and running_var must be defined in evaluation mode");
+  }
+  const p = { training, momentum, eps };
+  const rm = runningMean ?? null, rv = runningVar ?? null, w = weight ?? null, b = bias ?? null;
+  return fusedBatchNorm(input, rm, rv, w, b, p) ?? batchNormComposed(input, rm, rv, w, b, p);
+}
+
+interface BatchNormParams {
+  training: boolean;
+  momentum: number;
+  eps: number;
+}
+
+function updateRunning(
+  runningMean: Tensor | null,
+  runningVar: Tensor | null,
+  mean: Tensor,
+  variance: Tensor,
+  n: number,
+  momentum: number,
+): void {
+  noGrad(() => {
+    if (runningMean) runningMean.mul_(1 - momentum).add_(mean.reshape(-1).mul(momentum));
+    if (runningVar) {
+      runningVar.mul_(1 - momentum).add_(variance.reshape(-1).mul(momentum * n / (n - 1)));
+    }
+  });
+}
+
+/**
+ * @internal Batch norm composed from reductions: the reference form (and the
+ * path where the fused kernels do not apply).
+ */
+export function batchNormComposed(
+  input: Tensor,
+  runningMean: Tensor | null,
+  runningVar: Tensor | null,
+  weight: Tensor | null,
+  bias: Tensor | null,
+  p: BatchNormParams,
+): Tensor {
+  const dims = input.shape.map((_, i) => i).filter((i) => i !== 1);
+  const shape = channelShape(input);
+  let mean: Tensor, variance: Tensor;
+  if (p.training) {
     mean = input.mean(dims, true);
     variance = input.var(dims, { correction: 0, keepdim: true });
-    noGrad(() => {
-      if (runningMean) {
-        runningMean.mul_(1 - momentum).add_(mean.reshape(-1).mul(momentum));
-      }
-      if (runningVar) {
-        runningVar.mul_(1 - momentum).add_(variance.reshape(-1).mul(momentum * n / (n - 1)));
-      }
-    });
+    updateRunning(
+      runningMean,
+      runningVar,
+      mean,
+      variance,
+      input.numel / input.shape[1],
+      p.momentum,
+    );
   } else {
-    if (!runningMean || !runningVar) {
-      throw new Error("batchNorm: running_mean and running_var must be defined in evaluation mode");
-    }
-    mean = runningMean.reshape(shape);
-    variance = runningVar.reshape(shape);
+    mean = runningMean!.reshape(shape);
+    variance = runningVar!.reshape(shape);
   }
-  let out = input.sub(mean).mul(variance.add(eps).rsqrt());
+  let out = input.sub(mean).mul(variance.add(p.eps).rsqrt());
   if (weight) out = out.mul(weight.reshape(shape));
   if (bias) out = out.add(bias.reshape(shape));
   return out;
+}
+
+/** The fused batch norm (three channel kernels), or null where it does not apply. */
+function fusedBatchNorm(
+  input: Tensor,
+  runningMean: Tensor | null,
+  runningVar: Tensor | null,
+  weight: Tensor | null,
+  bias: Tensor | null,
+  p: BatchNormParams,
+): Tensor | null {
+  const be = input.backend;
+  const dtype = input.dtype;
+  if (!be.channelStats || !be.channelGradSums || !be.channelAffine || input.numel === 0) {
+    return null;
+  }
+  if (dtype !== "float32" && dtype !== "float64") return null;
+  const n = input.shape[0], c = input.shape[1], s = input.numel / (n * c);
+  for (const t of [runningMean, runningVar, weight, bias]) {
+    if (t === null) continue;
+    if (!(t instanceof Tensor) || t.dtype !== dtype || t.device !== input.device) return null;
+    if (t.ndim !== 1 || t.shape[0] !== c) return null;
+  }
+  const dev = input.device;
+  const x = noGrad(() => input.contiguous().reshape([n, c, s]));
+  let center: Tensor, rstd: Tensor;
+  if (p.training) {
+    const mean = outputTensor([c], dtype, dev), variance = outputTensor([c], dtype, dev);
+    be.channelStats(x, mean, variance);
+    updateRunning(runningMean, runningVar, mean, variance, n * s, p.momentum);
+    center = mean;
+    rstd = noGrad(() => variance.add(p.eps).rsqrt());
+  } else {
+    center = noGrad(() => runningMean!.clone());
+    rstd = noGrad(() => runningVar!.add(p.eps).rsqrt());
+  }
+  // y = scale * x + shift per channel.
+  const [scale, shift] = noGrad(() => {
+    const sc = weight ? weight.mul(rstd) : rstd;
+    return [sc, bias ? bias.sub(center.mul(sc)) : center.mul(sc).neg()];
+  });
+  const out = outputTensor([n, c, s], dtype, dev);
+  be.channelAffine(x, null, null, scale, null, shift, out);
+  const y = noGrad(() => out.reshape(input.shape));
+  return record("batchNorm", [input, weight, bias], y, {
+    x: input,
+    w: weight ?? undefined,
+    center,
+    rstd,
+  }, { training: p.training, eps: p.eps, n, c, s });
+}
+
+/** @internal The rule of "batchNorm" (the fused kernels' forward). */
+export function batchNormRule(
+  g: Tensor,
+  sv: Record<string, Tensor>,
+  ctx: Record<string, unknown>,
+  node: Node,
+): (Tensor | null)[] {
+  const [ex, ew, eb] = node.edges;
+  const training = ctx.training as boolean, eps = ctx.eps as number;
+  const n = ctx.n as number, c = ctx.c as number, s = ctx.s as number;
+  const x = sv.x, w = sv.w ?? null;
+  if (isGradEnabled()) {
+    // A graph of the backward itself: differentiable ops (batch statistics recomputed from x).
+    const dims = x.shape.map((_, i) => i).filter((i) => i !== 1);
+    const shape = channelShape(x);
+    const rstd = training
+      ? x.var(dims, { correction: 0, keepdim: true }).add(eps).rsqrt()
+      : sv.rstd.reshape(shape);
+    const xhat = x.sub(training ? x.mean(dims, true) : sv.center.reshape(shape)).mul(rstd);
+    const wr = w ? w.reshape(shape) : null;
+    let dx: Tensor | null = null;
+    if (ex && training) {
+      const gw = wr ? g.mul(wr) : g;
+      dx = rstd.mul(gw.sub(gw.mean(dims, true)).sub(xhat.mul(gw.mul(xhat).mean(dims, true))));
+    } else if (ex) dx = g.mul(wr ? wr.mul(rstd) : rstd);
+    return [
+      dx,
+      ew ? g.mul(xhat).sum(dims).reshape(ew.shape) : null,
+      eb ? g.sum(dims).reshape(eb.shape) : null,
+    ];
+  }
+  const be = x.backend, dt = x.dtype, dev = x.device;
+  const [g3, x3] = noGrad(() => [
+    g.contiguous().reshape([n, c, s]),
+    x.contiguous().reshape([n, c, s]),
+  ]);
+  const sg = outputTensor([c], dt, dev), sgx = outputTensor([c], dt, dev);
+  be.channelGradSums!(g3, x3, sv.center, sg, sgx);
+  let dx: Tensor | null = null;
+  if (ex) {
+    dx = outputTensor([n, c, s], dt, dev);
+    const a = noGrad(() => (w ? w.mul(sv.rstd) : sv.rstd));
+    if (training) {
+      // dx = a * (g - sg / M - (x - mean) * rstd^2 * sgx / M), M = n * s.
+      const m = n * s;
+      const [bc, k] = noGrad(() => [
+        a.mul(sv.rstd).mul(sv.rstd).mul(sgx).mul(-1 / m),
+        a.mul(sg).mul(-1 / m),
+      ]);
+      be.channelAffine!(g3, x3, sv.center, a, bc, k, dx);
+    } else be.channelAffine!(g3, null, null, a, null, null, dx);
+  }
+  return noGrad(() => [
+    dx && ex ? dx.reshape(ex.shape) : null,
+    ew ? sgx.mul(sv.rstd).reshape(ew.shape) : null,
+    eb ? sg.reshape(eb.shape) : null,
+  ]);
 }
 
 /**
