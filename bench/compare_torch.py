@@ -108,6 +108,39 @@ def workloads():
     for r, c in work["softmax"]:
         out[f"softmax {r}x{c}"] = softmax(r, c)
 
+    def layer_norm(r, d):
+        def make():
+            x = torch.randn(r, d, generator=g, requires_grad=True)
+            w = torch.randn(d, generator=g, requires_grad=True)
+            b = torch.randn(d, generator=g, requires_grad=True)
+
+            def step():
+                y = F.layer_norm(x, [d], w, b)
+                y.backward(torch.ones_like(y))
+                x.grad = w.grad = b.grad = None
+            return step
+        return make
+
+    r, d = work["norm"]["layer"]
+    out[f"layerNorm {r}x{d} fwd+bwd"] = layer_norm(r, d)
+
+    def batch_norm(shape):
+        def make():
+            x = torch.randn(*shape, generator=g, requires_grad=True)
+            w = torch.randn(shape[1], generator=g, requires_grad=True)
+            b = torch.randn(shape[1], generator=g, requires_grad=True)
+            rm, rv = torch.zeros(shape[1]), torch.ones(shape[1])
+
+            def step():
+                y = F.batch_norm(x, rm, rv, w, b, training=True)
+                y.backward(torch.ones_like(y))
+                x.grad = w.grad = b.grad = None
+            return step
+        return make
+
+    shape = work["norm"]["batch"]
+    out["batchNorm " + "x".join(map(str, shape)) + " fwd+bwd"] = batch_norm(shape)
+
     def add1():
         a1 = torch.randn(1)
         b1 = torch.randn(1)

@@ -34,6 +34,7 @@ interface Workloads {
   elementwise: { ops: string[]; sizes: number[] };
   sum: number[];
   softmax: [number, number][];
+  norm: { layer: [number, number]; batch: number[] };
   epoch: { images: number; batch: number };
 }
 
@@ -142,6 +143,30 @@ function zenoWorkloads(): Map<string, () => () => unknown> {
       x.grad = null;
     };
   });
+  {
+    const [r, d] = work.norm.layer;
+    out.set(`layerNorm ${r}x${d} fwd+bwd`, () => {
+      const x = zn.randn([r, d], { requiresGrad: true });
+      const w = zn.randn([d], { requiresGrad: true }), b = zn.randn([d], { requiresGrad: true });
+      return () => {
+        const y = zn.nn.functional.layerNorm(x, [d], w, b);
+        y.backward(zn.onesLike(y));
+        x.grad = w.grad = b.grad = null;
+      };
+    });
+    const shape = work.norm.batch;
+    out.set(`batchNorm ${shape.join("x")} fwd+bwd`, () => {
+      const x = zn.randn(shape, { requiresGrad: true });
+      const w = zn.randn([shape[1]], { requiresGrad: true });
+      const b = zn.randn([shape[1]], { requiresGrad: true });
+      const rm = zn.zeros([shape[1]]), rv = zn.ones([shape[1]]);
+      return () => {
+        const y = zn.nn.functional.batchNorm(x, rm, rv, w, b, { training: true });
+        y.backward(zn.onesLike(y));
+        x.grad = w.grad = b.grad = null;
+      };
+    });
+  }
   const e = work.epoch;
   let data: [zn.Tensor, zn.Tensor] | undefined;
   for (const tidy of [true, false]) {
