@@ -165,3 +165,16 @@ Deno.test("cpu pool: results on reused memory are written in full", () => {
   const rows = x.narrow(0, 0, 4).softmax(1).sum(1).toArray() as number[];
   for (const s of rows) assert(Math.abs(s - 1) < 1e-5, `softmax row sums to ${s}`);
 });
+
+Deno.test("cpu pool: ones and full on reused memory hold their value everywhere", () => {
+  const poison = () =>
+    zn.tidy(() => {
+      for (let i = 0; i < 4; i++) zn.full([7, 100], NaN).add(0);
+    });
+  poison();
+  assertEquals(zn.ones([7, 100]).sum().item(), 700);
+  poison();
+  assertEquals(zn.full([7, 100], 2.5).sum().item(), 1750);
+  poison();
+  assertEquals(zn.zeros([7, 100]).sum().item(), 0);
+});

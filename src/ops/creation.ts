@@ -14,7 +14,7 @@ import {
 } from "../dtype.ts";
 import { backendFor } from "../backend.ts";
 import { checkShape, contiguousStrides, fmtShape, numel, shapeArgs } from "../shape.ts";
-import { emptyTensor, Tensor } from "../tensor.ts";
+import { emptyTensor, outputTensor, Tensor } from "../tensor.ts";
 import { defaultGenerator, type Generator } from "../random.ts";
 import { toDType } from "./elementwise.ts";
 
@@ -202,7 +202,9 @@ function filled(
   op: string,
 ): Tensor {
   const dtype = opts?.dtype !== undefined ? checkDType(opts.dtype, op) : "float32";
-  const t = emptyTensor(shape, dtype, opts?.device ?? "cpu");
+  const device = opts?.device ?? "cpu";
+  // Zeros come zero-filled; any other value overwrites every element.
+  const t = value === 0 ? emptyTensor(shape, dtype, device) : outputTensor(shape, dtype, device);
   if (value !== 0) t.backend.fill(t, value);
   return finish(t, opts);
 }
