@@ -263,6 +263,24 @@ export const SYMBOLS = {
     ],
     result: "i32",
   },
+  zeno_cross_entropy: {
+    parameters: ["i32", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer", "f64"],
+    result: "i32",
+  },
+  zeno_cross_entropy_backward: {
+    parameters: [
+      "i32",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "f64",
+    ],
+    result: "i32",
+  },
   zeno_window2d: {
     parameters: [
       "i32",

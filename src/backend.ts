@@ -244,6 +244,36 @@ export interface Backend {
     k: View | null,
     out: View,
   ): void;
+  /**
+   * Cross entropy of logits x: [n, c] against int64 classes t: [n] (targets
+   * equal to `ignoreIndex` are left out): loss: [] receives the mean over
+   * the kept rows (or the sum), count: [1] their number, lse: [n] each row's
+   * log-sum-exp. All contiguous; a target out of range is an error. Optional,
+   * as is crossEntropyBackward: without them cross entropy is composed.
+   */
+  crossEntropy?(
+    x: View,
+    t: View,
+    lse: View,
+    loss: View,
+    count: View,
+    ignoreIndex: number,
+    mean: boolean,
+  ): void;
+  /**
+   * dx = scale * (softmax(x) - onehot(t)) on kept rows, 0 on ignored ones;
+   * scale = g (one element) over count for the mean.
+   */
+  crossEntropyBackward?(
+    x: View,
+    t: View,
+    lse: View,
+    g: View,
+    count: View,
+    dx: View,
+    ignoreIndex: number,
+    mean: boolean,
+  ): void;
   /** c[b] = a[b] @ b[b]; a: [B, M, K], b: [B, K, N] strided, c: [B, M, N] contiguous. */
   matmul(a: View, b: View, c: View): void;
   /** out = x (contiguous [outer, size, inner]) at int64 `idx` along the middle axis. */

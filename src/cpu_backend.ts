@@ -778,6 +778,78 @@ export const cpuBackend: Backend = {
     );
   },
 
+  crossEntropy(
+    x: View,
+    t: View,
+    lse: View,
+    loss: View,
+    count: View,
+    ignoreIndex: number,
+    mean: boolean,
+  ): void {
+    normMeta[0] = x.offset;
+    normMeta[1] = t.offset;
+    normMeta[2] = lse.offset;
+    normMeta[3] = loss.offset;
+    normMeta[4] = count.offset;
+    normMeta[5] = x.shape[0];
+    normMeta[6] = x.shape[1];
+    normMeta[7] = mean ? 1 : 0;
+    const op = "crossEntropy";
+    const status = native().zeno_cross_entropy(
+      DTYPE_CODE[x.dtype],
+      data(x, op),
+      data(t, op),
+      data(lse, op),
+      data(loss, op),
+      data(count, op),
+      normMeta,
+      ignoreIndex,
+    );
+    if (status === 2) {
+      throw new RangeError(
+        `${op}: target ${native().zeno_bad_index()} is out of bounds for ${x.shape[1]} classes`,
+      );
+    }
+    check(status, op);
+  },
+
+  crossEntropyBackward(
+    x: View,
+    t: View,
+    lse: View,
+    g: View,
+    count: View,
+    dx: View,
+    ignoreIndex: number,
+    mean: boolean,
+  ): void {
+    normMeta[0] = x.offset;
+    normMeta[1] = t.offset;
+    normMeta[2] = lse.offset;
+    normMeta[3] = g.offset;
+    normMeta[4] = count.offset;
+    normMeta[5] = dx.offset;
+    normMeta[6] = x.shape[0];
+    normMeta[7] = x.shape[1];
+    normMeta[8] = mean ? 1 : 0;
+    const op = "crossEntropy backward";
+    check(
+      native().zeno_cross_entropy_backward(
+        DTYPE_CODE[x.dtype],
+        data(x, op),
+        data(t, op),
+        data(lse, op),
+        data(g, op),
+        data(count, op),
+        data(dx, op),
+        normMeta,
+        ignoreIndex,
+      ),
+      op,
+    );
+  },
+
   window2d(
     op: Window2dOp,
     src: View,

@@ -379,6 +379,12 @@ const CASES: GCase[] = [
       ).mul(x),
     inputs: () => [leaf([3, 2], 97), leaf([2], 98)],
   },
+  {
+    name: "crossEntropy (fused) with an ignored row",
+    fn: (x) =>
+      zn.nn.functional.crossEntropy(x, zn.tensor([2, -100, 0, 3], { dtype: "int64" })).mul(x.sum()),
+    inputs: () => [leaf([4, 5], 99)],
+  },
   // convolution and pooling (src/nn/functional)
   {
     name: "conv2d with bias, stride and padding",

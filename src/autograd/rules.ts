@@ -21,6 +21,7 @@ import { cat } from "../ops/join.ts";
 import * as cv from "../nn/functional/conv.ts";
 import * as pl from "../nn/functional/pool.ts";
 import * as nm from "../nn/functional/normalization.ts";
+import * as ls from "../nn/functional/loss.ts";
 
 /** A derivative rule. */
 export type Rule = (
@@ -383,6 +384,7 @@ export const RULES: Record<string, Rule> = {
   conv2d: cv.conv2dRule,
   layerNorm: nm.layerNormRule,
   batchNorm: nm.batchNormRule,
+  crossEntropy: ls.crossEntropyRule,
   convTranspose2d: cv.convTranspose2dRule,
   maxPool2d: pl.maxPool2dRule,
   maxPool2dBackward: pl.maxPool2dBackwardRule,

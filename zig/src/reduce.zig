@@ -303,7 +303,7 @@ pub fn scan(op: Scan, dtype: DType, x_base: [*]u8, xoff: i64, out_base: [*]u8, o
 
 /// sum(exp(x[i] - mx)) over n contiguous elements, vectorised (vmath.zig),
 /// accumulated in float64; writes the exps to `out` when given.
-fn expShiftSum(comptime T: type, x: [*]const T, out: ?[*]T, mx: T, n: usize) f64 {
+pub fn expShiftSum(comptime T: type, x: [*]const T, out: ?[*]T, mx: T, n: usize) f64 {
     const w = comptime vm.lanes(T);
     const V = @Vector(w, T);
     const W = @Vector(w, f64);
@@ -327,7 +327,7 @@ fn expShiftSum(comptime T: type, x: [*]const T, out: ?[*]T, mx: T, n: usize) f64
 }
 
 /// The largest of n contiguous elements, NaN if any is NaN (as PyTorch's max).
-fn lineMax(comptime T: type, x: [*]const T, n: usize) T {
+pub fn lineMax(comptime T: type, x: [*]const T, n: usize) T {
     const w = comptime vm.lanes(T);
     const V = @Vector(w, T);
     var mv: V = @splat(-std.math.inf(T));

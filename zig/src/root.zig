@@ -20,6 +20,7 @@ const ix = @import("index.zig");
 const opt = @import("optim.zig");
 const conv = @import("conv.zig");
 const norm = @import("norm.zig");
+const loss = @import("loss.zig");
 
 /// Bumped whenever an export's signature or meaning changes.
 pub const abi_version: u32 = 1;
@@ -313,7 +314,33 @@ export fn zeno_channel_affine(dtype: i32, u: [*]u8, v: ?[*]u8, m: ?[*]u8, a: [*]
     return 0;
 }
 
+/// An ignore index that is an integer (exactly representable in an f64).
+fn ignoreIndex(v: f64) ?i64 {
+    if (!(@abs(v) <= 9007199254740992) or @trunc(v) != v) return null;
+    return @intFromFloat(v);
+}
+
+/// meta: [xoff, toff, lse off, loss off, count off, n, c, mean (0 or 1)];
+/// x: [n, c], t: int64 [n].
+export fn zeno_cross_entropy(dtype: i32, x: [*]u8, t: [*]u8, lse: [*]u8, out: [*]u8, count: [*]u8, meta: [*]const i32, ignore: f64) callconv(.c) i32 {
+    const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
+    for (0..8) |i| if (meta[i] < 0) return status(error.InvalidArgument);
+    const ig = ignoreIndex(ignore) orelse return status(error.InvalidArgument);
+    loss.crossEntropy(d, x, meta[0], t, meta[1], lse, meta[2], out, meta[3], count, meta[4], @intCast(meta[5]), @intCast(meta[6]), ig, meta[7] != 0) catch |e| return status(e);
+    return 0;
+}
+
+/// meta: [xoff, toff, lse off, g off, count off, dx off, n, c, mean (0 or 1)].
+export fn zeno_cross_entropy_backward(dtype: i32, x: [*]u8, t: [*]u8, lse: [*]u8, g: [*]u8, count: [*]u8, dx: [*]u8, meta: [*]const i32, ignore: f64) callconv(.c) i32 {
+    const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
+    for (0..9) |i| if (meta[i] < 0) return status(error.InvalidArgument);
+    const ig = ignoreIndex(ignore) orelse return status(error.InvalidArgument);
+    loss.crossEntropyBackward(d, x, meta[0], t, meta[1], lse, meta[2], g, meta[3], count, meta[4], dx, meta[5], @intCast(meta[6]), @intCast(meta[7]), ig, meta[8] != 0) catch |e| return status(e);
+    return 0;
+}
+
 test {
+    _ = loss;
     _ = norm;
     _ = pool;
     _ = strided;
