@@ -42,7 +42,7 @@ import { deviceMismatch, disposedError } from "./lifetime.ts";
 
 /** conv2dDirect's geometry for the native call (conv.Direct's meta). */
 const directMeta = new Int32Array(10);
-/** Offsets and sizes of the layer norm calls (root.zig's zeno_layer_norm*). */
+/** Offsets and sizes of the normalization and cross entropy calls (their meta arrays in root.zig). */
 const normMeta = new Int32Array(10);
 /** conv.Direct.Mode's numbers. */
 const DIRECT_MODE = { forward: 0, inputGrad: 1, weightGrad: 2 } as const;

@@ -101,7 +101,8 @@ export class Generator {
     const st = this.#s;
     let s0 = st[0], s1 = st[1], s2 = st[2], s3 = st[3];
     for (let i = 0; i < out.length; i++) {
-      // Two xoshiro128** steps (nextUint32), as nextFloat takes them.
+      // Two xoshiro128** steps (nextUint32), as nextFloat takes them, written
+      // out: a two-pass inner loop measured at half the speed.
       let r = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
       let t = s1 << 9;
       s2 ^= s0;

@@ -20,6 +20,7 @@
 const std = @import("std");
 const dt = @import("dtype.zig");
 const pool = @import("pool.zig");
+const vm = @import("vmath.zig");
 const DType = dt.DType;
 const assert = std.debug.assert;
 
@@ -34,15 +35,10 @@ fn optPtr(comptime T: type, base: ?[*]u8, off: i64) ?[*]T {
     return if (base) |b| ptr(T, b, off) else null;
 }
 
-/// Lanes per vector for T (8 floats or 4 doubles on AVX2).
-fn lanes(comptime T: type) usize {
-    return std.simd.suggestVectorLength(T) orelse 4;
-}
-
 /// sum(x[0..n]) with four vector accumulators; the sum is taken in T's
 /// precision (a row of a layer norm is short and in L1).
 fn rowSum(comptime T: type, x: [*]const T, n: usize) T {
-    const L = comptime lanes(T);
+    const L = vm.lanes(T);
     const V = @Vector(L, T);
     var a: [4]V = @splat(@splat(0));
     var i: usize = 0;
@@ -57,7 +53,7 @@ fn rowSum(comptime T: type, x: [*]const T, n: usize) T {
 
 /// sum((x - c)^2) over x[0..n].
 fn rowCenteredSquares(comptime T: type, x: [*]const T, n: usize, c: T) T {
-    const L = comptime lanes(T);
+    const L = vm.lanes(T);
     const V = @Vector(L, T);
     const cv: V = @splat(c);
     var a: [4]V = @splat(@splat(0));
@@ -79,7 +75,7 @@ fn rowCenteredSquares(comptime T: type, x: [*]const T, n: usize, c: T) T {
 
 fn LayerNorm(comptime T: type) type {
     return struct {
-        const L = lanes(T);
+        const L = vm.lanes(T);
         const V = @Vector(L, T);
 
         const Fwd = struct {
@@ -290,7 +286,7 @@ pub fn layerNormBackward(dtype: DType, g: [*]u8, goff: i64, x: [*]u8, xoff: i64,
 
 fn Channels(comptime T: type) type {
     return struct {
-        const L = lanes(T);
+        const L = vm.lanes(T);
         const V = @Vector(L, T);
 
         /// sum(u) and, with v, sum(u * (v - m)) over one block of s elements,
@@ -483,9 +479,7 @@ pub fn layerNormReference(comptime T: type, x: []const T, w: ?[]const T, b: ?[]c
 
 pub fn layerNormBackwardReference(comptime T: type, g: []const T, x: []const T, mean: []const T, rstd: []const T, w: ?[]const T, dx: []T, dw: []T, db: []T, d: usize) void {
     const rows = x.len / d;
-    @memset(dw, 0);
-    @memset(db, 0);
-    var dwa = std.heap.page_allocator.alloc(f64, 2 * d) catch unreachable;
+    const dwa = std.heap.page_allocator.alloc(f64, 2 * d) catch unreachable;
     defer std.heap.page_allocator.free(dwa);
     @memset(dwa, 0);
     for (0..rows) |r| {
