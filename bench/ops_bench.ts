@@ -34,6 +34,19 @@ for (const n of [1024, 1048576, 16777216]) {
   });
 }
 
+{
+  // The bias gradients of a linear layer (the batch's rows) and of a conv
+  // layer (all but the channel dim).
+  const rows = zn.randn([4096, 768]);
+  Deno.bench("sum 4096x768 over dim 0", { group: "sum over dims" }, () => {
+    rows.sum(0);
+  });
+  const maps = zn.randn([32, 64, 56, 56]);
+  Deno.bench("sum 32x64x56x56 over [0, 2, 3]", { group: "sum over dims" }, () => {
+    maps.sum([0, 2, 3]);
+  });
+}
+
 for (const [r, c] of [[256, 1000], [4096, 1024]]) {
   const a = zn.randn([r, c]);
   Deno.bench(`softmax ${r}x${c}`, { group: "softmax" }, () => {

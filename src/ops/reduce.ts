@@ -17,6 +17,13 @@ interface Plan {
   x: Tensor;
   axis: Axis3;
   outShape: number[];
+  /**
+   * Set where the reduced dims are a leading and a trailing block around the
+   * kept ones: the product of the leading block's sizes. Then `axis` is
+   * [outer, r] = [kept, trailing] of each leading index, reduced first, and
+   * the leading block second.
+   */
+  lead?: number;
 }
 
 function normalizeDims(x: Tensor, dim: Dim, op: string): number[] {
@@ -31,8 +38,12 @@ function normalizeDims(x: Tensor, dim: Dim, op: string): number[] {
   return normDims(list, x.ndim, op).sort((a, b) => a - b);
 }
 
-/** Lays x out as [outer, r, inner] over `dims` and gives the result shape. */
-function plan(x: Tensor, dims: number[], keepdim: boolean): Plan {
+/**
+ * Lays x out as [outer, r, inner] over `dims` and gives the result shape.
+ * `split` allows two passes (sum and mean, whose partial results combine)
+ * where the reduced dims surround the kept ones.
+ */
+function plan(x: Tensor, dims: number[], keepdim: boolean, split = false): Plan {
   const nd = x.ndim;
   const red = new Set(dims);
   const outShape: number[] = [];
@@ -49,6 +60,22 @@ function plan(x: Tensor, dims: number[], keepdim: boolean): Plan {
     for (let i = 0; i < (dims[0] ?? nd); i++) outer *= x.shape[i];
     for (let i = (dims[dims.length - 1] ?? nd - 1) + 1; i < nd; i++) inner *= x.shape[i];
     return { x: c, axis: { outer, r, inner }, outShape };
+  }
+  // A conv bias gradient's [0, 2, 3] of [N, C, H, W]: sum each contiguous
+  // H x W plane, then the [N, C] partial sums over N, rather than copying the
+  // whole input permuted.
+  let lead = 0;
+  while (lead < dims.length && dims[lead] === lead) lead++;
+  const trail = dims.length - lead;
+  if (split && lead > 0 && x.numel > 0 && dims[lead] === nd - trail) {
+    const c = x.isContiguous() ? x : clone(x);
+    let a = 1, outer = 1, r2 = 1;
+    for (let i = 0; i < nd; i++) {
+      if (i < lead) a *= x.shape[i];
+      else if (i < nd - trail) outer *= x.shape[i];
+      else r2 *= x.shape[i];
+    }
+    return { x: c, axis: { outer, r: r2, inner: 1 }, outShape, lead: a };
   }
   const kept = x.shape.map((_, i) => i).filter((i) => !red.has(i));
   const p = clone(permute(x, [...kept, ...dims]));
@@ -70,16 +97,32 @@ function run(
 ): Tensor {
   const dims = normalizeDims(x, dim, opts.name);
   const src = x.dtype === opts.inDType ? x : toDType(x, opts.inDType);
-  const pl = plan(src, dims, keepdim);
+  const pl = plan(src, dims, keepdim, op === "sum" || op === "mean");
   const out = emptyTensor(pl.outShape, opts.outDType === "bool" ? "bool" : opts.inDType, x.device);
-  src.backend.reduce(op, pl.x, pl.axis, out, null, opts.p);
+  if (pl.lead === undefined) src.backend.reduce(op, pl.x, pl.axis, out, null, opts.p);
+  else {
+    // [lead, outer, r] -> [lead, outer] (contiguous lines) -> [outer] (columns);
+    // a mean of equal-sized groups' means is the mean.
+    const { outer, r } = pl.axis;
+    const part = emptyTensor([pl.lead, outer], opts.inDType, x.device);
+    src.backend.reduce(op, pl.x, { outer: pl.lead * outer, r, inner: 1 }, part, null, opts.p);
+    src.backend.reduce(op, part, { outer: 1, r: pl.lead, inner: outer }, out, null, opts.p);
+    part.dispose();
+  }
   const result = opts.outDType !== out.dtype ? toDType(out, opts.outDType) : out;
   if (!x.requiresGrad) return result;
   const save = opts.save;
   return record(opts.name, [x], result, {
     x: save === "x" || save === "both" ? x : undefined,
     out: save === "out" || save === "both" ? result : undefined,
-  }, { dims, keepdim, shape: x.shape, count: pl.axis.r, p: opts.p, correction: opts.p });
+  }, {
+    dims,
+    keepdim,
+    shape: x.shape,
+    count: pl.axis.r * (pl.lead ?? 1),
+    p: opts.p,
+    correction: opts.p,
+  });
 }
 
 function checkTensor(x: unknown, op: string): asserts x is Tensor {

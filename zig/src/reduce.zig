@@ -237,6 +237,9 @@ pub fn reduce(op: Reduce, dtype: DType, x_base: [*]u8, xoff: i64, out_base: ?[*]
                         ptr(T, ctx.out.?, 0)[0] = @floatCast(s);
                         return;
                     }
+                    if ((O == .sum or O == .mean) and sh.inner > 1 and sh.r > 0) {
+                        return columns(T, O == .mean, ctx.x, @ptrCast(@alignCast(ctx.out.?)), sh);
+                    }
                     const lines = sh.outer * sh.inner;
                     const chunks = pool.chunkCount(lines * @max(sh.r, 1), 1 << 15);
                     const c2 = Ctx{ .x = ctx.x, .out = ctx.out, .idx = ctx.idx, .sh = sh, .p = p, .chunks = @min(chunks, @as(u32, @intCast(@max(lines, 1)))) };
@@ -265,6 +268,85 @@ pub fn reduce(op: Reduce, dtype: DType, x_base: [*]u8, xoff: i64, out_base: ?[*]
         },
         else => return error.InvalidArgument,
     }
+}
+
+/// Columns per task of the column sum: 256 f64 sums (2 KiB, in L1) and rows
+/// read 1 KiB (float32) at a time.
+const col_block = 256;
+/// Rows the column sum adds in registers before it updates the sums: four
+/// sequential streams, and a quarter of the sums' loads and stores.
+const col_rows = 4;
+
+/// out[o, j] = sum (or mean) over x[o, :, j] for inner > 1, read row by row:
+/// each task keeps the sums of a block of columns and adds rows to them four
+/// at a time, so the input streams in order where the line loop (reduceLine,
+/// the reference) walked each column with a stride of `inner` elements (a
+/// bias gradient's sum over the batch of a 4096 x 768 matrix: 13 ms against
+/// 0.7). Floats accumulate in f64 (rows added in another order than the line
+/// loop's); ints wrap.
+fn columns(comptime T: type, comptime mean: bool, x: [*]const T, out: [*]T, sh: Shape) void {
+    assert(sh.inner > 1 and sh.r > 0);
+    const blocks = (sh.inner + col_block - 1) / col_block;
+    const Ctx = struct { x: [*]const T, out: [*]T, sh: Shape, blocks: usize, chunks: u32 };
+    const tasks = sh.outer * blocks;
+    const chunks = @min(pool.chunkCount(sh.outer * sh.r * sh.inner, 1 << 15), @as(u32, @intCast(@min(tasks, 1 << 16))));
+    const ctx = Ctx{ .x = x, .out = out, .sh = sh, .blocks = blocks, .chunks = chunks };
+    pool.run(chunks, &ctx, struct {
+        fn f(c: *const Ctx, chunk: u32) void {
+            const float = comptime dt.isFloat(T);
+            const A = if (float) f64 else T;
+            const W = 8;
+            const VA = @Vector(W, A);
+            const r = pool.chunkRange(c.sh.outer * c.blocks, c.chunks, chunk);
+            for (r[0]..r[1]) |t| {
+                const o = t / c.blocks;
+                const j0 = (t % c.blocks) * col_block;
+                const w = @min(col_block, c.sh.inner - j0);
+                const base = c.x + o * c.sh.r * c.sh.inner + j0;
+                const ld = c.sh.inner;
+                var sums: [col_block]A = @splat(0);
+                // Whole vectors of columns, col_rows rows at a time.
+                const wv = w / W * W;
+                var i: usize = 0;
+                while (i + col_rows <= c.sh.r) : (i += col_rows) {
+                    const row = base + i * ld;
+                    var v: usize = 0;
+                    while (v < wv) : (v += W) {
+                        var part: VA = widen(T, row[v..][0..W].*);
+                        inline for (1..col_rows) |q| part = add(A, part, widen(T, row[q * ld + v ..][0..W].*));
+                        const sv: VA = sums[v..][0..W].*;
+                        sums[v..][0..W].* = add(A, sv, part);
+                    }
+                    for (wv..w) |jj| {
+                        inline for (0..col_rows) |q| sums[jj] = add(A, sums[jj], widen1(T, row[q * ld + jj]));
+                    }
+                }
+                while (i < c.sh.r) : (i += 1) {
+                    const row = base + i * ld;
+                    for (0..w) |jj| sums[jj] = add(A, sums[jj], widen1(T, row[jj]));
+                }
+                const dst = c.out + o * c.sh.inner + j0;
+                for (0..w) |jj| {
+                    dst[jj] = if (float)
+                        @floatCast(if (mean) sums[jj] / @as(f64, @floatFromInt(c.sh.r)) else sums[jj])
+                    else
+                        sums[jj];
+                }
+            }
+        }
+
+        /// The accumulator type of T's elements: f64 for floats, T for ints.
+        inline fn widen(comptime E: type, v: @Vector(8, E)) @Vector(8, if (dt.isFloat(E)) f64 else E) {
+            return if (comptime dt.isFloat(E)) @floatCast(v) else v;
+        }
+        inline fn widen1(comptime E: type, v: E) if (dt.isFloat(E)) f64 else E {
+            return if (comptime dt.isFloat(E)) @floatCast(v) else v;
+        }
+        /// Floats add; ints wrap, as the line loop's sums do.
+        inline fn add(comptime A: type, a: anytype, b: @TypeOf(a)) @TypeOf(a) {
+            return if (comptime dt.isFloat(A)) a + b else a +% b;
+        }
+    }.f);
 }
 
 pub const Scan = enum(i32) { cumsum = 0, cumprod = 1 };
@@ -440,4 +522,50 @@ pub fn softmax(log: bool, dtype: DType, x_base: [*]u8, xoff: i64, out_base: [*]u
 
 pub fn shape(outer: i32, r: i32, inner: i32) Shape {
     return .{ .outer = @intCast(outer), .r = @intCast(r), .inner = @intCast(inner) };
+}
+
+// ------------------------------------------------------------------ tests
+
+const testing = std.testing;
+
+fn columnCase(comptime D: DType, comptime op: Reduce, sh: Shape) !void {
+    const T = dt.Storage(D);
+    const a = testing.allocator;
+    const x = try a.alloc(T, sh.outer * sh.r * sh.inner);
+    defer a.free(x);
+    var rng = std.Random.DefaultPrng.init(sh.outer * 131 + sh.r * 17 + sh.inner);
+    const lo: i64 = if (comptime dt.isFloat(T) or @typeInfo(T).int.signedness == .signed) -100 else 0;
+    for (x) |*v| v.* = if (comptime dt.isFloat(T)) @floatCast(rng.random().floatNorm(f64)) else @intCast(rng.random().intRangeAtMost(i64, lo, 100));
+    const got = try a.alloc(T, sh.outer * sh.inner);
+    defer a.free(got);
+    try reduce(op, D, @ptrCast(x.ptr), 0, @ptrCast(got.ptr), 0, null, 0, sh, 0);
+    // The reference: the line loop over each strided column.
+    for (0..sh.outer) |o| for (0..sh.inner) |j| {
+        var want: T = undefined;
+        const l = Line(T){ .x = x.ptr + o * sh.r * sh.inner + j, .stride = sh.inner, .n = sh.r };
+        reduceLine(T, op, l, 0, &want, null);
+        // Floats: both accumulate in f64, in another order; ints: exact.
+        if (comptime dt.isFloat(T)) {
+            try testing.expectApproxEqRel(want, got[o * sh.inner + j], if (T == f32) 1e-6 else 1e-12);
+        } else try testing.expectEqual(want, got[o * sh.inner + j]);
+    };
+}
+
+test "column sums and means match the line loop over each strided column" {
+    // Inner sizes below, at and past one column block, uneven last blocks.
+    const shapes = [_]Shape{
+        .{ .outer = 1, .r = 7, .inner = 2 },     .{ .outer = 3, .r = 5, .inner = 256 },
+        .{ .outer = 2, .r = 33, .inner = 300 },  .{ .outer = 1, .r = 1, .inner = 257 },
+        .{ .outer = 4, .r = 64, .inner = 1000 }, .{ .outer = 1, .r = 203, .inner = 773 },
+    };
+    for (shapes) |sh| {
+        try columnCase(.float32, .sum, sh);
+        try columnCase(.float64, .sum, sh);
+        try columnCase(.float32, .mean, sh);
+        try columnCase(.float64, .mean, sh);
+        try columnCase(.int64, .sum, sh);
+        try columnCase(.int32, .sum, sh);
+        try columnCase(.int8, .sum, sh);
+        try columnCase(.uint8, .sum, sh);
+    }
 }

@@ -343,6 +343,7 @@ test {
     _ = loss;
     _ = norm;
     _ = pool;
+    _ = red;
     _ = strided;
     _ = dt;
     _ = mm;
