@@ -108,6 +108,16 @@ def workloads():
     for r, c in work["softmax"]:
         out[f"softmax {r}x{c}"] = softmax(r, c)
 
+    def rows(f):
+        def make():
+            a = torch.randn(*work["rows"], generator=g)
+            return lambda: f(a)
+        return make
+
+    r, c = work["rows"]
+    out[f"gelu {r}x{c}"] = rows(F.gelu)
+    out[f"bias grad {r}x{c} (sum dim 0)"] = rows(lambda a: a.sum(0))
+
     def layer_norm(r, d):
         def make():
             x = torch.randn(r, d, generator=g, requires_grad=True)

@@ -34,6 +34,8 @@ interface Workloads {
   elementwise: { ops: string[]; sizes: number[] };
   sum: number[];
   softmax: [number, number][];
+  /** A transformer-like activation: GELU over it, and its sum over the rows (a bias gradient). */
+  rows: [number, number];
   norm: { layer: [number, number]; batch: number[] };
   epoch: { images: number; batch: number };
 }
@@ -130,6 +132,17 @@ function zenoWorkloads(): Map<string, () => () => unknown> {
     out.set(`softmax ${r}x${c}`, () => {
       const a = zn.randn([r, c]);
       return () => a.softmax(-1);
+    });
+  }
+  {
+    const [r, c] = work.rows;
+    out.set(`gelu ${r}x${c}`, () => {
+      const a = zn.randn([r, c]);
+      return () => zn.nn.functional.gelu(a);
+    });
+    out.set(`bias grad ${r}x${c} (sum dim 0)`, () => {
+      const a = zn.randn([r, c]);
+      return () => a.sum(0);
     });
   }
   out.set("overhead add 1 element", () => {

@@ -190,10 +190,12 @@ inline fn predicate(comptime T: type, comptime op: Unary, x: T) u8 {
     };
 }
 
-/// Ops with a vectorised kernel (vmath.zig) on contiguous float runs.
-fn vectorOp(comptime op: Unary) bool {
+/// Ops with a vectorised kernel (vmath.zig) on contiguous float runs (erf
+/// and the GELU built on it: float32 only, float64 keeps the C library's).
+fn vectorOp(comptime T: type, comptime op: Unary) bool {
     return switch (op) {
-        .exp, .log, .tanh, .sigmoid, .silu => true,
+        .exp, .log, .tanh, .sigmoid, .silu, .gelu_tanh => true,
+        .erf, .gelu_erf => T == f32,
         else => false,
     };
 }
@@ -204,6 +206,8 @@ fn vectorRun(comptime T: type, comptime op: Unary, x: [*]const T, y: [*]T, len: 
     const n = comptime vm.lanes(T);
     const V = @Vector(n, T);
     const f = struct {
+        const half: V = @splat(0.5);
+        const one: V = @splat(1);
         inline fn f(v: V) V {
             return switch (op) {
                 .exp => vm.exp(T, n, v),
@@ -211,6 +215,13 @@ fn vectorRun(comptime T: type, comptime op: Unary, x: [*]const T, y: [*]T, len: 
                 .tanh => vm.tanh(T, n, v),
                 .sigmoid => vm.sigmoid(T, n, v),
                 .silu => vm.silu(T, n, v),
+                .erf => vm.erf32(n, v),
+                .gelu_erf => half * v * (one + vm.erf32(n, v * @as(V, @splat(std.math.sqrt1_2)))),
+                .gelu_tanh => blk: {
+                    const k: V = @splat(@sqrt(2.0 / std.math.pi));
+                    const c: V = @splat(0.044715);
+                    break :blk half * v * (one + vm.tanh(T, n, k * (v + c * v * v * v)));
+                },
                 else => unreachable,
             };
         }
@@ -269,7 +280,7 @@ fn UnaryBody(comptime T: type, comptime O: type, comptime op: Unary) type {
             const x = b.x + @as(usize, @intCast(offs[0]));
             const y = b.y + @as(usize, @intCast(offs[1]));
             if (st[0] == 1 and st[1] == 1) {
-                if (comptime dt.isFloat(T) and vectorOp(op)) return vectorRun(T, op, x, y, len);
+                if (comptime dt.isFloat(T) and vectorOp(T, op)) return vectorRun(T, op, x, y, len);
                 if (comptime dt.isFloat(T) and selectOp(op)) return selectRun(T, op, x, y, len, b.p);
                 for (0..len) |i| y[i] = b.one(x[i]);
             } else {
