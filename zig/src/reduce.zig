@@ -292,11 +292,13 @@ fn columns(comptime T: type, comptime mean: bool, x: [*]const T, out: [*]T, sh: 
     const chunks = @min(pool.chunkCount(sh.outer * sh.r * sh.inner, 1 << 15), @as(u32, @intCast(@min(tasks, 1 << 16))));
     const ctx = Ctx{ .x = x, .out = out, .sh = sh, .blocks = blocks, .chunks = chunks };
     pool.run(chunks, &ctx, struct {
+        const float = dt.isFloat(T);
+        /// The sums' type: f64 for floats, T (wrapping) for ints.
+        const A = if (float) f64 else T;
+        const W = 8;
+        const VA = @Vector(W, A);
+
         fn f(c: *const Ctx, chunk: u32) void {
-            const float = comptime dt.isFloat(T);
-            const A = if (float) f64 else T;
-            const W = 8;
-            const VA = @Vector(W, A);
             const r = pool.chunkRange(c.sh.outer * c.blocks, c.chunks, chunk);
             for (r[0]..r[1]) |t| {
                 const o = t / c.blocks;
@@ -312,18 +314,18 @@ fn columns(comptime T: type, comptime mean: bool, x: [*]const T, out: [*]T, sh: 
                     const row = base + i * ld;
                     var v: usize = 0;
                     while (v < wv) : (v += W) {
-                        var part: VA = widen(T, row[v..][0..W].*);
-                        inline for (1..col_rows) |q| part = add(A, part, widen(T, row[q * ld + v ..][0..W].*));
+                        var part = widenV(row[v..][0..W].*);
+                        inline for (1..col_rows) |q| part = add(part, widenV(row[q * ld + v ..][0..W].*));
                         const sv: VA = sums[v..][0..W].*;
-                        sums[v..][0..W].* = add(A, sv, part);
+                        sums[v..][0..W].* = add(sv, part);
                     }
                     for (wv..w) |jj| {
-                        inline for (0..col_rows) |q| sums[jj] = add(A, sums[jj], widen1(T, row[q * ld + jj]));
+                        inline for (0..col_rows) |q| sums[jj] = add(sums[jj], widen(row[q * ld + jj]));
                     }
                 }
                 while (i < c.sh.r) : (i += 1) {
                     const row = base + i * ld;
-                    for (0..w) |jj| sums[jj] = add(A, sums[jj], widen1(T, row[jj]));
+                    for (0..w) |jj| sums[jj] = add(sums[jj], widen(row[jj]));
                 }
                 const dst = c.out + o * c.sh.inner + j0;
                 for (0..w) |jj| {
@@ -335,16 +337,16 @@ fn columns(comptime T: type, comptime mean: bool, x: [*]const T, out: [*]T, sh: 
             }
         }
 
-        /// The accumulator type of T's elements: f64 for floats, T for ints.
-        inline fn widen(comptime E: type, v: @Vector(8, E)) @Vector(8, if (dt.isFloat(E)) f64 else E) {
-            return if (comptime dt.isFloat(E)) @floatCast(v) else v;
+        /// A vector, or one element, of T as the sums' type.
+        inline fn widenV(v: @Vector(W, T)) VA {
+            return if (float) @floatCast(v) else v;
         }
-        inline fn widen1(comptime E: type, v: E) if (dt.isFloat(E)) f64 else E {
-            return if (comptime dt.isFloat(E)) @floatCast(v) else v;
+        inline fn widen(v: T) A {
+            return if (float) @floatCast(v) else v;
         }
         /// Floats add; ints wrap, as the line loop's sums do.
-        inline fn add(comptime A: type, a: anytype, b: @TypeOf(a)) @TypeOf(a) {
-            return if (comptime dt.isFloat(A)) a + b else a +% b;
+        inline fn add(a: anytype, b: @TypeOf(a)) @TypeOf(a) {
+            return if (float) a + b else a +% b;
         }
     }.f);
 }

@@ -253,24 +253,24 @@ const erf_taylor = blk: {
 /// NaN stays NaN; erf(±inf) = ±1.
 pub fn erf32(comptime n: usize, x: @Vector(n, f32)) @Vector(n, f32) {
     const V = @Vector(n, f32);
-    // Small |x|: Horner in x² on f32 lanes.
-    const z2 = x * x;
-    var p: V = @splat(@floatCast(erf_taylor[erf_taylor.len - 1]));
-    inline for (1..erf_taylor.len) |i| p = fma(p, z2, @as(V, @splat(@floatCast(erf_taylor[erf_taylor.len - 1 - i]))));
-    const small = x * p;
-    // Large |x|: erfc on f32 lanes.
-    const cf = struct {
+    const c = struct {
         fn c(v: f32) V {
             return @splat(v);
         }
     }.c;
     const a = @abs(x);
-    const t = cf(1) / (cf(1) + cf(0.5) * a);
-    var q = cf(0.17087277);
-    inline for (.{ -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806, 0.09678418, 0.37409196, 1.00002368, -1.26551223 }) |k| q = fma(q, t, cf(k));
-    const big_abs = cf(1) - t * exp(f32, n, fma(-a, a, q));
-    const big = @select(f32, x < @as(V, @splat(0)), -big_abs, big_abs);
-    return @select(f32, @abs(x) < @as(V, @splat(0.8)), small, big);
+    // Small |x|: Horner in x².
+    const z2 = x * x;
+    var p = c(@floatCast(erf_taylor[erf_taylor.len - 1]));
+    inline for (1..erf_taylor.len) |i| p = fma(p, z2, c(@floatCast(erf_taylor[erf_taylor.len - 1 - i])));
+    const small = x * p;
+    // Large |x|: 1 - erfc(|x|), the sign put back.
+    const t = c(1) / (c(1) + c(0.5) * a);
+    var q = c(0.17087277);
+    inline for (.{ -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806, 0.09678418, 0.37409196, 1.00002368, -1.26551223 }) |k| q = fma(q, t, c(k));
+    const big_abs = c(1) - t * exp(f32, n, fma(-a, a, q));
+    const big = @select(f32, x < c(0), -big_abs, big_abs);
+    return @select(f32, a < c(0.8), small, big);
 }
 
 // ---------------------------------------------------------------- tests
