@@ -200,7 +200,9 @@ def main():
         elif "warm" in cmd:
             name = cmd["warm"]
             if name not in calls:
-                calls[name] = makers[name]()
+                # "(no tidy)" rows differ only on the Zeno side (how results are released).
+                base = name if name in makers else name.removesuffix(" (no tidy)")
+                calls[name] = makers[base]()
             f = calls[name]
             start = time.perf_counter()
             n = 0

@@ -2,6 +2,7 @@
 //! problems with 1 and 2 threads.
 //!
 //!   zig build bench-gemm            (ReleaseFast, x86_64_v3 by default)
+//!   ZENO_BENCH_M=4096 ZENO_BENCH_K=768 ZENO_BENCH_N=3072 ZENO_BENCH_T=2 zig build bench-gemm
 const std = @import("std");
 const mm = @import("src/matmul.zig");
 const pool = @import("src/pool.zig");
@@ -14,34 +15,41 @@ fn now() f64 {
 }
 
 fn bench(comptime T: type, n: usize, threads: u32, trans_a: bool, trans_b: bool) !f64 {
+    return benchShape(T, n, n, n, threads, trans_a, trans_b);
+}
+
+/// GFLOP/s of [m, k] @ [k, n] (best of five rounds of ~0.2 s).
+fn benchShape(comptime T: type, m: usize, n: usize, k: usize, threads: u32, trans_a: bool, trans_b: bool) !f64 {
     const alloc = std.heap.c_allocator;
-    const a = try alloc.alloc(T, n * n);
+    const a = try alloc.alloc(T, m * k);
     defer alloc.free(a);
-    const b = try alloc.alloc(T, n * n);
+    const b = try alloc.alloc(T, k * n);
     defer alloc.free(b);
-    const c = try alloc.alloc(T, n * n);
+    const c = try alloc.alloc(T, m * n);
     defer alloc.free(c);
     for (a, 0..) |*v, i| v.* = @floatFromInt(@as(i64, @intCast(i % 7)) - 3);
     for (b, 0..) |*v, i| v.* = @floatFromInt(@as(i64, @intCast(i % 5)) - 2);
     pool.setNumThreads(threads);
+    const mi: i64 = @intCast(m);
     const ni: i64 = @intCast(n);
+    const ki: i64 = @intCast(k);
     const s = mm.Strides{
         .a_batch = 0,
-        .a_row = if (trans_a) 1 else ni,
-        .a_col = if (trans_a) ni else 1,
+        .a_row = if (trans_a) 1 else ki,
+        .a_col = if (trans_a) mi else 1,
         .b_batch = 0,
         .b_row = if (trans_b) 1 else ni,
-        .b_col = if (trans_b) ni else 1,
+        .b_col = if (trans_b) ki else 1,
     };
     const dtype: dt.DType = if (T == f32) .float32 else .float64;
-    const flops = 2.0 * @as(f64, @floatFromInt(n * n * n));
+    const flops = 2.0 * @as(f64, @floatFromInt(m * n * k));
     // Warm up, then take the best of several timed rounds of ~0.2 s each.
-    try mm.matmul(dtype, @ptrCast(a.ptr), 0, @ptrCast(b.ptr), 0, @ptrCast(c.ptr), 0, 1, n, n, n, s);
+    try mm.matmul(dtype, @ptrCast(a.ptr), 0, @ptrCast(b.ptr), 0, @ptrCast(c.ptr), 0, 1, m, n, k, s);
     const reps: usize = @max(1, @as(usize, @intFromFloat(0.2 / (flops / 50e9))));
     var best: f64 = 0;
     for (0..5) |_| {
         const t0 = now();
-        for (0..reps) |_| try mm.matmul(dtype, @ptrCast(a.ptr), 0, @ptrCast(b.ptr), 0, @ptrCast(c.ptr), 0, 1, n, n, n, s);
+        for (0..reps) |_| try mm.matmul(dtype, @ptrCast(a.ptr), 0, @ptrCast(b.ptr), 0, @ptrCast(c.ptr), 0, 1, m, n, k, s);
         const dtm = (now() - t0) / @as(f64, @floatFromInt(reps));
         best = @max(best, flops / dtm / 1e9);
     }
@@ -83,6 +91,14 @@ fn envInt(name: [*:0]const u8) ?usize {
 pub fn main() !void {
     // ZENO_BENCH_N=1024 ZENO_BENCH_T=1: time only that square float32 case
     // (for profiling).
+    if (envInt("ZENO_BENCH_M")) |m| {
+        // ZENO_BENCH_M=4096 ZENO_BENCH_K=768 ZENO_BENCH_N=3072: one float32 shape.
+        const t: u32 = @intCast(envInt("ZENO_BENCH_T") orelse 1);
+        const n = envInt("ZENO_BENCH_N") orelse m;
+        const k = envInt("ZENO_BENCH_K") orelse m;
+        for (0..envInt("ZENO_BENCH_R") orelse 3) |_| std.debug.print("f32 {d}x{d}x{d}  {d}    {d:>7.1}\n", .{ m, k, n, t, try benchShape(f32, m, n, k, t, false, false) });
+        return;
+    }
     if (envInt("ZENO_BENCH_N")) |n| {
         const t: u32 = @intCast(envInt("ZENO_BENCH_T") orelse 1);
         for (0..envInt("ZENO_BENCH_R") orelse 3) |_| std.debug.print("f32 {d:>5}         {d}    {d:>7.1}\n", .{ n, t, try bench(f32, n, t, false, false) });

@@ -158,8 +158,9 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
         const NC: usize = if (blocks) |bl| bl[2] else @max(NR, (4 << 20) / (KC * @sizeOf(T)) / NR * NR);
         /// MB: rows of A packed at once for one (jc, pc) block (~3 MiB).
         const MB: usize = if (blocks) |bl| bl[3] else @max(MC, (3 << 20) / (KC * @sizeOf(T)) / MC * MC);
-        /// Up to this many multiply-adds, rows of A contiguous along k are not packed.
-        const direct_a_max_flops = 256 * 256 * 256;
+        /// Up to this many multiply-adds, rows of A contiguous along k are not
+        /// packed (the tests' tiny blocks always pack, to reach every packing path).
+        const direct_a_max_flops = if (blocks == null) 256 * 256 * 256 else 0;
         /// Below this many multiply-adds a single matrix runs on the calling thread.
         const parallel_min_flops = 64 * 64 * 64;
         /// Batches whose matrices are at most this big run one matrix per thread.
@@ -178,6 +179,12 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
             csb: usize,
             /// c += a @ b instead of c = a @ b (the blocked path only).
             accumulate: bool = false,
+            /// C's row stride when C is a block of a wider matrix (0: n).
+            ldc: usize = 0,
+
+            fn cStride(self: *const Args) usize {
+                return if (self.ldc != 0) self.ldc else self.n;
+            }
         };
 
         // -------------------------------------------------------------------
@@ -193,24 +200,42 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
                     inline for (0..W) |r| dst[kk * W + r] = src[r];
                 }
             } else if (rows == W and step == 1) {
-                // Each row is contiguous along k (a transposed operand, e.g. the
-                // weight of a linear layer): load VL x VL blocks, transpose them in
-                // registers and store whole vectors; otherwise scatter.
+                // Each row is contiguous along k (a row-major A, or the weight
+                // of a linear layer as B): load VL x VL blocks, transpose them in
+                // registers and store whole vectors. W = G * VL + R: G full
+                // blocks and, when R > 0, a block of R rows (padded with copies
+                // of its last row) whose columns are also stored VL wide. Such a
+                // store runs VL - R elements into the next k step's slots, which
+                // that step's own stores overwrite (stores go in k order); only
+                // the panel's last k step stores exactly, so nothing past the
+                // panel is written.
+                const G = W / VL;
+                const R = W % VL;
+                comptime assert(R == 0 or VL - R <= W);
                 var kk: usize = 0;
-                if (comptime W % VL == 0) {
-                    while (kk + VL <= kc) : (kk += VL) {
-                        inline for (0..W / VL) |g| {
-                            var blk: [VL]V = undefined;
-                            inline for (0..VL) |i| blk[i] = (base + (g * VL + i) * rstride + kk)[0..VL].*;
-                            const t = transposeBlock(VL, T, blk);
-                            inline for (0..VL) |j| (dst + (kk + j) * W + g * VL)[0..VL].* = t[j];
-                        }
+                while (kk + VL <= kc) : (kk += VL) {
+                    const last = kk + VL == kc;
+                    var cols: [G + 1][VL]V = undefined;
+                    inline for (0..G) |g| {
+                        var blk: [VL]V = undefined;
+                        inline for (0..VL) |i| blk[i] = (base + (g * VL + i) * rstride + kk)[0..VL].*;
+                        cols[g] = transposeBlock(VL, T, blk);
                     }
-                } else {
-                    while (kk + VL <= kc) : (kk += VL) {
-                        inline for (0..W) |r| {
-                            const v: V = (base + r * rstride + kk)[0..VL].*;
-                            inline for (0..VL) |j| dst[(kk + j) * W + r] = v[j];
+                    if (R > 0) {
+                        var blk: [VL]V = undefined;
+                        inline for (0..VL) |i| blk[i] = (base + (G * VL + @min(i, R - 1)) * rstride + kk)[0..VL].*;
+                        cols[G] = transposeBlock(VL, T, blk);
+                    }
+                    inline for (0..VL) |j| {
+                        const row = dst + (kk + j) * W;
+                        inline for (0..G) |g| (row + g * VL)[0..VL].* = cols[g][j];
+                        if (R > 0) {
+                            if (j + 1 < VL or !last) {
+                                (row + G * VL)[0..VL].* = cols[G][j];
+                            } else {
+                                const a: [VL]T = cols[G][j];
+                                (row + G * VL)[0..R].* = a[0..R].*;
+                            }
                         }
                     }
                 }
@@ -366,10 +391,9 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
             a_direct: bool,
             b_panels: usize,
             b_tasks: usize,
-            // Compute tiles.
-            mt: usize,
+            // Compute tiles: m_tiles x n_tiles, each a near-equal share of
+            // the A panels and of the B panels.
             m_tiles: usize,
-            nt: usize,
             n_tiles: usize,
         };
 
@@ -391,10 +415,10 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
             const args = s.args;
             const im = @as(usize, chunk) / s.n_tiles;
             const in = @as(usize, chunk) % s.n_tiles;
-            const r0 = im * s.mt;
-            const r1 = @min(s.mb, r0 + s.mt);
-            const c0 = in * s.nt;
-            const c1 = @min(s.nc, c0 + s.nt);
+            const r0 = s.a_panels * im / s.m_tiles * MR;
+            const r1 = @min(s.mb, s.a_panels * (im + 1) / s.m_tiles * MR);
+            const c0 = s.b_panels * in / s.n_tiles * NR;
+            const c1 = @min(s.nc, s.b_panels * (in + 1) / s.n_tiles * NR);
             const accumulate = s.pc != 0 or args.accumulate;
             // B micro-panel in L1 across the A panels of this tile (A block in L2).
             var jr = c0;
@@ -402,13 +426,14 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
                 const nr = @min(NR, c1 - jr);
                 var ir = r0;
                 while (ir < r1) : (ir += MR) {
-                    const cp = args.c + (s.ic0 + ir) * args.n + s.jc + jr;
+                    const ldc = args.cStride();
+                    const cp = args.c + (s.ic0 + ir) * ldc + s.jc + jr;
                     const rows = @min(MR, r1 - ir);
                     if (s.a_direct) {
                         const ap = args.a + (s.ic0 + ir) * args.rsa + s.pc;
-                        micro(false, s.kc, ap, args.rsa, s.bpack + jr * s.kc, cp, args.n, rows, nr, accumulate);
+                        micro(false, s.kc, ap, args.rsa, s.bpack + jr * s.kc, cp, ldc, rows, nr, accumulate);
                     } else {
-                        micro(true, s.kc, s.apack + ir * s.kc, 0, s.bpack + jr * s.kc, cp, args.n, rows, nr, accumulate);
+                        micro(true, s.kc, s.apack + ir * s.kc, 0, s.bpack + jr * s.kc, cp, ldc, rows, nr, accumulate);
                     }
                 }
             }
@@ -447,24 +472,23 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
                             .a_direct = a_direct,
                             .b_panels = (nc + NR - 1) / NR,
                             .b_tasks = if (ic0 == 0) 1 else 0,
-                            .mt = 0,
                             .m_tiles = 0,
-                            .nt = 0,
                             .n_tiles = 0,
                         };
-                        // Tiles: MC-row blocks, split over N too until every thread has a few.
+                        // Tiles: MC-row blocks, split over N too until every
+                        // thread has a few, and as many tiles as make an equal
+                        // count per thread (tiles are claimed as threads free up,
+                        // so a thread with one tile more would end each step last).
                         var m_tiles: usize = (mb + MC - 1) / MC;
                         var n_tiles: usize = 1;
                         if (threads > 1) {
                             const want = 4 * threads;
                             if (m_tiles < want) n_tiles = @min(s.b_panels, (want + m_tiles - 1) / m_tiles);
+                            while ((m_tiles * n_tiles) % threads != 0 and m_tiles < s.a_panels) m_tiles += 1;
                             if (!a_direct) s.a_tasks = @min(s.a_panels, 2 * threads);
                             if (s.b_tasks > 0) s.b_tasks = @min(s.b_panels, 2 * threads);
                         }
-                        s.mt = roundUp((mb + m_tiles - 1) / m_tiles, MR);
-                        m_tiles = (mb + s.mt - 1) / s.mt;
-                        s.nt = roundUp((nc + n_tiles - 1) / n_tiles, NR);
-                        n_tiles = (nc + s.nt - 1) / s.nt;
+                        m_tiles = @min(m_tiles, s.a_panels);
                         s.m_tiles = m_tiles;
                         s.n_tiles = n_tiles;
                         const pack_chunks: u32 = @intCast(s.a_tasks + s.b_tasks);
@@ -590,9 +614,97 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
 
         fn run(args: *const Args) Error!void {
             if (!needsBuffer(args.m, args.n, args.k)) return runWith(args, &.{}, true);
+            const threads: usize = pool.numThreads();
+            if (threads > 1 and args.m * args.n * args.k >= parallel_min_flops) {
+                if (Split.plan(args, threads)) |plan| return runSplit(args, plan);
+            }
             const buf = try Buffer.get(bufBytes(args.m, args.n, args.k));
             defer buf.put();
             runWith(args, buf.mem, true);
+        }
+
+        // -------------------------------------------------------------------
+        // One matrix over threads, each on its own part of C
+
+        /// Each thread multiplies its own share of C's columns (or of its rows)
+        /// as a serial blocked product in its own packing space, packing the
+        /// shared operand again. Nothing one thread packs is read by another,
+        /// and the join at the end is the only synchronisation. Where cores
+        /// are far apart (virtual CPUs on different dies, where a cache line
+        /// takes 400 ns instead of 80 to cross), packed blocks shared between
+        /// threads and a barrier after each block cost 10-15% of a large
+        /// product; packing the other operand twice costs 1-2%. `blocked` with
+        /// shared blocks remains for products too narrow to split.
+        const Split = struct {
+            args: *const Args,
+            /// Parts are column blocks (A packed by every part) or row blocks
+            /// (B packed by every part): whichever repeats the smaller operand.
+            by_cols: bool,
+            parts: usize,
+            /// Panels (NR columns or MR rows) to share out.
+            panels: usize,
+            mem: []align(64) u8 = &.{},
+            per_part: usize = 0,
+
+            /// Parts need at least this many panels each, or the scheme
+            /// with shared blocks runs instead.
+            const min_panels = 4;
+
+            fn plan(args: *const Args, threads: usize) ?Split {
+                const by_cols = args.n >= args.m;
+                const panels = if (by_cols) (args.n + NR - 1) / NR else (args.m + MR - 1) / MR;
+                if (panels < min_panels * threads) return null;
+                return .{ .args = args, .by_cols = by_cols, .parts = threads, .panels = panels };
+            }
+
+            fn range(sp: *const Split, part: usize) struct { usize, usize } {
+                const w: usize = if (sp.by_cols) NR else MR;
+                const len = if (sp.by_cols) sp.args.n else sp.args.m;
+                const lo = sp.panels * part / sp.parts * w;
+                const hi = @min(len, sp.panels * (part + 1) / sp.parts * w);
+                return .{ lo, hi };
+            }
+
+            fn sub(sp: *const Split, part: usize) Args {
+                const lo, const hi = sp.range(part);
+                var a = sp.args.*;
+                a.ldc = sp.args.cStride();
+                if (sp.by_cols) {
+                    a.b = sp.args.b + lo * sp.args.csb;
+                    a.c = sp.args.c + lo;
+                    a.n = hi - lo;
+                } else {
+                    a.a = sp.args.a + lo * sp.args.rsa;
+                    a.c = sp.args.c + lo * a.ldc;
+                    a.m = hi - lo;
+                }
+                return a;
+            }
+
+            fn task(sp: *const Split, chunk: u32) void {
+                const part: usize = chunk;
+                const a = sp.sub(part);
+                const mem: []align(64) u8 = @alignCast(sp.mem[part * sp.per_part ..][0..sp.per_part]);
+                blocked(&a, mem, false);
+            }
+        };
+
+        fn runSplit(args: *const Args, plan: Split) Error!void {
+            var sp = plan;
+            // The first part is the widest (panels * (p + 1) / parts rounds down).
+            var widest: usize = 0;
+            for (0..sp.parts) |p| {
+                const lo, const hi = sp.range(p);
+                widest = @max(widest, hi - lo);
+            }
+            const m = if (sp.by_cols) args.m else widest;
+            const n = if (sp.by_cols) widest else args.n;
+            sp.per_part = roundUp(bufBytes(m, n, args.k), 64);
+            const buf = try Buffer.get(sp.per_part * sp.parts);
+            defer buf.put();
+            sp.mem = buf.mem;
+            const spp: *const Split = &sp;
+            pool.run(@intCast(sp.parts), spp, Split.task);
         }
 
         const Batch = struct {
