@@ -690,7 +690,9 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
 
             fn task(sp: *const Split, chunk: u32) void {
                 const part: usize = chunk;
+                assert(part < sp.parts);
                 const a = sp.sub(part);
+                assert(a.m > 0 and a.n > 0 and bufBytes(a.m, a.n, a.k) <= sp.per_part);
                 const mem: []align(64) u8 = @alignCast(sp.mem[part * sp.per_part ..][0..sp.per_part]);
                 blocked(&a, mem, false);
             }
@@ -698,7 +700,8 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
 
         fn runSplit(args: *const Args, plan: Split) Error!void {
             var sp = plan;
-            // The first part is the widest (panels * (p + 1) / parts rounds down).
+            assert(sp.parts >= 2 and sp.panels >= Split.min_panels * sp.parts);
+            // Every part gets packing space for the widest one.
             var widest: usize = 0;
             for (0..sp.parts) |p| {
                 const lo, const hi = sp.range(p);
