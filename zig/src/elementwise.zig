@@ -4,12 +4,14 @@
 //! Every family takes operands as (base pointer, element offset) plus a layout
 //! (see strided.zig). Outputs may be strided too, so in-place ops on views work.
 const std = @import("std");
+const builtin = @import("builtin");
 const dt = @import("dtype.zig");
 const strided = @import("strided.zig");
 const pool = @import("pool.zig");
 const m = @import("libm.zig");
 const vm = @import("vmath.zig");
 const DType = dt.DType;
+const assert = std.debug.assert;
 
 pub const Error = error{ InvalidArgument, DivisionByZero, NegativePower };
 
@@ -33,6 +35,88 @@ fn parallel(comptime nops: usize, layout: *const strided.Layout(nops), body: any
             c.layout.forRange(r[0], r[1], c.body);
         }
     }.f);
+}
+
+// ---------------------------------------------------------------- streaming stores
+
+const is_x86 = builtin.cpu.arch == .x86_64;
+const has_avx = is_x86 and std.Target.x86.featureSetHas(builtin.cpu.features, .avx);
+
+/// Outputs of at least this many bytes (half the last-level cache of the
+/// machines measured) are written with non-temporal stores on x86-64: such
+/// an output would not stay in cache for its reader anyway, and a plain store
+/// first reads each line it writes. 16M-float add, one thread: 18.8 GB/s
+/// with plain stores, 37 GB/s streaming (Zen 3).
+const stream_min_bytes: usize = 16 << 20;
+/// Bytes per streaming store (one vector register).
+const stream_width = if (has_avx) 32 else 16;
+
+fn streams(bytes: usize) bool {
+    return is_x86 and bytes >= stream_min_bytes;
+}
+
+fn StreamVec(comptime T: type) type {
+    return @Vector(stream_width / @sizeOf(T), T);
+}
+
+/// p[0 .. stream_width / @sizeOf(T)] = v, bypassing the caches; p is
+/// stream_width-aligned. Callers end with streamFence.
+inline fn streamStore(comptime T: type, p: [*]T, v: StreamVec(T)) void {
+    comptime assert(is_x86);
+    assert(@intFromPtr(p) % stream_width == 0);
+    const bits: @Vector(stream_width / 4, f32) = @bitCast(v);
+    if (has_avx) {
+        asm volatile ("vmovntps %[v], (%[p])"
+            :
+            : [v] "x" (bits),
+              [p] "r" (p),
+            : .{ .memory = true });
+    } else {
+        asm volatile ("movntps %[v], (%[p])"
+            :
+            : [v] "x" (bits),
+              [p] "r" (p),
+            : .{ .memory = true });
+    }
+}
+
+/// Orders the streaming stores before anything the thread does next (the
+/// pool's completion count included), so other threads see them.
+inline fn streamFence() void {
+    comptime assert(is_x86);
+    asm volatile ("sfence" ::: .{ .memory = true });
+}
+
+/// Contiguous float add, sub, mul and div can stream their output.
+fn streamable(comptime T: type, comptime O: type, comptime op: Binary) bool {
+    return is_x86 and T == O and dt.isFloat(T) and switch (op) {
+        .add, .sub, .mul, .div => true,
+        else => false,
+    };
+}
+
+/// o[i] = a[i] op b[i] for i < len with streaming stores: the same values as
+/// binaryArith (IEEE operations lane by lane), scalar stores until o is
+/// aligned and for the tail.
+fn streamBinary(comptime T: type, comptime op: Binary, a: [*]const T, b: [*]const T, o: [*]T, len: usize) void {
+    comptime assert(streamable(T, T, op));
+    const V = StreamVec(T);
+    const L = @typeInfo(V).vector.len;
+    var i: usize = 0;
+    while (i < len and @intFromPtr(o + i) % stream_width != 0) : (i += 1) o[i] = binaryArith(T, op, a[i], b[i]);
+    while (i + L <= len) : (i += L) {
+        const x: V = a[i..][0..L].*;
+        const y: V = b[i..][0..L].*;
+        streamStore(T, o + i, switch (op) {
+            .add => x + y,
+            .sub => x - y,
+            .mul => x * y,
+            .div => x / y,
+            else => unreachable,
+        });
+    }
+    while (i < len) : (i += 1) o[i] = binaryArith(T, op, a[i], b[i]);
+    streamFence();
 }
 
 // ---------------------------------------------------------------- copy / cast
@@ -339,7 +423,7 @@ pub const Binary = enum(i32) {
     logical_xor = 18,
 
     pub fn isPredicate(op: Binary) bool {
-        return @intFromEnum(op) >= @intFromEnum(Binary.eq);
+        return @backingInt(op) >= @backingInt(Binary.eq);
     }
     pub fn floatOnly(op: Binary) bool {
         return op == .atan2 or op == .div;
@@ -412,6 +496,8 @@ fn BinaryBody(comptime T: type, comptime O: type, comptime op: Binary) type {
         a: [*]const T,
         b: [*]const T,
         o: [*]O,
+        /// Write contiguous runs with streaming stores (a large output).
+        stream: bool = false,
         inline fn one(a: T, b: T) O {
             if (comptime op.isPredicate()) return binaryPred(T, op, a, b);
             return binaryArith(T, op, a, b);
@@ -422,6 +508,9 @@ fn BinaryBody(comptime T: type, comptime O: type, comptime op: Binary) type {
             const o = self.o + @as(usize, @intCast(offs[2]));
             if (st[2] == 1) {
                 if (st[0] == 1 and st[1] == 1) {
+                    if (comptime streamable(T, O, op)) {
+                        if (self.stream) return streamBinary(T, op, a, b, o, len);
+                    }
                     for (0..len) |i| o[i] = one(a[i], b[i]);
                     return;
                 }
@@ -481,7 +570,7 @@ pub fn binary(op: Binary, dtype: DType, a: [*]u8, aoff: i64, b: [*]u8, boff: i64
                         if (bad) return if (O == .pow) error.NegativePower else error.DivisionByZero;
                     }
                     const Out = if (comptime O.isPredicate()) u8 else T;
-                    const body = BinaryBody(T, Out, O){ .a = ptr(T, a, aoff), .b = ptr(T, b, boff), .o = ptr(Out, out, ooff) };
+                    const body = BinaryBody(T, Out, O){ .a = ptr(T, a, aoff), .b = ptr(T, b, boff), .o = ptr(Out, out, ooff), .stream = streams(layout.numel * @sizeOf(Out)) };
                     parallel(3, layout, body);
                 },
             }
@@ -548,4 +637,54 @@ pub fn where(dtype: DType, c: [*]u8, coff: i64, a: [*]u8, aoff: i64, b: [*]u8, b
             parallel(4, layout, body);
         },
     }
+}
+
+test "streaming binary stores give the plain loop's values at every alignment and length" {
+    if (comptime !is_x86) return error.SkipZigTest;
+    inline for (.{ f32, f64 }) |T| {
+        var a: [80]T = undefined;
+        var b: [80]T = undefined;
+        for (&a, &b, 0..) |*x, *y, i| {
+            x.* = @as(T, @floatFromInt(i)) * 0.37 - 9.5;
+            y.* = @as(T, @floatFromInt(i % 11)) * 1.3 - 4.1;
+        }
+        inline for (.{ Binary.add, Binary.sub, Binary.mul, Binary.div }) |op| {
+            var out: [96]T align(64) = undefined;
+            for (0..9) |shift| for (0..70) |len| {
+                @memset(&out, 12345);
+                streamBinary(T, op, &a, &b, out[shift..].ptr, len);
+                for (0..96) |i| {
+                    const want: T = if (i >= shift and i < shift + len) binaryArith(T, op, a[i - shift], b[i - shift]) else 12345;
+                    const U = @Int(.unsigned, @bitSizeOf(T));
+                    try std.testing.expectEqual(@as(U, @bitCast(want)), @as(U, @bitCast(out[i])));
+                }
+            };
+        }
+    }
+}
+
+test "a large add streams its output through binary and matches the plain loop" {
+    if (comptime !is_x86) return error.SkipZigTest;
+    const n = stream_min_bytes / @sizeOf(f32) + 37;
+    try std.testing.expect(streams(n * @sizeOf(f32)));
+    const alloc = std.testing.allocator;
+    const a = try alloc.alloc(f32, n);
+    defer alloc.free(a);
+    const b = try alloc.alloc(f32, n);
+    defer alloc.free(b);
+    const o = try alloc.alloc(f32, n + 1);
+    defer alloc.free(o);
+    for (a, b, 0..) |*x, *y, i| {
+        x.* = @floatFromInt(i % 1000);
+        y.* = 0.25 * @as(f32, @floatFromInt(i % 7));
+    }
+    var layout: strided.Layout(3) = undefined;
+    layout.ndim = 1;
+    layout.numel = n;
+    layout.shape[0] = @intCast(n);
+    for (0..3) |k| layout.strides[k][0] = 1;
+    pool.setNumThreads(2);
+    // Output offset 1: the streaming loop starts unaligned.
+    try binary(.add, .float32, @ptrCast(a.ptr), 0, @ptrCast(b.ptr), 0, @ptrCast(o.ptr), 1, &layout);
+    for (0..n) |i| try std.testing.expectEqual(a[i] + b[i], o[i + 1]);
 }

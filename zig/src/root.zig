@@ -349,6 +349,7 @@ test {
     _ = mm;
     _ = conv;
     _ = opt;
+    _ = ew;
     _ = @import("vmath.zig");
 }
 
