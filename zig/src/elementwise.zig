@@ -39,7 +39,9 @@ fn parallel(comptime nops: usize, layout: *const strided.Layout(nops), body: any
 
 // ---------------------------------------------------------------- streaming stores
 
-const is_x86 = builtin.cpu.arch == .x86_64;
+/// Streaming stores are inline assembly, which Zig's own x86 backend (debug
+/// builds) does not assemble: only LLVM builds stream.
+const is_x86 = builtin.cpu.arch == .x86_64 and builtin.zig_backend == .stage2_llvm;
 const has_avx = is_x86 and std.Target.x86.featureSetHas(builtin.cpu.features, .avx);
 
 /// Outputs of at least this many bytes (half the last-level cache of the
