@@ -41,8 +41,8 @@ fn parallel(comptime nops: usize, layout: *const strided.Layout(nops), body: any
 
 /// Streaming stores are inline assembly, which Zig's own x86 backend (debug
 /// builds) does not assemble: only LLVM builds stream.
-const is_x86 = builtin.cpu.arch == .x86_64 and builtin.zig_backend == .stage2_llvm;
-const has_avx = is_x86 and std.Target.x86.featureSetHas(builtin.cpu.features, .avx);
+const can_stream = builtin.cpu.arch == .x86_64 and builtin.zig_backend == .stage2_llvm;
+const has_avx = can_stream and std.Target.x86.featureSetHas(builtin.cpu.features, .avx);
 
 /// Outputs of at least this many bytes (half the last-level cache of the
 /// machines measured) are written with non-temporal stores on x86-64: such
@@ -54,7 +54,7 @@ const stream_min_bytes: usize = 16 << 20;
 const stream_width = if (has_avx) 32 else 16;
 
 fn streams(bytes: usize) bool {
-    return is_x86 and bytes >= stream_min_bytes;
+    return can_stream and bytes >= stream_min_bytes;
 }
 
 fn StreamVec(comptime T: type) type {
@@ -64,7 +64,7 @@ fn StreamVec(comptime T: type) type {
 /// p[0 .. stream_width / @sizeOf(T)] = v, bypassing the caches; p is
 /// stream_width-aligned. Callers end with streamFence.
 inline fn streamStore(comptime T: type, p: [*]T, v: StreamVec(T)) void {
-    comptime assert(is_x86);
+    comptime assert(can_stream);
     assert(@intFromPtr(p) % stream_width == 0);
     const bits: @Vector(stream_width / 4, f32) = @bitCast(v);
     if (has_avx) {
@@ -85,13 +85,13 @@ inline fn streamStore(comptime T: type, p: [*]T, v: StreamVec(T)) void {
 /// Orders the streaming stores before anything the thread does next (the
 /// pool's completion count included), so other threads see them.
 inline fn streamFence() void {
-    comptime assert(is_x86);
+    comptime assert(can_stream);
     asm volatile ("sfence" ::: .{ .memory = true });
 }
 
 /// Contiguous float add, sub, mul and div can stream their output.
 fn streamable(comptime T: type, comptime O: type, comptime op: Binary) bool {
-    return is_x86 and T == O and dt.isFloat(T) and switch (op) {
+    return can_stream and T == O and dt.isFloat(T) and switch (op) {
         .add, .sub, .mul, .div => true,
         else => false,
     };
@@ -642,7 +642,7 @@ pub fn where(dtype: DType, c: [*]u8, coff: i64, a: [*]u8, aoff: i64, b: [*]u8, b
 }
 
 test "streaming binary stores give the plain loop's values at every alignment and length" {
-    if (comptime !is_x86) return error.SkipZigTest;
+    if (comptime !can_stream) return error.SkipZigTest;
     inline for (.{ f32, f64 }) |T| {
         var a: [80]T = undefined;
         var b: [80]T = undefined;
@@ -666,7 +666,7 @@ test "streaming binary stores give the plain loop's values at every alignment an
 }
 
 test "a large add streams its output through binary and matches the plain loop" {
-    if (comptime !is_x86) return error.SkipZigTest;
+    if (comptime !can_stream) return error.SkipZigTest;
     const n = stream_min_bytes / @sizeOf(f32) + 37;
     try std.testing.expect(streams(n * @sizeOf(f32)));
     const alloc = std.testing.allocator;

@@ -426,13 +426,13 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
             const c0 = s.b_panels * in / s.n_tiles * NR;
             const c1 = @min(s.nc, s.b_panels * (in + 1) / s.n_tiles * NR);
             const accumulate = s.pc != 0 or args.accumulate;
+            const ldc = args.cStride();
             // B micro-panel in L1 across the A panels of this tile (A block in L2).
             var jr = c0;
             while (jr < c1) : (jr += NR) {
                 const nr = @min(NR, c1 - jr);
                 var ir = r0;
                 while (ir < r1) : (ir += MR) {
-                    const ldc = args.cStride();
                     const cp = args.c + (s.ic0 + ir) * ldc + s.jc + jr;
                     const rows = @min(MR, r1 - ir);
                     if (s.a_direct) {
