@@ -48,6 +48,11 @@ const CASES: [number[], number[], [number, number]][] = [
   [[2, 2, 4, 19], [1, 1, 4], [0, 2]],
   [[1, 2, 6, 33], [9, 2, 2], [1, 1]],
   [[2, 3, 3, 3], [3, 3, 3], [0, 0]],
+  // The channel kernel (many taps, few columns): rows of 7, 11 and 23 columns
+  // end in tiles of 3 to 6 columns, and 12 channels leave a block part empty.
+  [[1, 8, 7, 7], [12, 3, 3], [1, 1]],
+  [[2, 8, 5, 11], [16, 3, 3], [1, 1]],
+  [[1, 8, 3, 23], [16, 3, 3], [1, 1]],
   // Padding past the kernel's reach: the input gradient falls back to col2im.
   [[1, 2, 4, 4], [3, 2, 2], [2, 2]],
 ];
