@@ -107,6 +107,12 @@ fn reduceLine(comptime T: type, comptime op: Reduce, l: Line(T), p: f64, out: *T
         .max, .min, .argmax, .argmin => {
             assert(l.n > 0);
             const want_max = op == .max or op == .argmax;
+            if (float and (op == .max or op == .min) and idx == null and l.stride == 1) {
+                // Contiguous values only: the vector scan (strided lines stay
+                // on this loop, the reference the tests compare it with).
+                out.* = lineExtreme(T, want_max, l.x, l.n);
+                return;
+            }
             var best = l.at(0);
             var bi: usize = 0;
             if (!(float and best != best)) {
@@ -412,34 +418,54 @@ pub fn expShiftSum(comptime T: type, x: [*]const T, out: ?[*]T, mx: T, n: usize)
 
 /// The largest of n contiguous elements, NaN if any is NaN (as PyTorch's max).
 pub fn lineMax(comptime T: type, x: [*]const T, n: usize) T {
+    return lineExtreme(T, true, x, n);
+}
+
+/// The largest (`want_max`) or smallest of n contiguous elements, the first
+/// NaN if any is NaN: the values of reduceLine's scan (the reference), a
+/// vector at a time.
+fn lineExtreme(comptime T: type, comptime want_max: bool, x: [*]const T, n: usize) T {
     const w = comptime vm.lanes(T);
     const V = @Vector(w, T);
-    var mv: V = @splat(-std.math.inf(T));
+    const start: T = if (want_max) -std.math.inf(T) else std.math.inf(T);
+    // Four independent chains each of extremes and probes: the probe's adds
+    // would otherwise bound the loop at one vector per add latency.
+    const A = 4;
+    var mvs: [A]V = @splat(@splat(start));
     // v - v is NaN exactly where v is NaN or infinite: one probe per line says
     // whether the plain loop below must decide.
-    var probe: V = @splat(0);
+    var probes: [A]V = @splat(@splat(0));
     var i: usize = 0;
+    while (i + A * w <= n) : (i += A * w) {
+        inline for (0..A) |k| {
+            const v: V = x[i + k * w ..][0..w].*;
+            mvs[k] = if (want_max) @max(mvs[k], v) else @min(mvs[k], v);
+            probes[k] += v - v;
+        }
+    }
     while (i + w <= n) : (i += w) {
         const v: V = x[i..][0..w].*;
-        mv = @max(mv, v);
-        probe += v - v;
+        mvs[0] = if (want_max) @max(mvs[0], v) else @min(mvs[0], v);
+        probes[0] += v - v;
     }
-    var mx: T = @reduce(.Max, mv);
-    const p = @reduce(.Add, probe);
+    var mv = mvs[0];
+    inline for (1..A) |k| mv = if (want_max) @max(mv, mvs[k]) else @min(mv, mvs[k]);
+    var mx: T = if (want_max) @reduce(.Max, mv) else @reduce(.Min, mv);
+    const p = @reduce(.Add, (probes[0] + probes[1]) + (probes[2] + probes[3]));
     if (p != p) {
-        // NaN or infinity somewhere: the scalar scan (NaN wins, -inf kept).
-        mx = -std.math.inf(T);
+        // NaN or infinity somewhere: the scalar scan (NaN wins, infinities kept).
+        mx = start;
         for (0..n) |j| {
             const v = x[j];
             if (v != v) return v;
-            mx = @max(mx, v);
+            mx = if (want_max) @max(mx, v) else @min(mx, v);
         }
         return mx;
     }
     while (i < n) : (i += 1) {
         const v = x[i];
         if (v != v) return v;
-        mx = @max(mx, v);
+        mx = if (want_max) @max(mx, v) else @min(mx, v);
     }
     return mx;
 }
@@ -569,5 +595,35 @@ test "column sums and means match the line loop over each strided column" {
         try columnCase(.int32, .sum, sh);
         try columnCase(.int8, .sum, sh);
         try columnCase(.uint8, .sum, sh);
+    }
+}
+
+test "vector max and min of a line match the scan: NaN, infinities, signed zeros, tails" {
+    inline for (.{ f32, f64 }) |T| {
+        var x: [70]T = undefined;
+        var strided2: [140]T = undefined;
+        for (0..6) |pattern| for (1..x.len + 1) |n| {
+            for (0..n) |i| {
+                const f: T = @floatFromInt(i);
+                x[i] = @sin(f * 1.7) * 10;
+                if (pattern == 1 and i == n / 2) x[i] = std.math.nan(T);
+                if (pattern == 2 and i % 9 == 4) x[i] = std.math.inf(T);
+                if (pattern == 3 and i % 7 == 2) x[i] = -std.math.inf(T);
+                if (pattern == 4) x[i] = if (i % 2 == 0) -0.0 else 0.0;
+                if (pattern == 5 and i == n - 1) x[i] = std.math.nan(T);
+                strided2[2 * i] = x[i];
+                strided2[2 * i + 1] = 999;
+            }
+            inline for (.{ Reduce.max, Reduce.min }) |op| {
+                var want: T = undefined;
+                reduceLine(T, op, Line(T){ .x = &strided2, .stride = 2, .n = n }, 0, &want, null);
+                const got = lineExtreme(T, op == .max, &x, n);
+                if (want != want) {
+                    try std.testing.expect(got != got);
+                } else {
+                    try std.testing.expectEqual(want, got);
+                }
+            }
+        };
     }
 }
