@@ -1224,48 +1224,8 @@ fn DirectKernel(comptime T: type) type {
             comptime assert(at == k);
         }
 
-        /// rows[u][r] to out[r][u]: the unpack, shuffle and lane-swap
-        /// network of an AVX 8x8 (float) or 4x4 (double) transpose.
         inline fn transpose(rows: [VL]V) [VL]V {
-            var out: [VL]V = undefined;
-            if (VL == 8) {
-                var t: [8]V = undefined;
-                inline for (0..4) |p| {
-                    // unpacklo / unpackhi of rows 2p and 2p+1, per 128-bit half.
-                    t[2 * p] = @shuffle(T, rows[2 * p], rows[2 * p + 1], [8]i32{ 0, ~@as(i32, 0), 1, ~@as(i32, 1), 4, ~@as(i32, 4), 5, ~@as(i32, 5) });
-                    t[2 * p + 1] = @shuffle(T, rows[2 * p], rows[2 * p + 1], [8]i32{ 2, ~@as(i32, 2), 3, ~@as(i32, 3), 6, ~@as(i32, 6), 7, ~@as(i32, 7) });
-                }
-                var s: [8]V = undefined;
-                inline for (0..2) |h| {
-                    // Rows 4h .. 4h+3: s[4h + k] holds column k (low half) and k+4 (high half).
-                    const a0 = t[4 * h];
-                    const a1 = t[4 * h + 1];
-                    const b0 = t[4 * h + 2];
-                    const b1 = t[4 * h + 3];
-                    s[4 * h + 0] = @shuffle(T, a0, b0, [8]i32{ 0, 1, ~@as(i32, 0), ~@as(i32, 1), 4, 5, ~@as(i32, 4), ~@as(i32, 5) });
-                    s[4 * h + 1] = @shuffle(T, a0, b0, [8]i32{ 2, 3, ~@as(i32, 2), ~@as(i32, 3), 6, 7, ~@as(i32, 6), ~@as(i32, 7) });
-                    s[4 * h + 2] = @shuffle(T, a1, b1, [8]i32{ 0, 1, ~@as(i32, 0), ~@as(i32, 1), 4, 5, ~@as(i32, 4), ~@as(i32, 5) });
-                    s[4 * h + 3] = @shuffle(T, a1, b1, [8]i32{ 2, 3, ~@as(i32, 2), ~@as(i32, 3), 6, 7, ~@as(i32, 6), ~@as(i32, 7) });
-                }
-                inline for (0..4) |k| {
-                    out[k] = @shuffle(T, s[k], s[4 + k], [8]i32{ 0, 1, 2, 3, ~@as(i32, 0), ~@as(i32, 1), ~@as(i32, 2), ~@as(i32, 3) });
-                    out[k + 4] = @shuffle(T, s[k], s[4 + k], [8]i32{ 4, 5, 6, 7, ~@as(i32, 4), ~@as(i32, 5), ~@as(i32, 6), ~@as(i32, 7) });
-                }
-            } else if (VL == 4) {
-                const t0 = @shuffle(T, rows[0], rows[1], [4]i32{ 0, ~@as(i32, 0), 2, ~@as(i32, 2) });
-                const t1 = @shuffle(T, rows[0], rows[1], [4]i32{ 1, ~@as(i32, 1), 3, ~@as(i32, 3) });
-                const t2 = @shuffle(T, rows[2], rows[3], [4]i32{ 0, ~@as(i32, 0), 2, ~@as(i32, 2) });
-                const t3 = @shuffle(T, rows[2], rows[3], [4]i32{ 1, ~@as(i32, 1), 3, ~@as(i32, 3) });
-                out[0] = @shuffle(T, t0, t2, [4]i32{ 0, 1, ~@as(i32, 0), ~@as(i32, 1) });
-                out[1] = @shuffle(T, t1, t3, [4]i32{ 0, 1, ~@as(i32, 0), ~@as(i32, 1) });
-                out[2] = @shuffle(T, t0, t2, [4]i32{ 2, 3, ~@as(i32, 2), ~@as(i32, 3) });
-                out[3] = @shuffle(T, t1, t3, [4]i32{ 2, 3, ~@as(i32, 2), ~@as(i32, 3) });
-            } else {
-                inline for (0..VL) |r| inline for (0..VL) |u| {
-                    out[r][u] = rows[u][r];
-                };
-            }
-            return out;
+            return mm.transposeBlock(VL, T, rows);
         }
 
         /// One chunk of images: pad each, then every output row, block of

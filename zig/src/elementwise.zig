@@ -10,6 +10,7 @@ const strided = @import("strided.zig");
 const pool = @import("pool.zig");
 const m = @import("libm.zig");
 const vm = @import("vmath.zig");
+const mm = @import("matmul.zig");
 const DType = dt.DType;
 const assert = std.debug.assert;
 
@@ -170,14 +171,131 @@ pub fn copy(src_dtype: DType, src: [*]u8, soff: i64, dst_dtype: DType, dst: [*]u
     switch (src_dtype) {
         inline else => |S| switch (dst_dtype) {
             inline else => |D| {
-                const body = CopyBody(S, D){
-                    .src = ptr(dt.Storage(S), src, soff),
-                    .dst = ptr(dt.Storage(D), dst, doff),
-                };
+                const sp = ptr(dt.Storage(S), src, soff);
+                const dp = ptr(dt.Storage(D), dst, doff);
+                if (transposing(layout, @sizeOf(dt.Storage(S)), @intFromPtr(sp), @sizeOf(dt.Storage(D)), @intFromPtr(dp))) {
+                    return transposeCopy(S, D, layout, sp, dp);
+                }
+                const body = CopyBody(S, D){ .src = sp, .dst = dp };
                 parallel(2, layout, body);
             },
         },
     }
+}
+
+/// Rows and columns per tile of a transposing copy: 16 source columns of 16
+/// elements (a 64-byte line each for float32) and 16 destination rows, so
+/// that few lines are live at once (a 1024 x 1024 transpose has every source
+/// column and every destination row 4 KiB apart, in one L1 set).
+const tile_edge = 16;
+
+/// Whether the copy's last two dims are a transpose (the source walks its
+/// rows with stride 1, the destination its columns) worth tiling: the row-
+/// by-row loop reads the source with a stride of a whole row per element.
+/// Non-negative strides and disjoint source and destination only (an
+/// overlapping copy keeps the element-by-element order).
+fn transposing(layout: *const strided.Layout(2), s_size: usize, s_addr: usize, d_size: usize, d_addr: usize) bool {
+    const nd = layout.ndim;
+    if (nd < 2) return false;
+    const ss = &layout.strides[0];
+    const ds = &layout.strides[1];
+    if (ds[nd - 1] != 1 or ss[nd - 2] != 1 or ss[nd - 1] <= 1) return false;
+    if (layout.shape[nd - 1] < 8 or layout.shape[nd - 2] < 8) return false;
+    var s_span: usize = 1;
+    var d_span: usize = 1;
+    for (0..nd) |d| {
+        if (ss[d] < 0 or ds[d] < 0) return false;
+        const extent: usize = @intCast(layout.shape[d] - 1);
+        s_span += extent * @as(usize, @intCast(ss[d]));
+        d_span += extent * @as(usize, @intCast(ds[d]));
+    }
+    return apartBytes(s_addr, s_span * s_size, d_addr, d_span * d_size);
+}
+
+/// The copy as tiles: tasks are (plane, block of tile_edge destination
+/// rows), planes being the dims before the last two.
+fn transposeCopy(comptime S: DType, comptime D: DType, layout: *const strided.Layout(2), src: [*]const dt.Storage(S), dst: [*]dt.Storage(D)) void {
+    const nd = layout.ndim;
+    const rows: usize = @intCast(layout.shape[nd - 2]);
+    const cols: usize = @intCast(layout.shape[nd - 1]);
+    const planes = layout.numel / (rows * cols);
+    const blocks = (rows + tile_edge - 1) / tile_edge;
+    const tasks = planes * blocks;
+    const Ctx = struct {
+        layout: *const strided.Layout(2),
+        src: [*]const dt.Storage(S),
+        dst: [*]dt.Storage(D),
+        rows: usize,
+        cols: usize,
+        blocks: usize,
+        tasks: usize,
+        chunks: u32,
+    };
+    const ctx = Ctx{
+        .layout = layout,
+        .src = src,
+        .dst = dst,
+        .rows = rows,
+        .cols = cols,
+        .blocks = blocks,
+        .tasks = tasks,
+        .chunks = pool.chunkCount(layout.numel, grain),
+    };
+    pool.run(@min(ctx.chunks, @as(u32, @intCast(tasks))), &ctx, struct {
+        fn f(c: *const Ctx, chunk: u32) void {
+            const l = c.layout;
+            const n = l.ndim;
+            const r = pool.chunkRange(c.tasks, @min(c.chunks, @as(u32, @intCast(c.tasks))), chunk);
+            const sc: usize = @intCast(l.strides[0][n - 1]);
+            const dr: usize = @intCast(l.strides[1][n - 2]);
+            for (r[0]..r[1]) |t| {
+                // The plane's offsets: its index over dims 0 .. n-2, row-major.
+                var p = t / c.blocks;
+                var so: usize = 0;
+                var do: usize = 0;
+                var d = n - 2;
+                while (d > 0) {
+                    d -= 1;
+                    const extent: usize = @intCast(l.shape[d]);
+                    const i = p % extent;
+                    p /= extent;
+                    so += i * @as(usize, @intCast(l.strides[0][d]));
+                    do += i * @as(usize, @intCast(l.strides[1][d]));
+                }
+                const r0 = (t % c.blocks) * tile_edge;
+                const r1 = @min(c.rows, r0 + tile_edge);
+                var c0: usize = 0;
+                if (comptime S == D and (@sizeOf(dt.Storage(S)) == 4 or @sizeOf(dt.Storage(S)) == 8)) {
+                    if (r1 - r0 == tile_edge) {
+                        // Whole tiles as VL x VL blocks transposed in registers:
+                        // each source line read and each destination line
+                        // written whole within the tile.
+                        const E = dt.Storage(S);
+                        const VL = 32 / @sizeOf(E);
+                        const V = @Vector(VL, E);
+                        while (c0 + tile_edge <= c.cols) : (c0 += tile_edge) {
+                            inline for (0..tile_edge / VL) |rg| inline for (0..tile_edge / VL) |cg| {
+                                const rb = r0 + rg * VL;
+                                const cb = c0 + cg * VL;
+                                var blk: [VL]V = undefined;
+                                inline for (0..VL) |k| blk[k] = (c.src + so + (cb + k) * sc + rb)[0..VL].*;
+                                const out = mm.transposeBlock(VL, E, blk);
+                                inline for (0..VL) |j| (c.dst + do + (rb + j) * dr + cb)[0..VL].* = out[j];
+                            };
+                        }
+                    }
+                }
+                while (c0 < c.cols) : (c0 += tile_edge) {
+                    const c1 = @min(c.cols, c0 + tile_edge);
+                    for (r0..r1) |row| {
+                        const drow = c.dst + do + row * dr;
+                        const srow = c.src + so + row;
+                        for (c0..c1) |col| drow[col] = dt.convert(D, S, srow[col * sc]);
+                    }
+                }
+            }
+        }
+    }.f);
 }
 
 // ---------------------------------------------------------------- unary
@@ -932,5 +1050,45 @@ test "contiguous copies: casts between float widths and overlapping moves keep t
         layout.shape[0] = 30;
         copy(.float32, @ptrCast(&buf), so[0], .float32, @ptrCast(&buf), so[1], &layout);
         try std.testing.expectEqualSlices(f32, &want, &buf);
+    }
+}
+
+test "transposing copies give the element-by-element result: planes, edge tiles, dtypes and casts" {
+    const alloc = std.testing.allocator;
+    // Source x: [P, C, R] contiguous, read as its transpose [P, R, C] (strides
+    // [C*R, 1, R]) into a contiguous destination.
+    const shapes = [_][3]usize{ .{ 1, 16, 16 }, .{ 2, 37, 21 }, .{ 3, 8, 64 }, .{ 1, 50, 33 }, .{ 2, 16, 9 } };
+    inline for (.{ .{ DType.float32, DType.float32 }, .{ DType.float64, DType.float64 }, .{ DType.int64, DType.int64 }, .{ DType.uint8, DType.uint8 }, .{ DType.float32, DType.float64 } }) |sd| {
+        const S = dt.Storage(sd[0]);
+        const D = dt.Storage(sd[1]);
+        for (shapes) |sh| {
+            const p = sh[0];
+            const r = sh[1];
+            const c = sh[2];
+            const src = try alloc.alloc(S, p * r * c);
+            defer alloc.free(src);
+            for (src, 0..) |*v, i| v.* = if (comptime dt.isFloat(S)) @floatFromInt(i % 1000) else @intCast(i % 97);
+            const dst = try alloc.alloc(D, p * r * c);
+            defer alloc.free(dst);
+            var layout: strided.Layout(2) = undefined;
+            layout.ndim = 3;
+            layout.numel = p * r * c;
+            layout.shape[0] = @intCast(p);
+            layout.shape[1] = @intCast(r);
+            layout.shape[2] = @intCast(c);
+            layout.strides[0][0] = @intCast(c * r);
+            layout.strides[0][1] = 1;
+            layout.strides[0][2] = @intCast(r);
+            layout.strides[1][0] = @intCast(r * c);
+            layout.strides[1][1] = @intCast(c);
+            layout.strides[1][2] = 1;
+            try std.testing.expect(transposing(&layout, @sizeOf(S), @intFromPtr(src.ptr), @sizeOf(D), @intFromPtr(dst.ptr)));
+            @memset(dst, 0);
+            copy(sd[0], @ptrCast(src.ptr), 0, sd[1], @ptrCast(dst.ptr), 0, &layout);
+            for (0..p) |pi| for (0..r) |ri| for (0..c) |ci| {
+                const want = dt.convert(sd[1], sd[0], src[pi * c * r + ci * r + ri]);
+                try std.testing.expectEqual(want, dst[(pi * r + ri) * c + ci]);
+            };
+        }
     }
 }

@@ -81,7 +81,7 @@ const Buffer = struct {
 /// out): log2(VL) rounds of interleaving row i with row i + VL/2. Each round
 /// is a perfect shuffle of the index bits, so after log2(VL) of them row and
 /// column bits have traded places.
-inline fn transposeBlock(comptime VL: usize, comptime T: type, rows: [VL]@Vector(VL, T)) [VL]@Vector(VL, T) {
+pub inline fn transposeBlock(comptime VL: usize, comptime T: type, rows: [VL]@Vector(VL, T)) [VL]@Vector(VL, T) {
     comptime assert(std.math.isPowerOfTwo(VL));
     const V = @Vector(VL, T);
     const lo = comptime interleaveMask(VL, 0);
