@@ -427,10 +427,16 @@ fn vectorOp(comptime T: type, comptime op: Unary) bool {
     };
 }
 
+/// Registers' worth of elements per vmath call: these functions are long
+/// dependency chains (a division, two polynomials, exp), so independent
+/// chains side by side keep the FMA units busy where one chain waits on
+/// latency.
+const unary_vectors = 2;
+
 /// Contiguous run through vmath; the tail goes through a padded vector so
 /// that every element gets the same function whatever the chunking.
 fn vectorRun(comptime T: type, comptime op: Unary, x: [*]const T, y: [*]T, len: usize) void {
-    const n = comptime vm.lanes(T);
+    const n = comptime vm.lanes(T) * unary_vectors;
     const V = @Vector(n, T);
     const f = struct {
         const half: V = @splat(0.5);
