@@ -609,6 +609,25 @@ pub const Direct = struct {
     pub fn ow(d: *const Direct) usize {
         return d.w + 2 * d.pw - d.kw + 1;
     }
+
+    /// Whether every offset into the zero-padded image [C, H + 2PH, W + 2PW]
+    /// fits the u32s of a tap table (see tapOffsets).
+    fn tapTableFits(d: *const Direct) bool {
+        return d.c * (d.h + 2 * d.ph) * (d.w + 2 * d.pw) <= std.math.maxInt(u32);
+    }
+
+    /// offs[t] = (c*HP + i)*WR + j for tap t = (c*KH + i)*KW + j: where each
+    /// tap reads the padded image (HP = H + 2PH, WR = W + 2PW).
+    fn tapOffsets(d: *const Direct, offs: []u32) void {
+        assert(offs.len == d.c * d.kh * d.kw and d.tapTableFits());
+        const hp = d.h + 2 * d.ph;
+        const wr = d.w + 2 * d.pw;
+        var t: usize = 0;
+        for (0..d.c) |c| for (0..d.kh) |i| for (0..d.kw) |j| {
+            offs[t] = @intCast((c * hp + i) * wr + j);
+            t += 1;
+        };
+    }
 };
 
 fn DirectKernel(comptime T: type) type {
@@ -1019,8 +1038,7 @@ fn DirectKernel(comptime T: type) type {
             const l = oh * ow;
             const hp = d.h + 2 * d.ph;
             const wr = d.w + 2 * d.pw;
-            // Offsets into the padded image must fit the tables' u32s.
-            if (d.c * hp * wr > std.math.maxInt(u32)) return error.InvalidArgument;
+            if (!d.tapTableFits()) return error.InvalidArgument;
             const blocks = (d.o + CB - 1) / CB;
             const chunks: u32 = @intCast(@max(1, @min(d.n, pool.numThreads())));
             const align_elems = 64 / @sizeOf(T);
@@ -1035,11 +1053,7 @@ fn DirectKernel(comptime T: type) type {
             defer gpa.free(offt);
             const offq = gpa.alloc(u32, l) catch return error.OutOfMemory;
             defer gpa.free(offq);
-            var t: usize = 0;
-            for (0..d.c) |c| for (0..d.kh) |i| for (0..d.kw) |j| {
-                offt[t] = @intCast((c * hp + i) * wr + j);
-                t += 1;
-            };
+            d.tapOffsets(offt);
             for (0..oh) |y| for (0..ow) |xx| {
                 offq[y * ow + xx] = @intCast(y * wr + xx);
             };
@@ -1080,9 +1094,7 @@ fn DirectKernel(comptime T: type) type {
         fn weightGrad(d: Direct, x: [*]const T, g: [*]const T, gw: [*]T) Error!void {
             const taps = d.c * d.kh * d.kw;
             if (d.n == 0 or d.oh() == 0 or d.ow() == 0 or taps == 0 or d.o == 0) return weightGradDot(d, x, g, gw);
-            // The tap tables hold padded-image offsets in u32s.
-            const fits = d.c * (d.h + 2 * d.ph) * (d.w + 2 * d.pw) <= std.math.maxInt(u32);
-            if (d.o >= channel_min_outputs and fits) return weightGradChannels(d, x, g, gw);
+            if (d.o >= channel_min_outputs and d.tapTableFits()) return weightGradChannels(d, x, g, gw);
             if (taps > dot_max_taps) return weightGradColumns(d, x, g, gw);
             return weightGradDot(d, x, g, gw);
         }
@@ -1286,9 +1298,7 @@ fn DirectKernel(comptime T: type) type {
             const lanes_used = ow * roundUp(d.o, CB);
             const channels_used = d.o * roundUp(ow, NR);
             const taps = d.c * d.kh * d.kw;
-            // The channel kernel's tap table holds padded-image offsets in u32s.
-            const fits = d.c * (d.h + 2 * d.ph) * (d.w + 2 * d.pw) <= std.math.maxInt(u32);
-            if (taps >= channel_min_taps and d.o > 0 and ow > 0 and channels_used > lanes_used and fits) {
+            if (taps >= channel_min_taps and d.o > 0 and ow > 0 and channels_used > lanes_used and d.tapTableFits()) {
                 return runWith(.channels, d, x, w, bias, out);
             }
             return runWith(.lanes, d, x, w, bias, out);
@@ -1332,14 +1342,8 @@ fn DirectKernel(comptime T: type) type {
             const offs = gpa.alloc(u32, if (form == .channels) taps else 0) catch return error.OutOfMemory;
             defer gpa.free(offs);
             if (form == .channels) {
-                // The padded image's offsets must fit the table's u32s.
-                if (d.c * hp * wr > std.math.maxInt(u32)) return error.InvalidArgument;
-                var t: usize = 0;
-                for (0..d.c) |c| for (0..d.kh) |i| for (0..d.kw) |j| {
-                    offs[t] = @intCast((c * hp + i) * wr + j);
-                    t += 1;
-                };
-                assert(t == taps);
+                if (!d.tapTableFits()) return error.InvalidArgument;
+                d.tapOffsets(offs);
             }
             const ctx = Ctx{ .d = d, .x = x, .wp = wp.ptr, .bias = bias, .out = out, .xp = xp.ptr, .xp_len = xp_len, .hp = hp, .wr = wr, .taps = offs.ptr, .chunks = chunks };
             pool.run(chunks, &ctx, task(form));

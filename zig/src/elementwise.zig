@@ -239,13 +239,13 @@ fn transposeCopy(comptime S: DType, comptime D: DType, layout: *const strided.La
         .cols = cols,
         .blocks = blocks,
         .tasks = tasks,
-        .chunks = pool.chunkCount(layout.numel, grain),
+        .chunks = @min(pool.chunkCount(layout.numel, grain), @as(u32, @intCast(tasks))),
     };
-    pool.run(@min(ctx.chunks, @as(u32, @intCast(tasks))), &ctx, struct {
+    pool.run(ctx.chunks, &ctx, struct {
         fn f(c: *const Ctx, chunk: u32) void {
             const l = c.layout;
             const n = l.ndim;
-            const r = pool.chunkRange(c.tasks, @min(c.chunks, @as(u32, @intCast(c.tasks))), chunk);
+            const r = pool.chunkRange(c.tasks, c.chunks, chunk);
             const sc: usize = @intCast(l.strides[0][n - 1]);
             const dr: usize = @intCast(l.strides[1][n - 2]);
             for (r[0]..r[1]) |t| {
@@ -721,10 +721,8 @@ fn binaryVecRun(comptime T: type, comptime op: Binary, comptime sa: u1, comptime
 /// Whether writing o[0..len] in vector steps reads every x[0..len] element
 /// as the element-by-element loop would: x is o itself or apart from it.
 fn apart(comptime T: type, o: [*]const T, x: [*]const T, len: usize) bool {
-    const lo = @intFromPtr(o);
-    const xo = @intFromPtr(x);
     const bytes = len * @sizeOf(T);
-    return lo == xo or lo + bytes <= xo or xo + bytes <= lo;
+    return o == x or apartBytes(@intFromPtr(o), bytes, @intFromPtr(x), bytes);
 }
 
 /// Whether byte ranges [a, a + an) and [b, b + bn) do not overlap.
