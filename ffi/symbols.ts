@@ -19,6 +19,7 @@ export const SYMBOLS = {
   zeno_set_num_threads: { parameters: ["i32"], result: "i32" },
   zeno_tune_malloc: { parameters: [], result: "i32" },
   zeno_bad_index: { parameters: [], result: "f64" },
+  zeno_align_pad: { parameters: ["buffer"], result: "i32" },
   zeno_copy: {
     parameters: ["i32", "buffer", "i32", "i32", "buffer", "i32", "i32", "buffer"],
     result: "i32",

@@ -178,3 +178,24 @@ Deno.test("cpu pool: ones and full on reused memory hold their value everywhere"
   poison();
   assertEquals(zn.zeros([7, 100]).sum().item(), 0);
 });
+
+Deno.test("cpu pool: arrays of 1 KiB or more start on a 64-byte boundary", () => {
+  const offsetOf = (t: zn.Tensor) => {
+    const p = Deno.UnsafePointer.of(storageOf(t).data);
+    return Number(Deno.UnsafePointer.value(p) % 64n);
+  };
+  const made: [string, zn.Tensor][] = [];
+  for (const n of [256, 1000, 4099, 1 << 18]) {
+    const r = zn.randn([n]);
+    made.push([`randn ${n}`, r], [`rand f64 ${n}`, zn.rand([n], { dtype: "float64" })]);
+    made.push([`zeros ${n}`, zn.zeros([n])], [`arange ${n}`, zn.arange(n)]);
+    made.push([`tensor ${n}`, zn.tensor(Array.from({ length: n }, (_, i) => i))]);
+    made.push([`result ${n}`, r.add(1)]);
+    zn.tidy(() => void r.mul(2)); // released to the pool, then handed out again
+    made.push([`pooled result ${n}`, r.mul(3)]);
+  }
+  for (const [name, t] of made) assertEquals(offsetOf(t), 0, name);
+  // The contents are what they should be on the offset arrays.
+  const x = zn.arange(1000).to("float32");
+  assertEquals(x.add(x).sum().item(), 999 * 1000);
+});

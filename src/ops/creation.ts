@@ -9,10 +9,10 @@ import {
   f32ToBf16Bits,
   f32ToF16Bits,
   isFloating,
-  STORAGE_CTOR,
   type TypedArray,
 } from "../dtype.ts";
 import { backendFor } from "../backend.ts";
+import { hostArray } from "../cpu_backend.ts";
 import { checkShape, contiguousStrides, fmtShape, numel, shapeArgs } from "../shape.ts";
 import { emptyTensor, outputTensor, Tensor } from "../tensor.ts";
 import { defaultGenerator, type Generator } from "../random.ts";
@@ -71,7 +71,7 @@ function fromHostValues(
   device: string,
 ): Tensor {
   const n = values.length;
-  const arr = new STORAGE_CTOR[dtype](n);
+  const arr = hostArray(dtype, n);
   if (dtype === "int64") {
     const a = arr as BigInt64Array;
     for (let i = 0; i < n; i++) {
@@ -462,7 +462,7 @@ function randomFloats(
     );
   }
   const g = opts?.generator ?? defaultGenerator;
-  const arr = dtype === "float32" ? new Float32Array(numel(shape)) : new Float64Array(numel(shape));
+  const arr = hostArray(dtype, numel(shape)) as Float32Array | Float64Array;
   if (op === "rand") g.fillFloat(arr);
   else g.fillNormal(arr);
   const b = backendFor(opts?.device ?? "cpu");

@@ -150,12 +150,18 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
         const NV = 2;
         const NR = NV * VL;
         const MR = mr;
-        /// KC: a packed B micro-panel (KC x NR) takes about half of a 32 KiB L1.
-        const KC: usize = if (blocks) |bl| bl[0] else @max(128, @min(384, (16 << 10) / (NR * @sizeOf(T))));
+        /// KC: the depth of one pass over C; a packed B micro-panel (KC x NR)
+        /// takes 64 KiB. Deep panels beat L1-sized ones: each pass ends by
+        /// loading and storing the C tile, and the hardware prefetchers
+        /// stream the panels from L2 as fast as the FMAs consume them
+        /// (measured on Zen 3 with AVX2, f32, 1 thread: KC 256 -> 1024 took
+        /// 512^3 from 93.6 to 95.5 GFLOP/s and 1024^3 from 94.5 to 96).
+        /// k is cut into equal passes of at most KC (see kStep).
+        const KC: usize = if (blocks) |bl| bl[0] else @max(128, @min(1024, (64 << 10) / (NR * @sizeOf(T))));
         /// MC: a packed A block (MC x KC) stays in L2 (~160 KiB).
         const MC: usize = if (blocks) |bl| bl[1] else @max(MR, (160 << 10) / (KC * @sizeOf(T)) / MR * MR);
-        /// NC: a packed B block (KC x NC) stays in L3 (~4 MiB).
-        const NC: usize = if (blocks) |bl| bl[2] else @max(NR, (4 << 20) / (KC * @sizeOf(T)) / NR * NR);
+        /// NC: a packed B block (KC x NC) stays in L3 (~8 MiB).
+        const NC: usize = if (blocks) |bl| bl[2] else @max(NR, (8 << 20) / (KC * @sizeOf(T)) / NR * NR);
         /// MB: rows of A packed at once for one (jc, pc) block (~3 MiB).
         const MB: usize = if (blocks) |bl| bl[3] else @max(MC, (3 << 20) / (KC * @sizeOf(T)) / MC * MC);
         /// Up to this many multiply-adds, rows of A contiguous along k are not
@@ -366,6 +372,15 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
         // -------------------------------------------------------------------
         // Blocked driver
 
+        /// The depth of each pass over C: k in equal passes of at most KC
+        /// (a multiple of 8 where that stays within KC), so that no pass is a
+        /// thin remainder whose C loads and stores cost as much as a full one.
+        fn kStep(k: usize) usize {
+            const passes = (k + KC - 1) / KC;
+            const even = (k + passes - 1) / passes;
+            return @min(KC, roundUp(even, 8));
+        }
+
         /// Elements of packing space one blocked multiply needs.
         fn packElems(m: usize, n: usize, k: usize) struct { a: usize, b: usize } {
             const kc = @min(k, KC);
@@ -459,8 +474,9 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
             while (jc < args.n) : (jc += NC) {
                 const nc: usize = @min(NC, args.n - jc);
                 var pc: usize = 0;
-                while (pc < args.k) : (pc += KC) {
-                    const kc: usize = @min(KC, args.k - pc);
+                const kstep = kStep(args.k);
+                while (pc < args.k) : (pc += kstep) {
+                    const kc: usize = @min(kstep, args.k - pc);
                     var ic0: usize = 0;
                     while (ic0 < args.m) : (ic0 += MB) {
                         const mb: usize = @min(MB, args.m - ic0);

@@ -110,6 +110,16 @@ export fn zeno_tune_malloc() callconv(.c) i32 {
     return @intFromBool(ok);
 }
 
+/// Bytes from `p` to the next 64-byte boundary (0 when aligned). Large tensor
+/// arrays start there: the C heap hands out addresses 16 bytes past a line,
+/// so without the offset every vector load or store of a row straddles two
+/// cache lines (a 1024x1024 float32 matmul ran 2-4% slower writing C 16 bytes
+/// off alignment).
+export fn zeno_align_pad(p: [*]u8) callconv(.c) i32 {
+    const a: usize = @intFromPtr(p);
+    return @intCast((64 - a % 64) % 64);
+}
+
 /// The index value behind the last index_out_of_range status.
 export fn zeno_bad_index() callconv(.c) f64 {
     return @floatFromInt(ix.bad_index);
