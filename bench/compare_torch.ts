@@ -9,7 +9,11 @@
  * Zeno's op workloads release each call's results at its end (`zn.tidy`), as
  * PyTorch's results go when their last reference does; a few are also timed
  * as plain calls, "(no tidy)", whose results wait for the garbage collector.
- * The ratio column is PyTorch's time over Zeno's (above 1: Zeno is faster);
+ * The ratio column is PyTorch's time over Zeno's (above 1: Zeno is faster),
+ * the median of the paired ratios: each Zeno sample against the PyTorch
+ * sample taken right after it, so that a slow spell of the machine that falls
+ * on both sides of a pair cancels out (the time columns are each side's
+ * median sample, so their quotient can differ from the ratio a little);
  * the target column gives the CPU performance goals in the same terms (for
  * example, "at most 0.3x PyTorch's time" is a ratio of at least 3.33).
  *
@@ -298,10 +302,11 @@ async function compare(
   threads: number,
   reps: number,
   only: string | undefined,
-): Promise<{ z: Record<string, number>; p: Record<string, number> }> {
+): Promise<{ z: Record<string, number>; p: Record<string, number>; r: Record<string, number> }> {
   zn.setNumThreads(threads);
   await torch.ask({ threads });
   const z: Record<string, number> = {}, p: Record<string, number> = {};
+  const r: Record<string, number> = {};
   for (const [name, make] of zenoWorkloads()) {
     if (only !== undefined && !name.startsWith(only)) continue;
     const f = make();
@@ -321,8 +326,9 @@ async function compare(
     }
     z[name] = median(zs);
     p[name] = median(ps);
+    r[name] = median(ps.map((pt, i) => pt / zs[i]));
   }
-  return { z, p };
+  return { z, p, r };
 }
 
 /** The speed ratio each goal asks for (PyTorch time / Zeno time). */
@@ -381,7 +387,7 @@ console.log(`memory limit: a 16M-float copy moves ${copyLimit().toFixed(1)} GB/s
 let misses = 0;
 const torch = new TorchSide();
 for (const t of threadList) {
-  const { z, p } = await compare(torch, t, reps, only);
+  const { z, p, r } = await compare(torch, t, reps, only);
   console.log(`\nthreads = ${t}`);
   console.log(
     `${"workload".padEnd(28)}${"zeno".padStart(16)}${"pytorch".padStart(16)}${"ratio".padStart(9)}${
@@ -389,7 +395,7 @@ for (const t of threadList) {
     }`,
   );
   for (const name of Object.keys(z)) {
-    const ratio = p[name] / z[name];
+    const ratio = r[name];
     const goal = target(name);
     const mark = goal === undefined ? "" : ratio >= goal ? "  ok" : "  MISS";
     if (goal !== undefined && ratio < goal) misses++;
