@@ -449,7 +449,7 @@ fn vectorRun(comptime T: type, comptime op: Unary, x: [*]const T, y: [*]T, len: 
                 .sigmoid => vm.sigmoid(T, n, v),
                 .silu => vm.silu(T, n, v),
                 .erf => vm.erf32(n, v),
-                .gelu_erf => half * v * (one + vm.erf32(n, v * @as(V, @splat(std.math.sqrt1_2)))),
+                .gelu_erf => vm.gelu32(n, v),
                 .gelu_tanh => blk: {
                     const k: V = @splat(@sqrt(2.0 / std.math.pi));
                     const c: V = @splat(0.044715);

@@ -22,6 +22,11 @@
 //!     it gives 0, exactly as the scalar kernel's 1 / (1 + exp(-x)) does)
 //!     erf 2 ulp (relative 2.3e-7; erf32, float32 only: float64 keeps the
 //!     C library's erf)
+//!     GELU (erf form, gelu32) 7 ulp for x >= -1; below, relative error
+//!     5.4e-7 per unit of x^2/2 (the result is about exp(-x^2/2), whose
+//!     float32 argument rounds by up to x^2/2 * 2^-24); denormal results
+//!     (x below about -13.1) lose precision with the format, and -0 below
+//!     about -14.5 (PyTorch's float32 GELU gives 0 from about -13)
 //!   float64 (2M random inputs plus specials; reference: the C library)
 //!     exp 2 ulp, log 1 ulp, tanh 2 ulp (relative 3.9e-16),
 //!     sigmoid 3 ulp (relative 4.6e-16)
@@ -273,6 +278,28 @@ pub fn erf32(comptime n: usize, x: @Vector(n, f32)) @Vector(n, f32) {
     return @select(f32, a < c(0.8), small, big);
 }
 
+/// GELU's exact form, x Φ(x) with Φ(x) = erfc(-x/√2)/2, for float32,
+/// lane-wise, through erfc alone (erf32's large-|x| formula, which holds for
+/// all z >= 0): x (1 - erfc(z)/2) for x >= 0 and x erfc(z)/2 for x < 0, with
+/// z = |x|/√2. Neither side subtracts nearly equal numbers (0.5 x (1 +
+/// erf(x/√2)) loses the relative accuracy of small negative results), and it
+/// costs one polynomial where erf32 evaluates two. NaN and -inf give NaN (as
+/// PyTorch), +inf gives +inf.
+pub fn gelu32(comptime n: usize, x: @Vector(n, f32)) @Vector(n, f32) {
+    const V = @Vector(n, f32);
+    const c = struct {
+        fn c(v: f32) V {
+            return @splat(v);
+        }
+    }.c;
+    const z = @abs(x) * c(std.math.sqrt1_2);
+    const t = c(1) / (c(1) + c(0.5) * z);
+    var q = c(0.17087277);
+    inline for (.{ -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806, 0.09678418, 0.37409196, 1.00002368, -1.26551223 }) |k| q = fma(q, t, c(k));
+    const half_erfc = c(0.5) * t * exp(f32, n, fma(-z, z, q));
+    return x * @select(f32, x < c(0), half_erfc, c(1) - half_erfc);
+}
+
 // ---------------------------------------------------------------- tests
 
 const testing = std.testing;
@@ -298,7 +325,7 @@ fn specials(comptime T: type) [14]T {
     return .{ 0.0, -0.0, inf, -inf, std.math.nan(T), std.math.floatMin(T), std.math.floatTrueMin(T), -std.math.floatTrueMin(T), std.math.floatMax(T), -std.math.floatMax(T), 1.0, -1.0, 0.5, std.math.floatMin(T) / 3 };
 }
 
-const Fn = enum { exp, log, tanh, sigmoid, erf };
+const Fn = enum { exp, log, tanh, sigmoid, erf, gelu };
 
 fn applyV(comptime T: type, comptime f: Fn, v: Vec(T)) Vec(T) {
     const n = comptime lanes(T);
@@ -308,6 +335,7 @@ fn applyV(comptime T: type, comptime f: Fn, v: Vec(T)) Vec(T) {
         .tanh => tanh(T, n, v),
         .sigmoid => sigmoid(T, n, v),
         .erf => if (T == f32) erf32(n, v) else unreachable,
+        .gelu => if (T == f32) gelu32(n, v) else unreachable,
     };
 }
 
@@ -327,6 +355,7 @@ fn reference(comptime T: type, comptime f: Fn, x: T) T {
             .tanh => libm.tanh(f64, d),
             .sigmoid => 1 / (1 + @exp(-d)),
             .erf => libm.erf(f64, d),
+            .gelu => 0.5 * d * erfc64(-d * std.math.sqrt1_2),
         });
     }
     return switch (f) {
@@ -335,7 +364,16 @@ fn reference(comptime T: type, comptime f: Fn, x: T) T {
         .tanh => libm.tanh(f64, x),
         .sigmoid => 1 / (1 + @exp(-x)),
         .erf => libm.erf(f64, x),
+        .gelu => unreachable,
     };
+}
+
+/// The C library's double erfc (the GELU reference: relative accuracy where
+/// erfc is tiny, which 1 - erf lacks).
+fn erfc64(x: f64) f64 {
+    return struct {
+        extern "c" fn erfc(v: f64) f64;
+    }.erfc(x);
 }
 
 /// VMATH_VERBOSE=1 zig build test prints the measured errors.
@@ -431,6 +469,50 @@ test "vmath float32 erf within 2 ulp" {
     try testing.expectEqual(@as(f32, -1), apply(f32, .erf, -std.math.inf(f32)));
     try testing.expect(std.math.isNan(apply(f32, .erf, std.math.nan(f32))));
     try testing.expect(std.math.signbit(apply(f32, .erf, -0.0)));
+}
+
+test "vmath float32 GELU (erf form): few ulp to -1, then the rounding of x^2/2 bounds it" {
+    // For x < 0 the result is about exp(-x^2/2): a float32 argument near -A
+    // carries a rounding error of up to A * 2^-24, so below x = -1 the bound
+    // is on the relative error per unit of x^2/2 (PyTorch's own float32 GELU
+    // is 4% off at x = -5).
+    var near: Stat = .{};
+    var tail_rel: f64 = 0;
+    var tail_at: f32 = 0;
+    var buf: [1024]f32 = undefined;
+    var k: usize = 0;
+    var b: u64 = 0;
+    while (b < (1 << 32) + buf.len * 97) : (b += 97) {
+        if (b < (1 << 32)) {
+            const x: f32 = @bitCast(@as(u32, @intCast(b)));
+            if (x != x) continue;
+            buf[k] = x;
+            k += 1;
+            if (k < buf.len) continue;
+        } else if (k == 0) break;
+        for (buf[0..k]) |x| {
+            const got = apply(f32, .gelu, x);
+            if (x >= -1) {
+                checkOne(f32, .gelu, x, got, &near);
+            } else {
+                const want: f64 = reference(f32, .gelu, x);
+                if (@abs(want) < std.math.floatMin(f32)) continue;
+                const per = @abs((@as(f64, got) - want) / want) / @max(1, 0.5 * @as(f64, x) * x);
+                if (per > tail_rel) {
+                    tail_rel = per;
+                    tail_at = x;
+                }
+            }
+        }
+        k = 0;
+    }
+    if (verbose()) std.debug.print("\nf32 gelu {d} ulp for x >= -1 (at {e}); below, relative error {e} per unit of max(1, x^2/2) (at {e})\n", .{ near.max_ulp, near.worst, tail_rel, tail_at });
+    try testing.expect(near.max_ulp <= 8);
+    try testing.expect(tail_rel <= 6e-7);
+    try testing.expectEqual(std.math.inf(f32), apply(f32, .gelu, std.math.inf(f32)));
+    try testing.expect(std.math.isNan(apply(f32, .gelu, -std.math.inf(f32))));
+    try testing.expect(std.math.isNan(apply(f32, .gelu, std.math.nan(f32))));
+    try testing.expectEqual(@as(f32, 0), apply(f32, .gelu, 0));
 }
 
 test "vmath float64 exp and log within 2 ulp; tanh, sigmoid relative error" {
