@@ -164,8 +164,11 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
         /// 160 KiB one (the same speed on a quiet machine; L3 is shared with
         /// everything else running).
         const MC: usize = if (blocks) |bl| bl[1] else @max(MR, (320 << 10) / (KC * @sizeOf(T)) / MR * MR);
-        /// NC: a packed B block (KC x NC) stays in L3 (~8 MiB).
-        const NC: usize = if (blocks) |bl| bl[2] else @max(NR, (8 << 20) / (KC * @sizeOf(T)) / NR * NR);
+        /// NC: a packed B block (KC x NC) stays in L3 (~4 MiB). Every MC rows
+        /// read it again, while A and C stream past it: an 8 MiB block lost
+        /// 5-7% at 2048^3 with another process using L3 (94-95 against
+        /// 88-91 GFLOP/s, 1 thread, two runs side by side).
+        const NC: usize = if (blocks) |bl| bl[2] else @max(NR, (4 << 20) / (KC * @sizeOf(T)) / NR * NR);
         /// MB: rows of A packed at once for one (jc, pc) block (~3 MiB).
         const MB: usize = if (blocks) |bl| bl[3] else @max(MC, (3 << 20) / (KC * @sizeOf(T)) / MC * MC);
         /// Up to this many multiply-adds, rows of A contiguous along k are not
