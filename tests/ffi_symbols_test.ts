@@ -78,12 +78,18 @@ Deno.test("a library with another ABI version is refused with a clear message", 
       "export fn zeno_abi_version() callconv(.c) u32 { return 999; }\n",
     );
     const zig = Deno.env.get("ZIG") ?? "zig";
-    const built = await new Deno.Command(zig, {
-      args: ["build-lib", "-dynamic", "-O", "ReleaseSmall", src, `-femit-bin=${dir}/libfake.so`],
-      cwd: dir,
-      stdout: "null",
-      stderr: "piped",
-    }).output().catch(() => undefined);
+    let built: Deno.CommandOutput | undefined;
+    try {
+      // Without zig on PATH, output() throws at once rather than rejecting.
+      built = await new Deno.Command(zig, {
+        args: ["build-lib", "-dynamic", "-O", "ReleaseSmall", src, `-femit-bin=${dir}/libfake.so`],
+        cwd: dir,
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+    } catch {
+      built = undefined;
+    }
     if (!built?.success || Deno.build.os !== "linux") {
       console.log("skipped: could not build the stand-in library here");
       return;

@@ -7,6 +7,7 @@
 //! that the device can decode a flat index with compile-time-unrolled loops.
 const std = @import("std");
 const DType = @import("../dtype.zig").DType;
+const ew = @import("../elementwise.zig");
 
 /// Dims a device layout holds after the TypeScript side's coalescing; more
 /// gives status 6.
@@ -20,6 +21,16 @@ pub fn Layout(comptime nops: usize) type {
         contiguous: u32,
         shape: [max_dims]u32,
         strides: [nops][max_dims]i32,
+    };
+}
+
+/// The unary ops with a 16-byte vector path on float32 and float64 (kernels'
+/// unaryKernel and unaryFlatKernel): those without a device libm call.
+pub fn flatUnary(op: ew.Unary) bool {
+    return switch (op) {
+        .neg, .abs, .sign, .exp, .log, .sqrt, .rsqrt, .reciprocal, .square, .tanh, .sigmoid => true,
+        .relu, .leaky_relu, .gelu_tanh, .silu, .floor, .ceil, .trunc => true,
+        else => false,
     };
 }
 

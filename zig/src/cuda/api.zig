@@ -441,6 +441,15 @@ pub fn unary(op: i32, dtype: i32, x: u64, xoff: f64, y: u64, yoff: f64, ndim: i3
     const xa = addr(x, xoff, dd) orelse return bad_argument;
     const ya = addr(y, yoff, if (o.isPredicate()) .bool else dd) orelse return bad_argument;
     const args = abi.UnaryArgs{ .x = xa, .y = ya, .a = a, .b = b, .c = c, .op = @intCast(op), .l = l };
+    if (l.contiguous != 0 and abi.flatUnary(o) and (xa | ya) % 16 == 0) switch (dd) {
+        inline .float32, .float64 => |D| switch (o) {
+            inline else => |O| if (comptime abi.flatUnary(O)) {
+                const name = "unary_flat_" ++ @tagName(O) ++ "_" ++ @tagName(D);
+                return launch3(d, name, .{ flatBlocks(l.numel, @sizeOf(dt.Storage(D))), 1, 1 }, block, args);
+            },
+        },
+        else => {},
+    };
     return switch (dd) {
         inline else => |D| launchElementwise(d, nameFor("unary_", D), l.contiguous != 0, l.numel, @sizeOf(dt.Storage(D)), args),
     };

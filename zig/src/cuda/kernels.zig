@@ -321,16 +321,6 @@ fn unaryOne(comptime D: DType, comptime op: ew.Unary, x: G(dt.Storage(D)), y: u6
     }
 }
 
-/// The unary ops with a vector path (float32 and float64; see vectorBinary):
-/// those without a device libm call.
-fn vectorUnary(comptime op: ew.Unary) bool {
-    return switch (op) {
-        .neg, .abs, .sign, .exp, .log, .sqrt, .rsqrt, .reciprocal, .square, .tanh, .sigmoid => true,
-        .relu, .leaky_relu, .gelu_tanh, .silu, .floor, .ceil, .trunc => true,
-        else => false,
-    };
-}
-
 /// As binaryKernel: contiguous float32 and float64 operands of the ops above
 /// take the 16-byte vector path, the rest the general loop.
 fn unaryKernel(comptime D: DType) fn (abi.UnaryArgs) callconv(.kernel) void {
@@ -341,7 +331,7 @@ fn unaryKernel(comptime D: DType) fn (abi.UnaryArgs) callconv(.kernel) void {
                 if (a.l.contiguous != 0) switch (a.op) {
                     inline 0...std.enums.values(ew.Unary).len - 1 => |opi| {
                         const op: ew.Unary = @enumFromInt(opi);
-                        if (comptime vectorUnary(op)) {
+                        if (comptime abi.flatUnary(op)) {
                             const Apply = struct {
                                 args: *const abi.UnaryArgs,
                                 inline fn apply(f: @This(), e: [1]dt.Storage(D)) dt.Storage(D) {
@@ -365,6 +355,28 @@ fn unaryKernel(comptime D: DType) fn (abi.UnaryArgs) callconv(.kernel) void {
                 }
             };
             forEach(2, &a.l, Body{ .x = gp(dt.Storage(D), a.x), .a = &a });
+        }
+    }.k;
+}
+
+/// unaryKernel's vector path alone, one kernel per op, for contiguous,
+/// 16-byte aligned float32 and float64 operands of the abi.flatUnary ops (the
+/// host checks all three before it picks this kernel). unaryKernel needs the
+/// registers of its costliest op (80, and a 632-byte stack frame, for float32
+/// on sm_90), which leaves room for few threads per multiprocessor and so few
+/// loads in flight: exp over 256M floats ran at 73% of an H200's bandwidth
+/// through it. exp alone needs 32 registers (all ops in one kernel: 48).
+fn unaryFlatKernel(comptime D: DType, comptime op: ew.Unary) fn (abi.UnaryArgs) callconv(.kernel) void {
+    comptime std.debug.assert((D == .float32 or D == .float64) and abi.flatUnary(op));
+    return struct {
+        fn k(a: abi.UnaryArgs) callconv(.kernel) void {
+            const Apply = struct {
+                args: *const abi.UnaryArgs,
+                inline fn apply(f: @This(), e: [1]dt.Storage(D)) dt.Storage(D) {
+                    return unaryFloat(Compute(D), op, e[0], f.args.*);
+                }
+            };
+            _ = flatVector(dt.Storage(D), 1, .{a.x}, a.y, a.l.numel, Apply{ .args = &a });
         }
     }.k;
 }
@@ -1547,6 +1559,9 @@ comptime {
     }
     for (scan_dtypes) |D| ex(&scanKernel(D), "scan_" ++ @tagName(D));
     for (float_dtypes) |D| {
+        for (std.enums.values(ew.Unary)) |op| {
+            if (abi.flatUnary(op)) ex(&unaryFlatKernel(D, op), "unary_flat_" ++ @tagName(op) ++ "_" ++ @tagName(D));
+        }
         ex(&softmaxKernel(D), "softmax_" ++ @tagName(D));
         ex(&optimKernel(D), "optim_" ++ @tagName(D));
         ex(&windowKernel(D), "window2d_" ++ @tagName(D));
