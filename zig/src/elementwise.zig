@@ -430,8 +430,10 @@ fn vectorOp(comptime T: type, comptime op: Unary) bool {
 /// Registers' worth of elements per vmath call: these functions are long
 /// dependency chains (a division, two polynomials, exp), so independent
 /// chains side by side keep the FMA units busy where one chain waits on
-/// latency.
-const unary_vectors = 2;
+/// latency. Four against two, float32, 3M elements, 1 thread on Zen 3 (AVX2):
+/// exp 4.5%, tanh 4%, sigmoid 7.5%, silu 9%, GELU 9% faster, though four
+/// chains spill some of the 16 registers.
+const unary_vectors = 4;
 
 /// Contiguous run through vmath; the tail goes through a padded vector so
 /// that every element gets the same function whatever the chunking.
