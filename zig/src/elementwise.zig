@@ -374,7 +374,10 @@ inline fn unaryFloat(comptime T: type, comptime op: Unary, x: T, p: Params) T {
         .relu => if (x > 0 or x != x) x else 0,
         .leaky_relu => if (x > 0) x else x * @as(T, @floatCast(p.a)),
         .elu => if (x > 0) x else @as(T, @floatCast(p.a)) * m.expm1(T, x),
-        .gelu_erf => 0.5 * x * (1 + m.erf(T, x * std.math.sqrt1_2)),
+        // x Phi(x) through erfc: 0.5 x (1 + erf(x/sqrt2)) cancels to nothing
+        // for negative x (float64 at x = -10 gives -0 for -7.6e-23). float32
+        // is vmath's gelu32, so strided and contiguous runs give the same bits.
+        .gelu_erf => if (T == f32) vm.gelu32(1, @as(@Vector(1, f32), @splat(x)))[0] else 0.5 * x * m.erfc(T, -x * std.math.sqrt1_2),
         .gelu_tanh => blk: {
             const k: T = @sqrt(2.0 / std.math.pi);
             break :blk 0.5 * x * (1 + m.tanh(T, k * (x + 0.044715 * x * x * x)));

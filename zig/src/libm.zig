@@ -9,6 +9,8 @@ const c = struct {
     extern "c" fn expm1(x: f64) f64;
     extern "c" fn erff(x: f32) f32;
     extern "c" fn erf(x: f64) f64;
+    extern "c" fn erfcf(x: f32) f32;
+    extern "c" fn erfc(x: f64) f64;
     extern "c" fn powf(x: f32, y: f32) f32;
     extern "c" fn pow(x: f64, y: f64) f64;
     extern "c" fn atan2f(y: f32, x: f32) f32;
@@ -30,6 +32,9 @@ pub inline fn expm1(comptime T: type, x: T) T {
 }
 pub inline fn erf(comptime T: type, x: T) T {
     return if (T == f32) c.erff(x) else c.erf(x);
+}
+pub inline fn erfc(comptime T: type, x: T) T {
+    return if (T == f32) c.erfcf(x) else c.erfc(x);
 }
 pub inline fn pow(comptime T: type, x: T, y: T) T {
     return if (T == f32) c.powf(x, y) else c.pow(x, y);

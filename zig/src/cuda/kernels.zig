@@ -262,7 +262,9 @@ inline fn unaryFloat(comptime F: type, comptime op: ew.Unary, x: F, a: abi.Unary
         .relu => if (x > 0 or x != x) x else 0,
         .leaky_relu => if (x > 0) x else x * @as(F, @floatCast(a.a)),
         .elu => if (x > 0) x else @as(F, @floatCast(a.a)) * @as(F, @floatCast(dm.expm1(wide))),
-        .gelu_erf => 0.5 * x * (1 + @as(F, @floatCast(dm.erf(@as(f64, x * std.math.sqrt1_2))))),
+        // float32 (and the half types, computed in float32): the CPU's gelu32,
+        // bit for bit.
+        .gelu_erf => if (F == f32) vm.gelu32(1, @as(V1, @splat(x)))[0] else 0.5 * x * (1 + @as(F, @floatCast(dm.erf(@as(f64, x * std.math.sqrt1_2))))),
         .gelu_tanh => blk: {
             const k: F = @sqrt(2.0 / std.math.pi);
             const t = k * (x + 0.044715 * x * x * x);
