@@ -279,6 +279,17 @@ pub fn reduce(op: Reduce, dtype: DType, x_base: [*]u8, xoff: i64, out_base: ?[*]
 /// Columns per task of the column sum: 256 f64 sums (2 KiB, in L1) and rows
 /// read 1 KiB (float32) at a time.
 const col_block = 256;
+/// Columns per task of the column sum: col_block, or fewer (a multiple of
+/// 8, at least 64) where whole blocks would give fewer than two tasks per
+/// thread (a 4096 x 768 bias gradient: 3 blocks of 256 left one of 2 threads
+/// idle for a third of the time).
+fn colWidth(outer: usize, inner: usize) usize {
+    const want: usize = 2 * @as(usize, pool.numThreads());
+    if (outer * ((inner + col_block - 1) / col_block) >= want) return col_block;
+    const per_outer = (want + outer - 1) / outer;
+    return @min(col_block, @max(64, std.mem.alignForward(usize, (inner + per_outer - 1) / per_outer, 8)));
+}
+
 /// Rows the column sum adds in registers before it updates the sums: four
 /// sequential streams, and a quarter of the sums' loads and stores.
 const col_rows = 4;
@@ -292,11 +303,13 @@ const col_rows = 4;
 /// loop's); ints wrap.
 fn columns(comptime T: type, comptime mean: bool, x: [*]const T, out: [*]T, sh: Shape) void {
     assert(sh.inner > 1 and sh.r > 0);
-    const blocks = (sh.inner + col_block - 1) / col_block;
-    const Ctx = struct { x: [*]const T, out: [*]T, sh: Shape, blocks: usize, chunks: u32 };
+    const width = colWidth(sh.outer, sh.inner);
+    assert(width > 0 and width <= col_block);
+    const blocks = (sh.inner + width - 1) / width;
+    const Ctx = struct { x: [*]const T, out: [*]T, sh: Shape, width: usize, blocks: usize, chunks: u32 };
     const tasks = sh.outer * blocks;
     const chunks = @min(pool.chunkCount(sh.outer * sh.r * sh.inner, 1 << 15), @as(u32, @intCast(@min(tasks, 1 << 16))));
-    const ctx = Ctx{ .x = x, .out = out, .sh = sh, .blocks = blocks, .chunks = chunks };
+    const ctx = Ctx{ .x = x, .out = out, .sh = sh, .width = width, .blocks = blocks, .chunks = chunks };
     pool.run(chunks, &ctx, struct {
         const float = dt.isFloat(T);
         /// The sums' type: f64 for floats, T (wrapping) for ints.
@@ -308,8 +321,8 @@ fn columns(comptime T: type, comptime mean: bool, x: [*]const T, out: [*]T, sh: 
             const r = pool.chunkRange(c.sh.outer * c.blocks, c.chunks, chunk);
             for (r[0]..r[1]) |t| {
                 const o = t / c.blocks;
-                const j0 = (t % c.blocks) * col_block;
-                const w = @min(col_block, c.sh.inner - j0);
+                const j0 = (t % c.blocks) * c.width;
+                const w = @min(c.width, c.sh.inner - j0);
                 const base = c.x + o * c.sh.r * c.sh.inner + j0;
                 const ld = c.sh.inner;
                 var sums: [col_block]A = @splat(0);
@@ -577,6 +590,23 @@ fn columnCase(comptime D: DType, comptime op: Reduce, sh: Shape) !void {
             try testing.expectApproxEqRel(want, got[o * sh.inner + j], if (T == f32) 1e-6 else 1e-12);
         } else try testing.expectEqual(want, got[o * sh.inner + j]);
     };
+}
+
+test "column blocks narrow so that every thread gets two tasks" {
+    const before = pool.numThreads();
+    defer pool.setNumThreads(before);
+    pool.setNumThreads(2);
+    try testing.expectEqual(@as(usize, 192), colWidth(1, 768)); // 4 tasks, not 3
+    try testing.expectEqual(@as(usize, 80), colWidth(1, 300)); // 80, 80, 80, 60
+    try testing.expectEqual(@as(usize, 64), colWidth(1, 100)); // never below 64
+    try testing.expectEqual(@as(usize, 256), colWidth(2, 512)); // whole blocks suffice
+    pool.setNumThreads(1);
+    try testing.expectEqual(@as(usize, 256), colWidth(1, 768));
+    // The narrowed blocks against the line loop, uneven last block included.
+    pool.setNumThreads(2);
+    try columnCase(.float32, .sum, .{ .outer = 1, .r = 37, .inner = 300 });
+    try columnCase(.float64, .mean, .{ .outer = 1, .r = 9, .inner = 768 });
+    try columnCase(.int32, .sum, .{ .outer = 1, .r = 5, .inner = 100 });
 }
 
 test "column sums and means match the line loop over each strided column" {
