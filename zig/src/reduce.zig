@@ -276,8 +276,8 @@ pub fn reduce(op: Reduce, dtype: DType, x_base: [*]u8, xoff: i64, out_base: ?[*]
     }
 }
 
-/// Columns per task of the column sum: 256 f64 sums (2 KiB, in L1) and rows
-/// read 1 KiB (float32) at a time.
+/// At most this many columns per task of the column sum: 256 f64 sums (2 KiB,
+/// in L1) and rows read 1 KiB (float32) at a time.
 const col_block = 256;
 /// Columns per task of the column sum: col_block, or fewer (a multiple of
 /// 8, at least 64) where whole blocks would give fewer than two tasks per

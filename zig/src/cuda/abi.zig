@@ -24,8 +24,8 @@ pub fn Layout(comptime nops: usize) type {
     };
 }
 
-/// The unary ops with a 16-byte vector path on float32 and float64 (kernels'
-/// unaryKernel and unaryFlatKernel): those without a device libm call.
+/// The unary ops with a 16-byte vector kernel on float32 and float64 (kernels'
+/// unaryFlatKernel, one per op): those without a device libm call.
 pub fn flatUnary(op: ew.Unary) bool {
     return switch (op) {
         .neg, .abs, .sign, .exp, .log, .sqrt, .rsqrt, .reciprocal, .square, .tanh, .sigmoid => true,

@@ -323,29 +323,13 @@ fn unaryOne(comptime D: DType, comptime op: ew.Unary, x: G(dt.Storage(D)), y: u6
     }
 }
 
-/// As binaryKernel: contiguous float32 and float64 operands of the ops above
-/// take the 16-byte vector path, the rest the general loop.
+/// Every unary op on any layout, one element per thread per step. The host
+/// sends contiguous, 16-byte aligned float32 and float64 operands of the
+/// abi.flatUnary ops to unaryFlatKernel instead.
 fn unaryKernel(comptime D: DType) fn (abi.UnaryArgs) callconv(.kernel) void {
     return struct {
         fn k(a: abi.UnaryArgs) callconv(.kernel) void {
             @setEvalBranchQuota(100_000);
-            if (comptime (D == .float32 or D == .float64)) {
-                if (a.l.contiguous != 0) switch (a.op) {
-                    inline 0...std.enums.values(ew.Unary).len - 1 => |opi| {
-                        const op: ew.Unary = @enumFromInt(opi);
-                        if (comptime abi.flatUnary(op)) {
-                            const Apply = struct {
-                                args: *const abi.UnaryArgs,
-                                inline fn apply(f: @This(), e: [1]dt.Storage(D)) dt.Storage(D) {
-                                    return unaryFloat(Compute(D), op, e[0], f.args.*);
-                                }
-                            };
-                            if (flatVector(dt.Storage(D), 1, .{a.x}, a.y, a.l.numel, Apply{ .args = &a })) return;
-                        }
-                    },
-                    else => {},
-                };
-            }
             const Body = struct {
                 x: G(dt.Storage(D)),
                 a: *const abi.UnaryArgs,
@@ -361,7 +345,7 @@ fn unaryKernel(comptime D: DType) fn (abi.UnaryArgs) callconv(.kernel) void {
     }.k;
 }
 
-/// unaryKernel's vector path alone, one kernel per op, for contiguous,
+/// The 16-byte vector path (flatVector) of one unary op, for contiguous,
 /// 16-byte aligned float32 and float64 operands of the abi.flatUnary ops (the
 /// host checks all three before it picks this kernel). unaryKernel needs the
 /// registers of its costliest op (80, and a 632-byte stack frame, for float32
