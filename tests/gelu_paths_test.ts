@@ -6,6 +6,7 @@
 import { assert } from "./assert_helpers.ts";
 import * as zn from "../mod.ts";
 import type { DType } from "../src/dtype.ts";
+import { contiguousAndStrided as pair } from "./strided_pair.ts";
 
 /** x Phi(x), from math.erfc in float64 (Python), for the inputs below. */
 const EXACT: [number, number][] = [
@@ -14,15 +15,6 @@ const EXACT: [number, number][] = [
   [-3, -0.004049694094890287],
   [2, 1.9544997361036416],
 ];
-
-/** A contiguous tensor and a stride-2 view with the same values. */
-function pair(vals: number[], dtype: DType): [zn.Tensor, zn.Tensor] {
-  const contiguous = zn.tensor(vals, { dtype });
-  const doubled = zn.stack([contiguous, zn.zerosLike(contiguous)], 1).reshape([-1]);
-  const strided = doubled.index({ step: 2 });
-  assert(strided.strides[0] === 2, "the view is strided");
-  return [contiguous, strided];
-}
 
 function values(t: zn.Tensor): number[] {
   return Array.from(t.toTypedArray() as ArrayLike<number>);

@@ -6,6 +6,7 @@
 import { assert } from "./assert_helpers.ts";
 import * as zn from "../mod.ts";
 import type { DType } from "../src/dtype.ts";
+import { contiguousAndStrided as pair } from "./strided_pair.ts";
 
 const SPECIAL = [NaN, -0, 0, Infinity, -Infinity, 1e-40, -1e-40, 3.5, -2.25];
 
@@ -18,16 +19,6 @@ function values(n: number, seed: number): number[] {
     out.push(i % 5 === 2 ? SPECIAL[(s >> 8) % SPECIAL.length] : (s / 2147483648 - 0.5) * 8);
   }
   return out;
-}
-
-/** A contiguous tensor and a strided view with the same values. */
-function pair(vals: number[], dtype: DType): [zn.Tensor, zn.Tensor] {
-  const contiguous = zn.tensor(vals, { dtype });
-  // Every other element of a doubled tensor: stride 2, the scalar path.
-  const doubled = zn.stack([contiguous, zn.zerosLike(contiguous)], 1).reshape([-1]);
-  const strided = doubled.index({ step: 2 });
-  assert(strided.strides[0] === 2, "the view is strided");
-  return [contiguous, strided];
 }
 
 function sameBits(what: string, a: zn.Tensor, b: zn.Tensor): void {
