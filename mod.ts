@@ -14,7 +14,7 @@
 import "./src/cpu_backend.ts";
 import "./src/cuda_backend.ts";
 
-export { Tensor } from "./src/tensor.ts";
+export { newaxis, Tensor } from "./src/tensor.ts";
 export type { Dim, IndexItem, Slice, TensorLike } from "./src/tensor.ts";
 export type { DType, TypedArray } from "./src/dtype.ts";
 export { promoteTypes } from "./src/dtype.ts";
@@ -131,6 +131,7 @@ export {
 export { matmul } from "./src/ops/matmul.ts";
 export { cat, chunk, oneHot, split, stack, tril, triu } from "./src/ops/join.ts";
 export { gather, indexSelect, maskedFill } from "./src/ops/indexing.ts";
+export type { IndexPutOptions } from "./src/ops/indexing.ts";
 export { sort, topk } from "./src/ops/sort.ts";
 export {
   expand,

@@ -7,14 +7,26 @@
  * @module
  */
 import * as zn from "../mod.ts";
+import { Cli } from "./cli_flags.ts";
+
+new Cli({
+  name: "first_steps",
+  usage: "deno run --allow-ffi --allow-read --allow-env examples/first_steps.ts",
+  summary: "Tensors, broadcasting, views, reductions and a least-squares fit, printed.",
+  flags: {},
+}).parse();
 
 zn.manualSeed(0);
 
+// Plain numbers make float32 tensors (JavaScript cannot tell 1 from 1.0);
+// bigints or { dtype: "int64" } make integer ones.
 const a = zn.tensor([[1, 2, 3], [4, 5, 6]]);
-console.log("a =", a.toString());
+const order = zn.tensor([2n, 0n, 1n]);
+console.log("a =", a.toString(), "order =", order.toString());
 console.log("a.T =", a.mT.toString());
-console.log("row sums:", a.sum(1).toArray(), "column means:", a.to("float32").mean(0).toArray());
+console.log("row sums:", a.sum(1).toArray(), "column means:", a.mean(0).toArray());
 console.log("a * [10, 20, 30] =", a.mul(zn.tensor([10, 20, 30])).toArray());
+console.log("columns 2, 0, 1 of a:", a.index(":", order).toArray());
 
 // y = 3 x0 - 2 x1 + 0.5 + noise: recover the weights by gradient descent on
 // the mean squared error, written with plain tensor ops.

@@ -5,13 +5,17 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import * as zn from "../mod.ts";
+import { Cli, DEVICE_FLAG } from "./cli_flags.ts";
 
-const { device } = parseArgs({
-  args: Deno.args,
-  options: { device: { type: "string", default: "cpu" } },
-}).values as { device: string };
+const cli = new Cli({
+  name: "linear_regression",
+  usage: "deno run --allow-ffi --allow-read --allow-env examples/linear_regression.ts [flags]",
+  summary: "Fits y = 3 x0 - 2 x1 + 0.5 with autograd and SGD.",
+  flags: { device: { ...DEVICE_FLAG, description: "where the tensors live" } },
+});
+const { device } = cli.parse();
+cli.checkDevice(device);
 
 zn.manualSeed(0);
 const n = 512;

@@ -6,13 +6,17 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import * as zn from "../mod.ts";
+import { Cli, DEVICE_FLAG } from "./cli_flags.ts";
 
-const { device } = parseArgs({
-  args: Deno.args,
-  options: { device: { type: "string", default: "cpu" } },
-}).values as { device: string };
+const cli = new Cli({
+  name: "spiral_classifier",
+  usage: "deno run --allow-ffi --allow-read --allow-env examples/spiral_classifier.ts [flags]",
+  summary: "Trains an MLP to tell two interleaved spirals apart.",
+  flags: { device: { ...DEVICE_FLAG, description: "where the model trains" } },
+});
+const { device } = cli.parse();
+cli.checkDevice(device);
 
 zn.manualSeed(0);
 

@@ -72,12 +72,59 @@ function open(path: string): Deno.DynamicLibrary<typeof SYMBOLS> {
   return lib;
 }
 
+const LEVEL_NAMES: Record<number, string> = {
+  1: "baseline x86-64",
+  3: "x86-64-v3 (AVX2, FMA)",
+  4: "x86-64-v4 (AVX-512)",
+};
+
+/**
+ * The CPU level to load for: what the CPU supports, capped by
+ * `ZENO_CPU_LEVEL` (1, 3 or 4), which forces a lower variant (to compare
+ * variants, or to rule one out).
+ */
+function cpuLevel(lib: Deno.DynamicLibrary<typeof SYMBOLS>): number {
+  const cpu = lib.symbols.zeno_cpu_level();
+  let cap: string | undefined;
+  try {
+    cap = Deno.env.get("ZENO_CPU_LEVEL");
+  } catch {
+    return cpu; // no --allow-env
+  }
+  if (cap === undefined || cap === "") return cpu;
+  if (!["1", "3", "4"].includes(cap)) {
+    lib.close();
+    throw new Error(`zeno: ZENO_CPU_LEVEL must be 1, 3 or 4, got "${cap}"`);
+  }
+  return Math.min(cpu, Number(cap));
+}
+
+/**
+ * Refuses a library built for more than this CPU runs: its first kernel
+ * would die with an illegal instruction. `zeno_cpu_level` and
+ * `zeno_build_level` are plain CPUID code and constants in every variant,
+ * so asking is safe before anything else runs.
+ */
+function checkLevel(lib: Deno.DynamicLibrary<typeof SYMBOLS>, path: string, level: number): void {
+  const cpu = cpuLevel(lib);
+  if (level <= cpu) return;
+  lib.close();
+  throw new Error(
+    `zeno: the native library ${path} (ZENO_LIB) is built for ${
+      LEVEL_NAMES[level] ?? `level ${level}`
+    }, but this CPU supports only ${LEVEL_NAMES[cpu] ?? `level ${cpu}`}; ` +
+      `point ZENO_LIB at the folder of builds (the loader picks the best one) or at a ${
+        fileName(cpu >= 3 ? "-v3" : "")
+      } file`,
+  );
+}
+
 /** Opens the best variant in `dir` (a folder holding the builds). */
 function openFromDir(dir: string): NativeLibrary | undefined {
   const base = `${dir}/${fileName("")}`;
   if (!exists(base)) return undefined;
   const lib = open(base);
-  const level = lib.symbols.zeno_cpu_level();
+  const level = cpuLevel(lib);
   for (const [want, suffix] of [[4, "-v4"], [3, "-v3"]] as const) {
     const path = `${dir}/${fileName(suffix)}`;
     if (level >= want && exists(path)) {
@@ -147,7 +194,9 @@ export function library(): NativeLibrary {
       if (!loaded) throw new Error(`zeno: ZENO_LIB folder ${env} holds no ${fileName("")}`);
     } else {
       const lib = open(env);
-      loaded = { symbols: lib.symbols, path: env, level: lib.symbols.zeno_build_level() };
+      const level = lib.symbols.zeno_build_level();
+      checkLevel(lib, env, level);
+      loaded = { symbols: lib.symbols, path: env, level };
     }
     return loaded;
   }

@@ -34,6 +34,7 @@ import {
   f32ToF16Bits,
   ITEMSIZE,
   STORAGE_CTOR,
+  toIntElement,
   type TypedArray,
 } from "./dtype.ts";
 import { contiguousStrides, numel as numelOf } from "./shape.ts";
@@ -250,7 +251,13 @@ export function toStorageValue(dtype: DType, v: number | bigint | boolean): numb
   const n = typeof v === "boolean" ? (v ? 1 : 0) : v;
   switch (dtype) {
     case "int64":
-      return typeof n === "bigint" ? n : BigInt(Number.isFinite(n) ? Math.trunc(n) : 0);
+    case "int32":
+    case "int16":
+    case "int8":
+    case "uint8":
+      // Front ends check first and name their op; this keeps any other
+      // path from wrapping a value silently.
+      return toIntElement(n, dtype, "fill");
     case "float16":
       return f32ToF16Bits(Number(n));
     case "bfloat16":

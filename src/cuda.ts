@@ -26,6 +26,7 @@ import {
   selectDevice,
   setAllowTF32,
 } from "./cuda_backend.ts";
+import { checkOptions } from "./options.ts";
 
 /**
  * True when a CUDA driver and at least one device are present. Never throws.
@@ -273,6 +274,8 @@ export function resetPeakMemoryStats(): void {
   checkStatus(cuda().zeno_cuda_reset_peak(), "resetPeakMemoryStats");
 }
 
+const MATMUL_KEYS = ["allowTF32"] as const;
+
 /**
  * Matmul settings: `allowTF32` lets float32 matmuls use TF32 tensor cores
  * (faster, about 10 mantissa bits), like
@@ -285,7 +288,7 @@ export function resetPeakMemoryStats(): void {
  * // zn.cuda.matmul.allowTF32 = true; // on a GPU machine
  * ```
  */
-export const matmul: { allowTF32: boolean } = {
+export const matmul: { allowTF32: boolean } = new Proxy({
   get allowTF32(): boolean {
     return getAllowTF32();
   },
@@ -293,4 +296,10 @@ export const matmul: { allowTF32: boolean } = {
     if (typeof on !== "boolean") throw new TypeError("matmul.allowTF32: expected a boolean");
     setAllowTF32(on);
   },
-};
+}, {
+  // A misspelt setting (`allow_tf32`) is an error, not a new property that nothing reads.
+  set(target, key, value) {
+    if (typeof key === "string") checkOptions("cuda.matmul", { [key]: value }, MATMUL_KEYS);
+    return Reflect.set(target, key, value);
+  },
+});

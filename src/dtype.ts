@@ -111,6 +111,27 @@ export function isIntegral(d: DType): boolean {
     d === "uint8";
 }
 
+/**
+ * @internal The end of the error of an op that needs an integer tensor
+ * (indices, class targets) and got one of dtype `got`: for a floating one,
+ * how to make integers, since `zn.tensor` of plain numbers is float32.
+ * Empty for other dtypes.
+ */
+export function intTensorHint(got: DType): string {
+  return isFloating(got)
+    ? '; zn.tensor of plain numbers is float32: pass { dtype: "int64" }, use bigints (zn.tensor([0n, 2n])) or call .to("int64")'
+    : "";
+}
+
+/**
+ * @internal The end of the error of an op that needs a floating tensor and
+ * got one of dtype `got`: for an integer or bool one, how to convert it.
+ * Empty for floating dtypes.
+ */
+export function floatTensorHint(got: DType): string {
+  return isFloating(got) ? "" : '; call .to("float32")';
+}
+
 /** Checks that a string names a dtype. */
 export function checkDType(d: unknown, op: string): DType {
   if (typeof d !== "string" || !(d in DTYPE_CODE)) {
@@ -176,6 +197,67 @@ export function resultType(inputs: readonly PromotionInput[]): DType {
 
 function categoryDefault(d: DType): DType {
   return d === "bool" ? "bool" : isFloating(d) ? "float32" : "int64";
+}
+
+/** Inclusive bounds of each integer dtype. */
+const INT_BOUNDS: Partial<Record<DType, readonly [number, number, bigint, bigint]>> = {
+  int64: [-(2 ** 63), 2 ** 63, -(2n ** 63n), 2n ** 63n - 1n], // number bounds: [lo, hi)
+  int32: [-(2 ** 31), 2 ** 31, -(2n ** 31n), 2n ** 31n - 1n],
+  int16: [-(2 ** 15), 2 ** 15, -(2n ** 15n), 2n ** 15n - 1n],
+  int8: [-128, 128, -128n, 127n],
+  uint8: [0, 256, 0n, 255n],
+};
+
+function intRangeError(v: number | bigint, dtype: DType, op: string): RangeError {
+  const [, , lo, hi] = INT_BOUNDS[dtype]!;
+  // Exact digits for an integer past 2^53 (String(2 ** 63) ends in 6000).
+  const what = typeof v === "bigint"
+    ? `${v}n`
+    : Number.isInteger(v) && Math.abs(v) < 1e21
+    ? BigInt(v).toString()
+    : String(v);
+  return Number.isFinite(v as number) || typeof v === "bigint"
+    ? new RangeError(
+      `${op}: value ${what} cannot be converted to ${dtype} without overflow (range ${lo} to ${hi})`,
+    )
+    : new RangeError(`${op}: value ${what} cannot be converted to ${dtype}`);
+}
+
+/**
+ * @internal `v` as one element of the integer dtype `dtype`: numbers are
+ * truncated toward zero (as a cast is), and a value that is not finite or
+ * falls outside the dtype's range is a RangeError naming `op`, never a
+ * wrapped value. int64 elements come back as bigint.
+ */
+export function toIntElement(
+  v: number | bigint | boolean,
+  dtype: DType,
+  op: string,
+): number | bigint {
+  const bounds = INT_BOUNDS[dtype];
+  if (bounds === undefined) throw new TypeError(`${op}: ${dtype} is not an integer dtype`);
+  if (typeof v === "boolean") return dtype === "int64" ? (v ? 1n : 0n) : (v ? 1 : 0);
+  if (typeof v === "bigint") {
+    if (v < bounds[2] || v > bounds[3]) throw intRangeError(v, dtype, op);
+    return dtype === "int64" ? v : Number(v);
+  }
+  const t = Math.trunc(v);
+  // NaN fails both comparisons' complement: !(t >= lo) is true.
+  if (!(t >= bounds[0] && t < bounds[1])) throw intRangeError(v, dtype, op);
+  return dtype === "int64" ? BigInt(t) : t;
+}
+
+/**
+ * @internal Checks that the scalar `v` fits the dtype it will be stored in
+ * (integer dtypes only; floats round and bool takes any value).
+ */
+export function checkScalarFits(v: number | bigint | boolean, dtype: DType, op: string): void {
+  if (INT_BOUNDS[dtype] === undefined || typeof v === "boolean") return;
+  if (typeof v === "number" && Number.isSafeInteger(v)) {
+    const b = INT_BOUNDS[dtype]!;
+    if (v >= b[0] && v < b[1]) return;
+  }
+  toIntElement(v, dtype, op);
 }
 
 /** The dtype PyTorch gives a plain JavaScript value as a scalar operand. */

@@ -177,6 +177,31 @@ export class Generator {
     }
     return low + Math.floor(this.nextFloat() * range);
   }
+
+  /**
+   * A uniform integer in [low, high) for bounds of any size (high - low up
+   * to 2^64), exact where numbers lose digits past 2^53.
+   *
+   * @example
+   * ```ts
+   * import { Generator } from "./random.ts";
+   * const v = new Generator(1).nextBigInt(2n ** 60n, 2n ** 60n + 10n);
+   * v >= 2n ** 60n && v < 2n ** 60n + 10n; // true
+   * ```
+   */
+  nextBigInt(low: bigint, high: bigint): bigint {
+    const range = high - low;
+    if (range <= 0n || range > 2n ** 64n) {
+      throw new RangeError(`nextBigInt: expected 0 < high - low <= 2^64, got ${range}`);
+    }
+    // Rejection sampling on 64-bit draws: no bias for any range.
+    const limit = (2n ** 64n / range) * range;
+    let x: bigint;
+    do {
+      x = (BigInt(this.nextUint32()) << 32n) | BigInt(this.nextUint32());
+    } while (x >= limit);
+    return low + (x % range);
+  }
 }
 
 function rotl(x: number, k: number): number {

@@ -7,7 +7,7 @@
  * @module
  */
 import { type Backend, backendFor, type Storage, type View } from "./backend.ts";
-import { type DType, DTYPES, type TypedArray } from "./dtype.ts";
+import { type DType, DTYPES, floatTensorHint, type TypedArray } from "./dtype.ts";
 import { disposedError, disposeTensor, hold, track, unhold } from "./lifetime.ts";
 import { contiguousStrides, isContiguous, numel } from "./shape.ts";
 import * as ew from "./ops/elementwise.ts";
@@ -15,21 +15,40 @@ import * as rd from "./ops/reduce.ts";
 import * as vw from "./ops/view.ts";
 import * as mm from "./ops/matmul.ts";
 import * as ix from "./ops/indexing.ts";
+import type { IndexPutOptions } from "./ops/indexing.ts";
 import * as jn from "./ops/join.ts";
 import * as so from "./ops/sort.ts";
 import { formatTensor } from "./format.ts";
+import { checkOptions } from "./options.ts";
 import type { GradHook, Node } from "./autograd/node.ts";
 import { isGradEnabled } from "./autograd/grad_mode.ts";
 import { backward as runBackward, type BackwardOptions } from "./autograd/engine.ts";
+import { checkTensor } from "./args.ts";
 
 /** A value accepted where PyTorch takes a tensor or a Python scalar. */
 export type TensorLike = Tensor | number | boolean;
 
-/** One entry of an index: see {@link Tensor.index}. */
+/**
+ * The index item that adds a dim of size 1 (NumPy's `np.newaxis`, Python's
+ * `None` in an index).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "../mod.ts";
+ * zn.arange(3).index(zn.newaxis, ":").shape; // [1, 3]
+ * ```
+ */
+export const newaxis: unique symbol = Symbol("zn.newaxis");
+
+/**
+ * One entry of an index: see {@link Tensor.index}. `":"` (or `{}`) is the
+ * full slice, `zn.newaxis` a new dim of size 1, `"..."` the dims not named.
+ */
 export type IndexItem =
   | number
-  | null
+  | ":"
   | "..."
+  | typeof newaxis
   | Slice
   | Tensor
   | number[]
@@ -50,6 +69,7 @@ export type Dim = number | number[] | undefined | null;
 
 // Shared by every tensor without hooks (most of them): one array less per tensor.
 const NO_HOOKS: GradHook[] = [];
+const TO_KEYS = ["device", "dtype"] as const;
 // Set only while emptyTensor builds a tensor on storage it has just allocated.
 let freshStorage = false;
 
@@ -208,7 +228,9 @@ export class Tensor implements View {
         this.dtype === "bfloat16")
     ) {
       throw new TypeError(
-        `requiresGrad: only floating point tensors can require gradients, got ${this.dtype}`,
+        `requiresGrad: only floating point tensors can require gradients, got ${this.dtype}${
+          floatTensorHint(this.dtype)
+        }`,
       );
     }
     this.#requiresGrad = on;
@@ -346,6 +368,7 @@ export class Tensor implements View {
   to(a: string | { device?: string; dtype?: DType }, b?: DType): Tensor {
     let device: string | undefined, dtype: DType | undefined;
     if (typeof a === "object" && a !== null) {
+      checkOptions("to", a, TO_KEYS);
       device = a.device;
       dtype = a.dtype;
     } else if (
@@ -727,6 +750,7 @@ export class Tensor implements View {
   }
   /** Expands to another tensor's shape. */
   expandAs(other: Tensor): Tensor {
+    checkTensor(other, "expandAs", "other");
     return vw.expand(this, other.shape);
   }
   /** Removes size-1 dims (all, or the given ones). */
@@ -754,16 +778,21 @@ export class Tensor implements View {
     return vw.select(this, dim, index);
   }
   /**
-   * PyTorch's indexing: numbers select, `{start, stop, step}` slice, `null`
-   * adds a dim, `"..."` fills the rest, and tensors or arrays index
-   * (advanced indexing, copying). Basic indexing returns a view.
+   * PyTorch's indexing: numbers select, `":"` (or `{}`) is the full slice,
+   * `{start, stop, step}` slices, `zn.newaxis` adds a dim, `"..."` fills the
+   * rest, and tensors or arrays index (advanced indexing, copying). Basic
+   * indexing returns a view. `x.index(":", 0)` is PyTorch's `x[:, 0]`.
    */
   index(...items: IndexItem[]): Tensor {
     return ix.index(this, items);
   }
-  /** Writes `value` into the elements that `index(...items)` picks (in place). */
-  indexPut_(items: IndexItem[], value: TensorLike): this {
-    ix.indexPut(this, items, value);
+  /**
+   * Writes `value` into the elements that `index(...items)` picks (in place);
+   * with `accumulate`, adds it instead, summing over repeated indices
+   * (PyTorch's `index_put_(indices, values, accumulate=True)`).
+   */
+  indexPut_(items: IndexItem[], value: TensorLike, opts?: IndexPutOptions): this {
+    ix.indexPut(this, items, value, opts);
     return this;
   }
 
@@ -829,7 +858,7 @@ export class Tensor implements View {
 
   /** Fills with `value` in place. */
   fill_(value: number | boolean): this {
-    return this.inplace("fill_", () => ew.fullOf(this, value));
+    return this.inplace("fill_", () => ew.fullOf(this, value, "fill_"));
   }
   /** Fills with zeros in place. */
   zero_(): this {
@@ -861,7 +890,7 @@ export class Tensor implements View {
   }
 
   /**
-   * Runs an op out of place, writes the result into this tensor's memory,
+   * @internal Runs an op out of place, writes the result into this tensor's memory,
    * bumps the version counter (so stale saved tensors are detected) and, when
    * recording, moves this tensor's history onto the op.
    */

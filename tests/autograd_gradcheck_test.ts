@@ -280,7 +280,7 @@ const CASES: GCase[] = [
     name: "advanced index and bool mask",
     fn: (x) =>
       zn.cat([
-        x.index(zn.tensor([1, 0, 1])).flatten(),
+        x.index(zn.tensor([1n, 0n, 1n])).flatten(),
         x.index(zn.tensor([[true, false, true], [false, true, true]])),
       ]),
     inputs: () => [leaf([2, 3], 64)],
@@ -288,22 +288,22 @@ const CASES: GCase[] = [
   // indexing and joining
   {
     name: "indexSelect with repeats",
-    fn: (x) => x.indexSelect(1, zn.tensor([2, 0, 2])),
+    fn: (x) => x.indexSelect(1, zn.tensor([2n, 0n, 2n])),
     inputs: () => [leaf([2, 3], 65)],
   },
   {
     name: "gather",
-    fn: (x) => x.gather(1, zn.tensor([[0, 0, 2], [1, 2, 1]])),
+    fn: (x) => x.gather(1, zn.tensor([[0n, 0n, 2n], [1n, 2n, 1n]])),
     inputs: () => [leaf([2, 3], 66)],
   },
   {
     name: "scatter",
-    fn: (x, s) => x.scatter(1, zn.tensor([[2, 0], [1, 2]]), s),
+    fn: (x, s) => x.scatter(1, zn.tensor([[2n, 0n], [1n, 2n]]), s),
     inputs: () => [leaf([2, 3], 67), leaf([2, 2], 68)],
   },
   {
     name: "scatterAdd with repeats",
-    fn: (x, s) => x.scatterAdd(1, zn.tensor([[2, 2], [0, 1]]), s),
+    fn: (x, s) => x.scatterAdd(1, zn.tensor([[2n, 2n], [0n, 1n]]), s),
     inputs: () => [leaf([2, 3], 69), leaf([2, 2], 70)],
   },
   {

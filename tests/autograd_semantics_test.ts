@@ -154,7 +154,7 @@ Deno.test("semantics: requiresGrad propagates to float results only", () => {
   assert.equal(x.sort().indices.requiresGrad, false);
   assert.equal(x.isLeaf, true);
   assert.equal(x.mul(2).isLeaf, false);
-  assert.throws(() => zn.tensor([1, 2]).requiresGrad_(), /only floating point tensors/);
+  assert.throws(() => zn.tensor([1n, 2n]).requiresGrad_(), /only floating point tensors/);
   assert.throws(() => x.mul(2).requiresGrad_(false), /leaf variables/);
 });
 

@@ -70,12 +70,18 @@ function run(c: ConvCase, x: Tensor, w: Tensor | null, b: Tensor | null): Tensor
       return conv2d(x, w!, b, a);
     case "convTranspose2d":
       return convTranspose2d(x, w!, b, a);
-    case "maxPool1d":
-      return maxPool1d(x, a.kernelSize, { ...a, returnIndices: true });
-    case "maxPool2d":
-      return maxPool2d(x, a.kernelSize, { ...a, returnIndices: true });
-    case "avgPool2d":
-      return avgPool2d(x, a.kernelSize, a);
+    case "maxPool1d": {
+      const { kernelSize, ...opts } = a;
+      return maxPool1d(x, kernelSize, { ...opts, returnIndices: true });
+    }
+    case "maxPool2d": {
+      const { kernelSize, ...opts } = a;
+      return maxPool2d(x, kernelSize, { ...opts, returnIndices: true });
+    }
+    case "avgPool2d": {
+      const { kernelSize, ...opts } = a;
+      return avgPool2d(x, kernelSize, opts);
+    }
     case "adaptiveAvgPool2d":
       return adaptiveAvgPool2d(x, a.outputSize);
   }

@@ -1,7 +1,7 @@
 /**
  * Creation functions against values PyTorch 2.13 gives for the same calls.
  */
-import { deepStrictEqual, ok } from "node:assert/strict";
+import { deepStrictEqual, ok, throws } from "node:assert/strict";
 import * as zn from "../mod.ts";
 
 function assertClose(actual: unknown, expected: number[], tol = 1e-6): void {
@@ -90,10 +90,18 @@ Deno.test("eye builds square and rectangular identities", () => {
   deepStrictEqual(zn.eye(0).shape, [0, 0]);
 });
 
-Deno.test("full infers its dtype from the fill value like torch.full", () => {
-  const i = zn.full([2, 2], 7);
+Deno.test("full infers its dtype from the fill value: float32 for numbers, int64 for bigints", () => {
+  // A plain number is float32 even when it is an integer (torch.full([2, 2], 7)
+  // is int64; JavaScript cannot tell 7 from 7.0).
+  const n = zn.full([2, 2], 7);
+  deepStrictEqual(n.dtype, "float32");
+  deepStrictEqual(n.toArray(), [[7, 7], [7, 7]]);
+  const i = zn.full([2, 2], 7n);
   deepStrictEqual(i.dtype, "int64");
   deepStrictEqual(i.toArray(), [[7, 7], [7, 7]]);
+  const big = zn.full([1], 2n ** 62n + 1n);
+  deepStrictEqual(big.dtype, "int64");
+  deepStrictEqual(big.toTypedArray(), new BigInt64Array([2n ** 62n + 1n]));
   const f = zn.full([2], 2.5);
   deepStrictEqual(f.dtype, "float32");
   deepStrictEqual(f.toArray(), [2.5, 2.5]);
@@ -104,6 +112,14 @@ Deno.test("full infers its dtype from the fill value like torch.full", () => {
   deepStrictEqual(d.dtype, "float64");
   deepStrictEqual(d.toArray(), [-1.5, -1.5, -1.5]);
   deepStrictEqual(zn.full([], 3, { dtype: "int32" }).toArray(), 3);
+  // An explicit dtype wins over the value's type.
+  const i64 = zn.full([2], 7, { dtype: "int64" });
+  deepStrictEqual(i64.dtype, "int64");
+  deepStrictEqual(i64.toArray(), [7, 7]);
+  const f64 = zn.full([2], 7n, { dtype: "float64" });
+  deepStrictEqual(f64.dtype, "float64");
+  deepStrictEqual(f64.toArray(), [7, 7]);
+  deepStrictEqual(zn.full([1], true, { dtype: "float32" }).toArray(), [1]);
 });
 
 Deno.test("zeros, ones and the *Like functions keep shape and dtype", () => {
@@ -120,12 +136,38 @@ Deno.test("zeros, ones and the *Like functions keep shape and dtype", () => {
   deepStrictEqual(zn.zeros([0, 4]).numel, 0);
 });
 
-Deno.test("tensor infers int64 for integers, float32 for fractions and bool for booleans", () => {
-  deepStrictEqual(zn.tensor([1, 2]).dtype, "int64");
+Deno.test("tensor infers float32 for numbers, int64 for bigints and bool for booleans", () => {
+  // Plain numbers are float32 whether or not they are integers (unlike
+  // torch.tensor([1, 2]), which is int64).
+  deepStrictEqual(zn.tensor([1, 2]).dtype, "float32");
+  deepStrictEqual(zn.tensor([[1, 2], [3, 4]]).dtype, "float32");
   deepStrictEqual(zn.tensor([1, 2.5]).dtype, "float32");
+  deepStrictEqual(zn.tensor(5).dtype, "float32");
+  deepStrictEqual(zn.tensor([1n, 2n]).dtype, "int64");
+  deepStrictEqual(zn.tensor([1n, 2n]).toArray(), [1, 2]);
+  deepStrictEqual(zn.tensor(5n).dtype, "int64");
+  deepStrictEqual(zn.tensor([2n ** 62n + 1n]).toTypedArray(), new BigInt64Array([2n ** 62n + 1n]));
   deepStrictEqual(zn.tensor([true, false]).dtype, "bool");
+  // Mixed: any plain number makes float32; bigints with booleans make int64.
+  deepStrictEqual(zn.tensor([1, 2n]).dtype, "float32");
+  deepStrictEqual(zn.tensor([1, 2n]).toArray(), [1, 2]);
+  deepStrictEqual(zn.tensor([1, true]).dtype, "float32");
+  deepStrictEqual(zn.tensor([1, true]).toArray(), [1, 1]);
+  deepStrictEqual(zn.tensor([3n, true, false]).dtype, "int64");
+  deepStrictEqual(zn.tensor([3n, true, false]).toArray(), [3, 1, 0]);
+  // An explicit dtype wins.
+  deepStrictEqual(zn.tensor([1, 2], { dtype: "int64" }).dtype, "int64");
+  deepStrictEqual(zn.tensor([1n, 2n], { dtype: "float64" }).dtype, "float64");
+  deepStrictEqual(zn.tensor([true, 2n], { dtype: "int32" }).toArray(), [1, 2]);
+  // requiresGrad does not change the inferred dtype: bigints stay int64 and cannot require grad.
+  deepStrictEqual(zn.tensor([1, 2], { requiresGrad: true }).dtype, "float32");
+  throws(() => zn.tensor([1n, 2n], { requiresGrad: true }), /only floating point tensors/);
+  // Typed arrays keep their type.
   deepStrictEqual(zn.tensor(new Float64Array([1, 2])).dtype, "float64");
   deepStrictEqual(zn.tensor(new Int32Array([1, 2])).dtype, "int32");
+  deepStrictEqual(zn.tensor(new Uint8Array([1, 2])).dtype, "uint8");
+  deepStrictEqual(zn.tensor(new BigInt64Array([1n, 2n])).dtype, "int64");
+  deepStrictEqual(zn.tensor(new Int32Array([1, 2]), { dtype: "float32" }).dtype, "float32");
   deepStrictEqual(zn.tensor([]).dtype, "float32");
   deepStrictEqual(zn.tensor([[]]).shape, [1, 0]);
   deepStrictEqual(zn.tensor(5).shape, []);

@@ -331,16 +331,16 @@ gpuTest("matmul: 2-D, batched, transposed, broadcast, vectors", () => {
 
 gpuTest("indexing, gather/scatter, sort, join", () => {
   const x = zn.randn([6, 5]);
-  const idx = zn.tensor([4, 0, 2, -1]);
+  const idx = zn.tensor([4n, 0n, 2n, -1n]);
   both("basic and advanced indexing", [x, idx], (t, i) => [
     t.index({ start: 1, stop: 5, step: 2 }),
-    t.index(null, "...", 2),
+    t.index(zn.newaxis, "...", 2),
     t.index(i),
     t.index([0, 2], [1, 3]),
     t.index(t.gt(0)),
     t.indexSelect(1, i.abs()),
   ]);
-  both("cpu index tensor on a cuda tensor", [x], (t) => t.index(zn.tensor([1, 3])));
+  both("cpu index tensor on a cuda tensor", [x], (t) => t.index(zn.tensor([1n, 3n])));
   const gi = zn.randint(0, 5, [6, 3]);
   // scatter with repeated indices keeps an unspecified one of the writes (in
   // PyTorch too), so it gets distinct indices per row: the first 3 of a
@@ -352,7 +352,7 @@ gpuTest("indexing, gather/scatter, sort, join", () => {
     t.scatterAdd(1, g, s),
     t.maskedFill(t.lt(0), 0),
   ]);
-  both("indexPut_", [x], (t) => t.clone().indexPut_([zn.tensor([0, 2])], 7));
+  both("indexPut_", [x], (t) => t.clone().indexPut_([zn.tensor([0n, 2n])], 7));
   both("sort/topk", [x], (t) => [
     t.sort(1).values,
     t.sort(1).indices,
@@ -366,7 +366,7 @@ gpuTest("indexing, gather/scatter, sort, join", () => {
     ...a.split(2, 0),
     a.tril(),
     a.triu(1),
-    zn.oneHot(zn.tensor([0, 2, 1]).to(a.device), 4),
+    zn.oneHot(zn.tensor([0n, 2n, 1n]).to(a.device), 4),
   ]);
 });
 

@@ -105,7 +105,7 @@ Deno.test("randomCrop: a batch gets a crop position per image", () => {
 });
 
 Deno.test("randomHorizontalFlip and compose", () => {
-  const img = zn.tensor([[[1, 2, 3], [4, 5, 6]]]);
+  const img = zn.tensor([[[1n, 2n, 3n], [4n, 5n, 6n]]]);
   deepStrictEqual(transforms.randomHorizontalFlip({ p: 1 })(img).toArray(), [[[3, 2, 1], [
     6,
     5,

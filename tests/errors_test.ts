@@ -102,7 +102,7 @@ Deno.test("out-of-range dims throw RangeError with the valid range", () => {
   assertThrows(() => x23().argmax(2), RangeError, "argmax", "2");
   assertThrows(() => x23().max(2), RangeError, "max", "2");
   assertThrows(() => x23().unsqueeze(4), RangeError, "unsqueeze", "4");
-  assertThrows(() => zn.gather(x23(), 2, zn.tensor([[0]])), RangeError, "gather", "2");
+  assertThrows(() => zn.gather(x23(), 2, zn.tensor([[0n]])), RangeError, "gather", "2");
 });
 
 Deno.test("repeated dims throw RangeError naming the dim", () => {
@@ -123,8 +123,8 @@ Deno.test("select and narrow out of range throw RangeError naming index and size
 Deno.test("index with out-of-range numbers, tensors and masks throws RangeError", () => {
   assertThrows(() => x23().index(5), RangeError, "index", "5", "size 2");
   assertThrows(() => x23().index(0, -4), RangeError, "index", "-4", "size 3");
-  assertThrows(() => x23().index(zn.tensor([0, 2])), RangeError, "index", "2", "size 2");
-  assertThrows(() => x23().index(zn.tensor([-3])), RangeError, "index", "-3", "size 2");
+  assertThrows(() => x23().index(zn.tensor([0n, 2n])), RangeError, "index", "2", "size 2");
+  assertThrows(() => x23().index(zn.tensor([-3n])), RangeError, "index", "-3", "size 2");
   assertThrows(() => x23().index({}, [3]), RangeError, "index", "3", "dimension 1");
   assertThrows(() => x23().index(0, 0, 0), RangeError, "index", "too many indices");
   assertThrows(
@@ -134,34 +134,40 @@ Deno.test("index with out-of-range numbers, tensors and masks throws RangeError"
     "[3]",
     "[2, 3]",
   );
-  assertThrows(() => x23().indexPut_([zn.tensor([7])], 1), RangeError, "7", "size 2");
+  assertThrows(() => x23().indexPut_([zn.tensor([7n])], 1), RangeError, "7", "size 2");
   assertThrows(() => x23().index("...", "..."), TypeError, "ellipsis");
   assertThrows(() => x23().index(zn.tensor([0.5])), TypeError, "index", "float32");
 });
 
 Deno.test("gather, scatter, scatterAdd and indexSelect with bad indices throw RangeError", () => {
-  assertThrows(() => zn.gather(x23(), 1, zn.tensor([[0, 3]])), RangeError, "gather", "3", "size 3");
-  assertThrows(() => zn.gather(x23(), 1, zn.tensor([[-1]])), RangeError, "gather", "-1");
-  assertThrows(() => x23().scatter(1, zn.tensor([[5]]), 1), RangeError, "scatter", "5", "size 3");
-  assertThrows(() => x23().scatter(1, zn.tensor([[-1]]), 1), RangeError, "scatter", "-1");
   assertThrows(
-    () => x23().scatterAdd(0, zn.tensor([[2]]), zn.ones([1, 1])),
+    () => zn.gather(x23(), 1, zn.tensor([[0n, 3n]])),
+    RangeError,
+    "gather",
+    "3",
+    "size 3",
+  );
+  assertThrows(() => zn.gather(x23(), 1, zn.tensor([[-1n]])), RangeError, "gather", "-1");
+  assertThrows(() => x23().scatter(1, zn.tensor([[5n]]), 1), RangeError, "scatter", "5", "size 3");
+  assertThrows(() => x23().scatter(1, zn.tensor([[-1n]]), 1), RangeError, "scatter", "-1");
+  assertThrows(
+    () => x23().scatterAdd(0, zn.tensor([[2n]]), zn.ones([1, 1])),
     RangeError,
     "scatterAdd",
     "2",
     "size 2",
   );
   assertThrows(
-    () => zn.indexSelect(x23(), 0, zn.tensor([0, 2])),
+    () => zn.indexSelect(x23(), 0, zn.tensor([0n, 2n])),
     RangeError,
     "indexSelect",
     "2",
     "size 2",
   );
-  assertThrows(() => zn.indexSelect(x23(), 1, zn.tensor([-4])), RangeError, "indexSelect", "-4");
+  assertThrows(() => zn.indexSelect(x23(), 1, zn.tensor([-4n])), RangeError, "indexSelect", "-4");
   assertThrows(() => zn.gather(x23(), 1, zn.tensor([[0.5]])), TypeError, "gather", "float32");
-  assertThrows(() => zn.oneHot(zn.tensor([0, 3]), 2), RangeError, "oneHot", "3");
-  assertThrows(() => zn.oneHot(zn.tensor([-1]), 2), RangeError, "oneHot", "-1");
+  assertThrows(() => zn.oneHot(zn.tensor([0n, 3n]), 2), RangeError, "oneHot", "3");
+  assertThrows(() => zn.oneHot(zn.tensor([-1n]), 2), RangeError, "oneHot", "-1");
   assertThrows(() => zn.topk(zn.ones([3]), 4), RangeError, "topk", "4", "3");
 });
 
@@ -169,24 +175,24 @@ Deno.test("gather, scatter, scatterAdd and indexSelect with bad indices throw Ra
 
 Deno.test("integer division by zero throws RangeError", () => {
   assertThrows(
-    () => zn.div(zn.tensor([1, 2]), 0, { roundingMode: "floor" }),
+    () => zn.div(zn.tensor([1n, 2n]), 0, { roundingMode: "floor" }),
     RangeError,
     "division by zero",
   );
   assertThrows(
-    () => zn.div(zn.tensor([1, 2]), zn.tensor([0, 1]), { roundingMode: "trunc" }),
+    () => zn.div(zn.tensor([1n, 2n]), zn.tensor([0n, 1n]), { roundingMode: "trunc" }),
     RangeError,
     "div",
     "division by zero",
   );
   assertThrows(
-    () => zn.floorDivide(zn.tensor([1, 2]), zn.tensor([1, 0])),
+    () => zn.floorDivide(zn.tensor([1n, 2n]), zn.tensor([1n, 0n])),
     RangeError,
     "floorDivide",
     "division by zero",
   );
   assertThrows(
-    () => zn.remainder(zn.tensor([1, 2]), 0),
+    () => zn.remainder(zn.tensor([1n, 2n]), 0),
     RangeError,
     "remainder",
     "division by zero",
@@ -199,8 +205,8 @@ Deno.test("float division by zero gives infinities and NaN, not an error", () =>
 });
 
 Deno.test("dtype errors throw TypeError naming the op and the dtypes", () => {
-  assertThrows(() => zn.mean(zn.tensor([1, 2])), TypeError, "mean", "int64");
-  assertThrows(() => zn.var(zn.tensor([1, 2])), TypeError, "var", "int64");
+  assertThrows(() => zn.mean(zn.tensor([1n, 2n])), TypeError, "mean", "int64");
+  assertThrows(() => zn.var(zn.tensor([1n, 2n])), TypeError, "var", "int64");
   assertThrows(
     () => zn.matmul(zn.ones([2, 2]), zn.ones([2, 2], { dtype: "float64" })),
     TypeError,
@@ -213,9 +219,83 @@ Deno.test("dtype errors throw TypeError naming the op and the dtypes", () => {
   assertThrows(() => zn.neg(zn.tensor([true])), TypeError, "neg", "bool");
   assertThrows(() => zn.ones([2]).to("float8" as zn.DType), TypeError, "float8");
   assertThrows(() => zn.maskedFill(x23(), x23(), 1), TypeError, "maskedFill", "float32");
-  assertThrows(() => zn.lerp(zn.tensor([1]), zn.tensor([2]), 0.5), TypeError, "lerp", "int64");
+  assertThrows(() => zn.lerp(zn.tensor([1n]), zn.tensor([2n]), 0.5), TypeError, "lerp", "int64");
   assertThrows(() => zn.oneHot(zn.tensor([1.5])), TypeError, "oneHot", "float32");
   assertThrows(() => zn.add(x23(), "1" as unknown as number), TypeError, "add", "string");
+});
+
+Deno.test("ops that need integer tensors say how to make one when given float32", () => {
+  // zn.tensor of plain numbers is float32, the usual way to get here.
+  const hint = [
+    "zn.tensor of plain numbers is float32",
+    '{ dtype: "int64" }',
+    "zn.tensor([0n, 2n])",
+    '.to("int64")',
+  ];
+  const F = zn.nn.functional;
+  const idx = () => zn.tensor([0, 1]);
+  assertThrows(() => x23().index(idx()), TypeError, "index", "float32", ...hint);
+  assertThrows(() => x23().indexPut_([idx()], 1), TypeError, "float32", ...hint);
+  assertThrows(() => zn.gather(x23(), 1, zn.tensor([[0]])), TypeError, "gather", "int64", ...hint);
+  assertThrows(() => x23().scatter(1, zn.tensor([[0]]), 1), TypeError, "scatter", ...hint);
+  assertThrows(
+    () => x23().scatterAdd(1, zn.tensor([[0]]), zn.ones([1, 1])),
+    TypeError,
+    "scatterAdd",
+    ...hint,
+  );
+  assertThrows(() => zn.indexSelect(x23(), 0, idx()), TypeError, "indexSelect", ...hint);
+  assertThrows(() => zn.oneHot(idx(), 2), TypeError, "oneHot", "float32", ...hint);
+  assertThrows(() => F.embedding(idx(), zn.ones([3, 2])), TypeError, "embedding", ...hint);
+  assertThrows(() => new zn.nn.Embedding(3, 2).call(idx()), TypeError, "embedding", ...hint);
+  assertThrows(() => F.nllLoss(x23(), idx()), TypeError, "nllLoss", "float32", ...hint);
+  // crossEntropy reads a float target as probabilities; one of the class-index shape gets the hint.
+  assertThrows(() => F.crossEntropy(x23(), idx()), RangeError, "crossEntropy", "[2]", ...hint);
+  assertThrows(() => F.crossEntropy(zn.ones([3]), zn.tensor(1)), RangeError, ...hint);
+  assertThrows(
+    () => new zn.nn.CrossEntropyLoss().call(x23(), idx()),
+    RangeError,
+    "class indices",
+    ...hint,
+  );
+  // Integer tensors work.
+  deepEqual(x23().index(zn.tensor([0, 1], { dtype: "int64" })).shape, [2, 3]);
+  deepEqual(zn.gather(x23(), 1, zn.tensor([[0n]])).toArray(), [[1]]);
+  deepEqual(x23().index(idx().to("int64")).shape, [2, 3]);
+  // A probability target of the wrong shape gets no class-index hint.
+  throws(
+    () => F.crossEntropy(x23(), zn.ones([2, 2])),
+    (e: Error) => e instanceof RangeError && !e.message.includes("int64"),
+  );
+  // Non-floating dtypes that are still wrong get no hint.
+  throws(
+    () => zn.gather(x23(), 1, zn.tensor([[true]])),
+    (e: Error) => e instanceof TypeError && e.message.includes("bool") && !e.message.includes("0n"),
+  );
+});
+
+Deno.test("ops that need floating tensors say how to convert an integer one", () => {
+  const ints = () => zn.tensor([1n, 2n]);
+  const F = zn.nn.functional;
+  assertThrows(() => zn.mean(ints()), TypeError, "mean", "int64", '.to("float32")');
+  assertThrows(() => zn.var(ints()), TypeError, "var", "int64", '.to("float32")');
+  assertThrows(() => zn.std(ints()), TypeError, "int64", '.to("float32")');
+  assertThrows(() => zn.lerp(ints(), ints(), 0.5), TypeError, "lerp", '.to("float32")');
+  assertThrows(() => ints().requiresGrad_(), TypeError, "requiresGrad", '.to("float32")');
+  assertThrows(
+    () => F.avgPool2d(zn.ones([1, 1, 2, 2], { dtype: "int32" }), 2),
+    TypeError,
+    "avgPool2d",
+    "int32",
+    '.to("float32")',
+  );
+  assertThrows(
+    () => zn.tensor([1n], { requiresGrad: true }),
+    TypeError,
+    "requiresGrad",
+    '{ dtype: "float32" }',
+  );
+  deepEqual(zn.var(ints().to("float32")).item(), 0.5);
 });
 
 Deno.test("item on a non-scalar throws RangeError naming the element count", () => {
@@ -247,7 +327,7 @@ Deno.test("other bad arguments throw RangeError or TypeError", () => {
 Deno.test("the library keeps working after errors", () => {
   for (let i = 0; i < 3; i++) {
     try {
-      zn.gather(x23(), 1, zn.tensor([[9]]));
+      zn.gather(x23(), 1, zn.tensor([[9n]]));
     } catch { /* expected */ }
   }
   ok(zn.add(x23(), 1).sum().item() === 12);

@@ -120,6 +120,11 @@ export function makeTensor(rec: TensorRec): Tensor {
   return t;
 }
 
+/** Index items with PyTorch's None (null) as zn.newaxis. */
+function newaxes(items: IndexItem[]): IndexItem[] {
+  return items.map((it) => (it === null ? zn.newaxis : it));
+}
+
 /** Decodes an input or argument: tensors, slices, non-finite floats, lists. */
 // deno-lint-ignore no-explicit-any
 export function decode(v: unknown): any {
@@ -327,8 +332,9 @@ export const OPS: Record<string, OpFn> = {
   indexSelect: (x, a) => zn.indexSelect(x[0], a.dim, x[1]),
   maskedFill: (x) => zn.maskedFill(x[0], x[1], x[2]),
   oneHot: (x, a) => zn.oneHot(x[0], a.numClasses ?? -1),
-  index: (x) => x[0].index(...x[1]),
-  indexPut: (x) => x[0].clone().indexPut_(x[1], x[2]),
+  // PyTorch's None (JSON null) is zn.newaxis.
+  index: (x) => x[0].index(...newaxes(x[1])),
+  indexPut: (x) => x[0].clone().indexPut_(newaxes(x[1]), x[2]),
   sort: (x, a) => pair(zn.sort(x[0], a.dim ?? -1, a.descending ?? false)),
   topk: (x, a) => pair(zn.topk(x[0], a.k, a.dim ?? -1, a.largest ?? true)),
   reshape: (x, a) => x[0].reshape(a.shape),

@@ -17,7 +17,9 @@ const cases: [string, () => zn.Tensor, string][] = [
     () => zn.tensor([1.5, 2.0, -0.25]),
     "tensor([ 1.5000,  2.0000, -0.2500])",
   ],
-  ["int64 has no dtype suffix", () => zn.tensor([1, -2, 30]), "tensor([ 1, -2, 30])"],
+  ["int64 has no dtype suffix", () => zn.tensor([1n, -2n, 30n]), "tensor([ 1, -2, 30])"],
+  // Plain numbers make float32, so integral values print as torch.tensor([1., -2., 30.]) does.
+  ["plain integral numbers are float32", () => zn.tensor([1, -2, 30]), "tensor([ 1., -2., 30.])"],
   [
     "int32 has a dtype suffix",
     () => zn.tensor([[1, 2], [3, 4]], { dtype: "int32" }),
@@ -30,7 +32,8 @@ const cases: [string, () => zn.Tensor, string][] = [
     "tensor([1.5000, 2.0000], dtype=float64)",
   ],
   ["0-d float", () => zn.tensor(3.5), "tensor(3.5000)"],
-  ["0-d int", () => zn.tensor(7), "tensor(7)"],
+  ["0-d int", () => zn.tensor(7n), "tensor(7)"],
+  ["0-d plain integral number is float32", () => zn.tensor(7), "tensor(7.)"],
   ["empty float", () => zn.zeros([0]), "tensor([])"],
   [
     "empty 2-D int32 shows its size",
@@ -60,7 +63,7 @@ const cases: [string, () => zn.Tensor, string][] = [
   ["uint8", () => zn.tensor([1, 2], { dtype: "uint8" }), "tensor([1, 2], dtype=uint8)"],
   [
     "int64 column is right-aligned",
-    () => zn.tensor([[1], [22], [-333]]),
+    () => zn.tensor([[1n], [22n], [-333n]]),
     "tensor([[   1],\n        [  22],\n        [-333]])",
   ],
   [
@@ -75,7 +78,7 @@ const cases: [string, () => zn.Tensor, string][] = [
   ],
   [
     "transposed view prints its logical order",
-    () => zn.tensor([[1, 2], [3, 4]]).mT,
+    () => zn.tensor([[1n, 2n], [3n, 4n]]).mT,
     "tensor([[1, 3],\n        [2, 4]])",
   ],
   ["bool all true is not padded", () => zn.tensor([true, true]), "tensor([True, True])"],

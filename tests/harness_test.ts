@@ -40,7 +40,12 @@ Deno.test("fixture comparison rejects NaN against a number, dtype and shape mism
     () => assertMatches(zn.tensor([1.5]), rec("float32", [1, 1], [1.5]), "c"),
     /shape \[1\], expected \[1, 1\]/,
   );
-  throws(() => assertMatches(zn.tensor([3]), rec("int64", [1], [4]), "c"), /differ/);
+  throws(() => assertMatches(zn.tensor([3n]), rec("int64", [1], [4]), "c"), /differ/);
+  // A float32 tensor of the right values is still the wrong dtype for an int64 record.
+  throws(
+    () => assertMatches(zn.tensor([4]), rec("int64", [1], [4]), "c"),
+    /dtype float32, expected int64/,
+  );
 });
 
 Deno.test("fixture comparison uses per-dtype tolerances", () => {

@@ -21,16 +21,16 @@ Deno.test("zero_ on a strided slice writes every other element", () => {
 
 Deno.test("copy_ into a transposed view broadcasts and converts", () => {
   const a = zn.zeros([2, 3]);
-  a.mT.copy_(zn.tensor([[1], [2], [3]]));
+  a.mT.copy_(zn.tensor([[1n], [2n], [3n]]));
   deepStrictEqual(a.toArray(), [[1, 2, 3], [1, 2, 3]]);
   ok(a.dtype === "float32");
 });
 
 Deno.test("indexPut_ through a select view and with a mask", () => {
   const a = base();
-  a.select(0, 2).indexPut_([zn.tensor([0, 3])], 100);
+  a.select(0, 2).indexPut_([zn.tensor([0n, 3n])], 100);
   deepStrictEqual(a.toArray(), [[0, 1, 2, 3], [4, 5, 6, 7], [100, 9, 10, 100]]);
-  a.indexPut_([a.lt(3)], zn.tensor(-7));
+  a.indexPut_([a.lt(3)], zn.tensor(-7n));
   deepStrictEqual(a.toArray(), [[-7, -7, -7, 3], [4, 5, 6, 7], [100, 9, 10, 100]]);
 });
 

@@ -23,18 +23,22 @@ const closeAll = (a: number[], b: number[]) => {
 // (true, pred): class 3 is predicted but never true, class 4 never occurs.
 const target = [0, 1, 2, 2, 1, 2, 0, 0];
 const pred = [0, 1, 1, 2, 2, 2, 0, 3];
+const predT = () => zn.tensor(pred, { dtype: "int64" });
+const targetT = () => zn.tensor(target, { dtype: "int64" });
 
 Deno.test("metrics: accuracy from indices and from logits", () => {
-  strictEqual(accuracy(zn.tensor(pred), zn.tensor(target)), 5 / 8);
+  strictEqual(accuracy(predT(), targetT()), 5 / 8);
   strictEqual(accuracy(pred, target), 5 / 8);
-  const logits = zn.oneHot(zn.tensor(pred), 5).to("float32").mul(3).sub(1);
-  strictEqual(accuracy(logits, zn.tensor(target)), 5 / 8);
+  // Labels in a float32 tensor (zn.tensor of plain numbers) count by value.
+  strictEqual(accuracy(zn.tensor(pred), zn.tensor(target)), 5 / 8);
+  const logits = zn.oneHot(predT(), 5).to("float32").mul(3).sub(1);
+  strictEqual(accuracy(logits, targetT()), 5 / 8);
   strictEqual(accuracy([], []), 0);
   throws(() => accuracy([0, 1], [0]), RangeError);
 });
 
 Deno.test("metrics: confusion matrix rows are true classes", () => {
-  const cm = confusionMatrix(zn.tensor(pred), zn.tensor(target), 5);
+  const cm = confusionMatrix(predT(), targetT(), 5);
   strictEqual(cm.dtype, "int64");
   deepStrictEqual(cm.toArray(), [
     [2, 0, 0, 1, 0],
@@ -111,7 +115,7 @@ Deno.test("metrics: random labels agree with the textbook definitions", () => {
 });
 
 Deno.test("metrics: classification report values and text", () => {
-  const r = classificationReport(zn.tensor(pred), zn.tensor(target), {
+  const r = classificationReport(predT(), targetT(), {
     classNames: ["a", "b", "c", "d"],
   });
   deepStrictEqual(r.classes.map((c) => c.name), ["a", "b", "c", "d"]);

@@ -23,7 +23,7 @@ check(
   () => gradcheck((a) => F.smoothL1Loss(a, t, { beta: 0.7, reduction: "none" }), [x]),
 );
 check("huberLoss", () => gradcheck((a) => F.huberLoss(a, t, { delta: 0.4 }), [x]));
-const cls = zn.tensor([0, 3, -100]);
+const cls = zn.tensor([0n, 3n, -100n]);
 const w = r([4], 0.5, 1.5, false);
 check("crossEntropy indices weight ignore smoothing", () =>
   gradcheck(
@@ -37,7 +37,7 @@ check(
 );
 check("crossEntropy [N, C, d]", () =>
   gradcheck(
-    (a) => F.crossEntropy(a, zn.tensor([[0, 2], [1, 1]]), { reduction: "none" }),
+    (a) => F.crossEntropy(a, zn.tensor([[0n, 2n], [1n, 1n]]), { reduction: "none" }),
     [r([2, 3, 2])],
   ));
 check("nllLoss", () => gradcheck((a) => F.nllLoss(a, cls, { weight: w }), [x]));
@@ -82,7 +82,7 @@ check(
 check("pad reflect", () => gradcheck((a) => F.pad(a, [2, 1], { mode: "reflect" }), [r([2, 4])]));
 check(
   "embedding",
-  () => gradcheck((wt) => F.embedding(zn.tensor([[0, 2], [2, 1]]), wt), [r([3, 2])]),
+  () => gradcheck((wt) => F.embedding(zn.tensor([[0n, 2n], [2n, 1n]]), wt), [r([3, 2])]),
 );
 
 for (const [name, fn] of cases) {
@@ -91,6 +91,6 @@ for (const [name, fn] of cases) {
 
 Deno.test("nn gradcheck: embedding paddingIdx row gets zero gradient", () => {
   const wt = r([3, 2]);
-  F.embedding(zn.tensor([1, 1, 0]), wt, { paddingIdx: 1 }).sum().backward();
+  F.embedding(zn.tensor([1n, 1n, 0n]), wt, { paddingIdx: 1 }).sum().backward();
   assert.deepEqual(wt.grad!.toArray(), [[1, 1], [0, 0], [0, 0]]);
 });

@@ -80,7 +80,7 @@ function twoSpirals(n: number): { x: Tensor; y: Tensor } {
       labels.push(k);
     }
   }
-  return { x: zn.tensor(pts).reshape([2 * n, 2]), y: zn.tensor(labels) };
+  return { x: zn.tensor(pts).reshape([2 * n, 2]), y: zn.tensor(labels, { dtype: "int64" }) };
 }
 
 Deno.test("nn: an MLP fits two spirals to ~100% training accuracy", () => {

@@ -176,9 +176,11 @@ function lrRun(c: SchedCase): { lrs: number[]; moms: number[] } {
     case "OneCycleLR":
       sched = new S.OneCycleLR(opt, o as { maxLr: number; totalSteps: number });
       break;
-    case "ReduceLROnPlateau":
-      sched = new S.ReduceLROnPlateau(opt, o);
+    case "ReduceLROnPlateau": {
+      const { metrics: _metrics, ...plateau } = o; // the metrics are step()'s, not an option
+      sched = new S.ReduceLROnPlateau(opt, plateau);
       break;
+    }
     case "SequentialLR": {
       const warm = new S.LinearLR(opt, o.warmup as { startFactor: number; totalIters: number });
       const cos = new S.CosineAnnealingLR(opt, o.cosine as { tMax: number });

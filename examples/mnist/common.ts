@@ -85,3 +85,24 @@ export function report(pred: zn.Tensor, target: zn.Tensor): Report {
     confusion: m.confusionMatrix(pred, target, numClasses).toArray() as number[][],
   };
 }
+
+/**
+ * Writes `path` by having `write` fill a temporary file in the same folder
+ * and renaming that over `path`: readers see the old file or the whole new
+ * one, never a part. The temporary file is removed if `write` fails.
+ */
+export async function writeAtomic(
+  path: string,
+  write: (tmp: string) => Promise<void>,
+): Promise<void> {
+  const slash = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
+  const dir = slash >= 0 ? path.slice(0, slash + 1) : "";
+  const tmp = `${dir}.${path.slice(slash + 1)}.${Deno.pid}-${crypto.randomUUID().slice(0, 8)}.tmp`;
+  try {
+    await write(tmp);
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}

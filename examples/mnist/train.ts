@@ -5,44 +5,48 @@
  *
  *   deno task train [--epochs 8] [--batch-size 64] [--lr 0.001] [--model cnn|mlp]
  *                   [--seed 0] [--out model.safetensors] [--device cpu|cuda] [--limit N]
+ *   deno task train --help
  *
  * With `--device cuda` the model lives on the GPU and each batch is copied
  * there; every step runs in `zn.tidy`, so device memory stays flat.
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import * as zn from "../../mod.ts";
+import { Cli, DEVICE_FLAG } from "../cli_flags.ts";
 import { type Architecture, buildModel } from "./model.ts";
-import { evaluate, loadSplits, report } from "./common.ts";
+import { evaluate, loadSplits, report, writeAtomic } from "./common.ts";
 import { curvesSvg, type EpochStats, formatReport, Progress } from "./report.ts";
 
-const { values: flags } = parseArgs({
-  args: Deno.args,
-  options: {
-    epochs: { type: "string", default: "8" },
-    "batch-size": { type: "string", default: "64" },
-    lr: { type: "string", default: "0.001" },
-    model: { type: "string", default: "cnn" },
-    seed: { type: "string", default: "0" },
-    out: { type: "string", default: "model.safetensors" },
-    device: { type: "string", default: "cpu" },
-    limit: { type: "string" },
+const cli = new Cli({
+  name: "train",
+  usage: "deno task train [flags]",
+  summary: "Trains a model on the embedded MNIST digits and saves it with its training curves.",
+  flags: {
+    epochs: { type: "integer", min: 1, default: 8, description: "passes over the training split" },
+    "batch-size": { type: "integer", min: 1, default: 64, description: "digits per step" },
+    lr: { type: "number", above: 0, default: 0.001, description: "Adam's learning rate" },
+    model: { choices: ["cnn", "mlp"], default: "cnn", description: "the architecture" },
+    seed: { type: "integer", min: 0, default: 0, description: "seeds the split, init and order" },
+    out: {
+      default: "model.safetensors",
+      metavar: "FILE",
+      description: "the weights; the curves go beside it as <name>_curves.svg",
+    },
+    device: { ...DEVICE_FLAG, description: "where the model trains" },
+    limit: {
+      type: "integer",
+      min: 1,
+      description: "keeps only the first N digits of each split (quick runs)",
+    },
   },
 });
-const epochs = Number(flags.epochs), batchSize = Number(flags["batch-size"]), lr = Number(flags.lr);
-const seed = Number(flags.seed), arch = flags.model as Architecture;
-const limit = flags.limit === undefined ? undefined : Number(flags.limit);
-for (const [name, v] of [["epochs", epochs], ["batch-size", batchSize], ["seed", seed]] as const) {
-  if (!Number.isInteger(v) || v < 0) {
-    throw new RangeError(`--${name} must be a non-negative integer`);
-  }
-}
-if (!(lr > 0)) throw new RangeError("--lr must be positive");
-const device = flags.device!;
-if (device !== "cpu" && !zn.cuda.isAvailable()) {
-  throw new Error(`--device ${device}: CUDA is not available: ${zn.cuda.unavailableReason()}`);
-}
+const flags = cli.parse();
+const { epochs, "batch-size": batchSize, lr, seed, limit, device, out } = flags;
+const arch: Architecture = flags.model;
+const svgPath = out.replace(/\.safetensors$/, "") + "_curves.svg";
+cli.checkOutputFile("out", out);
+cli.checkDevice(device);
 
 zn.manualSeed(seed);
 const t0 = performance.now();
@@ -108,16 +112,30 @@ const t = evaluate(model, test);
 const r = report(t.pred, test.y);
 console.log("\n" + formatReport(r));
 
-const out = flags.out!;
-await zn.save(model.stateDict(), out, { // CUDA tensors are copied to the host
-  metadata: {
-    architecture: arch,
-    epochs: String(epochs),
-    seed: String(seed),
-    limit: limit === undefined ? "" : String(limit),
-    test_accuracy: r.accuracy.toFixed(6),
-  },
-});
-const svgPath = out.replace(/\.safetensors$/, "") + "_curves.svg";
-await Deno.writeTextFile(svgPath, curvesSvg(history));
-console.log(`\nsaved ${out} and ${svgPath}`);
+console.log();
+const sd = model.stateDict();
+const metadata = {
+  architecture: arch,
+  epochs: String(epochs),
+  seed: String(seed),
+  limit: limit === undefined ? "" : String(limit),
+  test_accuracy: r.accuracy.toFixed(6),
+};
+// Each file is written beside its final name and then renamed over it, so
+// that an interrupted run never leaves a truncated file.
+for (const path of [out, svgPath]) {
+  if (await exists(path)) console.log(`overwriting ${path}`);
+}
+await writeAtomic(out, (tmp) => zn.save(sd, tmp, { metadata })); // CUDA tensors are copied to the host
+await writeAtomic(svgPath, (tmp) => Deno.writeTextFile(tmp, curvesSvg(history)));
+console.log(`saved ${out} and ${svgPath}`);
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}

@@ -13,6 +13,8 @@ import { RULES } from "./rules.ts";
 import { add, toDType } from "../ops/elementwise.ts";
 import { onesLike } from "../ops/creation.ts";
 import { internalScope } from "../lifetime.ts";
+import { checkOptions, optionKeys } from "../options.ts";
+import { checkTensor } from "../args.ts";
 
 /** Options of {@link Tensor.backward}. */
 export interface BackwardOptions {
@@ -29,6 +31,14 @@ export interface GradOptions extends BackwardOptions {
   /** Return null for inputs the outputs do not depend on, instead of throwing. */
   allowUnused?: boolean;
 }
+
+const BACKWARD_KEYS = optionKeys<BackwardOptions>({ retainGraph: 0, createGraph: 0 });
+const GRAD_KEYS = optionKeys<GradOptions>({
+  retainGraph: 0,
+  createGraph: 0,
+  gradOutputs: 0,
+  allowUnused: 0,
+});
 
 function addGrad(a: Tensor | undefined, b: Tensor): Tensor {
   return a === undefined ? b : add(a, b);
@@ -231,6 +241,12 @@ export function backward(
   gradient: Tensor | null | undefined,
   opts: BackwardOptions,
 ): void {
+  if (gradient != null && !Array.isArray((gradient as { shape?: unknown }).shape)) {
+    throw new TypeError(
+      "backward: gradient must be a Tensor or null; options go second: backward(null, { retainGraph: true })",
+    );
+  }
+  checkOptions("backward", opts, BACKWARD_KEYS);
   if (!t.requiresGrad) {
     throw new Error(
       "backward: element 0 of tensors does not require grad and does not have a grad_fn",
@@ -259,8 +275,13 @@ export function grad(
   inputs: Tensor | readonly Tensor[],
   opts: GradOptions = {},
 ): (Tensor | null)[] {
+  checkOptions("grad", opts, GRAD_KEYS);
   const outs = Array.isArray(outputs) ? outputs as Tensor[] : [outputs as Tensor];
   const ins = Array.isArray(inputs) ? inputs as Tensor[] : [inputs as Tensor];
+  for (const t of outs) {
+    checkTensor(t, "grad", Array.isArray(outputs) ? "each of outputs" : "outputs");
+  }
+  for (const t of ins) checkTensor(t, "grad", Array.isArray(inputs) ? "each of inputs" : "inputs");
   for (const t of ins) {
     if (!t.requiresGrad) {
       throw new Error("grad: one of the differentiated Tensors does not require grad");

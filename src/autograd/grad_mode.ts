@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { checkFunction } from "../args.ts";
 
 let enabled = true;
 
@@ -30,6 +31,7 @@ export function setGradEnabled(on: boolean): boolean {
  * ```
  */
 export function noGrad<T>(fn: () => T): T {
+  checkFunction(fn, "noGrad");
   const prev = setGradEnabled(false);
   try {
     return fn();
@@ -49,6 +51,7 @@ export function noGrad<T>(fn: () => T): T {
  * ```
  */
 export function enableGrad<T>(fn: () => T): T {
+  checkFunction(fn, "enableGrad");
   const prev = setGradEnabled(true);
   try {
     return fn();

@@ -8,6 +8,8 @@ import { noGrad } from "./grad_mode.ts";
 import { grad } from "./engine.ts";
 import { fmtShape } from "../shape.ts";
 import { tensor } from "../ops/creation.ts";
+import { checkOptions, optionKeys } from "../options.ts";
+import { checkArray, checkFunction, checkTensor } from "../args.ts";
 
 /** Options of {@link gradcheck}. */
 export interface GradcheckOptions {
@@ -18,6 +20,8 @@ export interface GradcheckOptions {
   /** Relative tolerance (default 1e-3). */
   rtol?: number;
 }
+
+const GRADCHECK_KEYS = optionKeys<GradcheckOptions>({ eps: 0, atol: 0, rtol: 0 });
 
 function toOutputs(r: Tensor | Tensor[]): Tensor[] {
   return Array.isArray(r) ? r : [r];
@@ -40,8 +44,12 @@ export function gradcheck(
   inputs: readonly Tensor[],
   opts: GradcheckOptions = {},
 ): boolean {
+  checkFunction(fn, "gradcheck");
+  checkArray(inputs, "gradcheck", "inputs");
+  checkOptions("gradcheck", opts, GRADCHECK_KEYS);
   const eps = opts.eps ?? 1e-6, atol = opts.atol ?? 1e-5, rtol = opts.rtol ?? 1e-3;
   for (const x of inputs) {
+    checkTensor(x, "gradcheck", "each of inputs");
     if (x.dtype !== "float64") {
       throw new TypeError(`gradcheck: inputs must be float64, got ${x.dtype}`);
     }

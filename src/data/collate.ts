@@ -8,6 +8,7 @@ import { Tensor } from "../tensor.ts";
 import type { TypedArray } from "../dtype.ts";
 import { tensor } from "../ops/creation.ts";
 import { stack } from "../ops/join.ts";
+import { checkArray } from "../args.ts";
 
 /**
  * The batch type that {@link defaultCollate} makes from samples of type `S`:
@@ -42,6 +43,7 @@ export type Collated<S> = S extends Tensor ? Tensor
  * ```
  */
 export function defaultCollate<S>(samples: readonly S[]): Collated<S> {
+  checkArray(samples, "defaultCollate", "samples");
   return collate(samples as readonly unknown[], "batch") as Collated<S>;
 }
 

@@ -7,6 +7,7 @@
 import { defaultGenerator, type Generator } from "../random.ts";
 import { type Collated, defaultCollate } from "./collate.ts";
 import { Dataset, hasGetBatch, IterableDataset, permutation } from "./dataset.ts";
+import { checkOptions, optionKeys } from "../options.ts";
 
 /** Options of {@link DataLoader}. */
 export interface DataLoaderOptions<S, B> {
@@ -33,6 +34,15 @@ export interface DataLoaderOptions<S, B> {
    */
   prefetch?: number;
 }
+
+const LOADER_KEYS = optionKeys<DataLoaderOptions<unknown, unknown>>({
+  batchSize: 0,
+  shuffle: 0,
+  generator: 0,
+  dropLast: 0,
+  collate: 0,
+  prefetch: 0,
+});
 
 /**
  * Batches of a dataset, like `torch.utils.data.DataLoader`. Iterate it with
@@ -86,6 +96,7 @@ export class DataLoader<S, B = Collated<Awaited<S>>> implements Iterable<B>, Asy
 
   /** A loader over `dataset`. */
   constructor(dataset: Dataset<S> | IterableDataset<S>, opts: DataLoaderOptions<S, B> = {}) {
+    checkOptions("DataLoader", opts, LOADER_KEYS);
     const batchSize = opts.batchSize ?? 1;
     if (!Number.isInteger(batchSize) || batchSize < 1) {
       throw new RangeError(`DataLoader: batchSize must be a positive integer, got ${batchSize}`);

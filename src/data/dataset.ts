@@ -8,6 +8,8 @@
 import { Tensor } from "../tensor.ts";
 import { tensor } from "../ops/creation.ts";
 import { defaultGenerator, type Generator } from "../random.ts";
+import { checkOptions, optionKeys } from "../options.ts";
+import { checkArray, typeError } from "../args.ts";
 
 /**
  * A map-style dataset: `length` samples, fetched by index with `get(i)`, like
@@ -89,6 +91,16 @@ class FromIterable<T> extends IterableDataset<T> {
   }
 }
 
+/** Throws a TypeError unless `d` looks like a map-style dataset (an object with a numeric length). */
+function checkDataset(d: unknown, op: string, name: string): asserts d is Dataset<unknown> {
+  if (
+    typeof d !== "object" || d === null || typeof (d as { length?: unknown }).length !== "number" ||
+    typeof (d as { get?: unknown }).get !== "function"
+  ) {
+    typeError(op, name, "a Dataset", d);
+  }
+}
+
 /** Normalises a possibly negative index, throwing a RangeError when out of range. */
 function checkIndex(i: number, n: number, what: string): number {
   if (!Number.isInteger(i)) throw new TypeError(`${what}: index must be an integer, got ${i}`);
@@ -118,7 +130,7 @@ export type TensorRows<T extends readonly Tensor[]> = { [K in keyof T]: Tensor }
  * ```ts
  * import * as zn from "../../mod.ts";
  * import { TensorDataset } from "./mod.ts";
- * const ds = new TensorDataset(zn.randn([5, 3]), zn.tensor([0, 1, 0, 1, 1]));
+ * const ds = new TensorDataset(zn.randn([5, 3]), zn.tensor([0n, 1n, 0n, 1n, 1n]));
  * ds.length; // 5
  * const [x, y] = ds.get(1);
  * x.shape; // [3]
@@ -238,7 +250,9 @@ export class ConcatDataset<T> extends Dataset<T> {
   /** The concatenation of `datasets` (at least one). */
   constructor(datasets: readonly Dataset<T>[]) {
     super();
+    checkArray(datasets, "ConcatDataset", "datasets");
     if (datasets.length === 0) throw new TypeError("ConcatDataset: datasets should not be empty");
+    for (const d of datasets) checkDataset(d, "ConcatDataset", "each of datasets");
     this.datasets = datasets;
     let s = 0;
     this.cumulativeSizes = datasets.map((d) => (s += d.length));
@@ -304,6 +318,9 @@ export function randomSplit<T>(
   lengths: readonly number[],
   opts: RandomSplitOptions = {},
 ): Subset<T>[] {
+  checkDataset(dataset, "randomSplit", "dataset");
+  checkArray(lengths, "randomSplit", "lengths");
+  checkOptions("randomSplit", opts, optionKeys<RandomSplitOptions>({ generator: 0 }));
   const n = dataset.length;
   let sizes = lengths.slice();
   const total = sizes.reduce((a, b) => a + b, 0);

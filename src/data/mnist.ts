@@ -8,6 +8,8 @@ import type { Tensor } from "../tensor.ts";
 import type { DType, TypedArray } from "../dtype.ts";
 import { tensor } from "../ops/creation.ts";
 import { TensorDataset } from "./dataset.ts";
+import { checkOptions, optionKeys } from "../options.ts";
+import { checkBytes, checkPath } from "../args.ts";
 
 /** Pixels per digit image (28 x 28). */
 const PIXELS = 784;
@@ -163,6 +165,7 @@ const IDX_TYPES: Record<number, [DType, number]> = {
  * ```
  */
 export function readIdx(bytes: Uint8Array): Tensor {
+  checkBytes(bytes, "readIdx");
   if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0 || !(bytes[2] in IDX_TYPES)) {
     throw new TypeError("readIdx: not an IDX file (bad magic number)");
   }
@@ -212,6 +215,7 @@ export function readIdx(bytes: Uint8Array): Tensor {
  * ```
  */
 export async function gunzip(bytes: Uint8Array): Promise<Uint8Array> {
+  checkBytes(bytes, "gunzip");
   if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
   const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
     new DecompressionStream("gzip"),
@@ -224,6 +228,8 @@ export interface IdxDatasetOptions {
   /** The training split (`train-*`, default) or the test split (`t10k-*`). */
   train?: boolean;
 }
+
+const IDX_KEYS = optionKeys<IdxDatasetOptions>({ train: 0 });
 
 async function readFirst(dir: string | URL, names: string[]): Promise<Uint8Array> {
   const base = dir instanceof URL ? dir.href.replace(/\/?$/, "/") : dir.replace(/[\\/]?$/, "/");
@@ -262,6 +268,8 @@ export async function mnistFromIdx(
   dir: string | URL,
   opts: IdxDatasetOptions = {},
 ): Promise<TensorDataset<[Tensor, Tensor]>> {
+  checkPath(dir, "mnistFromIdx", "dir");
+  checkOptions("mnistFromIdx", opts, IDX_KEYS);
   const split = opts.train ?? true ? "train" : "t10k";
   const images = readIdx(await readFirst(dir, variants(`${split}-images-idx3-ubyte`)));
   const labels = readIdx(await readFirst(dir, variants(`${split}-labels-idx1-ubyte`)));
@@ -307,5 +315,11 @@ export function fashionMnist(
   dir: string | URL,
   opts: IdxDatasetOptions = {},
 ): Promise<TensorDataset<[Tensor, Tensor]>> {
+  try {
+    checkPath(dir, "fashionMnist", "dir");
+    checkOptions("fashionMnist", opts, IDX_KEYS);
+  } catch (e) {
+    return Promise.reject(e);
+  }
   return mnistFromIdx(dir, opts);
 }

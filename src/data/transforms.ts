@@ -19,6 +19,8 @@ import { full, tensor } from "../ops/creation.ts";
 import { stack } from "../ops/join.ts";
 import { defaultGenerator, type Generator } from "../random.ts";
 import { indexTensor } from "./dataset.ts";
+import { checkOptions, optionKeys } from "../options.ts";
+import { checkFunction, typeError } from "../args.ts";
 
 /** A transform: a function from a tensor to a tensor. */
 export type Transform = (x: Tensor) => Tensor;
@@ -44,6 +46,7 @@ function checkImage(x: Tensor, op: string): void {
  */
 export function compose(...fns: (Transform | readonly Transform[])[]): Transform {
   const list = fns.flat() as Transform[];
+  for (const f of list) checkFunction(f, "compose", "each transform");
   return (x) => list.reduce((y, f) => f(y), x);
 }
 
@@ -64,6 +67,11 @@ export function normalize(
   mean: number | readonly number[],
   std: number | readonly number[],
 ): Transform {
+  for (const [name, v] of [["mean", mean], ["std", std]] as const) {
+    if (typeof v !== "number" && !Array.isArray(v)) {
+      typeError("normalize", name, "a number or an array of numbers", v);
+    }
+  }
   const m = typeof mean === "number" ? [mean] : mean.slice();
   const s = typeof std === "number" ? [std] : std.slice();
   if (s.some((v) => v === 0)) {
@@ -102,6 +110,9 @@ export interface RandomCropOptions {
 
 function paddingSides(p: number | readonly number[] | undefined): [number, number, number, number] {
   if (p === undefined) return [0, 0, 0, 0];
+  if (typeof p !== "number" && !Array.isArray(p)) {
+    typeError("randomCrop", "padding", "an integer or an array of integers", p);
+  }
   const a = typeof p === "number" ? [p] : p;
   const sides: [number, number, number, number] = a.length === 1
     ? [a[0], a[0], a[0], a[0]]
@@ -138,6 +149,14 @@ export function randomCrop(
   size: number | readonly [number, number],
   opts: RandomCropOptions = {},
 ): Transform {
+  checkOptions(
+    "randomCrop",
+    opts,
+    optionKeys<RandomCropOptions>({ padding: 0, fill: 0, generator: 0 }),
+  );
+  if (typeof size !== "number" && !Array.isArray(size)) {
+    typeError("randomCrop", "size", "an integer or an array of 2 integers", size);
+  }
   const [h, w] = typeof size === "number" ? [size, size] : size;
   if (!Number.isInteger(h) || !Number.isInteger(w) || h < 1 || w < 1) {
     throw new RangeError(`randomCrop: size must be positive integers, got ${size}`);
@@ -197,6 +216,7 @@ export interface RandomFlipOptions {
  * ```
  */
 export function randomHorizontalFlip(opts: RandomFlipOptions = {}): Transform {
+  checkOptions("randomHorizontalFlip", opts, optionKeys<RandomFlipOptions>({ p: 0, generator: 0 }));
   const p = opts.p ?? 0.5;
   return (x) => {
     checkImage(x, "randomHorizontalFlip");

@@ -25,6 +25,8 @@ import { disposedError } from "../lifetime.ts";
 import { type DType, ITEMSIZE, STORAGE_CTOR, type TypedArray } from "../dtype.ts";
 import { contiguousStrides, MAX_DIMS, MAX_NUMEL } from "../shape.ts";
 import type { OptimizerStateDict, ParamState } from "../optim/optimizer.ts";
+import { checkOptions, optionKeys } from "../options.ts";
+import { checkBytes, checkObject, checkPath } from "../args.ts";
 
 // ------------------------------------------------------------------ errors
 
@@ -728,6 +730,8 @@ async function runOnFile<T>(it: Generator<ReadRequest, T, void>, f: Deno.FsFile)
  * ```
  */
 export function deserialize(bytes: Uint8Array, opts: LoadOptions = {}): Record<string, Tensor> {
+  checkBytes(bytes, "deserialize");
+  checkOptions("deserialize", opts, LOAD_KEYS);
   return onDevice(runOnBytes(reader(bytes.length, true), bytes).out, opts);
 }
 
@@ -736,6 +740,8 @@ export interface LoadOptions {
   /** The device the tensors are placed on (default "cpu"), e.g. "cuda". */
   device?: string;
 }
+
+const LOAD_KEYS = optionKeys<LoadOptions>({ device: 0 });
 
 function onDevice(out: Record<string, Tensor>, opts: LoadOptions): Record<string, Tensor> {
   const device = opts.device;
@@ -757,6 +763,7 @@ function onDevice(out: Record<string, Tensor>, opts: LoadOptions): Record<string
  * ```
  */
 export function deserializeMetadata(bytes: Uint8Array): Record<string, string> | null {
+  checkBytes(bytes, "deserializeMetadata");
   return runOnBytes(reader(bytes.length, false), bytes).header.metadata;
 }
 
@@ -779,6 +786,8 @@ export async function load(
   path: string | URL,
   opts: LoadOptions = {},
 ): Promise<Record<string, Tensor>> {
+  checkPath(path, "load");
+  checkOptions("load", opts, LOAD_KEYS);
   using f = await Deno.open(path, { read: true });
   const { size } = await f.stat();
   return onDevice((await runOnFile(reader(size, true), f)).out, opts);
@@ -795,6 +804,8 @@ export async function load(
  * ```
  */
 export function loadSync(path: string | URL, opts: LoadOptions = {}): Record<string, Tensor> {
+  checkPath(path, "loadSync");
+  checkOptions("loadSync", opts, LOAD_KEYS);
   using f = Deno.openSync(path, { read: true });
   return onDevice(runOnFileSync(reader(f.statSync().size, true), f).out, opts);
 }
@@ -810,6 +821,7 @@ export function loadSync(path: string | URL, opts: LoadOptions = {}): Record<str
  * ```
  */
 export async function loadMetadata(path: string | URL): Promise<Record<string, string> | null> {
+  checkPath(path, "loadMetadata");
   using f = await Deno.open(path, { read: true });
   const { size } = await f.stat();
   return (await runOnFile(reader(size, false), f)).header.metadata;
@@ -825,6 +837,7 @@ export async function loadMetadata(path: string | URL): Promise<Record<string, s
  * ```
  */
 export function loadMetadataSync(path: string | URL): Record<string, string> | null {
+  checkPath(path, "loadMetadataSync");
   using f = Deno.openSync(path, { read: true });
   return runOnFileSync(reader(f.statSync().size, false), f).header.metadata;
 }
@@ -839,6 +852,8 @@ export interface SaveOptions {
    */
   metadata?: Record<string, string>;
 }
+
+const SAVE_KEYS = optionKeys<SaveOptions>({ metadata: 0 });
 
 /** Named tensors, as an object (like `Module.stateDict()`) or a Map. */
 export type NamedTensors = Record<string, Tensor> | Map<string, Tensor>;
@@ -884,6 +899,8 @@ function prepare(tensors: NamedTensors, opts: SaveOptions): Prepared {
     checkString(k, "tensor name");
     if (k === "__metadata__") throw new TypeError(`save: "__metadata__" is not a tensor name`);
     if (!(t instanceof Tensor)) throw new TypeError(`save: ${JSON.stringify(k)} is not a Tensor`);
+    // Checked here, for every tensor, so that a save fails before writing anything.
+    if (t.isDisposed) throw disposedError(`save: ${JSON.stringify(k)}`);
   }
   entries.sort(([ka, a], [kb, b]) =>
     WRITE_RANK[b.dtype] - WRITE_RANK[a.dtype] || cmpCodePoints(ka, kb)
@@ -951,6 +968,7 @@ function bytesOf(t: Tensor, pin = false): Uint8Array {
  * ```
  */
 export function serialize(tensors: NamedTensors, opts: SaveOptions = {}): Uint8Array {
+  checkOptions("serialize", opts, SAVE_KEYS);
   const p = prepare(tensors, opts);
   const out = new Uint8Array(p.head.length + p.dataLen);
   out.set(p.head);
@@ -963,9 +981,174 @@ export function serialize(tensors: NamedTensors, opts: SaveOptions = {}): Uint8A
   return out;
 }
 
+// ------------------------------------------------- replacing a file whole
+
+const WINDOWS = Deno.build.os === "windows";
+
+/** The folder that holds `path` (for messages and the folder's fsync). */
+function folderOf(path: string | URL): string | URL {
+  if (path instanceof URL) return new URL(".", path);
+  const i = Math.max(path.lastIndexOf("/"), WINDOWS ? path.lastIndexOf("\\") : -1);
+  return i < 0 ? "." : i === 0 ? path.slice(0, 1) : path.slice(0, i);
+}
+
+function shown(path: string | URL): string {
+  if (!(path instanceof URL)) return JSON.stringify(path);
+  const p = decodeURIComponent(path.pathname);
+  return JSON.stringify(p.length > 1 && p.endsWith("/") ? p.slice(0, -1) : p);
+}
+
+/** A new name beside `path`: `.<name>.<random>.tmp` in the same folder. */
+function tempBeside(path: string | URL): string | URL {
+  const rand = [...crypto.getRandomValues(new Uint8Array(6))]
+    .map((b) => b.toString(16).padStart(2, "0")).join("");
+  if (path instanceof URL) {
+    const name = path.pathname.slice(path.pathname.lastIndexOf("/") + 1); // still %-encoded
+    return new URL(`.${name}.${rand}.tmp`, path);
+  }
+  const i = Math.max(path.lastIndexOf("/"), WINDOWS ? path.lastIndexOf("\\") : -1);
+  return `${path.slice(0, i + 1)}.${path.slice(i + 1)}.${rand}.tmp`;
+}
+
 /**
- * Writes `tensors` to a safetensors file (created or truncated), one tensor at
- * a time. Takes `model.stateDict()` as it is.
+ * Where the bytes go, and the permission bits to give them: a symbolic link
+ * is followed (as writing in place would), and an existing file keeps its
+ * mode. Best effort: without read permission, `path` as it is.
+ */
+function destination(path: string | URL): { dest: string | URL; mode: number | null } {
+  try {
+    const l = Deno.lstatSync(path);
+    const dest = l.isSymlink ? Deno.realPathSync(path) : path;
+    const st = l.isSymlink ? Deno.statSync(dest) : l;
+    return { dest, mode: st.isFile && st.mode !== null ? st.mode & 0o7777 : null };
+  } catch {
+    return { dest: path, mode: null };
+  }
+}
+
+/** The error of a failed open or rename, naming the file being saved (and a missing folder). */
+function saveError(e: unknown, dest: string | URL): unknown {
+  if (!(e instanceof Error)) return e;
+  if (e instanceof Deno.errors.NotFound) {
+    return new Deno.errors.NotFound(
+      `save: cannot write ${shown(dest)}: the folder ${shown(folderOf(dest))} does not exist`,
+      { cause: e },
+    );
+  }
+  try {
+    const Ctor = e.constructor as new (message: string, opts?: ErrorOptions) => Error;
+    return new Ctor(`save: cannot write ${shown(dest)}: ${e.message}`, { cause: e });
+  } catch {
+    return e;
+  }
+}
+
+/** Makes a rename durable: flushes the folder's entries (POSIX; best effort). */
+function syncFolderSync(dest: string | URL): void {
+  if (WINDOWS) return;
+  try {
+    using d = Deno.openSync(folderOf(dest), { read: true });
+    d.syncSync();
+  } catch { /* some file systems cannot: the file itself is flushed */ }
+}
+
+async function syncFolder(dest: string | URL): Promise<void> {
+  if (WINDOWS) return;
+  try {
+    using d = await Deno.open(folderOf(dest), { read: true });
+    await d.sync();
+  } catch { /* as above */ }
+}
+
+function removeQuietlySync(path: string | URL): void {
+  try {
+    Deno.removeSync(path);
+  } catch { /* already gone */ }
+}
+
+/**
+ * Replaces `path` with what `write` writes, whole or not at all: into a new
+ * temporary file beside it, flushed and closed, then renamed over `path`.
+ * On any failure the temporary file is removed and `path` is untouched.
+ */
+function writeAtomicSync(path: string | URL, write: (f: Deno.FsFile) => void): void {
+  const { dest, mode } = destination(path);
+  const tmp = tempBeside(dest);
+  let f: Deno.FsFile;
+  try {
+    f = Deno.openSync(tmp, { write: true, createNew: true, mode: mode ?? undefined });
+  } catch (e) {
+    throw saveError(e, dest);
+  }
+  let renamed = false;
+  try {
+    try {
+      if (mode !== null && !WINDOWS) Deno.chmodSync(tmp, mode); // exactly, past the umask
+      write(f);
+      f.syncSync();
+    } finally {
+      f.close();
+    }
+    try {
+      Deno.renameSync(tmp, dest);
+    } catch (e) {
+      throw saveError(e, dest);
+    }
+    renamed = true;
+  } finally {
+    if (!renamed) removeQuietlySync(tmp);
+  }
+  syncFolderSync(dest);
+}
+
+/** Asynchronous {@link writeAtomicSync}. */
+async function writeAtomic(
+  path: string | URL,
+  write: (f: Deno.FsFile) => Promise<void>,
+): Promise<void> {
+  const { dest, mode } = destination(path);
+  const tmp = tempBeside(dest);
+  let f: Deno.FsFile;
+  try {
+    f = await Deno.open(tmp, { write: true, createNew: true, mode: mode ?? undefined });
+  } catch (e) {
+    throw saveError(e, dest);
+  }
+  let renamed = false;
+  try {
+    try {
+      if (mode !== null && !WINDOWS) await Deno.chmod(tmp, mode);
+      await write(f);
+      await f.sync();
+    } finally {
+      f.close();
+    }
+    try {
+      await Deno.rename(tmp, dest);
+    } catch (e) {
+      throw saveError(e, dest);
+    }
+    renamed = true;
+  } finally {
+    if (!renamed) removeQuietlySync(tmp);
+  }
+  await syncFolder(dest);
+}
+
+/**
+ * Writes `tensors` to a safetensors file, one tensor at a time. Takes
+ * `model.stateDict()` as it is.
+ *
+ * The file is replaced whole or not at all: every tensor (a disposed one, a
+ * bad name) and the metadata are checked before anything is written; the
+ * bytes go to a new temporary file in the same folder
+ * (`.<name>.<random>.tmp`), which is flushed to the disk and then renamed
+ * over `path`. When the save fails, the temporary file is removed and an
+ * existing file at `path` is left as it was (a process killed mid-save can
+ * leave the temporary file behind, never a truncated `path`). A folder that
+ * does not exist is a `Deno.errors.NotFound` that names it. A symbolic link
+ * at `path` is followed, and an existing file's permission bits are kept.
+ * Needs read and write permission for the folder.
  *
  * @example
  * ```ts ignore
@@ -980,17 +1163,27 @@ export async function save(
   path: string | URL,
   opts: SaveOptions = {},
 ): Promise<void> {
+  checkPath(path, "save");
+  checkOptions("save", opts, SAVE_KEYS);
   const p = prepare(tensors, opts);
-  using f = await Deno.open(path, { write: true, create: true, truncate: true });
-  const writeAll = async (b: Uint8Array) => {
-    for (let at = 0; at < b.length;) at += await f.write(b.subarray(at));
-  };
-  await writeAll(p.head);
-  for (const t of p.tensors) await writeAll(bytesOf(t, true));
+  // CPU tensors' bytes are taken now (and their arrays kept from the pool),
+  // so that one disposed while the file is written is still written whole;
+  // the others (a device copy each) one at a time.
+  const parts = p.tensors.map((t) =>
+    t.storage instanceof CpuStorage && t.isContiguous() ? bytesOf(t, true) : t
+  );
+  await writeAtomic(path, async (f) => {
+    const writeAll = async (b: Uint8Array) => {
+      for (let at = 0; at < b.length;) at += await f.write(b.subarray(at));
+    };
+    await writeAll(p.head);
+    for (const part of parts) await writeAll(part instanceof Tensor ? bytesOf(part, true) : part);
+  });
 }
 
 /**
- * Synchronous {@link save}.
+ * Synchronous {@link save}: the same checks first, and the same
+ * replacement of the file, whole or not at all.
  *
  * @example
  * ```ts ignore
@@ -1000,13 +1193,16 @@ export async function save(
  * ```
  */
 export function saveSync(tensors: NamedTensors, path: string | URL, opts: SaveOptions = {}): void {
+  checkPath(path, "saveSync");
+  checkOptions("saveSync", opts, SAVE_KEYS);
   const p = prepare(tensors, opts);
-  using f = Deno.openSync(path, { write: true, create: true, truncate: true });
-  const writeAll = (b: Uint8Array) => {
-    for (let at = 0; at < b.length;) at += f.writeSync(b.subarray(at));
-  };
-  writeAll(p.head);
-  for (const t of p.tensors) writeAll(bytesOf(t));
+  writeAtomicSync(path, (f) => {
+    const writeAll = (b: Uint8Array) => {
+      for (let at = 0; at < b.length;) at += f.writeSync(b.subarray(at));
+    };
+    writeAll(p.head);
+    for (const t of p.tensors) writeAll(bytesOf(t));
+  });
 }
 
 // -------------------------------------------------------- optimizer states
@@ -1019,6 +1215,8 @@ export interface OptimizerStateOptions {
    */
   prefix?: string;
 }
+
+const OPTIMIZER_STATE_KEYS = optionKeys<OptimizerStateOptions>({ prefix: 0 });
 
 /** Tensors and metadata: what a safetensors file holds. */
 export interface SafetensorsContent {
@@ -1058,6 +1256,8 @@ export function optimizerStateToSafetensors(
   sd: OptimizerStateDict,
   opts: OptimizerStateOptions = {},
 ): SafetensorsContent {
+  checkObject(sd, "optimizerStateToSafetensors", "the state dict");
+  checkOptions("optimizerStateToSafetensors", opts, OPTIMIZER_STATE_KEYS);
   const prefix = opts.prefix ?? "";
   const tensors: Record<string, Tensor> = {};
   const numbers: Record<string, Record<string, unknown>> = {};
@@ -1095,6 +1295,7 @@ export function optimizerStateFromSafetensors(
   metadata: Record<string, string> | null,
   opts: OptimizerStateOptions = {},
 ): OptimizerStateDict {
+  checkOptions("optimizerStateFromSafetensors", opts, OPTIMIZER_STATE_KEYS);
   const prefix = opts.prefix ?? "";
   const groupsText = metadata?.[`${prefix}param_groups`];
   if (typeof groupsText !== "string") {

@@ -8,6 +8,15 @@
  */
 import { Tensor } from "../tensor.ts";
 import { tensor } from "../ops/creation.ts";
+import { checkOptions, optionKeys } from "../options.ts";
+import { checkIntArg, typeError } from "../args.ts";
+import { MAX_NUMEL } from "../shape.ts";
+
+/**
+ * The most classes the metrics count (per-class arrays of this length are
+ * allocated); a larger label or `numClasses` is a RangeError.
+ */
+const MAX_CLASSES = 2 ** 20;
 
 /** Predictions or targets: a tensor or an array of class indices. */
 export type Labels = Tensor | ArrayLike<number | bigint>;
@@ -27,13 +36,20 @@ export interface AverageOptions {
    * Number of classes. With it every class 0..numClasses-1 enters the
    * averages (scikit-learn's `labels=range(numClasses)`); without it the
    * classes are 0..max label, and macro averages only count the classes
-   * that occur in `target` or `pred` (scikit-learn's default).
+   * that occur in `target` or `pred` (scikit-learn's default). At most
+   * 2^20 classes (labels and `numClasses`); more is a RangeError.
    */
   numClasses?: number;
 }
 
+const AVERAGE_KEYS = optionKeys<AverageOptions>({ average: 0, numClasses: 0 });
+
 /** Class indices from predictions (indices `[N]`, or scores `[N, C]` reduced by argmax). */
-function labelsOf(x: Labels, what: string, allowScores: boolean): Int32Array {
+function labelsOf(x: Labels, op: string, name: string, allowScores: boolean): Int32Array {
+  const what = `${op}: ${name}`;
+  if (!(x instanceof Tensor) && !Array.isArray(x) && !(ArrayBuffer.isView(x) && "length" in x)) {
+    typeError(op, name, "a Tensor or an array of class indices", x);
+  }
   if (x instanceof Tensor) {
     let t = x;
     if (t.ndim === 2 && allowScores) t = t.argmax(1);
@@ -50,6 +66,11 @@ function labelsOf(x: Labels, what: string, allowScores: boolean): Int32Array {
     if (!Number.isInteger(v) || v < 0) {
       throw new RangeError(`${what}: labels must be non-negative integers, got ${v}`);
     }
+    if (v >= MAX_CLASSES) {
+      throw new RangeError(
+        `${what}: label ${v} is out of range: at most ${MAX_CLASSES} classes are supported`,
+      );
+    }
     out[i] = v;
   }
   return out;
@@ -58,25 +79,37 @@ function labelsOf(x: Labels, what: string, allowScores: boolean): Int32Array {
 interface Counts {
   /** Number of classes C. */
   c: number;
-  /** Row-major [C, C] counts, rows true class. */
-  cm: Float64Array;
+  /** Predicted class of each sample. */
+  p: Int32Array;
+  /** True class of each sample. */
+  t: Int32Array;
+  /** Correct predictions per class (the confusion matrix's diagonal). */
+  tp: Float64Array;
+  /** Predictions per class (its column sums). */
+  predicted: Float64Array;
+  /** Samples per true class (its row sums). */
+  support: Float64Array;
   /** Classes entering the averages. */
   labels: number[];
 }
 
 function counts(pred: Labels, target: Labels, numClasses: number | undefined, op: string): Counts {
-  const p = labelsOf(pred, `${op}: pred`, true);
-  const t = labelsOf(target, `${op}: target`, false);
+  if (numClasses !== undefined) checkIntArg(numClasses, op, "numClasses", 0, MAX_CLASSES);
+  const p = labelsOf(pred, op, "pred", true);
+  const t = labelsOf(target, op, "target", false);
   if (p.length !== t.length) {
     throw new RangeError(`${op}: pred has ${p.length} samples and target ${t.length}`);
   }
   let max = -1;
   for (let i = 0; i < p.length; i++) max = Math.max(max, p[i], t[i]);
   const c = numClasses ?? max + 1;
-  if (!Number.isInteger(c) || c < 0) throw new RangeError(`${op}: bad numClasses ${numClasses}`);
   if (max >= c) throw new RangeError(`${op}: label ${max} is out of range for ${c} classes`);
-  const cm = new Float64Array(c * c);
-  for (let i = 0; i < p.length; i++) cm[t[i] * c + p[i]]++;
+  const tp = new Float64Array(c), predicted = new Float64Array(c), support = new Float64Array(c);
+  for (let i = 0; i < p.length; i++) {
+    predicted[p[i]]++;
+    support[t[i]]++;
+    if (p[i] === t[i]) tp[p[i]]++;
+  }
   let labels: number[];
   if (numClasses !== undefined) labels = Array.from({ length: c }, (_, k) => k);
   else {
@@ -85,7 +118,7 @@ function counts(pred: Labels, target: Labels, numClasses: number | undefined, op
     labels = [];
     for (let k = 0; k < c; k++) if (seen[k]) labels.push(k);
   }
-  return { c, cm, labels };
+  return { c, p, t, tp, predicted, support, labels };
 }
 
 interface PerClass {
@@ -95,19 +128,13 @@ interface PerClass {
   support: number[];
 }
 
-function perClass({ c, cm }: Counts): PerClass {
+function perClass({ c, tp, predicted, support }: Counts): PerClass {
   const r: PerClass = { tp: [], fp: [], fn: [], support: [] };
   for (let k = 0; k < c; k++) {
-    let row = 0, col = 0;
-    for (let j = 0; j < c; j++) {
-      row += cm[k * c + j];
-      col += cm[j * c + k];
-    }
-    const tp = cm[k * c + k];
-    r.tp.push(tp);
-    r.fp.push(col - tp);
-    r.fn.push(row - tp);
-    r.support.push(row);
+    r.tp.push(tp[k]);
+    r.fp.push(predicted[k] - tp[k]);
+    r.fn.push(support[k] - tp[k]);
+    r.support.push(support[k]);
   }
   return r;
 }
@@ -127,6 +154,7 @@ function averaged(
   target: Labels,
   opts: AverageOptions,
 ): number | number[] {
+  checkOptions(kind, opts, AVERAGE_KEYS);
   const average = opts.average ?? "macro";
   const k = counts(pred, target, opts.numClasses, kind);
   const pc = perClass(k);
@@ -164,8 +192,8 @@ function averaged(
  * ```
  */
 export function accuracy(pred: Labels, target: Labels): number {
-  const p = labelsOf(pred, "accuracy: pred", true);
-  const t = labelsOf(target, "accuracy: target", false);
+  const p = labelsOf(pred, "accuracy", "pred", true);
+  const t = labelsOf(target, "accuracy", "target", false);
   if (p.length !== t.length) {
     throw new RangeError(`accuracy: pred has ${p.length} samples and target ${t.length}`);
   }
@@ -243,19 +271,27 @@ export function f1(pred: Labels, target: Labels, opts: AverageOptions = {}): num
 /**
  * The confusion matrix `[C, C]` (int64): entry `[i, j]` counts the samples
  * of true class `i` predicted as class `j`. `numClasses` defaults to the
- * largest label + 1.
+ * largest label + 1; the matrix is a tensor, so it holds at most 2^31 - 1
+ * entries (46,340 classes), and a larger one is a RangeError.
  *
  * @example
  * ```ts
  * import * as zn from "../../mod.ts";
  * import { confusionMatrix } from "./mod.ts";
- * confusionMatrix(zn.tensor([0, 1, 1, 2]), zn.tensor([0, 1, 2, 2]), 3).toArray();
+ * confusionMatrix(zn.tensor([0n, 1n, 1n, 2n]), zn.tensor([0n, 1n, 2n, 2n]), 3).toArray();
  * // [[1, 0, 0], [0, 1, 0], [0, 1, 1]]
  * ```
  */
 export function confusionMatrix(pred: Labels, target: Labels, numClasses?: number): Tensor {
-  const { c, cm } = counts(pred, target, numClasses, "confusionMatrix");
-  return tensor(BigInt64Array.from(cm, (v) => BigInt(v)), { shape: [c, c] });
+  const { c, p, t } = counts(pred, target, numClasses, "confusionMatrix");
+  if (c * c > MAX_NUMEL) {
+    throw new RangeError(
+      `confusionMatrix: ${c} classes make a [${c}, ${c}] matrix, more than the ${MAX_NUMEL} elements a tensor holds`,
+    );
+  }
+  const cm = new BigInt64Array(c * c);
+  for (let i = 0; i < p.length; i++) cm[t[i] * c + p[i]]++;
+  return tensor(cm, { shape: [c, c] });
 }
 
 /** Scores of one class, or an average, in a {@link ClassificationReport}. */
@@ -316,6 +352,11 @@ export function classificationReport(
   target: Labels,
   opts: ReportOptions = {},
 ): ClassificationReport {
+  checkOptions(
+    "classificationReport",
+    opts,
+    optionKeys<ReportOptions>({ numClasses: 0, classNames: 0, digits: 0 }),
+  );
   const k = counts(pred, target, opts.numClasses, "classificationReport");
   const pc = perClass(k);
   const names = opts.classNames;
@@ -336,7 +377,7 @@ export function classificationReport(
     return { precision: mean("precision"), recall: mean("recall"), f1: mean("f1"), support: total };
   };
   let correct = 0;
-  for (let i = 0; i < k.c; i++) correct += k.cm[i * k.c + i];
+  for (let i = 0; i < k.c; i++) correct += k.tp[i];
   const report: ClassificationReport = {
     classes,
     accuracy: ratio(correct, total),

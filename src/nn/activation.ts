@@ -6,6 +6,10 @@
 import type { Tensor } from "../tensor.ts";
 import { Module } from "./module.ts";
 import * as F from "./functional/activation.ts";
+import { checkOptions } from "../options.ts";
+
+const GELU_KEYS = ["approximate"] as const;
+const SOFTPLUS_KEYS = ["beta", "threshold"] as const;
 
 /**
  * max(x, 0).
@@ -64,6 +68,7 @@ export class GELU extends Module {
   approximate: "none" | "tanh";
   /** A GELU. */
   constructor(opts: { approximate?: "none" | "tanh" } = {}) {
+    checkOptions("GELU", opts, GELU_KEYS);
     super();
     this.approximate = opts.approximate ?? "none";
   }
@@ -218,6 +223,7 @@ export class Softplus extends Module {
   threshold: number;
   /** A softplus. */
   constructor(opts: { beta?: number; threshold?: number } = {}) {
+    checkOptions("Softplus", opts, SOFTPLUS_KEYS);
     super();
     this.beta = opts.beta ?? 1;
     this.threshold = opts.threshold ?? 20;

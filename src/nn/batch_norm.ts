@@ -10,6 +10,7 @@ import { noGrad } from "../autograd/grad_mode.ts";
 import { Module } from "./module.ts";
 import { Parameter } from "./parameter.ts";
 import { batchNorm } from "./functional/normalization.ts";
+import { checkOptions, optionKeys } from "../options.ts";
 
 /** Options of the batch norm modules. */
 export interface BatchNormModuleOptions {
@@ -24,6 +25,14 @@ export interface BatchNormModuleOptions {
   /** Parameter dtype (default float32). */
   dtype?: DType;
 }
+
+const BATCH_NORM_KEYS = optionKeys<BatchNormModuleOptions>({
+  eps: 0,
+  momentum: 0,
+  affine: 0,
+  trackRunningStats: 0,
+  dtype: 0,
+});
 
 /**
  * The shared implementation of {@link BatchNorm1d} and {@link BatchNorm2d}:
@@ -58,6 +67,7 @@ export class BatchNorm extends Module {
   /** A batch norm over `numFeatures` channels. */
   constructor(numFeatures: number, opts: BatchNormModuleOptions = {}) {
     super();
+    checkOptions(this.constructor.name, opts, BATCH_NORM_KEYS);
     this.numFeatures = numFeatures;
     this.eps = opts.eps ?? 1e-5;
     this.momentum = opts.momentum === undefined ? 0.1 : opts.momentum;

@@ -5,6 +5,7 @@
  */
 import type { Tensor } from "../tensor.ts";
 import { Module } from "./module.ts";
+import { checkIterable } from "../args.ts";
 
 function checkModule(m: unknown, op: string): Module {
   if (!(m instanceof Module)) throw new TypeError(`${op}: expected a Module`);
@@ -101,6 +102,7 @@ export class ModuleList extends Module {
   /** A list of `modules` (default empty). */
   constructor(modules: Iterable<Module> = []) {
     super();
+    checkIterable(modules, "ModuleList", "modules", "an iterable of Modules");
     for (const m of modules) this.append(m);
   }
 
@@ -129,6 +131,7 @@ export class ModuleList extends Module {
 
   /** Adds each of `modules` at the end; returns this. */
   extend(modules: Iterable<Module>): this {
+    checkIterable(modules, "ModuleList.extend", "modules", "an iterable of Modules");
     for (const m of modules) this.append(m);
     return this;
   }

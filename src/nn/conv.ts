@@ -8,8 +8,10 @@ import type { DType } from "../dtype.ts";
 import { empty } from "../ops/creation.ts";
 import { Module } from "./module.ts";
 import { Parameter } from "./parameter.ts";
-import { conv1d, conv2d, convTranspose2d, type SizeArg } from "./functional/conv.ts";
+import { conv1d, conv2d, convTranspose2d, type SizeArg, sizeArg } from "./functional/conv.ts";
 import { resetWeightAndBias } from "./linear.ts";
+import { checkOptions, optionKeys } from "../options.ts";
+import { checkSizeArg } from "../args.ts";
 
 /** Options of {@link Conv1d} and {@link Conv2d}. */
 export interface ConvModuleOptions {
@@ -45,11 +47,27 @@ export interface ConvTransposeModuleOptions {
   dtype?: DType;
 }
 
-function sizes(v: SizeArg, n: number): number[] {
-  return typeof v === "number" ? new Array(n).fill(v) : [...v];
-}
+const CONV_KEYS = optionKeys<ConvModuleOptions>({
+  stride: 0,
+  padding: 0,
+  dilation: 0,
+  groups: 0,
+  bias: 0,
+  dtype: 0,
+});
+const CONV_TRANSPOSE_KEYS = optionKeys<ConvTransposeModuleOptions>({
+  stride: 0,
+  padding: 0,
+  outputPadding: 0,
+  groups: 0,
+  dilation: 0,
+  bias: 0,
+  dtype: 0,
+});
 
 function checkGroups(inC: number, outC: number, groups: number, op: string): void {
+  checkSizeArg(inC, op, "inChannels");
+  checkSizeArg(outC, op, "outChannels");
   if (!Number.isInteger(groups) || groups < 1) {
     throw new RangeError(`${op}: groups must be a positive integer`);
   }
@@ -85,12 +103,13 @@ abstract class ConvNd extends Module {
     kernelSize: SizeArg,
     opts: ConvModuleOptions,
   ) {
+    checkOptions(nd === 1 ? "Conv1d" : "Conv2d", opts, CONV_KEYS);
     super();
     const groups = opts.groups ?? 1;
     checkGroups(inChannels, outChannels, groups, this.constructor.name);
     this.inChannels = inChannels;
     this.outChannels = outChannels;
-    this.kernelSize = sizes(kernelSize, nd);
+    this.kernelSize = sizeArg(kernelSize, nd, "kernelSize", this.constructor.name, 1);
     this.stride = opts.stride ?? 1;
     this.padding = opts.padding ?? 0;
     this.dilation = opts.dilation ?? 1;
@@ -219,12 +238,13 @@ export class ConvTranspose2d extends Module {
     kernelSize: SizeArg,
     opts: ConvTransposeModuleOptions = {},
   ) {
+    checkOptions("ConvTranspose2d", opts, CONV_TRANSPOSE_KEYS);
     super();
     const groups = opts.groups ?? 1;
     checkGroups(inChannels, outChannels, groups, "ConvTranspose2d");
     this.inChannels = inChannels;
     this.outChannels = outChannels;
-    this.kernelSize = sizes(kernelSize, 2);
+    this.kernelSize = sizeArg(kernelSize, 2, "kernelSize", "ConvTranspose2d", 1);
     this.stride = opts.stride ?? 1;
     this.padding = opts.padding ?? 0;
     this.outputPadding = opts.outputPadding ?? 0;

@@ -11,6 +11,9 @@ import { Module } from "./module.ts";
 import { Parameter } from "./parameter.ts";
 import { embedding } from "./functional/embedding.ts";
 import { normal_ } from "./init.ts";
+import { checkOptions } from "../options.ts";
+
+const EMBEDDING_KEYS = ["paddingIdx", "dtype"] as const;
 
 /**
  * A lookup table of `numEmbeddings` vectors of size `embeddingDim`,
@@ -21,7 +24,7 @@ import { normal_ } from "./init.ts";
  * ```ts
  * import * as zn from "../../mod.ts";
  * const emb = new zn.nn.Embedding(10, 4, { paddingIdx: 0 });
- * emb.call(zn.tensor([[1, 2], [0, 9]])).shape; // [2, 2, 4]
+ * emb.call(zn.tensor([[1n, 2n], [0n, 9n]])).shape; // [2, 2, 4]
  * ```
  */
 export class Embedding extends Module {
@@ -40,6 +43,7 @@ export class Embedding extends Module {
     embeddingDim: number,
     opts: { paddingIdx?: number | null; dtype?: DType } = {},
   ) {
+    checkOptions("Embedding", opts, EMBEDDING_KEYS);
     super();
     this.numEmbeddings = numEmbeddings;
     this.embeddingDim = embeddingDim;

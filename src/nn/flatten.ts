@@ -5,6 +5,7 @@
  */
 import type { Tensor } from "../tensor.ts";
 import { Module } from "./module.ts";
+import { checkIntArg, checkIntList } from "../args.ts";
 
 /**
  * Merges dims `startDim..endDim` (default 1..-1) into one.
@@ -53,6 +54,8 @@ export class Unflatten extends Module {
   /** An unflatten of `dim` into `sizes`. */
   constructor(dim: number, sizes: readonly number[]) {
     super();
+    checkIntArg(dim, "Unflatten", "dim");
+    checkIntList(sizes, "Unflatten", "sizes");
     this.dim = dim;
     this.sizes = [...sizes];
   }

@@ -8,6 +8,8 @@ import type { Tensor } from "../tensor.ts";
 import { noGrad } from "../autograd/grad_mode.ts";
 import { defaultGenerator, type Generator } from "../random.ts";
 import { normal as normalT, tensor as makeTensor, uniform as uniformT } from "../ops/creation.ts";
+import { checkOptions, optionKeys } from "../options.ts";
+import { checkTensor } from "../args.ts";
 
 /** Nonlinearities known to {@link calculateGain}. */
 export type Nonlinearity =
@@ -39,6 +41,9 @@ export interface KaimingOptions extends InitOptions {
   /** Nonlinearity after this layer (default "leaky_relu"). */
   nonlinearity?: Nonlinearity;
 }
+
+const INIT_KEYS = optionKeys<InitOptions>({ generator: 0 });
+const KAIMING_KEYS = optionKeys<KaimingOptions>({ generator: 0, a: 0, mode: 0, nonlinearity: 0 });
 
 /**
  * The recommended gain for a nonlinearity (`param`: leaky_relu's negative slope,
@@ -87,6 +92,7 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
  * ```
  */
 export function calculateFanInAndFanOut(tensor: Tensor): [number, number] {
+  checkTensor(tensor, "calculateFanInAndFanOut", "tensor");
   if (tensor.ndim < 2) {
     throw new RangeError(
       "Fan in and fan out can not be computed for tensor with fewer than 2 dimensions",
@@ -112,6 +118,8 @@ function fill(tensor: Tensor, values: Tensor): Tensor {
  * ```
  */
 export function uniform_(tensor: Tensor, a = 0, b = 1, opts: InitOptions = {}): Tensor {
+  checkTensor(tensor, "uniform_", "tensor");
+  checkOptions("uniform_", opts, INIT_KEYS);
   const g = opts.generator ?? defaultGenerator;
   return fill(tensor, uniformT(a, b, tensor.shape, { dtype: "float64", generator: g }));
 }
@@ -126,6 +134,8 @@ export function uniform_(tensor: Tensor, a = 0, b = 1, opts: InitOptions = {}): 
  * ```
  */
 export function normal_(tensor: Tensor, mean = 0, std = 1, opts: InitOptions = {}): Tensor {
+  checkTensor(tensor, "normal_", "tensor");
+  checkOptions("normal_", opts, INIT_KEYS);
   const g = opts.generator ?? defaultGenerator;
   return fill(tensor, normalT(mean, std, tensor.shape, { dtype: "float64", generator: g }));
 }
@@ -140,6 +150,7 @@ export function normal_(tensor: Tensor, mean = 0, std = 1, opts: InitOptions = {
  * ```
  */
 export function constant_(tensor: Tensor, value: number): Tensor {
+  checkTensor(tensor, "constant_", "tensor");
   noGrad(() => tensor.fill_(value));
   return tensor;
 }
@@ -154,6 +165,7 @@ export function constant_(tensor: Tensor, value: number): Tensor {
  * ```
  */
 export function zeros_(tensor: Tensor): Tensor {
+  checkTensor(tensor, "zeros_", "tensor");
   return constant_(tensor, 0);
 }
 
@@ -167,6 +179,7 @@ export function zeros_(tensor: Tensor): Tensor {
  * ```
  */
 export function ones_(tensor: Tensor): Tensor {
+  checkTensor(tensor, "ones_", "tensor");
   return constant_(tensor, 1);
 }
 
@@ -184,6 +197,8 @@ export function xavierUniform_(
   gain = 1,
   opts: InitOptions = {},
 ): Tensor {
+  checkTensor(tensor, "xavierUniform_", "tensor");
+  checkOptions("xavierUniform_", opts, INIT_KEYS);
   const [fanIn, fanOut] = calculateFanInAndFanOut(tensor);
   const bound = gain * Math.sqrt(6 / (fanIn + fanOut));
   return uniform_(tensor, -bound, bound, opts);
@@ -199,6 +214,8 @@ export function xavierUniform_(
  * ```
  */
 export function xavierNormal_(tensor: Tensor, gain = 1, opts: InitOptions = {}): Tensor {
+  checkTensor(tensor, "xavierNormal_", "tensor");
+  checkOptions("xavierNormal_", opts, INIT_KEYS);
   const [fanIn, fanOut] = calculateFanInAndFanOut(tensor);
   return normal_(tensor, 0, gain * Math.sqrt(2 / (fanIn + fanOut)), opts);
 }
@@ -224,8 +241,10 @@ function kaimingStd(tensor: Tensor, opts: KaimingOptions): number {
  * ```
  */
 export function kaimingUniform_(tensor: Tensor, opts: KaimingOptions = {}): Tensor {
+  checkTensor(tensor, "kaimingUniform_", "tensor");
+  checkOptions("kaimingUniform_", opts, KAIMING_KEYS);
   const bound = Math.sqrt(3) * kaimingStd(tensor, opts);
-  return uniform_(tensor, -bound, bound, opts);
+  return uniform_(tensor, -bound, bound, { generator: opts.generator });
 }
 
 /**
@@ -238,7 +257,9 @@ export function kaimingUniform_(tensor: Tensor, opts: KaimingOptions = {}): Tens
  * ```
  */
 export function kaimingNormal_(tensor: Tensor, opts: KaimingOptions = {}): Tensor {
-  return normal_(tensor, 0, kaimingStd(tensor, opts), opts);
+  checkTensor(tensor, "kaimingNormal_", "tensor");
+  checkOptions("kaimingNormal_", opts, KAIMING_KEYS);
+  return normal_(tensor, 0, kaimingStd(tensor, opts), { generator: opts.generator });
 }
 
 /**
@@ -253,6 +274,8 @@ export function kaimingNormal_(tensor: Tensor, opts: KaimingOptions = {}): Tenso
  * ```
  */
 export function orthogonal_(tensor: Tensor, gain = 1, opts: InitOptions = {}): Tensor {
+  checkTensor(tensor, "orthogonal_", "tensor");
+  checkOptions("orthogonal_", opts, INIT_KEYS);
   if (tensor.ndim < 2) {
     throw new RangeError("orthogonal_: only tensors with 2 or more dimensions are supported");
   }

@@ -10,6 +10,7 @@ import { Module } from "./module.ts";
 import { Parameter } from "./parameter.ts";
 import { linear } from "./functional/linear.ts";
 import { calculateFanInAndFanOut, kaimingUniform_, uniform_ } from "./init.ts";
+import { checkOptions, optionKeys } from "../options.ts";
 
 /** Options of {@link Linear}. */
 export interface LinearOptions {
@@ -18,6 +19,8 @@ export interface LinearOptions {
   /** Parameter dtype (default float32). */
   dtype?: DType;
 }
+
+const LINEAR_KEYS = optionKeys<LinearOptions>({ bias: 0, dtype: 0 });
 
 /** @internal PyTorch's default init of a weight and bias: kaiming-uniform(a=√5) and U(±1/√fanIn). */
 export function resetWeightAndBias(weight: Tensor, bias: Tensor | null): void {
@@ -52,6 +55,7 @@ export class Linear extends Module {
 
   /** A layer from `inFeatures` to `outFeatures`. */
   constructor(inFeatures: number, outFeatures: number, opts: LinearOptions = {}) {
+    checkOptions("Linear", opts, LINEAR_KEYS);
     super();
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;

@@ -8,12 +8,20 @@ import type { Tensor } from "../tensor.ts";
 import { Module } from "./module.ts";
 import * as F from "./functional/loss.ts";
 import type { Reduction } from "./functional/loss.ts";
+import { checkOptions, optionKeys } from "../options.ts";
 
 /** The `reduction` option of the loss modules. */
 export interface LossOptions {
   /** "mean" (default), "sum" or "none". */
   reduction?: Reduction;
 }
+
+const REDUCTION_KEYS = optionKeys<LossOptions>({ reduction: 0 });
+const SMOOTH_L1_KEYS = ["reduction", "beta"] as const;
+const HUBER_KEYS = ["reduction", "delta"] as const;
+const BCE_KEYS = ["reduction", "weight"] as const;
+const BCE_LOGITS_KEYS = ["reduction", "weight", "posWeight"] as const;
+const KL_KEYS = ["reduction", "logTarget"] as const;
 
 /**
  * Mean squared error.
@@ -29,6 +37,7 @@ export class MSELoss extends Module {
   reduction: Reduction;
   /** A mean squared error loss. */
   constructor(opts: LossOptions = {}) {
+    checkOptions("MSELoss", opts, REDUCTION_KEYS);
     super();
     this.reduction = opts.reduction ?? "mean";
   }
@@ -52,6 +61,7 @@ export class L1Loss extends Module {
   reduction: Reduction;
   /** A mean absolute error loss. */
   constructor(opts: LossOptions = {}) {
+    checkOptions("L1Loss", opts, REDUCTION_KEYS);
     super();
     this.reduction = opts.reduction ?? "mean";
   }
@@ -77,6 +87,7 @@ export class SmoothL1Loss extends Module {
   beta: number;
   /** A smooth L1 loss. */
   constructor(opts: LossOptions & { beta?: number } = {}) {
+    checkOptions("SmoothL1Loss", opts, SMOOTH_L1_KEYS);
     super();
     this.reduction = opts.reduction ?? "mean";
     this.beta = opts.beta ?? 1;
@@ -103,6 +114,7 @@ export class HuberLoss extends Module {
   delta: number;
   /** A Huber loss. */
   constructor(opts: LossOptions & { delta?: number } = {}) {
+    checkOptions("HuberLoss", opts, HUBER_KEYS);
     super();
     this.reduction = opts.reduction ?? "mean";
     this.delta = opts.delta ?? 1;
@@ -121,6 +133,9 @@ export interface ClassLossOptions extends LossOptions {
   ignoreIndex?: number;
 }
 
+const NLL_KEYS = optionKeys<ClassLossOptions>({ reduction: 0, weight: 0, ignoreIndex: 0 });
+const CE_KEYS = [...NLL_KEYS, "labelSmoothing"];
+
 /**
  * Cross entropy of logits against class indices or class probabilities (see
  * {@link F.crossEntropy}).
@@ -129,7 +144,7 @@ export interface ClassLossOptions extends LossOptions {
  * ```ts
  * import * as zn from "../../mod.ts";
  * const loss = new zn.nn.CrossEntropyLoss({ labelSmoothing: 0.1 });
- * loss.call(zn.randn([4, 3]), zn.tensor([0, 2, 1, 0])).shape; // []
+ * loss.call(zn.randn([4, 3]), zn.tensor([0n, 2n, 1n, 0n])).shape; // []
  * ```
  */
 export class CrossEntropyLoss extends Module {
@@ -141,10 +156,16 @@ export class CrossEntropyLoss extends Module {
   labelSmoothing: number;
   /** A cross entropy loss. */
   constructor(opts: ClassLossOptions & { labelSmoothing?: number } = {}) {
+    checkOptions("CrossEntropyLoss", opts, CE_KEYS);
     super();
     this.reduction = opts.reduction ?? "mean";
     this.ignoreIndex = opts.ignoreIndex ?? -100;
     this.labelSmoothing = opts.labelSmoothing ?? 0;
+    if (!(this.labelSmoothing >= 0 && this.labelSmoothing <= 1)) {
+      throw new RangeError(
+        `CrossEntropyLoss: labelSmoothing must be between 0.0 and 1.0, got ${this.labelSmoothing}`,
+      );
+    }
     this.registerBuffer("weight", opts.weight ?? null);
   }
   /** The loss of logits `input` against `target`. */
@@ -165,7 +186,7 @@ export class CrossEntropyLoss extends Module {
  * ```ts
  * import * as zn from "../../mod.ts";
  * const logp = zn.tensor([[-0.5, -1.0], [-2.0, -0.1]]);
- * new zn.nn.NLLLoss().call(logp, zn.tensor([0, 1])).item(); // 0.3
+ * new zn.nn.NLLLoss().call(logp, zn.tensor([0n, 1n])).item(); // 0.3
  * ```
  */
 export class NLLLoss extends Module {
@@ -175,6 +196,7 @@ export class NLLLoss extends Module {
   ignoreIndex: number;
   /** A negative log likelihood loss. */
   constructor(opts: ClassLossOptions = {}) {
+    checkOptions("NLLLoss", opts, NLL_KEYS);
     super();
     this.reduction = opts.reduction ?? "mean";
     this.ignoreIndex = opts.ignoreIndex ?? -100;
@@ -204,6 +226,7 @@ export class BCELoss extends Module {
   reduction: Reduction;
   /** A binary cross entropy loss (`weight`: a rescaling weight, as the buffer `weight`). */
   constructor(opts: LossOptions & { weight?: Tensor | null } = {}) {
+    checkOptions("BCELoss", opts, BCE_KEYS);
     super();
     this.reduction = opts.reduction ?? "mean";
     this.registerBuffer("weight", opts.weight ?? null);
@@ -235,6 +258,7 @@ export class BCEWithLogitsLoss extends Module {
   constructor(
     opts: LossOptions & { weight?: Tensor | null; posWeight?: Tensor | null } = {},
   ) {
+    checkOptions("BCEWithLogitsLoss", opts, BCE_LOGITS_KEYS);
     super();
     this.reduction = opts.reduction ?? "mean";
     this.registerBuffer("weight", opts.weight ?? null);
@@ -267,6 +291,7 @@ export class KLDivLoss extends Module {
   logTarget: boolean;
   /** A KL divergence loss. */
   constructor(opts: { reduction?: Reduction | "batchmean"; logTarget?: boolean } = {}) {
+    checkOptions("KLDivLoss", opts, KL_KEYS);
     super();
     this.reduction = opts.reduction ?? "mean";
     this.logTarget = opts.logTarget ?? false;

@@ -5,7 +5,7 @@
  * ```ts
  * import * as zn from "../../mod.ts";
  * const net = new zn.nn.Sequential(new zn.nn.Linear(2, 8), new zn.nn.ReLU(), new zn.nn.Linear(8, 2));
- * const loss = zn.nn.functional.crossEntropy(net.call(zn.randn([4, 2])), zn.tensor([0, 1, 1, 0]));
+ * const loss = zn.nn.functional.crossEntropy(net.call(zn.randn([4, 2])), zn.tensor([0n, 1n, 1n, 0n]));
  * loss.backward();
  * ```
  *

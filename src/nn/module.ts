@@ -11,7 +11,9 @@ import { normalizeDevice } from "../backend.ts";
 import { hold, unhold } from "../lifetime.ts";
 import { toDevice } from "../ops/elementwise.ts";
 import { fmtShape } from "../shape.ts";
+import { ITEMSIZE } from "../dtype.ts";
 import { Parameter } from "./parameter.ts";
+import { checkOptions, optionKeys } from "../options.ts";
 
 /** Options of {@link Module.registerBuffer}. */
 export interface BufferOptions {
@@ -24,6 +26,11 @@ export interface LoadStateDictOptions {
   /** Throw when keys are missing or unexpected (default true). */
   strict?: boolean;
 }
+
+const BUFFER_KEYS = optionKeys<BufferOptions>({ persistent: 0 });
+const LOAD_STATE_DICT_KEYS = optionKeys<LoadStateDictOptions>({ strict: 0 });
+const ZERO_GRAD_KEYS = ["setToNone"] as const;
+const TO_KEYS = ["device"] as const;
 
 /** What {@link Module.loadStateDict} did not match. */
 export interface LoadStateDictResult {
@@ -87,6 +94,7 @@ export class Module {
   /** Registers (or replaces) a buffer: state that is not a parameter, such as running means. */
   registerBuffer(name: string, tensor: Tensor | null, opts: BufferOptions = {}): void {
     checkName(name, "registerBuffer");
+    checkOptions("registerBuffer", opts, BUFFER_KEYS);
     if (tensor !== null && !(tensor instanceof Tensor)) {
       throw new TypeError(`registerBuffer: expected a Tensor or null for "${name}"`);
     }
@@ -245,6 +253,7 @@ export class Module {
 
   /** Clears the gradients of all parameters (to null by default, else zeros in place). */
   zeroGrad(opts: { setToNone?: boolean } = {}): void {
+    checkOptions("zeroGrad", opts, ZERO_GRAD_KEYS);
     const toNone = opts.setToNone ?? true;
     for (const p of this.parameters()) {
       if (p.grad === null) continue;
@@ -268,6 +277,7 @@ export class Module {
    * ```
    */
   to(device: string | { device: string }): this {
+    if (typeof device !== "string") checkOptions("Module.to", device, TO_KEYS);
     const dev = normalizeDevice(typeof device === "string" ? device : device.device);
     noGrad(() => {
       for (const p of this.parameters()) moveInPlace(p, dev);
@@ -349,10 +359,21 @@ export class Module {
 
   /**
    * Copies a state dict's tensors into this module's parameters and buffers
-   * in place. Shape mismatches always throw; missing and unexpected keys
-   * throw when `strict` (the default) and are returned otherwise.
+   * in place. Shape mismatches, values that are not tensors and disposed
+   * tensors always throw; missing and unexpected keys throw when `strict`
+   * (the default) and are returned otherwise. Everything is checked before
+   * the first copy, so a load that throws leaves the module unchanged.
+   *
+   * @example
+   * ```ts
+   * import * as zn from "../../mod.ts";
+   * const a = new zn.nn.Linear(3, 2), b = new zn.nn.Linear(3, 2);
+   * b.loadStateDict(a.stateDict());
+   * b.weight.toArray(); // the same values as a.weight
+   * ```
    */
   loadStateDict(stateDict: StateDict, opts: LoadStateDictOptions = {}): LoadStateDictResult {
+    checkOptions("loadStateDict", opts, LOAD_STATE_DICT_KEYS);
     const strict = opts.strict ?? true;
     const given = stateDict instanceof Map
       ? new Map(stateDict)
@@ -369,6 +390,14 @@ export class Module {
       const src = given.get(k);
       if (!(src instanceof Tensor)) {
         errors.push(`While copying the parameter named "${k}", expected a Tensor`);
+      } else if (src.isDisposed) {
+        errors.push(`While copying the parameter named "${k}", the source tensor was disposed`);
+      } else if (!Object.hasOwn(ITEMSIZE, src.dtype)) {
+        errors.push(
+          `While copying the parameter named "${k}", the source dtype ${
+            String(src.dtype)
+          } cannot be converted to ${dst.dtype}`,
+        );
       } else if (
         src.ndim !== dst.ndim || src.shape.some((s, i) => s !== dst.shape[i])
       ) {
@@ -397,8 +426,21 @@ export class Module {
         `Error(s) in loading state_dict for ${this.constructor.name}:\n\t${errors.join("\n\t")}`,
       );
     }
+    // Everything is checked: now copy. A source that shares memory with a
+    // destination (the module's own tensors under other names) is copied
+    // first, so that no copy reads what an earlier one overwrote.
+    const targets = new Set(copies.map(([dst]) => dst.storage));
+    const same = (a: Tensor, b: Tensor) =>
+      a.storage === b.storage && a.offset === b.offset &&
+      a.strides.every((s, i) => s === b.strides[i]);
     noGrad(() => {
-      for (const [dst, src] of copies) dst.copy_(src);
+      const sources = copies.map(([dst, src]) =>
+        targets.has(src.storage) && !same(src, dst) ? src.clone() : src
+      );
+      copies.forEach(([dst, src], i) => {
+        dst.copy_(sources[i]);
+        if (sources[i] !== src) sources[i].dispose();
+      });
     });
     return { missingKeys, unexpectedKeys };
   }

@@ -9,6 +9,8 @@ import { ones, zeros } from "../ops/creation.ts";
 import { Module } from "./module.ts";
 import { Parameter } from "./parameter.ts";
 import { groupNorm, layerNorm } from "./functional/normalization.ts";
+import { checkOptions, optionKeys } from "../options.ts";
+import { checkIntList, checkSizeArg } from "../args.ts";
 
 /** Options of {@link LayerNorm} and {@link GroupNorm}. */
 export interface NormOptions {
@@ -21,6 +23,14 @@ export interface NormOptions {
   /** Parameter dtype (default float32). */
   dtype?: DType;
 }
+
+const LAYER_NORM_KEYS = optionKeys<NormOptions>({
+  eps: 0,
+  elementwiseAffine: 0,
+  bias: 0,
+  dtype: 0,
+});
+const GROUP_NORM_KEYS = ["eps", "affine", "dtype"] as const;
 
 /**
  * Layer normalization over the trailing `normalizedShape` dims.
@@ -43,6 +53,8 @@ export class LayerNorm extends Module {
 
   /** A layer norm over `normalizedShape`. */
   constructor(normalizedShape: number | readonly number[], opts: NormOptions = {}) {
+    checkIntList(normalizedShape, "LayerNorm", "normalizedShape", { single: true });
+    checkOptions("LayerNorm", opts, LAYER_NORM_KEYS);
     super();
     this.normalizedShape = typeof normalizedShape === "number"
       ? [normalizedShape]
@@ -94,6 +106,9 @@ export class GroupNorm extends Module {
     numChannels: number,
     opts: { eps?: number; affine?: boolean; dtype?: DType } = {},
   ) {
+    checkSizeArg(numGroups, "GroupNorm", "numGroups");
+    checkSizeArg(numChannels, "GroupNorm", "numChannels");
+    checkOptions("GroupNorm", opts, GROUP_NORM_KEYS);
     super();
     if (numChannels % numGroups !== 0) {
       throw new RangeError("GroupNorm: numChannels must be divisible by numGroups");

@@ -7,6 +7,8 @@ import type { Tensor } from "../tensor.ts";
 import { Module } from "./module.ts";
 import type { SizeArg } from "./functional/conv.ts";
 import { adaptiveAvgPool2d, avgPool2d, maxPool1d, maxPool2d } from "./functional/pool.ts";
+import { checkOptions, optionKeys } from "../options.ts";
+import { checkArray, checkIntList, checkSizeArg } from "../args.ts";
 
 /** Options of {@link MaxPool1d} and {@link MaxPool2d}. */
 export interface MaxPoolModuleOptions {
@@ -34,6 +36,20 @@ export interface AvgPoolModuleOptions {
   divisorOverride?: number | null;
 }
 
+const MAX_POOL_KEYS = optionKeys<MaxPoolModuleOptions>({
+  stride: 0,
+  padding: 0,
+  dilation: 0,
+  ceilMode: 0,
+});
+const AVG_POOL_KEYS = optionKeys<AvgPoolModuleOptions>({
+  stride: 0,
+  padding: 0,
+  ceilMode: 0,
+  countIncludePad: 0,
+  divisorOverride: 0,
+});
+
 /** Shared shape of the windowed pools: a kernel size, options, and the function to call. */
 abstract class WindowPool<O> extends Module {
   /** Window size. */
@@ -43,6 +59,7 @@ abstract class WindowPool<O> extends Module {
   /** A pool with a `kernelSize` window. */
   constructor(kernelSize: SizeArg, opts: O) {
     super();
+    checkIntList(kernelSize, this.constructor.name, "kernelSize", { single: true, min: 1 });
     this.kernelSize = kernelSize;
     this.options = { ...opts };
   }
@@ -66,6 +83,7 @@ abstract class WindowPool<O> extends Module {
 export class MaxPool1d extends WindowPool<MaxPoolModuleOptions> {
   /** A pool with a `kernelSize` window. */
   constructor(kernelSize: SizeArg, opts: MaxPoolModuleOptions = {}) {
+    checkOptions("MaxPool1d", opts, MAX_POOL_KEYS);
     super(kernelSize, opts);
   }
   /** @internal */
@@ -86,6 +104,7 @@ export class MaxPool1d extends WindowPool<MaxPoolModuleOptions> {
 export class MaxPool2d extends WindowPool<MaxPoolModuleOptions> {
   /** A pool with a `kernelSize` window. */
   constructor(kernelSize: SizeArg, opts: MaxPoolModuleOptions = {}) {
+    checkOptions("MaxPool2d", opts, MAX_POOL_KEYS);
     super(kernelSize, opts);
   }
   /** @internal */
@@ -106,6 +125,7 @@ export class MaxPool2d extends WindowPool<MaxPoolModuleOptions> {
 export class AvgPool2d extends WindowPool<AvgPoolModuleOptions> {
   /** A pool with a `kernelSize` window. */
   constructor(kernelSize: SizeArg, opts: AvgPoolModuleOptions = {}) {
+    checkOptions("AvgPool2d", opts, AVG_POOL_KEYS);
     super(kernelSize, opts);
   }
   /** @internal */
@@ -129,6 +149,13 @@ export class AdaptiveAvgPool2d extends Module {
   /** A pool to `outputSize`. */
   constructor(outputSize: number | readonly (number | null)[]) {
     super();
+    if (typeof outputSize === "number") checkSizeArg(outputSize, "AdaptiveAvgPool2d", "outputSize");
+    else {
+      checkArray(outputSize, "AdaptiveAvgPool2d", "outputSize");
+      for (const v of outputSize) {
+        if (v !== null) checkSizeArg(v, "AdaptiveAvgPool2d", "each of outputSize");
+      }
+    }
     this.outputSize = typeof outputSize === "number" ? outputSize : [...outputSize];
   }
   /** Pools the input. */

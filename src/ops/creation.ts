@@ -5,10 +5,13 @@
  */
 import {
   checkDType,
+  checkScalarFits,
   type DType,
   f32ToBf16Bits,
   f32ToF16Bits,
   isFloating,
+  isIntegral,
+  toIntElement,
   type TypedArray,
 } from "../dtype.ts";
 import { backendFor } from "../backend.ts";
@@ -17,6 +20,8 @@ import { checkShape, contiguousStrides, fmtShape, numel, shapeArgs } from "../sh
 import { emptyTensor, outputTensor, Tensor } from "../tensor.ts";
 import { defaultGenerator, type Generator } from "../random.ts";
 import { toDType } from "./elementwise.ts";
+import { checkOptions, optionKeys } from "../options.ts";
+import { checkTensor } from "../args.ts";
 
 /** Options shared by the creation functions. */
 export interface CreateOptions {
@@ -34,14 +39,27 @@ export interface RandomOptions extends CreateOptions {
   generator?: Generator;
 }
 
-/** Nested arrays of numbers or booleans. */
-export type NestedArray = number | boolean | NestedArray[];
+const CREATE_KEYS = optionKeys<CreateOptions>({ dtype: 0, device: 0, requiresGrad: 0 });
+const RANDOM_KEYS = optionKeys<RandomOptions>({
+  dtype: 0,
+  device: 0,
+  requiresGrad: 0,
+  generator: 0,
+});
+const TENSOR_KEYS = [...CREATE_KEYS, "shape"];
+
+/**
+ * Nested arrays of numbers, bigints or booleans. Plain numbers make float32
+ * tensors (JavaScript cannot tell `1.0` from `1`); bigints make int64 and
+ * booleans bool.
+ */
+export type NestedArray = number | bigint | boolean | NestedArray[];
 
 function finish(t: Tensor, opts?: CreateOptions): Tensor {
   if (opts?.requiresGrad) {
     if (!isFloating(t.dtype)) {
       throw new TypeError(
-        `requiresGrad: only floating point tensors can require gradients, got ${t.dtype}`,
+        `requiresGrad: only floating point tensors can require gradients, got ${t.dtype}; pass { dtype: "float32" }`,
       );
     }
     t.requiresGrad = true;
@@ -65,19 +83,19 @@ function typedDType(d: TypedArray): DType {
 }
 
 function fromHostValues(
-  values: ArrayLike<number | boolean>,
+  values: ArrayLike<number | bigint | boolean>,
   shape: number[],
   dtype: DType,
   device: string,
+  op = "tensor",
 ): Tensor {
   const n = values.length;
   const arr = hostArray(dtype, n);
-  if (dtype === "int64") {
-    const a = arr as BigInt64Array;
-    for (let i = 0; i < n; i++) {
-      const v = Number(values[i]);
-      a[i] = BigInt(Number.isFinite(v) ? Math.trunc(v) : 0);
-    }
+  if (isIntegral(dtype)) {
+    // Truncated toward zero as a cast is; out of range or not finite is an
+    // error, never a wrapped value.
+    const a = arr as unknown as { [i: number]: number | bigint };
+    for (let i = 0; i < n; i++) a[i] = toIntElement(values[i], dtype, op);
   } else if (dtype === "float16" || dtype === "bfloat16") {
     const a = arr as Uint16Array;
     const conv = dtype === "float16" ? f32ToF16Bits : f32ToBf16Bits;
@@ -97,11 +115,18 @@ function fromHostValues(
  * A tensor from nested arrays, a typed array (copied; flat, or with
  * `shape`), or a single number.
  *
+ * The dtype, unless `dtype` is given: plain numbers make float32 (JavaScript
+ * has one number type, so `1` and `1.0` are the same value; this differs
+ * from PyTorch, where `torch.tensor([1, 2])` is int64), bigints make int64,
+ * booleans bool, and a typed array keeps its own type (Int32Array int32,
+ * BigInt64Array int64, ...). Integer dtypes reject values they cannot hold.
+ *
  * @example
  * ```ts
  * import * as zn from "../../mod.ts";
- * zn.tensor([[1, 2], [3, 4]]).dtype; // "int64"
- * zn.tensor([0.5, 1]).dtype; // "float32"
+ * zn.tensor([[1, 2], [3, 4]]).dtype; // "float32"
+ * zn.tensor([1, 2], { dtype: "int64" }).dtype; // "int64"
+ * zn.tensor([1n, 2n]).dtype; // "int64"
  * zn.tensor(new Float32Array([1, 2, 3, 4]), { shape: [2, 2] }).shape; // [2, 2]
  * ```
  */
@@ -109,6 +134,7 @@ export function tensor(
   data: NestedArray | TypedArray,
   opts?: CreateOptions & { shape?: number[] },
 ): Tensor {
+  checkOptions("tensor", opts, TENSOR_KEYS);
   const device = opts?.device ?? "cpu";
   if (opts?.dtype !== undefined) checkDType(opts.dtype, "tensor");
   if (ArrayBuffer.isView(data)) {
@@ -137,17 +163,16 @@ export function tensor(
     probe = probe[0];
   }
   checkShape(shape, "tensor");
-  const flat: (number | boolean)[] = [];
-  let sawFloat = false, sawBool = false, sawNumber = false;
+  const flat: (number | bigint | boolean)[] = [];
+  let sawBool = false, sawNumber = false, sawBigInt = false;
   const walk = (x: NestedArray, d: number): void => {
     if (d === shape.length) {
       if (typeof x === "boolean") sawBool = true;
-      else if (typeof x === "number") {
-        sawNumber = true;
-        if (!Number.isInteger(x)) sawFloat = true;
-      } else {
+      else if (typeof x === "number") sawNumber = true;
+      else if (typeof x === "bigint") sawBigInt = true;
+      else {
         throw new TypeError(
-          `tensor: expected a number or boolean at depth ${d}, got ${
+          `tensor: expected a number, bigint or boolean at depth ${d}, got ${
             Array.isArray(x) ? "an array" : typeof x
           }`,
         );
@@ -165,15 +190,16 @@ export function tensor(
     for (const y of x) walk(y, d + 1);
   };
   walk(data as NestedArray, 0);
-  const inferred: DType = sawFloat
+  // Plain numbers are float32; bigints int64 (unless mixed with numbers);
+  // booleans alone bool.
+  const inferred: DType = sawNumber
     ? "float32"
-    : sawNumber
-    ? (sawBool ? "int64" : "int64")
+    : sawBigInt
+    ? "int64"
     : sawBool
     ? "bool"
     : "float32";
-  // Only floats can require grad: `tensor([1, 2], { requiresGrad: true })` means float32.
-  const dtype = opts?.dtype ?? (opts?.requiresGrad ? "float32" : inferred);
+  const dtype = opts?.dtype ?? inferred;
   return finish(fromHostValues(flat, shape, dtype, device), opts);
 }
 
@@ -183,11 +209,13 @@ export type ShapeArg = number | readonly number[];
 function splitArgs(
   args: (ShapeArg | CreateOptions | undefined)[],
   op: string,
+  allowed: readonly string[] = CREATE_KEYS,
 ): [number[], CreateOptions | undefined] {
   let opts: CreateOptions | undefined;
   const last = args[args.length - 1];
   if (last !== undefined && typeof last === "object" && !Array.isArray(last)) {
     opts = last as CreateOptions;
+    checkOptions(op, opts, allowed);
     args = args.slice(0, -1);
   } else if (last === undefined && args.length > 0) {
     args = args.slice(0, -1);
@@ -197,15 +225,17 @@ function splitArgs(
 
 function filled(
   shape: number[],
-  value: number | boolean,
+  value: number | bigint | boolean,
   opts: CreateOptions | undefined,
   op: string,
 ): Tensor {
   const dtype = opts?.dtype !== undefined ? checkDType(opts.dtype, op) : "float32";
   const device = opts?.device ?? "cpu";
+  checkScalarFits(value, dtype, op);
+  if (typeof value === "bigint" && !isIntegral(dtype)) value = Number(value);
   // Zeros come zero-filled; any other value overwrites every element.
   const t = value === 0 ? emptyTensor(shape, dtype, device) : outputTensor(shape, dtype, device);
-  if (value !== 0) t.backend.fill(t, value);
+  if (value !== 0 && value !== 0n) t.backend.fill(t, value);
   return finish(t, opts);
 }
 
@@ -253,27 +283,42 @@ export function empty(...args: (ShapeArg | CreateOptions | undefined)[]): Tensor
 }
 
 /**
- * A tensor filled with `value`; the dtype follows the value (bool, int64 or
- * float32) unless given.
+ * A tensor filled with `value`; the dtype follows the value unless given:
+ * float32 for a number, int64 for a bigint, bool for a boolean (as with
+ * {@link tensor}; PyTorch makes int64 from an integer fill value).
  *
  * @example
  * ```ts
  * import * as zn from "../../mod.ts";
- * zn.full([2], 7).toArray(); // [7, 7]
+ * zn.full([2], 7).toArray(); // [7, 7] (float32)
+ * zn.full([2], 7n).dtype; // "int64"
+ * zn.full([2], 7, { dtype: "int32" }).dtype; // "int32"
  * ```
  */
 export function full(
   shape: readonly number[],
-  value: number | boolean,
+  value: number | bigint | boolean,
   opts?: CreateOptions,
 ): Tensor {
+  checkOptions("full", opts, CREATE_KEYS);
   const s = checkShape(shape as number[], "full");
+  if (typeof value !== "number" && typeof value !== "bigint" && typeof value !== "boolean") {
+    throw new TypeError(
+      `full: expected a number, bigint or boolean fill value, got ${typeof value}`,
+    );
+  }
   const dtype: DType = opts?.dtype ??
-    (typeof value === "boolean" ? "bool" : Number.isInteger(value) ? "int64" : "float32");
+    (typeof value === "boolean" ? "bool" : typeof value === "bigint" ? "int64" : "float32");
   return filled(s, value, { ...opts, dtype }, "full");
 }
 
-function likeOpts(x: Tensor, opts?: CreateOptions): CreateOptions {
+function likeOpts(
+  x: Tensor,
+  opts: CreateOptions | undefined,
+  op: string,
+  allowed: readonly string[] = CREATE_KEYS,
+): CreateOptions {
+  checkOptions(op, opts, allowed);
   return {
     dtype: opts?.dtype ?? x.dtype,
     device: opts?.device ?? x.device,
@@ -291,7 +336,8 @@ function likeOpts(x: Tensor, opts?: CreateOptions): CreateOptions {
  * ```
  */
 export function zerosLike(x: Tensor, opts?: CreateOptions): Tensor {
-  return filled(x.shape.slice(), 0, likeOpts(x, opts), "zerosLike");
+  checkTensor(x, "zerosLike");
+  return filled(x.shape.slice(), 0, likeOpts(x, opts, "zerosLike"), "zerosLike");
 }
 
 /**
@@ -304,7 +350,8 @@ export function zerosLike(x: Tensor, opts?: CreateOptions): Tensor {
  * ```
  */
 export function onesLike(x: Tensor, opts?: CreateOptions): Tensor {
-  return filled(x.shape.slice(), 1, likeOpts(x, opts), "onesLike");
+  checkTensor(x, "onesLike");
+  return filled(x.shape.slice(), 1, likeOpts(x, opts, "onesLike"), "onesLike");
 }
 
 /**
@@ -317,7 +364,8 @@ export function onesLike(x: Tensor, opts?: CreateOptions): Tensor {
  * ```
  */
 export function emptyLike(x: Tensor, opts?: CreateOptions): Tensor {
-  return filled(x.shape.slice(), 0, likeOpts(x, opts), "emptyLike");
+  checkTensor(x, "emptyLike");
+  return filled(x.shape.slice(), 0, likeOpts(x, opts, "emptyLike"), "emptyLike");
 }
 
 /**
@@ -329,56 +377,102 @@ export function emptyLike(x: Tensor, opts?: CreateOptions): Tensor {
  * zn.fullLike(zn.zeros([2]), 3).toArray(); // [3, 3]
  * ```
  */
-export function fullLike(x: Tensor, value: number | boolean, opts?: CreateOptions): Tensor {
-  return filled(x.shape.slice(), value, likeOpts(x, opts), "fullLike");
+export function fullLike(
+  x: Tensor,
+  value: number | bigint | boolean,
+  opts?: CreateOptions,
+): Tensor {
+  checkTensor(x, "fullLike");
+  return filled(x.shape.slice(), value, likeOpts(x, opts, "fullLike"), "fullLike");
 }
 
 /**
  * Values from `start` to `end` (exclusive) by `step`: `arange(end)`,
- * `arange(start, end, step?)`. Integers give int64, otherwise float32.
+ * `arange(start, end, step?)`. Integers give int64 (as in PyTorch), otherwise
+ * float32. Integer ranges are exact past 2^53 (bounds given as bigints, or as
+ * numbers that are integers).
  *
  * @example
  * ```ts
  * import * as zn from "../../mod.ts";
  * zn.arange(4).toArray(); // [0, 1, 2, 3]
  * zn.arange(1, 2, 0.25).toArray(); // [1, 1.25, 1.5, 1.75]
+ * zn.arange(2n ** 60n, 2n ** 60n + 3n).toArray(); // [2n ** 60n, 2n ** 60n + 1n, 2n ** 60n + 2n]
  * ```
  */
 export function arange(
-  a: number,
-  b?: number | CreateOptions,
-  c?: number | CreateOptions,
+  a: number | bigint,
+  b?: number | bigint | CreateOptions,
+  c?: number | bigint | CreateOptions,
   d?: CreateOptions,
 ): Tensor {
-  let start = 0, end: number, step = 1;
+  let start: number | bigint = 0, end: number | bigint, step: number | bigint = 1;
   let opts: CreateOptions | undefined;
-  if (typeof b !== "number") {
+  const isNum = (v: unknown): v is number | bigint =>
+    typeof v === "number" || typeof v === "bigint";
+  if (!isNum(b)) {
     end = a;
     opts = b;
   } else {
     start = a;
     end = b;
-    if (typeof c === "number") {
+    if (isNum(c)) {
       step = c;
       opts = d;
     } else opts = c;
   }
+  checkOptions("arange", opts, CREATE_KEYS);
   for (const v of [start, end, step]) {
-    if (!Number.isFinite(v)) {
-      throw new RangeError(`arange: start, end and step must be finite, got ${v}`);
+    if (typeof v === "bigint") continue;
+    if (typeof v !== "number" || !Number.isFinite(v)) {
+      throw new RangeError(`arange: start, end and step must be finite numbers, got ${v}`);
     }
   }
-  if (step === 0) throw new RangeError("arange: step must be nonzero");
-  if ((end - start) / step < 0) {
+  const allInt = [start, end, step].every((v) => typeof v === "bigint" || Number.isInteger(v));
+  if (allInt && (opts?.dtype === undefined || !isFloating(opts.dtype))) {
+    return integerRange(BigInt(start), BigInt(end), BigInt(step), opts);
+  }
+  const [s0, e0, st] = [Number(start), Number(end), Number(step)];
+  if (st === 0) throw new RangeError("arange: step must be nonzero");
+  if ((e0 - s0) / st < 0) {
     throw new RangeError(`arange: upper bound and larger bound inconsistent with step sign`);
   }
-  const n = Math.max(0, Math.ceil((end - start) / step));
-  const allInt = Number.isInteger(start) && Number.isInteger(end) && Number.isInteger(step);
-  const dtype = opts?.dtype ?? (allInt ? "int64" : "float32");
+  const n = Math.max(0, Math.ceil((e0 - s0) / st));
+  const dtype = opts?.dtype ?? "float32";
   checkShape([n], "arange");
   const values = new Float64Array(n);
-  for (let i = 0; i < n; i++) values[i] = start + i * step;
-  return finish(fromHostValues(values, [n], dtype, opts?.device ?? "cpu"), opts);
+  for (let i = 0; i < n; i++) values[i] = s0 + i * st;
+  return finish(fromHostValues(values, [n], dtype, opts?.device ?? "cpu", "arange"), opts);
+}
+
+/** arange over integers, exact for any int64 bounds. */
+function integerRange(start: bigint, end: bigint, step: bigint, opts?: CreateOptions): Tensor {
+  if (step === 0n) throw new RangeError("arange: step must be nonzero");
+  for (const v of [start, end, step]) toIntElement(v, "int64", "arange");
+  const span = end - start;
+  if ((span > 0n && step < 0n) || (span < 0n && step > 0n)) {
+    throw new RangeError(`arange: upper bound and larger bound inconsistent with step sign`);
+  }
+  // ceil(span / step); bigint division truncates toward zero.
+  const count = span === 0n ? 0n : (span + step - (step > 0n ? 1n : -1n)) / step;
+  const n = Number(count);
+  checkShape([n], "arange");
+  const dtype = opts?.dtype ?? "int64";
+  const last = start + (count - 1n) * step;
+  const safe = (v: bigint) =>
+    v >= -BigInt(Number.MAX_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER);
+  let values: ArrayLike<number | bigint>;
+  if (n === 0 || (safe(start) && safe(last))) {
+    const v = new Float64Array(n);
+    const s0 = Number(start), st = Number(step);
+    for (let i = 0; i < n; i++) v[i] = s0 + i * st;
+    values = v;
+  } else {
+    const v = new Array<bigint>(n);
+    for (let i = 0; i < n; i++) v[i] = start + BigInt(i) * step;
+    values = v;
+  }
+  return finish(fromHostValues(values, [n], dtype, opts?.device ?? "cpu", "arange"), opts);
 }
 
 /**
@@ -391,9 +485,16 @@ export function arange(
  * ```
  */
 export function linspace(start: number, end: number, steps: number, opts?: CreateOptions): Tensor {
+  checkOptions("linspace", opts, CREATE_KEYS);
   if (!Number.isInteger(steps) || steps < 0) {
     throw new RangeError(`linspace: number of steps must be non-negative, got ${steps}`);
   }
+  if (typeof start !== "number" || typeof end !== "number") {
+    throw new TypeError(
+      `linspace: start and end must be numbers, got ${typeof start} and ${typeof end}`,
+    );
+  }
+  checkShape([steps], "linspace");
   const values = new Float64Array(steps);
   const step = steps > 1 ? (end - start) / (steps - 1) : 0;
   // As PyTorch: the first half counts from start, the second half from end.
@@ -419,6 +520,7 @@ export function linspace(start: number, end: number, steps: number, opts?: Creat
 export function eye(n: number, m?: number | CreateOptions, opts?: CreateOptions): Tensor {
   const cols = typeof m === "number" ? m : n;
   const o = typeof m === "number" ? opts : m;
+  checkOptions("eye", o, CREATE_KEYS);
   const shape = checkShape([n, cols], "eye");
   const values = new Float64Array(n * cols);
   for (let i = 0; i < Math.min(n, cols); i++) values[i * cols + i] = 1;
@@ -439,7 +541,7 @@ function randomFill(
   const n = numel(shape);
   const values = new Float64Array(n);
   for (let i = 0; i < n; i++) values[i] = draw(g);
-  return finish(fromHostValues(values, shape, dtype, opts?.device ?? "cpu"), opts);
+  return finish(fromHostValues(values, shape, dtype, opts?.device ?? "cpu", op), opts);
 }
 
 /**
@@ -489,7 +591,10 @@ function floatDType(opts: RandomOptions | undefined, op: string): void {
  * ```
  */
 export function rand(...args: (ShapeArg | RandomOptions | undefined)[]): Tensor {
-  const [shape, opts] = splitArgs(args, "rand") as [number[], RandomOptions | undefined];
+  const [shape, opts] = splitArgs(args, "rand", RANDOM_KEYS) as [
+    number[],
+    RandomOptions | undefined,
+  ];
   floatDType(opts, "rand");
   return randomFloats(shape, opts, "rand");
 }
@@ -504,33 +609,54 @@ export function rand(...args: (ShapeArg | RandomOptions | undefined)[]): Tensor 
  * ```
  */
 export function randn(...args: (ShapeArg | RandomOptions | undefined)[]): Tensor {
-  const [shape, opts] = splitArgs(args, "randn") as [number[], RandomOptions | undefined];
+  const [shape, opts] = splitArgs(args, "randn", RANDOM_KEYS) as [
+    number[],
+    RandomOptions | undefined,
+  ];
   floatDType(opts, "randn");
   return randomFloats(shape, opts, "randn");
 }
 
 /**
  * Random integers in [low, high) (int64 unless `dtype` says otherwise).
+ * Bounds are numbers or, past 2^53, bigints; both must lie in the dtype's
+ * range.
  *
  * @example
  * ```ts
  * import * as zn from "../../mod.ts";
  * zn.randint(0, 10, [5]).dtype; // "int64"
+ * zn.randint(0n, 2n ** 62n, [2]).dtype; // "int64"
  * ```
  */
 export function randint(
-  low: number,
-  high: number,
+  low: number | bigint,
+  high: number | bigint,
   shape: readonly number[],
   opts?: RandomOptions,
 ): Tensor {
-  if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
+  checkOptions("randint", opts, RANDOM_KEYS);
+  const isInt = (v: unknown) => typeof v === "bigint" || Number.isInteger(v);
+  if (!isInt(low) || !isInt(high) || !(high > low)) {
     throw new RangeError(
       `randint: expected integers with low < high, got low=${low}, high=${high}`,
     );
   }
+  const dtype = opts?.dtype !== undefined ? checkDType(opts.dtype, "randint") : "int64";
+  if (isIntegral(dtype)) {
+    toIntElement(low, dtype, "randint");
+    toIntElement(BigInt(high) - 1n, dtype, "randint");
+  }
   const s = checkShape(shape as number[], "randint");
-  return randomFill(s, opts, "randint", (g) => g.nextInt(low, high), "int64");
+  const lo = Number(low), hi = Number(high);
+  if (Number.isSafeInteger(lo) && Number.isSafeInteger(hi) && hi - lo <= Number.MAX_SAFE_INTEGER) {
+    return randomFill(s, opts, "randint", (g) => g.nextInt(lo, hi), "int64");
+  }
+  // Past 2^53: exact draws as bigints.
+  const g = opts?.generator ?? defaultGenerator;
+  const [bl, bh] = [BigInt(low), BigInt(high)];
+  const values = Array.from({ length: numel(s) }, () => g.nextBigInt(bl, bh));
+  return finish(fromHostValues(values, s, dtype, opts?.device ?? "cpu", "randint"), opts);
 }
 
 /**
@@ -543,9 +669,11 @@ export function randint(
  * ```
  */
 export function randperm(n: number, opts?: RandomOptions): Tensor {
+  checkOptions("randperm", opts, RANDOM_KEYS);
   if (!Number.isInteger(n) || n < 0) {
     throw new RangeError(`randperm: n must be a non-negative integer, got ${n}`);
   }
+  checkShape([n], "randperm");
   const g = opts?.generator ?? defaultGenerator;
   const values = new Float64Array(n);
   for (let i = 0; i < n; i++) values[i] = i;
@@ -573,6 +701,7 @@ export function normal(
   shape: readonly number[],
   opts?: RandomOptions,
 ): Tensor {
+  checkOptions("normal", opts, RANDOM_KEYS);
   if (!(std >= 0)) throw new RangeError(`normal: expected std >= 0, got ${std}`);
   floatDType(opts, "normal");
   return randomFill(
@@ -598,6 +727,7 @@ export function uniform(
   shape: readonly number[],
   opts?: RandomOptions,
 ): Tensor {
+  checkOptions("uniform", opts, RANDOM_KEYS);
   if (!(low <= high)) throw new RangeError(`uniform: expected low <= high, got ${low} and ${high}`);
   floatDType(opts, "uniform");
   return randomFill(
@@ -623,6 +753,7 @@ export function bernoulli(
   shape?: readonly number[],
   opts?: RandomOptions,
 ): Tensor {
+  checkOptions("bernoulli", opts, RANDOM_KEYS);
   const g = opts?.generator ?? defaultGenerator;
   if (p instanceof Tensor) {
     const probs = p.to("float64").toTypedArray() as Float64Array;
@@ -656,7 +787,11 @@ export function bernoulli(
  * ```
  */
 export function randnLike(x: Tensor, opts?: RandomOptions): Tensor {
-  return randn(x.shape.slice(), { ...likeOpts(x, opts), generator: opts?.generator });
+  checkTensor(x, "randnLike");
+  return randn(x.shape.slice(), {
+    ...likeOpts(x, opts, "randnLike", RANDOM_KEYS),
+    generator: opts?.generator,
+  });
 }
 
 /**
@@ -669,5 +804,9 @@ export function randnLike(x: Tensor, opts?: RandomOptions): Tensor {
  * ```
  */
 export function randLike(x: Tensor, opts?: RandomOptions): Tensor {
-  return rand(x.shape.slice(), { ...likeOpts(x, opts), generator: opts?.generator });
+  checkTensor(x, "randLike");
+  return rand(x.shape.slice(), {
+    ...likeOpts(x, opts, "randLike", RANDOM_KEYS),
+    generator: opts?.generator,
+  });
 }

@@ -10,8 +10,10 @@ import { disposedError } from "../lifetime.ts";
 import {
   bf16BitsToF32,
   checkDType,
+  checkScalarFits,
   type DType,
   f16BitsToF32,
+  floatTensorHint,
   isFloating,
   type PromotionInput,
   resultType,
@@ -23,6 +25,8 @@ import { outputTensor, Tensor, type TensorLike } from "../tensor.ts";
 import { record } from "../autograd/node.ts";
 import { isGradEnabled, noGrad } from "../autograd/grad_mode.ts";
 import { UNARY_SAVES } from "../autograd/rules.ts";
+import { checkOptions } from "../options.ts";
+import { checkTensor } from "../args.ts";
 
 /** Storage-only dtypes compute in float32. */
 function computeDType(d: DType): DType {
@@ -40,8 +44,17 @@ export function checkOperand(x: unknown, op: string): asserts x is TensorLike {
   throw new TypeError(`${op}: expected a Tensor, number or boolean, got ${typeof x}`);
 }
 
-/** @internal A 0-d tensor holding a scalar. */
-export function scalarTensor(v: number | boolean, dtype: DType, device = "cpu"): Tensor {
+/**
+ * @internal A 0-d tensor holding a scalar; a value that an integer dtype
+ * cannot hold is a RangeError naming `op`.
+ */
+export function scalarTensor(
+  v: number | boolean,
+  dtype: DType,
+  device = "cpu",
+  op = "fill",
+): Tensor {
+  checkScalarFits(v, dtype, op);
   const t = outputTensor([], dtype, device);
   t.backend.fill(t, v);
   return t;
@@ -57,7 +70,7 @@ export function asTensor(x: TensorLike, dtype: DType, device: string, op: string
     }
     return x.dtype === dtype ? x : toDType(x, dtype);
   }
-  return scalarTensor(x, dtype, device);
+  return scalarTensor(x, dtype, device, op);
 }
 
 function deviceOf(a: TensorLike, b: TensorLike, op: string): string {
@@ -163,6 +176,9 @@ function operands(
 }
 
 const needs = (x: TensorLike): boolean => x instanceof Tensor && x.requiresGrad;
+const ALPHA_KEYS = ["alpha"] as const;
+const DIV_KEYS = ["roundingMode"] as const;
+const NAN_TO_NUM_KEYS = ["nan", "posinf", "neginf"] as const;
 
 const floatCompute = (d: DType): DType => isFloating(d) ? computeDType(d) : "float32";
 
@@ -176,6 +192,7 @@ const floatCompute = (d: DType): DType => isFloating(d) ? computeDType(d) : "flo
  * ```
  */
 export function add(a: TensorLike, b: TensorLike, opts?: { alpha?: number }): Tensor {
+  checkOptions("add", opts, ALPHA_KEYS);
   const bb = opts?.alpha !== undefined && opts.alpha !== 1 ? mul(b, opts.alpha) : b;
   return record("add", [a, bb], binaryKernel("add", a, bb, "add"));
 }
@@ -190,6 +207,7 @@ export function add(a: TensorLike, b: TensorLike, opts?: { alpha?: number }): Te
  * ```
  */
 export function sub(a: TensorLike, b: TensorLike, opts?: { alpha?: number }): Tensor {
+  checkOptions("sub", opts, ALPHA_KEYS);
   if ((a instanceof Tensor && a.dtype === "bool") && (b instanceof Tensor && b.dtype === "bool")) {
     throw new TypeError("sub: subtracting two bool tensors is not supported; use logicalXor");
   }
@@ -228,14 +246,19 @@ export function div(
   b: TensorLike,
   opts?: { roundingMode?: "trunc" | "floor" },
 ): Tensor {
+  checkOptions("div", opts, DIV_KEYS);
   const mode = opts?.roundingMode;
   if (mode === "floor") return floorDivide(a, b);
   if (mode === "trunc") {
     const promoted = resultType([promotionInput(a), promotionInput(b)]);
     if (isFloating(promoted)) return binaryKernel("div", a, b, "div").trunc();
-    const q = binaryKernel("div", a, b, "div", { compute: () => "float64" });
+    // Exact for every int64 (a float64 quotient loses digits past 2^53):
+    // the floor quotient, one step toward zero where a remainder is left
+    // and the quotient is negative.
     checkIntDivisor(b, "div");
-    return toDType(q.trunc(), promoted);
+    const q = floorDivide(a, b);
+    const r = remainder(a, b);
+    return add(q, logicalAnd(r.ne(0), q.lt(0)).to(q.dtype));
   }
   if (mode !== undefined) throw new RangeError(`div: unknown roundingMode ${JSON.stringify(mode)}`);
   const out = binaryKernel("div", a, b, "div", { compute: floatCompute });
@@ -457,6 +480,8 @@ export function nanToNum(
   x: Tensor,
   opts?: { nan?: number; posinf?: number; neginf?: number },
 ): Tensor {
+  checkTensor(x, "nanToNum");
+  checkOptions("nanToNum", opts, NAN_TO_NUM_KEYS);
   if (!isFloating(x.dtype)) return clone(x);
   const big = x.dtype === "float64"
     ? Number.MAX_VALUE
@@ -556,7 +581,12 @@ export function clamp(x: Tensor, min?: TensorLike | null, max?: TensorLike | nul
  * ```
  */
 export function lerp(a: Tensor, b: TensorLike, weight: TensorLike): Tensor {
-  if (!isFloating(a.dtype)) throw new TypeError(`lerp: expected a floating tensor, got ${a.dtype}`);
+  checkTensor(a, "lerp");
+  if (!isFloating(a.dtype)) {
+    throw new TypeError(
+      `lerp: expected a floating tensor, got ${a.dtype}${floatTensorHint(a.dtype)}`,
+    );
+  }
   return add(a, mul(weight, sub(b, a)));
 }
 
@@ -619,21 +649,22 @@ export function toDevice(x: Tensor, device: string): Tensor {
  * ```
  */
 export function clone(x: Tensor): Tensor {
+  checkTensor(x, "clone");
   const out = outputTensor(x.shape, x.dtype, x.device);
   out.backend.copy(x, out);
   return record("clone", [x], out);
 }
 
 /** @internal A tensor of x's shape and dtype holding `value` everywhere. */
-export function fullOf(x: Tensor, value: number | boolean): Tensor {
-  const t = scalarTensor(value, x.dtype, x.device);
+export function fullOf(x: Tensor, value: number | boolean, op = "fill"): Tensor {
+  const t = scalarTensor(value, x.dtype, x.device, op);
   return new Tensor(t.storage, t.dtype, x.shape, x.shape.map(() => 0), 0);
 }
 
 /** @internal `src` as a tensor of dst's shape and dtype (recorded, so copy_ passes gradients). */
 export function copySource(dst: Tensor, src: TensorLike): Tensor {
   checkOperand(src, "copy_");
-  if (!(src instanceof Tensor)) return fullOf(dst, src);
+  if (!(src instanceof Tensor)) return fullOf(dst, src, "copy_");
   // As in PyTorch, copy_ copies across devices (differentiably).
   if (src.device !== dst.device) src = toDevice(src, dst.device);
   const shape = broadcastShapes("copy_", dst.shape, src.shape);
@@ -667,7 +698,7 @@ export function checkInplaceCast(from: DType, to: DType, op: string): void {
 /** @internal dst[...] = src, broadcasting src and converting its dtype. */
 export function copyInto(dst: Tensor, src: TensorLike, op: string): void {
   checkOperand(src, op);
-  const s = src instanceof Tensor ? src : scalarTensor(src, dst.dtype, dst.device);
+  const s = src instanceof Tensor ? src : scalarTensor(src, dst.dtype, dst.device, op);
   if (s.device !== dst.device) {
     throw new Error(
       `${op}: expected all tensors on the same device, but found ${s.device} and ${dst.device}`,

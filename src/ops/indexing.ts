@@ -12,6 +12,7 @@ import { broadcastShapes, fmtShape, normDim } from "../shape.ts";
 import {
   emptyTensor,
   type IndexItem,
+  newaxis,
   outputTensor,
   type Slice,
   Tensor,
@@ -29,6 +30,9 @@ import {
   where,
 } from "./elementwise.ts";
 import { expand, permute, reshape, select, slice, unsqueeze } from "./view.ts";
+import { checkOptions } from "../options.ts";
+import { checkArray } from "../args.ts";
+import { intTensorHint } from "../dtype.ts";
 
 function isSlice(x: unknown): x is Slice {
   return typeof x === "object" && x !== null && !(x instanceof Tensor) && !Array.isArray(x);
@@ -78,7 +82,9 @@ function indexTensor(item: Tensor | number[] | boolean[], device: string): Tenso
       return toDType(item, "int64");
     }
     throw new TypeError(
-      `index: tensors used as indices must be long, int, byte or bool tensors, got ${item.dtype}`,
+      `index: tensors used as indices must be long, int, byte or bool tensors, got ${item.dtype}${
+        intTensorHint(item.dtype)
+      }`,
     );
   }
   if (item.length > 0 && typeof item[0] === "boolean") {
@@ -88,6 +94,10 @@ function indexTensor(item: Tensor | number[] | boolean[], device: string): Tenso
   for (const v of item as number[]) {
     if (!Number.isInteger(v)) {
       throw new TypeError(`index: array indices must be integers, got ${v}`);
+    }
+    // Past int64 an index would wrap; past 2^53 it has lost its digits.
+    if (!Number.isSafeInteger(v)) {
+      throw new RangeError(`index: index ${v} is out of range (beyond 2^53)`);
     }
   }
   return fromNumbers(item as number[], device);
@@ -107,17 +117,33 @@ function wrapIndex(idx: Tensor, size: number, dim: number): Tensor {
   return lo < 0 ? where(idx.lt(0), add(idx, size), idx) : idx;
 }
 
+function badItem(it: unknown): TypeError {
+  if (it === null || it === undefined) {
+    return new TypeError(
+      `index: ${it} is not an index item; use ":" (or {}) for a full slice, as in x.index(":", 0) for x[:, 0], and zn.newaxis for a new axis`,
+    );
+  }
+  return new TypeError(
+    `index: unsupported index item ${
+      typeof it === "string" ? JSON.stringify(it) : String(it)
+    }; expected an integer, ":", "...", zn.newaxis, a slice {start, stop, step}, a tensor or an array`,
+  );
+}
+
 /**
- * PyTorch indexing. Basic items (numbers, slices, null, "...") give a view;
- * index tensors and arrays (int64 or bool) give a copy, broadcasting together.
+ * PyTorch indexing. Basic items (numbers, `":"` and slices, `zn.newaxis`,
+ * `"..."`) give a view; index tensors and arrays (int64 or bool) give a copy,
+ * broadcasting together.
  *
  * @example
  * ```ts
  * import * as zn from "../../mod.ts";
  * const x = zn.arange(12).reshape(3, 4);
  * x.index(1).toArray(); // [4, 5, 6, 7]
+ * x.index(":", 0).toArray(); // x[:, 0]: [0, 4, 8]
  * x.index({ start: 1 }, -1).toArray(); // [7, 11]
  * x.index([0, 2], [1, 3]).toArray(); // [1, 11]
+ * x.index(zn.newaxis, "...").shape; // [1, 3, 4]
  * ```
  */
 export function index(x: Tensor, items: readonly IndexItem[]): Tensor {
@@ -125,7 +151,8 @@ export function index(x: Tensor, items: readonly IndexItem[]): Tensor {
   let consumed = 0, ellipses = 0;
   for (const it of items) {
     if (it === "...") ellipses++;
-    else if (it === null) continue;
+    else if (it === newaxis) continue;
+    else if (it === null || it === undefined) throw badItem(it);
     else if (it instanceof Tensor && (it.dtype === "bool" || it.dtype === "uint8")) {
       consumed += it.ndim;
     } else if (Array.isArray(it) && it.length > 0 && typeof it[0] === "boolean") consumed += 1;
@@ -141,7 +168,9 @@ export function index(x: Tensor, items: readonly IndexItem[]): Tensor {
   for (const it of items) {
     if (it === "...") {
       dim += x.ndim - consumed;
-    } else if (it === null) {
+    } else if (it === ":") {
+      dim++;
+    } else if (it === newaxis) {
       v = unsqueeze(v, dim);
       dim++;
     } else if (typeof it === "number") {
@@ -183,7 +212,7 @@ export function index(x: Tensor, items: readonly IndexItem[]): Tensor {
       v = slice(v, dim, it.start, it.stop, it.step);
       dim++;
     } else {
-      throw new TypeError(`index: unsupported index item ${String(it)}`);
+      throw badItem(it);
     }
   }
   if (adv.length === 0) return v;
@@ -224,9 +253,17 @@ function advanced(v: Tensor, adv: { pos: number; idx: Tensor }[]): Tensor {
   return out;
 }
 
+/** Options of {@link indexPut}. */
+export interface IndexPutOptions {
+  /** Add `value` instead of writing it, summing over repeated indices (default false). */
+  accumulate?: boolean;
+}
+
+const INDEX_PUT_KEYS = ["accumulate"] as const;
+
 /**
  * Writes `value` (broadcast) into the elements that `x.index(...items)`
- * picks, in place.
+ * picks, in place; with `accumulate`, adds it.
  *
  * @example
  * ```ts
@@ -234,13 +271,39 @@ function advanced(v: Tensor, adv: { pos: number; idx: Tensor }[]): Tensor {
  * const x = zn.zeros([3]);
  * x.indexPut_([[0, 2]], 5);
  * x.toArray(); // [5, 0, 5]
+ * x.indexPut_([[0, 0]], 1, { accumulate: true });
+ * x.toArray(); // [7, 0, 5]
  * ```
  */
-export function indexPut(x: Tensor, items: readonly IndexItem[], value: TensorLike): void {
+export function indexPut(
+  x: Tensor,
+  items: readonly IndexItem[],
+  value: TensorLike,
+  opts?: IndexPutOptions,
+): void {
+  checkArray(items, "indexPut_", "items");
+  checkOptions("indexPut_", opts, INDEX_PUT_KEYS);
+  const accumulate = opts?.accumulate ?? false;
+  if (typeof accumulate !== "boolean") {
+    throw new TypeError(`indexPut_: accumulate must be a boolean, got ${typeof accumulate}`);
+  }
   checkOperand(value, "indexPut_");
+  if (accumulate && (x.dtype === "bool" || x.dtype === "float16" || x.dtype === "bfloat16")) {
+    // Summed in a wider type, then stored back (bool: any hit sets true).
+    const wide = toDType(x, x.dtype === "bool" ? "int64" : "float32");
+    indexPut(wide, items, value instanceof Tensor ? toDType(value, wide.dtype) : value, opts);
+    copyInto(x, toDType(wide, x.dtype), "indexPut_");
+    return;
+  }
   const basicOnly = items.every((it) => !(it instanceof Tensor) && !Array.isArray(it));
   if (basicOnly) {
-    copyInto(index(x, items), value, "indexPut_");
+    // A view: each element is picked once, so adding in place is exact.
+    const view = index(x, items);
+    copyInto(
+      view,
+      accumulate ? add(view, asTensor(value, x.dtype, x.device, "indexPut_")) : value,
+      "indexPut_",
+    );
     return;
   }
   // Enumerate x's elements, index the enumeration, and scatter into place.
@@ -260,7 +323,8 @@ export function indexPut(x: Tensor, items: readonly IndexItem[], value: TensorLi
   }
   const idxFlat = reshape(where_, [-1]);
   const srcFlat = reshape(expand(vals, where_.shape), [-1]);
-  x.backend.scatter(false, flatTarget, idxFlat, srcFlat, 0, "indexPut_");
+  // accumulate: a scatter-add, which sums over repeated indices.
+  x.backend.scatter(accumulate, flatTarget, idxFlat, srcFlat, 0, "indexPut_");
   if (target !== x) copyInto(x, target, "indexPut_");
 }
 
@@ -268,7 +332,11 @@ function checkIndexDType(index: Tensor, op: string): Tensor {
   if (!(index instanceof Tensor)) throw new TypeError(`${op}: index must be a Tensor`);
   if (index.dtype === "int64") return index;
   if (index.dtype === "int32") return toDType(index, "int64");
-  throw new TypeError(`${op}: expected index to have dtype int64 (or int32), got ${index.dtype}`);
+  throw new TypeError(
+    `${op}: index must be an int64 (or int32) tensor, got ${index.dtype}${
+      intTensorHint(index.dtype)
+    }`,
+  );
 }
 
 /**
@@ -278,7 +346,7 @@ function checkIndexDType(index: Tensor, op: string): Tensor {
  * ```ts
  * import * as zn from "../../mod.ts";
  * const x = zn.tensor([[1, 2], [3, 4]]);
- * x.gather(1, zn.tensor([[0, 0], [1, 0]])).toArray(); // [[1, 1], [4, 3]]
+ * x.gather(1, zn.tensor([[0n, 0n], [1n, 0n]])).toArray(); // [[1, 1], [4, 3]]
  * ```
  */
 export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
@@ -317,7 +385,7 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
  * @example
  * ```ts
  * import * as zn from "../../mod.ts";
- * zn.zeros([3]).scatter(0, zn.tensor([0, 2]), zn.tensor([5.0, 6.0])).toArray(); // [5, 0, 6]
+ * zn.zeros([3]).scatter(0, zn.tensor([0n, 2n]), zn.tensor([5.0, 6.0])).toArray(); // [5, 0, 6]
  * ```
  */
 export function scatter(
@@ -374,7 +442,7 @@ export function scatter(
  * @example
  * ```ts
  * import * as zn from "../../mod.ts";
- * zn.tensor([[1, 2], [3, 4]]).indexSelect(0, zn.tensor([1, 1])).toArray(); // [[3, 4], [3, 4]]
+ * zn.tensor([[1, 2], [3, 4]]).indexSelect(0, zn.tensor([1n, 1n])).toArray(); // [[3, 4], [3, 4]]
  * ```
  */
 export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { promoteTypes } from "../dtype.ts";
+import { intTensorHint, promoteTypes } from "../dtype.ts";
 import { fmtShape, normDim } from "../shape.ts";
 import { emptyTensor, outputTensor, Tensor } from "../tensor.ts";
 import { toDType, where } from "./elementwise.ts";
@@ -11,6 +11,7 @@ import { narrow, unsqueeze } from "./view.ts";
 import { arange } from "./creation.ts";
 import { record } from "../autograd/node.ts";
 import { noGrad } from "../autograd/grad_mode.ts";
+import { checkTensor, typeError } from "../args.ts";
 
 function checkList(tensors: readonly Tensor[], op: string): void {
   if (!Array.isArray(tensors) || tensors.length === 0) {
@@ -114,6 +115,10 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
  * ```
  */
 export function split(x: Tensor, size: number | number[], dim = 0): Tensor[] {
+  checkTensor(x, "split");
+  if (typeof size !== "number" && !Array.isArray(size)) {
+    typeError("split", "size", "an integer or an array of integers", size);
+  }
   const d = normDim(dim, x.ndim, "split");
   const n = x.shape[d];
   if (Array.isArray(size)) {
@@ -154,6 +159,7 @@ export function split(x: Tensor, size: number | number[], dim = 0): Tensor[] {
  * ```
  */
 export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
+  checkTensor(x, "chunk");
   if (!Number.isInteger(chunks) || chunks <= 0) {
     throw new RangeError(`chunk: number of chunks must be a positive integer, got ${chunks}`);
   }
@@ -163,6 +169,7 @@ export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
 }
 
 function triangle(x: Tensor, k: number, lower: boolean, op: string): Tensor {
+  checkTensor(x, op);
   if (x.ndim < 2) {
     throw new RangeError(`${op}: input tensor must have at least 2 dimensions, got ${x.ndim}`);
   }
@@ -208,14 +215,14 @@ export function triu(x: Tensor, k = 0): Tensor {
  * @example
  * ```ts
  * import * as zn from "../../mod.ts";
- * zn.oneHot(zn.tensor([0, 2]), 3).toArray(); // [[1, 0, 0], [0, 0, 1]]
+ * zn.oneHot(zn.tensor([0n, 2n]), 3).toArray(); // [[1, 0, 0], [0, 0, 1]]
  * ```
  */
 export function oneHot(indices: Tensor, numClasses = -1): Tensor {
   if (!(indices instanceof Tensor) || indices.dtype !== "int64") {
     throw new TypeError(
       `oneHot: is only applicable to index tensor of dtype int64, got ${
-        indices instanceof Tensor ? indices.dtype : typeof indices
+        indices instanceof Tensor ? indices.dtype + intTensorHint(indices.dtype) : typeof indices
       }`,
     );
   }

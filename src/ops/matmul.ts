@@ -19,7 +19,7 @@ import { noGrad } from "../autograd/grad_mode.ts";
  * @example
  * ```ts
  * import * as zn from "../../mod.ts";
- * const a = zn.tensor([[1, 2], [3, 4]]).to("float32");
+ * const a = zn.tensor([[1, 2], [3, 4]]);
  * zn.matmul(a, a.mT).toArray(); // [[5, 11], [11, 25]]
  * ```
  */

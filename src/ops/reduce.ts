@@ -6,12 +6,15 @@
  * @module
  */
 import type { Axis3, ReduceOp } from "../backend.ts";
-import { type DType, isFloating } from "../dtype.ts";
+import { type DType, floatTensorHint, isFloating } from "../dtype.ts";
 import { fmtShape, normDim, normDims } from "../shape.ts";
 import { type Dim, emptyTensor, outputTensor, type Tensor } from "../tensor.ts";
 import { clone, toDType, unary } from "./elementwise.ts";
 import { permute } from "./view.ts";
 import { record } from "../autograd/node.ts";
+import { checkFlag, checkOptions } from "../options.ts";
+
+const VAR_KEYS = ["correction", "keepdim"] as const;
 
 interface Plan {
   x: Tensor;
@@ -29,6 +32,11 @@ interface Plan {
 function normalizeDims(x: Tensor, dim: Dim, op: string): number[] {
   if (dim === undefined || dim === null) return x.shape.map((_, i) => i);
   const list = typeof dim === "number" ? [dim] : dim;
+  if (!Array.isArray(list)) {
+    throw new TypeError(
+      `${op}: dim must be a number or an array of numbers, got ${typeof dim} (dim and keepdim are positional: ${op}(1, true))`,
+    );
+  }
   // A 0-d tensor accepts dim 0 or -1 and reduces nothing.
   if (x.ndim === 0) {
     normDims(list, 1, op);
@@ -95,6 +103,7 @@ function run(
   keepdim: boolean,
   opts: { inDType: DType; outDType: DType; p?: number; name: string; save?: "x" | "out" | "both" },
 ): Tensor {
+  checkFlag(opts.name, "keepdim", keepdim);
   const dims = normalizeDims(x, dim, opts.name);
   const src = x.dtype === opts.inDType ? x : toDType(x, opts.inDType);
   const pl = plan(src, dims, keepdim, op === "sum" || op === "mean");
@@ -160,14 +169,16 @@ export function sum(x: Tensor, dim?: Dim, keepdim = false): Tensor {
  * @example
  * ```ts
  * import * as zn from "../../mod.ts";
- * zn.tensor([1, 2, 3, 6]).to("float32").mean().item(); // 3
+ * zn.tensor([1, 2, 3, 6]).mean().item(); // 3
  * ```
  */
 export function mean(x: Tensor, dim?: Dim, keepdim = false): Tensor {
   checkTensor(x, "mean");
   if (!isFloating(x.dtype)) {
     throw new TypeError(
-      `mean: could not infer output dtype. Input dtype must be a floating point dtype. Got: ${x.dtype}`,
+      `mean: could not infer output dtype. Input dtype must be a floating point dtype. Got: ${x.dtype}${
+        floatTensorHint(x.dtype)
+      }`,
     );
   }
   return run("mean", x, dim, keepdim, {
@@ -254,6 +265,7 @@ function withIndices(
   keepdim: boolean,
 ): { values: Tensor; indices: Tensor } {
   checkTensor(x, op);
+  checkFlag(op, "keepdim", keepdim);
   const d = normDim(dim, x.ndim, op);
   if (x.ndim > 0) checkNonEmpty(x, [d], op);
   const inD = x.dtype === "bool" ? "uint8" : computeType(x.dtype);
@@ -314,6 +326,7 @@ function argExtreme(
   keepdim: boolean,
 ): Tensor {
   checkTensor(x, op);
+  checkFlag(op, "keepdim", keepdim);
   const inD = x.dtype === "bool" ? "uint8" : computeType(x.dtype);
   const src = x.dtype === inD ? x : toDType(x, inD);
   if (dim === undefined || dim === null) {
@@ -362,7 +375,9 @@ export function argmin(x: Tensor, dim?: number | null, keepdim = false): Tensor 
 
 function floatOnly(x: Tensor, op: string): DType {
   if (!isFloating(x.dtype)) {
-    throw new TypeError(`${op}: expected a floating point tensor, got ${x.dtype}`);
+    throw new TypeError(
+      `${op}: expected a floating point tensor, got ${x.dtype}${floatTensorHint(x.dtype)}`,
+    );
   }
   return computeType(x.dtype);
 }
@@ -382,6 +397,7 @@ export function variance(
   opts?: { correction?: number; keepdim?: boolean },
 ): Tensor {
   checkTensor(x, "var");
+  checkOptions("var", opts, VAR_KEYS);
   const c = floatOnly(x, "var");
   return run("var", x, dim, opts?.keepdim ?? false, {
     inDType: c,
@@ -406,6 +422,7 @@ export function std(
   dim?: Dim,
   opts?: { correction?: number; keepdim?: boolean },
 ): Tensor {
+  checkOptions("std", opts, VAR_KEYS);
   return unary("sqrt", variance(x, dim, opts));
 }
 

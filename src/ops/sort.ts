@@ -8,6 +8,8 @@ import { emptyTensor, type Tensor } from "../tensor.ts";
 import { clone, toDType } from "./elementwise.ts";
 import { narrow, reshape } from "./view.ts";
 import { record } from "../autograd/node.ts";
+import { checkFlag } from "../options.ts";
+import { checkTensor } from "../args.ts";
 
 /**
  * Sorted values and their int64 indices along `dim` (stable; NaN counts as
@@ -22,6 +24,8 @@ import { record } from "../autograd/node.ts";
  * ```
  */
 export function sort(x: Tensor, dim = -1, descending = false): { values: Tensor; indices: Tensor } {
+  checkTensor(x, "sort");
+  checkFlag("sort", "descending", descending);
   const xs = x.ndim === 0 ? reshape(x, [1]) : x;
   const d = normDim(dim, xs.ndim, "sort");
   const compute = x.dtype === "float16" || x.dtype === "bfloat16" ? "float32" : x.dtype;
@@ -55,6 +59,8 @@ export function topk(
   dim = -1,
   largest = true,
 ): { values: Tensor; indices: Tensor } {
+  checkTensor(x, "topk");
+  checkFlag("topk", "largest", largest);
   const d = normDim(dim, Math.max(x.ndim, 1), "topk");
   const size = x.ndim === 0 ? 1 : x.shape[d];
   if (!Number.isInteger(k) || k < 0 || k > size) {

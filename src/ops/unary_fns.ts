@@ -5,6 +5,10 @@
  */
 import type { Tensor } from "../tensor.ts";
 import { unary } from "./elementwise.ts";
+import { checkOptions } from "../options.ts";
+
+const GELU_KEYS = ["approximate"] as const;
+const SOFTPLUS_KEYS = ["beta", "threshold"] as const;
 
 /** -x. @example `zn.neg(zn.tensor([1]))` */
 export const neg = (x: Tensor): Tensor => unary("neg", x);
@@ -95,6 +99,7 @@ export function elu(x: Tensor, alpha = 1): Tensor {
  * ```
  */
 export function gelu(x: Tensor, opts?: { approximate?: "none" | "tanh" }): Tensor {
+  checkOptions("gelu", opts, GELU_KEYS);
   const a = opts?.approximate ?? "none";
   if (a !== "none" && a !== "tanh") {
     throw new RangeError(`gelu: approximate must be "none" or "tanh", got ${a}`);
@@ -125,5 +130,6 @@ export function silu(x: Tensor): Tensor {
  * ```
  */
 export function softplus(x: Tensor, opts?: { beta?: number; threshold?: number }): Tensor {
+  checkOptions("softplus", opts, SOFTPLUS_KEYS);
   return unary("softplus", x, [opts?.beta ?? 1, opts?.threshold ?? 20]);
 }

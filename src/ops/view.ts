@@ -14,6 +14,7 @@ import {
   shapeArgs,
 } from "../shape.ts";
 import { type Tensor, viewOf } from "../tensor.ts";
+import { checkIntList, checkTensor } from "../args.ts";
 import { clone } from "./elementwise.ts";
 import { record } from "../autograd/node.ts";
 import { noGrad } from "../autograd/grad_mode.ts";
@@ -92,6 +93,7 @@ export function viewStrides(
  * ```
  */
 export function reshape(x: Tensor, ...args: (number | readonly number[])[]): Tensor {
+  checkTensor(x, "reshape");
   const shape = inferShape(shapeArgs(args, "reshape"), x.numel, "reshape");
   const st = viewStrides(x.shape, x.strides, shape);
   const out = st
@@ -110,6 +112,7 @@ export function reshape(x: Tensor, ...args: (number | readonly number[])[]): Ten
  * ```
  */
 export function view(x: Tensor, ...args: (number | readonly number[])[]): Tensor {
+  checkTensor(x, "view");
   const shape = inferShape(shapeArgs(args, "view"), x.numel, "view");
   const st = viewStrides(x.shape, x.strides, shape);
   if (!st) {
@@ -134,6 +137,7 @@ export function view(x: Tensor, ...args: (number | readonly number[])[]): Tensor
  * ```
  */
 export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
+  checkTensor(x, "transpose");
   const a = normDim(dim0, x.ndim, "transpose");
   const b = normDim(dim1, x.ndim, "transpose");
   if (x.ndim === 0) return record("reshape", [x], viewOf(x, [], [], x.offset), {}, { shape: [] });
@@ -154,6 +158,7 @@ export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
  * ```
  */
 export function permute(x: Tensor, ...args: (number | readonly number[])[]): Tensor {
+  checkTensor(x, "permute");
   const dims = shapeArgs(args, "permute");
   if (dims.length !== x.ndim) {
     throw new RangeError(
@@ -195,6 +200,7 @@ export function mT(x: Tensor): Tensor {
  * ```
  */
 export function expand(x: Tensor, ...args: (number | readonly number[])[]): Tensor {
+  checkTensor(x, "expand");
   const target = shapeArgs(args, "expand");
   if (target.length < x.ndim) {
     throw new RangeError(
@@ -245,6 +251,8 @@ export function expand(x: Tensor, ...args: (number | readonly number[])[]): Tens
  * ```
  */
 export function squeeze(x: Tensor, dim?: number | number[]): Tensor {
+  checkTensor(x, "squeeze");
+  if (dim !== undefined) checkIntList(dim, "squeeze", "dim", { single: true });
   const which = dim === undefined
     ? x.shape.map((_, i) => i)
     : normDims(typeof dim === "number" ? [dim] : dim, x.ndim, "squeeze");
@@ -268,6 +276,7 @@ export function squeeze(x: Tensor, dim?: number | number[]): Tensor {
  * ```
  */
 export function unsqueeze(x: Tensor, dim: number): Tensor {
+  checkTensor(x, "unsqueeze");
   const d = normDim(dim, x.ndim + 1, "unsqueeze");
   const shape = x.shape.slice();
   const st = x.strides.slice();
@@ -287,6 +296,7 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
  * ```
  */
 export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
+  checkTensor(x, "flatten");
   if (x.ndim === 0) return reshape(x, [1]);
   const s = normDim(startDim, x.ndim, "flatten");
   const e = normDim(endDim, x.ndim, "flatten");
@@ -309,6 +319,8 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
  * ```
  */
 export function unflatten(x: Tensor, dim: number, sizes: readonly number[]): Tensor {
+  checkTensor(x, "unflatten");
+  checkIntList(sizes, "unflatten", "sizes");
   const d = normDim(dim, x.ndim, "unflatten");
   const inner = inferShape(sizes.slice(), x.shape[d], "unflatten");
   return view(x, [...x.shape.slice(0, d), ...inner, ...x.shape.slice(d + 1)]);
@@ -324,6 +336,7 @@ export function unflatten(x: Tensor, dim: number, sizes: readonly number[]): Ten
  * ```
  */
 export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
+  checkTensor(x, "narrow");
   if (x.ndim === 0) throw new RangeError("narrow: cannot be applied to a 0-dim tensor");
   const d = normDim(dim, x.ndim, "narrow");
   const size = x.shape[d];
@@ -357,6 +370,7 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
  * ```
  */
 export function select(x: Tensor, dim: number, index: number): Tensor {
+  checkTensor(x, "select");
   if (x.ndim === 0) throw new RangeError("select: cannot be applied to a 0-dim tensor");
   const d = normDim(dim, x.ndim, "select");
   const size = x.shape[d];

@@ -5,6 +5,7 @@
  */
 import type { Tensor } from "../tensor.ts";
 import { Optimizer, type ParamGroup, type Params, type ParamState } from "./optimizer.ts";
+import { checkOptions, optionKeys } from "../options.ts";
 
 /** Options of {@link Adagrad}. */
 export interface AdagradOptions {
@@ -22,6 +23,15 @@ export interface AdagradOptions {
   maximize: boolean;
 }
 
+const ADAGRAD_KEYS = optionKeys<AdagradOptions>({
+  lr: 0,
+  lrDecay: 0,
+  weightDecay: 0,
+  initialAccumulatorValue: 0,
+  eps: 0,
+  maximize: 0,
+});
+
 /**
  * Adagrad: one fused kernel per parameter per step.
  *
@@ -37,6 +47,7 @@ export interface AdagradOptions {
 export class Adagrad extends Optimizer<AdagradOptions> {
   /** Optimizes `params` with the given options. */
   constructor(params: Params<AdagradOptions>, opts: Partial<AdagradOptions> = {}) {
+    checkOptions("Adagrad", opts, ADAGRAD_KEYS);
     super(params, {
       lr: 0.01,
       lrDecay: 0,

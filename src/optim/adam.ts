@@ -6,6 +6,7 @@
  */
 import type { Tensor } from "../tensor.ts";
 import { Optimizer, type ParamGroup, type Params, type ParamState } from "./optimizer.ts";
+import { checkOptions, optionKeys } from "../options.ts";
 
 /** Options of {@link Adam} and {@link AdamW}. */
 export interface AdamOptions {
@@ -22,6 +23,15 @@ export interface AdamOptions {
   /** Maximize the objective instead (default false). */
   maximize: boolean;
 }
+
+const ADAM_KEYS = optionKeys<AdamOptions>({
+  lr: 0,
+  betas: 0,
+  eps: 0,
+  weightDecay: 0,
+  amsgrad: 0,
+  maximize: 0,
+});
 
 function validateAdam(g: AdamOptions): void {
   if (!(g.eps >= 0)) throw new RangeError(`Invalid epsilon value: ${g.eps}`);
@@ -53,6 +63,7 @@ export class Adam extends Optimizer<AdamOptions> {
 
   /** Optimizes `params` with the given options. */
   constructor(params: Params<AdamOptions>, opts: Partial<AdamOptions> = {}) {
+    checkOptions("Adam", opts, ADAM_KEYS);
     super(params, {
       lr: 0.001,
       betas: [0.9, 0.999],
@@ -106,6 +117,7 @@ export class Adam extends Optimizer<AdamOptions> {
 export class AdamW extends Adam {
   /** Optimizes `params` with the given options. */
   constructor(params: Params<AdamOptions>, opts: Partial<AdamOptions> = {}) {
+    checkOptions("AdamW", opts, ADAM_KEYS);
     super(params, { weightDecay: 0.01, ...opts });
     this.decoupled = true;
   }

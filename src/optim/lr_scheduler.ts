@@ -6,13 +6,27 @@
  *
  * @module
  */
-import type { Optimizer } from "./optimizer.ts";
+import { Optimizer } from "./optimizer.ts";
+import { checkOptions, optionKeys } from "../options.ts";
+import {
+  checkArray,
+  checkIntList,
+  checkNumber,
+  checkObject,
+  checkSizeArg,
+  typeError,
+} from "../args.ts";
 
 type AnyOptimizer = Optimizer<{ lr: number }>;
 type Group = { lr: number; initialLr?: number; [k: string]: unknown };
 
 function groups(opt: AnyOptimizer): Group[] {
   return opt.paramGroups as unknown as Group[];
+}
+
+/** Throws a TypeError unless `opt` is an Optimizer. */
+function checkOptimizer(opt: unknown, op: string): void {
+  if (!(opt instanceof Optimizer)) typeError(op, "optimizer", "an Optimizer", opt);
 }
 
 /**
@@ -39,6 +53,7 @@ export abstract class LRScheduler {
 
   /** @internal */
   constructor(optimizer: AnyOptimizer) {
+    checkOptimizer(optimizer, new.target.name);
     this.optimizer = optimizer;
     for (const g of groups(optimizer)) g.initialLr ??= g.lr;
     this.baseLrs = groups(optimizer).map((g) => g.initialLr!);
@@ -88,11 +103,43 @@ export abstract class LRScheduler {
     };
   }
 
-  /** Restores counters saved by {@link stateDict}. */
+  /**
+   * Restores counters saved by {@link stateDict}. They are all checked
+   * first (`lastEpoch` a number, `stepCount` a count, `lastLr` one number
+   * per group), so a load that throws leaves the scheduler as it was.
+   *
+   * @example
+   * ```ts
+   * import * as zn from "../../mod.ts";
+   * const opt = new zn.optim.SGD([zn.zeros([1], { requiresGrad: true })], { lr: 1 });
+   * const a = new zn.optim.lrScheduler.StepLR(opt, { stepSize: 1, gamma: 0.5 });
+   * a.step();
+   * const b = new zn.optim.lrScheduler.StepLR(opt, { stepSize: 1, gamma: 0.5 });
+   * b.loadStateDict(a.stateDict());
+   * b.lastEpoch; // 1
+   * ```
+   */
   loadStateDict(sd: Record<string, unknown>): void {
-    this.lastEpoch = sd.lastEpoch as number;
-    this.stepCount = sd.stepCount as number;
-    this.#lastLr = (sd.lastLr as number[]).slice();
+    const what = `${this.constructor.name}.loadStateDict`;
+    if (sd === null || typeof sd !== "object") {
+      throw new TypeError(`${what}: expected a state dict object`);
+    }
+    const { lastEpoch, stepCount, lastLr } = sd;
+    if (typeof lastEpoch !== "number" || Number.isNaN(lastEpoch)) {
+      throw new TypeError(`${what}: lastEpoch must be a number, got ${String(lastEpoch)}`);
+    }
+    if (typeof stepCount !== "number" || !Number.isInteger(stepCount) || stepCount < 0) {
+      throw new TypeError(`${what}: stepCount must be a count, got ${String(stepCount)}`);
+    }
+    const n = groups(this.optimizer).length;
+    if (
+      !Array.isArray(lastLr) || lastLr.length !== n || lastLr.some((v) => typeof v !== "number")
+    ) {
+      throw new TypeError(`${what}: lastLr must be ${n} number(s), one per parameter group`);
+    }
+    this.lastEpoch = lastEpoch;
+    this.stepCount = stepCount;
+    this.#lastLr = lastLr.slice();
   }
 
   /** @internal The groups' current learning rates. */
@@ -120,6 +167,9 @@ export class StepLR extends LRScheduler {
   readonly gamma: number;
   /** Decays `optimizer`'s learning rates. */
   constructor(optimizer: AnyOptimizer, opts: { stepSize: number; gamma?: number }) {
+    checkObject(opts, "StepLR", "options");
+    checkOptions("StepLR", opts, ["stepSize", "gamma"]);
+    checkSizeArg(opts.stepSize, "StepLR", "stepSize");
     super(optimizer);
     this.stepSize = opts.stepSize;
     this.gamma = opts.gamma ?? 0.1;
@@ -153,6 +203,9 @@ export class MultiStepLR extends LRScheduler {
   readonly gamma: number;
   /** Decays `optimizer`'s learning rates at the milestones. */
   constructor(optimizer: AnyOptimizer, opts: { milestones: number[]; gamma?: number }) {
+    checkObject(opts, "MultiStepLR", "options");
+    checkOptions("MultiStepLR", opts, ["milestones", "gamma"]);
+    checkIntList(opts.milestones, "MultiStepLR", "milestones");
     super(optimizer);
     this.milestones = opts.milestones.slice().sort((a, b) => a - b);
     this.gamma = opts.gamma ?? 0.1;
@@ -186,6 +239,9 @@ export class ExponentialLR extends LRScheduler {
   readonly gamma: number;
   /** Decays `optimizer`'s learning rates every epoch. */
   constructor(optimizer: AnyOptimizer, opts: { gamma: number }) {
+    checkObject(opts, "ExponentialLR", "options");
+    checkOptions("ExponentialLR", opts, ["gamma"]);
+    checkNumber(opts.gamma, "ExponentialLR", "gamma");
     super(optimizer);
     this.gamma = opts.gamma;
     this.initialStep();
@@ -218,6 +274,9 @@ export class CosineAnnealingLR extends LRScheduler {
   readonly etaMin: number;
   /** Anneals `optimizer`'s learning rates. */
   constructor(optimizer: AnyOptimizer, opts: { tMax: number; etaMin?: number }) {
+    checkObject(opts, "CosineAnnealingLR", "options");
+    checkOptions("CosineAnnealingLR", opts, ["tMax", "etaMin"]);
+    checkNumber(opts.tMax, "CosineAnnealingLR", "tMax");
     super(optimizer);
     this.tMax = opts.tMax;
     this.etaMin = opts.etaMin ?? 0;
@@ -270,6 +329,7 @@ export class LinearLR extends LRScheduler {
     optimizer: AnyOptimizer,
     opts: { startFactor?: number; endFactor?: number; totalIters?: number } = {},
   ) {
+    checkOptions("LinearLR", opts, ["startFactor", "endFactor", "totalIters"]);
     super(optimizer);
     this.startFactor = opts.startFactor ?? 1 / 3;
     this.endFactor = opts.endFactor ?? 1;
@@ -323,6 +383,21 @@ export interface OneCycleOptions {
   threePhase?: boolean;
 }
 
+const ONE_CYCLE_KEYS = optionKeys<OneCycleOptions>({
+  maxLr: 0,
+  totalSteps: 0,
+  epochs: 0,
+  stepsPerEpoch: 0,
+  pctStart: 0,
+  annealStrategy: 0,
+  cycleMomentum: 0,
+  baseMomentum: 0,
+  maxMomentum: 0,
+  divFactor: 0,
+  finalDivFactor: 0,
+  threePhase: 0,
+});
+
 interface Phase {
   end: number;
   lr: [string, string];
@@ -349,6 +424,10 @@ export class OneCycleLR extends LRScheduler {
 
   /** Schedules `optimizer` over one cycle. */
   constructor(optimizer: AnyOptimizer, opts: OneCycleOptions) {
+    checkOptimizer(optimizer, "OneCycleLR");
+    checkObject(opts, "OneCycleLR", "options");
+    checkOptions("OneCycleLR", opts, ONE_CYCLE_KEYS);
+    if (!Array.isArray(opts.maxLr)) checkNumber(opts.maxLr, "OneCycleLR", "maxLr");
     const total = opts.totalSteps ??
       (opts.epochs !== undefined && opts.stepsPerEpoch !== undefined
         ? opts.epochs * opts.stepsPerEpoch
@@ -453,6 +532,17 @@ export interface PlateauOptions {
   eps?: number;
 }
 
+const PLATEAU_KEYS = optionKeys<PlateauOptions>({
+  mode: 0,
+  factor: 0,
+  patience: 0,
+  threshold: 0,
+  thresholdMode: 0,
+  cooldown: 0,
+  minLr: 0,
+  eps: 0,
+});
+
 /**
  * Reduces the learning rate when a metric stops improving; `step(metric)`.
  *
@@ -481,6 +571,8 @@ export class ReduceLROnPlateau {
 
   /** Watches a metric for `optimizer`. */
   constructor(optimizer: AnyOptimizer, opts: PlateauOptions = {}) {
+    checkOptimizer(optimizer, "ReduceLROnPlateau");
+    checkOptions("ReduceLROnPlateau", opts, PLATEAU_KEYS);
     this.optimizer = optimizer;
     this.#o = {
       mode: opts.mode ?? "min",
@@ -559,6 +651,16 @@ export class SequentialLR {
 
   /** Chains `schedulers` on `optimizer`. */
   constructor(optimizer: AnyOptimizer, opts: { schedulers: LRScheduler[]; milestones: number[] }) {
+    checkOptimizer(optimizer, "SequentialLR");
+    checkObject(opts, "SequentialLR", "options");
+    checkOptions("SequentialLR", opts, ["schedulers", "milestones"]);
+    checkArray(opts.schedulers, "SequentialLR", "schedulers");
+    checkIntList(opts.milestones, "SequentialLR", "milestones");
+    for (const s of opts.schedulers) {
+      if (!(s instanceof LRScheduler)) {
+        typeError("SequentialLR", "each scheduler", "an LRScheduler", s);
+      }
+    }
     if (opts.milestones.length !== opts.schedulers.length - 1) {
       throw new RangeError(
         `SequentialLR: expected ${

@@ -10,7 +10,11 @@ import { noGrad } from "../autograd/grad_mode.ts";
 import { Tensor } from "../tensor.ts";
 import { zerosLike } from "../ops/creation.ts";
 import { clone, toDevice } from "../ops/elementwise.ts";
-import { deviceMismatch, hold, internalScope, unhold } from "../lifetime.ts";
+import { deviceMismatch, disposedError, hold, internalScope, unhold } from "../lifetime.ts";
+import { checkOptions } from "../options.ts";
+import { checkIterable } from "../args.ts";
+
+const ZERO_GRAD_KEYS = ["setToNone"] as const;
 
 /** Moves state buffers that are not on the parameter's device (after `module.to`). */
 function followDevice(state: ParamState, device: string): void {
@@ -66,6 +70,12 @@ export abstract class Optimizer<O extends { lr: number }> {
   /** @internal */
   constructor(params: Params<O>, defaults: O) {
     this.defaults = defaults;
+    checkIterable(
+      params,
+      this.constructor.name,
+      "params",
+      "an iterable of Tensors or of parameter groups",
+    );
     const list = [...params as Iterable<unknown>];
     if (list.length === 0) throw new RangeError("optimizer got an empty parameter list");
     const groups: (Partial<O> & { params: Iterable<Tensor> })[] = list[0] instanceof Tensor
@@ -76,6 +86,20 @@ export abstract class Optimizer<O extends { lr: number }> {
 
   /** Adds a group of parameters with options that override the defaults. */
   addParamGroup(group: Partial<O> & { params: Iterable<Tensor> }): void {
+    checkOptions(
+      `${this.constructor.name} parameter group`,
+      group,
+      [...Object.keys(this.defaults), "params"],
+    );
+    if (group.params == null) {
+      throw new TypeError(`${this.constructor.name}: a parameter group needs "params"`);
+    }
+    checkIterable(
+      group.params,
+      this.constructor.name,
+      "a group's params",
+      "an iterable of Tensors",
+    );
     const params = [...group.params];
     const seen = new Set(this.paramGroups.flatMap((g) => g.params));
     for (const p of params) {
@@ -96,6 +120,7 @@ export abstract class Optimizer<O extends { lr: number }> {
 
   /** Clears the gradients: to null (default) or to zeros. */
   zeroGrad(opts: { setToNone?: boolean } = {}): void {
+    checkOptions("zeroGrad", opts, ZERO_GRAD_KEYS);
     const none = opts.setToNone ?? true;
     for (const g of this.paramGroups) {
       for (const p of g.params) {
@@ -184,50 +209,114 @@ export abstract class Optimizer<O extends { lr: number }> {
     return { state, paramGroups };
   }
 
-  /** Restores a state from {@link stateDict} (same groups and parameter shapes). */
+  /**
+   * Restores a state from {@link stateDict} (same groups and parameter
+   * shapes). Everything is checked (the groups, their parameter numbers and
+   * options, each state tensor's shape and that it was not disposed) and
+   * every state tensor converted to its parameter's device and dtype before
+   * anything changes, so a load that throws leaves the optimizer as it was.
+   *
+   * @example
+   * ```ts
+   * import * as zn from "../../mod.ts";
+   * const w = zn.zeros([2], { requiresGrad: true });
+   * const a = new zn.optim.Adam([w]), b = new zn.optim.Adam([w]);
+   * w.sum().backward();
+   * a.step();
+   * b.loadStateDict(a.stateDict());
+   * b.state.get(w)!.step; // 1
+   * ```
+   */
   loadStateDict(sd: OptimizerStateDict): void {
+    if (
+      sd === null || typeof sd !== "object" || !Array.isArray(sd.paramGroups) ||
+      sd.state === null || typeof sd.state !== "object"
+    ) {
+      throw new TypeError("loadStateDict: expected an object with `state` and `paramGroups`");
+    }
     if (sd.paramGroups.length !== this.paramGroups.length) {
       throw new RangeError(
         `loadStateDict: loaded state dict has ${sd.paramGroups.length} parameter groups, the optimizer has ${this.paramGroups.length}`,
       );
     }
+    // 1. Check everything.
     const byIndex = new Map<number, Tensor>();
-    sd.paramGroups.forEach((g, gi) => {
-      const ids = g.params as number[];
+    const options: Record<string, unknown>[] = sd.paramGroups.map((g, gi) => {
+      if (g === null || typeof g !== "object" || !Array.isArray(g.params)) {
+        throw new TypeError(`loadStateDict: group ${gi} has no "params" list`);
+      }
+      const ids = g.params as unknown[];
       const mine = this.paramGroups[gi].params;
       if (ids.length !== mine.length) {
         throw new RangeError(
           `loadStateDict: group ${gi} has ${ids.length} parameters in the state dict and ${mine.length} in the optimizer`,
         );
       }
-      ids.forEach((id, k) => byIndex.set(id, mine[k]));
-    });
-    sd.paramGroups.forEach((g, gi) => {
+      ids.forEach((id, k) => {
+        if (typeof id !== "number" || !Number.isInteger(id) || id < 0) {
+          throw new TypeError(
+            `loadStateDict: group ${gi} lists parameter ${String(id)}, not a parameter number`,
+          );
+        }
+        if (byIndex.has(id)) {
+          throw new RangeError(`loadStateDict: parameter ${id} is listed more than once`);
+        }
+        byIndex.set(id, mine[k]);
+      });
       const { params: _ids, ...opts } = g;
-      Object.assign(this.paramGroups[gi], opts);
+      this.validate({ ...this.paramGroups[gi], ...opts } as unknown as O);
+      return opts;
     });
+    const entries: [Tensor, ParamState][] = [];
+    const seen = new Set<Tensor>();
+    for (const key in sd.state) {
+      const p = byIndex.get(Number(key));
+      if (!p) throw new RangeError(`loadStateDict: state for unknown parameter ${key}`);
+      if (seen.has(p)) throw new RangeError(`loadStateDict: two states for parameter ${key}`);
+      seen.add(p);
+      const st = sd.state[key as unknown as number];
+      if (st === null || typeof st !== "object") {
+        throw new TypeError(`loadStateDict: the state of parameter ${key} is not an object`);
+      }
+      for (const k in st) {
+        const v = st[k];
+        if (!(v instanceof Tensor)) continue;
+        if (v.isDisposed) throw disposedError(`loadStateDict: state ${k} of parameter ${key}`);
+        if (k !== "step" && v.shape.join() !== p.shape.join()) {
+          throw new RangeError(
+            `loadStateDict: state ${k} of parameter ${key} has shape [${v.shape}], the parameter [${p.shape}]`,
+          );
+        }
+      }
+      entries.push([p, st]);
+    }
+    // 2. Convert the state tensors; on failure, release what was made.
+    const made: Tensor[] = [];
+    const staged = new Map<Tensor, ParamState>();
+    try {
+      for (const [p, st] of entries) {
+        const s: ParamState = {};
+        for (const k in st) {
+          const v = st[k];
+          if (v instanceof Tensor) {
+            const t = clone(v.detach().to(p.device, p.dtype));
+            made.push(t);
+            s[k] = t;
+          } else s[k] = v;
+        }
+        staged.set(p, s);
+      }
+    } catch (e) {
+      for (const t of made) t.dispose();
+      throw e;
+    }
+    // 3. Commit: nothing below can fail.
+    options.forEach((opts, gi) => Object.assign(this.paramGroups[gi], opts));
     for (const s of this.state.values()) {
       for (const k in s) if (s[k] instanceof Tensor) unhold(s[k] as Tensor);
     }
     this.state.clear();
-    for (const key in sd.state) {
-      const p = byIndex.get(Number(key));
-      if (!p) throw new RangeError(`loadStateDict: state for unknown parameter ${key}`);
-      const s: ParamState = {};
-      for (const k in sd.state[key]) {
-        const v = sd.state[key][k];
-        if (v instanceof Tensor) {
-          if (k !== "step" && v.shape.join() !== p.shape.join()) {
-            throw new RangeError(
-              `loadStateDict: state ${k} of parameter ${key} has shape [${v.shape}], the parameter [${p.shape}]`,
-            );
-          }
-          const t = clone(v.detach().to(p.device, p.dtype));
-          hold(t);
-          s[k] = t;
-        } else s[k] = v;
-      }
-      this.state.set(p, s);
-    }
+    for (const t of made) hold(t);
+    for (const [p, s] of staged) this.state.set(p, s);
   }
 }

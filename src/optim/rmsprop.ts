@@ -5,6 +5,7 @@
  */
 import type { Tensor } from "../tensor.ts";
 import { Optimizer, type ParamGroup, type Params, type ParamState } from "./optimizer.ts";
+import { checkOptions, optionKeys } from "../options.ts";
 
 /** Options of {@link RMSprop}. */
 export interface RMSpropOptions {
@@ -24,6 +25,16 @@ export interface RMSpropOptions {
   maximize: boolean;
 }
 
+const RMSPROP_KEYS = optionKeys<RMSpropOptions>({
+  lr: 0,
+  alpha: 0,
+  eps: 0,
+  weightDecay: 0,
+  momentum: 0,
+  centered: 0,
+  maximize: 0,
+});
+
 /**
  * RMSprop: one fused kernel per parameter per step.
  *
@@ -39,6 +50,7 @@ export interface RMSpropOptions {
 export class RMSprop extends Optimizer<RMSpropOptions> {
   /** Optimizes `params` with the given options. */
   constructor(params: Params<RMSpropOptions>, opts: Partial<RMSpropOptions> = {}) {
+    checkOptions("RMSprop", opts, RMSPROP_KEYS);
     super(params, {
       lr: 0.01,
       alpha: 0.99,

@@ -6,6 +6,7 @@
  */
 import type { Tensor } from "../tensor.ts";
 import { Optimizer, type ParamGroup, type Params, type ParamState } from "./optimizer.ts";
+import { checkOptions, optionKeys } from "../options.ts";
 
 /** Options of {@link SGD}. */
 export interface SGDOptions {
@@ -23,6 +24,15 @@ export interface SGDOptions {
   maximize: boolean;
 }
 
+const SGD_KEYS = optionKeys<SGDOptions>({
+  lr: 0,
+  momentum: 0,
+  dampening: 0,
+  weightDecay: 0,
+  nesterov: 0,
+  maximize: 0,
+});
+
 /**
  * SGD: one fused kernel per parameter per step.
  *
@@ -39,6 +49,7 @@ export interface SGDOptions {
 export class SGD extends Optimizer<SGDOptions> {
   /** Optimizes `params` with the given options. */
   constructor(params: Params<SGDOptions>, opts: Partial<SGDOptions> = {}) {
+    checkOptions("SGD", opts, SGD_KEYS);
     super(params, {
       lr: 0.001,
       momentum: 0,

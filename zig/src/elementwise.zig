@@ -647,11 +647,30 @@ inline fn binaryArith(comptime T: type, comptime op: Binary, a: T, b: T) T {
             var r = m.fmod(T, a, b);
             if (r != 0 and (r < 0) != (b < 0)) r += b;
             break :blk r;
-        } else @mod(a, b),
-        .floor_divide => if (float) floorDivFloat(T, a, b) else @divFloor(a, b),
+        } else intMod(T, a, b),
+        .floor_divide => if (float) floorDivFloat(T, a, b) else intFloorDiv(T, a, b),
         .atan2 => m.atan2(T, a, b),
         else => unreachable,
     };
+}
+
+/// a // b for integers (b != 0, checked before). MIN // -1 overflows, and
+/// x86 traps on it (SIGFPE) rather than wrap: PyTorch's result is MIN, the
+/// wrapped negation. Shared with the CUDA kernels.
+pub inline fn intFloorDiv(comptime T: type, a: T, b: T) T {
+    if (comptime @typeInfo(T).int.signedness == .signed) {
+        if (b == -1) return 0 -% a;
+    }
+    return @divFloor(a, b);
+}
+
+/// a % b with the divisor's sign (b != 0); MIN % -1 is 0, where the
+/// division behind @mod would trap.
+pub inline fn intMod(comptime T: type, a: T, b: T) T {
+    if (comptime @typeInfo(T).int.signedness == .signed) {
+        if (b == -1) return 0;
+    }
+    return @mod(a, b);
 }
 
 fn intPow(comptime T: type, base: T, exp_in: T) T {

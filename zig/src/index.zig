@@ -10,8 +10,10 @@ const assert = std.debug.assert;
 
 pub const Error = error{ InvalidArgument, IndexOutOfRange, OutOfMemory };
 
-/// The index value that failed the last bounds check.
-pub var bad_index: i64 = 0;
+/// The index value that failed the last bounds check on this thread. Per
+/// thread, so that callers on several threads (Deno Workers) each read their
+/// own; every check runs on the calling thread, before any chunk is posted.
+pub threadlocal var bad_index: i64 = 0;
 
 fn ptr(comptime T: type, base: [*]u8, off: i64) [*]T {
     const p: [*]T = @ptrCast(@alignCast(base));

@@ -3,8 +3,15 @@
 //! The calling thread posts one job (a function, a context and a chunk count),
 //! works on chunks itself, and returns when every chunk is done. Workers spin
 //! briefly after a job (back-to-back kernels are common in a training step),
-//! then sleep on a futex. Only one job runs at a time: the library is called
-//! from one JavaScript thread.
+//! then sleep on a futex.
+//!
+//! Several threads may call in at once (each Deno Worker is a thread of its
+//! own, and every Worker that imports Zeno shares this one library). The pool
+//! serves one caller at a time: a caller that finds it serving another runs
+//! its own chunks on its own thread instead of waiting, so no caller ever
+//! blocks on another and the cores stay busy. The chunk count a kernel splits
+//! into depends only on the caller's thread count, never on who runs the
+//! chunks, so a result is the same bits whichever way it ran.
 const std = @import("std");
 const builtin = @import("builtin");
 const assert = std.debug.assert;
@@ -26,11 +33,22 @@ var remaining = std.atomic.Value(u32).init(0);
 var job_meta = std.atomic.Value(u64).init(0);
 var job_fn: Fn = undefined;
 var job_ctx: *const anyopaque = undefined;
+/// The thread count of the caller that posted the current job: a worker
+/// running its chunks splits nested work as that caller would.
+var job_threads = std.atomic.Value(u32).init(1);
 /// Set while this thread runs chunks: a kernel that calls `run` from inside a
 /// chunk gets its chunks run in place instead of replacing the running job.
 threadlocal var in_task: bool = false;
 
-var threads_wanted: u32 = 0; // 0: not chosen yet, use the core count
+/// Held by the caller whose job the workers serve, from posting the job until
+/// its last chunk is done. Everything above and `workers_started` change only
+/// under it.
+var serving = std.atomic.Value(bool).init(false);
+
+/// The thread count kernels split work for, per calling thread (each Worker
+/// sets its own; a worker thread takes the count of the job it runs).
+/// 0: not chosen yet, use the core count.
+threadlocal var threads_wanted: u32 = 0;
 var workers_started: u32 = 0;
 var shutdown = std.atomic.Value(bool).init(false);
 
@@ -38,7 +56,8 @@ fn io() std.Io {
     return std.Io.Threaded.global_single_threaded.io();
 }
 
-/// The number of threads (the caller included) that kernels use.
+/// The number of threads (the caller included) that kernels called from this
+/// thread use.
 pub fn numThreads() u32 {
     if (threads_wanted == 0) {
         const n = std.Thread.getCpuCount() catch 1;
@@ -47,7 +66,8 @@ pub fn numThreads() u32 {
     return threads_wanted;
 }
 
-/// Sets the number of threads; extra workers start lazily and surplus ones idle.
+/// Sets the number of threads for kernels called from this thread; extra
+/// workers start lazily and surplus ones idle.
 pub fn setNumThreads(n: u32) void {
     assert(n >= 1 and n <= max_threads);
     threads_wanted = n;
@@ -88,9 +108,12 @@ fn ensureWorkers(n: u32) bool {
     return true;
 }
 
-fn runChunks(gen: u32) void {
+fn runChunks(gen: u32, threads: u32) void {
     in_task = true;
     defer in_task = false;
+    const own = threads_wanted;
+    threads_wanted = threads;
+    defer threads_wanted = own;
     while (true) {
         const v = claim.load(.acquire);
         if (@as(u32, @truncate(v >> 32)) != gen) return;
@@ -112,7 +135,7 @@ fn workerMain() void {
         while (wake_seq.load(.acquire) == seen and spins < 20_000) : (spins += 1) std.atomic.spinLoopHint();
         while (wake_seq.load(.acquire) == seen) io().futexWaitUncancelable(u32, &wake_seq.raw, seen);
         seen = wake_seq.load(.acquire);
-        runChunks(seen);
+        runChunks(seen, job_threads.load(.monotonic));
     }
 }
 
@@ -122,11 +145,11 @@ pub fn run(chunks: u32, ctx: anytype, comptime f: fn (@TypeOf(ctx), u32) void) v
     comptime assert(@typeInfo(Ctx) == .pointer);
     if (chunks == 0) return;
     const n = numThreads();
-    if (builtin.single_threaded or chunks == 1 or n == 1 or in_task or !ensureWorkers(n)) {
-        var c: u32 = 0;
-        while (c < chunks) : (c += 1) f(ctx, c);
-        return;
-    }
+    if (builtin.single_threaded or chunks == 1 or n == 1 or in_task) return runInPlace(chunks, ctx, f);
+    // Another caller's job holds the workers: run this one here.
+    if (serving.cmpxchgStrong(false, true, .acquire, .monotonic) != null) return runInPlace(chunks, ctx, f);
+    defer serving.store(false, .release);
+    if (!ensureWorkers(n)) return runInPlace(chunks, ctx, f);
     const Wrap = struct {
         fn call(p: *const anyopaque, chunk: u32) void {
             f(@ptrCast(@alignCast(p)), chunk);
@@ -135,12 +158,13 @@ pub fn run(chunks: u32, ctx: anytype, comptime f: fn (@TypeOf(ctx), u32) void) v
     const gen: u32 = wake_seq.load(.monotonic) +% 1;
     job_fn = Wrap.call;
     job_ctx = @ptrCast(ctx);
+    job_threads.store(n, .monotonic);
     job_meta.store((@as(u64, gen) << 32) | chunks, .release);
     remaining.store(chunks, .release);
     claim.store(@as(u64, gen) << 32, .release);
     wake_seq.store(gen, .release);
     io().futexWake(u32, &wake_seq.raw, std.math.maxInt(u32));
-    runChunks(gen);
+    runChunks(gen, n);
     var spins: u32 = 0;
     while (true) {
         const r = remaining.load(.acquire);
@@ -150,6 +174,13 @@ pub fn run(chunks: u32, ctx: anytype, comptime f: fn (@TypeOf(ctx), u32) void) v
             std.atomic.spinLoopHint();
         } else io().futexWaitUncancelable(u32, &remaining.raw, r);
     }
+}
+
+/// A chunk here may still post nested work to the pool (one chunk of a
+/// batched GEMM runs its rows in parallel).
+fn runInPlace(chunks: u32, ctx: anytype, comptime f: fn (@TypeOf(ctx), u32) void) void {
+    var c: u32 = 0;
+    while (c < chunks) : (c += 1) f(ctx, c);
 }
 
 /// Splits `n` items into chunks of at least `grain` items, at most a few per thread.
@@ -221,4 +252,61 @@ test "run called from inside a chunk runs in place" {
         }
     }.f);
     try std.testing.expectEqual(@as(u32, 32), n.load(.monotonic));
+}
+
+test "callers on several threads at once each get every chunk of their own jobs" {
+    // Deno Workers call in from threads of their own: a job must never see
+    // another caller's chunks or lose its own.
+    const Caller = struct {
+        fn main(id: u32, failures: *std.atomic.Value(u32)) void {
+            setNumThreads(4);
+            const Ctx = struct { hits: *[64]u32, id: u32 };
+            var round: u32 = 0;
+            while (round < 3000) : (round += 1) {
+                var hits: [64]u32 = @splat(0);
+                const chunks = 2 + (round * 31 + id * 7) % 62;
+                const ctx = Ctx{ .hits = &hits, .id = id };
+                run(chunks, &ctx, struct {
+                    fn f(c: *const Ctx, chunk: u32) void {
+                        // Chunks of one job touch distinct slots.
+                        c.hits[chunk] += 1;
+                    }
+                }.f);
+                for (hits, 0..) |h, i| {
+                    const want: u32 = if (i < chunks) 1 else 0;
+                    if (h != want) _ = failures.fetchAdd(1, .monotonic);
+                }
+            }
+        }
+    };
+    var failures = std.atomic.Value(u32).init(0);
+    var threads: [4]std.Thread = undefined;
+    for (&threads, 0..) |*t, i| t.* = try std.Thread.spawn(.{}, Caller.main, .{ @as(u32, @intCast(i)), &failures });
+    for (threads) |t| t.join();
+    try std.testing.expectEqual(@as(u32, 0), failures.load(.monotonic));
+}
+
+test "the thread count is per calling thread, and workers split nested work by the job's" {
+    setNumThreads(3);
+    try std.testing.expectEqual(@as(u32, 3), numThreads());
+    const Other = struct {
+        fn main(seen: *u32) void {
+            setNumThreads(2);
+            seen.* = numThreads();
+        }
+    };
+    var seen: u32 = 0;
+    const t = try std.Thread.spawn(.{}, Other.main, .{&seen});
+    t.join();
+    try std.testing.expectEqual(@as(u32, 2), seen);
+    try std.testing.expectEqual(@as(u32, 3), numThreads());
+    const Ctx = struct { counts: *[16]std.atomic.Value(u32) };
+    var counts: [16]std.atomic.Value(u32) = @splat(std.atomic.Value(u32).init(0));
+    const ctx = Ctx{ .counts = &counts };
+    run(16, &ctx, struct {
+        fn f(c: *const Ctx, chunk: u32) void {
+            c.counts[chunk].store(numThreads(), .monotonic);
+        }
+    }.f);
+    for (counts) |c| try std.testing.expectEqual(@as(u32, 3), c.load(.monotonic));
 }

@@ -370,139 +370,212 @@ test {
 
 const cuda = @import("cuda/api.zig");
 
+/// One lock around every CUDA export: the device state (current device,
+/// stream, caching allocator, cuBLAS handle, the driver library itself) is
+/// per process, and Deno Workers call in from threads of their own.
+var cuda_lock: std.Io.Mutex = .init;
+
+fn lockIo() std.Io {
+    return std.Io.Threaded.global_single_threaded.io();
+}
+
 export fn zeno_cuda_init() callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
     return cuda.init();
 }
 
 export fn zeno_cuda_device_count() callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
     return cuda.deviceCount();
 }
 
 export fn zeno_cuda_device_name(dev: i32, buf: [*]u8, len: i32) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
     return cuda.deviceName(dev, buf, len);
 }
 
 /// out: Float64Array(8), see DESIGN.md.
 export fn zeno_cuda_device_props(dev: i32, out: [*]f64) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
     return cuda.deviceProps(dev, out);
 }
 
 export fn zeno_cuda_set_device(dev: i32) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
     return cuda.setDevice(dev);
 }
 
 export fn zeno_cuda_last_error(buf: [*]u8, len: i32) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
     return cuda.lastError(buf, len);
 }
 
 /// out: BigUint64Array(1) receives the device address.
 export fn zeno_cuda_malloc(bytes: f64, out: [*]u64) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
     return cuda.malloc(bytes, out);
 }
 
 export fn zeno_cuda_free(ptr: u64) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
     return cuda.free(ptr);
 }
 
 export fn zeno_cuda_empty_cache() callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
     return cuda.emptyCache();
 }
 
 /// out: Float64Array(8), see DESIGN.md.
 export fn zeno_cuda_memory_stats(out: [*]f64) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
     return cuda.memoryStats(out);
 }
 
 export fn zeno_cuda_reset_peak() callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
     return cuda.resetPeak();
 }
 
 export fn zeno_cuda_synchronize() callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
     return cuda.synchronize();
 }
 
 export fn zeno_cuda_htod(dst: u64, src: [*]u8, bytes: f64) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
     return cuda.htod(dst, src, bytes);
 }
 
 export fn zeno_cuda_dtoh(dst: [*]u8, src: u64, bytes: f64) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
     return cuda.dtoh(dst, src, bytes);
 }
 
 export fn zeno_cuda_dtod(dst: u64, src: u64, bytes: f64) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
     return cuda.dtod(dst, src, bytes);
 }
 
 export fn zeno_cuda_memset0(dst: u64, bytes: f64) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
     return cuda.memset0(dst, bytes);
 }
 
 export fn zeno_cuda_set_allow_tf32(on: i32) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
     return cuda.setAllowTf32(on);
 }
 
 export fn zeno_cuda_copy(src_dtype: i32, src: u64, soff: f64, dst_dtype: i32, dst: u64, doff: f64, ndim: i32, meta: [*]const i32) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
     return cuda.copy(src_dtype, src, soff, dst_dtype, dst, doff, ndim, meta);
 }
 
 /// meta: [shape, dst strides]; bits: the element's bit pattern (low bytes).
 export fn zeno_cuda_fill(dtype: i32, dst: u64, doff: f64, ndim: i32, meta: [*]const i32, bits: u64) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
     return cuda.fill(dtype, dst, doff, ndim, meta, bits);
 }
 
 export fn zeno_cuda_unary(op: i32, dtype: i32, x: u64, xoff: f64, y: u64, yoff: f64, ndim: i32, meta: [*]const i32, a: f64, b: f64, c: f64) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
     return cuda.unary(op, dtype, x, xoff, y, yoff, ndim, meta, a, b, c);
 }
 
 export fn zeno_cuda_binary(op: i32, dtype: i32, a: u64, aoff: f64, b: u64, boff: f64, out: u64, ooff: f64, ndim: i32, meta: [*]const i32) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
     return cuda.binary(op, dtype, a, aoff, b, boff, out, ooff, ndim, meta);
 }
 
 export fn zeno_cuda_where(dtype: i32, c: u64, coff: f64, a: u64, aoff: f64, b: u64, boff: f64, out: u64, ooff: f64, ndim: i32, meta: [*]const i32) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
     return cuda.where(dtype, c, coff, a, aoff, b, boff, out, ooff, ndim, meta);
 }
 
 /// out/idx: 0 for none (as the CPU's null).
 export fn zeno_cuda_reduce(op: i32, dtype: i32, x: u64, xoff: f64, out: u64, ooff: f64, idx: u64, ioff: f64, outer: i32, r: i32, inner: i32, p: f64) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
     return cuda.reduce(op, dtype, x, xoff, out, ooff, idx, ioff, outer, r, inner, p);
 }
 
 export fn zeno_cuda_scan(op: i32, dtype: i32, x: u64, xoff: f64, out: u64, ooff: f64, outer: i32, r: i32, inner: i32) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
     return cuda.scan(op, dtype, x, xoff, out, ooff, outer, r, inner);
 }
 
 export fn zeno_cuda_softmax(log: i32, dtype: i32, x: u64, xoff: f64, out: u64, ooff: f64, outer: i32, r: i32, inner: i32) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
     return cuda.softmax(log, dtype, x, xoff, out, ooff, outer, r, inner);
 }
 
 /// meta: [a_batch, a_row, a_col, b_batch, b_row, b_col] strides in elements.
 export fn zeno_cuda_matmul(dtype: i32, a: u64, aoff: f64, b: u64, boff: f64, c: u64, coff: f64, batch: i32, m: i32, n: i32, k: i32, meta: [*]const i32) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
     return cuda.matmul(dtype, a, aoff, b, boff, c, coff, batch, m, n, k, meta);
 }
 
 export fn zeno_cuda_index_select(elem_size: i32, x: u64, xoff: f64, idx: u64, ioff: f64, n: i32, out: u64, ooff: f64, outer: i32, size: i32, inner: i32, wrap: i32) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
     return cuda.indexSelect(elem_size, x, xoff, idx, ioff, n, out, ooff, outer, size, inner, wrap);
 }
 
 export fn zeno_cuda_gather(dtype: i32, x: u64, xoff: f64, idx: u64, ioff: f64, out: u64, ooff: f64, ndim: i32, meta: [*]const i32, dim: i32, size: i32) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
     return cuda.gather(dtype, x, xoff, idx, ioff, out, ooff, ndim, meta, dim, size);
 }
 
 export fn zeno_cuda_scatter(op: i32, dtype: i32, dst: u64, doff: f64, idx: u64, ioff: f64, src: u64, soff: f64, ndim: i32, meta: [*]const i32, dim: i32, size: i32) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
     return cuda.scatter(op, dtype, dst, doff, idx, ioff, src, soff, ndim, meta, dim, size);
 }
 
 export fn zeno_cuda_sort(dtype: i32, x: u64, xoff: f64, vals: u64, voff: f64, idx: u64, ioff: f64, outer: i32, r: i32, inner: i32, descending: i32) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
     return cuda.sort(dtype, x, xoff, vals, voff, idx, ioff, outer, r, inner, descending);
 }
 
 /// s1..s3: 0 for none; hyper: f64[12] as for zeno_optim_step.
 export fn zeno_cuda_optim_step(kind: i32, dtype: i32, p: u64, poff: f64, g: u64, goff: f64, s1: u64, s1off: f64, s2: u64, s2off: f64, s3: u64, s3off: f64, n: i32, hyper: [*]const f64) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
     return cuda.optimStep(kind, dtype, p, poff, g, goff, s1, s1off, s2, s2off, s3, s3off, n, hyper);
 }
 
 /// idx: 0 for none.
 export fn zeno_cuda_window2d(op: i32, dtype: i32, src: u64, soff: f64, dst: u64, doff: f64, idx: u64, ioff: f64, meta: [*]const i32, count_include_pad: i32, divisor: i32) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
     return cuda.window2d(op, dtype, src, soff, dst, doff, idx, ioff, meta, count_include_pad, divisor);
 }
 

@@ -11,7 +11,7 @@
  * @module
  */
 import { backendFor, type Storage, type Window2d } from "../../backend.ts";
-import { type DType, isFloating } from "../../dtype.ts";
+import { type DType, floatTensorHint, isFloating } from "../../dtype.ts";
 import { contiguousStrides, fmtShape, numel } from "../../shape.ts";
 import { emptyTensor, outputTensor, Tensor } from "../../tensor.ts";
 import { record } from "../../autograd/node.ts";
@@ -20,6 +20,8 @@ import { isGradEnabled, noGrad } from "../../autograd/grad_mode.ts";
 import { add, clone, toDType } from "../../ops/elementwise.ts";
 import { sum } from "../../ops/reduce.ts";
 import { narrow, permute, reshape, squeeze, transpose, unsqueeze } from "../../ops/view.ts";
+import { checkOptions, optionKeys } from "../../options.ts";
+import { typeError } from "../../args.ts";
 
 /** A size given once for every spatial dim, or per dim. */
 export type SizeArg = number | readonly number[];
@@ -52,6 +54,15 @@ export interface ConvTransposeOptions {
 
 type Pair = [number, number];
 
+const CONV_KEYS = optionKeys<ConvOptions>({ stride: 0, padding: 0, dilation: 0, groups: 0 });
+const CONV_TRANSPOSE_KEYS = optionKeys<ConvTransposeOptions>({
+  stride: 0,
+  padding: 0,
+  outputPadding: 0,
+  groups: 0,
+  dilation: 0,
+});
+
 /** @internal Geometry of a 2-D convolution on a 4-D input. */
 export interface Conv2dParams {
   stride: Pair;
@@ -62,13 +73,16 @@ export interface Conv2dParams {
 
 /** @internal `v` as one value per spatial dim, checked against `min`. */
 export function sizeArg(v: SizeArg, n: number, name: string, op: string, min: number): number[] {
+  if (typeof v !== "number" && !Array.isArray(v)) {
+    typeError(op, name, "an integer or an array of integers", v);
+  }
   const vals = typeof v === "number" ? new Array<number>(n).fill(v) : [...v];
   if (vals.length === 1 && n > 1) { while (vals.length < n) vals.push(vals[0]); }
   if (vals.length !== n || vals.some((x) => !Number.isInteger(x) || x < min)) {
     throw new RangeError(
       `${op}: ${name} must be ${
         min === 0 ? "a non-negative" : "a positive"
-      } integer or ${n} of them, got ${JSON.stringify(v)}`,
+      } integer or ${n} of them, got ${typeof v === "number" ? v : `[${vals.join(", ")}]`}`,
     );
   }
   return vals;
@@ -76,11 +90,11 @@ export function sizeArg(v: SizeArg, n: number, name: string, op: string, min: nu
 
 /** @internal Checks that `x` is a floating tensor; returns its compute dtype. */
 export function checkFloatInput(x: unknown, op: string, what = "input"): Tensor {
-  if (!(x instanceof Tensor)) {
-    throw new TypeError(`${op}: expected ${what} to be a Tensor, got ${typeof x}`);
-  }
+  if (!(x instanceof Tensor)) typeError(op, what, "a Tensor", x);
   if (!isFloating(x.dtype)) {
-    throw new TypeError(`${op}: expected a floating point ${what}, got ${x.dtype}`);
+    throw new TypeError(
+      `${op}: expected a floating point ${what}, got ${x.dtype}${floatTensorHint(x.dtype)}`,
+    );
   }
   return x;
 }
@@ -481,6 +495,7 @@ function convNd(
   bias: Tensor | null | undefined,
   opts: ConvOptions,
 ): Tensor {
+  checkOptions(op, opts, CONV_KEYS);
   const x0 = checkFloatInput(input, op);
   const w0 = checkFloatInput(weight, op, "weight");
   const b = bias == null ? null : checkFloatInput(bias, op, "bias");
@@ -666,6 +681,7 @@ export function convTranspose2d(
   opts: ConvTransposeOptions = {},
 ): Tensor {
   const op = "convTranspose2d";
+  checkOptions(op, opts, CONV_TRANSPOSE_KEYS);
   const x0 = checkFloatInput(input, op);
   const w = checkFloatInput(weight, op, "weight");
   const b = bias == null ? null : checkFloatInput(bias, op, "bias");

@@ -6,6 +6,8 @@
 import type { Tensor } from "../../tensor.ts";
 import { bernoulli } from "../../ops/creation.ts";
 import type { Generator } from "../../random.ts";
+import { checkOptions, optionKeys } from "../../options.ts";
+import { checkTensor } from "../../args.ts";
 
 /** Options of {@link dropout}. */
 export interface DropoutOptions {
@@ -14,6 +16,8 @@ export interface DropoutOptions {
   /** Generator to draw the mask from (default: the one `manualSeed` seeds). */
   generator?: Generator;
 }
+
+const DROPOUT_KEYS = optionKeys<DropoutOptions>({ training: 0, generator: 0 });
 
 /**
  * Zeroes each element with probability `p` and scales the rest by
@@ -28,6 +32,8 @@ export interface DropoutOptions {
  * ```
  */
 export function dropout(input: Tensor, p = 0.5, opts: DropoutOptions = {}): Tensor {
+  checkTensor(input, "dropout");
+  checkOptions("dropout", opts, DROPOUT_KEYS);
   if (!(p >= 0 && p <= 1)) {
     throw new RangeError(`dropout: probability has to be between 0 and 1, but got ${p}`);
   }

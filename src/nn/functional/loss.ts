@@ -5,7 +5,7 @@
  * @module
  */
 import { outputTensor, Tensor } from "../../tensor.ts";
-import { isFloating } from "../../dtype.ts";
+import { intTensorHint, isFloating } from "../../dtype.ts";
 import { isGradEnabled, noGrad } from "../../autograd/grad_mode.ts";
 import { type Node, record } from "../../autograd/node.ts";
 import { arange } from "../../ops/creation.ts";
@@ -13,6 +13,7 @@ import { fmtShape } from "../../shape.ts";
 import { deviceMismatch } from "../../lifetime.ts";
 import { where } from "../../ops/elementwise.ts";
 import { softplus } from "../../ops/unary_fns.ts";
+import { checkOptions, optionKeys } from "../../options.ts";
 
 /** How a loss reduces over elements. */
 export type Reduction = "mean" | "sum" | "none";
@@ -36,6 +37,20 @@ export interface CrossEntropyOptions extends NLLOptions {
   /** Mix the target with the uniform distribution by this amount (default 0). */
   labelSmoothing?: number;
 }
+
+const REDUCTION_KEYS = optionKeys<ReductionOptions>({ reduction: 0 });
+const NLL_KEYS = optionKeys<NLLOptions>({ reduction: 0, weight: 0, ignoreIndex: 0 });
+const CE_KEYS = optionKeys<CrossEntropyOptions>({
+  reduction: 0,
+  weight: 0,
+  ignoreIndex: 0,
+  labelSmoothing: 0,
+});
+const SMOOTH_L1_KEYS = ["reduction", "beta"] as const;
+const HUBER_KEYS = ["reduction", "delta"] as const;
+const BCE_KEYS = ["reduction", "weight"] as const;
+const BCE_LOGITS_KEYS = ["reduction", "weight", "posWeight"] as const;
+const KL_KEYS = ["reduction", "logTarget"] as const;
 
 function reduce(loss: Tensor, reduction: Reduction | undefined, op: string): Tensor {
   switch (reduction ?? "mean") {
@@ -78,6 +93,7 @@ function checkSameShape(input: Tensor, target: Tensor, op: string): void {
  * ```
  */
 export function mseLoss(input: Tensor, target: Tensor, opts: ReductionOptions = {}): Tensor {
+  checkOptions("mseLoss", opts, REDUCTION_KEYS);
   checkPair(input, target, "mseLoss");
   return reduce(input.sub(target).square(), opts.reduction, "mseLoss");
 }
@@ -92,6 +108,7 @@ export function mseLoss(input: Tensor, target: Tensor, opts: ReductionOptions = 
  * ```
  */
 export function l1Loss(input: Tensor, target: Tensor, opts: ReductionOptions = {}): Tensor {
+  checkOptions("l1Loss", opts, REDUCTION_KEYS);
   checkPair(input, target, "l1Loss");
   return reduce(input.sub(target).abs(), opts.reduction, "l1Loss");
 }
@@ -110,6 +127,7 @@ export function smoothL1Loss(
   target: Tensor,
   opts: ReductionOptions & { beta?: number } = {},
 ): Tensor {
+  checkOptions("smoothL1Loss", opts, SMOOTH_L1_KEYS);
   checkPair(input, target, "smoothL1Loss");
   const beta = opts.beta ?? 1;
   if (beta < 0) throw new RangeError("smoothL1Loss: beta must be non-negative");
@@ -133,6 +151,7 @@ export function huberLoss(
   target: Tensor,
   opts: ReductionOptions & { delta?: number } = {},
 ): Tensor {
+  checkOptions("huberLoss", opts, HUBER_KEYS);
   checkPair(input, target, "huberLoss");
   const delta = opts.delta ?? 1;
   if (!(delta > 0)) throw new RangeError("huberLoss: delta must be positive");
@@ -164,10 +183,11 @@ function classInput(input: Tensor, target: Tensor, op: string): [Tensor, Tensor,
  * ```ts
  * import * as zn from "../../../mod.ts";
  * const logp = zn.tensor([[-0.5, -1.0], [-2.0, -0.1]]);
- * zn.nn.functional.nllLoss(logp, zn.tensor([0, 1])).item(); // 0.3
+ * zn.nn.functional.nllLoss(logp, zn.tensor([0n, 1n])).item(); // 0.3
  * ```
  */
 export function nllLoss(input: Tensor, target: Tensor, opts: NLLOptions = {}): Tensor {
+  checkOptions("nllLoss", opts, NLL_KEYS);
   const [x, t, unbatched] = classInput(input, target, "nllLoss");
   const { loss, weights } = nllTerms(x, t, opts, "nllLoss");
   const r = opts.reduction ?? "mean";
@@ -183,7 +203,9 @@ function nllTerms(
   op: string,
 ): { loss: Tensor; weights: Tensor; ignored: Tensor } {
   if (t.dtype !== "int64" && t.dtype !== "int32") {
-    throw new TypeError(`${op}: expected an int64 target of class indices, got ${t.dtype}`);
+    throw new TypeError(
+      `${op}: expected an int64 target of class indices, got ${t.dtype}${intTensorHint(t.dtype)}`,
+    );
   }
   const c = x.shape[1];
   const expect = [x.shape[0], ...x.shape.slice(2)];
@@ -226,7 +248,7 @@ function nllTerms(
  * ```ts
  * import * as zn from "../../../mod.ts";
  * const logits = zn.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0]]);
- * zn.nn.functional.crossEntropy(logits, zn.tensor([0, 2])).item(); // 0.1759
+ * zn.nn.functional.crossEntropy(logits, zn.tensor([0n, 2n])).item(); // 0.1755
  * ```
  */
 export function crossEntropy(
@@ -234,6 +256,7 @@ export function crossEntropy(
   target: Tensor,
   opts: CrossEntropyOptions = {},
 ): Tensor {
+  checkOptions("crossEntropy", opts, CE_KEYS);
   const [x, t, unbatched] = classInput(input, target, "crossEntropy");
   const eps = opts.labelSmoothing ?? 0;
   if (!(eps >= 0 && eps <= 1)) {
@@ -250,11 +273,24 @@ export function crossEntropy(
   let loss: Tensor;
   if (isFloating(t.dtype)) {
     if (t.ndim !== x.ndim || t.shape.some((s, i) => s !== x.shape[i])) {
+      // A floating target of the class-index shape is most likely class indices.
+      const classShape = input.ndim === 1 ? [] : [input.shape[0], ...input.shape.slice(2)];
+      const indices = target.ndim === classShape.length &&
+        target.shape.every((s, i) => s === classShape[i]);
       throw new RangeError(
         `crossEntropy: a probability target must have the input's shape ${
           fmtShape(input.shape)
-        }, got ${fmtShape(target.shape)}`,
+        }, got ${fmtShape(target.shape)}${
+          indices
+            ? `; class indices must be an int64 tensor, got ${target.dtype}${
+              intTensorHint(target.dtype)
+            }`
+            : ""
+        }`,
       );
+    }
+    if ((opts.ignoreIndex ?? -100) >= 0) {
+      throw new RangeError("crossEntropy: ignoreIndex is not supported for a probability target");
     }
     const probs = eps > 0 ? t.mul(1 - eps).add(eps / c) : t;
     let prod = logp.mul(probs);
@@ -357,6 +393,7 @@ export function binaryCrossEntropy(
   target: Tensor,
   opts: ReductionOptions & { weight?: Tensor | null } = {},
 ): Tensor {
+  checkOptions("binaryCrossEntropy", opts, BCE_KEYS);
   checkSameShape(input, target, "binaryCrossEntropy");
   const logX = input.log().clamp(-100);
   const log1mX = input.neg().add(1).log().clamp(-100);
@@ -380,6 +417,7 @@ export function binaryCrossEntropyWithLogits(
   target: Tensor,
   opts: ReductionOptions & { weight?: Tensor | null; posWeight?: Tensor | null } = {},
 ): Tensor {
+  checkOptions("binaryCrossEntropyWithLogits", opts, BCE_LOGITS_KEYS);
   checkSameShape(input, target, "binaryCrossEntropyWithLogits");
   const sp = softplus(input.neg());
   const oneMinusT = target.neg().add(1);
@@ -412,6 +450,7 @@ export function klDiv(
   target: Tensor,
   opts: { reduction?: Reduction | "batchmean"; logTarget?: boolean } = {},
 ): Tensor {
+  checkOptions("klDiv", opts, KL_KEYS);
   checkPair(input, target, "klDiv");
   let loss: Tensor;
   if (opts.logTarget) loss = target.exp().mul(target.sub(input));

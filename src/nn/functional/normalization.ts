@@ -10,6 +10,8 @@ import { outputTensor, Tensor } from "../../tensor.ts";
 import { isGradEnabled, noGrad } from "../../autograd/grad_mode.ts";
 import { type Node, record } from "../../autograd/node.ts";
 import { fmtShape } from "../../shape.ts";
+import { checkOptions, optionKeys } from "../../options.ts";
+import { checkIntList, checkOptionalTensor, checkTensor } from "../../args.ts";
 
 /** Options of {@link batchNorm}. */
 export interface BatchNormOptions {
@@ -20,6 +22,9 @@ export interface BatchNormOptions {
   /** Added to the variance (default 1e-5). */
   eps?: number;
 }
+
+const BATCH_NORM_KEYS = optionKeys<BatchNormOptions>({ training: 0, momentum: 0, eps: 0 });
+const EPS_KEYS = ["eps"] as const;
 
 function channelShape(input: Tensor): number[] {
   return input.shape.map((s, i) => (i === 1 ? s : 1));
@@ -49,6 +54,11 @@ export function batchNorm(
   if (!(input instanceof Tensor) || input.ndim < 2) {
     throw new RangeError("batchNorm: expected an input with at least 2 dims [N, C, ...]");
   }
+  checkOptionalTensor(runningMean, "batchNorm", "runningMean");
+  checkOptionalTensor(runningVar, "batchNorm", "runningVar");
+  checkOptionalTensor(weight, "batchNorm", "weight");
+  checkOptionalTensor(bias, "batchNorm", "bias");
+  checkOptions("batchNorm", opts, BATCH_NORM_KEYS);
   const training = opts.training ?? false, momentum = opts.momentum ?? 0.1;
   const eps = opts.eps ?? 1e-5;
   if (training) {
@@ -253,6 +263,11 @@ export function layerNorm(
   bias?: Tensor | null,
   opts: { eps?: number } = {},
 ): Tensor {
+  checkTensor(input, "layerNorm");
+  checkIntList(normalizedShape, "layerNorm", "normalizedShape", { single: true });
+  checkOptionalTensor(weight, "layerNorm", "weight");
+  checkOptionalTensor(bias, "layerNorm", "bias");
+  checkOptions("layerNorm", opts, EPS_KEYS);
   const ns = typeof normalizedShape === "number" ? [normalizedShape] : [...normalizedShape];
   const k = ns.length, nd = input.ndim;
   if (k === 0 || k > nd || ns.some((s, i) => s !== input.shape[nd - k + i])) {
@@ -388,6 +403,10 @@ export function groupNorm(
   bias?: Tensor | null,
   opts: { eps?: number } = {},
 ): Tensor {
+  checkTensor(input, "groupNorm");
+  checkOptionalTensor(weight, "groupNorm", "weight");
+  checkOptionalTensor(bias, "groupNorm", "bias");
+  checkOptions("groupNorm", opts, EPS_KEYS);
   if (input.ndim < 2) throw new RangeError("groupNorm: expected an input with at least 2 dims");
   const n = input.shape[0], c = input.shape[1];
   if (!Number.isInteger(numGroups) || numGroups <= 0 || c % numGroups !== 0) {
@@ -395,7 +414,10 @@ export function groupNorm(
       `groupNorm: expected number of channels in input (${c}) to be divisible by numGroups (${numGroups})`,
     );
   }
-  const g = input.reshape([n, numGroups, -1]);
+  // The group size spelled out: -1 cannot be inferred for an empty batch.
+  let per = c / numGroups;
+  for (let i = 2; i < input.ndim; i++) per *= input.shape[i];
+  const g = input.reshape([n, numGroups, per]);
   const mean = g.mean(2, true);
   const variance = g.var(2, { correction: 0, keepdim: true });
   let out = g.sub(mean).mul(variance.add(opts.eps ?? 1e-5).rsqrt()).reshape(input.shape);

@@ -6,6 +6,8 @@
 import { Tensor } from "../../tensor.ts";
 import { full, tensor } from "../../ops/creation.ts";
 import { cat } from "../../ops/join.ts";
+import { checkOptions, optionKeys } from "../../options.ts";
+import { checkArray } from "../../args.ts";
 
 /** Options of {@link pad}. */
 export interface PadOptions {
@@ -14,6 +16,8 @@ export interface PadOptions {
   /** Fill value of constant padding (default 0). */
   value?: number;
 }
+
+const PAD_KEYS = optionKeys<PadOptions>({ mode: 0, value: 0 });
 
 /**
  * Pads the last dims: `padding` is `[lastLeft, lastRight, prevLeft,
@@ -28,6 +32,8 @@ export interface PadOptions {
  */
 export function pad(input: Tensor, padding: readonly number[], opts: PadOptions = {}): Tensor {
   if (!(input instanceof Tensor)) throw new TypeError("pad: expected a Tensor");
+  checkArray(padding, "pad", "padding");
+  checkOptions("pad", opts, PAD_KEYS);
   if (padding.length % 2 !== 0 || padding.length / 2 > input.ndim) {
     throw new RangeError(
       `pad: padding length must be even and at most 2 * ndim (${

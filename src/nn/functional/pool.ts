@@ -11,7 +11,7 @@
  * @module
  */
 import type { Window2d } from "../../backend.ts";
-import { fmtShape } from "../../shape.ts";
+import { checkShape, fmtShape } from "../../shape.ts";
 import { emptyTensor, type Tensor } from "../../tensor.ts";
 import { record } from "../../autograd/node.ts";
 import { noGrad } from "../../autograd/grad_mode.ts";
@@ -19,6 +19,8 @@ import { toDType } from "../../ops/elementwise.ts";
 import { gather } from "../../ops/indexing.ts";
 import { reshape, squeeze, unsqueeze } from "../../ops/view.ts";
 import { checkFloatInput, kernelOperand, type SizeArg, sizeArg, window } from "./conv.ts";
+import { checkOptions, optionKeys } from "../../options.ts";
+import { typeError } from "../../args.ts";
 
 /** Options of {@link maxPool1d} and {@link maxPool2d}. */
 export interface MaxPoolOptions {
@@ -47,6 +49,21 @@ export interface AvgPoolOptions {
   /** Divide every window's sum by this instead of its size. */
   divisorOverride?: number | null;
 }
+
+const MAX_POOL_KEYS = optionKeys<MaxPoolOptions>({
+  stride: 0,
+  padding: 0,
+  dilation: 0,
+  ceilMode: 0,
+  returnIndices: 0,
+});
+const AVG_POOL_KEYS = optionKeys<AvgPoolOptions>({
+  stride: 0,
+  padding: 0,
+  ceilMode: 0,
+  countIncludePad: 0,
+  divisorOverride: 0,
+});
 
 /** Pooled values with the argmax index of each output. */
 export interface PoolWithIndices {
@@ -236,6 +253,7 @@ function maxPoolNd(
   kernelSize: SizeArg,
   opts: MaxPoolOptions,
 ): Tensor | PoolWithIndices {
+  checkOptions(op, opts, MAX_POOL_KEYS);
   checkFloatInput(input, op);
   const [x, undo] = to4d(op, input, nd);
   const g = poolGeometry(
@@ -260,7 +278,7 @@ function maxPoolNd(
  * @example
  * ```ts
  * import * as zn from "../../../mod.ts";
- * const x = zn.tensor([[[1, 3, 2, 5, 4]]]).to("float32");
+ * const x = zn.tensor([[[1, 3, 2, 5, 4]]]);
  * zn.nn.functional.maxPool1d(x, 2).toArray(); // [[[3, 5]]]
  * ```
  */
@@ -369,6 +387,7 @@ export function avgPool2d(
   opts: AvgPoolOptions = {},
 ): Tensor {
   const op = "avgPool2d";
+  checkOptions(op, opts, AVG_POOL_KEYS);
   checkFloatInput(input, op);
   const div = opts.divisorOverride ?? 0;
   if (opts.divisorOverride != null && (!Number.isInteger(div) || div === 0)) {
@@ -439,6 +458,9 @@ export function adaptiveAvgPool2d(
 ): Tensor {
   const op = "adaptiveAvgPool2d";
   checkFloatInput(input, op);
+  if (typeof outputSize !== "number" && !Array.isArray(outputSize)) {
+    typeError(op, "outputSize", "an integer or an array of integers (or nulls)", outputSize);
+  }
   const [x, undo] = to4d(op, input, 2);
   const req = typeof outputSize === "number" ? [outputSize, outputSize] : [...outputSize];
   if (req.length === 1) req.push(req[0]);
@@ -446,11 +468,12 @@ export function adaptiveAvgPool2d(
   if (out.length !== 2 || out.some((v) => !Number.isInteger(v) || v! < 1)) {
     throw new RangeError(
       `${op}: outputSize must be a positive integer or a pair of them (null keeps the input size), got ${
-        JSON.stringify(outputSize)
+        typeof outputSize === "number" ? outputSize : `[${outputSize.map(String).join(", ")}]`
       }`,
     );
   }
   const [n, c, h, w] = x.shape;
+  checkShape([n, c, out[0]!, out[1]!], op);
   const geom = window(n, c, [h, w], [out[0]!, out[1]!], [1, 1], [1, 1], [0, 0], [1, 1]);
   return undo(adaptiveCore(x, geom));
 }

@@ -7,9 +7,17 @@ import { Tensor } from "../../tensor.ts";
 import { noGrad } from "../../autograd/grad_mode.ts";
 import { stack } from "../../ops/join.ts";
 import { tensor } from "../../ops/creation.ts";
+import { checkOptions } from "../../options.ts";
+import { checkIterable, checkTensor } from "../../args.ts";
 
-function gradsOf(params: Iterable<Tensor> | Tensor): Tensor[] {
+const CLIP_NORM_KEYS = ["normType", "errorIfNonfinite"] as const;
+
+function gradsOf(params: Iterable<Tensor> | Tensor, op: string): Tensor[] {
+  if (!(params instanceof Tensor)) {
+    checkIterable(params, op, "params", "a Tensor or an iterable of Tensors");
+  }
   const list = params instanceof Tensor ? [params] : [...params];
+  for (const p of list) checkTensor(p, op, "each of params");
   return list.filter((p) => p.grad !== null).map((p) => p.grad!);
 }
 
@@ -31,8 +39,9 @@ export function clipGradNorm_(
   maxNorm: number,
   opts: { normType?: number; errorIfNonfinite?: boolean } = {},
 ): Tensor {
+  checkOptions("clipGradNorm_", opts, CLIP_NORM_KEYS);
   const p = opts.normType ?? 2;
-  const grads = gradsOf(params);
+  const grads = gradsOf(params, "clipGradNorm_");
   return noGrad(() => {
     if (grads.length === 0) return tensor(0.0);
     const norms = grads.map((g) => g.norm(p));
@@ -63,7 +72,7 @@ export function clipGradNorm_(
  * ```
  */
 export function clipGradValue_(params: Iterable<Tensor> | Tensor, clipValue: number): void {
-  const grads = gradsOf(params);
+  const grads = gradsOf(params, "clipGradValue_");
   noGrad(() => {
     for (const g of grads) g.clamp_(-clipValue, clipValue);
   });

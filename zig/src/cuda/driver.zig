@@ -101,8 +101,9 @@ pub fn resolve(comptime T: type, lib: anytype, out: *T) bool {
 
 // ---------------------------------------------------------------- messages
 
-var message_buf: [512]u8 = undefined;
-var message_len: usize = 0;
+// Per thread: a Worker reads the message of its own failed call.
+threadlocal var message_buf: [512]u8 = undefined;
+threadlocal var message_len: usize = 0;
 
 pub fn setMessage(comptime fmt: []const u8, args: anytype) void {
     const s = std.fmt.bufPrint(&message_buf, fmt, args) catch message_buf[0..];

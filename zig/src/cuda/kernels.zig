@@ -407,8 +407,8 @@ inline fn binaryArith(comptime T: type, comptime op: ew.Binary, a: T, b: T) T {
             var r: T = @floatCast(dm.fmod(a, b));
             if (r != 0 and (r < 0) != (b < 0)) r += b;
             break :blk r;
-        } else @mod(a, b),
-        .floor_divide => if (float) floorDivFloat(T, a, b) else @divFloor(a, b),
+        } else ew.intMod(T, a, b),
+        .floor_divide => if (float) floorDivFloat(T, a, b) else ew.intFloorDiv(T, a, b),
         .atan2 => @floatCast(dm.atan2(a, b)),
         else => unreachable,
     };
