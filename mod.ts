@@ -3,7 +3,7 @@
  * PyTorch's semantics.
  *
  * ```ts
- * import * as zn from "./mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const a = zn.randn([2, 3]);
  * const b = zn.ones([3, 4]);
  * console.log(a.matmul(b).relu().sum(1));
@@ -13,9 +13,17 @@
  */
 import "./src/cpu_backend.ts";
 import "./src/cuda_backend.ts";
+import { init as prepareNative } from "./src/init.ts";
+
+// Imported as a package (JSR, a URL, another project's folder), Zeno fetches
+// this CPU's prebuilt native library into the cache on first use; in a
+// checkout or with ZENO_LIB set this returns at once.
+await prepareNative();
 
 export { newaxis, Tensor } from "./src/tensor.ts";
 export type { Dim, IndexItem, Slice, TensorLike } from "./src/tensor.ts";
+export { asTypedArray, fromTypedArray } from "./src/interop.ts";
+export type { AsTypedArrayOptions, FromTypedArrayOptions } from "./src/interop.ts";
 export type { DType, TypedArray } from "./src/dtype.ts";
 export { promoteTypes } from "./src/dtype.ts";
 export { Generator, manualSeed } from "./src/random.ts";
@@ -129,7 +137,8 @@ export {
   variance as var,
 } from "./src/ops/reduce.ts";
 export { matmul } from "./src/ops/matmul.ts";
-export { cat, chunk, oneHot, split, stack, tril, triu } from "./src/ops/join.ts";
+export { cat, chunk, split, stack, tril, triu } from "./src/ops/join.ts";
+export { oneHot } from "./src/ops/one_hot.ts";
 export { gather, indexSelect, maskedFill } from "./src/ops/indexing.ts";
 export type { IndexPutOptions } from "./src/ops/indexing.ts";
 export { sort, topk } from "./src/ops/sort.ts";

@@ -28,6 +28,7 @@
  */
 import * as zn from "../mod.ts";
 import { buildModel } from "../examples/mnist/model.ts";
+import { fileURLToPath } from "node:url";
 
 interface ConvWork {
   x: number[];
@@ -266,7 +267,7 @@ class TorchSide {
 
   constructor() {
     this.#proc = new Deno.Command("python3", {
-      args: [new URL("compare_torch.py", import.meta.url).pathname],
+      args: [fileURLToPath(new URL("compare_torch.py", import.meta.url))],
       stdin: "piped",
       stdout: "piped",
       stderr: "inherit",

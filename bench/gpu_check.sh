@@ -7,7 +7,9 @@
 #
 # Needs, relative to the repository root (the working directory):
 #   .gpu/deno.xz        the deno binary, xz-compressed (xz -c "$(which deno)" > .gpu/deno.xz)
-#   zig/zig-out/lib/    the built library (deno task build), or .gpu/lib.tar.xz
+#   zig/zig-out/lib/    the built library (deno task build:variants: every CPU
+#                       variant, since the GPU machine's CPU may differ from
+#                       this one's), or .gpu/lib.tar.xz
 #                       holding it (tar -cJf .gpu/lib.tar.xz -C zig/zig-out lib:
 #                       a tenth of the size, for a working tree that must
 #                       travel under a size limit)

@@ -1,60 +1,20 @@
 /**
- * `deno task bench`: the kernels behind the common ops, from small to large.
+ * `deno bench` over the kernels behind the common ops (the list is in
+ * `bench/kernels.ts`). Each group compares ways of doing one job at one size
+ * against its float32 baseline; names carry the size, e.g.
+ * `deno bench --allow-ffi --allow-read --allow-env --filter "add 1M" bench/`.
+ * `deno task bench` runs this file through `bench/table.ts`, which adds each
+ * row's throughput (GFLOP/s or GB/s), thread count and CPU variant.
  *
  * @module
  */
-import * as zn from "../mod.ts";
+import { KERNELS, runtimeLine } from "./kernels.ts";
 
-zn.manualSeed(0);
+console.log(runtimeLine());
 
-for (const n of [64, 128, 256, 512, 1024, 2048]) {
-  const a = zn.randn([n, n]), b = zn.randn([n, n]);
-  Deno.bench(`matmul ${n}x${n} float32`, { group: "matmul", n: n >= 1024 ? 3 : undefined }, () => {
-    a.matmul(b);
+for (const k of KERNELS) {
+  let run: (() => void) | undefined;
+  Deno.bench(k.name, { group: k.group, baseline: k.baseline, n: k.n }, () => {
+    (run ??= k.setup())();
   });
 }
-
-for (const n of [1024, 65536, 1048576, 16777216]) {
-  const a = zn.randn([n]), b = zn.randn([n]);
-  Deno.bench(`add ${n}`, { group: `elementwise ${n}` }, () => {
-    a.add(b);
-  });
-  Deno.bench(`mul ${n}`, { group: `elementwise ${n}` }, () => {
-    a.mul(b);
-  });
-  Deno.bench(`exp ${n}`, { group: `elementwise ${n}` }, () => {
-    a.exp();
-  });
-}
-
-for (const n of [1024, 1048576, 16777216]) {
-  const a = zn.randn([n]);
-  Deno.bench(`sum ${n}`, { group: "sum" }, () => {
-    a.sum();
-  });
-}
-
-{
-  // The bias gradients of a linear layer (the batch's rows) and of a conv
-  // layer (all but the channel dim).
-  const rows = zn.randn([4096, 768]);
-  Deno.bench("sum 4096x768 over dim 0", { group: "sum over dims" }, () => {
-    rows.sum(0);
-  });
-  const maps = zn.randn([32, 64, 56, 56]);
-  Deno.bench("sum 32x64x56x56 over [0, 2, 3]", { group: "sum over dims" }, () => {
-    maps.sum([0, 2, 3]);
-  });
-}
-
-for (const [r, c] of [[256, 1000], [4096, 1024]]) {
-  const a = zn.randn([r, c]);
-  Deno.bench(`softmax ${r}x${c}`, { group: "softmax" }, () => {
-    a.softmax(-1);
-  });
-}
-
-const one = zn.randn([1]);
-Deno.bench("add 1 element (per-op overhead)", { group: "overhead" }, () => {
-  one.add(one);
-});

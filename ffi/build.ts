@@ -1,32 +1,40 @@
 /**
  * Builds the native library with the pinned Zig (ReleaseFast).
  *
- *   deno task build        this OS and arch (all CPU variants)
- *   deno task build:all    every shipped OS and arch
+ *   deno task build            the variant this CPU runs best, and the CUDA kernels
+ *   deno task build:variants   every CPU variant of this OS and arch
+ *   deno task build:all        every shipped OS and arch
+ *   ffi/build.ts --all --prefix=<dir>   the same, installed under <dir>/lib
  *
- * Zig is looked for in $ZIG, then on PATH, then in the toolchain cache that
- * .ci/install_toolchain.sh fills; its version must match .ci/toolchain.env.
- * Zig's cache makes a build with nothing changed near-instant, and unlike a
- * timestamp check it cannot miss a source edited while a build ran.
+ * The default build calls the compiler directly (`zig build-obj` for the
+ * CUDA kernels' PTX, `zig build-lib` for the library) with the flags that
+ * zig/build.zig gives the same variant, so a first build compiles the
+ * kernels once and skips compiling the build runner (about 80 s of a fresh
+ * 2-core machine's first build); CI checks that both give the same bytes.
+ * The other builds go through zig/build.zig. Zig was looked for in $ZIG,
+ * then on PATH, then in the toolchain cache that .ci/install_toolchain.sh
+ * fills; its version must match .ci/toolchain.env. Zig's cache makes a build
+ * with nothing changed near-instant, and unlike a timestamp check it cannot
+ * miss a source edited while a build ran.
  *
  * @module
  */
+import { fileURLToPath } from "node:url";
 
 const root = new URL("..", import.meta.url);
-const zigDir = new URL("zig/", root);
+const zigDir = fileURLToPath(new URL("zig/", root));
 
-function pinned(): string {
+function pinned(name: "ZIG_VERSION" | "DENO_VERSION"): string {
   const env = Deno.readTextFileSync(new URL(".ci/toolchain.env", root));
-  const m = env.match(/^ZIG_VERSION=(\S+)$/m);
-  if (!m) throw new Error("ffi/build.ts: .ci/toolchain.env names no ZIG_VERSION");
+  const m = env.match(new RegExp(`^${name}=(\\S+)$`, "m"));
+  if (!m) throw new Error(`ffi/build.ts: .ci/toolchain.env names no ${name}`);
   return m[1];
 }
 
-async function version(cmd: string): Promise<string | undefined> {
+async function output(cmd: string, args: string[]): Promise<string | undefined> {
   try {
-    const out = await new Deno.Command(cmd, { args: ["version"], stdout: "piped", stderr: "null" })
-      .output();
-    return out.success ? new TextDecoder().decode(out.stdout).trim() : undefined;
+    const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).output();
+    return out.success ? new TextDecoder().decode(out.stdout) : undefined;
   } catch {
     return undefined;
   }
@@ -34,18 +42,16 @@ async function version(cmd: string): Promise<string | undefined> {
 
 async function findZig(want: string): Promise<string> {
   const home = Deno.env.get("HOME") ?? ".";
-  const deno = Deno.env.get("DENO_VERSION") ??
-    Deno.readTextFileSync(new URL(".ci/toolchain.env", root)).match(/^DENO_VERSION=(\S+)$/m)?.[1];
   const cache = Deno.env.get("ZENO_TOOLCHAIN_DIR") ??
     `${Deno.env.get("XDG_CACHE_HOME") ?? `${home}/.cache`}/zeno/toolchain`;
   const candidates = [
     Deno.env.get("ZIG"),
     "zig",
-    `${cache}/deno-${deno}-zig-${want}/bin/zig`,
+    `${cache}/deno-${pinned("DENO_VERSION")}-zig-${want}/bin/zig`,
   ].filter((c): c is string => !!c);
   const seen: string[] = [];
   for (const c of candidates) {
-    const v = await version(c);
+    const v = (await output(c, ["version"]))?.trim();
     if (v === want) return c;
     if (v) seen.push(`${c} is ${v}`);
   }
@@ -55,14 +61,105 @@ async function findZig(want: string): Promise<string> {
   );
 }
 
-const all = Deno.args.includes("--all");
-const zig = await findZig(pinned());
-const args = ["build", ...(all ? ["all"] : []), "--summary", "none"];
-const status = await new Deno.Command(zig, {
-  args,
-  cwd: zigDir,
-  stdout: "inherit",
-  stderr: "inherit",
-})
-  .spawn().status;
-if (!status.success) Deno.exit(status.code || 1);
+/**
+ * The x86-64 variant this CPU runs best, from the features Zig detects: the
+ * same test as zig/src/cpu.zig's level() and zig/build.zig's bestVariant.
+ */
+export function bestSuffix(features: ReadonlySet<string>): "" | "-v3" | "-v4" {
+  const has = (fs: string[]) => fs.every((f) => features.has(f));
+  const v3 = has(["avx", "avx2", "fma", "f16c", "movbe", "bmi", "bmi2"]);
+  const v4 = v3 && has(["avx512f", "avx512dq", "avx512cd", "avx512bw", "avx512vl"]);
+  return v4 ? "-v4" : v3 ? "-v3" : "";
+}
+
+/** The native CPU's feature names from `zig targets` (ZON). */
+export function nativeFeatures(targetsZon: string): Set<string> {
+  const native = targetsZon.slice(targetsZon.indexOf(".native = .{"));
+  const list = native.slice(native.indexOf(".features = .{"));
+  const end = list.indexOf("}");
+  return new Set([...list.slice(0, end).matchAll(/"([^"]+)"/g)].map((m) => m[1]));
+}
+
+const MCPU: Record<string, string> = { "": "baseline", "-v3": "x86_64_v3", "-v4": "x86_64_v4" };
+
+async function run(zig: string, args: string[], what: string): Promise<void> {
+  const t0 = performance.now();
+  console.error(`build: ${what} ...`);
+  const status = await new Deno.Command(zig, {
+    args,
+    cwd: zigDir,
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn().status;
+  if (!status.success) Deno.exit(status.code || 1);
+  console.error(`build: ${what} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+/** This machine's variant, compiled directly (Linux and macOS hosts). */
+async function buildHost(zig: string): Promise<void> {
+  const os = Deno.build.os === "darwin" ? "macos" : Deno.build.os;
+  const arch = Deno.build.arch;
+  const suffix = arch === "x86_64"
+    ? bestSuffix(nativeFeatures(await output(zig, ["targets"]) ?? ""))
+    : "";
+  const ext = os === "macos" ? "dylib" : "so";
+  const name = `zeno-${os}-${arch}${suffix}`;
+  const out = `${zigDir}zig-out/lib`;
+  const gen = `${zigDir}.zig-cache/zeno-ptx`;
+  await Deno.mkdir(out, { recursive: true });
+  await Deno.mkdir(gen, { recursive: true });
+  // As zig/build.zig's addPtx: sm_80 PTX, embedded by a generated module.
+  await run(zig, [
+    "build-obj",
+    ...["-target", "nvptx64-cuda", "-mcpu", "sm_80", "-O", "ReleaseFast"],
+    ...["-fno-emit-bin", `-femit-asm=${gen}/zeno_kernels.ptx`, "-fno-compiler-rt", "-fno-ubsan-rt"],
+    ...["--cache-dir", ".zig-cache", "--name", "zeno_kernels", "src/ptx_root.zig"],
+  ], "CUDA kernels (PTX)");
+  await Deno.copyFile(`${gen}/zeno_kernels.ptx`, `${out}/zeno_kernels.ptx`);
+  const wrapper = 'pub const text: [:0]const u8 = @embedFile("zeno_kernels.ptx");\n';
+  const wrapperPath = `${gen}/zeno_ptx.zig`;
+  let old = "";
+  try {
+    old = await Deno.readTextFile(wrapperPath);
+  } catch { /* first build */ }
+  if (old !== wrapper) await Deno.writeTextFile(wrapperPath, wrapper);
+  // As zig/build.zig's addVariant: glibc 2.28 on Linux, stripped, libc linked.
+  const target = os === "linux" ? `${arch}-linux-gnu.2.28` : `${arch}-${os}`;
+  await run(zig, [
+    "build-lib",
+    ...["-fstrip", "-O", "ReleaseFast", "-target", target, "-mcpu", MCPU[suffix] ?? "baseline"],
+    ...["--dep", "zeno_ptx", "-Mroot=src/root.zig", `-Mzeno_ptx=${wrapperPath}`, "-lc"],
+    ...["--cache-dir", ".zig-cache", "--name", name, "-dynamic"],
+    `-femit-bin=${out}/lib${name}.${ext}`,
+  ], `lib${name}.${ext} (ReleaseFast)`);
+  if (arch === "x86_64") {
+    // As zig/build.zig's addProbe: the CPU probe that package imports download.
+    const probe = `zeno-cpu-${os}-${arch}`;
+    await run(zig, [
+      "build-lib",
+      ...["-fstrip", "-O", "ReleaseSmall", "-target", `${arch}-${os}`, "-mcpu", "baseline"],
+      ...["-fno-compiler-rt", "-fno-ubsan-rt", "--cache-dir", ".zig-cache", "--name", probe],
+      ...["-dynamic", `-femit-bin=${out}/lib${probe}.${ext}`, "src/cpu_probe.zig"],
+    ], `lib${probe}.${ext} (the CPU probe)`);
+  }
+}
+
+if (import.meta.main) {
+  const zig = await findZig(pinned("ZIG_VERSION"));
+  const step = Deno.args.includes("--all")
+    ? "all"
+    : Deno.args.includes("--variants")
+    ? "variants"
+    : undefined;
+  const prefix = Deno.args.find((a) => a.startsWith("--prefix="))?.slice("--prefix=".length);
+  if (step === undefined && prefix === undefined && ["linux", "darwin"].includes(Deno.build.os)) {
+    await buildHost(zig);
+  } else {
+    const where = prefix ? ["-p", prefix] : [];
+    await run(
+      zig,
+      ["build", ...(step ? [step] : []), ...where, "--summary", "none"],
+      `zig build ${step ?? ""}`,
+    );
+  }
+}

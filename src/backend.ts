@@ -11,6 +11,15 @@ import type { DType, TypedArray } from "./dtype.ts";
 /**
  * Memory that holds a tensor's elements on some device. Views share one
  * storage; the lifetime fields are managed by src/lifetime.ts.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const t = zn.ones([2, 3]);
+ * const s: zn.Storage = t.storage;
+ * [s.device, s.length]; // ["cpu", 6]
+ * t.index(0).storage === s; // true: views share the storage
+ * ```
  */
 export interface Storage {
   /** The device the memory lives on, e.g. "cpu" or "cuda:0". */
@@ -27,7 +36,17 @@ export interface Storage {
   dispose(): void;
 }
 
-/** A strided window on a storage: what every kernel reads and writes. */
+/**
+ * A strided window on a storage: what every kernel reads and writes.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const t = zn.ones([2, 3]).transpose(0, 1);
+ * const v: zn.View = t; // every Tensor is a View
+ * [v.shape, v.strides]; // [[3, 2], [1, 3]]
+ * ```
+ */
 export interface View {
   /** The memory viewed. */
   readonly storage: Storage;
@@ -431,6 +450,7 @@ export function backendFor(device: string): Backend {
  *
  * @example
  * ```ts
+ * import "./cpu_backend.ts"; // registers the "cpu" backend
  * import { normalizeDevice } from "./backend.ts";
  * normalizeDevice("cpu"); // "cpu"
  * ```

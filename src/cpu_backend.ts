@@ -71,6 +71,13 @@ function slabView(dtype: DType, numel: number, bytes: number): TypedArray {
   return view;
 }
 
+/** A storage on a slab view (see {@link CpuStorage.slab}). */
+function slabStorage(dtype: DType, numel: number, bytes: number): CpuStorage {
+  const s = new CpuStorage(slabView(dtype, numel, bytes));
+  s.slab = true;
+  return s;
+}
+
 // Released arrays are kept for reuse. A tensor the garbage collector frees
 // leaves its memory to be zero-filled again on the next allocation, often cold
 // in the caches (a freed array waits for the collector, so allocations cycle
@@ -78,7 +85,9 @@ function slabView(dtype: DType, numel: number, bytes: number): TypedArray {
 // end of a zn.tidy scope, the backward pass's temporaries) goes to this pool instead, by exact byte length, and
 // the next array of that length reuses it while it is still warm: training
 // loops repeat the same shapes every step. Only arrays the library allocated
-// itself, whole, and never handed out, are pooled (see CpuStorage.shared).
+// itself, whole, and never handed out, are pooled (see CpuStorage.shared);
+// one a caller views (Tensor.asTypedArray) moves to a new ArrayBuffer first,
+// detaching the caller's view (see CpuStorage.exposed).
 const POOL_MAX_BYTES = 256 << 20;
 /** At most this many arrays of one length wait in the pool. */
 const POOL_MAX_PER_SIZE = 16;
@@ -160,12 +169,27 @@ export class CpuStorage implements Storage {
    * such an array is never reused by the pool.
    */
   shared: boolean;
+  /**
+   * @internal Whether a view of the array was handed to the caller
+   * (`Tensor.asTypedArray`): before the pool takes such an array back, its
+   * memory moves to a new ArrayBuffer, which detaches the caller's view.
+   */
+  exposed = false;
+  /** @internal Whether the array is a view in a slab that other storages share. */
+  slab = false;
+  /**
+   * @internal Elements at construction. Kernels check the array still has
+   * them: an ArrayBuffer that JavaScript detached (transfer, postMessage)
+   * has none, and native code must never be handed one.
+   */
+  readonly size: number;
   /** The elements (empty once disposed). */
   data: TypedArray;
   /** Wraps a typed array; `shared` false only for arrays nothing else references. */
   constructor(data: TypedArray, shared = true) {
     this.data = data;
     this.shared = shared;
+    this.size = data.length;
   }
   /** Capacity in elements. */
   get length(): number {
@@ -175,9 +199,51 @@ export class CpuStorage implements Storage {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    if (!this.shared) poolPut(this.data);
+    if (!this.shared) {
+      const a = this.exposed ? reclaim(this.data) : this.data;
+      if (a !== null) poolPut(a);
+    }
     this.data = EMPTY_ARRAY;
   }
+}
+
+/**
+ * The memory of `a` under a new ArrayBuffer (a transfer, which moves it
+ * without copying), so that every view of the old buffer, the caller's
+ * included, is detached (length 0) before the pool hands the memory out
+ * again; null when the buffer was detached already.
+ */
+function reclaim(a: TypedArray): Uint8Array | null {
+  const offset = a.byteOffset, bytes = a.byteLength;
+  try {
+    return new Uint8Array((a.buffer as ArrayBuffer).transfer(), offset, bytes);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * @internal The array of `s` for a view handed to the caller (see
+ * `Tensor.asTypedArray`). A slab view first moves to an array of its own, so
+ * the view's buffer holds no other tensor's elements; the storage is marked
+ * exposed (see {@link CpuStorage.exposed}).
+ */
+export function exposeCpuStorage(s: CpuStorage): TypedArray {
+  if (s.disposed) throw disposedError("asTypedArray");
+  if (s.data.length !== s.size) throw detachedError("asTypedArray");
+  if (s.slab) {
+    s.data = s.data.slice() as TypedArray;
+    s.slab = false;
+  }
+  s.exposed = true;
+  return s.data;
+}
+
+/** The error for a storage whose ArrayBuffer JavaScript detached. */
+function detachedError(op: string): Error {
+  return new TypeError(
+    `${op}: the tensor's memory was detached (its ArrayBuffer was transferred, by ArrayBuffer.prototype.transfer, postMessage or structuredClone); the tensor can no longer be used`,
+  );
 }
 
 let sym: ZenoSymbols | undefined;
@@ -206,12 +272,31 @@ function initNative(): ZenoSymbols {
   return s;
 }
 
-/** Number of threads the CPU kernels use. */
+/**
+ * Number of threads the CPU kernels use (like torch.get_num_threads).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.getNumThreads(); // e.g. 8
+ * ```
+ */
 export function getNumThreads(): number {
   return native().zeno_num_threads();
 }
 
-/** Sets the number of threads the CPU kernels use (like torch.set_num_threads). */
+/**
+ * Sets the number of threads the CPU kernels use (like torch.set_num_threads).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const before = zn.getNumThreads();
+ * zn.setNumThreads(2);
+ * zn.getNumThreads(); // 2
+ * zn.setNumThreads(before);
+ * ```
+ */
 export function setNumThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1 || n > 256) {
     throw new RangeError(`setNumThreads: expected an integer in [1, 256], got ${n}`);
@@ -225,7 +310,9 @@ function data(v: View, op: string): TypedArray {
   const s = v.storage;
   if (!(s instanceof CpuStorage)) throw deviceMismatch(op, s.device, "cpu");
   if (s.disposed) throw disposedError(op);
-  return s.data;
+  const d = s.data;
+  if (d.length !== s.size) throw detachedError(op);
+  return d;
 }
 
 function check(status: number, op: string, detail = ""): void {
@@ -280,13 +367,13 @@ export const cpuBackend: Backend = {
   alloc(dtype: DType, numel: number): Storage {
     const bytes = numel * ITEMSIZE[dtype];
     if (bytes > SMALL_BYTES) return new CpuStorage(ownArray(dtype, numel, bytes, true), false);
-    return new CpuStorage(slabView(dtype, numel, bytes));
+    return slabStorage(dtype, numel, bytes);
   },
 
   allocUninit(dtype: DType, numel: number): Storage {
     const bytes = numel * ITEMSIZE[dtype];
     if (bytes > SMALL_BYTES) return new CpuStorage(ownArray(dtype, numel, bytes, false), false);
-    return new CpuStorage(slabView(dtype, numel, bytes));
+    return slabStorage(dtype, numel, bytes);
   },
 
   fromHost(_dtype: DType, d: TypedArray): Storage {

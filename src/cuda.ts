@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts
- * import * as zn from "../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const device = zn.cuda.isAvailable() ? "cuda" : "cpu";
  * const x = zn.randn([2, 2], { device });
  * x.device; // "cuda:0" or "cpu"
@@ -33,7 +33,7 @@ import { checkOptions } from "./options.ts";
  *
  * @example
  * ```ts
- * import * as zn from "../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.cuda.isAvailable(); // false on a machine without a GPU
  * ```
  */
@@ -46,7 +46,7 @@ export function isAvailable(): boolean {
  *
  * @example
  * ```ts
- * import * as zn from "../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * if (!zn.cuda.isAvailable()) console.log(zn.cuda.unavailableReason());
  * ```
  */
@@ -59,7 +59,7 @@ export function unavailableReason(): string {
  *
  * @example
  * ```ts
- * import * as zn from "../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.cuda.deviceCount(); // 0 without a GPU
  * ```
  */
@@ -89,7 +89,7 @@ function deviceIndex(device: number | string | undefined, op: string): number {
  *
  * @example
  * ```ts ignore
- * import * as zn from "../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.cuda.getDeviceName(0); // needs a GPU
  * ```
  */
@@ -101,7 +101,18 @@ export function getDeviceName(device?: number | string): string {
   return new TextDecoder().decode(buf.subarray(0, Math.min(n, buf.length)));
 }
 
-/** What {@link getDeviceProperties} reports. */
+/**
+ * What {@link getDeviceProperties} reports.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * if (zn.cuda.isAvailable()) {
+ *   const p: zn.cuda.DeviceProperties = zn.cuda.getDeviceProperties(0);
+ *   console.log(p.name, `sm_${p.major}${p.minor}`, p.totalMemory);
+ * }
+ * ```
+ */
 export interface DeviceProperties {
   /** The device's name. */
   name: string;
@@ -128,7 +139,7 @@ export interface DeviceProperties {
  *
  * @example
  * ```ts ignore
- * import * as zn from "../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.cuda.getDeviceProperties(0).totalMemory; // needs a GPU
  * ```
  */
@@ -155,7 +166,7 @@ export function getDeviceProperties(device?: number | string): DeviceProperties 
  *
  * @example
  * ```ts ignore
- * import * as zn from "../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.cuda.synchronize(); // needs a GPU
  * ```
  */
@@ -171,7 +182,7 @@ export function synchronize(device?: number | string): void {
  *
  * @example
  * ```ts ignore
- * import * as zn from "../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.cuda.emptyCache(); // needs a GPU
  * ```
  */
@@ -179,7 +190,18 @@ export function emptyCache(): void {
   checkStatus(cuda().zeno_cuda_empty_cache(), "emptyCache");
 }
 
-/** The caching allocator's statistics (bytes and counts). */
+/**
+ * The caching allocator's statistics (bytes and counts).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * if (zn.cuda.isAvailable()) {
+ *   const s: zn.cuda.MemoryStats = zn.cuda.memoryStats();
+ *   console.log(s.allocatedBytes, s.reservedBytes, s.cacheHits);
+ * }
+ * ```
+ */
 export interface MemoryStats {
   /** Bytes held by live tensors. */
   allocatedBytes: number;
@@ -204,7 +226,7 @@ export interface MemoryStats {
  *
  * @example
  * ```ts ignore
- * import * as zn from "../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.cuda.memoryStats().cacheHits; // needs a GPU
  * ```
  */
@@ -227,7 +249,7 @@ export function memoryStats(): MemoryStats {
  *
  * @example
  * ```ts ignore
- * import * as zn from "../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const before = zn.cuda.memoryAllocated(); // needs a GPU
  * ```
  */
@@ -240,7 +262,7 @@ export function memoryAllocated(): number {
  *
  * @example
  * ```ts ignore
- * import * as zn from "../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.cuda.maxMemoryAllocated(); // needs a GPU
  * ```
  */
@@ -253,7 +275,7 @@ export function maxMemoryAllocated(): number {
  *
  * @example
  * ```ts ignore
- * import * as zn from "../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.cuda.memoryReserved(); // needs a GPU
  * ```
  */
@@ -266,7 +288,7 @@ export function memoryReserved(): number {
  *
  * @example
  * ```ts ignore
- * import * as zn from "../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.cuda.resetPeakMemoryStats(); // needs a GPU
  * ```
  */
@@ -283,7 +305,7 @@ const MATMUL_KEYS = ["allowTF32"] as const;
  *
  * @example
  * ```ts
- * import * as zn from "../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.cuda.matmul.allowTF32; // false
  * // zn.cuda.matmul.allowTF32 = true; // on a GPU machine
  * ```

@@ -10,7 +10,7 @@
  *
  * @example
  * ```ts
- * import * as zn from "../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const dtype: zn.DType = "float32";
  * zn.zeros([2], { dtype }).dtype; // "float32"
  * ```
@@ -27,7 +27,16 @@ export type DType =
   | "uint8"
   | "bool";
 
-/** The typed array that holds each dtype's elements on the CPU. */
+/**
+ * The typed array that holds each dtype's elements on the CPU.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const a: zn.TypedArray = zn.tensor([1, 2]).toTypedArray();
+ * a instanceof Float32Array; // true
+ * ```
+ */
 export type TypedArray =
   | Float32Array
   | Float64Array
@@ -149,7 +158,16 @@ function category(d: DType): number {
 
 const INT_ORDER: readonly DType[] = ["uint8", "int8", "int16", "int32", "int64"];
 
-/** PyTorch's promotion of two dtypes (`torch.promote_types`). */
+/**
+ * PyTorch's promotion of two dtypes (`torch.promote_types`).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.promoteTypes("int32", "float32"); // "float32"
+ * zn.promoteTypes("uint8", "int8"); // "int16"
+ * ```
+ */
 export function promoteTypes(a: DType, b: DType): DType {
   if (a === b) return a;
   const ca = category(a), cb = category(b);

@@ -40,7 +40,7 @@ function sci(v: number): string {
  *
  * @example
  * ```ts
- * import * as zn from "../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.tensor([1.5, 2]).toString(); // "tensor([1.5000, 2.0000])"
  * ```
  */

@@ -6,12 +6,14 @@
 import { init as initLibrary } from "../ffi/loader.ts";
 
 /**
- * Prepares the native library: a remote (JSR) import downloads the prebuilt
- * binary for this OS and arch once; a local checkout needs no call.
+ * Prepares the native library: imported as a package (JSR, a URL, another
+ * project's folder), Zeno downloads this CPU's prebuilt library once into
+ * the cache and checks its SHA-256 sum; a checkout or `ZENO_LIB` needs
+ * nothing. Importing Zeno calls it, so a program needs no call of its own.
  *
  * @example
  * ```ts
- * import * as zn from "../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * await zn.init();
  * ```
  */

@@ -180,7 +180,7 @@ export function internalScope<T>(fn: () => T, keepOf: (r: T) => unknown = (r) =>
  *
  * @example
  * ```ts
- * import * as zn from "../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const x = zn.randn([4, 3]);
  * const y = zn.tidy(() => x.mul(2).add(1).sum()); // the temporaries are released
  * y.item();
@@ -213,7 +213,7 @@ export function tidy<T>(fn: () => T): T {
  *
  * @example
  * ```ts
- * import * as zn from "../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * let best: zn.Tensor | null = null;
  * zn.tidy(() => {
  *   best = zn.keep(zn.randn([3]).abs());
@@ -232,7 +232,7 @@ export function keep<T extends Tensor>(t: T): T {
  *
  * @example
  * ```ts
- * import * as zn from "../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.tidy(() => zn.scopeDepth()); // 1
  * ```
  */

@@ -10,7 +10,7 @@
  *
  * @example
  * ```ts
- * import { Generator } from "./random.ts";
+ * import { Generator } from "@zeno/zeno";
  * const g = new Generator(42);
  * const a = g.nextFloat();
  * g.manualSeed(42);
@@ -91,7 +91,7 @@ export class Generator {
    *
    * @example
    * ```ts
-   * import { Generator } from "./random.ts";
+   * import { Generator } from "@zeno/zeno";
    * const a = new Float64Array(3);
    * new Generator(7).fillFloat(a);
    * a[0] === new Generator(7).nextFloat(); // true
@@ -135,7 +135,7 @@ export class Generator {
    *
    * @example
    * ```ts
-   * import { Generator } from "./random.ts";
+   * import { Generator } from "@zeno/zeno";
    * const a = new Float64Array(3);
    * new Generator(7).fillNormal(a);
    * a[0] === new Generator(7).nextNormal(); // true
@@ -184,7 +184,7 @@ export class Generator {
    *
    * @example
    * ```ts
-   * import { Generator } from "./random.ts";
+   * import { Generator } from "@zeno/zeno";
    * const v = new Generator(1).nextBigInt(2n ** 60n, 2n ** 60n + 10n);
    * v >= 2n ** 60n && v < 2n ** 60n + 10n; // true
    * ```
@@ -216,7 +216,7 @@ export const defaultGenerator: Generator = new Generator(0);
  *
  * @example
  * ```ts
- * import * as zn from "../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.manualSeed(0);
  * const a = zn.rand([2]).toArray();
  * zn.manualSeed(0);

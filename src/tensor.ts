@@ -18,6 +18,8 @@ import * as ix from "./ops/indexing.ts";
 import type { IndexPutOptions } from "./ops/indexing.ts";
 import * as jn from "./ops/join.ts";
 import * as so from "./ops/sort.ts";
+import * as io from "./interop.ts";
+import type { AsTypedArrayOptions } from "./interop.ts";
 import { formatTensor } from "./format.ts";
 import { checkOptions } from "./options.ts";
 import type { GradHook, Node } from "./autograd/node.ts";
@@ -25,7 +27,16 @@ import { isGradEnabled } from "./autograd/grad_mode.ts";
 import { backward as runBackward, type BackwardOptions } from "./autograd/engine.ts";
 import { checkTensor } from "./args.ts";
 
-/** A value accepted where PyTorch takes a tensor or a Python scalar. */
+/**
+ * A value accepted where PyTorch takes a tensor or a Python scalar.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const two: zn.TensorLike = 2;
+ * zn.add(zn.tensor([1, 2]), two).toArray(); // [3, 4]
+ * ```
+ */
 export type TensorLike = Tensor | number | boolean;
 
 /**
@@ -34,7 +45,7 @@ export type TensorLike = Tensor | number | boolean;
  *
  * @example
  * ```ts
- * import * as zn from "../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.arange(3).index(zn.newaxis, ":").shape; // [1, 3]
  * ```
  */
@@ -43,6 +54,14 @@ export const newaxis: unique symbol = Symbol("zn.newaxis");
 /**
  * One entry of an index: see {@link Tensor.index}. `":"` (or `{}`) is the
  * full slice, `zn.newaxis` a new dim of size 1, `"..."` the dims not named.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const x = zn.arange(12).reshape(3, 4);
+ * const items: zn.IndexItem[] = [1, { start: 1, step: 2 }]; // x[1, 1::2] in Python
+ * x.index(...items).toArray(); // [5, 7]
+ * ```
  */
 export type IndexItem =
   | number
@@ -54,7 +73,16 @@ export type IndexItem =
   | number[]
   | boolean[];
 
-/** A slice `start:stop:step` (each part optional, negatives count from the end). */
+/**
+ * A slice `start:stop:step` (each part optional, negatives count from the end).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const rows: zn.Slice = { start: 1, stop: 3 };
+ * zn.zeros([3, 2]).index(rows, ":").shape; // [2, 2]
+ * ```
+ */
 export interface Slice {
   /** First index (default 0). */
   start?: number | null;
@@ -64,7 +92,16 @@ export interface Slice {
   step?: number | null;
 }
 
-/** Options of the reductions that take a dim. */
+/**
+ * Options of the reductions that take a dim.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const dim: zn.Dim = [0, 1];
+ * zn.ones([2, 3]).sum(dim).item(); // 6
+ * ```
+ */
 export type Dim = number | number[] | undefined | null;
 
 // Shared by every tensor without hooks (most of them): one array less per tensor.
@@ -79,7 +116,7 @@ let freshStorage = false;
  *
  * @example
  * ```ts
- * import * as zn from "../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const a = zn.tensor([[1, 2], [3, 4]]);
  * a.transpose(0, 1).toArray(); // [[1, 3], [2, 4]]
  * a.add(1).mul(a).sum().item(); // 2 + 6 + 12 + 20 = 40
@@ -161,7 +198,7 @@ export class Tensor implements View {
    *
    * @example
    * ```ts
-   * import * as zn from "../mod.ts";
+   * import * as zn from "@zeno/zeno";
    * const t = zn.ones([1024]);
    * t.dispose();
    * t.isDisposed; // true
@@ -179,7 +216,7 @@ export class Tensor implements View {
    *
    * @example
    * ```ts
-   * import * as zn from "../mod.ts";
+   * import * as zn from "@zeno/zeno";
    * {
    *   using t = zn.zeros([8]);
    *   t.sum().item(); // 0
@@ -337,9 +374,51 @@ export class Tensor implements View {
   toArray(): unknown {
     return ew.toArray(this);
   }
-  /** A flat, contiguous copy of the elements (float16/bfloat16 as float32). */
+  /**
+   * A flat, contiguous copy of the elements (float16/bfloat16 as float32),
+   * from any device; the copy is the caller's, whatever happens to the
+   * tensor. {@link Tensor.asTypedArray} views the memory instead.
+   */
   toTypedArray(): TypedArray {
     return ew.toTypedArray(this);
+  }
+  /**
+   * The elements as a typed array that SHARES this tensor's memory (no copy,
+   * like PyTorch's `Tensor.numpy()`): writes through the view change the
+   * tensor, and in-place ops on the tensor show in the view. The tensor must
+   * be on the CPU, contiguous (a contiguous slice such as a row gives a view
+   * at its offset), and not require grad (view `detach()` instead); float16
+   * and bfloat16 need `{ rawBits: true }` and give a Uint16Array of bits.
+   * The array type is the dtype's storage type: Float32Array for float32,
+   * BigInt64Array for int64, Uint8Array of 0/1 for bool (write only 0 or 1).
+   *
+   * The view is valid only while the tensor is alive. After `dispose()` or the
+   * end of the `zn.tidy` scope that owned the tensor, using it is a bug: when
+   * the memory goes back to Zeno's pool for later results the view is first
+   * detached (length 0); otherwise it keeps the last values. It never shows
+   * another tensor's elements. Writes through the view are not seen by
+   * autograd (a tensor saved for backward and changed so gives wrong
+   * gradients), and an op that gives a tensor new memory (`module.to(device)`)
+   * leaves the view on the old memory. Transferring the view's buffer
+   * (`postMessage` with a transfer list) makes the tensor throw on use.
+   * `toTypedArray()` copies instead; `zn.fromTypedArray` goes the other
+   * way.
+   *
+   * @example
+   * ```ts
+   * import * as zn from "@zeno/zeno";
+   * const t = zn.zeros([2, 3]);
+   * const v = t.asTypedArray(); // Float32Array(6), t's memory
+   * v[4] = 7;
+   * t.index(1, 1).item(); // 7
+   * t.add_(1);
+   * v[0]; // 1
+   * t.index(1).asTypedArray().length; // 3: row 1, a view at offset 3
+   * t.dispose(); // v must not be used any more
+   * ```
+   */
+  asTypedArray(opts?: AsTypedArrayOptions): TypedArray {
+    return io.asTypedArray(this, opts);
   }
   /** The value of a one-element tensor. */
   item(): number | boolean {
@@ -352,7 +431,7 @@ export class Tensor implements View {
    *
    * @example
    * ```ts
-   * import * as zn from "../mod.ts";
+   * import * as zn from "@zeno/zeno";
    * const x = zn.tensor([1.5, 2.5]);
    * x.to("int32").toArray(); // [1, 2]
    * x.to("cpu", "float64").dtype; // "float64"
@@ -388,7 +467,7 @@ export class Tensor implements View {
    *
    * @example
    * ```ts ignore
-   * import * as zn from "../mod.ts";
+   * import * as zn from "@zeno/zeno";
    * const g = zn.ones([2]).cuda(); // needs a GPU
    * g.device; // "cuda:0"
    * ```
@@ -401,7 +480,7 @@ export class Tensor implements View {
    *
    * @example
    * ```ts
-   * import * as zn from "../mod.ts";
+   * import * as zn from "@zeno/zeno";
    * zn.ones([2]).cpu().device; // "cpu"
    * ```
    */

@@ -4,7 +4,7 @@
 // and past one micro-tile, rectangular kernels and uneven padding.
 import { assert } from "./assert_helpers.ts";
 import * as zn from "../mod.ts";
-import { convKernel } from "../src/nn/functional/conv.ts";
+import { convKernel } from "../src/nn/functional/conv_kernels.ts";
 import type { DType } from "../src/dtype.ts";
 
 function maxDiff(a: zn.Tensor, b: zn.Tensor): number {

@@ -3,7 +3,7 @@
 // values an int64 column cannot hold.
 import assert from "node:assert/strict";
 import { csv } from "../src/data/mod.ts";
-import { pyFloat } from "../src/data/csv.ts";
+import { pyFloat } from "../src/data/py_number.ts";
 
 // Each checked with python3 (3.11): float(s), or null where it raises ValueError.
 const FLOATS: [string, number | null][] = [

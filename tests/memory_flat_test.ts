@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 
 interface Samples {
   rss: number[];
@@ -9,7 +10,7 @@ interface Samples {
 
 /** Runs bench/rss_mlp.ts in a fresh process, so that only the loop's memory is measured. */
 async function trainMlp(steps: number, mode: string, exposeGc: boolean): Promise<Samples> {
-  const script = new URL("../bench/rss_mlp.ts", import.meta.url).pathname;
+  const script = fileURLToPath(new URL("../bench/rss_mlp.ts", import.meta.url));
   const args = ["run", "--allow-ffi", "--allow-read", "--allow-env"];
   if (exposeGc) args.push("--v8-flags=--expose-gc");
   const res = await new Deno.Command(Deno.execPath(), {

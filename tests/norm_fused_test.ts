@@ -5,7 +5,7 @@
 // against PyTorch.
 import { assert, assertEquals } from "./assert_helpers.ts";
 import * as zn from "../mod.ts";
-import { batchNormComposed, layerNormComposed } from "../src/nn/functional/normalization.ts";
+import { batchNormComposed, layerNormComposed } from "../src/nn/functional/norm_kernels.ts";
 
 function maxDiff(a: zn.Tensor, b: zn.Tensor): number {
   const x = a.toTypedArray() as Float64Array, y = b.toTypedArray() as Float64Array;

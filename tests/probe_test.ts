@@ -4,11 +4,12 @@
 // JavaScript error. The probe runs in a process of its own, so a crash fails
 // this test and names the call that caused it.
 import { assert } from "./assert_helpers.ts";
+import { fileURLToPath } from "node:url";
 
 const TIMEOUT_MS = 300_000;
 
 Deno.test("probe: hostile arguments to every public function give clear errors and no crash", async () => {
-  const script = new URL("./probe/public_api_probe.ts", import.meta.url).pathname;
+  const script = fileURLToPath(new URL("./probe/public_api_probe.ts", import.meta.url));
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-ffi", "--allow-read", "--allow-write", "--allow-env", script],
     stdout: "piped",

@@ -2,6 +2,7 @@
 // Zeno, and files written by Zeno load in Python (skipped without torch).
 import "../src/cpu_backend.ts";
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 import * as zn from "../mod.ts";
 import { load, loadSync, save, serialize } from "../src/io/mod.ts";
 import { ITEMSIZE } from "../src/dtype.ts";
@@ -89,7 +90,7 @@ with safe_open(sys.argv[1] + "/cnn.safetensors", "pt") as f:
 x = load_file(sys.argv[2])["input"]
 with torch.no_grad():
     save_file({"logits": model(x)}, sys.argv[1] + "/out.safetensors")`;
-    await runPython(script, dir, new URL("cnn_io.safetensors", DIR).pathname);
+    await runPython(script, dir, fileURLToPath(new URL("cnn_io.safetensors", DIR)));
     const torchLogits = (await load(`${dir}/out.safetensors`)).logits;
     assertClose(logits, torchLogits);
   } finally {

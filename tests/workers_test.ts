@@ -7,11 +7,12 @@
 import { assert, assertEquals } from "./assert_helpers.ts";
 import type { Mismatch } from "./workers/kernel_mix.ts";
 import { runDeno } from "./deno_process.ts";
+import { fileURLToPath } from "node:url";
 
 const TIMEOUT_MS = 120_000;
 
 async function stress(workers: number, calls: number) {
-  const script = new URL("./workers/stress.ts", import.meta.url).pathname;
+  const script = fileURLToPath(new URL("./workers/stress.ts", import.meta.url));
   const out = await runDeno(
     ["run", "--allow-ffi", "--allow-read", "--allow-env", script, `${workers}`, `${calls}`],
     { timeoutMs: TIMEOUT_MS },

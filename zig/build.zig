@@ -1,13 +1,13 @@
 //! Builds the Zeno shared library.
 //!
-//!   zig build                      this machine's OS and arch (ReleaseFast)
+//!   zig build                      the variant this CPU runs best (ReleaseFast)
+//!   zig build variants             every CPU variant of this OS and arch
 //!   zig build all                  every shipped OS and arch (cross-compiled)
 //!
-//! File names carry OS and arch (`libzeno-linux-x86_64.so`). On x86-64 three
-//! variants are built: baseline (any x86-64 CPU), `-v3` (AVX2 + FMA) and `-v4`
-//! (AVX-512). The loader asks the baseline library which level the CPU
-//! supports and opens the best variant, so no build is tied to the machine
-//! that made it.
+//! File names carry OS and arch (`libzeno-linux-x86_64.so`). On x86-64 there
+//! are three variants: baseline (any x86-64 CPU), `-v3` (AVX2 + FMA) and
+//! `-v4` (AVX-512). The loader asks a library which level the CPU supports
+//! (plain CPUID code in every variant) and opens the best variant present.
 const std = @import("std");
 
 const Variant = struct {
@@ -72,6 +72,24 @@ fn addPtx(b: *std.Build) struct { module: *std.Build.Module, file: std.Build.Laz
     return .{ .module = b.createModule(.{ .root_source_file = src }), .file = obj.getEmittedAsm() };
 }
 
+/// The variant the loader opens on `host`: the same test as cpu.zig's
+/// level(), on the features the compiler detected.
+fn bestVariant(list: []const Variant, host: std.Target) Variant {
+    if (list.len == 1) return list[0];
+    const f = std.Target.x86.Feature;
+    const has = struct {
+        fn all(t: std.Target, fs: []const std.Target.x86.Feature) bool {
+            for (fs) |x| if (!std.Target.x86.featureSetHas(t.cpu.features, x)) return false;
+            return true;
+        }
+    }.all;
+    const v3 = has(host, &.{ f.avx, f.avx2, f.fma, f.f16c, f.movbe, f.bmi, f.bmi2 });
+    const v4 = v3 and has(host, &.{ f.avx512f, f.avx512dq, f.avx512cd, f.avx512bw, f.avx512vl });
+    const want: []const u8 = if (v4) "-v4" else if (v3) "-v3" else "";
+    for (list) |v| if (std.mem.eql(u8, v.suffix, want)) return v;
+    return list[0];
+}
+
 fn addVariant(b: *std.Build, step: *std.Build.Step, v: Variant, optimize: std.builtin.Optimize, strip: bool, ptx: *std.Build.Module) void {
     var query: std.Target.Query = .{ .cpu_arch = v.arch, .os_tag = v.os };
     if (v.os == .linux) {
@@ -99,6 +117,24 @@ fn addVariant(b: *std.Build, step: *std.Build.Step, v: Variant, optimize: std.bu
     step.dependOn(&install.step);
 }
 
+/// The CPU probe (src/cpu_probe.zig) of an x86-64 OS: `zeno-cpu-<os>-x86_64`,
+/// a few kilobytes with no libc or compiler-rt (CPUID needs neither).
+fn addProbe(b: *std.Build, step: *std.Build.Step, os: std.Target.Os.Tag) void {
+    const lib = b.addLibrary(.{
+        .name = b.fmt("zeno-cpu-{s}-x86_64", .{osName(os)}),
+        .linkage = .dynamic,
+        .root_module = b.createModule(.{
+            .root_source_file = b.path("src/cpu_probe.zig"),
+            .target = b.resolveTargetQuery(.{ .cpu_arch = .x86_64, .os_tag = os, .cpu_model = .baseline }),
+            .optimize = .ReleaseSmall,
+            .strip = true,
+        }),
+    });
+    lib.bundle_compiler_rt = false;
+    lib.bundle_ubsan_rt = false;
+    step.dependOn(&b.addInstallArtifact(lib, .{}).step);
+}
+
 pub fn build(b: *std.Build) void {
     const optimize = b.option(std.builtin.Optimize, "optimize", "Optimization mode (default ReleaseFast)") orelse .fast;
     // Symbols kept (-Dstrip=false) name the kernels in a profiler's report.
@@ -109,8 +145,14 @@ pub fn build(b: *std.Build) void {
     b.getInstallStep().dependOn(&install_ptx.step);
     b.step("ptx", "Build only the CUDA kernels' PTX (zig-out/lib/zeno_kernels.ptx)").dependOn(&install_ptx.step);
 
+    // By default only the variant this CPU loads: a first build compiles the
+    // kernels once, not three times. `zig build variants` adds the others.
     const host_variants = variantsFor(host.cpu.arch, host.os.tag);
-    for (host_variants.slice()) |v| addVariant(b, b.getInstallStep(), v, optimize, strip, ptx.module);
+    const best = bestVariant(host_variants.slice(), host);
+    addVariant(b, b.getInstallStep(), best, optimize, strip, ptx.module);
+    const variants = b.step("variants", "Every CPU variant of this OS and arch");
+    variants.dependOn(&install_ptx.step);
+    for (host_variants.slice()) |v| addVariant(b, variants, v, optimize, strip, ptx.module);
 
     const all = b.step("all", "Cross-compile every shipped OS and arch");
     // CI checks that every target compiles; the CPU variants share their code.
@@ -124,6 +166,7 @@ pub fn build(b: *std.Build) void {
         const vs = variantsFor(s[0], s[1]);
         const list = vs.slice();
         for (if (baseline_only) list[0..1] else list) |v| addVariant(b, all, v, optimize, strip, ptx.module);
+        if (s[0] == .x86_64 and !baseline_only) addProbe(b, all, s[1]);
     }
 
     // Zig unit tests of the kernels (reference paths against the fast paths).

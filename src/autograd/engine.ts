@@ -16,7 +16,20 @@ import { internalScope } from "../lifetime.ts";
 import { checkOptions, optionKeys } from "../options.ts";
 import { checkTensor } from "../args.ts";
 
-/** Options of {@link Tensor.backward}. */
+/**
+ * Options of {@link Tensor.backward}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const x = zn.tensor([2.0], { requiresGrad: true });
+ * const y = x.pow(2).sum();
+ * const opts: zn.BackwardOptions = { retainGraph: true };
+ * y.backward(undefined, opts);
+ * y.backward(); // a second pass: the graph was kept
+ * x.grad!.toArray(); // [8]
+ * ```
+ */
 export interface BackwardOptions {
   /** Keep the saved tensors, so that backward can run again (default: createGraph). */
   retainGraph?: boolean;
@@ -24,7 +37,19 @@ export interface BackwardOptions {
   createGraph?: boolean;
 }
 
-/** Options of {@link grad}. */
+/**
+ * Options of {@link grad}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const x = zn.tensor([3.0], { requiresGrad: true });
+ * const unused = zn.tensor([1.0], { requiresGrad: true });
+ * const opts: zn.GradOptions = { allowUnused: true };
+ * const [dx, du] = zn.grad(x.mul(x).sum(), [x, unused], opts);
+ * [dx!.toArray(), du]; // [[6], null]
+ * ```
+ */
 export interface GradOptions extends BackwardOptions {
   /** Gradients of the outputs (default: ones for scalar outputs). */
   gradOutputs?: (Tensor | null)[];
@@ -264,10 +289,10 @@ export function backward(
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const x = zn.tensor([3.0], { requiresGrad: true });
- * const [dx] = zn.grad(x.mul(x).sum(), x);
- * dx.toArray(); // [6]
+ * const [dx] = zn.grad(x.mul(x).sum(), x); // null for an input the outputs do not use
+ * dx!.toArray(); // [6]
  * ```
  */
 export function grad(

@@ -7,7 +7,16 @@ import { checkFunction } from "../args.ts";
 
 let enabled = true;
 
-/** True while operations record for autograd. */
+/**
+ * True while operations record for autograd.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.isGradEnabled(); // true
+ * zn.noGrad(() => zn.isGradEnabled()); // false
+ * ```
+ */
 export function isGradEnabled(): boolean {
   return enabled;
 }
@@ -24,7 +33,7 @@ export function setGradEnabled(on: boolean): boolean {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const w = zn.ones([2], { requiresGrad: true });
  * const y = zn.noGrad(() => w.mul(2));
  * y.requiresGrad; // false
@@ -45,7 +54,7 @@ export function noGrad<T>(fn: () => T): T {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const w = zn.ones([2], { requiresGrad: true });
  * zn.noGrad(() => zn.enableGrad(() => w.mul(2))).requiresGrad; // true
  * ```

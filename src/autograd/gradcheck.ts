@@ -11,7 +11,17 @@ import { tensor } from "../ops/creation.ts";
 import { checkOptions, optionKeys } from "../options.ts";
 import { checkArray, checkFunction, checkTensor } from "../args.ts";
 
-/** Options of {@link gradcheck}. */
+/**
+ * Options of {@link gradcheck}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const x = zn.randn([3], { dtype: "float64", requiresGrad: true });
+ * const opts: zn.autograd.GradcheckOptions = { eps: 1e-6, atol: 1e-5, rtol: 1e-3 };
+ * zn.autograd.gradcheck((t) => t.exp().sum(), [x], opts); // true
+ * ```
+ */
 export interface GradcheckOptions {
   /** Finite-difference step (default 1e-6). */
   eps?: number;
@@ -34,7 +44,7 @@ function toOutputs(r: Tensor | Tensor[]): Tensor[] {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const x = zn.randn([3], { dtype: "float64", requiresGrad: true });
  * zn.autograd.gradcheck((t) => t.mul(t).sin(), [x]); // true
  * ```

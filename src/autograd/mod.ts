@@ -1,7 +1,12 @@
 /**
  * `zn.autograd`: gradient checking and the tape's building blocks.
  *
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const x = zn.randn([3], { dtype: "float64", requiresGrad: true });
+ * zn.autograd.gradcheck((t) => t.mul(t).sin().sum(), [x]); // true
+ * ```
+ *
  * @module
  */
-export { gradcheck } from "./gradcheck.ts";
-export type { GradcheckOptions } from "./gradcheck.ts";
+export * from "./gradcheck.ts";

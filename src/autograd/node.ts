@@ -10,7 +10,17 @@ import type { DType } from "../dtype.ts";
 import type { Tensor } from "../tensor.ts";
 import { isGradEnabled } from "./grad_mode.ts";
 
-/** Where an input's gradient goes: its node, or the leaf tensor itself. */
+/**
+ * Where an input's gradient goes: its node, or the leaf tensor itself.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const x = zn.tensor([1.0, 2.0], { requiresGrad: true });
+ * const edge: zn.Edge | null = x.mul(2).gradFn!.edges[0];
+ * edge?.leaf === x; // true: x is a leaf
+ * ```
+ */
 export interface Edge {
   /** The input's own node (non-leaf inputs). */
   node: Node | null;
@@ -22,10 +32,34 @@ export interface Edge {
   shape: readonly number[];
 }
 
-/** A hook on a tensor's gradient; may return a replacement. */
+/**
+ * A hook on a tensor's gradient; may return a replacement.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const x = zn.tensor([1.0, 2.0], { requiresGrad: true });
+ * const double: zn.GradHook = (g) => g.mul(2);
+ * x.registerHook(double);
+ * x.sum().backward();
+ * x.grad!.toArray(); // [2, 2]
+ * ```
+ */
 export type GradHook = (grad: Tensor) => Tensor | void;
 
-/** One recorded op. */
+/**
+ * One recorded op: the `gradFn` of a tensor computed from tensors that
+ * require grad.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const x = zn.tensor([1.0, 2.0], { requiresGrad: true });
+ * const node: zn.Node = x.mul(2).sum().gradFn!;
+ * node.name; // "sum"
+ * node.edges[0]?.node?.name; // "mul"
+ * ```
+ */
 export class Node {
   /** Name of the rule in rules.ts. */
   readonly name: string;

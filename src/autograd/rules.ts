@@ -18,10 +18,10 @@ import * as ix from "../ops/indexing.ts";
 import { matmul } from "../ops/matmul.ts";
 import { zeros } from "../ops/creation.ts";
 import { cat } from "../ops/join.ts";
-import * as cv from "../nn/functional/conv.ts";
-import * as pl from "../nn/functional/pool.ts";
-import * as nm from "../nn/functional/normalization.ts";
-import * as ls from "../nn/functional/loss.ts";
+import * as cv from "../nn/functional/conv_kernels.ts";
+import * as pl from "../nn/functional/pool_kernels.ts";
+import * as nm from "../nn/functional/norm_kernels.ts";
+import * as ls from "../nn/functional/loss_kernels.ts";
 
 /** A derivative rule. */
 export type Rule = (
@@ -380,7 +380,7 @@ export const RULES: Record<string, Rule> = {
   sort: (g, _s, c) => [
     ix.scatter(zerosOf(c.shape as number[], g), c.dim as number, c.indices as Tensor, g, true),
   ],
-  // convolution and pooling (src/nn/functional/conv.ts, pool.ts)
+  // convolution, pooling, norms and the fused loss (src/nn/functional/*_kernels.ts)
   conv2d: cv.conv2dRule,
   layerNorm: nm.layerNormRule,
   batchNorm: nm.batchNormRule,

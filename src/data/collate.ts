@@ -14,6 +14,17 @@ import { checkArray } from "../args.ts";
  * The batch type that {@link defaultCollate} makes from samples of type `S`:
  * tensors, numbers, booleans and typed arrays become one tensor, strings a
  * list, and tuples, arrays and records are collated element by element.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * type Sample = { x: zn.Tensor; label: number; name: string };
+ * const batch: zn.data.Collated<Sample> = zn.data.defaultCollate<Sample>([
+ *   { x: zn.ones([2]), label: 0, name: "a" },
+ *   { x: zn.zeros([2]), label: 1, name: "b" },
+ * ]);
+ * [batch.x.shape, batch.label.dtype, batch.name]; // [[2, 2], "int64", ["a", "b"]]
+ * ```
  */
 export type Collated<S> = S extends Tensor ? Tensor
   : S extends number | boolean | bigint | TypedArray ? Tensor
@@ -32,8 +43,8 @@ export type Collated<S> = S extends Tensor ? Tensor
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
- * import { defaultCollate } from "./mod.ts";
+ * import * as zn from "@zeno/zeno";
+ * const { defaultCollate } = zn.data;
  * const batch = defaultCollate([
  *   { x: zn.ones([2]), y: 0 },
  *   { x: zn.zeros([2]), y: 1 },

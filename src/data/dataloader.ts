@@ -6,10 +6,23 @@
  */
 import { defaultGenerator, type Generator } from "../random.ts";
 import { type Collated, defaultCollate } from "./collate.ts";
-import { Dataset, hasGetBatch, IterableDataset, permutation } from "./dataset.ts";
+import { Dataset, IterableDataset, Subset } from "./dataset.ts";
+import { permutation } from "./sampling.ts";
 import { checkOptions, optionKeys } from "../options.ts";
 
-/** Options of {@link DataLoader}. */
+/**
+ * Options of {@link DataLoader}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const ds = new zn.data.TensorDataset(zn.randn([10, 3]));
+ * type Batch = [zn.Tensor];
+ * const opts: zn.data.DataLoaderOptions<Batch, Batch> = { batchSize: 4, dropLast: true };
+ * const loader = new zn.data.DataLoader(ds, opts);
+ * loader.length; // 2
+ * ```
+ */
 export interface DataLoaderOptions<S, B> {
   /** Samples per batch (default 1). */
   batchSize?: number;
@@ -64,8 +77,8 @@ const LOADER_KEYS = optionKeys<DataLoaderOptions<unknown, unknown>>({
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
- * import { DataLoader, TensorDataset } from "./mod.ts";
+ * import * as zn from "@zeno/zeno";
+ * const { DataLoader, TensorDataset } = zn.data;
  * const ds = new TensorDataset(zn.randn([10, 3]), zn.arange(10));
  * const loader = new DataLoader(ds, {
  *   batchSize: 4,
@@ -230,3 +243,9 @@ export class DataLoader<S, B = Collated<Awaited<S>>> implements Iterable<B>, Asy
 }
 
 type Generator_<T> = globalThis.Generator<T, void, undefined>;
+
+/** Whether `dataset.getBatch` is usable (a Subset forwards to its dataset's). */
+function hasGetBatch(dataset: Dataset<unknown>): boolean {
+  if (dataset instanceof Subset) return hasGetBatch(dataset.dataset);
+  return typeof dataset.getBatch === "function";
+}

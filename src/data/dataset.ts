@@ -6,10 +6,10 @@
  * @module
  */
 import { Tensor } from "../tensor.ts";
-import { tensor } from "../ops/creation.ts";
 import { defaultGenerator, type Generator } from "../random.ts";
 import { checkOptions, optionKeys } from "../options.ts";
 import { checkArray, typeError } from "../args.ts";
+import { indexTensor, permutation } from "./sampling.ts";
 
 /**
  * A map-style dataset: `length` samples, fetched by index with `get(i)`, like
@@ -22,7 +22,8 @@ import { checkArray, typeError } from "../args.ts";
  *
  * @example
  * ```ts
- * import { Dataset } from "./mod.ts";
+ * import * as zn from "@zeno/zeno";
+ * const { Dataset } = zn.data;
  * class Squares extends Dataset<number> {
  *   get length(): number {
  *     return 10;
@@ -59,7 +60,8 @@ export abstract class Dataset<T> {
  *
  * @example
  * ```ts
- * import { IterableDataset } from "./mod.ts";
+ * import * as zn from "@zeno/zeno";
+ * const { IterableDataset } = zn.data;
  * const evens = IterableDataset.from(function* () {
  *   for (let i = 0; i < 6; i += 2) yield i;
  * });
@@ -111,14 +113,17 @@ function checkIndex(i: number, n: number, what: string): number {
   return j;
 }
 
-/** An int64 index tensor from JS indices. */
-export function indexTensor(indices: readonly number[]): Tensor {
-  const a = new BigInt64Array(indices.length);
-  for (let k = 0; k < indices.length; k++) a[k] = BigInt(indices[k]);
-  return tensor(a);
-}
-
-/** The sample type of a TensorDataset: one row of each tensor. */
+/**
+ * The sample type of a TensorDataset: one row of each tensor.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const ds = new zn.data.TensorDataset(zn.randn([5, 3]), zn.zeros([5]));
+ * const row: zn.data.TensorRows<[zn.Tensor, zn.Tensor]> = ds.get(0);
+ * [row[0].shape, row[1].shape]; // [[3], []]
+ * ```
+ */
 export type TensorRows<T extends readonly Tensor[]> = { [K in keyof T]: Tensor };
 
 /**
@@ -128,8 +133,8 @@ export type TensorRows<T extends readonly Tensor[]> = { [K in keyof T]: Tensor }
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
- * import { TensorDataset } from "./mod.ts";
+ * import * as zn from "@zeno/zeno";
+ * const { TensorDataset } = zn.data;
  * const ds = new TensorDataset(zn.randn([5, 3]), zn.tensor([0n, 1n, 0n, 1n, 1n]));
  * ds.length; // 5
  * const [x, y] = ds.get(1);
@@ -184,8 +189,8 @@ export class TensorDataset<T extends readonly Tensor[] = Tensor[]> extends Datas
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
- * import { Subset, TensorDataset } from "./mod.ts";
+ * import * as zn from "@zeno/zeno";
+ * const { Subset, TensorDataset } = zn.data;
  * const ds = new TensorDataset(zn.arange(10));
  * const sub = new Subset(ds, [7, 2]);
  * sub.get(0)[0].item(); // 7
@@ -221,19 +226,14 @@ export class Subset<T> extends Dataset<T> {
     return this.dataset.getBatch(indices.map((i) => this.indices[checkIndex(i, n, "Subset")]));
   }
 }
-/** Whether `dataset.getBatch` is usable (a Subset forwards to its dataset's). */
-export function hasGetBatch(dataset: Dataset<unknown>): boolean {
-  if (dataset instanceof Subset) return hasGetBatch(dataset.dataset);
-  return typeof dataset.getBatch === "function";
-}
 
 /**
  * Several datasets one after another, like `torch.utils.data.ConcatDataset`.
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
- * import { ConcatDataset, TensorDataset } from "./mod.ts";
+ * import * as zn from "@zeno/zeno";
+ * const { ConcatDataset, TensorDataset } = zn.data;
  * const a = new TensorDataset(zn.zeros([3, 2]));
  * const b = new TensorDataset(zn.ones([2, 2]));
  * const both = new ConcatDataset([a, b]);
@@ -277,23 +277,20 @@ export class ConcatDataset<T> extends Dataset<T> {
   }
 }
 
-/** Options of {@link randomSplit}. */
+/**
+ * Options of {@link randomSplit}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const ds = new zn.data.TensorDataset(zn.arange(10));
+ * const opts: zn.data.RandomSplitOptions = { generator: new zn.Generator(1) };
+ * zn.data.randomSplit(ds, [8, 2], opts).map((s) => s.length); // [8, 2]
+ * ```
+ */
 export interface RandomSplitOptions {
   /** Random source of the permutation (default: the global generator). */
   generator?: Generator;
-}
-
-/** A random permutation of 0..n-1 (Fisher-Yates; the same draws as `randperm`). */
-export function permutation(n: number, g: Generator = defaultGenerator): number[] {
-  const p = new Array<number>(n);
-  for (let i = 0; i < n; i++) p[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = g.nextInt(0, i + 1);
-    const t = p[i];
-    p[i] = p[j];
-    p[j] = t;
-  }
-  return p;
 }
 
 /**
@@ -304,8 +301,8 @@ export function permutation(n: number, g: Generator = defaultGenerator): number[
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
- * import { randomSplit, TensorDataset } from "./mod.ts";
+ * import * as zn from "@zeno/zeno";
+ * const { randomSplit, TensorDataset } = zn.data;
  * const ds = new TensorDataset(zn.arange(10));
  * const [train, val, test] = randomSplit(ds, [0.7, 0.15, 0.15], {
  *   generator: new zn.Generator(42),

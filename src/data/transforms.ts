@@ -3,8 +3,8 @@
  * tensor, for one image `[C, H, W]` or a batch `[N, C, H, W]`.
  *
  * ```ts
- * import * as zn from "../../mod.ts";
- * import { transforms } from "./mod.ts";
+ * import * as zn from "@zeno/zeno";
+ * const { transforms } = zn.data;
  * const augment = transforms.compose(
  *   transforms.randomCrop(28, { padding: 2, generator: new zn.Generator(0) }),
  *   transforms.normalize([0.1307], [0.3081]),
@@ -18,11 +18,21 @@ import type { Tensor } from "../tensor.ts";
 import { full, tensor } from "../ops/creation.ts";
 import { stack } from "../ops/join.ts";
 import { defaultGenerator, type Generator } from "../random.ts";
-import { indexTensor } from "./dataset.ts";
+import { indexTensor } from "./sampling.ts";
 import { checkOptions, optionKeys } from "../options.ts";
 import { checkFunction, typeError } from "../args.ts";
 
-/** A transform: a function from a tensor to a tensor. */
+/**
+ * A transform: a function from a tensor to a tensor.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const scale: zn.data.transforms.Transform = (x) => x.div(255);
+ * const t = zn.data.transforms.compose(scale, zn.data.transforms.normalize(0.5, 0.5));
+ * t(zn.full([1, 1, 1], 255)).toArray(); // [[[1]]]
+ * ```
+ */
 export type Transform = (x: Tensor) => Tensor;
 
 function checkImage(x: Tensor, op: string): void {
@@ -38,8 +48,8 @@ function checkImage(x: Tensor, op: string): void {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
- * import { transforms } from "./mod.ts";
+ * import * as zn from "@zeno/zeno";
+ * const { transforms } = zn.data;
  * const t = transforms.compose((x) => x.mul(2), (x) => x.add(1));
  * t(zn.tensor([1])).toArray(); // [3]
  * ```
@@ -57,8 +67,8 @@ export function compose(...fns: (Transform | readonly Transform[])[]): Transform
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
- * import { transforms } from "./mod.ts";
+ * import * as zn from "@zeno/zeno";
+ * const { transforms } = zn.data;
  * const x = zn.ones([2, 1, 1]);
  * transforms.normalize([0.5, 0.25], [0.5, 0.25])(x).toArray(); // [[[1]], [[3]]]
  * ```
@@ -95,7 +105,17 @@ export function normalize(
   };
 }
 
-/** Options of {@link randomCrop}. */
+/**
+ * Options of {@link randomCrop}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opts: zn.data.transforms.RandomCropOptions = { padding: 4, fill: 0 };
+ * const crop = zn.data.transforms.randomCrop(32, opts);
+ * crop(zn.randn([3, 32, 32])).shape; // [3, 32, 32]
+ * ```
+ */
 export interface RandomCropOptions {
   /**
    * Padding added before cropping: one number for every side, `[lr, tb]`
@@ -139,8 +159,8 @@ function paddingSides(p: number | readonly number[] | undefined): [number, numbe
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
- * import { transforms } from "./mod.ts";
+ * import * as zn from "@zeno/zeno";
+ * const { transforms } = zn.data;
  * const crop = transforms.randomCrop(32, { padding: 4, generator: new zn.Generator(1) });
  * crop(zn.rand([3, 32, 32])).shape; // [3, 32, 32]
  * ```
@@ -194,7 +214,17 @@ export function randomCrop(
   };
 }
 
-/** Options of {@link randomHorizontalFlip}. */
+/**
+ * Options of {@link randomHorizontalFlip}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opts: zn.data.transforms.RandomFlipOptions = { p: 1 };
+ * const flip = zn.data.transforms.randomHorizontalFlip(opts);
+ * flip(zn.tensor([[[1, 2, 3]]])).toArray(); // [[[3, 2, 1]]]
+ * ```
+ */
 export interface RandomFlipOptions {
   /** Probability of flipping each image (default 0.5). */
   p?: number;
@@ -209,8 +239,8 @@ export interface RandomFlipOptions {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
- * import { transforms } from "./mod.ts";
+ * import * as zn from "@zeno/zeno";
+ * const { transforms } = zn.data;
  * const flip = transforms.randomHorizontalFlip({ p: 1 });
  * flip(zn.tensor([[[1, 2, 3]]])).toArray(); // [[[3, 2, 1]]]
  * ```

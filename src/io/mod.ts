@@ -2,8 +2,8 @@
  * File formats: safetensors save and load.
  *
  * ```ts
- * import * as zn from "../../mod.ts";
- * import { deserialize, serialize } from "./mod.ts";
+ * import * as zn from "@zeno/zeno";
+ * import { deserialize, serialize } from "@zeno/zeno";
  * const bytes = serialize({ w: zn.tensor([1, 2]) });
  * deserialize(bytes).w.toArray(); // [1, 2]
  * ```

@@ -27,6 +27,7 @@ import { contiguousStrides, MAX_DIMS, MAX_NUMEL } from "../shape.ts";
 import type { OptimizerStateDict, ParamState } from "../optim/optimizer.ts";
 import { checkOptions, optionKeys } from "../options.ts";
 import { checkBytes, checkObject, checkPath } from "../args.ts";
+import { fileURLToPath } from "node:url";
 
 // ------------------------------------------------------------------ errors
 
@@ -58,7 +59,7 @@ import { checkBytes, checkObject, checkPath } from "../args.ts";
  *
  * @example
  * ```ts
- * import type { SafetensorsErrorCode } from "./safetensors.ts";
+ * import type { SafetensorsErrorCode } from "@zeno/zeno";
  * const code: SafetensorsErrorCode = "HeaderTooSmall";
  * ```
  */
@@ -85,7 +86,7 @@ export type SafetensorsErrorCode =
  *
  * @example
  * ```ts
- * import { deserialize, SafetensorsError } from "./safetensors.ts";
+ * import { deserialize, SafetensorsError } from "@zeno/zeno";
  * try {
  *   deserialize(new Uint8Array(4));
  * } catch (e) {
@@ -723,8 +724,8 @@ async function runOnFile<T>(it: Generator<ReadRequest, T, void>, f: Deno.FsFile)
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
- * import { deserialize, serialize } from "./safetensors.ts";
+ * import * as zn from "@zeno/zeno";
+ * import { deserialize, serialize } from "@zeno/zeno";
  * const bytes = serialize({ w: zn.tensor([1, 2, 3]) });
  * deserialize(bytes).w.toArray(); // [1, 2, 3]
  * ```
@@ -735,7 +736,17 @@ export function deserialize(bytes: Uint8Array, opts: LoadOptions = {}): Record<s
   return onDevice(runOnBytes(reader(bytes.length, true), bytes).out, opts);
 }
 
-/** Options of {@link load}, {@link loadSync} and {@link deserialize}. */
+/**
+ * Options of {@link load}, {@link loadSync} and {@link deserialize}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const bytes = zn.serialize({ w: zn.ones([2]) });
+ * const opts: zn.LoadOptions = { device: "cpu" };
+ * zn.deserialize(bytes, opts).w.device; // "cpu"
+ * ```
+ */
 export interface LoadOptions {
   /** The device the tensors are placed on (default "cpu"), e.g. "cuda". */
   device?: string;
@@ -756,8 +767,8 @@ function onDevice(out: Record<string, Tensor>, opts: LoadOptions): Record<string
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
- * import { deserializeMetadata, serialize } from "./safetensors.ts";
+ * import * as zn from "@zeno/zeno";
+ * import { deserializeMetadata, serialize } from "@zeno/zeno";
  * const bytes = serialize({ w: zn.zeros([2]) }, { metadata: { format: "pt" } });
  * deserializeMetadata(bytes); // { format: "pt" }
  * ```
@@ -775,8 +786,8 @@ export function deserializeMetadata(bytes: Uint8Array): Record<string, string> |
  *
  * @example
  * ```ts ignore
- * import * as zn from "../../mod.ts";
- * import { load } from "./safetensors.ts";
+ * import * as zn from "@zeno/zeno";
+ * import { load } from "@zeno/zeno";
  * const model = new zn.nn.Linear(4, 2);
  * model.loadStateDict(await load("model.safetensors"));
  * // straight to the GPU: await load("model.safetensors", { device: "cuda" })
@@ -798,7 +809,7 @@ export async function load(
  *
  * @example
  * ```ts ignore
- * import { loadSync } from "./safetensors.ts";
+ * import { loadSync } from "@zeno/zeno";
  * const tensors = loadSync("model.safetensors");
  * Object.keys(tensors);
  * ```
@@ -816,7 +827,7 @@ export function loadSync(path: string | URL, opts: LoadOptions = {}): Record<str
  *
  * @example
  * ```ts ignore
- * import { loadMetadata } from "./safetensors.ts";
+ * import { loadMetadata } from "@zeno/zeno";
  * const meta = await loadMetadata("model.safetensors"); // e.g. { format: "pt" }
  * ```
  */
@@ -832,7 +843,7 @@ export async function loadMetadata(path: string | URL): Promise<Record<string, s
  *
  * @example
  * ```ts ignore
- * import { loadMetadataSync } from "./safetensors.ts";
+ * import { loadMetadataSync } from "@zeno/zeno";
  * const meta = loadMetadataSync("model.safetensors");
  * ```
  */
@@ -844,7 +855,17 @@ export function loadMetadataSync(path: string | URL): Record<string, string> | n
 
 // ------------------------------------------------------------------ writing
 
-/** Options of {@link save} and {@link serialize}. */
+/**
+ * Options of {@link save} and {@link serialize}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opts: zn.SaveOptions = { metadata: { format: "pt" } };
+ * const bytes = zn.serialize({ w: zn.ones([2]) }, opts);
+ * zn.deserializeMetadata(bytes); // { format: "pt" }
+ * ```
+ */
 export interface SaveOptions {
   /**
    * The file's `__metadata__`: string keys to string values. Left out, the
@@ -855,7 +876,16 @@ export interface SaveOptions {
 
 const SAVE_KEYS = optionKeys<SaveOptions>({ metadata: 0 });
 
-/** Named tensors, as an object (like `Module.stateDict()`) or a Map. */
+/**
+ * Named tensors, as an object (like `Module.stateDict()`) or a Map.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const tensors: zn.NamedTensors = new Map([["w", zn.ones([2])]]);
+ * Object.keys(zn.deserialize(zn.serialize(tensors))); // ["w"]
+ * ```
+ */
 export type NamedTensors = Record<string, Tensor> | Map<string, Tensor>;
 
 interface Prepared {
@@ -961,8 +991,8 @@ function bytesOf(t: Tensor, pin = false): Uint8Array {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
- * import { serialize } from "./safetensors.ts";
+ * import * as zn from "@zeno/zeno";
+ * import { serialize } from "@zeno/zeno";
  * const bytes = serialize({ w: zn.ones([2, 2]) }, { metadata: { format: "pt" } });
  * bytes.length; // 8 + 80 (padded header) + 16
  * ```
@@ -994,7 +1024,7 @@ function folderOf(path: string | URL): string | URL {
 
 function shown(path: string | URL): string {
   if (!(path instanceof URL)) return JSON.stringify(path);
-  const p = decodeURIComponent(path.pathname);
+  const p = path.protocol === "file:" ? fileURLToPath(path) : decodeURIComponent(path.pathname);
   return JSON.stringify(p.length > 1 && p.endsWith("/") ? p.slice(0, -1) : p);
 }
 
@@ -1152,8 +1182,8 @@ async function writeAtomic(
  *
  * @example
  * ```ts ignore
- * import * as zn from "../../mod.ts";
- * import { save } from "./safetensors.ts";
+ * import * as zn from "@zeno/zeno";
+ * import { save } from "@zeno/zeno";
  * const model = new zn.nn.Linear(4, 2);
  * await save(model.stateDict(), "model.safetensors", { metadata: { format: "pt" } });
  * ```
@@ -1187,8 +1217,8 @@ export async function save(
  *
  * @example
  * ```ts ignore
- * import * as zn from "../../mod.ts";
- * import { saveSync } from "./safetensors.ts";
+ * import * as zn from "@zeno/zeno";
+ * import { saveSync } from "@zeno/zeno";
  * saveSync({ w: zn.zeros([3]) }, "w.safetensors");
  * ```
  */
@@ -1207,7 +1237,19 @@ export function saveSync(tensors: NamedTensors, path: string | URL, opts: SaveOp
 
 // -------------------------------------------------------- optimizer states
 
-/** Options of the optimizer-state converters. */
+/**
+ * Options of the optimizer-state converters.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const w = zn.zeros([2], { requiresGrad: true });
+ * const opt = new zn.optim.Adam([w]);
+ * const opts: zn.OptimizerStateOptions = { prefix: "optimizer." };
+ * const { metadata } = zn.optimizerStateToSafetensors(opt.stateDict(), opts);
+ * Object.keys(metadata).every((k) => k.startsWith("optimizer.")); // true
+ * ```
+ */
 export interface OptimizerStateOptions {
   /**
    * Prepended to every tensor name and metadata key, so that a model and its
@@ -1218,7 +1260,19 @@ export interface OptimizerStateOptions {
 
 const OPTIMIZER_STATE_KEYS = optionKeys<OptimizerStateOptions>({ prefix: 0 });
 
-/** Tensors and metadata: what a safetensors file holds. */
+/**
+ * Tensors and metadata: what a safetensors file holds.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const w = zn.zeros([2], { requiresGrad: true });
+ * const content: zn.SafetensorsContent = zn.optimizerStateToSafetensors(
+ *   new zn.optim.SGD([w], { lr: 0.1 }).stateDict(),
+ * );
+ * zn.serialize(content.tensors, { metadata: content.metadata }).length > 0; // true
+ * ```
+ */
 export interface SafetensorsContent {
   /** Named tensors. */
   tensors: Record<string, Tensor>;
@@ -1244,8 +1298,8 @@ const decodeNumbers = (_k: string, v: unknown) =>
  *
  * @example
  * ```ts ignore
- * import * as zn from "../../mod.ts";
- * import { optimizerStateToSafetensors, save } from "./safetensors.ts";
+ * import * as zn from "@zeno/zeno";
+ * import { optimizerStateToSafetensors, save } from "@zeno/zeno";
  * const w = zn.zeros([2], { requiresGrad: true });
  * const opt = new zn.optim.Adam([w]);
  * const { tensors, metadata } = optimizerStateToSafetensors(opt.stateDict());
@@ -1282,8 +1336,8 @@ export function optimizerStateToSafetensors(
  *
  * @example
  * ```ts ignore
- * import * as zn from "../../mod.ts";
- * import { load, loadMetadata, optimizerStateFromSafetensors } from "./safetensors.ts";
+ * import * as zn from "@zeno/zeno";
+ * import { load, loadMetadata, optimizerStateFromSafetensors } from "@zeno/zeno";
  * const w = zn.zeros([2], { requiresGrad: true });
  * const opt = new zn.optim.Adam([w]);
  * const path = "optimizer.safetensors";

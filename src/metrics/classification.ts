@@ -18,13 +18,41 @@ import { MAX_NUMEL } from "../shape.ts";
  */
 const MAX_CLASSES = 2 ** 20;
 
-/** Predictions or targets: a tensor or an array of class indices. */
+/**
+ * Predictions or targets: a tensor or an array of class indices.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const pred: zn.metrics.Labels = [0, 1, 1];
+ * const target: zn.metrics.Labels = zn.tensor([0n, 1n, 0n]);
+ * zn.metrics.accuracy(pred, target); // 0.6667
+ * ```
+ */
 export type Labels = Tensor | ArrayLike<number | bigint>;
 
-/** How per-class scores are combined into one. */
+/**
+ * How per-class scores are combined into one.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const average: zn.metrics.Average = "none";
+ * zn.metrics.recall([0, 1, 1], [0, 1, 0], { average }); // [0.5, 1]
+ * ```
+ */
 export type Average = "micro" | "macro" | "weighted" | "none";
 
-/** Options of {@link precision}, {@link recall} and {@link f1}. */
+/**
+ * Options of {@link precision}, {@link recall} and {@link f1}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opts: zn.metrics.AverageOptions = { average: "macro", numClasses: 3 };
+ * zn.metrics.precision([0, 1, 1], [0, 1, 0], opts); // 0.5: class 2 counts as 0
+ * ```
+ */
 export interface AverageOptions {
   /**
    * `"macro"` (default): the unweighted mean over classes; `"weighted"`: the
@@ -185,8 +213,8 @@ function averaged(
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
- * import { accuracy } from "./mod.ts";
+ * import * as zn from "@zeno/zeno";
+ * const { accuracy } = zn.metrics;
  * accuracy(zn.tensor([0, 1, 1, 2]), zn.tensor([0, 1, 2, 2])); // 0.75
  * accuracy(zn.tensor([[2.0, 0.1], [0.3, 0.9]]), [0, 0]); // 0.5
  * ```
@@ -207,7 +235,8 @@ export function accuracy(pred: Labels, target: Labels): number {
  *
  * @example
  * ```ts
- * import { precision } from "./mod.ts";
+ * import * as zn from "@zeno/zeno";
+ * const { precision } = zn.metrics;
  * precision([0, 1, 1, 2], [0, 1, 2, 2], { average: "none" }); // [1, 0.5, 1]
  * precision([0, 1, 1, 2], [0, 1, 2, 2]); // (1 + 0.5 + 1) / 3
  * ```
@@ -232,7 +261,8 @@ export function precision(
  *
  * @example
  * ```ts
- * import { recall } from "./mod.ts";
+ * import * as zn from "@zeno/zeno";
+ * const { recall } = zn.metrics;
  * recall([0, 1, 1, 2], [0, 1, 2, 2], { average: "none" }); // [1, 1, 0.5]
  * ```
  */
@@ -253,7 +283,8 @@ export function recall(pred: Labels, target: Labels, opts: AverageOptions = {}):
  *
  * @example
  * ```ts
- * import { f1 } from "./mod.ts";
+ * import * as zn from "@zeno/zeno";
+ * const { f1 } = zn.metrics;
  * f1([0, 1, 1, 2], [0, 1, 2, 2], { average: "none" }); // [1, 2/3, 2/3]
  * ```
  */
@@ -276,8 +307,8 @@ export function f1(pred: Labels, target: Labels, opts: AverageOptions = {}): num
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
- * import { confusionMatrix } from "./mod.ts";
+ * import * as zn from "@zeno/zeno";
+ * const { confusionMatrix } = zn.metrics;
  * confusionMatrix(zn.tensor([0n, 1n, 1n, 2n]), zn.tensor([0n, 1n, 2n, 2n]), 3).toArray();
  * // [[1, 0, 0], [0, 1, 0], [0, 1, 1]]
  * ```
@@ -294,7 +325,17 @@ export function confusionMatrix(pred: Labels, target: Labels, numClasses?: numbe
   return tensor(cm, { shape: [c, c] });
 }
 
-/** Scores of one class, or an average, in a {@link ClassificationReport}. */
+/**
+ * Scores of one class, or an average, in a {@link ClassificationReport}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const r = zn.metrics.classificationReport([0, 1, 1], [0, 1, 0]);
+ * const s: zn.metrics.ClassScores = r.macroAvg;
+ * [s.precision, s.recall, s.support]; // [0.75, 0.75, 3]
+ * ```
+ */
 export interface ClassScores {
   /** Precision. */
   precision: number;
@@ -306,7 +347,17 @@ export interface ClassScores {
   support: number;
 }
 
-/** Per-class scores plus accuracy and averages; `toString()` prints sklearn's table. */
+/**
+ * Per-class scores plus accuracy and averages; `toString()` prints sklearn's table.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const r: zn.metrics.ClassificationReport = zn.metrics.classificationReport([0, 1, 1], [0, 1, 0]);
+ * r.accuracy; // 0.6667
+ * r.classes.map((c) => c.support); // [2, 1]
+ * ```
+ */
 export interface ClassificationReport {
   /** One row per class (the report's classes, see {@link classificationReport}). */
   classes: (ClassScores & { label: number; name: string })[];
@@ -320,7 +371,17 @@ export interface ClassificationReport {
   toString(): string;
 }
 
-/** Options of {@link classificationReport}. */
+/**
+ * Options of {@link classificationReport}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opts: zn.metrics.ReportOptions = { classNames: ["cat", "dog"], digits: 3 };
+ * const r = zn.metrics.classificationReport([0, 1, 1], [0, 1, 0], opts);
+ * r.classes.map((c) => c.name); // ["cat", "dog"]
+ * ```
+ */
 export interface ReportOptions {
   /** Number of classes: every class 0..numClasses-1 gets a row (default: those present). */
   numClasses?: number;
@@ -338,7 +399,8 @@ export interface ReportOptions {
  *
  * @example
  * ```ts
- * import { classificationReport } from "./mod.ts";
+ * import * as zn from "@zeno/zeno";
+ * const { classificationReport } = zn.metrics;
  * const report = classificationReport([0, 1, 1, 2], [0, 1, 2, 2], {
  *   classNames: ["cat", "dog", "bird"],
  * });

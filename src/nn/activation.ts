@@ -16,7 +16,7 @@ const SOFTPLUS_KEYS = ["beta", "threshold"] as const;
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * new zn.nn.ReLU().call(zn.tensor([-1.0, 2])).toArray(); // [0, 2]
  * ```
  */
@@ -32,7 +32,7 @@ export class ReLU extends Module {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * new zn.nn.LeakyReLU(0.1).call(zn.tensor([-1.0])).toArray(); // [-0.1]
  * ```
  */
@@ -59,7 +59,7 @@ export class LeakyReLU extends Module {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * new zn.nn.GELU({ approximate: "tanh" }).call(zn.tensor([0.0])).toArray(); // [0]
  * ```
  */
@@ -83,7 +83,7 @@ export class GELU extends Module {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * new zn.nn.SiLU().call(zn.tensor([0.0])).toArray(); // [0]
  * ```
  */
@@ -99,7 +99,7 @@ export class SiLU extends Module {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * new zn.nn.Tanh().call(zn.tensor([0.0])).toArray(); // [0]
  * ```
  */
@@ -115,7 +115,7 @@ export class Tanh extends Module {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * new zn.nn.Sigmoid().call(zn.tensor([0.0])).toArray(); // [0.5]
  * ```
  */
@@ -131,7 +131,7 @@ export class Sigmoid extends Module {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * new zn.nn.Softmax(1).call(zn.zeros([1, 2])).toArray(); // [[0.5, 0.5]]
  * ```
  */
@@ -158,7 +158,7 @@ export class Softmax extends Module {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * new zn.nn.LogSoftmax(1).call(zn.zeros([1, 2])); // [[-0.6931, -0.6931]]
  * ```
  */
@@ -185,7 +185,7 @@ export class LogSoftmax extends Module {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * new zn.nn.ELU().call(zn.tensor([1.0])).toArray(); // [1]
  * ```
  */
@@ -212,7 +212,7 @@ export class ELU extends Module {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * new zn.nn.Softplus().call(zn.tensor([0.0])); // [0.6931]
  * ```
  */

@@ -12,7 +12,17 @@ import { Parameter } from "./parameter.ts";
 import { batchNorm } from "./functional/normalization.ts";
 import { checkOptions, optionKeys } from "../options.ts";
 
-/** Options of the batch norm modules. */
+/**
+ * Options of the batch norm modules.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opts: zn.nn.BatchNormModuleOptions = { momentum: 0.01, affine: false };
+ * const bn = new zn.nn.BatchNorm1d(4, opts);
+ * bn.call(zn.randn([8, 4])).shape; // [8, 4]
+ * ```
+ */
 export interface BatchNormModuleOptions {
   /** Added to the variance (default 1e-5). */
   eps?: number;
@@ -41,7 +51,7 @@ const BATCH_NORM_KEYS = optionKeys<BatchNormModuleOptions>({
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const bn = new zn.nn.BatchNorm1d(3);
  * Object.keys(bn.stateDict()); // ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
  * ```
@@ -152,7 +162,7 @@ export class BatchNorm extends Module {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const bn = new zn.nn.BatchNorm1d(4);
  * bn.call(zn.randn([8, 4])).shape; // [8, 4]
  * bn.eval(); // now uses running_mean and running_var
@@ -168,7 +178,7 @@ export class BatchNorm1d extends BatchNorm {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * new zn.nn.BatchNorm2d(3).call(zn.randn([2, 3, 4, 4])).shape; // [2, 3, 4, 4]
  * ```
  */

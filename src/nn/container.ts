@@ -35,7 +35,7 @@ function indexIn(i: number, n: number, op: string): number {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const net = new zn.nn.Sequential(new zn.nn.Linear(2, 4), new zn.nn.ReLU(), new zn.nn.Linear(4, 1));
  * net.call(zn.randn([3, 2])).shape; // [3, 1]
  * Object.keys(net.stateDict()); // ["0.weight", "0.bias", "2.weight", "2.bias"]
@@ -91,7 +91,7 @@ export class Sequential extends Module {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const layers = new zn.nn.ModuleList([new zn.nn.Linear(2, 2), new zn.nn.Linear(2, 2)]);
  * layers.length; // 2
  * let x = zn.randn([1, 2]);
@@ -148,7 +148,7 @@ export class ModuleList extends Module {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const heads = new zn.nn.ModuleDict({ cls: new zn.nn.Linear(4, 3), box: new zn.nn.Linear(4, 4) });
  * heads.get("cls").call(zn.randn([1, 4])).shape; // [1, 3]
  * Object.keys(heads.stateDict()); // ["cls.weight", "cls.bias", "box.weight", "box.bias"]

@@ -8,12 +8,23 @@ import type { DType } from "../dtype.ts";
 import { empty } from "../ops/creation.ts";
 import { Module } from "./module.ts";
 import { Parameter } from "./parameter.ts";
-import { conv1d, conv2d, convTranspose2d, type SizeArg, sizeArg } from "./functional/conv.ts";
-import { resetWeightAndBias } from "./linear.ts";
+import { conv1d, conv2d, convTranspose2d, type SizeArg } from "./functional/conv.ts";
+import { sizeArg } from "./functional/conv_kernels.ts";
+import { resetWeightAndBias } from "./default_init.ts";
 import { checkOptions, optionKeys } from "../options.ts";
 import { checkSizeArg } from "../args.ts";
 
-/** Options of {@link Conv1d} and {@link Conv2d}. */
+/**
+ * Options of {@link Conv1d} and {@link Conv2d}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opts: zn.nn.ConvModuleOptions = { stride: 2, padding: 1, bias: false };
+ * const conv = new zn.nn.Conv2d(3, 8, 3, opts);
+ * conv.call(zn.randn([1, 3, 32, 32])).shape; // [1, 8, 16, 16]
+ * ```
+ */
 export interface ConvModuleOptions {
   /** Step between windows (default 1). */
   stride?: SizeArg;
@@ -29,7 +40,17 @@ export interface ConvModuleOptions {
   dtype?: DType;
 }
 
-/** Options of {@link ConvTranspose2d}. */
+/**
+ * Options of {@link ConvTranspose2d}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opts: zn.nn.ConvTransposeModuleOptions = { stride: 2, padding: 1, outputPadding: 1 };
+ * const up = new zn.nn.ConvTranspose2d(8, 3, 3, opts);
+ * up.call(zn.randn([1, 8, 16, 16])).shape; // [1, 3, 32, 32]
+ * ```
+ */
 export interface ConvTransposeModuleOptions {
   /** Step of the convolution this layer transposes (default 1). */
   stride?: SizeArg;
@@ -142,7 +163,7 @@ abstract class ConvNd extends Module {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const conv = new zn.nn.Conv1d(2, 4, 3, { padding: "same" });
  * conv.call(zn.randn([1, 2, 10])).shape; // [1, 4, 10]
  * ```
@@ -173,7 +194,7 @@ export class Conv1d extends ConvNd {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const conv = new zn.nn.Conv2d(3, 8, 3, { stride: 2, padding: 1 });
  * conv.call(zn.randn([1, 3, 16, 16])).shape; // [1, 8, 8, 8]
  * ```
@@ -204,7 +225,7 @@ export class Conv2d extends ConvNd {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const up = new zn.nn.ConvTranspose2d(4, 2, 3, { stride: 2, padding: 1, outputPadding: 1 });
  * up.call(zn.randn([1, 4, 5, 5])).shape; // [1, 2, 10, 10]
  * ```

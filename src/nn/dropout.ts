@@ -13,7 +13,7 @@ import { dropout } from "./functional/dropout.ts";
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const drop = new zn.nn.Dropout(0.5);
  * drop.eval();
  * drop.call(zn.ones([3])).toArray(); // [1, 1, 1]

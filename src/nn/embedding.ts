@@ -22,7 +22,7 @@ const EMBEDDING_KEYS = ["paddingIdx", "dtype"] as const;
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const emb = new zn.nn.Embedding(10, 4, { paddingIdx: 0 });
  * emb.call(zn.tensor([[1n, 2n], [0n, 9n]])).shape; // [2, 2, 4]
  * ```

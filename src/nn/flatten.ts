@@ -12,7 +12,7 @@ import { checkIntArg, checkIntList } from "../args.ts";
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * new zn.nn.Flatten().call(zn.zeros([2, 3, 4])).shape; // [2, 12]
  * ```
  */
@@ -42,7 +42,7 @@ export class Flatten extends Module {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * new zn.nn.Unflatten(1, [3, 4]).call(zn.zeros([2, 12])).shape; // [2, 3, 4]
  * ```
  */

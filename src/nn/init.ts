@@ -2,6 +2,13 @@
  * `zn.nn.init`: in-place initialisation of weights, with PyTorch's formulas.
  * Each function fills its tensor under `noGrad` and returns it.
  *
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const fc = new zn.nn.Linear(4, 3);
+ * zn.nn.init.kaimingNormal_(fc.weight, { nonlinearity: "relu" });
+ * zn.nn.init.zeros_(fc.bias!).toArray(); // [0, 0, 0]
+ * ```
+ *
  * @module
  */
 import type { Tensor } from "../tensor.ts";
@@ -11,7 +18,16 @@ import { normal as normalT, tensor as makeTensor, uniform as uniformT } from "..
 import { checkOptions, optionKeys } from "../options.ts";
 import { checkTensor } from "../args.ts";
 
-/** Nonlinearities known to {@link calculateGain}. */
+/**
+ * Nonlinearities known to {@link calculateGain}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const nl: zn.nn.init.Nonlinearity = "tanh";
+ * zn.nn.init.calculateGain(nl); // 1.6667
+ * ```
+ */
 export type Nonlinearity =
   | "linear"
   | "conv1d"
@@ -26,13 +42,33 @@ export type Nonlinearity =
   | "leaky_relu"
   | "selu";
 
-/** Options of the random initialisers. */
+/**
+ * Options of the random initialisers.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opts: zn.nn.init.InitOptions = { generator: new zn.Generator(0) };
+ * const a = zn.nn.init.normal_(zn.empty([3]), 0, 1, opts);
+ * const b = zn.nn.init.normal_(zn.empty([3]), 0, 1, { generator: new zn.Generator(0) });
+ * a.eq(b).all().item(); // true
+ * ```
+ */
 export interface InitOptions {
   /** Generator to draw from (default: the one `manualSeed` seeds). */
   generator?: Generator;
 }
 
-/** Options of the Kaiming initialisers. */
+/**
+ * Options of the Kaiming initialisers.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opts: zn.nn.init.KaimingOptions = { mode: "fanOut", nonlinearity: "relu" };
+ * zn.nn.init.kaimingNormal_(zn.empty([64, 32]), opts).std().item(); // about 0.177 = sqrt(2 / 64)
+ * ```
+ */
 export interface KaimingOptions extends InitOptions {
   /** Negative slope of the rectifier after this layer (default 0). */
   a?: number;
@@ -51,7 +87,7 @@ const KAIMING_KEYS = optionKeys<KaimingOptions>({ generator: 0, a: 0, mode: 0, n
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.nn.init.calculateGain("relu"); // 1.4142
  * ```
  */
@@ -87,7 +123,7 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.nn.init.calculateFanInAndFanOut(zn.empty([8, 3, 5, 5])); // [75, 200]
  * ```
  */
@@ -113,7 +149,7 @@ function fill(tensor: Tensor, values: Tensor): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.nn.init.uniform_(zn.empty([3]), -1, 1);
  * ```
  */
@@ -129,7 +165,7 @@ export function uniform_(tensor: Tensor, a = 0, b = 1, opts: InitOptions = {}): 
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.nn.init.normal_(zn.empty([3]), 0, 0.02);
  * ```
  */
@@ -145,7 +181,7 @@ export function normal_(tensor: Tensor, mean = 0, std = 1, opts: InitOptions = {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.nn.init.constant_(zn.empty([2]), 0.5).toArray(); // [0.5, 0.5]
  * ```
  */
@@ -160,7 +196,7 @@ export function constant_(tensor: Tensor, value: number): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.nn.init.zeros_(zn.ones([2])).toArray(); // [0, 0]
  * ```
  */
@@ -174,7 +210,7 @@ export function zeros_(tensor: Tensor): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.nn.init.ones_(zn.zeros([2])).toArray(); // [1, 1]
  * ```
  */
@@ -188,7 +224,7 @@ export function ones_(tensor: Tensor): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.nn.init.xavierUniform_(zn.empty([4, 5]));
  * ```
  */
@@ -209,7 +245,7 @@ export function xavierUniform_(
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.nn.init.xavierNormal_(zn.empty([4, 5]));
  * ```
  */
@@ -236,7 +272,7 @@ function kaimingStd(tensor: Tensor, opts: KaimingOptions): number {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.nn.init.kaimingUniform_(zn.empty([4, 5]), { nonlinearity: "relu" });
  * ```
  */
@@ -252,7 +288,7 @@ export function kaimingUniform_(tensor: Tensor, opts: KaimingOptions = {}): Tens
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.nn.init.kaimingNormal_(zn.empty([4, 5]), { mode: "fanOut" });
  * ```
  */
@@ -268,7 +304,7 @@ export function kaimingNormal_(tensor: Tensor, opts: KaimingOptions = {}): Tenso
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const w = zn.nn.init.orthogonal_(zn.empty([3, 3]));
  * w.matmul(w.mT); // close to the identity
  * ```

@@ -9,10 +9,20 @@ import type { DType } from "../dtype.ts";
 import { Module } from "./module.ts";
 import { Parameter } from "./parameter.ts";
 import { linear } from "./functional/linear.ts";
-import { calculateFanInAndFanOut, kaimingUniform_, uniform_ } from "./init.ts";
+import { resetWeightAndBias } from "./default_init.ts";
 import { checkOptions, optionKeys } from "../options.ts";
 
-/** Options of {@link Linear}. */
+/**
+ * Options of {@link Linear}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opts: zn.nn.LinearOptions = { bias: false, dtype: "float64" };
+ * const fc = new zn.nn.Linear(3, 2, opts);
+ * [fc.bias, fc.weight.dtype]; // [null, "float64"]
+ * ```
+ */
 export interface LinearOptions {
   /** Learn an additive bias (default true). */
   bias?: boolean;
@@ -22,23 +32,13 @@ export interface LinearOptions {
 
 const LINEAR_KEYS = optionKeys<LinearOptions>({ bias: 0, dtype: 0 });
 
-/** @internal PyTorch's default init of a weight and bias: kaiming-uniform(a=√5) and U(±1/√fanIn). */
-export function resetWeightAndBias(weight: Tensor, bias: Tensor | null): void {
-  kaimingUniform_(weight, { a: Math.sqrt(5) });
-  if (bias) {
-    const [fanIn] = calculateFanInAndFanOut(weight);
-    const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
-    uniform_(bias, -bound, bound);
-  }
-}
-
 /**
  * `y = x Wᵀ + b` with `weight` `[outFeatures, inFeatures]` and `bias`
  * `[outFeatures]`, initialised as in PyTorch.
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const fc = new zn.nn.Linear(3, 2);
  * fc.call(zn.randn([5, 3])).shape; // [5, 2]
  * ```
@@ -88,7 +88,7 @@ export class Linear extends Module {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const x = zn.ones([2]);
  * new zn.nn.Identity().call(x) === x; // true
  * ```

@@ -10,7 +10,16 @@ import * as F from "./functional/loss.ts";
 import type { Reduction } from "./functional/loss.ts";
 import { checkOptions, optionKeys } from "../options.ts";
 
-/** The `reduction` option of the loss modules. */
+/**
+ * The `reduction` option of the loss modules.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opts: zn.nn.LossOptions = { reduction: "sum" };
+ * new zn.nn.L1Loss(opts).call(zn.tensor([1, 2]), zn.tensor([0, 0])).item(); // 3
+ * ```
+ */
 export interface LossOptions {
   /** "mean" (default), "sum" or "none". */
   reduction?: Reduction;
@@ -28,7 +37,7 @@ const KL_KEYS = ["reduction", "logTarget"] as const;
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * new zn.nn.MSELoss().call(zn.tensor([1.5, 2.5]), zn.tensor([0.5, 0.5])).item(); // 2.5
  * ```
  */
@@ -52,7 +61,7 @@ export class MSELoss extends Module {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * new zn.nn.L1Loss().call(zn.tensor([1.5, -1.5]), zn.tensor([0.5, 0.5])).item(); // 1.5
  * ```
  */
@@ -76,7 +85,7 @@ export class L1Loss extends Module {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * new zn.nn.SmoothL1Loss({ beta: 0.5 }).call(zn.tensor([1.0]), zn.tensor([0.0])).item(); // 0.75
  * ```
  */
@@ -103,7 +112,7 @@ export class SmoothL1Loss extends Module {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * new zn.nn.HuberLoss({ delta: 2 }).call(zn.tensor([3.0]), zn.tensor([0.0])).item(); // 4
  * ```
  */
@@ -125,7 +134,17 @@ export class HuberLoss extends Module {
   }
 }
 
-/** Options of {@link CrossEntropyLoss} and {@link NLLLoss}. */
+/**
+ * Options of {@link CrossEntropyLoss} and {@link NLLLoss}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opts: zn.nn.ClassLossOptions = { ignoreIndex: 1 };
+ * const loss = new zn.nn.CrossEntropyLoss(opts);
+ * loss.call(zn.zeros([2, 3]), zn.tensor([0n, 1n])).item(); // 1.0986: log(3), row 1 ignored
+ * ```
+ */
 export interface ClassLossOptions extends LossOptions {
   /** A weight per class (registered as the buffer `weight`). */
   weight?: Tensor | null;
@@ -142,7 +161,7 @@ const CE_KEYS = [...NLL_KEYS, "labelSmoothing"];
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const loss = new zn.nn.CrossEntropyLoss({ labelSmoothing: 0.1 });
  * loss.call(zn.randn([4, 3]), zn.tensor([0n, 2n, 1n, 0n])).shape; // []
  * ```
@@ -184,7 +203,7 @@ export class CrossEntropyLoss extends Module {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const logp = zn.tensor([[-0.5, -1.0], [-2.0, -0.1]]);
  * new zn.nn.NLLLoss().call(logp, zn.tensor([0n, 1n])).item(); // 0.3
  * ```
@@ -217,7 +236,7 @@ export class NLLLoss extends Module {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * new zn.nn.BCELoss().call(zn.tensor([0.5]), zn.tensor([1.0])).item(); // 0.6931
  * ```
  */
@@ -246,7 +265,7 @@ export class BCELoss extends Module {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const loss = new zn.nn.BCEWithLogitsLoss({ posWeight: zn.tensor([2.0]) });
  * loss.call(zn.tensor([0.0]), zn.tensor([1.0])).item(); // 1.3863
  * ```
@@ -279,7 +298,7 @@ export class BCEWithLogitsLoss extends Module {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const p = zn.tensor([[0.5, 0.5]]);
  * new zn.nn.KLDivLoss({ reduction: "batchmean" }).call(p.log(), p).item(); // 0
  * ```

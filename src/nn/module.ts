@@ -15,13 +15,41 @@ import { ITEMSIZE } from "../dtype.ts";
 import { Parameter } from "./parameter.ts";
 import { checkOptions, optionKeys } from "../options.ts";
 
-/** Options of {@link Module.registerBuffer}. */
+/**
+ * Options of {@link Module.registerBuffer}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * class Counter extends zn.nn.Module {
+ *   constructor() {
+ *     super();
+ *     const opts: zn.nn.BufferOptions = { persistent: false };
+ *     this.registerBuffer("calls", zn.zeros([1]), opts);
+ *   }
+ *   override forward(x: zn.Tensor): zn.Tensor {
+ *     return x;
+ *   }
+ * }
+ * Object.keys(new Counter().stateDict()); // []: not persistent
+ * ```
+ */
 export interface BufferOptions {
   /** Whether the buffer is part of the state dict (default true). */
   persistent?: boolean;
 }
 
-/** Options of {@link Module.loadStateDict}. */
+/**
+ * Options of {@link Module.loadStateDict}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const net = new zn.nn.Linear(2, 2);
+ * const opts: zn.nn.LoadStateDictOptions = { strict: false };
+ * net.loadStateDict({ weight: zn.zeros([2, 2]) }, opts).missingKeys; // ["bias"]
+ * ```
+ */
 export interface LoadStateDictOptions {
   /** Throw when keys are missing or unexpected (default true). */
   strict?: boolean;
@@ -32,7 +60,20 @@ const LOAD_STATE_DICT_KEYS = optionKeys<LoadStateDictOptions>({ strict: 0 });
 const ZERO_GRAD_KEYS = ["setToNone"] as const;
 const TO_KEYS = ["device"] as const;
 
-/** What {@link Module.loadStateDict} did not match. */
+/**
+ * What {@link Module.loadStateDict} did not match.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const net = new zn.nn.Linear(2, 2);
+ * const r: zn.nn.LoadStateDictResult = net.loadStateDict(
+ *   { weight: zn.zeros([2, 2]), extra: zn.zeros([1]) },
+ *   { strict: false },
+ * );
+ * [r.missingKeys, r.unexpectedKeys]; // [["bias"], ["extra"]]
+ * ```
+ */
 export interface LoadStateDictResult {
   /** Keys the module expects that the state dict lacks. */
   missingKeys: string[];
@@ -40,7 +81,19 @@ export interface LoadStateDictResult {
   unexpectedKeys: string[];
 }
 
-/** A state dict: names to tensors, as an object or a Map. */
+/**
+ * A state dict: names to tensors, as an object or a Map.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const src = new zn.nn.Linear(2, 2);
+ * const sd: zn.nn.StateDict = new Map(Object.entries(src.stateDict()));
+ * const dst = new zn.nn.Linear(2, 2);
+ * dst.loadStateDict(sd);
+ * dst.weight.eq(src.weight).all().item(); // true
+ * ```
+ */
 export type StateDict = Record<string, Tensor> | Map<string, Tensor>;
 
 /**
@@ -51,7 +104,7 @@ export type StateDict = Record<string, Tensor> | Map<string, Tensor>;
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * class Net extends zn.nn.Module {
  *   fc1 = new zn.nn.Linear(4, 8);
  *   fc2 = new zn.nn.Linear(8, 2);
@@ -270,7 +323,7 @@ export class Module {
    *
    * @example
    * ```ts
-   * import * as zn from "../../mod.ts";
+   * import * as zn from "@zeno/zeno";
    * const net = new zn.nn.Linear(4, 2).to("cpu");
    * net.weight.device; // "cpu"
    * // net.to("cuda") or net.cuda() on a GPU machine
@@ -293,7 +346,7 @@ export class Module {
    *
    * @example
    * ```ts ignore
-   * import * as zn from "../../mod.ts";
+   * import * as zn from "@zeno/zeno";
    * const net = new zn.nn.Linear(4, 2).cuda(); // needs a GPU
    * ```
    */
@@ -306,7 +359,7 @@ export class Module {
    *
    * @example
    * ```ts
-   * import * as zn from "../../mod.ts";
+   * import * as zn from "@zeno/zeno";
    * new zn.nn.Linear(4, 2).cpu().weight.device; // "cpu"
    * ```
    */
@@ -366,7 +419,7 @@ export class Module {
    *
    * @example
    * ```ts
-   * import * as zn from "../../mod.ts";
+   * import * as zn from "@zeno/zeno";
    * const a = new zn.nn.Linear(3, 2), b = new zn.nn.Linear(3, 2);
    * b.loadStateDict(a.stateDict());
    * b.weight.toArray(); // the same values as a.weight

@@ -12,7 +12,17 @@ import { groupNorm, layerNorm } from "./functional/normalization.ts";
 import { checkOptions, optionKeys } from "../options.ts";
 import { checkIntList, checkSizeArg } from "../args.ts";
 
-/** Options of {@link LayerNorm} and {@link GroupNorm}. */
+/**
+ * Options of {@link LayerNorm} and {@link GroupNorm}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opts: zn.nn.NormOptions = { eps: 1e-6, bias: false };
+ * const ln = new zn.nn.LayerNorm(8, opts);
+ * ln.call(zn.randn([2, 8])).shape; // [2, 8]
+ * ```
+ */
 export interface NormOptions {
   /** Added to the variance (default 1e-5). */
   eps?: number;
@@ -37,7 +47,7 @@ const GROUP_NORM_KEYS = ["eps", "affine", "dtype"] as const;
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * new zn.nn.LayerNorm(8).call(zn.randn([2, 8])).shape; // [2, 8]
  * ```
  */
@@ -84,7 +94,7 @@ export class LayerNorm extends Module {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * new zn.nn.GroupNorm(2, 4).call(zn.randn([3, 4, 5])).shape; // [3, 4, 5]
  * ```
  */

@@ -13,7 +13,7 @@ import { hold } from "../lifetime.ts";
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const w = new zn.nn.Parameter(zn.zeros([2, 3]));
  * w.requiresGrad; // true
  * w.isLeaf; // true

@@ -10,7 +10,17 @@ import { adaptiveAvgPool2d, avgPool2d, maxPool1d, maxPool2d } from "./functional
 import { checkOptions, optionKeys } from "../options.ts";
 import { checkArray, checkIntList, checkSizeArg } from "../args.ts";
 
-/** Options of {@link MaxPool1d} and {@link MaxPool2d}. */
+/**
+ * Options of {@link MaxPool1d} and {@link MaxPool2d}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opts: zn.nn.MaxPoolModuleOptions = { stride: 1, padding: 1 };
+ * const pool = new zn.nn.MaxPool2d(3, opts);
+ * pool.call(zn.randn([1, 2, 5, 5])).shape; // [1, 2, 5, 5]
+ * ```
+ */
 export interface MaxPoolModuleOptions {
   /** Step between windows (default: the kernel size). */
   stride?: SizeArg | null;
@@ -22,7 +32,17 @@ export interface MaxPoolModuleOptions {
   ceilMode?: boolean;
 }
 
-/** Options of {@link AvgPool2d}. */
+/**
+ * Options of {@link AvgPool2d}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opts: zn.nn.AvgPoolModuleOptions = { ceilMode: true };
+ * const pool = new zn.nn.AvgPool2d(2, opts);
+ * pool.call(zn.randn([1, 2, 5, 5])).shape; // [1, 2, 3, 3]
+ * ```
+ */
 export interface AvgPoolModuleOptions {
   /** Step between windows (default: the kernel size). */
   stride?: SizeArg | null;
@@ -76,7 +96,7 @@ abstract class WindowPool<O> extends Module {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * new zn.nn.MaxPool1d(2).call(zn.randn([1, 2, 8])).shape; // [1, 2, 4]
  * ```
  */
@@ -97,7 +117,7 @@ export class MaxPool1d extends WindowPool<MaxPoolModuleOptions> {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * new zn.nn.MaxPool2d(2).call(zn.randn([1, 3, 8, 8])).shape; // [1, 3, 4, 4]
  * ```
  */
@@ -118,7 +138,7 @@ export class MaxPool2d extends WindowPool<MaxPoolModuleOptions> {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * new zn.nn.AvgPool2d(2, { stride: 1 }).call(zn.randn([1, 3, 4, 4])).shape; // [1, 3, 3, 3]
  * ```
  */
@@ -139,7 +159,7 @@ export class AvgPool2d extends WindowPool<AvgPoolModuleOptions> {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * new zn.nn.AdaptiveAvgPool2d(1).call(zn.randn([2, 8, 5, 7])).shape; // [2, 8, 1, 1]
  * ```
  */

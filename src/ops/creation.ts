@@ -23,7 +23,17 @@ import { toDType } from "./elementwise.ts";
 import { checkOptions, optionKeys } from "../options.ts";
 import { checkTensor } from "../args.ts";
 
-/** Options shared by the creation functions. */
+/**
+ * Options shared by the creation functions.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opts: zn.CreateOptions = { dtype: "float64", requiresGrad: true };
+ * const w = zn.zeros([2, 3], opts);
+ * [w.dtype, w.requiresGrad]; // ["float64", true]
+ * ```
+ */
 export interface CreateOptions {
   /** Element type (default float32 for floats, int64 for integers). */
   dtype?: DType;
@@ -33,7 +43,18 @@ export interface CreateOptions {
   requiresGrad?: boolean;
 }
 
-/** Options of the random creation functions. */
+/**
+ * Options of the random creation functions.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opts: zn.RandomOptions = { generator: new zn.Generator(0) };
+ * const a = zn.randn([3], opts);
+ * const b = zn.randn([3], { generator: new zn.Generator(0) });
+ * a.eq(b).all().item(); // true: the same seed gives the same draws
+ * ```
+ */
 export interface RandomOptions extends CreateOptions {
   /** Generator to draw from (default: the one `manualSeed` seeds). */
   generator?: Generator;
@@ -52,6 +73,14 @@ const TENSOR_KEYS = [...CREATE_KEYS, "shape"];
  * Nested arrays of numbers, bigints or booleans. Plain numbers make float32
  * tensors (JavaScript cannot tell `1.0` from `1`); bigints make int64 and
  * booleans bool.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const rows: zn.NestedArray = [[1, 2], [3, 4]];
+ * zn.tensor(rows).shape; // [2, 2]
+ * zn.tensor([1n, 2n]).dtype; // "int64"
+ * ```
  */
 export type NestedArray = number | bigint | boolean | NestedArray[];
 
@@ -113,7 +142,9 @@ function fromHostValues(
 
 /**
  * A tensor from nested arrays, a typed array (copied; flat, or with
- * `shape`), or a single number.
+ * `shape`), or a single number. The tensor owns its memory: later writes to
+ * a typed array given here do not reach it (`zn.fromTypedArray` shares the
+ * array's memory instead, without a copy).
  *
  * The dtype, unless `dtype` is given: plain numbers make float32 (JavaScript
  * has one number type, so `1` and `1.0` are the same value; this differs
@@ -123,7 +154,7 @@ function fromHostValues(
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.tensor([[1, 2], [3, 4]]).dtype; // "float32"
  * zn.tensor([1, 2], { dtype: "int64" }).dtype; // "int64"
  * zn.tensor([1n, 2n]).dtype; // "int64"
@@ -203,7 +234,17 @@ export function tensor(
   return finish(fromHostValues(flat, shape, dtype, device), opts);
 }
 
-/** A shape given as one array or as one of several separate sizes. */
+/**
+ * A shape given as one array or as one of several separate sizes.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const shape: zn.ShapeArg[] = [2, 3];
+ * zn.ones(...shape).shape; // [2, 3]
+ * zn.ones([2, 3]).shape; // [2, 3]
+ * ```
+ */
 export type ShapeArg = number | readonly number[];
 
 function splitArgs(
@@ -244,7 +285,7 @@ function filled(
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.zeros(2, 3).shape; // [2, 3]
  * zn.zeros([2], { dtype: "int32" }).toArray(); // [0, 0]
  * ```
@@ -259,7 +300,7 @@ export function zeros(...args: (ShapeArg | CreateOptions | undefined)[]): Tensor
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.ones([2]).toArray(); // [1, 1]
  * ```
  */
@@ -273,7 +314,7 @@ export function ones(...args: (ShapeArg | CreateOptions | undefined)[]): Tensor 
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.empty([3]).shape; // [3]
  * ```
  */
@@ -289,7 +330,7 @@ export function empty(...args: (ShapeArg | CreateOptions | undefined)[]): Tensor
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.full([2], 7).toArray(); // [7, 7] (float32)
  * zn.full([2], 7n).dtype; // "int64"
  * zn.full([2], 7, { dtype: "int32" }).dtype; // "int32"
@@ -331,7 +372,7 @@ function likeOpts(
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.zerosLike(zn.ones([2, 2])).toArray(); // [[0, 0], [0, 0]]
  * ```
  */
@@ -345,7 +386,7 @@ export function zerosLike(x: Tensor, opts?: CreateOptions): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.onesLike(zn.zeros([2])).toArray(); // [1, 1]
  * ```
  */
@@ -359,7 +400,7 @@ export function onesLike(x: Tensor, opts?: CreateOptions): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.emptyLike(zn.ones([2])).shape; // [2]
  * ```
  */
@@ -373,7 +414,7 @@ export function emptyLike(x: Tensor, opts?: CreateOptions): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.fullLike(zn.zeros([2]), 3).toArray(); // [3, 3]
  * ```
  */
@@ -394,7 +435,7 @@ export function fullLike(
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.arange(4).toArray(); // [0, 1, 2, 3]
  * zn.arange(1, 2, 0.25).toArray(); // [1, 1.25, 1.5, 1.75]
  * zn.arange(2n ** 60n, 2n ** 60n + 3n).toArray(); // [2n ** 60n, 2n ** 60n + 1n, 2n ** 60n + 2n]
@@ -480,7 +521,7 @@ function integerRange(start: bigint, end: bigint, step: bigint, opts?: CreateOpt
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.linspace(0, 1, 5).toArray(); // [0, 0.25, 0.5, 0.75, 1]
  * ```
  */
@@ -513,7 +554,7 @@ export function linspace(start: number, end: number, steps: number, opts?: Creat
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.eye(2).toArray(); // [[1, 0], [0, 1]]
  * ```
  */
@@ -585,7 +626,7 @@ function floatDType(opts: RandomOptions | undefined, op: string): void {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.manualSeed(1);
  * zn.rand(2, 3).shape; // [2, 3]
  * ```
@@ -604,7 +645,7 @@ export function rand(...args: (ShapeArg | RandomOptions | undefined)[]): Tensor 
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.randn([1000]).mean().item(); // close to 0
  * ```
  */
@@ -624,7 +665,7 @@ export function randn(...args: (ShapeArg | RandomOptions | undefined)[]): Tensor
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.randint(0, 10, [5]).dtype; // "int64"
  * zn.randint(0n, 2n ** 62n, [2]).dtype; // "int64"
  * ```
@@ -664,7 +705,7 @@ export function randint(
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.randperm(4).sort().values.toArray(); // [0, 1, 2, 3]
  * ```
  */
@@ -691,7 +732,7 @@ export function randperm(n: number, opts?: RandomOptions): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.normal(5, 0.1, [3]).shape; // [3]
  * ```
  */
@@ -717,7 +758,7 @@ export function normal(
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.uniform(-1, 1, [3]).shape; // [3]
  * ```
  */
@@ -744,7 +785,7 @@ export function uniform(
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.bernoulli(zn.full([4], 1.0)).toArray(); // [1, 1, 1, 1]
  * ```
  */
@@ -782,7 +823,7 @@ export function bernoulli(
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.randnLike(zn.zeros([2, 2])).shape; // [2, 2]
  * ```
  */
@@ -799,7 +840,7 @@ export function randnLike(x: Tensor, opts?: RandomOptions): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.randLike(zn.zeros([2])).shape; // [2]
  * ```
  */

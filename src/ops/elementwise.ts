@@ -187,7 +187,7 @@ const floatCompute = (d: DType): DType => isFloating(d) ? computeDType(d) : "flo
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.add(zn.tensor([1, 2]), 10).toArray(); // [11, 12]
  * ```
  */
@@ -202,7 +202,7 @@ export function add(a: TensorLike, b: TensorLike, opts?: { alpha?: number }): Te
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.sub(zn.tensor([5, 6]), 1).toArray(); // [4, 5]
  * ```
  */
@@ -220,7 +220,7 @@ export function sub(a: TensorLike, b: TensorLike, opts?: { alpha?: number }): Te
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.mul(zn.tensor([1, 2]), zn.tensor([[3], [4]])).toArray(); // [[3, 6], [4, 8]]
  * ```
  */
@@ -236,7 +236,7 @@ export function mul(a: TensorLike, b: TensorLike): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.div(zn.tensor([1, 7]), 2).toArray(); // [0.5, 3.5]
  * zn.div(zn.tensor([-7]), 2, { roundingMode: "floor" }).toArray(); // [-4]
  * ```
@@ -277,7 +277,7 @@ function checkIntDivisor(b: TensorLike, op: string): void {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.pow(zn.tensor([1, 2, 3]), 2).toArray(); // [1, 4, 9]
  * ```
  */
@@ -293,7 +293,7 @@ export function pow(a: TensorLike, b: TensorLike): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.maximum(zn.tensor([1, 5]), zn.tensor([3, 2])).toArray(); // [3, 5]
  * ```
  */
@@ -310,7 +310,7 @@ export function maximum(a: TensorLike, b: TensorLike): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.minimum(zn.tensor([1, 5]), zn.tensor([3, 2])).toArray(); // [1, 2]
  * ```
  */
@@ -327,7 +327,7 @@ export function minimum(a: TensorLike, b: TensorLike): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.remainder(zn.tensor([-3, 3]), 2).toArray(); // [1, 1]
  * ```
  */
@@ -343,7 +343,7 @@ export function remainder(a: TensorLike, b: TensorLike): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.floorDivide(zn.tensor([-7, 7]), 2).toArray(); // [-4, 3]
  * ```
  */
@@ -356,7 +356,7 @@ export function floorDivide(a: TensorLike, b: TensorLike): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.atan2(zn.tensor([1]), zn.tensor([1])).item(); // ~0.785
  * ```
  */
@@ -377,26 +377,98 @@ function comparison(op: BinaryOp) {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.eq(zn.tensor([1, 2]), 2).toArray(); // [false, true]
  * ```
  */
 export const eq: (a: TensorLike, b: TensorLike) => Tensor = comparison("eq");
-/** `a != b` as bool. @example `zn.ne(zn.tensor([1, 2]), 2)` */
+
+/**
+ * `a != b` as bool.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.ne(zn.tensor([1, 2]), 2).toArray(); // [true, false]
+ * ```
+ */
 export const ne: (a: TensorLike, b: TensorLike) => Tensor = comparison("ne");
-/** `a < b` as bool. @example `zn.lt(zn.tensor([1, 2]), 2)` */
+
+/**
+ * `a < b` as bool.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.lt(zn.tensor([1, 2]), 2).toArray(); // [true, false]
+ * ```
+ */
 export const lt: (a: TensorLike, b: TensorLike) => Tensor = comparison("lt");
-/** `a <= b` as bool. @example `zn.le(zn.tensor([1, 2]), 2)` */
+
+/**
+ * `a <= b` as bool.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.le(zn.tensor([1, 2]), 2).toArray(); // [true, true]
+ * ```
+ */
 export const le: (a: TensorLike, b: TensorLike) => Tensor = comparison("le");
-/** `a > b` as bool. @example `zn.gt(zn.tensor([1, 2]), 2)` */
+
+/**
+ * `a > b` as bool.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.gt(zn.tensor([1, 3]), 2).toArray(); // [false, true]
+ * ```
+ */
 export const gt: (a: TensorLike, b: TensorLike) => Tensor = comparison("gt");
-/** `a >= b` as bool. @example `zn.ge(zn.tensor([1, 2]), 2)` */
+
+/**
+ * `a >= b` as bool.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.ge(zn.tensor([1, 2]), 2).toArray(); // [false, true]
+ * ```
+ */
 export const ge: (a: TensorLike, b: TensorLike) => Tensor = comparison("ge");
-/** Logical and, as bool. @example `zn.logicalAnd(zn.tensor([true, false]), true)` */
+
+/**
+ * Logical and, as bool.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.logicalAnd(zn.tensor([true, false]), true).toArray(); // [true, false]
+ * ```
+ */
 export const logicalAnd: (a: TensorLike, b: TensorLike) => Tensor = comparison("logicalAnd");
-/** Logical or, as bool. @example `zn.logicalOr(zn.tensor([true, false]), false)` */
+
+/**
+ * Logical or, as bool.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.logicalOr(zn.tensor([true, false]), false).toArray(); // [true, false]
+ * ```
+ */
 export const logicalOr: (a: TensorLike, b: TensorLike) => Tensor = comparison("logicalOr");
-/** Logical xor, as bool. @example `zn.logicalXor(zn.tensor([true, false]), true)` */
+
+/**
+ * Logical xor, as bool.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.logicalXor(zn.tensor([true, false]), true).toArray(); // [false, true]
+ * ```
+ */
 export const logicalXor: (a: TensorLike, b: TensorLike) => Tensor = comparison("logicalXor");
 
 /**
@@ -404,7 +476,7 @@ export const logicalXor: (a: TensorLike, b: TensorLike) => Tensor = comparison("
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.logicalNot(zn.tensor([0, 2])).toArray(); // [true, false]
  * ```
  */
@@ -434,8 +506,9 @@ const PREDICATES = new Set<UnaryOp>(["isnan", "isinf", "logicalNot"]);
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
- * zn.unary("sqrt", zn.tensor([4, 9])).toArray(); // [2, 3]
+ * import * as zn from "@zeno/zeno";
+ * import { unary } from "./elementwise.ts"; // internal: zn.sqrt(x) is unary("sqrt", x)
+ * unary("sqrt", zn.tensor([4, 9])).toArray(); // [2, 3]
  * ```
  */
 export function unary(op: UnaryOp, x: Tensor, params?: readonly number[]): Tensor {
@@ -472,7 +545,7 @@ export function unary(op: UnaryOp, x: Tensor, params?: readonly number[]): Tenso
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.nanToNum(zn.tensor([NaN, 1])).toArray(); // [0, 1]
  * ```
  */
@@ -498,7 +571,7 @@ export function nanToNum(
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const x = zn.tensor([-1, 2]);
  * zn.where(x.gt(0), x, 0).toArray(); // [0, 2]
  * ```
@@ -530,7 +603,7 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.clamp(zn.tensor([-2, 0.5, 3]), 0, 1).toArray(); // [0, 0.5, 1]
  * ```
  */
@@ -576,7 +649,7 @@ export function clamp(x: Tensor, min?: TensorLike | null, max?: TensorLike | nul
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.lerp(zn.tensor([0.0]), zn.tensor([10.0]), 0.25).toArray(); // [2.5]
  * ```
  */
@@ -597,7 +670,7 @@ export function lerp(a: Tensor, b: TensorLike, weight: TensorLike): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.tensor([1.7, -1.7]).to("int32").toArray(); // [1, -1]
  * ```
  */
@@ -615,7 +688,7 @@ export function toDType(x: Tensor, dtype: DType): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.toDevice(zn.ones([2]), "cpu").device; // "cpu"
  * ```
  */
@@ -644,7 +717,7 @@ export function toDevice(x: Tensor, device: string): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.tensor([[1, 2], [3, 4]]).mT.clone().isContiguous(); // true
  * ```
  */
@@ -737,7 +810,7 @@ function convertValue(dtype: DType): (v: number | bigint) => number | boolean {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.ones([2, 1]).toArray(); // [[1], [1]]
  * ```
  */
@@ -765,7 +838,7 @@ export function toArray(x: Tensor): unknown {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.tensor([[1, 2], [3, 4]]).mT.toTypedArray(); // Float32Array [1, 3, 2, 4]
  * ```
  */
@@ -781,7 +854,7 @@ export function toTypedArray(x: Tensor): TypedArray {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.tensor([[3]]).item(); // 3
  * ```
  */

@@ -137,7 +137,7 @@ function badItem(it: unknown): TypeError {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const x = zn.arange(12).reshape(3, 4);
  * x.index(1).toArray(); // [4, 5, 6, 7]
  * x.index(":", 0).toArray(); // x[:, 0]: [0, 4, 8]
@@ -253,7 +253,18 @@ function advanced(v: Tensor, adv: { pos: number; idx: Tensor }[]): Tensor {
   return out;
 }
 
-/** Options of {@link indexPut}. */
+/**
+ * Options of {@link indexPut}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const x = zn.zeros([3]);
+ * const opts: zn.IndexPutOptions = { accumulate: true };
+ * x.indexPut_([zn.tensor([0n, 0n, 2n])], zn.tensor(1.0), opts);
+ * x.toArray(); // [2, 0, 1]
+ * ```
+ */
 export interface IndexPutOptions {
   /** Add `value` instead of writing it, summing over repeated indices (default false). */
   accumulate?: boolean;
@@ -267,7 +278,7 @@ const INDEX_PUT_KEYS = ["accumulate"] as const;
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const x = zn.zeros([3]);
  * x.indexPut_([[0, 2]], 5);
  * x.toArray(); // [5, 0, 5]
@@ -344,7 +355,7 @@ function checkIndexDType(index: Tensor, op: string): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const x = zn.tensor([[1, 2], [3, 4]]);
  * x.gather(1, zn.tensor([[0n, 0n], [1n, 0n]])).toArray(); // [[1, 1], [4, 3]]
  * ```
@@ -384,7 +395,7 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.zeros([3]).scatter(0, zn.tensor([0n, 2n]), zn.tensor([5.0, 6.0])).toArray(); // [5, 0, 6]
  * ```
  */
@@ -441,7 +452,7 @@ export function scatter(
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.tensor([[1, 2], [3, 4]]).indexSelect(0, zn.tensor([1n, 1n])).toArray(); // [[3, 4], [3, 4]]
  * ```
  */
@@ -482,7 +493,7 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const x = zn.tensor([1.0, -2.0, 3.0]);
  * x.maskedFill(x.lt(0), 0).toArray(); // [1, 0, 3]
  * ```

@@ -1,9 +1,9 @@
 /**
- * Joining and splitting: cat, stack, split, chunk; triangles; oneHot.
+ * Joining and splitting: cat, stack, split, chunk; triangles.
  *
  * @module
  */
-import { intTensorHint, promoteTypes } from "../dtype.ts";
+import { promoteTypes } from "../dtype.ts";
 import { fmtShape, normDim } from "../shape.ts";
 import { emptyTensor, outputTensor, Tensor } from "../tensor.ts";
 import { toDType, where } from "./elementwise.ts";
@@ -34,7 +34,7 @@ function checkList(tensors: readonly Tensor[], op: string): void {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.cat([zn.zeros([1, 2]), zn.ones([2, 2])]).shape; // [3, 2]
  * ```
  */
@@ -84,7 +84,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.stack([zn.zeros([2]), zn.ones([2])], 1).toArray(); // [[0, 1], [0, 1]]
  * ```
  */
@@ -110,7 +110,7 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.arange(5).split(2).map((t) => t.toArray()); // [[0, 1], [2, 3], [4]]
  * ```
  */
@@ -154,7 +154,7 @@ export function split(x: Tensor, size: number | number[], dim = 0): Tensor[] {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.arange(6).chunk(3).length; // 3
  * ```
  */
@@ -187,7 +187,7 @@ function triangle(x: Tensor, k: number, lower: boolean, op: string): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.ones([2, 2]).tril().toArray(); // [[1, 0], [1, 1]]
  * ```
  */
@@ -200,46 +200,10 @@ export function tril(x: Tensor, k = 0): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.ones([2, 2]).triu().toArray(); // [[1, 1], [0, 1]]
  * ```
  */
 export function triu(x: Tensor, k = 0): Tensor {
   return triangle(x, k, false, "triu");
-}
-
-/**
- * One-hot encoding of int64 class indices: a new last dim of `numClasses`
- * (-1: the largest index + 1), as int64.
- *
- * @example
- * ```ts
- * import * as zn from "../../mod.ts";
- * zn.oneHot(zn.tensor([0n, 2n]), 3).toArray(); // [[1, 0, 0], [0, 0, 1]]
- * ```
- */
-export function oneHot(indices: Tensor, numClasses = -1): Tensor {
-  if (!(indices instanceof Tensor) || indices.dtype !== "int64") {
-    throw new TypeError(
-      `oneHot: is only applicable to index tensor of dtype int64, got ${
-        indices instanceof Tensor ? indices.dtype + intTensorHint(indices.dtype) : typeof indices
-      }`,
-    );
-  }
-  let c = numClasses;
-  if (indices.numel > 0) {
-    const lo = indices.amin().item() as number;
-    const hi = indices.amax().item() as number;
-    if (lo < 0) throw new RangeError(`oneHot: class values must be non-negative, got ${lo}`);
-    if (c === -1) c = hi + 1;
-    else if (hi >= c) {
-      throw new RangeError(
-        `oneHot: class values must be smaller than numClasses (${c}), got ${hi}`,
-      );
-    }
-  } else if (c === -1) {
-    throw new RangeError("oneHot: cannot infer the number of classes from an empty tensor");
-  }
-  const classes = arange(c, { device: indices.device });
-  return toDType(unsqueeze(indices, -1).eq(classes), "int64");
 }

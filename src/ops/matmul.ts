@@ -18,7 +18,7 @@ import { noGrad } from "../autograd/grad_mode.ts";
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const a = zn.tensor([[1, 2], [3, 4]]);
  * zn.matmul(a, a.mT).toArray(); // [[5, 11], [11, 25]]
  * ```

@@ -149,7 +149,7 @@ function intToInt64(d: DType): DType {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.tensor([[1, 2], [3, 4]]).sum(0).toArray(); // [4, 6]
  * ```
  */
@@ -168,7 +168,7 @@ export function sum(x: Tensor, dim?: Dim, keepdim = false): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.tensor([1, 2, 3, 6]).mean().item(); // 3
  * ```
  */
@@ -193,7 +193,7 @@ export function mean(x: Tensor, dim?: Dim, keepdim = false): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.tensor([1, 2, 3, 4]).prod().item(); // 24
  * ```
  */
@@ -237,7 +237,7 @@ function extreme(op: "max" | "min", name: string, x: Tensor, dim: Dim, keepdim: 
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.tensor([[1, 5], [7, 2]]).amax(1).toArray(); // [5, 7]
  * ```
  */
@@ -250,7 +250,7 @@ export function amax(x: Tensor, dim?: Dim, keepdim = false): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.tensor([[1, 5], [7, 2]]).amin(1).toArray(); // [1, 2]
  * ```
  */
@@ -288,7 +288,7 @@ function withIndices(
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const { values, indices } = zn.tensor([[1, 5], [7, 2]]).max(1);
  * values.toArray(); // [5, 7]
  * indices.toArray(); // [1, 0]
@@ -307,7 +307,7 @@ export function maxDim(
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.tensor([[1, 5], [7, 2]]).min(1).indices.toArray(); // [0, 1]
  * ```
  */
@@ -352,7 +352,7 @@ function argExtreme(
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.tensor([3, 9, 2]).argmax().item(); // 1
  * ```
  */
@@ -365,7 +365,7 @@ export function argmax(x: Tensor, dim?: number | null, keepdim = false): Tensor 
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.tensor([3, 9, 2]).argmin().item(); // 2
  * ```
  */
@@ -387,7 +387,7 @@ function floatOnly(x: Tensor, op: string): DType {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.tensor([1.0, 2.0, 3.0, 4.0]).var().item(); // 1.6667
  * ```
  */
@@ -413,7 +413,7 @@ export function variance(
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.tensor([1.0, 3.0]).std().item(); // 1.4142
  * ```
  */
@@ -431,7 +431,7 @@ export function std(
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.tensor([0.0, 0.0]).logsumexp(0).item(); // 0.6931
  * ```
  */
@@ -452,7 +452,7 @@ export function logsumexp(x: Tensor, dim: Dim, keepdim = false): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.tensor([3.0, 4.0]).norm().item(); // 5
  * ```
  */
@@ -473,7 +473,7 @@ export function norm(x: Tensor, p: number = 2, dim?: Dim, keepdim = false): Tens
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.tensor([1, 0]).all().item(); // false
  * ```
  */
@@ -490,7 +490,7 @@ export function all(x: Tensor, dim?: Dim, keepdim = false): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.tensor([1, 0]).any().item(); // true
  * ```
  */
@@ -527,7 +527,7 @@ function scan(op: "cumsum" | "cumprod", x: Tensor, dim: number): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.tensor([1, 2, 3]).cumsum(0).toArray(); // [1, 3, 6]
  * ```
  */
@@ -540,7 +540,7 @@ export function cumsum(x: Tensor, dim: number): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.tensor([1, 2, 3]).cumprod(0).toArray(); // [1, 2, 6]
  * ```
  */
@@ -568,7 +568,7 @@ function softmaxImpl(log: boolean, x: Tensor, dim: number): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.tensor([0.0, 0.0]).softmax(0).toArray(); // [0.5, 0.5]
  * ```
  */
@@ -581,7 +581,7 @@ export function softmax(x: Tensor, dim: number): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.tensor([0.0, 0.0]).logSoftmax(0).toArray(); // [-0.6931, -0.6931]
  * ```
  */

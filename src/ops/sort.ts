@@ -17,7 +17,7 @@ import { checkTensor } from "../args.ts";
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const { values, indices } = zn.tensor([3, 1, 2]).sort();
  * values.toArray(); // [1, 2, 3]
  * indices.toArray(); // [1, 2, 0]
@@ -49,7 +49,7 @@ export function sort(x: Tensor, dim = -1, descending = false): { values: Tensor;
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.tensor([1, 9, 4, 7]).topk(2).values.toArray(); // [9, 7]
  * ```
  */

@@ -10,57 +10,290 @@ import { checkOptions } from "../options.ts";
 const GELU_KEYS = ["approximate"] as const;
 const SOFTPLUS_KEYS = ["beta", "threshold"] as const;
 
-/** -x. @example `zn.neg(zn.tensor([1]))` */
+/**
+ * -x.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.neg(zn.tensor([1, -2])).toArray(); // [-1, 2]
+ * ```
+ */
 export const neg = (x: Tensor): Tensor => unary("neg", x);
-/** |x|. @example `zn.abs(zn.tensor([-1]))` */
+
+/**
+ * |x|.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.abs(zn.tensor([-1.5, 2])).toArray(); // [1.5, 2]
+ * ```
+ */
 export const abs = (x: Tensor): Tensor => unary("abs", x);
-/** Sign of x. @example `zn.sign(zn.tensor([-2]))` */
+
+/**
+ * Sign of x.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.sign(zn.tensor([-2, 0, 3])).toArray(); // [-1, 0, 1]
+ * ```
+ */
 export const sign = (x: Tensor): Tensor => unary("sign", x);
-/** e^x. @example `zn.exp(zn.tensor([0.0]))` */
+
+/**
+ * e^x.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.exp(zn.tensor([0.0, 1.0])).toArray(); // [1, 2.7183]
+ * ```
+ */
 export const exp = (x: Tensor): Tensor => unary("exp", x);
-/** 2^x. @example `zn.exp2(zn.tensor([3.0]))` */
+
+/**
+ * 2^x.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.exp2(zn.tensor([3.0, -1.0])).toArray(); // [8, 0.5]
+ * ```
+ */
 export const exp2 = (x: Tensor): Tensor => unary("exp2", x);
-/** Natural log. @example `zn.log(zn.tensor([1.0]))` */
+
+/**
+ * Natural log.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.log(zn.tensor([1.0, Math.E])).toArray(); // [0, 1]
+ * ```
+ */
 export const log = (x: Tensor): Tensor => unary("log", x);
-/** Base-2 log. @example `zn.log2(zn.tensor([8.0]))` */
+
+/**
+ * Base-2 log.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.log2(zn.tensor([8.0, 0.5])).toArray(); // [3, -1]
+ * ```
+ */
 export const log2 = (x: Tensor): Tensor => unary("log2", x);
-/** log(1 + x). @example `zn.log1p(zn.tensor([0.0]))` */
+
+/**
+ * log(1 + x).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.log1p(zn.tensor([0.0, 1.0])).toArray(); // [0, 0.6931]
+ * ```
+ */
 export const log1p = (x: Tensor): Tensor => unary("log1p", x);
-/** e^x - 1. @example `zn.expm1(zn.tensor([0.0]))` */
+
+/**
+ * e^x - 1.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.expm1(zn.tensor([0.0, 1.0])).toArray(); // [0, 1.7183]
+ * ```
+ */
 export const expm1 = (x: Tensor): Tensor => unary("expm1", x);
-/** Square root. @example `zn.sqrt(zn.tensor([4.0]))` */
+
+/**
+ * Square root.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.sqrt(zn.tensor([4.0, 9.0])).toArray(); // [2, 3]
+ * ```
+ */
 export const sqrt = (x: Tensor): Tensor => unary("sqrt", x);
-/** 1 / sqrt(x). @example `zn.rsqrt(zn.tensor([4.0]))` */
+
+/**
+ * 1 / sqrt(x).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.rsqrt(zn.tensor([4.0, 0.25])).toArray(); // [0.5, 2]
+ * ```
+ */
 export const rsqrt = (x: Tensor): Tensor => unary("rsqrt", x);
-/** 1 / x. @example `zn.reciprocal(zn.tensor([4.0]))` */
+
+/**
+ * 1 / x.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.reciprocal(zn.tensor([4.0, -0.5])).toArray(); // [0.25, -2]
+ * ```
+ */
 export const reciprocal = (x: Tensor): Tensor => unary("reciprocal", x);
-/** x * x. @example `zn.square(zn.tensor([3]))` */
+
+/**
+ * x * x.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.square(zn.tensor([3, -2])).toArray(); // [9, 4]
+ * ```
+ */
 export const square = (x: Tensor): Tensor => unary("square", x);
-/** Sine. @example `zn.sin(zn.tensor([0.0]))` */
+
+/**
+ * Sine.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.sin(zn.tensor([0.0, Math.PI / 2])).toArray(); // [0, 1]
+ * ```
+ */
 export const sin = (x: Tensor): Tensor => unary("sin", x);
-/** Cosine. @example `zn.cos(zn.tensor([0.0]))` */
+
+/**
+ * Cosine.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.cos(zn.tensor([0.0, Math.PI])).toArray(); // [1, -1]
+ * ```
+ */
 export const cos = (x: Tensor): Tensor => unary("cos", x);
-/** Tangent. @example `zn.tan(zn.tensor([0.0]))` */
+
+/**
+ * Tangent.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.tan(zn.tensor([0.0, Math.PI / 4])).toArray(); // [0, 1]
+ * ```
+ */
 export const tan = (x: Tensor): Tensor => unary("tan", x);
-/** Hyperbolic tangent. @example `zn.tanh(zn.tensor([0.0]))` */
+
+/**
+ * Hyperbolic tangent.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.tanh(zn.tensor([0.0, 1.0])).toArray(); // [0, 0.7616]
+ * ```
+ */
 export const tanh = (x: Tensor): Tensor => unary("tanh", x);
-/** Logistic sigmoid. @example `zn.sigmoid(zn.tensor([0.0]))` */
+
+/**
+ * Logistic sigmoid.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.sigmoid(zn.tensor([0.0, 2.0])).toArray(); // [0.5, 0.8808]
+ * ```
+ */
 export const sigmoid = (x: Tensor): Tensor => unary("sigmoid", x);
-/** Error function. @example `zn.erf(zn.tensor([0.0]))` */
+
+/**
+ * Error function.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.erf(zn.tensor([0.0, 1.0])).toArray(); // [0, 0.8427]
+ * ```
+ */
 export const erf = (x: Tensor): Tensor => unary("erf", x);
-/** max(x, 0). @example `zn.relu(zn.tensor([-1, 2]))` */
+
+/**
+ * max(x, 0).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.relu(zn.tensor([-1, 2])).toArray(); // [0, 2]
+ * ```
+ */
 export const relu = (x: Tensor): Tensor => unary("relu", x);
-/** Round down. @example `zn.floor(zn.tensor([1.5]))` */
+
+/**
+ * Round down.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.floor(zn.tensor([1.5, -1.5])).toArray(); // [1, -2]
+ * ```
+ */
 export const floor = (x: Tensor): Tensor => unary("floor", x);
-/** Round up. @example `zn.ceil(zn.tensor([1.5]))` */
+
+/**
+ * Round up.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.ceil(zn.tensor([1.5, -1.5])).toArray(); // [2, -1]
+ * ```
+ */
 export const ceil = (x: Tensor): Tensor => unary("ceil", x);
-/** Round half to even. @example `zn.round(zn.tensor([2.5]))` */
+
+/**
+ * Round half to even.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.round(zn.tensor([0.5, 1.5, 2.5])).toArray(); // [0, 2, 2]
+ * ```
+ */
 export const round = (x: Tensor): Tensor => unary("round", x);
-/** Round toward zero. @example `zn.trunc(zn.tensor([-1.5]))` */
+
+/**
+ * Round toward zero.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.trunc(zn.tensor([1.7, -1.7])).toArray(); // [1, -1]
+ * ```
+ */
 export const trunc = (x: Tensor): Tensor => unary("trunc", x);
-/** NaN test. @example `zn.isnan(zn.tensor([NaN]))` */
+
+/**
+ * NaN test.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.isnan(zn.tensor([NaN, 1.0])).toArray(); // [true, false]
+ * ```
+ */
 export const isnan = (x: Tensor): Tensor => unary("isnan", x);
-/** Infinity test. @example `zn.isinf(zn.tensor([Infinity]))` */
+
+/**
+ * Infinity test.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.isinf(zn.tensor([-Infinity, 1.0])).toArray(); // [true, false]
+ * ```
+ */
 export const isinf = (x: Tensor): Tensor => unary("isinf", x);
 
 /**
@@ -68,7 +301,7 @@ export const isinf = (x: Tensor): Tensor => unary("isinf", x);
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.leakyRelu(zn.tensor([-1.0, 2.0]), 0.1).toArray(); // [-0.1, 2]
  * ```
  */
@@ -81,7 +314,7 @@ export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.elu(zn.tensor([1.0])).toArray(); // [1]
  * ```
  */
@@ -94,7 +327,7 @@ export function elu(x: Tensor, alpha = 1): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.gelu(zn.tensor([0.0])).toArray(); // [0]
  * ```
  */
@@ -112,7 +345,7 @@ export function gelu(x: Tensor, opts?: { approximate?: "none" | "tanh" }): Tenso
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.silu(zn.tensor([0.0])).toArray(); // [0]
  * ```
  */
@@ -125,7 +358,7 @@ export function silu(x: Tensor): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.softplus(zn.tensor([0.0])).toArray(); // [0.6931]
  * ```
  */

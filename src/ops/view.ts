@@ -88,7 +88,7 @@ export function viewStrides(
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.arange(6).reshape(2, -1).shape; // [2, 3]
  * ```
  */
@@ -107,7 +107,7 @@ export function reshape(x: Tensor, ...args: (number | readonly number[])[]): Ten
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.zeros(4).view(2, 2).shape; // [2, 2]
  * ```
  */
@@ -132,7 +132,7 @@ export function view(x: Tensor, ...args: (number | readonly number[])[]): Tensor
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.zeros([2, 3]).transpose(0, 1).shape; // [3, 2]
  * ```
  */
@@ -153,7 +153,7 @@ export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.zeros([2, 3, 4]).permute(2, 0, 1).shape; // [4, 2, 3]
  * ```
  */
@@ -177,7 +177,7 @@ export function permute(x: Tensor, ...args: (number | readonly number[])[]): Ten
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.zeros([5, 2, 3]).mT.shape; // [5, 3, 2]
  * ```
  */
@@ -195,7 +195,7 @@ export function mT(x: Tensor): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.tensor([[1], [2]]).expand(2, 3).toArray(); // [[1, 1, 1], [2, 2, 2]]
  * ```
  */
@@ -246,7 +246,7 @@ export function expand(x: Tensor, ...args: (number | readonly number[])[]): Tens
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.zeros([1, 3, 1]).squeeze().shape; // [3]
  * ```
  */
@@ -271,7 +271,7 @@ export function squeeze(x: Tensor, dim?: number | number[]): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.zeros([3]).unsqueeze(0).shape; // [1, 3]
  * ```
  */
@@ -291,7 +291,7 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.zeros([2, 3, 4]).flatten(1).shape; // [2, 12]
  * ```
  */
@@ -314,7 +314,7 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.zeros([2, 12]).unflatten(1, [3, 4]).shape; // [2, 3, 4]
  * ```
  */
@@ -331,7 +331,7 @@ export function unflatten(x: Tensor, dim: number, sizes: readonly number[]): Ten
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.arange(10).narrow(0, 2, 3).toArray(); // [2, 3, 4]
  * ```
  */
@@ -365,7 +365,7 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.tensor([[1, 2], [3, 4]]).select(1, -1).toArray(); // [2, 4]
  * ```
  */
@@ -395,7 +395,7 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.arange(10).index({ start: -3 }).toArray(); // [7, 8, 9]
  * ```
  */

@@ -7,7 +7,17 @@ import type { Tensor } from "../tensor.ts";
 import { Optimizer, type ParamGroup, type Params, type ParamState } from "./optimizer.ts";
 import { checkOptions, optionKeys } from "../options.ts";
 
-/** Options of {@link Adagrad}. */
+/**
+ * Options of {@link Adagrad}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const w = zn.zeros([2], { requiresGrad: true });
+ * const opts: Partial<zn.optim.AdagradOptions> = { lr: 0.1, initialAccumulatorValue: 0.1 };
+ * new zn.optim.Adagrad([w], opts).paramGroups[0].lr; // 0.1
+ * ```
+ */
 export interface AdagradOptions {
   /** Learning rate (default 0.01). */
   lr: number;
@@ -37,7 +47,7 @@ const ADAGRAD_KEYS = optionKeys<AdagradOptions>({
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const w = zn.ones([2], { requiresGrad: true });
  * const opt = new zn.optim.Adagrad([w], { lr: 0.1 });
  * w.sum().backward();

@@ -8,7 +8,18 @@ import type { Tensor } from "../tensor.ts";
 import { Optimizer, type ParamGroup, type Params, type ParamState } from "./optimizer.ts";
 import { checkOptions, optionKeys } from "../options.ts";
 
-/** Options of {@link Adam} and {@link AdamW}. */
+/**
+ * Options of {@link Adam} and {@link AdamW}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const w = zn.zeros([2], { requiresGrad: true });
+ * const opts: Partial<zn.optim.AdamOptions> = { lr: 3e-4, betas: [0.9, 0.95], weightDecay: 0.1 };
+ * const opt = new zn.optim.AdamW([w], opts);
+ * opt.paramGroups[0].betas; // [0.9, 0.95]
+ * ```
+ */
 export interface AdamOptions {
   /** Learning rate (default 0.001). */
   lr: number;
@@ -49,7 +60,7 @@ function validateAdam(g: AdamOptions): void {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const w = zn.ones([2], { requiresGrad: true });
  * const opt = new zn.optim.Adam([w], { lr: 0.1 });
  * w.sum().backward();
@@ -107,7 +118,7 @@ export class Adam extends Optimizer<AdamOptions> {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const w = zn.ones([2], { requiresGrad: true });
  * const opt = new zn.optim.AdamW([w], { lr: 0.1, weightDecay: 0.1 });
  * w.sum().backward();

@@ -1,8 +1,21 @@
 /**
- * Learning-rate schedulers with `torch.optim.lr_scheduler`'s semantics: the
- * constructor takes the initial step, `step()` advances one epoch (or
- * iteration), and each scheduler follows PyTorch's chainable update rule, so
- * the sequences match PyTorch's.
+ * `zn.optim.lrScheduler`: learning-rate schedulers with
+ * `torch.optim.lr_scheduler`'s semantics: the constructor takes the initial
+ * step, `step()` advances one epoch (or iteration), and each scheduler
+ * follows PyTorch's chainable update rule, so the sequences match PyTorch's.
+ *
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opt = new zn.optim.SGD(new zn.nn.Linear(2, 1).parameters(), { lr: 0.1 });
+ * const sched = new zn.optim.lrScheduler.CosineAnnealingLR(opt, { tMax: 4 });
+ * const lrs: number[] = [];
+ * for (let epoch = 0; epoch < 4; epoch++) {
+ *   opt.step(); // after the epoch's updates
+ *   sched.step();
+ *   lrs.push(sched.getLastLr()[0]);
+ * }
+ * lrs; // [0.0854, 0.05, 0.0146, 0]
+ * ```
  *
  * @module
  */
@@ -34,7 +47,7 @@ function checkOptimizer(opt: unknown, op: string): void {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const opt = new zn.optim.SGD([zn.zeros([1], { requiresGrad: true })], { lr: 1 });
  * const sched = new zn.optim.lrScheduler.StepLR(opt, { stepSize: 2, gamma: 0.5 });
  * sched.getLastLr(); // [1]
@@ -110,7 +123,7 @@ export abstract class LRScheduler {
    *
    * @example
    * ```ts
-   * import * as zn from "../../mod.ts";
+   * import * as zn from "@zeno/zeno";
    * const opt = new zn.optim.SGD([zn.zeros([1], { requiresGrad: true })], { lr: 1 });
    * const a = new zn.optim.lrScheduler.StepLR(opt, { stepSize: 1, gamma: 0.5 });
    * a.step();
@@ -153,7 +166,7 @@ export abstract class LRScheduler {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const opt = new zn.optim.SGD([zn.zeros([1], { requiresGrad: true })], { lr: 1 });
  * const s = new zn.optim.lrScheduler.StepLR(opt, { stepSize: 1, gamma: 0.5 });
  * s.step();
@@ -191,7 +204,7 @@ export class StepLR extends LRScheduler {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const opt = new zn.optim.SGD([zn.zeros([1], { requiresGrad: true })], { lr: 1 });
  * new zn.optim.lrScheduler.MultiStepLR(opt, { milestones: [2, 4] });
  * ```
@@ -229,7 +242,7 @@ export class MultiStepLR extends LRScheduler {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const opt = new zn.optim.SGD([zn.zeros([1], { requiresGrad: true })], { lr: 1 });
  * new zn.optim.lrScheduler.ExponentialLR(opt, { gamma: 0.9 });
  * ```
@@ -262,7 +275,7 @@ export class ExponentialLR extends LRScheduler {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const opt = new zn.optim.SGD([zn.zeros([1], { requiresGrad: true })], { lr: 1 });
  * new zn.optim.lrScheduler.CosineAnnealingLR(opt, { tMax: 10 });
  * ```
@@ -312,7 +325,7 @@ export class CosineAnnealingLR extends LRScheduler {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const opt = new zn.optim.SGD([zn.zeros([1], { requiresGrad: true })], { lr: 1 });
  * new zn.optim.lrScheduler.LinearLR(opt, { startFactor: 0.1, totalIters: 4 }).getLastLr(); // [0.1]
  * ```
@@ -355,7 +368,18 @@ export class LinearLR extends LRScheduler {
   }
 }
 
-/** Options of {@link OneCycleLR}. */
+/**
+ * Options of {@link OneCycleLR}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opt = new zn.optim.SGD([zn.zeros([1], { requiresGrad: true })], { lr: 0.1 });
+ * const opts: zn.optim.lrScheduler.OneCycleOptions = { maxLr: 1, totalSteps: 10 };
+ * const s = new zn.optim.lrScheduler.OneCycleLR(opt, opts);
+ * s.getLastLr(); // [0.04]: maxLr / divFactor
+ * ```
+ */
 export interface OneCycleOptions {
   /** Peak learning rate (one value for all groups, or one per group). */
   maxLr: number | number[];
@@ -410,7 +434,7 @@ interface Phase {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const opt = new zn.optim.SGD([zn.zeros([1], { requiresGrad: true })], { lr: 1, momentum: 0.9 });
  * new zn.optim.lrScheduler.OneCycleLR(opt, { maxLr: 1, totalSteps: 100 });
  * ```
@@ -512,7 +536,20 @@ export class OneCycleLR extends LRScheduler {
   }
 }
 
-/** Options of {@link ReduceLROnPlateau}. */
+/**
+ * Options of {@link ReduceLROnPlateau}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opt = new zn.optim.SGD([zn.zeros([1], { requiresGrad: true })], { lr: 1 });
+ * const opts: zn.optim.lrScheduler.PlateauOptions = { patience: 0, factor: 0.5 };
+ * const s = new zn.optim.lrScheduler.ReduceLROnPlateau(opt, opts);
+ * s.step(1.0);
+ * s.step(1.0); // no improvement: halve
+ * s.getLastLr(); // [0.5]
+ * ```
+ */
 export interface PlateauOptions {
   /** "min" (default: a lower metric is better) or "max". */
   mode?: "min" | "max";
@@ -548,7 +585,7 @@ const PLATEAU_KEYS = optionKeys<PlateauOptions>({
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const opt = new zn.optim.SGD([zn.zeros([1], { requiresGrad: true })], { lr: 1 });
  * const s = new zn.optim.lrScheduler.ReduceLROnPlateau(opt, { patience: 0 });
  * s.step(1);
@@ -630,7 +667,7 @@ export class ReduceLROnPlateau {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const opt = new zn.optim.SGD([zn.zeros([1], { requiresGrad: true })], { lr: 1 });
  * const { LinearLR, CosineAnnealingLR, SequentialLR } = zn.optim.lrScheduler;
  * const warm = new LinearLR(opt, { startFactor: 0.1, totalIters: 2 });

@@ -29,16 +29,66 @@ function followDevice(state: ParamState, device: string): void {
   }
 }
 
-/** A group of parameters with its own options. */
+/**
+ * A group of parameters with its own options.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const w = zn.zeros([2], { requiresGrad: true });
+ * const opt = new zn.optim.SGD([w], { lr: 0.1 });
+ * const group: zn.optim.ParamGroup<zn.optim.SGDOptions> = opt.paramGroups[0];
+ * [group.lr, group.params.length]; // [0.1, 1]
+ * ```
+ */
 export type ParamGroup<O> = O & { params: Tensor[] };
 
-/** Parameters as a list, or as groups with per-group options. */
+/**
+ * Parameters as a list, or as groups with per-group options.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const net = new zn.nn.Sequential(new zn.nn.Linear(4, 4), new zn.nn.Linear(4, 1));
+ * const params: zn.optim.Params<zn.optim.SGDOptions> = [
+ *   { params: net.at(0).parameters(), lr: 0.01 },
+ *   { params: net.at(1).parameters() },
+ * ];
+ * const opt = new zn.optim.SGD(params, { lr: 0.1 });
+ * opt.paramGroups.map((g) => g.lr); // [0.01, 0.1]
+ * ```
+ */
 export type Params<O> = Iterable<Tensor> | (Partial<O> & { params: Iterable<Tensor> })[];
 
-/** One parameter's state: buffers and counters. */
+/**
+ * One parameter's state: buffers and counters.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const w = zn.zeros([2], { requiresGrad: true });
+ * const opt = new zn.optim.Adam([w]);
+ * w.sum().backward();
+ * opt.step();
+ * const state: zn.ParamState = opt.stateDict().state[0];
+ * Object.keys(state).sort(); // ["exp_avg", "exp_avg_sq", "step"]
+ * ```
+ */
 export type ParamState = Record<string, Tensor | number>;
 
-/** A serialisable optimizer state, PyTorch's layout. */
+/**
+ * A serialisable optimizer state, PyTorch's layout.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const w = zn.zeros([2], { requiresGrad: true });
+ * const opt = new zn.optim.SGD([w], { lr: 0.1 });
+ * const sd: zn.OptimizerStateDict = opt.stateDict();
+ * sd.paramGroups[0].params; // [0]
+ * opt.loadStateDict(sd);
+ * ```
+ */
 export interface OptimizerStateDict {
   /** Per-parameter state, keyed by the parameter's number. */
   state: Record<number, ParamState>;
@@ -51,7 +101,7 @@ export interface OptimizerStateDict {
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const w = zn.zeros([2], { requiresGrad: true });
  * const opt = new zn.optim.SGD([w], { lr: 0.1 });
  * w.sum().backward();
@@ -218,7 +268,7 @@ export abstract class Optimizer<O extends { lr: number }> {
    *
    * @example
    * ```ts
-   * import * as zn from "../../mod.ts";
+   * import * as zn from "@zeno/zeno";
    * const w = zn.zeros([2], { requiresGrad: true });
    * const a = new zn.optim.Adam([w]), b = new zn.optim.Adam([w]);
    * w.sum().backward();

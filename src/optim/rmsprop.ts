@@ -7,7 +7,17 @@ import type { Tensor } from "../tensor.ts";
 import { Optimizer, type ParamGroup, type Params, type ParamState } from "./optimizer.ts";
 import { checkOptions, optionKeys } from "../options.ts";
 
-/** Options of {@link RMSprop}. */
+/**
+ * Options of {@link RMSprop}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const w = zn.zeros([2], { requiresGrad: true });
+ * const opts: Partial<zn.optim.RMSpropOptions> = { lr: 0.01, alpha: 0.9, centered: true };
+ * new zn.optim.RMSprop([w], opts).paramGroups[0].alpha; // 0.9
+ * ```
+ */
 export interface RMSpropOptions {
   /** Learning rate (default 0.01). */
   lr: number;
@@ -40,7 +50,7 @@ const RMSPROP_KEYS = optionKeys<RMSpropOptions>({
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const w = zn.ones([2], { requiresGrad: true });
  * const opt = new zn.optim.RMSprop([w], { lr: 0.01 });
  * w.sum().backward();

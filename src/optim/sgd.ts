@@ -8,7 +8,18 @@ import type { Tensor } from "../tensor.ts";
 import { Optimizer, type ParamGroup, type Params, type ParamState } from "./optimizer.ts";
 import { checkOptions, optionKeys } from "../options.ts";
 
-/** Options of {@link SGD}. */
+/**
+ * Options of {@link SGD}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const w = zn.zeros([2], { requiresGrad: true });
+ * const opts: Partial<zn.optim.SGDOptions> = { lr: 0.1, momentum: 0.9, nesterov: true };
+ * const opt = new zn.optim.SGD([w], opts);
+ * opt.paramGroups[0].momentum; // 0.9
+ * ```
+ */
 export interface SGDOptions {
   /** Learning rate (default 0.001). */
   lr: number;
@@ -38,7 +49,7 @@ const SGD_KEYS = optionKeys<SGDOptions>({
  *
  * @example
  * ```ts
- * import * as zn from "../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const w = zn.ones([2], { requiresGrad: true });
  * const opt = new zn.optim.SGD([w], { lr: 0.5, momentum: 0.9 });
  * w.mul(w).sum().backward();

@@ -9,7 +9,16 @@ import type { Generator } from "../../random.ts";
 import { checkOptions, optionKeys } from "../../options.ts";
 import { checkTensor } from "../../args.ts";
 
-/** Options of {@link dropout}. */
+/**
+ * Options of {@link dropout}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opts: zn.nn.functional.DropoutOptions = { training: false };
+ * zn.nn.functional.dropout(zn.ones([3]), 0.5, opts).toArray(); // [1, 1, 1]
+ * ```
+ */
 export interface DropoutOptions {
   /** Apply dropout (default true); when false the input is returned as is. */
   training?: boolean;
@@ -25,7 +34,7 @@ const DROPOUT_KEYS = optionKeys<DropoutOptions>({ training: 0, generator: 0 });
  *
  * @example
  * ```ts
- * import * as zn from "../../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.manualSeed(0);
  * const y = zn.nn.functional.dropout(zn.ones([8]), 0.5); // zeros and twos
  * zn.nn.functional.dropout(zn.ones([2]), 0.5, { training: false }).toArray(); // [1, 1]

@@ -8,7 +8,18 @@ import { where } from "../../ops/elementwise.ts";
 import { checkOptions, optionKeys } from "../../options.ts";
 import { intTensorHint } from "../../dtype.ts";
 
-/** Options of {@link embedding}. */
+/**
+ * Options of {@link embedding}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const weight = zn.randn([4, 2], { requiresGrad: true });
+ * const opts: zn.nn.functional.EmbeddingOptions = { paddingIdx: 0 };
+ * zn.nn.functional.embedding(zn.tensor([0n, 3n]), weight, opts).sum().backward();
+ * weight.grad!.index(0).toArray(); // [0, 0]
+ * ```
+ */
 export interface EmbeddingOptions {
   /** Row whose gradient stays zero (negative counts from the end). */
   paddingIdx?: number | null;
@@ -22,7 +33,7 @@ const EMBEDDING_KEYS = optionKeys<EmbeddingOptions>({ paddingIdx: 0 });
  *
  * @example
  * ```ts
- * import * as zn from "../../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const w = zn.tensor([[0.0, 0.0], [1.0, 2.0], [3.0, 4.0]]);
  * zn.nn.functional.embedding(zn.tensor([2n, 1n]), w).toArray(); // [[3, 4], [1, 2]]
  * ```

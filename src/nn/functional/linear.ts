@@ -10,7 +10,7 @@ import { Tensor } from "../../tensor.ts";
  *
  * @example
  * ```ts
- * import * as zn from "../../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const y = zn.nn.functional.linear(zn.ones([2, 3]), zn.ones([4, 3]), zn.zeros([4]));
  * y.shape; // [2, 4]
  * ```

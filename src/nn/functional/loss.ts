@@ -4,27 +4,53 @@
  *
  * @module
  */
-import { outputTensor, Tensor } from "../../tensor.ts";
+import { Tensor } from "../../tensor.ts";
 import { intTensorHint, isFloating } from "../../dtype.ts";
-import { isGradEnabled, noGrad } from "../../autograd/grad_mode.ts";
-import { type Node, record } from "../../autograd/node.ts";
-import { arange } from "../../ops/creation.ts";
 import { fmtShape } from "../../shape.ts";
 import { deviceMismatch } from "../../lifetime.ts";
 import { where } from "../../ops/elementwise.ts";
 import { softplus } from "../../ops/unary_fns.ts";
 import { checkOptions, optionKeys } from "../../options.ts";
+import { fusedCrossEntropy } from "./loss_kernels.ts";
 
-/** How a loss reduces over elements. */
+/**
+ * How a loss reduces over elements.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const reduction: zn.nn.functional.Reduction = "none";
+ * zn.nn.functional.l1Loss(zn.tensor([1, -2]), zn.zeros([2]), { reduction }).toArray(); // [1, 2]
+ * ```
+ */
 export type Reduction = "mean" | "sum" | "none";
 
-/** The `reduction` option shared by the losses. */
+/**
+ * The `reduction` option shared by the losses.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opts: zn.nn.functional.ReductionOptions = { reduction: "sum" };
+ * zn.nn.functional.mseLoss(zn.tensor([1, 2]), zn.zeros([2]), opts).item(); // 5
+ * ```
+ */
 export interface ReductionOptions {
   /** "mean" (default), "sum" or "none". */
   reduction?: Reduction;
 }
 
-/** Options of {@link crossEntropy} and {@link nllLoss}. */
+/**
+ * Options of {@link crossEntropy} and {@link nllLoss}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const logp = zn.tensor([[-1.0, -2.0], [-3.0, -4.0]]);
+ * const opts: zn.nn.functional.NLLOptions = { weight: zn.tensor([1.0, 0.0]) };
+ * zn.nn.functional.nllLoss(logp, zn.tensor([0n, 1n]), opts).item(); // 1: only row 0 has weight
+ * ```
+ */
 export interface NLLOptions extends ReductionOptions {
   /** A weight per class, shape `[C]`. */
   weight?: Tensor | null;
@@ -32,7 +58,16 @@ export interface NLLOptions extends ReductionOptions {
   ignoreIndex?: number;
 }
 
-/** Options of {@link crossEntropy}. */
+/**
+ * Options of {@link crossEntropy}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opts: zn.nn.functional.CrossEntropyOptions = { labelSmoothing: 0.1 };
+ * zn.nn.functional.crossEntropy(zn.zeros([1, 2]), zn.tensor([0n]), opts).item(); // 0.6931
+ * ```
+ */
 export interface CrossEntropyOptions extends NLLOptions {
   /** Mix the target with the uniform distribution by this amount (default 0). */
   labelSmoothing?: number;
@@ -88,7 +123,7 @@ function checkSameShape(input: Tensor, target: Tensor, op: string): void {
  *
  * @example
  * ```ts
- * import * as zn from "../../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.nn.functional.mseLoss(zn.tensor([1.5, 2.5]), zn.tensor([0.5, 0.5])).item(); // 2.5
  * ```
  */
@@ -103,7 +138,7 @@ export function mseLoss(input: Tensor, target: Tensor, opts: ReductionOptions = 
  *
  * @example
  * ```ts
- * import * as zn from "../../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.nn.functional.l1Loss(zn.tensor([1.5, -1.5]), zn.tensor([0.5, 0.5])).item(); // 1.5
  * ```
  */
@@ -118,7 +153,7 @@ export function l1Loss(input: Tensor, target: Tensor, opts: ReductionOptions = {
  *
  * @example
  * ```ts
- * import * as zn from "../../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.nn.functional.smoothL1Loss(zn.tensor([0.5, 3]), zn.tensor([0.0, 0])).item(); // 1.3125
  * ```
  */
@@ -142,7 +177,7 @@ export function smoothL1Loss(
  *
  * @example
  * ```ts
- * import * as zn from "../../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.nn.functional.huberLoss(zn.tensor([3.0]), zn.tensor([0.0]), { delta: 2 }).item(); // 4
  * ```
  */
@@ -181,7 +216,7 @@ function classInput(input: Tensor, target: Tensor, op: string): [Tensor, Tensor,
  *
  * @example
  * ```ts
- * import * as zn from "../../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const logp = zn.tensor([[-0.5, -1.0], [-2.0, -0.1]]);
  * zn.nn.functional.nllLoss(logp, zn.tensor([0n, 1n])).item(); // 0.3
  * ```
@@ -246,7 +281,7 @@ function nllTerms(
  *
  * @example
  * ```ts
- * import * as zn from "../../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const logits = zn.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0]]);
  * zn.nn.functional.crossEntropy(logits, zn.tensor([0n, 2n])).item(); // 0.1755
  * ```
@@ -321,70 +356,12 @@ export function crossEntropy(
 }
 
 /**
- * The fused cross entropy of logits x: [N, C] against int64 classes t: [N]
- * (the mean over the kept rows or the sum), or null where the kernel does
- * not apply. `input` is the caller's tensor (x, or x without its batch dim).
- */
-function fusedCrossEntropy(
-  input: Tensor,
-  x: Tensor,
-  t: Tensor,
-  ignoreIndex: number,
-  mean: boolean,
-): Tensor | null {
-  const be = x.backend;
-  const dtype = x.dtype;
-  if (!be.crossEntropy || !be.crossEntropyBackward || x.ndim !== 2) return null;
-  if (dtype !== "float32" && dtype !== "float64") return null;
-  const n = x.shape[0], c = x.shape[1];
-  if (c === 0 || t.dtype !== "int64" || t.ndim !== 1 || t.shape[0] !== n) return null;
-  if (t.device !== x.device || !Number.isSafeInteger(ignoreIndex)) return null;
-  const [xc, tc] = noGrad(() => [x.contiguous(), t.contiguous()]);
-  const lse = outputTensor([n], dtype, x.device);
-  const loss = outputTensor([], dtype, x.device);
-  const count = outputTensor([1], dtype, x.device);
-  be.crossEntropy(xc, tc, lse, loss, count, ignoreIndex, mean);
-  return record("crossEntropy", [input], loss, { x: input, t, lse, count }, {
-    ignoreIndex,
-    mean,
-    n,
-    c,
-  });
-}
-
-/** @internal The rule of "crossEntropy" (the fused kernel's loss). */
-export function crossEntropyRule(
-  g: Tensor,
-  s: Record<string, Tensor>,
-  ctx: Record<string, unknown>,
-  node: Node,
-): (Tensor | null)[] {
-  const [ex] = node.edges;
-  if (!ex) return [null];
-  const n = ctx.n as number, c = ctx.c as number;
-  const ignoreIndex = ctx.ignoreIndex as number, mean = ctx.mean as boolean;
-  const x = s.x.reshape([n, c]), t = s.t.reshape([n]);
-  if (isGradEnabled()) {
-    // A graph of the backward itself: (softmax(x) - onehot(t)) on kept rows, times g.
-    const kept = t.ne(ignoreIndex);
-    const onehot = where(kept, t, 0).unsqueeze(1).eq(arange(c, { device: x.device })).to(x.dtype);
-    let dx = x.softmax(1).sub(onehot).mul(kept.unsqueeze(1).to(x.dtype)).mul(g);
-    if (mean) dx = dx.div(s.count);
-    return [dx.reshape(ex.shape)];
-  }
-  const [x2, t2, g1] = noGrad(() => [x.contiguous(), t.contiguous(), g.contiguous().reshape([1])]);
-  const dx = outputTensor([n, c], x.dtype, x.device);
-  x.backend.crossEntropyBackward!(x2, t2, s.lse, g1, s.count, dx, ignoreIndex, mean);
-  return [noGrad(() => dx.reshape(ex.shape))];
-}
-
-/**
  * Binary cross entropy of probabilities `input` against `target`, with the
  * logs clamped at -100 as in PyTorch.
  *
  * @example
  * ```ts
- * import * as zn from "../../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.nn.functional.binaryCrossEntropy(zn.tensor([0.5]), zn.tensor([1.0])).item(); // 0.6931
  * ```
  */
@@ -408,7 +385,7 @@ export function binaryCrossEntropy(
  *
  * @example
  * ```ts
- * import * as zn from "../../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.nn.functional.binaryCrossEntropyWithLogits(zn.tensor([0.0]), zn.tensor([1.0])).item(); // 0.6931
  * ```
  */
@@ -440,7 +417,7 @@ export function binaryCrossEntropyWithLogits(
  *
  * @example
  * ```ts
- * import * as zn from "../../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const p = zn.tensor([[0.5, 0.5]]);
  * zn.nn.functional.klDiv(p.log(), p, { reduction: "batchmean" }).item(); // 0
  * ```

@@ -1,43 +1,24 @@
 /**
  * `zn.nn.functional`: the stateless forms of the layers and losses.
  *
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const F = zn.nn.functional;
+ * const x = zn.randn([2, 3, 8, 8]);
+ * const w = zn.randn([4, 3, 3, 3]);
+ * const y = F.maxPool2d(F.relu(F.conv2d(x, w, null, { padding: 1 })), 2);
+ * y.shape; // [2, 4, 4, 4]
+ * ```
+ *
  * @module
  */
-export {
-  elu,
-  gelu,
-  leakyRelu,
-  logSoftmax,
-  relu,
-  sigmoid,
-  silu,
-  softmax,
-  softplus,
-  tanh,
-} from "./activation.ts";
-export { linear } from "./linear.ts";
-export { dropout } from "./dropout.ts";
-export type { DropoutOptions } from "./dropout.ts";
-export { batchNorm, groupNorm, layerNorm } from "./normalization.ts";
-export type { BatchNormOptions } from "./normalization.ts";
-export { embedding } from "./embedding.ts";
-export type { EmbeddingOptions } from "./embedding.ts";
-export { pad } from "./pad.ts";
-export type { PadOptions } from "./pad.ts";
-export { oneHot } from "../../ops/join.ts";
-export { conv1d, conv2d, convTranspose2d } from "./conv.ts";
-export type { ConvOptions, ConvTransposeOptions, SizeArg } from "./conv.ts";
-export { adaptiveAvgPool2d, avgPool2d, maxPool1d, maxPool2d } from "./pool.ts";
-export type { AvgPoolOptions, MaxPoolOptions, PoolWithIndices } from "./pool.ts";
-export {
-  binaryCrossEntropy,
-  binaryCrossEntropyWithLogits,
-  crossEntropy,
-  huberLoss,
-  klDiv,
-  l1Loss,
-  mseLoss,
-  nllLoss,
-  smoothL1Loss,
-} from "./loss.ts";
-export type { CrossEntropyOptions, NLLOptions, Reduction, ReductionOptions } from "./loss.ts";
+export * from "./activation.ts";
+export * from "./linear.ts";
+export * from "./dropout.ts";
+export * from "./normalization.ts";
+export * from "./embedding.ts";
+export * from "./pad.ts";
+export * from "../../ops/one_hot.ts";
+export * from "./conv.ts";
+export * from "./pool.ts";
+export * from "./loss.ts";

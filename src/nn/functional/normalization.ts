@@ -6,14 +6,31 @@
  *
  * @module
  */
-import { outputTensor, Tensor } from "../../tensor.ts";
-import { isGradEnabled, noGrad } from "../../autograd/grad_mode.ts";
-import { type Node, record } from "../../autograd/node.ts";
+import { Tensor } from "../../tensor.ts";
 import { fmtShape } from "../../shape.ts";
 import { checkOptions, optionKeys } from "../../options.ts";
 import { checkIntList, checkOptionalTensor, checkTensor } from "../../args.ts";
+import {
+  batchNormComposed,
+  channelShape,
+  fusedBatchNorm,
+  fusedLayerNorm,
+  layerNormComposed,
+} from "./norm_kernels.ts";
 
-/** Options of {@link batchNorm}. */
+/**
+ * Options of {@link batchNorm}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const runningMean = zn.zeros([2]), runningVar = zn.ones([2]);
+ * const opts: zn.nn.functional.BatchNormOptions = { training: true, momentum: 0.5 };
+ * const x = zn.tensor([[1, 2], [3, 4]]);
+ * zn.nn.functional.batchNorm(x, runningMean, runningVar, null, null, opts);
+ * runningMean.toArray(); // [1, 1.5]
+ * ```
+ */
 export interface BatchNormOptions {
   /** Use batch statistics and update the running ones (default false). */
   training?: boolean;
@@ -26,10 +43,6 @@ export interface BatchNormOptions {
 const BATCH_NORM_KEYS = optionKeys<BatchNormOptions>({ training: 0, momentum: 0, eps: 0 });
 const EPS_KEYS = ["eps"] as const;
 
-function channelShape(input: Tensor): number[] {
-  return input.shape.map((s, i) => (i === 1 ? s : 1));
-}
-
 /**
  * Batch normalization over all dims but the channel dim 1: batch statistics
  * when `training` (updating `runningMean`/`runningVar` in place with the
@@ -37,7 +50,7 @@ function channelShape(input: Tensor): number[] {
  *
  * @example
  * ```ts
- * import * as zn from "../../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const x = zn.randn([8, 3]);
  * const y = zn.nn.functional.batchNorm(x, null, null, null, null, { training: true });
  * y.mean(0); // close to 0
@@ -78,180 +91,13 @@ export function batchNorm(
   return fusedBatchNorm(input, rm, rv, w, b, p) ?? batchNormComposed(input, rm, rv, w, b, p);
 }
 
-interface BatchNormParams {
-  training: boolean;
-  momentum: number;
-  eps: number;
-}
-
-function updateRunning(
-  runningMean: Tensor | null,
-  runningVar: Tensor | null,
-  mean: Tensor,
-  variance: Tensor,
-  n: number,
-  momentum: number,
-): void {
-  noGrad(() => {
-    if (runningMean) runningMean.mul_(1 - momentum).add_(mean.reshape(-1).mul(momentum));
-    if (runningVar) {
-      runningVar.mul_(1 - momentum).add_(variance.reshape(-1).mul(momentum * n / (n - 1)));
-    }
-  });
-}
-
-/**
- * @internal Batch norm composed from reductions: the reference form (and the
- * path where the fused kernels do not apply).
- */
-export function batchNormComposed(
-  input: Tensor,
-  runningMean: Tensor | null,
-  runningVar: Tensor | null,
-  weight: Tensor | null,
-  bias: Tensor | null,
-  p: BatchNormParams,
-): Tensor {
-  const dims = input.shape.map((_, i) => i).filter((i) => i !== 1);
-  const shape = channelShape(input);
-  let mean: Tensor, variance: Tensor;
-  if (p.training) {
-    mean = input.mean(dims, true);
-    variance = input.var(dims, { correction: 0, keepdim: true });
-    updateRunning(
-      runningMean,
-      runningVar,
-      mean,
-      variance,
-      input.numel / input.shape[1],
-      p.momentum,
-    );
-  } else {
-    mean = runningMean!.reshape(shape);
-    variance = runningVar!.reshape(shape);
-  }
-  let out = input.sub(mean).mul(variance.add(p.eps).rsqrt());
-  if (weight) out = out.mul(weight.reshape(shape));
-  if (bias) out = out.add(bias.reshape(shape));
-  return out;
-}
-
-/** The fused batch norm (three channel kernels), or null where it does not apply. */
-function fusedBatchNorm(
-  input: Tensor,
-  runningMean: Tensor | null,
-  runningVar: Tensor | null,
-  weight: Tensor | null,
-  bias: Tensor | null,
-  p: BatchNormParams,
-): Tensor | null {
-  const be = input.backend;
-  const dtype = input.dtype;
-  if (!be.channelStats || !be.channelGradSums || !be.channelAffine || input.numel === 0) {
-    return null;
-  }
-  if (dtype !== "float32" && dtype !== "float64") return null;
-  const n = input.shape[0], c = input.shape[1], s = input.numel / (n * c);
-  for (const t of [runningMean, runningVar, weight, bias]) {
-    if (t === null) continue;
-    if (!(t instanceof Tensor) || t.dtype !== dtype || t.device !== input.device) return null;
-    if (t.ndim !== 1 || t.shape[0] !== c) return null;
-  }
-  const dev = input.device;
-  const x = noGrad(() => input.contiguous().reshape([n, c, s]));
-  let center: Tensor, rstd: Tensor;
-  if (p.training) {
-    const mean = outputTensor([c], dtype, dev), variance = outputTensor([c], dtype, dev);
-    be.channelStats(x, mean, variance);
-    updateRunning(runningMean, runningVar, mean, variance, n * s, p.momentum);
-    center = mean;
-    rstd = noGrad(() => variance.add(p.eps).rsqrt());
-  } else {
-    center = noGrad(() => runningMean!.clone());
-    rstd = noGrad(() => runningVar!.add(p.eps).rsqrt());
-  }
-  // y = scale * x + shift per channel.
-  const [scale, shift] = noGrad(() => {
-    const sc = weight ? weight.mul(rstd) : rstd;
-    return [sc, bias ? bias.sub(center.mul(sc)) : center.mul(sc).neg()];
-  });
-  const out = outputTensor([n, c, s], dtype, dev);
-  be.channelAffine(x, null, null, scale, null, shift, out);
-  const y = noGrad(() => out.reshape(input.shape));
-  return record("batchNorm", [input, weight, bias], y, {
-    x: input,
-    w: weight ?? undefined,
-    center,
-    rstd,
-  }, { training: p.training, eps: p.eps, n, c, s });
-}
-
-/** @internal The rule of "batchNorm" (the fused kernels' forward). */
-export function batchNormRule(
-  g: Tensor,
-  sv: Record<string, Tensor>,
-  ctx: Record<string, unknown>,
-  node: Node,
-): (Tensor | null)[] {
-  const [ex, ew, eb] = node.edges;
-  const training = ctx.training as boolean, eps = ctx.eps as number;
-  const n = ctx.n as number, c = ctx.c as number, s = ctx.s as number;
-  const x = sv.x, w = sv.w ?? null;
-  if (isGradEnabled()) {
-    // A graph of the backward itself: differentiable ops (batch statistics recomputed from x).
-    const dims = x.shape.map((_, i) => i).filter((i) => i !== 1);
-    const shape = channelShape(x);
-    const rstd = training
-      ? x.var(dims, { correction: 0, keepdim: true }).add(eps).rsqrt()
-      : sv.rstd.reshape(shape);
-    const xhat = x.sub(training ? x.mean(dims, true) : sv.center.reshape(shape)).mul(rstd);
-    const wr = w ? w.reshape(shape) : null;
-    let dx: Tensor | null = null;
-    if (ex && training) {
-      const gw = wr ? g.mul(wr) : g;
-      dx = rstd.mul(gw.sub(gw.mean(dims, true)).sub(xhat.mul(gw.mul(xhat).mean(dims, true))));
-    } else if (ex) dx = g.mul(wr ? wr.mul(rstd) : rstd);
-    return [
-      dx,
-      ew ? g.mul(xhat).sum(dims).reshape(ew.shape) : null,
-      eb ? g.sum(dims).reshape(eb.shape) : null,
-    ];
-  }
-  const be = x.backend, dt = x.dtype, dev = x.device;
-  const [g3, x3] = noGrad(() => [
-    g.contiguous().reshape([n, c, s]),
-    x.contiguous().reshape([n, c, s]),
-  ]);
-  const sg = outputTensor([c], dt, dev), sgx = outputTensor([c], dt, dev);
-  be.channelGradSums!(g3, x3, sv.center, sg, sgx);
-  let dx: Tensor | null = null;
-  if (ex) {
-    dx = outputTensor([n, c, s], dt, dev);
-    const a = noGrad(() => (w ? w.mul(sv.rstd) : sv.rstd));
-    if (training) {
-      // dx = a * (g - sg / M - (x - mean) * rstd^2 * sgx / M), M = n * s.
-      const m = n * s;
-      const [bc, k] = noGrad(() => [
-        a.mul(sv.rstd).mul(sv.rstd).mul(sgx).mul(-1 / m),
-        a.mul(sg).mul(-1 / m),
-      ]);
-      be.channelAffine!(g3, x3, sv.center, a, bc, k, dx);
-    } else be.channelAffine!(g3, null, null, a, null, null, dx);
-  }
-  return noGrad(() => [
-    dx && ex ? dx.reshape(ex.shape) : null,
-    ew ? sgx.mul(sv.rstd).reshape(ew.shape) : null,
-    eb ? sg.reshape(eb.shape) : null,
-  ]);
-}
-
 /**
  * Layer normalization over the last `normalizedShape.length` dims, with an
  * optional elementwise affine transform.
  *
  * @example
  * ```ts
- * import * as zn from "../../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const y = zn.nn.functional.layerNorm(zn.randn([2, 5]), [5]);
  * y.mean(-1); // close to 0
  * ```
@@ -283,116 +129,13 @@ export function layerNorm(
 }
 
 /**
- * @internal Layer norm composed from reductions over the last `k` dims: the
- * reference form (and the path where no fused kernel applies).
- */
-export function layerNormComposed(
-  input: Tensor,
-  k: number,
-  weight: Tensor | null,
-  bias: Tensor | null,
-  eps: number,
-): Tensor {
-  const dims = Array.from({ length: k }, (_, i) => input.ndim - k + i);
-  const mean = input.mean(dims, true);
-  const variance = input.var(dims, { correction: 0, keepdim: true });
-  let out = input.sub(mean).mul(variance.add(eps).rsqrt());
-  if (weight) out = out.mul(weight);
-  if (bias) out = out.add(bias);
-  return out;
-}
-
-/** The fused layer norm, or null where the kernel does not apply. */
-function fusedLayerNorm(
-  input: Tensor,
-  k: number,
-  weight: Tensor | null,
-  bias: Tensor | null,
-  eps: number,
-): Tensor | null {
-  const be = input.backend;
-  const dtype = input.dtype;
-  if (be.layerNorm === undefined || input.numel === 0) return null;
-  if (dtype !== "float32" && dtype !== "float64") return null;
-  for (const p of [weight, bias]) {
-    if (p && (!(p instanceof Tensor) || p.dtype !== dtype || p.device !== input.device)) {
-      return null;
-    }
-    if (p && p.ndim !== k) return null; // broadcast affine shapes: the composed form
-  }
-  // x: [rows, d], the normalized dims flattened.
-  const d = input.shape.slice(input.ndim - k).reduce((a, s) => a * s, 1);
-  const rows = input.numel / d;
-  const [x, w, b] = noGrad(() => [
-    input.contiguous().reshape([rows, d]),
-    weight ? weight.contiguous().reshape([d]) : null,
-    bias ? bias.contiguous().reshape([d]) : null,
-  ]);
-  const out = outputTensor([rows, d], dtype, input.device);
-  const mean = outputTensor([rows], dtype, input.device);
-  const rstd = outputTensor([rows], dtype, input.device);
-  be.layerNorm(x, w, b, out, mean, rstd, eps);
-  const y = noGrad(() => out.reshape(input.shape));
-  return record("layerNorm", [input, weight, bias], y, {
-    x: input,
-    w: weight ?? undefined,
-    mean,
-    rstd,
-  }, { eps, k, rows, d });
-}
-
-/** @internal The rule of "layerNorm" (the fused kernel's forward). */
-export function layerNormRule(
-  g: Tensor,
-  s: Record<string, Tensor>,
-  c: Record<string, unknown>,
-  node: Node,
-): (Tensor | null)[] {
-  const [ex, ew, eb] = node.edges;
-  const eps = c.eps as number, k = c.k as number, rows = c.rows as number, d = c.d as number;
-  const x = s.x, w = s.w ?? null;
-  if (isGradEnabled()) {
-    // A graph of the backward itself: differentiable ops, statistics recomputed from x.
-    const dims = Array.from({ length: k }, (_, i) => x.ndim - k + i);
-    const lead = Array.from({ length: x.ndim - k }, (_, i) => i);
-    const rstd = x.var(dims, { correction: 0, keepdim: true }).add(eps).rsqrt();
-    const xhat = x.sub(x.mean(dims, true)).mul(rstd);
-    const gw = w ? g.mul(w) : g;
-    const dx = ex
-      ? rstd.mul(gw.sub(gw.mean(dims, true)).sub(xhat.mul(gw.mul(xhat).mean(dims, true))))
-      : null;
-    const gx = g.mul(xhat);
-    return [
-      dx,
-      ew ? (lead.length ? gx.sum(lead) : gx) : null,
-      eb ? (lead.length ? g.sum(lead) : g) : null,
-    ];
-  }
-  const [g2, x2, w2] = noGrad(() => [
-    g.contiguous().reshape([rows, d]),
-    x.contiguous().reshape([rows, d]),
-    w ? w.contiguous().reshape([d]) : null,
-  ]);
-  const dev = x.device, dt = x.dtype;
-  const dx = ex ? outputTensor([rows, d], dt, dev) : null;
-  const dw = ew ? outputTensor([d], dt, dev) : null;
-  const db = eb ? outputTensor([d], dt, dev) : null;
-  x.backend.layerNormBackward!(g2, x2, s.mean, s.rstd, w2, dx, dw, db);
-  return noGrad(() => [
-    dx && ex ? dx.reshape(ex.shape) : null,
-    dw && ew ? dw.reshape(ew.shape) : null,
-    db && eb ? db.reshape(eb.shape) : null,
-  ]);
-}
-
-/**
  * Group normalization: the channels (dim 1) split into `numGroups` groups,
  * each normalized over its channels and the spatial dims, then a per-channel
  * affine transform.
  *
  * @example
  * ```ts
- * import * as zn from "../../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.nn.functional.groupNorm(zn.randn([2, 4, 3]), 2).shape; // [2, 4, 3]
  * ```
  */

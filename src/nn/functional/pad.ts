@@ -9,7 +9,16 @@ import { cat } from "../../ops/join.ts";
 import { checkOptions, optionKeys } from "../../options.ts";
 import { checkArray } from "../../args.ts";
 
-/** Options of {@link pad}. */
+/**
+ * Options of {@link pad}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opts: zn.nn.functional.PadOptions = { mode: "reflect" };
+ * zn.nn.functional.pad(zn.tensor([[[1, 2, 3]]]), [2, 0], opts).toArray(); // [[[3, 2, 1, 2, 3]]]
+ * ```
+ */
 export interface PadOptions {
   /** "constant" (default), "reflect", "replicate" or "circular". */
   mode?: "constant" | "reflect" | "replicate" | "circular";
@@ -25,7 +34,7 @@ const PAD_KEYS = optionKeys<PadOptions>({ mode: 0, value: 0 });
  *
  * @example
  * ```ts
- * import * as zn from "../../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * zn.nn.functional.pad(zn.tensor([1, 2]), [1, 2]).toArray(); // [0, 1, 2, 0, 0]
  * zn.nn.functional.pad(zn.tensor([1.0, 2, 3]), [2, 0], { mode: "reflect" }).toArray(); // [3, 2, 1, 2, 3]
  * ```

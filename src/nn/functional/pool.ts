@@ -10,19 +10,31 @@
  *
  * @module
  */
-import type { Window2d } from "../../backend.ts";
 import { checkShape, fmtShape } from "../../shape.ts";
-import { emptyTensor, type Tensor } from "../../tensor.ts";
-import { record } from "../../autograd/node.ts";
-import { noGrad } from "../../autograd/grad_mode.ts";
-import { toDType } from "../../ops/elementwise.ts";
-import { gather } from "../../ops/indexing.ts";
-import { reshape, squeeze, unsqueeze } from "../../ops/view.ts";
-import { checkFloatInput, kernelOperand, type SizeArg, sizeArg, window } from "./conv.ts";
+import type { Tensor } from "../../tensor.ts";
+import { squeeze, unsqueeze } from "../../ops/view.ts";
+import type { SizeArg } from "./conv.ts";
+import { checkFloatInput, sizeArg, window } from "./conv_kernels.ts";
 import { checkOptions, optionKeys } from "../../options.ts";
 import { typeError } from "../../args.ts";
+import {
+  adaptiveCore,
+  avgPool2dCore,
+  geomOf,
+  maxPool2dCore,
+  type PoolGeom,
+} from "./pool_kernels.ts";
 
-/** Options of {@link maxPool1d} and {@link maxPool2d}. */
+/**
+ * Options of {@link maxPool1d} and {@link maxPool2d}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opts = { stride: 1, ceilMode: true } satisfies zn.nn.functional.MaxPoolOptions;
+ * zn.nn.functional.maxPool1d(zn.tensor([[[1, 3, 2, 5]]]), 2, opts).toArray(); // [[[3, 3, 5]]]
+ * ```
+ */
 export interface MaxPoolOptions {
   /** Step between windows (default: the kernel size). */
   stride?: SizeArg | null;
@@ -36,7 +48,16 @@ export interface MaxPoolOptions {
   returnIndices?: boolean;
 }
 
-/** Options of {@link avgPool2d}. */
+/**
+ * Options of {@link avgPool2d}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opts: zn.nn.functional.AvgPoolOptions = { padding: 1, countIncludePad: false };
+ * zn.nn.functional.avgPool2d(zn.ones([1, 1, 2, 2]), 2, opts).toArray(); // [[[[1, 1], [1, 1]]]]
+ * ```
+ */
 export interface AvgPoolOptions {
   /** Step between windows (default: the kernel size). */
   stride?: SizeArg | null;
@@ -65,7 +86,19 @@ const AVG_POOL_KEYS = optionKeys<AvgPoolOptions>({
   divisorOverride: 0,
 });
 
-/** Pooled values with the argmax index of each output. */
+/**
+ * Pooled values with the argmax index of each output.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const x = zn.tensor([[[1, 3, 2, 5]]]);
+ * const r: zn.nn.functional.PoolWithIndices = zn.nn.functional.maxPool1d(x, 2, {
+ *   returnIndices: true,
+ * });
+ * [r.values.toArray(), r.indices.toArray()]; // [[[[3, 5]]], [[[1, 3]]]]
+ * ```
+ */
 export interface PoolWithIndices {
   /** The pooled tensor. */
   values: Tensor;
@@ -122,14 +155,6 @@ function to4d(op: string, x: Tensor, nd: 1 | 2): [Tensor, (y: Tensor) => Tensor]
   return [t, undo];
 }
 
-interface PoolGeom {
-  kernel: Pair;
-  stride: Pair;
-  padding: Pair;
-  dilation: Pair;
-  output: Pair;
-}
-
 function poolGeometry(
   op: string,
   x: Tensor,
@@ -174,78 +199,6 @@ function poolGeometry(
   };
 }
 
-function geomOf(x: Tensor, g: PoolGeom): Window2d {
-  const [n, c, h, w] = x.shape;
-  return window(n, c, [h, w], g.output, g.kernel, g.stride, g.padding, g.dilation);
-}
-
-/** Runs a pooling kernel from `src` (any float dtype) into a new tensor of `shape`. */
-function runKernel(
-  op:
-    | "maxPool"
-    | "maxPoolBackward"
-    | "avgPool"
-    | "avgPoolBackward"
-    | "adaptiveAvgPool"
-    | "adaptiveAvgPoolBackward",
-  src: Tensor,
-  shape: readonly number[],
-  w: Window2d,
-  idx: Tensor | null,
-  avg?: { countIncludePad: boolean; divisorOverride: number },
-): Tensor {
-  return noGrad(() => {
-    const s = kernelOperand(src);
-    const out = emptyTensor(shape, s.dtype, src.device);
-    const ix = idx && !idx.isContiguous() ? idx.contiguous() : idx;
-    s.backend.window2d(op, s, out, ix, w, avg);
-    return out.dtype === src.dtype ? out : toDType(out, src.dtype);
-  });
-}
-
-// ------------------------------------------------------------------ max pooling
-
-function maxPool2dCore(x: Tensor, g: PoolGeom): PoolWithIndices {
-  const [n, c, h, w] = x.shape;
-  const geom = geomOf(x, g);
-  const shape = [n, c, g.output[0], g.output[1]];
-  const indices = emptyTensor(shape, "int64", x.device);
-  const values = runKernel("maxPool", x, shape, geom, indices);
-  // runKernel filled `indices` in place (the kernel writes both outputs).
-  record("maxPool2d", [x], values, {}, { indices, geom, inShape: [n, c, h, w] });
-  return { values, indices };
-}
-
-/** @internal grad_input of max pooling: g scattered (added) to the argmax positions. */
-export function maxPool2dBackward(
-  g: Tensor,
-  indices: Tensor,
-  geom: Window2d,
-  inShape: readonly number[],
-): Tensor {
-  const gi = runKernel("maxPoolBackward", g, inShape, geom, indices);
-  return record("maxPool2dBackward", [g], gi, {}, { indices, geom, outShape: g.shape });
-}
-
-/** @internal The rule of "maxPool2d". */
-export function maxPool2dRule(g: Tensor, _s: unknown, c: Record<string, unknown>): Tensor[] {
-  return [
-    maxPool2dBackward(g, c.indices as Tensor, c.geom as Window2d, c.inShape as number[]),
-  ];
-}
-
-/** @internal The rule of "maxPool2dBackward": a gather by the same indices. */
-export function maxPool2dBackwardRule(
-  gg: Tensor,
-  _s: unknown,
-  c: Record<string, unknown>,
-): Tensor[] {
-  const outShape = c.outShape as number[];
-  const [n, ch, h, w] = gg.shape;
-  const idx = reshape(c.indices as Tensor, [n, ch, outShape[2] * outShape[3]]);
-  return [reshape(gather(reshape(gg, [n, ch, h * w]), 2, idx), outShape)];
-}
-
 function maxPoolNd(
   op: string,
   nd: 1 | 2,
@@ -277,7 +230,7 @@ function maxPoolNd(
  *
  * @example
  * ```ts
- * import * as zn from "../../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const x = zn.tensor([[[1, 3, 2, 5, 4]]]);
  * zn.nn.functional.maxPool1d(x, 2).toArray(); // [[[3, 5]]]
  * ```
@@ -308,7 +261,7 @@ export function maxPool1d(
  *
  * @example
  * ```ts
- * import * as zn from "../../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const x = zn.arange(16).to("float32").reshape(1, 1, 4, 4);
  * zn.nn.functional.maxPool2d(x, 2).toArray(); // [[[[5, 7], [13, 15]]]]
  * ```
@@ -332,51 +285,13 @@ export function maxPool2d(
   return maxPoolNd("maxPool2d", 2, input, kernelSize, opts);
 }
 
-// ------------------------------------------------------------------ average pooling
-
-interface AvgCtx {
-  countIncludePad: boolean;
-  divisorOverride: number;
-}
-
-function avgPool2dCore(x: Tensor, geom: Window2d, avg: AvgCtx): Tensor {
-  const shape = [x.shape[0], x.shape[1], geom.output[0], geom.output[1]];
-  const out = runKernel("avgPool", x, shape, geom, null, avg);
-  return record("avgPool2d", [x], out, {}, { geom, avg, inShape: x.shape });
-}
-
-/** @internal grad_input of average pooling (itself linear in g). */
-export function avgPool2dBackward(
-  g: Tensor,
-  geom: Window2d,
-  avg: AvgCtx,
-  inShape: readonly number[],
-): Tensor {
-  const gi = runKernel("avgPoolBackward", g, inShape, geom, null, avg);
-  return record("avgPool2dBackward", [g], gi, {}, { geom, avg });
-}
-
-/** @internal The rule of "avgPool2d". */
-export function avgPool2dRule(g: Tensor, _s: unknown, c: Record<string, unknown>): Tensor[] {
-  return [avgPool2dBackward(g, c.geom as Window2d, c.avg as AvgCtx, c.inShape as number[])];
-}
-
-/** @internal The rule of "avgPool2dBackward": the forward pooling, by linearity. */
-export function avgPool2dBackwardRule(
-  gg: Tensor,
-  _s: unknown,
-  c: Record<string, unknown>,
-): Tensor[] {
-  return [avgPool2dCore(gg, c.geom as Window2d, c.avg as AvgCtx)];
-}
-
 /**
  * 2-D average pooling of input [N, C, H, W] (or [C, H, W]); `stride`
  * defaults to the kernel size.
  *
  * @example
  * ```ts
- * import * as zn from "../../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const x = zn.arange(16).to("float32").reshape(1, 1, 4, 4);
  * zn.nn.functional.avgPool2d(x, 2).toArray(); // [[[[2.5, 4.5], [10.5, 12.5]]]]
  * ```
@@ -404,42 +319,6 @@ export function avgPool2d(
   }));
 }
 
-// ------------------------------------------------------------------ adaptive
-
-function adaptiveCore(x: Tensor, geom: Window2d): Tensor {
-  const shape = [x.shape[0], x.shape[1], geom.output[0], geom.output[1]];
-  const out = runKernel("adaptiveAvgPool", x, shape, geom, null);
-  return record("adaptiveAvgPool2d", [x], out, {}, { geom, inShape: x.shape });
-}
-
-/** @internal grad_input of adaptive average pooling. */
-export function adaptiveAvgPool2dBackward(
-  g: Tensor,
-  geom: Window2d,
-  inShape: readonly number[],
-): Tensor {
-  const gi = runKernel("adaptiveAvgPoolBackward", g, inShape, geom, null);
-  return record("adaptiveAvgPool2dBackward", [g], gi, {}, { geom });
-}
-
-/** @internal The rule of "adaptiveAvgPool2d". */
-export function adaptiveAvgPool2dRule(
-  g: Tensor,
-  _s: unknown,
-  c: Record<string, unknown>,
-): Tensor[] {
-  return [adaptiveAvgPool2dBackward(g, c.geom as Window2d, c.inShape as number[])];
-}
-
-/** @internal The rule of "adaptiveAvgPool2dBackward": the forward pooling, by linearity. */
-export function adaptiveAvgPool2dBackwardRule(
-  gg: Tensor,
-  _s: unknown,
-  c: Record<string, unknown>,
-): Tensor[] {
-  return [adaptiveCore(gg, c.geom as Window2d)];
-}
-
 /**
  * 2-D adaptive average pooling of input [N, C, H, W] (or [C, H, W]) to
  * `outputSize` (a number, or a pair whose null entries keep the input size).
@@ -447,7 +326,7 @@ export function adaptiveAvgPool2dBackwardRule(
  *
  * @example
  * ```ts
- * import * as zn from "../../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const x = zn.ones([2, 3, 7, 5]);
  * zn.nn.functional.adaptiveAvgPool2d(x, [3, 2]).shape; // [2, 3, 3, 2]
  * ```

@@ -28,7 +28,7 @@ function gradsOf(params: Iterable<Tensor> | Tensor, op: string): Tensor[] {
  *
  * @example
  * ```ts
- * import * as zn from "../../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const fc = new zn.nn.Linear(3, 1);
  * fc.call(zn.randn([4, 3])).sum().backward();
  * const total = zn.nn.utils.clipGradNorm_(fc.parameters(), 1.0);
@@ -64,7 +64,7 @@ export function clipGradNorm_(
  *
  * @example
  * ```ts
- * import * as zn from "../../../mod.ts";
+ * import * as zn from "@zeno/zeno";
  * const w = zn.ones([2], { requiresGrad: true });
  * w.mul(10).sum().backward();
  * zn.nn.utils.clipGradValue_([w], 1);
