@@ -38,6 +38,9 @@ export * as autograd from "./src/autograd/mod.ts";
 export * as nn from "./src/nn/mod.ts";
 export * as optim from "./src/optim/mod.ts";
 export * as data from "./src/data/mod.ts";
+export * as distributions from "./src/distributions/mod.ts";
+export * as sampling from "./src/sampling/mod.ts";
+export * as models from "./src/models/mod.ts";
 export * as metrics from "./src/metrics/mod.ts";
 export {
   deserialize,
@@ -142,6 +145,8 @@ export { oneHot } from "./src/ops/one_hot.ts";
 export { gather, indexSelect, maskedFill } from "./src/ops/indexing.ts";
 export type { IndexPutOptions } from "./src/ops/indexing.ts";
 export { sort, topk } from "./src/ops/sort.ts";
+export { multinomial } from "./src/ops/multinomial.ts";
+export type { MultinomialOptions } from "./src/ops/multinomial.ts";
 export {
   expand,
   flatten,

@@ -167,6 +167,83 @@ def workloads():
         return step
 
     out["overhead 3 ops fwd+bwd"] = three_ops
+    b, t, i, h = work["sequence"]["rnn"]
+
+    def rnn(kind):
+        def make():
+            m = (torch.nn.LSTM if kind == "LSTM" else torch.nn.GRU)(i, h)
+            x = torch.randn(t, b, i, generator=g, requires_grad=True)
+
+            def step():
+                y, _ = m(x)
+                y.sum().backward()
+                x.grad = None
+                for p in m.parameters():
+                    p.grad = None
+            return step
+        return make
+
+    for kind in ("LSTM", "GRU"):
+        out[f"{kind} layer b{b} t{t} h{h} fwd+bwd"] = rnn(kind)
+    sb, heads, length, dim = work["sequence"]["sdpa"]
+
+    def sdpa():
+        q, k, v = (torch.randn(sb, heads, length, dim, generator=g, requires_grad=True) for _ in range(3))
+
+        def step():
+            F.scaled_dot_product_attention(q, k, v, is_causal=True).sum().backward()
+            q.grad = k.grad = v.grad = None
+        return step
+
+    out[f"sdpa causal b{sb} h{heads} t{length} d{dim} fwd+bwd"] = sdpa
+    gc = work["sequence"]["gpt"]
+
+    class Block(torch.nn.Module):
+        # examples/text/model.ts's block: pre-norm, fused qkv, causal SDPA, GELU MLP.
+        def __init__(self, d, h):
+            super().__init__()
+            self.h = h
+            self.ln1 = torch.nn.LayerNorm(d)
+            self.qkv = torch.nn.Linear(d, 3 * d)
+            self.proj = torch.nn.Linear(d, d)
+            self.ln2 = torch.nn.LayerNorm(d)
+            self.mlp = torch.nn.Sequential(torch.nn.Linear(d, 4 * d), torch.nn.GELU(), torch.nn.Linear(4 * d, d))
+
+        def forward(self, x):
+            B, T, C = x.shape
+            qkv = self.qkv(self.ln1(x)).reshape(B, T, 3, self.h, C // self.h).permute(2, 0, 3, 1, 4)
+            y = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], is_causal=True)
+            x = x + self.proj(y.transpose(1, 2).reshape(B, T, C))
+            return x + self.mlp(self.ln2(x))
+
+    class GPT(torch.nn.Module):
+        def __init__(self, v, block, d, h, layers):
+            super().__init__()
+            self.tok = torch.nn.Embedding(v, d)
+            self.pos = torch.nn.Embedding(block, d)
+            self.blocks = torch.nn.ModuleList([Block(d, h) for _ in range(layers)])
+            self.ln = torch.nn.LayerNorm(d)
+            self.head = torch.nn.Linear(d, v, bias=False)
+
+        def forward(self, ids):
+            x = self.tok(ids) + self.pos(torch.arange(ids.shape[1]))
+            for b in self.blocks:
+                x = b(x)
+            return self.head(self.ln(x))
+
+    def gpt():
+        model = GPT(gc["vocab"], gc["block"], gc["dim"], gc["heads"], gc["layers"])
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        ids = torch.randint(0, gc["vocab"], (gc["batch"], gc["block"] + 1), generator=g)
+        x, y = ids[:, :-1], ids[:, 1:]
+
+        def step():
+            opt.zero_grad()
+            F.cross_entropy(model(x).reshape(-1, gc["vocab"]), y.reshape(-1)).backward()
+            opt.step()
+        return step
+
+    out[f"gpt step l{gc['layers']} d{gc['dim']} t{gc['block']} b{gc['batch']}"] = gpt
     e = work["epoch"]
     data = {}
 

@@ -28,6 +28,7 @@
  */
 import * as zn from "../mod.ts";
 import { buildModel } from "../examples/mnist/model.ts";
+import { buildModel as buildTextModel } from "../examples/text/model.ts";
 import { fileURLToPath } from "node:url";
 
 interface ConvWork {
@@ -46,6 +47,20 @@ interface Workloads {
   rows: [number, number];
   norm: { layer: [number, number]; batch: number[] };
   epoch: { images: number; batch: number };
+  /** rnn: [batch, seq, input, hidden]; sdpa: [batch, heads, seq, head dim]. */
+  sequence: {
+    rnn: [number, number, number, number];
+    sdpa: [number, number, number, number];
+    /** The text job's GPT (examples/text/model.ts) at these sizes: one AdamW step. */
+    gpt: {
+      layers: number;
+      dim: number;
+      heads: number;
+      vocab: number;
+      block: number;
+      batch: number;
+    };
+  };
 }
 
 const work: Workloads = JSON.parse(
@@ -211,6 +226,56 @@ function zenoWorkloads(): Map<string, () => () => unknown> {
       };
     });
   }
+  {
+    const [b, t, i, h] = work.sequence.rnn;
+    for (const kind of ["LSTM", "GRU"] as const) {
+      op(`${kind} layer b${b} t${t} h${h} fwd+bwd`, () => {
+        const m = kind === "LSTM" ? new zn.nn.LSTM(i, h) : new zn.nn.GRU(i, h);
+        const x = zn.randn([t, b, i], { requiresGrad: true });
+        const run = (input: zn.Tensor): zn.Tensor =>
+          m instanceof zn.nn.LSTM ? m.call(input)[0] : (m as zn.nn.GRU).call(input)[0];
+        return () => {
+          const y = run(x);
+          y.sum().backward();
+          x.grad = null;
+          for (const p of m.parameters()) p.grad = null;
+        };
+      });
+    }
+    const [sb, heads, len, dim] = work.sequence.sdpa;
+    op(`sdpa causal b${sb} h${heads} t${len} d${dim} fwd+bwd`, () => {
+      const [q, k, v] = [0, 1, 2].map(() =>
+        zn.randn([sb, heads, len, dim], { requiresGrad: true })
+      );
+      return () => {
+        zn.nn.functional.scaledDotProductAttention(q, k, v, { isCausal: true }).sum().backward();
+        q.grad = k.grad = v.grad = null;
+      };
+    });
+  }
+  {
+    const g = work.sequence.gpt;
+    op(`gpt step l${g.layers} d${g.dim} t${g.block} b${g.batch}`, () => {
+      const model = buildTextModel({
+        kind: "gpt",
+        vocabSize: g.vocab,
+        blockSize: g.block,
+        layers: g.layers,
+        dim: g.dim,
+        heads: g.heads,
+        hidden: 0,
+      });
+      const opt = new zn.optim.AdamW(model.parameters(), { lr: 1e-3 });
+      const ids = zn.randint(0, g.vocab, [g.batch, g.block + 1]);
+      const x = ids.narrow(1, 0, g.block), y = ids.narrow(1, 1, g.block);
+      return () => {
+        opt.zeroGrad();
+        const logits = model.call(x);
+        zn.nn.functional.crossEntropy(logits.reshape(-1, g.vocab), y.reshape(-1)).backward();
+        opt.step();
+      };
+    });
+  }
   const e = work.epoch;
   let data: [zn.Tensor, zn.Tensor] | undefined;
   for (const tidy of [true, false]) {
@@ -342,6 +407,7 @@ function target(name: string): number | undefined {
   if (name.startsWith("conv ")) return 1;
   if (/^(add|mul|exp) 16777216$/.test(name)) return 0.95;
   if (name.startsWith("overhead")) return 1 / 0.3;
+  if (/^(LSTM|GRU) layer |^sdpa |^gpt step /.test(name)) return 1;
   if (name === "epoch cnn") return 1;
   if (name === "epoch mlp") return 1 / 0.5;
   return undefined;

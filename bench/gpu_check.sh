@@ -151,6 +151,7 @@ bench matmul 30 25
 bench add 20 15
 bench mlp 20 15
 bench cnn 25 15
+bench seq 60 20
 
 timeout 10 python3 bench/gpu_compare.py table "$OUT/zeno.jsonl" "$OUT/torch.jsonl" "$GPU_NAME" \
   > "$OUT/table.txt" 2>&1

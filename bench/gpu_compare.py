@@ -116,6 +116,25 @@ PEAK_GBS = [("H200", 4800), ("H100 SXM", 3350), ("H100 80GB HBM3", 3350), ("H100
             ("H100", 3350), ("A100-SXM4-80GB", 2039), ("A100", 1555), ("L4", 300)]
 
 
+def seq(torch):
+    torch.manual_seed(0)
+    m = torch.nn.LSTM(256, 256).cuda()
+    x = torch.randn(64, 32, 256, device="cuda", requires_grad=True)
+
+    def lstm():
+        m(x)[0].sum().backward()
+        x.grad = None
+        for p in m.parameters():
+            p.grad = None
+    emit("LSTM layer b32 t64 h256 fwd+bwd", "ms/step", time_runs(torch, lstm))
+    q, k, v = (torch.randn(8, 8, 512, 64, device="cuda", requires_grad=True) for _ in range(3))
+
+    def sdpa():
+        torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True).sum().backward()
+        q.grad = k.grad = v.grad = None
+    emit("sdpa causal b8 h8 t512 d64 fwd+bwd", "ms/step", time_runs(torch, sdpa))
+
+
 def read(path):
     rows = {}
     try:
@@ -183,6 +202,8 @@ def main():
         train(torch, "mlp")
     if which in ("cnn", "all"):
         train(torch, "cnn")
+    if which in ("seq", "all"):
+        seq(torch)
 
 
 if __name__ == "__main__":

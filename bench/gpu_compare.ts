@@ -129,6 +129,35 @@ function train(arch: "mlp" | "cnn"): void {
   });
 }
 
+/** An LSTM layer and causal attention, forward and backward (the CPU comparison's shapes). */
+function seq(): void {
+  section("LSTM layer b32 t64 h256 fwd+bwd", () => {
+    zn.manualSeed(0);
+    const m = new zn.nn.LSTM(256, 256).cuda();
+    const x = zn.randn([64, 32, 256], { device: DEV, requiresGrad: true });
+    const ms = timeRuns(() =>
+      zn.tidy(() => {
+        m.call(x)[0].sum().backward();
+        x.grad = null;
+        for (const p of m.parameters()) p.grad = null;
+      })
+    );
+    emit("LSTM layer b32 t64 h256 fwd+bwd", "ms/step", ms);
+  });
+  section("sdpa causal b8 h8 t512 d64 fwd+bwd", () => {
+    const [q, k, v] = [0, 1, 2].map(() =>
+      zn.randn([8, 8, 512, 64], { device: DEV, requiresGrad: true })
+    );
+    const ms = timeRuns(() =>
+      zn.tidy(() => {
+        zn.nn.functional.scaledDotProductAttention(q, k, v, { isCausal: true }).sum().backward();
+        q.grad = k.grad = v.grad = null;
+      })
+    );
+    emit("sdpa causal b8 h8 t512 d64 fwd+bwd", "ms/step", ms);
+  });
+}
+
 if (!zn.cuda.isAvailable()) {
   console.log(JSON.stringify({ name: "cuda", error: zn.cuda.unavailableReason() }));
   Deno.exit(0);
@@ -138,3 +167,4 @@ if (which === "matmul" || which === "all") matmul();
 if (which === "add" || which === "all") add();
 if (which === "mlp" || which === "all") train("mlp");
 if (which === "cnn" || which === "all") train("cnn");
+if (which === "seq" || which === "all") seq();

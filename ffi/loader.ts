@@ -97,6 +97,9 @@ const LEVEL_NAMES: Record<number, string> = {
   4: "x86-64-v4 (AVX-512)",
 };
 
+/** The one export asked of a library (or of the CPU probe) before choosing a variant. */
+const PROBE_SYMBOLS = { zeno_cpu_level: { parameters: [], result: "u32" } } as const;
+
 /** The variants of one OS and arch, best first. */
 const VARIANTS = [[4, "-v4"], [3, "-v3"], [1, ""]] as const;
 
@@ -178,13 +181,28 @@ function openFromDir(folder: string): NativeLibrary | undefined {
   const dir = folder.length > 1 ? folder.replace(/[\\/]+$/, "") : folder;
   const present = variants().filter(([, suffix]) => exists(`${dir}/${fileName(suffix)}`));
   if (present.length === 0) return undefined;
-  // Ask the lowest variant present: the one most likely to be the pick.
-  const [askLevel, askSuffix] = present[present.length - 1];
-  const probe = open(`${dir}/${fileName(askSuffix)}`);
-  const cpu = cpuLevel(probe);
+  // Ask any variant for the CPU level through its CPUID export alone (a
+  // variant left from an older build may lack newer exports), then open the
+  // pick with the whole table.
+  const [, askSuffix] = present[present.length - 1];
+  let probe: Deno.DynamicLibrary<typeof PROBE_SYMBOLS>;
+  try {
+    probe = Deno.dlopen(`${dir}/${fileName(askSuffix)}`, PROBE_SYMBOLS);
+  } catch (e) {
+    throw new Error(
+      `zeno: could not open the native library ${dir}/${fileName(askSuffix)}: ${
+        (e as Error).message
+      }`,
+    );
+  }
+  let cpu: number;
+  try {
+    cpu = Math.min(probe.symbols.zeno_cpu_level(), levelCap());
+  } finally {
+    probe.close();
+  }
   const pick = present.find(([level]) => level <= cpu);
   if (pick === undefined) {
-    probe.close();
     throw new Error(
       `zeno: ${dir} holds builds for ${
         present.map(([l]) => LEVEL_NAMES[l]).join(", ")
@@ -194,8 +212,6 @@ function openFromDir(folder: string): NativeLibrary | undefined {
   }
   const [level, suffix] = pick;
   const path = `${dir}/${fileName(suffix)}`;
-  if (level === askLevel) return { symbols: probe.symbols, path, level };
-  probe.close();
   return { symbols: open(path).symbols, path, level };
 }
 
@@ -281,8 +297,6 @@ function probeName(): string {
   if (Deno.build.os === "darwin") return `lib${base}.dylib`;
   return `lib${base}.so`;
 }
-
-const PROBE_SYMBOLS = { zeno_cpu_level: { parameters: [], result: "u32" } } as const;
 
 /**
  * The CPU level for a package import: from the OS where it tells, else from

@@ -96,6 +96,8 @@ export const UNARY = {
   nanToNum: 31,
   logicalNot: 32,
   erf: 33,
+  geluErfGrad: 34,
+  geluTanhGrad: 35,
 } as const;
 /** A unary op name. */
 export type UnaryOp = keyof typeof UNARY;
@@ -238,6 +240,76 @@ export interface Backend {
     dx: View | null,
     dw: View | null,
     db: View | null,
+  ): void;
+  /**
+   * One LSTM layer's time loop in one direction (zig/src/rnn.zig): gx:
+   * [T, B, 4H] (x @ W_ih^T + biases, gates i, f, g, o), wHh: [4H, H], h0,
+   * c0: [B, H]; writes y: [T, B, H] (h at each t) and ws: [T, B, 5H] (the
+   * gates and cell states that backward reads). `reverse` walks t from T-1
+   * down. All contiguous, float32 or float64. Optional, as are lstmBackward,
+   * gru and gruBackward: without them the recurrence is composed.
+   */
+  lstm?(gx: View, wHh: View, h0: View, c0: View, y: View, ws: View, reverse: boolean): void;
+  /**
+   * LSTM's backward from what lstm saved: dy: [T, B, H] (the gradient of y),
+   * dcLast: [B, H] (of the last cell state); writes dg: [T, B, 4H] (of gx),
+   * dh0 and dc0: [B, H].
+   */
+  lstmBackward?(
+    wHh: View,
+    h0: View,
+    c0: View,
+    y: View,
+    ws: View,
+    dy: View,
+    dcLast: View,
+    dg: View,
+    dh0: View,
+    dc0: View,
+    reverse: boolean,
+  ): void;
+  /**
+   * One GRU layer's time loop (gates r, z, n): gx: [T, B, 3H] (x @ W_ih^T +
+   * b_ih), wHh: [3H, H], bHh: [3H], h0: [B, H]; writes y: [T, B, H] and ws:
+   * [T, B, 4H] (r, z, n and the hidden part of n's pre-activation).
+   */
+  gru?(gx: View, wHh: View, bHh: View, h0: View, y: View, ws: View, reverse: boolean): void;
+  /**
+   * GRU's backward: writes dgx: [T, B, 3H] (the gradient of gx), dgh: [T, B, 3H]
+   * (of h @ W_hh^T + b_hh at each step) and dh0: [B, H].
+   */
+  gruBackward?(
+    wHh: View,
+    h0: View,
+    y: View,
+    ws: View,
+    dy: View,
+    dgx: View,
+    dgh: View,
+    dh0: View,
+    reverse: boolean,
+  ): void;
+  /**
+   * Scaled dot-product attention, fused (zig/src/attention.zig): q: [n, L, E],
+   * k: [n, S, E], v: [n, S, Ev]; writes o: [n, L, Ev] and lse: [n, L] (each
+   * row's log-sum-exp, which backward reads). Every key, or with `causal`
+   * keys j <= i for row i. All contiguous, float32 or float64. Optional, as
+   * is attentionBackward: without them attention is composed.
+   */
+  attention?(q: View, k: View, v: View, o: View, lse: View, scale: number, causal: boolean): void;
+  /** Its backward: writes dq, dk, dv (shaped as q, k, v) from dout: [n, L, Ev]. */
+  attentionBackward?(
+    q: View,
+    k: View,
+    v: View,
+    o: View,
+    dout: View,
+    lse: View,
+    dq: View,
+    dk: View,
+    dv: View,
+    scale: number,
+    causal: boolean,
   ): void;
   /**
    * Per-channel mean and biased variance of x: [n, c, s] (contiguous, n * s >

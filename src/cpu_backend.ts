@@ -45,6 +45,34 @@ import { deviceMismatch, disposedError } from "./lifetime.ts";
 const directMeta = new Int32Array(10);
 /** Offsets and sizes of the normalization and cross entropy calls (their meta arrays in root.zig). */
 const normMeta = new Int32Array(10);
+const rnnMeta = new Int32Array(15);
+
+/** Offsets of `views` then n, L, S, E, Ev and causal, as the attention exports read them. */
+function attentionLayout(
+  views: View[],
+  n: number,
+  l: number,
+  s: number,
+  e: number,
+  ev: number,
+  causal: boolean,
+) {
+  for (let i = 0; i < views.length; i++) rnnMeta[i] = views[i].offset;
+  const k = views.length;
+  rnnMeta.set([n, l, s, e, ev, causal ? 1 : 0], k);
+  return rnnMeta;
+}
+
+/** Offsets of `views` then T, B, H and the direction, as the recurrent exports read them. */
+function rnnLayout(views: View[], steps: number, batch: number, hidden: number, reverse: boolean) {
+  for (let i = 0; i < views.length; i++) rnnMeta[i] = views[i].offset;
+  const n = views.length;
+  rnnMeta[n] = steps;
+  rnnMeta[n + 1] = batch;
+  rnnMeta[n + 2] = hidden;
+  rnnMeta[n + 3] = reverse ? 1 : 0;
+  return rnnMeta;
+}
 /** conv.Direct.Mode's numbers. */
 const DIRECT_MODE = { forward: 0, inputGrad: 1, weightGrad: 2 } as const;
 
@@ -739,6 +767,171 @@ export const cpuBackend: Backend = {
         directMeta,
       ),
       "conv2d",
+    );
+  },
+
+  lstm(gx: View, wHh: View, h0: View, c0: View, y: View, ws: View, reverse: boolean): void {
+    const [steps, batch] = gx.shape, hidden = wHh.shape[1];
+    const meta = rnnLayout([gx, wHh, h0, c0, y, ws], steps, batch, hidden, reverse);
+    const op = "lstm";
+    check(
+      native().zeno_lstm_forward(
+        DTYPE_CODE[gx.dtype],
+        data(gx, op),
+        data(wHh, op),
+        data(h0, op),
+        data(c0, op),
+        data(y, op),
+        data(ws, op),
+        meta,
+      ),
+      op,
+    );
+  },
+
+  lstmBackward(
+    wHh: View,
+    h0: View,
+    c0: View,
+    y: View,
+    ws: View,
+    dy: View,
+    dcLast: View,
+    dg: View,
+    dh0: View,
+    dc0: View,
+    reverse: boolean,
+  ): void {
+    const [steps, batch, hidden] = y.shape;
+    const views = [wHh, h0, c0, y, ws, dy, dcLast, dg, dh0, dc0];
+    const meta = rnnLayout(views, steps, batch, hidden, reverse);
+    const op = "lstm backward";
+    const d = views.map((v) => data(v, op));
+    check(
+      native().zeno_lstm_backward(
+        DTYPE_CODE[y.dtype],
+        d[0],
+        d[1],
+        d[2],
+        d[3],
+        d[4],
+        d[5],
+        d[6],
+        d[7],
+        d[8],
+        d[9],
+        meta,
+      ),
+      op,
+    );
+  },
+
+  gru(gx: View, wHh: View, bHh: View, h0: View, y: View, ws: View, reverse: boolean): void {
+    const [steps, batch] = gx.shape, hidden = wHh.shape[1];
+    const meta = rnnLayout([gx, wHh, bHh, h0, y, ws], steps, batch, hidden, reverse);
+    const op = "gru";
+    check(
+      native().zeno_gru_forward(
+        DTYPE_CODE[gx.dtype],
+        data(gx, op),
+        data(wHh, op),
+        data(bHh, op),
+        data(h0, op),
+        data(y, op),
+        data(ws, op),
+        meta,
+      ),
+      op,
+    );
+  },
+
+  gruBackward(
+    wHh: View,
+    h0: View,
+    y: View,
+    ws: View,
+    dy: View,
+    dgx: View,
+    dgh: View,
+    dh0: View,
+    reverse: boolean,
+  ): void {
+    const [steps, batch, hidden] = y.shape;
+    const views = [wHh, h0, y, ws, dy, dgx, dgh, dh0];
+    const meta = rnnLayout(views, steps, batch, hidden, reverse);
+    const op = "gru backward";
+    const d = views.map((v) => data(v, op));
+    check(
+      native().zeno_gru_backward(
+        DTYPE_CODE[y.dtype],
+        d[0],
+        d[1],
+        d[2],
+        d[3],
+        d[4],
+        d[5],
+        d[6],
+        d[7],
+        meta,
+      ),
+      op,
+    );
+  },
+
+  attention(q: View, k: View, v: View, o: View, lse: View, scale: number, causal: boolean): void {
+    const [n, l, e] = q.shape, s = k.shape[1], ev = v.shape[2];
+    const meta = attentionLayout([q, k, v, o, lse], n, l, s, e, ev, causal);
+    const op = "scaledDotProductAttention";
+    const d = [q, k, v, o, lse].map((x) => data(x, op));
+    check(
+      native().zeno_attention_forward(
+        DTYPE_CODE[q.dtype],
+        d[0],
+        d[1],
+        d[2],
+        d[3],
+        d[4],
+        meta,
+        scale,
+      ),
+      op,
+    );
+  },
+
+  attentionBackward(
+    q: View,
+    k: View,
+    v: View,
+    o: View,
+    dout: View,
+    lse: View,
+    dq: View,
+    dk: View,
+    dv: View,
+    scale: number,
+    causal: boolean,
+  ): void {
+    const [n, l, e] = q.shape, s = k.shape[1], ev = v.shape[2];
+    const views = [q, k, v, o, dout, lse, dq, dk, dv];
+    const meta = attentionLayout(views, n, l, s, e, ev, causal);
+    const op = "scaledDotProductAttention backward";
+    const d = views.map((x) => data(x, op));
+    check(
+      native().zeno_attention_backward(
+        DTYPE_CODE[q.dtype],
+        d[0],
+        d[1],
+        d[2],
+        d[3],
+        d[4],
+        d[5],
+        d[6],
+        d[7],
+        d[8],
+        meta,
+        scale,
+      ),
+      op,
     );
   },
 

@@ -14,6 +14,7 @@ import { adaptiveAvgPool2d, avgPool2d, maxPool2d } from "../src/nn/functional/po
 import { cpuBackend, CpuStorage } from "../src/cpu_backend.ts";
 import { registerBackend } from "../src/backend.ts";
 import { type DType, STORAGE_CTOR, type TypedArray } from "../src/dtype.ts";
+import { gruLayerFused, lstmLayerFused } from "../src/nn/rnn_fused.ts";
 
 const { gradcheck } = zn.autograd;
 
@@ -421,6 +422,44 @@ const CASES: GCase[] = [
     name: "gradient of adaptiveAvgPool2d",
     fn: (x) => gradOf((t) => adaptiveAvgPool2d(t, 2).pow(3).sum(), x),
     inputs: () => [leaf([1, 1, 3, 3], 91)],
+  },
+  {
+    name: "fused attention (causal)",
+    fn: (q, k, v) => zn.nn.functional.scaledDotProductAttention(q, k, v, { isCausal: true }),
+    inputs: () => [leaf([2, 3, 4], 101), leaf([2, 5, 4], 102), leaf([2, 5, 3], 103)],
+  },
+  {
+    name: "fused LSTM layer (both directions), states included",
+    fn: (x, h0, c0, wIh, wHh, b) => {
+      const w = { wIh, wHh, bIh: b, bHh: null };
+      return [
+        ...lstmLayerFused(x, h0, c0, w, false),
+        ...lstmLayerFused(x, h0, c0, w, true),
+      ];
+    },
+    inputs: () => [
+      leaf([3, 2, 2], 111),
+      leaf([2, 3], 112),
+      leaf([2, 3], 113),
+      leaf([12, 2], 114),
+      leaf([12, 3], 115),
+      leaf([12], 116),
+    ],
+  },
+  {
+    name: "fused GRU layer (both directions)",
+    fn: (x, h0, wIh, wHh, bIh, bHh) => {
+      const w = { wIh, wHh, bIh, bHh };
+      return [...gruLayerFused(x, h0, w, false), ...gruLayerFused(x, h0, w, true)];
+    },
+    inputs: () => [
+      leaf([3, 2, 2], 121),
+      leaf([2, 3], 122),
+      leaf([9, 2], 123),
+      leaf([9, 3], 124),
+      leaf([9], 125),
+      leaf([9], 126),
+    ],
   },
 ];
 

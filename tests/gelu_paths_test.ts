@@ -7,6 +7,7 @@ import { assert } from "./assert_helpers.ts";
 import * as zn from "../mod.ts";
 import type { DType } from "../src/dtype.ts";
 import { contiguousAndStrided as pair } from "./strided_pair.ts";
+import { unary } from "../src/ops/elementwise.ts";
 
 /** x Phi(x), from math.erfc in float64 (Python), for the inputs below. */
 const EXACT: [number, number][] = [
@@ -49,3 +50,28 @@ for (const [dtype, rtol] of [["float32", 1e-4], ["float64", 1e-12]] as [DType, n
     }
   });
 }
+
+Deno.test("GELU's fused derivatives match the composed formulas, contiguous and strided", () => {
+  // x from -12 to 12: the negative tail, where Phi(x) comes from erfc.
+  const x64 = zn.linspace(-12, 12, 4801, { dtype: "float64" });
+  const cdf = x64.mul(Math.SQRT1_2).erf().add(1).mul(0.5);
+  const pdf = x64.mul(x64).mul(-0.5).exp().mul(1 / Math.sqrt(2 * Math.PI));
+  const wantErf = cdf.add(x64.mul(pdf));
+  const k = Math.sqrt(2 / Math.PI);
+  const t = x64.add(x64.pow(3).mul(0.044715)).mul(k).tanh();
+  const wantTanh = t.add(1).mul(0.5).add(
+    x64.mul(0.5).mul(t.square().neg().add(1)).mul(x64.square().mul(3 * 0.044715).add(1).mul(k)),
+  );
+  for (const dtype of ["float64", "float32"] as const) {
+    const tol = dtype === "float64" ? 1e-12 : 2e-6;
+    const x = x64.to(dtype);
+    const strided = zn.stack([x, x], 1).select(1, 0); // every other element
+    for (const [op, want] of [["geluErfGrad", wantErf], ["geluTanhGrad", wantTanh]] as const) {
+      for (const [what, input] of [["contiguous", x], ["strided", strided]] as const) {
+        const got = unary(op, input).to("float64");
+        const d = got.sub(want).abs().max().item() as number;
+        assert(d < tol, `${op} ${dtype} ${what}: largest difference ${d}`);
+      }
+    }
+  }
+});

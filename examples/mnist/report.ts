@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { curvesSvg as panelsSvg, TRAIN_COLOR, VAL_COLOR } from "../curves_svg.ts";
 
 const enc = new TextEncoder();
 
@@ -90,71 +91,28 @@ export interface EpochStats {
 
 /** Loss and accuracy curves per epoch as an SVG picture. */
 export function curvesSvg(history: EpochStats[]): string {
-  const W = 720, H = 300, pad = 44, gap = 40;
-  const pw = (W - 2 * pad - gap) / 2, ph = H - 2 * pad;
-  const n = history.length;
-  const xAt = (i: number, x0: number) => x0 + (n <= 1 ? pw / 2 : (i * pw) / (n - 1));
-  const panel = (
-    x0: number,
-    title: string,
-    series: { name: string; color: string; values: number[] }[],
-    lo: number,
-    hi: number,
-  ): string => {
-    const yAt = (v: number) => pad + ph - ((v - lo) / (hi - lo || 1)) * ph;
-    const parts = [
-      `<rect x="${x0}" y="${pad}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`,
-      `<text x="${x0 + pw / 2}" y="${
-        pad - 14
-      }" text-anchor="middle" font-size="14">${title}</text>`,
-      `<text x="${x0 - 6}" y="${pad + 4}" text-anchor="end" font-size="10">${hi.toFixed(3)}</text>`,
-      `<text x="${x0 - 6}" y="${pad + ph}" text-anchor="end" font-size="10">${
-        lo.toFixed(3)
-      }</text>`,
-      `<text x="${x0 + pw / 2}" y="${H - 10}" text-anchor="middle" font-size="11">epoch</text>`,
-    ];
-    series.forEach((s, k) => {
-      const pts = s.values.map((v, i) => `${xAt(i, x0).toFixed(1)},${yAt(v).toFixed(1)}`).join(" ");
-      parts.push(`<polyline points="${pts}" fill="none" stroke="${s.color}" stroke-width="2"/>`);
-      s.values.forEach((v, i) =>
-        parts.push(
-          `<circle cx="${xAt(i, x0).toFixed(1)}" cy="${
-            yAt(v).toFixed(1)
-          }" r="3" fill="${s.color}"/>`,
-        )
-      );
-      parts.push(
-        `<text x="${x0 + 8}" y="${
-          pad + 16 + 14 * k
-        }" font-size="11" fill="${s.color}">${s.name}</text>`,
-      );
-    });
-    return parts.join("\n");
-  };
   const losses = history.flatMap((h) => [h.trainLoss, h.valLoss]);
   const accs = history.flatMap((h) => [h.trainAcc, h.valAcc]);
-  const body = [
-    panel(
-      pad,
-      "loss",
-      [
-        { name: "train", color: "#1f77b4", values: history.map((h) => h.trainLoss) },
-        { name: "validation", color: "#ff7f0e", values: history.map((h) => h.valLoss) },
+  return panelsSvg([
+    {
+      title: "loss",
+      xLabel: "epoch",
+      series: [
+        { name: "train", color: TRAIN_COLOR, values: history.map((h) => h.trainLoss) },
+        { name: "validation", color: VAL_COLOR, values: history.map((h) => h.valLoss) },
       ],
-      0,
-      Math.max(...losses) * 1.05,
-    ),
-    panel(
-      pad + pw + gap,
-      "accuracy",
-      [
-        { name: "train", color: "#1f77b4", values: history.map((h) => h.trainAcc) },
-        { name: "validation", color: "#ff7f0e", values: history.map((h) => h.valAcc) },
+      lo: 0,
+      hi: Math.max(...losses) * 1.05,
+    },
+    {
+      title: "accuracy",
+      xLabel: "epoch",
+      series: [
+        { name: "train", color: TRAIN_COLOR, values: history.map((h) => h.trainAcc) },
+        { name: "validation", color: VAL_COLOR, values: history.map((h) => h.valAcc) },
       ],
-      Math.min(...accs) * 0.98,
-      1,
-    ),
-  ].join("\n");
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">\n` +
-    `<rect width="100%" height="100%" fill="white"/>\n${body}\n</svg>\n`;
+      lo: Math.min(...accs) * 0.98,
+      hi: 1,
+    },
+  ]);
 }

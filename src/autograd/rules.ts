@@ -10,6 +10,7 @@
  */
 import type { Tensor } from "../tensor.ts";
 import { type Node, record } from "./node.ts";
+import { isGradEnabled } from "./grad_mode.ts";
 import type { UnaryOp } from "../backend.ts";
 import * as ew from "../ops/elementwise.ts";
 import * as rd from "../ops/reduce.ts";
@@ -22,6 +23,8 @@ import * as cv from "../nn/functional/conv_kernels.ts";
 import * as pl from "../nn/functional/pool_kernels.ts";
 import * as nm from "../nn/functional/norm_kernels.ts";
 import * as ls from "../nn/functional/loss_kernels.ts";
+import * as at from "../nn/functional/attention_kernels.ts";
+import * as rf from "../nn/rnn_fused.ts";
 
 /** A derivative rule. */
 export type Rule = (
@@ -116,11 +119,15 @@ function unaryRule(op: UnaryOp): Rule {
       case "elu":
         return [ew.where(ew.gt(x, 0), g, ew.mul(g, ew.add(out, p[0])))];
       case "geluErf": {
+        // One fused pass for the derivative (createGraph needs the composed,
+        // differentiable form).
+        if (!isGradEnabled()) return [ew.mul(g, ew.unary("geluErfGrad", x))];
         const cdf = ew.mul(ew.add(ew.unary("erf", ew.mul(x, Math.SQRT1_2)), 1.0), 0.5);
         const pdf = ew.mul(ew.unary("exp", ew.mul(ew.mul(x, x), -0.5)), 1 / Math.sqrt(2 * Math.PI));
         return [ew.mul(g, ew.add(cdf, ew.mul(x, pdf)))];
       }
       case "geluTanh": {
+        if (!isGradEnabled()) return [ew.mul(g, ew.unary("geluTanhGrad", x))];
         const k = Math.sqrt(2 / Math.PI);
         const x3 = ew.mul(ew.mul(x, x), x);
         const inner = ew.mul(ew.add(x, ew.mul(x3, 0.044715)), k);
@@ -383,6 +390,9 @@ export const RULES: Record<string, Rule> = {
   // convolution, pooling, norms and the fused loss (src/nn/functional/*_kernels.ts)
   conv2d: cv.conv2dRule,
   layerNorm: nm.layerNormRule,
+  fusedAttention: at.fusedAttentionRule,
+  lstmRecurrence: rf.lstmRecurrenceRule,
+  gruRecurrence: rf.gruRecurrenceRule,
   batchNorm: nm.batchNormRule,
   crossEntropy: ls.crossEntropyRule,
   convTranspose2d: cv.convTranspose2dRule,

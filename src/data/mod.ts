@@ -1,7 +1,8 @@
 /**
- * `zn.data`: datasets, the DataLoader, dataset readers (MNIST, IDX, CSV) and
+ * `zn.data`: datasets, the DataLoader, dataset readers (MNIST, IDX, CSV),
  * image transforms, with the semantics of `torch.utils.data` and
- * torchvision.
+ * torchvision, and text vocabularies, tokenizers and token windows
+ * (`zn.data.text`).
  *
  * ```ts
  * import * as zn from "@zeno/zeno";
@@ -23,3 +24,4 @@ export * from "./dataloader.ts";
 export * from "./mnist.ts";
 export * from "./csv.ts";
 export * as transforms from "./transforms.ts";
+export * as text from "./text/mod.ts";

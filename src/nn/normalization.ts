@@ -1,5 +1,5 @@
 /**
- * `LayerNorm` and `GroupNorm`.
+ * `LayerNorm`, `GroupNorm` and `RMSNorm`.
  *
  * @module
  */
@@ -8,7 +8,7 @@ import type { DType } from "../dtype.ts";
 import { ones, zeros } from "../ops/creation.ts";
 import { Module } from "./module.ts";
 import { Parameter } from "./parameter.ts";
-import { groupNorm, layerNorm } from "./functional/normalization.ts";
+import { groupNorm, layerNorm, rmsNorm } from "./functional/normalization.ts";
 import { checkOptions, optionKeys } from "../options.ts";
 import { checkIntList, checkSizeArg } from "../args.ts";
 
@@ -140,5 +140,78 @@ export class GroupNorm extends Module {
   /** The module's settings. */
   override extraRepr(): string {
     return `${this.numGroups}, ${this.numChannels}, eps=${this.eps}`;
+  }
+}
+
+/**
+ * Options of {@link RMSNorm}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opts: zn.nn.RMSNormOptions = { eps: 1e-6, elementwiseAffine: true };
+ * new zn.nn.RMSNorm(8, opts).call(zn.randn([2, 8])).shape; // [2, 8]
+ * ```
+ */
+export interface RMSNormOptions {
+  /**
+   * Added to the mean square (default null: the machine epsilon of the
+   * input's computing dtype, as PyTorch).
+   */
+  eps?: number | null;
+  /** Learn an elementwise scale `weight`, initialised to ones (default true). */
+  elementwiseAffine?: boolean;
+  /** Parameter dtype (default float32). */
+  dtype?: DType;
+}
+
+const RMS_NORM_KEYS = optionKeys<RMSNormOptions>({ eps: 0, elementwiseAffine: 0, dtype: 0 });
+
+/**
+ * Root-mean-square normalization over the trailing `normalizedShape` dims,
+ * as PyTorch's `nn.RMSNorm`: `x / sqrt(mean(x²) + eps) * weight`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const norm = new zn.nn.RMSNorm(8);
+ * norm.call(zn.randn([2, 8])).shape; // [2, 8]
+ * Object.keys(norm.stateDict()); // ["weight"]
+ * ```
+ */
+export class RMSNorm extends Module {
+  /** The trailing shape normalized over. */
+  readonly normalizedShape: number[];
+  /** Added to the mean square; null for the dtype's machine epsilon. */
+  eps: number | null;
+  /** The elementwise scale, or null. */
+  weight: Parameter | null;
+
+  /** An RMS norm over `normalizedShape`. */
+  constructor(normalizedShape: number | readonly number[], opts: RMSNormOptions = {}) {
+    checkIntList(normalizedShape, "RMSNorm", "normalizedShape", { single: true, min: 0 });
+    checkOptions("RMSNorm", opts, RMS_NORM_KEYS);
+    if (opts.eps !== undefined && opts.eps !== null && typeof opts.eps !== "number") {
+      throw new TypeError(`RMSNorm: expected eps to be a number or null, got ${typeof opts.eps}`);
+    }
+    super();
+    this.normalizedShape = typeof normalizedShape === "number"
+      ? [normalizedShape]
+      : [...normalizedShape];
+    this.eps = opts.eps ?? null;
+    const affine = opts.elementwiseAffine ?? true;
+    this.weight = affine
+      ? new Parameter(ones(this.normalizedShape, { dtype: opts.dtype ?? "float32" }))
+      : null;
+  }
+
+  /** Normalizes the input. */
+  override forward(input: Tensor): Tensor {
+    return rmsNorm(input, this.normalizedShape, this.weight, { eps: this.eps });
+  }
+
+  /** The module's settings. */
+  override extraRepr(): string {
+    return `[${this.normalizedShape.join(", ")}], eps=${this.eps}`;
   }
 }

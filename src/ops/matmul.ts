@@ -54,6 +54,15 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
       } cannot be multiplied (${k} != ${k2})`,
     );
   }
+  if (a.ndim >= 3 && b.ndim === 2) {
+    // [..., m, k] @ [k, n] is one GEMM over all the rows (as a linear layer on
+    // [B, T, C] input needs), not a batch of small ones over a broadcast b;
+    // the tape records the two reshapes and a 2-D matmul, whose rule then
+    // gives b's gradient as one GEMM too.
+    const lead = a.shape.slice(0, -1);
+    const rows = lead.reduce((x, y) => x * y, 1);
+    return reshape(matmul(reshape(a, [rows, k]), b), [...lead, n]);
+  }
   const batch = broadcastShapes("matmul", aShape.slice(0, -2), bShape.slice(0, -2));
   const nb = batch.reduce((x, y) => x * y, 1);
   const half = a.dtype === "float16" || a.dtype === "bfloat16";

@@ -153,6 +153,11 @@ const targets: [string, Fn][] = [
   ...functionsOf(zn.nn.init as unknown as Record<string, unknown>, "zn.nn.init.", new Set()),
   ...functionsOf(zn.nn.utils as unknown as Record<string, unknown>, "zn.nn.utils.", new Set()),
   ...functionsOf(
+    zn.nn.utils.rnn as unknown as Record<string, unknown>,
+    "zn.nn.utils.rnn.",
+    new Set(),
+  ),
+  ...functionsOf(
     zn.data as unknown as Record<string, unknown>,
     "zn.data.",
     new Set(["mnist", "fashionMnist"]),
@@ -163,6 +168,30 @@ const targets: [string, Fn][] = [
     new Set(),
   ),
   ...functionsOf(zn.metrics as unknown as Record<string, unknown>, "zn.metrics.", new Set()),
+  ...functionsOf(zn.sampling as unknown as Record<string, unknown>, "zn.sampling.", new Set()),
+  ...functionsOf(zn.data.text as unknown as Record<string, unknown>, "zn.data.text.", new Set()),
+  // Static factories (bound: their arity is the probe's).
+  [
+    "zn.data.text.BpeTokenizer.fromJson",
+    zn.data.text.BpeTokenizer.fromJson.bind(zn.data.text.BpeTokenizer) as Fn,
+  ],
+  [
+    "zn.data.text.BpeTokenizer.fromFile",
+    zn.data.text.BpeTokenizer.fromFile.bind(zn.data.text.BpeTokenizer) as Fn,
+  ],
+  [
+    "zn.data.text.CharVocab.fromText",
+    zn.data.text.CharVocab.fromText.bind(zn.data.text.CharVocab) as Fn,
+  ],
+  [
+    "zn.models.GPT2.fromPretrained",
+    zn.models.GPT2.fromPretrained.bind(zn.models.GPT2) as Fn,
+  ],
+  [
+    "zn.models.GPT2.configFromJson",
+    zn.models.GPT2.configFromJson.bind(zn.models.GPT2) as Fn,
+  ],
+  ...functionsOf(zn.models as unknown as Record<string, unknown>, "zn.models.", new Set()),
   ...functionsOf(zn.autograd as unknown as Record<string, unknown>, "zn.autograd.", new Set()),
 ];
 
@@ -194,6 +223,18 @@ const classes = [
     new Set(),
   ),
   ...classesOf(zn.data as unknown as Record<string, unknown>, "zn.data.", new Set()),
+  ...classesOf(
+    zn.distributions as unknown as Record<string, unknown>,
+    "zn.distributions.",
+    new Set(),
+  ),
+  ...classesOf(zn.data.text as unknown as Record<string, unknown>, "zn.data.text.", new Set()),
+  ...classesOf(
+    zn.nn.utils.rnn as unknown as Record<string, unknown>,
+    "zn.nn.utils.rnn.",
+    new Set(),
+  ),
+  ...classesOf(zn.models as unknown as Record<string, unknown>, "zn.models.", new Set()),
 ];
 for (const [name, C] of classes) {
   const arity = Math.max(1, Math.min(C.length, 4));
@@ -210,6 +251,78 @@ for (const [name, C] of classes) {
         }
         return m;
       });
+    }
+  }
+}
+
+// Methods of distributions, vocabularies, tokenizers and text datasets:
+// hostile arguments in each position.
+const instances: [string, () => object][] = [
+  ["Normal", () => new zn.distributions.Normal(zn.zeros([2, 3]), 1)],
+  ["Categorical", () => new zn.distributions.Categorical({ logits: zn.zeros([2, 3]) })],
+  ["Bernoulli", () => new zn.distributions.Bernoulli({ probs: zn.full([2, 3], 0.5) })],
+  ["CharVocab", () => zn.data.text.CharVocab.fromText("abc")],
+  ["ByteVocab", () => new zn.data.text.ByteVocab()],
+  ["BpeTokenizer", () =>
+    zn.data.text.BpeTokenizer.fromJson({
+      model: { type: "BPE", vocab: { a: 0, b: 1, ab: 2, "<s>": 3 }, merges: ["a b"] },
+      pre_tokenizer: { type: "ByteLevel" },
+      decoder: { type: "ByteLevel" },
+      added_tokens: [{ id: 3, content: "<s>", special: true }],
+    })],
+  ["TokenWindowDataset", () => new zn.data.text.TokenWindowDataset(zn.arange(10), 3)],
+];
+// The distributions' protected plumbing (documented @internal; subclasses
+// call it with arguments they have built themselves): not public API.
+const INTERNAL_DIST_METHODS = new Set(["draw", "params", "extendedShape", "validateSample"]);
+for (const [cls, make] of instances) {
+  const names = new Set<string>();
+  for (
+    let p = Object.getPrototypeOf(make());
+    p && p !== Object.prototype;
+    p = Object.getPrototypeOf(p)
+  ) {
+    for (const k of Object.getOwnPropertyNames(p)) {
+      const d = Object.getOwnPropertyDescriptor(p, k)!;
+      if (k === "constructor" || INTERNAL_DIST_METHODS.has(k)) continue;
+      if (typeof d.value === "function") names.add(k);
+    }
+  }
+  for (const m of names) {
+    const self = make() as Record<string, Fn>;
+    const arity = Math.max(1, Math.min(self[m].length, 3));
+    for (let pos = 0; pos < arity; pos++) {
+      for (const [label, value] of hostile()) {
+        const args = sane().slice(0, arity);
+        args[pos] = value;
+        await attempt(`${cls}.${m}`, `arg ${pos} = ${label}`, () => self[m](...args));
+      }
+    }
+  }
+}
+
+// Models: the methods their own classes define (Module's are the layers').
+const modelInstances: [string, () => object][] = [
+  [
+    "GPT2",
+    () =>
+      new zn.models.GPT2({ vocabSize: 10, nPositions: 8, nEmbd: 8, nLayer: 1, nHead: 2 }).eval(),
+  ],
+  ["KVCache", () => new zn.models.KVCache()],
+];
+for (const [cls, make] of modelInstances) {
+  const own = Object.getPrototypeOf(make());
+  for (const m of Object.getOwnPropertyNames(own)) {
+    const d = Object.getOwnPropertyDescriptor(own, m)!;
+    if (m === "constructor" || typeof d.value !== "function") continue;
+    const arity = Math.max(1, Math.min((d.value as Fn).length, 3));
+    for (let pos = 0; pos < arity; pos++) {
+      for (const [label, value] of hostile()) {
+        const self = make() as Record<string, Fn>;
+        const args = sane().slice(0, arity);
+        args[pos] = value;
+        await attempt(`${cls}.${m}`, `arg ${pos} = ${label}`, () => self[m](...args));
+      }
     }
   }
 }

@@ -335,6 +335,10 @@ pub const Unary = enum(i32) {
     nan_to_num = 31,
     logical_not = 32,
     erf = 33,
+    /// GELU's derivatives (the backward's factor on the gradient), fused: the
+    /// composed forms take about ten passes over the activations.
+    gelu_erf_grad = 34,
+    gelu_tanh_grad = 35,
 
     /// Ops whose result is bool whatever the input.
     pub fn isPredicate(op: Unary) bool {
@@ -394,6 +398,13 @@ inline fn unaryFloat(comptime T: type, comptime op: Unary, x: T, p: Params) T {
         .trunc => @trunc(x),
         .nan_to_num => if (x != x) @floatCast(p.a) else if (x == std.math.inf(T)) @floatCast(p.b) else if (x == -std.math.inf(T)) @floatCast(p.c) else x,
         .erf => m.erf(T, x),
+        // Phi(x) + x phi(x), Phi through erfc (no cancellation for negative x).
+        .gelu_erf_grad => 0.5 * m.erfc(T, -x * std.math.sqrt1_2) + x * @exp(-0.5 * x * x) * (1.0 / @sqrt(2.0 * std.math.pi)),
+        .gelu_tanh_grad => blk: {
+            const k: T = @sqrt(2.0 / std.math.pi);
+            const t = m.tanh(T, k * (x + 0.044715 * x * x * x));
+            break :blk 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x);
+        },
         .isnan, .isinf, .logical_not => unreachable,
     };
 }
@@ -424,8 +435,8 @@ inline fn predicate(comptime T: type, comptime op: Unary, x: T) u8 {
 /// and the GELU built on it: float32 only, float64 keeps the C library's).
 fn vectorOp(comptime T: type, comptime op: Unary) bool {
     return switch (op) {
-        .exp, .log, .tanh, .sigmoid, .silu, .gelu_tanh => true,
-        .erf, .gelu_erf => T == f32,
+        .exp, .log, .tanh, .sigmoid, .silu, .gelu_tanh, .gelu_tanh_grad => true,
+        .erf, .gelu_erf, .gelu_erf_grad => T == f32,
         else => false,
     };
 }
@@ -459,6 +470,23 @@ fn vectorRun(comptime T: type, comptime op: Unary, x: [*]const T, y: [*]T, len: 
                     const k: V = @splat(@sqrt(2.0 / std.math.pi));
                     const c: V = @splat(0.044715);
                     break :blk half * v * (one + vm.tanh(T, n, k * (v + c * v * v * v)));
+                },
+                .gelu_tanh_grad => blk: {
+                    const k: V = @splat(@sqrt(2.0 / std.math.pi));
+                    const c: V = @splat(0.044715);
+                    const t = vm.tanh(T, n, k * (v + c * v * v * v));
+                    const c3: V = @splat(3 * 0.044715);
+                    break :blk half * (one + t) + half * v * (one - t * t) * k * (one + c3 * v * v);
+                },
+                .gelu_erf_grad => blk: {
+                    // Phi(x) = erfc(-x/sqrt2)/2: erfc32 takes z >= 0, so
+                    // erfc(-z) = 2 - erfc(z) for the positive side.
+                    const z = v * @as(V, @splat(-std.math.sqrt1_2));
+                    const zero: V = @splat(0);
+                    const e = vm.erfc32(n, @abs(z));
+                    const phi_big = half * @select(T, z >= zero, e, @as(V, @splat(2)) - e);
+                    const pdf = vm.exp(T, n, @as(V, @splat(-0.5)) * v * v) * @as(V, @splat(1.0 / @sqrt(2.0 * std.math.pi)));
+                    break :blk phi_big + v * pdf;
                 },
                 else => unreachable,
             };

@@ -801,6 +801,79 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
     };
 }
 
+/// A B operand packed once and multiplied many times: the hidden-to-hidden
+/// weights of a recurrent layer, read at every time step. Packing B costs as
+/// much memory traffic as a small step's whole multiply, so it is done once
+/// per layer call. The column panels (NR wide, `panelWidth`) may come in any
+/// order (`col_of` maps panel p's first column), so that a thread's columns
+/// can be the four gates of its own hidden units; every panel holds all of k,
+/// in passes of at most KC.
+pub fn PackedB(comptime T: type) type {
+    comptime assert(dt.isFloat(T));
+    const G = Gemm(T);
+    return struct {
+        const Self = @This();
+        /// Columns per panel.
+        pub const panel_width: usize = G.NR;
+        /// Rows of A per micro-tile.
+        pub const tile_rows: usize = G.MR;
+
+        data: [*]T,
+        panels: usize,
+        k: usize,
+        kstep: usize,
+
+        /// Elements of packing space for `panels` panels over depth k.
+        pub fn elems(panels: usize, k: usize) usize {
+            return panels * G.NR * k;
+        }
+
+        /// Packs panel p of `panels`: the `width[p]` (<= NR) columns of B that
+        /// start at column `col_of(p)`; B: [k, n] with strides (rsb, csb).
+        /// Columns past the width are zero.
+        pub fn pack(mem: []T, b: [*]const T, rsb: usize, csb: usize, k: usize, panels: usize, ctx: anytype, comptime col_of: fn (@TypeOf(ctx), usize) [2]usize) Self {
+            assert(mem.len >= elems(panels, k));
+            const kstep = G.kStep(k);
+            const self = Self{ .data = mem.ptr, .panels = panels, .k = k, .kstep = kstep };
+            for (0..panels) |p| self.packPanel(b, rsb, csb, p, col_of(ctx, p));
+            return self;
+        }
+
+        fn packPanel(self: Self, b: [*]const T, rsb: usize, csb: usize, p: usize, col: [2]usize) void {
+            assert(col[1] <= G.NR);
+            var pc: usize = 0;
+            while (pc < self.k) : (pc += self.kstep) {
+                const kc = @min(self.kstep, self.k - pc);
+                G.packPanel(G.NR, b + pc * rsb + col[0] * csb, csb, rsb, col[1], kc, self.panelAt(p, pc));
+            }
+        }
+
+        fn panelAt(self: Self, p: usize, pc: usize) [*]T {
+            // Passes of one panel are consecutive: pass pc starts after pc rows.
+            return self.data + p * G.NR * self.k + pc * G.NR;
+        }
+
+        /// c[0..m, panel j's columns] = a @ B[:, panels p0..p1), panel j of the
+        /// range stored at c + (j - p0) * NR (row stride ldc). a: [m, k] with
+        /// rows contiguous along k (row stride lda). Single-threaded: callers
+        /// split panels over the pool.
+        pub fn mul(self: Self, a: [*]const T, lda: usize, m: usize, c: [*]T, ldc: usize, p0: usize, p1: usize) void {
+            assert(p0 <= p1 and p1 <= self.panels);
+            var pc: usize = 0;
+            while (pc < self.k) : (pc += self.kstep) {
+                const kc = @min(self.kstep, self.k - pc);
+                for (p0..p1) |p| {
+                    var i: usize = 0;
+                    while (i < m) : (i += G.MR) {
+                        const rows = @min(G.MR, m - i);
+                        G.micro(false, kc, a + i * lda + pc, lda, self.panelAt(p, pc), c + i * ldc + (p - p0) * G.NR, ldc, rows, G.NR, pc != 0);
+                    }
+                }
+            }
+        }
+    };
+}
+
 /// A single-threaded float multiply for callers that are already inside a
 /// pool task (they split the work themselves): c = a @ b, c: [m, n]
 /// contiguous, a and b strided as in `Args`. `mem` is packing space of at

@@ -21,6 +21,8 @@ const opt = @import("optim.zig");
 const conv = @import("conv.zig");
 const norm = @import("norm.zig");
 const loss = @import("loss.zig");
+const rnn = @import("rnn.zig");
+const attn = @import("attention.zig");
 
 /// Bumped whenever an export's signature or meaning changes.
 pub const abi_version: u32 = 1;
@@ -288,6 +290,99 @@ export fn zeno_layer_norm(dtype: i32, x: [*]u8, w: ?[*]u8, b: ?[*]u8, y: [*]u8, 
     return 0;
 }
 
+/// One recurrent layer's time loop in one direction (rnn.zig): LSTM.
+/// meta: [gx, w_hh, h0, c0, y, ws offsets, steps, batch, hidden, reverse].
+export fn zeno_lstm_forward(dtype: i32, gx: [*]u8, w_hh: [*]u8, h0: [*]u8, c0: [*]u8, y: [*]u8, ws: [*]u8, meta: [*]const i32) callconv(.c) i32 {
+    const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
+    const dims = rnnDims(meta[6..10]) orelse return status(error.InvalidArgument);
+    for (0..6) |i| if (meta[i] < 0) return status(error.InvalidArgument);
+    const b = [6]rnn.Buf{ .{ .base = gx, .off = meta[0] }, .{ .base = w_hh, .off = meta[1] }, .{ .base = h0, .off = meta[2] }, .{ .base = c0, .off = meta[3] }, .{ .base = y, .off = meta[4] }, .{ .base = ws, .off = meta[5] } };
+    rnn.lstmForward(d, b, dims) catch |e| return status(e);
+    return 0;
+}
+
+/// LSTM backward. meta: the offsets of w_hh, h0, c0, y, ws, dy, dc_last, dg,
+/// dh0, dc0, then steps, batch, hidden, reverse.
+export fn zeno_lstm_backward(dtype: i32, w_hh: [*]u8, h0: [*]u8, c0: [*]u8, y: [*]u8, ws: [*]u8, dy: [*]u8, dc_last: [*]u8, dg: [*]u8, dh0: [*]u8, dc0: [*]u8, meta: [*]const i32) callconv(.c) i32 {
+    const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
+    const dims = rnnDims(meta[10..14]) orelse return status(error.InvalidArgument);
+    const bases = [10][*]u8{ w_hh, h0, c0, y, ws, dy, dc_last, dg, dh0, dc0 };
+    var b: [10]rnn.Buf = undefined;
+    for (&b, bases, 0..) |*x, base, i| {
+        if (meta[i] < 0) return status(error.InvalidArgument);
+        x.* = .{ .base = base, .off = meta[i] };
+    }
+    rnn.lstmBackward(d, b, dims) catch |e| return status(e);
+    return 0;
+}
+
+/// GRU forward. meta: [gx, w_hh, b_hh, h0, y, ws offsets, steps, batch, hidden, reverse].
+export fn zeno_gru_forward(dtype: i32, gx: [*]u8, w_hh: [*]u8, b_hh: [*]u8, h0: [*]u8, y: [*]u8, ws: [*]u8, meta: [*]const i32) callconv(.c) i32 {
+    const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
+    const dims = rnnDims(meta[6..10]) orelse return status(error.InvalidArgument);
+    for (0..6) |i| if (meta[i] < 0) return status(error.InvalidArgument);
+    const b = [6]rnn.Buf{ .{ .base = gx, .off = meta[0] }, .{ .base = w_hh, .off = meta[1] }, .{ .base = b_hh, .off = meta[2] }, .{ .base = h0, .off = meta[3] }, .{ .base = y, .off = meta[4] }, .{ .base = ws, .off = meta[5] } };
+    rnn.gruForward(d, b, dims) catch |e| return status(e);
+    return 0;
+}
+
+/// GRU backward. meta: the offsets of w_hh, h0, y, ws, dy, dgx, dgh, dh0,
+/// then steps, batch, hidden, reverse.
+export fn zeno_gru_backward(dtype: i32, w_hh: [*]u8, h0: [*]u8, y: [*]u8, ws: [*]u8, dy: [*]u8, dgx: [*]u8, dgh: [*]u8, dh0: [*]u8, meta: [*]const i32) callconv(.c) i32 {
+    const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
+    const dims = rnnDims(meta[8..12]) orelse return status(error.InvalidArgument);
+    const bases = [8][*]u8{ w_hh, h0, y, ws, dy, dgx, dgh, dh0 };
+    var b: [8]rnn.Buf = undefined;
+    for (&b, bases, 0..) |*x, base, i| {
+        if (meta[i] < 0) return status(error.InvalidArgument);
+        x.* = .{ .base = base, .off = meta[i] };
+    }
+    rnn.gruBackward(d, b, dims) catch |e| return status(e);
+    return 0;
+}
+
+/// Fused scaled dot-product attention (attention.zig). meta: the offsets of
+/// q, k, v, o, lse, then n, L, S, E, Ev, causal.
+export fn zeno_attention_forward(dtype: i32, q: [*]u8, k: [*]u8, v: [*]u8, o: [*]u8, lse: [*]u8, meta: [*]const i32, scale: f64) callconv(.c) i32 {
+    const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
+    const dims = attnDims(meta[5..11], scale) orelse return status(error.InvalidArgument);
+    const bases = [5][*]u8{ q, k, v, o, lse };
+    var b: [5]attn.Buf = undefined;
+    for (&b, bases, 0..) |*x, base, i| {
+        if (meta[i] < 0) return status(error.InvalidArgument);
+        x.* = .{ .base = base, .off = meta[i] };
+    }
+    attn.forward(d, b, dims) catch |e| return status(e);
+    return 0;
+}
+
+/// Its backward. meta: the offsets of q, k, v, o, do, lse, dq, dk, dv, then
+/// n, L, S, E, Ev, causal.
+export fn zeno_attention_backward(dtype: i32, q: [*]u8, k: [*]u8, v: [*]u8, o: [*]u8, do_: [*]u8, lse: [*]u8, dq: [*]u8, dk: [*]u8, dv: [*]u8, meta: [*]const i32, scale: f64) callconv(.c) i32 {
+    const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
+    const dims = attnDims(meta[9..15], scale) orelse return status(error.InvalidArgument);
+    const bases = [9][*]u8{ q, k, v, o, do_, lse, dq, dk, dv };
+    var b: [9]attn.Buf = undefined;
+    for (&b, bases, 0..) |*x, base, i| {
+        if (meta[i] < 0) return status(error.InvalidArgument);
+        x.* = .{ .base = base, .off = meta[i] };
+    }
+    attn.backward(d, b, dims) catch |e| return status(e);
+    return 0;
+}
+
+fn attnDims(m: []const i32, scale: f64) ?attn.Dims {
+    for (m[0..5]) |x| if (x < 0) return null;
+    if (m[5] != 0 and m[5] != 1) return null;
+    if (!std.math.isFinite(scale)) return null;
+    return .{ .n = @intCast(m[0]), .l = @intCast(m[1]), .s = @intCast(m[2]), .e = @intCast(m[3]), .ev = @intCast(m[4]), .scale = scale, .causal = m[5] == 1 };
+}
+
+fn rnnDims(m: []const i32) ?rnn.Dims {
+    if (m[0] < 0 or m[1] < 0 or m[2] < 0 or (m[3] != 0 and m[3] != 1)) return null;
+    return .{ .steps = @intCast(m[0]), .batch = @intCast(m[1]), .hidden = @intCast(m[2]), .reverse = m[3] == 1 };
+}
+
 /// meta: [goff, xoff, mean off, rstd off, woff, dxoff, dwoff, dboff, rows, d];
 /// w, dx, dw and db may be null.
 export fn zeno_layer_norm_backward(dtype: i32, g: [*]u8, x: [*]u8, mean: [*]u8, rstd: [*]u8, w: ?[*]u8, dx: ?[*]u8, dw: ?[*]u8, db: ?[*]u8, meta: [*]const i32) callconv(.c) i32 {
@@ -361,6 +456,8 @@ test {
     _ = opt;
     _ = ew;
     _ = @import("vmath.zig");
+    _ = @import("rnn.zig");
+    _ = @import("attention.zig");
 }
 
 // ---------------------------------------------------------------- CUDA

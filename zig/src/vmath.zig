@@ -253,7 +253,7 @@ const erf_taylor = blk: {
 /// erfc(z) for float32 z >= 0, lane-wise: t exp(-z² + P(t)) with
 /// t = 1 / (1 + z/2), the Chebyshev-fitted form of Numerical Recipes'
 /// erfcc (fractional error below 1.2e-7 in exact arithmetic).
-fn erfc32(comptime n: usize, z: @Vector(n, f32)) @Vector(n, f32) {
+pub fn erfc32(comptime n: usize, z: @Vector(n, f32)) @Vector(n, f32) {
     const V = @Vector(n, f32);
     const one: V = @splat(1);
     const c = struct {

@@ -22,3 +22,5 @@ export * from "../../ops/one_hot.ts";
 export * from "./conv.ts";
 export * from "./pool.ts";
 export * from "./loss.ts";
+export * from "./attention.ts";
+export * from "./rotary.ts";

@@ -169,3 +169,57 @@ export function groupNorm(
   if (bias) out = out.add(bias.reshape(shape));
   return out;
 }
+
+/**
+ * Root-mean-square normalization over the last `normalizedShape.length`
+ * dims, as PyTorch's `F.rms_norm`: `x / sqrt(mean(x²) + eps) * weight`.
+ * `eps` defaults to the machine epsilon of the computing dtype (2⁻⁵² for
+ * float64; 2⁻²³ for float32, and for float16 and bfloat16, which are
+ * computed in float32).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const y = zn.nn.functional.rmsNorm(zn.tensor([[3, 4]]), [2]);
+ * y.toArray(); // [[0.8485, 1.1314]]: divided by sqrt((9 + 16) / 2)
+ * ```
+ */
+export function rmsNorm(
+  input: Tensor,
+  normalizedShape: number | readonly number[],
+  weight?: Tensor | null,
+  opts: { eps?: number | null } = {},
+): Tensor {
+  checkTensor(input, "rmsNorm");
+  checkIntList(normalizedShape, "rmsNorm", "normalizedShape", { single: true });
+  checkOptionalTensor(weight, "rmsNorm", "weight");
+  checkOptions("rmsNorm", opts, EPS_KEYS);
+  const ns = typeof normalizedShape === "number" ? [normalizedShape] : [...normalizedShape];
+  const k = ns.length, nd = input.ndim;
+  if (k === 0 || k > nd || ns.some((s, i) => s !== input.shape[nd - k + i])) {
+    throw new RangeError(
+      `rmsNorm: given normalizedShape=${fmtShape(ns)}, expected input with shape [*, ${
+        ns.join(", ")
+      }], but got input of size ${fmtShape(input.shape)}`,
+    );
+  }
+  if (weight && (weight.ndim !== k || weight.shape.some((s, i) => s !== ns[i]))) {
+    throw new RangeError(
+      `rmsNorm: expected weight of shape ${fmtShape(ns)}, got ${fmtShape(weight.shape)}`,
+    );
+  }
+  const dtype = input.dtype;
+  if (dtype !== "float32" && dtype !== "float64" && dtype !== "float16" && dtype !== "bfloat16") {
+    throw new TypeError(`rmsNorm: expected a floating input, got ${dtype}`);
+  }
+  const eps = opts.eps ?? (dtype === "float64" ? 2 ** -52 : 2 ** -23);
+  if (typeof eps !== "number" || eps !== eps) {
+    throw new TypeError(`rmsNorm: expected eps to be a number or null, got ${String(eps)}`);
+  }
+  const half = dtype === "float16" || dtype === "bfloat16";
+  const x = half ? input.to("float32") : input;
+  const dims = Array.from({ length: k }, (_, i) => nd - k + i);
+  let out = x.mul(x.square().mean(dims, true).add(eps).rsqrt());
+  if (half) out = out.to(dtype);
+  return weight ? out.mul(weight) : out;
+}

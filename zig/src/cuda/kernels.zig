@@ -284,6 +284,12 @@ inline fn unaryFloat(comptime F: type, comptime op: ew.Unary, x: F, a: abi.Unary
         .trunc => @trunc(x),
         .nan_to_num => if (x != x) @floatCast(a.a) else if (x == std.math.inf(F)) @floatCast(a.b) else if (x == -std.math.inf(F)) @floatCast(a.c) else x,
         .erf => @floatCast(dm.erf(wide)),
+        .gelu_erf_grad => @floatCast(0.5 * (1 + dm.erf(wide * std.math.sqrt1_2)) + wide * dm.exp(-0.5 * wide * wide) * (1.0 / @sqrt(2.0 * std.math.pi))),
+        .gelu_tanh_grad => blk: {
+            const k: F = @sqrt(2.0 / std.math.pi);
+            const t = vm.tanh(F, 1, @as(V1, @splat(k * (x + 0.044715 * x * x * x))))[0];
+            break :blk 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x);
+        },
         .isnan, .isinf, .logical_not => unreachable,
     };
 }

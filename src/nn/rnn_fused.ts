@@ -1,0 +1,249 @@
+/**
+ * @internal The recurrent layers' fused path: the input projection of every
+ * step as one GEMM, then the time loop as one native call (zig/src/rnn.zig:
+ * the hidden weights packed once, the hidden GEMM and the gate math of each
+ * step fused, threads split over hidden units), forward and backward. It
+ * covers dense LSTM and GRU layers without projection, in float32 or
+ * float64, on a backend that has the kernels; everything else (packed
+ * sequences, `projSize`, plain RNNs, other dtypes) runs the composed
+ * reference in rnn_reference.ts, which the tests compare this path with.
+ *
+ * The native loop has several outputs (the hidden states, the last cell
+ * state); the tape records one tensor per op, so they travel packed in one:
+ * `[T + 1, B, H]` for the LSTM (rows 0..T-1 the hidden states, row T the last
+ * cell state), and the layer's results are views of it.
+ *
+ * @module
+ */
+import { outputTensor, type Tensor } from "../tensor.ts";
+import { cat } from "../ops/join.ts";
+import { isGradEnabled, noGrad } from "../autograd/grad_mode.ts";
+import { type Node, record } from "../autograd/node.ts";
+import { grad } from "../autograd/engine.ts";
+import {
+  gruLayerReference,
+  gruStep,
+  type LayerWeights,
+  lstmLayerReference,
+  lstmStep,
+  rnnLayerReference,
+} from "./rnn_reference.ts";
+
+function fusable(x: Tensor, states: Tensor[], w: LayerWeights, kernels: boolean): boolean {
+  if (!kernels) return false;
+  const dtype = x.dtype;
+  if (dtype !== "float32" && dtype !== "float64") return false;
+  if (x.ndim !== 3 || x.shape[0] === 0 || x.shape[1] === 0) return false;
+  const tensors = [...states, w.wIh, w.wHh, w.bIh, w.bHh].filter((t): t is Tensor => t !== null);
+  return tensors.every((t) => t.dtype === dtype && t.device === x.device);
+}
+
+/** `x W_ihᵀ + b` over every step: `[T, B, G]`. */
+function projectAll(x: Tensor, wIh: Tensor, b: Tensor | null): Tensor {
+  const [t, batch, i] = x.shape;
+  let r = x.reshape([t * batch, i]).matmul(wIh.mT);
+  if (b) r = r.add(b);
+  return r.reshape([t, batch, wIh.shape[0]]);
+}
+
+/** The hidden states that multiplied W_hh at each step, in time order: `[T, B, H]`. */
+function previousStates(y: Tensor, h0: Tensor, reverse: boolean): Tensor {
+  const t = y.shape[0];
+  if (t === 1) return h0.unsqueeze(0);
+  return reverse
+    ? cat([y.narrow(0, 1, t - 1), h0.unsqueeze(0)], 0)
+    : cat([h0.unsqueeze(0), y.narrow(0, 0, t - 1)], 0);
+}
+
+/** dW_hh = sum over steps and rows of dGᵀ h_prev: one GEMM over all of them. */
+function hiddenWeightGrad(dg: Tensor, y: Tensor, h0: Tensor, reverse: boolean): Tensor {
+  const [t, b, g] = dg.shape;
+  const hp = previousStates(y, h0, reverse);
+  return dg.reshape([t * b, g]).mT.matmul(hp.reshape([t * b, hp.shape[2]]));
+}
+
+/**
+ * A backward with createGraph differentiates the composed recurrence,
+ * recomputed from the node's inputs as given (the native backward is not
+ * itself recorded).
+ */
+function composedGrads(out: Tensor, inputs: (Tensor | undefined)[], g: Tensor, node: Node) {
+  const want = inputs.map((t, i) => (node.edges[i] && t ? t : null));
+  const live = want.filter((t): t is Tensor => t !== null);
+  const got = grad([out], live, { gradOutputs: [g], createGraph: true, allowUnused: true });
+  let k = 0;
+  return want.map((t) => (t === null ? null : got[k++]));
+}
+
+// ---------------------------------------------------------------- LSTM
+
+/** @internal An LSTM layer in one direction: as lstmLayerReference, fused where it can be. */
+export function lstmLayerFused(
+  x: Tensor,
+  h0: Tensor,
+  c0: Tensor,
+  w: LayerWeights,
+  reverse: boolean,
+  batchSizes?: readonly number[] | null,
+): [Tensor, Tensor, Tensor] {
+  const be = x.backend;
+  if (batchSizes || w.wHr || !fusable(x, [h0, c0], w, !!(be.lstm && be.lstmBackward))) {
+    return lstmLayerReference(x, h0, c0, w, reverse, batchSizes);
+  }
+  const bias = w.bIh && w.bHh ? w.bIh.add(w.bHh) : w.bIh ?? w.bHh;
+  const gx = projectAll(x, w.wIh, bias);
+  const steps = x.shape[0], batch = x.shape[1], h = w.wHh.shape[1];
+  const [g, whh, h0c, c0c] = noGrad(() => [gx, w.wHh, h0, c0].map((t) => t.contiguous()));
+  const packed = outputTensor([steps + 1, batch, h], x.dtype, x.device);
+  const ws = outputTensor([steps, batch, 5 * h], x.dtype, x.device);
+  const y = noGrad(() => packed.narrow(0, 0, steps));
+  be.lstm!(g, whh, h0c, c0c, y, ws, reverse);
+  noGrad(() => {
+    // The cell state after the last step processed, beside the hidden states.
+    const last = reverse ? 0 : steps - 1;
+    packed.select(0, steps).copy_(ws.select(0, last).narrow(1, 4 * h, h));
+  });
+  const out = record("lstmRecurrence", [gx, w.wHh, h0, c0], packed, {
+    whh,
+    h0: h0c,
+    c0: c0c,
+    ws,
+    y,
+    gxIn: gx,
+    whhIn: w.wHh,
+    h0In: h0,
+    c0In: c0,
+  }, { reverse });
+  const hN = out.select(0, reverse ? 0 : steps - 1);
+  return [out.narrow(0, 0, steps), hN, out.select(0, steps)];
+}
+
+/** The LSTM recurrence composed from its inputs, packed as lstmLayerFused's node output. */
+function lstmComposed(gx: Tensor, whh: Tensor, h0: Tensor, c0: Tensor, reverse: boolean): Tensor {
+  const steps = gx.shape[0];
+  const outs = new Array<Tensor>(steps);
+  let h = h0, c = c0;
+  for (let s = 0; s < steps; s++) {
+    const t = reverse ? steps - 1 - s : s;
+    [h, c] = lstmStep(gx.select(0, t), h, c, whh, null, null);
+    outs[t] = h;
+  }
+  return cat([...outs.map((o) => o.unsqueeze(0)), c.unsqueeze(0)], 0);
+}
+
+/** @internal The rule of "lstmRecurrence". */
+export function lstmRecurrenceRule(
+  g: Tensor,
+  s: Record<string, Tensor>,
+  c: Record<string, unknown>,
+  node: Node,
+): (Tensor | null)[] {
+  const reverse = c.reverse as boolean;
+  if (isGradEnabled()) {
+    const out = lstmComposed(s.gxIn, s.whhIn, s.h0In, s.c0In, reverse);
+    return composedGrads(out, [s.gxIn, s.whhIn, s.h0In, s.c0In], g, node);
+  }
+  const [egx, ew, eh, ec] = node.edges;
+  const [steps, batch, h] = s.y.shape;
+  const gc = noGrad(() => g.contiguous());
+  const dy = noGrad(() => gc.narrow(0, 0, steps));
+  const dcLast = noGrad(() => gc.select(0, steps));
+  const dg = outputTensor([steps, batch, 4 * h], g.dtype, g.device);
+  const dh0 = outputTensor([batch, h], g.dtype, g.device);
+  const dc0 = outputTensor([batch, h], g.dtype, g.device);
+  g.backend.lstmBackward!(s.whh, s.h0, s.c0, s.y, s.ws, dy, dcLast, dg, dh0, dc0, reverse);
+  return noGrad(() => [
+    egx ? dg : null,
+    ew ? hiddenWeightGrad(dg, s.y, s.h0, reverse) : null,
+    eh ? dh0 : null,
+    ec ? dc0 : null,
+  ]);
+}
+
+// ---------------------------------------------------------------- GRU
+
+/** @internal A GRU layer in one direction: as gruLayerReference, fused where it can be. */
+export function gruLayerFused(
+  x: Tensor,
+  h0: Tensor,
+  w: LayerWeights,
+  reverse: boolean,
+  batchSizes?: readonly number[] | null,
+): [Tensor, Tensor] {
+  const be = x.backend;
+  if (batchSizes || !fusable(x, [h0], w, !!(be.gru && be.gruBackward))) {
+    return gruLayerReference(x, h0, w, reverse, batchSizes);
+  }
+  const gx = projectAll(x, w.wIh, w.bIh);
+  const steps = x.shape[0], batch = x.shape[1], h = w.wHh.shape[1];
+  const bHh = w.bHh ?? noGrad(() => outputTensor([3 * h], x.dtype, x.device).zero_());
+  const [g, whh, bhh, h0c] = noGrad(() => [gx, w.wHh, bHh, h0].map((t) => t.contiguous()));
+  const y = outputTensor([steps, batch, h], x.dtype, x.device);
+  const ws = outputTensor([steps, batch, 4 * h], x.dtype, x.device);
+  be.gru!(g, whh, bhh, h0c, y, ws, reverse);
+  const out = record("gruRecurrence", [gx, w.wHh, w.bHh, h0], y, {
+    whh,
+    h0: h0c,
+    ws,
+    y,
+    gxIn: gx,
+    whhIn: w.wHh,
+    bhhIn: bHh,
+    h0In: h0,
+  }, { reverse });
+  return [out, out.select(0, reverse ? 0 : steps - 1)];
+}
+
+function gruComposed(gx: Tensor, whh: Tensor, bhh: Tensor, h0: Tensor, reverse: boolean): Tensor {
+  const steps = gx.shape[0];
+  const outs = new Array<Tensor>(steps);
+  let h = h0;
+  for (let s = 0; s < steps; s++) {
+    const t = reverse ? steps - 1 - s : s;
+    h = gruStep(gx.select(0, t), h, whh, bhh);
+    outs[t] = h;
+  }
+  return cat(outs.map((o) => o.unsqueeze(0)), 0);
+}
+
+/** @internal The rule of "gruRecurrence". */
+export function gruRecurrenceRule(
+  g: Tensor,
+  s: Record<string, Tensor>,
+  c: Record<string, unknown>,
+  node: Node,
+): (Tensor | null)[] {
+  const reverse = c.reverse as boolean;
+  if (isGradEnabled()) {
+    const out = gruComposed(s.gxIn, s.whhIn, s.bhhIn, s.h0In, reverse);
+    return composedGrads(out, [s.gxIn, s.whhIn, s.bhhIn, s.h0In], g, node);
+  }
+  const [egx, ew, eb, eh] = node.edges;
+  const [steps, batch, h] = s.y.shape;
+  const dy = noGrad(() => g.contiguous());
+  const dgx = outputTensor([steps, batch, 3 * h], g.dtype, g.device);
+  const dgh = outputTensor([steps, batch, 3 * h], g.dtype, g.device);
+  const dh0 = outputTensor([batch, h], g.dtype, g.device);
+  g.backend.gruBackward!(s.whh, s.h0, s.y, s.ws, dy, dgx, dgh, dh0, reverse);
+  return noGrad(() => [
+    egx ? dgx : null,
+    ew ? hiddenWeightGrad(dgh, s.y, s.h0, reverse) : null,
+    eb ? dgh.sum([0, 1]) : null,
+    eh ? dh0 : null,
+  ]);
+}
+
+/**
+ * @internal The layer functions the recurrent modules call: the fused LSTM
+ * and GRU (falling back to the references where they do not apply) and the
+ * plain RNN's reference.
+ */
+export const RECURRENT_LAYERS: {
+  rnn: typeof rnnLayerReference;
+  lstm: typeof lstmLayerReference;
+  gru: typeof gruLayerReference;
+} = {
+  rnn: rnnLayerReference,
+  lstm: lstmLayerFused,
+  gru: gruLayerFused,
+};

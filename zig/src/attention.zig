@@ -1,0 +1,508 @@
+//! Scaled dot-product attention, fused: blocked, with an online softmax, so
+//! that memory stays linear in the sequence length (no L x S matrix), forward
+//! and backward (FlashAttention's scheme, on the CPU's GEMM micro-kernels).
+//!
+//! Shapes (row-major, contiguous; n = batch x heads):
+//!   q: [n, L, E], k: [n, S, E], v: [n, S, Ev] -> o: [n, L, Ev], lse: [n, L]
+//!   o_i = sum_j softmax_j(scale q_i . k_j) v_j over the keys j that row i
+//!   sees: all of them, or with `causal` those with j <= i (PyTorch's
+//!   is_causal: the top-left aligned lower triangle). lse_i = log sum_j
+//!   exp(scale q_i . k_j): the softmax's normaliser, saved for backward. A row
+//!   that sees no key gives zeros (as PyTorch does) and lse = -inf.
+//!
+//! Forward, per (head, block of Br query rows), over blocks of Bc keys:
+//!   s = scale q_blk @ k_blk^T; m' = max(m, rowmax s); p = exp(s - m')
+//!   l = l exp(m - m') + rowsum p; o = o exp(m - m') + p @ v_blk
+//!   and at the end o /= l, lse = m + log l.
+//! Backward, with D_i = do_i . o_i and p recomputed as exp(s - lse):
+//!   dv_j = sum_i p_ij do_i, dp = do @ v^T, ds = p (dp - D) scale
+//!   dk_j = sum_i ds_ij q_i, dq_i = sum_j ds_ij k_j
+//! in two passes, each free of write races: per (head, key block) for dk and
+//! dv, then per (head, query block) for dq.
+//!
+//! `forwardReference` and `backwardReference` are the plain loops (the full
+//! score matrix, in f64) that the tests compare with.
+const std = @import("std");
+const dt = @import("dtype.zig");
+const pool = @import("pool.zig");
+const mm = @import("matmul.zig");
+const vm = @import("vmath.zig");
+const assert = std.debug.assert;
+
+pub const Error = error{ InvalidArgument, OutOfMemory };
+
+/// Sizes of one call.
+pub const Dims = struct {
+    /// Batch x heads.
+    n: usize,
+    /// Query rows L, key rows S, and the widths E (q, k) and Ev (v).
+    l: usize,
+    s: usize,
+    e: usize,
+    ev: usize,
+    scale: f64,
+    causal: bool,
+
+    /// Keys [0, end) that query row i sees.
+    fn keyEnd(d: Dims, i: usize) usize {
+        return if (d.causal) @min(d.s, i + 1) else d.s;
+    }
+};
+
+const Br = 64;
+const Bc = 64;
+
+fn Flash(comptime T: type) type {
+    const VL = vm.lanes(T);
+    const V = @Vector(VL, T);
+    return struct {
+        /// Scratch of one task: scores, probabilities and one GEMM's packing space.
+        const Scratch = struct {
+            s: []T,
+            p: []T,
+            t: []T,
+            mem: []align(64) u8,
+        };
+
+        fn scratchBytes(d: Dims) usize {
+            const w = @max(d.e, d.ev);
+            const g = @max(mm.serialBufBytes(T, Br, Bc, w), @max(mm.serialBufBytes(T, Br, w, Bc), mm.serialBufBytes(T, Bc, w, Br)));
+            return std.mem.alignForward(usize, (3 * Br * @max(Bc, w)) * @sizeOf(T), 64) + g;
+        }
+
+        fn scratchOf(mem: []align(64) u8, d: Dims) Scratch {
+            const w = @max(Bc, @max(d.e, d.ev));
+            const elems: [*]T = @ptrCast(mem.ptr);
+            const head = std.mem.alignForward(usize, 3 * Br * w * @sizeOf(T), 64);
+            return .{ .s = elems[0 .. Br * w], .p = elems[Br * w .. 2 * Br * w], .t = elems[2 * Br * w .. 3 * Br * w], .mem = @alignCast(mem[head..]) };
+        }
+
+        /// s[r, c] = scale * q[row0 + r] . k[col0 + c] for r < rows, c < cols, masked to -inf past each row's end.
+        fn scores(d: Dims, q: [*]const T, k: [*]const T, row0: usize, rows: usize, col0: usize, cols: usize, sc: Scratch) void {
+            mm.serial(T, q + row0 * d.e, k + col0 * d.e, sc.s.ptr, rows, cols, d.e, d.e, 1, 1, d.e, sc.mem);
+            const scale: T = @floatCast(d.scale);
+            for (0..rows) |r| {
+                const row = sc.s[r * cols ..][0..cols];
+                const end = d.keyEnd(row0 + r);
+                for (row, 0..) |*x, c| x.* = if (col0 + c < end) x.* * scale else -std.math.inf(T);
+            }
+        }
+
+        const Fwd = struct {
+            q: [*]const T,
+            k: [*]const T,
+            v: [*]const T,
+            o: [*]T,
+            lse: [*]T,
+            d: Dims,
+            blocks: usize,
+            mem: []align(64) u8,
+            per_task: usize,
+            tasks: usize,
+        };
+
+        fn fwdTask(c: *const Fwd, chunk: u32) void {
+            const d = c.d;
+            const mem: []align(64) u8 = @alignCast(c.mem[@as(usize, chunk) * c.per_task ..][0..c.per_task]);
+            const sc = scratchOf(mem, d);
+            const total = d.n * c.blocks;
+            var item = total * chunk / c.tasks;
+            const last = total * (chunk + 1) / c.tasks;
+            var m: [Br]T = undefined;
+            var l: [Br]T = undefined;
+            while (item < last) : (item += 1) {
+                const h = item / c.blocks;
+                const row0 = (item % c.blocks) * Br;
+                const rows = @min(Br, d.l - row0);
+                const q = c.q + h * d.l * d.e;
+                const k = c.k + h * d.s * d.e;
+                const v = c.v + h * d.s * d.ev;
+                const o = c.o + (h * d.l + row0) * d.ev;
+                @memset(o[0 .. rows * d.ev], 0);
+                @memset(m[0..rows], -std.math.inf(T));
+                @memset(l[0..rows], 0);
+                const kend = d.keyEnd(row0 + rows - 1);
+                var col0: usize = 0;
+                while (col0 < kend) : (col0 += Bc) {
+                    const cols = @min(Bc, kend - col0);
+                    scores(d, q, k, row0, rows, col0, cols, sc);
+                    for (0..rows) |r| {
+                        const row = sc.s[r * cols ..][0..cols];
+                        var mx = m[r];
+                        for (row) |x| mx = @max(mx, x);
+                        const p = sc.p[r * cols ..][0..cols];
+                        if (mx == -std.math.inf(T)) {
+                            @memset(p, 0);
+                            continue;
+                        }
+                        var sum: T = 0;
+                        expRow(row, p, mx, &sum);
+                        const alpha = if (m[r] == -std.math.inf(T)) 0 else @exp(m[r] - mx);
+                        l[r] = l[r] * alpha + sum;
+                        m[r] = mx;
+                        if (alpha != 1) scaleRow(o[r * d.ev ..][0..d.ev], alpha);
+                    }
+                    // o += p @ v_blk
+                    accumulate(sc.p.ptr, rows, cols, v + col0 * d.ev, d.ev, o, sc.mem);
+                }
+                for (0..rows) |r| {
+                    const orow = o[r * d.ev ..][0..d.ev];
+                    if (l[r] == 0) {
+                        @memset(orow, 0);
+                        c.lse[h * d.l + row0 + r] = -std.math.inf(T);
+                    } else {
+                        scaleRow(orow, 1 / l[r]);
+                        c.lse[h * d.l + row0 + r] = m[r] + @log(l[r]);
+                    }
+                }
+            }
+        }
+
+        /// p = exp(row - mx), sum += sum(p).
+        fn expRow(row: []const T, p: []T, mx: T, sum: *T) void {
+            var acc: V = @splat(0);
+            const mv: V = @splat(mx);
+            var c: usize = 0;
+            while (c + VL <= row.len) : (c += VL) {
+                const e = vm.exp(T, VL, @as(V, row[c..][0..VL].*) - mv);
+                p[c..][0..VL].* = e;
+                acc += e;
+            }
+            var s = @reduce(.Add, acc);
+            while (c < row.len) : (c += 1) {
+                p[c] = @exp(row[c] - mx);
+                s += p[c];
+            }
+            sum.* = s;
+        }
+
+        fn scaleRow(row: []T, a: T) void {
+            for (row) |*x| x.* *= a;
+        }
+
+        /// c[rows, n] += a[rows, k] @ b[k, n] (a contiguous, b row stride n, c row stride n).
+        fn accumulate(a: [*]const T, rows: usize, k: usize, b: [*]const T, n: usize, c: [*]T, mem: []align(64) u8) void {
+            if (rows > 1 and n > 1 and k > 0) {
+                mm.serialAccumulate(T, a, b, c, rows, n, k, k, 1, n, 1, mem);
+                return;
+            }
+            for (0..rows) |r| for (0..k) |kk| {
+                const s = a[r * k + kk];
+                for (0..n) |j| c[r * n + j] += s * b[kk * n + j];
+            };
+        }
+
+        fn forward(q: [*]const T, k: [*]const T, v: [*]const T, o: [*]T, lse: [*]T, d: Dims) Error!void {
+            const blocks = (d.l + Br - 1) / Br;
+            const total = d.n * blocks;
+            const tasks = @max(1, @min(total, 4 * @as(usize, pool.numThreads())));
+            const per_task = std.mem.alignForward(usize, scratchBytes(d), 64);
+            const alloc = std.heap.c_allocator;
+            const mem = try alloc.alignedAlloc(u8, .@"64", per_task * tasks);
+            defer alloc.free(mem);
+            var ctx = Fwd{ .q = q, .k = k, .v = v, .o = o, .lse = lse, .d = d, .blocks = blocks, .mem = mem, .per_task = per_task, .tasks = tasks };
+            const cp: *const Fwd = &ctx;
+            pool.run(@intCast(tasks), cp, fwdTask);
+        }
+
+        // ---------------------------------------------------------- backward
+
+        const Bwd = struct {
+            q: [*]const T,
+            k: [*]const T,
+            v: [*]const T,
+            do: [*]const T,
+            lse: [*]const T,
+            /// D_i = do_i . o_i: [n, L].
+            dd: [*]const T,
+            dq: [*]T,
+            dk: [*]T,
+            dv: [*]T,
+            d: Dims,
+            blocks: usize,
+            mem: []align(64) u8,
+            per_task: usize,
+            tasks: usize,
+        };
+
+        /// p = exp(s - lse) and ds = p (dp - D) scale for query rows [row0, row0 + rows)
+        /// and keys [col0, col0 + cols): p in sc.p, ds in sc.s.
+        fn probsAndGrads(c: *const Bwd, h: usize, row0: usize, rows: usize, col0: usize, cols: usize, sc: Scratch) void {
+            const d = c.d;
+            const q = c.q + h * d.l * d.e;
+            const k = c.k + h * d.s * d.e;
+            const v = c.v + h * d.s * d.ev;
+            const do_ = c.do + (h * d.l + row0) * d.ev;
+            scores(d, q, k, row0, rows, col0, cols, sc);
+            for (0..rows) |r| {
+                const lse = c.lse[h * d.l + row0 + r];
+                const row = sc.s[r * cols ..][0..cols];
+                const p = sc.p[r * cols ..][0..cols];
+                if (lse == -std.math.inf(T)) {
+                    @memset(p, 0);
+                } else {
+                    var ignored: T = 0;
+                    expRow(row, p, lse, &ignored);
+                }
+            }
+            // dp = do_blk @ v_blk^T, into t.
+            mm.serial(T, do_, v + col0 * d.ev, sc.t.ptr, rows, cols, d.ev, d.ev, 1, 1, d.ev, sc.mem);
+            const scale: T = @floatCast(d.scale);
+            for (0..rows) |r| {
+                const dd = c.dd[h * d.l + row0 + r];
+                const p = sc.p[r * cols ..][0..cols];
+                const dp = sc.t[r * cols ..][0..cols];
+                const ds = sc.s[r * cols ..][0..cols];
+                for (ds, p, dp) |*x, pv, dpv| x.* = pv * (dpv - dd) * scale;
+            }
+        }
+
+        fn kvTask(c: *const Bwd, chunk: u32) void {
+            const d = c.d;
+            const mem: []align(64) u8 = @alignCast(c.mem[@as(usize, chunk) * c.per_task ..][0..c.per_task]);
+            const sc = scratchOf(mem, d);
+            const kblocks = (d.s + Bc - 1) / Bc;
+            const total = d.n * kblocks;
+            var item = total * chunk / c.tasks;
+            const last = total * (chunk + 1) / c.tasks;
+            while (item < last) : (item += 1) {
+                const h = item / kblocks;
+                const col0 = (item % kblocks) * Bc;
+                const cols = @min(Bc, d.s - col0);
+                const dk = c.dk + (h * d.s + col0) * d.e;
+                const dv = c.dv + (h * d.s + col0) * d.ev;
+                @memset(dk[0 .. cols * d.e], 0);
+                @memset(dv[0 .. cols * d.ev], 0);
+                // Causal: rows before col0 see none of these keys.
+                var row0: usize = if (d.causal) col0 / Br * Br else 0;
+                while (row0 < d.l) : (row0 += Br) {
+                    const rows = @min(Br, d.l - row0);
+                    probsAndGrads(c, h, row0, rows, col0, cols, sc);
+                    // dv += p^T @ do_blk ; dk += ds^T @ q_blk
+                    accumulateT(sc.p.ptr, rows, cols, c.do + (h * d.l + row0) * d.ev, d.ev, dv, sc.mem);
+                    accumulateT(sc.s.ptr, rows, cols, c.q + (h * d.l + row0) * d.e, d.e, dk, sc.mem);
+                }
+            }
+        }
+
+        /// c[cols, n] += a[rows, cols]^T @ b[rows, n].
+        fn accumulateT(a: [*]const T, rows: usize, cols: usize, b: [*]const T, n: usize, c: [*]T, mem: []align(64) u8) void {
+            if (cols > 1 and n > 1 and rows > 0) {
+                mm.serialAccumulate(T, a, b, c, cols, n, rows, 1, cols, n, 1, mem);
+                return;
+            }
+            for (0..cols) |j| for (0..rows) |r| {
+                const s = a[r * cols + j];
+                for (0..n) |x| c[j * n + x] += s * b[r * n + x];
+            };
+        }
+
+        fn qTask(c: *const Bwd, chunk: u32) void {
+            const d = c.d;
+            const mem: []align(64) u8 = @alignCast(c.mem[@as(usize, chunk) * c.per_task ..][0..c.per_task]);
+            const sc = scratchOf(mem, d);
+            const total = d.n * c.blocks;
+            var item = total * chunk / c.tasks;
+            const last = total * (chunk + 1) / c.tasks;
+            while (item < last) : (item += 1) {
+                const h = item / c.blocks;
+                const row0 = (item % c.blocks) * Br;
+                const rows = @min(Br, d.l - row0);
+                const dq = c.dq + (h * d.l + row0) * d.e;
+                @memset(dq[0 .. rows * d.e], 0);
+                const kend = d.keyEnd(row0 + rows - 1);
+                var col0: usize = 0;
+                while (col0 < kend) : (col0 += Bc) {
+                    const cols = @min(Bc, kend - col0);
+                    probsAndGrads(c, h, row0, rows, col0, cols, sc);
+                    // dq += ds @ k_blk
+                    accumulate(sc.s.ptr, rows, cols, c.k + (h * d.s + col0) * d.e, d.e, dq, sc.mem);
+                }
+            }
+        }
+
+        fn backward(q: [*]const T, k: [*]const T, v: [*]const T, o: [*]const T, do_: [*]const T, lse: [*]const T, dq: [*]T, dk: [*]T, dv: [*]T, d: Dims) Error!void {
+            const alloc = std.heap.c_allocator;
+            const dd = try alloc.alloc(T, d.n * d.l);
+            defer alloc.free(dd);
+            for (0..d.n * d.l) |r| {
+                var s: T = 0;
+                for (0..d.ev) |x| s += do_[r * d.ev + x] * o[r * d.ev + x];
+                dd[r] = s;
+            }
+            const blocks = (d.l + Br - 1) / Br;
+            const kblocks = (d.s + Bc - 1) / Bc;
+            const tasks = @max(1, @min(d.n * @max(blocks, kblocks), 4 * @as(usize, pool.numThreads())));
+            const per_task = std.mem.alignForward(usize, scratchBytes(d), 64);
+            const mem = try alloc.alignedAlloc(u8, .@"64", per_task * tasks);
+            defer alloc.free(mem);
+            var ctx = Bwd{ .q = q, .k = k, .v = v, .do = do_, .lse = lse, .dd = dd.ptr, .dq = dq, .dk = dk, .dv = dv, .d = d, .blocks = blocks, .mem = mem, .per_task = per_task, .tasks = @min(tasks, d.n * kblocks) };
+            if (d.s > 0) {
+                const cp: *const Bwd = &ctx;
+                pool.run(@intCast(ctx.tasks), cp, kvTask);
+            }
+            ctx.tasks = @min(tasks, d.n * blocks);
+            const cp: *const Bwd = &ctx;
+            pool.run(@intCast(ctx.tasks), cp, qTask);
+        }
+
+        // ---------------------------------------------------------- reference
+
+        fn forwardReference(q: [*]const T, k: [*]const T, v: [*]const T, o: [*]T, lse: [*]T, d: Dims, scratch: []f64) void {
+            for (0..d.n) |h| for (0..d.l) |i| {
+                const end = d.keyEnd(i);
+                var mx: f64 = -std.math.inf(f64);
+                for (0..end) |j| {
+                    var s: f64 = 0;
+                    for (0..d.e) |x| s += @as(f64, q[(h * d.l + i) * d.e + x]) * k[(h * d.s + j) * d.e + x];
+                    scratch[j] = s * d.scale;
+                    mx = @max(mx, scratch[j]);
+                }
+                var sum: f64 = 0;
+                for (0..end) |j| {
+                    scratch[j] = @exp(scratch[j] - mx);
+                    sum += scratch[j];
+                }
+                for (0..d.ev) |x| {
+                    var acc: f64 = 0;
+                    for (0..end) |j| acc += scratch[j] * v[(h * d.s + j) * d.ev + x];
+                    o[(h * d.l + i) * d.ev + x] = if (end == 0) 0 else @floatCast(acc / sum);
+                }
+                lse[h * d.l + i] = if (end == 0) -std.math.inf(T) else @floatCast(mx + @log(sum));
+            };
+        }
+
+        fn backwardReference(q: [*]const T, k: [*]const T, v: [*]const T, o: [*]const T, do_: [*]const T, dq: [*]T, dk: [*]T, dv: [*]T, d: Dims, p: []f64, dp: []f64) void {
+            @memset(dk[0 .. d.n * d.s * d.e], 0);
+            @memset(dv[0 .. d.n * d.s * d.ev], 0);
+            for (0..d.n) |h| for (0..d.l) |i| {
+                const end = d.keyEnd(i);
+                var mx: f64 = -std.math.inf(f64);
+                for (0..end) |j| {
+                    var s: f64 = 0;
+                    for (0..d.e) |x| s += @as(f64, q[(h * d.l + i) * d.e + x]) * k[(h * d.s + j) * d.e + x];
+                    p[j] = s * d.scale;
+                    mx = @max(mx, p[j]);
+                }
+                var sum: f64 = 0;
+                for (0..end) |j| {
+                    p[j] = @exp(p[j] - mx);
+                    sum += p[j];
+                }
+                var dd: f64 = 0;
+                for (0..d.ev) |x| dd += @as(f64, do_[(h * d.l + i) * d.ev + x]) * o[(h * d.l + i) * d.ev + x];
+                for (0..end) |j| {
+                    p[j] /= sum;
+                    var s: f64 = 0;
+                    for (0..d.ev) |x| s += @as(f64, do_[(h * d.l + i) * d.ev + x]) * v[(h * d.s + j) * d.ev + x];
+                    dp[j] = p[j] * (s - dd) * d.scale;
+                    for (0..d.ev) |x| dv[(h * d.s + j) * d.ev + x] += @floatCast(p[j] * do_[(h * d.l + i) * d.ev + x]);
+                    for (0..d.e) |x| dk[(h * d.s + j) * d.e + x] += @floatCast(dp[j] * q[(h * d.l + i) * d.e + x]);
+                }
+                for (0..d.e) |x| {
+                    var acc: f64 = 0;
+                    for (0..end) |j| acc += dp[j] * k[(h * d.s + j) * d.e + x];
+                    dq[(h * d.l + i) * d.e + x] = @floatCast(acc);
+                }
+            };
+        }
+    };
+}
+
+fn ptr(comptime T: type, base: [*]u8, off: i64) [*]T {
+    const p: [*]T = @ptrCast(@alignCast(base));
+    return p + @as(usize, @intCast(off));
+}
+
+/// One buffer with an element offset.
+pub const Buf = struct { base: [*]u8, off: i64 };
+
+/// Forward: bufs q, k, v, o, lse.
+pub fn forward(dtype: dt.DType, b: [5]Buf, d: Dims) Error!void {
+    if (d.n == 0 or d.l == 0 or d.ev == 0) return;
+    switch (dtype) {
+        inline .float32, .float64 => |D| {
+            const T = dt.Storage(D);
+            try Flash(T).forward(ptr(T, b[0].base, b[0].off), ptr(T, b[1].base, b[1].off), ptr(T, b[2].base, b[2].off), ptr(T, b[3].base, b[3].off), ptr(T, b[4].base, b[4].off), d);
+        },
+        else => return error.InvalidArgument,
+    }
+}
+
+/// Backward: bufs q, k, v, o, do, lse, dq, dk, dv.
+pub fn backward(dtype: dt.DType, b: [9]Buf, d: Dims) Error!void {
+    if (d.n == 0) return;
+    switch (dtype) {
+        inline .float32, .float64 => |D| {
+            const T = dt.Storage(D);
+            const p = struct {
+                fn at(x: Buf) [*]T {
+                    return ptr(T, x.base, x.off);
+                }
+            }.at;
+            if (d.l == 0 or d.ev == 0) {
+                // No output rows or columns: every gradient is zero.
+                @memset(p(b[6])[0 .. d.n * d.l * d.e], 0);
+                @memset(p(b[7])[0 .. d.n * d.s * d.e], 0);
+                @memset(p(b[8])[0 .. d.n * d.s * d.ev], 0);
+                return;
+            }
+            try Flash(T).backward(p(b[0]), p(b[1]), p(b[2]), p(b[3]), p(b[4]), p(b[5]), p(b[6]), p(b[7]), p(b[8]), d);
+        },
+        else => return error.InvalidArgument,
+    }
+}
+
+// ------------------------------------------------------------------ tests
+
+fn expectClose(comptime T: type, what: []const u8, got: []const T, want: []const T) !void {
+    return @import("rnn.zig").expectClose(T, what, got, want, if (T == f32) 3e-5 else 1e-11);
+}
+
+fn case(comptime T: type, rnd: std.Random, d: Dims) !void {
+    const a = std.testing.allocator;
+    const F = Flash(T);
+    const bufs = [_]usize{ d.n * d.l * d.e, d.n * d.s * d.e, d.n * d.s * d.ev, d.n * d.l * d.ev };
+    var in: [4][]T = undefined;
+    for (&in, bufs) |*x, len| {
+        x.* = try a.alloc(T, len);
+        for (x.*) |*v| v.* = rnd.float(T) * 2 - 1;
+    }
+    defer for (in) |x| a.free(x);
+    var out: [2][5][]T = undefined; // o, lse, dq, dk, dv
+    for (&out) |*o| {
+        o[0] = try a.alloc(T, d.n * d.l * d.ev);
+        o[1] = try a.alloc(T, d.n * d.l);
+        o[2] = try a.alloc(T, d.n * d.l * d.e);
+        o[3] = try a.alloc(T, d.n * d.s * d.e);
+        o[4] = try a.alloc(T, d.n * d.s * d.ev);
+    }
+    defer for (out) |o| for (o) |x| a.free(x);
+    const scratch = try a.alloc(f64, 2 * @max(d.s, 1));
+    defer a.free(scratch);
+    try F.forward(in[0].ptr, in[1].ptr, in[2].ptr, out[0][0].ptr, out[0][1].ptr, d);
+    F.forwardReference(in[0].ptr, in[1].ptr, in[2].ptr, out[1][0].ptr, out[1][1].ptr, d, scratch);
+    try expectClose(T, "attention o", out[0][0], out[1][0]);
+    try expectClose(T, "attention lse", out[0][1], out[1][1]);
+    try F.backward(in[0].ptr, in[1].ptr, in[2].ptr, out[0][0].ptr, in[3].ptr, out[0][1].ptr, out[0][2].ptr, out[0][3].ptr, out[0][4].ptr, d);
+    F.backwardReference(in[0].ptr, in[1].ptr, in[2].ptr, out[1][0].ptr, in[3].ptr, out[1][2].ptr, out[1][3].ptr, out[1][4].ptr, d, scratch[0..@max(d.s, 1)], scratch[@max(d.s, 1)..]);
+    try expectClose(T, "attention dq", out[0][2], out[1][2]);
+    try expectClose(T, "attention dk", out[0][3], out[1][3]);
+    try expectClose(T, "attention dv", out[0][4], out[1][4]);
+}
+
+test "fused attention matches the full-matrix reference, forward and backward" {
+    var prng = std.Random.DefaultPrng.init(5);
+    const rnd = prng.random();
+    // Blocks partly filled, several blocks each way, L != S (causal rows that
+    // see no key when... never with top-left alignment), widths 1 and odd.
+    const shapes = [_][5]usize{ .{ 1, 1, 1, 1, 1 }, .{ 2, 5, 7, 3, 4 }, .{ 3, 70, 65, 16, 9 }, .{ 1, 130, 200, 33, 40 }, .{ 2, 64, 64, 64, 64 }, .{ 1, 200, 90, 8, 8 } };
+    for ([_]u32{ 1, 2 }) |threads| {
+        pool.setNumThreads(threads);
+        for (shapes) |sh| for ([_]bool{ false, true }) |causal| {
+            const d = Dims{ .n = sh[0], .l = sh[1], .s = sh[2], .e = sh[3], .ev = sh[4], .scale = 1 / @sqrt(@as(f64, @floatFromInt(sh[3]))), .causal = causal };
+            try case(f32, rnd, d);
+            try case(f64, rnd, d);
+        };
+    }
+}

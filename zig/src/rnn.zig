@@ -1,0 +1,859 @@
+//! Recurrent layers' time loops (LSTM and GRU), one layer and direction per
+//! call, forward and backward.
+//!
+//! The caller computes the input projection of every time step at once
+//! (gx = x @ W_ih^T + bias: one large GEMM) and the weight gradients after
+//! the backward loop (dW_hh = dG^T @ h_prev, again one GEMM). What is left,
+//! here, is the sequential part: at each step the previous hidden state times
+//! the hidden weights, then the gate math. The hidden weights are packed once
+//! per call (matmul.PackedB): packing them again at every step would move as
+//! many bytes as the step's multiply. Threads split the hidden units: a
+//! thread multiplies the gate columns of its own units and updates those
+//! units at once, so the only synchronisation is one pool job per step, whose
+//! end is the barrier the next step needs.
+//!
+//! Shapes (row-major, H hidden units, B batch rows, T steps; a reverse
+//! direction walks t = T-1 down to 0, as PyTorch's `_reverse` weights do):
+//!
+//! LSTM (gates i, f, g, o, in PyTorch's order)
+//!   gx: [T, B, 4H], w_hh: [4H, H], h0, c0: [B, H]
+//!   y: [T, B, H] (h at each t), ws: [T, B, 5H] saved for backward (i f g o c)
+//!   G = gx[t] + h @ W_hh^T; i, f, o = sigmoid, g = tanh
+//!   c' = f c + i g; h' = o tanh(c')
+//!   backward, given dy: [T, B, H] and dc_T: [B, H]:
+//!   dh = dy[t] + dG[t+1] @ W_hh, dc = dc' f' + dh o (1 - tanh(c)^2)
+//!   dG[t] = [dc g i(1-i), dc c_prev f(1-f), dc i (1-g^2), dh tanh(c) o(1-o)]
+//!   outputs dG: [T, B, 4H] (= d gx), dh0 = dG[first] @ W_hh, dc0.
+//!
+//! GRU (gates r, z, n)
+//!   gx: [T, B, 3H], w_hh: [3H, H], b_hh: [3H], h0: [B, H]
+//!   gh = h @ W_hh^T + b_hh; r = sigmoid(gx_r + gh_r), z = sigmoid(gx_z + gh_z)
+//!   n = tanh(gx_n + r gh_n); h' = (1 - z) n + z h
+//!   y: [T, B, H], ws: [T, B, 4H] (r z n gh_n)
+//!   backward: dh = dy[t] + dgh[t+1] @ W_hh + dh[t+1] z[t+1]
+//!   dn = dh (1-z) (1-n^2), dgx[t] = [dn gh_n r(1-r), dh (h_prev-n) z(1-z), dn]
+//!   dgh[t] = [dgx_r, dgx_z, dn r]; outputs dgx, dgh: [T, B, 3H], dh0.
+//!
+//! Plain reference loops (`...Reference`) stay beside the fused ones; the
+//! tests compare the two.
+const std = @import("std");
+const dt = @import("dtype.zig");
+const pool = @import("pool.zig");
+const mm = @import("matmul.zig");
+const vm = @import("vmath.zig");
+const assert = std.debug.assert;
+
+pub const Error = error{ InvalidArgument, OutOfMemory };
+
+/// Sizes of one call.
+pub const Dims = struct {
+    steps: usize,
+    batch: usize,
+    hidden: usize,
+    reverse: bool,
+
+    /// The time index of the s-th step processed.
+    fn time(d: Dims, s: usize) usize {
+        return if (d.reverse) d.steps - 1 - s else s;
+    }
+};
+
+fn sigmoid(comptime T: type, x: T) T {
+    return 1 / (1 + @exp(-x));
+}
+
+fn tanhS(comptime T: type, x: T) T {
+    return std.math.tanh(x);
+}
+
+// ------------------------------------------------------------------ LSTM
+
+fn Lstm(comptime T: type) type {
+    const P = mm.PackedB(T);
+    const NR = P.panel_width;
+    const VL = vm.lanes(T);
+    const V = @Vector(VL, T);
+    return struct {
+        const Fwd = struct {
+            gx: [*]const T,
+            h0: [*]const T,
+            c0: [*]const T,
+            y: [*]T,
+            ws: [*]T,
+            /// W_hh^T packed: panel q * 4 + gate holds gate `gate` of units q * NR...
+            wt: P,
+            /// [B, panels * NR]: the step's h @ W_hh^T, panel by panel.
+            gs: [*]T,
+            d: Dims,
+            q_panels: usize,
+            chunks: usize,
+            s: usize,
+        };
+
+        fn colOf(h: usize, p: usize) [2]usize {
+            const q = p / 4;
+            const gate = p % 4;
+            return .{ gate * h + q * NR, @min(NR, h - q * NR) };
+        }
+
+        fn unitPanelOf(h: usize, q: usize) [2]usize {
+            return .{ q * NR, @min(NR, h - q * NR) };
+        }
+
+        /// Gate math for units [u0, u0 + w) of row b: reads the multiply's panel
+        /// columns at `g` (4 gates, NR apart) and gx, writes h', c', the gates.
+        inline fn gates(g: [*]const T, gx: [*]const T, c_prev: [*]const T, h_out: [*]T, ws: [*]T, h: usize, first: usize, w: usize) void {
+            var l: usize = 0;
+            while (l + VL <= w) : (l += VL) {
+                const u = first + l;
+                const gi: V = g[0 * NR + l ..][0..VL].*;
+                const gf: V = g[1 * NR + l ..][0..VL].*;
+                const gg: V = g[2 * NR + l ..][0..VL].*;
+                const go: V = g[3 * NR + l ..][0..VL].*;
+                const i = vm.sigmoid(T, VL, gi + @as(V, gx[0 * h + u ..][0..VL].*));
+                const f = vm.sigmoid(T, VL, gf + @as(V, gx[1 * h + u ..][0..VL].*));
+                const gc = vm.tanh(T, VL, gg + @as(V, gx[2 * h + u ..][0..VL].*));
+                const o = vm.sigmoid(T, VL, go + @as(V, gx[3 * h + u ..][0..VL].*));
+                const c: V = f * @as(V, c_prev[u..][0..VL].*) + i * gc;
+                h_out[u..][0..VL].* = o * vm.tanh(T, VL, c);
+                ws[0 * h + u ..][0..VL].* = i;
+                ws[1 * h + u ..][0..VL].* = f;
+                ws[2 * h + u ..][0..VL].* = gc;
+                ws[3 * h + u ..][0..VL].* = o;
+                ws[4 * h + u ..][0..VL].* = c;
+            }
+            while (l < w) : (l += 1) {
+                const u = first + l;
+                const i = sigmoid(T, g[0 * NR + l] + gx[0 * h + u]);
+                const f = sigmoid(T, g[1 * NR + l] + gx[1 * h + u]);
+                const gc = tanhS(T, g[2 * NR + l] + gx[2 * h + u]);
+                const o = sigmoid(T, g[3 * NR + l] + gx[3 * h + u]);
+                const c = f * c_prev[u] + i * gc;
+                h_out[u] = o * tanhS(T, c);
+                ws[0 * h + u] = i;
+                ws[1 * h + u] = f;
+                ws[2 * h + u] = gc;
+                ws[3 * h + u] = o;
+                ws[4 * h + u] = c;
+            }
+        }
+
+        fn fwdTask(c: *const Fwd, chunk: u32) void {
+            const d = c.d;
+            const h = d.hidden;
+            const q0 = c.q_panels * chunk / c.chunks;
+            const q1 = c.q_panels * (chunk + 1) / c.chunks;
+            const t = d.time(c.s);
+            const tp = if (c.s == 0) t else d.time(c.s - 1);
+            const h_prev = if (c.s == 0) c.h0 else c.y + tp * d.batch * h;
+            const ld = c.q_panels * 4 * NR;
+            c.wt.mul(h_prev, h, d.batch, c.gs + q0 * 4 * NR, ld, q0 * 4, q1 * 4);
+            for (0..d.batch) |b| {
+                const ws = c.ws + (t * d.batch + b) * 5 * h;
+                const c_prev = if (c.s == 0) c.c0 + b * h else c.ws + (tp * d.batch + b) * 5 * h + 4 * h;
+                for (q0..q1) |q| {
+                    const u = unitPanelOf(h, q);
+                    gates(c.gs + b * ld + q * 4 * NR, c.gx + (t * d.batch + b) * 4 * h, c_prev, c.y + (t * d.batch + b) * h, ws, h, u[0], u[1]);
+                }
+            }
+        }
+
+        fn chunksFor(q_panels: usize) usize {
+            return @max(1, @min(q_panels, 2 * @as(usize, pool.numThreads())));
+        }
+
+        fn forward(gx: [*]const T, w_hh: [*]const T, h0: [*]const T, c0: [*]const T, y: [*]T, ws: [*]T, d: Dims) Error!void {
+            const h = d.hidden;
+            const q_panels = (h + NR - 1) / NR;
+            const alloc = std.heap.c_allocator;
+            const pack = try alloc.alloc(T, P.elems(q_panels * 4, h));
+            defer alloc.free(pack);
+            const gs = try alloc.alloc(T, d.batch * q_panels * 4 * NR);
+            defer alloc.free(gs);
+            // W_hh^T as B: B[k, j] = W_hh[j, k].
+            const wt = P.pack(pack, w_hh, 1, h, h, q_panels * 4, h, colOf);
+            var ctx = Fwd{ .gx = gx, .h0 = h0, .c0 = c0, .y = y, .ws = ws, .wt = wt, .gs = gs.ptr, .d = d, .q_panels = q_panels, .chunks = chunksFor(q_panels), .s = 0 };
+            while (ctx.s < d.steps) : (ctx.s += 1) {
+                const cp: *const Fwd = &ctx;
+                pool.run(@intCast(ctx.chunks), cp, fwdTask);
+            }
+        }
+
+        const Bwd = struct {
+            h0: [*]const T,
+            c0: [*]const T,
+            y: [*]const T,
+            ws: [*]const T,
+            dy: [*]const T,
+            dg: [*]T,
+            /// Carried dc, then dc0: [B, H].
+            dc: [*]T,
+            dh0: [*]T,
+            /// W_hh as B: panel q holds units q * NR...
+            w: P,
+            /// [B, panels * NR]: dG[next] @ W_hh.
+            dhs: [*]T,
+            d: Dims,
+            q_panels: usize,
+            chunks: usize,
+            /// The step to run; `steps` means the final dh0 multiply.
+            s: usize,
+        };
+
+        inline fn gateGrads(dh_in: [*]const T, carry: ?[*]const T, ws: [*]const T, c_prev: [*]const T, dc: [*]T, dg: [*]T, h: usize, first: usize, w: usize) void {
+            var l: usize = 0;
+            while (l + VL <= w) : (l += VL) {
+                const u = first + l;
+                var dh: V = dh_in[u..][0..VL].*;
+                if (carry) |cr| dh += @as(V, cr[l..][0..VL].*);
+                const i: V = ws[0 * h + u ..][0..VL].*;
+                const f: V = ws[1 * h + u ..][0..VL].*;
+                const g: V = ws[2 * h + u ..][0..VL].*;
+                const o: V = ws[3 * h + u ..][0..VL].*;
+                const tc = vm.tanh(T, VL, @as(V, ws[4 * h + u ..][0..VL].*));
+                const one: V = @splat(1);
+                const dcv = @as(V, dc[u..][0..VL].*) + dh * o * (one - tc * tc);
+                dg[0 * h + u ..][0..VL].* = dcv * g * i * (one - i);
+                dg[1 * h + u ..][0..VL].* = dcv * @as(V, c_prev[u..][0..VL].*) * f * (one - f);
+                dg[2 * h + u ..][0..VL].* = dcv * i * (one - g * g);
+                dg[3 * h + u ..][0..VL].* = dh * tc * o * (one - o);
+                dc[u..][0..VL].* = dcv * f;
+            }
+            while (l < w) : (l += 1) {
+                const u = first + l;
+                var dh = dh_in[u];
+                if (carry) |cr| dh += cr[l];
+                const i = ws[0 * h + u];
+                const f = ws[1 * h + u];
+                const g = ws[2 * h + u];
+                const o = ws[3 * h + u];
+                const tc = tanhS(T, ws[4 * h + u]);
+                const dcv = dc[u] + dh * o * (1 - tc * tc);
+                dg[0 * h + u] = dcv * g * i * (1 - i);
+                dg[1 * h + u] = dcv * c_prev[u] * f * (1 - f);
+                dg[2 * h + u] = dcv * i * (1 - g * g);
+                dg[3 * h + u] = dh * tc * o * (1 - o);
+                dc[u] = dcv * f;
+            }
+        }
+
+        fn bwdTask(c: *const Bwd, chunk: u32) void {
+            const d = c.d;
+            const h = d.hidden;
+            const q0 = c.q_panels * chunk / c.chunks;
+            const q1 = c.q_panels * (chunk + 1) / c.chunks;
+            const ld = c.q_panels * NR;
+            // dG of the step processed before (the later one in the walk) @ W_hh.
+            const later = c.s + 1 < d.steps or c.s == d.steps;
+            if (later) {
+                const tn = d.time(if (c.s == d.steps) 0 else c.s + 1);
+                c.w.mul(c.dg + tn * d.batch * 4 * h, 4 * h, d.batch, c.dhs + q0 * NR, ld, q0, q1);
+            }
+            if (c.s == d.steps) {
+                for (0..d.batch) |b| for (q0..q1) |q| {
+                    const u = unitPanelOf(h, q);
+                    @memcpy(c.dh0[b * h + u[0] ..][0..u[1]], c.dhs[b * ld + q * NR ..][0..u[1]]);
+                };
+                return;
+            }
+            const t = d.time(c.s);
+            const tp = if (c.s == 0) t else d.time(c.s - 1);
+            for (0..d.batch) |b| {
+                const row = t * d.batch + b;
+                const c_prev = if (c.s == 0) c.c0 + b * h else c.ws + (tp * d.batch + b) * 5 * h + 4 * h;
+                for (q0..q1) |q| {
+                    const u = unitPanelOf(h, q);
+                    const carry: ?[*]const T = if (later) c.dhs + b * ld + q * NR else null;
+                    gateGrads(c.dy + row * h, carry, c.ws + row * 5 * h, c_prev, c.dc + b * h, c.dg + row * 4 * h, h, u[0], u[1]);
+                }
+            }
+        }
+
+        fn backward(w_hh: [*]const T, h0: [*]const T, c0: [*]const T, y: [*]const T, ws: [*]const T, dy: [*]const T, dc_last: [*]const T, dg: [*]T, dh0: [*]T, dc0: [*]T, d: Dims) Error!void {
+            const h = d.hidden;
+            const q_panels = (h + NR - 1) / NR;
+            const alloc = std.heap.c_allocator;
+            const pack = try alloc.alloc(T, P.elems(q_panels, 4 * h));
+            defer alloc.free(pack);
+            const dhs = try alloc.alloc(T, d.batch * q_panels * NR);
+            defer alloc.free(dhs);
+            // W_hh itself as B: B[k, u] = W_hh[k, u].
+            const w = P.pack(pack, w_hh, h, 1, 4 * h, q_panels, h, unitPanelOf);
+            @memcpy(dc0[0 .. d.batch * h], dc_last[0 .. d.batch * h]);
+            var ctx = Bwd{ .h0 = h0, .c0 = c0, .y = y, .ws = ws, .dy = dy, .dg = dg, .dc = dc0, .dh0 = dh0, .w = w, .dhs = dhs.ptr, .d = d, .q_panels = q_panels, .chunks = chunksFor(q_panels), .s = d.steps };
+            // Steps from the last processed to the first, then dh0.
+            var s: usize = d.steps;
+            while (s > 0) {
+                s -= 1;
+                ctx.s = s;
+                const cp: *const Bwd = &ctx;
+                pool.run(@intCast(ctx.chunks), cp, bwdTask);
+            }
+            ctx.s = d.steps;
+            const cp: *const Bwd = &ctx;
+            pool.run(@intCast(ctx.chunks), cp, bwdTask);
+        }
+
+        // -------------------------------------------------------------- reference
+
+        fn forwardReference(gx: [*]const T, w_hh: [*]const T, h0: [*]const T, c0: [*]const T, y: [*]T, ws: [*]T, d: Dims) void {
+            const h = d.hidden;
+            for (0..d.steps) |s| {
+                const t = d.time(s);
+                const tp = if (s == 0) t else d.time(s - 1);
+                for (0..d.batch) |b| {
+                    const h_prev = if (s == 0) h0 + b * h else y + (tp * d.batch + b) * h;
+                    const c_prev = if (s == 0) c0 + b * h else ws + (tp * d.batch + b) * 5 * h + 4 * h;
+                    const row = t * d.batch + b;
+                    for (0..h) |u| {
+                        var pre: [4]f64 = undefined;
+                        for (0..4) |gate| {
+                            var acc: f64 = gx[row * 4 * h + gate * h + u];
+                            for (0..h) |k| acc += @as(f64, w_hh[(gate * h + u) * h + k]) * h_prev[k];
+                            pre[gate] = acc;
+                        }
+                        const i: T = @floatCast(1 / (1 + @exp(-pre[0])));
+                        const f: T = @floatCast(1 / (1 + @exp(-pre[1])));
+                        const g: T = @floatCast(std.math.tanh(pre[2]));
+                        const o: T = @floatCast(1 / (1 + @exp(-pre[3])));
+                        const c = f * c_prev[u] + i * g;
+                        const w = ws + row * 5 * h;
+                        w[u] = i;
+                        w[h + u] = f;
+                        w[2 * h + u] = g;
+                        w[3 * h + u] = o;
+                        w[4 * h + u] = c;
+                        y[row * h + u] = o * tanhS(T, c);
+                    }
+                }
+            }
+        }
+
+        fn backwardReference(w_hh: [*]const T, c0: [*]const T, ws: [*]const T, dy: [*]const T, dc_last: [*]const T, dg: [*]T, dh0: [*]T, dc0: [*]T, d: Dims) void {
+            const h = d.hidden;
+            const dc = dc0;
+            @memcpy(dc[0 .. d.batch * h], dc_last[0 .. d.batch * h]);
+            var s: usize = d.steps;
+            while (s > 0) {
+                s -= 1;
+                const t = d.time(s);
+                const tp = if (s == 0) t else d.time(s - 1);
+                for (0..d.batch) |b| {
+                    const row = t * d.batch + b;
+                    const c_prev = if (s == 0) c0 + b * h else ws + (tp * d.batch + b) * 5 * h + 4 * h;
+                    for (0..h) |u| {
+                        var dh: f64 = dy[row * h + u];
+                        if (s + 1 < d.steps) {
+                            const rn = d.time(s + 1) * d.batch + b;
+                            for (0..4 * h) |k| dh += @as(f64, dg[rn * 4 * h + k]) * w_hh[k * h + u];
+                        }
+                        const w = ws + row * 5 * h;
+                        const i = w[u];
+                        const f = w[h + u];
+                        const g = w[2 * h + u];
+                        const o = w[3 * h + u];
+                        const tc = tanhS(T, w[4 * h + u]);
+                        const dhT: T = @floatCast(dh);
+                        const dcv = dc[b * h + u] + dhT * o * (1 - tc * tc);
+                        dg[row * 4 * h + u] = dcv * g * i * (1 - i);
+                        dg[row * 4 * h + h + u] = dcv * c_prev[u] * f * (1 - f);
+                        dg[row * 4 * h + 2 * h + u] = dcv * i * (1 - g * g);
+                        dg[row * 4 * h + 3 * h + u] = dhT * tc * o * (1 - o);
+                        dc[b * h + u] = dcv * f;
+                    }
+                }
+            }
+            const r0 = d.time(0);
+            for (0..d.batch) |b| for (0..h) |u| {
+                var acc: f64 = 0;
+                for (0..4 * h) |k| acc += @as(f64, dg[(r0 * d.batch + b) * 4 * h + k]) * w_hh[k * h + u];
+                dh0[b * h + u] = @floatCast(acc);
+            };
+        }
+    };
+}
+
+// ------------------------------------------------------------------ GRU
+
+fn Gru(comptime T: type) type {
+    const P = mm.PackedB(T);
+    const NR = P.panel_width;
+    const VL = vm.lanes(T);
+    const V = @Vector(VL, T);
+    return struct {
+        const Fwd = struct {
+            gx: [*]const T,
+            b_hh: [*]const T,
+            h0: [*]const T,
+            y: [*]T,
+            ws: [*]T,
+            wt: P,
+            gs: [*]T,
+            d: Dims,
+            q_panels: usize,
+            chunks: usize,
+            s: usize,
+        };
+
+        fn colOf(h: usize, p: usize) [2]usize {
+            const q = p / 3;
+            const gate = p % 3;
+            return .{ gate * h + q * NR, @min(NR, h - q * NR) };
+        }
+
+        fn unitPanelOf(h: usize, q: usize) [2]usize {
+            return .{ q * NR, @min(NR, h - q * NR) };
+        }
+
+        inline fn gates(g: [*]const T, gx: [*]const T, bh: [*]const T, h_prev: [*]const T, h_out: [*]T, ws: [*]T, h: usize, first: usize, w: usize) void {
+            var l: usize = 0;
+            while (l + VL <= w) : (l += VL) {
+                const u = first + l;
+                const ghr = @as(V, g[0 * NR + l ..][0..VL].*) + @as(V, bh[0 * h + u ..][0..VL].*);
+                const ghz = @as(V, g[1 * NR + l ..][0..VL].*) + @as(V, bh[1 * h + u ..][0..VL].*);
+                const ghn = @as(V, g[2 * NR + l ..][0..VL].*) + @as(V, bh[2 * h + u ..][0..VL].*);
+                const r = vm.sigmoid(T, VL, @as(V, gx[0 * h + u ..][0..VL].*) + ghr);
+                const z = vm.sigmoid(T, VL, @as(V, gx[1 * h + u ..][0..VL].*) + ghz);
+                const n = vm.tanh(T, VL, @as(V, gx[2 * h + u ..][0..VL].*) + r * ghn);
+                const one: V = @splat(1);
+                h_out[u..][0..VL].* = (one - z) * n + z * @as(V, h_prev[u..][0..VL].*);
+                ws[0 * h + u ..][0..VL].* = r;
+                ws[1 * h + u ..][0..VL].* = z;
+                ws[2 * h + u ..][0..VL].* = n;
+                ws[3 * h + u ..][0..VL].* = ghn;
+            }
+            while (l < w) : (l += 1) {
+                const u = first + l;
+                const ghn = g[2 * NR + l] + bh[2 * h + u];
+                const r = sigmoid(T, gx[0 * h + u] + g[0 * NR + l] + bh[0 * h + u]);
+                const z = sigmoid(T, gx[1 * h + u] + g[1 * NR + l] + bh[1 * h + u]);
+                const n = tanhS(T, gx[2 * h + u] + r * ghn);
+                h_out[u] = (1 - z) * n + z * h_prev[u];
+                ws[0 * h + u] = r;
+                ws[1 * h + u] = z;
+                ws[2 * h + u] = n;
+                ws[3 * h + u] = ghn;
+            }
+        }
+
+        fn fwdTask(c: *const Fwd, chunk: u32) void {
+            const d = c.d;
+            const h = d.hidden;
+            const q0 = c.q_panels * chunk / c.chunks;
+            const q1 = c.q_panels * (chunk + 1) / c.chunks;
+            const t = d.time(c.s);
+            const h_prev = if (c.s == 0) c.h0 else c.y + d.time(c.s - 1) * d.batch * h;
+            const ld = c.q_panels * 3 * NR;
+            c.wt.mul(h_prev, h, d.batch, c.gs + q0 * 3 * NR, ld, q0 * 3, q1 * 3);
+            for (0..d.batch) |b| {
+                const row = t * d.batch + b;
+                for (q0..q1) |q| {
+                    const u = unitPanelOf(h, q);
+                    gates(c.gs + b * ld + q * 3 * NR, c.gx + row * 3 * h, c.b_hh, h_prev + b * h, c.y + row * h, c.ws + row * 4 * h, h, u[0], u[1]);
+                }
+            }
+        }
+
+        fn chunksFor(q_panels: usize) usize {
+            return @max(1, @min(q_panels, 2 * @as(usize, pool.numThreads())));
+        }
+
+        fn forward(gx: [*]const T, w_hh: [*]const T, b_hh: [*]const T, h0: [*]const T, y: [*]T, ws: [*]T, d: Dims) Error!void {
+            const h = d.hidden;
+            const q_panels = (h + NR - 1) / NR;
+            const alloc = std.heap.c_allocator;
+            const pack = try alloc.alloc(T, P.elems(q_panels * 3, h));
+            defer alloc.free(pack);
+            const gs = try alloc.alloc(T, d.batch * q_panels * 3 * NR);
+            defer alloc.free(gs);
+            const wt = P.pack(pack, w_hh, 1, h, h, q_panels * 3, h, colOf);
+            var ctx = Fwd{ .gx = gx, .b_hh = b_hh, .h0 = h0, .y = y, .ws = ws, .wt = wt, .gs = gs.ptr, .d = d, .q_panels = q_panels, .chunks = chunksFor(q_panels), .s = 0 };
+            while (ctx.s < d.steps) : (ctx.s += 1) {
+                const cp: *const Fwd = &ctx;
+                pool.run(@intCast(ctx.chunks), cp, fwdTask);
+            }
+        }
+
+        const Bwd = struct {
+            h0: [*]const T,
+            y: [*]const T,
+            ws: [*]const T,
+            dy: [*]const T,
+            dgx: [*]T,
+            dgh: [*]T,
+            /// dh of the step processed last (carried as dh z), then dh0.
+            dh: [*]T,
+            w: P,
+            dhs: [*]T,
+            d: Dims,
+            q_panels: usize,
+            chunks: usize,
+            s: usize,
+        };
+
+        inline fn gateGrads(dy: [*]const T, carry: ?[*]const T, z_next: ?[*]const T, ws: [*]const T, h_prev: [*]const T, dh_io: [*]T, dgx: [*]T, dgh: [*]T, h: usize, first: usize, w: usize) void {
+            var l: usize = 0;
+            while (l + VL <= w) : (l += VL) {
+                const u = first + l;
+                var dh: V = dy[u..][0..VL].*;
+                if (carry) |cr| dh += @as(V, cr[l..][0..VL].*) + @as(V, dh_io[u..][0..VL].*) * @as(V, z_next.?[u..][0..VL].*);
+                const r: V = ws[0 * h + u ..][0..VL].*;
+                const z: V = ws[1 * h + u ..][0..VL].*;
+                const n: V = ws[2 * h + u ..][0..VL].*;
+                const ghn: V = ws[3 * h + u ..][0..VL].*;
+                const one: V = @splat(1);
+                const dn = dh * (one - z) * (one - n * n);
+                const dr = dn * ghn * r * (one - r);
+                const dz = dh * (@as(V, h_prev[u..][0..VL].*) - n) * z * (one - z);
+                dgx[0 * h + u ..][0..VL].* = dr;
+                dgx[1 * h + u ..][0..VL].* = dz;
+                dgx[2 * h + u ..][0..VL].* = dn;
+                dgh[0 * h + u ..][0..VL].* = dr;
+                dgh[1 * h + u ..][0..VL].* = dz;
+                dgh[2 * h + u ..][0..VL].* = dn * r;
+                dh_io[u..][0..VL].* = dh;
+            }
+            while (l < w) : (l += 1) {
+                const u = first + l;
+                var dh = dy[u];
+                if (carry) |cr| dh += cr[l] + dh_io[u] * z_next.?[u];
+                const r = ws[0 * h + u];
+                const z = ws[1 * h + u];
+                const n = ws[2 * h + u];
+                const ghn = ws[3 * h + u];
+                const dn = dh * (1 - z) * (1 - n * n);
+                const dr = dn * ghn * r * (1 - r);
+                const dz = dh * (h_prev[u] - n) * z * (1 - z);
+                dgx[0 * h + u] = dr;
+                dgx[1 * h + u] = dz;
+                dgx[2 * h + u] = dn;
+                dgh[0 * h + u] = dr;
+                dgh[1 * h + u] = dz;
+                dgh[2 * h + u] = dn * r;
+                dh_io[u] = dh;
+            }
+        }
+
+        fn bwdTask(c: *const Bwd, chunk: u32) void {
+            const d = c.d;
+            const h = d.hidden;
+            const q0 = c.q_panels * chunk / c.chunks;
+            const q1 = c.q_panels * (chunk + 1) / c.chunks;
+            const ld = c.q_panels * NR;
+            const later = c.s + 1 < d.steps or c.s == d.steps;
+            const tn = d.time(if (c.s == d.steps) 0 else @min(c.s + 1, d.steps - 1));
+            if (later) c.w.mul(c.dgh + tn * d.batch * 3 * h, 3 * h, d.batch, c.dhs + q0 * NR, ld, q0, q1);
+            if (c.s == d.steps) {
+                // dh0 = dgh[first] @ W_hh + dh[first] z[first], over dh in place.
+                for (0..d.batch) |b| for (q0..q1) |q| {
+                    const u = unitPanelOf(h, q);
+                    const z = c.ws + (tn * d.batch + b) * 4 * h + h;
+                    for (u[0]..u[0] + u[1]) |k| c.dh[b * h + k] = c.dhs[b * ld + q * NR + (k - u[0])] + c.dh[b * h + k] * z[k];
+                };
+                return;
+            }
+            const t = d.time(c.s);
+            for (0..d.batch) |b| {
+                const row = t * d.batch + b;
+                const h_prev = if (c.s == 0) c.h0 + b * h else c.y + (d.time(c.s - 1) * d.batch + b) * h;
+                const z_next: ?[*]const T = if (later) c.ws + (tn * d.batch + b) * 4 * h + h else null;
+                for (q0..q1) |q| {
+                    const u = unitPanelOf(h, q);
+                    const carry: ?[*]const T = if (later) c.dhs + b * ld + q * NR else null;
+                    gateGrads(c.dy + row * h, carry, z_next, c.ws + row * 4 * h, h_prev, c.dh + b * h, c.dgx + row * 3 * h, c.dgh + row * 3 * h, h, u[0], u[1]);
+                }
+            }
+        }
+
+        fn backward(w_hh: [*]const T, h0: [*]const T, y: [*]const T, ws: [*]const T, dy: [*]const T, dgx: [*]T, dgh: [*]T, dh0: [*]T, d: Dims) Error!void {
+            const h = d.hidden;
+            const q_panels = (h + NR - 1) / NR;
+            const alloc = std.heap.c_allocator;
+            const pack = try alloc.alloc(T, P.elems(q_panels, 3 * h));
+            defer alloc.free(pack);
+            const dhs = try alloc.alloc(T, d.batch * q_panels * NR);
+            defer alloc.free(dhs);
+            const w = P.pack(pack, w_hh, h, 1, 3 * h, q_panels, h, unitPanelOf);
+            var ctx = Bwd{ .h0 = h0, .y = y, .ws = ws, .dy = dy, .dgx = dgx, .dgh = dgh, .dh = dh0, .w = w, .dhs = dhs.ptr, .d = d, .q_panels = q_panels, .chunks = chunksFor(q_panels), .s = 0 };
+            var s: usize = d.steps;
+            while (s > 0) {
+                s -= 1;
+                ctx.s = s;
+                const cp: *const Bwd = &ctx;
+                pool.run(@intCast(ctx.chunks), cp, bwdTask);
+            }
+            ctx.s = d.steps;
+            const cp: *const Bwd = &ctx;
+            pool.run(@intCast(ctx.chunks), cp, bwdTask);
+        }
+
+        fn forwardReference(gx: [*]const T, w_hh: [*]const T, b_hh: [*]const T, h0: [*]const T, y: [*]T, ws: [*]T, d: Dims) void {
+            const h = d.hidden;
+            for (0..d.steps) |s| {
+                const t = d.time(s);
+                for (0..d.batch) |b| {
+                    const h_prev = if (s == 0) h0 + b * h else y + (d.time(s - 1) * d.batch + b) * h;
+                    const row = t * d.batch + b;
+                    for (0..h) |u| {
+                        var gh: [3]f64 = undefined;
+                        for (0..3) |gate| {
+                            var acc: f64 = b_hh[gate * h + u];
+                            for (0..h) |k| acc += @as(f64, w_hh[(gate * h + u) * h + k]) * h_prev[k];
+                            gh[gate] = acc;
+                        }
+                        const x = gx + row * 3 * h;
+                        const r = 1 / (1 + @exp(-(x[u] + gh[0])));
+                        const z = 1 / (1 + @exp(-(x[h + u] + gh[1])));
+                        const n = std.math.tanh(x[2 * h + u] + r * gh[2]);
+                        const w = ws + row * 4 * h;
+                        w[u] = @floatCast(r);
+                        w[h + u] = @floatCast(z);
+                        w[2 * h + u] = @floatCast(n);
+                        w[3 * h + u] = @floatCast(gh[2]);
+                        y[row * h + u] = @floatCast((1 - z) * n + z * h_prev[u]);
+                    }
+                }
+            }
+        }
+
+        fn backwardReference(w_hh: [*]const T, h0: [*]const T, y: [*]const T, ws: [*]const T, dy: [*]const T, dgx: [*]T, dgh: [*]T, dh0: [*]T, d: Dims) void {
+            const h = d.hidden;
+            var s: usize = d.steps;
+            while (s > 0) {
+                s -= 1;
+                const t = d.time(s);
+                for (0..d.batch) |b| {
+                    const row = t * d.batch + b;
+                    const h_prev = if (s == 0) h0 + b * h else y + (d.time(s - 1) * d.batch + b) * h;
+                    for (0..h) |u| {
+                        var dh: f64 = dy[row * h + u];
+                        if (s + 1 < d.steps) {
+                            const rn = d.time(s + 1) * d.batch + b;
+                            for (0..3 * h) |k| dh += @as(f64, dgh[rn * 3 * h + k]) * w_hh[k * h + u];
+                            dh += @as(f64, dh0[b * h + u]) * ws[rn * 4 * h + h + u];
+                        }
+                        const w = ws + row * 4 * h;
+                        const r: f64 = w[u];
+                        const z: f64 = w[h + u];
+                        const n: f64 = w[2 * h + u];
+                        const dn = dh * (1 - z) * (1 - n * n);
+                        const dr = dn * w[3 * h + u] * r * (1 - r);
+                        const dz = dh * (h_prev[u] - n) * z * (1 - z);
+                        dgx[row * 3 * h + u] = @floatCast(dr);
+                        dgx[row * 3 * h + h + u] = @floatCast(dz);
+                        dgx[row * 3 * h + 2 * h + u] = @floatCast(dn);
+                        dgh[row * 3 * h + u] = @floatCast(dr);
+                        dgh[row * 3 * h + h + u] = @floatCast(dz);
+                        dgh[row * 3 * h + 2 * h + u] = @floatCast(dn * r);
+                        // dh of this step, read by the step before (dh0 is scratch until the end).
+                        dh0[b * h + u] = @floatCast(dh);
+                    }
+                }
+            }
+            const r0 = d.time(0);
+            for (0..d.batch) |b| {
+                var tmp: [4096]f64 = undefined;
+                assert(h <= tmp.len);
+                for (0..h) |u| {
+                    var acc: f64 = @as(f64, dh0[b * h + u]) * ws[(r0 * d.batch + b) * 4 * h + h + u];
+                    for (0..3 * h) |k| acc += @as(f64, dgh[(r0 * d.batch + b) * 3 * h + k]) * w_hh[k * h + u];
+                    tmp[u] = acc;
+                }
+                for (0..h) |u| dh0[b * h + u] = @floatCast(tmp[u]);
+            }
+        }
+    };
+}
+
+// ------------------------------------------------------------------ entry points
+
+fn ptr(comptime T: type, base: [*]u8, off: i64) [*]T {
+    const p: [*]T = @ptrCast(@alignCast(base));
+    return p + @as(usize, @intCast(off));
+}
+
+/// One buffer with an element offset, as the exports pass them.
+pub const Buf = struct { base: [*]u8, off: i64 };
+
+fn at(comptime T: type, b: Buf) [*]T {
+    return ptr(T, b.base, b.off);
+}
+
+/// LSTM forward: bufs gx, w_hh, h0, c0, y, ws (see the file comment).
+pub fn lstmForward(dtype: dt.DType, b: [6]Buf, d: Dims) Error!void {
+    if (d.steps == 0 or d.batch == 0 or d.hidden == 0) return;
+    switch (dtype) {
+        inline .float32, .float64 => |D| {
+            const T = dt.Storage(D);
+            try Lstm(T).forward(at(T, b[0]), at(T, b[1]), at(T, b[2]), at(T, b[3]), at(T, b[4]), at(T, b[5]), d);
+        },
+        else => return error.InvalidArgument,
+    }
+}
+
+/// LSTM backward: bufs w_hh, h0, c0, y, ws, dy, dc_last, dg, dh0, dc0.
+pub fn lstmBackward(dtype: dt.DType, b: [10]Buf, d: Dims) Error!void {
+    if (d.steps == 0 or d.batch == 0 or d.hidden == 0) return;
+    switch (dtype) {
+        inline .float32, .float64 => |D| {
+            const T = dt.Storage(D);
+            try Lstm(T).backward(at(T, b[0]), at(T, b[1]), at(T, b[2]), at(T, b[3]), at(T, b[4]), at(T, b[5]), at(T, b[6]), at(T, b[7]), at(T, b[8]), at(T, b[9]), d);
+        },
+        else => return error.InvalidArgument,
+    }
+}
+
+/// GRU forward: bufs gx, w_hh, b_hh, h0, y, ws.
+pub fn gruForward(dtype: dt.DType, b: [6]Buf, d: Dims) Error!void {
+    if (d.steps == 0 or d.batch == 0 or d.hidden == 0) return;
+    switch (dtype) {
+        inline .float32, .float64 => |D| {
+            const T = dt.Storage(D);
+            try Gru(T).forward(at(T, b[0]), at(T, b[1]), at(T, b[2]), at(T, b[3]), at(T, b[4]), at(T, b[5]), d);
+        },
+        else => return error.InvalidArgument,
+    }
+}
+
+/// GRU backward: bufs w_hh, h0, y, ws, dy, dgx, dgh, dh0.
+pub fn gruBackward(dtype: dt.DType, b: [8]Buf, d: Dims) Error!void {
+    if (d.steps == 0 or d.batch == 0 or d.hidden == 0) return;
+    switch (dtype) {
+        inline .float32, .float64 => |D| {
+            const T = dt.Storage(D);
+            try Gru(T).backward(at(T, b[0]), at(T, b[1]), at(T, b[2]), at(T, b[3]), at(T, b[4]), at(T, b[5]), at(T, b[6]), at(T, b[7]), d);
+        },
+        else => return error.InvalidArgument,
+    }
+}
+
+// ------------------------------------------------------------------ tests
+
+fn fill(comptime T: type, rnd: std.Random, a: []T, scale: T) void {
+    for (a) |*v| v.* = (rnd.float(T) * 2 - 1) * scale;
+}
+
+/// Test helper: every element within `tol` relative (to 1 + |want|) of the
+/// reference, else the largest difference is printed. Shared with attention.zig.
+pub fn expectClose(comptime T: type, what: []const u8, got: []const T, want: []const T, tol: T) !void {
+    var worst: T = 0;
+    var at_i: usize = 0;
+    for (got, want, 0..) |g, w, i| {
+        const e = @abs(g - w) / (1 + @abs(w));
+        if (!(e <= worst)) {
+            worst = if (e != e) std.math.inf(T) else e;
+            at_i = i;
+        }
+    }
+    if (!(worst <= tol)) {
+        std.debug.print("{s} ({s}): largest difference {e} at {d} (got {d}, want {d})\n", .{ what, @typeName(T), worst, at_i, got[at_i], want[at_i] });
+        return error.TestUnexpectedResult;
+    }
+}
+
+fn tolFor(comptime T: type) T {
+    return if (T == f32) 2e-5 else 1e-11;
+}
+
+fn lstmCase(comptime T: type, rnd: std.Random, d: Dims) !void {
+    const a = std.testing.allocator;
+    const n = d.steps * d.batch;
+    const h = d.hidden;
+    const L = Lstm(T);
+    const gx = try a.alloc(T, n * 4 * h);
+    defer a.free(gx);
+    const w = try a.alloc(T, 4 * h * h);
+    defer a.free(w);
+    const h0 = try a.alloc(T, d.batch * h);
+    defer a.free(h0);
+    const c0 = try a.alloc(T, d.batch * h);
+    defer a.free(c0);
+    const dy = try a.alloc(T, n * h);
+    defer a.free(dy);
+    const dcl = try a.alloc(T, d.batch * h);
+    defer a.free(dcl);
+    fill(T, rnd, gx, 1);
+    fill(T, rnd, w, 1 / @sqrt(@as(T, @floatFromInt(h))));
+    fill(T, rnd, h0, 1);
+    fill(T, rnd, c0, 1);
+    fill(T, rnd, dy, 1);
+    fill(T, rnd, dcl, 1);
+    var outs: [2][7][]T = undefined;
+    for (&outs) |*o| {
+        o[0] = try a.alloc(T, n * h); // y
+        o[1] = try a.alloc(T, n * 5 * h); // ws
+        o[2] = try a.alloc(T, n * 4 * h); // dg
+        o[3] = try a.alloc(T, d.batch * h); // dh0
+        o[4] = try a.alloc(T, d.batch * h); // dc0
+        o[5] = &.{};
+        o[6] = &.{};
+    }
+    defer for (outs) |o| for (o[0..5]) |x| a.free(x);
+    try L.forward(gx.ptr, w.ptr, h0.ptr, c0.ptr, outs[0][0].ptr, outs[0][1].ptr, d);
+    L.forwardReference(gx.ptr, w.ptr, h0.ptr, c0.ptr, outs[1][0].ptr, outs[1][1].ptr, d);
+    try expectClose(T, "lstm y", outs[0][0], outs[1][0], tolFor(T));
+    try expectClose(T, "lstm saved gates", outs[0][1], outs[1][1], tolFor(T));
+    try L.backward(w.ptr, h0.ptr, c0.ptr, outs[0][0].ptr, outs[0][1].ptr, dy.ptr, dcl.ptr, outs[0][2].ptr, outs[0][3].ptr, outs[0][4].ptr, d);
+    L.backwardReference(w.ptr, c0.ptr, outs[1][1].ptr, dy.ptr, dcl.ptr, outs[1][2].ptr, outs[1][3].ptr, outs[1][4].ptr, d);
+    try expectClose(T, "lstm dG", outs[0][2], outs[1][2], tolFor(T));
+    try expectClose(T, "lstm dh0", outs[0][3], outs[1][3], tolFor(T));
+    try expectClose(T, "lstm dc0", outs[0][4], outs[1][4], tolFor(T));
+}
+
+fn gruCase(comptime T: type, rnd: std.Random, d: Dims) !void {
+    const a = std.testing.allocator;
+    const n = d.steps * d.batch;
+    const h = d.hidden;
+    const G = Gru(T);
+    const gx = try a.alloc(T, n * 3 * h);
+    defer a.free(gx);
+    const w = try a.alloc(T, 3 * h * h);
+    defer a.free(w);
+    const bh = try a.alloc(T, 3 * h);
+    defer a.free(bh);
+    const h0 = try a.alloc(T, d.batch * h);
+    defer a.free(h0);
+    const dy = try a.alloc(T, n * h);
+    defer a.free(dy);
+    fill(T, rnd, gx, 1);
+    fill(T, rnd, w, 1 / @sqrt(@as(T, @floatFromInt(h))));
+    fill(T, rnd, bh, 0.5);
+    fill(T, rnd, h0, 1);
+    fill(T, rnd, dy, 1);
+    var outs: [2][5][]T = undefined;
+    for (&outs) |*o| {
+        o[0] = try a.alloc(T, n * h);
+        o[1] = try a.alloc(T, n * 4 * h);
+        o[2] = try a.alloc(T, n * 3 * h);
+        o[3] = try a.alloc(T, n * 3 * h);
+        o[4] = try a.alloc(T, d.batch * h);
+    }
+    defer for (outs) |o| for (o) |x| a.free(x);
+    try G.forward(gx.ptr, w.ptr, bh.ptr, h0.ptr, outs[0][0].ptr, outs[0][1].ptr, d);
+    G.forwardReference(gx.ptr, w.ptr, bh.ptr, h0.ptr, outs[1][0].ptr, outs[1][1].ptr, d);
+    try expectClose(T, "gru y", outs[0][0], outs[1][0], tolFor(T));
+    try expectClose(T, "gru saved gates", outs[0][1], outs[1][1], tolFor(T));
+    try G.backward(w.ptr, h0.ptr, outs[0][0].ptr, outs[0][1].ptr, dy.ptr, outs[0][2].ptr, outs[0][3].ptr, outs[0][4].ptr, d);
+    G.backwardReference(w.ptr, h0.ptr, outs[1][0].ptr, outs[1][1].ptr, dy.ptr, outs[1][2].ptr, outs[1][3].ptr, outs[1][4].ptr, d);
+    try expectClose(T, "gru dgx", outs[0][2], outs[1][2], tolFor(T));
+    try expectClose(T, "gru dgh", outs[0][3], outs[1][3], tolFor(T));
+    try expectClose(T, "gru dh0", outs[0][4], outs[1][4], tolFor(T));
+}
+
+test "fused LSTM and GRU time loops match the reference loops, forward and backward" {
+    var prng = std.Random.DefaultPrng.init(11);
+    const rnd = prng.random();
+    // Hidden sizes below, at and past a panel, batch rows past a micro-tile,
+    // one step, both directions, 1 and 2 threads.
+    const shapes = [_][3]usize{ .{ 1, 1, 1 }, .{ 3, 2, 5 }, .{ 5, 13, 33 }, .{ 4, 7, 64 }, .{ 2, 25, 70 } };
+    for ([_]u32{ 1, 2 }) |threads| {
+        pool.setNumThreads(threads);
+        for (shapes) |sh| for ([_]bool{ false, true }) |rev| {
+            const d = Dims{ .steps = sh[0], .batch = sh[1], .hidden = sh[2], .reverse = rev };
+            try lstmCase(f32, rnd, d);
+            try lstmCase(f64, rnd, d);
+            try gruCase(f32, rnd, d);
+            try gruCase(f64, rnd, d);
+        };
+    }
+}
