@@ -244,6 +244,56 @@ def workloads():
         return step
 
     out[f"gpt step l{gc['layers']} d{gc['dim']} t{gc['block']} b{gc['batch']}"] = gpt
+    tx = work["sequence"]["text"]
+
+    class CharLSTM(torch.nn.Module):
+        # examples/text/model.ts's LSTMModel: embedding, batch-first LSTM, linear head.
+        def __init__(self, v, d, hidden, layers):
+            super().__init__()
+            self.emb = torch.nn.Embedding(v, d)
+            self.lstm = torch.nn.LSTM(d, hidden, num_layers=layers, batch_first=True)
+            self.head = torch.nn.Linear(hidden, v)
+
+        def forward(self, ids):
+            return self.head(self.lstm(self.emb(ids))[0])
+
+    def text_job(kind):
+        def make():
+            # The text job's corpus: the shipped text, its characters sorted, 90% for training.
+            with open(os.path.join(HERE, "..", "examples", "text", "data", "shakespeare.txt"), encoding="utf-8") as f:
+                text = f.read()
+            chars = sorted(set(text))
+            index = {c: i for i, c in enumerate(chars)}
+            ids = torch.tensor([index[c] for c in text], dtype=torch.int64)
+            train_ids = ids[: len(ids) - round(len(ids) * 0.1)]
+            v, block, batch = len(chars), tx["block"], tx["batch"]
+            if kind == "gpt":
+                c = tx["gpt"]
+                model = GPT(v, block, c["dim"], c["heads"], c["layers"])
+            else:
+                c = tx["lstm"]
+                model = CharLSTM(v, c["dim"], c["hidden"], c["layers"])
+            opt = torch.optim.AdamW(model.parameters(), lr=tx["lr"], betas=(0.9, 0.99), weight_decay=0.01)
+            model.train()
+            starts = torch.arange(block + 1)
+
+            def run():
+                for _ in range(tx["steps"]):
+                    # Random windows of block + 1 tokens: inputs and next-token targets.
+                    at = torch.randint(0, len(train_ids) - block - 1, (batch, 1), generator=g)
+                    w = train_ids[at + starts]
+                    x, y = w[:, :-1], w[:, 1:]
+                    opt.zero_grad()
+                    loss = F.cross_entropy(model(x).reshape(-1, v), y.reshape(-1))
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                    opt.step()
+                    loss.item()
+            return run
+        return make
+
+    for kind in ("gpt", "lstm"):
+        out[f"text job {kind} {tx['steps']} steps"] = text_job(kind)
     e = work["epoch"]
     data = {}
 

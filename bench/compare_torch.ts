@@ -29,6 +29,7 @@
 import * as zn from "../mod.ts";
 import { buildModel } from "../examples/mnist/model.ts";
 import { buildModel as buildTextModel } from "../examples/text/model.ts";
+import { type Corpus, lossOf, splitCorpus, trainBatches } from "../examples/text/common.ts";
 import { fileURLToPath } from "node:url";
 
 interface ConvWork {
@@ -60,8 +61,23 @@ interface Workloads {
       block: number;
       batch: number;
     };
+    /**
+     * The text job (examples/text/train.ts) at its default sizes: `steps`
+     * of its training loop on the shipped text, for each architecture.
+     */
+    text: {
+      steps: number;
+      batch: number;
+      block: number;
+      lr: number;
+      gpt: { layers: number; dim: number; heads: number };
+      lstm: { layers: number; dim: number; hidden: number };
+    };
   };
 }
+
+/** The text the text job trains on by default. */
+const TEXT_URL = new URL("../examples/text/data/shakespeare.txt", import.meta.url);
 
 const work: Workloads = JSON.parse(
   Deno.readTextFileSync(new URL("workloads.json", import.meta.url)),
@@ -276,6 +292,45 @@ function zenoWorkloads(): Map<string, () => () => unknown> {
       };
     });
   }
+  {
+    const tx = work.sequence.text;
+    let corpus: Corpus | undefined;
+    for (const kind of ["gpt", "lstm"] as const) {
+      out.set(`text job ${kind} ${tx.steps} steps`, () => {
+        corpus ??= splitCorpus(Deno.readTextFileSync(fileURLToPath(TEXT_URL)));
+        const sizes = kind === "gpt" ? { ...tx.gpt, hidden: 0 } : { ...tx.lstm, heads: 0 };
+        const model = buildTextModel({
+          kind,
+          vocabSize: corpus.vocab.size,
+          blockSize: tx.block,
+          ...sizes,
+        });
+        const opt = new zn.optim.AdamW(model.parameters(), {
+          lr: tx.lr,
+          betas: [0.9, 0.99],
+          weightDecay: 0.01,
+        });
+        const batches = trainBatches(corpus.train, tx.block, tx.batch, 0);
+        model.train();
+        // As the job's loop: a batch, a tidy step with clipping, the loss read back.
+        return () => {
+          for (let i = 0; i < tx.steps; i++) {
+            const [xb, yb] = batches.next().value!;
+            zn.tidy(() => {
+              opt.zeroGrad();
+              const l = lossOf(model.call(xb), yb);
+              l.backward();
+              zn.nn.utils.clipGradNorm_(model.parameters(), 1);
+              opt.step();
+              return l.item();
+            });
+            xb.dispose();
+            yb.dispose();
+          }
+        };
+      });
+    }
+  }
   const e = work.epoch;
   let data: [zn.Tensor, zn.Tensor] | undefined;
   for (const tidy of [true, false]) {
@@ -407,7 +462,7 @@ function target(name: string): number | undefined {
   if (name.startsWith("conv ")) return 1;
   if (/^(add|mul|exp) 16777216$/.test(name)) return 0.95;
   if (name.startsWith("overhead")) return 1 / 0.3;
-  if (/^(LSTM|GRU) layer |^sdpa |^gpt step /.test(name)) return 1;
+  if (/^(LSTM|GRU) layer |^sdpa |^gpt step |^text job /.test(name)) return 1;
   if (name === "epoch cnn") return 1;
   if (name === "epoch mlp") return 1 / 0.5;
   return undefined;

@@ -418,6 +418,56 @@ export const SYMBOLS = {
     parameters: ["i32", "i32", "u64", "f64", "u64", "f64", "i32", "i32", "i32"],
     result: "i32",
   },
+  zeno_cuda_lstm_forward: {
+    parameters: ["i32", "u64", "u64", "u64", "u64", "u64", "u64", "buffer"],
+    result: "i32",
+  },
+  zeno_cuda_lstm_backward: {
+    parameters: [
+      "i32",
+      "u64",
+      "u64",
+      "u64",
+      "u64",
+      "u64",
+      "u64",
+      "u64",
+      "u64",
+      "u64",
+      "u64",
+      "buffer",
+    ],
+    result: "i32",
+  },
+  zeno_cuda_gru_forward: {
+    parameters: ["i32", "u64", "u64", "u64", "u64", "u64", "u64", "buffer"],
+    result: "i32",
+  },
+  zeno_cuda_gru_backward: {
+    parameters: ["i32", "u64", "u64", "u64", "u64", "u64", "u64", "u64", "u64", "buffer"],
+    result: "i32",
+  },
+  zeno_cuda_attention_forward: {
+    parameters: ["i32", "u64", "u64", "u64", "u64", "u64", "buffer", "f64"],
+    result: "i32",
+  },
+  zeno_cuda_attention_backward: {
+    parameters: [
+      "i32",
+      "u64",
+      "u64",
+      "u64",
+      "u64",
+      "u64",
+      "u64",
+      "u64",
+      "u64",
+      "u64",
+      "buffer",
+      "f64",
+    ],
+    result: "i32",
+  },
   zeno_cuda_matmul: {
     parameters: [
       "i32",

@@ -297,6 +297,8 @@ export interface Backend {
    * is attentionBackward: without them attention is composed.
    */
   attention?(q: View, k: View, v: View, o: View, lse: View, scale: number, causal: boolean): void;
+  /** The largest head dim (E and Ev) `attention` takes; unset: any. */
+  readonly attentionMaxHeadDim?: number;
   /** Its backward: writes dq, dk, dv (shaped as q, k, v) from dout: [n, L, Ev]. */
   attentionBackward?(
     q: View,

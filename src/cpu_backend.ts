@@ -47,8 +47,11 @@ const directMeta = new Int32Array(10);
 const normMeta = new Int32Array(10);
 const rnnMeta = new Int32Array(15);
 
-/** Offsets of `views` then n, L, S, E, Ev and causal, as the attention exports read them. */
-function attentionLayout(
+/**
+ * @internal Offsets of `views` then n, L, S, E, Ev and causal, as the
+ * attention exports (CPU and CUDA) read them.
+ */
+export function attentionLayout(
   views: View[],
   n: number,
   l: number,
@@ -63,8 +66,17 @@ function attentionLayout(
   return rnnMeta;
 }
 
-/** Offsets of `views` then T, B, H and the direction, as the recurrent exports read them. */
-function rnnLayout(views: View[], steps: number, batch: number, hidden: number, reverse: boolean) {
+/**
+ * @internal Offsets of `views` then T, B, H and the direction, as the
+ * recurrent exports (CPU and CUDA) read them.
+ */
+export function rnnLayout(
+  views: View[],
+  steps: number,
+  batch: number,
+  hidden: number,
+  reverse: boolean,
+) {
   for (let i = 0; i < views.length; i++) rnnMeta[i] = views[i].offset;
   const n = views.length;
   rnnMeta[n] = steps;
@@ -116,28 +128,61 @@ function slabStorage(dtype: DType, numel: number, bytes: number): CpuStorage {
 // itself, whole, and never handed out, are pooled (see CpuStorage.shared);
 // one a caller views (Tensor.asTypedArray) moves to a new ArrayBuffer first,
 // detaching the caller's view (see CpuStorage.exposed).
-const POOL_MAX_BYTES = 256 << 20;
-/** At most this many arrays of one length wait in the pool. */
-const POOL_MAX_PER_SIZE = 16;
-/** Pooled arrays by byte length: the buffer and the array's offset in it. */
-const pool = new Map<number, { buf: ArrayBuffer; offset: number }[]>();
+//
+// A training step can release several hundred megabytes at the end of its
+// scope (a small GPT's step: about 600 MB in 2-8 MB arrays, 85 of one
+// size), and every array the pool turns away is zero-filled afresh at the
+// next step. So a length the program has asked for again ("hot") may hold up
+// to POOL_MAX_BYTES in all, while lengths never reused yet ("cold": shapes
+// that keep changing) hold at most POOL_COLD_BYTES. Over a cap, the lengths
+// used least recently go first, cold before hot: memory of shapes no longer
+// in use does not stay pinned, and the sizes a loop repeats stay.
+const POOL_MAX_BYTES = 1024 << 20;
+const POOL_COLD_BYTES = 256 << 20;
+/** The released arrays of one byte length. */
+interface SizeClass {
+  free: { buf: ArrayBuffer; offset: number }[];
+  /** Whether the pool has handed out an array of this length. */
+  hot: boolean;
+  /** When this length was last released or handed out (a counter). */
+  lastUse: number;
+}
+const pool = new Map<number, SizeClass>();
 let pooledBytes = 0;
+let coldBytes = 0;
+let useCounter = 0;
+
+/** Drops the length used least recently other than `keep` (cold ones only if `coldOnly`); false if none. */
+function evictOne(keep: number, coldOnly: boolean): boolean {
+  let victim = -1, victimClass: SizeClass | undefined;
+  for (const [size, c] of pool) {
+    if (size === keep || c.free.length === 0 || (coldOnly && c.hot)) continue;
+    const better = victimClass === undefined ||
+      (c.hot === victimClass.hot ? c.lastUse < victimClass.lastUse : !c.hot);
+    if (better) [victim, victimClass] = [size, c];
+  }
+  if (victimClass === undefined) return false;
+  const bytes = victim * victimClass.free.length;
+  pooledBytes -= bytes;
+  if (!victimClass.hot) coldBytes -= bytes;
+  pool.delete(victim); // the collector frees its arrays
+  return true;
+}
 
 function poolPut(array: TypedArray): void {
   const bytes = array.byteLength;
-  if (bytes > POOL_MAX_BYTES) return;
-  if (pooledBytes + bytes > POOL_MAX_BYTES) {
-    // Over the cap: drop everything (the collector frees it) and start over,
-    // so memory of shapes no longer in use does not stay pinned.
-    pool.clear();
-    pooledBytes = 0;
+  if (bytes > POOL_COLD_BYTES) return;
+  let c = pool.get(bytes);
+  if (c === undefined) {
+    c = { free: [], hot: false, lastUse: 0 };
+    pool.set(bytes, c);
   }
-  const entry = { buf: array.buffer as ArrayBuffer, offset: array.byteOffset };
-  const list = pool.get(bytes);
-  if (list === undefined) pool.set(bytes, [entry]);
-  else if (list.length < POOL_MAX_PER_SIZE) list.push(entry);
-  else return;
+  c.lastUse = ++useCounter;
+  while (pooledBytes + bytes > POOL_MAX_BYTES) if (!evictOne(bytes, false)) return;
+  while (!c.hot && coldBytes + bytes > POOL_COLD_BYTES) if (!evictOne(bytes, true)) return;
+  c.free.push({ buf: array.buffer as ArrayBuffer, offset: array.byteOffset });
   pooledBytes += bytes;
+  if (!c.hot) coldBytes += bytes;
 }
 
 /** @internal Bytes waiting in the CPU memory pool (for tests). */
@@ -156,9 +201,15 @@ const ALIGN = 64;
 
 /** A typed array of `numel` elements owning its buffer (zero-filled when `zero`). */
 function ownArray(dtype: DType, numel: number, bytes: number, zero: boolean): TypedArray {
-  const pooled = pool.get(bytes)?.pop();
+  const c = pool.get(bytes);
+  const pooled = c?.free.pop();
   if (pooled !== undefined) {
     pooledBytes -= bytes;
+    if (!c!.hot) {
+      c!.hot = true;
+      coldBytes -= bytes * (c!.free.length + 1);
+    }
+    c!.lastUse = ++useCounter;
     const a = new STORAGE_CTOR[dtype](pooled.buf, pooled.offset, numel);
     if (zero) new Uint8Array(pooled.buf, pooled.offset, bytes).fill(0);
     return a;

@@ -36,7 +36,7 @@ import { type DType, DTYPE_CODE, ITEMSIZE, STORAGE_CTOR, type TypedArray } from 
 import { numel as numelOf } from "./shape.ts";
 import { gatherLayout, layout, meta, windowLayout } from "./layout.ts";
 import { deviceMismatch, disposedError } from "./lifetime.ts";
-import { toStorageValue } from "./cpu_backend.ts";
+import { attentionLayout, rnnLayout, toStorageValue } from "./cpu_backend.ts";
 
 /** @internal The native exports, the CUDA ones included (zig/src/cuda/DESIGN.md). */
 export type CudaSymbols = ZenoSymbols;
@@ -697,6 +697,164 @@ export class CudaBackend implements Backend {
       ),
       op,
       param.dtype,
+    );
+  }
+
+  lstm(gx: View, wHh: View, h0: View, c0: View, y: View, ws: View, reverse: boolean): void {
+    const s = this.#ready();
+    const [steps, batch] = gx.shape, hidden = wHh.shape[1];
+    const views = [gx, wHh, h0, c0, y, ws];
+    const m = rnnLayout(views, steps, batch, hidden, reverse);
+    const op = "lstm";
+    const p = views.map((v) => this.#addr(v, op));
+    check(
+      s.zeno_cuda_lstm_forward(DTYPE_CODE[gx.dtype], p[0], p[1], p[2], p[3], p[4], p[5], m),
+      op,
+      gx.dtype,
+    );
+  }
+
+  lstmBackward(
+    wHh: View,
+    h0: View,
+    c0: View,
+    y: View,
+    ws: View,
+    dy: View,
+    dcLast: View,
+    dg: View,
+    dh0: View,
+    dc0: View,
+    reverse: boolean,
+  ): void {
+    const s = this.#ready();
+    const [steps, batch, hidden] = y.shape;
+    const views = [wHh, h0, c0, y, ws, dy, dcLast, dg, dh0, dc0];
+    const m = rnnLayout(views, steps, batch, hidden, reverse);
+    const op = "lstm backward";
+    const p = views.map((v) => this.#addr(v, op));
+    check(
+      s.zeno_cuda_lstm_backward(
+        DTYPE_CODE[y.dtype],
+        p[0],
+        p[1],
+        p[2],
+        p[3],
+        p[4],
+        p[5],
+        p[6],
+        p[7],
+        p[8],
+        p[9],
+        m,
+      ),
+      op,
+      y.dtype,
+    );
+  }
+
+  gru(gx: View, wHh: View, bHh: View, h0: View, y: View, ws: View, reverse: boolean): void {
+    const s = this.#ready();
+    const [steps, batch] = gx.shape, hidden = wHh.shape[1];
+    const views = [gx, wHh, bHh, h0, y, ws];
+    const m = rnnLayout(views, steps, batch, hidden, reverse);
+    const op = "gru";
+    const p = views.map((v) => this.#addr(v, op));
+    check(
+      s.zeno_cuda_gru_forward(DTYPE_CODE[gx.dtype], p[0], p[1], p[2], p[3], p[4], p[5], m),
+      op,
+      gx.dtype,
+    );
+  }
+
+  gruBackward(
+    wHh: View,
+    h0: View,
+    y: View,
+    ws: View,
+    dy: View,
+    dgx: View,
+    dgh: View,
+    dh0: View,
+    reverse: boolean,
+  ): void {
+    const s = this.#ready();
+    const [steps, batch, hidden] = y.shape;
+    const views = [wHh, h0, y, ws, dy, dgx, dgh, dh0];
+    const m = rnnLayout(views, steps, batch, hidden, reverse);
+    const op = "gru backward";
+    const p = views.map((v) => this.#addr(v, op));
+    check(
+      s.zeno_cuda_gru_backward(
+        DTYPE_CODE[y.dtype],
+        p[0],
+        p[1],
+        p[2],
+        p[3],
+        p[4],
+        p[5],
+        p[6],
+        p[7],
+        m,
+      ),
+      op,
+      y.dtype,
+    );
+  }
+
+  /** The fused attention kernels keep a row per thread in registers: head dims up to this. */
+  readonly attentionMaxHeadDim = 128;
+
+  attention(q: View, k: View, v: View, o: View, lse: View, scale: number, causal: boolean): void {
+    const s = this.#ready();
+    const [n, l, e] = q.shape, sl = k.shape[1], ev = v.shape[2];
+    const views = [q, k, v, o, lse];
+    const m = attentionLayout(views, n, l, sl, e, ev, causal);
+    const op = "scaledDotProductAttention";
+    const p = views.map((x) => this.#addr(x, op));
+    check(
+      s.zeno_cuda_attention_forward(DTYPE_CODE[q.dtype], p[0], p[1], p[2], p[3], p[4], m, scale),
+      op,
+      q.dtype,
+    );
+  }
+
+  attentionBackward(
+    q: View,
+    k: View,
+    v: View,
+    o: View,
+    dout: View,
+    lse: View,
+    dq: View,
+    dk: View,
+    dv: View,
+    scale: number,
+    causal: boolean,
+  ): void {
+    const s = this.#ready();
+    const [n, l, e] = q.shape, sl = k.shape[1], ev = v.shape[2];
+    const views = [q, k, v, o, dout, lse, dq, dk, dv];
+    const m = attentionLayout(views, n, l, sl, e, ev, causal);
+    const op = "scaledDotProductAttention backward";
+    const p = views.map((x) => this.#addr(x, op));
+    check(
+      s.zeno_cuda_attention_backward(
+        DTYPE_CODE[q.dtype],
+        p[0],
+        p[1],
+        p[2],
+        p[3],
+        p[4],
+        p[5],
+        p[6],
+        p[7],
+        p[8],
+        m,
+        scale,
+      ),
+      op,
+      q.dtype,
     );
   }
 

@@ -173,7 +173,16 @@ const KERNELS: Record<string, number[]> = {
   optim_step: [2, 4, 6, 8, 10],
   window2d: [2, 4, 6],
 };
-for (const [name, addrs] of Object.entries(KERNELS)) {
+/** Kernels whose offsets travel in meta: every u64 address becomes its allocation's buffer. */
+const META_KERNELS: Record<string, number[]> = {
+  lstm_forward: [1, 2, 3, 4, 5, 6],
+  lstm_backward: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+  gru_forward: [1, 2, 3, 4, 5, 6],
+  gru_backward: [1, 2, 3, 4, 5, 6, 7, 8],
+  attention_forward: [1, 2, 3, 4, 5],
+  attention_backward: [1, 2, 3, 4, 5, 6, 7, 8, 9],
+};
+for (const [name, addrs] of Object.entries({ ...KERNELS, ...META_KERNELS })) {
   const target = c[`zeno_${name}`];
   mock[`zeno_cuda_${name}`] = (...args: unknown[]) => {
     const a = args.slice();

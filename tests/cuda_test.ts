@@ -4,6 +4,7 @@
 import { assert, assertEquals, assertThrows } from "./assert_helpers.ts";
 import * as zn from "../mod.ts";
 import type { DType } from "../src/dtype.ts";
+import { RECURRENT_LAYERS } from "../src/nn/rnn_fused.ts";
 
 const GPU = zn.cuda.isAvailable();
 if (!GPU) {
@@ -400,6 +401,135 @@ gpuTest("conv2d forward and backward, pooling", () => {
   };
   both("conv2d", [x, w, b], run, 1e-4);
 });
+
+/** Counts the calls of the CUDA backend's method `name` while `f` runs. */
+function countCalls(name: string, f: () => void): number {
+  const be = zn.zeros([1], { device: DEV }).backend as unknown as Record<string, unknown>;
+  const original = be[name] as (...args: unknown[]) => unknown;
+  let calls = 0;
+  be[name] = function (this: unknown, ...args: unknown[]) {
+    calls++;
+    return original.apply(this, args);
+  };
+  try {
+    f();
+  } finally {
+    be[name] = original;
+  }
+  return calls;
+}
+
+gpuTest("LSTM and GRU layers run the fused recurrence and match the CPU, gradients too", () => {
+  for (const kind of ["LSTM", "GRU"] as const) {
+    zn.manualSeed(3);
+    const opts = { numLayers: 2, bidirectional: true, batchFirst: true };
+    const make = () => kind === "LSTM" ? new zn.nn.LSTM(6, 9, opts) : new zn.nn.GRU(6, 9, opts);
+    const m = make(), mg = make();
+    mg.loadStateDict(m.stateDict());
+    mg.to(DEV);
+    const x = zn.randn([5, 7, 6]);
+    const run = (net: zn.nn.Module, input: zn.Tensor): zn.Tensor[] => {
+      const xr = input.detach().requiresGrad_();
+      const [y, state] = (net as zn.nn.LSTM).call(xr) as unknown as [
+        zn.Tensor,
+        zn.Tensor | zn.Tensor[],
+      ];
+      const states = Array.isArray(state) ? state : [state];
+      let loss = y.square().sum();
+      for (const st of states) loss = loss.add(st.mul(0.5).sum());
+      loss.backward();
+      const grads = [...net.parameters()].map((p) => p.grad!);
+      return [y.detach(), ...states.map((t) => t.detach()), xr.grad!, ...grads];
+    };
+    const cpu = run(m, x);
+    let gpu: zn.Tensor[] = [];
+    const fused = countCalls(kind === "LSTM" ? "lstm" : "gru", () => {
+      gpu = run(mg, x.to(DEV));
+    });
+    assertEquals(fused, 4, `${kind}: fused layer calls (2 layers x 2 directions)`);
+    cpu.forEach((c, i) => same(c, gpu[i], `${kind} result ${i}`, 1e-4));
+  }
+});
+
+gpuTest("the fused LSTM and GRU layer functions match the CPU in float64, both directions", () => {
+  zn.manualSeed(5);
+  const [t, b, i, h] = [6, 4, 5, 7];
+  for (const kind of ["lstm", "gru"] as const) {
+    for (const reverse of [false, true]) {
+      const g = kind === "lstm" ? 4 : 3;
+      const w = [
+        zn.randn([g * h, i], { dtype: "float64" }),
+        zn.randn([g * h, h], { dtype: "float64" }).mul(0.4),
+        zn.randn([g * h], { dtype: "float64" }),
+        zn.randn([g * h], { dtype: "float64" }),
+      ];
+      const x = zn.randn([t, b, i], { dtype: "float64" });
+      const h0 = zn.randn([b, h], { dtype: "float64" }),
+        c0 = zn.randn([b, h], { dtype: "float64" });
+      const run = (...xs: zn.Tensor[]): zn.Tensor[] => {
+        const leaves = xs.map((a) => a.detach().requiresGrad_());
+        const [xr, wIh, wHh, bIh, bHh, hr, cr] = leaves;
+        const weights = { wIh, wHh, bIh, bHh };
+        const outs = kind === "lstm"
+          ? RECURRENT_LAYERS.lstm(xr, hr, cr, weights, reverse)
+          : RECURRENT_LAYERS.gru(xr, hr, weights, reverse);
+        outs.reduce(
+          (acc: zn.Tensor, o, k) => acc.add(o.mul(k + 1).sin().sum()),
+          zn.zeros([], { dtype: "float64", device: xr.device }),
+        )
+          .backward();
+        const used = kind === "lstm" ? leaves : leaves.slice(0, 6);
+        return [...outs.map((o) => o.detach()), ...used.map((l) => l.grad!)];
+      };
+      const inputs = [x, ...w, h0, c0];
+      const cpu = run(...inputs);
+      let gpu: zn.Tensor[] = [];
+      const calls = countCalls(kind, () => {
+        gpu = run(...inputs.map((a) => a.to(DEV)));
+      });
+      assertEquals(calls, 1, `${kind}${reverse ? " reverse" : ""}: fused calls`);
+      cpu.forEach((c, k) =>
+        same(c, gpu[k], `${kind}${reverse ? " reverse" : ""} float64 result ${k}`, 1e-9)
+      );
+    }
+  }
+});
+
+gpuTest(
+  "scaledDotProductAttention runs the fused kernel and matches the CPU, gradients too",
+  () => {
+    const F = zn.nn.functional;
+    zn.manualSeed(4);
+    // Causal with more keys than queries, plain, a head dim past the fused bound (composed).
+    const cases: [number, number, number, number, boolean, number][] = [
+      [10, 12, 16, 8, true, 1],
+      [9, 9, 40, 40, false, 1],
+      [3, 70, 33, 20, true, 1],
+      [4, 5, 130, 8, false, 0],
+    ];
+    for (const dtype of ["float32", "float64"] as const) {
+      for (const [l, sl, e, ev, causal, fusedCalls] of cases) {
+        const q = zn.randn([2, 3, l, e], { dtype }), k = zn.randn([2, 3, sl, e], { dtype });
+        const v = zn.randn([2, 3, sl, ev], { dtype }), w = zn.randn([2, 3, l, ev], { dtype });
+        const run = (...xs: zn.Tensor[]): zn.Tensor[] => {
+          const [qr, kr, vr] = xs.slice(0, 3).map((t) => t.detach().requiresGrad_());
+          const y = F.scaledDotProductAttention(qr, kr, vr, { isCausal: causal });
+          y.mul(xs[3]).sum().backward();
+          return [y.detach(), qr.grad!, kr.grad!, vr.grad!];
+        };
+        const cpu = run(q, k, v, w);
+        let gpu: zn.Tensor[] = [];
+        const calls = countCalls("attention", () => {
+          gpu = run(q.to(DEV), k.to(DEV), v.to(DEV), w.to(DEV));
+        });
+        const what = `sdpa ${dtype} L${l} S${sl} E${e} Ev${ev}${causal ? " causal" : ""}`;
+        assertEquals(calls, fusedCalls, `${what}: fused kernel calls`);
+        const tol = dtype === "float64" ? 1e-9 : 2e-4;
+        cpu.forEach((c, i) => same(c, gpu[i], `${what} result ${i}`, tol));
+      }
+    }
+  },
+);
 
 const OPTIMS: [string, (ps: zn.Tensor[]) => zn.optim.Optimizer<{ lr: number }>][] = [
   ["SGD", (p) => new zn.optim.SGD(p, { lr: 0.1, momentum: 0.9, nesterov: true })],

@@ -811,12 +811,21 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
 pub fn PackedB(comptime T: type) type {
     comptime assert(dt.isFloat(T));
     const G = Gemm(T);
+    // A shorter tile of the same panel width, for row counts that the full
+    // height splits badly: 32 rows (a recurrent layer's batch) take three
+    // 12-row tiles, 36 rows of work, or four 8-row tiles, 32. The unpacked-A
+    // kernel also keeps its row pointers in registers at 8 rows.
+    const S = Kernel(T, G.VL, @max(1, G.MR * 2 / 3), null);
+    comptime assert(S.NR == G.NR and S.KC == G.KC);
     return struct {
         const Self = @This();
         /// Columns per panel.
         pub const panel_width: usize = G.NR;
         /// Rows of A per micro-tile.
         pub const tile_rows: usize = G.MR;
+        /// Lanes of the kernel's vectors: full width where AVX-512 exists, so
+        /// the elementwise work beside a multiply may use them too.
+        pub const vector_len: usize = G.VL;
 
         data: [*]T,
         panels: usize,
@@ -853,6 +862,20 @@ pub fn PackedB(comptime T: type) type {
             return self.data + p * G.NR * self.k + pc * G.NR;
         }
 
+        /// Whether m rows take fewer padded rows in the short tiles.
+        fn short(m: usize) bool {
+            const full = (m + G.MR - 1) / G.MR * G.MR;
+            const part = (m + S.MR - 1) / S.MR * S.MR;
+            return part < full;
+        }
+
+        fn tiles(comptime K: type, m: usize, kc: usize, a: [*]const T, lda: usize, panel: [*]const T, c: [*]T, ldc: usize, accumulate: bool) void {
+            var i: usize = 0;
+            while (i < m) : (i += K.MR) {
+                K.micro(false, kc, a + i * lda, lda, panel, c + i * ldc, ldc, @min(K.MR, m - i), K.NR, accumulate);
+            }
+        }
+
         /// c[0..m, panel j's columns] = a @ B[:, panels p0..p1), panel j of the
         /// range stored at c + (j - p0) * NR (row stride ldc). a: [m, k] with
         /// rows contiguous along k (row stride lda). Single-threaded: callers
@@ -863,10 +886,10 @@ pub fn PackedB(comptime T: type) type {
             while (pc < self.k) : (pc += self.kstep) {
                 const kc = @min(self.kstep, self.k - pc);
                 for (p0..p1) |p| {
-                    var i: usize = 0;
-                    while (i < m) : (i += G.MR) {
-                        const rows = @min(G.MR, m - i);
-                        G.micro(false, kc, a + i * lda + pc, lda, self.panelAt(p, pc), c + i * ldc + (p - p0) * G.NR, ldc, rows, G.NR, pc != 0);
+                    if (short(m)) {
+                        tiles(S, m, kc, a + pc, lda, self.panelAt(p, pc), c + (p - p0) * G.NR, ldc, pc != 0);
+                    } else {
+                        tiles(G, m, kc, a + pc, lda, self.panelAt(p, pc), c + (p - p0) * G.NR, ldc, pc != 0);
                     }
                 }
             }

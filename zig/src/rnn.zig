@@ -66,12 +66,30 @@ fn tanhS(comptime T: type, x: T) T {
     return std.math.tanh(x);
 }
 
+/// The units [first, end) that panels [q0, q1) of width nr cover.
+fn unitSpan(h: usize, nr: usize, q_panels: usize, q0: usize, q1: usize) [2]usize {
+    return .{ q0 * nr, if (q1 == q_panels) h else q1 * nr };
+}
+
+/// Asks for the cache lines of units `span` in `parts` blocks of h (block k
+/// at + k * h) of each of `rows` rows (row r at base + r * stride), so that
+/// they arrive in L2 while the step's multiply runs.
+inline fn prefetchUnits(comptime T: type, comptime rw: std.builtin.PrefetchOptions.Rw, base: [*]const T, stride: usize, rows: usize, comptime parts: usize, h: usize, span: [2]usize) void {
+    const line = 64 / @sizeOf(T);
+    for (0..rows) |r| {
+        var u = span[0];
+        while (u < span[1]) : (u += line) {
+            inline for (0..parts) |k| @prefetch(base + r * stride + k * h + u, .{ .rw = rw, .locality = 2 });
+        }
+    }
+}
+
 // ------------------------------------------------------------------ LSTM
 
 fn Lstm(comptime T: type) type {
     const P = mm.PackedB(T);
     const NR = P.panel_width;
-    const VL = vm.lanes(T);
+    const VL = P.vector_len;
     const V = @Vector(VL, T);
     return struct {
         const Fwd = struct {
@@ -147,6 +165,12 @@ fn Lstm(comptime T: type) type {
             const tp = if (c.s == 0) t else d.time(c.s - 1);
             const h_prev = if (c.s == 0) c.h0 else c.y + tp * d.batch * h;
             const ld = c.q_panels * 4 * NR;
+            // The gate math reads this step's rows after the multiply: more
+            // streams, and shorter, than the hardware prefetchers follow.
+            const span = unitSpan(h, NR, c.q_panels, q0, q1);
+            prefetchUnits(T, .read, c.gx + t * d.batch * 4 * h, 4 * h, d.batch, 4, h, span);
+            prefetchUnits(T, .write, c.ws + t * d.batch * 5 * h, 5 * h, d.batch, 5, h, span);
+            prefetchUnits(T, .write, c.y + t * d.batch * h, h, d.batch, 1, h, span);
             c.wt.mul(h_prev, h, d.batch, c.gs + q0 * 4 * NR, ld, q0 * 4, q1 * 4);
             for (0..d.batch) |b| {
                 const ws = c.ws + (t * d.batch + b) * 5 * h;
@@ -243,6 +267,13 @@ fn Lstm(comptime T: type) type {
             const q0 = c.q_panels * chunk / c.chunks;
             const q1 = c.q_panels * (chunk + 1) / c.chunks;
             const ld = c.q_panels * NR;
+            if (c.s < d.steps) {
+                const t = d.time(c.s);
+                const span = unitSpan(h, NR, c.q_panels, q0, q1);
+                prefetchUnits(T, .read, c.dy + t * d.batch * h, h, d.batch, 1, h, span);
+                prefetchUnits(T, .read, c.ws + t * d.batch * 5 * h, 5 * h, d.batch, 5, h, span);
+                prefetchUnits(T, .write, c.dg + t * d.batch * 4 * h, 4 * h, d.batch, 4, h, span);
+            }
             // dG of the step processed before (the later one in the walk) @ W_hh.
             const later = c.s + 1 < d.steps or c.s == d.steps;
             if (later) {
@@ -378,7 +409,7 @@ fn Lstm(comptime T: type) type {
 fn Gru(comptime T: type) type {
     const P = mm.PackedB(T);
     const NR = P.panel_width;
-    const VL = vm.lanes(T);
+    const VL = P.vector_len;
     const V = @Vector(VL, T);
     return struct {
         const Fwd = struct {
@@ -444,6 +475,10 @@ fn Gru(comptime T: type) type {
             const t = d.time(c.s);
             const h_prev = if (c.s == 0) c.h0 else c.y + d.time(c.s - 1) * d.batch * h;
             const ld = c.q_panels * 3 * NR;
+            const span = unitSpan(h, NR, c.q_panels, q0, q1);
+            prefetchUnits(T, .read, c.gx + t * d.batch * 3 * h, 3 * h, d.batch, 3, h, span);
+            prefetchUnits(T, .write, c.ws + t * d.batch * 4 * h, 4 * h, d.batch, 4, h, span);
+            prefetchUnits(T, .write, c.y + t * d.batch * h, h, d.batch, 1, h, span);
             c.wt.mul(h_prev, h, d.batch, c.gs + q0 * 3 * NR, ld, q0 * 3, q1 * 3);
             for (0..d.batch) |b| {
                 const row = t * d.batch + b;
@@ -540,6 +575,14 @@ fn Gru(comptime T: type) type {
             const q0 = c.q_panels * chunk / c.chunks;
             const q1 = c.q_panels * (chunk + 1) / c.chunks;
             const ld = c.q_panels * NR;
+            if (c.s < d.steps) {
+                const t = d.time(c.s);
+                const span = unitSpan(h, NR, c.q_panels, q0, q1);
+                prefetchUnits(T, .read, c.dy + t * d.batch * h, h, d.batch, 1, h, span);
+                prefetchUnits(T, .read, c.ws + t * d.batch * 4 * h, 4 * h, d.batch, 4, h, span);
+                prefetchUnits(T, .write, c.dgx + t * d.batch * 3 * h, 3 * h, d.batch, 3, h, span);
+                prefetchUnits(T, .write, c.dgh + t * d.batch * 3 * h, 3 * h, d.batch, 3, h, span);
+            }
             const later = c.s + 1 < d.steps or c.s == d.steps;
             const tn = d.time(if (c.s == d.steps) 0 else @min(c.s + 1, d.steps - 1));
             if (later) c.w.mul(c.dgh + tn * d.batch * 3 * h, 3 * h, d.batch, c.dhs + q0 * NR, ld, q0, q1);
@@ -843,9 +886,10 @@ fn gruCase(comptime T: type, rnd: std.Random, d: Dims) !void {
 test "fused LSTM and GRU time loops match the reference loops, forward and backward" {
     var prng = std.Random.DefaultPrng.init(11);
     const rnd = prng.random();
-    // Hidden sizes below, at and past a panel, batch rows past a micro-tile,
-    // one step, both directions, 1 and 2 threads.
-    const shapes = [_][3]usize{ .{ 1, 1, 1 }, .{ 3, 2, 5 }, .{ 5, 13, 33 }, .{ 4, 7, 64 }, .{ 2, 25, 70 } };
+    // Hidden sizes below, at and past a panel, batch rows past a micro-tile
+    // (24 rows take full-height tiles, 32 and most others the shorter ones:
+    // see matmul.PackedB), one step, both directions, 1 and 2 threads.
+    const shapes = [_][3]usize{ .{ 1, 1, 1 }, .{ 3, 2, 5 }, .{ 5, 13, 33 }, .{ 4, 7, 64 }, .{ 2, 25, 70 }, .{ 2, 24, 40 }, .{ 3, 32, 33 } };
     for ([_]u32{ 1, 2 }) |threads| {
         pool.setNumThreads(threads);
         for (shapes) |sh| for ([_]bool{ false, true }) |rev| {

@@ -631,6 +631,45 @@ export fn zeno_cuda_softmax(log: i32, dtype: i32, x: u64, xoff: f64, out: u64, o
     return cuda.softmax(log, dtype, x, xoff, out, ooff, outer, r, inner);
 }
 
+// The recurrent and attention exports take the CPU exports' parameters with
+// device addresses for the buffers (the offsets stay in meta).
+
+export fn zeno_cuda_lstm_forward(dtype: i32, gx: u64, w_hh: u64, h0: u64, c0: u64, y: u64, ws: u64, meta: [*]const i32) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
+    return cuda.lstmForward(dtype, gx, w_hh, h0, c0, y, ws, meta);
+}
+
+export fn zeno_cuda_lstm_backward(dtype: i32, w_hh: u64, h0: u64, c0: u64, y: u64, ws: u64, dy: u64, dc_last: u64, dg: u64, dh0: u64, dc0: u64, meta: [*]const i32) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
+    return cuda.lstmBackward(dtype, w_hh, h0, c0, y, ws, dy, dc_last, dg, dh0, dc0, meta);
+}
+
+export fn zeno_cuda_gru_forward(dtype: i32, gx: u64, w_hh: u64, b_hh: u64, h0: u64, y: u64, ws: u64, meta: [*]const i32) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
+    return cuda.gruForward(dtype, gx, w_hh, b_hh, h0, y, ws, meta);
+}
+
+export fn zeno_cuda_gru_backward(dtype: i32, w_hh: u64, h0: u64, y: u64, ws: u64, dy: u64, dgx: u64, dgh: u64, dh0: u64, meta: [*]const i32) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
+    return cuda.gruBackward(dtype, w_hh, h0, y, ws, dy, dgx, dgh, dh0, meta);
+}
+
+export fn zeno_cuda_attention_forward(dtype: i32, q: u64, k: u64, v: u64, o: u64, lse: u64, meta: [*]const i32, scale: f64) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
+    return cuda.attentionForward(dtype, q, k, v, o, lse, meta, scale);
+}
+
+export fn zeno_cuda_attention_backward(dtype: i32, q: u64, k: u64, v: u64, o: u64, do_: u64, lse: u64, dq: u64, dk: u64, dv: u64, meta: [*]const i32, scale: f64) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
+    return cuda.attentionBackward(dtype, q, k, v, o, do_, lse, dq, dk, dv, meta, scale);
+}
+
 /// meta: [a_batch, a_row, a_col, b_batch, b_row, b_col] strides in elements.
 export fn zeno_cuda_matmul(dtype: i32, a: u64, aoff: f64, b: u64, boff: f64, c: u64, coff: f64, batch: i32, m: i32, n: i32, k: i32, meta: [*]const i32) callconv(.c) i32 {
     cuda_lock.lockUncancelable(lockIo());

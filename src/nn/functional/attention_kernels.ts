@@ -91,8 +91,8 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, plan: AttentionPlan):
  * @internal The fused kernel (zig/src/attention.zig): blocked, online
  * softmax, memory linear in the sequence length. It takes plans without a
  * mask tensor or dropout, float32 or float64 operands of one dtype on a
- * backend that has it, and batch dims that agree without broadcasting;
- * null otherwise.
+ * backend that has it (with head dims up to its attentionMaxHeadDim), and
+ * batch dims that agree without broadcasting; null otherwise.
  */
 export function fusedAttention(
   q: Tensor,
@@ -116,6 +116,8 @@ export function fusedAttention(
   const L = q.shape[nd - 2], E = q.shape[nd - 1], S = k.shape[nd - 2], Ev = v.shape[nd - 1];
   if (k.shape[nd - 1] !== E || v.shape[nd - 2] !== S) return null;
   if (L === 0 || S === 0 || E === 0 || Ev === 0) return null;
+  const maxDim = be.attentionMaxHeadDim;
+  if (maxDim !== undefined && Math.max(E, Ev) > maxDim) return null;
   const n = q.numel / (L * E);
   const [q3, k3, v3] = noGrad(() => [
     q.contiguous().reshape([n, L, E]),

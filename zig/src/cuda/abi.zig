@@ -84,6 +84,58 @@ pub const WindowArgs = extern struct { src: u64, dst: u64, idx: u64, flag: u64, 
 pub const sort_max = 2048;
 pub const SortArgs = extern struct { x: u64, vals: u64, idx: u64, outer: u64, r: u64, inner: u64, descending: u32, pad: u32 = 0 };
 
+/// One step of a recurrent layer's gate math (rnn.zig's forms), a thread per
+/// (row, unit); B rows of H units. Addresses point at the step's rows: gs is
+/// the step's h_prev @ W_hh^T ([B, G * H], contiguous), gx the input gates
+/// ([B, G * H]), y [B, H], ws the workspace rows. `prev` is the LSTM's
+/// c_prev or the GRU's h_prev, rows `prev_stride` apart (c0 and h0: H; a
+/// workspace row's cell state: 5H). `bias` is the GRU's b_hh ([3H]).
+pub const RnnStepArgs = extern struct { gs: u64, gx: u64, prev: u64, bias: u64, y: u64, ws: u64, batch: u64, hidden: u64, prev_stride: u64 };
+
+/// One step of a recurrent layer's backward gate math. dy: the step's rows
+/// of the output gradient; carry: dG[next] @ W_hh ([B, H]), 0 on the first
+/// step walked back; prev as in RnnStepArgs; state: the carried dc (LSTM) or
+/// dh (GRU), [B, H], updated in place; out: dG (LSTM, [B, 4H]) or dgx (GRU,
+/// [B, 3H]); out2: dgh (GRU); z_next: the GRU's z of the step after (its
+/// workspace rows, 4H apart), 0 with carry.
+pub const RnnGradArgs = extern struct { dy: u64, carry: u64, prev: u64, ws: u64, state: u64, out: u64, out2: u64, z_next: u64, batch: u64, hidden: u64, prev_stride: u64 };
+
+/// Fused attention (attention.zig's forms): q [n, L, E], k [n, S, E], v [n,
+/// S, Ev], o and dout [n, L, Ev], lse and delta [n, L] (delta: rowsum(dout *
+/// o), backward's scratch), dq, dk, dv shaped as q, k, v. All contiguous.
+pub const AttnArgs = extern struct {
+    q: u64,
+    k: u64,
+    v: u64,
+    o: u64,
+    lse: u64,
+    dout: u64,
+    delta: u64,
+    dq: u64,
+    dk: u64,
+    dv: u64,
+    n: u64,
+    l: u64,
+    s: u64,
+    e: u64,
+    ev: u64,
+    scale: f64,
+    causal: u32,
+    pad: u32 = 0,
+};
+
+/// Head dims the fused attention kernels take: one kernel per bound (E and
+/// Ev at most it), whose per-thread rows stay in registers.
+pub const attn_head_dims = [_]u32{ 32, 64, 128 };
+/// Rows per block (a thread per query or key row).
+pub const attn_rows = 64;
+
+/// Key/value rows one shared-memory tile holds for head-dim bound `emax`:
+/// two tiles of emax elements each fit in 32 KiB.
+pub fn attnTileRows(comptime T: type, comptime emax: u32) u32 {
+    return @min(attn_rows, (16 << 10) / (emax * @sizeOf(T)));
+}
+
 /// Dtypes of the unary/binary/reduce/sort families (as the CPU, plus
 /// float16/bfloat16 for unary and binary, computed in float32).
 pub const ew_dtypes = [_]DType{ .float32, .float64, .float16, .bfloat16, .int64, .int32, .int16, .int8, .uint8, .bool };

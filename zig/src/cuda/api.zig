@@ -631,7 +631,13 @@ pub fn matmul(dtype: i32, a: u64, aoff: f64, b: u64, boff: f64, c: u64, coff: f6
         .b_row = meta[4],
         .b_col = meta[5],
     };
-    if (k == 0) return launchZero(d, args, dd);
+    return runMatmul(d, dd, args);
+}
+
+/// A matmul whose arguments are checked: cuBLAS for floats where it is
+/// there, else the reference kernel.
+fn runMatmul(d: *Device, dd: DType, args: abi.MatmulArgs) i32 {
+    if (args.k == 0) return launchZero(d, args, dd);
     const float = dd == .float32 or dd == .float64 or dd == .float16 or dd == .bfloat16;
     if (float) {
         if (blas.open()) |lib| return cublasMatmul(d, lib, dd, args);
@@ -759,6 +765,356 @@ fn cublasMatmul(d: *Device, lib: *const blas.Api, dd: DType, p: abi.MatmulArgs) 
         else => unreachable,
     }
     return s;
+}
+
+// ---------------------------------------------------------------- recurrent layers
+// rnn.zig's time loops on the device: at each step the hidden GEMM in cuBLAS
+// (row-major c [m, n] = a [m, k] @ B, B given by its strides) and one fused
+// gate kernel (kernels.zig). The meta arrays are the CPU exports': operand
+// offsets in elements, then steps, batch, hidden, reverse.
+
+const RnnDims = struct {
+    steps: u64,
+    batch: u64,
+    hidden: u64,
+    reverse: bool,
+
+    fn time(r: RnnDims, s: u64) u64 {
+        return if (r.reverse) r.steps - 1 - s else s;
+    }
+};
+
+fn rnnDims(m: []const i32) ?RnnDims {
+    for (m[0..3]) |x| if (x < 0) return null;
+    if (m[3] != 0 and m[3] != 1) return null;
+    return .{ .steps = @intCast(m[0]), .batch = @intCast(m[1]), .hidden = @intCast(m[2]), .reverse = m[3] == 1 };
+}
+
+/// Device addresses of the operands: bases plus the meta's element offsets.
+fn operandAddrs(comptime n: usize, bases: [n]u64, meta: [*]const i32, item: u64) ?[n]u64 {
+    var out: [n]u64 = undefined;
+    for (&out, bases, 0..) |*o, b, i| {
+        if (meta[i] < 0 or b == 0) return null;
+        o.* = b + @as(u64, @intCast(meta[i])) * item;
+    }
+    return out;
+}
+
+fn gemm(d: *Device, dd: DType, a: u64, m: u64, k: u64, b: u64, n: u64, b_row: i64, b_col: i64, c: u64) i32 {
+    return runMatmul(d, dd, .{
+        .a = a,
+        .b = b,
+        .c = c,
+        .batch = 1,
+        .m = @intCast(m),
+        .n = @intCast(n),
+        .k = @intCast(k),
+        .a_batch = 0,
+        .a_row = @intCast(k),
+        .a_col = 1,
+        .b_batch = 0,
+        .b_row = b_row,
+        .b_col = b_col,
+    });
+}
+
+fn stepLaunch(d: *Device, comptime prefix: []const u8, dd: DType, n: u64, args: anytype) i32 {
+    return switch (dd) {
+        inline .float32, .float64 => |D| launch(d, nameFor(prefix, D), n, args),
+        else => bad_argument,
+    };
+}
+
+fn floatDtype(dtype: i32) ?DType {
+    const dd = dtypeOf(dtype) orelse return null;
+    return if (dd == .float32 or dd == .float64) dd else null;
+}
+
+fn stepScratch(d: *Device, bytes: u64, comptime what: []const u8) ?u64 {
+    return d.heap.alloc(bytes) catch {
+        _ = fail(out_of_memory, what ++ ": no device memory for a step's scratch ({d} bytes)", .{bytes});
+        return null;
+    };
+}
+
+/// LSTM forward. bases: gx, w_hh, h0, c0, y, ws (rnn.zig's shapes).
+pub fn lstmForward(dtype: i32, gx: u64, w_hh: u64, h0: u64, c0: u64, y: u64, ws: u64, meta: [*]const i32) i32 {
+    const dd = floatDtype(dtype) orelse return bad_argument;
+    const r = rnnDims(meta[6..10]) orelse return bad_argument;
+    const item = sizeOf(dd);
+    const p = operandAddrs(6, .{ gx, w_hh, h0, c0, y, ws }, meta, item) orelse return bad_argument;
+    const d = dev() orelse return no_device;
+    if (r.steps == 0 or r.batch == 0 or r.hidden == 0) return ok;
+    const B = r.batch;
+    const H = r.hidden;
+    const gs = stepScratch(d, B * 4 * H * item, "lstm") orelse return out_of_memory;
+    defer _ = d.heap.free(gs);
+    for (0..r.steps) |s| {
+        const t = r.time(s);
+        const tp = if (s == 0) t else r.time(s - 1);
+        const h_prev = if (s == 0) p[2] else p[4] + tp * B * H * item;
+        // gs = h_prev @ W_hh^T: W_hh [4H, H] read as [H, 4H].
+        var st = gemm(d, dd, h_prev, B, H, p[1], 4 * H, 1, @intCast(H), gs);
+        if (st != ok) return st;
+        const first = s == 0;
+        st = stepLaunch(d, "lstm_step_", dd, B * H, abi.RnnStepArgs{
+            .gs = gs,
+            .gx = p[0] + t * B * 4 * H * item,
+            .prev = if (first) p[3] else p[5] + (tp * B * 5 * H + 4 * H) * item,
+            .bias = 0,
+            .y = p[4] + t * B * H * item,
+            .ws = p[5] + t * B * 5 * H * item,
+            .batch = B,
+            .hidden = H,
+            .prev_stride = if (first) H else 5 * H,
+        });
+        if (st != ok) return st;
+    }
+    return ok;
+}
+
+/// LSTM backward. bases: w_hh, h0, c0, y, ws, dy, dc_last, dg, dh0, dc0.
+pub fn lstmBackward(dtype: i32, w_hh: u64, h0: u64, c0: u64, y: u64, ws: u64, dy: u64, dc_last: u64, dg: u64, dh0: u64, dc0: u64, meta: [*]const i32) i32 {
+    const dd = floatDtype(dtype) orelse return bad_argument;
+    const r = rnnDims(meta[10..14]) orelse return bad_argument;
+    const item = sizeOf(dd);
+    const p = operandAddrs(10, .{ w_hh, h0, c0, y, ws, dy, dc_last, dg, dh0, dc0 }, meta, item) orelse return bad_argument;
+    const d = dev() orelse return no_device;
+    if (r.steps == 0 or r.batch == 0 or r.hidden == 0) return ok;
+    const B = r.batch;
+    const H = r.hidden;
+    // dc0 carries dc from the last step back to the first.
+    var st = check("cuMemcpyDtoDAsync", api_storage().cuMemcpyDtoDAsync_v2(p[9], p[6], @intCast(B * H * item), d.stream));
+    if (st != ok) return st;
+    const dhs = stepScratch(d, B * H * item, "lstm backward") orelse return out_of_memory;
+    defer _ = d.heap.free(dhs);
+    var s: u64 = r.steps;
+    while (s > 0) {
+        s -= 1;
+        const t = r.time(s);
+        const later = s + 1 < r.steps;
+        if (later) {
+            // dG of the step walked before (the later one) @ W_hh [4H, H].
+            st = gemm(d, dd, p[7] + r.time(s + 1) * B * 4 * H * item, B, 4 * H, p[0], H, @intCast(H), 1, dhs);
+            if (st != ok) return st;
+        }
+        const first = s == 0;
+        st = stepLaunch(d, "lstm_grad_", dd, B * H, abi.RnnGradArgs{
+            .dy = p[5] + t * B * H * item,
+            .carry = if (later) dhs else 0,
+            .prev = if (first) p[2] else p[4] + (r.time(s - 1) * B * 5 * H + 4 * H) * item,
+            .ws = p[4] + t * B * 5 * H * item,
+            .state = p[9],
+            .out = p[7] + t * B * 4 * H * item,
+            .out2 = 0,
+            .z_next = 0,
+            .batch = B,
+            .hidden = H,
+            .prev_stride = if (first) H else 5 * H,
+        });
+        if (st != ok) return st;
+    }
+    return gemm(d, dd, p[7] + r.time(0) * B * 4 * H * item, B, 4 * H, p[0], H, @intCast(H), 1, p[8]);
+}
+
+/// GRU forward. bases: gx, w_hh, b_hh, h0, y, ws.
+pub fn gruForward(dtype: i32, gx: u64, w_hh: u64, b_hh: u64, h0: u64, y: u64, ws: u64, meta: [*]const i32) i32 {
+    const dd = floatDtype(dtype) orelse return bad_argument;
+    const r = rnnDims(meta[6..10]) orelse return bad_argument;
+    const item = sizeOf(dd);
+    const p = operandAddrs(6, .{ gx, w_hh, b_hh, h0, y, ws }, meta, item) orelse return bad_argument;
+    const d = dev() orelse return no_device;
+    if (r.steps == 0 or r.batch == 0 or r.hidden == 0) return ok;
+    const B = r.batch;
+    const H = r.hidden;
+    const gs = stepScratch(d, B * 3 * H * item, "gru") orelse return out_of_memory;
+    defer _ = d.heap.free(gs);
+    for (0..r.steps) |s| {
+        const t = r.time(s);
+        const h_prev = if (s == 0) p[3] else p[4] + r.time(s - 1) * B * H * item;
+        var st = gemm(d, dd, h_prev, B, H, p[1], 3 * H, 1, @intCast(H), gs);
+        if (st != ok) return st;
+        st = stepLaunch(d, "gru_step_", dd, B * H, abi.RnnStepArgs{
+            .gs = gs,
+            .gx = p[0] + t * B * 3 * H * item,
+            .prev = h_prev,
+            .bias = p[2],
+            .y = p[4] + t * B * H * item,
+            .ws = p[5] + t * B * 4 * H * item,
+            .batch = B,
+            .hidden = H,
+            .prev_stride = H,
+        });
+        if (st != ok) return st;
+    }
+    return ok;
+}
+
+/// GRU backward. bases: w_hh, h0, y, ws, dy, dgx, dgh, dh0.
+pub fn gruBackward(dtype: i32, w_hh: u64, h0: u64, y: u64, ws: u64, dy: u64, dgx: u64, dgh: u64, dh0: u64, meta: [*]const i32) i32 {
+    const dd = floatDtype(dtype) orelse return bad_argument;
+    const r = rnnDims(meta[8..12]) orelse return bad_argument;
+    const item = sizeOf(dd);
+    const p = operandAddrs(8, .{ w_hh, h0, y, ws, dy, dgx, dgh, dh0 }, meta, item) orelse return bad_argument;
+    const d = dev() orelse return no_device;
+    if (r.steps == 0 or r.batch == 0 or r.hidden == 0) return ok;
+    const B = r.batch;
+    const H = r.hidden;
+    const dhs = stepScratch(d, B * H * item, "gru backward") orelse return out_of_memory;
+    defer _ = d.heap.free(dhs);
+    var st: i32 = ok;
+    // dh0 carries dh from the last step back to the first.
+    var s: u64 = r.steps;
+    while (s > 0) {
+        s -= 1;
+        const t = r.time(s);
+        const later = s + 1 < r.steps;
+        const tn = if (later) r.time(s + 1) else t;
+        if (later) {
+            st = gemm(d, dd, p[6] + tn * B * 3 * H * item, B, 3 * H, p[0], H, @intCast(H), 1, dhs);
+            if (st != ok) return st;
+        }
+        st = stepLaunch(d, "gru_grad_", dd, B * H, abi.RnnGradArgs{
+            .dy = p[4] + t * B * H * item,
+            .carry = if (later) dhs else 0,
+            .prev = if (s == 0) p[1] else p[2] + r.time(s - 1) * B * H * item,
+            .ws = p[3] + t * B * 4 * H * item,
+            .state = p[7],
+            .out = p[5] + t * B * 3 * H * item,
+            .out2 = p[6] + t * B * 3 * H * item,
+            .z_next = if (later) p[3] + tn * B * 4 * H * item else 0,
+            .batch = B,
+            .hidden = H,
+            .prev_stride = H,
+        });
+        if (st != ok) return st;
+    }
+    // dh0 = dgh[first] @ W_hh + dh z[first].
+    const t0 = r.time(0);
+    st = gemm(d, dd, p[6] + t0 * B * 3 * H * item, B, 3 * H, p[0], H, @intCast(H), 1, dhs);
+    if (st != ok) return st;
+    return stepLaunch(d, "gru_first_", dd, B * H, abi.RnnGradArgs{
+        .dy = 0,
+        .carry = dhs,
+        .prev = 0,
+        .ws = 0,
+        .state = p[7],
+        .out = 0,
+        .out2 = 0,
+        .z_next = p[3] + t0 * B * 4 * H * item,
+        .batch = B,
+        .hidden = H,
+        .prev_stride = 0,
+    });
+}
+
+// ---------------------------------------------------------------- attention
+// Fused attention (kernels.zig's attn_* family). meta: the CPU exports'
+// operand offsets, then n, L, S, E, Ev, causal. Head dims above the largest
+// of abi.attn_head_dims give status 6 (the caller composes the op instead).
+
+const AttnDims = struct { n: u64, l: u64, s: u64, e: u64, ev: u64, causal: bool };
+
+fn attnDims(m: []const i32) ?AttnDims {
+    for (m[0..5]) |x| if (x < 0) return null;
+    if (m[5] != 0 and m[5] != 1) return null;
+    return .{ .n = @intCast(m[0]), .l = @intCast(m[1]), .s = @intCast(m[2]), .e = @intCast(m[3]), .ev = @intCast(m[4]), .causal = m[5] == 1 };
+}
+
+/// Launches kernel `prefix` (per dtype and head-dim bound) over row blocks
+/// of `rows` rows and every (batch, head), at most 65535 of those a launch.
+fn attnLaunch(d: *Device, comptime prefix: []const u8, dd: DType, a: abi.AttnArgs, rows: u64) i32 {
+    const need = @max(a.e, a.ev);
+    const item = sizeOf(dd);
+    var done: u64 = 0;
+    while (done < a.n) {
+        const chunk = @min(a.n - done, 65535);
+        var part = a;
+        part.n = chunk;
+        part.q = a.q + done * a.l * a.e * item;
+        part.k = a.k + done * a.s * a.e * item;
+        part.v = a.v + done * a.s * a.ev * item;
+        part.o = a.o + done * a.l * a.ev * item;
+        part.lse = a.lse + done * a.l * item;
+        if (a.dout != 0) part.dout = a.dout + done * a.l * a.ev * item;
+        if (a.delta != 0) part.delta = a.delta + done * a.l * item;
+        if (a.dq != 0) part.dq = a.dq + done * a.l * a.e * item;
+        if (a.dk != 0) part.dk = a.dk + done * a.s * a.e * item;
+        if (a.dv != 0) part.dv = a.dv + done * a.s * a.ev * item;
+        const grid = [3]u32{ @intCast((rows + abi.attn_rows - 1) / abi.attn_rows), @intCast(chunk), 1 };
+        const st = blk: switch (dd) {
+            inline .float32, .float64 => |D| {
+                inline for (abi.attn_head_dims) |emax| {
+                    if (need <= emax) break :blk launch3(d, prefix ++ @tagName(D) ++ std.fmt.comptimePrint("_{d}", .{emax}), grid, abi.attn_rows, part);
+                }
+                break :blk unsupported;
+            },
+            else => bad_argument,
+        };
+        if (st != ok) return st;
+        done += chunk;
+    }
+    return ok;
+}
+
+fn attnArgs(dm_: AttnDims, scale: f64) abi.AttnArgs {
+    return .{ .q = 0, .k = 0, .v = 0, .o = 0, .lse = 0, .dout = 0, .delta = 0, .dq = 0, .dk = 0, .dv = 0, .n = dm_.n, .l = dm_.l, .s = dm_.s, .e = dm_.e, .ev = dm_.ev, .scale = scale, .causal = @intFromBool(dm_.causal) };
+}
+
+fn attnSupported(a: AttnDims) bool {
+    return @max(a.e, a.ev) <= abi.attn_head_dims[abi.attn_head_dims.len - 1];
+}
+
+/// Forward. bases: q, k, v, o, lse.
+pub fn attentionForward(dtype: i32, q: u64, k: u64, v: u64, o: u64, lse: u64, meta: [*]const i32, scale: f64) i32 {
+    const dd = floatDtype(dtype) orelse return bad_argument;
+    const ad = attnDims(meta[5..11]) orelse return bad_argument;
+    if (!std.math.isFinite(scale)) return bad_argument;
+    const item = sizeOf(dd);
+    const p = operandAddrs(5, .{ q, k, v, o, lse }, meta, item) orelse return bad_argument;
+    if (!attnSupported(ad)) return fail(unsupported, "scaledDotProductAttention: head dims {d} and {d} (at most {d} on CUDA)", .{ ad.e, ad.ev, abi.attn_head_dims[abi.attn_head_dims.len - 1] });
+    const d = dev() orelse return no_device;
+    if (ad.n == 0 or ad.l == 0) return ok;
+    var a = attnArgs(ad, scale);
+    a.q = p[0];
+    a.k = p[1];
+    a.v = p[2];
+    a.o = p[3];
+    a.lse = p[4];
+    return attnLaunch(d, "attn_fwd_", dd, a, ad.l);
+}
+
+/// Backward. bases: q, k, v, o, dout, lse, dq, dk, dv.
+pub fn attentionBackward(dtype: i32, q: u64, k: u64, v: u64, o: u64, dout: u64, lse: u64, dq: u64, dk: u64, dv: u64, meta: [*]const i32, scale: f64) i32 {
+    const dd = floatDtype(dtype) orelse return bad_argument;
+    const ad = attnDims(meta[9..15]) orelse return bad_argument;
+    if (!std.math.isFinite(scale)) return bad_argument;
+    const item = sizeOf(dd);
+    const p = operandAddrs(9, .{ q, k, v, o, dout, lse, dq, dk, dv }, meta, item) orelse return bad_argument;
+    if (!attnSupported(ad)) return fail(unsupported, "scaledDotProductAttention backward: head dims {d} and {d} (at most {d} on CUDA)", .{ ad.e, ad.ev, abi.attn_head_dims[abi.attn_head_dims.len - 1] });
+    const d = dev() orelse return no_device;
+    if (ad.n == 0) return ok;
+    const delta = stepScratch(d, @max(ad.n * ad.l, 1) * item, "scaledDotProductAttention backward") orelse return out_of_memory;
+    defer _ = d.heap.free(delta);
+    var a = attnArgs(ad, scale);
+    a.q = p[0];
+    a.k = p[1];
+    a.v = p[2];
+    a.o = p[3];
+    a.dout = p[4];
+    a.lse = p[5];
+    a.dq = p[6];
+    a.dk = p[7];
+    a.dv = p[8];
+    a.delta = delta;
+    var st = stepLaunch(d, "attn_delta_", dd, ad.n * ad.l, a);
+    if (st != ok) return st;
+    if (ad.l > 0) {
+        st = attnLaunch(d, "attn_dq_", dd, a, ad.l);
+        if (st != ok) return st;
+    }
+    if (ad.s > 0) st = attnLaunch(d, "attn_dkv_", dd, a, ad.s);
+    return st;
 }
 
 // ---------------------------------------------------------------- indexing

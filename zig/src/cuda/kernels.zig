@@ -1517,6 +1517,442 @@ fn windowKernel(comptime D: DType) fn (abi.WindowArgs) callconv(.kernel) void {
 
 // ---------------------------------------------------------------- exports
 
+// ---------------------------------------------------------------- recurrent layers
+// rnn.zig's gate math, a thread per (row, unit), over one step's rows; the
+// step's hidden GEMM runs in cuBLAS before each launch (api.zig). sigmoid
+// and tanh are vmath's at width 1, as the CPU's vector path computes them.
+
+inline fn sigmoidT(comptime T: type, x: T) T {
+    return vm.sigmoid(T, 1, @as(@Vector(1, T), @splat(x)))[0];
+}
+
+inline fn tanhT(comptime T: type, x: T) T {
+    return vm.tanh(T, 1, @as(@Vector(1, T), @splat(x)))[0];
+}
+
+/// LSTM step: gs, gx: [B, 4H] (gates i, f, g, o); writes y [B, H] and ws [B, 5H].
+fn lstmStepKernel(comptime D: DType) fn (abi.RnnStepArgs) callconv(.kernel) void {
+    return struct {
+        fn k(a: abi.RnnStepArgs) callconv(.kernel) void {
+            const T = dt.Storage(D);
+            const gs = gp(T, a.gs);
+            const gx = gp(T, a.gx);
+            const cp = gp(T, a.prev);
+            const y = gp(T, a.y);
+            const ws = gp(T, a.ws);
+            const h = a.hidden;
+            var id = globalId();
+            while (id < a.batch * h) : (id += gridSize()) {
+                const b = id / h;
+                const u = id - b * h;
+                const g = gs + b * 4 * h;
+                const x = gx + b * 4 * h;
+                const i = sigmoidT(T, g[u] + x[u]);
+                const f = sigmoidT(T, g[h + u] + x[h + u]);
+                const gc = tanhT(T, g[2 * h + u] + x[2 * h + u]);
+                const o = sigmoidT(T, g[3 * h + u] + x[3 * h + u]);
+                const c = f * cp[b * a.prev_stride + u] + i * gc;
+                y[b * h + u] = o * tanhT(T, c);
+                const w = ws + b * 5 * h;
+                w[u] = i;
+                w[h + u] = f;
+                w[2 * h + u] = gc;
+                w[3 * h + u] = o;
+                w[4 * h + u] = c;
+            }
+        }
+    }.k;
+}
+
+/// LSTM step backward: dG [B, 4H] of the step, the carried dc updated in place.
+fn lstmGradKernel(comptime D: DType) fn (abi.RnnGradArgs) callconv(.kernel) void {
+    return struct {
+        fn k(a: abi.RnnGradArgs) callconv(.kernel) void {
+            const T = dt.Storage(D);
+            const dy = gp(T, a.dy);
+            const cp = gp(T, a.prev);
+            const ws = gp(T, a.ws);
+            const dc = gp(T, a.state);
+            const dg = gp(T, a.out);
+            const h = a.hidden;
+            var id = globalId();
+            while (id < a.batch * h) : (id += gridSize()) {
+                const b = id / h;
+                const u = id - b * h;
+                var dh = dy[id];
+                if (a.carry != 0) dh += gp(T, a.carry)[id];
+                const w = ws + b * 5 * h;
+                const i = w[u];
+                const f = w[h + u];
+                const g = w[2 * h + u];
+                const o = w[3 * h + u];
+                const tc = tanhT(T, w[4 * h + u]);
+                const dcv = dc[id] + dh * o * (1 - tc * tc);
+                const r = dg + b * 4 * h;
+                r[u] = dcv * g * i * (1 - i);
+                r[h + u] = dcv * cp[b * a.prev_stride + u] * f * (1 - f);
+                r[2 * h + u] = dcv * i * (1 - g * g);
+                r[3 * h + u] = dh * tc * o * (1 - o);
+                dc[id] = dcv * f;
+            }
+        }
+    }.k;
+}
+
+/// GRU step: gs (h_prev @ W_hh^T), gx: [B, 3H] (gates r, z, n), bias b_hh
+/// [3H]; writes y [B, H] and ws [B, 4H] (r, z, n, the hidden part of n).
+fn gruStepKernel(comptime D: DType) fn (abi.RnnStepArgs) callconv(.kernel) void {
+    return struct {
+        fn k(a: abi.RnnStepArgs) callconv(.kernel) void {
+            const T = dt.Storage(D);
+            const gs = gp(T, a.gs);
+            const gx = gp(T, a.gx);
+            const hp = gp(T, a.prev);
+            const bh = gp(T, a.bias);
+            const y = gp(T, a.y);
+            const ws = gp(T, a.ws);
+            const h = a.hidden;
+            var id = globalId();
+            while (id < a.batch * h) : (id += gridSize()) {
+                const b = id / h;
+                const u = id - b * h;
+                const g = gs + b * 3 * h;
+                const x = gx + b * 3 * h;
+                const ghn = g[2 * h + u] + bh[2 * h + u];
+                const r = sigmoidT(T, x[u] + g[u] + bh[u]);
+                const z = sigmoidT(T, x[h + u] + g[h + u] + bh[h + u]);
+                const n = tanhT(T, x[2 * h + u] + r * ghn);
+                y[id] = (1 - z) * n + z * hp[b * a.prev_stride + u];
+                const w = ws + b * 4 * h;
+                w[u] = r;
+                w[h + u] = z;
+                w[2 * h + u] = n;
+                w[3 * h + u] = ghn;
+            }
+        }
+    }.k;
+}
+
+/// GRU step backward: dgx, dgh [B, 3H] of the step; the carried dh in place.
+fn gruGradKernel(comptime D: DType) fn (abi.RnnGradArgs) callconv(.kernel) void {
+    return struct {
+        fn k(a: abi.RnnGradArgs) callconv(.kernel) void {
+            const T = dt.Storage(D);
+            const dy = gp(T, a.dy);
+            const hp = gp(T, a.prev);
+            const ws = gp(T, a.ws);
+            const dhio = gp(T, a.state);
+            const dgx = gp(T, a.out);
+            const dgh = gp(T, a.out2);
+            const h = a.hidden;
+            var id = globalId();
+            while (id < a.batch * h) : (id += gridSize()) {
+                const b = id / h;
+                const u = id - b * h;
+                var dh = dy[id];
+                if (a.carry != 0) dh += gp(T, a.carry)[id] + dhio[id] * gp(T, a.z_next)[b * 4 * h + h + u];
+                const w = ws + b * 4 * h;
+                const r = w[u];
+                const z = w[h + u];
+                const n = w[2 * h + u];
+                const ghn = w[3 * h + u];
+                const dn = dh * (1 - z) * (1 - n * n);
+                const dr = dn * ghn * r * (1 - r);
+                const dz = dh * (hp[b * a.prev_stride + u] - n) * z * (1 - z);
+                const ox = dgx + b * 3 * h;
+                const oh = dgh + b * 3 * h;
+                ox[u] = dr;
+                ox[h + u] = dz;
+                ox[2 * h + u] = dn;
+                oh[u] = dr;
+                oh[h + u] = dz;
+                oh[2 * h + u] = dn * r;
+                dhio[id] = dh;
+            }
+        }
+    }.k;
+}
+
+/// GRU's dh0 = carry (dgh[first] @ W_hh) + dh z[first], over dh in place.
+fn gruFirstKernel(comptime D: DType) fn (abi.RnnGradArgs) callconv(.kernel) void {
+    return struct {
+        fn k(a: abi.RnnGradArgs) callconv(.kernel) void {
+            const T = dt.Storage(D);
+            const dh = gp(T, a.state);
+            const carry = gp(T, a.carry);
+            const z = gp(T, a.z_next);
+            const h = a.hidden;
+            var id = globalId();
+            while (id < a.batch * h) : (id += gridSize()) {
+                const b = id / h;
+                const u = id - b * h;
+                dh[id] = carry[id] + dh[id] * z[b * 4 * h + h + u];
+            }
+        }
+    }.k;
+}
+
+// ---------------------------------------------------------------- attention
+// attention.zig's forms, flash-attention style: a block of attn_rows threads,
+// a thread per query row (per key row for dk and dv) whose row and
+// accumulators stay in registers (head dims up to a compile-time bound, one
+// kernel per bound), the other side's rows staged through shared memory a
+// tile at a time, and the softmax online: memory linear in the sequence
+// length, no [L, S] matrix. Every thread of a block takes part in every
+// staging loop and barrier; rows past the end only skip the math.
+
+fn attnName(comptime prefix: []const u8, comptime D: DType, comptime emax: u32) [:0]const u8 {
+    return prefix ++ @tagName(D) ++ std.fmt.comptimePrint("_{d}", .{emax});
+}
+
+inline fn logT(comptime T: type, x: T) T {
+    return @floatCast(dm.log(@as(f64, x)));
+}
+
+/// Copies rows [r0, r0 + rows) of a [*, width] matrix into a tile of rows
+/// `emax` apart, the block's threads striding over the elements.
+inline fn stage(comptime T: type, comptime emax: u32, dst: [*]addrspace(.shared) T, src: G(T), r0: u64, rows: u64, width: u64) void {
+    var idx: u64 = @workItemId(0);
+    while (idx < rows * width) : (idx += abi.attn_rows) {
+        const r = idx / width;
+        const c = idx - r * width;
+        dst[r * emax + c] = src[(r0 + r) * width + c];
+    }
+}
+
+/// o = softmax(q k^T scale) v and lse per row; grid (row blocks, n).
+fn attnFwdKernel(comptime D: DType, comptime emax: u32) fn (abi.AttnArgs) callconv(.kernel) void {
+    const T = dt.Storage(D);
+    const kt = abi.attnTileRows(T, emax);
+    return struct {
+        var ks: [kt * emax]T addrspace(.shared) = undefined;
+        var vs: [kt * emax]T addrspace(.shared) = undefined;
+        fn k(a: abi.AttnArgs) callconv(.kernel) void {
+            const tid: u64 = @workItemId(0);
+            const bh: u64 = @workGroupId(1);
+            const row0: u64 = @as(u64, @workGroupId(0)) * abi.attn_rows;
+            const qi = row0 + tid;
+            const live = qi < a.l;
+            const e = a.e;
+            const ev = a.ev;
+            const scale: T = @floatCast(a.scale);
+            const kk = gp(T, a.k) + bh * a.s * e;
+            const vv = gp(T, a.v) + bh * a.s * ev;
+            var qr: [emax]T = @splat(0);
+            var acc: [emax]T = @splat(0);
+            if (live) {
+                const q = gp(T, a.q) + (bh * a.l + qi) * e;
+                inline for (0..emax) |c| if (c < e) {
+                    qr[c] = q[c];
+                };
+            }
+            var m: T = -std.math.inf(T);
+            var sum: T = 0;
+            // Causal: the block's rows see keys up to its last row.
+            const last = @min(row0 + abi.attn_rows, a.l);
+            const s_end = if (a.causal != 0) @min(a.s, last) else a.s;
+            var j0: u64 = 0;
+            while (j0 < s_end) : (j0 += kt) {
+                const rows = @min(kt, s_end - j0);
+                stage(T, emax, &ks, kk, j0, rows, e);
+                stage(T, emax, &vs, vv, j0, rows, ev);
+                barrier();
+                if (live) {
+                    const jend = if (a.causal != 0) @min(rows, (qi + 1) -| j0) else rows;
+                    for (0..jend) |jj| {
+                        var dot: T = 0;
+                        inline for (0..emax) |c| if (c < e) {
+                            dot += qr[c] * ks[jj * emax + c];
+                        };
+                        const sc = dot * scale;
+                        const m_new = @max(m, sc);
+                        const corr = expT(T, m - m_new);
+                        const p = expT(T, sc - m_new);
+                        sum = sum * corr + p;
+                        inline for (0..emax) |c| if (c < ev) {
+                            acc[c] = acc[c] * corr + p * vs[jj * emax + c];
+                        };
+                        m = m_new;
+                    }
+                }
+                barrier();
+            }
+            if (live) {
+                const o = gp(T, a.o) + (bh * a.l + qi) * ev;
+                const inv: T = if (sum > 0) 1 / sum else 0;
+                inline for (0..emax) |c| if (c < ev) {
+                    o[c] = acc[c] * inv;
+                };
+                gp(T, a.lse)[bh * a.l + qi] = if (sum > 0) m + logT(T, sum) else -std.math.inf(T);
+            }
+        }
+    }.k;
+}
+
+/// delta = rowsum(dout * o): [n * L], a thread per row.
+fn attnDeltaKernel(comptime D: DType) fn (abi.AttnArgs) callconv(.kernel) void {
+    return struct {
+        fn k(a: abi.AttnArgs) callconv(.kernel) void {
+            const T = dt.Storage(D);
+            const o = gp(T, a.o);
+            const g = gp(T, a.dout);
+            const delta = gp(T, a.delta);
+            var row = globalId();
+            while (row < a.n * a.l) : (row += gridSize()) {
+                var acc: T = 0;
+                for (0..a.ev) |c| acc += g[row * a.ev + c] * o[row * a.ev + c];
+                delta[row] = acc;
+            }
+        }
+    }.k;
+}
+
+/// dq = scale * sum_j p_ij (dout_i . v_j - delta_i) k_j; a thread per query row.
+fn attnDqKernel(comptime D: DType, comptime emax: u32) fn (abi.AttnArgs) callconv(.kernel) void {
+    const T = dt.Storage(D);
+    const kt = abi.attnTileRows(T, emax);
+    return struct {
+        var ks: [kt * emax]T addrspace(.shared) = undefined;
+        var vs: [kt * emax]T addrspace(.shared) = undefined;
+        fn k(a: abi.AttnArgs) callconv(.kernel) void {
+            const tid: u64 = @workItemId(0);
+            const bh: u64 = @workGroupId(1);
+            const row0: u64 = @as(u64, @workGroupId(0)) * abi.attn_rows;
+            const qi = row0 + tid;
+            const live = qi < a.l;
+            const e = a.e;
+            const ev = a.ev;
+            const scale: T = @floatCast(a.scale);
+            const kk = gp(T, a.k) + bh * a.s * e;
+            const vv = gp(T, a.v) + bh * a.s * ev;
+            var qr: [emax]T = @splat(0);
+            var gr: [emax]T = @splat(0);
+            var dq: [emax]T = @splat(0);
+            var lse: T = 0;
+            var delta: T = 0;
+            if (live) {
+                const q = gp(T, a.q) + (bh * a.l + qi) * e;
+                const g = gp(T, a.dout) + (bh * a.l + qi) * ev;
+                inline for (0..emax) |c| {
+                    if (c < e) qr[c] = q[c];
+                    if (c < ev) gr[c] = g[c];
+                }
+                lse = gp(T, a.lse)[bh * a.l + qi];
+                delta = gp(T, a.delta)[bh * a.l + qi];
+            }
+            const last = @min(row0 + abi.attn_rows, a.l);
+            const s_end = if (a.causal != 0) @min(a.s, last) else a.s;
+            var j0: u64 = 0;
+            while (j0 < s_end) : (j0 += kt) {
+                const rows = @min(kt, s_end - j0);
+                stage(T, emax, &ks, kk, j0, rows, e);
+                stage(T, emax, &vs, vv, j0, rows, ev);
+                barrier();
+                if (live) {
+                    const jend = if (a.causal != 0) @min(rows, (qi + 1) -| j0) else rows;
+                    for (0..jend) |jj| {
+                        var dot: T = 0;
+                        var dp: T = 0;
+                        inline for (0..emax) |c| {
+                            if (c < e) dot += qr[c] * ks[jj * emax + c];
+                            if (c < ev) dp += gr[c] * vs[jj * emax + c];
+                        }
+                        const p = expT(T, dot * scale - lse);
+                        const ds = p * (dp - delta);
+                        inline for (0..emax) |c| if (c < e) {
+                            dq[c] += ds * ks[jj * emax + c];
+                        };
+                    }
+                }
+                barrier();
+            }
+            if (live) {
+                const out = gp(T, a.dq) + (bh * a.l + qi) * e;
+                inline for (0..emax) |c| if (c < e) {
+                    out[c] = dq[c] * scale;
+                };
+            }
+        }
+    }.k;
+}
+
+/// dv = sum_i p_ij dout_i, dk = scale * sum_i p_ij (dout_i . v_j - delta_i) q_i;
+/// a thread per key row, grid (key row blocks, n).
+fn attnDkvKernel(comptime D: DType, comptime emax: u32) fn (abi.AttnArgs) callconv(.kernel) void {
+    const T = dt.Storage(D);
+    const kt = abi.attnTileRows(T, emax);
+    return struct {
+        var qs: [kt * emax]T addrspace(.shared) = undefined;
+        var gs: [kt * emax]T addrspace(.shared) = undefined;
+        var ls: [kt]T addrspace(.shared) = undefined;
+        var ds_: [kt]T addrspace(.shared) = undefined;
+        fn k(a: abi.AttnArgs) callconv(.kernel) void {
+            const tid: u64 = @workItemId(0);
+            const bh: u64 = @workGroupId(1);
+            const key0: u64 = @as(u64, @workGroupId(0)) * abi.attn_rows;
+            const kj = key0 + tid;
+            const live = kj < a.s;
+            const e = a.e;
+            const ev = a.ev;
+            const scale: T = @floatCast(a.scale);
+            const qq = gp(T, a.q) + bh * a.l * e;
+            const gg = gp(T, a.dout) + bh * a.l * ev;
+            const lse = gp(T, a.lse) + bh * a.l;
+            const delta = gp(T, a.delta) + bh * a.l;
+            var kr: [emax]T = @splat(0);
+            var vr: [emax]T = @splat(0);
+            var dk: [emax]T = @splat(0);
+            var dv: [emax]T = @splat(0);
+            if (live) {
+                const kp = gp(T, a.k) + (bh * a.s + kj) * e;
+                const vp = gp(T, a.v) + (bh * a.s + kj) * ev;
+                inline for (0..emax) |c| {
+                    if (c < e) kr[c] = kp[c];
+                    if (c < ev) vr[c] = vp[c];
+                }
+            }
+            // Causal: only rows i >= j see key j; the block's first key is key0.
+            var q0: u64 = if (a.causal != 0) @min(key0, a.l) else 0;
+            while (q0 < a.l) : (q0 += kt) {
+                const rows = @min(kt, a.l - q0);
+                stage(T, emax, &qs, qq, q0, rows, e);
+                stage(T, emax, &gs, gg, q0, rows, ev);
+                if (tid < rows) {
+                    ls[tid] = lse[q0 + tid];
+                    ds_[tid] = delta[q0 + tid];
+                }
+                barrier();
+                if (live) {
+                    const first = if (a.causal != 0) @min(rows, kj -| q0) else 0;
+                    for (first..rows) |ii| {
+                        var dot: T = 0;
+                        var dp: T = 0;
+                        inline for (0..emax) |c| {
+                            if (c < e) dot += qs[ii * emax + c] * kr[c];
+                            if (c < ev) dp += gs[ii * emax + c] * vr[c];
+                        }
+                        const p = expT(T, dot * scale - ls[ii]);
+                        const dsv = p * (dp - ds_[ii]);
+                        inline for (0..emax) |c| {
+                            if (c < ev) dv[c] += p * gs[ii * emax + c];
+                            if (c < e) dk[c] += dsv * qs[ii * emax + c];
+                        }
+                    }
+                }
+                barrier();
+            }
+            if (live) {
+                const dkp = gp(T, a.dk) + (bh * a.s + kj) * e;
+                const dvp = gp(T, a.dv) + (bh * a.s + kj) * ev;
+                inline for (0..emax) |c| {
+                    if (c < e) dkp[c] = dk[c] * scale;
+                    if (c < ev) dvp[c] = dv[c];
+                }
+            }
+        }
+    }.k;
+}
+
 const ew_dtypes = abi.ew_dtypes;
 const reduce_dtypes = abi.reduce_dtypes;
 const scan_dtypes = abi.scan_dtypes;
@@ -1555,6 +1991,17 @@ comptime {
             if (abi.flatUnary(op)) ex(&unaryFlatKernel(D, op), "unary_flat_" ++ @tagName(op) ++ "_" ++ @tagName(D));
         }
         ex(&softmaxKernel(D), "softmax_" ++ @tagName(D));
+        ex(&lstmStepKernel(D), "lstm_step_" ++ @tagName(D));
+        ex(&lstmGradKernel(D), "lstm_grad_" ++ @tagName(D));
+        ex(&gruStepKernel(D), "gru_step_" ++ @tagName(D));
+        ex(&gruGradKernel(D), "gru_grad_" ++ @tagName(D));
+        ex(&gruFirstKernel(D), "gru_first_" ++ @tagName(D));
+        ex(&attnDeltaKernel(D), "attn_delta_" ++ @tagName(D));
+        for (abi.attn_head_dims) |emax| {
+            ex(&attnFwdKernel(D, emax), attnName("attn_fwd_", D, emax));
+            ex(&attnDqKernel(D, emax), attnName("attn_dq_", D, emax));
+            ex(&attnDkvKernel(D, emax), attnName("attn_dkv_", D, emax));
+        }
         ex(&optimKernel(D), "optim_" ++ @tagName(D));
         ex(&windowKernel(D), "window2d_" ++ @tagName(D));
     }
