@@ -141,6 +141,18 @@ export {
 } from "./src/ops/reduce.ts";
 export { matmul } from "./src/ops/matmul.ts";
 export { cat, chunk, split, stack, tril, triu } from "./src/ops/join.ts";
+export {
+  flip,
+  movedim,
+  repeat,
+  repeatInterleave,
+  roll,
+  rot90,
+  tile,
+  unbind,
+} from "./src/ops/rearrange.ts";
+export { addmm, addmv, baddbmm, bmm, einsum, outer } from "./src/ops/products.ts";
+export type { AddProductOptions } from "./src/ops/products.ts";
 export { oneHot } from "./src/ops/one_hot.ts";
 export { gather, indexSelect, maskedFill } from "./src/ops/indexing.ts";
 export type { IndexPutOptions } from "./src/ops/indexing.ts";

@@ -17,6 +17,8 @@ import * as mm from "./ops/matmul.ts";
 import * as ix from "./ops/indexing.ts";
 import type { IndexPutOptions } from "./ops/indexing.ts";
 import * as jn from "./ops/join.ts";
+import * as ra from "./ops/rearrange.ts";
+import * as pr from "./ops/products.ts";
 import * as so from "./ops/sort.ts";
 import * as io from "./interop.ts";
 import type { AsTypedArrayOptions } from "./interop.ts";
@@ -912,6 +914,83 @@ export class Tensor implements View {
   /** The upper triangle (above diagonal `k`), zeros elsewhere. */
   triu(k = 0): Tensor {
     return jn.triu(this, k);
+  }
+
+  // ------------------------------------------------------------ rearranging and products
+
+  /** Reverses the order along `dims` (a copy). */
+  flip(...dims: (number | readonly number[])[]): Tensor {
+    return ra.flip(this, dims.length === 1 ? dims[0] : (dims as number[]));
+  }
+  /** Rolls elements along `dims` by `shifts` (without dims: as if flattened). */
+  roll(shifts: number | readonly number[], dims?: number | readonly number[]): Tensor {
+    return ra.roll(this, shifts, dims);
+  }
+  /** Rotates by 90 degrees `k` times in the plane of `dims`. */
+  rot90(k = 1, dims: readonly number[] = [0, 1]): Tensor {
+    return ra.rot90(this, k, dims);
+  }
+  /** Repeats the tensor `sizes[i]` times along dim i (a copy). */
+  repeat(...sizes: (number | readonly number[])[]): Tensor {
+    return ra.repeat(
+      this,
+      sizes.length === 1 && Array.isArray(sizes[0]) ? sizes[0] : (sizes as number[]),
+    );
+  }
+  /** Repeats along each dim, counts given from the last dim back. */
+  tile(dims: readonly number[]): Tensor {
+    return ra.tile(this, dims);
+  }
+  /** Repeats each element `repeats` times along `dim` (without a dim: flattened). */
+  repeatInterleave(repeats: number | Tensor, dim?: number): Tensor {
+    return ra.repeatInterleave(this, repeats, dim);
+  }
+  /** Moves dims `source` to positions `destination` (a view). */
+  movedim(source: number | readonly number[], destination: number | readonly number[]): Tensor {
+    return ra.movedim(this, source, destination);
+  }
+  /** The slices along `dim` (views). */
+  unbind(dim = 0): Tensor[] {
+    return ra.unbind(this, dim);
+  }
+  /** The dims reversed (a view; as PyTorch's `.T`). */
+  get T(): Tensor {
+    return this.ndim < 2
+      ? vw.permute(this, [...Array(this.ndim).keys()])
+      : vw.permute(this, [...Array(this.ndim).keys()].reverse());
+  }
+  /** The conjugate transpose of a matrix: for real dtypes, `.T` of a 2-D tensor (a view). */
+  get H(): Tensor {
+    if (this.ndim !== 2) {
+      throw new RangeError(
+        `Tensor.H: only supported on matrices (2-D tensors), got ${this.ndim}-D`,
+      );
+    }
+    return vw.transpose(this, 0, 1);
+  }
+  /** The conjugate transpose of the last two dims: for real dtypes, `.mT` (a view). */
+  get mH(): Tensor {
+    return vw.mT(this);
+  }
+  /** Batched matrix product of 3-D tensors. */
+  bmm(mat2: Tensor): Tensor {
+    return pr.bmm(this, mat2);
+  }
+  /** The outer product with another 1-D tensor. */
+  outer(vec2: Tensor): Tensor {
+    return pr.outer(this, vec2);
+  }
+  /** `beta * this + alpha * (mat1 @ mat2)`. */
+  addmm(mat1: Tensor, mat2: Tensor, opts?: pr.AddProductOptions): Tensor {
+    return pr.addmm(this, mat1, mat2, opts);
+  }
+  /** `beta * this + alpha * (mat @ vec)`. */
+  addmv(mat: Tensor, vec: Tensor, opts?: pr.AddProductOptions): Tensor {
+    return pr.addmv(this, mat, vec, opts);
+  }
+  /** `beta * this + alpha * bmm(batch1, batch2)`. */
+  baddbmm(batch1: Tensor, batch2: Tensor, opts?: pr.AddProductOptions): Tensor {
+    return pr.baddbmm(this, batch1, batch2, opts);
   }
 
   // ------------------------------------------------------------ sorting

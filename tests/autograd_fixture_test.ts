@@ -148,6 +148,20 @@ Deno.test("grad fixtures cover every differentiable op family", () => {
     "tril",
     "triu",
     "to",
+    "flip",
+    "roll",
+    "rot90",
+    "repeat",
+    "tile",
+    "repeatInterleave",
+    "movedim",
+    "unbind",
+    "bmm",
+    "baddbmm",
+    "addmm",
+    "addmv",
+    "outer",
+    "einsum",
   ];
   const missing = want.filter((op) => !ops.has(op));
   if (missing.length) throw new Error(`no gradient fixture for ${missing.join(", ")}`);
