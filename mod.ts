@@ -153,6 +153,23 @@ export {
 } from "./src/ops/rearrange.ts";
 export { addmm, addmv, baddbmm, bmm, einsum, outer } from "./src/ops/products.ts";
 export type { AddProductOptions } from "./src/ops/products.ts";
+export { cross, diag, diagEmbed, diagonal, kron, trace } from "./src/ops/diagonal.ts";
+export { cdist, cosineSimilarity, pairwiseDistance } from "./src/ops/distance.ts";
+export type { CosineSimilarityOptions, PairwiseDistanceOptions } from "./src/ops/distance.ts";
+export { allclose, equal, isclose } from "./src/ops/closeness.ts";
+export type { CloseOptions } from "./src/ops/closeness.ts";
+export {
+  clampMax,
+  clampMin,
+  diff,
+  hypot,
+  logaddexp,
+  nanmean,
+  nansum,
+  sinc,
+  xlogy,
+} from "./src/ops/composite_math.ts";
+export type { DiffOptions } from "./src/ops/composite_math.ts";
 export { oneHot } from "./src/ops/one_hot.ts";
 export { gather, indexSelect, maskedFill } from "./src/ops/indexing.ts";
 export type { IndexPutOptions } from "./src/ops/indexing.ts";

@@ -19,6 +19,9 @@ import type { IndexPutOptions } from "./ops/indexing.ts";
 import * as jn from "./ops/join.ts";
 import * as ra from "./ops/rearrange.ts";
 import * as pr from "./ops/products.ts";
+import * as dg from "./ops/diagonal.ts";
+import * as cm from "./ops/composite_math.ts";
+import * as cl from "./ops/closeness.ts";
 import * as so from "./ops/sort.ts";
 import * as io from "./interop.ts";
 import type { AsTypedArrayOptions } from "./interop.ts";
@@ -971,6 +974,42 @@ export class Tensor implements View {
   /** The conjugate transpose of the last two dims: for real dtypes, `.mT` (a view). */
   get mH(): Tensor {
     return vw.mT(this);
+  }
+  /** The diagonal `offset` of the matrices in dims `dim1` and `dim2` (a view). */
+  diagonal(offset = 0, dim1 = 0, dim2 = 1): Tensor {
+    return dg.diagonal(this, offset, dim1, dim2);
+  }
+  /** A 1-D tensor as a diagonal matrix, or a matrix's diagonal as a new 1-D tensor. */
+  diag(k = 0): Tensor {
+    return dg.diag(this, k);
+  }
+  /** The sum of a matrix's main diagonal. */
+  trace(): Tensor {
+    return dg.trace(this);
+  }
+  /** `max(this, min)` elementwise. */
+  clampMin(min: TensorLike): Tensor {
+    return cm.clampMin(this, min);
+  }
+  /** `min(this, max)` elementwise. */
+  clampMax(max: TensorLike): Tensor {
+    return cm.clampMax(this, max);
+  }
+  /** The sum with NaNs counted as zero. */
+  nansum(dim?: Dim, keepdim = false): Tensor {
+    return cm.nansum(this, dim, keepdim);
+  }
+  /** The mean of the non-NaN elements. */
+  nanmean(dim?: Dim, keepdim = false): Tensor {
+    return cm.nanmean(this, dim, keepdim);
+  }
+  /** Whether every element is close to `other`'s. */
+  allclose(other: Tensor, opts?: cl.CloseOptions): boolean {
+    return cl.allclose(this, other, opts);
+  }
+  /** Whether `other` has this shape and these elements. */
+  equal(other: Tensor): boolean {
+    return cl.equal(this, other);
   }
   /** Batched matrix product of 3-D tensors. */
   bmm(mat2: Tensor): Tensor {

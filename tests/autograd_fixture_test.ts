@@ -162,6 +162,23 @@ Deno.test("grad fixtures cover every differentiable op family", () => {
     "addmv",
     "outer",
     "einsum",
+    "diagonal",
+    "diag",
+    "diagEmbed",
+    "trace",
+    "kron",
+    "cross",
+    "cdist",
+    "cosineSimilarity",
+    "pairwiseDistance",
+    "clampMin",
+    "logaddexp",
+    "xlogy",
+    "sinc",
+    "hypot",
+    "nansum",
+    "nanmean",
+    "diff",
   ];
   const missing = want.filter((op) => !ops.has(op));
   if (missing.length) throw new Error(`no gradient fixture for ${missing.join(", ")}`);
