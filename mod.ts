@@ -170,6 +170,26 @@ export {
   xlogy,
 } from "./src/ops/composite_math.ts";
 export type { DiffOptions } from "./src/ops/composite_math.ts";
+export {
+  bucketize,
+  cartesianProd,
+  indexAdd,
+  indexCopy,
+  maskedScatter,
+  maskedSelect,
+  meshgrid,
+  nonzero,
+  searchsorted,
+  take,
+  takeAlongDim,
+} from "./src/ops/selection.ts";
+export type {
+  BucketizeOptions,
+  IndexAddOptions,
+  MeshgridOptions,
+  NonzeroOptions,
+  SearchsortedOptions,
+} from "./src/ops/selection.ts";
 export { oneHot } from "./src/ops/one_hot.ts";
 export { gather, indexSelect, maskedFill } from "./src/ops/indexing.ts";
 export type { IndexPutOptions } from "./src/ops/indexing.ts";

@@ -22,6 +22,7 @@ import * as pr from "./ops/products.ts";
 import * as dg from "./ops/diagonal.ts";
 import * as cm from "./ops/composite_math.ts";
 import * as cl from "./ops/closeness.ts";
+import * as se from "./ops/selection.ts";
 import * as so from "./ops/sort.ts";
 import * as io from "./interop.ts";
 import type { AsTypedArrayOptions } from "./interop.ts";
@@ -1010,6 +1011,34 @@ export class Tensor implements View {
   /** Whether `other` has this shape and these elements. */
   equal(other: Tensor): boolean {
     return cl.equal(this, other);
+  }
+  /** The elements where `mask` is true, as a 1-D tensor. */
+  maskedSelect(mask: Tensor): Tensor {
+    return se.maskedSelect(this, mask);
+  }
+  /** The elements where `mask` is true replaced by source's, in order. */
+  maskedScatter(mask: Tensor, source: Tensor): Tensor {
+    return se.maskedScatter(this, mask, source);
+  }
+  /** The elements of the flattened tensor at `index`. */
+  take(index: Tensor): Tensor {
+    return se.take(this, index);
+  }
+  /** gather along `dim`, broadcasting the other dims. */
+  takeAlongDim(indices: Tensor, dim?: number): Tensor {
+    return se.takeAlongDim(this, indices, dim);
+  }
+  /** Adds `alpha * source` at `index` along `dim` (a new tensor). */
+  indexAdd(dim: number, index: Tensor, source: Tensor, opts?: se.IndexAddOptions): Tensor {
+    return se.indexAdd(this, dim, index, source, opts);
+  }
+  /** Copies source's slices to `index` along `dim` (a new tensor). */
+  indexCopy(dim: number, index: Tensor, source: Tensor): Tensor {
+    return se.indexCopy(this, dim, index, source);
+  }
+  /** The indices of the non-zero elements, `[n, ndim]`. */
+  nonzero(): Tensor {
+    return se.nonzero(this);
   }
   /** Batched matrix product of 3-D tensors. */
   bmm(mat2: Tensor): Tensor {

@@ -179,6 +179,14 @@ Deno.test("grad fixtures cover every differentiable op family", () => {
     "nansum",
     "nanmean",
     "diff",
+    "maskedSelect",
+    "maskedScatter",
+    "take",
+    "takeAlongDim",
+    "indexAdd",
+    "indexCopy",
+    "meshgrid",
+    "cartesianProd",
   ];
   const missing = want.filter((op) => !ops.has(op));
   if (missing.length) throw new Error(`no gradient fixture for ${missing.join(", ")}`);
