@@ -183,6 +183,27 @@ export {
   take,
   takeAlongDim,
 } from "./src/ops/selection.ts";
+export {
+  bincount,
+  cummax,
+  cummin,
+  histc,
+  kthvalue,
+  median,
+  mode,
+  nanmedian,
+  nanquantile,
+  quantile,
+  unique,
+  uniqueConsecutive,
+} from "./src/ops/order_stats.ts";
+export type {
+  BincountOptions,
+  HistcOptions,
+  QuantileOptions,
+  UniqueOptions,
+  ValuesIndices,
+} from "./src/ops/order_stats.ts";
 export type {
   BucketizeOptions,
   IndexAddOptions,

@@ -23,6 +23,7 @@ import * as dg from "./ops/diagonal.ts";
 import * as cm from "./ops/composite_math.ts";
 import * as cl from "./ops/closeness.ts";
 import * as se from "./ops/selection.ts";
+import * as os from "./ops/order_stats.ts";
 import * as so from "./ops/sort.ts";
 import * as io from "./interop.ts";
 import type { AsTypedArrayOptions } from "./interop.ts";
@@ -1035,6 +1036,26 @@ export class Tensor implements View {
   /** Copies source's slices to `index` along `dim` (a new tensor). */
   indexCopy(dim: number, index: Tensor, source: Tensor): Tensor {
     return se.indexCopy(this, dim, index, source);
+  }
+  /** The lower median (of all elements). */
+  median(): Tensor {
+    return os.median(this);
+  }
+  /** The `k`-th smallest element along `dim` and its index. */
+  kthvalue(k: number, dim = -1, keepdim = false): os.ValuesIndices {
+    return os.kthvalue(this, k, dim, keepdim);
+  }
+  /** The `q`-th quantiles. */
+  quantile(q: number | Tensor, opts?: os.QuantileOptions): Tensor {
+    return os.quantile(this, q, opts);
+  }
+  /** The running maximum along `dim` and its indices. */
+  cummax(dim: number): os.ValuesIndices {
+    return os.cummax(this, dim);
+  }
+  /** The running minimum along `dim` and its indices. */
+  cummin(dim: number): os.ValuesIndices {
+    return os.cummin(this, dim);
   }
   /** The indices of the non-zero elements, `[n, ndim]`. */
   nonzero(): Tensor {

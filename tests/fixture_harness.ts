@@ -377,6 +377,40 @@ export const OPS: Record<string, OpFn> = {
   cartesianProd: (x) => zn.cartesianProd(...x),
   searchsorted: (x, a) => zn.searchsorted(x[0], x[1], { right: a.right }),
   bucketize: (x, a) => zn.bucketize(x[0], x[1], { right: a.right }),
+  kthvalue: (x, a) => pair(zn.kthvalue(x[0], x[1], a.dim ?? -1, a.keepdim ?? false)),
+  median: (x, a) =>
+    a.dim === undefined || a.dim === null
+      ? zn.median(x[0])
+      : pair(zn.median(x[0], a.dim, a.keepdim ?? false)),
+  nanmedian: (x, a) =>
+    a.dim === undefined || a.dim === null
+      ? zn.nanmedian(x[0])
+      : pair(zn.nanmedian(x[0], a.dim, a.keepdim ?? false)),
+  quantile: (x, a) =>
+    zn.quantile(x[0], x[1], {
+      dim: a.dim ?? undefined,
+      keepdim: a.keepdim,
+      interpolation: a.interpolation,
+    }),
+  nanquantile: (x, a) =>
+    zn.nanquantile(x[0], x[1], {
+      dim: a.dim ?? undefined,
+      keepdim: a.keepdim,
+      interpolation: a.interpolation,
+    }),
+  mode: (x, a) => pair(zn.mode(x[0], a.dim ?? -1, a.keepdim ?? false)),
+  cummax: (x, a) => pair(zn.cummax(x[0], a.dim)),
+  cummin: (x, a) => pair(zn.cummin(x[0], a.dim)),
+  unique: (x, a) =>
+    zn.unique(x[0], {
+      sorted: a.sorted,
+      returnInverse: a.returnInverse,
+      returnCounts: a.returnCounts,
+    }),
+  uniqueConsecutive: (x, a) =>
+    zn.uniqueConsecutive(x[0], { returnInverse: a.returnInverse, returnCounts: a.returnCounts }),
+  histc: (x, a) => zn.histc(x[0], { bins: a.bins, min: a.min, max: a.max }),
+  bincount: (x, a) => zn.bincount(x[0], { weights: x[1], minlength: a.minlength }),
   diagonal: (x, a) => zn.diagonal(x[0], a.offset ?? 0, a.dim1 ?? 0, a.dim2 ?? 1),
   diag: (x, a) => zn.diag(x[0], a.k ?? 0),
   diagEmbed: (x, a) => zn.diagEmbed(x[0], a.offset ?? 0, a.dim1 ?? -2, a.dim2 ?? -1),
