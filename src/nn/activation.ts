@@ -7,6 +7,8 @@ import type { Tensor } from "../tensor.ts";
 import { Module } from "./module.ts";
 import * as F from "./functional/activation.ts";
 import { checkOptions } from "../options.ts";
+import { Parameter } from "./parameter.ts";
+import { full } from "../ops/creation.ts";
 
 const GELU_KEYS = ["approximate"] as const;
 const SOFTPLUS_KEYS = ["beta", "threshold"] as const;
@@ -235,5 +237,291 @@ export class Softplus extends Module {
   /** The module's settings. */
   override extraRepr(): string {
     return `beta=${this.beta}, threshold=${this.threshold}`;
+  }
+}
+
+/** A module applying a functional activation that has no settings. */
+function plainActivation(fn: (x: Tensor) => Tensor) {
+  return class extends Module {
+    /** Applies the activation. */
+    override forward(input: Tensor): Tensor {
+      return fn(input);
+    }
+  };
+}
+
+/**
+ * `clamp(x, minVal, maxVal)`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * new zn.nn.Hardtanh().call(zn.tensor([-2, 2])).toArray(); // [-1, 1]
+ * ```
+ */
+export class Hardtanh extends Module {
+  /** The lower bound (default -1). */
+  minVal: number;
+  /** The upper bound (default 1). */
+  maxVal: number;
+  /** A hardtanh. */
+  constructor(minVal = -1, maxVal = 1) {
+    super();
+    this.minVal = minVal;
+    this.maxVal = maxVal;
+  }
+  /** Applies hardtanh. */
+  override forward(input: Tensor): Tensor {
+    return F.hardtanh(input, this.minVal, this.maxVal);
+  }
+  /** The module's settings. */
+  override extraRepr(): string {
+    return `min_val=${this.minVal}, max_val=${this.maxVal}`;
+  }
+}
+
+/**
+ * `min(max(x, 0), 6)`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * new zn.nn.ReLU6().call(zn.tensor([9])).toArray(); // [6]
+ * ```
+ */
+export class ReLU6 extends plainActivation(F.relu6) {}
+
+/**
+ * `relu6(x + 3) / 6`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * new zn.nn.Hardsigmoid().call(zn.tensor([0])).toArray(); // [0.5]
+ * ```
+ */
+export class Hardsigmoid extends plainActivation(F.hardsigmoid) {}
+
+/**
+ * `x * relu6(x + 3) / 6`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * new zn.nn.Hardswish().call(zn.tensor([4])).toArray(); // [4]
+ * ```
+ */
+export class Hardswish extends plainActivation(F.hardswish) {}
+
+/**
+ * `x * tanh(softplus(x))`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * new zn.nn.Mish().call(zn.tensor([0])).toArray(); // [0]
+ * ```
+ */
+export class Mish extends plainActivation(F.mish) {}
+
+/**
+ * The self-normalising ELU.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * new zn.nn.SELU().call(zn.tensor([0])).toArray(); // [0]
+ * ```
+ */
+export class SELU extends plainActivation(F.selu) {}
+
+/**
+ * `x / (1 + |x|)`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * new zn.nn.Softsign().call(zn.tensor([1])).toArray(); // [0.5]
+ * ```
+ */
+export class Softsign extends plainActivation(F.softsign) {}
+
+/**
+ * `x - tanh(x)`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * new zn.nn.Tanhshrink().call(zn.tensor([0])).toArray(); // [0]
+ * ```
+ */
+export class Tanhshrink extends plainActivation(F.tanhshrink) {}
+
+/**
+ * `log(sigmoid(x))`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * new zn.nn.LogSigmoid().call(zn.tensor([0])).toArray(); // [-0.6931]
+ * ```
+ */
+export class LogSigmoid extends plainActivation(F.logsigmoid) {}
+
+/**
+ * `max(0, x) + min(0, alpha (exp(x / alpha) - 1))`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * new zn.nn.CELU(2).call(zn.tensor([1])).toArray(); // [1]
+ * ```
+ */
+export class CELU extends Module {
+  /** The scale of the negative part (default 1). */
+  alpha: number;
+  /** A CELU. */
+  constructor(alpha = 1) {
+    super();
+    this.alpha = alpha;
+  }
+  /** Applies CELU. */
+  override forward(input: Tensor): Tensor {
+    return F.celu(input, this.alpha);
+  }
+  /** The module's settings. */
+  override extraRepr(): string {
+    return `alpha=${this.alpha}`;
+  }
+}
+
+/**
+ * The gated linear unit over `dim` (default the last).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * new zn.nn.GLU().call(zn.tensor([1, 0])).toArray(); // [0.5]
+ * ```
+ */
+export class GLU extends Module {
+  /** The dim split in halves. */
+  dim: number;
+  /** A GLU. */
+  constructor(dim = -1) {
+    super();
+    this.dim = dim;
+  }
+  /** Applies GLU. */
+  override forward(input: Tensor): Tensor {
+    return F.glu(input, this.dim);
+  }
+  /** The module's settings. */
+  override extraRepr(): string {
+    return `dim=${this.dim}`;
+  }
+}
+
+/**
+ * x where `x > threshold`, else `value`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * new zn.nn.Threshold(1, -1).call(zn.tensor([0.5, 2])).toArray(); // [-1, 2]
+ * ```
+ */
+export class Threshold extends Module {
+  /** The threshold. */
+  threshold: number;
+  /** The value below it. */
+  value: number;
+  /** A threshold. */
+  constructor(threshold: number, value: number) {
+    super();
+    this.threshold = threshold;
+    this.value = value;
+  }
+  /** Applies the threshold. */
+  override forward(input: Tensor): Tensor {
+    return F.threshold(input, this.threshold, this.value);
+  }
+  /** The module's settings. */
+  override extraRepr(): string {
+    return `threshold=${this.threshold}, value=${this.value}`;
+  }
+}
+
+/**
+ * `softmax(-x, dim)`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * new zn.nn.Softmin(0).call(zn.tensor([0, 0])).toArray(); // [0.5, 0.5]
+ * ```
+ */
+export class Softmin extends Module {
+  /** The dim. */
+  dim: number;
+  /** A softmin. */
+  constructor(dim: number) {
+    super();
+    this.dim = dim;
+  }
+  /** Applies softmin. */
+  override forward(input: Tensor): Tensor {
+    return F.softmin(input, this.dim);
+  }
+  /** The module's settings. */
+  override extraRepr(): string {
+    return `dim=${this.dim}`;
+  }
+}
+
+/**
+ * Softmax over the channels of each position: dim -3 of a 3-D or 4-D input.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * new zn.nn.Softmax2d().call(zn.zeros([1, 2, 1, 1])).toArray(); // [[[[0.5]], [[0.5]]]]
+ * ```
+ */
+export class Softmax2d extends Module {
+  /** Applies softmax over dim -3. */
+  override forward(input: Tensor): Tensor {
+    if (input.ndim !== 3 && input.ndim !== 4) {
+      throw new RangeError(`Softmax2d: expected a 3-D or 4-D input, got ${input.ndim} dims`);
+    }
+    return F.softmax(input, -3);
+  }
+}
+
+/**
+ * `max(0, x) + weight * min(0, x)` with a learned weight: one for all
+ * channels, or one per channel (dim 1).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * new zn.nn.PReLU().call(zn.tensor([-4, 2])).toArray(); // [-1, 2]
+ * ```
+ */
+export class PReLU extends Module {
+  /** The slopes `[numParameters]`, initialised to `init`. */
+  weight: Parameter;
+  /** A PReLU with `numParameters` slopes (1 or the channel count). */
+  constructor(numParameters = 1, init = 0.25) {
+    super();
+    this.weight = new Parameter(full([numParameters], init));
+  }
+  /** Applies PReLU. */
+  override forward(input: Tensor): Tensor {
+    return F.prelu(input, this.weight);
+  }
+  /** The module's settings. */
+  override extraRepr(): string {
+    return `num_parameters=${this.weight.numel}`;
   }
 }

@@ -8,6 +8,10 @@
 import type { Tensor } from "../../tensor.ts";
 import * as ops from "../../ops/unary_fns.ts";
 import * as reduce from "../../ops/reduce.ts";
+import * as ew from "../../ops/elementwise.ts";
+import { narrow, reshape } from "../../ops/view.ts";
+import { normDim } from "../../shape.ts";
+import { checkNumber, checkTensor } from "../../args.ts";
 
 /**
  * max(x, 0), elementwise.
@@ -122,3 +126,243 @@ export const softmax: (x: Tensor, dim: number) => Tensor = reduce.softmax;
  * ```
  */
 export const logSoftmax: (x: Tensor, dim: number) => Tensor = reduce.logSoftmax;
+
+// ---------------------------------------------------------------- composed activations
+// Each is composed from the ops above and elementwise ones, so its gradient
+// comes from their rules (PyTorch's formulas agree except on the measure-zero
+// kinks, where PyTorch picks one side and so do these).
+
+function checkFiniteNumber(v: unknown, op: string, name: string): asserts v is number {
+  checkNumber(v, op, name);
+}
+
+/**
+ * `clamp(x, minVal, maxVal)`, as `torch.nn.functional.hardtanh`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.nn.functional.hardtanh(zn.tensor([-2, 0.5, 2])).toArray(); // [-1, 0.5, 1]
+ * ```
+ */
+export function hardtanh(x: Tensor, minVal = -1, maxVal = 1): Tensor {
+  checkTensor(x, "hardtanh");
+  checkFiniteNumber(minVal, "hardtanh", "minVal");
+  checkFiniteNumber(maxVal, "hardtanh", "maxVal");
+  if (maxVal < minVal) {
+    throw new RangeError(`hardtanh: maxVal (${maxVal}) must be at least minVal (${minVal})`);
+  }
+  return ew.clamp(x, minVal, maxVal);
+}
+
+/**
+ * `min(max(x, 0), 6)`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.nn.functional.relu6(zn.tensor([-1, 3, 9])).toArray(); // [0, 3, 6]
+ * ```
+ */
+export function relu6(x: Tensor): Tensor {
+  return hardtanh(x, 0, 6);
+}
+
+/**
+ * `relu6(x + 3) / 6`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.nn.functional.hardsigmoid(zn.tensor([-4, 0, 4])).toArray(); // [0, 0.5, 1]
+ * ```
+ */
+export function hardsigmoid(x: Tensor): Tensor {
+  checkTensor(x, "hardsigmoid");
+  return ew.div(relu6(ew.add(x, 3)), 6);
+}
+
+/**
+ * `x * relu6(x + 3) / 6`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.nn.functional.hardswish(zn.tensor([-4, 1, 4])).toArray(); // [0, 0.6667, 4]
+ * ```
+ */
+export function hardswish(x: Tensor): Tensor {
+  checkTensor(x, "hardswish");
+  return ew.mul(x, hardsigmoid(x));
+}
+
+/**
+ * `x * tanh(softplus(x))`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.nn.functional.mish(zn.tensor([0])).toArray(); // [0]
+ * ```
+ */
+export function mish(x: Tensor): Tensor {
+  checkTensor(x, "mish");
+  return ew.mul(x, ops.tanh(ops.softplus(x)));
+}
+
+const SELU_ALPHA = 1.6732632423543772848170429916717;
+const SELU_SCALE = 1.0507009873554804934193349852946;
+
+/**
+ * The self-normalising ELU: `scale * elu(x, alpha)` with PyTorch's
+ * constants.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.nn.functional.selu(zn.tensor([1])).toArray(); // [1.0507]
+ * ```
+ */
+export function selu(x: Tensor): Tensor {
+  checkTensor(x, "selu");
+  return ew.mul(ops.elu(x, SELU_ALPHA), SELU_SCALE);
+}
+
+/**
+ * `max(0, x) + min(0, alpha (exp(x / alpha) - 1))`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.nn.functional.celu(zn.tensor([2])).toArray(); // [2]
+ * ```
+ */
+export function celu(x: Tensor, alpha = 1): Tensor {
+  checkTensor(x, "celu");
+  checkFiniteNumber(alpha, "celu", "alpha");
+  if (alpha === 0) throw new RangeError("celu: alpha must not be 0");
+  return alpha === 1 ? ops.elu(x, 1) : ew.mul(ops.elu(ew.div(x, alpha), 1), alpha);
+}
+
+/**
+ * The gated linear unit: splits `dim` in halves a, b and gives
+ * `a * sigmoid(b)`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.nn.functional.glu(zn.tensor([1, 0])).toArray(); // [0.5]
+ * ```
+ */
+export function glu(x: Tensor, dim = -1): Tensor {
+  checkTensor(x, "glu");
+  if (x.ndim === 0) throw new RangeError("glu: cannot be applied to a 0-dim tensor");
+  const d = normDim(dim, x.ndim, "glu");
+  const n = x.shape[d];
+  if (n % 2 !== 0) {
+    throw new RangeError(`glu: halving dimension must be even, but dimension ${d} is size ${n}`);
+  }
+  return ew.mul(narrow(x, d, 0, n / 2), ops.sigmoid(narrow(x, d, n / 2, n / 2)));
+}
+
+/**
+ * `x / (1 + |x|)`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.nn.functional.softsign(zn.tensor([1])).toArray(); // [0.5]
+ * ```
+ */
+export function softsign(x: Tensor): Tensor {
+  checkTensor(x, "softsign");
+  return ew.div(x, ew.add(ops.abs(x), 1));
+}
+
+/**
+ * `x - tanh(x)`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.nn.functional.tanhshrink(zn.tensor([0])).toArray(); // [0]
+ * ```
+ */
+export function tanhshrink(x: Tensor): Tensor {
+  checkTensor(x, "tanhshrink");
+  return ew.sub(x, ops.tanh(x));
+}
+
+/**
+ * x where `x > threshold`, else `value`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.nn.functional.threshold(zn.tensor([0.5, 2]), 1, -1).toArray(); // [-1, 2]
+ * ```
+ */
+export function threshold(x: Tensor, threshold: number, value: number): Tensor {
+  checkTensor(x, "threshold");
+  checkFiniteNumber(threshold, "threshold", "threshold");
+  checkFiniteNumber(value, "threshold", "value");
+  return ew.where(ew.gt(x, threshold), x, value);
+}
+
+/**
+ * `max(0, x) + weight * min(0, x)`, the weight per channel (dim 1) or one
+ * for all, as `torch.nn.functional.prelu`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.nn.functional.prelu(zn.tensor([-2, 2]), zn.tensor([0.25])).toArray(); // [-0.5, 2]
+ * ```
+ */
+export function prelu(x: Tensor, weight: Tensor): Tensor {
+  checkTensor(x, "prelu", "input");
+  checkTensor(weight, "prelu", "weight");
+  if (weight.ndim > 1) {
+    throw new RangeError(`prelu: weight must be 0-D or 1-D, got ${weight.ndim} dims`);
+  }
+  const n = weight.numel;
+  let w = weight;
+  if (n !== 1) {
+    const channels = x.ndim >= 2 ? x.shape[1] : 1;
+    if (channels !== n) {
+      throw new RangeError(
+        `prelu: weight has ${n} entries but the input has ${channels} channels`,
+      );
+    }
+    if (x.ndim >= 2) w = reshape(weight, [n, ...Array(x.ndim - 2).fill(1)]);
+  }
+  return ew.where(ew.ge(x, 0), x, ew.mul(w, x));
+}
+
+/**
+ * `log(sigmoid(x))`, computed as `-softplus(-x)`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.nn.functional.logsigmoid(zn.tensor([0])).toArray(); // [-0.6931]
+ * ```
+ */
+export function logsigmoid(x: Tensor): Tensor {
+  checkTensor(x, "logsigmoid");
+  return ops.neg(ops.softplus(ops.neg(x)));
+}
+
+/**
+ * `softmax(-x, dim)`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.nn.functional.softmin(zn.tensor([0, 0]), 0).toArray(); // [0.5, 0.5]
+ * ```
+ */
+export function softmin(x: Tensor, dim: number): Tensor {
+  checkTensor(x, "softmin");
+  return reduce.softmax(ops.neg(x), dim);
+}
