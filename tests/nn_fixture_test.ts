@@ -82,6 +82,13 @@ const CTORS: Record<string, (a: Args) => zn.nn.Module> = {
   BCELoss: (a) => new nn.BCELoss(a),
   BCEWithLogitsLoss: (a) => new nn.BCEWithLogitsLoss(a),
   KLDivLoss: (a) => new nn.KLDivLoss(a),
+  MarginRankingLoss: (a) => new nn.MarginRankingLoss(a),
+  HingeEmbeddingLoss: (a) => new nn.HingeEmbeddingLoss(a),
+  CosineEmbeddingLoss: (a) => new nn.CosineEmbeddingLoss(a),
+  TripletMarginLoss: (a) => new nn.TripletMarginLoss(a),
+  PoissonNLLLoss: (a) => new nn.PoissonNLLLoss(a),
+  GaussianNLLLoss: (a) => new nn.GaussianNLLLoss(a),
+  MultiLabelSoftMarginLoss: (a) => new nn.MultiLabelSoftMarginLoss(a),
 };
 
 const FNS: Record<string, (x: Tensor[], a: Args) => Tensor> = {

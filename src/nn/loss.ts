@@ -31,6 +31,11 @@ const HUBER_KEYS = ["reduction", "delta"] as const;
 const BCE_KEYS = ["reduction", "weight"] as const;
 const BCE_LOGITS_KEYS = ["reduction", "weight", "posWeight"] as const;
 const KL_KEYS = ["reduction", "logTarget"] as const;
+const MARGIN_KEYS = ["reduction", "margin"] as const;
+const TRIPLET_KEYS = ["reduction", "margin", "p", "eps", "swap"] as const;
+const POISSON_KEYS = ["reduction", "logInput", "full", "eps"] as const;
+const GAUSSIAN_KEYS = ["reduction", "full", "eps"] as const;
+const MULTILABEL_KEYS = ["reduction", "weight"] as const;
 
 /**
  * Mean squared error.
@@ -318,5 +323,195 @@ export class KLDivLoss extends Module {
   /** The loss of log-probabilities `input` against `target`. */
   override forward(input: Tensor, target: Tensor): Tensor {
     return F.klDiv(input, target, { reduction: this.reduction, logTarget: this.logTarget });
+  }
+}
+
+/**
+ * {@link F.marginRankingLoss} as a module: `call(x1, x2, y)`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const loss = new zn.nn.MarginRankingLoss({ margin: 0.5 });
+ * loss.call(zn.tensor([1]), zn.tensor([2]), zn.tensor([1])).item(); // 1.5
+ * ```
+ */
+export class MarginRankingLoss extends Module {
+  /** How the loss reduces. */
+  reduction: Reduction;
+  /** The margin. */
+  margin: number;
+  /** A margin ranking loss. */
+  constructor(opts: F.MarginLossOptions = {}) {
+    checkOptions("MarginRankingLoss", opts, MARGIN_KEYS);
+    super();
+    this.reduction = opts.reduction ?? "mean";
+    this.margin = opts.margin ?? 0;
+  }
+  /** The loss of ranking `input1` against `input2` as `target` says. */
+  override forward(input1: Tensor, input2: Tensor, target: Tensor): Tensor {
+    return F.marginRankingLoss(input1, input2, target, this.#opts());
+  }
+  #opts(): F.MarginLossOptions {
+    return { reduction: this.reduction, margin: this.margin };
+  }
+}
+
+/**
+ * {@link F.hingeEmbeddingLoss} as a module.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * new zn.nn.HingeEmbeddingLoss().call(zn.tensor([2]), zn.tensor([-1])).item(); // 0
+ * ```
+ */
+export class HingeEmbeddingLoss extends Module {
+  /** How the loss reduces. */
+  reduction: Reduction;
+  /** The margin (default 1). */
+  margin: number;
+  /** A hinge embedding loss. */
+  constructor(opts: F.MarginLossOptions = {}) {
+    checkOptions("HingeEmbeddingLoss", opts, MARGIN_KEYS);
+    super();
+    this.reduction = opts.reduction ?? "mean";
+    this.margin = opts.margin ?? 1;
+  }
+  /** The loss of `input` for the labels `target` (1 or -1). */
+  override forward(input: Tensor, target: Tensor): Tensor {
+    return F.hingeEmbeddingLoss(input, target, { reduction: this.reduction, margin: this.margin });
+  }
+}
+
+/**
+ * {@link F.cosineEmbeddingLoss} as a module: `call(x1, x2, y)`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const x = zn.tensor([[1, 0]]);
+ * new zn.nn.CosineEmbeddingLoss().call(x, x, zn.tensor([1])).item(); // 0
+ * ```
+ */
+export class CosineEmbeddingLoss extends Module {
+  /** How the loss reduces. */
+  reduction: Reduction;
+  /** The margin (default 0). */
+  margin: number;
+  /** A cosine embedding loss. */
+  constructor(opts: F.MarginLossOptions = {}) {
+    checkOptions("CosineEmbeddingLoss", opts, MARGIN_KEYS);
+    super();
+    this.reduction = opts.reduction ?? "mean";
+    this.margin = opts.margin ?? 0;
+  }
+  /** The loss of the pairs `input1`, `input2` for the labels `target` (1 or -1). */
+  override forward(input1: Tensor, input2: Tensor, target: Tensor): Tensor {
+    return F.cosineEmbeddingLoss(input1, input2, target, {
+      reduction: this.reduction,
+      margin: this.margin,
+    });
+  }
+}
+
+/**
+ * {@link F.tripletMarginLoss} as a module: `call(anchor, positive, negative)`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const a = zn.tensor([[0, 0]]), p = zn.tensor([[0, 1]]), n = zn.tensor([[0, 3]]);
+ * new zn.nn.TripletMarginLoss({ eps: 0 }).call(a, p, n).item(); // 0
+ * ```
+ */
+export class TripletMarginLoss extends Module {
+  /** The options as given (margin 1, p 2, eps 1e-6, no swap by default). */
+  readonly options: F.TripletMarginOptions;
+  /** A triplet margin loss. */
+  constructor(opts: F.TripletMarginOptions = {}) {
+    checkOptions("TripletMarginLoss", opts, TRIPLET_KEYS);
+    super();
+    this.options = { ...opts };
+  }
+  /** The loss of the triplets. */
+  override forward(anchor: Tensor, positive: Tensor, negative: Tensor): Tensor {
+    return F.tripletMarginLoss(anchor, positive, negative, this.options);
+  }
+}
+
+/**
+ * {@link F.poissonNllLoss} as a module.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * new zn.nn.PoissonNLLLoss().call(zn.tensor([0]), zn.tensor([1])).item(); // 1
+ * ```
+ */
+export class PoissonNLLLoss extends Module {
+  /** The options as given (log input, not full, eps 1e-8 by default). */
+  readonly options: F.PoissonNllOptions;
+  /** A Poisson negative log-likelihood loss. */
+  constructor(opts: F.PoissonNllOptions = {}) {
+    checkOptions("PoissonNLLLoss", opts, POISSON_KEYS);
+    super();
+    this.options = { ...opts };
+  }
+  /** The loss of the (log) rates `input` for the counts `target`. */
+  override forward(input: Tensor, target: Tensor): Tensor {
+    return F.poissonNllLoss(input, target, this.options);
+  }
+}
+
+/**
+ * {@link F.gaussianNllLoss} as a module: `call(input, target, variance)`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * new zn.nn.GaussianNLLLoss().call(zn.tensor([0]), zn.tensor([0]), zn.tensor([1])).item(); // 0
+ * ```
+ */
+export class GaussianNLLLoss extends Module {
+  /** The options as given (not full, eps 1e-6 by default). */
+  readonly options: F.GaussianNllOptions;
+  /** A Gaussian negative log-likelihood loss. */
+  constructor(opts: F.GaussianNllOptions = {}) {
+    checkOptions("GaussianNLLLoss", opts, GAUSSIAN_KEYS);
+    super();
+    this.options = { ...opts };
+  }
+  /** The loss of the means `input` and variances `variance` for `target`. */
+  override forward(input: Tensor, target: Tensor, variance: Tensor): Tensor {
+    return F.gaussianNllLoss(input, target, variance, this.options);
+  }
+}
+
+/**
+ * {@link F.multilabelSoftMarginLoss} as a module.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * new zn.nn.MultiLabelSoftMarginLoss().call(zn.tensor([[0, 0]]), zn.tensor([[1, 0]])).item(); // 0.6931
+ * ```
+ */
+export class MultiLabelSoftMarginLoss extends Module {
+  /** How the loss reduces. */
+  reduction: Reduction;
+  /** A multi-label soft margin loss (`weight`: one per class, as the buffer `weight`). */
+  constructor(opts: F.MultilabelSoftMarginOptions = {}) {
+    checkOptions("MultiLabelSoftMarginLoss", opts, MULTILABEL_KEYS);
+    super();
+    this.reduction = opts.reduction ?? "mean";
+    this.registerBuffer("weight", opts.weight ?? null);
+  }
+  /** The loss of the logits `input` for the 0/1 labels `target`. */
+  override forward(input: Tensor, target: Tensor): Tensor {
+    return F.multilabelSoftMarginLoss(input, target, {
+      reduction: this.reduction,
+      weight: this.getBuffer("weight"),
+    });
   }
 }

@@ -440,3 +440,280 @@ export function klDiv(
   }
   return reduce(loss, opts.reduction, "klDiv");
 }
+
+// ---------------------------------------------------------------- composed losses
+// Ranking, embedding and likelihood losses, composed from elementwise ops
+// and reductions as PyTorch defines them (their gradients come from those
+// ops' rules).
+
+/** Options of {@link marginRankingLoss}, {@link hingeEmbeddingLoss} and {@link cosineEmbeddingLoss}. */
+export interface MarginLossOptions extends ReductionOptions {
+  /** The margin (default 0 for ranking and cosine, 1 for hinge). */
+  margin?: number;
+}
+const MARGIN_KEYS = ["reduction", "margin"] as const;
+
+function marginOf(opts: MarginLossOptions, fallback: number, op: string): number {
+  checkOptions(op, opts, MARGIN_KEYS);
+  const m = opts.margin ?? fallback;
+  if (typeof m !== "number" || Number.isNaN(m)) {
+    throw new TypeError(`${op}: margin must be a number`);
+  }
+  return m;
+}
+
+/**
+ * `max(0, -y (x1 - x2) + margin)`: y = 1 wants x1 ranked above x2, y = -1
+ * below, as `torch.nn.functional.margin_ranking_loss`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const F = zn.nn.functional;
+ * F.marginRankingLoss(zn.tensor([1]), zn.tensor([2]), zn.tensor([1]), { margin: 0.5 }).item(); // 1.5
+ * ```
+ */
+export function marginRankingLoss(
+  input1: Tensor,
+  input2: Tensor,
+  target: Tensor,
+  opts: MarginLossOptions = {},
+): Tensor {
+  const margin = marginOf(opts, 0, "marginRankingLoss");
+  checkPair(input1, input2, "marginRankingLoss");
+  checkPair(input1, target, "marginRankingLoss");
+  const loss = target.neg().mul(input1.sub(input2)).add(margin).clamp(0, null);
+  return reduce(loss, opts.reduction, "marginRankingLoss");
+}
+
+/**
+ * x where y = 1, and `max(0, margin - x)` where y = -1, as
+ * `torch.nn.functional.hinge_embedding_loss`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const F = zn.nn.functional;
+ * F.hingeEmbeddingLoss(zn.tensor([0.3, 2]), zn.tensor([-1, 1])).item(); // (0.7 + 2) / 2
+ * ```
+ */
+export function hingeEmbeddingLoss(
+  input: Tensor,
+  target: Tensor,
+  opts: MarginLossOptions = {},
+): Tensor {
+  const margin = marginOf(opts, 1, "hingeEmbeddingLoss");
+  checkPair(input, target, "hingeEmbeddingLoss");
+  const marginPart = where(target.ne(1), input.neg().add(margin).clamp(0, null), 0);
+  const selfPart = where(target.ne(-1), input, 0);
+  return reduce(marginPart.add(selfPart), opts.reduction, "hingeEmbeddingLoss");
+}
+
+/**
+ * `1 - cos(x1, x2)` where y = 1 and `max(0, cos(x1, x2) - margin)` where
+ * y = -1, the cosine along dim 1 (the last dim of 1-D inputs), as
+ * `torch.nn.functional.cosine_embedding_loss`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const F = zn.nn.functional;
+ * F.cosineEmbeddingLoss(zn.tensor([[1, 0]]), zn.tensor([[1, 0]]), zn.tensor([1])).item(); // 0
+ * ```
+ */
+export function cosineEmbeddingLoss(
+  input1: Tensor,
+  input2: Tensor,
+  target: Tensor,
+  opts: MarginLossOptions = {},
+): Tensor {
+  const margin = marginOf(opts, 0, "cosineEmbeddingLoss");
+  checkSameShape(input1, input2, "cosineEmbeddingLoss");
+  checkPair(input1, target, "cosineEmbeddingLoss");
+  if (input1.ndim !== 1 && input1.ndim !== 2) {
+    throw new RangeError(
+      `cosineEmbeddingLoss: expected 1-D or 2-D inputs, got ${fmtShape(input1.shape)}`,
+    );
+  }
+  const d = input1.ndim - 1;
+  const eps = 1e-12;
+  const dot = input1.mul(input2).sum(d);
+  const m1 = input1.mul(input1).sum(d).add(eps), m2 = input2.mul(input2).sum(d).add(eps);
+  const cos = dot.div(m1.mul(m2).sqrt());
+  const pos = where(target.eq(1), cos.neg().add(1), 0);
+  const neg = where(target.eq(-1), cos.sub(margin).clamp(0, null), 0);
+  return reduce(pos.add(neg), opts.reduction, "cosineEmbeddingLoss");
+}
+
+/** Options of {@link tripletMarginLoss}. */
+export interface TripletMarginOptions extends ReductionOptions {
+  /** The margin (default 1). */
+  margin?: number;
+  /** The distance's norm (default 2). */
+  p?: number;
+  /** Added to the differences (default 1e-6). */
+  eps?: number;
+  /** Uses the smaller of the anchor's and the positive's distance to the negative (default false). */
+  swap?: boolean;
+}
+const TRIPLET_KEYS = ["reduction", "margin", "p", "eps", "swap"] as const;
+
+function distance(a: Tensor, b: Tensor, p: number, eps: number): Tensor {
+  const d = a.sub(b).add(eps);
+  return d.norm(p, d.ndim === 0 ? undefined : -1);
+}
+
+/**
+ * `max(0, margin + d(a, p) - d(a, n))` with the p-norm distance along the
+ * last dim, as `torch.nn.functional.triplet_margin_loss`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const F = zn.nn.functional;
+ * const a = zn.tensor([[0, 0]]), p = zn.tensor([[0, 1]]), n = zn.tensor([[0, 3]]);
+ * F.tripletMarginLoss(a, p, n, { eps: 0 }).item(); // 0
+ * ```
+ */
+export function tripletMarginLoss(
+  anchor: Tensor,
+  positive: Tensor,
+  negative: Tensor,
+  opts: TripletMarginOptions = {},
+): Tensor {
+  checkOptions("tripletMarginLoss", opts, TRIPLET_KEYS);
+  checkPair(anchor, positive, "tripletMarginLoss");
+  checkPair(anchor, negative, "tripletMarginLoss");
+  const margin = opts.margin ?? 1, p = opts.p ?? 2, eps = opts.eps ?? 1e-6;
+  if (!(margin > 0)) {
+    throw new RangeError(`tripletMarginLoss: margin must be positive, got ${margin}`);
+  }
+  const dAp = distance(anchor, positive, p, eps);
+  let dAn = distance(anchor, negative, p, eps);
+  if (opts.swap) dAn = dAn.minimum(distance(positive, negative, p, eps));
+  return reduce(dAp.sub(dAn).add(margin).clamp(0, null), opts.reduction, "tripletMarginLoss");
+}
+
+/** Options of {@link poissonNllLoss}. */
+export interface PoissonNllOptions extends ReductionOptions {
+  /** The input is the log of the rate (default true). */
+  logInput?: boolean;
+  /** Adds Stirling's approximation of log(target!) (default false). */
+  full?: boolean;
+  /** Keeps log(input + eps) finite when logInput is false (default 1e-8). */
+  eps?: number;
+}
+const POISSON_KEYS = ["reduction", "logInput", "full", "eps"] as const;
+
+/**
+ * The negative log-likelihood of `target` under a Poisson distribution, as
+ * `torch.nn.functional.poisson_nll_loss`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.nn.functional.poissonNllLoss(zn.tensor([0]), zn.tensor([1])).item(); // 1: exp(0) - 1 * 0
+ * ```
+ */
+export function poissonNllLoss(
+  input: Tensor,
+  target: Tensor,
+  opts: PoissonNllOptions = {},
+): Tensor {
+  checkOptions("poissonNllLoss", opts, POISSON_KEYS);
+  checkPair(input, target, "poissonNllLoss");
+  const eps = opts.eps ?? 1e-8;
+  let loss = (opts.logInput ?? true)
+    ? input.exp().sub(target.mul(input))
+    : input.sub(target.mul(input.add(eps).log()));
+  if (opts.full) {
+    const t = target;
+    const stirling = t.mul(t.log()).sub(t).add(t.mul(2 * Math.PI).log().mul(0.5));
+    loss = loss.add(where(t.gt(1), stirling, 0));
+  }
+  return reduce(loss, opts.reduction, "poissonNllLoss");
+}
+
+/** Options of {@link gaussianNllLoss}. */
+export interface GaussianNllOptions extends ReductionOptions {
+  /** Adds the constant 0.5 log(2 pi) (default false). */
+  full?: boolean;
+  /** The smallest variance used (default 1e-6; clamping does not stop the gradient). */
+  eps?: number;
+}
+const GAUSSIAN_KEYS = ["reduction", "full", "eps"] as const;
+
+/**
+ * The negative log-likelihood of `target` under Gaussians of mean `input`
+ * and variance `variance` (same shape, or one fewer dim, or a last dim of
+ * 1), as `torch.nn.functional.gaussian_nll_loss`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const F = zn.nn.functional;
+ * F.gaussianNllLoss(zn.tensor([0]), zn.tensor([0]), zn.tensor([1])).item(); // 0
+ * ```
+ */
+export function gaussianNllLoss(
+  input: Tensor,
+  target: Tensor,
+  variance: Tensor,
+  opts: GaussianNllOptions = {},
+): Tensor {
+  checkOptions("gaussianNllLoss", opts, GAUSSIAN_KEYS);
+  checkPair(input, target, "gaussianNllLoss");
+  checkPair(input, variance, "gaussianNllLoss");
+  let v = variance;
+  if (v.ndim === input.ndim - 1 && input.ndim > 0) v = v.unsqueeze(-1);
+  const ok = v.ndim === input.ndim &&
+    v.shape.every((s, i) => s === input.shape[i] || (i === v.ndim - 1 && s === 1));
+  if (!ok) {
+    throw new RangeError(
+      `gaussianNllLoss: variance ${fmtShape(variance.shape)} does not match input ${
+        fmtShape(input.shape)
+      }`,
+    );
+  }
+  const eps = opts.eps ?? 1e-6;
+  // PyTorch clamps the variance without recording the clamp: the gradient
+  // flows to variance as if it were not clamped.
+  const clamped = v.add(v.clamp(eps, null).sub(v).detach());
+  let loss = clamped.log().add(input.sub(target).square().div(clamped)).mul(0.5);
+  if (opts.full) loss = loss.add(0.5 * Math.log(2 * Math.PI));
+  return reduce(loss, opts.reduction, "gaussianNllLoss");
+}
+
+/** Options of {@link multilabelSoftMarginLoss}. */
+export interface MultilabelSoftMarginOptions extends ReductionOptions {
+  /** A weight per class, `[C]`. */
+  weight?: Tensor | null;
+}
+const MULTILABEL_KEYS = ["reduction", "weight"] as const;
+
+/**
+ * The mean over classes of each class's logistic loss, for `[N, C]` inputs
+ * and 0/1 targets, as `torch.nn.functional.multilabel_soft_margin_loss`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const F = zn.nn.functional;
+ * F.multilabelSoftMarginLoss(zn.tensor([[0, 0]]), zn.tensor([[1, 0]])).item(); // 0.6931
+ * ```
+ */
+export function multilabelSoftMarginLoss(
+  input: Tensor,
+  target: Tensor,
+  opts: MultilabelSoftMarginOptions = {},
+): Tensor {
+  checkOptions("multilabelSoftMarginLoss", opts, MULTILABEL_KEYS);
+  checkPair(input, target, "multilabelSoftMarginLoss");
+  if (input.ndim === 0) throw new RangeError("multilabelSoftMarginLoss: expected at least 1 dim");
+  // log sigmoid(x) = -softplus(-x), and log sigmoid(-x) = -softplus(x).
+  let loss = target.mul(softplus(input.neg())).add(target.neg().add(1).mul(softplus(input)));
+  if (opts.weight) loss = loss.mul(opts.weight);
+  const c = input.shape[input.ndim - 1];
+  const perSample = loss.sum(input.ndim - 1).div(c);
+  return reduce(perSample, opts.reduction, "multilabelSoftMarginLoss");
+}
