@@ -240,16 +240,6 @@ export class Softplus extends Module {
   }
 }
 
-/** A module applying a functional activation that has no settings. */
-function plainActivation(fn: (x: Tensor) => Tensor) {
-  return class extends Module {
-    /** Applies the activation. */
-    override forward(input: Tensor): Tensor {
-      return fn(input);
-    }
-  };
-}
-
 /**
  * `clamp(x, minVal, maxVal)`.
  *
@@ -289,7 +279,12 @@ export class Hardtanh extends Module {
  * new zn.nn.ReLU6().call(zn.tensor([9])).toArray(); // [6]
  * ```
  */
-export class ReLU6 extends plainActivation(F.relu6) {}
+export class ReLU6 extends Module {
+  /** Applies the activation. */
+  override forward(input: Tensor): Tensor {
+    return F.relu6(input);
+  }
+}
 
 /**
  * `relu6(x + 3) / 6`.
@@ -300,7 +295,12 @@ export class ReLU6 extends plainActivation(F.relu6) {}
  * new zn.nn.Hardsigmoid().call(zn.tensor([0])).toArray(); // [0.5]
  * ```
  */
-export class Hardsigmoid extends plainActivation(F.hardsigmoid) {}
+export class Hardsigmoid extends Module {
+  /** Applies the activation. */
+  override forward(input: Tensor): Tensor {
+    return F.hardsigmoid(input);
+  }
+}
 
 /**
  * `x * relu6(x + 3) / 6`.
@@ -311,7 +311,12 @@ export class Hardsigmoid extends plainActivation(F.hardsigmoid) {}
  * new zn.nn.Hardswish().call(zn.tensor([4])).toArray(); // [4]
  * ```
  */
-export class Hardswish extends plainActivation(F.hardswish) {}
+export class Hardswish extends Module {
+  /** Applies the activation. */
+  override forward(input: Tensor): Tensor {
+    return F.hardswish(input);
+  }
+}
 
 /**
  * `x * tanh(softplus(x))`.
@@ -322,7 +327,12 @@ export class Hardswish extends plainActivation(F.hardswish) {}
  * new zn.nn.Mish().call(zn.tensor([0])).toArray(); // [0]
  * ```
  */
-export class Mish extends plainActivation(F.mish) {}
+export class Mish extends Module {
+  /** Applies the activation. */
+  override forward(input: Tensor): Tensor {
+    return F.mish(input);
+  }
+}
 
 /**
  * The self-normalising ELU.
@@ -333,7 +343,12 @@ export class Mish extends plainActivation(F.mish) {}
  * new zn.nn.SELU().call(zn.tensor([0])).toArray(); // [0]
  * ```
  */
-export class SELU extends plainActivation(F.selu) {}
+export class SELU extends Module {
+  /** Applies the activation. */
+  override forward(input: Tensor): Tensor {
+    return F.selu(input);
+  }
+}
 
 /**
  * `x / (1 + |x|)`.
@@ -344,7 +359,12 @@ export class SELU extends plainActivation(F.selu) {}
  * new zn.nn.Softsign().call(zn.tensor([1])).toArray(); // [0.5]
  * ```
  */
-export class Softsign extends plainActivation(F.softsign) {}
+export class Softsign extends Module {
+  /** Applies the activation. */
+  override forward(input: Tensor): Tensor {
+    return F.softsign(input);
+  }
+}
 
 /**
  * `x - tanh(x)`.
@@ -355,7 +375,12 @@ export class Softsign extends plainActivation(F.softsign) {}
  * new zn.nn.Tanhshrink().call(zn.tensor([0])).toArray(); // [0]
  * ```
  */
-export class Tanhshrink extends plainActivation(F.tanhshrink) {}
+export class Tanhshrink extends Module {
+  /** Applies the activation. */
+  override forward(input: Tensor): Tensor {
+    return F.tanhshrink(input);
+  }
+}
 
 /**
  * `log(sigmoid(x))`.
@@ -366,7 +391,12 @@ export class Tanhshrink extends plainActivation(F.tanhshrink) {}
  * new zn.nn.LogSigmoid().call(zn.tensor([0])).toArray(); // [-0.6931]
  * ```
  */
-export class LogSigmoid extends plainActivation(F.logsigmoid) {}
+export class LogSigmoid extends Module {
+  /** Applies the activation. */
+  override forward(input: Tensor): Tensor {
+    return F.logsigmoid(input);
+  }
+}
 
 /**
  * `max(0, x) + min(0, alpha (exp(x / alpha) - 1))`.

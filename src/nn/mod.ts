@@ -14,6 +14,10 @@
 export * from "./module.ts";
 export * from "./parameter.ts";
 export * from "./linear.ts";
+export { Bilinear } from "./bilinear.ts";
+export type { BilinearOptions } from "./bilinear.ts";
+export * from "./pixel_shuffle.ts";
+export * from "./distance.ts";
 export * from "./activation.ts";
 export * from "./batch_norm.ts";
 export * from "./normalization.ts";

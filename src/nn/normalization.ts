@@ -8,7 +8,14 @@ import type { DType } from "../dtype.ts";
 import { ones, zeros } from "../ops/creation.ts";
 import { Module } from "./module.ts";
 import { Parameter } from "./parameter.ts";
-import { groupNorm, layerNorm, rmsNorm } from "./functional/normalization.ts";
+import {
+  groupNorm,
+  instanceNorm,
+  layerNorm,
+  localResponseNorm,
+  type LocalResponseNormOptions,
+  rmsNorm,
+} from "./functional/normalization.ts";
 import { checkOptions, optionKeys } from "../options.ts";
 import { checkIntList, checkSizeArg } from "../args.ts";
 
@@ -213,5 +220,160 @@ export class RMSNorm extends Module {
   /** The module's settings. */
   override extraRepr(): string {
     return `[${this.normalizedShape.join(", ")}], eps=${this.eps}`;
+  }
+}
+
+/** Options of {@link InstanceNorm1d} and {@link InstanceNorm2d}. */
+export interface InstanceNormModuleOptions {
+  /** Added to the variance (default 1e-5). */
+  eps?: number;
+  /** The running statistics' update factor (default 0.1). */
+  momentum?: number;
+  /** Learn a per-channel scale and shift (default false, as PyTorch). */
+  affine?: boolean;
+  /** Keep running statistics for evaluation (default false, as PyTorch). */
+  trackRunningStats?: boolean;
+  /** The parameters' and buffers' dtype (default float32). */
+  dtype?: DType;
+}
+const INSTANCE_KEYS = optionKeys<InstanceNormModuleOptions>({
+  eps: 0,
+  momentum: 0,
+  affine: 0,
+  trackRunningStats: 0,
+  dtype: 0,
+});
+
+/** The instance norms' shared body; `dims` is the batched input's rank. */
+class InstanceNormBase extends Module {
+  /** Number of channels. */
+  readonly numFeatures: number;
+  /** Added to the variance. */
+  eps: number;
+  /** The running statistics' update factor. */
+  momentum: number;
+  /** Whether running statistics are kept. */
+  readonly trackRunningStats: boolean;
+  /** The per-channel scale, or null. */
+  weight: Parameter | null;
+  /** The per-channel shift, or null. */
+  bias: Parameter | null;
+  #dims: number;
+
+  constructor(name: string, dims: number, numFeatures: number, opts: InstanceNormModuleOptions) {
+    checkSizeArg(numFeatures, name, "numFeatures");
+    checkOptions(name, opts, INSTANCE_KEYS);
+    super();
+    this.#dims = dims;
+    this.numFeatures = numFeatures;
+    this.eps = opts.eps ?? 1e-5;
+    this.momentum = opts.momentum ?? 0.1;
+    this.trackRunningStats = opts.trackRunningStats ?? false;
+    const dtype = opts.dtype ?? "float32";
+    const affine = opts.affine ?? false;
+    this.weight = affine ? new Parameter(ones([numFeatures], { dtype })) : null;
+    this.bias = affine ? new Parameter(zeros([numFeatures], { dtype })) : null;
+    if (this.trackRunningStats) {
+      this.registerBuffer("running_mean", zeros([numFeatures], { dtype }));
+      this.registerBuffer("running_var", ones([numFeatures], { dtype }));
+      this.registerBuffer("num_batches_tracked", zeros([], { dtype: "int64" }));
+    }
+  }
+
+  /** Normalises each sample's channels (unbatched input: one sample). */
+  override forward(input: Tensor): Tensor {
+    const name = this.constructor.name;
+    if (input.ndim !== this.#dims && input.ndim !== this.#dims - 1) {
+      throw new RangeError(
+        `${name}: expected ${
+          this.#dims - 1
+        }D (unbatched) or ${this.#dims}D input, got ${input.ndim}D`,
+      );
+    }
+    const batched = input.ndim === this.#dims ? input : input.unsqueeze(0);
+    if (batched.shape[1] !== this.numFeatures) {
+      throw new RangeError(
+        `${name}: expected ${this.numFeatures} channels, got ${batched.shape[1]}`,
+      );
+    }
+    // PyTorch keeps num_batches_tracked here for state dicts but never counts.
+    const track = this.trackRunningStats;
+    const y = instanceNorm(batched, {
+      runningMean: track ? this.getBuffer("running_mean") : null,
+      runningVar: track ? this.getBuffer("running_var") : null,
+      weight: this.weight,
+      bias: this.bias,
+      useInputStats: this.training || !track,
+      momentum: this.momentum,
+      eps: this.eps,
+    });
+    return input.ndim === this.#dims ? y : y.squeeze(0);
+  }
+
+  /** The module's settings. */
+  override extraRepr(): string {
+    return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${
+      this.weight !== null
+    }, track_running_stats=${this.trackRunningStats}`;
+  }
+}
+
+/**
+ * Instance norm over `[N, C, L]` (or unbatched `[C, L]`) input.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * new zn.nn.InstanceNorm1d(2).call(zn.randn([4, 2, 8])).shape; // [4, 2, 8]
+ * ```
+ */
+export class InstanceNorm1d extends InstanceNormBase {
+  /** An instance norm of `numFeatures` channels. */
+  constructor(numFeatures: number, opts: InstanceNormModuleOptions = {}) {
+    super("InstanceNorm1d", 3, numFeatures, opts);
+  }
+}
+
+/**
+ * Instance norm over `[N, C, H, W]` (or unbatched `[C, H, W]`) input.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * new zn.nn.InstanceNorm2d(3, { affine: true }).call(zn.randn([2, 3, 4, 4])).shape; // [2, 3, 4, 4]
+ * ```
+ */
+export class InstanceNorm2d extends InstanceNormBase {
+  /** An instance norm of `numFeatures` channels. */
+  constructor(numFeatures: number, opts: InstanceNormModuleOptions = {}) {
+    super("InstanceNorm2d", 4, numFeatures, opts);
+  }
+}
+
+/**
+ * Local response normalisation across `size` neighbouring channels.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * new zn.nn.LocalResponseNorm(2).call(zn.ones([1, 3, 2, 2])).shape; // [1, 3, 2, 2]
+ * ```
+ */
+export class LocalResponseNorm extends Module {
+  /** Channels in each window. */
+  readonly size: number;
+  /** The options as given (alpha 1e-4, beta 0.75, k 1 by default). */
+  readonly options: LocalResponseNormOptions;
+  /** A local response norm over `size` channels. */
+  constructor(size: number, opts: LocalResponseNormOptions = {}) {
+    checkSizeArg(size, "LocalResponseNorm", "size");
+    checkOptions("LocalResponseNorm", opts, ["alpha", "beta", "k"]);
+    super();
+    this.size = size;
+    this.options = { ...opts };
+  }
+  /** Normalises the input. */
+  override forward(input: Tensor): Tensor {
+    return localResponseNorm(input, this.size, this.options);
   }
 }

@@ -14,6 +14,9 @@
  */
 export * from "./activation.ts";
 export * from "./linear.ts";
+export { bilinear } from "../bilinear.ts";
+export * from "./pixel_shuffle.ts";
+export { cosineSimilarity, pairwiseDistance } from "../../ops/distance.ts";
 export * from "./dropout.ts";
 export * from "./normalization.ts";
 export * from "./embedding.ts";

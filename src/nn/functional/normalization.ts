@@ -9,7 +9,10 @@
 import { Tensor } from "../../tensor.ts";
 import { fmtShape } from "../../shape.ts";
 import { checkOptions, optionKeys } from "../../options.ts";
-import { checkIntList, checkOptionalTensor, checkTensor } from "../../args.ts";
+import { checkIntArg, checkIntList, checkOptionalTensor, checkTensor } from "../../args.ts";
+import { noGrad } from "../../autograd/grad_mode.ts";
+import { zeros } from "../../ops/creation.ts";
+import { cat } from "../../ops/join.ts";
 import {
   batchNormComposed,
   channelShape,
@@ -222,4 +225,132 @@ export function rmsNorm(
   let out = x.mul(x.square().mean(dims, true).add(eps).rsqrt());
   if (half) out = out.to(dtype);
   return weight ? out.mul(weight) : out;
+}
+
+/** Options of {@link instanceNorm}. */
+export interface InstanceNormOptions {
+  /** Running mean per channel `[C]`, updated in place when `useInputStats`. */
+  runningMean?: Tensor | null;
+  /** Running variance per channel `[C]`, updated in place when `useInputStats`. */
+  runningVar?: Tensor | null;
+  /** Scale per channel `[C]`. */
+  weight?: Tensor | null;
+  /** Shift per channel `[C]`. */
+  bias?: Tensor | null;
+  /** Normalise with each instance's own statistics (default true); false uses the running ones. */
+  useInputStats?: boolean;
+  /** The running statistics' update factor (default 0.1). */
+  momentum?: number;
+  /** Added to the variance (default 1e-5). */
+  eps?: number;
+}
+const INSTANCE_NORM_KEYS = optionKeys<InstanceNormOptions>({
+  runningMean: 0,
+  runningVar: 0,
+  weight: 0,
+  bias: 0,
+  useInputStats: 0,
+  momentum: 0,
+  eps: 0,
+});
+
+/**
+ * Normalises each channel of each sample over its spatial dims, as
+ * `torch.nn.functional.instance_norm`: batch norm over `[1, N * C, ...]`,
+ * the running statistics (when given) averaged over the batch.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const y = zn.nn.functional.instanceNorm(zn.tensor([[[1, 3], [2, 6]]]));
+ * y.toArray(); // [[[-1, 1], [-1, 1]]] (to within eps)
+ * ```
+ */
+export function instanceNorm(input: Tensor, opts: InstanceNormOptions = {}): Tensor {
+  checkTensor(input, "instanceNorm");
+  checkOptions("instanceNorm", opts, INSTANCE_NORM_KEYS);
+  if (input.ndim < 3) {
+    throw new RangeError(
+      `instanceNorm: expected a [N, C, ...] input, got ${fmtShape(input.shape)}`,
+    );
+  }
+  const { runningMean = null, runningVar = null, weight = null, bias = null } = opts;
+  for (
+    const [t, name] of [[runningMean, "runningMean"], [runningVar, "runningVar"], [
+      weight,
+      "weight",
+    ], [bias, "bias"]] as const
+  ) {
+    checkOptionalTensor(t, "instanceNorm", name);
+  }
+  const useInputStats = opts.useInputStats ?? true;
+  const n = input.shape[0], c = input.shape[1];
+  const rep = (t: Tensor | null) => (t === null ? null : t.repeat([n]));
+  const rm = rep(runningMean), rv = rep(runningVar);
+  const x = input.reshape([1, n * c, ...input.shape.slice(2)]);
+  const y = batchNorm(x, rm, rv, rep(weight), rep(bias), {
+    training: useInputStats,
+    momentum: opts.momentum ?? 0.1,
+    eps: opts.eps ?? 1e-5,
+  });
+  if (useInputStats) {
+    noGrad(() => {
+      if (runningMean && rm) runningMean.copy_(rm.reshape([n, c]).mean(0));
+      if (runningVar && rv) runningVar.copy_(rv.reshape([n, c]).mean(0));
+    });
+  }
+  return y.reshape(input.shape as number[]);
+}
+
+/** Options of {@link localResponseNorm}. */
+export interface LocalResponseNormOptions {
+  /** Scale of the squared sum (default 1e-4). */
+  alpha?: number;
+  /** Exponent (default 0.75). */
+  beta?: number;
+  /** Additive constant (default 1). */
+  k?: number;
+}
+const LRN_KEYS = optionKeys<LocalResponseNormOptions>({ alpha: 0, beta: 0, k: 0 });
+
+/**
+ * Divides each element by `(k + alpha / size * sum of squares over the
+ * `size` neighbouring channels)^beta`, as
+ * `torch.nn.functional.local_response_norm`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.nn.functional.localResponseNorm(zn.ones([1, 3, 2]), 2).shape; // [1, 3, 2]
+ * ```
+ */
+export function localResponseNorm(
+  input: Tensor,
+  size: number,
+  opts: LocalResponseNormOptions = {},
+): Tensor {
+  checkTensor(input, "localResponseNorm");
+  checkIntArg(size, "localResponseNorm", "size", 1);
+  checkOptions("localResponseNorm", opts, LRN_KEYS);
+  if (input.ndim < 3) {
+    throw new RangeError(
+      `localResponseNorm: expected an input of at least 3 dims, got ${fmtShape(input.shape)}`,
+    );
+  }
+  const alpha = opts.alpha ?? 1e-4, beta = opts.beta ?? 0.75, k = opts.k ?? 1;
+  const c = input.shape[1];
+  const sq = input.square();
+  // Channel window [ch - size/2, ch + (size-1)/2], zeros beyond the ends: a
+  // cumulative sum over the zero-padded channels, differenced.
+  const before = Math.floor(size / 2), after = Math.floor((size - 1) / 2);
+  const zerosShape = (m: number) => [input.shape[0], m, ...input.shape.slice(2)];
+  const padded = cat([
+    zeros(zerosShape(before + 1), { dtype: sq.dtype, device: sq.device }),
+    sq,
+    zeros(zerosShape(after), { dtype: sq.dtype, device: sq.device }),
+  ], 1);
+  const cs = padded.cumsum(1);
+  const window = cs.narrow(1, size, c).sub(cs.narrow(1, 0, c));
+  const div = window.mul(alpha / size).add(k).pow(beta);
+  return input.div(div);
 }
