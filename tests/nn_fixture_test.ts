@@ -85,6 +85,7 @@ const CTORS: Record<string, (a: Args) => zn.nn.Module> = {
   InstanceNorm1d: ({ numFeatures, ...a }) => new nn.InstanceNorm1d(numFeatures, a),
   InstanceNorm2d: ({ numFeatures, ...a }) => new nn.InstanceNorm2d(numFeatures, a),
   LocalResponseNorm: ({ size, ...a }) => new nn.LocalResponseNorm(size, a),
+  Upsample: (a) => new nn.Upsample(a),
   PixelShuffle: (a) => new nn.PixelShuffle(a.r),
   PixelUnshuffle: (a) => new nn.PixelUnshuffle(a.r),
   CosineSimilarity: (a) => new nn.CosineSimilarity(a),

@@ -16,6 +16,7 @@ export * from "./activation.ts";
 export * from "./linear.ts";
 export { bilinear } from "../bilinear.ts";
 export * from "./pixel_shuffle.ts";
+export * from "./interpolate.ts";
 export { cosineSimilarity, pairwiseDistance } from "../../ops/distance.ts";
 export * from "./dropout.ts";
 export * from "./normalization.ts";
