@@ -18,6 +18,7 @@ export { Bilinear } from "./bilinear.ts";
 export type { BilinearOptions } from "./bilinear.ts";
 export * from "./pixel_shuffle.ts";
 export * from "./upsample.ts";
+export * from "./fold.ts";
 export * from "./distance.ts";
 export * from "./activation.ts";
 export * from "./batch_norm.ts";

@@ -6,7 +6,13 @@
 import type { Tensor } from "../tensor.ts";
 import { Module } from "./module.ts";
 import type { SizeArg } from "./functional/conv.ts";
-import { adaptiveAvgPool2d, avgPool2d, maxPool1d, maxPool2d } from "./functional/pool.ts";
+import {
+  adaptiveAvgPool2d,
+  adaptiveMaxPool2d,
+  avgPool2d,
+  maxPool1d,
+  maxPool2d,
+} from "./functional/pool.ts";
 import { checkOptions, optionKeys } from "../options.ts";
 import { checkArray, checkIntList, checkSizeArg } from "../args.ts";
 
@@ -181,5 +187,35 @@ export class AdaptiveAvgPool2d extends Module {
   /** Pools the input. */
   override forward(input: Tensor): Tensor {
     return adaptiveAvgPool2d(input, this.outputSize);
+  }
+}
+
+/**
+ * Max pooling to a fixed output size (values).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * new zn.nn.AdaptiveMaxPool2d(1).call(zn.randn([2, 3, 5, 5])).shape; // [2, 3, 1, 1]
+ * ```
+ */
+export class AdaptiveMaxPool2d extends Module {
+  /** The output size. */
+  readonly outputSize: number | (number | null)[];
+  /** A pool to `outputSize`. */
+  constructor(outputSize: number | readonly (number | null)[]) {
+    super();
+    if (typeof outputSize === "number") checkSizeArg(outputSize, "AdaptiveMaxPool2d", "outputSize");
+    else {
+      checkArray(outputSize, "AdaptiveMaxPool2d", "outputSize");
+      for (const v of outputSize) {
+        if (v !== null) checkSizeArg(v, "AdaptiveMaxPool2d", "each of outputSize");
+      }
+    }
+    this.outputSize = typeof outputSize === "number" ? outputSize : [...outputSize];
+  }
+  /** Pools the input. */
+  override forward(input: Tensor): Tensor {
+    return adaptiveMaxPool2d(input, this.outputSize);
   }
 }

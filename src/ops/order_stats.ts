@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { fmtShape, normDim } from "../shape.ts";
+import { checkShape, fmtShape, normDim } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 import { isFloating } from "../dtype.ts";
 import { checkIntArg, checkNumber, checkTensor, typeError } from "../args.ts";
@@ -508,14 +508,15 @@ export function histc(x: Tensor, opts: HistcOptions = {}): Tensor {
     hi += 1;
   }
   if (!(lo < hi)) throw new RangeError(`histc: max must be larger than min, got ${lo} and ${hi}`);
-  const counts = new Array<number>(bins).fill(0);
+  checkShape([bins], "histc");
+  const counts = new Float64Array(bins);
   for (const v of vals) {
     if (!(v >= lo && v <= hi)) continue;
     let b = Math.floor(((v - lo) * bins) / (hi - lo));
     if (b === bins) b = bins - 1;
     counts[b]++;
   }
-  return tensor(counts, { dtype: x.dtype, device: x.device });
+  return tensor(counts, { device: x.device }).to(x.dtype);
 }
 
 /** Options of {@link bincount}. */
@@ -563,8 +564,9 @@ export function bincount(x: Tensor, opts: BincountOptions = {}): Tensor {
     }
   }
   const ws = w === undefined ? null : numbers(w);
-  const counts = new Array<number>(len).fill(0);
+  checkShape([len], "bincount");
+  const counts = new Float64Array(len);
   vals.forEach((v, i) => counts[v] += ws === null ? 1 : ws[i]);
   const dtype = w === undefined ? "int64" : w.dtype === "float32" ? "float32" : "float64";
-  return tensor(counts, { dtype, device: x.device });
+  return tensor(counts, { device: x.device }).to(dtype);
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { normDim, normDims } from "../shape.ts";
+import { checkShape, normDim, normDims } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 import { checkIntArg, checkIntList, checkTensor, typeError } from "../args.ts";
 import { arange, tensor } from "./creation.ts";
@@ -208,17 +208,19 @@ export function repeatInterleave(x: Tensor, repeats: number | Tensor, dim?: numb
       `repeatInterleave: repeats must have the same size as input along dim ${d} (${n}), got ${counts.length}`,
     );
   }
-  const index: number[] = [];
-  counts.forEach((c, i) => {
+  let total = 0;
+  for (const c of counts) {
     if (c < 0) throw new RangeError(`repeatInterleave: repeats can not be negative, got ${c}`);
-    for (let k = 0; k < c; k++) index.push(i);
+    total += c;
+  }
+  checkShape([total], "repeatInterleave");
+  const index = new BigInt64Array(total);
+  let at = 0;
+  counts.forEach((c, i) => {
+    for (let k = 0; k < c; k++) index[at++] = BigInt(i);
   });
   const src = x.ndim === 0 ? reshape(x, [1]) : x;
-  return indexSelect(src, d, arangeOf(index, x));
-}
-
-function arangeOf(values: number[], like: Tensor): Tensor {
-  return tensor(values, { dtype: "int64", device: like.device });
+  return indexSelect(src, d, tensor(index, { device: x.device }));
 }
 
 /**

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Tensor } from "../../tensor.ts";
-import { fmtShape } from "../../shape.ts";
+import { checkShape, fmtShape } from "../../shape.ts";
 import { checkTensor } from "../../args.ts";
 import { checkOptions, optionKeys } from "../../options.ts";
 import { tensor } from "../../ops/creation.ts";
@@ -54,53 +54,52 @@ function perDim(v: number | readonly number[], n: number, op: string, name: stri
   return list;
 }
 
-/** The 1-D index and weight tables of one spatial dim: taps x [out]. */
+/** The 1-D index and weight tables of one spatial dim: taps x [out] (typed arrays, sized first). */
 function taps(
   mode: string,
   inSize: number,
   outSize: number,
   scale: number,
   alignCorners: boolean,
-): { index: number[][]; weight: number[][] | null } {
+): { index: BigInt64Array[]; weight: Float64Array[] | null } {
   const src = (o: number, cubic: boolean) => {
     if (alignCorners) return outSize > 1 ? (o * (inSize - 1)) / (outSize - 1) : 0;
     const s = scale * (o + 0.5) - 0.5;
     return !cubic && s < 0 ? 0 : s;
   };
   const clampI = (i: number) => Math.min(Math.max(i, 0), inSize - 1);
+  const count = mode === "nearest" ? 1 : mode === "bicubic" ? 4 : 2;
+  const index = Array.from({ length: count }, () => new BigInt64Array(outSize));
   if (mode === "nearest") {
-    const idx = Array.from(
-      { length: outSize },
-      (_, o) => Math.min(Math.floor(o * scale), inSize - 1),
-    );
-    return { index: [idx], weight: null };
+    for (let o = 0; o < outSize; o++) {
+      index[0][o] = BigInt(Math.min(Math.floor(o * scale), inSize - 1));
+    }
+    return { index, weight: null };
   }
+  const weight = Array.from({ length: count }, () => new Float64Array(outSize));
   if (mode === "bicubic") {
     const A = -0.75;
     const near = (x: number) => ((A + 2) * x - (A + 3)) * x * x + 1;
     const far = (x: number) => ((A * x - 5 * A) * x + 8 * A) * x - 4 * A;
-    const index: number[][] = [[], [], [], []], weight: number[][] = [[], [], [], []];
     for (let o = 0; o < outSize; o++) {
       const s = src(o, true);
       const i0 = Math.floor(s), t = s - i0;
       const w = [far(t + 1), near(t), near(1 - t), far(2 - t)];
       for (let k = 0; k < 4; k++) {
-        index[k].push(clampI(i0 - 1 + k));
-        weight[k].push(w[k]);
+        index[k][o] = BigInt(clampI(i0 - 1 + k));
+        weight[k][o] = w[k];
       }
     }
     return { index, weight };
   }
-  const index: number[][] = [[], []], weight: number[][] = [[], []];
   for (let o = 0; o < outSize; o++) {
     const s = src(o, false);
     const i0 = Math.min(Math.floor(s), inSize - 1);
-    const i1 = Math.min(i0 + 1, inSize - 1);
     const l = s - i0;
-    index[0].push(i0);
-    index[1].push(i1);
-    weight[0].push(1 - l);
-    weight[1].push(l);
+    index[0][o] = BigInt(i0);
+    index[1][o] = BigInt(Math.min(i0 + 1, inSize - 1));
+    weight[0][o] = 1 - l;
+    weight[1][o] = l;
   }
   return { index, weight };
 }
@@ -165,6 +164,8 @@ export function interpolate(input: Tensor, opts: InterpolateOptions = {}): Tenso
   if (outSizes.some((s) => s < 1)) {
     throw new RangeError(`interpolate: the output size ${JSON.stringify(outSizes)} is empty`);
   }
+  // Checked before the index tables are built: they hold a few entries per output position.
+  checkShape([...input.shape.slice(0, 2), ...outSizes], "interpolate");
   const alignCorners = opts.alignCorners ?? false;
   let y = input;
   for (let d = 0; d < spatial; d++) {
@@ -173,10 +174,10 @@ export function interpolate(input: Tensor, opts: InterpolateOptions = {}): Tenso
     const shape = y.shape.map((_, i) => (i === dim ? outSizes[d] : 1));
     let acc: Tensor | null = null;
     t.index.forEach((idx, k) => {
-      const picked = indexSelect(y, dim, tensor(idx, { dtype: "int64", device: y.device }));
+      const picked = indexSelect(y, dim, tensor(idx, { device: y.device }));
       const term = t.weight === null ? picked : mul(
         picked,
-        reshape(tensor(t.weight[k], { dtype: y.dtype, device: y.device }), shape),
+        reshape(tensor(t.weight[k], { device: y.device }).to(y.dtype), shape),
       );
       acc = acc === null ? term : add(acc, term);
     });

@@ -13,6 +13,8 @@
 import { checkShape, fmtShape } from "../../shape.ts";
 import type { Tensor } from "../../tensor.ts";
 import { squeeze, unsqueeze } from "../../ops/view.ts";
+import { cat } from "../../ops/join.ts";
+import { tensor } from "../../ops/creation.ts";
 import type { SizeArg } from "./conv.ts";
 import { checkFloatInput, sizeArg, window } from "./conv_kernels.ts";
 import { checkOptions, optionKeys } from "../../options.ts";
@@ -355,4 +357,67 @@ export function adaptiveAvgPool2d(
   checkShape([n, c, out[0]!, out[1]!], op);
   const geom = window(n, c, [h, w], [out[0]!, out[1]!], [1, 1], [1, 1], [0, 0], [1, 1]);
   return undo(adaptiveCore(x, geom));
+}
+
+/**
+ * The maxima over windows [floor(i in / out), ceil((i + 1) in / out)) of
+ * dim d, one per output index. Shrinking: one amax per window (at most `in`
+ * of them). Growing: each window holds one or two elements, so the maximum
+ * of two gathers.
+ */
+function adaptiveMaxAlong(x: Tensor, d: number, out: number): Tensor {
+  const n = x.shape[d];
+  const start = (i: number) => Math.floor((i * n) / out);
+  const end = (i: number) => Math.ceil(((i + 1) * n) / out);
+  if (out <= n) {
+    const parts: Tensor[] = [];
+    for (let i = 0; i < out; i++) {
+      parts.push(x.narrow(d, start(i), end(i) - start(i)).amax(d, true));
+    }
+    return parts.length === 1 ? parts[0] : cat(parts, d);
+  }
+  const first = new BigInt64Array(out), last = new BigInt64Array(out);
+  for (let i = 0; i < out; i++) {
+    first[i] = BigInt(start(i));
+    last[i] = BigInt(end(i) - 1);
+  }
+  const pick = (t: BigInt64Array) => x.indexSelect(d, tensor(t, { device: x.device }));
+  return pick(first).maximum(pick(last));
+}
+
+/**
+ * Max pooling to a fixed output size, as
+ * `torch.nn.functional.adaptive_max_pool2d` (values; the maximum is
+ * separable, so rows then columns).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.nn.functional.adaptiveMaxPool2d(zn.arange(16).to("float32").reshape(1, 1, 4, 4), 2).toArray();
+ * // [[[[5, 7], [13, 15]]]]
+ * ```
+ */
+export function adaptiveMaxPool2d(
+  input: Tensor,
+  outputSize: number | readonly (number | null)[],
+): Tensor {
+  const op = "adaptiveMaxPool2d";
+  checkFloatInput(input, op);
+  if (typeof outputSize !== "number" && !Array.isArray(outputSize)) {
+    typeError(op, "outputSize", "an integer or an array of integers (or nulls)", outputSize);
+  }
+  const [x, undo] = to4d(op, input, 2);
+  const req = typeof outputSize === "number" ? [outputSize, outputSize] : [...outputSize];
+  if (req.length === 1) req.push(req[0]);
+  const out = req.map((v, i) => v === null ? x.shape[2 + i] : v);
+  if (out.length !== 2 || out.some((v) => !Number.isInteger(v) || v! < 1)) {
+    throw new RangeError(
+      `${op}: outputSize must be a positive integer or a pair of them (null keeps the input size)`,
+    );
+  }
+  if (x.shape[2] === 0 || x.shape[3] === 0) {
+    throw new RangeError(`${op}: expected non-empty spatial dims, got ${fmtShape(x.shape)}`);
+  }
+  checkShape([x.shape[0], x.shape[1], out[0]!, out[1]!], op);
+  return undo(adaptiveMaxAlong(adaptiveMaxAlong(x, 2, out[0]!), 3, out[1]!));
 }
