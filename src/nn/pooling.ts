@@ -175,19 +175,28 @@ export class AdaptiveAvgPool2d extends Module {
   /** A pool to `outputSize`. */
   constructor(outputSize: number | readonly (number | null)[]) {
     super();
-    if (typeof outputSize === "number") checkSizeArg(outputSize, "AdaptiveAvgPool2d", "outputSize");
-    else {
-      checkArray(outputSize, "AdaptiveAvgPool2d", "outputSize");
-      for (const v of outputSize) {
-        if (v !== null) checkSizeArg(v, "AdaptiveAvgPool2d", "each of outputSize");
-      }
-    }
-    this.outputSize = typeof outputSize === "number" ? outputSize : [...outputSize];
+    this.outputSize = adaptiveSize(outputSize, "AdaptiveAvgPool2d");
   }
   /** Pools the input. */
   override forward(input: Tensor): Tensor {
     return adaptiveAvgPool2d(input, this.outputSize);
   }
+}
+
+/** An adaptive pool's output size, checked and copied. */
+function adaptiveSize(
+  outputSize: number | readonly (number | null)[],
+  name: string,
+): number | (number | null)[] {
+  if (typeof outputSize === "number") {
+    checkSizeArg(outputSize, name, "outputSize");
+    return outputSize;
+  }
+  checkArray(outputSize, name, "outputSize");
+  for (const v of outputSize) {
+    if (v !== null) checkSizeArg(v, name, "each of outputSize");
+  }
+  return [...outputSize];
 }
 
 /**
@@ -205,14 +214,7 @@ export class AdaptiveMaxPool2d extends Module {
   /** A pool to `outputSize`. */
   constructor(outputSize: number | readonly (number | null)[]) {
     super();
-    if (typeof outputSize === "number") checkSizeArg(outputSize, "AdaptiveMaxPool2d", "outputSize");
-    else {
-      checkArray(outputSize, "AdaptiveMaxPool2d", "outputSize");
-      for (const v of outputSize) {
-        if (v !== null) checkSizeArg(v, "AdaptiveMaxPool2d", "each of outputSize");
-      }
-    }
-    this.outputSize = typeof outputSize === "number" ? outputSize : [...outputSize];
+    this.outputSize = adaptiveSize(outputSize, "AdaptiveMaxPool2d");
   }
   /** Pools the input. */
   override forward(input: Tensor): Tensor {

@@ -7,11 +7,9 @@
 import type { Tensor } from "../tensor.ts";
 import { checkNumber, checkTensor } from "../args.ts";
 import { checkOptions } from "../options.ts";
-import { eq, le, logicalAnd, logicalNot, logicalOr, mul, sub, where } from "./elementwise.ts";
+import { add, eq, le, logicalAnd, logicalNot, logicalOr, mul, sub, where } from "./elementwise.ts";
 import { abs, isinf, isnan } from "./unary_fns.ts";
-import { add } from "./elementwise.ts";
 import { all } from "./reduce.ts";
-import { broadcastShapes } from "../shape.ts";
 
 /** Options of {@link isclose} and {@link allclose}. */
 export interface CloseOptions {
@@ -85,6 +83,5 @@ export function equal(a: Tensor, b: Tensor): boolean {
   checkTensor(a, "equal", "input");
   checkTensor(b, "equal", "other");
   if (a.ndim !== b.ndim || a.shape.some((s, i) => s !== b.shape[i])) return false;
-  broadcastShapes("equal", a.shape, b.shape);
   return all(eq(a, b)).item() as boolean;
 }

@@ -124,11 +124,8 @@ export function hypot(a: Tensor, b: TensorLike): Tensor {
   const aa = abs(a), ab = abs(b as Tensor);
   const big = maximum(aa, ab);
   const safe = where(eq(big, 0), 1, big);
-  const r = mul(
-    big,
-    sqrt(add(mul(div(aa, safe), div(aa, safe)), mul(div(ab, safe), div(ab, safe)))),
-  );
-  return r;
+  const ra = div(aa, safe), rb = div(ab, safe);
+  return mul(big, sqrt(add(mul(ra, ra), mul(rb, rb))));
 }
 
 /**

@@ -161,14 +161,12 @@ export function cross(a: Tensor, b: Tensor, dim = -1): Tensor {
   if (nd === 0) throw new RangeError("cross: expected tensors of at least 1 dim");
   const d = normDim(dim, nd, "cross");
   const size = (t: Tensor) => t.shape[d - (nd - t.ndim)];
-  if (a.ndim !== b.ndim || size(a) !== 3 || size(b) !== 3) {
-    if (size(a) !== 3 || size(b) !== 3) {
-      throw new RangeError(
-        `cross: dimension ${dim} does not have size 3 (shapes ${fmtShape(a.shape)} and ${
-          fmtShape(b.shape)
-        })`,
-      );
-    }
+  if (size(a) !== 3 || size(b) !== 3) {
+    throw new RangeError(
+      `cross: dimension ${dim} does not have size 3 (shapes ${fmtShape(a.shape)} and ${
+        fmtShape(b.shape)
+      })`,
+    );
   }
   const at = (t: Tensor, i: number) => narrow(t, d - (nd - t.ndim), i, 1);
   const c = (i: number, j: number) => sub(mul(at(a, i), at(b, j)), mul(at(a, j), at(b, i)));

@@ -73,7 +73,7 @@ function medianAlong(
   x: Tensor,
   d: number,
   ignoreNan: boolean,
-): { values: Tensor; indices: Tensor } {
+): ValuesIndices {
   const n = x.shape[d];
   const s = sort(x, d);
   const nan = isnan(x);
@@ -263,7 +263,8 @@ function quantileImpl(
     const bad = ignoreNan ? nanCount.eq(n) : nanCount.gt(0);
     v = where(bad, NaN, v);
     if (flat) return keepdim ? reshape(v, x.shape.map(() => 1)) : reshape(v, []);
-    return keepdim || x.ndim === 0 ? (x.ndim === 0 ? reshape(v, []) : v) : squeeze(v, d);
+    if (x.ndim === 0) return reshape(v, []);
+    return keepdim ? v : squeeze(v, d);
   });
   if (!qIsTensor) return parts[0];
   return stack(parts, 0);

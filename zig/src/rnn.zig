@@ -66,6 +66,12 @@ fn tanhS(comptime T: type, x: T) T {
     return std.math.tanh(x);
 }
 
+/// Chunks of a step's panels: two per thread, so a thread that finishes
+/// early takes another (at most one per panel).
+fn chunksFor(q_panels: usize) usize {
+    return @max(1, @min(q_panels, 2 * @as(usize, pool.numThreads())));
+}
+
 /// The units [first, end) that panels [q0, q1) of width nr cover.
 fn unitSpan(h: usize, nr: usize, q_panels: usize, q0: usize, q1: usize) [2]usize {
     return .{ q0 * nr, if (q1 == q_panels) h else q1 * nr };
@@ -180,10 +186,6 @@ fn Lstm(comptime T: type) type {
                     gates(c.gs + b * ld + q * 4 * NR, c.gx + (t * d.batch + b) * 4 * h, c_prev, c.y + (t * d.batch + b) * h, ws, h, u[0], u[1]);
                 }
             }
-        }
-
-        fn chunksFor(q_panels: usize) usize {
-            return @max(1, @min(q_panels, 2 * @as(usize, pool.numThreads())));
         }
 
         fn forward(gx: [*]const T, w_hh: [*]const T, h0: [*]const T, c0: [*]const T, y: [*]T, ws: [*]T, d: Dims) Error!void {
@@ -487,10 +489,6 @@ fn Gru(comptime T: type) type {
                     gates(c.gs + b * ld + q * 3 * NR, c.gx + row * 3 * h, c.b_hh, h_prev + b * h, c.y + row * h, c.ws + row * 4 * h, h, u[0], u[1]);
                 }
             }
-        }
-
-        fn chunksFor(q_panels: usize) usize {
-            return @max(1, @min(q_panels, 2 * @as(usize, pool.numThreads())));
         }
 
         fn forward(gx: [*]const T, w_hh: [*]const T, b_hh: [*]const T, h0: [*]const T, y: [*]T, ws: [*]T, d: Dims) Error!void {

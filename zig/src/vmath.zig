@@ -67,6 +67,32 @@ inline fn pow2(comptime T: type, comptime n: usize, k: @Vector(n, Bits(T))) @Vec
     return @bitCast((k +% bias) << sh);
 }
 
+/// float32 exp of a clamped x as y * 2^n, y in [0.7, 1.42]: n = round(x / ln2)
+/// with the 1.5 * 2^23 trick (no SSE4.1 round), then Cephes expf's
+/// polynomial of the remainder (ln2 split so that n * C1 is exact).
+inline fn expReduce32(comptime n: usize, xc: @Vector(n, f32)) struct { y: @Vector(n, f32), n: @Vector(n, i32) } {
+    const V = @Vector(n, f32);
+    const IV = @Vector(n, i32);
+    const c = struct {
+        fn c(v: f32) V {
+            return @splat(v);
+        }
+    }.c;
+    const magic: f32 = 12582912.0;
+    const t = xc * c(std.math.log2e) + c(magic);
+    const nf = t - c(magic);
+    var r = fma(nf, c(-0.693359375), xc);
+    r = fma(nf, c(2.12194440e-4), r);
+    // Estrin's scheme: the same polynomial in three dependent steps after
+    // r^2 instead of five.
+    const r2 = r * r;
+    const p45 = fma(c(1.9875691500E-4), r, c(1.3981999507E-3));
+    const p23 = fma(c(8.3334519073E-3), r, c(4.1665795894E-2));
+    const p01 = fma(c(1.6666665459E-1), r, c(5.0000001201E-1));
+    const p = fma(fma(p45, r2, p23), r2, p01);
+    return .{ .y = fma(p, r2, r) + c(1.0), .n = @as(IV, @bitCast(t)) -% @as(IV, @bitCast(c(magic))) };
+}
+
 /// exp(x), lane-wise.
 pub fn exp(comptime T: type, comptime n: usize, x: @Vector(n, T)) @Vector(n, T) {
     const V = @Vector(n, T);
@@ -82,25 +108,18 @@ pub fn exp(comptime T: type, comptime n: usize, x: @Vector(n, T)) @Vector(n, T) 
     const hi: T = if (T == f32) 89.0 else 710.0;
     const lo: T = if (T == f32) -110.0 else -750.0;
     const xc = @min(@max(x, s.c(lo)), s.c(hi));
-    // n = round(x / ln2) with the 1.5 * 2^mant trick (no SSE4.1 round).
-    const magic: T = if (T == f32) 12582912.0 else 6755399441055744.0;
-    const t = xc * s.c(std.math.log2e) + s.c(magic);
-    const nf = t - s.c(magic);
-    const ni: IV = @as(IV, @bitCast(t)) -% @as(IV, @bitCast(s.c(magic)));
     var y: V = undefined;
+    var ni: IV = undefined;
     if (T == f32) {
-        // Cephes expf: ln2 split so that n * C1 is exact.
-        var r = fma(nf, s.c(-0.693359375), xc);
-        r = fma(nf, s.c(2.12194440e-4), r);
-        // Estrin's scheme: the same polynomial in three dependent steps
-        // after r^2 instead of five.
-        const r2 = r * r;
-        const p45 = fma(s.c(1.9875691500E-4), r, s.c(1.3981999507E-3));
-        const p23 = fma(s.c(8.3334519073E-3), r, s.c(4.1665795894E-2));
-        const p01 = fma(s.c(1.6666665459E-1), r, s.c(5.0000001201E-1));
-        const p = fma(fma(p45, r2, p23), r2, p01);
-        y = fma(p, r2, r) + s.c(1.0);
+        const e = expReduce32(n, xc);
+        y = e.y;
+        ni = e.n;
     } else {
+        // n = round(x / ln2) with the 1.5 * 2^mant trick (no SSE4.1 round).
+        const magic: T = 6755399441055744.0;
+        const t = xc * s.c(std.math.log2e) + s.c(magic);
+        const nf = t - s.c(magic);
+        ni = @as(IV, @bitCast(t)) -% @as(IV, @bitCast(s.c(magic)));
         // Cephes exp: Pade form 1 + 2 x P(x^2) / (Q(x^2) - x P(x^2)).
         var r = fma(nf, s.c(-6.93145751953125E-1), xc);
         r = fma(nf, s.c(-1.42860682030941723212E-6), r);
@@ -236,26 +255,10 @@ pub fn sigmoid(comptime T: type, comptime n: usize, x: @Vector(n, T)) @Vector(n,
 /// results once); NaN stays NaN. Relative error as exp's away from the ends.
 inline fn expGate32(comptime n: usize, x: @Vector(n, f32)) @Vector(n, f32) {
     const V = @Vector(n, f32);
-    const IV = @Vector(n, i32);
-    const c = struct {
-        fn c(v: f32) V {
-            return @splat(v);
-        }
-    }.c;
-    const xc = @min(@max(x, c(-87.0)), c(88.0));
-    const magic: f32 = 12582912.0;
-    const t = fma(xc, c(std.math.log2e), c(magic));
-    const nf = t - c(magic);
-    const ni: IV = @as(IV, @bitCast(t)) -% @as(IV, @bitCast(c(magic)));
-    var r = fma(nf, c(-0.693359375), xc);
-    r = fma(nf, c(2.12194440e-4), r);
-    const r2 = r * r;
-    const p45 = fma(c(1.9875691500E-4), r, c(1.3981999507E-3));
-    const p23 = fma(c(8.3334519073E-3), r, c(4.1665795894E-2));
-    const p01 = fma(c(1.6666665459E-1), r, c(5.0000001201E-1));
-    const p = fma(fma(p45, r2, p23), r2, p01);
-    const y = fma(p, r2, r) + c(1.0);
-    return @select(f32, x != x, x, y * pow2(f32, n, ni));
+    const lo: V = @splat(-87.0);
+    const hi: V = @splat(88.0);
+    const e = expReduce32(n, @min(@max(x, lo), hi));
+    return @select(f32, x != x, x, e.y * pow2(f32, n, e.n));
 }
 
 /// The logistic function for recurrent layers' gates: float32 within 1e-7

@@ -322,22 +322,15 @@ export function avgPool2d(
 }
 
 /**
- * 2-D adaptive average pooling of input [N, C, H, W] (or [C, H, W]) to
- * `outputSize` (a number, or a pair whose null entries keep the input size).
- * Output cell i covers inputs [floor(i*H/OH), ceil((i+1)*H/OH)).
- *
- * @example
- * ```ts
- * import * as zn from "@zeno/zeno";
- * const x = zn.ones([2, 3, 7, 5]);
- * zn.nn.functional.adaptiveAvgPool2d(x, [3, 2]).shape; // [2, 3, 3, 2]
- * ```
+ * The adaptive pools' input as 4-D (with the function that restores an
+ * unbatched result) and the output size, `outputSize`'s nulls keeping the
+ * input's size; checked as PyTorch checks them.
  */
-export function adaptiveAvgPool2d(
+function adaptiveInput(
+  op: string,
   input: Tensor,
   outputSize: number | readonly (number | null)[],
-): Tensor {
-  const op = "adaptiveAvgPool2d";
+): [Tensor, (t: Tensor) => Tensor, number, number] {
   checkFloatInput(input, op);
   if (typeof outputSize !== "number" && !Array.isArray(outputSize)) {
     typeError(op, "outputSize", "an integer or an array of integers (or nulls)", outputSize);
@@ -353,9 +346,29 @@ export function adaptiveAvgPool2d(
       }`,
     );
   }
+  checkShape([x.shape[0], x.shape[1], out[0]!, out[1]!], op);
+  return [x, undo, out[0]!, out[1]!];
+}
+
+/**
+ * 2-D adaptive average pooling of input [N, C, H, W] (or [C, H, W]) to
+ * `outputSize` (a number, or a pair whose null entries keep the input size).
+ * Output cell i covers inputs [floor(i*H/OH), ceil((i+1)*H/OH)).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const x = zn.ones([2, 3, 7, 5]);
+ * zn.nn.functional.adaptiveAvgPool2d(x, [3, 2]).shape; // [2, 3, 3, 2]
+ * ```
+ */
+export function adaptiveAvgPool2d(
+  input: Tensor,
+  outputSize: number | readonly (number | null)[],
+): Tensor {
+  const [x, undo, oh, ow] = adaptiveInput("adaptiveAvgPool2d", input, outputSize);
   const [n, c, h, w] = x.shape;
-  checkShape([n, c, out[0]!, out[1]!], op);
-  const geom = window(n, c, [h, w], [out[0]!, out[1]!], [1, 1], [1, 1], [0, 0], [1, 1]);
+  const geom = window(n, c, [h, w], [oh, ow], [1, 1], [1, 1], [0, 0], [1, 1]);
   return undo(adaptiveCore(x, geom));
 }
 
@@ -402,22 +415,9 @@ export function adaptiveMaxPool2d(
   outputSize: number | readonly (number | null)[],
 ): Tensor {
   const op = "adaptiveMaxPool2d";
-  checkFloatInput(input, op);
-  if (typeof outputSize !== "number" && !Array.isArray(outputSize)) {
-    typeError(op, "outputSize", "an integer or an array of integers (or nulls)", outputSize);
-  }
-  const [x, undo] = to4d(op, input, 2);
-  const req = typeof outputSize === "number" ? [outputSize, outputSize] : [...outputSize];
-  if (req.length === 1) req.push(req[0]);
-  const out = req.map((v, i) => v === null ? x.shape[2 + i] : v);
-  if (out.length !== 2 || out.some((v) => !Number.isInteger(v) || v! < 1)) {
-    throw new RangeError(
-      `${op}: outputSize must be a positive integer or a pair of them (null keeps the input size)`,
-    );
-  }
+  const [x, undo, oh, ow] = adaptiveInput(op, input, outputSize);
   if (x.shape[2] === 0 || x.shape[3] === 0) {
     throw new RangeError(`${op}: expected non-empty spatial dims, got ${fmtShape(x.shape)}`);
   }
-  checkShape([x.shape[0], x.shape[1], out[0]!, out[1]!], op);
-  return undo(adaptiveMaxAlong(adaptiveMaxAlong(x, 2, out[0]!), 3, out[1]!));
+  return undo(adaptiveMaxAlong(adaptiveMaxAlong(x, 2, oh), 3, ow));
 }
