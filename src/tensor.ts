@@ -1117,19 +1117,41 @@ export class Tensor implements View {
   }
   /** `this += alpha * other`, in place. */
   add_(other: TensorLike, opts?: { alpha?: number }): this {
+    if (opts === undefined && this.direct("add", other)) return this;
     return this.inplace("add_", () => ew.add(this, other, opts));
   }
   /** `this -= alpha * other`, in place. */
   sub_(other: TensorLike, opts?: { alpha?: number }): this {
+    if (opts === undefined && this.direct("sub", other)) return this;
     return this.inplace("sub_", () => ew.sub(this, other, opts));
   }
   /** `this *= other`, in place. */
   mul_(other: TensorLike): this {
+    if (this.direct("mul", other)) return this;
     return this.inplace("mul_", () => ew.mul(this, other));
   }
   /** `this /= other`, in place. */
   div_(other: TensorLike): this {
+    if (this.direct("div", other)) return this;
     return this.inplace("div_", () => ew.div(this, other));
+  }
+
+  /**
+   * @internal An in-place binary op that nothing records, written straight
+   * into this tensor's memory (no result to allocate and copy back); false
+   * when it does not apply (see ew.binaryInto).
+   */
+  private direct(op: "add" | "sub" | "mul" | "div", other: TensorLike): boolean {
+    if (
+      isGradEnabled() &&
+      (this.requiresGrad || (other instanceof Tensor && other.requiresGrad))
+    ) {
+      return false;
+    }
+    if (this.isDisposed || (other instanceof Tensor && other.isDisposed)) return false;
+    if (!ew.binaryInto(op, this, other)) return false;
+    this.versionCounter.value++;
+    return true;
   }
   /** Clamps into [min, max] in place. */
   clamp_(min?: TensorLike | null, max?: TensorLike | null): this {

@@ -51,3 +51,27 @@ Deno.test("reshape of a non-contiguous tensor copies and keeps the values", () =
   a.fill_(0);
   deepStrictEqual(r.toArray(), [0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11]);
 });
+
+Deno.test("in-place arithmetic without a tape writes straight into the tensor, as PyTorch computes it", () => {
+  // Values from torch 2.13: a.add_(b) with b broadcast over rows, a.mul_(a), a.sub_(b), a.div_(b).
+  const a = zn.tensor([[1, 2, 3], [4, 5, 6]]);
+  const b = zn.tensor([10, 20, 30]);
+  const v0 = a.version;
+  a.add_(b);
+  deepStrictEqual(a.toArray(), [[11, 22, 33], [14, 25, 36]]);
+  ok(a.version === v0 + 1, "the version counter moves");
+  a.sub_(b).mul_(a).div_(zn.tensor([[2], [4]]));
+  deepStrictEqual(a.toArray(), [[0.5, 2, 4.5], [4, 6.25, 9]]);
+  // A partially overlapping operand (which PyTorch refuses) reads the values from before the write.
+  const c = zn.arange(6, { dtype: "float32" });
+  c.narrow(0, 1, 5).add_(c.narrow(0, 0, 5));
+  deepStrictEqual(c.toArray(), [0, 1, 3, 5, 7, 9]);
+  // Integer tensors take the direct path as well.
+  const i = zn.tensor([6, 9], { dtype: "int32" });
+  i.add_(zn.tensor([1, 1], { dtype: "int32" }));
+  deepStrictEqual(i.toArray(), [7, 10]);
+  // A strided (non-contiguous) destination writes only its elements.
+  const m = zn.zeros([2, 4]);
+  m.index({}, { step: 2 }).add_(zn.tensor([1, 2]));
+  deepStrictEqual(m.toArray(), [[1, 0, 2, 0], [1, 0, 2, 0]]);
+});

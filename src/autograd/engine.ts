@@ -8,7 +8,7 @@
 import { fmtShape } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { setGradEnabled } from "./grad_mode.ts";
-import type { Edge, Node } from "./node.ts";
+import { type Edge, type Node, releaseNode } from "./node.ts";
 import { RULES } from "./rules.ts";
 import { add, toDType } from "../ops/elementwise.ts";
 import { onesLike } from "../ops/creation.ts";
@@ -223,10 +223,7 @@ function backwardPass(
       const rule = RULES[node.name];
       if (!rule) throw new Error(`backward: no derivative rule for ${node.name}`);
       const grads = rule(g, saved, node.ctx, node);
-      if (!retain) {
-        node.saved = null;
-        node.released = true;
-      }
+      if (!retain) releaseNode(node, createGraph);
       node.edges.forEach((e: Edge | null, i) => {
         if (!e) return;
         let gi = grads[i];

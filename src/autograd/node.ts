@@ -81,6 +81,12 @@ export class Node {
   retained: Tensor | null = null;
   /** Set once backward has run without retainGraph. */
   released = false;
+  /**
+   * @internal Temporaries only this node reaches (a fused kernel's
+   * workspace, an intermediate no caller sees): their memory is released
+   * with the saved tensors, instead of waiting for the garbage collector.
+   */
+  owned: readonly Tensor[] | null = null;
 
   /** @internal */
   constructor(
@@ -113,6 +119,9 @@ function edgeOf(x: unknown): Edge | null {
  * grad. `inputs` may hold numbers (no edge). `saved` names the tensors the
  * rule reads; save only what the gradients of the inputs that require grad
  * need, so that unrelated in-place writes do not invalidate the entry.
+ * `owned` lists temporaries that nothing but this entry reaches (never a
+ * tensor a caller holds, nor a view of one): they are disposed when the
+ * entry is released after backward, or at once when nothing is recorded.
  * Returns `out`.
  */
 export function record(
@@ -121,8 +130,9 @@ export function record(
   out: Tensor,
   saved: Record<string, Tensor | undefined> = {},
   ctx: Record<string, unknown> = {},
+  owned?: readonly Tensor[],
 ): Tensor {
-  if (!isGradEnabled()) return out;
+  if (!isGradEnabled()) return releaseOwned(out, owned);
   let any = false;
   for (const x of inputs) {
     if (typeof x === "object" && x !== null && (x as Tensor).requiresGrad) {
@@ -130,16 +140,36 @@ export function record(
       break;
     }
   }
-  if (!any) return out;
+  if (!any) return releaseOwned(out, owned);
   if (
     out.dtype !== "float32" && out.dtype !== "float64" && out.dtype !== "float16" &&
     out.dtype !== "bfloat16"
   ) {
-    return out; // integer and bool results are not differentiable
+    return releaseOwned(out, owned); // integer and bool results are not differentiable
   }
   const keep: Record<string, Tensor> = {};
   for (const k in saved) if (saved[k]) keep[k] = saved[k]!;
   const node = new Node(name, inputs.map(edgeOf), keep, ctx, out);
+  if (owned?.length) node.owned = owned;
   out.attachGradFn(node);
   return out;
+}
+
+/** Releases the memory of temporaries no tape entry will read. Returns `out`. */
+function releaseOwned(out: Tensor, owned: readonly Tensor[] | undefined): Tensor {
+  if (owned) { for (const t of owned) t.dispose(); }
+  return out;
+}
+
+/**
+ * @internal Drops a node's saved tensors after a backward pass without
+ * retainGraph, releasing the memory of the temporaries it owns unless
+ * `keepOwned` (a createGraph pass, whose new entries may read them).
+ */
+export function releaseNode(node: Node, keepOwned: boolean): void {
+  node.saved = null;
+  node.released = true;
+  // A rule that ran with createGraph may have recorded ops on the temporaries.
+  if (node.owned && !keepOwned) { for (const t of node.owned) t.dispose(); }
+  node.owned = null;
 }

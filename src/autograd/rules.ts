@@ -395,7 +395,7 @@ export const RULES: Record<string, Rule> = {
   conv2d: cv.conv2dRule,
   layerNorm: nm.layerNormRule,
   fusedAttention: at.fusedAttentionRule,
-  lstmRecurrence: rf.lstmRecurrenceRule,
+  lstmLayer: rf.lstmLayerRule,
   gruRecurrence: rf.gruRecurrenceRule,
   batchNorm: nm.batchNormRule,
   crossEntropy: ls.crossEntropyRule,

@@ -161,6 +161,41 @@ function binaryKernel(
   return storageOnly && !opts.predicate && compute === "float32" ? toDType(out, promoted) : out;
 }
 
+/**
+ * @internal `dst = dst op other` written straight into dst's memory, for the
+ * in-place methods when nothing is recorded: true when it ran. It declines
+ * (the caller then computes out of place and copies) unless both are tensors
+ * of one plain dtype on one device, dst is contiguous and other broadcasts to
+ * dst's shape, and other either lies in other memory or is dst itself
+ * (elementwise, each element reads only its own place). Integer division
+ * promotes, so "div" takes floating dtypes only.
+ */
+export function binaryInto(
+  op: "add" | "sub" | "mul" | "div",
+  dst: Tensor,
+  other: TensorLike,
+): boolean {
+  if (
+    !(other instanceof Tensor) || other.dtype !== dst.dtype || !PLAIN_DTYPE[dst.dtype] ||
+    other.storage.device !== dst.storage.device || (op === "div" && !isFloating(dst.dtype)) ||
+    !dst.isContiguous() || other.ndim > dst.ndim
+  ) {
+    return false;
+  }
+  if (other.storage === dst.storage) {
+    const same = other.offset === dst.offset && sameShape(other.shape, dst.shape) &&
+      sameShape(other.strides, dst.strides);
+    if (!same) return false;
+  }
+  const lead = dst.ndim - other.ndim;
+  for (let i = 0; i < other.ndim; i++) {
+    const d = other.shape[i];
+    if (d !== 1 && d !== dst.shape[lead + i]) return false;
+  }
+  dst.backend.binary(op, dst, broadcastView(other, dst.shape), dst);
+  return true;
+}
+
 /** Tensor operands go to `saved`, plain numbers to `ctx`, under one name. */
 function operands(
   named: Record<string, TensorLike>,
