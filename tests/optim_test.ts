@@ -152,7 +152,7 @@ const S = zn.optim.lrScheduler;
 function lrRun(c: SchedCase): { lrs: number[]; moms: number[] } {
   const p = zn.zeros([1], { requiresGrad: true });
   const o = c.opts;
-  const opt = c.name === "OneCycleLR"
+  const opt = c.name === "OneCycleLR" || c.name === "CyclicLR"
     ? new zn.optim.SGD([p], { lr: 1, momentum: 0.9 })
     : new zn.optim.SGD([p], { lr: 1 });
   // deno-lint-ignore no-explicit-any
@@ -181,6 +181,31 @@ function lrRun(c: SchedCase): { lrs: number[]; moms: number[] } {
       sched = new S.ReduceLROnPlateau(opt, plateau);
       break;
     }
+    case "LambdaLR":
+      sched = new S.LambdaLR(opt, (e) => 0.95 ** e);
+      break;
+    case "MultiplicativeLR":
+      sched = new S.MultiplicativeLR(opt, () => 0.9);
+      break;
+    case "ConstantLR":
+      sched = new S.ConstantLR(opt, o);
+      break;
+    case "PolynomialLR":
+      sched = new S.PolynomialLR(opt, o);
+      break;
+    case "CosineAnnealingWarmRestarts":
+      sched = new S.CosineAnnealingWarmRestarts(opt, o as { t0: number });
+      break;
+    case "CyclicLR":
+    case "CyclicLR expRange":
+      sched = new S.CyclicLR(opt, o as unknown as zn.optim.lrScheduler.CyclicOptions);
+      break;
+    case "ChainedScheduler":
+      sched = new S.ChainedScheduler([
+        new S.ConstantLR(opt, o.constant as { factor: number; totalIters: number }),
+        new S.ExponentialLR(opt, { gamma: o.gamma as number }),
+      ]);
+      break;
     case "SequentialLR": {
       const warm = new S.LinearLR(opt, o.warmup as { startFactor: number; totalIters: number });
       const cos = new S.CosineAnnealingLR(opt, o.cosine as { tMax: number });
@@ -211,3 +236,64 @@ for (const c of fx.schedulers) {
     if (c.momentums) close(r.moms, c.momentums, 1e-12, "momentums");
   });
 }
+
+Deno.test("lrScheduler: the PyTorch-style schedulers refuse bad arguments by name", () => {
+  const opt = new zn.optim.SGD([zn.zeros([1], { requiresGrad: true })], { lr: 1 });
+  // deno-lint-ignore no-explicit-any
+  const anyS = S as any;
+  throws(() => new anyS.LambdaLR(opt, 0.5), /LambdaLR: expected lrLambda to be a function/);
+  throws(() => new S.LambdaLR(opt, [() => 1, () => 1]), /LambdaLR: expected 1 lrLambda/);
+  throws(() => new S.ConstantLR(opt, { factor: 2 }), /ConstantLR: factor must be in \[0, 1\]/);
+  throws(() => new anyS.PolynomialLR(opt, { total: 3 }), /PolynomialLR.*total/);
+  throws(
+    () => new S.CosineAnnealingWarmRestarts(opt, { t0: 0 }),
+    /CosineAnnealingWarmRestarts.*t0/,
+  );
+  throws(
+    () =>
+      new S.CyclicLR(opt, {
+        baseLr: 0.1,
+        maxLr: 1,
+        cycleMomentum: false,
+        mode: "exp" as "expRange",
+      }),
+    /CyclicLR: unknown mode "exp"/,
+  );
+  throws(
+    () =>
+      new S.CyclicLR(new zn.optim.Adagrad([zn.zeros([1], { requiresGrad: true })]), {
+        baseLr: 0.1,
+        maxLr: 1,
+      }),
+    /CyclicLR: optimizer has neither momentum nor betas/,
+  );
+  throws(
+    () => new S.CyclicLR(opt, { baseLr: [0.1, 0.2], maxLr: 1, cycleMomentum: false }),
+    /baseLr must have one value per parameter group/,
+  );
+  throws(() => new S.ChainedScheduler([]), /ChainedScheduler: expected at least one/);
+  const other = new zn.optim.SGD([zn.zeros([1], { requiresGrad: true })], { lr: 1 });
+  throws(
+    () =>
+      new S.ChainedScheduler([
+        new S.ExponentialLR(opt, { gamma: 0.9 }),
+        new S.ExponentialLR(other, { gamma: 0.9 }),
+      ]),
+    /schedulers\[1\] has another optimizer/,
+  );
+});
+
+Deno.test("lrScheduler: CosineAnnealingWarmRestarts resumes from its state dict and takes fractional epochs", () => {
+  const make = () => new zn.optim.SGD([zn.zeros([1], { requiresGrad: true })], { lr: 1 });
+  const a = new S.CosineAnnealingWarmRestarts(make(), { t0: 2, tMult: 2 });
+  for (let i = 0; i < 3; i++) a.step();
+  const b = new S.CosineAnnealingWarmRestarts(make(), { t0: 2, tMult: 2 });
+  b.loadStateDict(a.stateDict());
+  a.step();
+  b.step();
+  deepEqual(b.getLastLr()[0], a.getLastLr()[0]);
+  // torch: step(2.5) with T_0=2, T_mult=2 -> T_cur 0.5 of T_i 4: 0.5 * (1 + cos(pi / 8)).
+  a.step(2.5);
+  close(a.getLastLr(), [0.5 * (1 + Math.cos(Math.PI / 8))], 1e-15, "fractional epoch");
+  throws(() => b.loadStateDict({ ...b.stateDict(), tI: "x" }), /expected tI to be a number/);
+});

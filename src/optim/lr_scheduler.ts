@@ -23,6 +23,7 @@ import { Optimizer } from "./optimizer.ts";
 import { checkOptions, optionKeys } from "../options.ts";
 import {
   checkArray,
+  checkFunction,
   checkIntList,
   checkNumber,
   checkObject,
@@ -72,10 +73,22 @@ export abstract class LRScheduler {
     this.baseLrs = groups(optimizer).map((g) => g.initialLr!);
   }
 
+  #initial = false;
+
   /** @internal Takes the first step; subclasses call it at the end of their constructor. */
   protected initialStep(): void {
     this.stepCount = 0;
-    this.step();
+    this.#initial = true;
+    try {
+      this.step();
+    } finally {
+      this.#initial = false;
+    }
+  }
+
+  /** @internal Whether the constructor's first step is running. */
+  protected get isInitial(): boolean {
+    return this.#initial;
   }
 
   /** @internal The learning rates for `lastEpoch`, from the groups' current ones. */
@@ -498,15 +511,10 @@ export class OneCycleLR extends LRScheduler {
         }
         g.maxMomentum = opts.maxMomentum ?? 0.95;
         g.baseMomentum = opts.baseMomentum ?? 0.85;
-        this.#setMomentum(g, g.maxMomentum as number);
+        setMomentum(g, g.maxMomentum as number);
       }
     }
     this.initialStep();
-  }
-
-  #setMomentum(g: Group, m: number): void {
-    if ("betas" in g) g.betas = [m, (g.betas as number[])[1]];
-    else g.momentum = m;
   }
 
   /** @internal */
@@ -525,7 +533,7 @@ export class OneCycleLR extends LRScheduler {
           const pct = (step - start) / (ph.end - start);
           const lr = this.#anneal(g[ph.lr[0]] as number, g[ph.lr[1]] as number, pct);
           if (this.#cycleMomentum) {
-            this.#setMomentum(g, this.#anneal(g[ph.mom[0]] as number, g[ph.mom[1]] as number, pct));
+            setMomentum(g, this.#anneal(g[ph.mom[0]] as number, g[ph.mom[1]] as number, pct));
           }
           return lr;
         }
@@ -734,5 +742,522 @@ export class SequentialLR {
   /** The learning rates the last step set. */
   getLastLr(): number[] {
     return this.#lastLr.slice();
+  }
+}
+
+/** One function per parameter group, or one for all of them. */
+function lambdasFor(
+  opt: AnyOptimizer,
+  f: unknown,
+  op: string,
+): ((epoch: number) => number)[] {
+  const n = opt.paramGroups.length;
+  const list = Array.isArray(f) ? f : new Array(n).fill(f);
+  if (list.length !== n) {
+    throw new RangeError(`${op}: expected ${n} lrLambda(s), got ${list.length}`);
+  }
+  list.forEach((g, i) => checkFunction(g, op, Array.isArray(f) ? `lrLambda[${i}]` : "lrLambda"));
+  return list as ((epoch: number) => number)[];
+}
+
+/** A per-group value given once or as one number per group. */
+function perGroup(opt: AnyOptimizer, v: unknown, op: string, name: string): number[] {
+  const n = opt.paramGroups.length;
+  const list = Array.isArray(v) ? v : new Array(n).fill(v);
+  if (list.length !== n) {
+    throw new RangeError(
+      `${op}: ${name} must have one value per parameter group (${n}), got ${list.length}`,
+    );
+  }
+  list.forEach((x) => checkNumber(x, op, name));
+  return list as number[];
+}
+
+/**
+ * Sets each group's rate to its initial rate times `lrLambda(epoch)`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opt = new zn.optim.SGD([zn.zeros([1], { requiresGrad: true })], { lr: 1 });
+ * const s = new zn.optim.lrScheduler.LambdaLR(opt, (epoch) => 0.5 ** epoch);
+ * s.step();
+ * s.getLastLr(); // [0.5]
+ * ```
+ */
+export class LambdaLR extends LRScheduler {
+  /** The factor of each group's initial rate, per epoch. */
+  readonly lrLambdas: ((epoch: number) => number)[];
+  /** Schedules `optimizer` by `lrLambda` (one function, or one per group). */
+  constructor(
+    optimizer: AnyOptimizer,
+    lrLambda: ((epoch: number) => number) | ((epoch: number) => number)[],
+  ) {
+    checkOptimizer(optimizer, "LambdaLR");
+    const fns = lambdasFor(optimizer, lrLambda, "LambdaLR");
+    super(optimizer);
+    this.lrLambdas = fns;
+    this.initialStep();
+  }
+  /** @internal */
+  protected getLr(): number[] {
+    return this.baseLrs.map((b, i) => b * this.lrLambdas[i](this.lastEpoch));
+  }
+}
+
+/**
+ * Multiplies each group's rate by `lrLambda(epoch)` every epoch after the first.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opt = new zn.optim.SGD([zn.zeros([1], { requiresGrad: true })], { lr: 1 });
+ * const s = new zn.optim.lrScheduler.MultiplicativeLR(opt, () => 0.9);
+ * s.step();
+ * s.step();
+ * s.getLastLr(); // [0.81]
+ * ```
+ */
+export class MultiplicativeLR extends LRScheduler {
+  /** The factor applied at each epoch. */
+  readonly lrLambdas: ((epoch: number) => number)[];
+  /** Schedules `optimizer` by `lrLambda` (one function, or one per group). */
+  constructor(
+    optimizer: AnyOptimizer,
+    lrLambda: ((epoch: number) => number) | ((epoch: number) => number)[],
+  ) {
+    checkOptimizer(optimizer, "MultiplicativeLR");
+    const fns = lambdasFor(optimizer, lrLambda, "MultiplicativeLR");
+    super(optimizer);
+    this.lrLambdas = fns;
+    this.initialStep();
+  }
+  /** @internal */
+  protected getLr(): number[] {
+    if (this.isInitial) return this.current();
+    return this.current().map((lr, i) => lr * this.lrLambdas[i](this.lastEpoch));
+  }
+}
+
+/**
+ * Scales the rate by `factor` until epoch `totalIters`, then restores it.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opt = new zn.optim.SGD([zn.zeros([1], { requiresGrad: true })], { lr: 1 });
+ * new zn.optim.lrScheduler.ConstantLR(opt, { factor: 0.5, totalIters: 2 }).getLastLr(); // [0.5]
+ * ```
+ */
+export class ConstantLR extends LRScheduler {
+  /** The factor before `totalIters` (default 1/3). */
+  readonly factor: number;
+  /** The epoch at which the full rate returns (default 5). */
+  readonly totalIters: number;
+  /** Scales `optimizer`'s rates for the first epochs. */
+  constructor(optimizer: AnyOptimizer, opts: { factor?: number; totalIters?: number } = {}) {
+    checkObject(opts, "ConstantLR", "options");
+    checkOptions("ConstantLR", opts, ["factor", "totalIters"]);
+    const factor = opts.factor ?? 1 / 3;
+    checkNumber(factor, "ConstantLR", "factor");
+    if (factor > 1 || factor < 0) {
+      throw new RangeError(`ConstantLR: factor must be in [0, 1], got ${factor}`);
+    }
+    const totalIters = opts.totalIters ?? 5;
+    checkSizeArg(totalIters, "ConstantLR", "totalIters", 0);
+    super(optimizer);
+    this.factor = factor;
+    this.totalIters = totalIters;
+    this.initialStep();
+  }
+  /** @internal */
+  protected getLr(): number[] {
+    if (this.lastEpoch === 0) return this.current().map((lr) => lr * this.factor);
+    if (this.lastEpoch !== this.totalIters) return this.current();
+    return this.current().map((lr) => lr * (1 / this.factor));
+  }
+  /** @internal */
+  protected override closedForm(): number[] {
+    const on = this.lastEpoch >= this.totalIters ? 1 : 0;
+    return this.baseLrs.map((b) => b * (this.factor + on * (1 - this.factor)));
+  }
+}
+
+/**
+ * Decays the rate to 0 over `totalIters` epochs as `(1 - t / totalIters) ** power`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opt = new zn.optim.SGD([zn.zeros([1], { requiresGrad: true })], { lr: 1 });
+ * const s = new zn.optim.lrScheduler.PolynomialLR(opt, { totalIters: 4, power: 2 });
+ * s.step();
+ * s.getLastLr(); // [0.5625]
+ * ```
+ */
+export class PolynomialLR extends LRScheduler {
+  /** Epochs of the decay (default 5). */
+  readonly totalIters: number;
+  /** The polynomial's power (default 1). */
+  readonly power: number;
+  /** Decays `optimizer`'s rates polynomially. */
+  constructor(optimizer: AnyOptimizer, opts: { totalIters?: number; power?: number } = {}) {
+    checkObject(opts, "PolynomialLR", "options");
+    checkOptions("PolynomialLR", opts, ["totalIters", "power"]);
+    const totalIters = opts.totalIters ?? 5;
+    checkSizeArg(totalIters, "PolynomialLR", "totalIters");
+    const power = opts.power ?? 1;
+    checkNumber(power, "PolynomialLR", "power");
+    super(optimizer);
+    this.totalIters = totalIters;
+    this.power = power;
+    this.initialStep();
+  }
+  /** @internal */
+  protected getLr(): number[] {
+    const e = this.lastEpoch, n = this.totalIters;
+    if (this.isInitial || e > n) return this.current();
+    const decay = ((1 - e / n) / (1 - (e - 1) / n)) ** this.power;
+    return this.current().map((lr) => lr * decay);
+  }
+  /** @internal */
+  protected override closedForm(): number[] {
+    const n = this.totalIters;
+    return this.baseLrs.map((b) => b * (1 - Math.min(n, this.lastEpoch) / n) ** this.power);
+  }
+}
+
+/**
+ * Cosine annealing with warm restarts (SGDR): the rate falls from the base
+ * rate to `etaMin` over `t0` epochs, then restarts, each period `tMult`
+ * times the last. `step(epoch)` takes fractional epochs (per-batch steps).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opt = new zn.optim.SGD([zn.zeros([1], { requiresGrad: true })], { lr: 1 });
+ * const s = new zn.optim.lrScheduler.CosineAnnealingWarmRestarts(opt, { t0: 2 });
+ * s.step();
+ * s.step(); // a restart
+ * s.getLastLr(); // [1]
+ * ```
+ */
+export class CosineAnnealingWarmRestarts extends LRScheduler {
+  /** The first period, in epochs. */
+  readonly t0: number;
+  /** Each period's length over the last one's (default 1). */
+  readonly tMult: number;
+  /** The lowest rate (default 0). */
+  readonly etaMin: number;
+  /** The current period's length. */
+  tI: number;
+  /** Epochs since the last restart. */
+  tCur: number;
+  /** Anneals `optimizer`'s rates with restarts. */
+  constructor(optimizer: AnyOptimizer, opts: { t0: number; tMult?: number; etaMin?: number }) {
+    checkObject(opts, "CosineAnnealingWarmRestarts", "options");
+    checkOptions("CosineAnnealingWarmRestarts", opts, ["t0", "tMult", "etaMin"]);
+    checkSizeArg(opts.t0, "CosineAnnealingWarmRestarts", "t0");
+    const tMult = opts.tMult ?? 1;
+    checkSizeArg(tMult, "CosineAnnealingWarmRestarts", "tMult");
+    const etaMin = opts.etaMin ?? 0;
+    checkNumber(etaMin, "CosineAnnealingWarmRestarts", "etaMin");
+    super(optimizer);
+    this.t0 = this.tI = opts.t0;
+    this.tMult = tMult;
+    this.etaMin = etaMin;
+    this.tCur = -1;
+    this.initialStep();
+  }
+  /** @internal */
+  protected getLr(): number[] {
+    return this.baseLrs.map((b) =>
+      this.etaMin + (b - this.etaMin) * (1 + Math.cos(Math.PI * this.tCur / this.tI)) / 2
+    );
+  }
+  /** Advances one epoch, or jumps to `epoch` (fractional epochs allowed). */
+  override step(epoch?: number): void {
+    if (epoch === undefined && this.lastEpoch < 0) epoch = 0;
+    if (epoch === undefined) {
+      this.tCur++;
+      if (this.tCur >= this.tI) {
+        this.tCur %= this.tI;
+        this.tI *= this.tMult;
+      }
+      super.step();
+      return;
+    }
+    checkNumber(epoch, "CosineAnnealingWarmRestarts.step", "epoch");
+    if (epoch < 0) {
+      throw new RangeError(`CosineAnnealingWarmRestarts.step: epoch must be >= 0, got ${epoch}`);
+    }
+    if (epoch >= this.t0) {
+      if (this.tMult === 1) this.tCur = epoch % this.t0;
+      else {
+        const n = Math.trunc(
+          Math.log(epoch / this.t0 * (this.tMult - 1) + 1) / Math.log(this.tMult),
+        );
+        this.tCur = epoch - this.t0 * (this.tMult ** n - 1) / (this.tMult - 1);
+        this.tI = this.t0 * this.tMult ** n;
+      }
+    } else {
+      this.tI = this.t0;
+      this.tCur = epoch;
+    }
+    super.step(Math.floor(epoch));
+  }
+  /** The counters and the current period, to resume training. */
+  override stateDict(): Record<string, unknown> {
+    return { ...super.stateDict(), tI: this.tI, tCur: this.tCur };
+  }
+  /** Restores a {@link stateDict}; a load that throws leaves the scheduler as it was. */
+  override loadStateDict(sd: Record<string, unknown>): void {
+    const what = "CosineAnnealingWarmRestarts.loadStateDict";
+    if (sd === null || typeof sd !== "object") {
+      throw new TypeError(`${what}: expected a state dict object`);
+    }
+    checkNumber(sd.tI, what, "tI");
+    checkNumber(sd.tCur, what, "tCur");
+    super.loadStateDict(sd);
+    this.tI = sd.tI as number;
+    this.tCur = sd.tCur as number;
+  }
+}
+
+/**
+ * Options of {@link CyclicLR}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opts: zn.optim.lrScheduler.CyclicOptions = { baseLr: 0.01, maxLr: 0.1, stepSizeUp: 4 };
+ * ```
+ */
+export interface CyclicOptions {
+  /** The lower bound of each cycle (one value, or one per group). */
+  baseLr: number | number[];
+  /** The upper bound of each cycle (one value, or one per group). */
+  maxLr: number | number[];
+  /** Iterations of the rising half (default 2000). */
+  stepSizeUp?: number;
+  /** Iterations of the falling half (default stepSizeUp). */
+  stepSizeDown?: number;
+  /** "triangular" (default), "triangular2" (halve each cycle) or "expRange" (gamma ** iteration). */
+  mode?: "triangular" | "triangular2" | "expRange";
+  /** The base of "expRange" (default 1). */
+  gamma?: number;
+  /** A custom amplitude scale, in place of mode's. */
+  scaleFn?: (x: number) => number;
+  /** What scaleFn takes: the cycle number or the iteration (default "cycle"). */
+  scaleMode?: "cycle" | "iterations";
+  /** Cycle momentum (SGD momentum or Adam's beta1) inversely to the rate (default true). */
+  cycleMomentum?: boolean;
+  /** The lower momentum (default 0.8). */
+  baseMomentum?: number | number[];
+  /** The upper momentum (default 0.9). */
+  maxMomentum?: number | number[];
+}
+
+const CYCLIC_KEYS = optionKeys<CyclicOptions>({
+  baseLr: 0,
+  maxLr: 0,
+  stepSizeUp: 0,
+  stepSizeDown: 0,
+  mode: 0,
+  gamma: 0,
+  scaleFn: 0,
+  scaleMode: 0,
+  cycleMomentum: 0,
+  baseMomentum: 0,
+  maxMomentum: 0,
+});
+
+/**
+ * The cyclical learning-rate policy: the rate moves between `baseLr` and
+ * `maxLr` in triangles, stepping once per batch.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opt = new zn.optim.SGD([zn.zeros([1], { requiresGrad: true })], { lr: 1, momentum: 0.9 });
+ * const s = new zn.optim.lrScheduler.CyclicLR(opt, { baseLr: 0.1, maxLr: 0.5, stepSizeUp: 2 });
+ * s.step();
+ * s.getLastLr(); // [0.3]
+ * ```
+ */
+export class CyclicLR extends LRScheduler {
+  /** Each group's upper bound. */
+  readonly maxLrs: number[];
+  /** Iterations per cycle. */
+  readonly totalSize: number;
+  /** The rising part of a cycle. */
+  readonly stepRatio: number;
+  #scale: (x: number) => number;
+  #scaleMode: "cycle" | "iterations";
+  #momentum: { base: number[]; max: number[] } | null = null;
+
+  /** Cycles `optimizer`'s rates. */
+  constructor(optimizer: AnyOptimizer, opts: CyclicOptions) {
+    checkOptimizer(optimizer, "CyclicLR");
+    checkObject(opts, "CyclicLR", "options");
+    checkOptions("CyclicLR", opts, CYCLIC_KEYS);
+    const baseLrs = perGroup(optimizer, opts.baseLr, "CyclicLR", "baseLr");
+    const maxLrs = perGroup(optimizer, opts.maxLr, "CyclicLR", "maxLr");
+    const up = opts.stepSizeUp ?? 2000;
+    checkSizeArg(up, "CyclicLR", "stepSizeUp");
+    const down = opts.stepSizeDown ?? up;
+    checkSizeArg(down, "CyclicLR", "stepSizeDown");
+    const mode = opts.mode ?? "triangular";
+    const gamma = opts.gamma ?? 1;
+    checkNumber(gamma, "CyclicLR", "gamma");
+    let scale: (x: number) => number, scaleMode: "cycle" | "iterations";
+    if (opts.scaleFn !== undefined) {
+      checkFunction(opts.scaleFn, "CyclicLR", "scaleFn");
+      scale = opts.scaleFn;
+      scaleMode = opts.scaleMode ?? "cycle";
+      if (scaleMode !== "cycle" && scaleMode !== "iterations") {
+        throw new RangeError(
+          `CyclicLR: scaleMode must be "cycle" or "iterations", got ${String(scaleMode)}`,
+        );
+      }
+    } else if (mode === "triangular") [scale, scaleMode] = [() => 1, "cycle"];
+    else if (mode === "triangular2") [scale, scaleMode] = [(x) => 1 / 2 ** (x - 1), "cycle"];
+    else if (mode === "expRange") [scale, scaleMode] = [(x) => gamma ** x, "iterations"];
+    else throw new RangeError(`CyclicLR: unknown mode ${JSON.stringify(mode)}`);
+    const gs = groups(optimizer);
+    gs.forEach((g, i) => g.lr = baseLrs[i]);
+    let momentum: { base: number[]; max: number[] } | null = null;
+    if (opts.cycleMomentum ?? true) {
+      if (gs.some((g) => !("momentum" in g) && !("betas" in g))) {
+        throw new Error(
+          "CyclicLR: optimizer has neither momentum nor betas; pass cycleMomentum: false",
+        );
+      }
+      momentum = {
+        base: perGroup(optimizer, opts.baseMomentum ?? 0.8, "CyclicLR", "baseMomentum"),
+        max: perGroup(optimizer, opts.maxMomentum ?? 0.9, "CyclicLR", "maxMomentum"),
+      };
+      gs.forEach((g, i) => {
+        setMomentum(g, momentum!.max[i]);
+        g.maxMomentum = momentum!.max[i];
+        g.baseMomentum = momentum!.base[i];
+      });
+    }
+    super(optimizer);
+    this.maxLrs = maxLrs;
+    this.totalSize = up + down;
+    this.stepRatio = up / this.totalSize;
+    this.#scale = scale;
+    this.#scaleMode = scaleMode;
+    this.#momentum = momentum;
+    this.initialStep();
+    baseLrs.forEach((b, i) => this.baseLrs[i] = b);
+  }
+  /** @internal */
+  protected getLr(): number[] {
+    const e = this.lastEpoch;
+    const cycle = Math.floor(1 + e / this.totalSize);
+    const x = 1 + e / this.totalSize - cycle;
+    const f = x <= this.stepRatio ? x / this.stepRatio : (x - 1) / (this.stepRatio - 1);
+    const s = this.#scale(this.#scaleMode === "cycle" ? cycle : e);
+    const lrs = this.baseLrs.map((b, i) => b + (this.maxLrs[i] - b) * f * s);
+    if (this.#momentum) {
+      const { base, max } = this.#momentum;
+      groups(this.optimizer).forEach((g, i) => setMomentum(g, max[i] - (max[i] - base[i]) * f * s));
+    }
+    return lrs;
+  }
+}
+
+/** Sets SGD's momentum or Adam's beta1. */
+function setMomentum(g: Group, m: number): void {
+  if ("betas" in g) g.betas = [m, (g.betas as number[])[1]];
+  else g.momentum = m;
+}
+
+/**
+ * Steps several schedulers together, each multiplying in its own factor
+ * (for example a ConstantLR warm-up with an ExponentialLR decay).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opt = new zn.optim.SGD([zn.zeros([1], { requiresGrad: true })], { lr: 1 });
+ * const { ConstantLR, ExponentialLR, ChainedScheduler } = zn.optim.lrScheduler;
+ * const s = new ChainedScheduler([
+ *   new ConstantLR(opt, { factor: 0.5, totalIters: 2 }),
+ *   new ExponentialLR(opt, { gamma: 0.9 }),
+ * ]);
+ * s.step();
+ * s.getLastLr(); // [0.45]
+ * ```
+ */
+export class ChainedScheduler {
+  /** The optimizer the schedulers share. */
+  readonly optimizer: AnyOptimizer;
+  /** The schedulers, stepped in order. */
+  readonly schedulers: LRScheduler[];
+  #lastLr: number[];
+
+  /** Chains `schedulers`, which must share one optimizer. */
+  constructor(schedulers: LRScheduler[]) {
+    checkArray(schedulers, "ChainedScheduler", "schedulers");
+    if (schedulers.length === 0) {
+      throw new RangeError("ChainedScheduler: expected at least one scheduler");
+    }
+    schedulers.forEach((s, i) => {
+      if (!(s instanceof LRScheduler)) {
+        typeError(
+          "ChainedScheduler",
+          `schedulers[${i}]`,
+          "an LRScheduler (not ReduceLROnPlateau)",
+          s,
+        );
+      }
+      if (s.optimizer !== schedulers[0].optimizer) {
+        throw new Error(
+          `ChainedScheduler: schedulers[${i}] has another optimizer; all must share one`,
+        );
+      }
+    });
+    this.optimizer = schedulers[0].optimizer;
+    this.schedulers = schedulers.slice();
+    this.#lastLr = groups(this.optimizer).map((g) => g.lr);
+  }
+
+  /** Steps every scheduler once. */
+  step(): void {
+    for (const s of this.schedulers) s.step();
+    this.#lastLr = groups(this.optimizer).map((g) => g.lr);
+  }
+
+  /** The learning rates after the last step. */
+  getLastLr(): number[] {
+    return this.#lastLr.slice();
+  }
+
+  /** Each scheduler's state, in order. */
+  stateDict(): Record<string, unknown> {
+    return { schedulers: this.schedulers.map((s) => s.stateDict()), lastLr: this.#lastLr.slice() };
+  }
+
+  /** Restores a {@link stateDict}; a load that throws leaves every scheduler as it was. */
+  loadStateDict(sd: Record<string, unknown>): void {
+    const what = "ChainedScheduler.loadStateDict";
+    if (sd === null || typeof sd !== "object") {
+      throw new TypeError(`${what}: expected a state dict object`);
+    }
+    const list = sd.schedulers;
+    if (!Array.isArray(list) || list.length !== this.schedulers.length) {
+      throw new TypeError(`${what}: schedulers must hold ${this.schedulers.length} state dict(s)`);
+    }
+    const before = this.schedulers.map((s) => s.stateDict());
+    try {
+      this.schedulers.forEach((s, i) => s.loadStateDict(list[i] as Record<string, unknown>));
+    } catch (e) {
+      this.schedulers.forEach((s, i) => s.loadStateDict(before[i]));
+      throw e;
+    }
+    this.#lastLr = groups(this.optimizer).map((g) => g.lr);
   }
 }
