@@ -98,6 +98,14 @@ export const UNARY = {
   erf: 33,
   geluErfGrad: 34,
   geluTanhGrad: 35,
+  asin: 36,
+  acos: 37,
+  atan: 38,
+  sinh: 39,
+  cosh: 40,
+  asinh: 41,
+  acosh: 42,
+  atanh: 43,
 } as const;
 /** A unary op name. */
 export type UnaryOp = keyof typeof UNARY;
@@ -123,9 +131,16 @@ export const BINARY = {
   logicalAnd: 16,
   logicalOr: 17,
   logicalXor: 18,
+  fmod: 19,
+  copysign: 20,
 } as const;
 /** A binary op name. */
 export type BinaryOp = keyof typeof BINARY;
+
+/** Scans, numbered as in zig/src/reduce.zig (logcumsumexp: floating dtypes only). */
+export const SCAN = { cumsum: 0, cumprod: 1, logcumsumexp: 2 } as const;
+/** A scan op name. */
+export type ScanOp = keyof typeof SCAN;
 
 /** Reductions, numbered as in zig/src/reduce.zig. */
 export const REDUCE = {
@@ -191,7 +206,7 @@ export interface Backend {
     p?: number,
   ): void;
   /** Cumulative sum (or product) of a contiguous x along r. */
-  scan(op: "cumsum" | "cumprod", x: View, axis: Axis3, out: View): void;
+  scan(op: ScanOp, x: View, axis: Axis3, out: View): void;
   /** softmax or logSoftmax of a contiguous x along r. */
   softmax(log: boolean, x: View, axis: Axis3, out: View): void;
   /**

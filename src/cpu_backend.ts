@@ -19,6 +19,8 @@ import {
   REDUCE,
   type ReduceOp,
   registerBackend,
+  SCAN,
+  type ScanOp,
   type Storage,
   UNARY,
   type UnaryOp,
@@ -603,12 +605,12 @@ export const cpuBackend: Backend = {
     );
   },
 
-  scan(op: "cumsum" | "cumprod", x: View, axis: Axis3, out: View): void {
+  scan(op: ScanOp, x: View, axis: Axis3, out: View): void {
     const [outer, r, inner] = axisArgs(axis);
     if (outer * r * inner === 0) return;
     check(
       native().zeno_scan(
-        op === "cumsum" ? 0 : 1,
+        SCAN[op],
         DTYPE_CODE[x.dtype],
         data(x, op),
         x.offset,

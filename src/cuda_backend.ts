@@ -24,6 +24,8 @@ import {
   REDUCE,
   type ReduceOp,
   registerBackendFactory,
+  SCAN,
+  type ScanOp,
   type Storage,
   UNARY,
   type UnaryOp,
@@ -492,13 +494,13 @@ export class CudaBackend implements Backend {
     );
   }
 
-  scan(op: "cumsum" | "cumprod", x: View, axis: Axis3, out: View): void {
+  scan(op: ScanOp, x: View, axis: Axis3, out: View): void {
     const s = this.#ready();
     const [outer, r, inner] = axisArgs(axis);
     if (outer * r * inner === 0) return;
     check(
       s.zeno_cuda_scan(
-        op === "cumsum" ? 0 : 1,
+        SCAN[op],
         DTYPE_CODE[x.dtype],
         this.#addr(x, op),
         x.offset,

@@ -665,6 +665,50 @@ export class Tensor implements View {
   tan(): Tensor {
     return ew.unary("tan", this);
   }
+  /** Inverse sine (arcsine), in radians; NaN outside [-1, 1]. */
+  asin(): Tensor {
+    return ew.unary("asin", this);
+  }
+  /** Inverse cosine (arccosine), in radians; NaN outside [-1, 1]. */
+  acos(): Tensor {
+    return ew.unary("acos", this);
+  }
+  /** Inverse tangent (arctangent), in radians. */
+  atan(): Tensor {
+    return ew.unary("atan", this);
+  }
+  /** Hyperbolic sine. */
+  sinh(): Tensor {
+    return ew.unary("sinh", this);
+  }
+  /** Hyperbolic cosine. */
+  cosh(): Tensor {
+    return ew.unary("cosh", this);
+  }
+  /** Inverse hyperbolic sine. */
+  asinh(): Tensor {
+    return ew.unary("asinh", this);
+  }
+  /** Inverse hyperbolic cosine; NaN below 1. */
+  acosh(): Tensor {
+    return ew.unary("acosh", this);
+  }
+  /** Inverse hyperbolic tangent; ±Infinity at ±1, NaN beyond. */
+  atanh(): Tensor {
+    return ew.unary("atanh", this);
+  }
+  /** C's fmod: the remainder of truncated division, with the dividend's sign. */
+  fmod(other: TensorLike): Tensor {
+    return ew.fmod(this, other);
+  }
+  /** The magnitude of this tensor with the sign of `other`. */
+  copysign(other: TensorLike): Tensor {
+    return ew.copysign(this, other);
+  }
+  /** log(cumsum(exp(x))) along `dim`, without overflow. */
+  logcumsumexp(dim: number): Tensor {
+    return rd.logcumsumexp(this, dim);
+  }
   /** Hyperbolic tangent. */
   tanh(): Tensor {
     return ew.unary("tanh", this);

@@ -192,6 +192,17 @@ Deno.test("grad fixtures cover every differentiable op family", () => {
     "quantile",
     "cummax",
     "cummin",
+    "asin",
+    "acos",
+    "atan",
+    "sinh",
+    "cosh",
+    "asinh",
+    "acosh",
+    "atanh",
+    "fmod",
+    "copysign",
+    "logcumsumexp",
   ];
   const missing = want.filter((op) => !ops.has(op));
   if (missing.length) throw new Error(`no gradient fixture for ${missing.join(", ")}`);

@@ -144,6 +144,10 @@ const UNARY_F = [
   "trunc",
   "square",
   "erf",
+  "atan",
+  "sinh",
+  "cosh",
+  "asinh",
 ] as const;
 
 gpuTest("unary ops on contiguous and strided inputs", () => {
@@ -158,6 +162,8 @@ gpuTest("unary ops on contiguous and strided inputs", () => {
       );
     }
     both(`log/sqrt ${d}`, [x], (t) => [t.abs().add(0.1).log(), t.abs().sqrt(), t.abs().rsqrt()]);
+    both(`inverse trigonometric ${d}`, [x.tanh()], (t) => [t.asin(), t.acos(), t.atanh()]);
+    both(`acosh ${d}`, [x.abs().add(1)], (t) => t.acosh());
     both(`gelu/silu ${d}`, [x], (t) => [
       zn.nn.functional.gelu(t),
       zn.nn.functional.silu(t),
@@ -189,7 +195,12 @@ gpuTest("binary ops with broadcasting, transposes and promotion", () => {
       ]);
     }
     both(`pow ${d}`, [a.abs(), b], (x, y) => [x.pow(y), x.pow(2), x.pow(0.5)]);
-    both(`remainder ${d}`, [a, b.abs().add(0.5)], (x, y) => [x.remainder(y), x.floorDivide(y)]);
+    both(`remainder ${d}`, [a, b.abs().add(0.5)], (x, y) => [
+      x.remainder(y),
+      x.floorDivide(y),
+      x.fmod(y),
+      x.copysign(y.neg()),
+    ]);
     for (const op of ["eq", "ne", "lt", "le", "gt", "ge"] as const) {
       both(`${op} ${d}`, [a, b], (x, y) => zn[op](x, y));
     }
@@ -202,6 +213,7 @@ gpuTest("binary ops with broadcasting, transposes and promotion", () => {
       x.mul(y),
       x.floorDivide(y),
       x.remainder(y),
+      x.fmod(y),
       x.div(y),
       x.maximum(y),
       x.lt(y),
@@ -268,6 +280,7 @@ gpuTest("reductions along each axis, scans, softmax", () => {
         t.gt(0).any(dim),
         t.cumsum(dim),
         t.cumprod(dim),
+        t.logcumsumexp(dim),
         t.softmax(dim),
         t.logSoftmax(dim),
       ], d === "float32" ? 1e-4 : 1e-9);

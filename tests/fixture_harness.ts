@@ -259,6 +259,14 @@ const UNARY = [
   "isinf",
   "logicalNot",
   "silu",
+  "asin",
+  "acos",
+  "atan",
+  "sinh",
+  "cosh",
+  "asinh",
+  "acosh",
+  "atanh",
 ] as const;
 
 const BINARY = [
@@ -278,6 +286,8 @@ const BINARY = [
   "logicalAnd",
   "logicalOr",
   "logicalXor",
+  "fmod",
+  "copysign",
 ] as const;
 
 const dimOf = (a: { dim?: number | number[] | null }) => a.dim ?? undefined;
@@ -425,6 +435,7 @@ export const OPS: Record<string, OpFn> = {
   clampMin: (x) => zn.clampMin(x[0], x[1]),
   clampMax: (x) => zn.clampMax(x[0], x[1]),
   logaddexp: (x) => zn.logaddexp(x[0], x[1]),
+  logcumsumexp: (x, a) => zn.logcumsumexp(x[0], a.dim),
   xlogy: (x) => zn.xlogy(x[0], x[1]),
   sinc: (x) => zn.sinc(x[0]),
   hypot: (x) => zn.hypot(x[0], x[1]),

@@ -150,6 +150,22 @@ function unaryRule(op: UnaryOp): Rule {
         return [
           ew.mul(g, ew.mul(ew.unary("exp", ew.unary("neg", ew.mul(x, x))), 2 / Math.sqrt(Math.PI))),
         ];
+      case "asin":
+        return [ew.div(g, ew.unary("sqrt", ew.sub(1.0, ew.mul(x, x))))];
+      case "acos":
+        return [ew.div(ew.unary("neg", g), ew.unary("sqrt", ew.sub(1.0, ew.mul(x, x))))];
+      case "atan":
+        return [ew.div(g, ew.add(ew.mul(x, x), 1.0))];
+      case "sinh":
+        return [ew.mul(g, ew.unary("cosh", x))];
+      case "cosh":
+        return [ew.mul(g, ew.unary("sinh", x))];
+      case "asinh":
+        return [ew.mul(g, ew.unary("rsqrt", ew.add(ew.mul(x, x), 1.0)))];
+      case "acosh":
+        return [ew.mul(g, ew.unary("rsqrt", ew.sub(ew.mul(x, x), 1.0)))];
+      case "atanh":
+        return [ew.div(g, ew.sub(1.0, ew.mul(x, x)))];
       case "nanToNum":
         return [ew.where(ew.logicalOr(ew.unary("isnan", x), ew.unary("isinf", x)), 0, g)];
       case "sign":
@@ -191,6 +207,14 @@ export const UNARY_SAVES: Partial<Record<UnaryOp, "x" | "out" | "both" | "none">
   silu: "x",
   softplus: "x",
   erf: "x",
+  asin: "x",
+  acos: "x",
+  atan: "x",
+  sinh: "x",
+  cosh: "x",
+  asinh: "x",
+  acosh: "x",
+  atanh: "x",
   nanToNum: "x",
   sign: "none",
   floor: "none",
@@ -254,6 +278,22 @@ export const RULES: Record<string, Rule> = {
       ? sumTo(ew.mul(ew.unary("neg", g), ew.floorDivide(val(s, c, "a"), s.b)), n.edges[1].shape)
       : null,
   ],
+  fmod: (g, s, c, n) => [
+    n.edges[0] ? sumTo(g, n.edges[0].shape) : null,
+    n.edges[1]
+      ? sumTo(
+        ew.mul(ew.unary("neg", g), ew.div(val(s, c, "a"), s.b, { roundingMode: "trunc" })),
+        n.edges[1].shape,
+      )
+      : null,
+  ],
+  // d/da copysign(a, b) = out / a (the sign flip), 0 where a is 0; b has none.
+  copysign: (g, s, _c, n) => [
+    n.edges[0]
+      ? sumTo(ew.where(ew.eq(s.a, 0), 0, ew.mul(g, ew.div(s.out, s.a))), n.edges[0].shape)
+      : null,
+    n.edges[1] ? sumTo(ew.mul(g, 0), n.edges[1].shape) : null,
+  ],
   where: (g, s, _c, n) => [
     null,
     n.edges[1] ? sumTo(ew.where(s.cond, g, 0), n.edges[1].shape) : null,
@@ -299,6 +339,20 @@ export const RULES: Record<string, Rule> = {
   cumsum: (g, _s, c) => {
     const d = c.dim as number;
     return [ew.add(ew.sub(rd.sum(g, d, true), rd.cumsum(g, d)), g)];
+  },
+  // PyTorch's formula (after TensorFlow's): the positive and negative parts of
+  // the gradient each go through a reversed logcumsumexp, so nothing overflows.
+  logcumsumexp: (g, s, c) => {
+    const d = c.dim as number;
+    if (g.ndim === 0 || g.numel === 0) return [g];
+    const lowest = g.dtype === "float64" ? -Number.MAX_VALUE : -3.4028234663852886e38;
+    const rev = (t: Tensor) => rd.logcumsumexp(t.flip([d]), d).flip([d]);
+    const logAbs = ew.unary("log", ew.unary("abs", g));
+    const pos = ew.where(ew.gt(g, 0), logAbs, lowest);
+    const neg = ew.where(ew.lt(g, 0), logAbs, lowest);
+    const outPos = ew.unary("exp", ew.add(rev(ew.sub(pos, s.out)), s.x));
+    const outNeg = ew.unary("exp", ew.add(rev(ew.sub(neg, s.out)), s.x));
+    return [ew.sub(outPos, outNeg)];
   },
   cumprod: (g, s, c) => {
     const d = c.dim as number;

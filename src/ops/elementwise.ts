@@ -374,6 +374,41 @@ export function remainder(a: TensorLike, b: TensorLike): Tensor {
 }
 
 /**
+ * C's fmod: the remainder of truncated division, with the dividend's sign
+ * (where {@link remainder} takes the divisor's). Integer division by zero
+ * raises.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.fmod(zn.tensor([-3, 3]), 2).toArray(); // [-1, 1]
+ * ```
+ */
+export function fmod(a: TensorLike, b: TensorLike): Tensor {
+  const out = binaryKernel("fmod", a, b, "fmod");
+  if (!needs(a) && !needs(b)) return out;
+  const [saved, ctx] = operands(needs(b) ? { a, b } : {});
+  return record("fmod", [a, b], out, saved, ctx);
+}
+
+/**
+ * The magnitude of `a` with the sign of `b` (the sign bit: -0 counts as
+ * negative). Integers promote to the default float dtype.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.copysign(zn.tensor([1, -2, 3]), zn.tensor([-1, 1, -0])).toArray(); // [-1, 2, -3]
+ * ```
+ */
+export function copysign(a: TensorLike, b: TensorLike): Tensor {
+  const out = binaryKernel("copysign", a, b, "copysign", { compute: floatCompute });
+  if (!needs(a)) return record("copysign", [a, b], out);
+  const ta = asTensor(a, out.dtype, out.device, "copysign");
+  return record("copysign", [a, b], out, { a: ta, out });
+}
+
+/**
  * Floor division.
  *
  * @example

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Axis3, ReduceOp } from "../backend.ts";
+import type { Axis3, ReduceOp, ScanOp } from "../backend.ts";
 import { type DType, floatTensorHint, isFloating } from "../dtype.ts";
 import { fmtShape, normDim, normDims } from "../shape.ts";
 import { type Dim, emptyTensor, outputTensor, type Tensor } from "../tensor.ts";
@@ -509,17 +509,38 @@ function axisAt(x: Tensor, d: number): Axis3 {
   return { outer, r: x.ndim === 0 ? 1 : x.shape[d], inner };
 }
 
-function scan(op: "cumsum" | "cumprod", x: Tensor, dim: number): Tensor {
+function scan(op: ScanOp, x: Tensor, dim: number): Tensor {
   checkTensor(x, op);
   const d = normDim(dim, x.ndim, op);
-  const inD = intToInt64(x.dtype);
+  if (op === "logcumsumexp" && !isFloating(x.dtype)) {
+    throw new TypeError(
+      `logcumsumexp: expected a floating-point tensor, got ${x.dtype}${floatTensorHint(x.dtype)}`,
+    );
+  }
+  const inD = op === "logcumsumexp" ? computeType(x.dtype) : intToInt64(x.dtype);
   let src = x.dtype === inD ? x : toDType(x, inD);
   if (!src.isContiguous()) src = clone(src);
   const out = outputTensor(x.shape, inD, x.device);
   out.backend.scan(op, src, axisAt(x, d), out);
   const result = isFloating(x.dtype) && x.dtype !== inD ? toDType(out, x.dtype) : out;
   if (!x.requiresGrad) return result;
-  return record(op, [x], result, op === "cumprod" ? { x, out: result } : {}, { dim: d });
+  const saved = op === "cumsum" ? {} : { x, out: result };
+  return record(op, [x], result, saved, { dim: d });
+}
+
+/**
+ * log(cumsum(exp(x))) along `dim`, accumulated stably (each step a
+ * log-add-exp in float64), so large inputs do not overflow. Floating dtypes
+ * only, as in PyTorch.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.logcumsumexp(zn.tensor([0, 0, 1000]), 0).toArray(); // [0, 0.6931, 1000]
+ * ```
+ */
+export function logcumsumexp(x: Tensor, dim: number): Tensor {
+  return scan("logcumsumexp", x, dim);
 }
 
 /**

@@ -187,6 +187,155 @@ export const cos = (x: Tensor): Tensor => unary("cos", x);
 export const tan = (x: Tensor): Tensor => unary("tan", x);
 
 /**
+ * Inverse sine (arcsine), in radians; NaN outside [-1, 1].
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.asin(zn.tensor([0, 1])).toArray(); // [0, 1.5708]
+ * ```
+ */
+export const asin = (x: Tensor): Tensor => unary("asin", x);
+
+/**
+ * Inverse cosine (arccosine), in radians; NaN outside [-1, 1].
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.acos(zn.tensor([1, 0])).toArray(); // [0, 1.5708]
+ * ```
+ */
+export const acos = (x: Tensor): Tensor => unary("acos", x);
+
+/**
+ * Inverse tangent (arctangent), in radians.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.atan(zn.tensor([0, 1])).toArray(); // [0, 0.7854]
+ * ```
+ */
+export const atan = (x: Tensor): Tensor => unary("atan", x);
+
+/**
+ * Hyperbolic sine.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.sinh(zn.tensor([0, 1])).toArray(); // [0, 1.1752]
+ * ```
+ */
+export const sinh = (x: Tensor): Tensor => unary("sinh", x);
+
+/**
+ * Hyperbolic cosine.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.cosh(zn.tensor([0, 1])).toArray(); // [1, 1.5431]
+ * ```
+ */
+export const cosh = (x: Tensor): Tensor => unary("cosh", x);
+
+/**
+ * Inverse hyperbolic sine.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.asinh(zn.tensor([0, 1])).toArray(); // [0, 0.8814]
+ * ```
+ */
+export const asinh = (x: Tensor): Tensor => unary("asinh", x);
+
+/**
+ * Inverse hyperbolic cosine; NaN below 1.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.acosh(zn.tensor([1, 2])).toArray(); // [0, 1.3170]
+ * ```
+ */
+export const acosh = (x: Tensor): Tensor => unary("acosh", x);
+
+/**
+ * Inverse hyperbolic tangent; ±Infinity at ±1, NaN beyond.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.atanh(zn.tensor([0, 0.5])).toArray(); // [0, 0.5493]
+ * ```
+ */
+export const atanh = (x: Tensor): Tensor => unary("atanh", x);
+
+/**
+ * PyTorch's alias of {@link asin}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.arcsin(zn.tensor([1])).item(); // 1.5708
+ * ```
+ */
+export const arcsin: (x: Tensor) => Tensor = asin;
+/**
+ * PyTorch's alias of {@link acos}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.arccos(zn.tensor([1])).item(); // 0
+ * ```
+ */
+export const arccos: (x: Tensor) => Tensor = acos;
+/**
+ * PyTorch's alias of {@link atan}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.arctan(zn.tensor([1])).item(); // 0.7854
+ * ```
+ */
+export const arctan: (x: Tensor) => Tensor = atan;
+/**
+ * PyTorch's alias of {@link asinh}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.arcsinh(zn.tensor([0])).item(); // 0
+ * ```
+ */
+export const arcsinh: (x: Tensor) => Tensor = asinh;
+/**
+ * PyTorch's alias of {@link acosh}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.arccosh(zn.tensor([1])).item(); // 0
+ * ```
+ */
+export const arccosh: (x: Tensor) => Tensor = acosh;
+/**
+ * PyTorch's alias of {@link atanh}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.arctanh(zn.tensor([0])).item(); // 0
+ * ```
+ */
+export const arctanh: (x: Tensor) => Tensor = atanh;
+
+/**
  * Hyperbolic tangent.
  *
  * @example

@@ -339,6 +339,14 @@ pub const Unary = enum(i32) {
     /// composed forms take about ten passes over the activations.
     gelu_erf_grad = 34,
     gelu_tanh_grad = 35,
+    asin = 36,
+    acos = 37,
+    atan = 38,
+    sinh = 39,
+    cosh = 40,
+    asinh = 41,
+    acosh = 42,
+    atanh = 43,
 
     /// Ops whose result is bool whatever the input.
     pub fn isPredicate(op: Unary) bool {
@@ -405,6 +413,14 @@ inline fn unaryFloat(comptime T: type, comptime op: Unary, x: T, p: Params) T {
             const t = m.tanh(T, k * (x + 0.044715 * x * x * x));
             break :blk 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x);
         },
+        .asin => m.asin(T, x),
+        .acos => m.acos(T, x),
+        .atan => m.atan(T, x),
+        .sinh => m.sinh(T, x),
+        .cosh => m.cosh(T, x),
+        .asinh => m.asinh(T, x),
+        .acosh => m.acosh(T, x),
+        .atanh => m.atanh(T, x),
         .isnan, .isinf, .logical_not => unreachable,
     };
 }
@@ -640,12 +656,20 @@ pub const Binary = enum(i32) {
     logical_and = 16,
     logical_or = 17,
     logical_xor = 18,
+    /// C's fmod: the remainder with the dividend's sign (truncated division).
+    fmod = 19,
+    copysign = 20,
 
     pub fn isPredicate(op: Binary) bool {
-        return @backingInt(op) >= @backingInt(Binary.eq);
+        const i = @backingInt(op);
+        return i >= @backingInt(Binary.eq) and i <= @backingInt(Binary.logical_xor);
     }
     pub fn floatOnly(op: Binary) bool {
-        return op == .atan2 or op == .div;
+        return op == .atan2 or op == .div or op == .copysign;
+    }
+    /// Integer ops with no result for a zero divisor (checked before any write).
+    pub fn intDivides(op: Binary) bool {
+        return op == .remainder or op == .floor_divide or op == .fmod;
     }
 };
 
@@ -678,6 +702,8 @@ inline fn binaryArith(comptime T: type, comptime op: Binary, a: T, b: T) T {
         } else intMod(T, a, b),
         .floor_divide => if (float) floorDivFloat(T, a, b) else intFloorDiv(T, a, b),
         .atan2 => m.atan2(T, a, b),
+        .fmod => if (float) m.fmod(T, a, b) else intRem(T, a, b),
+        .copysign => std.math.copysign(a, b),
         else => unreachable,
     };
 }
@@ -690,6 +716,15 @@ pub inline fn intFloorDiv(comptime T: type, a: T, b: T) T {
         if (b == -1) return 0 -% a;
     }
     return @divFloor(a, b);
+}
+
+/// a % b with the dividend's sign (C's %, b != 0); MIN % -1 is 0, where
+/// the division behind @rem would trap. Shared with the CUDA kernels.
+pub inline fn intRem(comptime T: type, a: T, b: T) T {
+    if (comptime @typeInfo(T).int.signedness == .signed) {
+        if (b == -1) return 0;
+    }
+    return @rem(a, b);
 }
 
 /// a % b with the divisor's sign (b != 0); MIN % -1 is 0, where the
@@ -861,7 +896,7 @@ pub fn binary(op: Binary, dtype: DType, a: [*]u8, aoff: i64, b: [*]u8, boff: i64
             switch (op) {
                 inline else => |O| {
                     if (comptime !dt.isFloat(T) and O.floatOnly()) return error.InvalidArgument;
-                    if (comptime !dt.isFloat(T) and (O == .remainder or O == .floor_divide or O == .pow)) {
+                    if (comptime !dt.isFloat(T) and (O.intDivides() or O == .pow)) {
                         // Integer division by zero and negative powers have no integer result.
                         var bad = false;
                         var l1: strided.Layout(1) = undefined;

@@ -17,6 +17,22 @@ const c = struct {
     extern "c" fn atan2(y: f64, x: f64) f64;
     extern "c" fn fmodf(x: f32, y: f32) f32;
     extern "c" fn fmod(x: f64, y: f64) f64;
+    extern "c" fn asinf(x: f32) f32;
+    extern "c" fn asin(x: f64) f64;
+    extern "c" fn acosf(x: f32) f32;
+    extern "c" fn acos(x: f64) f64;
+    extern "c" fn atanf(x: f32) f32;
+    extern "c" fn atan(x: f64) f64;
+    extern "c" fn sinhf(x: f32) f32;
+    extern "c" fn sinh(x: f64) f64;
+    extern "c" fn coshf(x: f32) f32;
+    extern "c" fn cosh(x: f64) f64;
+    extern "c" fn asinhf(x: f32) f32;
+    extern "c" fn asinh(x: f64) f64;
+    extern "c" fn acoshf(x: f32) f32;
+    extern "c" fn acosh(x: f64) f64;
+    extern "c" fn atanhf(x: f32) f32;
+    extern "c" fn atanh(x: f64) f64;
     extern "c" fn nearbyintf(x: f32) f32;
     extern "c" fn nearbyint(x: f64) f64;
 };
@@ -44,6 +60,30 @@ pub inline fn atan2(comptime T: type, y: T, x: T) T {
 }
 pub inline fn fmod(comptime T: type, x: T, y: T) T {
     return if (T == f32) c.fmodf(x, y) else c.fmod(x, y);
+}
+pub inline fn asin(comptime T: type, x: T) T {
+    return if (T == f32) c.asinf(x) else c.asin(x);
+}
+pub inline fn acos(comptime T: type, x: T) T {
+    return if (T == f32) c.acosf(x) else c.acos(x);
+}
+pub inline fn atan(comptime T: type, x: T) T {
+    return if (T == f32) c.atanf(x) else c.atan(x);
+}
+pub inline fn sinh(comptime T: type, x: T) T {
+    return if (T == f32) c.sinhf(x) else c.sinh(x);
+}
+pub inline fn cosh(comptime T: type, x: T) T {
+    return if (T == f32) c.coshf(x) else c.cosh(x);
+}
+pub inline fn asinh(comptime T: type, x: T) T {
+    return if (T == f32) c.asinhf(x) else c.asinh(x);
+}
+pub inline fn acosh(comptime T: type, x: T) T {
+    return if (T == f32) c.acoshf(x) else c.acosh(x);
+}
+pub inline fn atanh(comptime T: type, x: T) T {
+    return if (T == f32) c.atanhf(x) else c.atanh(x);
 }
 /// Rounds half to even (the default rounding mode), as torch.round does.
 pub inline fn roundEven(comptime T: type, x: T) T {

@@ -370,23 +370,57 @@ fn columns(comptime T: type, comptime mean: bool, x: [*]const T, out: [*]T, sh: 
     }.f);
 }
 
-pub const Scan = enum(i32) { cumsum = 0, cumprod = 1 };
+pub const Scan = enum(i32) {
+    cumsum = 0,
+    cumprod = 1,
+    /// log(cumsum(exp(x))) without overflow: float only.
+    logcumsumexp = 2,
+};
+
+/// log(exp(a) + exp(b)), as PyTorch's _log_add_exp_helper: a pair of equal
+/// infinities gives that infinity (not NaN), and NaN propagates. Shared with
+/// the CUDA scan kernel, which passes its own exp and log1p.
+pub inline fn logAddExp(a: f64, b: f64, comptime exp: anytype, comptime log1p: anytype) f64 {
+    if (a != a or b != b) return a + b;
+    const lo = @min(a, b);
+    const hi = @max(a, b);
+    if (lo == hi and !std.math.isFinite(lo)) return lo;
+    return hi + log1p(exp(lo - hi));
+}
+
+fn hostExp(x: f64) f64 {
+    return @exp(x);
+}
+fn hostLog1p(x: f64) f64 {
+    return m.log1p(f64, x);
+}
 
 /// out[o, i, j] = op over x[o, 0..i+1, j]; float accumulates in f64, ints wrap.
 pub fn scan(op: Scan, dtype: DType, x_base: [*]u8, xoff: i64, out_base: [*]u8, ooff: i64, sh: Shape) Error!void {
     switch (dtype) {
         inline .float32, .float64, .int64, .int32, .int16, .int8, .uint8 => |D| {
             const T = dt.Storage(D);
+            if (comptime !dt.isFloat(T)) {
+                if (op == .logcumsumexp) return error.InvalidArgument;
+            }
             const x = ptr(T, x_base, xoff);
             const out = ptr(T, out_base, ooff);
             for (0..sh.outer) |o| {
                 for (0..sh.inner) |j| {
                     const base = o * sh.r * sh.inner + j;
                     if (comptime dt.isFloat(T)) {
-                        var acc: f64 = if (op == .cumsum) 0 else 1;
+                        var acc: f64 = switch (op) {
+                            .cumsum => 0,
+                            .cumprod => 1,
+                            .logcumsumexp => -std.math.inf(f64),
+                        };
                         for (0..sh.r) |i| {
                             const v: f64 = x[base + i * sh.inner];
-                            acc = if (op == .cumsum) acc + v else acc * v;
+                            acc = switch (op) {
+                                .cumsum => acc + v,
+                                .cumprod => acc * v,
+                                .logcumsumexp => logAddExp(acc, v, hostExp, hostLog1p),
+                            };
                             out[base + i * sh.inner] = @floatCast(acc);
                         }
                     } else {

@@ -467,7 +467,7 @@ pub fn binary(op: i32, dtype: i32, a: u64, aoff: f64, b: u64, boff: f64, out: u6
     const aa = addr(a, aoff, dd) orelse return bad_argument;
     const ba = addr(b, boff, dd) orelse return bad_argument;
     const oa = addr(out, ooff, if (o.isPredicate()) .bool else dd) orelse return bad_argument;
-    if (!float and dd != .bool and (o == .remainder or o == .floor_divide or o == .pow)) {
+    if (!float and dd != .bool and (o.intDivides() or o == .pow)) {
         // Integer division by zero and negative powers have no result: check first.
         var lb: abi.Layout(1) = undefined;
         lb.numel = l.numel;
@@ -567,9 +567,10 @@ pub fn reduce(op: i32, dtype: i32, x: u64, xoff: f64, out: u64, ooff: f64, idx: 
 
 pub fn scan(op: i32, dtype: i32, x: u64, xoff: f64, out: u64, ooff: f64, outer: i32, r: i32, inner: i32) i32 {
     const dd = dtypeOf(dtype) orelse return bad_argument;
-    _ = std.enums.fromInt(red.Scan, op) orelse return bad_argument;
+    const so = std.enums.fromInt(red.Scan, op) orelse return bad_argument;
     if (!validShape(outer, r, inner)) return bad_argument;
     if (!contains(&abi.scan_dtypes, dd)) return bad_argument;
+    if (so == .logcumsumexp and dd != .float32 and dd != .float64) return bad_argument;
     const d = dev() orelse return no_device;
     if (outer == 0 or r == 0 or inner == 0) return ok;
     const args = abi.ScanArgs{

@@ -44,6 +44,77 @@ pub noinline fn log1p(x: f64) f64 {
 pub noinline fn atan2(y: f64, x: f64) f64 {
     return std.math.atan2(y, x);
 }
+// std.math's asin, acos, atan and atanh are fdlibm's, on arithmetic, @sqrt
+// and log1p only; its sinh, cosh, asinh and acosh call the exp and log
+// builtins, which have no device library, so they are written out below.
+pub noinline fn asin(x: f64) f64 {
+    return std.math.asin(x);
+}
+pub noinline fn acos(x: f64) f64 {
+    return std.math.acos(x);
+}
+pub noinline fn atan(x: f64) f64 {
+    return std.math.atan(x);
+}
+pub noinline fn atanh(x: f64) f64 {
+    return std.math.atanh(x);
+}
+
+/// musl's sinh: through expm1 below the overflow threshold, exp(|x|/2)^2 past it.
+pub noinline fn sinh(x: f64) f64 {
+    const h: f64 = if (x < 0) -0.5 else 0.5;
+    const ax = @abs(x);
+    if (ax < 709.7822265625) {
+        const t = std.math.expm1(ax);
+        if (ax < 1) {
+            if (ax < 0x1p-26) return x;
+            return h * (2 * t - t * t / (t + 1));
+        }
+        return h * (t + t / (t + 1));
+    }
+    if (ax != ax) return x;
+    const e = exp(0.5 * ax);
+    return (2 * h * e) * e;
+}
+
+/// musl's cosh: 1 + expm1 terms near 0, (e + 1/e) / 2 beyond, exp(|x|/2)^2 past overflow.
+pub noinline fn cosh(x: f64) f64 {
+    const ax = @abs(x);
+    if (ax < std.math.ln2) {
+        if (ax < 0x1p-26) return 1;
+        const t = std.math.expm1(ax);
+        return 1 + t * t / (2 * (1 + t));
+    }
+    if (ax < 709.7822265625) {
+        const t = exp(ax);
+        return 0.5 * (t + 1 / t);
+    }
+    if (ax != ax) return ax;
+    const e = exp(0.5 * ax);
+    return (0.5 * e) * e;
+}
+
+/// musl's asinh, with vmath's log.
+pub noinline fn asinh(x: f64) f64 {
+    const ax = @abs(x);
+    var r: f64 = undefined;
+    if (ax >= 0x1p26) {
+        r = log(ax) + std.math.ln2; // also inf and NaN
+    } else if (ax >= 2) {
+        r = log(2 * ax + 1 / (@sqrt(ax * ax + 1) + ax));
+    } else if (ax >= 0x1p-26) {
+        r = std.math.log1p(ax + ax * ax / (@sqrt(ax * ax + 1) + 1));
+    } else return x;
+    return if (x < 0) -r else r;
+}
+
+/// musl's acosh, with vmath's log; NaN below 1.
+pub noinline fn acosh(x: f64) f64 {
+    if (x != x or x < 1) return std.math.nan(f64);
+    if (x < 2) return std.math.log1p(x - 1 + @sqrt((x - 1) * (x - 1) + 2 * (x - 1)));
+    if (x < 0x1p26) return log(2 * x - 1 / (x + @sqrt(x * x - 1)));
+    return log(x) + std.math.ln2;
+}
 
 /// Round half to even.
 pub inline fn roundEven(comptime T: type, x: T) T {
@@ -336,7 +407,56 @@ const libc = struct {
     extern "c" fn log2(f64) f64;
     extern "c" fn expm1(f64) f64;
     extern "c" fn log1p(f64) f64;
+    extern "c" fn asin(f64) f64;
+    extern "c" fn acos(f64) f64;
+    extern "c" fn atan(f64) f64;
+    extern "c" fn sinh(f64) f64;
+    extern "c" fn cosh(f64) f64;
+    extern "c" fn asinh(f64) f64;
+    extern "c" fn acosh(f64) f64;
+    extern "c" fn atanh(f64) f64;
 };
+
+test "device inverse trigonometric and hyperbolic functions match the C library" {
+    var rng = std.Random.DefaultPrng.init(11);
+    const r = rng.random();
+    var worst: [8]u64 = @splat(0);
+    for (0..200_000) |k| {
+        const u = r.float(f64) * 2 - 1; // [-1, 1)
+        const scale: f64 = switch (k % 4) {
+            0 => 1e-9,
+            1 => 1,
+            2 => 30,
+            else => 700,
+        };
+        const x = u * scale;
+        worst[0] = @max(worst[0], ulps(asin(u), libc.asin(u)));
+        worst[1] = @max(worst[1], ulps(acos(u), libc.acos(u)));
+        worst[2] = @max(worst[2], ulps(atan(x), libc.atan(x)));
+        worst[3] = @max(worst[3], ulps(sinh(x), libc.sinh(x)));
+        worst[4] = @max(worst[4], ulps(cosh(x), libc.cosh(x)));
+        worst[5] = @max(worst[5], ulps(asinh(x * 1e3), libc.asinh(x * 1e3)));
+        worst[6] = @max(worst[6], ulps(acosh(1 + @abs(x) * 1e3), libc.acosh(1 + @abs(x) * 1e3)));
+        worst[7] = @max(worst[7], ulps(atanh(u), libc.atanh(u)));
+    }
+    // asin acos atan sinh cosh asinh acosh atanh
+    const limit = [_]u64{ 1, 1, 1, 2, 2, 2, 2, 1 };
+    for (worst, limit, 0..) |w, l, i| {
+        if (w > l) {
+            std.debug.print("function {d}: {d} ulp\n", .{ i, w });
+            return error.TestUnexpectedResult;
+        }
+    }
+    const inf = std.math.inf(f64);
+    try std.testing.expectEqual(inf, sinh(inf));
+    try std.testing.expectEqual(-inf, sinh(-inf));
+    try std.testing.expectEqual(inf, cosh(-inf));
+    try std.testing.expectEqual(inf, sinh(800));
+    try std.testing.expectEqual(-inf, asinh(-inf));
+    try std.testing.expect(std.math.isNan(acosh(0.5)));
+    try std.testing.expect(std.math.isNan(sinh(std.math.nan(f64))));
+    try std.testing.expect(std.math.isNan(cosh(std.math.nan(f64))));
+}
 
 fn ulps(a: f64, b: f64) u64 {
     if (a != a and b != b) return 0;

@@ -290,6 +290,14 @@ inline fn unaryFloat(comptime F: type, comptime op: ew.Unary, x: F, a: abi.Unary
             const t = vm.tanh(F, 1, @as(V1, @splat(k * (x + 0.044715 * x * x * x))))[0];
             break :blk 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x);
         },
+        .asin => @floatCast(dm.asin(wide)),
+        .acos => @floatCast(dm.acos(wide)),
+        .atan => @floatCast(dm.atan(wide)),
+        .sinh => @floatCast(dm.sinh(wide)),
+        .cosh => @floatCast(dm.cosh(wide)),
+        .asinh => @floatCast(dm.asinh(wide)),
+        .acosh => @floatCast(dm.acosh(wide)),
+        .atanh => @floatCast(dm.atanh(wide)),
         .isnan, .isinf, .logical_not => unreachable,
     };
 }
@@ -416,6 +424,8 @@ inline fn binaryArith(comptime T: type, comptime op: ew.Binary, a: T, b: T) T {
         } else ew.intMod(T, a, b),
         .floor_divide => if (float) floorDivFloat(T, a, b) else ew.intFloorDiv(T, a, b),
         .atan2 => @floatCast(dm.atan2(a, b)),
+        .fmod => if (float) @floatCast(dm.fmod(a, b)) else ew.intRem(T, a, b),
+        .copysign => std.math.copysign(a, b),
         else => unreachable,
     };
 }
@@ -837,10 +847,11 @@ fn scanKernel(comptime D: DType) fn (abi.ScanArgs) callconv(.kernel) void {
                 const j = li - o * a.inner;
                 const base = o * a.r * a.inner + j;
                 if (comptime T == f32 or T == f64) {
-                    var acc: f64 = if (cumsum) 0 else 1;
+                    const lse = a.op == @intFromEnum(red.Scan.logcumsumexp);
+                    var acc: f64 = if (lse) -std.math.inf(f64) else if (cumsum) 0 else 1;
                     for (0..a.r) |i| {
                         const v: f64 = x[base + i * a.inner];
-                        acc = if (cumsum) acc + v else acc * v;
+                        acc = if (lse) red.logAddExp(acc, v, dm.exp, dm.log1p) else if (cumsum) acc + v else acc * v;
                         out[base + i * a.inner] = @floatCast(acc);
                     }
                 } else {
