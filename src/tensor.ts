@@ -239,9 +239,10 @@ export class Tensor implements View {
     return this.#disposed || this.storage.disposed;
   }
 
-  /** @internal Points this tensor at new memory (same shape and dtype): Module.to. */
-  setStorage_(storage: Storage, strides: readonly number[], offset: number): void {
+  /** @internal Points this tensor at new memory (same shape; dtype `dtype`, default its own): Module.to. */
+  setStorage_(storage: Storage, strides: readonly number[], offset: number, dtype?: DType): void {
     checkGeometry(storage, this.shape, strides, offset);
+    if (dtype !== undefined) (this as unknown as { dtype: DType }).dtype = dtype;
     if (storage.disposed) throw disposedError("setStorage_");
     if (!storage.tracked) track(storage);
     const holds = this.holds;

@@ -255,6 +255,16 @@ const CASES: GCase[] = [
   { name: "cumprod", fn: (x) => x.cumprod(1), inputs: () => [leaf([2, 4], 49)] },
   { name: "logcumsumexp", fn: (x) => x.logcumsumexp(1), inputs: () => [leaf([2, 4], 50, -3, 3)] },
   {
+    name: "module backward hooks (hookPack, hookView)",
+    fn: (x) => {
+      const m = new zn.nn.Tanh();
+      // A hook that passes the gradients on unchanged: the routing alone.
+      m.registerFullBackwardHook((_m, gi) => gi);
+      return m.call(x);
+    },
+    inputs: () => [leaf([2, 3], 51)],
+  },
+  {
     name: "cumprod with zeros",
     fn: (x) => x.cumprod(1),
     inputs: () => [

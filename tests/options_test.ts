@@ -267,7 +267,7 @@ Deno.test("options: nn modules and Module methods", () => {
     () => fc.registerBuffer("b", null, js({ persist: false })),
     ...unknown("registerBuffer", "persist"),
   );
-  bad(() => fc.to(js({ device: "cpu", dtype: "float64" })), ...unknown("Module.to", "dtype"));
+  bad(() => fc.to(js({ device: "cpu", layout: "strided" })), ...unknown("Module.to", "layout"));
   // Valid ones work.
   deepEqual(
     new nn.Conv2d(2, 4, 3, { padding: 1, bias: false }).call(zn.randn([1, 2, 5, 5])).shape,

@@ -122,7 +122,7 @@ function applyHooks(hooks: readonly ((g: Tensor) => Tensor | void)[], g: Tensor)
   return g;
 }
 
-/** True when a hook could keep a gradient the backward pass made (then no early release). */
+/** True when a hook (a tensor's or a module's) could keep a gradient the backward pass made (then no early release). */
 function hasHooks(roots: readonly Tensor[]): boolean {
   const seen = new Set<Node>();
   const stack: Node[] = [];
@@ -134,7 +134,8 @@ function hasHooks(roots: readonly Tensor[]): boolean {
     const n = stack.pop()!;
     if (seen.has(n)) continue;
     seen.add(n);
-    if (n.hooks.length) return true;
+    // Module backward hooks ("hookPack") may keep the gradients they see, too.
+    if (n.hooks.length || n.name === "hookPack") return true;
     for (const e of n.edges) {
       if (e?.leaf && e.leaf.hooks.length) return true;
       if (e?.node && !seen.has(e.node)) stack.push(e.node);

@@ -25,6 +25,7 @@ import * as nm from "../nn/functional/norm_kernels.ts";
 import * as ls from "../nn/functional/loss_kernels.ts";
 import * as at from "../nn/functional/attention_kernels.ts";
 import * as rf from "../nn/rnn_fused.ts";
+import { hookPackRule, hookViewRule } from "../nn/module_hooks.ts";
 
 /** A derivative rule. */
 export type Rule = (
@@ -450,6 +451,8 @@ export const RULES: Record<string, Rule> = {
   layerNorm: nm.layerNormRule,
   fusedAttention: at.fusedAttentionRule,
   lstmLayer: rf.lstmLayerRule,
+  hookPack: hookPackRule,
+  hookView: hookViewRule,
   gruRecurrence: rf.gruRecurrenceRule,
   batchNorm: nm.batchNormRule,
   crossEntropy: ls.crossEntropyRule,

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import type { Tensor } from "../tensor.ts";
+import { Tensor } from "../tensor.ts";
+import { Parameter } from "./parameter.ts";
 import { Module } from "./module.ts";
 import { checkIterable } from "../args.ts";
 
@@ -223,6 +224,171 @@ export class ModuleDict extends Module {
 
   /** Iterates over the `[key, module]` pairs. */
   [Symbol.iterator](): IterableIterator<[string, Module]> {
+    return this.#entries.entries();
+  }
+}
+
+/** A Parameter as given, or a plain tensor wrapped as one (as PyTorch does). */
+function asParameter(p: unknown, op: string): Parameter {
+  if (p instanceof Parameter) return p;
+  if (p instanceof Tensor) return new Parameter(p);
+  throw new TypeError(
+    `${op}: expected a Parameter or Tensor, got ${p === null ? "null" : typeof p}`,
+  );
+}
+
+/**
+ * A list of parameters, registered as "0", "1", ...: they appear in
+ * `parameters()` and the state dict. Plain tensors are wrapped as Parameters.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * class Mix extends zn.nn.Module {
+ *   weights = new zn.nn.ParameterList([zn.ones([2]), zn.zeros([2])]);
+ * }
+ * Object.keys(new Mix().stateDict()); // ["weights.0", "weights.1"]
+ * ```
+ */
+export class ParameterList extends Module {
+  #items: Parameter[] = [];
+
+  /** A list of `params` (default empty). */
+  constructor(params: Iterable<Parameter | Tensor> = []) {
+    super();
+    checkIterable(params, "ParameterList", "params", "an iterable of Parameters");
+    for (const p of params) this.append(p);
+  }
+
+  /** The entries, for traversal. */
+  protected override ownMembers(): [string, unknown][] {
+    return [...super.ownMembers(), ...this.#items.map((p, i): [string, unknown] => [String(i), p])];
+  }
+
+  /** The number of parameters. */
+  get length(): number {
+    return this.#items.length;
+  }
+
+  /** The parameter at `i` (negative counts from the end). */
+  at(i: number): Parameter {
+    return this.#items[indexIn(i, this.#items.length, "ParameterList.at")];
+  }
+
+  /** Replaces the parameter at `i`. */
+  set(i: number, param: Parameter | Tensor): void {
+    this.#items[indexIn(i, this.#items.length, "ParameterList.set")] = asParameter(
+      param,
+      "ParameterList.set",
+    );
+  }
+
+  /** Adds `param` at the end; returns this. */
+  append(param: Parameter | Tensor): this {
+    this.#items.push(asParameter(param, "ParameterList.append"));
+    return this;
+  }
+
+  /** Adds each of `params` at the end; returns this. */
+  extend(params: Iterable<Parameter | Tensor>): this {
+    checkIterable(params, "ParameterList.extend", "params", "an iterable of Parameters");
+    for (const p of params) this.append(p);
+    return this;
+  }
+
+  /** Iterates over the parameters. */
+  [Symbol.iterator](): IterableIterator<Parameter> {
+    return this.#items[Symbol.iterator]();
+  }
+}
+
+/**
+ * Parameters by name, in insertion order: they appear in `parameters()` and
+ * the state dict under `<name>.<key>`. Plain tensors are wrapped as Parameters.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * class Heads extends zn.nn.Module {
+ *   scales = new zn.nn.ParameterDict({ a: zn.ones([1]), b: zn.ones([3]) });
+ * }
+ * Object.keys(new Heads().stateDict()); // ["scales.a", "scales.b"]
+ * ```
+ */
+export class ParameterDict extends Module {
+  #entries = new Map<string, Parameter>();
+
+  /** A dict of the given parameters (default empty). */
+  constructor(params: Map<string, Parameter | Tensor> | Record<string, Parameter | Tensor> = {}) {
+    super();
+    this.update(params);
+  }
+
+  /** The entries, for traversal. */
+  protected override ownMembers(): [string, unknown][] {
+    return [...super.ownMembers(), ...this.#entries];
+  }
+
+  /** The number of entries. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The parameter under `key` (throws when absent). */
+  get(key: string): Parameter {
+    const p = this.#entries.get(key);
+    if (!p) throw new Error(`ParameterDict: no parameter "${key}"`);
+    return p;
+  }
+
+  /** Sets the parameter under `key`; returns this. */
+  set(key: string, param: Parameter | Tensor): this {
+    if (typeof key !== "string" || key === "" || key.includes(".")) {
+      throw new TypeError(
+        `ParameterDict: key must be a non-empty string without ".", got "${key}"`,
+      );
+    }
+    this.#entries.set(key, asParameter(param, "ParameterDict.set"));
+    return this;
+  }
+
+  /** Whether `key` is present. */
+  has(key: string): boolean {
+    return this.#entries.has(key);
+  }
+
+  /** Removes `key`; returns whether it was present. */
+  delete(key: string): boolean {
+    return this.#entries.delete(key);
+  }
+
+  /** Adds or replaces entries from a Map or an object. */
+  update(params: Map<string, Parameter | Tensor> | Record<string, Parameter | Tensor>): this {
+    if (params === null || typeof params !== "object") {
+      throw new TypeError("ParameterDict: expected a Map or an object of Parameters");
+    }
+    const entries = params instanceof Map ? [...params] : Object.entries(params);
+    for (const [k, p] of entries) this.set(k, p);
+    return this;
+  }
+
+  /** The keys in insertion order. */
+  keys(): IterableIterator<string> {
+    return this.#entries.keys();
+  }
+
+  /** The parameters in insertion order. */
+  values(): IterableIterator<Parameter> {
+    return this.#entries.values();
+  }
+
+  /** The `[key, parameter]` pairs in insertion order. */
+  entries(): IterableIterator<[string, Parameter]> {
+    return this.#entries.entries();
+  }
+
+  /** Iterates over the `[key, parameter]` pairs. */
+  [Symbol.iterator](): IterableIterator<[string, Parameter]> {
     return this.#entries.entries();
   }
 }

@@ -12,6 +12,8 @@
  * @module
  */
 export * from "./module.ts";
+export { RemovableHandle } from "./module_hooks.ts";
+export * from "./summary.ts";
 export * from "./parameter.ts";
 export * from "./linear.ts";
 export { Bilinear } from "./bilinear.ts";

@@ -9,11 +9,13 @@ import { Tensor } from "../tensor.ts";
 import { noGrad } from "../autograd/grad_mode.ts";
 import { normalizeDevice } from "../backend.ts";
 import { hold, unhold } from "../lifetime.ts";
-import { toDevice } from "../ops/elementwise.ts";
+import { toDevice, toDType } from "../ops/elementwise.ts";
 import { fmtShape } from "../shape.ts";
 import { ITEMSIZE } from "../dtype.ts";
 import { Parameter } from "./parameter.ts";
 import { checkOptions, optionKeys } from "../options.ts";
+import { checkDType, type DType, isFloating } from "../dtype.ts";
+import { RemovableHandle, routeGroup } from "./module_hooks.ts";
 
 /**
  * Options of {@link Module.registerBuffer}.
@@ -58,7 +60,85 @@ export interface LoadStateDictOptions {
 const BUFFER_KEYS = optionKeys<BufferOptions>({ persistent: 0 });
 const LOAD_STATE_DICT_KEYS = optionKeys<LoadStateDictOptions>({ strict: 0 });
 const ZERO_GRAD_KEYS = ["setToNone"] as const;
-const TO_KEYS = ["device"] as const;
+const TO_KEYS = ["device", "dtype"] as const;
+const HOOK_KEYS = ["prepend"] as const;
+
+/**
+ * Options of the hook registrations ({@link Module.registerForwardHook} and
+ * the others).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opts: zn.nn.HookOptions = { prepend: true };
+ * new zn.nn.ReLU().registerForwardPreHook((_m, args) => args, opts);
+ * ```
+ */
+export interface HookOptions {
+  /** Run this hook before those already registered (default false: after). */
+  prepend?: boolean;
+}
+
+/**
+ * A forward pre-hook: sees the positional arguments before `forward`; may
+ * return replacements (an array, or one value for a single argument).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const double: zn.nn.ForwardPreHook = (_m, args) => [(args[0] as zn.Tensor).mul(2)];
+ * ```
+ */
+export type ForwardPreHook = (module: Module, args: unknown[]) => unknown;
+/**
+ * A forward hook: sees the arguments and the output after `forward`; may
+ * return a replacement output.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const shapes: number[][] = [];
+ * const hook: zn.nn.ForwardHook = (_m, _args, out) => void shapes.push([...(out as zn.Tensor).shape]);
+ * ```
+ */
+export type ForwardHook = (module: Module, args: unknown[], output: unknown) => unknown;
+/**
+ * A full backward hook: sees the gradients of the module's tensor inputs
+ * (`gradInput`, null where none flows) and outputs (`gradOutput`); may
+ * return replacement input gradients.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const clip: zn.nn.BackwardHook = (_m, gIn) => gIn.map((g) => g?.clamp(-1, 1) ?? null);
+ * ```
+ */
+export type BackwardHook = (
+  module: Module,
+  gradInput: (Tensor | null)[],
+  gradOutput: (Tensor | null)[],
+) => (Tensor | null)[] | void;
+/**
+ * A full backward pre-hook: sees the gradients of the module's outputs
+ * before the module's own backward; may return replacements.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const scale: zn.nn.BackwardPreHook = (_m, gOut) => gOut.map((g) => g?.mul(0.5) ?? null);
+ * ```
+ */
+export type BackwardPreHook = (
+  module: Module,
+  gradOutput: (Tensor | null)[],
+) => (Tensor | null)[] | void;
+
+interface Hooks {
+  forwardPre: ForwardPreHook[];
+  forward: ForwardHook[];
+  backward: BackwardHook[];
+  backwardPre: BackwardPreHook[];
+}
 
 /**
  * What {@link Module.loadStateDict} did not match.
@@ -122,6 +202,7 @@ export class Module {
   training = true;
   #buffers = new Map<string, Tensor | null>();
   #nonPersistent = new Set<string>();
+  #hooks: Hooks | null = null;
 
   /** Computes the module's output; subclasses override it. */
   // deno-lint-ignore no-explicit-any
@@ -129,9 +210,146 @@ export class Module {
     throw new Error(`${this.constructor.name}: forward is not implemented`);
   }
 
-  /** Runs {@link Module.forward} (the callable form of `module(...)`). */
+  /**
+   * Runs {@link Module.forward} (the callable form of `module(...)`), with
+   * the registered hooks in PyTorch's order: forward pre-hooks, forward,
+   * forward hooks; backward hooks see the gradients of the tensors at the
+   * top level of the arguments and of the output (one tensor or an array).
+   */
   call(...args: Parameters<this["forward"]>): ReturnType<this["forward"]> {
-    return Reflect.apply(this.forward, this, args);
+    const h = this.#hooks;
+    if (h === null) return Reflect.apply(this.forward, this, args);
+    let a: unknown[] = args;
+    for (const pre of h.forwardPre.slice()) {
+      const r = pre(this, a);
+      if (r !== undefined) a = Array.isArray(r) ? r : [r];
+    }
+    const full = h.backward.length > 0 || h.backwardPre.length > 0;
+    // Gradients of the outputs, kept for the hooks on the inputs' side.
+    let gradOutput: (Tensor | null)[] = [];
+    let inputsRouted = false;
+    if (full) {
+      [a, inputsRouted] = routeGroup(a, (gIn) => this.#runBackwardHooks(gIn, gradOutput));
+    }
+    let out: unknown = Reflect.apply(this.forward, this, a);
+    for (const fh of h.forward.slice()) {
+      const r = fh(this, a, out);
+      if (r !== undefined) out = r;
+    }
+    if (full) {
+      const single = !Array.isArray(out);
+      const group = single ? [out] : (out as unknown[]);
+      const [routed, any] = routeGroup(group, (gOut) => {
+        for (const pre of this.#hooks?.backwardPre.slice() ?? []) {
+          const r = pre(this, gOut);
+          if (r !== undefined) gOut = checkGrads(r, gOut.length, "backward pre-hook");
+        }
+        gradOutput = gOut;
+        // No input takes a gradient: the hooks run from here, with none.
+        if (!inputsRouted) {
+          this.#runBackwardHooks(new Array<null>(a.length).fill(null), gradOutput);
+        }
+        return gOut;
+      });
+      if (any) out = single ? routed[0] : routed;
+    }
+    return out as ReturnType<this["forward"]>;
+  }
+
+  #runBackwardHooks(
+    gradInput: (Tensor | null)[],
+    gradOutput: (Tensor | null)[],
+  ): (Tensor | null)[] {
+    for (const bh of this.#hooks?.backward.slice() ?? []) {
+      const r = bh(this, gradInput, gradOutput);
+      if (r !== undefined) gradInput = checkGrads(r, gradInput.length, "backward hook");
+    }
+    return gradInput;
+  }
+
+  #addHook<K extends keyof Hooks>(kind: K, hook: Hooks[K][number], opts: HookOptions, op: string) {
+    checkOptions(op, opts, HOOK_KEYS);
+    if (typeof hook !== "function") {
+      throw new TypeError(`${op}: expected a function, got ${typeof hook}`);
+    }
+    this.#hooks ??= { forwardPre: [], forward: [], backward: [], backwardPre: [] };
+    const list = this.#hooks[kind] as unknown[];
+    if (opts.prepend) list.unshift(hook);
+    else list.push(hook);
+    return new RemovableHandle(list, hook);
+  }
+
+  /**
+   * Registers a hook that runs before each forward with the positional
+   * arguments; a returned value replaces them. Returns a handle whose
+   * `remove()` unregisters it.
+   *
+   * @example
+   * ```ts
+   * import * as zn from "@zeno/zeno";
+   * const relu = new zn.nn.ReLU();
+   * relu.registerForwardPreHook((_m, args) => [(args[0] as zn.Tensor).neg()]);
+   * relu.call(zn.tensor([-2, 3])).toArray(); // [2, 0]
+   * ```
+   */
+  registerForwardPreHook(hook: ForwardPreHook, opts: HookOptions = {}): RemovableHandle {
+    return this.#addHook("forwardPre", hook, opts, "registerForwardPreHook");
+  }
+
+  /**
+   * Registers a hook that runs after each forward with the arguments and the
+   * output; a returned value replaces the output.
+   *
+   * @example
+   * ```ts
+   * import * as zn from "@zeno/zeno";
+   * const fc = new zn.nn.Linear(3, 2);
+   * const seen: number[][] = [];
+   * const h = fc.registerForwardHook((_m, _args, out) => void seen.push([...(out as zn.Tensor).shape]));
+   * fc.call(zn.randn([4, 3]));
+   * h.remove();
+   * seen; // [[4, 2]]
+   * ```
+   */
+  registerForwardHook(hook: ForwardHook, opts: HookOptions = {}): RemovableHandle {
+    return this.#addHook("forward", hook, opts, "registerForwardHook");
+  }
+
+  /**
+   * Registers a hook that runs in backward once the gradients of the
+   * module's tensor inputs are computed, with them and the output
+   * gradients; returned gradients replace the input gradients.
+   *
+   * @example
+   * ```ts
+   * import * as zn from "@zeno/zeno";
+   * const fc = new zn.nn.Linear(3, 1);
+   * fc.registerFullBackwardHook((_m, gIn) => gIn.map((g) => g?.mul(0) ?? null));
+   * const x = zn.randn([2, 3], { requiresGrad: true });
+   * fc.call(x).sum().backward();
+   * x.grad!.abs().sum().item(); // 0
+   * ```
+   */
+  registerFullBackwardHook(hook: BackwardHook, opts: HookOptions = {}): RemovableHandle {
+    return this.#addHook("backward", hook, opts, "registerFullBackwardHook");
+  }
+
+  /**
+   * Registers a hook that runs in backward with the gradients of the
+   * module's outputs, before they flow into the module; returned gradients
+   * replace them.
+   *
+   * @example
+   * ```ts
+   * import * as zn from "@zeno/zeno";
+   * const fc = new zn.nn.Linear(3, 1);
+   * fc.registerFullBackwardPreHook((_m, gOut) => gOut.map((g) => g?.mul(2) ?? null));
+   * fc.call(zn.randn([2, 3])).sum().backward();
+   * fc.bias!.grad!.item(); // 4: two rows, each gradient doubled
+   * ```
+   */
+  registerFullBackwardPreHook(hook: BackwardPreHook, opts: HookOptions = {}): RemovableHandle {
+    return this.#addHook("backwardPre", hook, opts, "registerFullBackwardPreHook");
   }
 
   // ---------------------------------------------------------------- registration
@@ -141,7 +359,9 @@ export class Module {
    * Containers that keep their children elsewhere override it.
    */
   protected ownMembers(): [string, unknown][] {
-    return Object.entries(this);
+    const members = Object.entries(this);
+    for (const [k, v] of members) checkNotHidden(this, k, v);
+    return members;
   }
 
   /** Registers (or replaces) a buffer: state that is not a parameter, such as running means. */
@@ -329,16 +549,88 @@ export class Module {
    * // net.to("cuda") or net.cuda() on a GPU machine
    * ```
    */
-  to(device: string | { device: string }): this {
-    if (typeof device !== "string") checkOptions("Module.to", device, TO_KEYS);
-    const dev = normalizeDevice(typeof device === "string" ? device : device.device);
+  to(target: string | { device?: string; dtype?: DType }): this {
+    let device: string | undefined, dtype: DType | undefined;
+    if (typeof target === "string") {
+      if (target in ITEMSIZE) dtype = target as DType;
+      else device = target;
+    } else {
+      checkOptions("Module.to", target, TO_KEYS);
+      device = target.device;
+      if (target.dtype !== undefined) dtype = checkDType(target.dtype, "Module.to");
+    }
+    if (dtype !== undefined && !isFloating(dtype)) {
+      throw new TypeError(
+        `Module.to: nn.Module.to only accepts floating point dtypes, but got ${dtype}`,
+      );
+    }
+    const dev = device === undefined ? undefined : normalizeDevice(device);
     noGrad(() => {
-      for (const p of this.parameters()) moveInPlace(p, dev);
+      // Parameters and floating buffers change dtype (integer buffers, such as
+      // batch norm's step count, keep theirs); the objects stay the same, so
+      // optimizers built before still hold them.
+      for (const p of this.parameters()) convertInPlace(p, dev, dtype);
       for (const m of this.modules()) {
-        for (const b of m.#buffers.values()) if (b) moveInPlace(b, dev);
+        for (const b of m.#buffers.values()) {
+          if (b) {
+            convertInPlace(b, dev, b.dtype !== "bool" && isFloating(b.dtype) ? dtype : undefined);
+          }
+        }
       }
     });
     return this;
+  }
+
+  /**
+   * Converts floating parameters and buffers to float16.
+   *
+   * @example
+   * ```ts
+   * import * as zn from "@zeno/zeno";
+   * new zn.nn.Linear(2, 2).half().weight.dtype; // "float16"
+   * ```
+   */
+  half(): this {
+    return this.to({ dtype: "float16" });
+  }
+
+  /**
+   * Converts floating parameters and buffers to bfloat16.
+   *
+   * @example
+   * ```ts
+   * import * as zn from "@zeno/zeno";
+   * new zn.nn.Linear(2, 2).bfloat16().weight.dtype; // "bfloat16"
+   * ```
+   */
+  bfloat16(): this {
+    return this.to({ dtype: "bfloat16" });
+  }
+
+  /**
+   * Converts floating parameters and buffers to float32.
+   *
+   * @example
+   * ```ts
+   * import * as zn from "@zeno/zeno";
+   * new zn.nn.Linear(2, 2).double().float().weight.dtype; // "float32"
+   * ```
+   */
+  float(): this {
+    return this.to({ dtype: "float32" });
+  }
+
+  /**
+   * Converts floating parameters and buffers to float64.
+   *
+   * @example
+   * ```ts
+   * import * as zn from "@zeno/zeno";
+   * new zn.nn.Linear(2, 2).double().weight.dtype; // "float64"
+   * ```
+   */
+  double(): this {
+    return this.to({ dtype: "float64" });
   }
 
   /**
@@ -523,12 +815,50 @@ function setHeld(map: Map<string, Tensor | null>, name: string, t: Tensor | null
 }
 
 /** Points `t` at a copy of its data on `device` (same object). */
-function moveInPlace(t: Tensor, device: string): void {
-  if (t.device !== device) {
-    const moved = toDevice(t.detach(), device);
-    t.setStorage_(moved.storage, moved.strides, moved.offset);
+/**
+ * Parameters or modules inside a plain array, Map or object would vanish
+ * from `parameters()` and the state dict (PyTorch drops them silently):
+ * refuse them with the container to use instead.
+ */
+function checkNotHidden(m: Module, key: string, v: unknown): void {
+  if (v === null || typeof v !== "object" || v instanceof Tensor || v instanceof Module) return;
+  let values: Iterable<unknown>;
+  if (Array.isArray(v)) values = v;
+  else if (v instanceof Map) values = v.values();
+  else if (Object.getPrototypeOf(v) === Object.prototype) values = Object.values(v);
+  else return;
+  for (const x of values) {
+    if (x instanceof Parameter || x instanceof Module) {
+      const what = x instanceof Parameter ? "Parameters" : "Modules";
+      const use = x instanceof Parameter
+        ? (Array.isArray(v) ? "zn.nn.ParameterList" : "zn.nn.ParameterDict")
+        : (Array.isArray(v) ? "zn.nn.ModuleList" : "zn.nn.ModuleDict");
+      throw new TypeError(
+        `${m.constructor.name}: property "${key}" holds ${what} in a plain ${
+          Array.isArray(v) ? "array" : v instanceof Map ? "Map" : "object"
+        }, which parameters() and stateDict() cannot see; use ${use}`,
+      );
+    }
   }
-  if (t.grad && t.grad.device !== device) t.grad = toDevice(t.grad.detach(), device);
+}
+
+/** A hook's replacement gradients: one Tensor or null per slot. */
+function checkGrads(r: unknown, n: number, what: string): (Tensor | null)[] {
+  if (!Array.isArray(r) || r.length !== n || r.some((g) => g !== null && !(g instanceof Tensor))) {
+    throw new TypeError(`${what}: must return ${n} gradient(s) (Tensor or null), got ${String(r)}`);
+  }
+  return r;
+}
+
+function convertInPlace(t: Tensor, device: string | undefined, dtype: DType | undefined): void {
+  const dev = device ?? t.device;
+  const dt = dtype ?? t.dtype;
+  if (t.device !== dev || t.dtype !== dt) {
+    const moved = toDType(toDevice(t.detach(), dev), dt).contiguous();
+    t.setStorage_(moved.storage, moved.strides, moved.offset, dt);
+  }
+  const g = t.grad;
+  if (g && (g.device !== dev || g.dtype !== dt)) t.grad = toDType(toDevice(g.detach(), dev), dt);
 }
 
 function checkName(name: string, op: string): void {
