@@ -255,6 +255,22 @@ const CASES: GCase[] = [
   { name: "cumprod", fn: (x) => x.cumprod(1), inputs: () => [leaf([2, 4], 49)] },
   { name: "logcumsumexp", fn: (x) => x.logcumsumexp(1), inputs: () => [leaf([2, 4], 50, -3, 3)] },
   {
+    name: "custom Function (customFunction, customOutput)",
+    fn: (x) => {
+      class Sq extends zn.autograd.Function {
+        static override forward(ctx: zn.autograd.FunctionCtx, t: Tensor) {
+          ctx.saveForBackward(t);
+          return t.mul(t);
+        }
+        static override backward(ctx: zn.autograd.FunctionCtx, g: Tensor) {
+          return [g.mul(ctx.savedTensors[0]).mul(2)];
+        }
+      }
+      return Sq.apply(x) as Tensor;
+    },
+    inputs: () => [leaf([2, 3], 52)],
+  },
+  {
     name: "module backward hooks (hookPack, hookView)",
     fn: (x) => {
       const m = new zn.nn.Tanh();

@@ -10,7 +10,10 @@ import type { Tensor } from "../tensor.ts";
 import { setGradEnabled } from "./grad_mode.ts";
 import { type Edge, type Node, releaseNode } from "./node.ts";
 import { RULES } from "./rules.ts";
-import { add, toDType } from "../ops/elementwise.ts";
+import { add, toDType, unary } from "../ops/elementwise.ts";
+import { any } from "../ops/reduce.ts";
+import { isFloating } from "../dtype.ts";
+import { anomalyChecksNan } from "./anomaly.ts";
 import { onesLike } from "../ops/creation.ts";
 import { internalScope } from "../lifetime.ts";
 import { checkOptions, optionKeys } from "../options.ts";
@@ -112,6 +115,18 @@ function checkSaved(node: Node): Record<string, Tensor> {
     }
   }
   return node.saved;
+}
+
+/** Anomaly detection: a rule that returned NaN, with the forward call that recorded it. */
+function checkNanGrads(node: Node, grads: readonly (Tensor | null | undefined)[]): void {
+  grads.forEach((g, i) => {
+    if (!g || !isFloating(g.dtype)) return;
+    if (!(any(unary("isnan", g)).item() as boolean)) return;
+    const where = node.trace ? `\nThe forward call that recorded it:\n${node.trace}` : "";
+    throw new Error(
+      `backward: Function '${node.name}' returned nan values in its ${i}th output.${where}`,
+    );
+  });
 }
 
 function applyHooks(hooks: readonly ((g: Tensor) => Tensor | void)[], g: Tensor): Tensor {
@@ -224,6 +239,7 @@ function backwardPass(
       const rule = RULES[node.name];
       if (!rule) throw new Error(`backward: no derivative rule for ${node.name}`);
       const grads = rule(g, saved, node.ctx, node);
+      if (anomalyChecksNan()) checkNanGrads(node, grads);
       if (!retain) releaseNode(node, createGraph);
       node.edges.forEach((e: Edge | null, i) => {
         if (!e) return;

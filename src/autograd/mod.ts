@@ -10,3 +10,7 @@
  * @module
  */
 export * from "./gradcheck.ts";
+export { Function, FunctionCtx } from "./function.ts";
+export * as functional from "./functional.ts";
+export { detectAnomaly, inferenceMode, isAnomalyEnabled } from "./anomaly.ts";
+export type { AnomalyOptions } from "./anomaly.ts";

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { isAnomalyEnabled } from "./anomaly.ts";
 import type { DType } from "../dtype.ts";
 import type { Tensor } from "../tensor.ts";
 import { isGradEnabled } from "./grad_mode.ts";
@@ -87,6 +88,8 @@ export class Node {
    * with the saved tensors, instead of waiting for the garbage collector.
    */
   owned: readonly Tensor[] | null = null;
+  /** @internal The stack of the call that recorded this node (anomaly detection only). */
+  trace: string | null = null;
 
   /** @internal */
   constructor(
@@ -151,6 +154,7 @@ export function record(
   for (const k in saved) if (saved[k]) keep[k] = saved[k]!;
   const node = new Node(name, inputs.map(edgeOf), keep, ctx, out);
   if (owned?.length) node.owned = owned;
+  if (isAnomalyEnabled()) node.trace = new Error().stack?.split("\n").slice(2).join("\n") ?? null;
   out.attachGradFn(node);
   return out;
 }

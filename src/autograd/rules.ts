@@ -26,6 +26,7 @@ import * as ls from "../nn/functional/loss_kernels.ts";
 import * as at from "../nn/functional/attention_kernels.ts";
 import * as rf from "../nn/rnn_fused.ts";
 import { hookPackRule, hookViewRule } from "../nn/module_hooks.ts";
+import { customFunctionRule, customOutputRule } from "./function.ts";
 
 /** A derivative rule. */
 export type Rule = (
@@ -452,6 +453,8 @@ export const RULES: Record<string, Rule> = {
   fusedAttention: at.fusedAttentionRule,
   lstmLayer: rf.lstmLayerRule,
   hookPack: hookPackRule,
+  customFunction: customFunctionRule,
+  customOutput: customOutputRule,
   hookView: hookViewRule,
   gruRecurrence: rf.gruRecurrenceRule,
   batchNorm: nm.batchNormRule,
