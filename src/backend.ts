@@ -468,7 +468,16 @@ export interface DirectConv {
 }
 
 /** Fused optimizer kernels, numbered as in zig/src/optim.zig. */
-export const OPTIM = { sgd: 0, adam: 1, rmsprop: 2, adagrad: 3 } as const;
+export const OPTIM = {
+  sgd: 0,
+  adam: 1,
+  rmsprop: 2,
+  adagrad: 3,
+  nadam: 4,
+  radam: 5,
+  adamax: 6,
+  adadelta: 7,
+} as const;
 /** A fused optimizer kernel name. */
 export type OptimKind = keyof typeof OPTIM;
 

@@ -550,6 +550,10 @@ const OPTIMS: [string, (ps: zn.Tensor[]) => zn.optim.Optimizer<{ lr: number }>][
   ["AdamW", (p) => new zn.optim.AdamW(p, { lr: 0.01 })],
   ["RMSprop", (p) => new zn.optim.RMSprop(p, { lr: 0.01, momentum: 0.5 })],
   ["Adagrad", (p) => new zn.optim.Adagrad(p, { lr: 0.1 })],
+  ["NAdam", (p) => new zn.optim.NAdam(p, { lr: 0.01, weightDecay: 0.1 })],
+  ["RAdam", (p) => new zn.optim.RAdam(p, { lr: 0.01, betas: [0.9, 0.9] })],
+  ["Adamax", (p) => new zn.optim.Adamax(p, { lr: 0.01 })],
+  ["Adadelta", (p) => new zn.optim.Adadelta(p, { lr: 0.5 })],
 ];
 
 gpuTest("optimizers match the CPU over several steps", () => {

@@ -23,4 +23,6 @@ export * from "./sgd.ts";
 export * from "./adam.ts";
 export * from "./rmsprop.ts";
 export * from "./adagrad.ts";
+export * from "./adam_variants.ts";
+export * from "./adadelta.ts";
 export * as lrScheduler from "./lr_scheduler.ts";

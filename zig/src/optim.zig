@@ -11,7 +11,21 @@ const DType = dt.DType;
 
 pub const Error = error{InvalidArgument};
 
-pub const Kind = enum(i32) { sgd = 0, adam = 1, rmsprop = 2, adagrad = 3 };
+pub const Kind = enum(i32) {
+    sgd = 0,
+    adam = 1,
+    rmsprop = 2,
+    adagrad = 3,
+    nadam = 4,
+    radam = 5,
+    adamax = 6,
+    adadelta = 7,
+
+    /// Kinds whose step reads and writes s1 and s2 (and only those).
+    pub fn twoBuffers(k: Kind) bool {
+        return @intFromEnum(k) >= @intFromEnum(Kind.nadam);
+    }
+};
 
 /// Number of hyper-parameter slots each call passes.
 pub const hyper_len = 12;
@@ -184,6 +198,155 @@ fn adagrad(comptime T: type, a: *const Args(T), lo: usize, hi: usize) void {
     }
 }
 
+// The optimizers below keep their per-element step in one place, shared
+// with the CUDA kernel (cuda/kernels.zig): the host (TypeScript) computes the
+// per-step scalars in f64, as PyTorch does in Python, and `init` casts them.
+
+/// torch.lerp's two forms: a + w (b - a) for |w| < 0.5, else b - (b - a)(1 - w).
+pub inline fn lerp(comptime T: type, a: T, b: T, w: T) T {
+    return if (@abs(w) < 0.5) a + w * (b - a) else b - (b - a) * (1 - w);
+}
+
+/// NAdam. h: beta1, beta2, eps, weight_decay, decoupled, maximize, bias
+/// correction 2, the gradient's coefficient -lr (1 - mu) / (1 - mu_prod),
+/// exp_avg's -lr mu_next / (1 - mu_prod_next), 1 - lr weight_decay.
+/// s1: exp_avg, s2: exp_avg_sq.
+pub fn Nadam(comptime T: type) type {
+    return struct {
+        b1: T,
+        b2: T,
+        eps: T,
+        wd: T,
+        decoupled: bool,
+        maximize: bool,
+        bc2: T,
+        c_grad: T,
+        c_avg: T,
+        decay: T,
+        pub fn init(h: []const f64) @This() {
+            return .{ .b1 = @floatCast(h[0]), .b2 = @floatCast(h[1]), .eps = @floatCast(h[2]), .wd = @floatCast(h[3]), .decoupled = h[4] != 0, .maximize = h[5] != 0, .bc2 = @floatCast(h[6]), .c_grad = @floatCast(h[7]), .c_avg = @floatCast(h[8]), .decay = @floatCast(h[9]) };
+        }
+        /// The new (param, exp_avg, exp_avg_sq).
+        pub inline fn apply(s: @This(), p0: T, g0: T, m0: T, v0: T) [3]T {
+            var p = p0;
+            var g = if (s.maximize) -g0 else g0;
+            if (s.wd != 0) {
+                if (s.decoupled) p *= s.decay else g += s.wd * p;
+            }
+            const m = lerp(T, m0, g, 1 - s.b1);
+            const v = v0 * s.b2 + (1 - s.b2) * g * g;
+            const denom = @sqrt(v / s.bc2) + s.eps;
+            p += s.c_grad * (g / denom);
+            p += s.c_avg * (m / denom);
+            return .{ p, m, v };
+        }
+    };
+}
+
+/// RAdam. h: beta1, beta2, eps, weight_decay, decoupled, maximize, lr, bias
+/// correction 1, sqrt(bias correction 2), the rectification term (0: the
+/// variance is not yet tractable, plain momentum step), 1 - lr weight_decay.
+/// s1: exp_avg, s2: exp_avg_sq.
+pub fn Radam(comptime T: type) type {
+    return struct {
+        b1: T,
+        b2: T,
+        eps: T,
+        wd: T,
+        decoupled: bool,
+        maximize: bool,
+        lr: T,
+        bc1: T,
+        bc2_sqrt: T,
+        rect: T,
+        decay: T,
+        pub fn init(h: []const f64) @This() {
+            return .{ .b1 = @floatCast(h[0]), .b2 = @floatCast(h[1]), .eps = @floatCast(h[2]), .wd = @floatCast(h[3]), .decoupled = h[4] != 0, .maximize = h[5] != 0, .lr = @floatCast(h[6]), .bc1 = @floatCast(h[7]), .bc2_sqrt = @floatCast(h[8]), .rect = @floatCast(h[9]), .decay = @floatCast(h[10]) };
+        }
+        /// The new (param, exp_avg, exp_avg_sq).
+        pub inline fn apply(s: @This(), p0: T, g0: T, m0: T, v0: T) [3]T {
+            var p = p0;
+            var g = if (s.maximize) -g0 else g0;
+            if (s.wd != 0) {
+                if (s.decoupled) p *= s.decay else g += s.wd * p;
+            }
+            const m = lerp(T, m0, g, 1 - s.b1);
+            const v = v0 * s.b2 + (1 - s.b2) * g * g;
+            const corrected = m / s.bc1;
+            if (s.rect != 0) {
+                const adaptive = s.bc2_sqrt / (@sqrt(v) + s.eps);
+                p += -(corrected * s.lr * adaptive * s.rect);
+            } else p += -(corrected * s.lr);
+            return .{ p, m, v };
+        }
+    };
+}
+
+/// Adamax. h: beta1, beta2, eps, weight_decay, maximize, lr / bias
+/// correction 1. s1: exp_avg, s2: exp_inf.
+pub fn Adamax(comptime T: type) type {
+    return struct {
+        b1: T,
+        b2: T,
+        eps: T,
+        wd: T,
+        maximize: bool,
+        clr: T,
+        pub fn init(h: []const f64) @This() {
+            return .{ .b1 = @floatCast(h[0]), .b2 = @floatCast(h[1]), .eps = @floatCast(h[2]), .wd = @floatCast(h[3]), .maximize = h[4] != 0, .clr = @floatCast(h[5]) };
+        }
+        /// The new (param, exp_avg, exp_inf).
+        pub inline fn apply(s: @This(), p0: T, g0: T, m0: T, inf0: T) [3]T {
+            var g = if (s.maximize) -g0 else g0;
+            if (s.wd != 0) g += s.wd * p0;
+            const m = lerp(T, m0, g, 1 - s.b1);
+            // torch.maximum: NaN from either side propagates.
+            const a = inf0 * s.b2;
+            const b = @abs(g) + s.eps;
+            const u = if (a != a or b != b) a + b else @max(a, b);
+            return .{ p0 + -s.clr * (m / u), m, u };
+        }
+    };
+}
+
+/// Adadelta. h: rho, eps, weight_decay, maximize, lr. s1: square_avg,
+/// s2: acc_delta.
+pub fn Adadelta(comptime T: type) type {
+    return struct {
+        rho: T,
+        eps: T,
+        wd: T,
+        maximize: bool,
+        lr: T,
+        pub fn init(h: []const f64) @This() {
+            return .{ .rho = @floatCast(h[0]), .eps = @floatCast(h[1]), .wd = @floatCast(h[2]), .maximize = h[3] != 0, .lr = @floatCast(h[4]) };
+        }
+        /// The new (param, square_avg, acc_delta).
+        pub inline fn apply(s: @This(), p0: T, g0: T, sq0: T, acc0: T) [3]T {
+            var g = if (s.maximize) -g0 else g0;
+            if (s.wd != 0) g += s.wd * p0;
+            const sq = sq0 * s.rho + (1 - s.rho) * g * g;
+            const std_ = @sqrt(sq + s.eps);
+            const delta = @sqrt(acc0 + s.eps) / std_ * g;
+            const acc = acc0 * s.rho + (1 - s.rho) * delta * delta;
+            return .{ p0 + -s.lr * delta, sq, acc };
+        }
+    };
+}
+
+/// The loop of the two-buffer optimizers above over [lo, hi).
+fn twoBuffer(comptime T: type, comptime S: type, a: *const Args(T), lo: usize, hi: usize) void {
+    const s = S.init(&a.h);
+    const s1 = a.s1.?;
+    const s2 = a.s2.?;
+    for (lo..hi) |i| {
+        const r = s.apply(a.p[i], a.g[i], s1[i], s2[i]);
+        a.p[i] = r[0];
+        s1[i] = r[1];
+        s2[i] = r[2];
+    }
+}
+
 fn ptr(comptime T: type, base: [*]u8, off: i64) [*]T {
     const p: [*]T = @ptrCast(@alignCast(base));
     return p + @as(usize, @intCast(off));
@@ -202,6 +365,7 @@ pub fn step(kind: Kind, dtype: DType, p: [*]u8, poff: i64, g: [*]u8, goff: i64, 
     if (needs_s1 and s1 == null) return error.InvalidArgument;
     if (kind == .adam and (s2 == null or (h[6] != 0 and s3 == null))) return error.InvalidArgument;
     if (kind == .rmsprop and ((h[4] > 0 and s2 == null) or (h[5] != 0 and s3 == null))) return error.InvalidArgument;
+    if (kind.twoBuffers() and s2 == null) return error.InvalidArgument;
     switch (dtype) {
         inline .float32, .float64 => |D| {
             const T = dt.Storage(D);
@@ -225,6 +389,10 @@ pub fn step(kind: Kind, dtype: DType, p: [*]u8, poff: i64, g: [*]u8, goff: i64, 
                             .adam => adam(T, c, r[0], r[1]),
                             .rmsprop => rmsprop(T, c, r[0], r[1]),
                             .adagrad => adagrad(T, c, r[0], r[1]),
+                            .nadam => twoBuffer(T, Nadam(T), c, r[0], r[1]),
+                            .radam => twoBuffer(T, Radam(T), c, r[0], r[1]),
+                            .adamax => twoBuffer(T, Adamax(T), c, r[0], r[1]),
+                            .adadelta => twoBuffer(T, Adadelta(T), c, r[0], r[1]),
                         }
                     }
                 }.f),

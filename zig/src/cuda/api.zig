@@ -1310,6 +1310,7 @@ pub fn optimStep(kind: i32, dtype: i32, p: u64, poff: f64, g: u64, goff: f64, s1
     if (needs_s1 and s1 == 0) return bad_argument;
     if (k == .adam and (s2 == 0 or (h[6] != 0 and s3 == 0))) return bad_argument;
     if (k == .rmsprop and ((h[4] > 0 and s2 == 0) or (h[5] != 0 and s3 == 0))) return bad_argument;
+    if (k.twoBuffers() and s2 == 0) return bad_argument;
     switch (k) {
         .adam => {
             const t = h[5];

@@ -1279,6 +1279,22 @@ fn optimKernel(comptime D: DType) fn (abi.OptimArgs) callconv(.kernel) void {
                         } else p[i] -= lr * (gv / avg);
                     }
                 },
+                inline @intFromEnum(opt.Kind.nadam), @intFromEnum(opt.Kind.radam), @intFromEnum(opt.Kind.adamax), @intFromEnum(opt.Kind.adadelta) => |kind| {
+                    const S = switch (@as(opt.Kind, @enumFromInt(kind))) {
+                        .nadam => opt.Nadam(T),
+                        .radam => opt.Radam(T),
+                        .adamax => opt.Adamax(T),
+                        .adadelta => opt.Adadelta(T),
+                        else => unreachable,
+                    };
+                    const s = S.init(&h);
+                    while (i < a.n) : (i += step) {
+                        const r = s.apply(p[i], g[i], s1[i], s2[i]);
+                        p[i] = r[0];
+                        s1[i] = r[1];
+                        s2[i] = r[2];
+                    }
+                },
                 @intFromEnum(opt.Kind.adagrad) => {
                     const clr: T = @floatCast(h[12]);
                     const wd: T = @floatCast(h[2]);

@@ -506,7 +506,7 @@ fn miscChecks(rng: std.Random) void {
         }
     }
     // optimizers
-    for (0..4) |kind| {
+    for (0..8) |kind| {
         const n = 1000;
         const p = random(f32, rng, n, -1, 1);
         const g = random(f32, rng, n, -1, 1);
@@ -517,14 +517,19 @@ fn miscChecks(rng: std.Random) void {
             0 => .{ 0.1, 0.9, 0, 0.01, 1, 0, 0, 0, 0, 0, 0, 0 },
             1 => .{ 0.001, 0.9, 0.999, 1e-8, 0.01, 3, 1, 0, 1, 0, 0, 0 },
             2 => .{ 0.01, 0.99, 1e-8, 0, 0.9, 1, 0, 0, 0, 0, 0, 0 },
-            else => .{ 0.01, 0.001, 0.0, 1e-10, 4, 0, 0, 0, 0, 0, 0, 0 },
+            3 => .{ 0.01, 0.001, 0.0, 1e-10, 4, 0, 0, 0, 0, 0, 0, 0 },
+            // nadam, radam, adamax, adadelta: the scalars the TypeScript side computes.
+            4 => .{ 0.9, 0.999, 1e-8, 0.1, 0, 0, 0.003, -0.0009, -0.009, 0.999, 0, 0 },
+            5 => .{ 0.9, 0.9, 1e-8, 0.1, 1, 0, 0.01, 0.47, 0.73, 0.4, 0.999, 0 },
+            6 => .{ 0.9, 0.999, 1e-8, 0.1, 1, 0.02, 0, 0, 0, 0, 0, 0 },
+            else => .{ 0.9, 1e-6, 0.1, 0, 1, 0, 0, 0, 0, 0, 0, 0 },
         };
         const dp = up(f32, p);
         const dg = up(f32, g);
         const d1 = up(f32, s1);
         const d2 = up(f32, s2);
         const d3 = up(f32, s3);
-        const names = [_][]const u8{ "sgd (nesterov)", "adamw (amsgrad)", "rmsprop (centered, momentum)", "adagrad" };
+        const names = [_][]const u8{ "sgd (nesterov)", "adamw (amsgrad)", "rmsprop (centered, momentum)", "adagrad", "nadam", "radam (decoupled)", "adamax (maximize)", "adadelta" };
         if (call(names[kind], zeno_cuda_optim_step(@intCast(kind), 0, dp, 0, dg, 0, d1, 0, d2, 0, d3, 0, n, &hyper))) {
             _ = zeno_optim_step(@intCast(kind), 0, bytes(p), 0, bytes(g), 0, bytes(s1), 0, bytes(s2), 0, bytes(s3), 0, n, &hyper);
             var label_buf: [64]u8 = undefined;
