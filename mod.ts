@@ -40,6 +40,7 @@ export * as optim from "./src/optim/mod.ts";
 export * as data from "./src/data/mod.ts";
 export * as distributions from "./src/distributions/mod.ts";
 export * as sampling from "./src/sampling/mod.ts";
+export * as amp from "./src/amp/mod.ts";
 export * as models from "./src/models/mod.ts";
 export * as metrics from "./src/metrics/mod.ts";
 export {

@@ -593,6 +593,34 @@ gpuTest("optimizers match the CPU over several steps", () => {
   }
 });
 
+gpuTest(
+  "optimizers step bfloat16 and float16 parameters with float32 state, as the CPU does",
+  () => {
+    for (const dtype of ["bfloat16", "float16"] as DType[]) {
+      for (const [name, make] of OPTIMS) {
+        const p0 = zn.randn([37]).to(dtype);
+        const pc = p0.clone().requiresGrad_(true), pg = p0.cuda().requiresGrad_(true);
+        const oc = make([pc]), og = make([pg]);
+        for (let i = 0; i < 3; i++) {
+          const g = zn.randn([37]).to(dtype);
+          pc.grad = g;
+          pg.grad = g.cuda();
+          oc.step();
+          og.step();
+        }
+        same(pc.detach(), pg.detach(), `${name} ${dtype}`, 0);
+        for (const s of og.state.values()) {
+          for (const v of Object.values(s)) {
+            if (v instanceof zn.Tensor) {
+              assertEquals(v.dtype, "float32");
+            }
+          }
+        }
+      }
+    }
+  },
+);
+
 gpuTest("Module.to moves parameters and buffers in place; safetensors round trip", () => {
   const net = new zn.nn.Sequential(new zn.nn.Conv2d(1, 2, 3), new zn.nn.BatchNorm2d(2));
   const params = [...net.parameters()];

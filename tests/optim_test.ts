@@ -4,7 +4,7 @@
  * gives PyTorch's learning-rate sequence. Fixtures: fixtures/optim.json, made
  * by fixtures/make_optim_fixtures.py.
  */
-import { deepEqual, ok, throws } from "node:assert/strict";
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import * as zn from "../mod.ts";
 
 interface OptimCase {
@@ -27,6 +27,16 @@ const fx = JSON.parse(Deno.readTextFileSync(new URL("fixtures/optim.json", impor
   steps: number;
   optimizers: OptimCase[];
   schedulers: SchedCase[];
+  half: {
+    p0: number[];
+    grads: number[][];
+    runs: {
+      kind: string;
+      dtype: "float16" | "bfloat16";
+      opts: Record<string, unknown>;
+      p: number[];
+    }[];
+  };
 };
 
 function close(
@@ -297,3 +307,28 @@ Deno.test("lrScheduler: CosineAnnealingWarmRestarts resumes from its state dict 
   close(a.getLastLr(), [0.5 * (1 + Math.cos(Math.PI / 8))], 1e-15, "fractional epoch");
   throws(() => b.loadStateDict({ ...b.stateDict(), tI: "x" }), /expected tI to be a number/);
 });
+
+for (const r of fx.half.runs) {
+  Deno.test(`optim: ${r.kind} steps ${r.dtype} parameters in float32 with float32 state, as the reference`, () => {
+    const p = zn.tensor(fx.half.p0, { dtype: r.dtype, requiresGrad: true });
+    // deno-lint-ignore no-explicit-any
+    const opt = new (zn.optim as any)[r.kind]([p], r.opts) as zn.optim.Optimizer<{ lr: number }>;
+    for (const g of fx.half.grads) {
+      p.grad = zn.tensor(g, { dtype: r.dtype });
+      opt.step();
+    }
+    equal(p.dtype, r.dtype);
+    for (const v of Object.values(opt.stateDict().state[0])) {
+      if (v instanceof zn.Tensor) equal(v.dtype, "float32", "state kept in float32");
+    }
+    // One unit in the last place of the half type: a rounding boundary may
+    // fall either side after a different float32 summation order.
+    const ulp = r.dtype === "bfloat16" ? 2 ** -7 : 2 ** -10;
+    const got = p.toArray() as number[];
+    let worst = 0;
+    got.forEach((v, i) =>
+      worst = Math.max(worst, Math.abs(v - r.p[i]) / Math.max(Math.abs(r.p[i]), 2 ** -6))
+    );
+    ok(worst <= ulp, `largest relative difference ${worst}`);
+  });
+}

@@ -9,7 +9,8 @@ import type { OptimKind } from "../backend.ts";
 import { noGrad } from "../autograd/grad_mode.ts";
 import { Tensor } from "../tensor.ts";
 import { zerosLike } from "../ops/creation.ts";
-import { clone, toDevice } from "../ops/elementwise.ts";
+import { clone, toDevice, toDType } from "../ops/elementwise.ts";
+import type { DType } from "../dtype.ts";
 import { deviceMismatch, disposedError, hold, internalScope, unhold } from "../lifetime.ts";
 import { checkOptions } from "../options.ts";
 import { checkIterable } from "../args.ts";
@@ -17,11 +18,21 @@ import { checkIterable } from "../args.ts";
 const ZERO_GRAD_KEYS = ["setToNone"] as const;
 
 /** Moves state buffers that are not on the parameter's device (after `module.to`). */
-function followDevice(state: ParamState, device: string): void {
+/**
+ * The dtype of an optimizer's state buffers for a parameter of `d`: half
+ * parameters keep float32 state (their updates underflow in half precision),
+ * the others their own dtype.
+ */
+export function stateDType(d: DType): DType {
+  return d === "float16" || d === "bfloat16" ? "float32" : d;
+}
+
+/** Moves (or converts) the state's tensors to the parameter's device and state dtype. */
+function followParam(state: ParamState, device: string, dtype: DType): void {
   for (const k in state) {
     const v = state[k];
-    if (v instanceof Tensor && v.device !== device) {
-      const moved = toDevice(v, device);
+    if (v instanceof Tensor && (v.device !== device || v.dtype !== dtype)) {
+      const moved = toDType(toDevice(v, device), dtype).contiguous();
       hold(moved);
       unhold(v);
       state[k] = moved;
@@ -200,7 +211,7 @@ export abstract class Optimizer<O extends { lr: number }> {
             }
             let state = this.state.get(p);
             if (!state) this.state.set(p, state = {});
-            else followDevice(state, p.device);
+            else followParam(state, p.device, stateDType(p.dtype));
             const grad = p.grad.isContiguous() && p.grad.dtype === p.dtype
               ? p.grad
               : clone(p.grad.to(p.dtype));
@@ -230,7 +241,7 @@ export abstract class Optimizer<O extends { lr: number }> {
   protected buffer(state: ParamState, name: string, p: Tensor, init = 0): Tensor {
     let b = state[name];
     if (!(b instanceof Tensor)) {
-      b = zerosLike(p);
+      b = zerosLike(p, { dtype: stateDType(p.dtype) });
       if (init !== 0) b.fill_(init);
       hold(b);
       state[name] = b;
@@ -349,7 +360,7 @@ export abstract class Optimizer<O extends { lr: number }> {
         for (const k in st) {
           const v = st[k];
           if (v instanceof Tensor) {
-            const t = clone(v.detach().to(p.device, p.dtype));
+            const t = clone(v.detach().to(p.device, stateDType(p.dtype)));
             made.push(t);
             s[k] = t;
           } else s[k] = v;

@@ -8,6 +8,7 @@
 const std = @import("std");
 const DType = @import("../dtype.zig").DType;
 const ew = @import("../elementwise.zig");
+const opt = @import("../optim.zig");
 
 /// Dims a device layout holds after the TypeScript side's coalescing; more
 /// gives status 6.
@@ -75,7 +76,7 @@ pub const ScatterArgs = extern struct { idx: u64, dst: u64, src: u64, dim_stride
 pub const CheckArgs = extern struct { idx: u64, result: u64, lo: i64, size: i64, l: Layout(1) };
 
 /// Scalars precomputed on the host exactly as optim.zig does.
-pub const OptimArgs = extern struct { p: u64, g: u64, s1: u64, s2: u64, s3: u64, n: u64, kind: u32, pad: u32 = 0, h: [16]f64 };
+pub const OptimArgs = extern struct { p: u64, g: u64, s1: u64, s2: u64, s3: u64, n: u64, kind: u32, pad: u32 = 0, h: [opt.derived_len]f64 };
 
 /// geometry: [n, c, h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw].
 pub const WindowArgs = extern struct { src: u64, dst: u64, idx: u64, flag: u64, total: u64, g: [14]u32, op: u32, count_include_pad: u32, divisor: u32, pad: u32 = 0 };
@@ -142,6 +143,8 @@ pub const ew_dtypes = [_]DType{ .float32, .float64, .float16, .bfloat16, .int64,
 pub const reduce_dtypes = [_]DType{ .float32, .float64, .int64, .int32, .int16, .int8, .uint8, .bool };
 pub const scan_dtypes = [_]DType{ .float32, .float64, .int64, .int32, .int16, .int8, .uint8 };
 pub const float_dtypes = [_]DType{ .float32, .float64 };
+/// Parameter dtypes the optimizer kernels step (half ones with f32 states).
+pub const optim_dtypes = [_]DType{ .float32, .float64, .float16, .bfloat16 };
 pub const matmul_dtypes = [_]DType{ .float32, .float64, .float16, .bfloat16, .int64, .int32, .int16, .int8, .uint8 };
 pub const int_dtypes = [_]DType{ .int64, .int32, .int16, .int8, .uint8 };
 

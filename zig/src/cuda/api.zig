@@ -1297,43 +1297,30 @@ pub fn optimStep(kind: i32, dtype: i32, p: u64, poff: f64, g: u64, goff: f64, s1
     const dd = dtypeOf(dtype) orelse return bad_argument;
     const k = std.enums.fromInt(opt.Kind, kind) orelse return bad_argument;
     if (n < 0) return bad_argument;
-    if (dd != .float32 and dd != .float64) return bad_argument;
+    if (!contains(&abi.optim_dtypes, dd)) return bad_argument;
     const d = dev() orelse return no_device;
     if (n == 0) return ok;
-    var h: [16]f64 = @splat(0);
+    var h: [opt.derived_len]f64 = @splat(0);
     @memcpy(h[0..opt.hyper_len], hyper[0..opt.hyper_len]);
+    opt.derive(k, &h);
     // The same checks as optim.step.
-    const needs_s1 = switch (k) {
-        .sgd => h[1] != 0,
-        else => true,
-    };
-    if (needs_s1 and s1 == 0) return bad_argument;
-    if (k == .adam and (s2 == 0 or (h[6] != 0 and s3 == 0))) return bad_argument;
-    if (k == .rmsprop and ((h[4] > 0 and s2 == 0) or (h[5] != 0 and s3 == 0))) return bad_argument;
-    if (k.twoBuffers() and s2 == 0) return bad_argument;
-    switch (k) {
-        .adam => {
-            const t = h[5];
-            const bc1 = 1 - std.math.pow(f64, h[1], t);
-            h[12] = @sqrt(1 - std.math.pow(f64, h[2], t));
-            h[13] = h[0] / bc1;
-            h[14] = 1 - h[0] * h[4];
-        },
-        .adagrad => h[12] = h[0] / (1 + (h[4] - 1) * h[1]),
-        else => {},
-    }
+    const used = opt.statesUsed(k, &h);
+    const given = [3]bool{ s1 != 0, s2 != 0, s3 != 0 };
+    for (used, given) |u, gv| if (u and !gv) return bad_argument;
+    // Half parameters keep f32 states.
+    const sd: DType = if (dd == .float64) .float64 else .float32;
     const args = abi.OptimArgs{
         .p = addr(p, poff, dd) orelse return bad_argument,
         .g = addr(g, goff, dd) orelse return bad_argument,
-        .s1 = if (s1 == 0) 0 else addr(s1, s1off, dd) orelse return bad_argument,
-        .s2 = if (s2 == 0) 0 else addr(s2, s2off, dd) orelse return bad_argument,
-        .s3 = if (s3 == 0) 0 else addr(s3, s3off, dd) orelse return bad_argument,
+        .s1 = if (s1 == 0) 0 else addr(s1, s1off, sd) orelse return bad_argument,
+        .s2 = if (s2 == 0) 0 else addr(s2, s2off, sd) orelse return bad_argument,
+        .s3 = if (s3 == 0) 0 else addr(s3, s3off, sd) orelse return bad_argument,
         .n = @intCast(n),
         .kind = @intCast(kind),
         .h = h,
     };
     return switch (dd) {
-        inline .float32, .float64 => |D| launch(d, nameFor("optim_", D), args.n, args),
+        inline .float32, .float64, .float16, .bfloat16 => |D| launch(d, nameFor("optim_", D), args.n, args),
         else => bad_argument,
     };
 }

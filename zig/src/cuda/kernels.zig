@@ -1195,116 +1195,35 @@ fn sortKernel(comptime D: DType) fn (abi.SortArgs) callconv(.kernel) void {
 }
 
 // ---------------------------------------------------------------- optimizers
-// optim.zig: sgd, adam, rmsprop, adagrad. The host precomputes the scalars
-// (h[12..16]) exactly as the CPU does.
+// optim.zig: each kind's element step (StepOf), shared with the CPU loops;
+// the host derives the per-step scalars (optim.derive) exactly as the CPU
+// does. Half parameters step in f32 with f32 states.
 
 fn optimKernel(comptime D: DType) fn (abi.OptimArgs) callconv(.kernel) void {
     return struct {
         fn k(a: abi.OptimArgs) callconv(.kernel) void {
-            const T = dt.Storage(D);
-            const p = gp(T, a.p);
-            const g = gp(T, a.g);
-            const s1 = gp(T, a.s1);
-            const s2 = gp(T, a.s2);
-            const s3 = gp(T, a.s3);
-            const h = a.h;
-            var i = globalId();
-            const step = gridSize();
+            const P = dt.Storage(D);
+            const C = Compute(D);
+            const p = gp(P, a.p);
+            const g = gp(P, a.g);
+            const s = [3]G(C){ gp(C, a.s1), gp(C, a.s2), gp(C, a.s3) };
+            const stride = gridSize();
             switch (a.kind) {
-                @intFromEnum(opt.Kind.sgd) => {
-                    const lr: T = @floatCast(h[0]);
-                    const momentum: T = @floatCast(h[1]);
-                    const damp: T = @floatCast(1 - h[2]);
-                    const wd: T = @floatCast(h[3]);
-                    const nesterov = h[4] != 0;
-                    const maximize = h[5] != 0;
-                    const first = h[6] != 0;
-                    while (i < a.n) : (i += step) {
-                        var d = if (maximize) -g[i] else g[i];
-                        if (wd != 0) d += wd * p[i];
-                        if (momentum != 0) {
-                            s1[i] = if (first) d else s1[i] * momentum + damp * d;
-                            d = if (nesterov) d + momentum * s1[i] else s1[i];
+                inline 0...std.enums.values(opt.Kind).len - 1 => |ki| {
+                    const kind: opt.Kind = @enumFromInt(ki);
+                    const st = opt.StepOf(kind, C).init(&a.h);
+                    const used = opt.statesUsed(kind, &a.h);
+                    var i = globalId();
+                    while (i < a.n) : (i += stride) {
+                        var sv: [3]C = @splat(0);
+                        inline for (0..3) |j| {
+                            if (used[j]) sv[j] = s[j][i];
                         }
-                        p[i] -= lr * d;
-                    }
-                },
-                @intFromEnum(opt.Kind.adam) => {
-                    const b1: T = @floatCast(h[1]);
-                    const b2: T = @floatCast(h[2]);
-                    const eps: T = @floatCast(h[3]);
-                    const wd: T = @floatCast(h[4]);
-                    const amsgrad = h[6] != 0;
-                    const maximize = h[7] != 0;
-                    const decoupled = h[8] != 0;
-                    const bc2_sqrt: T = @floatCast(h[12]);
-                    const step_size: T = @floatCast(h[13]);
-                    const decay: T = @floatCast(h[14]);
-                    while (i < a.n) : (i += step) {
-                        var gv = if (maximize) -g[i] else g[i];
-                        if (decoupled) {
-                            p[i] *= decay;
-                        } else if (wd != 0) gv += wd * p[i];
-                        s1[i] += (gv - s1[i]) * (1 - b1);
-                        s2[i] = s2[i] * b2 + (1 - b2) * gv * gv;
-                        var vv = s2[i];
-                        if (amsgrad) {
-                            s3[i] = @max(s3[i], vv);
-                            vv = s3[i];
+                        const r = st.apply(load(D, p[i]), load(D, g[i]), sv);
+                        p[i] = store(D, r[0]);
+                        inline for (0..3) |j| {
+                            if (used[j]) s[j][i] = r[j + 1];
                         }
-                        const denom = @sqrt(vv) / bc2_sqrt + eps;
-                        p[i] -= step_size * (s1[i] / denom);
-                    }
-                },
-                @intFromEnum(opt.Kind.rmsprop) => {
-                    const lr: T = @floatCast(h[0]);
-                    const alpha: T = @floatCast(h[1]);
-                    const eps: T = @floatCast(h[2]);
-                    const wd: T = @floatCast(h[3]);
-                    const momentum: T = @floatCast(h[4]);
-                    const centered = h[5] != 0;
-                    const maximize = h[6] != 0;
-                    while (i < a.n) : (i += step) {
-                        var gv = if (maximize) -g[i] else g[i];
-                        if (wd != 0) gv += wd * p[i];
-                        s1[i] = s1[i] * alpha + (1 - alpha) * gv * gv;
-                        var avg: T = undefined;
-                        if (centered) {
-                            s3[i] += (gv - s3[i]) * (1 - alpha);
-                            avg = @sqrt(s1[i] - s3[i] * s3[i]) + eps;
-                        } else avg = @sqrt(s1[i]) + eps;
-                        if (momentum > 0) {
-                            s2[i] = s2[i] * momentum + gv / avg;
-                            p[i] -= lr * s2[i];
-                        } else p[i] -= lr * (gv / avg);
-                    }
-                },
-                inline @intFromEnum(opt.Kind.nadam), @intFromEnum(opt.Kind.radam), @intFromEnum(opt.Kind.adamax), @intFromEnum(opt.Kind.adadelta) => |kind| {
-                    const S = switch (@as(opt.Kind, @enumFromInt(kind))) {
-                        .nadam => opt.Nadam(T),
-                        .radam => opt.Radam(T),
-                        .adamax => opt.Adamax(T),
-                        .adadelta => opt.Adadelta(T),
-                        else => unreachable,
-                    };
-                    const s = S.init(&h);
-                    while (i < a.n) : (i += step) {
-                        const r = s.apply(p[i], g[i], s1[i], s2[i]);
-                        p[i] = r[0];
-                        s1[i] = r[1];
-                        s2[i] = r[2];
-                    }
-                },
-                @intFromEnum(opt.Kind.adagrad) => {
-                    const clr: T = @floatCast(h[12]);
-                    const wd: T = @floatCast(h[2]);
-                    const eps: T = @floatCast(h[3]);
-                    const maximize = h[5] != 0;
-                    while (i < a.n) : (i += step) {
-                        var gv = if (maximize) -g[i] else g[i];
-                        if (wd != 0) gv += wd * p[i];
-                        s1[i] += gv * gv;
-                        p[i] -= clr * (gv / (@sqrt(s1[i]) + eps));
                     }
                 },
                 else => {},
@@ -2029,9 +1948,9 @@ comptime {
             ex(&attnDqKernel(D, emax), attnName("attn_dq_", D, emax));
             ex(&attnDkvKernel(D, emax), attnName("attn_dkv_", D, emax));
         }
-        ex(&optimKernel(D), "optim_" ++ @tagName(D));
         ex(&windowKernel(D), "window2d_" ++ @tagName(D));
     }
+    for (abi.optim_dtypes) |D| ex(&optimKernel(D), "optim_" ++ @tagName(D));
     for (matmul_dtypes) |D| ex(&matmulKernel(D), "matmul_" ++ @tagName(D));
     ex(&checkKernel, "index_check");
 }
