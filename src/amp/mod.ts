@@ -9,3 +9,5 @@
  * @module
  */
 export * from "./grad_scaler.ts";
+export { autocast, AutocastRegion, isAutocastEnabled } from "./autocast.ts";
+export type { AutocastOptions } from "./autocast.ts";

@@ -14,6 +14,7 @@ import { add, toDType, unary } from "../ops/elementwise.ts";
 import { any } from "../ops/reduce.ts";
 import { isFloating } from "../dtype.ts";
 import { anomalyChecksNan } from "./anomaly.ts";
+import { withoutAutocast } from "../amp/autocast.ts";
 import { onesLike } from "../ops/creation.ts";
 import { internalScope } from "../lifetime.ts";
 import { checkOptions, optionKeys } from "../options.ts";
@@ -173,8 +174,11 @@ export function runBackward(
   opts: BackwardOptions,
   capture?: readonly Tensor[],
 ): Map<Tensor, Tensor> {
-  if (opts.createGraph || hasHooks(roots)) return backwardPass(roots, rootGrads, opts, capture);
-  return internalScope(() => backwardPass(roots, rootGrads, opts, capture));
+  // Backward runs with autocast off, as PyTorch's engine does.
+  if (opts.createGraph || hasHooks(roots)) {
+    return withoutAutocast(() => backwardPass(roots, rootGrads, opts, capture));
+  }
+  return internalScope(() => withoutAutocast(() => backwardPass(roots, rootGrads, opts, capture)));
 }
 
 function backwardPass(

@@ -20,6 +20,7 @@ import { cat } from "../ops/join.ts";
 import { isGradEnabled, noGrad } from "../autograd/grad_mode.ts";
 import { type Node, record } from "../autograd/node.ts";
 import { grad } from "../autograd/engine.ts";
+import { lowerPrecision } from "../amp/autocast.ts";
 import {
   gruLayerReference,
   gruStep,
@@ -36,6 +37,30 @@ function fusable(x: Tensor, states: Tensor[], w: LayerWeights, kernels: boolean)
   if (x.ndim !== 3 || x.shape[0] === 0 || x.shape[1] === 0) return false;
   const tensors = [...states, w.wIh, w.wHh, w.bIh, w.bHh].filter((t): t is Tensor => t !== null);
   return tensors.every((t) => t.dtype === dtype && t.device === x.device);
+}
+
+/**
+ * The layer's operands in autocast's lower precision when a region is on
+ * (all or none, so the fused kernels never see mixed dtypes).
+ */
+function autocastLayer<S extends Tensor | null>(
+  x: Tensor,
+  h0: Tensor,
+  c0: S,
+  w: LayerWeights,
+): [Tensor, Tensor, S, LayerWeights] {
+  const [x2, h2, c2, wIh, wHh, bIh, bHh, wHr] = lowerPrecision(
+    x,
+    h0,
+    c0,
+    w.wIh,
+    w.wHh,
+    w.bIh,
+    w.bHh,
+    w.wHr ?? null,
+  );
+  if (x2 === x && h2 === h0 && c2 === c0 && wIh === w.wIh) return [x, h0, c0, w];
+  return [x2, h2, c2 as S, { wIh, wHh, bIh, bHh, wHr }];
 }
 
 /** `x W_ihᵀ + b` over every step: `[T, B, G]`. */
@@ -103,6 +128,9 @@ export function lstmLayerFused(
   reverse: boolean,
   batchSizes?: readonly number[] | null,
 ): [Tensor, Tensor, Tensor] {
+  // On PyTorch's lower-precision list (mkldnn_rnn_layer): under autocast the
+  // layer runs in the region's dtype, which the composed reference takes.
+  [x, h0, c0, w] = autocastLayer(x, h0, c0, w);
   const be = x.backend;
   if (batchSizes || w.wHr || !fusable(x, [h0, c0], w, !!(be.lstm && be.lstmBackward))) {
     return lstmLayerReference(x, h0, c0, w, reverse, batchSizes);
@@ -247,6 +275,7 @@ export function gruLayerFused(
   reverse: boolean,
   batchSizes?: readonly number[] | null,
 ): [Tensor, Tensor] {
+  [x, h0, , w] = autocastLayer(x, h0, null, w);
   const be = x.backend;
   if (batchSizes || !fusable(x, [h0], w, !!(be.gru && be.gruBackward))) {
     return gruLayerReference(x, h0, w, reverse, batchSizes);

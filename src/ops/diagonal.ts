@@ -14,6 +14,7 @@ import { eye, zeros } from "./creation.ts";
 import { cat } from "./join.ts";
 import { movedim } from "./rearrange.ts";
 import { narrow, reshape, unsqueeze } from "./view.ts";
+import { fullPrecision } from "../amp/autocast.ts";
 
 /**
  * The diagonal `offset` (above the main one when positive) of the matrices
@@ -115,6 +116,7 @@ export function diagEmbed(x: Tensor, offset = 0, dim1 = -2, dim2 = -1): Tensor {
  * ```
  */
 export function trace(x: Tensor): Tensor {
+  [x] = fullPrecision(x) as [Tensor];
   checkTensor(x, "trace");
   if (x.ndim !== 2) {
     throw new RangeError(`trace: expected a matrix, got shape ${fmtShape(x.shape)}`);

@@ -12,6 +12,7 @@ import { add, clamp, div, mul, sub } from "./elementwise.ts";
 import { norm, sum } from "./reduce.ts";
 import { sqrt } from "./unary_fns.ts";
 import { unsqueeze } from "./view.ts";
+import { fullPrecision } from "../amp/autocast.ts";
 
 /**
  * The p-norm distance between each row of x1 `[..., P, M]` and each row of
@@ -25,6 +26,7 @@ import { unsqueeze } from "./view.ts";
  * ```
  */
 export function cdist(x1: Tensor, x2: Tensor, p = 2): Tensor {
+  [x1, x2] = fullPrecision(x1, x2) as [Tensor, Tensor];
   checkTensor(x1, "cdist", "x1");
   checkTensor(x2, "cdist", "x2");
   checkNumber(p, "cdist", "p");

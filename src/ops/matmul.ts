@@ -11,6 +11,7 @@ import { toDType } from "./elementwise.ts";
 import { expand, reshape } from "./view.ts";
 import { record } from "../autograd/node.ts";
 import { noGrad } from "../autograd/grad_mode.ts";
+import { lowerPrecision } from "../amp/autocast.ts";
 
 /**
  * Matrix product: dot for two vectors, mat-vec, mat-mat, and batched with
@@ -24,6 +25,7 @@ import { noGrad } from "../autograd/grad_mode.ts";
  * ```
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  [a, b] = lowerPrecision(a, b) as [Tensor, Tensor];
   if (!(a instanceof Tensor) || !(b instanceof Tensor)) {
     throw new TypeError("matmul: both arguments must be Tensors");
   }

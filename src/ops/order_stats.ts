@@ -22,6 +22,7 @@ import { tensor } from "./creation.ts";
 import { movedim } from "./rearrange.ts";
 import { flatten, narrow, reshape, select, squeeze, unsqueeze } from "./view.ts";
 import { stack } from "./join.ts";
+import { fullPrecision } from "../amp/autocast.ts";
 
 /** Values and their int64 indices along a dim, as PyTorch's named tuples. */
 export interface ValuesIndices {
@@ -182,6 +183,7 @@ const INTERPOLATIONS = ["linear", "lower", "higher", "midpoint", "nearest"];
  * ```
  */
 export function quantile(x: Tensor, q: number | Tensor, opts: QuantileOptions = {}): Tensor {
+  [x, q] = fullPrecision(x, q) as [Tensor, number | Tensor];
   return quantileImpl("quantile", x, q, opts, false);
 }
 
@@ -196,6 +198,7 @@ export function quantile(x: Tensor, q: number | Tensor, opts: QuantileOptions = 
  * ```
  */
 export function nanquantile(x: Tensor, q: number | Tensor, opts: QuantileOptions = {}): Tensor {
+  [x, q] = fullPrecision(x, q) as [Tensor, number | Tensor];
   return quantileImpl("nanquantile", x, q, opts, true);
 }
 

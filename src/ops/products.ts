@@ -13,6 +13,7 @@ import { add, mul } from "./elementwise.ts";
 import { matmul } from "./matmul.ts";
 import { sum } from "./reduce.ts";
 import { permute, reshape, unsqueeze } from "./view.ts";
+import { lowerPrecision } from "../amp/autocast.ts";
 
 /** Options of {@link baddbmm}, {@link addmm} and {@link addmv}: `beta * input + alpha * product`. */
 export interface AddProductOptions {
@@ -40,6 +41,7 @@ function checkDims(x: Tensor, n: number, op: string, name: string): void {
  * ```
  */
 export function bmm(a: Tensor, b: Tensor): Tensor {
+  [a, b] = lowerPrecision(a, b) as [Tensor, Tensor];
   checkTensor(a, "bmm", "input");
   checkTensor(b, "bmm", "mat2");
   checkDims(a, 3, "bmm", "input");
@@ -91,6 +93,7 @@ export function baddbmm(
   batch2: Tensor,
   opts: AddProductOptions = {},
 ): Tensor {
+  [input, batch1, batch2] = lowerPrecision(input, batch1, batch2) as [Tensor, Tensor, Tensor];
   checkTensor(input, "baddbmm", "input");
   return addScaled("baddbmm", input, bmm(batch1, batch2), opts);
 }
@@ -111,6 +114,7 @@ export function addmm(
   mat2: Tensor,
   opts: AddProductOptions = {},
 ): Tensor {
+  [input, mat1, mat2] = lowerPrecision(input, mat1, mat2) as [Tensor, Tensor, Tensor];
   checkTensor(input, "addmm", "input");
   checkTensor(mat1, "addmm", "mat1");
   checkTensor(mat2, "addmm", "mat2");

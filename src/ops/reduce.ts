@@ -13,6 +13,7 @@ import { clone, toDType, unary } from "./elementwise.ts";
 import { permute } from "./view.ts";
 import { record } from "../autograd/node.ts";
 import { checkFlag, checkOptions } from "../options.ts";
+import { fullPrecision } from "../amp/autocast.ts";
 
 const VAR_KEYS = ["correction", "keepdim"] as const;
 
@@ -198,6 +199,7 @@ export function mean(x: Tensor, dim?: Dim, keepdim = false): Tensor {
  * ```
  */
 export function prod(x: Tensor, dim?: number | null, keepdim = false): Tensor {
+  [x] = fullPrecision(x) as [Tensor];
   checkTensor(x, "prod");
   const inD = intToInt64(x.dtype);
   return run("prod", x, dim, keepdim, {

@@ -12,6 +12,7 @@ import * as ew from "../../ops/elementwise.ts";
 import { narrow, reshape } from "../../ops/view.ts";
 import { normDim } from "../../shape.ts";
 import { checkNumber, checkTensor } from "../../args.ts";
+import { lowerPrecision } from "../../amp/autocast.ts";
 
 /**
  * max(x, 0), elementwise.
@@ -320,6 +321,7 @@ export function threshold(x: Tensor, threshold: number, value: number): Tensor {
  * ```
  */
 export function prelu(x: Tensor, weight: Tensor): Tensor {
+  [x, weight] = lowerPrecision(x, weight) as [Tensor, Tensor];
   checkTensor(x, "prelu", "input");
   checkTensor(weight, "prelu", "weight");
   if (weight.ndim > 1) {

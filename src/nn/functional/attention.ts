@@ -9,6 +9,7 @@ import { broadcastShapes, fmtShape } from "../../shape.ts";
 import { checkFlag, checkOptions, optionKeys } from "../../options.ts";
 import { checkNumber, checkOptionalTensor, checkTensor, typeError } from "../../args.ts";
 import { attention } from "./attention_kernels.ts";
+import { lowerPrecision } from "../../amp/autocast.ts";
 
 /**
  * Options of {@link scaledDotProductAttention}.
@@ -81,6 +82,7 @@ export function scaledDotProductAttention(
   value: Tensor,
   opts: ScaledDotProductAttentionOptions = {},
 ): Tensor {
+  [query, key, value] = lowerPrecision(query, key, value) as [Tensor, Tensor, Tensor];
   checkTensor(query, OP, "query");
   checkTensor(key, OP, "key");
   checkTensor(value, OP, "value");

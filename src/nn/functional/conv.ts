@@ -15,6 +15,7 @@ import { Tensor } from "../../tensor.ts";
 import { narrow, squeeze, unsqueeze } from "../../ops/view.ts";
 import { checkOptions, optionKeys } from "../../options.ts";
 import { checkFloatInput, conv2dCore, convTranspose2dCore, sizeArg } from "./conv_kernels.ts";
+import { lowerPrecision } from "../../amp/autocast.ts";
 
 /**
  * A size given once for every spatial dim, or per dim.
@@ -257,6 +258,11 @@ export function conv1d(
   bias?: Tensor | null,
   opts: ConvOptions = {},
 ): Tensor {
+  [input, weight, bias] = lowerPrecision(input, weight, bias) as [
+    Tensor,
+    Tensor,
+    Tensor | null | undefined,
+  ];
   return convNd("conv1d", 1, input, weight, bias, opts);
 }
 
@@ -280,6 +286,11 @@ export function conv2d(
   bias?: Tensor | null,
   opts: ConvOptions = {},
 ): Tensor {
+  [input, weight, bias] = lowerPrecision(input, weight, bias) as [
+    Tensor,
+    Tensor,
+    Tensor | null | undefined,
+  ];
   return convNd("conv2d", 2, input, weight, bias, opts);
 }
 
@@ -304,6 +315,11 @@ export function convTranspose2d(
   bias?: Tensor | null,
   opts: ConvTransposeOptions = {},
 ): Tensor {
+  [input, weight, bias] = lowerPrecision(input, weight, bias) as [
+    Tensor,
+    Tensor,
+    Tensor | null | undefined,
+  ];
   const op = "convTranspose2d";
   checkOptions(op, opts, CONV_TRANSPOSE_KEYS);
   const x0 = checkFloatInput(input, op);

@@ -4,6 +4,7 @@
  * @module
  */
 import { Tensor } from "../../tensor.ts";
+import { lowerPrecision } from "../../amp/autocast.ts";
 
 /**
  * `input @ weight^T + bias`, with `weight` of shape `[out, in]`.
@@ -16,6 +17,11 @@ import { Tensor } from "../../tensor.ts";
  * ```
  */
 export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  [input, weight, bias] = lowerPrecision(input, weight, bias) as [
+    Tensor,
+    Tensor,
+    Tensor | null | undefined,
+  ];
   if (!(input instanceof Tensor) || !(weight instanceof Tensor)) {
     throw new TypeError("linear: input and weight must be Tensors");
   }

@@ -12,6 +12,7 @@ import { where } from "../../ops/elementwise.ts";
 import { softplus } from "../../ops/unary_fns.ts";
 import { checkOptions, optionKeys } from "../../options.ts";
 import { fusedCrossEntropy } from "./loss_kernels.ts";
+import { fullPrecision } from "../../amp/autocast.ts";
 
 /**
  * How a loss reduces over elements.
@@ -128,6 +129,7 @@ function checkSameShape(input: Tensor, target: Tensor, op: string): void {
  * ```
  */
 export function mseLoss(input: Tensor, target: Tensor, opts: ReductionOptions = {}): Tensor {
+  [input, target] = fullPrecision(input, target) as [Tensor, Tensor];
   checkOptions("mseLoss", opts, REDUCTION_KEYS);
   checkPair(input, target, "mseLoss");
   return reduce(input.sub(target).square(), opts.reduction, "mseLoss");
@@ -143,6 +145,7 @@ export function mseLoss(input: Tensor, target: Tensor, opts: ReductionOptions = 
  * ```
  */
 export function l1Loss(input: Tensor, target: Tensor, opts: ReductionOptions = {}): Tensor {
+  [input, target] = fullPrecision(input, target) as [Tensor, Tensor];
   checkOptions("l1Loss", opts, REDUCTION_KEYS);
   checkPair(input, target, "l1Loss");
   return reduce(input.sub(target).abs(), opts.reduction, "l1Loss");
@@ -162,6 +165,7 @@ export function smoothL1Loss(
   target: Tensor,
   opts: ReductionOptions & { beta?: number } = {},
 ): Tensor {
+  [input, target] = fullPrecision(input, target) as [Tensor, Tensor];
   checkOptions("smoothL1Loss", opts, SMOOTH_L1_KEYS);
   checkPair(input, target, "smoothL1Loss");
   const beta = opts.beta ?? 1;
@@ -186,6 +190,7 @@ export function huberLoss(
   target: Tensor,
   opts: ReductionOptions & { delta?: number } = {},
 ): Tensor {
+  [input, target] = fullPrecision(input, target) as [Tensor, Tensor];
   checkOptions("huberLoss", opts, HUBER_KEYS);
   checkPair(input, target, "huberLoss");
   const delta = opts.delta ?? 1;
@@ -222,6 +227,7 @@ function classInput(input: Tensor, target: Tensor, op: string): [Tensor, Tensor,
  * ```
  */
 export function nllLoss(input: Tensor, target: Tensor, opts: NLLOptions = {}): Tensor {
+  [input, target] = fullPrecision(input, target) as [Tensor, Tensor];
   checkOptions("nllLoss", opts, NLL_KEYS);
   const [x, t, unbatched] = classInput(input, target, "nllLoss");
   const { loss, weights } = nllTerms(x, t, opts, "nllLoss");
@@ -291,6 +297,7 @@ export function crossEntropy(
   target: Tensor,
   opts: CrossEntropyOptions = {},
 ): Tensor {
+  [input, target] = fullPrecision(input, target) as [Tensor, Tensor];
   checkOptions("crossEntropy", opts, CE_KEYS);
   const [x, t, unbatched] = classInput(input, target, "crossEntropy");
   const eps = opts.labelSmoothing ?? 0;
@@ -370,6 +377,7 @@ export function binaryCrossEntropy(
   target: Tensor,
   opts: ReductionOptions & { weight?: Tensor | null } = {},
 ): Tensor {
+  [input, target] = fullPrecision(input, target) as [Tensor, Tensor];
   checkOptions("binaryCrossEntropy", opts, BCE_KEYS);
   checkSameShape(input, target, "binaryCrossEntropy");
   const logX = input.log().clamp(-100);
@@ -394,6 +402,7 @@ export function binaryCrossEntropyWithLogits(
   target: Tensor,
   opts: ReductionOptions & { weight?: Tensor | null; posWeight?: Tensor | null } = {},
 ): Tensor {
+  [input, target] = fullPrecision(input, target) as [Tensor, Tensor];
   checkOptions("binaryCrossEntropyWithLogits", opts, BCE_LOGITS_KEYS);
   checkSameShape(input, target, "binaryCrossEntropyWithLogits");
   const sp = softplus(input.neg());
@@ -427,6 +436,7 @@ export function klDiv(
   target: Tensor,
   opts: { reduction?: Reduction | "batchmean"; logTarget?: boolean } = {},
 ): Tensor {
+  [input, target] = fullPrecision(input, target) as [Tensor, Tensor];
   checkOptions("klDiv", opts, KL_KEYS);
   checkPair(input, target, "klDiv");
   let loss: Tensor;
@@ -479,6 +489,7 @@ export function marginRankingLoss(
   target: Tensor,
   opts: MarginLossOptions = {},
 ): Tensor {
+  [input1, input2, target] = fullPrecision(input1, input2, target) as [Tensor, Tensor, Tensor];
   const margin = marginOf(opts, 0, "marginRankingLoss");
   checkPair(input1, input2, "marginRankingLoss");
   checkPair(input1, target, "marginRankingLoss");
@@ -502,6 +513,7 @@ export function hingeEmbeddingLoss(
   target: Tensor,
   opts: MarginLossOptions = {},
 ): Tensor {
+  [input, target] = fullPrecision(input, target) as [Tensor, Tensor];
   const margin = marginOf(opts, 1, "hingeEmbeddingLoss");
   checkPair(input, target, "hingeEmbeddingLoss");
   const marginPart = where(target.ne(1), input.neg().add(margin).clamp(0, null), 0);
@@ -527,6 +539,7 @@ export function cosineEmbeddingLoss(
   target: Tensor,
   opts: MarginLossOptions = {},
 ): Tensor {
+  [input1, input2, target] = fullPrecision(input1, input2, target) as [Tensor, Tensor, Tensor];
   const margin = marginOf(opts, 0, "cosineEmbeddingLoss");
   checkSameShape(input1, input2, "cosineEmbeddingLoss");
   checkPair(input1, target, "cosineEmbeddingLoss");
@@ -581,6 +594,11 @@ export function tripletMarginLoss(
   negative: Tensor,
   opts: TripletMarginOptions = {},
 ): Tensor {
+  [anchor, positive, negative] = fullPrecision(anchor, positive, negative) as [
+    Tensor,
+    Tensor,
+    Tensor,
+  ];
   checkOptions("tripletMarginLoss", opts, TRIPLET_KEYS);
   checkPair(anchor, positive, "tripletMarginLoss");
   checkPair(anchor, negative, "tripletMarginLoss");
@@ -620,6 +638,7 @@ export function poissonNllLoss(
   target: Tensor,
   opts: PoissonNllOptions = {},
 ): Tensor {
+  [input, target] = fullPrecision(input, target) as [Tensor, Tensor];
   checkOptions("poissonNllLoss", opts, POISSON_KEYS);
   checkPair(input, target, "poissonNllLoss");
   const eps = opts.eps ?? 1e-8;
