@@ -111,6 +111,9 @@ const PLAIN_DTYPE: Readonly<Record<DType, boolean>> = {
   float64: true,
 };
 
+/** float16 and bfloat16: the binary and unary kernels compute them in float32 registers. */
+const HALF: Readonly<Partial<Record<DType, boolean>>> = { float16: true, bfloat16: true };
+
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   if (a === b) return true;
   if (a.length !== b.length) return false;
@@ -133,7 +136,8 @@ function binaryKernel(
   // promotion, conversion or scalar operand to prepare.
   if (
     a instanceof Tensor && b instanceof Tensor && a.dtype === b.dtype &&
-    opts.compute === undefined && PLAIN_DTYPE[a.dtype] && a.storage.device === b.storage.device
+    (opts.compute === undefined || HALF[a.dtype]) && (PLAIN_DTYPE[a.dtype] || HALF[a.dtype]) &&
+    a.storage.device === b.storage.device
   ) {
     const shape = sameShape(a.shape, b.shape) ? a.shape : broadcastShapes(name, a.shape, b.shape);
     const out = outputTensor(shape, opts.predicate ? "bool" : a.dtype, a.storage.device);
@@ -597,10 +601,13 @@ export function unary(op: UnaryOp, x: Tensor, params?: readonly number[]): Tenso
   } else if (!isFloating(compute) && !INT_UNARY.has(op)) {
     compute = "float32";
   }
+  // float16/bfloat16: the kernels compute in float32 registers and round once.
+  const half = x.dtype === "float16" || x.dtype === "bfloat16";
+  if (half) compute = x.dtype;
   const src = x.dtype === compute ? x : toDType(x, compute);
   const out = outputTensor(x.shape, pred ? "bool" : compute, x.device);
   out.backend.unary(op, src, out, params);
-  const storageOnly = computeDType(x.dtype) !== x.dtype;
+  const storageOnly = !half && computeDType(x.dtype) !== x.dtype;
   const result = storageOnly && !pred && isFloating(compute) ? toDType(out, x.dtype) : out;
   if (!x.requiresGrad || pred) return result;
   const saves = UNARY_SAVES[op] ?? "none";

@@ -611,6 +611,148 @@ fn UnaryBody(comptime T: type, comptime O: type, comptime op: Unary) type {
     };
 }
 
+// float16 and bfloat16 compute in f32, as PyTorch's CPU kernels do: each run
+// is converted in blocks small enough to stay in L1 (never a float32 copy of
+// the tensor), goes through the f32 body (its vector paths included), and is
+// rounded back once.
+
+/// Elements per conversion block: 2 KiB of f32 per operand.
+const half_block = 512;
+
+inline fn toF32(comptime D: DType, v: dt.Storage(D)) f32 {
+    return dt.convert(.float32, D, v);
+}
+inline fn fromF32(comptime D: DType, v: f32) dt.Storage(D) {
+    return dt.convert(D, .float32, v);
+}
+
+const cvt_lanes = 16;
+
+/// n contiguous half elements to f32, a vector at a time (bfloat16: the bits
+/// shifted up; float16: the hardware conversion where there is one).
+fn halfIn(comptime D: DType, src: [*]const dt.Storage(D), dst: [*]f32, n: usize) void {
+    const V16 = @Vector(cvt_lanes, u16);
+    const VF = @Vector(cvt_lanes, f32);
+    var k: usize = 0;
+    while (k + cvt_lanes <= n) : (k += cvt_lanes) {
+        if (D == .bfloat16) {
+            const bits: V16 = @as([*]const u16, @ptrCast(src + k))[0..cvt_lanes].*;
+            const wide: @Vector(cvt_lanes, u32) = @as(@Vector(cvt_lanes, u32), bits) << @splat(16);
+            dst[k..][0..cvt_lanes].* = @as(VF, @bitCast(wide));
+        } else {
+            const h: @Vector(cvt_lanes, f16) = src[k..][0..cvt_lanes].*;
+            dst[k..][0..cvt_lanes].* = @as(VF, @floatCast(h));
+        }
+    }
+    while (k < n) : (k += 1) dst[k] = toF32(D, src[k]);
+}
+
+/// n f32 values to contiguous half elements, rounding to nearest even as
+/// dt.convert does (bfloat16 NaN stays a quiet NaN).
+fn halfOut(comptime D: DType, src: [*]const f32, dst: [*]dt.Storage(D), n: usize) void {
+    const VF = @Vector(cvt_lanes, f32);
+    const VU = @Vector(cvt_lanes, u32);
+    var k: usize = 0;
+    while (k + cvt_lanes <= n) : (k += cvt_lanes) {
+        const v: VF = src[k..][0..cvt_lanes].*;
+        if (D == .bfloat16) {
+            const u: VU = @bitCast(v);
+            const rounded = (u +% (@as(VU, @splat(0x7fff)) + ((u >> @splat(16)) & @as(VU, @splat(1))))) >> @splat(16);
+            const nan = (u >> @splat(16)) | @as(VU, @splat(0x40));
+            const out = @select(u32, v != v, nan, rounded);
+            @as([*]u16, @ptrCast(dst + k))[0..cvt_lanes].* = @as(@Vector(cvt_lanes, u16), @truncate(out));
+        } else {
+            dst[k..][0..cvt_lanes].* = @as(@Vector(cvt_lanes, f16), @floatCast(v));
+        }
+    }
+    while (k < n) : (k += 1) dst[k] = fromF32(D, src[k]);
+}
+
+/// The unary body of a half dtype D: blocks through UnaryBody(f32, ...).
+fn HalfUnaryBody(comptime D: DType, comptime op: Unary) type {
+    const H = dt.Storage(D);
+    const pred = op.isPredicate();
+    const Out = if (pred) u8 else H;
+    const F = UnaryBody(f32, if (pred) u8 else f32, op);
+    return struct {
+        x: [*]const H,
+        y: [*]Out,
+        p: Params,
+        pub fn run(b: @This(), offs: [2]i64, len: usize, st: [2]i64) void {
+            const x = b.x + @as(usize, @intCast(offs[0]));
+            const y = b.y + @as(usize, @intCast(offs[1]));
+            const xs: usize = @intCast(st[0]);
+            const ys: usize = @intCast(st[1]);
+            var xin: [half_block]f32 = undefined;
+            var yout: [half_block](if (pred) u8 else f32) = undefined;
+            const f = F{ .x = &xin, .y = &yout, .p = b.p };
+            var i: usize = 0;
+            while (i < len) : (i += half_block) {
+                const n = @min(half_block, len - i);
+                if (xs == 1) halfIn(D, x + i, &xin, n) else for (0..n) |k| {
+                    xin[k] = toF32(D, x[(i + k) * xs]);
+                }
+                f.run(.{ 0, 0 }, n, .{ 1, 1 });
+                if (pred) {
+                    for (0..n) |k| y[(i + k) * ys] = yout[k];
+                } else if (ys == 1) halfOut(D, &yout, y + i, n) else for (0..n) |k| {
+                    y[(i + k) * ys] = fromF32(D, yout[k]);
+                }
+            }
+        }
+    };
+}
+
+/// The binary body of a half dtype D: blocks through BinaryBody(f32, ...); a
+/// broadcast operand (stride 0) is converted once per block.
+fn HalfBinaryBody(comptime D: DType, comptime op: Binary) type {
+    const H = dt.Storage(D);
+    const pred = op.isPredicate();
+    const Out = if (pred) u8 else H;
+    const F = BinaryBody(f32, if (pred) u8 else f32, op);
+    return struct {
+        a: [*]const H,
+        b: [*]const H,
+        o: [*]Out,
+        pub fn run(self: @This(), offs: [3]i64, len: usize, st: [3]i64) void {
+            const a = self.a + @as(usize, @intCast(offs[0]));
+            const b = self.b + @as(usize, @intCast(offs[1]));
+            const o = self.o + @as(usize, @intCast(offs[2]));
+            const as: usize = @intCast(st[0]);
+            const bs: usize = @intCast(st[1]);
+            const os: usize = @intCast(st[2]);
+            var ain: [half_block]f32 = undefined;
+            var bin: [half_block]f32 = undefined;
+            var out: [half_block](if (pred) u8 else f32) = undefined;
+            const f = F{ .a = &ain, .b = &bin, .o = &out };
+            var i: usize = 0;
+            while (i < len) : (i += half_block) {
+                const n = @min(half_block, len - i);
+                if (as == 0) {
+                    ain[0] = toF32(D, a[0]);
+                } else if (as == 1) {
+                    halfIn(D, a + i, &ain, n);
+                } else {
+                    for (0..n) |k| ain[k] = toF32(D, a[(i + k) * as]);
+                }
+                if (bs == 0) {
+                    bin[0] = toF32(D, b[0]);
+                } else if (bs == 1) {
+                    halfIn(D, b + i, &bin, n);
+                } else {
+                    for (0..n) |k| bin[k] = toF32(D, b[(i + k) * bs]);
+                }
+                f.run(.{ 0, 0, 0 }, n, .{ @intFromBool(as != 0), @intFromBool(bs != 0), 1 });
+                if (pred) {
+                    for (0..n) |k| o[(i + k) * os] = out[k];
+                } else if (os == 1) halfOut(D, &out, o + i, n) else for (0..n) |k| {
+                    o[(i + k) * os] = fromF32(D, out[k]);
+                }
+            }
+        }
+    };
+}
+
 /// y = op(x). Float ops need float32/float64 input; predicates write bool (u8).
 pub fn unary(op: Unary, dtype: DType, x: [*]u8, xoff: i64, y: [*]u8, yoff: i64, layout: *const strided.Layout(2), p: Params) Error!void {
     @setEvalBranchQuota(20_000);
@@ -626,7 +768,16 @@ pub fn unary(op: Unary, dtype: DType, x: [*]u8, xoff: i64, y: [*]u8, yoff: i64, 
                 },
             }
         },
-        else => return error.InvalidArgument,
+        inline .float16, .bfloat16 => |D| {
+            const H = dt.Storage(D);
+            switch (op) {
+                inline else => |O| {
+                    const Out = if (comptime O.isPredicate()) u8 else H;
+                    const body = HalfUnaryBody(D, O){ .x = ptr(H, x, xoff), .y = ptr(Out, y, yoff), .p = p };
+                    parallel(2, layout, body);
+                },
+            }
+        },
     }
 }
 
@@ -913,7 +1064,16 @@ pub fn binary(op: Binary, dtype: DType, a: [*]u8, aoff: i64, b: [*]u8, boff: i64
                 },
             }
         },
-        else => return error.InvalidArgument,
+        inline .float16, .bfloat16 => |D| {
+            const H = dt.Storage(D);
+            switch (op) {
+                inline else => |O| {
+                    const Out = if (comptime O.isPredicate()) u8 else H;
+                    const body = HalfBinaryBody(D, O){ .a = ptr(H, a, aoff), .b = ptr(H, b, boff), .o = ptr(Out, out, ooff) };
+                    parallel(3, layout, body);
+                },
+            }
+        },
     }
 }
 
@@ -1180,6 +1340,35 @@ test "transposing copies give the element-by-element result: planes, edge tiles,
                 const want = dt.convert(sd[1], sd[0], src[pi * c * r + ci * r + ri]);
                 try std.testing.expectEqual(want, dst[(pi * r + ri) * c + ci]);
             };
+        }
+    }
+}
+
+test "vector half conversions match the scalar ones bit for bit" {
+    var prng = std.Random.DefaultPrng.init(3);
+    const rnd = prng.random();
+    var src: [103]f32 = undefined;
+    for (&src, 0..) |*v, i| {
+        v.* = switch (i % 7) {
+            0 => std.math.nan(f32),
+            1 => std.math.inf(f32),
+            2 => -0.0,
+            3 => @bitCast(@as(u32, 0x3f808000)), // a bfloat16 tie: rounds to even
+            4 => @bitCast(rnd.int(u32)),
+            else => (rnd.float(f32) - 0.5) * 1e4,
+        };
+    }
+    inline for (.{ DType.bfloat16, DType.float16 }) |D| {
+        const H = dt.Storage(D);
+        var vec: [103]H = undefined;
+        halfOut(D, &src, &vec, src.len);
+        var back: [103]f32 = undefined;
+        halfIn(D, &vec, &back, vec.len);
+        for (src, vec, back) |s, h, b| {
+            const want = fromF32(D, s);
+            try std.testing.expectEqual(@as(u16, @bitCast(want)), @as(u16, @bitCast(h)));
+            const wb = toF32(D, want);
+            try std.testing.expect(@as(u32, @bitCast(wb)) == @as(u32, @bitCast(b)) or (wb != wb and b != b));
         }
     }
 }
