@@ -36,13 +36,15 @@ def models():
     return {"cnn": cnn, "mlp": mlp}
 
 
-def epoch(model, x, y, batch):
+def epoch(model, x, y, batch, amp=False):
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     perm = torch.randperm(x.shape[0])
     for i in range(0, x.shape[0], batch):
         idx = perm[i:i + batch]
         opt.zero_grad()
-        loss = F.cross_entropy(model(x[idx]), y[idx])
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
+            logits = model(x[idx])
+        loss = F.cross_entropy(logits, y[idx])
         loss.backward()
         opt.step()
 
@@ -297,21 +299,22 @@ def workloads():
     e = work["epoch"]
     data = {}
 
-    def train(name):
+    def train(name, amp=False):
         def make():
             if not data:
                 torch.manual_seed(0)
                 data["x"] = torch.rand(e["images"], 1, 28, 28)
                 data["y"] = torch.randint(0, 10, (e["images"],))
             m = models()[name]
-            epoch(m, data["x"][:640], data["y"][:640], e["batch"])  # first use
-            return lambda: epoch(m, data["x"], data["y"], e["batch"])
+            epoch(m, data["x"][:640], data["y"][:640], e["batch"], amp)  # first use
+            return lambda: epoch(m, data["x"], data["y"], e["batch"], amp)
         return make
 
     for name in ("cnn", "mlp"):
         out[f"epoch {name}"] = train(name)
     for name in ("cnn", "mlp"):  # Zeno's steps without zn.tidy; the same loop here
         out[f"epoch {name} (no tidy)"] = train(name)
+    out["epoch cnn (autocast bf16)"] = train("cnn", amp=True)
     return out
 
 

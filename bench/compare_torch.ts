@@ -114,8 +114,10 @@ function epoch(
   ys: zn.Tensor,
   batch: number,
   tidy: boolean,
+  amp = false,
 ): void {
   const opt = new zn.optim.Adam(model.parameters(), { lr: 1e-3 });
+  const region = { deviceType: "cpu", dtype: "bfloat16", enabled: amp } as const;
   const loader = new zn.data.DataLoader(new zn.data.TensorDataset(xs, ys), {
     batchSize: batch,
     shuffle: true,
@@ -123,7 +125,8 @@ function epoch(
   for (const [xb, yb] of loader) {
     const step = () => {
       opt.zeroGrad();
-      zn.nn.functional.crossEntropy(model.call(xb), yb).backward();
+      const logits = zn.autocast(region, () => model.call(xb));
+      zn.nn.functional.crossEntropy(logits, yb).backward();
       opt.step();
     };
     if (tidy) zn.tidy(step);
@@ -344,6 +347,15 @@ function zenoWorkloads(): Map<string, () => () => unknown> {
       });
     }
   }
+  // Mixed precision: the forward pass under autocast (bfloat16), as
+  // torch.autocast("cpu", dtype=torch.bfloat16) on the other side.
+  out.set("epoch cnn (autocast bf16)", () => {
+    data ??= [zn.rand([e.images, 1, 28, 28]), zn.randint(0, 10, [e.images])];
+    const [xs, ys] = data;
+    const m = buildModel("cnn");
+    epoch(m, xs.narrow(0, 0, 640), ys.narrow(0, 0, 640), e.batch, true, true);
+    return () => epoch(m, xs, ys, e.batch, true, true);
+  });
   return out;
 }
 

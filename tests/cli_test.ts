@@ -11,7 +11,7 @@ import { runDeno } from "./deno_process.ts";
 const root = new URL("..", import.meta.url);
 const TRAIN = "examples/mnist/train.ts", EVAL = "examples/mnist/eval.ts";
 const TRAIN_FLAGS =
-  "--epochs, --batch-size, --lr, --model, --seed, --out, --device, --limit, --help";
+  "--epochs, --batch-size, --lr, --model, --seed, --out, --device, --limit, --amp, --help";
 
 interface Result {
   code: number;
