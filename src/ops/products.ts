@@ -11,6 +11,7 @@ import { checkArray, checkNumber, checkString, checkTensor } from "../args.ts";
 import { checkOptions } from "../options.ts";
 import { add, mul } from "./elementwise.ts";
 import { matmul } from "./matmul.ts";
+import { diagonal } from "./diagonal.ts";
 import { sum } from "./reduce.ts";
 import { permute, reshape, unsqueeze } from "./view.ts";
 import { lowerPrecision } from "../amp/autocast.ts";
@@ -256,16 +257,26 @@ function parseEquation(equation: string, operands: readonly Tensor[]): [string[]
 }
 
 /**
- * Sums a term's dims whose labels no longer appear anywhere else, and takes
- * the diagonal of labels repeated within it.
+ * Takes the diagonal of labels repeated within a term, then sums its dims
+ * whose labels no longer appear anywhere else.
  */
-function reduceTerm(t: Term, keep: Set<string>): Term {
+function reduceTerm(t: Term, keep: Set<string>, operand = 0): Term {
   let { labels, x } = t;
-  // Repeated labels within one operand (a diagonal): not composed here.
-  if (new Set(labels).size !== labels.length) {
-    throw new RangeError(
-      `einsum: a subscript repeated within one operand (${labels.join("")}) is not supported`,
-    );
+  // A label repeated within one operand ("ii->i", "iij->j"): its diagonal,
+  // which takes the two dims' place as one dim at the end.
+  for (;;) {
+    const i = labels.findIndex((l, k) => labels.indexOf(l) !== k);
+    if (i < 0) break;
+    const l = labels[i], first = labels.indexOf(l);
+    if (x.shape[first] !== x.shape[i]) {
+      throw new RangeError(
+        `einsum: subscript ${l} is repeated for operand ${operand} but the sizes don't match, ${
+          x.shape[i]
+        } != ${x.shape[first]}`,
+      );
+    }
+    x = diagonal(x, 0, first, i);
+    labels = [...labels.filter((_m, k) => k !== first && k !== i), l];
   }
   const drop = labels.map((l, i) => (keep.has(l) ? -1 : i)).filter((i) => i >= 0);
   if (drop.length > 0) {
@@ -314,8 +325,9 @@ function contract(a: Term, b: Term, keep: Set<string>): Term {
 /**
  * Einstein summation over the operands' subscripts, as `torch.einsum`:
  * `"ij,jk->ik"` is a matrix product, `"bij,bjk->bik"` a batched one,
- * `"i,i->"` a dot product, `"...ij->...ji"` a transpose of the last two dims.
- * Without `->` the output holds the letters seen once, sorted. The operands
+ * `"i,i->"` a dot product, `"...ij->...ji"` a transpose of the last two dims,
+ * `"ii->i"` a diagonal (a letter repeated within an operand) and `"ii"` a
+ * trace. Without `->` the output holds the letters seen once, sorted. The operands
  * are contracted left to right, each pair as one (batched) matmul.
  *
  * @example
@@ -348,7 +360,7 @@ export function einsum(equation: string, ...operands: (Tensor | readonly Tensor[
     terms.forEach((u, j) => {
       if (j !== i) { for (const l of u.labels) keep.add(l); }
     });
-    return reduceTerm(t, keep);
+    return reduceTerm(t, keep, i);
   });
   let acc = terms[0];
   for (let i = 1; i < terms.length; i++) acc = contract(acc, terms[i], needed(i + 1));
