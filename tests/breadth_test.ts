@@ -50,6 +50,7 @@ Deno.test("breadth: bad arguments name the op and the shapes", () => {
     "subscript i is repeated for operand 0 but the sizes don't match, 3 != 2",
   );
   assertThrows(() => zn.einsum("ij->k", zn.ones([3, 3])), RangeError, "einsum", "'k'");
+  assertThrows(() => zn.unique(zn.ones([2, 2]), { dim: 2 }), RangeError, "unique", "dim");
   assertThrows(() => zn.roll(zn.ones([3]), [1, 2], [0]), RangeError, "roll", "same length");
   assertThrows(() => zn.rot90(zn.ones([3])), RangeError, "rot90", "2 dims");
   assertThrows(() => zn.repeat(zn.ones([2, 2]), [2]), RangeError, "repeat");

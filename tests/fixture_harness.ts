@@ -416,9 +416,14 @@ export const OPS: Record<string, OpFn> = {
       sorted: a.sorted,
       returnInverse: a.returnInverse,
       returnCounts: a.returnCounts,
+      dim: a.dim,
     }),
   uniqueConsecutive: (x, a) =>
-    zn.uniqueConsecutive(x[0], { returnInverse: a.returnInverse, returnCounts: a.returnCounts }),
+    zn.uniqueConsecutive(x[0], {
+      returnInverse: a.returnInverse,
+      returnCounts: a.returnCounts,
+      dim: a.dim,
+    }),
   histc: (x, a) => zn.histc(x[0], { bins: a.bins, min: a.min, max: a.max }),
   bincount: (x, a) => zn.bincount(x[0], { weights: x[1], minlength: a.minlength }),
   diagonal: (x, a) => zn.diagonal(x[0], a.offset ?? 0, a.dim1 ?? 0, a.dim2 ?? 1),

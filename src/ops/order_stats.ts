@@ -16,7 +16,7 @@ import { checkOptions } from "../options.ts";
 import { add, lerp, mul, sub, where } from "./elementwise.ts";
 import { isnan } from "./unary_fns.ts";
 import { any, argmax } from "./reduce.ts";
-import { gather } from "./indexing.ts";
+import { gather, indexSelect } from "./indexing.ts";
 import { sort } from "./sort.ts";
 import { tensor } from "./creation.ts";
 import { movedim } from "./rearrange.ts";
@@ -391,9 +391,61 @@ export interface UniqueOptions {
   returnInverse?: boolean;
   /** Also return each unique value's count. */
   returnCounts?: boolean;
+  /**
+   * Unique slices along this dim instead of unique elements (always sorted,
+   * lexicographically; inverse and counts per slice).
+   */
+  dim?: number | null;
 }
-const UNIQUE_KEYS = ["sorted", "returnInverse", "returnCounts"] as const;
-const UNIQUE_CONSECUTIVE_KEYS = ["returnInverse", "returnCounts"] as const;
+const UNIQUE_KEYS = ["sorted", "returnInverse", "returnCounts", "dim"] as const;
+const UNIQUE_CONSECUTIVE_KEYS = ["returnInverse", "returnCounts", "dim"] as const;
+
+/**
+ * `unique` and `uniqueConsecutive` along a dim: the slices of `x` along `d`
+ * compared as rows (sorted lexicographically first unless `consecutive`).
+ */
+function uniqueSlices(
+  x: Tensor,
+  dim: number,
+  opts: UniqueOptions,
+  consecutive: boolean,
+  op: string,
+): Tensor | Tensor[] {
+  checkIntArg(dim, op, "dim");
+  const d = normDim(dim, Math.max(x.ndim, 1), op);
+  if (x.ndim === 0) throw new RangeError(`${op}: dim ${dim} needs a tensor with at least 1 dim`);
+  const n = x.shape[d];
+  const rows = movedim(x, d, 0).contiguous();
+  const k = n === 0 ? 0 : rows.numel / n;
+  const flat = numbers(rows);
+  const cmp = (a: number, b: number): number => {
+    for (let j = 0; j < k; j++) {
+      const u = flat[a * k + j], v = flat[b * k + j];
+      if (u === v || (Number.isNaN(u) && Number.isNaN(v))) continue;
+      if (Number.isNaN(u)) return 1;
+      if (Number.isNaN(v)) return -1;
+      return u < v ? -1 : 1;
+    }
+    return 0;
+  };
+  const order = Array.from({ length: n }, (_v, i) => i);
+  if (!consecutive) order.sort((a, b) => cmp(a, b) || a - b);
+  const first: number[] = [], counts: number[] = [], inverse = new Array<number>(n);
+  for (const i of order) {
+    if (first.length === 0 || cmp(first[first.length - 1], i) !== 0) {
+      first.push(i);
+      counts.push(0);
+    }
+    counts[counts.length - 1]++;
+    inverse[i] = first.length - 1;
+  }
+  const values = indexSelect(x, d, tensor(first, { dtype: "int64", device: x.device }));
+  if (!opts.returnInverse && !opts.returnCounts) return values;
+  const out = [values];
+  if (opts.returnInverse) out.push(tensor(inverse, { dtype: "int64", device: x.device }));
+  if (opts.returnCounts) out.push(tensor(counts, { dtype: "int64", device: x.device }));
+  return out;
+}
 
 function uniqueResult(
   x: Tensor,
@@ -413,9 +465,9 @@ function uniqueResult(
 }
 
 /**
- * The distinct elements of the flattened tensor, sorted; with
- * `returnInverse` and `returnCounts`, an array `[values, inverse?, counts?]`
- * as PyTorch's tuple, as `torch.unique`.
+ * The distinct elements of the flattened tensor, sorted (with `dim`, the
+ * distinct slices along it); with `returnInverse` and `returnCounts`, an
+ * array `[values, inverse?, counts?]` as PyTorch's tuple, as `torch.unique`.
  *
  * @example
  * ```ts
@@ -428,6 +480,9 @@ export function unique(x: Tensor, opts: UniqueOptions = {}): Tensor | Tensor[] {
   checkOptions("unique", opts, UNIQUE_KEYS);
   if (x.dtype === "float16" || x.dtype === "bfloat16") {
     throw new TypeError(`unique: ${x.dtype} is not supported; convert with .to("float32")`);
+  }
+  if (opts.dim !== undefined && opts.dim !== null) {
+    return uniqueSlices(x, opts.dim, opts, false, "unique");
   }
   const vals = numbers(x);
   const distinct = [...new Set(vals)].sort((a, b) =>
@@ -454,6 +509,9 @@ export function unique(x: Tensor, opts: UniqueOptions = {}): Tensor | Tensor[] {
 export function uniqueConsecutive(x: Tensor, opts: UniqueOptions = {}): Tensor | Tensor[] {
   checkTensor(x, "uniqueConsecutive");
   checkOptions("uniqueConsecutive", opts, UNIQUE_CONSECUTIVE_KEYS);
+  if (opts.dim !== undefined && opts.dim !== null) {
+    return uniqueSlices(x, opts.dim, opts, true, "uniqueConsecutive");
+  }
   const vals = numbers(x);
   const values: number[] = [], inverse: number[] = [], counts: number[] = [];
   for (const v of vals) {
