@@ -255,7 +255,7 @@ const CASES: GCase[] = [
   { name: "cumprod", fn: (x) => x.cumprod(1), inputs: () => [leaf([2, 4], 49)] },
   { name: "logcumsumexp", fn: (x) => x.logcumsumexp(1), inputs: () => [leaf([2, 4], 50, -3, 3)] },
   {
-    name: "custom Function (customFunction, customOutput)",
+    name: "custom Function (customFunction, groupView)",
     fn: (x) => {
       class Sq extends zn.autograd.Function {
         static override forward(ctx: zn.autograd.FunctionCtx, t: Tensor) {
@@ -271,7 +271,7 @@ const CASES: GCase[] = [
     inputs: () => [leaf([2, 3], 52)],
   },
   {
-    name: "module backward hooks (hookPack, hookView)",
+    name: "module backward hooks (hookPack, groupView)",
     fn: (x) => {
       const m = new zn.nn.Tanh();
       // A hook that passes the gradients on unchanged: the routing alone.

@@ -150,8 +150,7 @@ function hasHooks(roots: readonly Tensor[]): boolean {
     const n = stack.pop()!;
     if (seen.has(n)) continue;
     seen.add(n);
-    // Module backward hooks ("hookPack") may keep the gradients they see, too.
-    if (n.hooks.length || n.name === "hookPack") return true;
+    if (n.hooks.length || n.keepsGradients) return true;
     for (const e of n.edges) {
       if (e?.leaf && e.leaf.hooks.length) return true;
       if (e?.node && !seen.has(e.node)) stack.push(e.node);

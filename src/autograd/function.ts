@@ -2,12 +2,9 @@
  * `zn.autograd.Function`: user-defined ops with their own forward and
  * backward, as `torch.autograd.Function`.
  *
- * The tape records one tensor per entry, so an application is two kinds of
- * entry: one "customFunction" entry over the tensor inputs (its output a
- * placeholder scalar), and one "customOutput" entry per differentiable output,
- * aliasing the output's memory with the placeholder as its input. Backward
- * reaches the outputs first (each keeps its gradient); the function's entry
- * runs once all of them are in and calls the user's backward with them.
+ * An application is one "customFunction" entry over the tensor inputs, the
+ * pack of its outputs' group (src/autograd/group.ts): its rule runs once
+ * every output's gradient is in and calls the user's backward with them.
  *
  * @module
  */
@@ -15,6 +12,7 @@ import { Tensor } from "../tensor.ts";
 import { isGradEnabled, noGrad } from "./grad_mode.ts";
 import { type Node, record } from "./node.ts";
 import { zeros } from "../ops/creation.ts";
+import { type GroupGrads, groupView, placeholder } from "./group.ts";
 import { isFloating } from "../dtype.ts";
 import { fmtShape } from "../shape.ts";
 
@@ -90,14 +88,13 @@ export class FunctionCtx {
   }
 }
 
-interface ApplyState {
+interface ApplyState extends GroupGrads {
   ctx: FunctionCtx;
   fn: typeof Function;
   nArgs: number;
   /** Each forward argument's tensor metadata (null for other values). */
   argMeta: ({ shape: readonly number[]; dtype: Tensor["dtype"] } | null)[];
-  /** Per output: gradient, metadata. */
-  grads: (Tensor | null)[];
+  /** Per output: metadata. */
   outMeta: { shape: readonly number[]; dtype: Tensor["dtype"]; device: string }[];
   /** The raw outputs and what the caller got for them (for saved outputs). */
   raw: Tensor[];
@@ -181,29 +178,12 @@ export class Function {
       routed: [],
       savedKeys,
     };
-    const placeholder = noGrad(() => zeros([], { device: raw[0].device }));
     // The edges are the tensor arguments that require grad, in order.
-    const node = record("customFunction", inputs, placeholder, saved, { state });
-    const routed = raw.map((o, i) => {
-      if (!diff[i]) return o;
-      const a = new Tensor(o.storage, o.dtype, o.shape, o.strides, o.offset);
-      a.versionCounter = o.versionCounter;
-      return record("customOutput", [node], a, {}, { state, i });
-    });
+    const node = record("customFunction", inputs, placeholder(raw[0].device), saved, { state });
+    const routed = raw.map((o, i) => diff[i] ? groupView(node, o, state, i) : o);
     state.routed = routed;
     return single ? routed[0] : routed;
   }
-}
-
-/** @internal The rule of "customOutput": keeps the output's gradient. */
-export function customOutputRule(
-  g: Tensor,
-  _s: unknown,
-  c: Record<string, unknown>,
-): (Tensor | null)[] {
-  const state = c.state as ApplyState;
-  state.grads[c.i as number] = g;
-  return [noGrad(() => zeros([], { device: g.device }))];
 }
 
 /** @internal The rule of "customFunction": the user's backward. */

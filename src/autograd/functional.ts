@@ -13,7 +13,7 @@
 import { Tensor } from "../tensor.ts";
 import { enableGrad } from "./grad_mode.ts";
 import { grad } from "./engine.ts";
-import { zerosLike } from "../ops/creation.ts";
+import { onesLike, zerosLike } from "../ops/creation.ts";
 import { stack } from "../ops/join.ts";
 import { checkOptions } from "../options.ts";
 import { fmtShape } from "../shape.ts";
@@ -96,7 +96,7 @@ function checkV(v: Inputs | undefined, outs: Tensor[], op: string, what: string)
         `${op}: ${what} may be omitted only when func returns a single one-element tensor`,
       );
     }
-    return [outs[0].detach().mul(0).add(1)];
+    return [onesLike(outs[0].detach())];
   }
   const vs = asList(v, op, what);
   if (vs.length !== outs.length) {
@@ -167,7 +167,7 @@ export function jvp(
     if (xs.length !== 1 || xs[0].numel !== 1) {
       throw new Error("jvp: v may be omitted only when inputs is a single one-element tensor");
     }
-    vs = [xs[0].detach().mul(0).add(1)];
+    vs = [onesLike(xs[0].detach())];
   } else {
     vs = asList(v, "jvp", "v");
     if (vs.length !== xs.length) {
@@ -255,7 +255,7 @@ export function hessian(
     if (out.length !== 1 || out[0].numel !== 1) {
       throw new Error("hessian: func must return a single one-element tensor");
     }
-    const g = vjps(out, xs, [out[0].detach().mul(0).add(1)], true, !!opts.strict, "hessian");
+    const g = vjps(out, xs, [onesLike(out[0].detach())], true, !!opts.strict, "hessian");
     return single ? g[0] : g;
   };
   return jacobian(gradFn, inputs, opts);
@@ -286,7 +286,7 @@ export function vhp(
       throw new Error("vhp: func must return a single one-element tensor");
     }
     value = out[0];
-    return vjps(out, xs, [out[0].detach().mul(0).add(1)], true, !!opts.strict, "vhp");
+    return vjps(out, xs, [onesLike(out[0].detach())], true, !!opts.strict, "vhp");
   };
   const [, r] = vjp(gradFn, inputs, v, opts);
   const list = Array.isArray(r) ? r : [r];

@@ -88,6 +88,11 @@ export class Node {
    * with the saved tensors, instead of waiting for the garbage collector.
    */
   owned: readonly Tensor[] | null = null;
+  /**
+   * @internal Whether the rule hands gradients to user code that may keep
+   * them (module backward hooks): backward then releases no temporaries early.
+   */
+  keepsGradients = false;
   /** @internal The stack of the call that recorded this node (anomaly detection only). */
   trace: string | null = null;
 

@@ -25,8 +25,9 @@ import * as nm from "../nn/functional/norm_kernels.ts";
 import * as ls from "../nn/functional/loss_kernels.ts";
 import * as at from "../nn/functional/attention_kernels.ts";
 import * as rf from "../nn/rnn_fused.ts";
-import { hookPackRule, hookViewRule } from "../nn/module_hooks.ts";
-import { customFunctionRule, customOutputRule } from "./function.ts";
+import { hookPackRule } from "../nn/module_hooks.ts";
+import { customFunctionRule } from "./function.ts";
+import { groupViewRule } from "./group.ts";
 
 /** A derivative rule. */
 export type Rule = (
@@ -454,8 +455,7 @@ export const RULES: Record<string, Rule> = {
   lstmLayer: rf.lstmLayerRule,
   hookPack: hookPackRule,
   customFunction: customFunctionRule,
-  customOutput: customOutputRule,
-  hookView: hookViewRule,
+  groupView: groupViewRule,
   gruRecurrence: rf.gruRecurrenceRule,
   batchNorm: nm.batchNormRule,
   crossEntropy: ls.crossEntropyRule,

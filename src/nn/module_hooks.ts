@@ -1,31 +1,23 @@
 /**
  * @internal Module hooks: forward pre-hooks, forward hooks, and full backward
- * (pre-)hooks with PyTorch's semantics.
- *
- * A full backward hook sees the gradients of the module's tensor inputs and
- * outputs together, and may replace the input gradients. The tape records one
- * tensor per entry, so a group of tensors (the inputs, or the outputs) goes
- * through a pair of steps: one "hookPack" entry over the whole group, with a
- * placeholder scalar as its output, and one "hookView" entry per tensor,
- * aliasing that tensor's memory, with the placeholder as its only input.
- * Backward reaches each view first (its rule keeps the tensor's gradient and
- * passes a zero to the placeholder); the pack entry runs after all of them, so
- * its rule has every gradient of the group at once and hands them on, after
- * the hooks have seen (and possibly replaced) them.
+ * (pre-)hooks with PyTorch's semantics. A full backward hook sees the
+ * gradients of the module's tensor inputs and outputs together, and may
+ * replace the input gradients: each group goes through a pack entry and its
+ * views (src/autograd/group.ts), and the pack's rule runs the hooks.
  *
  * @module
  */
 import { Tensor } from "../tensor.ts";
-import { isGradEnabled, noGrad } from "../autograd/grad_mode.ts";
+import { isGradEnabled } from "../autograd/grad_mode.ts";
 import { record } from "../autograd/node.ts";
 import { zeros } from "../ops/creation.ts";
 import { isFloating } from "../dtype.ts";
+import { type GroupGrads, groupView, placeholder } from "../autograd/group.ts";
 
 /** Gradients of one group, in the group's order (null where none flowed). */
 type Grads = (Tensor | null)[];
 
-interface GroupState {
-  grads: Grads;
+interface GroupState extends GroupGrads {
   /** Shape, dtype and device of each tensor of the group (null for other values). */
   metas: ({ shape: number[]; dtype: Tensor["dtype"]; device: string } | null)[];
   /** Called once every gradient of the group is in; returns those to pass on. */
@@ -60,11 +52,6 @@ export class RemovableHandle {
   }
 }
 
-/** A new tensor object on `t`'s memory (same shape, strides and offset). */
-function alias(t: Tensor): Tensor {
-  return new Tensor(t.storage, t.dtype, t.shape, t.strides, t.offset);
-}
-
 /**
  * @internal Routes the tensors of `group` that require grad through a pack
  * entry (see the module comment); returns the group with those tensors
@@ -90,24 +77,12 @@ export function routeGroup(
     ),
     ready,
   };
-  const placeholder = noGrad(() => zeros([], { device: tensors[0].device }));
-  const pack = record("hookPack", tensors, placeholder, {}, { state, idx });
+  const pack = record("hookPack", tensors, placeholder(tensors[0].device), {}, { state, idx });
+  // Its hooks may keep the gradients they see: no early release in backward.
+  pack.gradFn!.keepsGradients = true;
   const out = group.slice();
-  idx.forEach((i, k) => {
-    out[i] = record("hookView", [pack], alias(tensors[k]), {}, { state, i });
-  });
+  idx.forEach((i, k) => out[i] = groupView(pack, tensors[k], state, i));
   return [out, true];
-}
-
-/** @internal The rule of "hookView": keeps the gradient, passes a zero on. */
-export function hookViewRule(
-  g: Tensor,
-  _s: unknown,
-  c: Record<string, unknown>,
-): (Tensor | null)[] {
-  const state = c.state as GroupState;
-  state.grads[c.i as number] = g;
-  return [noGrad(() => zeros([], { device: g.device }))];
 }
 
 /** @internal The rule of "hookPack": the hooks see the group's gradients. */

@@ -125,16 +125,19 @@ export function summary(
   const rows = new Map<Module, SummaryRow>();
   const order: Module[] = [];
   const handles: RemovableHandle[] = [];
+  const addRow = (m: Module) => {
+    const [name, depth] = names.get(m)!;
+    let params = 0;
+    for (const p of m.parameters(false)) params += p.numel;
+    rows.set(m, { type: m.constructor.name, name, depth, outputShape: null, params });
+    order.push(m);
+  };
   for (const m of names.keys()) {
     // A pre-hook fixes the row's place when the module starts (parents before
     // children); the forward hook fills in its output.
     handles.push(m.registerForwardPreHook((mod) => {
       if (!rows.has(mod)) {
-        const [name, depth] = names.get(mod)!;
-        let params = 0;
-        for (const p of mod.parameters(false)) params += p.numel;
-        rows.set(mod, { type: mod.constructor.name, name, depth, outputShape: null, params });
-        order.push(mod);
+        addRow(mod);
       }
     }));
     handles.push(m.registerForwardHook((mod, _args, out) => {
@@ -151,14 +154,7 @@ export function summary(
     for (const h of handles) h.remove();
   }
   // Modules the forward never called still hold parameters.
-  for (const [m, [name, depth]] of names) {
-    if (!rows.has(m)) {
-      let params = 0;
-      for (const p of m.parameters(false)) params += p.numel;
-      rows.set(m, { type: m.constructor.name, name, depth, outputShape: null, params });
-      order.push(m);
-    }
-  }
+  for (const m of names.keys()) if (!rows.has(m)) addRow(m);
   let total = 0, trainable = 0, bytes = 0;
   for (const p of model.parameters()) {
     total += p.numel;

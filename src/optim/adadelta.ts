@@ -74,7 +74,7 @@ export class Adadelta extends Optimizer<AdadeltaOptions> {
     state: ParamState,
     g: ParamGroup<AdadeltaOptions>,
   ): void {
-    state.step = ((state.step as number | undefined) ?? 0) + 1;
+    this.nextStep(state);
     const sq = this.buffer(state, "square_avg", p);
     const acc = this.buffer(state, "acc_delta", p);
     this.fused("adadelta", p, grad, [sq, acc], [

@@ -85,8 +85,7 @@ export class Adagrad extends Optimizer<AdagradOptions> {
     state: ParamState,
     g: ParamGroup<AdagradOptions>,
   ): void {
-    const step = ((state.step as number | undefined) ?? 0) + 1;
-    state.step = step;
+    const step = this.nextStep(state);
     const sum = this.buffer(state, "sum", p, g.initialAccumulatorValue);
     this.fused("adagrad", p, grad, [sum], [
       g.lr,

@@ -44,7 +44,10 @@ const ADAM_KEYS = optionKeys<AdamOptions>({
   maximize: 0,
 });
 
-function validateAdam(g: AdamOptions): void {
+/** @internal The checks of Adam's options, shared by the Adam variants. */
+export function validateAdam(
+  g: { eps: number; betas: [number, number]; weightDecay: number },
+): void {
   if (!(g.eps >= 0)) throw new RangeError(`Invalid epsilon value: ${g.eps}`);
   if (!(g.betas[0] >= 0 && g.betas[0] < 1)) {
     throw new RangeError(`Invalid beta parameter at index 0: ${g.betas[0]}`);
@@ -94,8 +97,7 @@ export class Adam extends Optimizer<AdamOptions> {
 
   /** @internal */
   protected update(p: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<AdamOptions>): void {
-    const step = ((state.step as number | undefined) ?? 0) + 1;
-    state.step = step;
+    const step = this.nextStep(state);
     const m = this.buffer(state, "exp_avg", p);
     const v = this.buffer(state, "exp_avg_sq", p);
     const vmax = g.amsgrad ? this.buffer(state, "max_exp_avg_sq", p) : null;

@@ -8,24 +8,7 @@
 import type { Tensor } from "../tensor.ts";
 import { Optimizer, type ParamGroup, type Params, type ParamState } from "./optimizer.ts";
 import { checkOptions, optionKeys } from "../options.ts";
-
-function checkBetas(betas: [number, number], eps: number, wd: number): void {
-  if (!(eps >= 0)) throw new RangeError(`Invalid epsilon value: ${eps}`);
-  if (!(betas[0] >= 0 && betas[0] < 1)) {
-    throw new RangeError(`Invalid beta parameter at index 0: ${betas[0]}`);
-  }
-  if (!(betas[1] >= 0 && betas[1] < 1)) {
-    throw new RangeError(`Invalid beta parameter at index 1: ${betas[1]}`);
-  }
-  if (!(wd >= 0)) throw new RangeError(`Invalid weight_decay value: ${wd}`);
-}
-
-/** The step count after this step (state "step"). */
-function nextStep(state: ParamState): number {
-  const step = ((state.step as number | undefined) ?? 0) + 1;
-  state.step = step;
-  return step;
-}
+import { validateAdam } from "./adam.ts";
 
 /**
  * Options of {@link NAdam}.
@@ -95,7 +78,7 @@ export class NAdam extends Optimizer<NAdamOptions> {
   /** @internal */
   protected override validate(g: NAdamOptions): void {
     super.validate(g);
-    checkBetas(g.betas, g.eps, g.weightDecay);
+    validateAdam(g);
     if (!(g.momentumDecay >= 0)) {
       throw new RangeError(`Invalid momentum_decay value: ${g.momentumDecay}`);
     }
@@ -103,7 +86,7 @@ export class NAdam extends Optimizer<NAdamOptions> {
 
   /** @internal */
   protected update(p: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<NAdamOptions>): void {
-    const step = nextStep(state);
+    const step = this.nextStep(state);
     const [b1, b2] = g.betas;
     const mu = b1 * (1 - 0.5 * 0.96 ** (step * g.momentumDecay));
     const muNext = b1 * (1 - 0.5 * 0.96 ** ((step + 1) * g.momentumDecay));
@@ -193,12 +176,12 @@ export class RAdam extends Optimizer<RAdamOptions> {
   /** @internal */
   protected override validate(g: RAdamOptions): void {
     super.validate(g);
-    checkBetas(g.betas, g.eps, g.weightDecay);
+    validateAdam(g);
   }
 
   /** @internal */
   protected update(p: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<RAdamOptions>): void {
-    const step = nextStep(state);
+    const step = this.nextStep(state);
     const [b1, b2] = g.betas;
     const bc1 = 1 - b1 ** step;
     const bc2 = 1 - b2 ** step;
@@ -285,12 +268,12 @@ export class Adamax extends Optimizer<AdamaxOptions> {
   /** @internal */
   protected override validate(g: AdamaxOptions): void {
     super.validate(g);
-    checkBetas(g.betas, g.eps, g.weightDecay);
+    validateAdam(g);
   }
 
   /** @internal */
   protected update(p: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<AdamaxOptions>): void {
-    const step = nextStep(state);
+    const step = this.nextStep(state);
     const m = this.buffer(state, "exp_avg", p);
     const u = this.buffer(state, "exp_inf", p);
     this.fused("adamax", p, grad, [m, u], [

@@ -237,6 +237,13 @@ export abstract class Optimizer<O extends { lr: number }> {
     p.backend.optimStep(kind, p, grad, states, hyper);
   }
 
+  /** @internal Counts one more step in the state's "step" and returns it. */
+  protected nextStep(state: ParamState): number {
+    const step = ((state.step as number | undefined) ?? 0) + 1;
+    state.step = step;
+    return step;
+  }
+
   /** @internal A state buffer, created as zeros (or `init`) on first use. */
   protected buffer(state: ParamState, name: string, p: Tensor, init = 0): Tensor {
     let b = state[name];

@@ -88,7 +88,7 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
     state: ParamState,
     g: ParamGroup<RMSpropOptions>,
   ): void {
-    state.step = ((state.step as number | undefined) ?? 0) + 1;
+    this.nextStep(state);
     const sq = this.buffer(state, "square_avg", p);
     const buf = g.momentum > 0 ? this.buffer(state, "momentum_buffer", p) : null;
     const ga = g.centered ? this.buffer(state, "grad_avg", p) : null;
