@@ -101,7 +101,10 @@ fn pinLibrary() void {
 fn ensureWorkers(n: u32) bool {
     if (workers_started == 0 and workers_started + 1 < n) pinLibrary();
     while (workers_started + 1 < n) {
-        const t = std.Thread.spawn(.{ .stack_size = 1 << 20 }, workerMain, .{}) catch return false;
+        // The worker starts from the generation before any job the caller is
+        // about to post: reading it itself, a late-starting thread would take
+        // that job for an old one and never join it (runSteps needs it to).
+        const t = std.Thread.spawn(.{ .stack_size = 1 << 20 }, workerMain, .{wake_seq.load(.acquire)}) catch return false;
         t.detach();
         workers_started += 1;
     }
@@ -128,8 +131,8 @@ fn runChunks(gen: u32, threads: u32) void {
     }
 }
 
-fn workerMain() void {
-    var seen: u32 = wake_seq.load(.acquire);
+fn workerMain(first_seen: u32) void {
+    var seen: u32 = first_seen;
     while (!shutdown.load(.acquire)) {
         var spins: u32 = 0;
         while (wake_seq.load(.acquire) == seen and spins < 20_000) : (spins += 1) std.atomic.spinLoopHint();
@@ -150,6 +153,13 @@ pub fn run(chunks: u32, ctx: anytype, comptime f: fn (@TypeOf(ctx), u32) void) v
     if (serving.cmpxchgStrong(false, true, .acquire, .monotonic) != null) return runInPlace(chunks, ctx, f);
     defer serving.store(false, .release);
     if (!ensureWorkers(n)) return runInPlace(chunks, ctx, f);
+    post(chunks, ctx, f);
+}
+
+/// Publishes a job of `chunks` chunks, works on it, and returns when every
+/// chunk is done. The caller holds `serving` and has the workers started.
+fn post(chunks: u32, ctx: anytype, comptime f: fn (@TypeOf(ctx), u32) void) void {
+    const n = numThreads();
     const Wrap = struct {
         fn call(p: *const anyopaque, chunk: u32) void {
             f(@ptrCast(@alignCast(p)), chunk);
@@ -182,6 +192,83 @@ fn runInPlace(chunks: u32, ctx: anytype, comptime f: fn (@TypeOf(ctx), u32) void
     var c: u32 = 0;
     while (c < chunks) : (c += 1) f(ctx, c);
 }
+
+/// Runs `f(ctx, member, step)` for every step in [0, steps) and member in
+/// [0, members), each member's step s only after every member's step s - 1.
+///
+/// For sequential loops whose steps are split the same way every time (a
+/// recurrent layer's time loop): one job for all the steps, each thread keeping
+/// its own member from the first step to the last, so the data a member writes
+/// at one step and reads at the next stays in its core's cache, and the steps
+/// meet at a barrier instead of posting a job each. Members must not depend on
+/// who runs them: when the pool is busy, or from inside a chunk, the calling
+/// thread runs every member of a step in turn, which gives the same bits.
+pub fn runSteps(members: u32, steps: usize, ctx: anytype, comptime f: fn (@TypeOf(ctx), u32, usize) void) void {
+    const Ctx = @TypeOf(ctx);
+    comptime assert(@typeInfo(Ctx) == .pointer);
+    if (members == 0 or steps == 0) return;
+    const n = numThreads();
+    const team_ok = !builtin.single_threaded and members > 1 and members <= n and !in_task;
+    if (team_ok and serving.cmpxchgStrong(false, true, .acquire, .monotonic) == null) {
+        defer serving.store(false, .release);
+        // Every member must hold a thread of its own (a member waits at the
+        // barrier for the others): with n - 1 workers and the caller, and a
+        // member never leaving its thread before the last barrier, the job's
+        // `members` chunks are all claimed by distinct threads.
+        if (ensureWorkers(n)) {
+            var barrier = Barrier{ .members = members };
+            const Team = struct {
+                ctx: Ctx,
+                steps: usize,
+                barrier: *Barrier,
+                fn member(t: *const @This(), m: u32) void {
+                    for (0..t.steps) |s| {
+                        if (s > 0) t.barrier.wait();
+                        f(t.ctx, m, s);
+                    }
+                }
+            };
+            const team = Team{ .ctx = ctx, .steps = steps, .barrier = &barrier };
+            post(members, &team, Team.member);
+            return;
+        }
+    }
+    for (0..steps) |s| {
+        var m: u32 = 0;
+        while (m < members) : (m += 1) f(ctx, m, s);
+    }
+}
+
+/// A spinning barrier for a team of threads that each hold a core; after a
+/// while a waiter sleeps (a shared machine may have taken a member's core).
+const Barrier = struct {
+    members: u32,
+    arrived: std.atomic.Value(u32) = std.atomic.Value(u32).init(0),
+    /// Futex word: advanced by the last member to arrive.
+    phase: std.atomic.Value(u32) = std.atomic.Value(u32).init(0),
+    sleepers: std.atomic.Value(u32) = std.atomic.Value(u32).init(0),
+
+    fn wait(b: *Barrier) void {
+        const ph = b.phase.load(.acquire);
+        if (b.arrived.fetchAdd(1, .acq_rel) + 1 == b.members) {
+            b.arrived.store(0, .monotonic);
+            b.phase.store(ph +% 1, .seq_cst);
+            if (b.sleepers.load(.seq_cst) > 0) io().futexWake(u32, &b.phase.raw, std.math.maxInt(u32));
+            return;
+        }
+        var spins: u32 = 0;
+        while (b.phase.load(.acquire) == ph) {
+            if (spins < 100_000) {
+                spins += 1;
+                std.atomic.spinLoopHint();
+            } else {
+                _ = b.sleepers.fetchAdd(1, .seq_cst);
+                io().futexWaitUncancelable(u32, &b.phase.raw, ph);
+                _ = b.sleepers.fetchSub(1, .seq_cst);
+            }
+        }
+    }
+};
 
 /// Splits `n` items into chunks of at least `grain` items, at most a few per thread.
 pub fn chunkCount(n: usize, grain: usize) u32 {
@@ -235,6 +322,51 @@ test "back-to-back jobs with different chunk counts each run exactly their chunk
         expect += chunks;
         try std.testing.expectEqual(expect, hits.load(.monotonic));
     }
+}
+
+test "runSteps runs every member of a step after every member of the step before" {
+    const steps = 300;
+    const Ctx = struct {
+        done: *[steps]std.atomic.Value(u32),
+        members: u32,
+        bad: *std.atomic.Value(u32),
+    };
+    var done: [steps]std.atomic.Value(u32) = @splat(std.atomic.Value(u32).init(0));
+    var bad = std.atomic.Value(u32).init(0);
+    for ([_]u32{ 1, 2, 4 }) |threads| {
+        setNumThreads(threads);
+        for ([_]u32{ 1, 2, 3, 4, 7 }) |members| {
+            for (&done) |*d| d.store(0, .monotonic);
+            const ctx = Ctx{ .done = &done, .members = members, .bad = &bad };
+            runSteps(members, steps, &ctx, struct {
+                fn f(c: *const Ctx, m: u32, s: usize) void {
+                    std.debug.assert(m < c.members);
+                    if (s > 0 and c.done[s - 1].load(.acquire) != c.members) _ = c.bad.fetchAdd(1, .monotonic);
+                    if (c.done[s].load(.acquire) >= c.members) _ = c.bad.fetchAdd(1, .monotonic);
+                    _ = c.done[s].fetchAdd(1, .acq_rel);
+                }
+            }.f);
+            for (&done) |*d| try std.testing.expectEqual(members, d.load(.monotonic));
+            try std.testing.expectEqual(@as(u32, 0), bad.load(.monotonic));
+        }
+    }
+}
+
+test "runSteps from inside a chunk runs its members in place" {
+    setNumThreads(4);
+    const Inner = struct { n: *std.atomic.Value(u32) };
+    var n = std.atomic.Value(u32).init(0);
+    const outer = Inner{ .n = &n };
+    run(4, &outer, struct {
+        fn f(c: *const Inner, _: u32) void {
+            runSteps(3, 5, c, struct {
+                fn g(cc: *const Inner, _: u32, _: usize) void {
+                    _ = cc.n.fetchAdd(1, .monotonic);
+                }
+            }.g);
+        }
+    }.f);
+    try std.testing.expectEqual(@as(u32, 60), n.load(.monotonic));
 }
 
 test "run called from inside a chunk runs in place" {

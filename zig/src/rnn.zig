@@ -9,8 +9,9 @@
 //! per call (matmul.PackedB): packing them again at every step would move as
 //! many bytes as the step's multiply. Threads split the hidden units: a
 //! thread multiplies the gate columns of its own units and updates those
-//! units at once, so the only synchronisation is one pool job per step, whose
-//! end is the barrier the next step needs.
+//! units at once. A thread keeps its units for the whole loop (pool.runSteps),
+//! so the cell state and saved gates it wrote at one step are in its own cache
+//! at the next, and the only synchronisation is a barrier between steps.
 //!
 //! Shapes (row-major, H hidden units, B batch rows, T steps; a reverse
 //! direction walks t = T-1 down to 0, as PyTorch's `_reverse` weights do):
@@ -66,10 +67,10 @@ fn tanhS(comptime T: type, x: T) T {
     return std.math.tanh(x);
 }
 
-/// Chunks of a step's panels: two per thread, so a thread that finishes
-/// early takes another (at most one per panel).
-fn chunksFor(q_panels: usize) usize {
-    return @max(1, @min(q_panels, 2 * @as(usize, pool.numThreads())));
+/// Members of a time loop's team: one per thread, each keeping the same
+/// panels at every step (at most one per panel).
+fn membersFor(q_panels: usize) u32 {
+    return @intCast(@max(1, @min(q_panels, pool.numThreads())));
 }
 
 /// The units [first, end) that panels [q0, q1) of width nr cover.
@@ -110,8 +111,7 @@ fn Lstm(comptime T: type) type {
             gs: [*]T,
             d: Dims,
             q_panels: usize,
-            chunks: usize,
-            s: usize,
+            members: u32,
         };
 
         fn colOf(h: usize, p: usize) [2]usize {
@@ -162,30 +162,44 @@ fn Lstm(comptime T: type) type {
             }
         }
 
-        fn fwdTask(c: *const Fwd, chunk: u32) void {
+        fn fwdTask(c: *const Fwd, member: u32, s: usize) void {
             const d = c.d;
             const h = d.hidden;
-            const q0 = c.q_panels * chunk / c.chunks;
-            const q1 = c.q_panels * (chunk + 1) / c.chunks;
-            const t = d.time(c.s);
-            const tp = if (c.s == 0) t else d.time(c.s - 1);
-            const h_prev = if (c.s == 0) c.h0 else c.y + tp * d.batch * h;
+            const q0 = c.q_panels * member / c.members;
+            const q1 = c.q_panels * (member + 1) / c.members;
+            const t = d.time(s);
+            const tp = if (s == 0) t else d.time(s - 1);
+            const h_prev = if (s == 0) c.h0 else c.y + tp * d.batch * h;
             const ld = c.q_panels * 4 * NR;
-            // The gate math reads this step's rows after the multiply: more
-            // streams, and shorter, than the hardware prefetchers follow.
+            // The gate math reads and writes rows of its step that nothing
+            // has touched yet: more streams, and shorter, than the hardware
+            // prefetchers follow. Each row's lines for the next step are asked
+            // for as the row is done (spread out, so few requests wait at
+            // once, and a whole step ahead); the first step's before its
+            // multiply.
             const span = unitSpan(h, NR, c.q_panels, q0, q1);
-            prefetchUnits(T, .read, c.gx + t * d.batch * 4 * h, 4 * h, d.batch, 4, h, span);
-            prefetchUnits(T, .write, c.ws + t * d.batch * 5 * h, 5 * h, d.batch, 5, h, span);
-            prefetchUnits(T, .write, c.y + t * d.batch * h, h, d.batch, 1, h, span);
+            if (s == 0) fwdPrefetch(c, t, 0, d.batch, span);
             c.wt.mul(h_prev, h, d.batch, c.gs + q0 * 4 * NR, ld, q0 * 4, q1 * 4);
+            const next: ?usize = if (s + 1 < d.steps) d.time(s + 1) else null;
             for (0..d.batch) |b| {
                 const ws = c.ws + (t * d.batch + b) * 5 * h;
-                const c_prev = if (c.s == 0) c.c0 + b * h else c.ws + (tp * d.batch + b) * 5 * h + 4 * h;
+                const c_prev = if (s == 0) c.c0 + b * h else c.ws + (tp * d.batch + b) * 5 * h + 4 * h;
                 for (q0..q1) |q| {
                     const u = unitPanelOf(h, q);
                     gates(c.gs + b * ld + q * 4 * NR, c.gx + (t * d.batch + b) * 4 * h, c_prev, c.y + (t * d.batch + b) * h, ws, h, u[0], u[1]);
                 }
+                if (next) |tn| fwdPrefetch(c, tn, b, 1, span);
             }
+        }
+
+        /// Rows [b0, b0 + rows) of time t: gx to read, ws and y to write.
+        inline fn fwdPrefetch(c: *const Fwd, t: usize, b0: usize, rows: usize, span: [2]usize) void {
+            const d = c.d;
+            const h = d.hidden;
+            const r0 = t * d.batch + b0;
+            prefetchUnits(T, .read, c.gx + r0 * 4 * h, 4 * h, rows, 4, h, span);
+            prefetchUnits(T, .write, c.ws + r0 * 5 * h, 5 * h, rows, 5, h, span);
+            prefetchUnits(T, .write, c.y + r0 * h, h, rows, 1, h, span);
         }
 
         fn forward(gx: [*]const T, w_hh: [*]const T, h0: [*]const T, c0: [*]const T, y: [*]T, ws: [*]T, d: Dims) Error!void {
@@ -198,11 +212,8 @@ fn Lstm(comptime T: type) type {
             defer alloc.free(gs);
             // W_hh^T as B: B[k, j] = W_hh[j, k].
             const wt = P.pack(pack, w_hh, 1, h, h, q_panels * 4, h, colOf);
-            var ctx = Fwd{ .gx = gx, .h0 = h0, .c0 = c0, .y = y, .ws = ws, .wt = wt, .gs = gs.ptr, .d = d, .q_panels = q_panels, .chunks = chunksFor(q_panels), .s = 0 };
-            while (ctx.s < d.steps) : (ctx.s += 1) {
-                const cp: *const Fwd = &ctx;
-                pool.run(@intCast(ctx.chunks), cp, fwdTask);
-            }
+            const ctx = Fwd{ .gx = gx, .h0 = h0, .c0 = c0, .y = y, .ws = ws, .wt = wt, .gs = gs.ptr, .d = d, .q_panels = q_panels, .members = membersFor(q_panels) };
+            pool.runSteps(ctx.members, d.steps, &ctx, fwdTask);
         }
 
         const Bwd = struct {
@@ -221,9 +232,7 @@ fn Lstm(comptime T: type) type {
             dhs: [*]T,
             d: Dims,
             q_panels: usize,
-            chunks: usize,
-            /// The step to run; `steps` means the final dh0 multiply.
-            s: usize,
+            members: u32,
         };
 
         inline fn gateGrads(dh_in: [*]const T, carry: ?[*]const T, ws: [*]const T, c_prev: [*]const T, dc: [*]T, dg: [*]T, h: usize, first: usize, w: usize) void {
@@ -263,43 +272,54 @@ fn Lstm(comptime T: type) type {
             }
         }
 
-        fn bwdTask(c: *const Bwd, chunk: u32) void {
+        /// Team step `step` runs walk step `steps - 1 - step`; step `steps` is the
+        /// final dh0 multiply.
+        fn bwdTask(c: *const Bwd, member: u32, step: usize) void {
             const d = c.d;
             const h = d.hidden;
-            const q0 = c.q_panels * chunk / c.chunks;
-            const q1 = c.q_panels * (chunk + 1) / c.chunks;
+            const q0 = c.q_panels * member / c.members;
+            const q1 = c.q_panels * (member + 1) / c.members;
             const ld = c.q_panels * NR;
-            if (c.s < d.steps) {
-                const t = d.time(c.s);
-                const span = unitSpan(h, NR, c.q_panels, q0, q1);
-                prefetchUnits(T, .read, c.dy + t * d.batch * h, h, d.batch, 1, h, span);
-                prefetchUnits(T, .read, c.ws + t * d.batch * 5 * h, 5 * h, d.batch, 5, h, span);
-                prefetchUnits(T, .write, c.dg + t * d.batch * 4 * h, 4 * h, d.batch, 4, h, span);
-            }
+            const cs = if (step == d.steps) d.steps else d.steps - 1 - step;
+            const span = unitSpan(h, NR, c.q_panels, q0, q1);
+            // As in forward: the first step's rows before its multiply, each
+            // later step's a row at a time during the step before.
+            if (step == 0) bwdPrefetch(c, d.time(cs), 0, d.batch, span);
             // dG of the step processed before (the later one in the walk) @ W_hh.
-            const later = c.s + 1 < d.steps or c.s == d.steps;
+            const later = cs + 1 < d.steps or cs == d.steps;
             if (later) {
-                const tn = d.time(if (c.s == d.steps) 0 else c.s + 1);
+                const tn = d.time(if (cs == d.steps) 0 else cs + 1);
                 c.w.mul(c.dg + tn * d.batch * 4 * h, 4 * h, d.batch, c.dhs + q0 * NR, ld, q0, q1);
             }
-            if (c.s == d.steps) {
+            if (cs == d.steps) {
                 for (0..d.batch) |b| for (q0..q1) |q| {
                     const u = unitPanelOf(h, q);
                     @memcpy(c.dh0[b * h + u[0] ..][0..u[1]], c.dhs[b * ld + q * NR ..][0..u[1]]);
                 };
                 return;
             }
-            const t = d.time(c.s);
-            const tp = if (c.s == 0) t else d.time(c.s - 1);
+            const t = d.time(cs);
+            const tp = if (cs == 0) t else d.time(cs - 1);
             for (0..d.batch) |b| {
                 const row = t * d.batch + b;
-                const c_prev = if (c.s == 0) c.c0 + b * h else c.ws + (tp * d.batch + b) * 5 * h + 4 * h;
+                const c_prev = if (cs == 0) c.c0 + b * h else c.ws + (tp * d.batch + b) * 5 * h + 4 * h;
                 for (q0..q1) |q| {
                     const u = unitPanelOf(h, q);
                     const carry: ?[*]const T = if (later) c.dhs + b * ld + q * NR else null;
                     gateGrads(c.dy + row * h, carry, c.ws + row * 5 * h, c_prev, c.dc + b * h, c.dg + row * 4 * h, h, u[0], u[1]);
                 }
+                if (cs > 0) bwdPrefetch(c, tp, b, 1, span);
             }
+        }
+
+        /// Rows [b0, b0 + rows) of time t: dy and ws to read, dG to write.
+        inline fn bwdPrefetch(c: *const Bwd, t: usize, b0: usize, rows: usize, span: [2]usize) void {
+            const d = c.d;
+            const h = d.hidden;
+            const r0 = t * d.batch + b0;
+            prefetchUnits(T, .read, c.dy + r0 * h, h, rows, 1, h, span);
+            prefetchUnits(T, .read, c.ws + r0 * 5 * h, 5 * h, rows, 5, h, span);
+            prefetchUnits(T, .write, c.dg + r0 * 4 * h, 4 * h, rows, 4, h, span);
         }
 
         fn backward(w_hh: [*]const T, h0: [*]const T, c0: [*]const T, y: [*]const T, ws: [*]const T, dy: [*]const T, dc_last: [*]const T, dg: [*]T, dh0: [*]T, dc0: [*]T, d: Dims) Error!void {
@@ -313,18 +333,9 @@ fn Lstm(comptime T: type) type {
             // W_hh itself as B: B[k, u] = W_hh[k, u].
             const w = P.pack(pack, w_hh, h, 1, 4 * h, q_panels, h, unitPanelOf);
             @memcpy(dc0[0 .. d.batch * h], dc_last[0 .. d.batch * h]);
-            var ctx = Bwd{ .h0 = h0, .c0 = c0, .y = y, .ws = ws, .dy = dy, .dg = dg, .dc = dc0, .dh0 = dh0, .w = w, .dhs = dhs.ptr, .d = d, .q_panels = q_panels, .chunks = chunksFor(q_panels), .s = d.steps };
+            const ctx = Bwd{ .h0 = h0, .c0 = c0, .y = y, .ws = ws, .dy = dy, .dg = dg, .dc = dc0, .dh0 = dh0, .w = w, .dhs = dhs.ptr, .d = d, .q_panels = q_panels, .members = membersFor(q_panels) };
             // Steps from the last processed to the first, then dh0.
-            var s: usize = d.steps;
-            while (s > 0) {
-                s -= 1;
-                ctx.s = s;
-                const cp: *const Bwd = &ctx;
-                pool.run(@intCast(ctx.chunks), cp, bwdTask);
-            }
-            ctx.s = d.steps;
-            const cp: *const Bwd = &ctx;
-            pool.run(@intCast(ctx.chunks), cp, bwdTask);
+            pool.runSteps(ctx.members, d.steps + 1, &ctx, bwdTask);
         }
 
         // -------------------------------------------------------------- reference
@@ -424,8 +435,7 @@ fn Gru(comptime T: type) type {
             gs: [*]T,
             d: Dims,
             q_panels: usize,
-            chunks: usize,
-            s: usize,
+            members: u32,
         };
 
         fn colOf(h: usize, p: usize) [2]usize {
@@ -469,13 +479,13 @@ fn Gru(comptime T: type) type {
             }
         }
 
-        fn fwdTask(c: *const Fwd, chunk: u32) void {
+        fn fwdTask(c: *const Fwd, member: u32, s: usize) void {
             const d = c.d;
             const h = d.hidden;
-            const q0 = c.q_panels * chunk / c.chunks;
-            const q1 = c.q_panels * (chunk + 1) / c.chunks;
-            const t = d.time(c.s);
-            const h_prev = if (c.s == 0) c.h0 else c.y + d.time(c.s - 1) * d.batch * h;
+            const q0 = c.q_panels * member / c.members;
+            const q1 = c.q_panels * (member + 1) / c.members;
+            const t = d.time(s);
+            const h_prev = if (s == 0) c.h0 else c.y + d.time(s - 1) * d.batch * h;
             const ld = c.q_panels * 3 * NR;
             const span = unitSpan(h, NR, c.q_panels, q0, q1);
             prefetchUnits(T, .read, c.gx + t * d.batch * 3 * h, 3 * h, d.batch, 3, h, span);
@@ -500,11 +510,8 @@ fn Gru(comptime T: type) type {
             const gs = try alloc.alloc(T, d.batch * q_panels * 3 * NR);
             defer alloc.free(gs);
             const wt = P.pack(pack, w_hh, 1, h, h, q_panels * 3, h, colOf);
-            var ctx = Fwd{ .gx = gx, .b_hh = b_hh, .h0 = h0, .y = y, .ws = ws, .wt = wt, .gs = gs.ptr, .d = d, .q_panels = q_panels, .chunks = chunksFor(q_panels), .s = 0 };
-            while (ctx.s < d.steps) : (ctx.s += 1) {
-                const cp: *const Fwd = &ctx;
-                pool.run(@intCast(ctx.chunks), cp, fwdTask);
-            }
+            const ctx = Fwd{ .gx = gx, .b_hh = b_hh, .h0 = h0, .y = y, .ws = ws, .wt = wt, .gs = gs.ptr, .d = d, .q_panels = q_panels, .members = membersFor(q_panels) };
+            pool.runSteps(ctx.members, d.steps, &ctx, fwdTask);
         }
 
         const Bwd = struct {
@@ -520,8 +527,7 @@ fn Gru(comptime T: type) type {
             dhs: [*]T,
             d: Dims,
             q_panels: usize,
-            chunks: usize,
-            s: usize,
+            members: u32,
         };
 
         inline fn gateGrads(dy: [*]const T, carry: ?[*]const T, z_next: ?[*]const T, ws: [*]const T, h_prev: [*]const T, dh_io: [*]T, dgx: [*]T, dgh: [*]T, h: usize, first: usize, w: usize) void {
@@ -567,24 +573,27 @@ fn Gru(comptime T: type) type {
             }
         }
 
-        fn bwdTask(c: *const Bwd, chunk: u32) void {
+        /// Team step `step` runs walk step `steps - 1 - step`; step `steps` is the
+        /// final dh0 multiply.
+        fn bwdTask(c: *const Bwd, member: u32, step: usize) void {
             const d = c.d;
             const h = d.hidden;
-            const q0 = c.q_panels * chunk / c.chunks;
-            const q1 = c.q_panels * (chunk + 1) / c.chunks;
+            const q0 = c.q_panels * member / c.members;
+            const q1 = c.q_panels * (member + 1) / c.members;
             const ld = c.q_panels * NR;
-            if (c.s < d.steps) {
-                const t = d.time(c.s);
+            const cs = if (step == d.steps) d.steps else d.steps - 1 - step;
+            if (cs < d.steps) {
+                const t = d.time(cs);
                 const span = unitSpan(h, NR, c.q_panels, q0, q1);
                 prefetchUnits(T, .read, c.dy + t * d.batch * h, h, d.batch, 1, h, span);
                 prefetchUnits(T, .read, c.ws + t * d.batch * 4 * h, 4 * h, d.batch, 4, h, span);
                 prefetchUnits(T, .write, c.dgx + t * d.batch * 3 * h, 3 * h, d.batch, 3, h, span);
                 prefetchUnits(T, .write, c.dgh + t * d.batch * 3 * h, 3 * h, d.batch, 3, h, span);
             }
-            const later = c.s + 1 < d.steps or c.s == d.steps;
-            const tn = d.time(if (c.s == d.steps) 0 else @min(c.s + 1, d.steps - 1));
+            const later = cs + 1 < d.steps or cs == d.steps;
+            const tn = d.time(if (cs == d.steps) 0 else @min(cs + 1, d.steps - 1));
             if (later) c.w.mul(c.dgh + tn * d.batch * 3 * h, 3 * h, d.batch, c.dhs + q0 * NR, ld, q0, q1);
-            if (c.s == d.steps) {
+            if (cs == d.steps) {
                 // dh0 = dgh[first] @ W_hh + dh[first] z[first], over dh in place.
                 for (0..d.batch) |b| for (q0..q1) |q| {
                     const u = unitPanelOf(h, q);
@@ -593,10 +602,10 @@ fn Gru(comptime T: type) type {
                 };
                 return;
             }
-            const t = d.time(c.s);
+            const t = d.time(cs);
             for (0..d.batch) |b| {
                 const row = t * d.batch + b;
-                const h_prev = if (c.s == 0) c.h0 + b * h else c.y + (d.time(c.s - 1) * d.batch + b) * h;
+                const h_prev = if (cs == 0) c.h0 + b * h else c.y + (d.time(cs - 1) * d.batch + b) * h;
                 const z_next: ?[*]const T = if (later) c.ws + (tn * d.batch + b) * 4 * h + h else null;
                 for (q0..q1) |q| {
                     const u = unitPanelOf(h, q);
@@ -615,17 +624,9 @@ fn Gru(comptime T: type) type {
             const dhs = try alloc.alloc(T, d.batch * q_panels * NR);
             defer alloc.free(dhs);
             const w = P.pack(pack, w_hh, h, 1, 3 * h, q_panels, h, unitPanelOf);
-            var ctx = Bwd{ .h0 = h0, .y = y, .ws = ws, .dy = dy, .dgx = dgx, .dgh = dgh, .dh = dh0, .w = w, .dhs = dhs.ptr, .d = d, .q_panels = q_panels, .chunks = chunksFor(q_panels), .s = 0 };
-            var s: usize = d.steps;
-            while (s > 0) {
-                s -= 1;
-                ctx.s = s;
-                const cp: *const Bwd = &ctx;
-                pool.run(@intCast(ctx.chunks), cp, bwdTask);
-            }
-            ctx.s = d.steps;
-            const cp: *const Bwd = &ctx;
-            pool.run(@intCast(ctx.chunks), cp, bwdTask);
+            const ctx = Bwd{ .h0 = h0, .y = y, .ws = ws, .dy = dy, .dgx = dgx, .dgh = dgh, .dh = dh0, .w = w, .dhs = dhs.ptr, .d = d, .q_panels = q_panels, .members = membersFor(q_panels) };
+            // Steps from the last processed to the first, then dh0.
+            pool.runSteps(ctx.members, d.steps + 1, &ctx, bwdTask);
         }
 
         fn forwardReference(gx: [*]const T, w_hh: [*]const T, b_hh: [*]const T, h0: [*]const T, y: [*]T, ws: [*]T, d: Dims) void {
