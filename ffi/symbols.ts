@@ -213,6 +213,10 @@ export const SYMBOLS = {
     ],
     result: "i32",
   },
+  zeno_linalg: {
+    parameters: ["i32", "i32", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
+    result: "i32",
+  },
   zeno_lstm_forward: {
     parameters: ["i32", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
     result: "i32",

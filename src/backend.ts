@@ -142,6 +142,24 @@ export const SCAN = { cumsum: 0, cumprod: 1, logcumsumexp: 2 } as const;
 /** A scan op name. */
 export type ScanOp = keyof typeof SCAN;
 
+/** The factorizations the `linalg` kernel runs (zig/src/linalg.zig's Op). */
+export const LINALG = { lu: 0, luSolve: 1, cholesky: 2, qr: 3, eigh: 4, svd: 5 } as const;
+/** A factorization of the `linalg` kernel. */
+export type LinalgOp = keyof typeof LINALG;
+
+/**
+ * Sizes of one `linalg` call: `batch` matrices of m x n; `k` is the number of
+ * right-hand sides (luSolve), 1 for complete/full factors (qr, svd) or for
+ * the upper triangle (eigh); `vectors` asks eigh and svd for their vectors.
+ */
+export interface LinalgDims {
+  batch: number;
+  m: number;
+  n: number;
+  k: number;
+  vectors: boolean;
+}
+
 /** Reductions, numbered as in zig/src/reduce.zig. */
 export const REDUCE = {
   sum: 0,
@@ -264,6 +282,13 @@ export interface Backend {
    * down. All contiguous, float32 or float64. Optional, as are lstmBackward,
    * gru and gruBackward: without them the recurrence is composed.
    */
+  /**
+   * Batched dense factorizations (zig/src/linalg.zig, whose file comment
+   * gives each op's buffers in order): every view contiguous, float32 or
+   * float64 (pivots and status codes int32), computed in float64. Optional:
+   * without it the linalg functions raise a clear error.
+   */
+  linalg?(op: LinalgOp, bufs: readonly (View | null)[], dims: LinalgDims): void;
   lstm?(gx: View, wHh: View, h0: View, c0: View, y: View, ws: View, reverse: boolean): void;
   /**
    * LSTM's backward from what lstm saved: dy: [T, B, H] (the gradient of y),

@@ -14,6 +14,9 @@ import {
   BINARY,
   type BinaryOp,
   type DirectConv,
+  LINALG,
+  type LinalgDims,
+  type LinalgOp,
   OPTIM,
   type OptimKind,
   REDUCE,
@@ -386,6 +389,7 @@ export function setNumThreads(n: number): void {
 }
 
 const hyperBuf = new Float64Array(12);
+const linalgMeta = new Int32Array(10);
 
 function data(v: View, op: string): TypedArray {
   const s = v.storage;
@@ -820,6 +824,32 @@ export const cpuBackend: Backend = {
         directMeta,
       ),
       "conv2d",
+    );
+  },
+
+  linalg(op: LinalgOp, bufs: readonly (View | null)[], dims: LinalgDims): void {
+    if (dims.batch === 0) return;
+    const name = `linalg.${op}`;
+    const b = [0, 1, 2, 3, 4].map((i) => bufs[i] ?? null);
+    for (let i = 0; i < 5; i++) linalgMeta[i] = b[i]?.offset ?? 0;
+    linalgMeta[5] = dims.batch;
+    linalgMeta[6] = dims.m;
+    linalgMeta[7] = dims.n;
+    linalgMeta[8] = dims.k;
+    linalgMeta[9] = dims.vectors ? 1 : 0;
+    const first = b[0]!;
+    check(
+      native().zeno_linalg(
+        LINALG[op],
+        DTYPE_CODE[first.dtype],
+        b[0] && data(b[0], name),
+        b[1] && data(b[1], name),
+        b[2] && data(b[2], name),
+        b[3] && data(b[3], name),
+        b[4] && data(b[4], name),
+        linalgMeta,
+      ),
+      name,
     );
   },
 

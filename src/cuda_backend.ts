@@ -19,6 +19,8 @@ import {
   type Backend,
   BINARY,
   type BinaryOp,
+  type LinalgDims,
+  type LinalgOp,
   OPTIM,
   type OptimKind,
   REDUCE,
@@ -35,10 +37,10 @@ import {
   type Window2dOp,
 } from "./backend.ts";
 import { type DType, DTYPE_CODE, ITEMSIZE, STORAGE_CTOR, type TypedArray } from "./dtype.ts";
-import { numel as numelOf } from "./shape.ts";
+import { contiguousStrides, numel as numelOf } from "./shape.ts";
 import { gatherLayout, layout, meta, windowLayout } from "./layout.ts";
 import { deviceMismatch, disposedError } from "./lifetime.ts";
-import { attentionLayout, rnnLayout, toStorageValue } from "./cpu_backend.ts";
+import { attentionLayout, cpuBackend, rnnLayout, toStorageValue } from "./cpu_backend.ts";
 
 /** @internal The native exports, the CUDA ones included (zig/src/cuda/DESIGN.md). */
 export type CudaSymbols = ZenoSymbols;
@@ -643,6 +645,41 @@ export class CudaBackend implements Backend {
       dst.dtype,
       ` for dimension ${dim} with size ${dst.shape[dim]}`,
     );
+  }
+
+  /**
+   * The factorizations have no device kernels yet: the matrices go to the
+   * host, the CPU kernel factors them there (in float64, as on the CPU), and
+   * every buffer comes back (luSolve writes its right-hand side in place).
+   */
+  linalg(op: LinalgOp, bufs: readonly (View | null)[], dims: LinalgDims): void {
+    const host = bufs.map((v) => {
+      if (!v) return null;
+      const data = this.toHost(v);
+      const view: View = {
+        storage: cpuBackend.fromHost(v.dtype, data),
+        dtype: v.dtype,
+        shape: v.shape,
+        strides: contiguousStrides(v.shape),
+        offset: 0,
+      };
+      return view;
+    });
+    try {
+      cpuBackend.linalg!(op, host, dims);
+      bufs.forEach((v, i) => {
+        const h = host[i];
+        if (!v || !h) return;
+        const up = this.fromHost(v.dtype, cpuBackend.toHost(h));
+        try {
+          this.copy({ ...h, storage: up }, v);
+        } finally {
+          up.dispose();
+        }
+      });
+    } finally {
+      for (const h of host) h?.storage.dispose();
+    }
   }
 
   sort(x: View, axis: Axis3, values: View, indices: View, descending: boolean): void {

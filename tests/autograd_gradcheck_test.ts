@@ -507,6 +507,60 @@ const CASES: GCase[] = [
       leaf([9], 126),
     ],
   },
+  // linear algebra: well-conditioned inputs (a shifted diagonal, a
+  // symmetric positive-definite matrix), vectors squared (sign-free)
+  { name: "linalg.det", fn: (x) => zn.linalg.det(x), inputs: () => [leaf([2, 3, 3], 140)] },
+  {
+    name: "linalg.slogdet",
+    fn: (x) => zn.linalg.slogdet(x).logabsdet,
+    inputs: () => [leaf([3, 3], 141)],
+  },
+  {
+    name: "linalg.inv",
+    fn: (x) => zn.linalg.inv(x.add(zn.eye(3, { dtype: "float64" }).mul(2))),
+    inputs: () => [leaf([3, 3], 142)],
+  },
+  {
+    name: "linalg.solve",
+    fn: (a, b) => zn.linalg.solve(a.add(zn.eye(3, { dtype: "float64" }).mul(2)), b),
+    inputs: () => [leaf([2, 3, 3], 143), leaf([3, 2], 144)],
+  },
+  {
+    name: "linalg.cholesky",
+    fn: (x) => zn.linalg.cholesky(x.matmul(x.mT).add(zn.eye(3, { dtype: "float64" }))),
+    inputs: () => [leaf([3, 3], 145)],
+  },
+  {
+    name: "linalg.qr",
+    fn: (x) => {
+      const { Q, R } = zn.linalg.qr(x);
+      return [Q, R];
+    },
+    inputs: () => [leaf([4, 3], 146)],
+  },
+  {
+    name: "linalg.eigh",
+    fn: (x) => {
+      const { eigenvalues, eigenvectors } = zn.linalg.eigh(x.add(x.mT));
+      return [eigenvalues, eigenvectors.square()];
+    },
+    inputs: () => [leaf([3, 3], 147)],
+  },
+  {
+    name: "linalg.eigvalsh",
+    fn: (x) => zn.linalg.eigvalsh(x.add(x.mT)),
+    inputs: () => [leaf([3, 3], 148)],
+  },
+  {
+    name: "linalg.svd",
+    fn: (x) => {
+      const { U, S, Vh } = zn.linalg.svd(x, { fullMatrices: false });
+      return [U.square(), S, Vh.square()];
+    },
+    inputs: () => [leaf([4, 3], 149)],
+  },
+  { name: "linalg.svdvals", fn: (x) => zn.linalg.svdvals(x), inputs: () => [leaf([3, 4], 150)] },
+  { name: "linalg.pinv", fn: (x) => zn.linalg.pinv(x), inputs: () => [leaf([3, 4], 151)] },
 ];
 
 /** The rule names in the graphs of `outs`. */

@@ -716,3 +716,27 @@ gpuTest("out of memory names the allocator's numbers", () => {
   assert(err.message.includes("reserved"), err.message);
   assertEquals(zn.ones([4], { device: "cuda" }).sum().item(), 4); // still usable afterwards
 });
+
+gpuTest("linalg: factorizations and their gradients match the CPU's", () => {
+  for (const dtype of ["float32", "float64"] as const) {
+    const a = rnd([2, 4, 4], dtype);
+    const spd = a.matmul(a.mT).add(zn.eye(4, { dtype }).mul(4));
+    const b = rnd([2, 4, 3], dtype);
+    const L = zn.linalg;
+    both(`linalg ${dtype}`, [a, spd, b], (x, s, r) => [
+      L.det(x),
+      L.inv(x),
+      L.solve(x, r),
+      L.cholesky(s),
+      L.qr(x).R,
+      L.eigvalsh(s),
+      L.svdvals(x),
+      L.pinv(x),
+    ], dtype === "float32" ? 1e-4 : 1e-9);
+    both(`linalg gradient ${dtype}`, [a], (x) => {
+      const leaf = x.detach().requiresGrad_(true);
+      L.det(leaf).sum().add(L.inv(leaf).sum()).add(L.svdvals(leaf).sum()).backward();
+      return leaf.grad!;
+    }, dtype === "float32" ? 1e-3 : 1e-8);
+  }
+});

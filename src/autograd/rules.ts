@@ -28,6 +28,12 @@ import * as rf from "../nn/rnn_fused.ts";
 import { hookPackRule } from "../nn/module_hooks.ts";
 import { customFunctionRule } from "./function.ts";
 import { groupViewRule } from "./group.ts";
+import * as lu from "../linalg/lu.ts";
+import { linalgCholeskyRule } from "../linalg/cholesky.ts";
+import { linalgQrRule } from "../linalg/qr.ts";
+import { linalgEighRule, linalgEigvalshRule } from "../linalg/eigh.ts";
+import { linalgSvdRule, linalgSvdvalsRule } from "../linalg/svd.ts";
+import { linalgPinvRule } from "../linalg/pinv.ts";
 
 /** A derivative rule. */
 export type Rule = (
@@ -466,6 +472,18 @@ export const RULES: Record<string, Rule> = {
   avgPool2dBackward: pl.avgPool2dBackwardRule,
   adaptiveAvgPool2d: pl.adaptiveAvgPool2dRule,
   adaptiveAvgPool2dBackward: pl.adaptiveAvgPool2dBackwardRule,
+  // linear algebra (src/linalg/*.ts)
+  linalgDet: lu.linalgDetRule,
+  linalgLogAbsDet: lu.linalgLogAbsDetRule,
+  linalgInv: lu.linalgInvRule,
+  linalgSolve: lu.linalgSolveRule,
+  linalgCholesky: linalgCholeskyRule,
+  linalgQr: linalgQrRule,
+  linalgEigh: linalgEighRule,
+  linalgEigvalsh: linalgEigvalshRule,
+  linalgSvd: linalgSvdRule,
+  linalgSvdvals: linalgSvdvalsRule,
+  linalgPinv: linalgPinvRule,
 };
 for (const op of UNARY_NAMES) RULES[op] = unaryRule(op);
 

@@ -23,6 +23,7 @@ const norm = @import("norm.zig");
 const loss = @import("loss.zig");
 const rnn = @import("rnn.zig");
 const attn = @import("attention.zig");
+const la = @import("linalg.zig");
 
 /// Bumped whenever an export's signature or meaning changes.
 pub const abi_version: u32 = 1;
@@ -444,6 +445,22 @@ export fn zeno_cross_entropy_backward(dtype: i32, x: [*]u8, t: [*]u8, lse: [*]u8
     return 0;
 }
 
+/// Batched dense linear algebra (linalg.zig): op (linalg.Op), the op's
+/// buffers in the order linalg.zig's file comment lists them (null where it
+/// has fewer), meta: i32[10] [five element offsets, batch, m, n, k, vectors].
+/// Each matrix is contiguous and row-major.
+export fn zeno_linalg(op: i32, dtype: i32, b0: ?[*]u8, b1: ?[*]u8, b2: ?[*]u8, b3: ?[*]u8, b4: ?[*]u8, meta: [*]const i32) callconv(.c) i32 {
+    const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
+    const o = std.enums.fromInt(la.Op, op) orelse return status(error.InvalidArgument);
+    for (0..10) |i| if (meta[i] < 0) return status(error.InvalidArgument);
+    const bases = [5]?[*]u8{ b0, b1, b2, b3, b4 };
+    var bufs: [5]la.Buf = undefined;
+    for (&bufs, bases, 0..) |*b, base, i| b.* = .{ .base = base, .off = @intCast(meta[i]) };
+    const dims = la.Dims{ .batch = @intCast(meta[5]), .m = @intCast(meta[6]), .n = @intCast(meta[7]), .k = @intCast(meta[8]), .vectors = meta[9] != 0 };
+    la.run(o, d, bufs, dims) catch |e| return status(e);
+    return 0;
+}
+
 test {
     _ = loss;
     _ = norm;
@@ -458,6 +475,7 @@ test {
     _ = @import("vmath.zig");
     _ = @import("rnn.zig");
     _ = @import("attention.zig");
+    _ = la;
 }
 
 // ---------------------------------------------------------------- CUDA
