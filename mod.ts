@@ -219,7 +219,7 @@ export type {
   SearchsortedOptions,
 } from "./src/ops/selection.ts";
 export { oneHot } from "./src/ops/one_hot.ts";
-export { gather, indexSelect, maskedFill } from "./src/ops/indexing.ts";
+export { gather, indexSelect, maskedFill, scatterAdd } from "./src/ops/indexing.ts";
 export type { IndexPutOptions } from "./src/ops/indexing.ts";
 export { sort, topk } from "./src/ops/sort.ts";
 export { multinomial } from "./src/ops/multinomial.ts";

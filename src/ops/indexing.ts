@@ -448,6 +448,20 @@ export function scatter(
 }
 
 /**
+ * A copy of `x` with `src` added at `index` along `dim` (torch.scatter_add):
+ * out[index[i][j]][j] += src[i][j] for dim 0, and so on.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.scatterAdd(zn.zeros([3]), 0, zn.tensor([0n, 0n, 2n]), zn.tensor([1.0, 2.0, 3.0])).toArray(); // [3, 0, 3]
+ * ```
+ */
+export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
+  return scatter(x, dim, index, src, true);
+}
+
+/**
  * Slices along `dim` at the int64 indices of a 1-D `index`.
  *
  * @example
