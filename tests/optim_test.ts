@@ -332,3 +332,58 @@ for (const r of fx.half.runs) {
     ok(worst <= ulp, `largest relative difference ${worst}`);
   });
 }
+
+interface LbfgsRun {
+  line_search: "strong_wolfe" | null;
+  opts: { max_iter: number; history_size?: number; lr?: number };
+  steps: { loss: number; w: number[]; b: number[]; func_evals: number; n_iter: number }[];
+}
+
+Deno.test("LBFGS follows PyTorch's iterates, with and without the strong-Wolfe line search", () => {
+  const lb = (fx as unknown as {
+    lbfgs: { x: number[]; y: number[]; w0: number[]; runs: LbfgsRun[] };
+  }).lbfgs;
+  const x = zn.tensor(lb.x, { dtype: "float64" }).reshape([8, 3]);
+  const y = zn.tensor(lb.y, { dtype: "float64" });
+  for (const run of lb.runs) {
+    const w = zn.tensor(lb.w0, { dtype: "float64", requiresGrad: true });
+    const b = zn.zeros([1], { dtype: "float64", requiresGrad: true });
+    const opt = new zn.optim.LBFGS([w, b], {
+      lineSearchFn: run.line_search,
+      maxIter: run.opts.max_iter,
+      ...(run.opts.history_size ? { historySize: run.opts.history_size } : {}),
+      ...(run.opts.lr ? { lr: run.opts.lr } : {}),
+    });
+    const closure = () => {
+      opt.zeroGrad();
+      const loss = x.matmul(w).add(b).sub(y).square().mean().add(w.pow(4).sum().mul(0.05));
+      loss.backward();
+      return loss;
+    };
+    const what = `LBFGS ${run.line_search} ${JSON.stringify(run.opts)}`;
+    run.steps.forEach((want, i) => {
+      const loss = opt.step(closure).item() as number;
+      const got = [...(w.toArray() as number[]), ...(b.toArray() as number[])];
+      const expect = [...want.w, ...want.b];
+      const diff = Math.max(...got.map((v, j) => Math.abs(v - expect[j])));
+      ok(diff < 1e-9, `${what} step ${i}: largest parameter difference ${diff}`);
+      ok(Math.abs(loss - want.loss) < 1e-9, `${what} step ${i}: loss ${loss}, want ${want.loss}`);
+      const st = opt.state.get(w)!;
+      deepEqual([st.func_evals, st.n_iter], [want.func_evals, want.n_iter], `${what} step ${i}`);
+    });
+  }
+});
+
+Deno.test("LBFGS rejects a missing closure, parameter groups and unknown line searches", () => {
+  const w = zn.zeros([2], { requiresGrad: true });
+  throws(() => new zn.optim.LBFGS([w]).step(), /closure/);
+  throws(
+    () =>
+      new zn.optim.LBFGS([{ params: [w] }, { params: [zn.zeros([1], { requiresGrad: true })] }]),
+    /parameter groups/,
+  );
+  throws(
+    () => new zn.optim.LBFGS([w], { lineSearchFn: "armijo" as "strong_wolfe" }),
+    /strong_wolfe/,
+  );
+});

@@ -242,7 +242,6 @@ const PENDING = new Set([
   "nn.Conv3d",
   "nn.MaxPool3d",
   "nn.CTCLoss",
-  "optim.LBFGS",
   "optim.swaUtils.AveragedModel",
 ]);
 

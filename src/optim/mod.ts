@@ -25,4 +25,5 @@ export * from "./rmsprop.ts";
 export * from "./adagrad.ts";
 export * from "./adam_variants.ts";
 export * from "./adadelta.ts";
+export * from "./lbfgs.ts";
 export * as lrScheduler from "./lr_scheduler.ts";
