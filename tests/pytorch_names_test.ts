@@ -234,8 +234,6 @@ const NAMES: [string, string][] = [
 /** Names not built yet: each must be missing (remove it here once it exists). */
 const PENDING = new Set([
   "scatterReduce",
-  "nn.functional.gridSample",
-  "nn.functional.affineGrid",
   "nn.functional.conv3d",
   "nn.functional.maxPool3d",
   "nn.functional.ctcLoss",

@@ -17,6 +17,7 @@ export * from "./linear.ts";
 export { bilinear } from "../bilinear.ts";
 export * from "./pixel_shuffle.ts";
 export * from "./interpolate.ts";
+export * from "./grid_sample.ts";
 export * from "./fold.ts";
 export { cosineSimilarity, pairwiseDistance } from "../../ops/distance.ts";
 export * from "./dropout.ts";
