@@ -10,6 +10,7 @@ import { Module } from "./module.ts";
 import { Parameter } from "./parameter.ts";
 import { conv1d, conv2d, convTranspose2d, type SizeArg } from "./functional/conv.ts";
 import { sizeArg } from "./functional/conv_kernels.ts";
+import { conv3d } from "./functional/conv3d.ts";
 import { resetWeightAndBias } from "./default_init.ts";
 import { checkOptions, optionKeys } from "../options.ts";
 import { checkSizeArg } from "../args.ts";
@@ -124,7 +125,7 @@ abstract class ConvNd extends Module {
     kernelSize: SizeArg,
     opts: ConvModuleOptions,
   ) {
-    checkOptions(nd === 1 ? "Conv1d" : "Conv2d", opts, CONV_KEYS);
+    checkOptions(`Conv${nd}d`, opts, CONV_KEYS);
     super();
     const groups = opts.groups ?? 1;
     checkGroups(inChannels, outChannels, groups, this.constructor.name);
@@ -212,6 +213,37 @@ export class Conv2d extends ConvNd {
   /** Convolves the input. */
   override forward(input: Tensor): Tensor {
     return conv2d(input, this.weight, this.bias, {
+      stride: this.stride,
+      padding: this.padding,
+      dilation: this.dilation,
+      groups: this.groups,
+    });
+  }
+}
+
+/**
+ * 3-D convolution over `[N, C, D, H, W]` inputs.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const conv = new zn.nn.Conv3d(2, 4, 3, { padding: 1 });
+ * conv.call(zn.randn([1, 2, 4, 6, 6])).shape; // [1, 4, 4, 6, 6]
+ * ```
+ */
+export class Conv3d extends ConvNd {
+  /** A 3-D convolution from `inChannels` to `outChannels` with a `kernelSize` kernel. */
+  constructor(
+    inChannels: number,
+    outChannels: number,
+    kernelSize: SizeArg,
+    opts: ConvModuleOptions = {},
+  ) {
+    super(3, inChannels, outChannels, kernelSize, opts);
+  }
+  /** Convolves the input. */
+  override forward(input: Tensor): Tensor {
+    return conv3d(input, this.weight, this.bias, {
       stride: this.stride,
       padding: this.padding,
       dilation: this.dilation,

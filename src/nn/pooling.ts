@@ -6,6 +6,7 @@
 import type { Tensor } from "../tensor.ts";
 import { Module } from "./module.ts";
 import type { SizeArg } from "./functional/conv.ts";
+import { maxPool3d } from "./functional/conv3d.ts";
 import {
   adaptiveAvgPool2d,
   adaptiveMaxPool2d,
@@ -136,6 +137,31 @@ export class MaxPool2d extends WindowPool<MaxPoolModuleOptions> {
   /** @internal */
   protected pool(input: Tensor, kernelSize: SizeArg, opts: MaxPoolModuleOptions): Tensor {
     return maxPool2d(input, kernelSize, opts);
+  }
+}
+
+/**
+ * 3-D max pooling over `[N, C, D, H, W]` inputs (no indices).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * new zn.nn.MaxPool3d(2).call(zn.randn([1, 2, 4, 4, 4])).shape; // [1, 2, 2, 2, 2]
+ * ```
+ */
+export class MaxPool3d extends WindowPool<Omit<MaxPoolModuleOptions, "returnIndices">> {
+  /** A pool with a `kernelSize` window. */
+  constructor(kernelSize: SizeArg, opts: Omit<MaxPoolModuleOptions, "returnIndices"> = {}) {
+    checkOptions("MaxPool3d", opts, ["stride", "padding", "dilation", "ceilMode"]);
+    super(kernelSize, opts);
+  }
+  /** @internal */
+  protected pool(
+    input: Tensor,
+    kernelSize: SizeArg,
+    opts: Omit<MaxPoolModuleOptions, "returnIndices">,
+  ): Tensor {
+    return maxPool3d(input, kernelSize, opts);
   }
 }
 

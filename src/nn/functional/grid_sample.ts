@@ -9,7 +9,7 @@
  */
 import type { Tensor } from "../../tensor.ts";
 import { fmtShape } from "../../shape.ts";
-import { checkTensor } from "../../args.ts";
+import { checkIntList, checkTensor } from "../../args.ts";
 import { checkOptions } from "../../options.ts";
 import { linspace, ones } from "../../ops/creation.ts";
 import { stack } from "../../ops/join.ts";
@@ -41,6 +41,7 @@ export function affineGrid(
   const op = "affineGrid";
   checkOptions(op, opts, ["alignCorners"]);
   checkTensor(theta, op, "theta");
+  checkIntList(size, op, "size", { min: 0 });
   if (size.length !== 4) {
     throw new RangeError(
       `${op}: only 4-D sizes ([N, C, H, W]) are supported, got ${fmtShape(size)}`,

@@ -18,6 +18,7 @@ export { bilinear } from "../bilinear.ts";
 export * from "./pixel_shuffle.ts";
 export * from "./interpolate.ts";
 export * from "./grid_sample.ts";
+export * from "./conv3d.ts";
 export * from "./fold.ts";
 export { cosineSimilarity, pairwiseDistance } from "../../ops/distance.ts";
 export * from "./dropout.ts";
