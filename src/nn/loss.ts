@@ -8,6 +8,7 @@ import type { Tensor } from "../tensor.ts";
 import { Module } from "./module.ts";
 import * as F from "./functional/loss.ts";
 import type { Reduction } from "./functional/loss.ts";
+import { ctcLoss, type CTCLossOptions } from "./functional/ctc_loss.ts";
 import { checkOptions, optionKeys } from "../options.ts";
 
 /**
@@ -323,6 +324,37 @@ export class KLDivLoss extends Module {
   /** The loss of log-probabilities `input` against `target`. */
   override forward(input: Tensor, target: Tensor): Tensor {
     return F.klDiv(input, target, { reduction: this.reduction, logTarget: this.logTarget });
+  }
+}
+
+/**
+ * {@link ctcLoss} as a module: `call(logProbs, targets, inputLengths, targetLengths)`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const ctc = new zn.nn.CTCLoss({ blank: 0 });
+ * const logProbs = zn.randn([5, 1, 3]).logSoftmax(2);
+ * ctc.call(logProbs, zn.tensor([[1n, 2n]]), [5], [2]).shape; // []
+ * ```
+ */
+export class CTCLoss extends Module {
+  /** The options the loss was made with. */
+  readonly options: CTCLossOptions;
+  /** A CTC loss. */
+  constructor(opts: CTCLossOptions = {}) {
+    checkOptions("CTCLoss", opts, ["blank", "reduction", "zeroInfinity"]);
+    super();
+    this.options = { ...opts };
+  }
+  /** The loss of `logProbs` against `targets`. */
+  override forward(
+    logProbs: Tensor,
+    targets: Tensor,
+    inputLengths: Tensor | readonly number[],
+    targetLengths: Tensor | readonly number[],
+  ): Tensor {
+    return ctcLoss(logProbs, targets, inputLengths, targetLengths, this.options);
   }
 }
 

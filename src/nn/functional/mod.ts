@@ -19,6 +19,7 @@ export * from "./pixel_shuffle.ts";
 export * from "./interpolate.ts";
 export * from "./grid_sample.ts";
 export * from "./conv3d.ts";
+export * from "./ctc_loss.ts";
 export * from "./fold.ts";
 export { cosineSimilarity, pairwiseDistance } from "../../ops/distance.ts";
 export * from "./dropout.ts";
