@@ -3,44 +3,33 @@
  * (tests/fixtures/conv3d.json): values and the gradients of a weighted sum.
  */
 import * as zn from "../mod.ts";
-import { assert } from "./assert_helpers.ts";
+import { assert, assertThrows } from "./assert_helpers.ts";
+import { assertNear, type FloatRec, floatTensor } from "./fixture_harness.ts";
 
-interface Rec {
-  shape: number[];
-  data: number[];
-}
 interface Conv3dCase {
   fn: "conv3d" | "maxPool3d";
   kernel?: number | number[];
   opts: Record<string, unknown>;
-  inputs: Rec[];
-  out: Rec;
-  weight: Rec;
-  grads: Rec[];
+  inputs: FloatRec[];
+  out: FloatRec;
+  weight: FloatRec;
+  grads: FloatRec[];
 }
 
 const fx = JSON.parse(
   Deno.readTextFileSync(new URL("./fixtures/conv3d.json", import.meta.url)),
 ) as { cases: Conv3dCase[] };
 const F = zn.nn.functional;
-const make = (r: Rec) => zn.tensor(r.data, { dtype: "float64" }).reshape(r.shape);
-
-function close(got: zn.Tensor, want: Rec, what: string): void {
-  assert(got.shape.join() === want.shape.join(), `${what}: shape ${got.shape}, want ${want.shape}`);
-  const g = got.reshape([-1]).toArray() as number[];
-  const diff = Math.max(0, ...g.map((v, i) => Math.abs(v - want.data[i])));
-  assert(diff < 1e-9, `${what}: largest difference ${diff}`);
-}
 
 for (const c of fx.cases) {
   Deno.test(`${c.fn} matches PyTorch: ${JSON.stringify({ kernel: c.kernel, ...c.opts })}`, () => {
-    const inputs = c.inputs.map((r) => make(r).requiresGrad_(true));
+    const inputs = c.inputs.map((r) => floatTensor(r).requiresGrad_(true));
     const out = c.fn === "conv3d"
       ? F.conv3d(inputs[0], inputs[1], inputs[2], c.opts)
       : F.maxPool3d(inputs[0], c.kernel!, c.opts);
-    close(out, c.out, "value");
-    out.mul(make(c.weight)).sum().backward();
-    c.grads.forEach((g, i) => close(inputs[i].grad!, g, `gradient of input ${i}`));
+    assertNear(out, c.out, "value", 1e-9);
+    out.mul(floatTensor(c.weight)).sum().backward();
+    c.grads.forEach((g, i) => assertNear(inputs[i].grad!, g, `gradient of input ${i}`, 1e-9));
   });
 }
 
@@ -53,11 +42,10 @@ Deno.test("Conv3d and MaxPool3d modules wrap the functional forms", () => {
   assert(conv.weight.shape.join() === "3,2,3,1,2", `weight shape ${conv.weight.shape}`);
   const pool = new zn.nn.MaxPool3d(2, { stride: 1 });
   assert(pool.call(x).shape.join() === "2,2,3,4,5", `pooled shape ${pool.call(x).shape}`);
-  let msg = "";
-  try {
-    F.conv3d(zn.zeros([1, 2, 3, 3]), zn.zeros([1, 2, 1, 1, 1]));
-  } catch (e) {
-    msg = (e as Error).message;
-  }
-  assert(msg.includes("conv3d") && msg.includes("[1, 2, 3, 3]"), msg);
+  const e = assertThrows(
+    () => F.conv3d(zn.zeros([1, 2, 3, 3]), zn.zeros([1, 2, 1, 1, 1])),
+    RangeError,
+    "conv3d",
+  );
+  assert(e.message.includes("[1, 2, 3, 3]"), e.message);
 });

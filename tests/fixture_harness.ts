@@ -146,6 +146,34 @@ export function decode(v: unknown): any {
 
 // ---------------------------------------------------------------- comparison
 
+/** Float values as the smaller fixture files store them: shape and row-major data. */
+export interface FloatRec {
+  shape: number[];
+  data: (number | string)[];
+}
+
+/** A float64 tensor from a FloatRec ("inf"/"-inf"/"nan" decoded). */
+export function floatTensor(rec: FloatRec): Tensor {
+  return zn.tensor(rec.data.map(num), { dtype: "float64" }).reshape(rec.shape);
+}
+
+/**
+ * Asserts `got` has `want`'s shape and every value within `tol` of it
+ * (equal infinities match); the message names the largest difference.
+ */
+export function assertNear(got: Tensor, want: FloatRec, what: string, tol: number): void {
+  if (got.shape.join() !== want.shape.join()) {
+    throw new Error(`${what}: shape [${got.shape}], expected [${want.shape}]`);
+  }
+  const g = got.reshape([-1]).toArray() as number[];
+  let diff = 0;
+  g.forEach((v, i) => {
+    const w = num(want.data[i]);
+    diff = Math.max(diff, v === w ? 0 : Math.abs(v - w));
+  });
+  if (!(diff < tol)) throw new Error(`${what}: largest difference ${diff} (tolerance ${tol})`);
+}
+
 function unravel(i: number, shape: readonly number[]): number[] {
   const idx = new Array<number>(shape.length).fill(0);
   for (let d = shape.length - 1; d >= 0; d--) {

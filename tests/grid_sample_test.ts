@@ -4,20 +4,17 @@
  * respect to the image, the grid and the affine matrices.
  */
 import * as zn from "../mod.ts";
-import { assert } from "./assert_helpers.ts";
+import { assert, assertThrows } from "./assert_helpers.ts";
+import { assertNear, type FloatRec, floatTensor } from "./fixture_harness.ts";
 
-interface Rec {
-  shape: number[];
-  data: number[];
-}
 interface GridCase {
   fn: "gridSample" | "affineGrid";
   opts: Record<string, unknown>;
   size?: number[];
-  inputs: Rec[];
-  out: Rec;
-  weight: Rec;
-  grads: Rec[];
+  inputs: FloatRec[];
+  out: FloatRec;
+  weight: FloatRec;
+  grads: FloatRec[];
 }
 
 const fx = JSON.parse(
@@ -25,47 +22,33 @@ const fx = JSON.parse(
 ) as { cases: GridCase[] };
 
 const F = zn.nn.functional;
-const make = (r: Rec) => zn.tensor(r.data, { dtype: "float64" }).reshape(r.shape);
-
-function close(got: zn.Tensor, want: Rec, what: string): void {
-  assert(got.shape.join() === want.shape.join(), `${what}: shape ${got.shape}, want ${want.shape}`);
-  const g = got.reshape([-1]).toArray() as number[];
-  const diff = Math.max(0, ...g.map((v, i) => Math.abs(v - want.data[i])));
-  assert(diff < 1e-10, `${what}: largest difference ${diff}`);
-}
 
 for (const c of fx.cases) {
   Deno.test(`${c.fn} matches PyTorch: ${JSON.stringify(c.opts)}`, () => {
-    const inputs = c.inputs.map((r) => make(r).requiresGrad_(true));
+    const inputs = c.inputs.map((r) => floatTensor(r).requiresGrad_(true));
     const out = c.fn === "gridSample"
       ? F.gridSample(inputs[0], inputs[1], c.opts as zn.nn.functional.GridSampleOptions)
       : F.affineGrid(inputs[0], c.size!, c.opts as zn.nn.functional.AffineGridOptions);
-    close(out, c.out, "value");
-    out.mul(make(c.weight)).sum().backward();
-    c.grads.forEach((g, i) => close(inputs[i].grad!, g, `gradient of input ${i}`));
+    assertNear(out, c.out, "value", 1e-10);
+    out.mul(floatTensor(c.weight)).sum().backward();
+    c.grads.forEach((g, i) => assertNear(inputs[i].grad!, g, `gradient of input ${i}`, 1e-10));
   });
 }
 
 Deno.test("gridSample and affineGrid name the op and the shapes on bad input", () => {
-  let msg = "";
-  try {
-    F.gridSample(zn.zeros([1, 1, 2, 2]), zn.zeros([2, 1, 1, 2]));
-  } catch (e) {
-    msg = (e as Error).message;
-  }
-  assert(msg.includes("gridSample") && msg.includes("[2, 1, 1, 2]"), msg);
-  msg = "";
-  try {
-    F.affineGrid(zn.zeros([1, 3, 3]), [1, 1, 2, 2]);
-  } catch (e) {
-    msg = (e as Error).message;
-  }
-  assert(msg.includes("Nx2x3"), msg);
-  msg = "";
-  try {
-    F.gridSample(zn.zeros([1, 1, 2, 2]), zn.zeros([1, 1, 1, 2]), { mode: "bicubic" as "nearest" });
-  } catch (e) {
-    msg = (e as Error).message;
-  }
-  assert(msg.includes("'bicubic'"), msg);
+  const e = assertThrows(
+    () => F.gridSample(zn.zeros([1, 1, 2, 2]), zn.zeros([2, 1, 1, 2])),
+    RangeError,
+    "gridSample",
+  );
+  assert(e.message.includes("[2, 1, 1, 2]"), e.message);
+  assertThrows(() => F.affineGrid(zn.zeros([1, 3, 3]), [1, 1, 2, 2]), RangeError, "Nx2x3");
+  assertThrows(
+    () =>
+      F.gridSample(zn.zeros([1, 1, 2, 2]), zn.zeros([1, 1, 1, 2]), {
+        mode: "bicubic" as "nearest",
+      }),
+    RangeError,
+    "'bicubic'",
+  );
 });

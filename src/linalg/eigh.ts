@@ -100,12 +100,10 @@ export function linalgEighRule(
   if (gv) {
     const vg = v.mT.matmul(gv);
     const skew = vg.sub(vg.mT).mul(0.5);
-    const n = w.shape[w.ndim - 1];
     const e = w.unsqueeze(-2).sub(w.unsqueeze(-1));
     // The diagonal of E is 0; skew's is too: divide by 1 there.
     const eye = diagEmbed(w.mul(0).add(1));
     inner = skew.div(e.add(eye)).mul(eye.mul(-1).add(1));
-    void n;
   }
   if (gw) {
     const d = diagEmbed(gw);

@@ -13,7 +13,6 @@ import { fmtShape } from "../shape.ts";
 import { isGradEnabled, noGrad } from "../autograd/grad_mode.ts";
 import { record } from "../autograd/node.ts";
 import { type GroupGrads, groupView, placeholder } from "../autograd/group.ts";
-import { zeros } from "../ops/creation.ts";
 
 /** Checks `a` is a float32/float64 tensor of at least two dims. */
 export function checkMatrix(a: unknown, op: string, name = "A"): asserts a is Tensor {
@@ -137,9 +136,4 @@ export function takeGrads(
   const grads = [...state.grads];
   state.grads.fill(null);
   return { grads, outs: state.outs };
-}
-
-/** Zeros shaped and typed like `t`. */
-export function zerosLike(t: Tensor): Tensor {
-  return zeros(t.shape as number[], { dtype: t.dtype, device: t.device });
 }

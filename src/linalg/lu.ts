@@ -14,6 +14,7 @@ import { record } from "../autograd/node.ts";
 import { arange, eye, ones } from "../ops/creation.ts";
 import { cat } from "../ops/join.ts";
 import { svdParts } from "./svd.ts";
+import { sumTo } from "../autograd/rules.ts";
 import { batchPrefix, checkSquare, firstFailure, matrixDims, runFactor } from "./factor.ts";
 
 /** @internal LU factors of square `a`: `{ lu, piv, info }` (nothing recorded). */
@@ -74,21 +75,26 @@ function signAndLogAbs(lu: Tensor, piv: Tensor): { sign: Tensor; logabs: Tensor 
 export function det(a: Tensor): Tensor {
   checkSquare(a, "linalg.det");
   const n = a.shape[a.ndim - 1];
-  const out = noGrad(() => {
-    if (n === 0) return ones(a.shape.slice(0, -2), { dtype: a.dtype, device: a.device });
-    const { lu, piv } = luFactor(a, "linalg.det");
+  const [out, info] = noGrad((): [Tensor, Tensor | null] => {
+    if (n === 0) return [ones(a.shape.slice(0, -2), { dtype: a.dtype, device: a.device }), null];
+    const { lu, piv, info } = luFactor(a, "linalg.det");
     const { sign } = signAndLogAbs(lu, piv);
-    return lu.diagonal(0, -2, -1).abs().prod(-1).mul(sign);
+    return [lu.diagonal(0, -2, -1).abs().prod(-1).mul(sign), info];
   });
-  return record("linalgDet", [a], out, { a, out });
+  // The factorization's status tells the rule whether A⁻¹ exists.
+  return record("linalgDet", [a], out, { a, out }, { info });
 }
 
 /** @internal The rule of "linalgDet". */
-export function linalgDetRule(g: Tensor, s: Record<string, Tensor>): (Tensor | null)[] {
+export function linalgDetRule(
+  g: Tensor,
+  s: Record<string, Tensor>,
+  c: Record<string, unknown>,
+): (Tensor | null)[] {
   const a = s.a, out = s.out;
+  const info = c.info as Tensor | null;
+  if (info === null) return [a.mul(0)];
   const scale = g.mul(out).unsqueeze(-1).unsqueeze(-1);
-  const info = noGrad(() => luFactor(a, "linalg.det backward").info);
-  if (a.shape[a.ndim - 1] === 0) return [a.mul(0)];
   if (!noGrad(() => info.ne(0).any().item())) return [scale.mul(inv(a).mT)];
   // Singular somewhere: the adjugate through the SVD, adj(A)ᵀ = U adj(S) Vᵀ
   // det(U) det(V) with adj(S)_i the product of the other singular values.
@@ -244,17 +250,7 @@ export function linalgSolveRule(
   const gb = solve(s.a.mT, g);
   const ea = node.edges[0], eb = node.edges[1];
   return [
-    ea ? sumToShape(gb.matmul(s.out.mT).neg(), ea.shape) : null,
-    eb ? sumToShape(gb, eb.shape) : null,
+    ea ? sumTo(gb.matmul(s.out.mT).neg(), ea.shape) : null,
+    eb ? sumTo(gb, eb.shape) : null,
   ];
-}
-
-/** Sums leading broadcast dims of `g` down to `shape`. */
-function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
-  let r = g;
-  while (r.ndim > shape.length) r = r.sum(0);
-  for (let i = 0; i < shape.length - 2; i++) {
-    if (shape[i] === 1 && r.shape[i] !== 1) r = r.sum(i, true);
-  }
-  return r;
 }

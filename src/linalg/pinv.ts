@@ -145,7 +145,7 @@ export function lstsq(
   const rcond = opts.rcond ?? EPS[a.dtype as "float32"] * Math.max(m, n);
   const sol = pinv(a, { rtol: rcond }).matmul(bm);
   const solution = vector ? sol.squeeze(-1) : sol;
-  const [residuals, rank] = noGrad(() => {
+  const [residuals, rank, s] = noGrad(() => {
     const s = svdParts(a, false, false).s;
     const rank = m === 0 || n === 0
       ? zeros(a.shape.slice(0, -2), { dtype: "int64", device: a.device })
@@ -154,10 +154,10 @@ export function lstsq(
     const residuals = full && driver !== "gelsy"
       ? a.matmul(sol).sub(bm).square().sum(-2)
       : zeros([0], { dtype: a.dtype, device: a.device });
-    return [residuals, rank];
+    return [residuals, rank, s];
   });
   const singularValues = driver === "gelsd" || driver === "gelss"
-    ? noGrad(() => svdParts(a, false, false).s)
+    ? s
     : zeros([0], { dtype: a.dtype, device: a.device });
   return {
     solution,

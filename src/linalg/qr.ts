@@ -5,9 +5,9 @@
  */
 import type { Tensor } from "../tensor.ts";
 import { noGrad } from "../autograd/grad_mode.ts";
-import { zeros } from "../ops/creation.ts";
+import { zeros, zerosLike } from "../ops/creation.ts";
 import { cat } from "../ops/join.ts";
-import { checkMatrix, matrixDims, recordMulti, runFactor, takeGrads, zerosLike } from "./factor.ts";
+import { checkMatrix, matrixDims, recordMulti, runFactor, takeGrads } from "./factor.ts";
 import { inv } from "./lu.ts";
 import { diagEmbed } from "../ops/diagonal.ts";
 
@@ -57,7 +57,7 @@ export function qr(a: Tensor, opts: QrOptions = {}): { Q: Tensor; R: Tensor } {
     ], { batch, m, n, k: mode === "complete" ? 1 : 0 });
   });
   if (mode === "r") {
-    const [rr] = recordMulti("linalgQr", [a], [r], {}, { mode, q, r });
+    const [rr] = recordMulti("linalgQr", [a], [r], {}, { mode });
     return { Q: zeros([0], { dtype: a.dtype, device: a.device }), R: rr };
   }
   const [qq, rr] = recordMulti("linalgQr", [a], [q, r], {}, { mode });
