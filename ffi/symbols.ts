@@ -218,14 +218,22 @@ export const SYMBOLS = {
     result: "i32",
   },
   zeno_lstm_forward: {
-    parameters: ["i32", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
+    parameters: [
+      "i32",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+    ],
     result: "i32",
   },
   zeno_lstm_backward: {
     parameters: [
       "i32",
-      "buffer",
-      "buffer",
       "buffer",
       "buffer",
       "buffer",

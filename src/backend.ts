@@ -276,8 +276,9 @@ export interface Backend {
   ): void;
   /**
    * One LSTM layer's time loop in one direction (zig/src/rnn.zig): gx:
-   * [T, B, 4H] (x @ W_ih^T + biases, gates i, f, g, o), wHh: [4H, H], h0,
-   * c0: [B, H]; writes y: [T, B, H] (h at each t) and ws: [T, B, 5H] (the
+   * [T, B, 4H] (x @ W_ih^T, gates i, f, g, o), wHh: [4H, H], bias: [4H]
+   * (added to every step's gates), h0, c0: [B, H]; bias, h0 and c0 null
+   * mean zero. Writes y: [T, B, H] (h at each t) and ws: [T, B, 5H] (the
    * gates and cell states that backward reads). `reverse` walks t from T-1
    * down. All contiguous, float32 or float64. Optional, as are lstmBackward,
    * gru and gruBackward: without them the recurrence is composed.
@@ -289,22 +290,30 @@ export interface Backend {
    * without it the linalg functions raise a clear error.
    */
   linalg?(op: LinalgOp, bufs: readonly (View | null)[], dims: LinalgDims): void;
-  lstm?(gx: View, wHh: View, h0: View, c0: View, y: View, ws: View, reverse: boolean): void;
+  lstm?(
+    gx: View,
+    wHh: View,
+    bias: View | null,
+    h0: View | null,
+    c0: View | null,
+    y: View,
+    ws: View,
+    reverse: boolean,
+  ): void;
   /**
-   * LSTM's backward from what lstm saved: dy: [T, B, H] (the gradient of y),
-   * dcLast: [B, H] (of the last cell state); writes dg: [T, B, 4H] (of gx),
-   * dh0 and dc0: [B, H].
+   * LSTM's backward from what lstm saved: c0 as given to lstm (null: zero),
+   * dy: [T, B, H] (the gradient of y), dcLast: [B, H] (of the last cell
+   * state); writes dg: [T, B, 4H] (of gx and of the bias at each step), dh0
+   * (skipped when null) and dc0: [B, H].
    */
   lstmBackward?(
     wHh: View,
-    h0: View,
-    c0: View,
-    y: View,
+    c0: View | null,
     ws: View,
     dy: View,
     dcLast: View,
     dg: View,
-    dh0: View,
+    dh0: View | null,
     dc0: View,
     reverse: boolean,
   ): void;

@@ -65,7 +65,7 @@ export function attentionLayout(
   ev: number,
   causal: boolean,
 ) {
-  for (let i = 0; i < views.length; i++) rnnMeta[i] = views[i].offset;
+  for (let i = 0; i < views.length; i++) rnnMeta[i] = views[i]?.offset ?? 0;
   const k = views.length;
   rnnMeta.set([n, l, s, e, ev, causal ? 1 : 0], k);
   return rnnMeta;
@@ -76,13 +76,13 @@ export function attentionLayout(
  * recurrent exports (CPU and CUDA) read them.
  */
 export function rnnLayout(
-  views: View[],
+  views: (View | null)[],
   steps: number,
   batch: number,
   hidden: number,
   reverse: boolean,
 ) {
-  for (let i = 0; i < views.length; i++) rnnMeta[i] = views[i].offset;
+  for (let i = 0; i < views.length; i++) rnnMeta[i] = views[i]?.offset ?? 0;
   const n = views.length;
   rnnMeta[n] = steps;
   rnnMeta[n + 1] = batch;
@@ -853,19 +853,31 @@ export const cpuBackend: Backend = {
     );
   },
 
-  lstm(gx: View, wHh: View, h0: View, c0: View, y: View, ws: View, reverse: boolean): void {
+  lstm(
+    gx: View,
+    wHh: View,
+    bias: View | null,
+    h0: View | null,
+    c0: View | null,
+    y: View,
+    ws: View,
+    reverse: boolean,
+  ): void {
     const [steps, batch] = gx.shape, hidden = wHh.shape[1];
-    const meta = rnnLayout([gx, wHh, h0, c0, y, ws], steps, batch, hidden, reverse);
+    const views = [gx, wHh, bias, h0, c0, y, ws];
+    const meta = rnnLayout(views, steps, batch, hidden, reverse);
     const op = "lstm";
+    const d = views.map((v) => v && data(v, op));
     check(
       native().zeno_lstm_forward(
         DTYPE_CODE[gx.dtype],
-        data(gx, op),
-        data(wHh, op),
-        data(h0, op),
-        data(c0, op),
-        data(y, op),
-        data(ws, op),
+        d[0],
+        d[1],
+        d[2],
+        d[3],
+        d[4],
+        d[5],
+        d[6],
         meta,
       ),
       op,
@@ -874,25 +886,23 @@ export const cpuBackend: Backend = {
 
   lstmBackward(
     wHh: View,
-    h0: View,
-    c0: View,
-    y: View,
+    c0: View | null,
     ws: View,
     dy: View,
     dcLast: View,
     dg: View,
-    dh0: View,
+    dh0: View | null,
     dc0: View,
     reverse: boolean,
   ): void {
-    const [steps, batch, hidden] = y.shape;
-    const views = [wHh, h0, c0, y, ws, dy, dcLast, dg, dh0, dc0];
+    const [steps, batch, hidden] = dy.shape;
+    const views = [wHh, c0, ws, dy, dcLast, dg, dh0, dc0];
     const meta = rnnLayout(views, steps, batch, hidden, reverse);
     const op = "lstm backward";
-    const d = views.map((v) => data(v, op));
+    const d = views.map((v) => v && data(v, op));
     check(
       native().zeno_lstm_backward(
-        DTYPE_CODE[y.dtype],
+        DTYPE_CODE[dy.dtype],
         d[0],
         d[1],
         d[2],
@@ -901,8 +911,6 @@ export const cpuBackend: Backend = {
         d[5],
         d[6],
         d[7],
-        d[8],
-        d[9],
         meta,
       ),
       op,

@@ -739,57 +739,105 @@ export class CudaBackend implements Backend {
     );
   }
 
-  lstm(gx: View, wHh: View, h0: View, c0: View, y: View, ws: View, reverse: boolean): void {
+  /**
+   * The device loop takes no bias and needs every state: a bias is added to
+   * a copy of gx first, and missing states are zeros (the CPU kernel folds
+   * both into its gate math instead).
+   */
+  lstm(
+    gx: View,
+    wHh: View,
+    bias: View | null,
+    h0: View | null,
+    c0: View | null,
+    y: View,
+    ws: View,
+    reverse: boolean,
+  ): void {
     const s = this.#ready();
     const [steps, batch] = gx.shape, hidden = wHh.shape[1];
-    const views = [gx, wHh, h0, c0, y, ws];
-    const m = rnnLayout(views, steps, batch, hidden, reverse);
-    const op = "lstm";
-    const p = views.map((v) => this.#addr(v, op));
-    check(
-      s.zeno_cuda_lstm_forward(DTYPE_CODE[gx.dtype], p[0], p[1], p[2], p[3], p[4], p[5], m),
-      op,
-      gx.dtype,
-    );
+    const temps: Storage[] = [];
+    try {
+      const temp = (shape: number[]): View => {
+        const storage = this.allocUninit(gx.dtype, numelOf(shape));
+        temps.push(storage);
+        return { storage, dtype: gx.dtype, shape, strides: contiguousStrides(shape), offset: 0 };
+      };
+      const zeros = (): View => {
+        const v = temp([batch, hidden]);
+        this.fill(v, 0);
+        return v;
+      };
+      let g = gx;
+      if (bias) {
+        g = temp([...gx.shape]);
+        this.binary("add", gx, { ...bias, shape: gx.shape, strides: [0, 0, bias.strides[0]] }, g);
+      }
+      const views = [g, wHh, h0 ?? zeros(), c0 ?? zeros(), y, ws];
+      const m = rnnLayout(views, steps, batch, hidden, reverse);
+      const op = "lstm";
+      const p = views.map((v) => this.#addr(v, op));
+      check(
+        s.zeno_cuda_lstm_forward(DTYPE_CODE[gx.dtype], p[0], p[1], p[2], p[3], p[4], p[5], m),
+        op,
+        gx.dtype,
+      );
+    } finally {
+      for (const t of temps) t.dispose();
+    }
   }
 
+  /** As lstm: missing c0 and dh0 are a zero state and a scratch buffer. */
   lstmBackward(
     wHh: View,
-    h0: View,
-    c0: View,
-    y: View,
+    c0: View | null,
     ws: View,
     dy: View,
     dcLast: View,
     dg: View,
-    dh0: View,
+    dh0: View | null,
     dc0: View,
     reverse: boolean,
   ): void {
     const s = this.#ready();
-    const [steps, batch, hidden] = y.shape;
-    const views = [wHh, h0, c0, y, ws, dy, dcLast, dg, dh0, dc0];
-    const m = rnnLayout(views, steps, batch, hidden, reverse);
-    const op = "lstm backward";
-    const p = views.map((v) => this.#addr(v, op));
-    check(
-      s.zeno_cuda_lstm_backward(
-        DTYPE_CODE[y.dtype],
-        p[0],
-        p[1],
-        p[2],
-        p[3],
-        p[4],
-        p[5],
-        p[6],
-        p[7],
-        p[8],
-        p[9],
-        m,
-      ),
-      op,
-      y.dtype,
-    );
+    const [steps, batch, hidden] = dy.shape;
+    const temps: Storage[] = [];
+    try {
+      const state = (zero: boolean): View => {
+        const shape = [batch, hidden];
+        const storage = this.allocUninit(dy.dtype, batch * hidden);
+        temps.push(storage);
+        const v = { storage, dtype: dy.dtype, shape, strides: [hidden, 1], offset: 0 };
+        if (zero) this.fill(v, 0);
+        return v;
+      };
+      // The device export still takes h0 and y (unread): any operand fills them.
+      const c = c0 ?? state(true);
+      const views = [wHh, c, c, dy, ws, dy, dcLast, dg, dh0 ?? state(false), dc0];
+      const m = rnnLayout(views, steps, batch, hidden, reverse);
+      const op = "lstm backward";
+      const p = views.map((v) => this.#addr(v, op));
+      check(
+        s.zeno_cuda_lstm_backward(
+          DTYPE_CODE[dy.dtype],
+          p[0],
+          p[1],
+          p[2],
+          p[3],
+          p[4],
+          p[5],
+          p[6],
+          p[7],
+          p[8],
+          p[9],
+          m,
+        ),
+        op,
+        dy.dtype,
+      );
+    } finally {
+      for (const t of temps) t.dispose();
+    }
   }
 
   gru(gx: View, wHh: View, bHh: View, h0: View, y: View, ws: View, reverse: boolean): void {

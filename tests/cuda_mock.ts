@@ -175,8 +175,6 @@ const KERNELS: Record<string, number[]> = {
 };
 /** Kernels whose offsets travel in meta: every u64 address becomes its allocation's buffer. */
 const META_KERNELS: Record<string, number[]> = {
-  lstm_forward: [1, 2, 3, 4, 5, 6],
-  lstm_backward: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
   gru_forward: [1, 2, 3, 4, 5, 6],
   gru_backward: [1, 2, 3, 4, 5, 6, 7, 8],
   attention_forward: [1, 2, 3, 4, 5],
@@ -190,6 +188,21 @@ for (const [name, addrs] of Object.entries({ ...KERNELS, ...META_KERNELS })) {
     return target(...a);
   };
 }
+
+// The device LSTM loop takes no bias and every state (the backend supplies
+// them); the CPU export takes a bias and drops the backward's unread h0 and y.
+mock.zeno_cuda_lstm_forward = (dtype: number, ...rest: unknown[]) => {
+  const [gx, w, h0, c0, y, ws] = (rest.slice(0, 6) as bigint[]).map(buf);
+  const m = rest[6] as Int32Array;
+  const meta = Int32Array.of(m[0], m[1], 0, ...m.slice(2, 10));
+  return c.zeno_lstm_forward(dtype, gx, w, null, h0, c0, y, ws, meta);
+};
+mock.zeno_cuda_lstm_backward = (dtype: number, ...rest: unknown[]) => {
+  const [w, , c0, , ws, dy, dcl, dg, dh0, dc0] = (rest.slice(0, 10) as bigint[]).map(buf);
+  const m = rest[10] as Int32Array;
+  const meta = Int32Array.of(m[0], m[2], m[4], m[5], m[6], m[7], m[8], m[9], ...m.slice(10, 14));
+  return c.zeno_lstm_backward(dtype, w, c0, ws, dy, dcl, dg, dh0, dc0, meta);
+};
 
 installCudaSymbolsForTests(mock as unknown as CudaSymbols);
 

@@ -407,7 +407,9 @@ export class RNNBase extends Module {
     const hShape = unbatched ? [states, hOut] : [states, batch, hOut];
     const cShape = unbatched ? [states, this.hiddenSize] : [states, batch, this.hiddenSize];
     const opts = { dtype: x.dtype, device: x.device };
-    let h0: Tensor, c0: Tensor | null = null;
+    // Omitted LSTM states stay null: the layer treats them as zeros (the fused
+    // kernel skips the first step's multiply by them).
+    let h0: Tensor | null = null, c0: Tensor | null = null;
     const given = hx !== undefined && hx !== null;
     if (given) {
       checkTensor(hx, op, isLstm ? "h0" : "hx");
@@ -425,12 +427,11 @@ export class RNNBase extends Module {
       if (isLstm) checkState(cx!, cShape, x, op, "hidden[1]");
       h0 = unbatched ? hx.unsqueeze(1) : hx;
       if (isLstm) c0 = unbatched ? cx!.unsqueeze(1) : cx!;
-    } else {
+    } else if (!isLstm) {
       h0 = zeros([states, batch, hOut], opts);
-      if (isLstm) c0 = zeros([states, batch, this.hiddenSize], opts);
     }
     if (packed?.sortedIndices) {
-      h0 = h0.indexSelect(1, packed.sortedIndices);
+      if (h0) h0 = h0.indexSelect(1, packed.sortedIndices);
       if (c0) c0 = c0.indexSelect(1, packed.sortedIndices);
     }
     const hs: Tensor[] = [], cs: Tensor[] = [];
@@ -440,24 +441,24 @@ export class RNNBase extends Module {
       for (let d = 0; d < dirs; d++) {
         const idx = layer * dirs + d;
         const w = this.#weights(layer, d === 1, op);
-        const h = h0.select(0, idx);
+        const h = h0?.select(0, idx) ?? null;
         let out: Tensor, hN: Tensor;
         if (isLstm) {
           let cN: Tensor;
           [out, hN, cN] = RECURRENT_LAYERS.lstm(
             layerInput,
             h,
-            c0!.select(0, idx),
+            c0?.select(0, idx) ?? null,
             w,
             d === 1,
             sizes,
           );
           cs.push(cN);
         } else if (this.mode === "GRU") {
-          [out, hN] = RECURRENT_LAYERS.gru(layerInput, h, w, d === 1, sizes);
+          [out, hN] = RECURRENT_LAYERS.gru(layerInput, h!, w, d === 1, sizes);
         } else {
           const nl = this.mode === "RNN_TANH" ? "tanh" : "relu";
-          [out, hN] = RECURRENT_LAYERS.rnn(layerInput, h, w, d === 1, nl, sizes);
+          [out, hN] = RECURRENT_LAYERS.rnn(layerInput, h!, w, d === 1, nl, sizes);
         }
         outs.push(out);
         hs.push(hN);

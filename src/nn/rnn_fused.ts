@@ -17,6 +17,7 @@
  */
 import { outputTensor, type Tensor } from "../tensor.ts";
 import { cat } from "../ops/join.ts";
+import { zeros } from "../ops/creation.ts";
 import { isGradEnabled, noGrad } from "../autograd/grad_mode.ts";
 import { type Node, record } from "../autograd/node.ts";
 import { grad } from "../autograd/engine.ts";
@@ -43,12 +44,12 @@ function fusable(x: Tensor, states: Tensor[], w: LayerWeights, kernels: boolean)
  * The layer's operands in autocast's lower precision when a region is on
  * (all or none, so the fused kernels never see mixed dtypes).
  */
-function autocastLayer<S extends Tensor | null>(
+function autocastLayer<H extends Tensor | null, S extends Tensor | null>(
   x: Tensor,
-  h0: Tensor,
+  h0: H,
   c0: S,
   w: LayerWeights,
-): [Tensor, Tensor, S, LayerWeights] {
+): [Tensor, H, S, LayerWeights] {
   const [x2, h2, c2, wIh, wHh, bIh, bHh, wHr] = lowerPrecision(
     x,
     h0,
@@ -60,7 +61,7 @@ function autocastLayer<S extends Tensor | null>(
     w.wHr ?? null,
   );
   if (x2 === x && h2 === h0 && c2 === c0 && wIh === w.wIh) return [x, h0, c0, w];
-  return [x2, h2, c2 as S, { wIh, wHh, bIh, bHh, wHr }];
+  return [x2, h2 as H, c2 as S, { wIh, wHh, bIh, bHh, wHr }];
 }
 
 /** `x W_ihᵀ + b` over every step: `[T, B, G]`. */
@@ -78,8 +79,9 @@ function projectAll(x: Tensor, wIh: Tensor, b: Tensor | null): Tensor {
 }
 
 /** The hidden states that multiplied W_hh at each step, in time order: `[T, B, H]`. */
-function previousStates(y: Tensor, h0: Tensor, reverse: boolean): Tensor {
+function previousStates(y: Tensor, h0: Tensor | undefined, reverse: boolean): Tensor {
   const t = y.shape[0];
+  h0 ??= zeros(y.shape.slice(1), { dtype: y.dtype, device: y.device });
   if (t === 1) return h0.unsqueeze(0);
   return reverse
     ? cat([y.narrow(0, 1, t - 1), h0.unsqueeze(0)], 0)
@@ -92,7 +94,7 @@ function previousStates(y: Tensor, h0: Tensor, reverse: boolean): Tensor {
  * than [G, H]) runs about 10% faster here, and the transpose copies only the
  * weight-sized result.
  */
-function hiddenWeightGrad(dg: Tensor, y: Tensor, h0: Tensor, reverse: boolean): Tensor {
+function hiddenWeightGrad(dg: Tensor, y: Tensor, h0: Tensor | undefined, reverse: boolean): Tensor {
   const [t, b, g] = dg.shape;
   const hp = previousStates(y, h0, reverse);
   return hp.reshape([t * b, hp.shape[2]]).mT.matmul(dg.reshape([t * b, g])).mT.contiguous();
@@ -122,8 +124,8 @@ function composedGrads(out: Tensor, inputs: (Tensor | undefined)[], g: Tensor, n
  */
 export function lstmLayerFused(
   x: Tensor,
-  h0: Tensor,
-  c0: Tensor,
+  h0: Tensor | null,
+  c0: Tensor | null,
   w: LayerWeights,
   reverse: boolean,
   batchSizes?: readonly number[] | null,
@@ -132,44 +134,52 @@ export function lstmLayerFused(
   // layer runs in the region's dtype, which the composed reference takes.
   [x, h0, c0, w] = autocastLayer(x, h0, c0, w);
   const be = x.backend;
-  if (batchSizes || w.wHr || !fusable(x, [h0, c0], w, !!(be.lstm && be.lstmBackward))) {
+  if (
+    batchSizes || w.wHr ||
+    !fusable(x, [h0, c0].filter((t) => t !== null), w, !!(be.lstm && be.lstmBackward))
+  ) {
+    const batch = batchSizes ? batchSizes[0] : x.shape[1];
+    const opts = { dtype: x.dtype, device: x.device };
+    const hidden = w.wHh.shape[0] / 4;
+    h0 ??= zeros([batch, w.wHr ? w.wHr.shape[0] : hidden], opts);
+    c0 ??= zeros([batch, hidden], opts);
     return lstmLayerReference(x, h0, c0, w, reverse, batchSizes);
   }
+  // The bias goes to the kernel, which adds it in its gate math: a separate
+  // add would pass over every step's gates once more.
   const bias = w.bIh && w.bHh ? w.bIh.add(w.bHh) : w.bIh ?? w.bHh;
   const steps = x.shape[0], batch = x.shape[1], h = w.wHh.shape[1];
-  const [gx, whh, h0c, c0c] = noGrad(() => {
-    const g = x.reshape([steps * batch, x.shape[2]]).matmul(w.wIh.mT);
-    if (bias) g.add_(bias);
-    return [g.reshape([steps, batch, 4 * h]), ...[w.wHh, h0, c0].map((t) => t.contiguous())];
-  });
+  const [gx, whh, h0c, c0c, bc] = noGrad(() => [
+    x.reshape([steps * batch, x.shape[2]]).matmul(w.wIh.mT).reshape([steps, batch, 4 * h]),
+    w.wHh.contiguous(),
+    h0?.contiguous() ?? null,
+    c0?.contiguous() ?? null,
+    bias?.contiguous() ?? null,
+  ]);
   const packed = outputTensor([steps + 1, batch, h], x.dtype, x.device);
   const ws = outputTensor([steps, batch, 5 * h], x.dtype, x.device);
   const y = noGrad(() => packed.narrow(0, 0, steps));
-  be.lstm!(gx, whh, h0c, c0c, y, ws, reverse);
+  be.lstm!(gx!, whh!, bc, h0c, c0c, y, ws, reverse);
+  gx!.dispose();
   noGrad(() => {
     // The cell state after the last step processed, beside the hidden states.
     const last = reverse ? 0 : steps - 1;
     packed.select(0, steps).copy_(ws.select(0, last).narrow(1, 4 * h, h));
   });
+  // Null states are zeros the rule rebuilds (none of them needs a gradient).
+  const saved: Record<string, Tensor> = { whh: whh!, ws, y, x, wIh: w.wIh, whhIn: w.wHh };
+  if (bias) saved.bias = bias;
+  if (h0) saved.h0In = h0;
+  if (c0) saved.c0In = c0;
+  if (h0c) saved.h0 = h0c;
+  if (c0c) saved.c0 = c0c;
   const out = record(
     "lstmLayer",
     [x, w.wIh, bias, w.wHh, h0, c0],
     packed,
-    {
-      whh,
-      h0: h0c,
-      c0: c0c,
-      ws,
-      y,
-      x,
-      wIh: w.wIh,
-      bias: bias ?? undefined,
-      whhIn: w.wHh,
-      h0In: h0,
-      c0In: c0,
-    },
+    saved,
     { reverse },
-    [ws, gx],
+    [ws],
   );
   const hN = out.select(0, reverse ? 0 : steps - 1);
   return [out.narrow(0, 0, steps), hN, out.select(0, steps)];
@@ -181,11 +191,14 @@ function lstmComposed(
   wIh: Tensor,
   bias: Tensor | null,
   whh: Tensor,
-  h0: Tensor,
-  c0: Tensor,
+  h0: Tensor | undefined,
+  c0: Tensor | undefined,
   reverse: boolean,
 ): Tensor {
   const gx = projectAll(x, wIh, bias);
+  const opts = { dtype: x.dtype, device: x.device };
+  h0 ??= zeros([x.shape[1], whh.shape[1]], opts);
+  c0 ??= zeros([x.shape[1], whh.shape[1]], opts);
   const steps = gx.shape[0];
   const outs = new Array<Tensor>(steps);
   let h = h0, c = c0;
@@ -199,22 +212,34 @@ function lstmComposed(
 
 /**
  * `[x | h_prev]` for every step, `[T * B, I + H]`: the left factor of both
- * weight gradients.
+ * weight gradients. With `ones`, a last column of ones makes the product's
+ * last row the bias gradient (the sum of dG over every step and row): the
+ * GEMM's partial row panel has room for it, so it costs no multiply, where a
+ * separate column sum would read all of dG again.
  */
-function inputsAndStates(x: Tensor, y: Tensor, h0: Tensor, reverse: boolean): Tensor {
+function inputsAndStates(
+  x: Tensor,
+  y: Tensor,
+  h0: Tensor | undefined,
+  reverse: boolean,
+  ones: boolean,
+): Tensor {
   const [t, b, i] = x.shape;
   const hs = y.shape[2];
-  const a = outputTensor([t, b, i + hs], x.dtype, x.device);
+  const width = i + hs + (ones ? 1 : 0);
+  const a = outputTensor([t, b, width], x.dtype, x.device);
   a.narrow(2, 0, i).copy_(x);
   const hp = a.narrow(2, i, hs);
   if (reverse) {
     if (t > 1) hp.narrow(0, 0, t - 1).copy_(y.narrow(0, 1, t - 1));
-    hp.select(0, t - 1).copy_(h0);
   } else {
     if (t > 1) hp.narrow(0, 1, t - 1).copy_(y.narrow(0, 0, t - 1));
-    hp.select(0, 0).copy_(h0);
   }
-  return a.reshape([t * b, i + hs]);
+  const first = hp.select(0, reverse ? t - 1 : 0);
+  if (h0) first.copy_(h0);
+  else first.zero_();
+  if (ones) a.narrow(2, i + hs, 1).fill_(1);
+  return a.reshape([t * b, width]);
 }
 
 /** @internal The rule of "lstmLayer". */
@@ -236,19 +261,21 @@ export function lstmLayerRule(
   const dy = noGrad(() => gc.narrow(0, 0, steps));
   const dcLast = noGrad(() => gc.select(0, steps));
   const dg = outputTensor([steps, batch, 4 * h], g.dtype, g.device);
-  const dh0 = outputTensor([batch, h], g.dtype, g.device);
+  const dh0 = eh ? outputTensor([batch, h], g.dtype, g.device) : null;
   const dc0 = outputTensor([batch, h], g.dtype, g.device);
-  g.backend.lstmBackward!(s.whh, s.h0, s.c0, s.y, s.ws, dy, dcLast, dg, dh0, dc0, reverse);
+  g.backend.lstmBackward!(s.whh, s.c0 ?? null, s.ws, dy, dcLast, dg, dh0, dc0, reverse);
   return noGrad(() => {
     const dg2 = dg.reshape([steps * batch, 4 * h]);
     const i = s.x.shape[2];
-    let dwi: Tensor | null = null, dwh: Tensor | null = null;
+    let dwi: Tensor | null = null, dwh: Tensor | null = null, db: Tensor | null = null;
     if (ewi && ewh) {
-      // (Aᵀ dG)ᵀ with A = [x | h_prev]: the multiply with the wide output
-      // runs faster than dGᵀ A, and the transposes copy only weight-sized data.
-      const r = inputsAndStates(s.x, s.y, s.h0, reverse).mT.matmul(dg2);
+      // (Aᵀ dG)ᵀ with A = [x | h_prev (| 1)]: the multiply with the wide
+      // output runs faster than dGᵀ A, and the transposes copy only
+      // weight-sized data.
+      const r = inputsAndStates(s.x, s.y, s.h0, reverse, !!eb).mT.matmul(dg2);
       dwi = r.narrow(0, 0, i).mT.contiguous();
       dwh = r.narrow(0, i, h).mT.contiguous();
+      if (eb) db = r.select(0, i + h).clone();
     } else if (ewi) {
       dwi = s.x.reshape([steps * batch, i]).mT.matmul(dg2).mT.contiguous();
     } else if (ewh) {
@@ -257,7 +284,7 @@ export function lstmLayerRule(
     return [
       ex ? dg2.matmul(s.wIh).reshape(s.x.shape) : null,
       dwi,
-      eb ? dg2.sum(0) : null,
+      eb ? db ?? dg2.sum(0) : null,
       dwh,
       eh ? dh0 : null,
       ec ? dc0 : null,
@@ -353,7 +380,7 @@ export function gruRecurrenceRule(
  */
 export const RECURRENT_LAYERS: {
   rnn: typeof rnnLayerReference;
-  lstm: typeof lstmLayerReference;
+  lstm: typeof lstmLayerFused;
   gru: typeof gruLayerReference;
 } = {
   rnn: rnnLayerReference,

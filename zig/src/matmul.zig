@@ -272,7 +272,22 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
 
         /// Packs A panels [p0, p1) of the block A[i0 .. i0+mb, pc .. pc+kc].
         fn packA(args: *const Args, row0: usize, mb: usize, pc: usize, kc: usize, dst: [*]T, p0: usize, p1: usize) void {
-            for (p0..p1) |p| {
+            var first_partial = p0;
+            if (args.rsa == 1) {
+                // A transposed row-major matrix (a weight gradient's xᵀ): read
+                // each k row once, sequentially, across the full panels, as
+                // packB does. Panel by panel, every k step would read a few
+                // elements of another row, and the block's rows (kc of them,
+                // far apart) fall out of L2 between neighbouring panels:
+                // measured 12% on the whole 512 x 1024 x 2048 multiply.
+                const full = @max(p0, @min(p1, mb / MR));
+                for (0..kc) |kk| {
+                    const src = args.a + row0 + (pc + kk) * args.csa;
+                    for (p0..full) |p| (dst + p * MR * kc + kk * MR)[0..MR].* = (src + p * MR)[0..MR].*;
+                }
+                first_partial = full;
+            }
+            for (first_partial..p1) |p| {
                 const ip = p * MR;
                 const rows = @min(MR, mb - ip);
                 const base = args.a + (row0 + ip) * args.rsa + pc * args.csa;

@@ -17,14 +17,16 @@
 //! direction walks t = T-1 down to 0, as PyTorch's `_reverse` weights do):
 //!
 //! LSTM (gates i, f, g, o, in PyTorch's order)
-//!   gx: [T, B, 4H], w_hh: [4H, H], h0, c0: [B, H]
+//!   gx: [T, B, 4H], w_hh: [4H, H], bias: [4H], h0, c0: [B, H]
+//!   (bias, h0 and c0 may be null: zero; a zero h0 skips the first multiply)
 //!   y: [T, B, H] (h at each t), ws: [T, B, 5H] saved for backward (i f g o c)
-//!   G = gx[t] + h @ W_hh^T; i, f, o = sigmoid, g = tanh
+//!   G = gx[t] + bias + h @ W_hh^T; i, f, o = sigmoid, g = tanh
 //!   c' = f c + i g; h' = o tanh(c')
 //!   backward, given dy: [T, B, H] and dc_T: [B, H]:
 //!   dh = dy[t] + dG[t+1] @ W_hh, dc = dc' f' + dh o (1 - tanh(c)^2)
 //!   dG[t] = [dc g i(1-i), dc c_prev f(1-f), dc i (1-g^2), dh tanh(c) o(1-o)]
-//!   outputs dG: [T, B, 4H] (= d gx), dh0 = dG[first] @ W_hh, dc0.
+//!   outputs dG: [T, B, 4H] (= d gx), dh0 = dG[first] @ W_hh (skipped when
+//!   null), dc0.
 //!
 //! GRU (gates r, z, n)
 //!   gx: [T, B, 3H], w_hh: [3H, H], b_hh: [3H], h0: [B, H]
@@ -101,8 +103,13 @@ fn Lstm(comptime T: type) type {
     return struct {
         const Fwd = struct {
             gx: [*]const T,
-            h0: [*]const T,
+            /// [4H]: zeros when the caller has no bias.
+            bias: [*]const T,
+            /// Null: a zero initial state, whose multiply is skipped.
+            h0: ?[*]const T,
+            /// The first step's c_prev rows, c0_stride apart (0: one zero row).
             c0: [*]const T,
+            c0_stride: usize,
             y: [*]T,
             ws: [*]T,
             /// W_hh^T packed: panel q * 4 + gate holds gate `gate` of units q * NR...
@@ -126,14 +133,14 @@ fn Lstm(comptime T: type) type {
 
         /// Gate math for units [u0, u0 + w) of row b: reads the multiply's panel
         /// columns at `g` (4 gates, NR apart) and gx, writes h', c', the gates.
-        inline fn gates(g: [*]const T, gx: [*]const T, c_prev: [*]const T, h_out: [*]T, ws: [*]T, h: usize, first: usize, w: usize) void {
+        inline fn gates(g: [*]const T, gx: [*]const T, bias: [*]const T, c_prev: [*]const T, h_out: [*]T, ws: [*]T, h: usize, first: usize, w: usize) void {
             var l: usize = 0;
             while (l + VL <= w) : (l += VL) {
                 const u = first + l;
-                const gi: V = g[0 * NR + l ..][0..VL].*;
-                const gf: V = g[1 * NR + l ..][0..VL].*;
-                const gg: V = g[2 * NR + l ..][0..VL].*;
-                const go: V = g[3 * NR + l ..][0..VL].*;
+                const gi: V = @as(V, g[0 * NR + l ..][0..VL].*) + @as(V, bias[0 * h + u ..][0..VL].*);
+                const gf: V = @as(V, g[1 * NR + l ..][0..VL].*) + @as(V, bias[1 * h + u ..][0..VL].*);
+                const gg: V = @as(V, g[2 * NR + l ..][0..VL].*) + @as(V, bias[2 * h + u ..][0..VL].*);
+                const go: V = @as(V, g[3 * NR + l ..][0..VL].*) + @as(V, bias[3 * h + u ..][0..VL].*);
                 const i = vm.sigmoidGate(T, VL, gi + @as(V, gx[0 * h + u ..][0..VL].*));
                 const f = vm.sigmoidGate(T, VL, gf + @as(V, gx[1 * h + u ..][0..VL].*));
                 const gc = vm.tanhGate(T, VL, gg + @as(V, gx[2 * h + u ..][0..VL].*));
@@ -148,10 +155,10 @@ fn Lstm(comptime T: type) type {
             }
             while (l < w) : (l += 1) {
                 const u = first + l;
-                const i = sigmoid(T, g[0 * NR + l] + gx[0 * h + u]);
-                const f = sigmoid(T, g[1 * NR + l] + gx[1 * h + u]);
-                const gc = tanhS(T, g[2 * NR + l] + gx[2 * h + u]);
-                const o = sigmoid(T, g[3 * NR + l] + gx[3 * h + u]);
+                const i = sigmoid(T, g[0 * NR + l] + bias[0 * h + u] + gx[0 * h + u]);
+                const f = sigmoid(T, g[1 * NR + l] + bias[1 * h + u] + gx[1 * h + u]);
+                const gc = tanhS(T, g[2 * NR + l] + bias[2 * h + u] + gx[2 * h + u]);
+                const o = sigmoid(T, g[3 * NR + l] + bias[3 * h + u] + gx[3 * h + u]);
                 const c = f * c_prev[u] + i * gc;
                 h_out[u] = o * tanhS(T, c);
                 ws[0 * h + u] = i;
@@ -169,7 +176,6 @@ fn Lstm(comptime T: type) type {
             const q1 = c.q_panels * (member + 1) / c.members;
             const t = d.time(s);
             const tp = if (s == 0) t else d.time(s - 1);
-            const h_prev = if (s == 0) c.h0 else c.y + tp * d.batch * h;
             const ld = c.q_panels * 4 * NR;
             // The gate math reads and writes rows of its step that nothing
             // has touched yet: more streams, and shorter, than the hardware
@@ -179,14 +185,20 @@ fn Lstm(comptime T: type) type {
             // multiply.
             const span = unitSpan(h, NR, c.q_panels, q0, q1);
             if (s == 0) fwdPrefetch(c, t, 0, d.batch, span);
-            c.wt.mul(h_prev, h, d.batch, c.gs + q0 * 4 * NR, ld, q0 * 4, q1 * 4);
+            const h_prev: ?[*]const T = if (s == 0) c.h0 else c.y + tp * d.batch * h;
+            if (h_prev) |hp| {
+                c.wt.mul(hp, h, d.batch, c.gs + q0 * 4 * NR, ld, q0 * 4, q1 * 4);
+            } else {
+                // A zero initial state: its product is zero.
+                for (0..d.batch) |b| @memset(c.gs[b * ld + q0 * 4 * NR ..][0 .. (q1 - q0) * 4 * NR], 0);
+            }
             const next: ?usize = if (s + 1 < d.steps) d.time(s + 1) else null;
             for (0..d.batch) |b| {
                 const ws = c.ws + (t * d.batch + b) * 5 * h;
-                const c_prev = if (s == 0) c.c0 + b * h else c.ws + (tp * d.batch + b) * 5 * h + 4 * h;
+                const c_prev = if (s == 0) c.c0 + b * c.c0_stride else c.ws + (tp * d.batch + b) * 5 * h + 4 * h;
                 for (q0..q1) |q| {
                     const u = unitPanelOf(h, q);
-                    gates(c.gs + b * ld + q * 4 * NR, c.gx + (t * d.batch + b) * 4 * h, c_prev, c.y + (t * d.batch + b) * h, ws, h, u[0], u[1]);
+                    gates(c.gs + b * ld + q * 4 * NR, c.gx + (t * d.batch + b) * 4 * h, c.bias, c_prev, c.y + (t * d.batch + b) * h, ws, h, u[0], u[1]);
                 }
                 if (next) |tn| fwdPrefetch(c, tn, b, 1, span);
             }
@@ -202,7 +214,7 @@ fn Lstm(comptime T: type) type {
             prefetchUnits(T, .write, c.y + r0 * h, h, rows, 1, h, span);
         }
 
-        fn forward(gx: [*]const T, w_hh: [*]const T, h0: [*]const T, c0: [*]const T, y: [*]T, ws: [*]T, d: Dims) Error!void {
+        fn forward(gx: [*]const T, w_hh: [*]const T, bias: ?[*]const T, h0: ?[*]const T, c0: ?[*]const T, y: [*]T, ws: [*]T, d: Dims) Error!void {
             const h = d.hidden;
             const q_panels = (h + NR - 1) / NR;
             const alloc = std.heap.c_allocator;
@@ -210,22 +222,40 @@ fn Lstm(comptime T: type) type {
             defer alloc.free(pack);
             const gs = try alloc.alloc(T, d.batch * q_panels * 4 * NR);
             defer alloc.free(gs);
+            // Stand-ins for a missing bias ([4H]) and c0 (one row, stride 0).
+            const zeros = try alloc.alloc(T, 4 * h);
+            defer alloc.free(zeros);
+            @memset(zeros, 0);
             // W_hh^T as B: B[k, j] = W_hh[j, k].
             const wt = P.pack(pack, w_hh, 1, h, h, q_panels * 4, h, colOf);
-            const ctx = Fwd{ .gx = gx, .h0 = h0, .c0 = c0, .y = y, .ws = ws, .wt = wt, .gs = gs.ptr, .d = d, .q_panels = q_panels, .members = membersFor(q_panels) };
+            const ctx = Fwd{
+                .gx = gx,
+                .bias = bias orelse zeros.ptr,
+                .h0 = h0,
+                .c0 = c0 orelse zeros.ptr,
+                .c0_stride = if (c0 == null) 0 else h,
+                .y = y,
+                .ws = ws,
+                .wt = wt,
+                .gs = gs.ptr,
+                .d = d,
+                .q_panels = q_panels,
+                .members = membersFor(q_panels),
+            };
             pool.runSteps(ctx.members, d.steps, &ctx, fwdTask);
         }
 
         const Bwd = struct {
-            h0: [*]const T,
+            /// The first step's c_prev rows, c0_stride apart (0: one zero row).
             c0: [*]const T,
-            y: [*]const T,
+            c0_stride: usize,
             ws: [*]const T,
             dy: [*]const T,
             dg: [*]T,
             /// Carried dc, then dc0: [B, H].
             dc: [*]T,
-            dh0: [*]T,
+            /// Null: no dh0 wanted (its multiply is skipped).
+            dh0: ?[*]T,
             /// W_hh as B: panel q holds units q * NR...
             w: P,
             /// [B, panels * NR]: dG[next] @ W_hh.
@@ -292,9 +322,10 @@ fn Lstm(comptime T: type) type {
                 c.w.mul(c.dg + tn * d.batch * 4 * h, 4 * h, d.batch, c.dhs + q0 * NR, ld, q0, q1);
             }
             if (cs == d.steps) {
+                const dh0 = c.dh0.?;
                 for (0..d.batch) |b| for (q0..q1) |q| {
                     const u = unitPanelOf(h, q);
-                    @memcpy(c.dh0[b * h + u[0] ..][0..u[1]], c.dhs[b * ld + q * NR ..][0..u[1]]);
+                    @memcpy(dh0[b * h + u[0] ..][0..u[1]], c.dhs[b * ld + q * NR ..][0..u[1]]);
                 };
                 return;
             }
@@ -302,7 +333,7 @@ fn Lstm(comptime T: type) type {
             const tp = if (cs == 0) t else d.time(cs - 1);
             for (0..d.batch) |b| {
                 const row = t * d.batch + b;
-                const c_prev = if (cs == 0) c.c0 + b * h else c.ws + (tp * d.batch + b) * 5 * h + 4 * h;
+                const c_prev = if (cs == 0) c.c0 + b * c.c0_stride else c.ws + (tp * d.batch + b) * 5 * h + 4 * h;
                 for (q0..q1) |q| {
                     const u = unitPanelOf(h, q);
                     const carry: ?[*]const T = if (later) c.dhs + b * ld + q * NR else null;
@@ -322,7 +353,7 @@ fn Lstm(comptime T: type) type {
             prefetchUnits(T, .write, c.dg + r0 * 4 * h, 4 * h, rows, 4, h, span);
         }
 
-        fn backward(w_hh: [*]const T, h0: [*]const T, c0: [*]const T, y: [*]const T, ws: [*]const T, dy: [*]const T, dc_last: [*]const T, dg: [*]T, dh0: [*]T, dc0: [*]T, d: Dims) Error!void {
+        fn backward(w_hh: [*]const T, c0: ?[*]const T, ws: [*]const T, dy: [*]const T, dc_last: [*]const T, dg: [*]T, dh0: ?[*]T, dc0: [*]T, d: Dims) Error!void {
             const h = d.hidden;
             const q_panels = (h + NR - 1) / NR;
             const alloc = std.heap.c_allocator;
@@ -330,37 +361,56 @@ fn Lstm(comptime T: type) type {
             defer alloc.free(pack);
             const dhs = try alloc.alloc(T, d.batch * q_panels * NR);
             defer alloc.free(dhs);
+            const zeros = try alloc.alloc(T, h);
+            defer alloc.free(zeros);
+            @memset(zeros, 0);
             // W_hh itself as B: B[k, u] = W_hh[k, u].
             const w = P.pack(pack, w_hh, h, 1, 4 * h, q_panels, h, unitPanelOf);
             @memcpy(dc0[0 .. d.batch * h], dc_last[0 .. d.batch * h]);
-            const ctx = Bwd{ .h0 = h0, .c0 = c0, .y = y, .ws = ws, .dy = dy, .dg = dg, .dc = dc0, .dh0 = dh0, .w = w, .dhs = dhs.ptr, .d = d, .q_panels = q_panels, .members = membersFor(q_panels) };
-            // Steps from the last processed to the first, then dh0.
-            pool.runSteps(ctx.members, d.steps + 1, &ctx, bwdTask);
+            const ctx = Bwd{
+                .c0 = c0 orelse zeros.ptr,
+                .c0_stride = if (c0 == null) 0 else h,
+                .ws = ws,
+                .dy = dy,
+                .dg = dg,
+                .dc = dc0,
+                .dh0 = dh0,
+                .w = w,
+                .dhs = dhs.ptr,
+                .d = d,
+                .q_panels = q_panels,
+                .members = membersFor(q_panels),
+            };
+            // Steps from the last processed to the first, then dh0 if wanted.
+            pool.runSteps(ctx.members, d.steps + @intFromBool(dh0 != null), &ctx, bwdTask);
         }
 
         // -------------------------------------------------------------- reference
 
-        fn forwardReference(gx: [*]const T, w_hh: [*]const T, h0: [*]const T, c0: [*]const T, y: [*]T, ws: [*]T, d: Dims) void {
+        fn forwardReference(gx: [*]const T, w_hh: [*]const T, bias: ?[*]const T, h0: ?[*]const T, c0: ?[*]const T, y: [*]T, ws: [*]T, d: Dims) void {
             const h = d.hidden;
             for (0..d.steps) |s| {
                 const t = d.time(s);
                 const tp = if (s == 0) t else d.time(s - 1);
                 for (0..d.batch) |b| {
-                    const h_prev = if (s == 0) h0 + b * h else y + (tp * d.batch + b) * h;
-                    const c_prev = if (s == 0) c0 + b * h else ws + (tp * d.batch + b) * 5 * h + 4 * h;
+                    const h_prev: ?[*]const T = if (s == 0) (if (h0) |p| p + b * h else null) else y + (tp * d.batch + b) * h;
                     const row = t * d.batch + b;
                     for (0..h) |u| {
                         var pre: [4]f64 = undefined;
                         for (0..4) |gate| {
                             var acc: f64 = gx[row * 4 * h + gate * h + u];
-                            for (0..h) |k| acc += @as(f64, w_hh[(gate * h + u) * h + k]) * h_prev[k];
+                            if (bias) |bs| acc += bs[gate * h + u];
+                            if (h_prev) |hp| {
+                                for (0..h) |k| acc += @as(f64, w_hh[(gate * h + u) * h + k]) * hp[k];
+                            }
                             pre[gate] = acc;
                         }
+                        const c_prev: T = if (s > 0) ws[(tp * d.batch + b) * 5 * h + 4 * h + u] else if (c0) |p| p[b * h + u] else 0;
                         const i: T = @floatCast(1 / (1 + @exp(-pre[0])));
                         const f: T = @floatCast(1 / (1 + @exp(-pre[1])));
                         const g: T = @floatCast(std.math.tanh(pre[2]));
                         const o: T = @floatCast(1 / (1 + @exp(-pre[3])));
-                        const c = f * c_prev[u] + i * g;
+                        const c = f * c_prev + i * g;
                         const w = ws + row * 5 * h;
                         w[u] = i;
                         w[h + u] = f;
@@ -373,7 +423,7 @@ fn Lstm(comptime T: type) type {
             }
         }
 
-        fn backwardReference(w_hh: [*]const T, c0: [*]const T, ws: [*]const T, dy: [*]const T, dc_last: [*]const T, dg: [*]T, dh0: [*]T, dc0: [*]T, d: Dims) void {
+        fn backwardReference(w_hh: [*]const T, c0: ?[*]const T, ws: [*]const T, dy: [*]const T, dc_last: [*]const T, dg: [*]T, dh0: ?[*]T, dc0: [*]T, d: Dims) void {
             const h = d.hidden;
             const dc = dc0;
             @memcpy(dc[0 .. d.batch * h], dc_last[0 .. d.batch * h]);
@@ -384,8 +434,8 @@ fn Lstm(comptime T: type) type {
                 const tp = if (s == 0) t else d.time(s - 1);
                 for (0..d.batch) |b| {
                     const row = t * d.batch + b;
-                    const c_prev = if (s == 0) c0 + b * h else ws + (tp * d.batch + b) * 5 * h + 4 * h;
                     for (0..h) |u| {
+                        const c_prev: T = if (s > 0) ws[(tp * d.batch + b) * 5 * h + 4 * h + u] else if (c0) |p| p[b * h + u] else 0;
                         var dh: f64 = dy[row * h + u];
                         if (s + 1 < d.steps) {
                             const rn = d.time(s + 1) * d.batch + b;
@@ -400,18 +450,19 @@ fn Lstm(comptime T: type) type {
                         const dhT: T = @floatCast(dh);
                         const dcv = dc[b * h + u] + dhT * o * (1 - tc * tc);
                         dg[row * 4 * h + u] = dcv * g * i * (1 - i);
-                        dg[row * 4 * h + h + u] = dcv * c_prev[u] * f * (1 - f);
+                        dg[row * 4 * h + h + u] = dcv * c_prev * f * (1 - f);
                         dg[row * 4 * h + 2 * h + u] = dcv * i * (1 - g * g);
                         dg[row * 4 * h + 3 * h + u] = dhT * tc * o * (1 - o);
                         dc[b * h + u] = dcv * f;
                     }
                 }
             }
+            const out = dh0 orelse return;
             const r0 = d.time(0);
             for (0..d.batch) |b| for (0..h) |u| {
                 var acc: f64 = 0;
                 for (0..4 * h) |k| acc += @as(f64, dg[(r0 * d.batch + b) * 4 * h + k]) * w_hh[k * h + u];
-                dh0[b * h + u] = @floatCast(acc);
+                out[b * h + u] = @floatCast(acc);
             };
         }
     };
@@ -721,25 +772,33 @@ fn at(comptime T: type, b: Buf) [*]T {
     return ptr(T, b.base, b.off);
 }
 
-/// LSTM forward: bufs gx, w_hh, h0, c0, y, ws (see the file comment).
-pub fn lstmForward(dtype: dt.DType, b: [6]Buf, d: Dims) Error!void {
+fn optAt(comptime T: type, b: ?Buf) ?[*]T {
+    return if (b) |x| at(T, x) else null;
+}
+
+/// LSTM forward: bufs gx, w_hh, bias, h0, c0, y, ws (see the file comment);
+/// bias, h0 and c0 may be null.
+pub fn lstmForward(dtype: dt.DType, b: [7]?Buf, d: Dims) Error!void {
+    for ([_]usize{ 0, 1, 5, 6 }) |i| if (b[i] == null) return error.InvalidArgument;
     if (d.steps == 0 or d.batch == 0 or d.hidden == 0) return;
     switch (dtype) {
         inline .float32, .float64 => |D| {
             const T = dt.Storage(D);
-            try Lstm(T).forward(at(T, b[0]), at(T, b[1]), at(T, b[2]), at(T, b[3]), at(T, b[4]), at(T, b[5]), d);
+            try Lstm(T).forward(at(T, b[0].?), at(T, b[1].?), optAt(T, b[2]), optAt(T, b[3]), optAt(T, b[4]), at(T, b[5].?), at(T, b[6].?), d);
         },
         else => return error.InvalidArgument,
     }
 }
 
-/// LSTM backward: bufs w_hh, h0, c0, y, ws, dy, dc_last, dg, dh0, dc0.
-pub fn lstmBackward(dtype: dt.DType, b: [10]Buf, d: Dims) Error!void {
+/// LSTM backward: bufs w_hh, c0, ws, dy, dc_last, dg, dh0, dc0; c0 and dh0
+/// may be null.
+pub fn lstmBackward(dtype: dt.DType, b: [8]?Buf, d: Dims) Error!void {
+    for ([_]usize{ 0, 2, 3, 4, 5, 7 }) |i| if (b[i] == null) return error.InvalidArgument;
     if (d.steps == 0 or d.batch == 0 or d.hidden == 0) return;
     switch (dtype) {
         inline .float32, .float64 => |D| {
             const T = dt.Storage(D);
-            try Lstm(T).backward(at(T, b[0]), at(T, b[1]), at(T, b[2]), at(T, b[3]), at(T, b[4]), at(T, b[5]), at(T, b[6]), at(T, b[7]), at(T, b[8]), at(T, b[9]), d);
+            try Lstm(T).backward(at(T, b[0].?), optAt(T, b[1]), at(T, b[2].?), at(T, b[3].?), at(T, b[4].?), at(T, b[5].?), optAt(T, b[6]), at(T, b[7].?), d);
         },
         else => return error.InvalidArgument,
     }
@@ -797,7 +856,9 @@ fn tolFor(comptime T: type) T {
     return if (T == f32) 2e-5 else 1e-11;
 }
 
-fn lstmCase(comptime T: type, rnd: std.Random, d: Dims) !void {
+/// `full`: bias, h0, c0 and dh0 given; otherwise all four null (zero
+/// states, no bias, no dh0).
+fn lstmCase(comptime T: type, rnd: std.Random, d: Dims, full: bool) !void {
     const a = std.testing.allocator;
     const n = d.steps * d.batch;
     const h = d.hidden;
@@ -814,6 +875,9 @@ fn lstmCase(comptime T: type, rnd: std.Random, d: Dims) !void {
     defer a.free(dy);
     const dcl = try a.alloc(T, d.batch * h);
     defer a.free(dcl);
+    const bias = try a.alloc(T, 4 * h);
+    defer a.free(bias);
+    fill(T, rnd, bias, 1);
     fill(T, rnd, gx, 1);
     fill(T, rnd, w, 1 / @sqrt(@as(T, @floatFromInt(h))));
     fill(T, rnd, h0, 1);
@@ -831,14 +895,17 @@ fn lstmCase(comptime T: type, rnd: std.Random, d: Dims) !void {
         o[6] = &.{};
     }
     defer for (outs) |o| for (o[0..5]) |x| a.free(x);
-    try L.forward(gx.ptr, w.ptr, h0.ptr, c0.ptr, outs[0][0].ptr, outs[0][1].ptr, d);
-    L.forwardReference(gx.ptr, w.ptr, h0.ptr, c0.ptr, outs[1][0].ptr, outs[1][1].ptr, d);
+    const bp: ?[*]const T = if (full) bias.ptr else null;
+    const hp: ?[*]const T = if (full) h0.ptr else null;
+    const cp: ?[*]const T = if (full) c0.ptr else null;
+    try L.forward(gx.ptr, w.ptr, bp, hp, cp, outs[0][0].ptr, outs[0][1].ptr, d);
+    L.forwardReference(gx.ptr, w.ptr, bp, hp, cp, outs[1][0].ptr, outs[1][1].ptr, d);
     try expectClose(T, "lstm y", outs[0][0], outs[1][0], tolFor(T));
     try expectClose(T, "lstm saved gates", outs[0][1], outs[1][1], tolFor(T));
-    try L.backward(w.ptr, h0.ptr, c0.ptr, outs[0][0].ptr, outs[0][1].ptr, dy.ptr, dcl.ptr, outs[0][2].ptr, outs[0][3].ptr, outs[0][4].ptr, d);
-    L.backwardReference(w.ptr, c0.ptr, outs[1][1].ptr, dy.ptr, dcl.ptr, outs[1][2].ptr, outs[1][3].ptr, outs[1][4].ptr, d);
+    try L.backward(w.ptr, cp, outs[0][1].ptr, dy.ptr, dcl.ptr, outs[0][2].ptr, if (full) outs[0][3].ptr else null, outs[0][4].ptr, d);
+    L.backwardReference(w.ptr, cp, outs[1][1].ptr, dy.ptr, dcl.ptr, outs[1][2].ptr, if (full) outs[1][3].ptr else null, outs[1][4].ptr, d);
     try expectClose(T, "lstm dG", outs[0][2], outs[1][2], tolFor(T));
-    try expectClose(T, "lstm dh0", outs[0][3], outs[1][3], tolFor(T));
+    if (full) try expectClose(T, "lstm dh0", outs[0][3], outs[1][3], tolFor(T));
     try expectClose(T, "lstm dc0", outs[0][4], outs[1][4], tolFor(T));
 }
 
@@ -893,8 +960,10 @@ test "fused LSTM and GRU time loops match the reference loops, forward and backw
         pool.setNumThreads(threads);
         for (shapes) |sh| for ([_]bool{ false, true }) |rev| {
             const d = Dims{ .steps = sh[0], .batch = sh[1], .hidden = sh[2], .reverse = rev };
-            try lstmCase(f32, rnd, d);
-            try lstmCase(f64, rnd, d);
+            for ([_]bool{ true, false }) |full| {
+                try lstmCase(f32, rnd, d, full);
+                try lstmCase(f64, rnd, d, full);
+            }
             try gruCase(f32, rnd, d);
             try gruCase(f64, rnd, d);
         };

@@ -292,29 +292,35 @@ export fn zeno_layer_norm(dtype: i32, x: [*]u8, w: ?[*]u8, b: ?[*]u8, y: [*]u8, 
 }
 
 /// One recurrent layer's time loop in one direction (rnn.zig): LSTM.
-/// meta: [gx, w_hh, h0, c0, y, ws offsets, steps, batch, hidden, reverse].
-export fn zeno_lstm_forward(dtype: i32, gx: [*]u8, w_hh: [*]u8, h0: [*]u8, c0: [*]u8, y: [*]u8, ws: [*]u8, meta: [*]const i32) callconv(.c) i32 {
+/// meta: [gx, w_hh, bias, h0, c0, y, ws offsets, steps, batch, hidden,
+/// reverse]; bias, h0 and c0 may be null (zero).
+export fn zeno_lstm_forward(dtype: i32, gx: ?[*]u8, w_hh: ?[*]u8, bias: ?[*]u8, h0: ?[*]u8, c0: ?[*]u8, y: ?[*]u8, ws: ?[*]u8, meta: [*]const i32) callconv(.c) i32 {
     const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
-    const dims = rnnDims(meta[6..10]) orelse return status(error.InvalidArgument);
-    for (0..6) |i| if (meta[i] < 0) return status(error.InvalidArgument);
-    const b = [6]rnn.Buf{ .{ .base = gx, .off = meta[0] }, .{ .base = w_hh, .off = meta[1] }, .{ .base = h0, .off = meta[2] }, .{ .base = c0, .off = meta[3] }, .{ .base = y, .off = meta[4] }, .{ .base = ws, .off = meta[5] } };
+    const dims = rnnDims(meta[7..11]) orelse return status(error.InvalidArgument);
+    const b = rnnBufs(7, .{ gx, w_hh, bias, h0, c0, y, ws }, meta) orelse return status(error.InvalidArgument);
     rnn.lstmForward(d, b, dims) catch |e| return status(e);
     return 0;
 }
 
-/// LSTM backward. meta: the offsets of w_hh, h0, c0, y, ws, dy, dc_last, dg,
-/// dh0, dc0, then steps, batch, hidden, reverse.
-export fn zeno_lstm_backward(dtype: i32, w_hh: [*]u8, h0: [*]u8, c0: [*]u8, y: [*]u8, ws: [*]u8, dy: [*]u8, dc_last: [*]u8, dg: [*]u8, dh0: [*]u8, dc0: [*]u8, meta: [*]const i32) callconv(.c) i32 {
+/// LSTM backward. meta: the offsets of w_hh, c0, ws, dy, dc_last, dg, dh0,
+/// dc0, then steps, batch, hidden, reverse; c0 and dh0 may be null.
+export fn zeno_lstm_backward(dtype: i32, w_hh: ?[*]u8, c0: ?[*]u8, ws: ?[*]u8, dy: ?[*]u8, dc_last: ?[*]u8, dg: ?[*]u8, dh0: ?[*]u8, dc0: ?[*]u8, meta: [*]const i32) callconv(.c) i32 {
     const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
-    const dims = rnnDims(meta[10..14]) orelse return status(error.InvalidArgument);
-    const bases = [10][*]u8{ w_hh, h0, c0, y, ws, dy, dc_last, dg, dh0, dc0 };
-    var b: [10]rnn.Buf = undefined;
-    for (&b, bases, 0..) |*x, base, i| {
-        if (meta[i] < 0) return status(error.InvalidArgument);
-        x.* = .{ .base = base, .off = meta[i] };
-    }
+    const dims = rnnDims(meta[8..12]) orelse return status(error.InvalidArgument);
+    const b = rnnBufs(8, .{ w_hh, c0, ws, dy, dc_last, dg, dh0, dc0 }, meta) orelse return status(error.InvalidArgument);
     rnn.lstmBackward(d, b, dims) catch |e| return status(e);
     return 0;
+}
+
+/// Buffers with their element offsets from meta (null stays null); null
+/// when an offset is negative.
+fn rnnBufs(comptime n: usize, bases: [n]?[*]u8, meta: [*]const i32) ?[n]?rnn.Buf {
+    var b: [n]?rnn.Buf = undefined;
+    for (&b, bases, 0..) |*x, base, i| {
+        if (meta[i] < 0) return null;
+        x.* = if (base) |p| .{ .base = p, .off = meta[i] } else null;
+    }
+    return b;
 }
 
 /// GRU forward. meta: [gx, w_hh, b_hh, h0, y, ws offsets, steps, batch, hidden, reverse].
