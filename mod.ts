@@ -220,6 +220,11 @@ export type {
 } from "./src/ops/selection.ts";
 export { oneHot } from "./src/ops/one_hot.ts";
 export { gather, indexSelect, maskedFill, scatterAdd } from "./src/ops/indexing.ts";
+export {
+  scatterReduce,
+  type ScatterReduceOptions,
+  type ScatterReduction,
+} from "./src/ops/scatter_reduce.ts";
 export type { IndexPutOptions } from "./src/ops/indexing.ts";
 export { sort, topk } from "./src/ops/sort.ts";
 export { multinomial } from "./src/ops/multinomial.ts";

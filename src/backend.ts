@@ -60,6 +60,11 @@ export interface View {
   readonly offset: number;
 }
 
+/** How a scatter combines each source element with its destination (zig/src/index.zig's ScatterMode). */
+export const SCATTER_MODE = { set: 0, add: 1, prod: 2, amax: 3, amin: 4 } as const;
+/** A scatter's combining rule. */
+export type ScatterMode = keyof typeof SCATTER_MODE;
+
 /** Unary ops, numbered as in zig/src/elementwise.zig. */
 export const UNARY = {
   neg: 0,
@@ -422,8 +427,12 @@ export interface Backend {
   indexSelect(x: View, idx: View, out: View, axis: Axis3, wrap: boolean, op: string): void;
   /** out = x gathered along `dim` at idx (shapes per torch.gather). */
   gather(x: View, idx: View, out: View, dim: number, op: string): void;
-  /** dst[idx along dim] = src (or +=); in place on dst. */
-  scatter(add: boolean, dst: View, idx: View, src: View, dim: number, op: string): void;
+  /**
+   * dst[idx along dim] = src, or combined with it by `mode`, in place on dst.
+   * "add", "prod", "amax" and "amin" take no float16 or bfloat16 (callers
+   * reduce those in float32).
+   */
+  scatter(mode: ScatterMode, dst: View, idx: View, src: View, dim: number, op: string): void;
   /** Sorts a contiguous x along r into values and int64 indices. */
   sort(x: View, axis: Axis3, values: View, indices: View, descending: boolean): void;
   /**

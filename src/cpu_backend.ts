@@ -24,6 +24,8 @@ import {
   registerBackend,
   SCAN,
   type ScanOp,
+  SCATTER_MODE,
+  type ScatterMode,
   type Storage,
   UNARY,
   type UnaryOp,
@@ -721,12 +723,12 @@ export const cpuBackend: Backend = {
     );
   },
 
-  scatter(add: boolean, dst: View, idx: View, src: View, dim: number, op: string): void {
+  scatter(mode: ScatterMode, dst: View, idx: View, src: View, dim: number, op: string): void {
     if (numelOf(idx.shape) === 0) return;
     const nd = gatherLayout(idx.shape, idx.strides, dst.strides, src.strides);
     check(
       native().zeno_scatter(
-        add ? 1 : 0,
+        SCATTER_MODE[mode],
         DTYPE_CODE[dst.dtype],
         data(dst, op),
         dst.offset,

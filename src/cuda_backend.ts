@@ -28,6 +28,7 @@ import {
   registerBackendFactory,
   SCAN,
   type ScanOp,
+  type ScatterMode,
   type Storage,
   UNARY,
   type UnaryOp,
@@ -621,9 +622,19 @@ export class CudaBackend implements Backend {
     );
   }
 
-  scatter(add: boolean, dst: View, idx: View, src: View, dim: number, op: string): void {
+  /**
+   * Set and add run on the device; the other reductions have no device
+   * kernel yet, so dst, idx and src go to the host, the CPU kernel combines
+   * them there and dst comes back.
+   */
+  scatter(mode: ScatterMode, dst: View, idx: View, src: View, dim: number, op: string): void {
     const s = this.#ready();
     if (numelOf(idx.shape) === 0) return;
+    if (mode !== "set" && mode !== "add") {
+      this.#onHost([dst, idx, src], ([d, i, x]) => cpuBackend.scatter(mode, d, i, x, dim, op), [0]);
+      return;
+    }
+    const add = mode === "add";
     const pd = this.#addr(dst, op), pi = this.#addr(idx, op), ps = this.#addr(src, op);
     const nd = gatherLayout(idx.shape, idx.strides, dst.strides, src.strides);
     check(
@@ -653,8 +664,20 @@ export class CudaBackend implements Backend {
    * every buffer comes back (luSolve writes its right-hand side in place).
    */
   linalg(op: LinalgOp, bufs: readonly (View | null)[], dims: LinalgDims): void {
-    const host = bufs.map((v) => {
-      if (!v) return null;
+    this.#onHost(bufs, (host) => cpuBackend.linalg!(op, host, dims), bufs.map((_, i) => i));
+  }
+
+  /**
+   * Runs `f` on host copies of `views` (contiguous) and copies the ones at
+   * `written` back into place.
+   */
+  #onHost<V extends View | null>(
+    views: readonly V[],
+    f: (host: V[]) => void,
+    written: readonly number[],
+  ): void {
+    const host = views.map((v) => {
+      if (!v) return v;
       const data = this.toHost(v);
       const view: View = {
         storage: cpuBackend.fromHost(v.dtype, data),
@@ -663,20 +686,20 @@ export class CudaBackend implements Backend {
         strides: contiguousStrides(v.shape),
         offset: 0,
       };
-      return view;
+      return view as V;
     });
     try {
-      cpuBackend.linalg!(op, host, dims);
-      bufs.forEach((v, i) => {
-        const h = host[i];
-        if (!v || !h) return;
+      f(host);
+      for (const i of written) {
+        const v = views[i], h = host[i];
+        if (!v || !h) continue;
         const up = this.fromHost(v.dtype, cpuBackend.toHost(h));
         try {
           this.copy({ ...h, storage: up }, v);
         } finally {
           up.dispose();
         }
-      });
+      }
     } finally {
       for (const h of host) h?.storage.dispose();
     }

@@ -25,6 +25,7 @@ import * as cl from "./ops/closeness.ts";
 import * as se from "./ops/selection.ts";
 import * as os from "./ops/order_stats.ts";
 import * as so from "./ops/sort.ts";
+import * as sr from "./ops/scatter_reduce.ts";
 import * as io from "./interop.ts";
 import type { AsTypedArrayOptions } from "./interop.ts";
 import { formatTensor } from "./format.ts";
@@ -940,6 +941,19 @@ export class Tensor implements View {
   /** A copy with `src` added at `index` along `dim` (torch.scatter_add). */
   scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
     return ix.scatter(this, dim, index, src, true);
+  }
+  /**
+   * A copy with `src` combined at `index` along `dim` by `reduce`
+   * (torch.scatter_reduce; see {@link sr.scatterReduce}).
+   */
+  scatterReduce(
+    dim: number,
+    index: Tensor,
+    src: Tensor,
+    reduce: sr.ScatterReduction,
+    options?: sr.ScatterReduceOptions,
+  ): Tensor {
+    return sr.scatterReduce(this, dim, index, src, reduce, options);
   }
   /** Rows (along `dim`) at int64 `index`. */
   indexSelect(dim: number, index: Tensor): Tensor {

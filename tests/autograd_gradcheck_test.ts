@@ -353,6 +353,14 @@ const CASES: GCase[] = [
     fn: (x, s) => x.scatterAdd(1, zn.tensor([[2n, 2n], [0n, 1n]]), s),
     inputs: () => [leaf([2, 3], 69), leaf([2, 2], 70)],
   },
+  ...(["sum", "prod", "mean", "amax", "amin"] as const).flatMap((reduce, k) =>
+    [true, false].map((includeSelf) => ({
+      name: `scatterReduce ${reduce} includeSelf=${includeSelf}`,
+      fn: (x: zn.Tensor, s: zn.Tensor) =>
+        x.scatterReduce(1, zn.tensor([[2n, 2n, 0n], [0n, 1n, 0n]]), s, reduce, { includeSelf }),
+      inputs: () => [leaf([2, 3], 200 + 2 * k), leaf([2, 3], 201 + 2 * k)],
+    }))
+  ),
   {
     name: "maskedFill",
     fn: (x) => x.maskedFill(zn.tensor([true, false, true]), 0.5),

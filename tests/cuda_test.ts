@@ -365,6 +365,10 @@ gpuTest("indexing, gather/scatter, sort, join", () => {
     t.scatter(1, u, s),
     t.scatterAdd(1, g, s),
     t.maskedFill(t.lt(0), 0),
+    // prod, amax and amin combine on the host, sum and mean on the device.
+    ...(["sum", "prod", "mean", "amax", "amin"] as const).map((r) =>
+      t.scatterReduce(1, g, s, r, { includeSelf: r !== "amin" })
+    ),
   ]);
   both("indexPut_", [x], (t) => t.clone().indexPut_([zn.tensor([0n, 2n])], 7));
   both("sort/topk", [x], (t) => [

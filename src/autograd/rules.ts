@@ -17,7 +17,8 @@ import * as rd from "../ops/reduce.ts";
 import * as vw from "../ops/view.ts";
 import * as ix from "../ops/indexing.ts";
 import { matmul } from "../ops/matmul.ts";
-import { zeros } from "../ops/creation.ts";
+import { ones, zeros } from "../ops/creation.ts";
+import * as sr from "../ops/scatter_reduce.ts";
 import { cat } from "../ops/join.ts";
 import * as cv from "../nn/functional/conv_kernels.ts";
 import * as pl from "../nn/functional/pool_kernels.ts";
@@ -436,11 +437,12 @@ export const RULES: Record<string, Rule> = {
   ],
   scatterAdd: (g, _s, c, n) => [
     n.edges[0] ? g : null,
-    n.edges[1] ? ix.gather(g, c.dim as number, c.index as Tensor) : null,
+    n.edges[1] ? srcGrad(ix.gather(g, c.dim as number, c.index as Tensor), n) : null,
   ],
+  scatterReduce: scatterReduceBack,
   scatter: (g, _s, c, n) => [
     n.edges[0] ? ix.scatter(g, c.dim as number, c.index as Tensor, 0, false) : null,
-    n.edges[1] ? ix.gather(g, c.dim as number, c.index as Tensor) : null,
+    n.edges[1] ? srcGrad(ix.gather(g, c.dim as number, c.index as Tensor), n) : null,
   ],
   cat: (g, _s, c) => {
     const d = c.dim as number, sizes = c.sizes as number[];
@@ -552,6 +554,82 @@ function spreadExtreme(g: Tensor, s: Record<string, Tensor>, c: Record<string, u
   const hit = ew.eq(s.x, unreduce(s.out, c));
   const count = rd.sum(ew.toDType(hit, s.x.dtype), c.dims as number[], true);
   return ew.where(hit, ew.div(unreduce(g, { ...c, shape: c.shape }), count), 0);
+}
+
+/**
+ * scatterReduce's gradients, as PyTorch's: sum passes g through; mean
+ * divides it by each position's count; prod multiplies it by the product of
+ * the other terms (recomputed with a zero factor set to 1, so that a single
+ * zero gets the product of the rest); amax and amin share it evenly among
+ * the terms equal to the result. Without includeSelf the input's positions
+ * that received terms get none.
+ */
+function scatterReduceBack(
+  g: Tensor,
+  s: Record<string, Tensor>,
+  c: Record<string, unknown>,
+  n: Node,
+): (Tensor | null)[] {
+  const dim = c.dim as number, index = c.index as Tensor;
+  const includeSelf = c.includeSelf as boolean;
+  const reduce = c.reduce as sr.ScatterReduction;
+  const like = { dtype: g.dtype, device: g.device };
+  let gSelf: Tensor, gSrc: Tensor;
+  if (reduce === "sum") {
+    gSelf = g;
+    gSrc = ix.gather(g, dim, index);
+  } else if (reduce === "mean") {
+    const base = includeSelf ? ones(g.shape, like) : zeros(g.shape, like);
+    const count = ew.maximum(ix.scatter(base, dim, index, ones(index.shape, like), true), 1);
+    gSelf = ew.div(g, count);
+    gSrc = ew.div(ix.gather(g, dim, index), ix.gather(count, dim, index));
+  } else if (reduce === "prod") {
+    const { x, src, out } = s;
+    const opts = { includeSelf };
+    const maskedSelf = ew.where(ew.eq(x, 0), 1, x);
+    const othersOfSelf = sr.scatterReduce(maskedSelf, dim, index, src, "prod", opts);
+    gSelf = ew.div(ew.mul(g, othersOfSelf), maskedSelf);
+    const srcZero = ew.eq(src, 0);
+    const zerosAt = ix.scatter(
+      zeros(x.shape, like),
+      dim,
+      index,
+      ew.toDType(srcZero, g.dtype),
+      true,
+    );
+    const single = ew.logicalAnd(srcZero, ew.eq(ix.gather(zerosAt, dim, index), 1));
+    const othersOfZero = sr.scatterReduce(x, dim, index, ew.where(single, 1, src), "prod", opts);
+    gSrc = ew.where(
+      single,
+      ix.gather(ew.mul(g, othersOfZero), dim, index),
+      ew.div(ix.gather(ew.mul(g, out), dim, index), ew.where(srcZero, 1, src)),
+    );
+  } else {
+    const { x, src, out } = s;
+    const selfIs = ew.toDType(ew.eq(x, out), g.dtype);
+    const srcIs = ew.toDType(ew.eq(src, ix.gather(out, dim, index)), g.dtype);
+    const shared = ew.div(g, ix.scatter(selfIs, dim, index, srcIs, true));
+    gSelf = ew.mul(selfIs, shared);
+    gSrc = ew.mul(srcIs, ix.gather(shared, dim, index));
+  }
+  if (!includeSelf) gSelf = ix.scatter(gSelf, dim, index, 0, false);
+  return [n.edges[0] ? gSelf : null, n.edges[1] ? srcGrad(gSrc, n) : null];
+}
+
+/**
+ * A scatter's gradient for src, shaped like the index: src may be larger,
+ * and its elements past the index take no part, so their gradient is zero.
+ */
+function srcGrad(g: Tensor, n: Node): Tensor {
+  const shape = n.edges[1]!.shape;
+  let r = g;
+  for (let d = 0; d < r.ndim; d++) {
+    const extra = shape[d] - r.shape[d];
+    if (extra <= 0) continue;
+    const pad = r.shape.map((size, i) => (i === d ? extra : size));
+    r = cat([r, zeros(pad, { dtype: r.dtype, device: r.device })], d);
+  }
+  return r;
 }
 
 function scatterBack(g: Tensor, c: Record<string, unknown>): Tensor {

@@ -335,7 +335,7 @@ export function indexPut(
   const idxFlat = reshape(where_, [-1]);
   const srcFlat = reshape(expand(vals, where_.shape), [-1]);
   // accumulate: a scatter-add, which sums over repeated indices.
-  x.backend.scatter(accumulate, flatTarget, idxFlat, srcFlat, 0, "indexPut_");
+  x.backend.scatter(accumulate ? "add" : "set", flatTarget, idxFlat, srcFlat, 0, "indexPut_");
   if (target !== x) copyInto(x, target, "indexPut_");
 }
 
@@ -407,6 +407,34 @@ export function scatter(
   add_: boolean,
 ): Tensor {
   const op = add_ ? "scatterAdd" : "scatter";
+  const [idx, d, s] = scatterOperands(op, x, dim, index, src);
+  if (add_ && (x.dtype === "bool" || x.dtype === "float16" || x.dtype === "bfloat16")) {
+    const r = scatter(
+      toDType(x, x.dtype === "bool" ? "int64" : "float32"),
+      dim,
+      idx,
+      toDType(s, x.dtype === "bool" ? "int64" : "float32"),
+      true,
+    );
+    return toDType(r, x.dtype);
+  }
+  const out = noGrad(() => clone(x));
+  out.backend.scatter(add_ ? "add" : "set", out, idx, s, d, op);
+  return record(add_ ? "scatterAdd" : "scatter", [x, src], out, {}, { dim: d, index: idx });
+}
+
+/**
+ * @internal The checked operands of a scatter: the int64 index, the
+ * normalized dim and src as a tensor of x's dtype (a number expands to the
+ * index's shape).
+ */
+export function scatterOperands(
+  op: string,
+  x: Tensor,
+  dim: number,
+  index: Tensor,
+  src: TensorLike,
+): [Tensor, number, Tensor] {
   const idx = checkIndexDType(index, op);
   sameDevice(op, x, idx);
   const d = normDim(dim, x.ndim, op);
@@ -432,19 +460,7 @@ export function scatter(
       );
     }
   }
-  if (add_ && (x.dtype === "bool" || x.dtype === "float16" || x.dtype === "bfloat16")) {
-    const r = scatter(
-      toDType(x, x.dtype === "bool" ? "int64" : "float32"),
-      dim,
-      idx,
-      toDType(s, x.dtype === "bool" ? "int64" : "float32"),
-      true,
-    );
-    return toDType(r, x.dtype);
-  }
-  const out = noGrad(() => clone(x));
-  out.backend.scatter(add_, out, idx, s, d, op);
-  return record(add_ ? "scatterAdd" : "scatter", [x, src], out, {}, { dim: d, index: idx });
+  return [idx, d, s];
 }
 
 /**

@@ -110,7 +110,12 @@ pub fn gather(dtype: DType, x: [*]u8, xoff: i64, idx_base: [*]u8, ioff: i64, out
     }
 }
 
-fn ScatterBody(comptime T: type, comptime add: bool) type {
+/// How scatter combines a source element with its destination.
+pub const ScatterMode = enum(u8) { set = 0, add = 1, prod = 2, amax = 3, amin = 4 };
+
+/// `boolean`: T holds bool's 0 and 1, which sum and prod combine as
+/// logical or and and (as PyTorch's bool scatter_reduce does).
+fn ScatterBody(comptime T: type, comptime mode: ScatterMode, comptime boolean: bool) type {
     return struct {
         idx: [*]const i64,
         dst: [*]T,
@@ -122,17 +127,33 @@ fn ScatterBody(comptime T: type, comptime add: bool) type {
                 const v = self.idx[@intCast(offs[0] + ii * st[0])];
                 const d: usize = @intCast(offs[1] + ii * st[1] + v * self.dim_stride);
                 const s = self.src[@intCast(offs[2] + ii * st[2])];
-                if (add) {
-                    self.dst[d] = if (comptime dt.isFloat(T)) self.dst[d] + s else self.dst[d] +% s;
-                } else self.dst[d] = s;
+                self.dst[d] = combine(self.dst[d], s);
             }
+        }
+
+        inline fn combine(a: T, b: T) T {
+            const float = comptime dt.isFloat(T);
+            if (boolean) return switch (mode) {
+                .set => b,
+                .add, .amax => a | b,
+                .prod, .amin => a & b,
+            };
+            return switch (mode) {
+                .set => b,
+                .add => if (float) a + b else a +% b,
+                .prod => if (float) a * b else a *% b,
+                // NaN wins, as in PyTorch.
+                .amax => if (float and (a != a or b != b)) a + b else @max(a, b),
+                .amin => if (float and (a != a or b != b)) a + b else @min(a, b),
+            };
         }
     };
 }
 
-/// dst[p with p[dim] = idx[p]] = src[p] (or +=) over idx's shape, in order, so a
-/// repeated index takes the last value (set) or the sum (add). Operands: idx, dst, src.
-pub fn scatter(add: bool, dtype: DType, dst: [*]u8, doff: i64, idx_base: [*]u8, ioff: i64, src: [*]u8, soff: i64, layout_in: strided.Layout(3), dim: usize, size: i64) Error!void {
+/// dst[p with p[dim] = idx[p]] = src[p] combined by `mode` over idx's shape,
+/// in order, so a repeated index takes the last value (set) or the
+/// reduction of all of them. Operands: idx, dst, src.
+pub fn scatter(mode: ScatterMode, dtype: DType, dst: [*]u8, doff: i64, idx_base: [*]u8, ioff: i64, src: [*]u8, soff: i64, layout_in: strided.Layout(3), dim: usize, size: i64) Error!void {
     var layout = layout_in;
     assert(dim < layout.ndim);
     const idx = ptr(i64, idx_base, ioff);
@@ -142,11 +163,12 @@ pub fn scatter(add: bool, dtype: DType, dst: [*]u8, doff: i64, idx_base: [*]u8, 
     switch (dtype) {
         inline else => |D| {
             const T = dt.Storage(D);
-            if (add) {
-                if (comptime D == .float16 or D == .bfloat16 or D == .bool) return error.InvalidArgument;
-                layout.forRange(0, layout.numel, ScatterBody(T, true){ .idx = idx, .dst = ptr(T, dst, doff), .src = ptr(T, src, soff), .dim_stride = dim_stride });
-            } else {
-                layout.forRange(0, layout.numel, ScatterBody(T, false){ .idx = idx, .dst = ptr(T, dst, doff), .src = ptr(T, src, soff), .dim_stride = dim_stride });
+            // Half types reduce in float32 on the TypeScript side.
+            if (mode != .set and (D == .float16 or D == .bfloat16)) return error.InvalidArgument;
+            switch (mode) {
+                inline else => |M| if (comptime M != .set and (D == .float16 or D == .bfloat16)) unreachable else {
+                    layout.forRange(0, layout.numel, ScatterBody(T, M, D == .bool){ .idx = idx, .dst = ptr(T, dst, doff), .src = ptr(T, src, soff), .dim_stride = dim_stride });
+                },
             }
         },
     }

@@ -227,13 +227,15 @@ export fn zeno_gather(dtype: i32, x: [*]u8, xoff: i32, idx: [*]u8, ioff: i32, ou
     return 0;
 }
 
-/// meta: [idx shape, idx strides, dst strides, src strides] (ndim each). op: 0 set, 1 add.
+/// meta: [idx shape, idx strides, dst strides, src strides] (ndim each).
+/// op: index.ScatterMode (0 set, 1 add, 2 prod, 3 amax, 4 amin).
 export fn zeno_scatter(op: i32, dtype: i32, dst: [*]u8, doff: i32, idx: [*]u8, ioff: i32, src: [*]u8, soff: i32, ndim: i32, meta: [*]const i32, dim: i32, size: i32) callconv(.c) i32 {
     const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
-    if (op < 0 or op > 1 or ndim < 1 or !validNdim(ndim) or dim < 0 or dim >= ndim or size < 0 or doff < 0 or ioff < 0 or soff < 0) return status(error.InvalidArgument);
+    const mode = std.enums.fromInt(ix.ScatterMode, op) orelse return status(error.InvalidArgument);
+    if (ndim < 1 or !validNdim(ndim) or dim < 0 or dim >= ndim or size < 0 or doff < 0 or ioff < 0 or soff < 0) return status(error.InvalidArgument);
     const layout = strided.Layout(3).fromMeta(ndim, meta);
     if (layout.numel == 0) return 0;
-    ix.scatter(op == 1, d, dst, doff, idx, ioff, src, soff, layout, @intCast(dim), size) catch |e| return status(e);
+    ix.scatter(mode, d, dst, doff, idx, ioff, src, soff, layout, @intCast(dim), size) catch |e| return status(e);
     return 0;
 }
 
