@@ -1194,6 +1194,10 @@ export class Tensor implements View {
     if (this.direct("div", other)) return this;
     return this.inplace("div_", () => ew.div(this, other));
   }
+  /** `this += weight * (end - this)`, in place. */
+  lerp_(end: TensorLike, weight: TensorLike): this {
+    return this.inplace("lerp_", () => ew.lerp(this, end, weight));
+  }
 
   /**
    * @internal An in-place binary op that nothing records, written straight

@@ -41,6 +41,9 @@ import {
   type ResolvedGPT2Config,
 } from "./gpt2_config.ts";
 
+/** Keys of state that stays off the module's public members (and that deepCopy copies). */
+const ACT: unique symbol = Symbol("act");
+
 /**
  * The MLP activations a GPT-2 config may name (`activation_function`), as
  * Hugging Face computes them: `"gelu_new"` (GPT-2's, the tanh approximation
@@ -367,7 +370,8 @@ export class GPT2MLP extends Module {
   cProj: Conv1D;
   /** Dropout after `cProj`. */
   dropout: Dropout;
-  #act: (x: Tensor) => Tensor;
+  /** @internal The activation. */
+  readonly [ACT]: (x: Tensor) => Tensor;
 
   /** An MLP of hidden width `intermediateSize` for a model with `config`. */
   constructor(intermediateSize: number, config: GPT2Config, opts: GPT2Options = {}) {
@@ -377,7 +381,7 @@ export class GPT2MLP extends Module {
     const { dtype } = checkBuildOptions(op, opts);
     super();
     this.activationFunction = c.activationFunction;
-    this.#act = ACTIVATIONS[c.activationFunction];
+    this[ACT] = ACTIVATIONS[c.activationFunction];
     this.cFc = new Conv1D(intermediateSize, c.nEmbd, { dtype });
     this.cProj = new Conv1D(c.nEmbd, intermediateSize, { dtype });
     this.dropout = new Dropout(c.residPdrop);
@@ -390,7 +394,7 @@ export class GPT2MLP extends Module {
 
   /** Applies the block to `hidden` (`[..., nEmbd]`). */
   override forward(hidden: Tensor): Tensor {
-    return this.dropout.call(this.cProj.call(this.#act(this.cFc.call(hidden))));
+    return this.dropout.call(this.cProj.call(this[ACT](this.cFc.call(hidden))));
   }
 
   /** The module's settings. */

@@ -271,7 +271,7 @@ export class MultiheadAttention extends Module {
     checkFlag(OP, "needWeights", needWeights);
     checkFlag(OP, "averageAttnWeights", average);
     checkFlag(OP, "isCausal", isCausal);
-    const batched = this.#checkShapes(query, key, value, kpm, mask);
+    const batched = this.checkShapes(query, key, value, kpm, mask);
     const dtype = this.outProj.weight.dtype;
     for (const [name, t] of [["query", query], ["key", key], ["value", value]] as const) {
       if (t.dtype !== dtype) {
@@ -332,7 +332,7 @@ export class MultiheadAttention extends Module {
       }
     }
     // In-projection.
-    let [qp, kp, vp] = this.#project(q, k, v, selfAttention, kvSame);
+    let [qp, kp, vp] = this.projectInputs(q, k, v, selfAttention, kvSame);
     if (this.biasK && this.biasV) {
       kp = cat([kp, this.biasK.expand(B, 1, E)], 1);
       vp = cat([vp, this.biasV.expand(B, 1, E)], 1);
@@ -392,7 +392,7 @@ export class MultiheadAttention extends Module {
   }
 
   /** The q, k, v projections, batch first. */
-  #project(q: Tensor, k: Tensor, v: Tensor, self: boolean, kvSame: boolean): Tensor[] {
+  private projectInputs(q: Tensor, k: Tensor, v: Tensor, self: boolean, kvSame: boolean): Tensor[] {
     const E = this.embedDim, W = this.inProjWeight, b = this.inProjBias;
     const part = (t: Tensor | null, i: number, n = 1) => t ? t.narrow(0, i * E, n * E) : null;
     if (W === null) {
@@ -417,7 +417,7 @@ export class MultiheadAttention extends Module {
   }
 
   /** PyTorch's checks of the input and mask dims; returns whether the input is batched. */
-  #checkShapes(
+  private checkShapes(
     query: Tensor,
     key: Tensor,
     value: Tensor,

@@ -8,6 +8,10 @@ import { Parameter } from "./parameter.ts";
 import { Module } from "./module.ts";
 import { checkIterable } from "../args.ts";
 
+/** Keys of state that stays off the module's public members (and that deepCopy copies). */
+const ENTRIES: unique symbol = Symbol("entries");
+const ITEMS: unique symbol = Symbol("items");
+
 function checkModule(m: unknown, op: string): Module {
   if (!(m instanceof Module)) throw new TypeError(`${op}: expected a Module`);
   return m;
@@ -156,7 +160,8 @@ export class ModuleList extends Module {
  * ```
  */
 export class ModuleDict extends Module {
-  #entries = new Map<string, Module>();
+  /** @internal The entries. */
+  readonly [ENTRIES]: Map<string, Module> = new Map();
 
   /** A dict of the given modules (default empty). */
   constructor(modules: Map<string, Module> | Record<string, Module> = {}) {
@@ -166,17 +171,17 @@ export class ModuleDict extends Module {
 
   /** The entries, for traversal. */
   protected override ownMembers(): [string, unknown][] {
-    return [...super.ownMembers(), ...this.#entries];
+    return [...super.ownMembers(), ...this[ENTRIES]];
   }
 
   /** The number of entries. */
   get size(): number {
-    return this.#entries.size;
+    return this[ENTRIES].size;
   }
 
   /** The module under `key` (throws when absent). */
   get(key: string): Module {
-    const m = this.#entries.get(key);
+    const m = this[ENTRIES].get(key);
     if (!m) throw new Error(`ModuleDict: no module "${key}"`);
     return m;
   }
@@ -186,18 +191,18 @@ export class ModuleDict extends Module {
     if (typeof key !== "string" || key === "" || key.includes(".")) {
       throw new TypeError(`ModuleDict: key must be a non-empty string without ".", got "${key}"`);
     }
-    this.#entries.set(key, checkModule(module, "ModuleDict.set"));
+    this[ENTRIES].set(key, checkModule(module, "ModuleDict.set"));
     return this;
   }
 
   /** Whether `key` is present. */
   has(key: string): boolean {
-    return this.#entries.has(key);
+    return this[ENTRIES].has(key);
   }
 
   /** Removes `key`; returns whether it was present. */
   delete(key: string): boolean {
-    return this.#entries.delete(key);
+    return this[ENTRIES].delete(key);
   }
 
   /** Adds or replaces entries from a Map or an object. */
@@ -209,22 +214,22 @@ export class ModuleDict extends Module {
 
   /** The keys in insertion order. */
   keys(): IterableIterator<string> {
-    return this.#entries.keys();
+    return this[ENTRIES].keys();
   }
 
   /** The modules in insertion order. */
   values(): IterableIterator<Module> {
-    return this.#entries.values();
+    return this[ENTRIES].values();
   }
 
   /** The `[key, module]` pairs in insertion order. */
   entries(): IterableIterator<[string, Module]> {
-    return this.#entries.entries();
+    return this[ENTRIES].entries();
   }
 
   /** Iterates over the `[key, module]` pairs. */
   [Symbol.iterator](): IterableIterator<[string, Module]> {
-    return this.#entries.entries();
+    return this[ENTRIES].entries();
   }
 }
 
@@ -251,7 +256,8 @@ function asParameter(p: unknown, op: string): Parameter {
  * ```
  */
 export class ParameterList extends Module {
-  #items: Parameter[] = [];
+  /** @internal The items. */
+  readonly [ITEMS]: Parameter[] = [];
 
   /** A list of `params` (default empty). */
   constructor(params: Iterable<Parameter | Tensor> = []) {
@@ -262,22 +268,22 @@ export class ParameterList extends Module {
 
   /** The entries, for traversal. */
   protected override ownMembers(): [string, unknown][] {
-    return [...super.ownMembers(), ...this.#items.map((p, i): [string, unknown] => [String(i), p])];
+    return [...super.ownMembers(), ...this[ITEMS].map((p, i): [string, unknown] => [String(i), p])];
   }
 
   /** The number of parameters. */
   get length(): number {
-    return this.#items.length;
+    return this[ITEMS].length;
   }
 
   /** The parameter at `i` (negative counts from the end). */
   at(i: number): Parameter {
-    return this.#items[indexIn(i, this.#items.length, "ParameterList.at")];
+    return this[ITEMS][indexIn(i, this[ITEMS].length, "ParameterList.at")];
   }
 
   /** Replaces the parameter at `i`. */
   set(i: number, param: Parameter | Tensor): void {
-    this.#items[indexIn(i, this.#items.length, "ParameterList.set")] = asParameter(
+    this[ITEMS][indexIn(i, this[ITEMS].length, "ParameterList.set")] = asParameter(
       param,
       "ParameterList.set",
     );
@@ -285,7 +291,7 @@ export class ParameterList extends Module {
 
   /** Adds `param` at the end; returns this. */
   append(param: Parameter | Tensor): this {
-    this.#items.push(asParameter(param, "ParameterList.append"));
+    this[ITEMS].push(asParameter(param, "ParameterList.append"));
     return this;
   }
 
@@ -298,7 +304,7 @@ export class ParameterList extends Module {
 
   /** Iterates over the parameters. */
   [Symbol.iterator](): IterableIterator<Parameter> {
-    return this.#items[Symbol.iterator]();
+    return this[ITEMS][Symbol.iterator]();
   }
 }
 
@@ -316,7 +322,8 @@ export class ParameterList extends Module {
  * ```
  */
 export class ParameterDict extends Module {
-  #entries = new Map<string, Parameter>();
+  /** @internal The entries. */
+  readonly [ENTRIES]: Map<string, Parameter> = new Map();
 
   /** A dict of the given parameters (default empty). */
   constructor(params: Map<string, Parameter | Tensor> | Record<string, Parameter | Tensor> = {}) {
@@ -326,17 +333,17 @@ export class ParameterDict extends Module {
 
   /** The entries, for traversal. */
   protected override ownMembers(): [string, unknown][] {
-    return [...super.ownMembers(), ...this.#entries];
+    return [...super.ownMembers(), ...this[ENTRIES]];
   }
 
   /** The number of entries. */
   get size(): number {
-    return this.#entries.size;
+    return this[ENTRIES].size;
   }
 
   /** The parameter under `key` (throws when absent). */
   get(key: string): Parameter {
-    const p = this.#entries.get(key);
+    const p = this[ENTRIES].get(key);
     if (!p) throw new Error(`ParameterDict: no parameter "${key}"`);
     return p;
   }
@@ -348,18 +355,18 @@ export class ParameterDict extends Module {
         `ParameterDict: key must be a non-empty string without ".", got "${key}"`,
       );
     }
-    this.#entries.set(key, asParameter(param, "ParameterDict.set"));
+    this[ENTRIES].set(key, asParameter(param, "ParameterDict.set"));
     return this;
   }
 
   /** Whether `key` is present. */
   has(key: string): boolean {
-    return this.#entries.has(key);
+    return this[ENTRIES].has(key);
   }
 
   /** Removes `key`; returns whether it was present. */
   delete(key: string): boolean {
-    return this.#entries.delete(key);
+    return this[ENTRIES].delete(key);
   }
 
   /** Adds or replaces entries from a Map or an object. */
@@ -374,21 +381,21 @@ export class ParameterDict extends Module {
 
   /** The keys in insertion order. */
   keys(): IterableIterator<string> {
-    return this.#entries.keys();
+    return this[ENTRIES].keys();
   }
 
   /** The parameters in insertion order. */
   values(): IterableIterator<Parameter> {
-    return this.#entries.values();
+    return this[ENTRIES].values();
   }
 
   /** The `[key, parameter]` pairs in insertion order. */
   entries(): IterableIterator<[string, Parameter]> {
-    return this.#entries.entries();
+    return this[ENTRIES].entries();
   }
 
   /** Iterates over the `[key, parameter]` pairs. */
   [Symbol.iterator](): IterableIterator<[string, Parameter]> {
-    return this.#entries.entries();
+    return this[ENTRIES].entries();
   }
 }

@@ -382,9 +382,10 @@ export class MarginRankingLoss extends Module {
   }
   /** The loss of ranking `input1` against `input2` as `target` says. */
   override forward(input1: Tensor, input2: Tensor, target: Tensor): Tensor {
-    return F.marginRankingLoss(input1, input2, target, this.#opts());
+    return F.marginRankingLoss(input1, input2, target, this.marginOpts());
   }
-  #opts(): F.MarginLossOptions {
+  /** The functional form's options. */
+  private marginOpts(): F.MarginLossOptions {
     return { reduction: this.reduction, margin: this.margin };
   }
 }

@@ -19,6 +19,9 @@ import {
 import { checkOptions, optionKeys } from "../options.ts";
 import { checkIntList, checkSizeArg } from "../args.ts";
 
+/** Keys of state that stays off the module's public members (and that deepCopy copies). */
+const DIMS: unique symbol = Symbol("dims");
+
 /**
  * Options of {@link LayerNorm} and {@link GroupNorm}.
  *
@@ -258,13 +261,14 @@ class InstanceNormBase extends Module {
   weight: Parameter | null;
   /** The per-channel shift, or null. */
   bias: Parameter | null;
-  #dims: number;
+  /** @internal The batched input's rank. */
+  readonly [DIMS]: number;
 
   constructor(name: string, dims: number, numFeatures: number, opts: InstanceNormModuleOptions) {
     checkSizeArg(numFeatures, name, "numFeatures");
     checkOptions(name, opts, INSTANCE_KEYS);
     super();
-    this.#dims = dims;
+    this[DIMS] = dims;
     this.numFeatures = numFeatures;
     this.eps = opts.eps ?? 1e-5;
     this.momentum = opts.momentum ?? 0.1;
@@ -283,14 +287,14 @@ class InstanceNormBase extends Module {
   /** Normalises each sample's channels (unbatched input: one sample). */
   override forward(input: Tensor): Tensor {
     const name = this.constructor.name;
-    if (input.ndim !== this.#dims && input.ndim !== this.#dims - 1) {
+    if (input.ndim !== this[DIMS] && input.ndim !== this[DIMS] - 1) {
       throw new RangeError(
-        `${name}: expected ${
-          this.#dims - 1
-        }D (unbatched) or ${this.#dims}D input, got ${input.ndim}D`,
+        `${name}: expected ${this[DIMS] - 1}D (unbatched) or ${
+          this[DIMS]
+        }D input, got ${input.ndim}D`,
       );
     }
-    const batched = input.ndim === this.#dims ? input : input.unsqueeze(0);
+    const batched = input.ndim === this[DIMS] ? input : input.unsqueeze(0);
     if (batched.shape[1] !== this.numFeatures) {
       throw new RangeError(
         `${name}: expected ${this.numFeatures} channels, got ${batched.shape[1]}`,
@@ -307,7 +311,7 @@ class InstanceNormBase extends Module {
       momentum: this.momentum,
       eps: this.eps,
     });
-    return input.ndim === this.#dims ? y : y.squeeze(0);
+    return input.ndim === this[DIMS] ? y : y.squeeze(0);
   }
 
   /** The module's settings. */

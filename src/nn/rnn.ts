@@ -325,7 +325,7 @@ export class RNNBase extends Module {
   }
 
   /** One layer's weights in one direction, checked to be there. */
-  #weights(layer: number, reverse: boolean, op: string): LayerWeights {
+  private weightsOf(layer: number, reverse: boolean, op: string): LayerWeights {
     const sfx = `_l${layer}${reverse ? "_reverse" : ""}`;
     const get = (name: string, required: boolean): Tensor | null => {
       const p = (this as unknown as Record<string, unknown>)[name + sfx];
@@ -364,7 +364,7 @@ export class RNNBase extends Module {
     }
     let x = packed ? packed.data : input as Tensor;
     if (x.isDisposed) throw new Error(`${op}: input is a disposed Tensor`);
-    const wDtype = this.#weights(0, false, op).wIh.dtype;
+    const wDtype = this.weightsOf(0, false, op).wIh.dtype;
     if (!isFloating(x.dtype)) {
       throw new TypeError(
         `${op}: input must be a floating tensor, got ${x.dtype}${floatTensorHint(x.dtype)}`,
@@ -440,7 +440,7 @@ export class RNNBase extends Module {
       const outs: Tensor[] = [];
       for (let d = 0; d < dirs; d++) {
         const idx = layer * dirs + d;
-        const w = this.#weights(layer, d === 1, op);
+        const w = this.weightsOf(layer, d === 1, op);
         const h = h0?.select(0, idx) ?? null;
         let out: Tensor, hN: Tensor;
         if (isLstm) {

@@ -26,6 +26,9 @@ import {
   typeError,
 } from "../args.ts";
 
+/** Keys of state that stays off the module's public members (and that deepCopy copies). */
+const CONFIG: unique symbol = Symbol("config");
+
 /**
  * The feed-forward activation of the Transformer layers: `"relu"`, `"gelu"`
  * or a function of a tensor.
@@ -393,13 +396,14 @@ export class TransformerEncoderLayer extends Module {
   dropout2: Dropout;
   /** The feed-forward activation. */
   activation: (x: Tensor) => Tensor;
-  #config: LayerConfig;
+  /** @internal The layer's settings. */
+  readonly [CONFIG]: LayerConfig;
 
   /** A layer of `dModel` features with `nhead` attention heads. */
   constructor(dModel: number, nhead: number, opts: TransformerLayerOptions = {}) {
     const c = layerConfig("TransformerEncoderLayer", dModel, nhead, opts, LAYER_KEYS);
     super();
-    this.#config = c;
+    this[CONFIG] = c;
     const { bias, dtype } = c;
     this.selfAttn = new MultiheadAttention(dModel, nhead, {
       dropout: c.dropout,
@@ -428,7 +432,7 @@ export class TransformerEncoderLayer extends Module {
    * parameters, in the same training mode (what the stacks hold).
    */
   clone(): this {
-    const c = this.#config;
+    const c = this[CONFIG];
     const Ctor = this.constructor as new (d: number, h: number, o: TransformerLayerOptions) => this;
     const { dModel, nhead, ...opts } = c;
     const now = { ...opts, normFirst: this.normFirst, activation: this.activation };
@@ -512,13 +516,14 @@ export class TransformerDecoderLayer extends Module {
   dropout3: Dropout;
   /** The feed-forward activation. */
   activation: (x: Tensor) => Tensor;
-  #config: LayerConfig;
+  /** @internal The layer's settings. */
+  readonly [CONFIG]: LayerConfig;
 
   /** A layer of `dModel` features with `nhead` attention heads. */
   constructor(dModel: number, nhead: number, opts: TransformerLayerOptions = {}) {
     const c = layerConfig("TransformerDecoderLayer", dModel, nhead, opts, LAYER_KEYS);
     super();
-    this.#config = c;
+    this[CONFIG] = c;
     const { bias, dtype } = c;
     const mha = () =>
       new MultiheadAttention(dModel, nhead, {
@@ -552,7 +557,7 @@ export class TransformerDecoderLayer extends Module {
    * parameters, in the same training mode (what the stacks hold).
    */
   clone(): this {
-    const c = this.#config;
+    const c = this[CONFIG];
     const Ctor = this.constructor as new (d: number, h: number, o: TransformerLayerOptions) => this;
     const { dModel, nhead, ...opts } = c;
     const now = { ...opts, normFirst: this.normFirst, activation: this.activation };

@@ -27,3 +27,4 @@ export * from "./adam_variants.ts";
 export * from "./adadelta.ts";
 export * from "./lbfgs.ts";
 export * as lrScheduler from "./lr_scheduler.ts";
+export * as swaUtils from "./swa_utils.ts";
