@@ -781,19 +781,10 @@ export class CudaBackend implements Backend {
     const [steps, batch] = gx.shape, hidden = wHh.shape[1];
     const temps: Storage[] = [];
     try {
-      const temp = (shape: number[]): View => {
-        const storage = this.allocUninit(gx.dtype, numelOf(shape));
-        temps.push(storage);
-        return { storage, dtype: gx.dtype, shape, strides: contiguousStrides(shape), offset: 0 };
-      };
-      const zeros = (): View => {
-        const v = temp([batch, hidden]);
-        this.fill(v, 0);
-        return v;
-      };
+      const zeros = () => this.#scratch(temps, gx.dtype, [batch, hidden], true);
       let g = gx;
       if (bias) {
-        g = temp([...gx.shape]);
+        g = this.#scratch(temps, gx.dtype, gx.shape, false);
         this.binary("add", gx, { ...bias, shape: gx.shape, strides: [0, 0, bias.strides[0]] }, g);
       }
       const views = [g, wHh, h0 ?? zeros(), c0 ?? zeros(), y, ws];
@@ -808,6 +799,15 @@ export class CudaBackend implements Backend {
     } finally {
       for (const t of temps) t.dispose();
     }
+  }
+
+  /** A contiguous scratch buffer (zero-filled with `zero`), recorded in `temps` to dispose. */
+  #scratch(temps: Storage[], dtype: DType, shape: readonly number[], zero: boolean): View {
+    const storage = this.allocUninit(dtype, numelOf(shape));
+    temps.push(storage);
+    const v: View = { storage, dtype, shape, strides: contiguousStrides(shape), offset: 0 };
+    if (zero) this.fill(v, 0);
+    return v;
   }
 
   /** As lstm: missing c0 and dh0 are a zero state and a scratch buffer. */
@@ -826,14 +826,7 @@ export class CudaBackend implements Backend {
     const [steps, batch, hidden] = dy.shape;
     const temps: Storage[] = [];
     try {
-      const state = (zero: boolean): View => {
-        const shape = [batch, hidden];
-        const storage = this.allocUninit(dy.dtype, batch * hidden);
-        temps.push(storage);
-        const v = { storage, dtype: dy.dtype, shape, strides: [hidden, 1], offset: 0 };
-        if (zero) this.fill(v, 0);
-        return v;
-      };
+      const state = (zero: boolean) => this.#scratch(temps, dy.dtype, [batch, hidden], zero);
       // The device export still takes h0 and y (unread): any operand fills them.
       const c = c0 ?? state(true);
       const views = [wHh, c, c, dy, ws, dy, dcLast, dg, dh0 ?? state(false), dc0];

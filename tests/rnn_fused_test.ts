@@ -28,6 +28,31 @@ function weights(gates: number, input: number, hidden: number, dtype: zn.DType, 
 const leaves = (w: LayerWeights, ...more: zn.Tensor[]) =>
   [w.wIh, w.wHh, w.bIh, w.bHh, ...more].filter((t): t is zn.Tensor => t !== null);
 
+/**
+ * Asserts the fused outputs `a` match the reference's `b` within `tol`, and
+ * the gradients of both (for the same random output gradients) with respect
+ * to `inputs` within 20 tol.
+ */
+function assertSameRuns(
+  a: zn.Tensor[],
+  b: zn.Tensor[],
+  inputs: zn.Tensor[],
+  what: string,
+  tol: number,
+): void {
+  const gouts = a.map((t) => zn.randn(t.shape, { dtype: t.dtype }));
+  const ga = zn.grad(a, inputs, { gradOutputs: gouts });
+  const gb = zn.grad(b, inputs, { gradOutputs: gouts });
+  a.forEach((t, i) => {
+    const d = maxDiff(t, b[i]);
+    assert(d < tol, `${what}: output ${i} largest difference ${d}`);
+  });
+  ga.forEach((g, i) => {
+    const d = maxDiff(g!, gb[i]!);
+    assert(d < 20 * tol, `${what}: gradient ${i} largest difference ${d}`);
+  });
+}
+
 Deno.test("fused LSTM and GRU layers match the reference: outputs, states and gradients", () => {
   zn.manualSeed(31);
   const shapes = [[1, 1, 3, 5], [7, 4, 6, 33], [12, 13, 40, 64], [5, 2, 9, 70]];
@@ -44,34 +69,12 @@ Deno.test("fused LSTM and GRU layers match the reference: outputs, states and gr
           const wl = weights(4, I, H, dtype, bias);
           const a = lstmLayerFused(x, h0, c0, wl, reverse);
           const b = lstmLayerReference(x, h0, c0, wl, reverse);
-          const gouts = a.map((t) => zn.randn(t.shape, { dtype }));
-          const inputs = [x, h0, c0, ...leaves(wl)];
-          const ga = zn.grad(a, inputs, { gradOutputs: gouts });
-          const gb = zn.grad(b, inputs, { gradOutputs: gouts });
-          a.forEach((t, i) => {
-            const d = maxDiff(t, b[i]);
-            assert(d < tol, `lstm ${what}: output ${i} largest difference ${d}`);
-          });
-          ga.forEach((g, i) => {
-            const d = maxDiff(g!, gb[i]!);
-            assert(d < 20 * tol, `lstm ${what}: gradient ${i} largest difference ${d}`);
-          });
+          assertSameRuns(a, b, [x, h0, c0, ...leaves(wl)], `lstm ${what}`, tol);
           // GRU
           const wg = weights(3, I, H, dtype, bias);
           const ag = gruLayerFused(x, h0, wg, reverse);
           const bg = gruLayerReference(x, h0, wg, reverse);
-          const go = ag.map((t) => zn.randn(t.shape, { dtype }));
-          const gin = [x, h0, ...leaves(wg)];
-          const gga = zn.grad(ag, gin, { gradOutputs: go });
-          const ggb = zn.grad(bg, gin, { gradOutputs: go });
-          ag.forEach((t, i) => {
-            const d = maxDiff(t, bg[i]);
-            assert(d < tol, `gru ${what}: output ${i} largest difference ${d}`);
-          });
-          gga.forEach((g, i) => {
-            const d = maxDiff(g!, ggb[i]!);
-            assert(d < 20 * tol, `gru ${what}: gradient ${i} largest difference ${d}`);
-          });
+          assertSameRuns(ag, bg, [x, h0, ...leaves(wg)], `gru ${what}`, tol);
         }
       }
     }
@@ -97,18 +100,7 @@ Deno.test("fused LSTM without states (zeros) or with states that need no gradien
             const what = `${kind} ${dtype} T=${T} B=${B} H=${H} reverse=${reverse} bias=${bias}`;
             const a = lstmLayerFused(x, given[0], given[1], wl, reverse);
             const b = lstmLayerReference(x, ref[0], ref[1], wl, reverse);
-            const gouts = a.map((t) => zn.randn(t.shape, { dtype }));
-            const inputs = [x, ...leaves(wl)];
-            const ga = zn.grad(a, inputs, { gradOutputs: gouts });
-            const gb = zn.grad(b, inputs, { gradOutputs: gouts });
-            a.forEach((t, i) => {
-              const d = maxDiff(t, b[i]);
-              assert(d < tol, `lstm ${what}: output ${i} largest difference ${d}`);
-            });
-            ga.forEach((g, i) => {
-              const d = maxDiff(g!, gb[i]!);
-              assert(d < 20 * tol, `lstm ${what}: gradient ${i} largest difference ${d}`);
-            });
+            assertSameRuns(a, b, [x, ...leaves(wl)], `lstm ${what}`, tol);
           }
         }
       }

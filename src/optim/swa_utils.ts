@@ -178,12 +178,13 @@ export class AveragedModel<M extends Module = Module> extends Module {
     if (opts.avgFn !== undefined) checkFunction(opts.avgFn, op, "avgFn");
     if (opts.multiAvgFn !== undefined) checkFunction(opts.multiAvgFn, op, "multiAvgFn");
     super();
-    this.registerBuffer("n_averaged", tensor(0n, { dtype: "int64" }));
+    const device = opts.device;
+    this.registerBuffer(
+      "n_averaged",
+      tensor(0n, { dtype: "int64", ...(device !== undefined ? { device } : {}) }),
+    );
     this.module = model.deepCopy();
-    if (opts.device !== undefined) {
-      this.module.to(opts.device);
-      this.registerBuffer("n_averaged", tensor(0n, { dtype: "int64", device: opts.device }));
-    }
+    if (device !== undefined) this.module.to(device);
     this.avgFn = opts.avgFn ?? null;
     this.multiAvgFn = opts.multiAvgFn ?? null;
     this.useBuffers = opts.useBuffers ?? false;
