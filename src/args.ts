@@ -8,6 +8,7 @@
  * @module
  */
 import { Tensor } from "./tensor.ts";
+import { floatTensorHint, isFloating } from "./dtype.ts";
 
 /** The largest magnitude an integer argument may have (exact in a double). */
 const MAX_INT = Number.MAX_SAFE_INTEGER;
@@ -169,4 +170,18 @@ export function checkPath(v: unknown, op: string, name = "path"): asserts v is s
 /** @internal Throws unless `v` is a plain object (not null, not an array). */
 export function checkObject(v: unknown, op: string, name: string): asserts v is object {
   if (typeof v !== "object" || v === null || Array.isArray(v)) typeError(op, name, "an object", v);
+}
+
+/**
+ * @internal Checks that `x` is a floating-point Tensor: an integer or bool
+ * one gets a TypeError naming the op and saying how to convert it.
+ */
+export function checkFloatTensor(x: unknown, op: string, what = "input"): Tensor {
+  if (!(x instanceof Tensor)) typeError(op, what, "a Tensor", x);
+  if (!isFloating(x.dtype)) {
+    throw new TypeError(
+      `${op}: expected a floating point ${what}, got ${x.dtype}${floatTensorHint(x.dtype)}`,
+    );
+  }
+  return x;
 }

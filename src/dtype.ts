@@ -123,13 +123,14 @@ export function isIntegral(d: DType): boolean {
 /**
  * @internal The end of the error of an op that needs an integer tensor
  * (indices, class targets) and got one of dtype `got`: for a floating one,
- * how to make integers, since `zn.tensor` of plain numbers is float32.
- * Empty for other dtypes.
+ * how to make integers, since `zn.tensor` of plain numbers is float32; for
+ * a narrower integer or bool one, the conversion. Empty for int64.
  */
 export function intTensorHint(got: DType): string {
-  return isFloating(got)
-    ? '; zn.tensor of plain numbers is float32: pass { dtype: "int64" }, use bigints (zn.tensor([0n, 2n])) or call .to("int64")'
-    : "";
+  if (isFloating(got)) {
+    return '; zn.tensor of plain numbers is float32: pass { dtype: "int64" }, use bigints (zn.tensor([0n, 2n])) or call .to("int64")';
+  }
+  return got === "int64" ? "" : '; call .to("int64")';
 }
 
 /**

@@ -751,6 +751,22 @@ export class Tensor implements View {
   isinf(): Tensor {
     return ew.unary("isinf", this);
   }
+  /** Finite test (neither infinite nor NaN), as bool. */
+  isfinite(): Tensor {
+    return cm.isfinite(this);
+  }
+  /** The fractional part, `x - trunc(x)`. */
+  frac(): Tensor {
+    return cm.frac(this);
+  }
+  /** The normalised sinc, `sin(pi x) / (pi x)`, and 1 at 0. */
+  sinc(): Tensor {
+    return cm.sinc(this);
+  }
+  /** The inner product with another 1-D tensor. */
+  dot(other: Tensor): Tensor {
+    return cm.dot(this, other);
+  }
   /** Replaces NaN and infinities with finite values. */
   nanToNum(opts?: { nan?: number; posinf?: number; neginf?: number }): Tensor {
     return ew.nanToNum(this, opts);

@@ -12,6 +12,7 @@ interface Conv3dCase {
   opts: Record<string, unknown>;
   inputs: FloatRec[];
   out: FloatRec;
+  indices?: number[];
   weight: FloatRec;
   grads: FloatRec[];
 }
@@ -24,9 +25,17 @@ const F = zn.nn.functional;
 for (const c of fx.cases) {
   Deno.test(`${c.fn} matches PyTorch: ${JSON.stringify({ kernel: c.kernel, ...c.opts })}`, () => {
     const inputs = c.inputs.map((r) => floatTensor(r).requiresGrad_(true));
-    const out = c.fn === "conv3d"
-      ? F.conv3d(inputs[0], inputs[1], inputs[2], c.opts)
-      : F.maxPool3d(inputs[0], c.kernel!, c.opts);
+    let out: zn.Tensor;
+    if (c.fn === "conv3d") out = F.conv3d(inputs[0], inputs[1], inputs[2], c.opts);
+    else {
+      const r = F.maxPool3d(inputs[0], c.kernel!, { ...c.opts, returnIndices: true });
+      const got = Array.from(r.indices.toTypedArray(), Number);
+      const bad = got.findIndex((v, i) => v !== c.indices![i]);
+      assert(bad < 0, `index ${bad}: got ${got[bad]}, PyTorch ${c.indices![bad]}`);
+      const plain = F.maxPool3d(inputs[0], c.kernel!, c.opts);
+      assertNear(plain, c.out, "value without indices", 1e-9);
+      out = r.values;
+    }
     assertNear(out, c.out, "value", 1e-9);
     out.mul(floatTensor(c.weight)).sum().backward();
     c.grads.forEach((g, i) => assertNear(inputs[i].grad!, g, `gradient of input ${i}`, 1e-9));

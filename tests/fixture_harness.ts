@@ -159,7 +159,8 @@ export function floatTensor(rec: FloatRec): Tensor {
 
 /**
  * Asserts `got` has `want`'s shape and every value within `tol` of it
- * (equal infinities match); the message names the largest difference.
+ * (equal infinities match, NaN matches NaN); the message names the largest
+ * difference.
  */
 export function assertNear(got: Tensor, want: FloatRec, what: string, tol: number): void {
   if (got.shape.join() !== want.shape.join()) {
@@ -169,7 +170,9 @@ export function assertNear(got: Tensor, want: FloatRec, what: string, tol: numbe
   let diff = 0;
   g.forEach((v, i) => {
     const w = num(want.data[i]);
-    diff = Math.max(diff, v === w ? 0 : Math.abs(v - w));
+    const same = v === w || (Number.isNaN(v) && Number.isNaN(w));
+    // Math.max keeps a NaN difference, so a NaN against a number fails.
+    diff = same ? diff : Math.max(diff, Math.abs(v - w));
   });
   if (!(diff < tol)) throw new Error(`${what}: largest difference ${diff} (tolerance ${tol})`);
 }

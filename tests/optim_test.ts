@@ -36,6 +36,13 @@ const fx = JSON.parse(Deno.readTextFileSync(new URL("fixtures/optim.json", impor
       opts: Record<string, unknown>;
       p: number[];
     }[];
+    masterRuns: {
+      kind: string;
+      dtype: "float16" | "bfloat16";
+      opts: Record<string, unknown>;
+      p: number[];
+      master: number[];
+    }[];
   };
 };
 
@@ -332,6 +339,76 @@ for (const r of fx.half.runs) {
     ok(worst <= ulp, `largest relative difference ${worst}`);
   });
 }
+
+for (const r of fx.half.masterRuns) {
+  Deno.test(`optim: ${r.kind} with masterWeights steps a float32 copy of ${r.dtype} parameters, as the reference`, () => {
+    const p = zn.tensor(fx.half.p0, { dtype: r.dtype, requiresGrad: true });
+    // deno-lint-ignore no-explicit-any
+    const opt = new (zn.optim as any)[r.kind]([p], r.opts) as zn.optim.Optimizer<{ lr: number }>;
+    for (const g of fx.half.grads) {
+      p.grad = zn.tensor(g, { dtype: r.dtype });
+      opt.step();
+    }
+    equal(p.dtype, r.dtype);
+    const master = opt.stateDict().state[0].master_param as zn.Tensor;
+    equal(master.dtype, "float32");
+    close(master.toArray() as number[], r.master, 1e-6, "master copy");
+    // The parameter is the copy rounded: at most one unit apart where the
+    // copy sits near a rounding boundary.
+    const ulp = r.dtype === "bfloat16" ? 2 ** -7 : 2 ** -10;
+    const got = p.toArray() as number[];
+    let worst = 0;
+    got.forEach((v, i) =>
+      worst = Math.max(worst, Math.abs(v - r.p[i]) / Math.max(Math.abs(r.p[i]), 2 ** -6))
+    );
+    ok(worst <= ulp, `largest relative difference ${worst}`);
+  });
+}
+
+Deno.test("optim: masterWeights keeps updates below bfloat16's resolution, and restarts after outside changes", () => {
+  const run = (masterWeights: boolean) => {
+    const w = zn.ones([3], { dtype: "bfloat16", requiresGrad: true });
+    const opt = new zn.optim.SGD([w], { lr: 1e-3, masterWeights });
+    for (let i = 0; i < 10; i++) {
+      w.grad = zn.ones([3], { dtype: "bfloat16" });
+      opt.step();
+    }
+    return { w, opt };
+  };
+  // 1 - 0.001 rounds back to 1 in bfloat16 (its spacing below 1 is 2^-8).
+  deepEqual(run(false).w.toArray(), [1, 1, 1]);
+  const { w, opt } = run(true);
+  deepEqual(w.toArray(), [0.98828125, 0.98828125, 0.98828125]);
+  // A parameter written outside the optimizer restarts its copy.
+  zn.noGrad(() => w.copy_(zn.full([3], 2, { dtype: "bfloat16" })));
+  w.grad = zn.ones([3], { dtype: "bfloat16" });
+  opt.step();
+  close(
+    (opt.state.get(w)!.master_param as zn.Tensor).toArray() as number[],
+    [1.999, 1.999, 1.999],
+    1e-6,
+    "copy after an outside write",
+  );
+  // A restored optimizer state keeps its master copy.
+  const sd = opt.stateDict();
+  const w2 = w.detach().clone().requiresGrad_(true);
+  const opt2 = new zn.optim.SGD([w2], { lr: 1e-3, masterWeights: true });
+  opt2.loadStateDict(sd);
+  w2.grad = zn.ones([3], { dtype: "bfloat16" });
+  opt2.step();
+  close(
+    (opt2.state.get(w2)!.master_param as zn.Tensor).toArray() as number[],
+    [1.998, 1.998, 1.998],
+    1e-6,
+    "copy after loadStateDict",
+  );
+  // float32 parameters have no copy.
+  const f = zn.ones([2], { requiresGrad: true });
+  const optF = new zn.optim.Adam([f], { masterWeights: true });
+  f.sum().backward();
+  optF.step();
+  ok(!("master_param" in optF.state.get(f)!), "no master copy for float32");
+});
 
 interface LbfgsRun {
   line_search: "strong_wolfe" | null;

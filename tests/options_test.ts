@@ -46,7 +46,7 @@ Deno.test("options: the message names the op and the key, hints camelCase, lists
     {
       name: "TypeError",
       message:
-        'SGD: unknown option "weight_decay" (did you mean "weightDecay"?); valid options: lr, momentum, dampening, weightDecay, nesterov, maximize',
+        'SGD: unknown option "weight_decay" (did you mean "weightDecay"?); valid options: lr, momentum, dampening, weightDecay, nesterov, maximize, masterWeights',
     },
   );
   throws(

@@ -144,6 +144,11 @@ const NAMES: [string, string][] = [
     "gaussianNllLoss",
     "multilabelSoftMarginLoss",
     "hingeEmbeddingLoss",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
+    "alphaDropout",
+    "featureAlphaDropout",
   ].map((n): [string, string] => [`F.${snake(n)}`, `nn.functional.${n}`]),
   ...[
     "Upsample",
@@ -187,6 +192,11 @@ const NAMES: [string, string][] = [
     "ParameterList",
     "ParameterDict",
     "ModuleDict",
+    "Dropout1d",
+    "Dropout2d",
+    "Dropout3d",
+    "AlphaDropout",
+    "FeatureAlphaDropout",
   ].map((n): [string, string] => [`nn.${n}`, `nn.${n}`]),
   ["torchinfo.summary", "nn.summary"],
   // autograd

@@ -8,6 +8,7 @@
  */
 import { outputTensor, type Tensor } from "../tensor.ts";
 import { checkTensor } from "../args.ts";
+import { floatTensorHint } from "../dtype.ts";
 import type { LinalgOp } from "../backend.ts";
 import { fmtShape } from "../shape.ts";
 import { isGradEnabled, noGrad } from "../autograd/grad_mode.ts";
@@ -19,7 +20,9 @@ export function checkMatrix(a: unknown, op: string, name = "A"): asserts a is Te
   checkTensor(a, op, name);
   if (a.dtype !== "float32" && a.dtype !== "float64") {
     throw new TypeError(
-      `${op}: expected ${name} to be a float32 or float64 tensor, got ${a.dtype}`,
+      `${op}: expected ${name} to be a float32 or float64 tensor, got ${a.dtype}${
+        floatTensorHint(a.dtype)
+      }`,
     );
   }
   if (a.ndim < 2) {

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Tensor } from "../tensor.ts";
-import type { DType } from "../dtype.ts";
+import { type DType, floatTensorHint } from "../dtype.ts";
 import { normDim } from "../shape.ts";
 import { checkTensor } from "../args.ts";
 import { norm as pNorm } from "../ops/reduce.ts";
@@ -26,7 +26,9 @@ function checkOptions(opts: NormOptions, op: string): void {
 function floatInput(x: Tensor, opts: NormOptions, op: string): Tensor {
   const d = opts.dtype ?? x.dtype;
   if (d !== "float32" && d !== "float64" && d !== "float16" && d !== "bfloat16") {
-    throw new TypeError(`${op}: Expected a floating point tensor as input. Got ${d}`);
+    throw new TypeError(
+      `${op}: Expected a floating point tensor as input. Got ${d}${floatTensorHint(d)}`,
+    );
   }
   return x.dtype === d ? x : x.to(d);
 }

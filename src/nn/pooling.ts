@@ -1,5 +1,5 @@
 /**
- * Pooling modules: `MaxPool1d`, `MaxPool2d`, `AvgPool2d`, `AdaptiveAvgPool2d`.
+ * Pooling modules: max, average and adaptive pools in 1, 2 and 3 dims.
  *
  * @module
  */
@@ -8,8 +8,11 @@ import { Module } from "./module.ts";
 import type { SizeArg } from "./functional/conv.ts";
 import { maxPool3d } from "./functional/conv3d.ts";
 import {
+  adaptiveAvgPool1d,
   adaptiveAvgPool2d,
+  adaptiveMaxPool1d,
   adaptiveMaxPool2d,
+  avgPool1d,
   avgPool2d,
   maxPool1d,
   maxPool2d,
@@ -206,6 +209,81 @@ export class AdaptiveAvgPool2d extends Module {
   /** Pools the input. */
   override forward(input: Tensor): Tensor {
     return adaptiveAvgPool2d(input, this.outputSize);
+  }
+}
+
+/**
+ * 1-D average pooling over `[N, C, L]` inputs, as `torch.nn.AvgPool1d`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * new zn.nn.AvgPool1d(2).call(zn.randn([1, 3, 8])).shape; // [1, 3, 4]
+ * ```
+ */
+export class AvgPool1d extends WindowPool<Omit<AvgPoolModuleOptions, "divisorOverride">> {
+  /** A pool with a `kernelSize` window. */
+  constructor(kernelSize: SizeArg, opts: Omit<AvgPoolModuleOptions, "divisorOverride"> = {}) {
+    checkOptions("AvgPool1d", opts, ["stride", "padding", "ceilMode", "countIncludePad"]);
+    super(kernelSize, opts);
+  }
+  /** @internal */
+  protected pool(
+    input: Tensor,
+    kernelSize: SizeArg,
+    opts: Omit<AvgPoolModuleOptions, "divisorOverride">,
+  ): Tensor {
+    return avgPool1d(input, kernelSize, opts);
+  }
+}
+
+/**
+ * 1-D adaptive average pooling to `outputSize` cells, as
+ * `torch.nn.AdaptiveAvgPool1d`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * new zn.nn.AdaptiveAvgPool1d(1).call(zn.randn([2, 8, 5])).shape; // [2, 8, 1]
+ * ```
+ */
+export class AdaptiveAvgPool1d extends Module {
+  /** The output size. */
+  readonly outputSize: number;
+  /** A pool to `outputSize` cells. */
+  constructor(outputSize: number) {
+    super();
+    checkSizeArg(outputSize, "AdaptiveAvgPool1d", "outputSize");
+    this.outputSize = outputSize;
+  }
+  /** Pools the input. */
+  override forward(input: Tensor): Tensor {
+    return adaptiveAvgPool1d(input, this.outputSize);
+  }
+}
+
+/**
+ * 1-D adaptive max pooling to `outputSize` cells, as
+ * `torch.nn.AdaptiveMaxPool1d` (values).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * new zn.nn.AdaptiveMaxPool1d(2).call(zn.randn([2, 8, 5])).shape; // [2, 8, 2]
+ * ```
+ */
+export class AdaptiveMaxPool1d extends Module {
+  /** The output size. */
+  readonly outputSize: number;
+  /** A pool to `outputSize` cells. */
+  constructor(outputSize: number) {
+    super();
+    checkSizeArg(outputSize, "AdaptiveMaxPool1d", "outputSize");
+    this.outputSize = outputSize;
+  }
+  /** Pools the input. */
+  override forward(input: Tensor): Tensor {
+    return adaptiveMaxPool1d(input, this.outputSize);
   }
 }
 

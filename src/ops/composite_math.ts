@@ -1,7 +1,7 @@
 /**
  * Elementwise math and reductions composed from the primitive ops (their
  * gradients come from those ops' rules): clampMin, clampMax, logaddexp,
- * xlogy, sinc, hypot, nansum, nanmean, diff.
+ * xlogy, sinc, frac, isfinite, dot, hypot, nansum, nanmean, diff.
  *
  * @module
  */
@@ -9,6 +9,8 @@ import { normDim } from "../shape.ts";
 import type { Dim, Tensor, TensorLike } from "../tensor.ts";
 import { checkIntArg, checkOptionalTensor, checkTensor } from "../args.ts";
 import { checkOptions } from "../options.ts";
+import { floatTensorHint, isFloating } from "../dtype.ts";
+import { fmtShape } from "../shape.ts";
 import {
   add,
   checkOperand,
@@ -22,7 +24,9 @@ import {
   sub,
   where,
 } from "./elementwise.ts";
-import { abs, exp, isnan, log, log1p, sin, sqrt } from "./unary_fns.ts";
+import { abs, exp, isnan, log, log1p, sin, sqrt, trunc } from "./unary_fns.ts";
+import { matmul } from "./matmul.ts";
+import { onesLike } from "./creation.ts";
 import { sum } from "./reduce.ts";
 import { cat } from "./join.ts";
 import { narrow } from "./view.ts";
@@ -109,6 +113,79 @@ export function sinc(x: Tensor): Tensor {
 }
 
 /**
+ * The fractional part, `x - trunc(x)` (its sign is x's), as `torch.frac`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.frac(zn.tensor([1.5, -2.25])).toArray(); // [0.5, -0.25]
+ * ```
+ */
+export function frac(x: Tensor): Tensor {
+  checkTensor(x, "frac");
+  if (!isFloating(x.dtype)) {
+    throw new TypeError(
+      `frac: expected a floating point tensor, got ${x.dtype}${floatTensorHint(x.dtype)}`,
+    );
+  }
+  return sub(x, trunc(x));
+}
+
+/**
+ * Whether each element is finite (not infinite and not NaN), as
+ * `torch.isfinite`; integer and bool tensors are finite everywhere.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.isfinite(zn.tensor([1, Infinity, NaN])).toArray(); // [true, false, false]
+ * ```
+ */
+export function isfinite(x: Tensor): Tensor {
+  checkTensor(x, "isfinite");
+  if (!isFloating(x.dtype)) return onesLike(x, { dtype: "bool" });
+  // x - x is 0 for finite x, NaN for infinities and NaN.
+  return eq(sub(x, x), 0);
+}
+
+/**
+ * The inner product of two 1-D tensors of the same length and dtype, as
+ * `torch.dot`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.dot(zn.tensor([1, 2, 3]), zn.tensor([4, 5, 6])).item(); // 32
+ * ```
+ */
+export function dot(a: Tensor, b: Tensor): Tensor {
+  checkTensor(a, "dot", "input");
+  checkTensor(b, "dot", "tensor");
+  if (a.ndim !== 1 || b.ndim !== 1) {
+    throw new RangeError(
+      `dot: 1D tensors expected, but got ${a.ndim}D and ${b.ndim}D tensors (${
+        fmtShape(a.shape)
+      } and ${fmtShape(b.shape)})`,
+    );
+  }
+  if (a.shape[0] !== b.shape[0]) {
+    throw new RangeError(
+      `dot: inconsistent tensor size, expected tensor [${a.shape[0]}] and src [${
+        b.shape[0]
+      }] to have the same number of elements, but got ${a.shape[0]} and ${
+        b.shape[0]
+      } elements respectively`,
+    );
+  }
+  if (a.dtype !== b.dtype) {
+    throw new TypeError(
+      `dot: expected both vectors to have same dtype, but found ${a.dtype} and ${b.dtype}`,
+    );
+  }
+  return matmul(a, b);
+}
+
+/**
  * `sqrt(a^2 + b^2)` elementwise, scaled by the larger magnitude so that it
  * neither overflows nor underflows, as `torch.hypot`.
  *
@@ -157,7 +234,9 @@ export function nanmean(x: Tensor, dim?: Dim, keepdim = false): Tensor {
     x.dtype !== "float32" && x.dtype !== "float64" && x.dtype !== "float16" &&
     x.dtype !== "bfloat16"
   ) {
-    throw new TypeError(`nanmean: expected a floating point tensor, got ${x.dtype}`);
+    throw new TypeError(
+      `nanmean: expected a floating point tensor, got ${x.dtype}${floatTensorHint(x.dtype)}`,
+    );
   }
   const nan = isnan(x);
   const count = sum(where(nan, 0, 1).to(x.dtype), dim, keepdim);

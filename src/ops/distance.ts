@@ -6,7 +6,7 @@
  */
 import { fmtShape } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
-import { checkNumber, checkTensor } from "../args.ts";
+import { checkFloatTensor, checkNumber, checkTensor } from "../args.ts";
 import { checkOptions } from "../options.ts";
 import { add, clamp, div, mul, sub } from "./elementwise.ts";
 import { norm, sum } from "./reduce.ts";
@@ -27,8 +27,8 @@ import { fullPrecision } from "../amp/autocast.ts";
  */
 export function cdist(x1: Tensor, x2: Tensor, p = 2): Tensor {
   [x1, x2] = fullPrecision(x1, x2) as [Tensor, Tensor];
-  checkTensor(x1, "cdist", "x1");
-  checkTensor(x2, "cdist", "x2");
+  checkFloatTensor(x1, "cdist", "x1");
+  checkFloatTensor(x2, "cdist", "x2");
   checkNumber(p, "cdist", "p");
   if (!(p >= 0)) throw new RangeError(`cdist: p must be non-negative, got ${p}`);
   if (x1.ndim < 2 || x2.ndim < 2) {

@@ -10,7 +10,7 @@
  */
 import { checkShape, fmtShape, normDim } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
-import { isFloating } from "../dtype.ts";
+import { floatTensorHint, isFloating } from "../dtype.ts";
 import { checkIntArg, checkNumber, checkTensor, typeError } from "../args.ts";
 import { checkOptions } from "../options.ts";
 import { add, lerp, mul, sub, where } from "./elementwise.ts";
@@ -77,6 +77,11 @@ function medianAlong(
 ): ValuesIndices {
   const n = x.shape[d];
   const s = sort(x, d);
+  if (!isFloating(x.dtype)) {
+    // No NaNs: the value keeps the input's dtype, as PyTorch's.
+    const pos = (n - 1) >> 1;
+    return { values: narrow(s.values, d, pos, 1), indices: narrow(s.indices, d, pos, 1) };
+  }
   const nan = isnan(x);
   if (!ignoreNan) {
     const pos = (n - 1) >> 1;
@@ -150,6 +155,11 @@ function medianImpl(
   ignoreNan: boolean,
 ): Tensor | ValuesIndices {
   checkTensor(x, op);
+  if (x.dtype === "bool") {
+    throw new TypeError(
+      `${op}: not implemented for bool tensors; call .to("int64") or .to("float32")`,
+    );
+  }
   if (x.numel === 0) throw new RangeError(`${op}: cannot compute the median of an empty tensor`);
   if (dim === undefined) {
     return reshape(medianAlong(flatten(x), 0, ignoreNan).values, []);
@@ -212,7 +222,9 @@ function quantileImpl(
   checkTensor(x, op);
   checkOptions(op, opts, QUANTILE_KEYS);
   if (!isFloating(x.dtype)) {
-    throw new TypeError(`${op}: expected a floating point tensor, got ${x.dtype}`);
+    throw new TypeError(
+      `${op}: expected a floating point tensor, got ${x.dtype}${floatTensorHint(x.dtype)}`,
+    );
   }
   const mode = opts.interpolation ?? "linear";
   if (!INTERPOLATIONS.includes(mode)) {
@@ -553,7 +565,9 @@ export function histc(x: Tensor, opts: HistcOptions = {}): Tensor {
   checkTensor(x, "histc");
   checkOptions("histc", opts, HISTC_KEYS);
   if (!isFloating(x.dtype)) {
-    throw new TypeError(`histc: expected a floating point tensor, got ${x.dtype}`);
+    throw new TypeError(
+      `histc: expected a floating point tensor, got ${x.dtype}${floatTensorHint(x.dtype)}`,
+    );
   }
   const bins = opts.bins ?? 100;
   checkIntArg(bins, "histc", "bins", 1);

@@ -398,9 +398,19 @@ export function variance(
   dim?: Dim,
   opts?: { correction?: number; keepdim?: boolean },
 ): Tensor {
-  checkTensor(x, "var");
-  checkOptions("var", opts, VAR_KEYS);
-  const c = floatOnly(x, "var");
+  return varianceOf("var", x, dim, opts);
+}
+
+/** The variance, its argument errors naming `op` (var or std). */
+function varianceOf(
+  op: string,
+  x: Tensor,
+  dim?: Dim,
+  opts?: { correction?: number; keepdim?: boolean },
+): Tensor {
+  checkTensor(x, op);
+  checkOptions(op, opts, VAR_KEYS);
+  const c = floatOnly(x, op);
   return run("var", x, dim, opts?.keepdim ?? false, {
     inDType: c,
     outDType: x.dtype,
@@ -424,8 +434,7 @@ export function std(
   dim?: Dim,
   opts?: { correction?: number; keepdim?: boolean },
 ): Tensor {
-  checkOptions("std", opts, VAR_KEYS);
-  return unary("sqrt", variance(x, dim, opts));
+  return unary("sqrt", varianceOf("std", x, dim, opts));
 }
 
 /**

@@ -29,6 +29,11 @@ export interface AdadeltaOptions {
   weightDecay: number;
   /** Maximize the objective instead (default false). */
   maximize: boolean;
+  /**
+   * Keep a float32 copy of each float16/bfloat16 parameter, step it, and
+   * round it into the parameter (default false). See {@linkcode Optimizer}.
+   */
+  masterWeights: boolean;
 }
 
 const ADADELTA_KEYS = optionKeys<AdadeltaOptions>({
@@ -37,6 +42,7 @@ const ADADELTA_KEYS = optionKeys<AdadeltaOptions>({
   eps: 0,
   weightDecay: 0,
   maximize: 0,
+  masterWeights: 0,
 });
 
 /**
@@ -56,7 +62,15 @@ export class Adadelta extends Optimizer<AdadeltaOptions> {
   /** Optimizes `params` with the given options. */
   constructor(params: Params<AdadeltaOptions>, opts: Partial<AdadeltaOptions> = {}) {
     checkOptions("Adadelta", opts, ADADELTA_KEYS);
-    super(params, { lr: 1, rho: 0.9, eps: 1e-6, weightDecay: 0, maximize: false, ...opts });
+    super(params, {
+      lr: 1,
+      rho: 0.9,
+      eps: 1e-6,
+      weightDecay: 0,
+      maximize: false,
+      masterWeights: false,
+      ...opts,
+    });
   }
 
   /** @internal */

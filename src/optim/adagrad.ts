@@ -31,6 +31,11 @@ export interface AdagradOptions {
   eps: number;
   /** Maximize the objective instead (default false). */
   maximize: boolean;
+  /**
+   * Keep a float32 copy of each float16/bfloat16 parameter, step it, and
+   * round it into the parameter (default false). See {@linkcode Optimizer}.
+   */
+  masterWeights: boolean;
 }
 
 const ADAGRAD_KEYS = optionKeys<AdagradOptions>({
@@ -40,6 +45,7 @@ const ADAGRAD_KEYS = optionKeys<AdagradOptions>({
   initialAccumulatorValue: 0,
   eps: 0,
   maximize: 0,
+  masterWeights: 0,
 });
 
 /**
@@ -65,6 +71,7 @@ export class Adagrad extends Optimizer<AdagradOptions> {
       initialAccumulatorValue: 0,
       eps: 1e-10,
       maximize: false,
+      masterWeights: false,
       ...opts,
     });
   }

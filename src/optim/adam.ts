@@ -33,6 +33,11 @@ export interface AdamOptions {
   amsgrad: boolean;
   /** Maximize the objective instead (default false). */
   maximize: boolean;
+  /**
+   * Keep a float32 copy of each float16/bfloat16 parameter, step it, and
+   * round it into the parameter (default false). See {@linkcode Optimizer}.
+   */
+  masterWeights: boolean;
 }
 
 const ADAM_KEYS = optionKeys<AdamOptions>({
@@ -42,6 +47,7 @@ const ADAM_KEYS = optionKeys<AdamOptions>({
   weightDecay: 0,
   amsgrad: 0,
   maximize: 0,
+  masterWeights: 0,
 });
 
 /** @internal The checks of Adam's options, shared by the Adam variants. */
@@ -85,6 +91,7 @@ export class Adam extends Optimizer<AdamOptions> {
       weightDecay: 0,
       amsgrad: false,
       maximize: false,
+      masterWeights: false,
       ...opts,
     });
   }

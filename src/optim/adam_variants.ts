@@ -35,6 +35,11 @@ export interface NAdamOptions {
   decoupledWeightDecay: boolean;
   /** Maximize the objective instead (default false). */
   maximize: boolean;
+  /**
+   * Keep a float32 copy of each float16/bfloat16 parameter, step it, and
+   * round it into the parameter (default false). See {@linkcode Optimizer}.
+   */
+  masterWeights: boolean;
 }
 
 const NADAM_KEYS = optionKeys<NAdamOptions>({
@@ -45,6 +50,7 @@ const NADAM_KEYS = optionKeys<NAdamOptions>({
   momentumDecay: 0,
   decoupledWeightDecay: 0,
   maximize: 0,
+  masterWeights: 0,
 });
 
 /**
@@ -71,6 +77,7 @@ export class NAdam extends Optimizer<NAdamOptions> {
       momentumDecay: 4e-3,
       decoupledWeightDecay: false,
       maximize: false,
+      masterWeights: false,
       ...opts,
     });
   }
@@ -133,6 +140,11 @@ export interface RAdamOptions {
   decoupledWeightDecay: boolean;
   /** Maximize the objective instead (default false). */
   maximize: boolean;
+  /**
+   * Keep a float32 copy of each float16/bfloat16 parameter, step it, and
+   * round it into the parameter (default false). See {@linkcode Optimizer}.
+   */
+  masterWeights: boolean;
 }
 
 const RADAM_KEYS = optionKeys<RAdamOptions>({
@@ -142,6 +154,7 @@ const RADAM_KEYS = optionKeys<RAdamOptions>({
   weightDecay: 0,
   decoupledWeightDecay: 0,
   maximize: 0,
+  masterWeights: 0,
 });
 
 /**
@@ -169,6 +182,7 @@ export class RAdam extends Optimizer<RAdamOptions> {
       weightDecay: 0,
       decoupledWeightDecay: false,
       maximize: false,
+      masterWeights: false,
       ...opts,
     });
   }
@@ -229,6 +243,11 @@ export interface AdamaxOptions {
   weightDecay: number;
   /** Maximize the objective instead (default false). */
   maximize: boolean;
+  /**
+   * Keep a float32 copy of each float16/bfloat16 parameter, step it, and
+   * round it into the parameter (default false). See {@linkcode Optimizer}.
+   */
+  masterWeights: boolean;
 }
 
 const ADAMAX_KEYS = optionKeys<AdamaxOptions>({
@@ -237,6 +256,7 @@ const ADAMAX_KEYS = optionKeys<AdamaxOptions>({
   eps: 0,
   weightDecay: 0,
   maximize: 0,
+  masterWeights: 0,
 });
 
 /**
@@ -261,6 +281,7 @@ export class Adamax extends Optimizer<AdamaxOptions> {
       eps: 1e-8,
       weightDecay: 0,
       maximize: false,
+      masterWeights: false,
       ...opts,
     });
   }

@@ -17,14 +17,17 @@ import { checkIterable } from "../args.ts";
 
 const ZERO_GRAD_KEYS = ["setToNone"] as const;
 
-/** Moves state buffers that are not on the parameter's device (after `module.to`). */
 /**
  * The dtype of an optimizer's state buffers for a parameter of `d`: half
  * parameters keep float32 state (their updates underflow in half precision),
  * the others their own dtype.
  */
 export function stateDType(d: DType): DType {
-  return d === "float16" || d === "bfloat16" ? "float32" : d;
+  return isHalf(d) ? "float32" : d;
+}
+
+function isHalf(d: DType): boolean {
+  return d === "float16" || d === "bfloat16";
 }
 
 /** Moves (or converts) the state's tensors to the parameter's device and state dtype. */
@@ -110,6 +113,14 @@ export interface OptimizerStateDict {
 /**
  * Base class of the optimizers.
  *
+ * float16 and bfloat16 parameters are stepped in float32 with float32 state
+ * and rounded into the parameter once per step. With the `masterWeights`
+ * option, the optimizer also keeps a float32 copy of each half parameter
+ * (state `master_param`), steps that copy and rounds it into the parameter,
+ * so updates smaller than the half type's resolution accumulate instead of
+ * rounding away. A parameter changed outside the optimizer (a loaded state
+ * dict, `copy_`) restarts its copy from the new value.
+ *
  * @example
  * ```ts
  * import * as zn from "@zeno/zeno";
@@ -119,14 +130,28 @@ export interface OptimizerStateDict {
  * opt.step();
  * w.toArray(); // [-0.1, -0.1]
  * ```
+ *
+ * @example Master weights for bfloat16 parameters
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const w = zn.ones([1], { dtype: "bfloat16", requiresGrad: true });
+ * const opt = new zn.optim.SGD([w], { lr: 1e-3, masterWeights: true });
+ * for (let i = 0; i < 10; i++) {
+ *   w.grad = zn.ones([1], { dtype: "bfloat16" });
+ *   opt.step();
+ * }
+ * w.item(); // 0.98828125 (without masterWeights, 1: each step rounds away)
+ * ```
  */
-export abstract class Optimizer<O extends { lr: number }> {
+export abstract class Optimizer<O extends { lr: number; masterWeights?: boolean }> {
   /** The parameter groups, each with its options. */
   readonly paramGroups: ParamGroup<O>[] = [];
   /** Per-parameter state. */
   readonly state: Map<Tensor, ParamState> = new Map();
   /** Options that groups inherit. */
   readonly defaults: O;
+  /** Each half parameter's version when its master copy was last rounded into it. */
+  readonly #masterVersion: WeakMap<Tensor, number> = new WeakMap();
 
   /** @internal */
   constructor(params: Params<O>, defaults: O) {
@@ -212,15 +237,40 @@ export abstract class Optimizer<O extends { lr: number }> {
             let state = this.state.get(p);
             if (!state) this.state.set(p, state = {});
             else followParam(state, p.device, stateDType(p.dtype));
-            const grad = p.grad.isContiguous() && p.grad.dtype === p.dtype
+            const master = group.masterWeights && isHalf(p.dtype) ? this.#master(p, state) : null;
+            const target = master ?? p;
+            const grad = p.grad.isContiguous() && p.grad.dtype === target.dtype
               ? p.grad
-              : clone(p.grad.to(p.dtype));
-            this.update(p, grad, state, group);
+              : clone(p.grad.to(target.dtype));
+            this.update(target, grad, state, group);
+            if (master) p.copy_(master);
             p.versionCounter.value++;
+            if (master) this.#masterVersion.set(p, p.versionCounter.value);
           }
         }
       }), () => undefined);
     return loss;
+  }
+
+  /**
+   * The float32 master copy of a half parameter, made from the parameter on
+   * first use and again whenever the parameter changed since the last step
+   * rounded the copy into it. A copy restored by {@link loadStateDict} is
+   * trusted until the next step.
+   */
+  #master(p: Tensor, state: ParamState): Tensor {
+    const m = state.master_param;
+    const seen = this.#masterVersion.get(p);
+    const stale = seen !== undefined && seen !== p.versionCounter.value;
+    if (m instanceof Tensor && !stale) return m;
+    if (m instanceof Tensor) m.copy_(p);
+    else {
+      const made = toDType(p, "float32").contiguous();
+      hold(made);
+      state.master_param = made;
+      return made;
+    }
+    return m;
   }
 
   /** @internal Updates one parameter. */
@@ -386,5 +436,6 @@ export abstract class Optimizer<O extends { lr: number }> {
     this.state.clear();
     for (const t of made) hold(t);
     for (const [p, s] of staged) this.state.set(p, s);
+    for (const g of this.paramGroups) for (const p of g.params) this.#masterVersion.delete(p);
   }
 }

@@ -33,6 +33,11 @@ export interface RMSpropOptions {
   centered: boolean;
   /** Maximize the objective instead (default false). */
   maximize: boolean;
+  /**
+   * Keep a float32 copy of each float16/bfloat16 parameter, step it, and
+   * round it into the parameter (default false). See {@linkcode Optimizer}.
+   */
+  masterWeights: boolean;
 }
 
 const RMSPROP_KEYS = optionKeys<RMSpropOptions>({
@@ -43,6 +48,7 @@ const RMSPROP_KEYS = optionKeys<RMSpropOptions>({
   momentum: 0,
   centered: 0,
   maximize: 0,
+  masterWeights: 0,
 });
 
 /**
@@ -69,6 +75,7 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
       momentum: 0,
       centered: false,
       maximize: false,
+      masterWeights: false,
       ...opts,
     });
   }

@@ -33,6 +33,11 @@ export interface SGDOptions {
   nesterov: boolean;
   /** Maximize the objective instead (default false). */
   maximize: boolean;
+  /**
+   * Keep a float32 copy of each float16/bfloat16 parameter, step it, and
+   * round it into the parameter (default false). See {@linkcode Optimizer}.
+   */
+  masterWeights: boolean;
 }
 
 const SGD_KEYS = optionKeys<SGDOptions>({
@@ -42,6 +47,7 @@ const SGD_KEYS = optionKeys<SGDOptions>({
   weightDecay: 0,
   nesterov: 0,
   maximize: 0,
+  masterWeights: 0,
 });
 
 /**
@@ -68,6 +74,7 @@ export class SGD extends Optimizer<SGDOptions> {
       weightDecay: 0,
       nesterov: false,
       maximize: false,
+      masterWeights: false,
       ...opts,
     });
   }

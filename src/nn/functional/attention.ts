@@ -10,6 +10,7 @@ import { checkFlag, checkOptions, optionKeys } from "../../options.ts";
 import { checkNumber, checkOptionalTensor, checkTensor, typeError } from "../../args.ts";
 import { attention } from "./attention_kernels.ts";
 import { lowerPrecision } from "../../amp/autocast.ts";
+import { floatTensorHint, isFloating } from "../../dtype.ts";
 
 /**
  * Options of {@link scaledDotProductAttention}.
@@ -115,7 +116,9 @@ export function scaledDotProductAttention(
   }
   if (!FLOATS.has(q.dtype) || k.dtype !== q.dtype || v.dtype !== q.dtype) {
     throw new TypeError(
-      `${OP}: expected query, key and value of one floating dtype, got ${q.dtype}, ${k.dtype} and ${v.dtype}`,
+      `${OP}: expected query, key and value of one floating dtype, got ${q.dtype}, ${k.dtype} and ${v.dtype}${
+        floatTensorHint([q, k, v].find((t) => !isFloating(t.dtype))?.dtype ?? q.dtype)
+      }`,
     );
   }
   if (q.device !== k.device || q.device !== v.device) {

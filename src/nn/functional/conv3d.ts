@@ -14,9 +14,10 @@ import { fmtShape } from "../../shape.ts";
 import { checkTensor } from "../../args.ts";
 import { checkOptions } from "../../options.ts";
 import { cat, stack } from "../../ops/join.ts";
-import { full, zeros } from "../../ops/creation.ts";
+import { full, tensor, zeros } from "../../ops/creation.ts";
 import { conv2d, type ConvOptions, type SizeArg } from "./conv.ts";
-import { maxPool2d, type MaxPoolOptions } from "./pool.ts";
+import { maxPool2d, type MaxPoolOptions, type PoolWithIndices } from "./pool.ts";
+import { where } from "../../ops/elementwise.ts";
 import { sizeArg } from "./conv_kernels.ts";
 
 /** Pads dim 2 (depth) of x: [N, C, D, H, W] with `before`/`after` planes of `value`. */
@@ -168,22 +169,38 @@ function padHW(x: Tensor, p: [number, number, number, number]): Tensor {
 
 /**
  * 3-D max pooling of `[N, C, D, H, W]`, as `torch.nn.functional.max_pool3d`
- * (stride defaults to the kernel; padding, dilation, ceilMode). Indices
- * are not returned.
+ * (stride defaults to the kernel; padding, dilation, ceilMode). With
+ * `returnIndices`, returns `{ values, indices }` where indices are flat
+ * positions in each D x H x W volume, as PyTorch's.
  *
  * @example
  * ```ts
  * import * as zn from "@zeno/zeno";
  * zn.nn.functional.maxPool3d(zn.randn([1, 2, 4, 4, 4]), 2).shape; // [1, 2, 2, 2, 2]
+ * const r = zn.nn.functional.maxPool3d(zn.arange(8).reshape([1, 1, 2, 2, 2]).to("float32"), 2, {
+ *   returnIndices: true,
+ * });
+ * r.indices.item(); // 7
  * ```
  */
 export function maxPool3d(
   input: Tensor,
   kernelSize: SizeArg,
-  opts: Omit<MaxPoolOptions, "returnIndices"> = {},
-): Tensor {
+  opts: MaxPoolOptions & { returnIndices: true },
+): PoolWithIndices;
+/** 3-D max pooling without indices: returns the pooled tensor. */
+export function maxPool3d(
+  input: Tensor,
+  kernelSize: SizeArg,
+  opts?: MaxPoolOptions & { returnIndices?: false },
+): Tensor;
+export function maxPool3d(
+  input: Tensor,
+  kernelSize: SizeArg,
+  opts: MaxPoolOptions = {},
+): Tensor | PoolWithIndices {
   const op = "maxPool3d";
-  checkOptions(op, opts, ["stride", "padding", "dilation", "ceilMode"]);
+  checkOptions(op, opts, ["stride", "padding", "dilation", "ceilMode", "returnIndices"]);
   const [x, undo] = batched5d(input, op);
   const [kd, kh, kw] = sizeArg(kernelSize, 3, "kernelSize", op, 1);
   const [sd, sh, sw] = sizeArg(opts.stride ?? [kd, kh, kw], 3, "stride", op, 1);
@@ -197,7 +214,7 @@ export function maxPool3d(
     }
   }
   const ceil = opts.ceilMode ?? false;
-  const [n, , d] = x.shape;
+  const [n, , d, h, w] = x.shape;
   const span = dd * (kd - 1) + 1;
   const num = d + 2 * pd - span;
   let dOut = (ceil ? Math.ceil(num / sd) : Math.floor(num / sd)) + 1;
@@ -208,11 +225,49 @@ export function maxPool3d(
   }
   const after = Math.max(0, (dOut - 1) * sd + span - d - pd);
   const xp = padDepth(x, pd, after, -Infinity);
-  const hw = { stride: [sh, sw], padding: [ph, pw], dilation: [dh, dw], ceilMode: ceil };
-  let best: Tensor | null = null;
+  const hw = {
+    stride: [sh, sw],
+    padding: [ph, pw],
+    dilation: [dh, dw],
+    ceilMode: ceil,
+    returnIndices: true as const,
+  };
+  // Depth taps in PyTorch's order: a later tap wins only when strictly
+  // greater or NaN, and the first tap inside the input always counts, so
+  // ties and all -inf windows pick the index PyTorch picks. The gradient
+  // goes to that one element, as PyTorch's does.
+  const depth = (od: number, t: number) => od * sd - pd + t * dd;
+  const firstTap = (od: number) => {
+    for (let t = 0; t < kd; t++) if (depth(od, t) >= 0 && depth(od, t) < d) return t;
+    return 0;
+  };
+  const firsts = Array.from({ length: dOut }, (_, od) => firstTap(od));
+  const o = { device: x.device };
+  const perSlice = (f: (od: number) => number | boolean, dtype: "bool" | "int64") =>
+    tensor(Array.from({ length: n * dOut }, (_, i) => f(i % dOut)), { ...o, dtype })
+      .reshape([n * dOut, 1, 1, 1]);
+  let best: Tensor | null = null, bestIdx: Tensor | null = null;
   for (let t = 0; t < kd; t++) {
-    const y = maxPool2d(depthSlices(xp, t * dd, sd, dOut), [kh, kw], hw);
-    best = best ? best.maximum(y) : y;
+    const r = maxPool2d(depthSlices(xp, t * dd, sd, dOut), [kh, kw], hw);
+    const planeBase = perSlice(
+      (od) => Math.min(d - 1, Math.max(0, depth(od, t))) * h * w,
+      "int64",
+    );
+    const idx = r.indices.add(planeBase);
+    if (!best || !bestIdx) {
+      best = r.values;
+      bestIdx = idx;
+      continue;
+    }
+    const inside = perSlice((od) => depth(od, t) >= 0 && depth(od, t) < d, "bool");
+    const first = perSlice((od) => firsts[od] === t, "bool");
+    const take = first.logicalOr(
+      inside.logicalAnd(r.values.gt(best).logicalOr(r.values.isnan())),
+    );
+    best = where(take, r.values, best);
+    bestIdx = where(take, idx, bestIdx);
   }
-  return undo(unslice(best!, n, dOut));
+  const values = undo(unslice(best!, n, dOut));
+  if (!opts.returnIndices) return values;
+  return { values, indices: undo(unslice(bestIdx!, n, dOut)) };
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import { backendFor, type Storage, type Window2d } from "../../backend.ts";
-import { type DType, floatTensorHint, isFloating } from "../../dtype.ts";
+import type { DType } from "../../dtype.ts";
 import { contiguousStrides, numel } from "../../shape.ts";
 import { emptyTensor, outputTensor, Tensor } from "../../tensor.ts";
 import { record } from "../../autograd/node.ts";
@@ -46,16 +46,7 @@ export function sizeArg(v: SizeArg, n: number, name: string, op: string, min: nu
   return vals;
 }
 
-/** @internal Checks that `x` is a floating tensor; returns its compute dtype. */
-export function checkFloatInput(x: unknown, op: string, what = "input"): Tensor {
-  if (!(x instanceof Tensor)) typeError(op, what, "a Tensor", x);
-  if (!isFloating(x.dtype)) {
-    throw new TypeError(
-      `${op}: expected a floating point ${what}, got ${x.dtype}${floatTensorHint(x.dtype)}`,
-    );
-  }
-  return x;
-}
+export { checkFloatTensor as checkFloatInput } from "../../args.ts";
 
 /** @internal A contiguous copy of `x` in its compute dtype (float16/bfloat16 compute in float32). */
 export function kernelOperand(x: Tensor): Tensor {

@@ -1,7 +1,7 @@
 /**
  * Spatial transformers' sampling: affineGrid builds a sampling grid from
- * affine matrices, gridSample reads an image at a grid's points (bilinear or
- * nearest, three padding modes). Both are composed of tensor ops (gathers and
+ * affine matrices, gridSample reads an image at a grid's points (bilinear,
+ * nearest or bicubic, three padding modes). Both are composed of tensor ops (gathers and
  * arithmetic), so the gradients with respect to the image, the grid and the
  * matrices follow from the ops' rules.
  *
@@ -72,8 +72,8 @@ export function affineGrid(
 
 /** Options of {@linkcode gridSample}. */
 export interface GridSampleOptions {
-  /** "bilinear" (the default) or "nearest". */
-  mode?: "bilinear" | "nearest";
+  /** "bilinear" (the default), "nearest" or "bicubic" (cubic convolution, A = -0.75, as PyTorch). */
+  mode?: "bilinear" | "nearest" | "bicubic";
   /** Where points outside the image read: "zeros" (the default), "border" or "reflection". */
   paddingMode?: "zeros" | "border" | "reflection";
   /** As in {@linkcode affineGrid} (default false). */
@@ -91,20 +91,40 @@ function reflect(x: Tensor, twiceLow: number, twiceHigh: number): Tensor {
   return where(even, extra.add(min), extra.neg().add(span + min));
 }
 
+type Padding = "zeros" | "border" | "reflection";
+
 /** Pixel coordinates of normalized ones along an axis of `size` pixels. */
-function sourceIndex(
-  g: Tensor,
-  size: number,
-  padding: "zeros" | "border" | "reflection",
-  align: boolean,
-): Tensor {
-  let x = align ? g.add(1).mul((size - 1) / 2) : g.add(1).mul(size).sub(1).div(2);
-  if (padding === "border") x = x.clamp(0, size - 1);
-  else if (padding === "reflection") {
-    x = align ? reflect(x, 0, 2 * (size - 1)) : reflect(x, -1, 2 * size - 1);
-    x = x.clamp(0, size - 1);
+function unnormalize(g: Tensor, size: number, align: boolean): Tensor {
+  return align ? g.add(1).mul((size - 1) / 2) : g.add(1).mul(size).sub(1).div(2);
+}
+
+/** Pixel coordinates moved in by the padding mode (PyTorch's compute_coordinates). */
+function padCoordinates(x: Tensor, size: number, padding: Padding, align: boolean): Tensor {
+  if (padding === "border") return x.clamp(0, size - 1);
+  if (padding === "reflection") {
+    const r = align ? reflect(x, 0, 2 * (size - 1)) : reflect(x, -1, 2 * size - 1);
+    return r.clamp(0, size - 1);
   }
   return x;
+}
+
+/** Pixel coordinates of normalized ones, with the padding mode applied. */
+function sourceIndex(g: Tensor, size: number, padding: Padding, align: boolean): Tensor {
+  return padCoordinates(unnormalize(g, size, align), size, padding, align);
+}
+
+/**
+ * Cubic convolution weights (A = -0.75, as PyTorch's
+ * get_cubic_upsample_coefficients) of the taps at -1, 0, 1, 2 for fractional
+ * offsets t in [0, 1).
+ */
+function cubicWeights(t: Tensor): Tensor[] {
+  const a = -0.75;
+  // |x| <= 1: ((A + 2)|x| - (A + 3))|x|² + 1; 1 < |x| < 2: ((A|x| - 5A)|x| + 8A)|x| - 4A.
+  const near = (x: Tensor) => x.mul(a + 2).sub(a + 3).mul(x).mul(x).add(1);
+  const far = (x: Tensor) => x.mul(a).sub(5 * a).mul(x).add(8 * a).mul(x).sub(4 * a);
+  const s = t.neg().add(1);
+  return [far(t.add(1)), near(t), near(s), far(s.add(1))];
 }
 
 /**
@@ -126,9 +146,9 @@ export function gridSample(input: Tensor, grid: Tensor, opts: GridSampleOptions 
   checkTensor(grid, op, "grid");
   const mode = opts.mode ?? "bilinear";
   const padding = opts.paddingMode ?? "zeros";
-  if (mode !== "bilinear" && mode !== "nearest") {
+  if (mode !== "bilinear" && mode !== "nearest" && mode !== "bicubic") {
     throw new RangeError(
-      `${op}: expected mode to be 'bilinear' or 'nearest', but got: '${mode}'`,
+      `${op}: expected mode to be 'bilinear', 'nearest' or 'bicubic', but got: '${mode}'`,
     );
   }
   if (padding !== "zeros" && padding !== "border" && padding !== "reflection") {
@@ -153,8 +173,6 @@ export function gridSample(input: Tensor, grid: Tensor, opts: GridSampleOptions 
   const [n, c, h, w] = input.shape;
   const [, ho, wo] = grid.shape;
   const align = opts.alignCorners ?? false;
-  const x = sourceIndex(grid.select(3, 0), w, padding, align); // [N, Ho, Wo]
-  const y = sourceIndex(grid.select(3, 1), h, padding, align);
   const flat = input.reshape([n, c, h * w]);
   /** input at integer pixels (xi, yi), zero outside the image. */
   const tap = (xi: Tensor, yi: Tensor): Tensor => {
@@ -164,6 +182,29 @@ export function gridSample(input: Tensor, grid: Tensor, opts: GridSampleOptions 
     const v = flat.gather(2, idx).reshape([n, c, ho, wo]);
     return where(inside.unsqueeze(1), v, 0);
   };
+  if (mode === "bicubic") {
+    // The padding mode applies to each of the 4 x 4 taps, not to the point:
+    // a point just outside the image still reads the taps inside it.
+    const xs = unnormalize(grid.select(3, 0), w, align); // [N, Ho, Wo]
+    const ys = unnormalize(grid.select(3, 1), h, align);
+    const x0 = xs.floor().detach(), y0 = ys.floor().detach();
+    const wx = cubicWeights(xs.sub(x0)), wy = cubicWeights(ys.sub(y0));
+    const cols = [-1, 0, 1, 2].map((i) => padCoordinates(x0.add(i), w, padding, align).floor());
+    const rows = [-1, 0, 1, 2].map((j) => padCoordinates(y0.add(j), h, padding, align).floor());
+    let out: Tensor | null = null;
+    for (let j = 0; j < 4; j++) {
+      let row: Tensor | null = null;
+      for (let i = 0; i < 4; i++) {
+        const v = tap(cols[i], rows[j]).mul(wx[i].unsqueeze(1));
+        row = row ? row.add(v) : v;
+      }
+      const v = row!.mul(wy[j].unsqueeze(1));
+      out = out ? out.add(v) : v;
+    }
+    return out!;
+  }
+  const x = sourceIndex(grid.select(3, 0), w, padding, align); // [N, Ho, Wo]
+  const y = sourceIndex(grid.select(3, 1), h, padding, align);
   if (mode === "nearest") {
     // Rounding has a zero derivative: the grid gets zeros, as in PyTorch,
     // rather than no gradient.

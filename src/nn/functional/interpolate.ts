@@ -14,7 +14,7 @@ import { tensor } from "../../ops/creation.ts";
 import { indexSelect } from "../../ops/indexing.ts";
 import { add, mul } from "../../ops/elementwise.ts";
 import { reshape } from "../../ops/view.ts";
-import { isFloating } from "../../dtype.ts";
+import { floatTensorHint, isFloating } from "../../dtype.ts";
 
 /** Options of {@link interpolate}: the output `size` or a `scaleFactor`, one of the two. */
 export interface InterpolateOptions {
@@ -137,7 +137,9 @@ export function interpolate(input: Tensor, opts: InterpolateOptions = {}): Tenso
   }
   if (mode !== "nearest" && !isFloating(input.dtype)) {
     throw new TypeError(
-      `interpolate: mode "${mode}" needs a floating point input, got ${input.dtype}`,
+      `interpolate: mode "${mode}" needs a floating point input, got ${input.dtype}${
+        floatTensorHint(input.dtype)
+      }`,
     );
   }
   if (mode === "nearest" && opts.alignCorners !== undefined) {

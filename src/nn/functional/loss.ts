@@ -6,6 +6,7 @@
  */
 import { Tensor } from "../../tensor.ts";
 import { intTensorHint, isFloating } from "../../dtype.ts";
+import { checkFloatTensor } from "../../args.ts";
 import { fmtShape } from "../../shape.ts";
 import { deviceMismatch } from "../../lifetime.ts";
 import { where } from "../../ops/elementwise.ts";
@@ -106,6 +107,10 @@ function checkPair(input: Tensor, target: Tensor, op: string): void {
     throw new TypeError(`${op}: input and target must be Tensors`);
   }
   if (input.device !== target.device) throw deviceMismatch(op, input.device, target.device);
+  if (!isFloating(input.dtype) && !isFloating(target.dtype)) {
+    // The loss is a float; PyTorch refuses integer-only operands too.
+    checkFloatTensor(input, op);
+  }
 }
 
 function checkSameShape(input: Tensor, target: Tensor, op: string): void {

@@ -9,7 +9,13 @@
 import { Tensor } from "../../tensor.ts";
 import { fmtShape } from "../../shape.ts";
 import { checkOptions, optionKeys } from "../../options.ts";
-import { checkIntArg, checkIntList, checkOptionalTensor, checkTensor } from "../../args.ts";
+import {
+  checkFloatTensor,
+  checkIntArg,
+  checkIntList,
+  checkOptionalTensor,
+  checkTensor,
+} from "../../args.ts";
 import { noGrad } from "../../autograd/grad_mode.ts";
 import { zeros } from "../../ops/creation.ts";
 import { cat } from "../../ops/join.ts";
@@ -70,6 +76,7 @@ export function batchNorm(
   if (!(input instanceof Tensor) || input.ndim < 2) {
     throw new RangeError("batchNorm: expected an input with at least 2 dims [N, C, ...]");
   }
+  checkFloatTensor(input, "batchNorm");
   checkOptionalTensor(runningMean, "batchNorm", "runningMean");
   checkOptionalTensor(runningVar, "batchNorm", "runningVar");
   checkOptionalTensor(weight, "batchNorm", "weight");
@@ -112,7 +119,7 @@ export function layerNorm(
   bias?: Tensor | null,
   opts: { eps?: number } = {},
 ): Tensor {
-  checkTensor(input, "layerNorm");
+  checkFloatTensor(input, "layerNorm");
   checkIntList(normalizedShape, "layerNorm", "normalizedShape", { single: true });
   checkOptionalTensor(weight, "layerNorm", "weight");
   checkOptionalTensor(bias, "layerNorm", "bias");
@@ -149,7 +156,7 @@ export function groupNorm(
   bias?: Tensor | null,
   opts: { eps?: number } = {},
 ): Tensor {
-  checkTensor(input, "groupNorm");
+  checkFloatTensor(input, "groupNorm");
   checkOptionalTensor(weight, "groupNorm", "weight");
   checkOptionalTensor(bias, "groupNorm", "bias");
   checkOptions("groupNorm", opts, EPS_KEYS);
@@ -211,10 +218,8 @@ export function rmsNorm(
       `rmsNorm: expected weight of shape ${fmtShape(ns)}, got ${fmtShape(weight.shape)}`,
     );
   }
+  checkFloatTensor(input, "rmsNorm");
   const dtype = input.dtype;
-  if (dtype !== "float32" && dtype !== "float64" && dtype !== "float16" && dtype !== "bfloat16") {
-    throw new TypeError(`rmsNorm: expected a floating input, got ${dtype}`);
-  }
   const eps = opts.eps ?? (dtype === "float64" ? 2 ** -52 : 2 ** -23);
   if (typeof eps !== "number" || eps !== eps) {
     throw new TypeError(`rmsNorm: expected eps to be a number or null, got ${String(eps)}`);
@@ -267,7 +272,7 @@ const INSTANCE_NORM_KEYS = optionKeys<InstanceNormOptions>({
  * ```
  */
 export function instanceNorm(input: Tensor, opts: InstanceNormOptions = {}): Tensor {
-  checkTensor(input, "instanceNorm");
+  checkFloatTensor(input, "instanceNorm");
   checkOptions("instanceNorm", opts, INSTANCE_NORM_KEYS);
   if (input.ndim < 3) {
     throw new RangeError(
@@ -329,7 +334,7 @@ export function localResponseNorm(
   size: number,
   opts: LocalResponseNormOptions = {},
 ): Tensor {
-  checkTensor(input, "localResponseNorm");
+  checkFloatTensor(input, "localResponseNorm");
   checkIntArg(size, "localResponseNorm", "size", 1);
   checkOptions("localResponseNorm", opts, LRN_KEYS);
   if (input.ndim < 3) {
@@ -353,4 +358,47 @@ export function localResponseNorm(
   const window = cs.narrow(1, size, c).sub(cs.narrow(1, 0, c));
   const div = window.mul(alpha / size).add(k).pow(beta);
   return input.div(div);
+}
+
+/**
+ * Options of {@link normalize}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opts: zn.nn.functional.NormalizeOptions = { p: 1, dim: 0 };
+ * zn.nn.functional.normalize(zn.tensor([1, 3]), opts).toArray(); // [0.25, 0.75]
+ * ```
+ */
+export interface NormalizeOptions {
+  /** The norm's exponent (default 2). */
+  p?: number;
+  /** The dim along which vectors are normalized (default 1). */
+  dim?: number;
+  /** The smallest norm divided by, against division by zero (default 1e-12). */
+  eps?: number;
+}
+
+const NORMALIZE_KEYS = optionKeys<NormalizeOptions>({ p: 0, dim: 0, eps: 0 });
+
+/**
+ * Divides the vectors along `dim` by their `p`-norm (at least `eps`), as
+ * `torch.nn.functional.normalize`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.nn.functional.normalize(zn.tensor([[3, 4]])).toArray(); // [[0.6, 0.8]]
+ * ```
+ */
+export function normalize(input: Tensor, opts: NormalizeOptions = {}): Tensor {
+  checkFloatTensor(input, "normalize");
+  checkOptions("normalize", opts, NORMALIZE_KEYS);
+  const p = opts.p ?? 2, eps = opts.eps ?? 1e-12;
+  if (typeof p !== "number" || typeof eps !== "number") {
+    throw new TypeError(`normalize: p and eps must be numbers, got ${typeof p} and ${typeof eps}`);
+  }
+  const dim = opts.dim ?? 1;
+  checkIntArg(dim, "normalize", "dim", -Math.max(input.ndim, 1), Math.max(input.ndim, 1) - 1);
+  return input.div(input.norm(p, dim, true).clampMin(eps));
 }

@@ -303,7 +303,36 @@ export function avgPool2d(
   kernelSize: SizeArg,
   opts: AvgPoolOptions = {},
 ): Tensor {
-  const op = "avgPool2d";
+  return avgPoolNd("avgPool2d", 2, input, kernelSize, opts);
+}
+
+/**
+ * 1-D average pooling of input [N, C, L] (or [C, L]), as
+ * `torch.nn.functional.avg_pool1d`; `stride` defaults to the kernel size.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const x = zn.tensor([[[1, 3, 2, 6]]]);
+ * zn.nn.functional.avgPool1d(x, 2).toArray(); // [[[2, 4]]]
+ * ```
+ */
+export function avgPool1d(
+  input: Tensor,
+  kernelSize: SizeArg,
+  opts: Omit<AvgPoolOptions, "divisorOverride"> = {},
+): Tensor {
+  checkOptions("avgPool1d", opts, ["stride", "padding", "ceilMode", "countIncludePad"]);
+  return avgPoolNd("avgPool1d", 1, input, kernelSize, opts);
+}
+
+function avgPoolNd(
+  op: string,
+  nd: 1 | 2,
+  input: Tensor,
+  kernelSize: SizeArg,
+  opts: AvgPoolOptions,
+): Tensor {
   checkOptions(op, opts, AVG_POOL_KEYS);
   checkFloatInput(input, op);
   const div = opts.divisorOverride ?? 0;
@@ -313,8 +342,8 @@ export function avgPool2d(
   if (div < 0) {
     throw new RangeError(`${op}: divisorOverride must be positive, got ${div}`);
   }
-  const [x, undo] = to4d(op, input, 2);
-  const g = poolGeometry(op, x, 2, kernelSize, opts.stride, opts.padding ?? 0, 1, !!opts.ceilMode);
+  const [x, undo] = to4d(op, input, nd);
+  const g = poolGeometry(op, x, nd, kernelSize, opts.stride, opts.padding ?? 0, 1, !!opts.ceilMode);
   return undo(avgPool2dCore(x, geomOf(x, g), {
     countIncludePad: opts.countIncludePad ?? true,
     divisorOverride: div,
@@ -420,4 +449,54 @@ export function adaptiveMaxPool2d(
     throw new RangeError(`${op}: expected non-empty spatial dims, got ${fmtShape(x.shape)}`);
   }
   return undo(adaptiveMaxAlong(adaptiveMaxAlong(x, 2, oh), 3, ow));
+}
+
+/** [N, C, L] (or [C, L]) as [N, C, 1, L] for a 2-D adaptive pool, and back. */
+function adaptive1d(
+  op: string,
+  input: Tensor,
+  outputSize: number,
+): [Tensor, (t: Tensor) => Tensor, [number, number]] {
+  checkFloatInput(input, op);
+  if (input.ndim !== 2 && input.ndim !== 3) {
+    throw new RangeError(
+      `${op}: expected 2D (unbatched) or 3D (batched) input, but got input of size: ${
+        fmtShape(input.shape)
+      }`,
+    );
+  }
+  if (!Number.isInteger(outputSize) || outputSize < 1) {
+    throw new RangeError(`${op}: outputSize must be a positive integer, got ${outputSize}`);
+  }
+  return [unsqueeze(input, -2), (t) => squeeze(t, -2), [1, outputSize]];
+}
+
+/**
+ * 1-D adaptive average pooling of input [N, C, L] (or [C, L]) to
+ * `outputSize` cells, as `torch.nn.functional.adaptive_avg_pool1d`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.nn.functional.adaptiveAvgPool1d(zn.tensor([[[1, 2, 3, 4, 5, 6]]]), 2).toArray(); // [[[2, 5]]]
+ * ```
+ */
+export function adaptiveAvgPool1d(input: Tensor, outputSize: number): Tensor {
+  const [x, undo, size] = adaptive1d("adaptiveAvgPool1d", input, outputSize);
+  return undo(adaptiveAvgPool2d(x, size));
+}
+
+/**
+ * 1-D adaptive max pooling of input [N, C, L] (or [C, L]) to `outputSize`
+ * cells, as `torch.nn.functional.adaptive_max_pool1d` (values).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.nn.functional.adaptiveMaxPool1d(zn.tensor([[[1, 5, 3, 4, 2, 0]]]), 2).toArray(); // [[[5, 4]]]
+ * ```
+ */
+export function adaptiveMaxPool1d(input: Tensor, outputSize: number): Tensor {
+  const [x, undo, size] = adaptive1d("adaptiveMaxPool1d", input, outputSize);
+  return undo(adaptiveMaxPool2d(x, size));
 }
