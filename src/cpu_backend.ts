@@ -449,6 +449,8 @@ function axisArgs(a: Axis3): [number, number, number] {
 
 /** The CPU backend instance. */
 export const cpuBackend: Backend = {
+  // float16/bfloat16 GEMMs convert as they pack (zig/src/matmul.zig).
+  halfMatmul: true,
   device: "cpu",
 
   alloc(dtype: DType, numel: number): Storage {

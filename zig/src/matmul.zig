@@ -13,6 +13,15 @@
 //! batches of small matrices run one matrix per thread. Packing buffers are
 //! cached between calls. A plain reference loop (`reference`) stays beside it
 //! for the tests.
+//!
+//! float16 and bfloat16 operands compute in f32, as PyTorch's CPU kernels
+//! do: they are converted a vector at a time as they are packed (never a
+//! float32 copy of a whole operand), the micro-kernel is the f32 one, and
+//! each C tile is rounded once when it is stored. A product deeper than one
+//! pass over k (KC) accumulates in an f32 copy of C, rounded at the end.
+//! Where the CPU has AVX-512 BF16 (checked at run time), bfloat16 packs
+//! instead as pairs along k and the micro-kernel multiplies them with
+//! vdpbf16ps, two products per lane, accumulating in f32 (as oneDNN does).
 const std = @import("std");
 const builtin = @import("builtin");
 const dt = @import("dtype.zig");
@@ -128,22 +137,154 @@ fn roundUp(x: usize, to: usize) usize {
     return (x + to - 1) / to * to;
 }
 
+// ---------------------------------------------------------------------------
+// Element types beside the compute type T: loads convert E to T, stores T to
+// C (f16 with the hardware conversion where there is one; bfloat16 by the bit
+// shift, and rounding to nearest even with NaN kept quiet, as dt.convert).
+
+inline fn loadVec(comptime T: type, comptime E: type, comptime n: usize, p: [*]const E) @Vector(n, T) {
+    if (E == T) return p[0..n].*;
+    if (E == f16) return @floatCast(@as(@Vector(n, f16), p[0..n].*));
+    comptime assert(E == dt.BF16 and T == f32);
+    const bits: @Vector(n, u16) = @as([*]const u16, @ptrCast(p))[0..n].*;
+    return @bitCast(@as(@Vector(n, u32), bits) << @splat(16));
+}
+
+inline fn loadOne(comptime T: type, comptime E: type, v: E) T {
+    if (E == T) return v;
+    if (E == f16) return @floatCast(v);
+    comptime assert(E == dt.BF16 and T == f32);
+    return dt.bf16ToF32(v);
+}
+
+inline fn storeVec(comptime T: type, comptime C: type, comptime n: usize, p: [*]C, v: @Vector(n, T)) void {
+    if (C == T) {
+        p[0..n].* = v;
+    } else if (C == f16) {
+        p[0..n].* = @as(@Vector(n, f16), @floatCast(v));
+    } else {
+        comptime assert(C == dt.BF16 and T == f32);
+        const VU = @Vector(n, u32);
+        const u: VU = @bitCast(v);
+        const rounded = (u +% (@as(VU, @splat(0x7fff)) + ((u >> @splat(16)) & @as(VU, @splat(1))))) >> @splat(16);
+        const nan = (u >> @splat(16)) | @as(VU, @splat(0x40));
+        const out = @select(u32, v != v, nan, rounded);
+        @as([*]u16, @ptrCast(p))[0..n].* = @as(@Vector(n, u16), @truncate(out));
+    }
+}
+
+inline fn storeOne(comptime T: type, comptime C: type, p: *C, v: T) void {
+    if (C == T) {
+        p.* = v;
+    } else if (C == f16) {
+        p.* = @floatCast(v);
+    } else {
+        comptime assert(C == dt.BF16 and T == f32);
+        p.* = dt.f32ToBf16(v);
+    }
+}
+
 /// The kernel for this target: full-width vectors (512-bit where AVX-512
 /// exists, even when the target prefers 256-bit auto-vectorisation) and as many
 /// micro-tile rows as the registers hold: MR * 2 accumulators plus 2 B vectors
 /// and a broadcast.
 fn Gemm(comptime T: type) type {
+    return GemmFor(T, T, T);
+}
+
+/// The kernel for this target reading A and B of element type E and writing
+/// C of element type C, computing in T.
+fn GemmFor(comptime T: type, comptime E: type, comptime C: type) type {
     const vl = if (has_avx512) 64 / @sizeOf(T) else (std.simd.suggestVectorLength(T) orelse 4);
     const mr = if (vector_registers >= 32) 12 else 6;
     comptime assert(mr * 2 + 2 + 1 <= vector_registers);
-    return Kernel(T, vl, mr, null);
+    return KernelFor(T, E, C, vl, mr, null, false);
+}
+
+/// The bfloat16 kernel on BF16 dot products (AVX-512 builds; callers check
+/// `hasBf16Dot` first), writing C of element type C (bfloat16 or f32).
+fn GemmBf16Dot(comptime C: type) type {
+    comptime assert(has_avx512);
+    return KernelFor(f32, dt.BF16, C, 16, 12, null, true);
+}
+
+/// Whether this CPU runs vdpbf16ps (CPUID leaf 7 subleaf 1, EAX bit 5; the
+/// ZMM state is already known to be enabled in an AVX-512 build).
+pub fn hasBf16Dot() bool {
+    if (!has_avx512) return false;
+    return bf16_dot.load(.monotonic) == 1 or (bf16_dot.load(.monotonic) == -1 and probeBf16Dot());
+}
+
+var bf16_dot = std.atomic.Value(i8).init(-1);
+/// Tests set this to run the converting bfloat16 kernel on a CPU with BF16.
+var bf16_dot_disabled = false;
+
+fn probeBf16Dot() bool {
+    var eax: u32 = undefined;
+    var ebx: u32 = undefined;
+    var ecx: u32 = undefined;
+    var edx: u32 = undefined;
+    asm volatile ("cpuid"
+        : [_] "={eax}" (eax),
+          [_] "={ebx}" (ebx),
+          [_] "={ecx}" (ecx),
+          [_] "={edx}" (edx),
+        : [_] "{eax}" (@as(u32, 0)),
+          [_] "{ecx}" (@as(u32, 0)),
+    );
+    var yes = false;
+    if (eax >= 7) {
+        asm volatile ("cpuid"
+            : [_] "={eax}" (eax),
+              [_] "={ebx}" (ebx),
+              [_] "={ecx}" (ecx),
+              [_] "={edx}" (edx),
+            : [_] "{eax}" (@as(u32, 7)),
+              [_] "{ecx}" (@as(u32, 1)),
+        );
+        yes = (eax >> 5) & 1 == 1;
+    }
+    bf16_dot.store(@intFromBool(yes), .monotonic);
+    return yes;
+}
+
+/// acc + (a's bfloat16 pairs) · (b's pairs), lane by lane: vdpbf16ps. The
+/// instruction is written out because the build's target (x86-64-v4) does
+/// not include it; it runs only where hasBf16Dot said yes.
+inline fn dotBf16(acc: @Vector(16, f32), a: @Vector(16, u32), b: @Vector(16, u32)) @Vector(16, f32) {
+    return asm ("vdpbf16ps %[b], %[a], %[acc]"
+        : [acc] "=v" (-> @Vector(16, f32)),
+        : [a] "v" (a),
+          [b] "v" (b),
+          [_] "0" (acc),
+    );
 }
 
 /// The GEMM for vector length `vl` and micro-tile height `mr` (tests also run
 /// other targets' shapes on this one). `blocks` overrides KC, MC, NC and MB
 /// (the tests use tiny blocks to reach every loop).
 fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blocks: ?[4]usize) type {
+    return KernelFor(T, T, T, vl, mr, blocks, false);
+}
+
+/// `Kernel` with A and B of element type E and C of element type C (f16 or
+/// bfloat16 beside an f32 T). With C narrower than T a product must fit in
+/// one pass over k: C is stored once, rounded, and never read back.
+/// `dot2` (bfloat16 on BF16 dot products): A and B pack as u32 pairs of
+/// consecutive k, and the micro-kernel is `microDot`.
+fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: usize, comptime mr: usize, comptime blocks: ?[4]usize, comptime dot2: bool) type {
+    comptime assert(E == T or T == f32);
+    comptime assert(C == T or C == E);
+    comptime assert(!dot2 or (E == dt.BF16 and T == f32 and vl == 16));
     return struct {
+        /// A packed element: T, or with dot2 a pair of bfloat16 along k.
+        const P = if (dot2) u32 else T;
+        /// Bytes one k step of one packed row or column takes.
+        const PB: usize = if (dot2) 2 else @sizeOf(T);
+        /// Packed elements that kc steps along k take in one row or column.
+        inline fn depth(kc: usize) usize {
+            return if (dot2) (kc + 1) / 2 else kc;
+        }
         const VL = vl;
         const V = @Vector(VL, T);
         /// Vectors per micro-tile row.
@@ -157,20 +298,20 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
         /// (measured on Zen 3 with AVX2, f32, 1 thread: KC 256 -> 1024 took
         /// 512^3 from 93.6 to 95.5 GFLOP/s and 1024^3 from 94.5 to 96).
         /// k is cut into equal passes of at most KC (see kStep).
-        const KC: usize = if (blocks) |bl| bl[0] else @max(128, @min(1024, (64 << 10) / (NR * @sizeOf(T))));
+        const KC: usize = if (blocks) |bl| bl[0] else @max(128, @min(1024, (64 << 10) / (NR * PB)));
         /// MC: a packed A block (MC x KC) stays in L2 (~320 KiB, with room
         /// for a B micro-panel beside it). Each B micro-panel comes from L3
         /// once per MC rows, so a taller block halves that traffic against a
         /// 160 KiB one (the same speed on a quiet machine; L3 is shared with
         /// everything else running).
-        const MC: usize = if (blocks) |bl| bl[1] else @max(MR, (320 << 10) / (KC * @sizeOf(T)) / MR * MR);
+        const MC: usize = if (blocks) |bl| bl[1] else @max(MR, (320 << 10) / (KC * PB) / MR * MR);
         /// NC: a packed B block (KC x NC) stays in L3 (~4 MiB). Every MC rows
         /// read it again, while A and C stream past it: an 8 MiB block lost
         /// 5-7% at 2048^3 with another process using L3 (94-95 against
         /// 88-91 GFLOP/s, 1 thread, two runs side by side).
-        const NC: usize = if (blocks) |bl| bl[2] else @max(NR, (4 << 20) / (KC * @sizeOf(T)) / NR * NR);
+        const NC: usize = if (blocks) |bl| bl[2] else @max(NR, (4 << 20) / (KC * PB) / NR * NR);
         /// MB: rows of A packed at once for one (jc, pc) block (~3 MiB).
-        const MB: usize = if (blocks) |bl| bl[3] else @max(MC, (3 << 20) / (KC * @sizeOf(T)) / MC * MC);
+        const MB: usize = if (blocks) |bl| bl[3] else @max(MC, (3 << 20) / (KC * PB) / MC * MC);
         /// Up to this many multiply-adds, rows of A contiguous along k are not
         /// packed (the tests' tiny blocks always pack, to reach every packing path).
         const direct_a_max_flops = if (blocks == null) 256 * 256 * 256 else 0;
@@ -186,9 +327,9 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
         const batch_parallel_max_flops = 192 * 192 * 192;
 
         const Args = struct {
-            a: [*]const T,
-            b: [*]const T,
-            c: [*]T,
+            a: [*]const E,
+            b: [*]const E,
+            c: [*]C,
             m: usize,
             n: usize,
             k: usize,
@@ -211,12 +352,18 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
 
         /// dst[kk * W + r] = src_r[kk * step] for r < W, kk < kc, where row r
         /// starts at base + r * rstride. Rows at or past `rows` are zero.
-        inline fn packPanel(comptime W: usize, base: [*]const T, rstride: usize, step: usize, rows: usize, kc: usize, dst: [*]T) void {
+        inline fn packPanel(comptime W: usize, base: [*]const E, rstride: usize, step: usize, rows: usize, kc: usize, dst: [*]T) void {
             if (rows == W and rstride == 1) {
                 // Each k step reads W contiguous elements.
                 for (0..kc) |kk| {
                     const src = base + kk * step;
-                    inline for (0..W) |r| dst[kk * W + r] = src[r];
+                    if (E == T) {
+                        inline for (0..W) |r| dst[kk * W + r] = src[r];
+                    } else if (W % VL == 0) {
+                        inline for (0..W / VL) |g| (dst + kk * W + g * VL)[0..VL].* = loadVec(T, E, VL, src + g * VL);
+                    } else {
+                        inline for (0..W) |r| dst[kk * W + r] = loadOne(T, E, src[r]);
+                    }
                 }
             } else if (rows == W and step == 1) {
                 // Each row is contiguous along k (a row-major A, or the weight
@@ -237,12 +384,12 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
                     var cols: [G + 1][VL]V = undefined;
                     inline for (0..G) |g| {
                         var blk: [VL]V = undefined;
-                        inline for (0..VL) |i| blk[i] = (base + (g * VL + i) * rstride + kk)[0..VL].*;
+                        inline for (0..VL) |i| blk[i] = loadVec(T, E, VL, base + (g * VL + i) * rstride + kk);
                         cols[g] = transposeBlock(VL, T, blk);
                     }
                     if (R > 0) {
                         var blk: [VL]V = undefined;
-                        inline for (0..VL) |i| blk[i] = (base + (G * VL + @min(i, R - 1)) * rstride + kk)[0..VL].*;
+                        inline for (0..VL) |i| blk[i] = loadVec(T, E, VL, base + (G * VL + @min(i, R - 1)) * rstride + kk);
                         cols[G] = transposeBlock(VL, T, blk);
                     }
                     inline for (0..VL) |j| {
@@ -259,19 +406,27 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
                     }
                 }
                 while (kk < kc) : (kk += 1) {
-                    inline for (0..W) |r| dst[kk * W + r] = base[r * rstride + kk];
+                    inline for (0..W) |r| dst[kk * W + r] = loadOne(T, E, base[r * rstride + kk]);
                 }
             } else {
                 for (0..kc) |kk| {
                     inline for (0..W) |r| {
-                        dst[kk * W + r] = if (r < rows) base[r * rstride + kk * step] else 0;
+                        dst[kk * W + r] = if (r < rows) loadOne(T, E, base[r * rstride + kk * step]) else 0;
                     }
                 }
             }
         }
 
         /// Packs A panels [p0, p1) of the block A[i0 .. i0+mb, pc .. pc+kc].
-        fn packA(args: *const Args, row0: usize, mb: usize, pc: usize, kc: usize, dst: [*]T, p0: usize, p1: usize) void {
+        fn packA(args: *const Args, row0: usize, mb: usize, pc: usize, kc: usize, dst: [*]P, p0: usize, p1: usize) void {
+            if (dot2) {
+                for (p0..p1) |p| {
+                    const ip = p * MR;
+                    const base = args.a + (row0 + ip) * args.rsa + pc * args.csa;
+                    packPairs(MR, base, args.rsa, args.csa, @min(MR, mb - ip), kc, dst + ip * depth(kc));
+                }
+                return;
+            }
             var first_partial = p0;
             if (args.rsa == 1) {
                 // A transposed row-major matrix (a weight gradient's xᵀ): read
@@ -283,7 +438,7 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
                 const full = @max(p0, @min(p1, mb / MR));
                 for (0..kc) |kk| {
                     const src = args.a + row0 + (pc + kk) * args.csa;
-                    for (p0..full) |p| (dst + p * MR * kc + kk * MR)[0..MR].* = (src + p * MR)[0..MR].*;
+                    for (p0..full) |p| (dst + p * MR * kc + kk * MR)[0..MR].* = loadVec(T, E, MR, src + p * MR);
                 }
                 first_partial = full;
             }
@@ -296,7 +451,15 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
         }
 
         /// Packs B panels [p0, p1) of the block B[pc .. pc+kc, jc .. jc+nc].
-        fn packB(args: *const Args, pc: usize, jc: usize, nc: usize, kc: usize, dst: [*]T, p0: usize, p1: usize) void {
+        fn packB(args: *const Args, pc: usize, jc: usize, nc: usize, kc: usize, dst: [*]P, p0: usize, p1: usize) void {
+            if (dot2) {
+                for (p0..p1) |p| {
+                    const jp = p * NR;
+                    const base = args.b + pc * args.rsb + (jc + jp) * args.csb;
+                    packPairs(NR, base, args.csb, args.rsb, @min(NR, nc - jp), kc, dst + jp * depth(kc));
+                }
+                return;
+            }
             var first_partial = p0;
             if (args.csb == 1) {
                 // Row-major B: read each row once, sequentially, across the full panels.
@@ -304,7 +467,7 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
                 for (0..kc) |kk| {
                     const src = args.b + (pc + kk) * args.rsb + jc;
                     for (p0..full) |p| {
-                        inline for (0..NV) |v| (dst + p * NR * kc + kk * NR + v * VL)[0..VL].* = (src + p * NR + v * VL)[0..VL].*;
+                        inline for (0..NV) |v| (dst + p * NR * kc + kk * NR + v * VL)[0..VL].* = loadVec(T, E, VL, src + p * NR + v * VL);
                     }
                 }
                 first_partial = full;
@@ -316,12 +479,142 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
             }
         }
 
+        /// The dot2 packing: dst[kp * W + r] holds elements 2kp (low half)
+        /// and 2kp + 1 (high half) of row r, which starts at base + r *
+        /// rstride and steps `step` along k. Rows at or past `rows`, and the
+        /// high half past an odd kc, are zero.
+        fn packPairs(comptime W: usize, base: [*]const E, rstride: usize, step: usize, rows: usize, kc: usize, dst: [*]u32) void {
+            const h: [*]const u16 = @ptrCast(base);
+            const kp_n = depth(kc);
+            const full = kc / 2;
+            var kp: usize = 0;
+            if (rows == W and rstride == 1) {
+                // Each k step holds W contiguous elements (a row-major B, a
+                // transposed A): interleave two k rows a vector at a time.
+                while (kp < full) : (kp += 1) {
+                    const lo: @Vector(W, u32) = @as(@Vector(W, u16), (h + 2 * kp * step)[0..W].*);
+                    const hi: @Vector(W, u32) = @as(@Vector(W, u16), (h + (2 * kp + 1) * step)[0..W].*);
+                    (dst + kp * W)[0..W].* = lo | (hi << @splat(16));
+                }
+            } else if (rows == W and step == 1) {
+                // Rows contiguous along k (a row-major A, a linear layer's
+                // weight as B): a row's pairs are consecutive u32s. Transpose
+                // 16 x 16 blocks of them; a partial block of R rows repeats
+                // its last row and stores R lanes.
+                const VL16 = 16;
+                const G = W / VL16;
+                const R = W % VL16;
+                const U = @Vector(VL16, u32);
+                while (kp + VL16 <= full) : (kp += VL16) {
+                    var cols: [G + 1][VL16]U = undefined;
+                    inline for (0..G + @intFromBool(R > 0)) |g| {
+                        var blk: [VL16]U = undefined;
+                        inline for (0..VL16) |i| {
+                            const r = if (g < G) g * VL16 + i else G * VL16 + @min(i, R - 1);
+                            blk[i] = @bitCast(@as(@Vector(2 * VL16, u16), (h + r * rstride + 2 * kp)[0 .. 2 * VL16].*));
+                        }
+                        cols[g] = transposeBlock(VL16, u32, blk);
+                    }
+                    inline for (0..VL16) |j| {
+                        const row = dst + (kp + j) * W;
+                        inline for (0..G) |g| (row + g * VL16)[0..VL16].* = cols[g][j];
+                        if (R > 0) {
+                            const a: [VL16]u32 = cols[G][j];
+                            (row + G * VL16)[0..R].* = a[0..R].*;
+                        }
+                    }
+                }
+                while (kp < full) : (kp += 1) {
+                    inline for (0..W) |r| {
+                        const lo: u32 = h[r * rstride + 2 * kp];
+                        const hi: u32 = h[r * rstride + 2 * kp + 1];
+                        dst[kp * W + r] = lo | (hi << 16);
+                    }
+                }
+            } else {
+                while (kp < full) : (kp += 1) {
+                    inline for (0..W) |r| {
+                        if (r < rows) {
+                            const lo: u32 = h[r * rstride + 2 * kp * step];
+                            const hi: u32 = h[r * rstride + (2 * kp + 1) * step];
+                            dst[kp * W + r] = lo | (hi << 16);
+                        } else dst[kp * W + r] = 0;
+                    }
+                }
+            }
+            if (kp < kp_n) {
+                // An odd kc: the last pair's high half is zero on both sides.
+                assert(kp + 1 == kp_n and kc % 2 == 1);
+                inline for (0..W) |r| dst[kp * W + r] = if (r < rows) h[r * rstride + 2 * kp * step] else 0;
+            }
+        }
+
         // -------------------------------------------------------------------
         // Micro-kernel
 
+        /// The dot2 micro-kernel: c[0..rows, 0..cols] (+)= A @ B over kp
+        /// packed pairs, A an MR-row panel and B an NR-column panel of pairs.
+        fn microDot(kp_n: usize, a: [*]const u32, b: [*]const u32, c: [*]C, ldc: usize, rows: usize, cols: usize, accumulate: bool) void {
+            comptime assert(dot2);
+            assert(C == T or !accumulate);
+            const U = @Vector(VL, u32);
+            for (0..rows) |i| {
+                @prefetch(c + i * ldc, .{ .rw = .write });
+                @prefetch(c + i * ldc + cols - 1, .{ .rw = .write });
+            }
+            var acc: [MR][NV]V = undefined;
+            inline for (0..MR) |i| {
+                inline for (0..NV) |v| acc[i][v] = @splat(0);
+            }
+            var ap = a;
+            var bp = b;
+            for (0..kp_n) |_| {
+                var bv: [NV]U = undefined;
+                inline for (0..NV) |v| bv[v] = bp[v * VL ..][0..VL].*;
+                inline for (0..MR) |i| {
+                    const ai: U = @splat(ap[i]);
+                    inline for (0..NV) |v| acc[i][v] = dotBf16(acc[i][v], ai, bv[v]);
+                }
+                ap += MR;
+                bp += NR;
+            }
+            storeTile(&acc, c, ldc, rows, cols, accumulate);
+        }
+
+        /// Stores (or adds) the accumulators of a tile into c[0..rows, 0..cols].
+        inline fn storeTile(acc: *const [MR][NV]V, c: [*]C, ldc: usize, rows: usize, cols: usize, accumulate: bool) void {
+            if (rows == MR and cols == NR) {
+                inline for (0..MR) |i| {
+                    const row = c + i * ldc;
+                    inline for (0..NV) |v| {
+                        if (C == T and accumulate) {
+                            const dst = row[v * VL ..][0..VL];
+                            const old: V = dst.*;
+                            dst.* = old + acc[i][v];
+                        } else storeVec(T, C, VL, row + v * VL, acc[i][v]);
+                    }
+                }
+            } else {
+                var tmp: [MR][NR]T = undefined;
+                inline for (0..MR) |i| {
+                    inline for (0..NV) |v| tmp[i][v * VL ..][0..VL].* = acc[i][v];
+                }
+                for (0..rows) |i| {
+                    const row = c + i * ldc;
+                    if (C == T and accumulate) {
+                        for (0..cols) |j| row[j] += tmp[i][j];
+                    } else {
+                        for (0..cols) |j| storeOne(T, C, &row[j], tmp[i][j]);
+                    }
+                }
+            }
+        }
+
         /// c[0..rows, 0..cols] (+)= A (MR x kc) @ b_panel (kc x NR). A is a packed
         /// panel, or with `a_packed` false rows of A (stride lda, contiguous along k).
-        fn micro(comptime a_packed: bool, kc: usize, a: [*]const T, lda: usize, b: [*]const T, c: [*]T, ldc: usize, rows: usize, cols: usize, accumulate: bool) void {
+        fn micro(comptime a_packed: bool, kc: usize, a: [*]const T, lda: usize, b: [*]const T, c: [*]C, ldc: usize, rows: usize, cols: usize, accumulate: bool) void {
+            // A narrower C is stored once, never read back (see KernelFor).
+            assert(C == T or !accumulate);
             const mr_ = rows;
             const nr = cols;
             // The C tile is needed after the k loop: fetch it meanwhile.
@@ -364,31 +657,7 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
                 ap += MR;
                 bp += NR;
             }
-            if (mr_ == MR and nr == NR) {
-                inline for (0..MR) |i| {
-                    const row = c + i * ldc;
-                    inline for (0..NV) |v| {
-                        const dst = row[v * VL ..][0..VL];
-                        if (accumulate) {
-                            const old: V = dst.*;
-                            dst.* = old + acc[i][v];
-                        } else dst.* = acc[i][v];
-                    }
-                }
-            } else {
-                var tmp: [MR][NR]T = undefined;
-                inline for (0..MR) |i| {
-                    inline for (0..NV) |v| tmp[i][v * VL ..][0..VL].* = acc[i][v];
-                }
-                for (0..mr_) |i| {
-                    const row = c + i * ldc;
-                    if (accumulate) {
-                        for (0..nr) |j| row[j] += tmp[i][j];
-                    } else {
-                        for (0..nr) |j| row[j] = tmp[i][j];
-                    }
-                }
-            }
+            storeTile(&acc, c, ldc, mr_, nr, accumulate);
         }
 
         // -------------------------------------------------------------------
@@ -407,20 +676,20 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
         fn packElems(m: usize, n: usize, k: usize) struct { a: usize, b: usize } {
             const kc = @min(k, KC);
             return .{
-                .a = roundUp(roundUp(@min(m, MB), MR) * kc, 64 / @sizeOf(T)),
-                .b = roundUp(roundUp(@min(n, NC), NR) * kc, 64 / @sizeOf(T)),
+                .a = roundUp(roundUp(@min(m, MB), MR) * depth(kc), 64 / @sizeOf(P)),
+                .b = roundUp(roundUp(@min(n, NC), NR) * depth(kc), 64 / @sizeOf(P)),
             };
         }
 
         fn bufBytes(m: usize, n: usize, k: usize) usize {
             const e = packElems(m, n, k);
-            return (e.a + e.b) * @sizeOf(T);
+            return (e.a + e.b) * @sizeOf(P);
         }
 
         const Step = struct {
             args: *const Args,
-            apack: [*]T,
-            bpack: [*]T,
+            apack: [*]P,
+            bpack: [*]P,
             jc: usize,
             nc: usize,
             pc: usize,
@@ -472,9 +741,12 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
                 while (ir < r1) : (ir += MR) {
                     const cp = args.c + (s.ic0 + ir) * ldc + s.jc + jr;
                     const rows = @min(MR, r1 - ir);
-                    if (s.a_direct) {
+                    if (E == T and s.a_direct) {
                         const ap = args.a + (s.ic0 + ir) * args.rsa + s.pc;
                         micro(false, s.kc, ap, args.rsa, s.bpack + jr * s.kc, cp, ldc, rows, nr, accumulate);
+                    } else if (dot2) {
+                        const d = depth(s.kc);
+                        microDot(d, s.apack + ir * d, s.bpack + jr * d, cp, ldc, rows, nr, accumulate);
                     } else {
                         micro(true, s.kc, s.apack + ir * s.kc, 0, s.bpack + jr * s.kc, cp, ldc, rows, nr, accumulate);
                     }
@@ -486,11 +758,12 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
         /// With `parallel` false it never touches the pool (safe inside a pool task).
         fn blocked(args: *const Args, mem: []align(64) u8, parallel: bool) void {
             const e = packElems(args.m, args.n, args.k);
-            const base: [*]T = @ptrCast(mem.ptr);
+            const base: [*]P = @ptrCast(mem.ptr);
             const apack = base;
             const bpack = base + e.a;
             const threads: usize = if (parallel) pool.numThreads() else 1;
-            const a_direct = args.csa == 1 and (args.m * args.n * args.k <= direct_a_max_flops or
+            // Unpacked A feeds the micro-kernel as it is: only in the compute type.
+            const a_direct = E == T and args.csa == 1 and (args.m * args.n * args.k <= direct_a_max_flops or
                 (args.m <= direct_a_max_rows and (args.rsa * @sizeOf(T)) % 4096 != 0));
             var jc: usize = 0;
             while (jc < args.n) : (jc += NC) {
@@ -555,63 +828,63 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
         // Matrix-vector: y[i] = sum_k X[i, k] v[k] for i < len, y contiguous.
 
         const Gemv = struct {
-            y: [*]T,
+            y: [*]C,
             len: usize,
             k: usize,
-            x: [*]const T,
+            x: [*]const E,
             xr: usize,
             xc: usize,
-            v: [*]const T,
+            v: [*]const E,
             vs: usize,
             /// Rows per chunk when split over threads (a multiple of 4 * VL).
             grain: usize,
         };
 
-        fn dot(x: [*]const T, v: [*]const T, k: usize) T {
+        fn dot(x: [*]const E, v: [*]const E, k: usize) T {
             var acc: [4]V = @splat(@splat(0));
             var kk: usize = 0;
             while (kk + 4 * VL <= k) : (kk += 4 * VL) {
                 inline for (0..4) |q| {
-                    const xv: V = x[kk + q * VL ..][0..VL].*;
-                    const vv: V = v[kk + q * VL ..][0..VL].*;
+                    const xv: V = loadVec(T, E, VL, x + kk + q * VL);
+                    const vv: V = loadVec(T, E, VL, v + kk + q * VL);
                     acc[q] = madd(V, xv, vv, acc[q]);
                 }
             }
             while (kk + VL <= k) : (kk += VL) {
-                const xv: V = x[kk..][0..VL].*;
-                const vv: V = v[kk..][0..VL].*;
+                const xv: V = loadVec(T, E, VL, x + kk);
+                const vv: V = loadVec(T, E, VL, v + kk);
                 acc[0] = madd(V, xv, vv, acc[0]);
             }
             var s: T = @reduce(.Add, (acc[0] + acc[1]) + (acc[2] + acc[3]));
-            while (kk < k) : (kk += 1) s += x[kk] * v[kk];
+            while (kk < k) : (kk += 1) s += loadOne(T, E, x[kk]) * loadOne(T, E, v[kk]);
             return s;
         }
 
         fn gemvRange(g: *const Gemv, lo: usize, hi: usize) void {
             if (g.xc == 1 and g.vs == 1) {
-                for (lo..hi) |i| g.y[i] = dot(g.x + i * g.xr, g.v, g.k);
+                for (lo..hi) |i| storeOne(T, C, &g.y[i], dot(g.x + i * g.xr, g.v, g.k));
             } else if (g.xr == 1) {
                 // Columns of X are contiguous: accumulate 4 vectors of y over k.
                 var i = lo;
                 while (i + 4 * VL <= hi) : (i += 4 * VL) {
                     var acc: [4]V = @splat(@splat(0));
                     for (0..g.k) |kk| {
-                        const s: V = @splat(g.v[kk * g.vs]);
+                        const s: V = @splat(loadOne(T, E, g.v[kk * g.vs]));
                         const col = g.x + kk * g.xc + i;
-                        inline for (0..4) |q| acc[q] = madd(V, s, col[q * VL ..][0..VL].*, acc[q]);
+                        inline for (0..4) |q| acc[q] = madd(V, s, loadVec(T, E, VL, col + q * VL), acc[q]);
                     }
-                    inline for (0..4) |q| g.y[i + q * VL ..][0..VL].* = acc[q];
+                    inline for (0..4) |q| storeVec(T, C, VL, g.y + i + q * VL, acc[q]);
                 }
                 while (i < hi) : (i += 1) {
                     var s: T = 0;
-                    for (0..g.k) |kk| s += g.x[i + kk * g.xc] * g.v[kk * g.vs];
-                    g.y[i] = s;
+                    for (0..g.k) |kk| s += loadOne(T, E, g.x[i + kk * g.xc]) * loadOne(T, E, g.v[kk * g.vs]);
+                    storeOne(T, C, &g.y[i], s);
                 }
             } else {
                 for (lo..hi) |i| {
                     var s: T = 0;
-                    for (0..g.k) |kk| s += g.x[i * g.xr + kk * g.xc] * g.v[kk * g.vs];
-                    g.y[i] = s;
+                    for (0..g.k) |kk| s += loadOne(T, E, g.x[i * g.xr + kk * g.xc]) * loadOne(T, E, g.v[kk * g.vs]);
+                    storeOne(T, C, &g.y[i], s);
                 }
             }
         }
@@ -645,7 +918,7 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
         fn runWith(args: *const Args, mem: []align(64) u8, parallel: bool) void {
             if (args.m == 0 or args.n == 0) return;
             if (args.k == 0) {
-                @memset(args.c[0 .. args.m * args.n], 0);
+                @memset(args.c[0 .. args.m * args.n], std.mem.zeroes(C));
             } else if (args.m == 1 or args.n == 1) {
                 gemv(args, parallel);
             } else {
@@ -756,9 +1029,9 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
         }
 
         const Batch = struct {
-            a: [*]const T,
-            b: [*]const T,
-            c: [*]T,
+            a: [*]const E,
+            b: [*]const E,
+            c: [*]C,
             batch: usize,
             m: usize,
             n: usize,
@@ -794,7 +1067,7 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
             }
         }
 
-        fn runBatch(a: [*]const T, b: [*]const T, c: [*]T, batch: usize, m: usize, n: usize, k: usize, s: Strides) Error!void {
+        fn runBatch(a: [*]const E, b: [*]const E, c: [*]C, batch: usize, m: usize, n: usize, k: usize, s: Strides) Error!void {
             var bt = Batch{ .a = a, .b = b, .c = c, .batch = batch, .m = m, .n = n, .k = k, .s = s, .mem = &.{}, .per_task = 0, .tasks = 1 };
             const threads: usize = pool.numThreads();
             if (batch > 1 and threads > 1 and m * n * k <= batch_parallel_max_flops) {
@@ -978,7 +1251,40 @@ pub fn matmul(dtype: DType, a: [*]u8, aoff: i64, b: [*]u8, boff: i64, c: [*]u8, 
                 }
             }
         },
+        inline .float16, .bfloat16 => |D| {
+            const E = dt.Storage(D);
+            try halfBatch(E, ptr(E, a, aoff), ptr(E, b, boff), ptr(E, c, coff), batch, m, n, k, s);
+        },
         else => return error.InvalidArgument,
+    }
+}
+
+/// A half-precision batch (f16 or bfloat16 A, B and C), computed in f32.
+fn halfBatch(comptime E: type, a: [*]const E, b: [*]const E, c: [*]E, batch: usize, m: usize, n: usize, k: usize, s: Strides) Error!void {
+    if (comptime E == dt.BF16 and has_avx512) {
+        if (hasBf16Dot() and !bf16_dot_disabled) return halfBatchWith(E, GemmBf16Dot(E), GemmBf16Dot(f32), a, b, c, batch, m, n, k, s);
+    }
+    return halfBatchWith(E, GemmFor(f32, E, E), GemmFor(f32, E, f32), a, b, c, batch, m, n, k, s);
+}
+
+/// halfBatch on kernels `Direct` (C rounded as stored) and `Wide` (C in f32).
+fn halfBatchWith(comptime E: type, comptime Direct: type, comptime Wide: type, a: [*]const E, b: [*]const E, c: [*]E, batch: usize, m: usize, n: usize, k: usize, s: Strides) Error!void {
+    // One pass over k: each C tile is rounded as it is stored.
+    if (k == 0 or Direct.kStep(k) >= k) return Direct.runBatch(a, b, c, batch, m, n, k, s);
+    // Deeper: accumulate one matrix at a time in f32, then round.
+    const acc = std.heap.c_allocator.alloc(f32, m * n) catch return error.OutOfMemory;
+    defer std.heap.c_allocator.free(acc);
+    const one = Strides{ .a_batch = 0, .a_row = s.a_row, .a_col = s.a_col, .b_batch = 0, .b_row = s.b_row, .b_col = s.b_col };
+    for (0..batch) |bi| {
+        const ab: isize = @intCast(bi);
+        const ap = a + @as(usize, @intCast(ab * s.a_batch));
+        const bp = b + @as(usize, @intCast(ab * s.b_batch));
+        try Wide.runBatch(ap, bp, acc.ptr, 1, m, n, k, one);
+        const cb = c + bi * m * n;
+        const VL = 16;
+        var i: usize = 0;
+        while (i + VL <= m * n) : (i += VL) storeVec(f32, E, VL, cb + i, acc[i..][0..VL].*);
+        while (i < m * n) : (i += 1) storeOne(f32, E, &cb[i], acc[i]);
     }
 }
 
@@ -1054,6 +1360,72 @@ test "other targets' tile shapes (AVX-512, SSE) match the reference" {
         const T = @typeInfo(K.V).vector.child;
         for (shapes) |sz| {
             for (0..4) |t| try checkShape(T, K, alloc, rnd, sz[0], sz[1], sz[2], sz[3], t & 1 != 0, t & 2 != 0);
+        }
+    }
+}
+
+/// Checks the half-precision path (the exported `matmul` for dtype D)
+/// against the f64 reference on the same half inputs: the only differences
+/// are f32 accumulation and the final rounding to D.
+fn checkHalf(comptime D: DType, alloc: std.mem.Allocator, rnd: std.Random, batch: usize, m: usize, n: usize, k: usize, ta: bool, tb: bool) !void {
+    const E = dt.Storage(D);
+    const a = try alloc.alloc(E, @max(1, batch * m * k));
+    defer alloc.free(a);
+    const b = try alloc.alloc(E, @max(1, batch * k * n));
+    defer alloc.free(b);
+    const c = try alloc.alloc(E, @max(1, batch * m * n));
+    defer alloc.free(c);
+    const af = try alloc.alloc(f64, @max(1, batch * m * k));
+    defer alloc.free(af);
+    const bf = try alloc.alloc(f64, @max(1, batch * k * n));
+    defer alloc.free(bf);
+    const want = try alloc.alloc(f64, @max(1, batch * m * n));
+    defer alloc.free(want);
+    for (a, af) |*h, *f| {
+        h.* = dt.convert(D, .float32, rnd.float(f32) - 0.5);
+        f.* = dt.convert(.float32, D, h.*);
+    }
+    for (b, bf) |*h, *f| {
+        h.* = dt.convert(D, .float32, rnd.float(f32) - 0.5);
+        f.* = dt.convert(.float32, D, h.*);
+    }
+    const rsa: usize = if (ta) 1 else k;
+    const csa: usize = if (ta) m else 1;
+    const rsb: usize = if (tb) 1 else n;
+    const csb: usize = if (tb) k else 1;
+    const s = Strides{ .a_batch = @intCast(m * k), .a_row = @intCast(rsa), .a_col = @intCast(csa), .b_batch = @intCast(k * n), .b_row = @intCast(rsb), .b_col = @intCast(csb) };
+    try matmul(D, @ptrCast(a.ptr), 0, @ptrCast(b.ptr), 0, @ptrCast(c.ptr), 0, batch, m, n, k, s);
+    for (0..batch) |bi| reference(f64, af.ptr + bi * m * k, bf.ptr + bi * k * n, want.ptr + bi * m * n, m, n, k, rsa, csa, rsb, csb);
+    // Half a unit in the last place of D at the result's size, plus f32 sums.
+    const ulp: f64 = if (D == .bfloat16) 1.0 / 256.0 else 1.0 / 2048.0;
+    for (c[0 .. batch * m * n], want[0 .. batch * m * n]) |h, y| {
+        const x: f64 = dt.convert(.float32, D, h);
+        const tol = ulp * @abs(y) + 4e-7 * @as(f64, @floatFromInt(k + 1));
+        if (!(@abs(x - y) <= tol)) {
+            std.debug.print("{s} batch={d} m={d} n={d} k={d} ta={} tb={}: got {d}, want {d}\n", .{ @tagName(D), batch, m, n, k, ta, tb, x, y });
+            return error.TestUnexpectedResult;
+        }
+    }
+}
+
+test "float16 and bfloat16 GEMMs match the reference on their rounded inputs" {
+    const alloc = std.testing.allocator;
+    var prng = std.Random.DefaultPrng.init(3);
+    const rnd = prng.random();
+    // Matrix-vector, one pass over k and several (k past KC), batches, every transpose.
+    const shapes = [_][4]usize{ .{ 1, 1, 40, 33 }, .{ 1, 37, 1, 50 }, .{ 1, 7, 17, 64 }, .{ 1, 64, 70, 255 }, .{ 3, 25, 40, 30 }, .{ 1, 130, 97, 1500 }, .{ 2, 20, 33, 2100 }, .{ 1, 5, 6, 0 } };
+    // bfloat16 twice where the CPU has BF16 dot products: on them, and converting.
+    const bf16_runs: usize = if (hasBf16Dot()) 2 else 1;
+    defer bf16_dot_disabled = false;
+    inline for (.{ DType.bfloat16, DType.float16 }) |D| {
+        for (0..if (D == .bfloat16) bf16_runs else 1) |run| {
+            bf16_dot_disabled = run == 1;
+            for ([_]u32{ 1, 2 }) |threads| {
+                pool.setNumThreads(threads);
+                for (shapes) |sz| {
+                    for (0..4) |t| try checkHalf(D, alloc, rnd, sz[0], sz[1], sz[2], sz[3], t & 1 != 0, t & 2 != 0);
+                }
+            }
         }
     }
 }
