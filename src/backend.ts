@@ -239,6 +239,17 @@ export interface Backend {
    */
   readonly halfMatmul?: boolean;
   /**
+   * True when {@link Backend.conv2dDirect} takes float16/bfloat16 tensors
+   * directly (computing in float32 inside the kernel); otherwise the op
+   * layer converts them to float32 first.
+   */
+  readonly halfConvDirect?: boolean;
+  /**
+   * True when {@link Backend.window2d}'s pooling ops take float16/bfloat16
+   * tensors directly; otherwise the op layer converts them to float32 first.
+   */
+  readonly halfPool?: boolean;
+  /**
    * Optional: a direct stride-1, dilation-1, single-group convolution
    * (zig/src/conv.zig, Direct), which needs no column matrix. All views
    * contiguous; x: [N, C, H, W]. Modes:

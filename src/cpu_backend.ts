@@ -449,8 +449,12 @@ function axisArgs(a: Axis3): [number, number, number] {
 
 /** The CPU backend instance. */
 export const cpuBackend: Backend = {
-  // float16/bfloat16 GEMMs convert as they pack (zig/src/matmul.zig).
+  // float16/bfloat16 GEMMs convert as they pack (zig/src/matmul.zig), and
+  // the direct convolutions as they pad and store, and the pools a plane at
+  // a time (zig/src/conv.zig).
   halfMatmul: true,
+  halfConvDirect: true,
+  halfPool: true,
   device: "cpu",
 
   alloc(dtype: DType, numel: number): Storage {

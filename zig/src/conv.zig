@@ -158,6 +158,15 @@ inline fn rowCopy(comptime T: type, dst: [*]T, src: [*]const T, n: usize) void {
     if (i < n) dst[n - 8 ..][0..8].* = @as(V, src[n - 8 ..][0..8].*);
 }
 
+/// rowCopy from element type E to T (float16/bfloat16 widened to f32 a
+/// vector at a time, as the direct kernels pad their images).
+inline fn rowConvert(comptime T: type, comptime E: type, dst: [*]T, src: [*]const E, n: usize) void {
+    if (E == T) return rowCopy(T, dst, src, n);
+    var i: usize = 0;
+    while (i + 8 <= n) : (i += 8) dst[i..][0..8].* = mm.loadVec(T, E, 8, src + i);
+    while (i < n) : (i += 1) dst[i] = mm.loadOne(T, E, src[i]);
+}
+
 /// dst[0..n] = 0, inline for the same reason.
 inline fn zeroRun(comptime T: type, dst: [*]T, n: usize) void {
     var i: usize = 0;
@@ -546,9 +555,82 @@ pub fn run(op: Op, dtype: DType, src: [*]u8, soff: i64, dst: [*]u8, doff: i64, i
                 }.f),
             }
         },
+        inline .float16, .bfloat16 => |D| {
+            const H = dt.Storage(D);
+            switch (op) {
+                .im2col, .col2im, .im2col_batched, .col2im_batched => return error.InvalidArgument,
+                inline else => |O| try halfPools(H, O, ptr(H, src, soff), ptr(H, dst, doff), if (idx) |b| ptr(i64, b, ioff) else null, g, avg, &bad),
+            }
+        },
         else => return error.InvalidArgument,
     }
     if (bad.load(.monotonic)) return error.IndexOutOfRange;
+}
+
+/// The pooling ops on float16/bfloat16 planes: each plane converts to an
+/// f32 scratch plane (in L1, never a float32 copy of the tensor), runs the
+/// f32 plane kernel, and its result rounds once into the output plane.
+fn halfPools(comptime H: type, comptime O: Op, src: [*]const H, dst: [*]H, idx: ?[*]i64, g: Geometry, avg: AvgOptions, bad: *std.atomic.Value(bool)) Error!void {
+    const forward = comptime (O == .max_pool or O == .avg_pool or O == .adaptive_avg_pool);
+    const hw = g.h * g.w;
+    const l = g.oh * g.ow;
+    const in_len = if (forward) hw else l;
+    const out_len = if (forward) l else hw;
+    const planes = g.planes();
+    const grain = @max(1, (1 << 15) / @max(1, hw + l * g.kh * g.kw));
+    const chunks = pool.chunkCount(planes, grain);
+    const per = roundUp(in_len + out_len, 16);
+    const scratch = std.heap.c_allocator.alignedAlloc(f32, .@"64", per * chunks) catch return error.OutOfMemory;
+    defer std.heap.c_allocator.free(scratch);
+    const Ctx = struct {
+        g: Geometry,
+        src: [*]const H,
+        dst: [*]H,
+        idx: ?[*]i64,
+        avg: AvgOptions,
+        bad: *std.atomic.Value(bool),
+        scratch: [*]f32,
+        per: usize,
+        in_len: usize,
+        out_len: usize,
+        chunks: u32,
+
+        fn task(c: *const @This(), chunk: u32) void {
+            const ge = &c.g;
+            const lo = ge.oh * ge.ow;
+            const sin = c.scratch + @as(usize, chunk) * c.per;
+            const sout = sin + c.in_len;
+            const r = pool.chunkRange(ge.planes(), c.chunks, chunk);
+            for (r[0]..r[1]) |p| {
+                convertIn(sin, c.src + p * c.in_len, c.in_len);
+                switch (O) {
+                    .max_pool => maxPoolPlane(f32, ge, sin, sout, c.idx.? + p * lo),
+                    .max_pool_backward => maxPoolBackwardPlane(f32, ge, sin, c.idx.? + p * lo, sout, c.bad),
+                    .avg_pool => avgPoolPlane(f32, ge, c.avg, sin, sout),
+                    .avg_pool_backward => avgPoolBackwardPlane(f32, ge, c.avg, sin, sout),
+                    .adaptive_avg_pool => adaptivePlane(f32, ge, sin, sout),
+                    .adaptive_avg_pool_backward => adaptiveBackwardPlane(f32, ge, sin, sout),
+                    else => comptime unreachable,
+                }
+                convertOut(c.dst + p * c.out_len, sout, c.out_len);
+            }
+        }
+
+        fn convertIn(d: [*]f32, sp: [*]const H, n: usize) void {
+            var i: usize = 0;
+            while (i + 16 <= n) : (i += 16) d[i..][0..16].* = mm.loadVec(f32, H, 16, sp + i);
+            while (i < n) : (i += 1) d[i] = mm.loadOne(f32, H, sp[i]);
+        }
+
+        fn convertOut(d: [*]H, sp: [*]const f32, n: usize) void {
+            var i: usize = 0;
+            while (i + 16 <= n) : (i += 16) mm.storeVec(f32, H, 16, d + i, sp[i..][0..16].*);
+            while (i < n) : (i += 1) mm.storeOne(f32, H, &d[i], sp[i]);
+        }
+    };
+    if ((O == .max_pool or O == .max_pool_backward) and idx == null) return error.InvalidArgument;
+    const ctx = Ctx{ .g = g, .src = src, .dst = dst, .idx = idx, .avg = avg, .bad = bad, .scratch = scratch.ptr, .per = per, .in_len = in_len, .out_len = out_len, .chunks = chunks };
+    pool.run(chunks, &ctx, Ctx.task);
 }
 
 // ------------------------------------------------------------------ direct convolution
@@ -631,6 +713,15 @@ pub const Direct = struct {
 };
 
 fn DirectKernel(comptime T: type) type {
+    return DirectKernelFor(T, T);
+}
+
+/// The direct kernels computing in T on tensors of element type E
+/// (float16/bfloat16 beside an f32 T): images, output gradients and
+/// weights convert as they are padded or packed, and outputs round once as
+/// they are stored, so no tensor is ever copied whole to f32.
+fn DirectKernelFor(comptime T: type, comptime E: type) type {
+    comptime assert(E == T or T == f32);
     return struct {
         /// Output channels per micro-tile: MR x NV vectors of accumulators
         /// (8 on AVX2) hide the FMA latency, and each tap loads NV vectors
@@ -644,10 +735,10 @@ fn DirectKernel(comptime T: type) type {
 
         const Ctx = struct {
             d: Direct,
-            x: [*]const T,
+            x: [*]const E,
             wp: [*]const T,
-            bias: ?[*]const T,
-            out: [*]T,
+            bias: ?[*]const E,
+            out: [*]E,
             /// Padded image scratch, one per chunk: xp_len elements each.
             xp: [*]T,
             xp_len: usize,
@@ -662,16 +753,16 @@ fn DirectKernel(comptime T: type) type {
 
         /// wp[ob][c][i][j][B]: the weights of output block ob (B channels) in
         /// the order the micro-kernels read them, zero past the last channel.
-        fn packWeights(comptime B: usize, d: *const Direct, w: [*]const T, wp: [*]T) void {
+        fn packWeights(comptime B: usize, d: *const Direct, w: [*]const E, wp: [*]T) void {
             const blocks = (d.o + B - 1) / B;
             var q: usize = 0;
             for (0..blocks) |ob| for (0..d.c) |c| for (0..d.kh) |i| for (0..d.kw) |j| {
                 inline for (0..B) |r| {
                     const o = ob * B + r;
                     wp[q] = if (o >= d.o) 0 else if (d.mode == .input_grad)
-                        w[((c * d.o + o) * d.kh + (d.kh - 1 - i)) * d.kw + (d.kw - 1 - j)]
+                        mm.loadOne(T, E, w[((c * d.o + o) * d.kh + (d.kh - 1 - i)) * d.kw + (d.kw - 1 - j)])
                     else
-                        w[((o * d.c + c) * d.kh + i) * d.kw + j];
+                        mm.loadOne(T, E, w[((o * d.c + c) * d.kh + i) * d.kw + j]);
                     q += 1;
                 }
             };
@@ -679,12 +770,20 @@ fn DirectKernel(comptime T: type) type {
 
         /// Copies image n of x into xp: [C, HP, WR] with zero borders (the
         /// image at row ph, column pw).
-        fn padImage(d: *const Direct, x: [*]const T, n: usize, xp: [*]T, hp: usize, wr: usize) void {
+        fn padImage(d: *const Direct, x: [*]const E, n: usize, xp: [*]T, hp: usize, wr: usize) void {
             @memset(xp[0 .. d.c * hp * wr], 0);
             for (0..d.c) |c| for (0..d.h) |y| {
                 const src = x + ((n * d.c + c) * d.h + y) * d.w;
-                rowCopy(T, xp + (c * hp + y + d.ph) * wr + d.pw, src, d.w);
+                rowConvert(T, E, xp + (c * hp + y + d.ph) * wr + d.pw, src, d.w);
             };
+        }
+
+        /// The first `n` lanes of `v` to dst[0..n], rounded to E (the
+        /// whole vector rounded at once, then the lanes copied).
+        inline fn storeLanes(dst: [*]E, v: V, n: usize) void {
+            var tmp: [VL]E = undefined;
+            mm.storeVec(T, E, VL, &tmp, v);
+            @memcpy(dst[0..n], tmp[0..n]);
         }
 
         /// Outputs o0 .. o0+MR (those below O) of row y, columns x0 .. x0+cols.
@@ -692,7 +791,7 @@ fn DirectKernel(comptime T: type) type {
             const d = &ctx.d;
             var acc: [MR][NV]V = undefined;
             inline for (0..MR) |r| {
-                const b: T = if (ctx.bias) |bias| (if (o0 + r < d.o) bias[o0 + r] else 0) else 0;
+                const b: T = if (ctx.bias) |bias| (if (o0 + r < d.o) mm.loadOne(T, E, bias[o0 + r]) else 0) else 0;
                 inline for (0..NV) |v| acc[r][v] = @splat(b);
             }
             var wq = wb;
@@ -714,10 +813,10 @@ fn DirectKernel(comptime T: type) type {
                 if (o0 + r < d.o) {
                     const dst = ctx.out + ((n * d.o + o0 + r) * oh + y) * ow + x0;
                     if (cols == NR) {
-                        inline for (0..NV) |v| dst[v * VL ..][0..VL].* = acc[r][v];
+                        inline for (0..NV) |v| mm.storeVec(T, E, VL, dst + v * VL, acc[r][v]);
                     } else {
-                        var tmp: [NR]T = undefined;
-                        inline for (0..NV) |v| tmp[v * VL ..][0..VL].* = acc[r][v];
+                        var tmp: [NR]E = undefined;
+                        inline for (0..NV) |v| mm.storeVec(T, E, VL, tmp[v * VL ..].ptr, acc[r][v]);
                         @memcpy(dst[0..cols], tmp[0..cols]);
                     }
                 }
@@ -734,9 +833,9 @@ fn DirectKernel(comptime T: type) type {
 
         const GradCtx = struct {
             d: Direct,
-            x: [*]const T,
-            g: [*]const T,
-            gw: [*]T,
+            x: [*]const E,
+            g: [*]const E,
+            gw: [*]E,
             /// The whole batch padded: xp [N, C, HP, WR] and gp [N, O, OH, GR]
             /// (g's rows widened to whole vectors with zeros).
             xp: [*]T,
@@ -759,7 +858,7 @@ fn DirectKernel(comptime T: type) type {
                 const gp = ctx.gp + n * d.o * oh * ctx.gr;
                 for (0..d.o * oh) |row| {
                     const dst = gp + row * ctx.gr;
-                    @memcpy(dst[0..ow], (ctx.g + (n * d.o * oh + row) * ow)[0..ow]);
+                    rowConvert(T, E, dst, ctx.g + (n * d.o * oh + row) * ow, ow);
                     @memset(dst[ow..ctx.gr], 0);
                 }
             }
@@ -808,7 +907,7 @@ fn DirectKernel(comptime T: type) type {
                         if (o0 + q < d.o) {
                             const dst = ctx.gw + ((o0 + q) * d.c + c) * d.kh * d.kw + i * d.kw + j0;
                             inline for (0..JB) |jj| {
-                                if (jj < jn) dst[jj] = @reduce(.Add, acc[q][jj]);
+                                if (jj < jn) mm.storeOne(T, E, &dst[jj], @reduce(.Add, acc[q][jj]));
                             }
                         }
                     }
@@ -885,6 +984,7 @@ fn DirectKernel(comptime T: type) type {
         }
 
         fn weightGradColumns(d: Direct, x: [*]const T, g: [*]const T, gw: [*]T) Error!void {
+            comptime assert(E == T);
             const taps = d.c * d.kh * d.kw;
             const l = d.oh() * d.ow();
             const chunks: u32 = @intCast(@min(d.n, pool.numThreads()));
@@ -933,8 +1033,8 @@ fn DirectKernel(comptime T: type) type {
 
         const WgCtx = struct {
             d: Direct,
-            x: [*]const T,
-            g: [*]const T,
+            x: [*]const E,
+            g: [*]const E,
             mem: [*]T,
             /// Elements of `mem` per chunk: acc [blocks][taps][CB], then gT
             /// [blocks][L][CB], then the padded image.
@@ -984,7 +1084,7 @@ fn DirectKernel(comptime T: type) type {
         /// gt[ob][q][r] = g[ob*CB + r, q] (g: [O, L], one image's), zero
         /// past O: VL x VL blocks through register transposes, the last
         /// L % VL positions element by element.
-        fn transposeGrad(d: *const Direct, g: [*]const T, gt: [*]T) void {
+        fn transposeGrad(d: *const Direct, g: [*]const E, gt: [*]T) void {
             const l = d.oh() * d.ow();
             const blocks = (d.o + CB - 1) / CB;
             const lv = l - l % VL;
@@ -996,13 +1096,13 @@ fn DirectKernel(comptime T: type) type {
                     while (q < lv) : (q += VL) {
                         var rows: [VL]V = undefined;
                         inline for (0..VL) |r| {
-                            rows[r] = if (o0 + r < d.o) (g + (o0 + r) * l + q)[0..VL].* else @splat(0);
+                            rows[r] = if (o0 + r < d.o) mm.loadVec(T, E, VL, g + (o0 + r) * l + q) else @splat(0);
                         }
                         const cols = transpose(rows);
                         inline for (0..VL) |u| (dst + (q + u) * CB + v * VL)[0..VL].* = cols[u];
                     }
                     for (lv..l) |qq| {
-                        for (0..VL) |r| dst[qq * CB + v * VL + r] = if (o0 + r < d.o) g[(o0 + r) * l + qq] else 0;
+                        for (0..VL) |r| dst[qq * CB + v * VL + r] = if (o0 + r < d.o) mm.loadOne(T, E, g[(o0 + r) * l + qq]) else 0;
                     }
                 }
             }
@@ -1031,7 +1131,7 @@ fn DirectKernel(comptime T: type) type {
             }
         }
 
-        fn weightGradChannels(d: Direct, x: [*]const T, g: [*]const T, gw: [*]T) Error!void {
+        fn weightGradChannels(d: Direct, x: [*]const E, g: [*]const E, gw: [*]E) Error!void {
             const taps = d.c * d.kh * d.kw;
             const oh = d.oh();
             const ow = d.ow();
@@ -1083,7 +1183,7 @@ fn DirectKernel(comptime T: type) type {
                 var sum: T = 0;
                 const at = ((o / CB) * taps + tap) * CB + o % CB;
                 for (0..chunks) |ch| sum += mem[ch * per_chunk + at];
-                gw[o * taps + tap] = sum;
+                mm.storeOne(T, E, &gw[o * taps + tap], sum);
             };
         }
 
@@ -1097,21 +1197,22 @@ fn DirectKernel(comptime T: type) type {
         const channel_min_outputs = 4;
         const dot_max_taps = 64;
 
-        fn weightGrad(d: Direct, x: [*]const T, g: [*]const T, gw: [*]T) Error!void {
+        fn weightGrad(d: Direct, x: [*]const E, g: [*]const E, gw: [*]E) Error!void {
             const taps = d.c * d.kh * d.kw;
             if (d.n == 0 or d.oh() == 0 or d.ow() == 0 or taps == 0 or d.o == 0) return weightGradDot(d, x, g, gw);
             if (d.o >= channel_min_outputs and d.tapTableFits()) return weightGradChannels(d, x, g, gw);
-            if (taps > dot_max_taps) return weightGradColumns(d, x, g, gw);
+            // The columns form multiplies g in place: only in the compute type.
+            if (E == T and taps > dot_max_taps) return weightGradColumns(d, x, g, gw);
             return weightGradDot(d, x, g, gw);
         }
 
-        fn weightGradDot(d: Direct, x: [*]const T, g: [*]const T, gw: [*]T) Error!void {
+        fn weightGradDot(d: Direct, x: [*]const E, g: [*]const E, gw: [*]E) Error!void {
             const oh = d.oh();
             const ow = d.ow();
             const taps = d.o * d.c * d.kh * d.kw;
             if (taps == 0) return;
             if (d.n == 0 or oh == 0 or ow == 0) {
-                @memset(gw[0..taps], 0);
+                @memset(gw[0..taps], std.mem.zeroes(E));
                 return;
             }
             const tiles = (ow + VL - 1) / VL;
@@ -1172,7 +1273,7 @@ fn DirectKernel(comptime T: type) type {
             const d = &ctx.d;
             var init: [CB]T = @splat(0);
             if (ctx.bias) |bias| {
-                for (0..@min(CB, d.o - o0)) |r| init[r] = bias[o0 + r];
+                for (0..@min(CB, d.o - o0)) |r| init[r] = mm.loadOne(T, E, bias[o0 + r]);
             }
             const b0: V = init[0..VL].*;
             const b1: V = init[VL..].*;
@@ -1216,7 +1317,9 @@ fn DirectKernel(comptime T: type) type {
                         const o = o0 + v * VL + r;
                         if (o < d.o) {
                             const dst = ctx.out + ((n * d.o + o) * oh + y) * ow + xg;
-                            if (whole) dst[0..VL].* = cols[r] else storeFirst(k, dst, cols[r]);
+                            if (E != T) {
+                                if (whole) mm.storeVec(T, E, VL, dst, cols[r]) else storeLanes(dst, cols[r], k);
+                            } else if (whole) dst[0..VL].* = cols[r] else storeFirst(k, dst, cols[r]);
                         }
                     }
                 }
@@ -1299,16 +1402,217 @@ fn DirectKernel(comptime T: type) type {
         /// fewer vector lanes: the lane kernel's vectors run over output
         /// columns (rows of 56 take four 16-lane tiles, the last half empty),
         /// the channel kernel's over output channels (64 channels fill all).
-        fn run(d: Direct, x: [*]const T, w: [*]const T, bias: ?[*]const T, out: [*]T) Error!void {
+        fn run(d: Direct, x: [*]const E, w: [*]const E, bias: ?[*]const E, out: [*]E) Error!void {
             const ow = d.ow();
             const lanes_used = ow * roundUp(d.o, CB);
             const channels_used = d.o * roundUp(ow, NR);
             const taps = d.c * d.kh * d.kw;
             if (taps >= channel_min_taps and d.o > 0 and ow > 0 and channels_used > lanes_used and d.tapTableFits()) {
+                if (comptime Pairs.available) {
+                    if (mm.hasBf16Dot() and !mm.bf16_dot_disabled) return Pairs.runPairs(d, x, w, bias, out);
+                }
                 return runWith(.channels, d, x, w, bias, out);
             }
             return runWith(.lanes, d, x, w, bias, out);
         }
+
+        /// The channel kernel on BF16 dot products (bfloat16 on a CPU with
+        /// AVX-512 BF16): taps pair up along each kernel row, (j, j + 1), so
+        /// that a pair's two image elements are adjacent in the padded
+        /// bfloat16 row and load as one u32; each pair is broadcast against
+        /// the pair's packed weights of 16 (or 32) output channels and
+        /// multiplied with vdpbf16ps, two products per lane into f32. A
+        /// kernel row of odd width ends with a single tap whose high half is
+        /// masked off on both sides. Output stores as microCh's: channels in
+        /// lanes, transposed in registers, rounded once.
+        const Pairs = struct {
+            const available = E == dt.BF16 and T == f32 and @import("builtin").cpu.arch == .x86_64 and
+                std.Target.x86.featureSetHas(@import("builtin").cpu.features, .avx512f);
+            const L = 16;
+            const VF = @Vector(L, f32);
+            const VU = @Vector(L, u32);
+            /// Output columns per tile at most: UR2 x NV2 accumulators, NV2
+            /// weight vectors and a broadcast within 32 registers.
+            const UR2 = 14;
+
+            const PCtx = struct {
+                d: Direct,
+                x: [*]const E,
+                bias: ?[*]const E,
+                out: [*]E,
+                /// Packed weights: [blocks][C][KH][pairs][nv * 16] u32.
+                wp: [*]const u32,
+                /// Padded bfloat16 images, one per chunk: [C, HP, WR] plus slack.
+                xp: [*]u16,
+                xp_len: usize,
+                hp: usize,
+                wr: usize,
+                pairs: usize,
+                chunks: u32,
+            };
+
+            /// w(o, c, i, j) as the forward reads it (rotated in input_grad mode), as bits.
+            fn weightBits(d: *const Direct, w: [*]const E, o: usize, c: usize, i: usize, j: usize) u32 {
+                const v = if (d.mode == .input_grad)
+                    w[((c * d.o + o) * d.kh + (d.kh - 1 - i)) * d.kw + (d.kw - 1 - j)]
+                else
+                    w[((o * d.c + c) * d.kh + i) * d.kw + j];
+                return @as(dt.BF16, v).bits;
+            }
+
+            fn packPairs(comptime nv: usize, d: *const Direct, w: [*]const E, wp: [*]u32, pairs: usize) void {
+                const cb = nv * L;
+                const blocks = (d.o + cb - 1) / cb;
+                var q: usize = 0;
+                for (0..blocks) |ob| for (0..d.c) |c| for (0..d.kh) |i| for (0..pairs) |pp| {
+                    for (0..cb) |r| {
+                        const o = ob * cb + r;
+                        const j = 2 * pp;
+                        var bits: u32 = 0;
+                        if (o < d.o) {
+                            bits = weightBits(d, w, o, c, i, j);
+                            if (j + 1 < d.kw) bits |= weightBits(d, w, o, c, i, j + 1) << 16;
+                        }
+                        wp[q] = bits;
+                        q += 1;
+                    }
+                };
+            }
+
+            fn padImage16(d: *const Direct, x: [*]const E, n: usize, xp: [*]u16, hp: usize, wr: usize, len: usize) void {
+                @memset(xp[0..len], 0);
+                const src16: [*]const u16 = @ptrCast(x);
+                for (0..d.c) |c| for (0..d.h) |y| {
+                    const src = src16 + ((n * d.c + c) * d.h + y) * d.w;
+                    @memcpy((xp + (c * hp + y + d.ph) * wr + d.pw)[0..d.w], src[0..d.w]);
+                };
+            }
+
+            fn pairMicro(comptime ur: usize, comptime nv: usize, ctx: *const PCtx, xp: [*]const u16, wb: [*]const u32, n: usize, o0: usize, y: usize, x0: usize) void {
+                const d = &ctx.d;
+                const cb = nv * L;
+                var acc: [ur][nv]VF = undefined;
+                {
+                    var init: [cb]f32 = @splat(0);
+                    if (ctx.bias) |bias| {
+                        for (0..@min(cb, d.o - o0)) |r| init[r] = mm.loadOne(f32, E, bias[o0 + r]);
+                    }
+                    inline for (0..ur) |u| {
+                        inline for (0..nv) |v| acc[u][v] = init[v * L ..][0..L].*;
+                    }
+                }
+                const odd = d.kw % 2 == 1;
+                const full = d.kw / 2;
+                var wq = wb;
+                for (0..d.c) |c| for (0..d.kh) |i| {
+                    const row = xp + (c * ctx.hp + y + i) * ctx.wr + x0;
+                    for (0..full) |pp| {
+                        var wv: [nv]VU = undefined;
+                        inline for (0..nv) |v| wv[v] = wq[v * L ..][0..L].*;
+                        const at = row + 2 * pp;
+                        inline for (0..ur) |u| {
+                            const pair: u32 = std.mem.readInt(u32, @ptrCast(at + u), .little);
+                            const xv: VU = @splat(pair);
+                            inline for (0..nv) |v| acc[u][v] = mm.dotBf16(acc[u][v], xv, wv[v]);
+                        }
+                        wq += cb;
+                    }
+                    if (odd) {
+                        var wv: [nv]VU = undefined;
+                        inline for (0..nv) |v| wv[v] = wq[v * L ..][0..L].*;
+                        const at = row + 2 * full;
+                        inline for (0..ur) |u| {
+                            const xv: VU = @splat(@as(u32, at[u]));
+                            inline for (0..nv) |v| acc[u][v] = mm.dotBf16(acc[u][v], xv, wv[v]);
+                        }
+                        wq += cb;
+                    }
+                };
+                // Channels in lanes: transpose each 16-channel vector's ur
+                // columns into rows of the output.
+                const oh = d.oh();
+                const ow = d.ow();
+                inline for (0..nv) |v| {
+                    var rows: [L]VF = @splat(@splat(0));
+                    inline for (0..ur) |u| rows[u] = acc[u][v];
+                    const cols = mm.transposeBlock(L, f32, rows);
+                    inline for (0..L) |r| {
+                        const o = o0 + v * L + r;
+                        if (o < d.o) {
+                            const dst = ctx.out + ((n * d.o + o) * oh + y) * ow + x0;
+                            var tmp: [L]E = undefined;
+                            mm.storeVec(f32, E, L, &tmp, cols[r]);
+                            @memcpy(dst[0..ur], tmp[0..ur]);
+                        }
+                    }
+                }
+            }
+
+            /// Columns of the next tile when `left` remain: near-equal tiles of at most UR2.
+            fn pairCols(left: usize) usize {
+                const tiles = (left + UR2 - 1) / UR2;
+                return (left + tiles - 1) / tiles;
+            }
+
+            fn pairTask(comptime nv: usize) fn (*const PCtx, u32) void {
+                return struct {
+                    fn f(ctx: *const PCtx, chunk: u32) void {
+                        const d = &ctx.d;
+                        const cb = nv * L;
+                        const xp = ctx.xp + @as(usize, chunk) * ctx.xp_len;
+                        const r = pool.chunkRange(d.n, ctx.chunks, chunk);
+                        const blocks = (d.o + cb - 1) / cb;
+                        const per_block = d.c * d.kh * ctx.pairs * cb;
+                        for (r[0]..r[1]) |n| {
+                            padImage16(d, ctx.x, n, xp, ctx.hp, ctx.wr, ctx.xp_len);
+                            for (0..d.oh()) |y| {
+                                for (0..blocks) |ob| {
+                                    const wb = ctx.wp + ob * per_block;
+                                    var x0: usize = 0;
+                                    const ow = d.ow();
+                                    while (x0 < ow) {
+                                        const c = pairCols(ow - x0);
+                                        switch (c) {
+                                            inline 1...UR2 => |u| pairMicro(u, nv, ctx, xp, wb, n, ob * cb, y, x0),
+                                            else => unreachable,
+                                        }
+                                        x0 += c;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }.f;
+            }
+
+            fn runPairs(d: Direct, x: [*]const E, w: [*]const E, bias: ?[*]const E, out: [*]E) Error!void {
+                if (d.n == 0 or d.o == 0 or d.oh() == 0 or d.ow() == 0) return;
+                assert(d.c > 0);
+                const pairs = (d.kw + 1) / 2;
+                const hp = d.h + 2 * d.ph;
+                const wr = d.w + 2 * d.pw;
+                // Slack past the last row: the last pair's load reads one element on.
+                const xp_len = roundUp(d.c * hp * wr + 2, 32);
+                const chunks = pool.chunkCount(d.n, @max(1, d.n / (4 * @as(usize, pool.numThreads()))));
+                const gpa = std.heap.c_allocator;
+                const xp = gpa.alignedAlloc(u16, .@"64", xp_len * chunks) catch return error.OutOfMemory;
+                defer gpa.free(xp);
+                inline for (.{ 1, 2 }) |nv| {
+                    // One vector of channels where there are at most 16 of them.
+                    if ((nv == 1) == (d.o <= L)) {
+                        const cb = nv * L;
+                        const blocks = (d.o + cb - 1) / cb;
+                        const wp = gpa.alignedAlloc(u32, .@"64", blocks * d.c * d.kh * pairs * cb) catch return error.OutOfMemory;
+                        defer gpa.free(wp);
+                        packPairs(nv, &d, w, wp.ptr, pairs);
+                        const ctx = PCtx{ .d = d, .x = x, .bias = bias, .out = out, .wp = wp.ptr, .xp = xp.ptr, .xp_len = xp_len, .hp = hp, .wr = wr, .pairs = pairs, .chunks = chunks };
+                        pool.run(chunks, &ctx, pairTask(nv));
+                        return;
+                    }
+                }
+                unreachable;
+            }
+        };
 
         const Form = enum { lanes, channels };
 
@@ -1317,13 +1621,13 @@ fn DirectKernel(comptime T: type) type {
             return if (form == .lanes) MR else CB;
         }
 
-        fn runWith(comptime form: Form, d: Direct, x: [*]const T, w: [*]const T, bias: ?[*]const T, out: [*]T) Error!void {
+        fn runWith(comptime form: Form, d: Direct, x: [*]const E, w: [*]const E, bias: ?[*]const E, out: [*]E) Error!void {
             const oh = d.oh();
             const ow = d.ow();
             if (d.n == 0 or d.o == 0 or oh == 0 or ow == 0) return;
             if (d.c == 0) {
                 for (0..d.n) |n| for (0..d.o) |o| {
-                    const b: T = if (bias) |bp| bp[o] else 0;
+                    const b: E = if (bias) |bp| bp[o] else std.mem.zeroes(E);
                     @memset(out[(n * d.o + o) * oh * ow ..][0 .. oh * ow], b);
                 };
                 return;
@@ -1357,12 +1661,13 @@ fn DirectKernel(comptime T: type) type {
     };
 }
 
-/// The direct convolution (see Direct) for float32 and float64.
+/// The direct convolution (see Direct) for float32 and float64, and for
+/// float16 and bfloat16 computing in f32.
 pub fn direct(dtype: DType, x: [*]u8, xoff: i64, w: [*]u8, woff: i64, bias: ?[*]u8, boff: i64, out: [*]u8, ooff: i64, d: Direct) Error!void {
     switch (dtype) {
-        inline .float32, .float64 => |D| {
+        inline .float32, .float64, .float16, .bfloat16 => |D| {
             const T = dt.Storage(D);
-            const K = DirectKernel(T);
+            const K = if (D == .float16 or D == .bfloat16) DirectKernelFor(f32, T) else DirectKernel(T);
             if (d.mode == .weight_grad) {
                 if (bias != null) return error.InvalidArgument;
                 return K.weightGrad(d, ptr(T, x, xoff), ptr(T, w, woff), ptr(T, out, ooff));
@@ -1656,6 +1961,167 @@ test "the direct convolution matches the plain loops: forward, input and weight 
             @memset(gx, std.math.nan(f64));
             try DirectKernel(f64).runWith(form, r, go.ptr, wt.ptr, null, gx.ptr);
             for (gx_want, gx) |u, v| try testing.expectApproxEqAbs(u, v, 1e-12);
+        }
+    }
+}
+
+/// Checks the direct kernels on half tensors (element type of D) against
+/// the f64 ones on the same rounded values: forward with bias, both forward
+/// forms, the input gradient, and both weight-gradient kernels.
+fn checkDirectHalf(comptime D: DType, cs: [9]usize) !void {
+    const a = testing.allocator;
+    const H = dt.Storage(D);
+    const K = DirectKernelFor(f32, H);
+    var d = Direct{ .h = cs[0], .w = cs[1], .c = cs[2], .o = cs[3], .kh = cs[4], .kw = cs[5], .ph = cs[6], .pw = cs[7], .n = cs[8], .mode = .forward };
+    const oh = d.oh();
+    const ow = d.ow();
+    const lens = [_]usize{ d.n * d.c * d.h * d.w, d.o * d.c * d.kh * d.kw, d.o, d.n * d.o * oh * ow };
+    var wide: [4][]f64 = undefined;
+    var half: [4][]H = undefined;
+    for (0..4) |i| {
+        wide[i] = try a.alloc(f64, lens[i]);
+        half[i] = try a.alloc(H, lens[i]);
+        fillPattern(wide[i], 21 + i);
+        // The f64 operands hold exactly the half values.
+        for (wide[i], half[i]) |*f, *h| {
+            h.* = dt.convert(D, .float64, f.*);
+            f.* = dt.convert(.float64, D, h.*);
+        }
+    }
+    defer for (0..4) |i| {
+        a.free(wide[i]);
+        a.free(half[i]);
+    };
+    const x, const wt, const bias, const go = wide;
+    const xh, const wh, const bh, const gh = half;
+    const ulp: f64 = if (D == .bfloat16) 1.0 / 256.0 else 1.0 / 2048.0;
+    const Check = struct {
+        fn near(want: []const f64, got: []const H, u: f64) !void {
+            for (want, got) |y, h| {
+                const v: f64 = dt.convert(.float64, D, h);
+                if (!(@abs(v - y) <= u * @abs(y) + 1e-5)) {
+                    std.debug.print("{s}: got {d}, want {d}\n", .{ @tagName(D), v, y });
+                    return error.TestUnexpectedResult;
+                }
+            }
+        }
+    };
+    // Forward with bias, on both forms.
+    const want = try a.alloc(f64, lens[3]);
+    defer a.free(want);
+    const got = try a.alloc(H, lens[3]);
+    defer a.free(got);
+    try DirectKernel(f64).run(d, x.ptr, wt.ptr, bias.ptr, want.ptr);
+    inline for (.{ .lanes, .channels }) |form| {
+        try K.runWith(form, d, xh.ptr, wh.ptr, bh.ptr, got.ptr);
+        try Check.near(want, got, ulp);
+    }
+    // The BF16 dot-product kernel, where this CPU has it (f32 sums in
+    // another order: a little more than one rounding of slack).
+    if (comptime K.Pairs.available) {
+        if (mm.hasBf16Dot()) {
+            try K.Pairs.runPairs(d, xh.ptr, wh.ptr, bh.ptr, got.ptr);
+            try Check.near(want, got, 2 * ulp);
+        }
+    }
+    // The input gradient: the rotated forward of go.
+    var gd = d;
+    gd.mode = .input_grad;
+    gd.c = d.o;
+    gd.o = d.c;
+    gd.h = oh;
+    gd.w = ow;
+    gd.ph = d.kh - 1 - d.ph;
+    gd.pw = d.kw - 1 - d.pw;
+    const gx_want = try a.alloc(f64, lens[0]);
+    defer a.free(gx_want);
+    const gx = try a.alloc(H, lens[0]);
+    defer a.free(gx);
+    try DirectKernel(f64).run(gd, go.ptr, wt.ptr, null, gx_want.ptr);
+    try direct(D, @ptrCast(gh.ptr), 0, @ptrCast(wh.ptr), 0, null, 0, @ptrCast(gx.ptr), 0, gd);
+    try Check.near(gx_want, gx, 2 * ulp);
+    if (comptime K.Pairs.available) {
+        if (mm.hasBf16Dot()) {
+            try K.Pairs.runPairs(gd, gh.ptr, wh.ptr, null, gx.ptr);
+            try Check.near(gx_want, gx, 2 * ulp);
+        }
+    }
+    // The weight gradient, on both kernels.
+    var wd = d;
+    wd.mode = .weight_grad;
+    const gw_want = try a.alloc(f64, lens[1]);
+    defer a.free(gw_want);
+    const gw = try a.alloc(H, lens[1]);
+    defer a.free(gw);
+    try DirectKernel(f64).weightGrad(wd, x.ptr, go.ptr, gw_want.ptr);
+    try K.weightGradDot(wd, xh.ptr, gh.ptr, gw.ptr);
+    try Check.near(gw_want, gw, ulp);
+    if (wd.tapTableFits()) {
+        try K.weightGradChannels(wd, xh.ptr, gh.ptr, gw.ptr);
+        try Check.near(gw_want, gw, ulp);
+    }
+}
+
+test "the direct convolution on float16 and bfloat16 matches the f64 kernels on the same values" {
+    const cases = [_][9]usize{
+        .{ 7, 6, 3, 4, 3, 3, 1, 1, 2 },   .{ 14, 14, 3, 6, 5, 5, 2, 2, 3 },
+        .{ 6, 33, 2, 9, 2, 2, 1, 1, 2 },  .{ 10, 11, 8, 7, 3, 3, 1, 1, 5 },
+        .{ 14, 14, 16, 32, 5, 5, 2, 2, 2 }, .{ 9, 20, 5, 40, 3, 4, 1, 2, 2 },
+        .{ 12, 30, 4, 7, 4, 3, 0, 1, 1 },
+    };
+    inline for (.{ DType.bfloat16, DType.float16 }) |D| {
+        for (cases) |cs| try checkDirectHalf(D, cs);
+    }
+}
+
+test "pooling on float16 and bfloat16 planes is the f32 kernel on the same values, rounded once" {
+    const a = testing.allocator;
+    var prng = std.Random.DefaultPrng.init(9);
+    const rnd = prng.random();
+    // [2, 3, 9, 11] pooled 3x3, stride 2, padding 1 (adaptive: to 4 x 5).
+    const g = Geometry{ .n = 2, .c = 3, .h = 9, .w = 11, .oh = 5, .ow = 6, .kh = 3, .kw = 3, .sh = 2, .sw = 2, .ph = 1, .pw = 1, .dh = 1, .dw = 1 };
+    var ga = g;
+    ga.oh = 4;
+    ga.ow = 5;
+    inline for (.{ DType.bfloat16, DType.float16 }) |D| {
+        const H = dt.Storage(D);
+        inline for (.{ Op.max_pool, Op.avg_pool, Op.adaptive_avg_pool }) |fwd| {
+            const geo = if (fwd == .adaptive_avg_pool) ga else g;
+            const hw = geo.planes() * geo.h * geo.w;
+            const l = geo.planes() * geo.oh * geo.ow;
+            const xh = try a.alloc(H, hw);
+            defer a.free(xh);
+            const xf = try a.alloc(f32, hw);
+            defer a.free(xf);
+            for (xh, xf) |*h, *f| {
+                h.* = dt.convert(D, .float32, rnd.float(f32) * 4 - 2);
+                f.* = dt.convert(.float32, D, h.*);
+            }
+            const yh = try a.alloc(H, l);
+            defer a.free(yh);
+            const yf = try a.alloc(f32, l);
+            defer a.free(yf);
+            const ih = try a.alloc(i64, l);
+            defer a.free(ih);
+            const i_f = try a.alloc(i64, l);
+            defer a.free(i_f);
+            try run(fwd, D, @ptrCast(xh.ptr), 0, @ptrCast(yh.ptr), 0, @ptrCast(ih.ptr), 0, geo, .{});
+            try run(fwd, .float32, @ptrCast(xf.ptr), 0, @ptrCast(yf.ptr), 0, @ptrCast(i_f.ptr), 0, geo, .{});
+            for (yh, yf) |h, f| try testing.expectEqual(dt.convert(D, .float32, f), h);
+            if (fwd == .max_pool) try testing.expectEqualSlices(i64, i_f, ih);
+            // The backward: the output gradient back onto the input planes.
+            const bwd: Op = @enumFromInt(@intFromEnum(fwd) + 1);
+            const gih = try a.alloc(H, hw);
+            defer a.free(gih);
+            const gif = try a.alloc(f32, hw);
+            defer a.free(gif);
+            for (yh, yf) |*h, *f| {
+                h.* = dt.convert(D, .float32, rnd.float(f32) - 0.5);
+                f.* = dt.convert(.float32, D, h.*);
+            }
+            try run(bwd, D, @ptrCast(yh.ptr), 0, @ptrCast(gih.ptr), 0, @ptrCast(i_f.ptr), 0, geo, .{});
+            try run(bwd, .float32, @ptrCast(yf.ptr), 0, @ptrCast(gif.ptr), 0, @ptrCast(i_f.ptr), 0, geo, .{});
+            for (gih, gif) |h, f| try testing.expectEqual(dt.convert(D, .float32, f), h);
         }
     }
 }

@@ -154,6 +154,23 @@ fn CopyBody(comptime S: DType, comptime D: DType) type {
                         while (i < len) : (i += 1) d[i] = dt.convert(D, S, s[i]);
                         return;
                     }
+                } else if (comptime (S == .float32 and (D == .bfloat16 or D == .float16)) or
+                    ((S == .bfloat16 or S == .float16) and D == .float32))
+                {
+                    // float <-> half: a vector at a time, rounding as convert does.
+                    if (apartBytes(@intFromPtr(d), len * @sizeOf(Dst), @intFromPtr(s), len * @sizeOf(Src))) {
+                        const L = cvt_lanes;
+                        var i: usize = 0;
+                        while (i + L <= len) : (i += L) {
+                            if (S == .float32) {
+                                mm.storeVec(f32, Dst, L, d + i, s[i..][0..L].*);
+                            } else {
+                                d[i..][0..L].* = mm.loadVec(f32, Src, L, s + i);
+                            }
+                        }
+                        while (i < len) : (i += 1) d[i] = dt.convert(D, S, s[i]);
+                        return;
+                    }
                 }
                 for (0..len) |i| d[i] = dt.convert(D, S, s[i]);
             } else {
@@ -1369,6 +1386,39 @@ test "vector half conversions match the scalar ones bit for bit" {
             try std.testing.expectEqual(@as(u16, @bitCast(want)), @as(u16, @bitCast(h)));
             const wb = toF32(D, want);
             try std.testing.expect(@as(u32, @bitCast(wb)) == @as(u32, @bitCast(b)) or (wb != wb and b != b));
+        }
+    }
+}
+
+test "float32 to and from float16/bfloat16 copies round as convert does, vector path included" {
+    var prng = std.Random.DefaultPrng.init(5);
+    const rnd = prng.random();
+    const n = 1000;
+    var src: [n]f32 = undefined;
+    for (&src, 0..) |*v, i| v.* = switch (i % 10) {
+        0 => std.math.nan(f32),
+        1 => std.math.inf(f32),
+        2 => -std.math.inf(f32),
+        3 => @bitCast(@as(u32, 0x3f808000) + @as(u32, @intCast(i % 3)) * 0x10000), // bfloat16 ties
+        4 => 1e-40, // denormal
+        5 => 70000.0, // past float16's range
+        else => (rnd.float(f32) - 0.5) * 1000,
+    };
+    const meta = [_]i32{ n, 1, 1 };
+    const layout = strided.Layout(2).fromMeta(1, &meta);
+    inline for (.{ DType.bfloat16, DType.float16 }) |D| {
+        const H = dt.Storage(D);
+        var half: [n]H = undefined;
+        copy(.float32, @ptrCast(&src), 0, D, @ptrCast(&half), 0, &layout);
+        for (src, half) |f, h| {
+            const want = dt.convert(D, .float32, f);
+            if (D == .bfloat16) try std.testing.expectEqual(want.bits, h.bits) else try std.testing.expectEqual(@as(u16, @bitCast(want)), @as(u16, @bitCast(h)));
+        }
+        var back: [n]f32 = undefined;
+        copy(D, @ptrCast(&half), 0, .float32, @ptrCast(&back), 0, &layout);
+        for (half, back) |h, f| {
+            const want = dt.convert(.float32, D, h);
+            try std.testing.expectEqual(@as(u32, @bitCast(want)), @as(u32, @bitCast(f)));
         }
     }
 }

@@ -142,7 +142,7 @@ fn roundUp(x: usize, to: usize) usize {
 // C (f16 with the hardware conversion where there is one; bfloat16 by the bit
 // shift, and rounding to nearest even with NaN kept quiet, as dt.convert).
 
-inline fn loadVec(comptime T: type, comptime E: type, comptime n: usize, p: [*]const E) @Vector(n, T) {
+pub inline fn loadVec(comptime T: type, comptime E: type, comptime n: usize, p: [*]const E) @Vector(n, T) {
     if (E == T) return p[0..n].*;
     if (E == f16) return @floatCast(@as(@Vector(n, f16), p[0..n].*));
     comptime assert(E == dt.BF16 and T == f32);
@@ -150,14 +150,14 @@ inline fn loadVec(comptime T: type, comptime E: type, comptime n: usize, p: [*]c
     return @bitCast(@as(@Vector(n, u32), bits) << @splat(16));
 }
 
-inline fn loadOne(comptime T: type, comptime E: type, v: E) T {
+pub inline fn loadOne(comptime T: type, comptime E: type, v: E) T {
     if (E == T) return v;
     if (E == f16) return @floatCast(v);
     comptime assert(E == dt.BF16 and T == f32);
     return dt.bf16ToF32(v);
 }
 
-inline fn storeVec(comptime T: type, comptime C: type, comptime n: usize, p: [*]C, v: @Vector(n, T)) void {
+pub inline fn storeVec(comptime T: type, comptime C: type, comptime n: usize, p: [*]C, v: @Vector(n, T)) void {
     if (C == T) {
         p[0..n].* = v;
     } else if (C == f16) {
@@ -173,7 +173,7 @@ inline fn storeVec(comptime T: type, comptime C: type, comptime n: usize, p: [*]
     }
 }
 
-inline fn storeOne(comptime T: type, comptime C: type, p: *C, v: T) void {
+pub inline fn storeOne(comptime T: type, comptime C: type, p: *C, v: T) void {
     if (C == T) {
         p.* = v;
     } else if (C == f16) {
@@ -217,7 +217,7 @@ pub fn hasBf16Dot() bool {
 
 var bf16_dot = std.atomic.Value(i8).init(-1);
 /// Tests set this to run the converting bfloat16 kernel on a CPU with BF16.
-var bf16_dot_disabled = false;
+pub var bf16_dot_disabled = false;
 
 fn probeBf16Dot() bool {
     var eax: u32 = undefined;
@@ -251,7 +251,7 @@ fn probeBf16Dot() bool {
 /// acc + (a's bfloat16 pairs) · (b's pairs), lane by lane: vdpbf16ps. The
 /// instruction is written out because the build's target (x86-64-v4) does
 /// not include it; it runs only where hasBf16Dot said yes.
-inline fn dotBf16(acc: @Vector(16, f32), a: @Vector(16, u32), b: @Vector(16, u32)) @Vector(16, f32) {
+pub inline fn dotBf16(acc: @Vector(16, f32), a: @Vector(16, u32), b: @Vector(16, u32)) @Vector(16, f32) {
     return asm ("vdpbf16ps %[b], %[a], %[acc]"
         : [acc] "=v" (-> @Vector(16, f32)),
         : [a] "v" (a),

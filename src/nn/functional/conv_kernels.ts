@@ -121,9 +121,24 @@ export function releaseConvScratch(): void {
  */
 export const convKernel: { mode: "direct" | "gemm" } = { mode: "direct" };
 
-/** A contiguous operand of the direct kernel in its compute dtype `cd`. */
+/** A contiguous operand of the direct kernel in its dtype `cd`. */
 function directOperand(t: Tensor, cd: DType): Tensor {
-  return kernelOperand(t.dtype === cd ? t : toDType(t, cd));
+  return noGrad(() => {
+    let r = t.dtype === cd ? t : toDType(t, cd);
+    if (!r.isContiguous()) r = clone(r);
+    return r;
+  });
+}
+
+/**
+ * The dtype the direct kernel would run a convolution of x in (x's own, or
+ * float32 for a half x where the backend takes only float32), or null
+ * where it does not apply (see useDirect).
+ */
+function directDType(x: Tensor, p: Conv2dParams): DType | null {
+  const half = x.dtype === "float16" || x.dtype === "bfloat16";
+  const cd = half && !x.backend.halfConvDirect ? "float32" : x.dtype;
+  return useDirect(x, p, cd) ? cd : null;
 }
 
 /**
@@ -136,7 +151,8 @@ function directOperand(t: Tensor, cd: DType): Tensor {
  */
 function useDirect(x: Tensor, p: Conv2dParams, cd: DType): boolean {
   if (convKernel.mode === "gemm" || x.backend.conv2dDirect === undefined) return false;
-  if (cd !== "float32" && cd !== "float64") return false;
+  const half = cd === "float16" || cd === "bfloat16";
+  if (cd !== "float32" && cd !== "float64" && !(half && x.backend.halfConvDirect)) return false;
   if (p.groups !== 1 || p.stride[0] !== 1 || p.stride[1] !== 1) return false;
   return p.dilation[0] === 1 && p.dilation[1] === 1;
 }
@@ -154,21 +170,23 @@ export function conv2dCore(x: Tensor, w: Tensor, b: Tensor | null, p: Conv2dPara
   const oh = convOutSize(h, kh, p.stride[0], p.padding[0], p.dilation[0]);
   const ow = convOutSize(wd, kw, p.stride[1], p.padding[1], p.dilation[1]);
   const out = noGrad(() => {
-    const xc = kernelOperand(x);
-    const cd = xc.dtype;
-    const l = oh * ow, nl = n * l, og = o / g;
-    const kdim = cg * kh * kw;
-    if (useDirect(xc, p, cd)) {
+    const dd = directDType(x, p);
+    if (dd !== null) {
       // x: [N, C, H, W] * w: [O, C, KH, KW] + b -> [N, O, OH, OW], no columns.
-      const y = outputTensor([n, o, oh, ow], cd, x.device);
-      const bc = b ? directOperand(b, cd) : null;
-      xc.backend.conv2dDirect!(xc, directOperand(w, cd), bc, y, {
+      const xd = directOperand(x, dd);
+      const y = outputTensor([n, o, oh, ow], dd, x.device);
+      const bc = b ? directOperand(b, dd) : null;
+      xd.backend.conv2dDirect!(xd, directOperand(w, dd), bc, y, {
         kernel: [kh, kw],
         padding: p.padding,
         mode: "forward",
       });
       return y.dtype === x.dtype ? y : toDType(y, x.dtype);
     }
+    const xc = kernelOperand(x);
+    const cd = xc.dtype;
+    const l = oh * ow, nl = n * l, og = o / g;
+    const kdim = cg * kh * kw;
     // cols: [C*KH*KW, N*L] = [G, Kg, N*L]: the whole batch in one matrix, so
     // the product is one GEMM per group rather than one per image.
     const cols = scratchTensor([g, kdim, nl], cd, x.device);
@@ -325,11 +343,11 @@ function directInputGrad(g: Tensor, w: Tensor, p: Conv2dParams, size: Pair): Ten
   const [, c, kh, kw] = w.shape;
   const ph = kh - 1 - p.padding[0], pw = kw - 1 - p.padding[1];
   if (ph < 0 || pw < 0) return null;
-  const gc = kernelOperand(g);
-  const cd = gc.dtype;
-  if (!useDirect(gc, p, cd)) return null;
+  const cd = directDType(g, p);
+  if (cd === null) return null;
   // Stride 1: the padded gradient has exactly the input's size.
   if (oh + 2 * ph - kh + 1 !== size[0] || ow + 2 * pw - kw + 1 !== size[1]) return null;
+  const gc = directOperand(g, cd);
   const gx = outputTensor([n, c, size[0], size[1]], cd, g.device);
   gc.backend.conv2dDirect!(gc, directOperand(w, cd), null, gx, {
     kernel: [kh, kw],
@@ -351,21 +369,23 @@ function weightGrad(x: Tensor, g: Tensor, p: Conv2dParams, kernel: Pair): Tensor
   const [kh, kw] = kernel;
   const gr = p.groups;
   const cg = c / gr, og = o / gr, kdim = cg * kh * kw, l = oh * ow;
-  const xc = kernelOperand(x);
-  const cd = xc.dtype;
   // Stride 1: the kernel picks a dot-product form for few taps per output
   // channel and per-image columns into a GEMM for many (zig/src/conv.zig);
   // the batched im2col below stays the general path and the reference.
-  if (useDirect(xc, p, cd)) {
+  const dd = directDType(x, p);
+  if (dd !== null) {
     // Stride 1: g: [N, O, OH, OW] against the padded x, no columns.
-    const gw = outputTensor([o, c, kh, kw], cd, x.device);
-    xc.backend.conv2dDirect!(xc, directOperand(g, cd), null, gw, {
+    const xd = directOperand(x, dd);
+    const gw = outputTensor([o, c, kh, kw], dd, x.device);
+    xd.backend.conv2dDirect!(xd, directOperand(g, dd), null, gw, {
       kernel,
       padding: p.padding,
       mode: "weightGrad",
     });
     return gw;
   }
+  const xc = kernelOperand(x);
+  const cd = xc.dtype;
   const nl = n * l;
   // g as [O, N*L] = [G, Og, N*L].
   const g2 = scratchTensor([o, n, l], cd, x.device, 1);

@@ -9,7 +9,7 @@ import type { Window2d } from "../../backend.ts";
 import { emptyTensor, type Tensor } from "../../tensor.ts";
 import { record } from "../../autograd/node.ts";
 import { noGrad } from "../../autograd/grad_mode.ts";
-import { toDType } from "../../ops/elementwise.ts";
+import { clone, toDType } from "../../ops/elementwise.ts";
 import { gather } from "../../ops/indexing.ts";
 import { reshape } from "../../ops/view.ts";
 import { kernelOperand, window } from "./conv_kernels.ts";
@@ -48,7 +48,10 @@ function runKernel(
   avg?: { countIncludePad: boolean; divisorOverride: number },
 ): Tensor {
   return noGrad(() => {
-    const s = kernelOperand(src);
+    const half = src.dtype === "float16" || src.dtype === "bfloat16";
+    const s = half && src.backend.halfPool
+      ? (src.isContiguous() ? src : clone(src))
+      : kernelOperand(src);
     const out = emptyTensor(shape, s.dtype, src.device);
     const ix = idx && !idx.isContiguous() ? idx.contiguous() : idx;
     s.backend.window2d(op, s, out, ix, w, avg);
