@@ -1200,7 +1200,12 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
         fn weightGrad(d: Direct, x: [*]const E, g: [*]const E, gw: [*]E) Error!void {
             const taps = d.c * d.kh * d.kw;
             if (d.n == 0 or d.oh() == 0 or d.ow() == 0 or taps == 0 or d.o == 0) return weightGradDot(d, x, g, gw);
-            if (d.o >= channel_min_outputs and d.tapTableFits()) return weightGradChannels(d, x, g, gw);
+            if (d.o >= channel_min_outputs and d.tapTableFits()) {
+                if (comptime Pairs.available) {
+                    if (d.o > Pairs.L and mm.hasBf16Dot() and !mm.bf16_dot_disabled) return Pairs.weightGradPairs(d, x, g, gw);
+                }
+                return weightGradChannels(d, x, g, gw);
+            }
             // The columns form multiplies g in place: only in the compute type.
             if (E == T and taps > dot_max_taps) return weightGradColumns(d, x, g, gw);
             return weightGradDot(d, x, g, gw);
@@ -1607,6 +1612,175 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                         packPairs(nv, &d, w, wp.ptr, pairs);
                         const ctx = PCtx{ .d = d, .x = x, .bias = bias, .out = out, .wp = wp.ptr, .xp = xp.ptr, .xp_len = xp_len, .hp = hp, .wr = wr, .pairs = pairs, .chunks = chunks };
                         pool.run(chunks, &ctx, pairTask(nv));
+                        return;
+                    }
+                }
+                unreachable;
+            }
+
+            // ------------------------------------- weight gradient on pairs
+
+            /// Taps per weight-gradient micro-tile.
+            const WT2 = 12;
+
+            const WCtx = struct {
+                d: Direct,
+                x: [*]const E,
+                g: [*]const E,
+                /// Per chunk: acc [blocks][taps][cb] f32, then gT2, then the padded image.
+                mem: [*]u8,
+                per_chunk: usize,
+                acc_len: usize,
+                gt_len: usize,
+                xp_len: usize,
+                hp: usize,
+                wr: usize,
+                /// Position pairs per output row, and in all.
+                row_pairs: usize,
+                qp: usize,
+                offt: [*]const u32,
+                /// offq[qp]: y*WR + 2p; mask[qp]: both halves, or the low one
+                /// for a row's last column alone.
+                offq: [*]const u32,
+                mask: [*]const u32,
+                chunks: u32,
+            };
+
+            /// gt[ob][qp][r] = the g pair of channel ob*cb + r at position pair qp.
+            fn pairGrad(comptime nv: usize, ctx: *const WCtx, g: [*]const E, gt: [*]u32) void {
+                const d = &ctx.d;
+                const cb = nv * L;
+                const blocks = (d.o + cb - 1) / cb;
+                const oh = d.oh();
+                const ow = d.ow();
+                const g16: [*]const u16 = @ptrCast(g);
+                for (0..blocks) |ob| {
+                    const dst = gt + ob * ctx.qp * cb;
+                    for (0..cb) |r| {
+                        const o = ob * cb + r;
+                        for (0..oh) |y| for (0..ctx.row_pairs) |pp| {
+                            var bits: u32 = 0;
+                            if (o < d.o) {
+                                const row = g16 + (o * oh + y) * ow;
+                                bits = row[2 * pp];
+                                if (2 * pp + 1 < ow) bits |= @as(u32, row[2 * pp + 1]) << 16;
+                            }
+                            dst[(y * ctx.row_pairs + pp) * cb + r] = bits;
+                        };
+                    }
+                }
+            }
+
+            /// acc[k][0..cb] += sum over position pairs of x pair(t0 + k) · g pair.
+            fn pairWgMicro(comptime tt: usize, comptime nv: usize, ctx: *const WCtx, xp: [*]const u16, gtb: [*]const u32, accb: [*]f32, t0: usize) void {
+                const cb = nv * L;
+                var base: [tt][*]const u16 = undefined;
+                inline for (0..tt) |k| base[k] = xp + ctx.offt[t0 + k];
+                var acc: [tt][nv]VF = @splat(@splat(@splat(0)));
+                for (0..ctx.qp) |q| {
+                    var gv: [nv]VU = undefined;
+                    inline for (0..nv) |v| gv[v] = gtb[q * cb + v * L ..][0..L].*;
+                    const oq = ctx.offq[q];
+                    const mq = ctx.mask[q];
+                    inline for (0..tt) |k| {
+                        const pair = std.mem.readInt(u32, @ptrCast(base[k] + oq), .little) & mq;
+                        const xv: VU = @splat(pair);
+                        inline for (0..nv) |v| acc[k][v] = mm.dotBf16(acc[k][v], xv, gv[v]);
+                    }
+                }
+                inline for (0..tt) |k| {
+                    inline for (0..nv) |v| {
+                        const dst = accb + k * cb + v * L;
+                        dst[0..L].* = @as(VF, dst[0..L].*) + acc[k][v];
+                    }
+                }
+            }
+
+            fn pairWgTask(comptime nv: usize) fn (*const WCtx, u32) void {
+                return struct {
+                    fn f(ctx: *const WCtx, chunk: u32) void {
+                        const d = &ctx.d;
+                        const cb = nv * L;
+                        const taps = d.c * d.kh * d.kw;
+                        const blocks = (d.o + cb - 1) / cb;
+                        const base = ctx.mem + @as(usize, chunk) * ctx.per_chunk;
+                        const acc: [*]f32 = @ptrCast(@alignCast(base));
+                        const gt: [*]u32 = @ptrCast(@alignCast(base + ctx.acc_len * 4));
+                        const xp: [*]u16 = @ptrCast(@alignCast(base + (ctx.acc_len + ctx.gt_len) * 4));
+                        @memset(acc[0 .. blocks * taps * cb], 0);
+                        const l = d.oh() * d.ow();
+                        const r = pool.chunkRange(d.n, ctx.chunks, chunk);
+                        for (r[0]..r[1]) |n| {
+                            padImage16(d, ctx.x, n, xp, ctx.hp, ctx.wr, ctx.xp_len);
+                            pairGrad(nv, ctx, ctx.g + n * d.o * l, gt);
+                            for (0..blocks) |ob| {
+                                const gtb = gt + ob * ctx.qp * cb;
+                                var t0: usize = 0;
+                                while (t0 < taps) {
+                                    const tt = @min(WT2, taps - t0);
+                                    switch (tt) {
+                                        inline 1...WT2 => |k| pairWgMicro(k, nv, ctx, xp, gtb, acc + (ob * taps + t0) * cb, t0),
+                                        else => unreachable,
+                                    }
+                                    t0 += tt;
+                                }
+                            }
+                        }
+                    }
+                }.f;
+            }
+
+            /// The weight gradient (the channel form's roles) on BF16 dot
+            /// products: the reduction runs over pairs of adjacent output
+            /// columns, whose image elements are adjacent for every tap.
+            fn weightGradPairs(d: Direct, x: [*]const E, g: [*]const E, gw: [*]E) Error!void {
+                assert(d.n > 0 and d.o > 0 and d.oh() > 0 and d.ow() > 0 and d.tapTableFits());
+                const taps = d.c * d.kh * d.kw;
+                const oh = d.oh();
+                const ow = d.ow();
+                const hp = d.h + 2 * d.ph;
+                const wr = d.w + 2 * d.pw;
+                const row_pairs = (ow + 1) / 2;
+                const qp = oh * row_pairs;
+                const threads: usize = pool.numThreads();
+                const chunks: u32 = @intCast(@max(1, @min(d.n, if (threads > 1) 4 * threads else 1)));
+                const gpa = std.heap.c_allocator;
+                const offt = gpa.alloc(u32, taps) catch return error.OutOfMemory;
+                defer gpa.free(offt);
+                const offq = gpa.alloc(u32, qp) catch return error.OutOfMemory;
+                defer gpa.free(offq);
+                const mask = gpa.alloc(u32, qp) catch return error.OutOfMemory;
+                defer gpa.free(mask);
+                d.tapOffsets(offt);
+                // tapOffsets counts in the f32 kernel's padded rows: the same WR here.
+                for (0..oh) |y| for (0..row_pairs) |pp| {
+                    offq[y * row_pairs + pp] = @intCast(y * wr + 2 * pp);
+                    mask[y * row_pairs + pp] = if (2 * pp + 1 < ow) 0xffff_ffff else 0x0000_ffff;
+                };
+                inline for (.{ 1, 2 }) |nv| {
+                    if ((nv == 1) == (d.o <= L)) {
+                        const cb = nv * L;
+                        const blocks = (d.o + cb - 1) / cb;
+                        // Element counts (4-byte) rounded to 64 bytes keep every region aligned.
+                        const acc_len = roundUp(blocks * taps * cb, 16);
+                        const gt_len = roundUp(blocks * qp * cb, 16);
+                        // The padded image in u16, with slack for the last pair's second element.
+                        const xp_len = roundUp(d.c * hp * wr + 2, 32);
+                        const per_chunk = (acc_len + gt_len) * 4 + xp_len * 2;
+                        const mem = gpa.alignedAlloc(u8, .@"64", per_chunk * chunks) catch return error.OutOfMemory;
+                        defer gpa.free(mem);
+                        const ctx = WCtx{ .d = d, .x = x, .g = g, .mem = mem.ptr, .per_chunk = per_chunk, .acc_len = acc_len, .gt_len = gt_len, .xp_len = xp_len, .hp = hp, .wr = wr, .row_pairs = row_pairs, .qp = qp, .offt = offt.ptr, .offq = offq.ptr, .mask = mask.ptr, .chunks = chunks };
+                        pool.run(chunks, &ctx, pairWgTask(nv));
+                        // gw[o, t] = sum over chunks of acc[o / cb][t][o % cb], in chunk order.
+                        for (0..d.o) |o| for (0..taps) |tap| {
+                            var sum: f32 = 0;
+                            const at = ((o / cb) * taps + tap) * cb + o % cb;
+                            for (0..chunks) |ch| {
+                                const acc: [*]const f32 = @ptrCast(@alignCast(mem.ptr + ch * per_chunk));
+                                sum += acc[at];
+                            }
+                            mm.storeOne(f32, E, &gw[o * taps + tap], sum);
+                        };
                         return;
                     }
                 }
@@ -2059,6 +2233,13 @@ fn checkDirectHalf(comptime D: DType, cs: [9]usize) !void {
     if (wd.tapTableFits()) {
         try K.weightGradChannels(wd, xh.ptr, gh.ptr, gw.ptr);
         try Check.near(gw_want, gw, ulp);
+        if (comptime K.Pairs.available) {
+            if (mm.hasBf16Dot()) {
+                @memset(gw, std.mem.zeroes(H));
+                try K.Pairs.weightGradPairs(wd, xh.ptr, gh.ptr, gw.ptr);
+                try Check.near(gw_want, gw, 2 * ulp);
+            }
+        }
     }
 }
 
