@@ -65,11 +65,22 @@ def workloads():
     for m, k, n in work["matmul"]:
         out[f"matmul {m}x{k}x{n}"] = matmul(m, k, n)
 
-    def conv(c):
+    def matmul_bf16(m, k, n):
         def make():
-            x = torch.randn(*c["x"], generator=g, requires_grad=True)
-            w = torch.randn(*c["w"], generator=g, requires_grad=True)
-            b = torch.randn(c["w"][0], generator=g, requires_grad=True)
+            a = torch.randn(m, k, generator=g).bfloat16()
+            b = torch.randn(k, n, generator=g).bfloat16()
+            return lambda: a @ b
+        return make
+
+    for m, k, n in work["matmul"]:
+        if 512 <= m <= 2048:
+            out[f"matmul {m}x{k}x{n} (bfloat16)"] = matmul_bf16(m, k, n)
+
+    def conv(c, dtype=torch.float32):
+        def make():
+            def leaf(*shape):
+                return torch.randn(*shape, generator=g).to(dtype).requires_grad_(True)
+            x, w, b = leaf(*c["x"]), leaf(*c["w"]), leaf(c["w"][0])
 
             def step():
                 y = F.conv2d(x, w, b, padding=c["padding"])
@@ -80,6 +91,8 @@ def workloads():
 
     for name, c in work["conv"].items():
         out[f"conv {name} fwd+bwd"] = conv(c)
+        if name.startswith("cnn"):
+            out[f"conv {name} fwd+bwd (bfloat16)"] = conv(c, torch.bfloat16)
 
     def elementwise(op, n):
         def make():

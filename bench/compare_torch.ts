@@ -167,17 +167,27 @@ function zenoWorkloads(): Map<string, () => () => unknown> {
       return () => a.matmul(b);
     });
   }
-  for (const [name, c] of Object.entries(work.conv)) {
-    op(`conv ${name} fwd+bwd`, () => {
-      const x = zn.randn(c.x, { requiresGrad: true });
-      const w = zn.randn(c.w, { requiresGrad: true });
-      const b = zn.randn([c.w[0]], { requiresGrad: true });
-      return () => {
-        const y = zn.nn.functional.conv2d(x, w, b, { padding: c.padding });
-        y.backward(zn.onesLike(y));
-        x.grad = w.grad = b.grad = null;
-      };
+  // bfloat16 against PyTorch's bfloat16 (both on the CPU's BF16 dot products where it has them).
+  for (const [m, k, n] of work.matmul.filter(([m]) => m >= 512 && m <= 2048)) {
+    op(`matmul ${m}x${k}x${n} (bfloat16)`, () => {
+      const a = zn.randn([m, k]).to("bfloat16"), b = zn.randn([k, n]).to("bfloat16");
+      return () => a.matmul(b);
     });
+  }
+  for (const [name, c] of Object.entries(work.conv)) {
+    for (const dtype of ["float32", "bfloat16"] as const) {
+      if (dtype === "bfloat16" && !name.startsWith("cnn")) continue;
+      op(`conv ${name} fwd+bwd${dtype === "float32" ? "" : " (bfloat16)"}`, () => {
+        const x = zn.randn(c.x).to(dtype).requiresGrad_(true);
+        const w = zn.randn(c.w).to(dtype).requiresGrad_(true);
+        const b = zn.randn([c.w[0]]).to(dtype).requiresGrad_(true);
+        return () => {
+          const y = zn.nn.functional.conv2d(x, w, b, { padding: c.padding });
+          y.backward(zn.onesLike(y));
+          x.grad = w.grad = b.grad = null;
+        };
+      });
+    }
   }
   for (const name of work.elementwise.ops) {
     for (const n of work.elementwise.sizes) {

@@ -2245,8 +2245,8 @@ fn checkDirectHalf(comptime D: DType, cs: [9]usize) !void {
 
 test "the direct convolution on float16 and bfloat16 matches the f64 kernels on the same values" {
     const cases = [_][9]usize{
-        .{ 7, 6, 3, 4, 3, 3, 1, 1, 2 },   .{ 14, 14, 3, 6, 5, 5, 2, 2, 3 },
-        .{ 6, 33, 2, 9, 2, 2, 1, 1, 2 },  .{ 10, 11, 8, 7, 3, 3, 1, 1, 5 },
+        .{ 7, 6, 3, 4, 3, 3, 1, 1, 2 },     .{ 14, 14, 3, 6, 5, 5, 2, 2, 3 },
+        .{ 6, 33, 2, 9, 2, 2, 1, 1, 2 },    .{ 10, 11, 8, 7, 3, 3, 1, 1, 5 },
         .{ 14, 14, 16, 32, 5, 5, 2, 2, 2 }, .{ 9, 20, 5, 40, 3, 4, 1, 2, 2 },
         .{ 12, 30, 4, 7, 4, 3, 0, 1, 1 },
     };
@@ -2291,7 +2291,7 @@ test "pooling on float16 and bfloat16 planes is the f32 kernel on the same value
             for (yh, yf) |h, f| try testing.expectEqual(dt.convert(D, .float32, f), h);
             if (fwd == .max_pool) try testing.expectEqualSlices(i64, i_f, ih);
             // The backward: the output gradient back onto the input planes.
-            const bwd: Op = @enumFromInt(@intFromEnum(fwd) + 1);
+            const bwd: Op = @fromBackingInt(@intCast(@backingInt(fwd) + 1));
             const gih = try a.alloc(H, hw);
             defer a.free(gih);
             const gif = try a.alloc(f32, hw);
