@@ -38,6 +38,10 @@ function run(c: MoreCase, x: zn.Tensor[]): zn.Tensor {
       return F.adaptiveAvgPool1d(x[0], size);
     case "adaptiveMaxPool1d":
       return F.adaptiveMaxPool1d(x[0], size);
+    case "hardshrink":
+      return F.hardshrink(x[0], opts.lambd);
+    case "softshrink":
+      return F.softshrink(x[0], opts.lambd);
   }
   throw new Error(`unknown op ${c.fn}`);
 }
@@ -74,4 +78,9 @@ Deno.test("the new ops refuse bad input by name", () => {
   assertThrows(() => F.avgPool1d(zn.ones([2, 3, 4, 5]), 2), RangeError, "avgPool1d");
   assertThrows(() => F.adaptiveMaxPool1d(zn.ones([2, 3]), 0), RangeError, "adaptiveMaxPool1d");
   assert(zn.isfinite(zn.tensor([1n, 2n])).all().item() === true, "integers are finite");
+  assertThrows(() => F.softshrink(zn.ones([2]), -1), RangeError, "softshrink: lambda");
+  const shrunk = F.softshrink(zn.tensor([NaN, 1])).toArray() as number[];
+  assert(Number.isNaN(shrunk[0]) && shrunk[1] === 0.5, `softshrink keeps NaN: ${shrunk}`);
+  assert(new zn.nn.Hardshrink(1).call(zn.tensor([0.5])).item() === 0, "Hardshrink module");
+  assert(new zn.nn.Softshrink(1).call(zn.tensor([3])).item() === 2, "Softshrink module");
 });

@@ -149,6 +149,8 @@ const NAMES: [string, string][] = [
     "dropout3d",
     "alphaDropout",
     "featureAlphaDropout",
+    "hardshrink",
+    "softshrink",
   ].map((n): [string, string] => [`F.${snake(n)}`, `nn.functional.${n}`]),
   ...[
     "Upsample",
@@ -197,6 +199,8 @@ const NAMES: [string, string][] = [
     "Dropout3d",
     "AlphaDropout",
     "FeatureAlphaDropout",
+    "Hardshrink",
+    "Softshrink",
   ].map((n): [string, string] => [`nn.${n}`, `nn.${n}`]),
   ["torchinfo.summary", "nn.summary"],
   // autograd

@@ -483,6 +483,65 @@ export class Threshold extends Module {
 }
 
 /**
+ * 0 where `|x| <= lambd` (default 0.5), else x, as `torch.nn.Hardshrink`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * new zn.nn.Hardshrink(1).call(zn.tensor([-2, 0.5])).toArray(); // [-2, 0]
+ * ```
+ */
+export class Hardshrink extends Module {
+  /** The half-width of the zeroed band. */
+  lambd: number;
+  /** A hard shrinkage with band `lambd`. */
+  constructor(lambd = 0.5) {
+    super();
+    this.lambd = lambd;
+  }
+  /** Applies the activation. */
+  override forward(input: Tensor): Tensor {
+    return F.hardshrink(input, this.lambd);
+  }
+  /** The module's settings. */
+  override extraRepr(): string {
+    return `${this.lambd}`;
+  }
+}
+
+/**
+ * x shrunk toward 0 by `lambd` (default 0.5), as `torch.nn.Softshrink`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * new zn.nn.Softshrink(1).call(zn.tensor([-2, 0.5])).toArray(); // [-1, 0]
+ * ```
+ */
+export class Softshrink extends Module {
+  /** The shrinkage. */
+  lambd: number;
+  /** A soft shrinkage by `lambd`. */
+  constructor(lambd = 0.5) {
+    super();
+    if (!(lambd >= 0)) {
+      throw new RangeError(
+        `Softshrink: lambda must be greater or equal to 0, but found to be ${lambd}`,
+      );
+    }
+    this.lambd = lambd;
+  }
+  /** Applies the activation. */
+  override forward(input: Tensor): Tensor {
+    return F.softshrink(input, this.lambd);
+  }
+  /** The module's settings. */
+  override extraRepr(): string {
+    return `${this.lambd}`;
+  }
+}
+
+/**
  * `softmax(-x, dim)`.
  *
  * @example

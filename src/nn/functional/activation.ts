@@ -295,6 +295,48 @@ export function tanhshrink(x: Tensor): Tensor {
 }
 
 /**
+ * 0 where `|x| <= lambd` (default 0.5), else x, as
+ * `torch.nn.functional.hardshrink`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.nn.functional.hardshrink(zn.tensor([-1, 0.25, 0.75])).toArray(); // [-1, 0, 0.75]
+ * ```
+ */
+export function hardshrink(x: Tensor, lambd = 0.5): Tensor {
+  checkTensor(x, "hardshrink");
+  checkFiniteNumber(lambd, "hardshrink", "lambd");
+  return ew.where(ew.le(ops.abs(x), lambd), 0, x);
+}
+
+/**
+ * x shrunk toward 0 by `lambd` (default 0.5): `x - lambd` above it,
+ * `x + lambd` below `-lambd`, 0 between, as `torch.nn.functional.softshrink`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * zn.nn.functional.softshrink(zn.tensor([-1, 0.25, 0.75])).toArray(); // [-0.5, 0, 0.25]
+ * ```
+ */
+export function softshrink(x: Tensor, lambd = 0.5): Tensor {
+  checkTensor(x, "softshrink");
+  checkFiniteNumber(lambd, "softshrink", "lambd");
+  if (lambd < 0) {
+    throw new RangeError(
+      `softshrink: lambda must be greater or equal to 0, but found to be ${lambd}`,
+    );
+  }
+  // NaN falls through to the last branch, x * 0: NaN, as PyTorch's.
+  return ew.where(
+    ew.gt(x, lambd),
+    ew.sub(x, lambd),
+    ew.where(ew.lt(x, -lambd), ew.add(x, lambd), ew.mul(x, 0)),
+  );
+}
+
+/**
  * x where `x > threshold`, else `value`.
  *
  * @example
