@@ -201,6 +201,12 @@ const NAMES: [string, string][] = [
     "FeatureAlphaDropout",
     "Hardshrink",
     "Softshrink",
+    ...["Zero", "Constant", "Reflection", "Replication", "Circular"].flatMap((k) =>
+      [1, 2, 3].map((d) => `${k}Pad${d}d`)
+    ),
+    "AvgPool1d",
+    "AdaptiveAvgPool1d",
+    "AdaptiveMaxPool1d",
   ].map((n): [string, string] => [`nn.${n}`, `nn.${n}`]),
   ["torchinfo.summary", "nn.summary"],
   // autograd

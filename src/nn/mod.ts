@@ -28,6 +28,7 @@ export * from "./normalization.ts";
 export * from "./conv.ts";
 export * from "./pooling.ts";
 export * from "./dropout.ts";
+export * from "./padding.ts";
 export * from "./embedding.ts";
 export * from "./flatten.ts";
 export * from "./container.ts";

@@ -8,6 +8,7 @@ import { full, tensor } from "../../ops/creation.ts";
 import { cat } from "../../ops/join.ts";
 import { checkOptions, optionKeys } from "../../options.ts";
 import { checkArray } from "../../args.ts";
+import { checkShape } from "../../shape.ts";
 
 /**
  * Options of {@link pad}.
@@ -59,6 +60,10 @@ export function pad(input: Tensor, padding: readonly number[], opts: PadOptions 
       throw new TypeError("pad: padding sizes must be integers");
     }
     if (l === 0 && r === 0) continue;
+    // A padded size past what a tensor may hold is refused by name, before any work.
+    const size = x.shape.slice();
+    size[d] = Math.max(0, x.shape[d] + l + r);
+    checkShape(size, "pad");
     if (mode === "constant") x = padConstant(x, d, l, r, opts.value ?? 0);
     else x = x.indexSelect(d, padIndex(x.shape[d], l, r, mode));
   }
