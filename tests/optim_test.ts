@@ -315,6 +315,17 @@ Deno.test("lrScheduler: CosineAnnealingWarmRestarts resumes from its state dict 
   throws(() => b.loadStateDict({ ...b.stateDict(), tI: "x" }), /expected tI to be a number/);
 });
 
+/** Asserts a half parameter within one unit in the last place of `want` (relative, floor 2^-6). */
+function withinOneUlp(p: zn.Tensor, want: number[], dtype: "float16" | "bfloat16"): void {
+  const ulp = dtype === "bfloat16" ? 2 ** -7 : 2 ** -10;
+  const got = p.toArray() as number[];
+  let worst = 0;
+  got.forEach((v, i) =>
+    worst = Math.max(worst, Math.abs(v - want[i]) / Math.max(Math.abs(want[i]), 2 ** -6))
+  );
+  ok(worst <= ulp, `largest relative difference ${worst}`);
+}
+
 for (const r of fx.half.runs) {
   Deno.test(`optim: ${r.kind} steps ${r.dtype} parameters in float32 with float32 state, as the reference`, () => {
     const p = zn.tensor(fx.half.p0, { dtype: r.dtype, requiresGrad: true });
@@ -330,13 +341,7 @@ for (const r of fx.half.runs) {
     }
     // One unit in the last place of the half type: a rounding boundary may
     // fall either side after a different float32 summation order.
-    const ulp = r.dtype === "bfloat16" ? 2 ** -7 : 2 ** -10;
-    const got = p.toArray() as number[];
-    let worst = 0;
-    got.forEach((v, i) =>
-      worst = Math.max(worst, Math.abs(v - r.p[i]) / Math.max(Math.abs(r.p[i]), 2 ** -6))
-    );
-    ok(worst <= ulp, `largest relative difference ${worst}`);
+    withinOneUlp(p, r.p, r.dtype);
   });
 }
 
@@ -355,13 +360,7 @@ for (const r of fx.half.masterRuns) {
     close(master.toArray() as number[], r.master, 1e-6, "master copy");
     // The parameter is the copy rounded: at most one unit apart where the
     // copy sits near a rounding boundary.
-    const ulp = r.dtype === "bfloat16" ? 2 ** -7 : 2 ** -10;
-    const got = p.toArray() as number[];
-    let worst = 0;
-    got.forEach((v, i) =>
-      worst = Math.max(worst, Math.abs(v - r.p[i]) / Math.max(Math.abs(r.p[i]), 2 ** -6))
-    );
-    ok(worst <= ulp, `largest relative difference ${worst}`);
+    withinOneUlp(p, r.p, r.dtype);
   });
 }
 

@@ -262,15 +262,11 @@ export abstract class Optimizer<O extends { lr: number; masterWeights?: boolean 
     const m = state.master_param;
     const seen = this.#masterVersion.get(p);
     const stale = seen !== undefined && seen !== p.versionCounter.value;
-    if (m instanceof Tensor && !stale) return m;
-    if (m instanceof Tensor) m.copy_(p);
-    else {
-      const made = toDType(p, "float32").contiguous();
-      hold(made);
-      state.master_param = made;
-      return made;
-    }
-    return m;
+    if (m instanceof Tensor) return stale ? m.copy_(p) : m;
+    const made = toDType(p, "float32").contiguous();
+    hold(made);
+    state.master_param = made;
+    return made;
   }
 
   /** @internal Updates one parameter. */

@@ -162,9 +162,8 @@ inline fn rowCopy(comptime T: type, dst: [*]T, src: [*]const T, n: usize) void {
 /// vector at a time, as the direct kernels pad their images).
 inline fn rowConvert(comptime T: type, comptime E: type, dst: [*]T, src: [*]const E, n: usize) void {
     if (E == T) return rowCopy(T, dst, src, n);
-    var i: usize = 0;
-    while (i + 8 <= n) : (i += 8) dst[i..][0..8].* = mm.loadVec(T, E, 8, src + i);
-    while (i < n) : (i += 1) dst[i] = mm.loadOne(T, E, src[i]);
+    comptime assert(T == f32);
+    dt.widen(E, src, dst, n);
 }
 
 /// dst[0..n] = 0, inline for the same reason.
@@ -602,7 +601,7 @@ fn halfPools(comptime H: type, comptime O: Op, src: [*]const H, dst: [*]H, idx: 
             const sout = sin + c.in_len;
             const r = pool.chunkRange(ge.planes(), c.chunks, chunk);
             for (r[0]..r[1]) |p| {
-                convertIn(sin, c.src + p * c.in_len, c.in_len);
+                dt.widen(H, c.src + p * c.in_len, sin, c.in_len);
                 switch (O) {
                     .max_pool => maxPoolPlane(f32, ge, sin, sout, c.idx.? + p * lo),
                     .max_pool_backward => maxPoolBackwardPlane(f32, ge, sin, c.idx.? + p * lo, sout, c.bad),
@@ -612,20 +611,8 @@ fn halfPools(comptime H: type, comptime O: Op, src: [*]const H, dst: [*]H, idx: 
                     .adaptive_avg_pool_backward => adaptiveBackwardPlane(f32, ge, sin, sout),
                     else => comptime unreachable,
                 }
-                convertOut(c.dst + p * c.out_len, sout, c.out_len);
+                dt.narrow(H, sout, c.dst + p * c.out_len, c.out_len);
             }
-        }
-
-        fn convertIn(d: [*]f32, sp: [*]const H, n: usize) void {
-            var i: usize = 0;
-            while (i + 16 <= n) : (i += 16) d[i..][0..16].* = mm.loadVec(f32, H, 16, sp + i);
-            while (i < n) : (i += 1) d[i] = mm.loadOne(f32, H, sp[i]);
-        }
-
-        fn convertOut(d: [*]H, sp: [*]const f32, n: usize) void {
-            var i: usize = 0;
-            while (i + 16 <= n) : (i += 16) mm.storeVec(f32, H, 16, d + i, sp[i..][0..16].*);
-            while (i < n) : (i += 1) mm.storeOne(f32, H, &d[i], sp[i]);
         }
     };
     if ((O == .max_pool or O == .max_pool_backward) and idx == null) return error.InvalidArgument;
@@ -760,9 +747,9 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                 inline for (0..B) |r| {
                     const o = ob * B + r;
                     wp[q] = if (o >= d.o) 0 else if (d.mode == .input_grad)
-                        mm.loadOne(T, E, w[((c * d.o + o) * d.kh + (d.kh - 1 - i)) * d.kw + (d.kw - 1 - j)])
+                        dt.loadOne(T, E, w[((c * d.o + o) * d.kh + (d.kh - 1 - i)) * d.kw + (d.kw - 1 - j)])
                     else
-                        mm.loadOne(T, E, w[((o * d.c + c) * d.kh + i) * d.kw + j]);
+                        dt.loadOne(T, E, w[((o * d.c + c) * d.kh + i) * d.kw + j]);
                     q += 1;
                 }
             };
@@ -782,7 +769,7 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
         /// whole vector rounded at once, then the lanes copied).
         inline fn storeLanes(dst: [*]E, v: V, n: usize) void {
             var tmp: [VL]E = undefined;
-            mm.storeVec(T, E, VL, &tmp, v);
+            dt.storeVec(T, E, VL, &tmp, v);
             @memcpy(dst[0..n], tmp[0..n]);
         }
 
@@ -791,7 +778,7 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
             const d = &ctx.d;
             var acc: [MR][NV]V = undefined;
             inline for (0..MR) |r| {
-                const b: T = if (ctx.bias) |bias| (if (o0 + r < d.o) mm.loadOne(T, E, bias[o0 + r]) else 0) else 0;
+                const b: T = if (ctx.bias) |bias| (if (o0 + r < d.o) dt.loadOne(T, E, bias[o0 + r]) else 0) else 0;
                 inline for (0..NV) |v| acc[r][v] = @splat(b);
             }
             var wq = wb;
@@ -813,10 +800,10 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                 if (o0 + r < d.o) {
                     const dst = ctx.out + ((n * d.o + o0 + r) * oh + y) * ow + x0;
                     if (cols == NR) {
-                        inline for (0..NV) |v| mm.storeVec(T, E, VL, dst + v * VL, acc[r][v]);
+                        inline for (0..NV) |v| dt.storeVec(T, E, VL, dst + v * VL, acc[r][v]);
                     } else {
                         var tmp: [NR]E = undefined;
-                        inline for (0..NV) |v| mm.storeVec(T, E, VL, tmp[v * VL ..].ptr, acc[r][v]);
+                        inline for (0..NV) |v| dt.storeVec(T, E, VL, tmp[v * VL ..].ptr, acc[r][v]);
                         @memcpy(dst[0..cols], tmp[0..cols]);
                     }
                 }
@@ -907,7 +894,7 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                         if (o0 + q < d.o) {
                             const dst = ctx.gw + ((o0 + q) * d.c + c) * d.kh * d.kw + i * d.kw + j0;
                             inline for (0..JB) |jj| {
-                                if (jj < jn) mm.storeOne(T, E, &dst[jj], @reduce(.Add, acc[q][jj]));
+                                if (jj < jn) dt.storeOne(T, E, &dst[jj], @reduce(.Add, acc[q][jj]));
                             }
                         }
                     }
@@ -1096,13 +1083,13 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                     while (q < lv) : (q += VL) {
                         var rows: [VL]V = undefined;
                         inline for (0..VL) |r| {
-                            rows[r] = if (o0 + r < d.o) mm.loadVec(T, E, VL, g + (o0 + r) * l + q) else @splat(0);
+                            rows[r] = if (o0 + r < d.o) dt.loadVec(T, E, VL, g + (o0 + r) * l + q) else @splat(0);
                         }
                         const cols = transpose(rows);
                         inline for (0..VL) |u| (dst + (q + u) * CB + v * VL)[0..VL].* = cols[u];
                     }
                     for (lv..l) |qq| {
-                        for (0..VL) |r| dst[qq * CB + v * VL + r] = if (o0 + r < d.o) mm.loadOne(T, E, g[(o0 + r) * l + qq]) else 0;
+                        for (0..VL) |r| dst[qq * CB + v * VL + r] = if (o0 + r < d.o) dt.loadOne(T, E, g[(o0 + r) * l + qq]) else 0;
                     }
                 }
             }
@@ -1183,7 +1170,7 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                 var sum: T = 0;
                 const at = ((o / CB) * taps + tap) * CB + o % CB;
                 for (0..chunks) |ch| sum += mem[ch * per_chunk + at];
-                mm.storeOne(T, E, &gw[o * taps + tap], sum);
+                dt.storeOne(T, E, &gw[o * taps + tap], sum);
             };
         }
 
@@ -1278,7 +1265,7 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
             const d = &ctx.d;
             var init: [CB]T = @splat(0);
             if (ctx.bias) |bias| {
-                for (0..@min(CB, d.o - o0)) |r| init[r] = mm.loadOne(T, E, bias[o0 + r]);
+                for (0..@min(CB, d.o - o0)) |r| init[r] = dt.loadOne(T, E, bias[o0 + r]);
             }
             const b0: V = init[0..VL].*;
             const b1: V = init[VL..].*;
@@ -1323,7 +1310,7 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                         if (o < d.o) {
                             const dst = ctx.out + ((n * d.o + o) * oh + y) * ow + xg;
                             if (E != T) {
-                                if (whole) mm.storeVec(T, E, VL, dst, cols[r]) else storeLanes(dst, cols[r], k);
+                                if (whole) dt.storeVec(T, E, VL, dst, cols[r]) else storeLanes(dst, cols[r], k);
                             } else if (whole) dst[0..VL].* = cols[r] else storeFirst(k, dst, cols[r]);
                         }
                     }
@@ -1500,7 +1487,7 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                 {
                     var init: [cb]f32 = @splat(0);
                     if (ctx.bias) |bias| {
-                        for (0..@min(cb, d.o - o0)) |r| init[r] = mm.loadOne(f32, E, bias[o0 + r]);
+                        for (0..@min(cb, d.o - o0)) |r| init[r] = dt.loadOne(f32, E, bias[o0 + r]);
                     }
                     inline for (0..ur) |u| {
                         inline for (0..nv) |v| acc[u][v] = init[v * L ..][0..L].*;
@@ -1546,7 +1533,7 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                         if (o < d.o) {
                             const dst = ctx.out + ((n * d.o + o) * oh + y) * ow + x0;
                             var tmp: [L]E = undefined;
-                            mm.storeVec(f32, E, L, &tmp, cols[r]);
+                            dt.storeVec(f32, E, L, &tmp, cols[r]);
                             @memcpy(dst[0..ur], tmp[0..ur]);
                         }
                     }
@@ -1779,7 +1766,7 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                                 const acc: [*]const f32 = @ptrCast(@alignCast(mem.ptr + ch * per_chunk));
                                 sum += acc[at];
                             }
-                            mm.storeOne(f32, E, &gw[o * taps + tap], sum);
+                            dt.storeOne(f32, E, &gw[o * taps + tap], sum);
                         };
                         return;
                     }

@@ -33,6 +33,15 @@ pub fn level() u32 {
     return 3;
 }
 
+/// Whether the CPU has AVX-512 BF16 (vdpbf16ps): CPUID leaf 7 subleaf 1,
+/// EAX bit 5. Callers run it only in AVX-512 builds on a CPU of level 4,
+/// so the ZMM state is already known to be enabled.
+pub fn hasAvx512Bf16() bool {
+    if (builtin.cpu.arch != .x86_64) return false;
+    if (cpuid(0, 0).eax < 7) return false;
+    return (cpuid(7, 1).eax >> 5) & 1 == 1;
+}
+
 const Leaf = struct { eax: u32, ebx: u32, ecx: u32, edx: u32 };
 
 fn cpuid(leaf: u32, sub: u32) Leaf {

@@ -53,6 +53,68 @@ pub fn f32ToBf16(x: f32) BF16 {
     return .{ .bits = @truncate((u +% rounding) >> 16) };
 }
 
+// Element types beside a compute type T, a vector at a time: loads widen E
+// to T, stores round T to C (f16 with the hardware conversion where there is
+// one; bfloat16 by the bit shift, and rounding to nearest even with NaN kept
+// quiet, as f32ToBf16). The half kernels (matmul, conv, elementwise) convert
+// through these in registers or small blocks, never a whole tensor.
+
+pub inline fn loadVec(comptime T: type, comptime E: type, comptime n: usize, p: [*]const E) @Vector(n, T) {
+    if (E == T) return p[0..n].*;
+    if (E == f16) return @floatCast(@as(@Vector(n, f16), p[0..n].*));
+    comptime std.debug.assert(E == BF16 and T == f32);
+    const bits: @Vector(n, u16) = @as([*]const u16, @ptrCast(p))[0..n].*;
+    return @bitCast(@as(@Vector(n, u32), bits) << @splat(16));
+}
+
+pub inline fn loadOne(comptime T: type, comptime E: type, v: E) T {
+    if (E == T) return v;
+    if (E == f16) return @floatCast(v);
+    comptime std.debug.assert(E == BF16 and T == f32);
+    return bf16ToF32(v);
+}
+
+pub inline fn storeVec(comptime T: type, comptime C: type, comptime n: usize, p: [*]C, v: @Vector(n, T)) void {
+    if (C == T) {
+        p[0..n].* = v;
+    } else if (C == f16) {
+        p[0..n].* = @as(@Vector(n, f16), @floatCast(v));
+    } else {
+        comptime std.debug.assert(C == BF16 and T == f32);
+        const VU = @Vector(n, u32);
+        const u: VU = @bitCast(v);
+        const rounded = (u +% (@as(VU, @splat(0x7fff)) + ((u >> @splat(16)) & @as(VU, @splat(1))))) >> @splat(16);
+        const nan = (u >> @splat(16)) | @as(VU, @splat(0x40));
+        const out = @select(u32, v != v, nan, rounded);
+        @as([*]u16, @ptrCast(p))[0..n].* = @as(@Vector(n, u16), @truncate(out));
+    }
+}
+
+pub inline fn storeOne(comptime T: type, comptime C: type, p: *C, v: T) void {
+    if (C == T) {
+        p.* = v;
+    } else if (C == f16) {
+        p.* = @floatCast(v);
+    } else {
+        comptime std.debug.assert(C == BF16 and T == f32);
+        p.* = f32ToBf16(v);
+    }
+}
+
+/// dst[0..n] = src[0..n] widened from E to f32.
+pub fn widen(comptime E: type, src: [*]const E, dst: [*]f32, n: usize) void {
+    var i: usize = 0;
+    while (i + 16 <= n) : (i += 16) dst[i..][0..16].* = loadVec(f32, E, 16, src + i);
+    while (i < n) : (i += 1) dst[i] = loadOne(f32, E, src[i]);
+}
+
+/// dst[0..n] = src[0..n] rounded from f32 to E.
+pub fn narrow(comptime E: type, src: [*]const f32, dst: [*]E, n: usize) void {
+    var i: usize = 0;
+    while (i + 16 <= n) : (i += 16) storeVec(f32, E, 16, dst + i, src[i..][0..16].*);
+    while (i < n) : (i += 1) storeOne(f32, E, &dst[i], src[i]);
+}
+
 /// Converts one element between storage types with PyTorch's rules:
 /// float to int truncates toward zero; anything to bool is `!= 0`.
 pub inline fn convert(comptime To: DType, comptime From: DType, v: Storage(From)) Storage(To) {

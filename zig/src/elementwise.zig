@@ -159,16 +159,7 @@ fn CopyBody(comptime S: DType, comptime D: DType) type {
                 {
                     // float <-> half: a vector at a time, rounding as convert does.
                     if (apartBytes(@intFromPtr(d), len * @sizeOf(Dst), @intFromPtr(s), len * @sizeOf(Src))) {
-                        const L = cvt_lanes;
-                        var i: usize = 0;
-                        while (i + L <= len) : (i += L) {
-                            if (S == .float32) {
-                                mm.storeVec(f32, Dst, L, d + i, s[i..][0..L].*);
-                            } else {
-                                d[i..][0..L].* = mm.loadVec(f32, Src, L, s + i);
-                            }
-                        }
-                        while (i < len) : (i += 1) d[i] = dt.convert(D, S, s[i]);
+                        if (S == .float32) dt.narrow(Dst, s, d, len) else dt.widen(Src, s, d, len);
                         return;
                     }
                 }
@@ -643,48 +634,6 @@ inline fn fromF32(comptime D: DType, v: f32) dt.Storage(D) {
     return dt.convert(D, .float32, v);
 }
 
-const cvt_lanes = 16;
-
-/// n contiguous half elements to f32, a vector at a time (bfloat16: the bits
-/// shifted up; float16: the hardware conversion where there is one).
-fn halfIn(comptime D: DType, src: [*]const dt.Storage(D), dst: [*]f32, n: usize) void {
-    const V16 = @Vector(cvt_lanes, u16);
-    const VF = @Vector(cvt_lanes, f32);
-    var k: usize = 0;
-    while (k + cvt_lanes <= n) : (k += cvt_lanes) {
-        if (D == .bfloat16) {
-            const bits: V16 = @as([*]const u16, @ptrCast(src + k))[0..cvt_lanes].*;
-            const wide: @Vector(cvt_lanes, u32) = @as(@Vector(cvt_lanes, u32), bits) << @splat(16);
-            dst[k..][0..cvt_lanes].* = @as(VF, @bitCast(wide));
-        } else {
-            const h: @Vector(cvt_lanes, f16) = src[k..][0..cvt_lanes].*;
-            dst[k..][0..cvt_lanes].* = @as(VF, @floatCast(h));
-        }
-    }
-    while (k < n) : (k += 1) dst[k] = toF32(D, src[k]);
-}
-
-/// n f32 values to contiguous half elements, rounding to nearest even as
-/// dt.convert does (bfloat16 NaN stays a quiet NaN).
-fn halfOut(comptime D: DType, src: [*]const f32, dst: [*]dt.Storage(D), n: usize) void {
-    const VF = @Vector(cvt_lanes, f32);
-    const VU = @Vector(cvt_lanes, u32);
-    var k: usize = 0;
-    while (k + cvt_lanes <= n) : (k += cvt_lanes) {
-        const v: VF = src[k..][0..cvt_lanes].*;
-        if (D == .bfloat16) {
-            const u: VU = @bitCast(v);
-            const rounded = (u +% (@as(VU, @splat(0x7fff)) + ((u >> @splat(16)) & @as(VU, @splat(1))))) >> @splat(16);
-            const nan = (u >> @splat(16)) | @as(VU, @splat(0x40));
-            const out = @select(u32, v != v, nan, rounded);
-            @as([*]u16, @ptrCast(dst + k))[0..cvt_lanes].* = @as(@Vector(cvt_lanes, u16), @truncate(out));
-        } else {
-            dst[k..][0..cvt_lanes].* = @as(@Vector(cvt_lanes, f16), @floatCast(v));
-        }
-    }
-    while (k < n) : (k += 1) dst[k] = fromF32(D, src[k]);
-}
-
 /// The unary body of a half dtype D: blocks through UnaryBody(f32, ...).
 fn HalfUnaryBody(comptime D: DType, comptime op: Unary) type {
     const H = dt.Storage(D);
@@ -706,13 +655,13 @@ fn HalfUnaryBody(comptime D: DType, comptime op: Unary) type {
             var i: usize = 0;
             while (i < len) : (i += half_block) {
                 const n = @min(half_block, len - i);
-                if (xs == 1) halfIn(D, x + i, &xin, n) else for (0..n) |k| {
+                if (xs == 1) dt.widen(H, x + i, &xin, n) else for (0..n) |k| {
                     xin[k] = toF32(D, x[(i + k) * xs]);
                 }
                 f.run(.{ 0, 0 }, n, .{ 1, 1 });
                 if (pred) {
                     for (0..n) |k| y[(i + k) * ys] = yout[k];
-                } else if (ys == 1) halfOut(D, &yout, y + i, n) else for (0..n) |k| {
+                } else if (ys == 1) dt.narrow(H, &yout, y + i, n) else for (0..n) |k| {
                     y[(i + k) * ys] = fromF32(D, yout[k]);
                 }
             }
@@ -748,21 +697,21 @@ fn HalfBinaryBody(comptime D: DType, comptime op: Binary) type {
                 if (as == 0) {
                     ain[0] = toF32(D, a[0]);
                 } else if (as == 1) {
-                    halfIn(D, a + i, &ain, n);
+                    dt.widen(H, a + i, &ain, n);
                 } else {
                     for (0..n) |k| ain[k] = toF32(D, a[(i + k) * as]);
                 }
                 if (bs == 0) {
                     bin[0] = toF32(D, b[0]);
                 } else if (bs == 1) {
-                    halfIn(D, b + i, &bin, n);
+                    dt.widen(H, b + i, &bin, n);
                 } else {
                     for (0..n) |k| bin[k] = toF32(D, b[(i + k) * bs]);
                 }
                 f.run(.{ 0, 0, 0 }, n, .{ @intFromBool(as != 0), @intFromBool(bs != 0), 1 });
                 if (pred) {
                     for (0..n) |k| o[(i + k) * os] = out[k];
-                } else if (os == 1) halfOut(D, &out, o + i, n) else for (0..n) |k| {
+                } else if (os == 1) dt.narrow(H, &out, o + i, n) else for (0..n) |k| {
                     o[(i + k) * os] = fromF32(D, out[k]);
                 }
             }
@@ -1378,9 +1327,9 @@ test "vector half conversions match the scalar ones bit for bit" {
     inline for (.{ DType.bfloat16, DType.float16 }) |D| {
         const H = dt.Storage(D);
         var vec: [103]H = undefined;
-        halfOut(D, &src, &vec, src.len);
+        dt.narrow(H, &src, &vec, src.len);
         var back: [103]f32 = undefined;
-        halfIn(D, &vec, &back, vec.len);
+        dt.widen(H, &vec, &back, vec.len);
         for (src, vec, back) |s, h, b| {
             const want = fromF32(D, s);
             try std.testing.expectEqual(@as(u16, @bitCast(want)), @as(u16, @bitCast(h)));

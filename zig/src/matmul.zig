@@ -26,6 +26,7 @@ const std = @import("std");
 const builtin = @import("builtin");
 const dt = @import("dtype.zig");
 const pool = @import("pool.zig");
+const cpu = @import("cpu.zig");
 const DType = dt.DType;
 const assert = std.debug.assert;
 
@@ -137,53 +138,6 @@ fn roundUp(x: usize, to: usize) usize {
     return (x + to - 1) / to * to;
 }
 
-// ---------------------------------------------------------------------------
-// Element types beside the compute type T: loads convert E to T, stores T to
-// C (f16 with the hardware conversion where there is one; bfloat16 by the bit
-// shift, and rounding to nearest even with NaN kept quiet, as dt.convert).
-
-pub inline fn loadVec(comptime T: type, comptime E: type, comptime n: usize, p: [*]const E) @Vector(n, T) {
-    if (E == T) return p[0..n].*;
-    if (E == f16) return @floatCast(@as(@Vector(n, f16), p[0..n].*));
-    comptime assert(E == dt.BF16 and T == f32);
-    const bits: @Vector(n, u16) = @as([*]const u16, @ptrCast(p))[0..n].*;
-    return @bitCast(@as(@Vector(n, u32), bits) << @splat(16));
-}
-
-pub inline fn loadOne(comptime T: type, comptime E: type, v: E) T {
-    if (E == T) return v;
-    if (E == f16) return @floatCast(v);
-    comptime assert(E == dt.BF16 and T == f32);
-    return dt.bf16ToF32(v);
-}
-
-pub inline fn storeVec(comptime T: type, comptime C: type, comptime n: usize, p: [*]C, v: @Vector(n, T)) void {
-    if (C == T) {
-        p[0..n].* = v;
-    } else if (C == f16) {
-        p[0..n].* = @as(@Vector(n, f16), @floatCast(v));
-    } else {
-        comptime assert(C == dt.BF16 and T == f32);
-        const VU = @Vector(n, u32);
-        const u: VU = @bitCast(v);
-        const rounded = (u +% (@as(VU, @splat(0x7fff)) + ((u >> @splat(16)) & @as(VU, @splat(1))))) >> @splat(16);
-        const nan = (u >> @splat(16)) | @as(VU, @splat(0x40));
-        const out = @select(u32, v != v, nan, rounded);
-        @as([*]u16, @ptrCast(p))[0..n].* = @as(@Vector(n, u16), @truncate(out));
-    }
-}
-
-pub inline fn storeOne(comptime T: type, comptime C: type, p: *C, v: T) void {
-    if (C == T) {
-        p.* = v;
-    } else if (C == f16) {
-        p.* = @floatCast(v);
-    } else {
-        comptime assert(C == dt.BF16 and T == f32);
-        p.* = dt.f32ToBf16(v);
-    }
-}
-
 /// The kernel for this target: full-width vectors (512-bit where AVX-512
 /// exists, even when the target prefers 256-bit auto-vectorisation) and as many
 /// micro-tile rows as the registers hold: MR * 2 accumulators plus 2 B vectors
@@ -208,45 +162,19 @@ fn GemmBf16Dot(comptime C: type) type {
     return KernelFor(f32, dt.BF16, C, 16, 12, null, true);
 }
 
-/// Whether this CPU runs vdpbf16ps (CPUID leaf 7 subleaf 1, EAX bit 5; the
-/// ZMM state is already known to be enabled in an AVX-512 build).
+/// Whether this CPU runs vdpbf16ps (cpu.hasAvx512Bf16, asked once).
 pub fn hasBf16Dot() bool {
     if (!has_avx512) return false;
-    return bf16_dot.load(.monotonic) == 1 or (bf16_dot.load(.monotonic) == -1 and probeBf16Dot());
+    const known = bf16_dot.load(.monotonic);
+    if (known >= 0) return known == 1;
+    const yes = cpu.hasAvx512Bf16();
+    bf16_dot.store(@intFromBool(yes), .monotonic);
+    return yes;
 }
 
 var bf16_dot = std.atomic.Value(i8).init(-1);
 /// Tests set this to run the converting bfloat16 kernel on a CPU with BF16.
 pub var bf16_dot_disabled = false;
-
-fn probeBf16Dot() bool {
-    var eax: u32 = undefined;
-    var ebx: u32 = undefined;
-    var ecx: u32 = undefined;
-    var edx: u32 = undefined;
-    asm volatile ("cpuid"
-        : [_] "={eax}" (eax),
-          [_] "={ebx}" (ebx),
-          [_] "={ecx}" (ecx),
-          [_] "={edx}" (edx),
-        : [_] "{eax}" (@as(u32, 0)),
-          [_] "{ecx}" (@as(u32, 0)),
-    );
-    var yes = false;
-    if (eax >= 7) {
-        asm volatile ("cpuid"
-            : [_] "={eax}" (eax),
-              [_] "={ebx}" (ebx),
-              [_] "={ecx}" (ecx),
-              [_] "={edx}" (edx),
-            : [_] "{eax}" (@as(u32, 7)),
-              [_] "{ecx}" (@as(u32, 1)),
-        );
-        yes = (eax >> 5) & 1 == 1;
-    }
-    bf16_dot.store(@intFromBool(yes), .monotonic);
-    return yes;
-}
 
 /// acc + (a's bfloat16 pairs) · (b's pairs), lane by lane: vdpbf16ps. The
 /// instruction is written out because the build's target (x86-64-v4) does
@@ -360,9 +288,9 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
                     if (E == T) {
                         inline for (0..W) |r| dst[kk * W + r] = src[r];
                     } else if (W % VL == 0) {
-                        inline for (0..W / VL) |g| (dst + kk * W + g * VL)[0..VL].* = loadVec(T, E, VL, src + g * VL);
+                        inline for (0..W / VL) |g| (dst + kk * W + g * VL)[0..VL].* = dt.loadVec(T, E, VL, src + g * VL);
                     } else {
-                        inline for (0..W) |r| dst[kk * W + r] = loadOne(T, E, src[r]);
+                        inline for (0..W) |r| dst[kk * W + r] = dt.loadOne(T, E, src[r]);
                     }
                 }
             } else if (rows == W and step == 1) {
@@ -384,12 +312,12 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
                     var cols: [G + 1][VL]V = undefined;
                     inline for (0..G) |g| {
                         var blk: [VL]V = undefined;
-                        inline for (0..VL) |i| blk[i] = loadVec(T, E, VL, base + (g * VL + i) * rstride + kk);
+                        inline for (0..VL) |i| blk[i] = dt.loadVec(T, E, VL, base + (g * VL + i) * rstride + kk);
                         cols[g] = transposeBlock(VL, T, blk);
                     }
                     if (R > 0) {
                         var blk: [VL]V = undefined;
-                        inline for (0..VL) |i| blk[i] = loadVec(T, E, VL, base + (G * VL + @min(i, R - 1)) * rstride + kk);
+                        inline for (0..VL) |i| blk[i] = dt.loadVec(T, E, VL, base + (G * VL + @min(i, R - 1)) * rstride + kk);
                         cols[G] = transposeBlock(VL, T, blk);
                     }
                     inline for (0..VL) |j| {
@@ -406,12 +334,12 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
                     }
                 }
                 while (kk < kc) : (kk += 1) {
-                    inline for (0..W) |r| dst[kk * W + r] = loadOne(T, E, base[r * rstride + kk]);
+                    inline for (0..W) |r| dst[kk * W + r] = dt.loadOne(T, E, base[r * rstride + kk]);
                 }
             } else {
                 for (0..kc) |kk| {
                     inline for (0..W) |r| {
-                        dst[kk * W + r] = if (r < rows) loadOne(T, E, base[r * rstride + kk * step]) else 0;
+                        dst[kk * W + r] = if (r < rows) dt.loadOne(T, E, base[r * rstride + kk * step]) else 0;
                     }
                 }
             }
@@ -438,7 +366,7 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
                 const full = @max(p0, @min(p1, mb / MR));
                 for (0..kc) |kk| {
                     const src = args.a + row0 + (pc + kk) * args.csa;
-                    for (p0..full) |p| (dst + p * MR * kc + kk * MR)[0..MR].* = loadVec(T, E, MR, src + p * MR);
+                    for (p0..full) |p| (dst + p * MR * kc + kk * MR)[0..MR].* = dt.loadVec(T, E, MR, src + p * MR);
                 }
                 first_partial = full;
             }
@@ -467,7 +395,7 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
                 for (0..kc) |kk| {
                     const src = args.b + (pc + kk) * args.rsb + jc;
                     for (p0..full) |p| {
-                        inline for (0..NV) |v| (dst + p * NR * kc + kk * NR + v * VL)[0..VL].* = loadVec(T, E, VL, src + p * NR + v * VL);
+                        inline for (0..NV) |v| (dst + p * NR * kc + kk * NR + v * VL)[0..VL].* = dt.loadVec(T, E, VL, src + p * NR + v * VL);
                     }
                 }
                 first_partial = full;
@@ -591,7 +519,7 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
                             const dst = row[v * VL ..][0..VL];
                             const old: V = dst.*;
                             dst.* = old + acc[i][v];
-                        } else storeVec(T, C, VL, row + v * VL, acc[i][v]);
+                        } else dt.storeVec(T, C, VL, row + v * VL, acc[i][v]);
                     }
                 }
             } else {
@@ -604,7 +532,7 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
                     if (C == T and accumulate) {
                         for (0..cols) |j| row[j] += tmp[i][j];
                     } else {
-                        for (0..cols) |j| storeOne(T, C, &row[j], tmp[i][j]);
+                        for (0..cols) |j| dt.storeOne(T, C, &row[j], tmp[i][j]);
                     }
                 }
             }
@@ -845,46 +773,46 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
             var kk: usize = 0;
             while (kk + 4 * VL <= k) : (kk += 4 * VL) {
                 inline for (0..4) |q| {
-                    const xv: V = loadVec(T, E, VL, x + kk + q * VL);
-                    const vv: V = loadVec(T, E, VL, v + kk + q * VL);
+                    const xv: V = dt.loadVec(T, E, VL, x + kk + q * VL);
+                    const vv: V = dt.loadVec(T, E, VL, v + kk + q * VL);
                     acc[q] = madd(V, xv, vv, acc[q]);
                 }
             }
             while (kk + VL <= k) : (kk += VL) {
-                const xv: V = loadVec(T, E, VL, x + kk);
-                const vv: V = loadVec(T, E, VL, v + kk);
+                const xv: V = dt.loadVec(T, E, VL, x + kk);
+                const vv: V = dt.loadVec(T, E, VL, v + kk);
                 acc[0] = madd(V, xv, vv, acc[0]);
             }
             var s: T = @reduce(.Add, (acc[0] + acc[1]) + (acc[2] + acc[3]));
-            while (kk < k) : (kk += 1) s += loadOne(T, E, x[kk]) * loadOne(T, E, v[kk]);
+            while (kk < k) : (kk += 1) s += dt.loadOne(T, E, x[kk]) * dt.loadOne(T, E, v[kk]);
             return s;
         }
 
         fn gemvRange(g: *const Gemv, lo: usize, hi: usize) void {
             if (g.xc == 1 and g.vs == 1) {
-                for (lo..hi) |i| storeOne(T, C, &g.y[i], dot(g.x + i * g.xr, g.v, g.k));
+                for (lo..hi) |i| dt.storeOne(T, C, &g.y[i], dot(g.x + i * g.xr, g.v, g.k));
             } else if (g.xr == 1) {
                 // Columns of X are contiguous: accumulate 4 vectors of y over k.
                 var i = lo;
                 while (i + 4 * VL <= hi) : (i += 4 * VL) {
                     var acc: [4]V = @splat(@splat(0));
                     for (0..g.k) |kk| {
-                        const s: V = @splat(loadOne(T, E, g.v[kk * g.vs]));
+                        const s: V = @splat(dt.loadOne(T, E, g.v[kk * g.vs]));
                         const col = g.x + kk * g.xc + i;
-                        inline for (0..4) |q| acc[q] = madd(V, s, loadVec(T, E, VL, col + q * VL), acc[q]);
+                        inline for (0..4) |q| acc[q] = madd(V, s, dt.loadVec(T, E, VL, col + q * VL), acc[q]);
                     }
-                    inline for (0..4) |q| storeVec(T, C, VL, g.y + i + q * VL, acc[q]);
+                    inline for (0..4) |q| dt.storeVec(T, C, VL, g.y + i + q * VL, acc[q]);
                 }
                 while (i < hi) : (i += 1) {
                     var s: T = 0;
-                    for (0..g.k) |kk| s += loadOne(T, E, g.x[i + kk * g.xc]) * loadOne(T, E, g.v[kk * g.vs]);
-                    storeOne(T, C, &g.y[i], s);
+                    for (0..g.k) |kk| s += dt.loadOne(T, E, g.x[i + kk * g.xc]) * dt.loadOne(T, E, g.v[kk * g.vs]);
+                    dt.storeOne(T, C, &g.y[i], s);
                 }
             } else {
                 for (lo..hi) |i| {
                     var s: T = 0;
-                    for (0..g.k) |kk| s += loadOne(T, E, g.x[i * g.xr + kk * g.xc]) * loadOne(T, E, g.v[kk * g.vs]);
-                    storeOne(T, C, &g.y[i], s);
+                    for (0..g.k) |kk| s += dt.loadOne(T, E, g.x[i * g.xr + kk * g.xc]) * dt.loadOne(T, E, g.v[kk * g.vs]);
+                    dt.storeOne(T, C, &g.y[i], s);
                 }
             }
         }
@@ -1280,11 +1208,7 @@ fn halfBatchWith(comptime E: type, comptime Direct: type, comptime Wide: type, a
         const ap = a + @as(usize, @intCast(ab * s.a_batch));
         const bp = b + @as(usize, @intCast(ab * s.b_batch));
         try Wide.runBatch(ap, bp, acc.ptr, 1, m, n, k, one);
-        const cb = c + bi * m * n;
-        const VL = 16;
-        var i: usize = 0;
-        while (i + VL <= m * n) : (i += VL) storeVec(f32, E, VL, cb + i, acc[i..][0..VL].*);
-        while (i < m * n) : (i += 1) storeOne(f32, E, &cb[i], acc[i]);
+        dt.narrow(E, acc.ptr, c + bi * m * n, m * n);
     }
 }
 

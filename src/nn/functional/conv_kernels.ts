@@ -116,7 +116,7 @@ export function releaseConvScratch(): void {
 
 /**
  * @internal Which convolution kernel runs where both could: "direct" takes the
- * direct kernel wherever it applies (see useDirect), "gemm" always lowers to
+ * direct kernel wherever it applies (see directDType), "gemm" always lowers to
  * im2col + GEMM, the reference path that tests compare the direct kernel with.
  */
 export const convKernel: { mode: "direct" | "gemm" } = { mode: "direct" };
@@ -131,30 +131,21 @@ function directOperand(t: Tensor, cd: DType): Tensor {
 }
 
 /**
- * The dtype the direct kernel would run a convolution of x in (x's own, or
- * float32 for a half x where the backend takes only float32), or null
- * where it does not apply (see useDirect).
+ * The dtype in which a stride-1, dilation-1, single-group convolution of x
+ * runs on the backend's direct kernel (x's own, or float32 for a half x
+ * where the backend takes only float32), or null where the direct kernel
+ * does not apply. The direct kernel reads the padded image in place, where
+ * im2col + GEMM first writes a column matrix as large as the GEMM's work; on
+ * AVX2 it won on every layer of bench/workloads.json (forward and backward:
+ * the CNN's 5x5 layers 1.5-1.7x, the ResNet 3x3 block 1.3x).
  */
 function directDType(x: Tensor, p: Conv2dParams): DType | null {
+  if (convKernel.mode === "gemm" || x.backend.conv2dDirect === undefined) return null;
+  if (p.groups !== 1 || p.stride[0] !== 1 || p.stride[1] !== 1) return null;
+  if (p.dilation[0] !== 1 || p.dilation[1] !== 1) return null;
   const half = x.dtype === "float16" || x.dtype === "bfloat16";
-  const cd = half && !x.backend.halfConvDirect ? "float32" : x.dtype;
-  return useDirect(x, p, cd) ? cd : null;
-}
-
-/**
- * Whether a stride-1, dilation-1, single-group convolution of x (compute
- * dtype `cd`) runs on the backend's direct kernel. The direct kernel reads
- * the padded image in place, where im2col + GEMM first writes a column
- * matrix as large as the GEMM's work; on AVX2 it won on every layer of
- * bench/workloads.json (forward and backward: the CNN's 5x5 layers 1.5-1.7x,
- * the ResNet 3x3 block 1.3x).
- */
-function useDirect(x: Tensor, p: Conv2dParams, cd: DType): boolean {
-  if (convKernel.mode === "gemm" || x.backend.conv2dDirect === undefined) return false;
-  const half = cd === "float16" || cd === "bfloat16";
-  if (cd !== "float32" && cd !== "float64" && !(half && x.backend.halfConvDirect)) return false;
-  if (p.groups !== 1 || p.stride[0] !== 1 || p.stride[1] !== 1) return false;
-  return p.dilation[0] === 1 && p.dilation[1] === 1;
+  if (half) return x.backend.halfConvDirect ? x.dtype : "float32";
+  return x.dtype === "float32" || x.dtype === "float64" ? x.dtype : null;
 }
 
 // ------------------------------------------------------------------ kernels

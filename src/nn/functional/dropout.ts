@@ -46,13 +46,12 @@ const DROPOUT_KEYS = optionKeys<DropoutOptions>({ training: 0, generator: 0 });
  * ```
  */
 export function dropout(input: Tensor, p = 0.5, opts: DropoutOptions = {}): Tensor {
-  checkTensor(input, "dropout");
-  return dropoutImpl("dropout", input, p, opts, input.ndim, false);
+  return dropoutImpl("dropout", input, p, opts, null, false);
 }
 
 /**
  * Checks the arguments, then masks `input` with a keep mask over its first
- * `maskDims` dims (broadcast over the rest): scaled by `1 / (1 - p)`, or for
+ * `maskDims` dims (all with null; broadcast over the rest): scaled by `1 / (1 - p)`, or for
  * the alpha variants moved to SELU's negative saturation and rescaled so
  * that a standard normal input keeps its mean and variance (PyTorch's
  * _dropout_impl).
@@ -62,7 +61,7 @@ function dropoutImpl(
   input: Tensor,
   p: number,
   opts: DropoutOptions,
-  maskDims: number,
+  maskDims: number | null,
   alpha: boolean,
 ): Tensor {
   checkTensor(input, op);
@@ -78,7 +77,7 @@ function dropoutImpl(
   }
   if (!(opts.training ?? true) || p === 0 || input.numel === 0) return input;
   if (p === 1) return input.mul(0);
-  const maskShape = input.shape.map((s, i) => i < maskDims ? s : 1);
+  const maskShape = input.shape.map((s, i) => maskDims === null || i < maskDims ? s : 1);
   const keep = bernoulli(1 - p, maskShape, {
     dtype: input.dtype,
     device: input.device,
@@ -175,8 +174,7 @@ export function dropout3d(input: Tensor, p = 0.5, opts: DropoutOptions = {}): Te
  * ```
  */
 export function alphaDropout(input: Tensor, p = 0.5, opts: DropoutOptions = {}): Tensor {
-  checkTensor(input, "alphaDropout");
-  return dropoutImpl("alphaDropout", input, p, opts, input.ndim, true);
+  return dropoutImpl("alphaDropout", input, p, opts, null, true);
 }
 
 /**
