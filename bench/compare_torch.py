@@ -123,6 +123,38 @@ def workloads():
     for r, c in work["softmax"]:
         out[f"softmax {r}x{c}"] = softmax(r, c)
 
+    def sum_bf16(n):
+        def make():
+            a = torch.randn(n, generator=g).bfloat16()
+            return lambda: a.sum()
+        return make
+
+    def softmax_bf16(r, c):
+        def make():
+            a = torch.randn(r, c, generator=g).bfloat16()
+            return lambda: a.softmax(-1)
+        return make
+
+    for n in work["sum"]:
+        out[f"sum {n} (bfloat16)"] = sum_bf16(n)
+    for r, c in work["softmax"]:
+        out[f"softmax {r}x{c} (bfloat16)"] = softmax_bf16(r, c)
+
+    def softmax_step(r, c, dtype):
+        def make():
+            a = torch.randn(r, c, generator=g).to(dtype).requires_grad_(True)
+            gr = torch.randn(r, c, generator=g).to(dtype)
+
+            def step():
+                a.softmax(-1).backward(gr)
+                a.grad = None
+            return step
+        return make
+
+    r, c = work["softmax"][-1]
+    out[f"softmax {r}x{c} fwd+bwd"] = softmax_step(r, c, torch.float32)
+    out[f"softmax {r}x{c} fwd+bwd (bfloat16)"] = softmax_step(r, c, torch.bfloat16)
+
     def rows(f):
         def make():
             a = torch.randn(*work["rows"], generator=g)
@@ -133,38 +165,33 @@ def workloads():
     out[f"gelu {r}x{c}"] = rows(F.gelu)
     out[f"bias grad {r}x{c} (sum dim 0)"] = rows(lambda a: a.sum(0))
 
-    def layer_norm(r, d):
+    def norm_step(f, shapes, dtype):
+        """f(*leaves) -> y; each step runs y.backward(ones) and clears the grads."""
         def make():
-            x = torch.randn(r, d, generator=g, requires_grad=True)
-            w = torch.randn(d, generator=g, requires_grad=True)
-            b = torch.randn(d, generator=g, requires_grad=True)
+            leaves = [torch.randn(*s, generator=g).to(dtype).requires_grad_(True) for s in shapes]
 
             def step():
-                y = F.layer_norm(x, [d], w, b)
+                y = f(*leaves)
                 y.backward(torch.ones_like(y))
-                x.grad = w.grad = b.grad = None
+                for t in leaves:
+                    t.grad = None
             return step
         return make
 
     r, d = work["norm"]["layer"]
-    out[f"layerNorm {r}x{d} fwd+bwd"] = layer_norm(r, d)
-
-    def batch_norm(shape):
-        def make():
-            x = torch.randn(*shape, generator=g, requires_grad=True)
-            w = torch.randn(shape[1], generator=g, requires_grad=True)
-            b = torch.randn(shape[1], generator=g, requires_grad=True)
-            rm, rv = torch.zeros(shape[1]), torch.ones(shape[1])
-
-            def step():
-                y = F.batch_norm(x, rm, rv, w, b, training=True)
-                y.backward(torch.ones_like(y))
-                x.grad = w.grad = b.grad = None
-            return step
-        return make
-
     shape = work["norm"]["batch"]
-    out["batchNorm " + "x".join(map(str, shape)) + " fwd+bwd"] = batch_norm(shape)
+    c = shape[1]
+    for dtype in (torch.float32, torch.bfloat16):
+        tag = "" if dtype == torch.float32 else " (bfloat16)"
+        rm, rv = torch.zeros(c, dtype=dtype), torch.ones(c, dtype=dtype)
+        out[f"layerNorm {r}x{d} fwd+bwd{tag}"] = norm_step(
+            lambda x, w, b: F.layer_norm(x, [d], w, b), [[r, d], [d], [d]], dtype)
+        out[f"rmsNorm {r}x{d} fwd+bwd{tag}"] = norm_step(
+            lambda x, w: F.rms_norm(x, [d], w), [[r, d], [d]], dtype)
+        out["batchNorm " + "x".join(map(str, shape)) + f" fwd+bwd{tag}"] = norm_step(
+            lambda x, w, b, rm=rm, rv=rv: F.batch_norm(x, rm, rv, w, b, training=True), [shape, [c], [c]], dtype)
+        out["groupNorm " + "x".join(map(str, shape)) + f" (8 groups) fwd+bwd{tag}"] = norm_step(
+            lambda x, w, b: F.group_norm(x, 8, w, b), [shape, [c], [c]], dtype)
 
     def add1():
         a1 = torch.randn(1)

@@ -209,6 +209,30 @@ function zenoWorkloads(): Map<string, () => () => unknown> {
       return () => a.softmax(-1);
     });
   }
+  // bfloat16 reductions against PyTorch's: both widen to float32 inside the kernel.
+  for (const n of work.sum) {
+    op(`sum ${n} (bfloat16)`, () => {
+      const a = zn.randn([n]).to("bfloat16");
+      return () => a.sum();
+    });
+  }
+  for (const [r, c] of work.softmax) {
+    op(`softmax ${r}x${c} (bfloat16)`, () => {
+      const a = zn.randn([r, c]).to("bfloat16");
+      return () => a.softmax(-1);
+    });
+  }
+  for (const dtype of ["float32", "bfloat16"] as const) {
+    const [r, c] = work.softmax[work.softmax.length - 1];
+    op(`softmax ${r}x${c} fwd+bwd${dtype === "float32" ? "" : " (bfloat16)"}`, () => {
+      const a = zn.randn([r, c]).to(dtype).requiresGrad_(true);
+      const g = zn.randn([r, c]).to(dtype);
+      return () => {
+        a.softmax(-1).backward(g);
+        a.grad = null;
+      };
+    });
+  }
   {
     const [r, c] = work.rows;
     op(`gelu ${r}x${c}`, () => {
@@ -231,25 +255,40 @@ function zenoWorkloads(): Map<string, () => () => unknown> {
       x.grad = null;
     };
   });
-  {
+  for (const dtype of ["float32", "bfloat16"] as const) {
+    const tag = dtype === "float32" ? "" : " (bfloat16)";
+    const leaf = (shape: number[]) => zn.randn(shape).to(dtype).requiresGrad_(true);
     const [r, d] = work.norm.layer;
-    op(`layerNorm ${r}x${d} fwd+bwd`, () => {
-      const x = zn.randn([r, d], { requiresGrad: true });
-      const w = zn.randn([d], { requiresGrad: true }), b = zn.randn([d], { requiresGrad: true });
+    op(`layerNorm ${r}x${d} fwd+bwd${tag}`, () => {
+      const x = leaf([r, d]), w = leaf([d]), b = leaf([d]);
       return () => {
         const y = zn.nn.functional.layerNorm(x, [d], w, b);
         y.backward(zn.onesLike(y));
         x.grad = w.grad = b.grad = null;
       };
     });
+    op(`rmsNorm ${r}x${d} fwd+bwd${tag}`, () => {
+      const x = leaf([r, d]), w = leaf([d]);
+      return () => {
+        const y = zn.nn.functional.rmsNorm(x, [d], w);
+        y.backward(zn.onesLike(y));
+        x.grad = w.grad = null;
+      };
+    });
     const shape = work.norm.batch;
-    op(`batchNorm ${shape.join("x")} fwd+bwd`, () => {
-      const x = zn.randn(shape, { requiresGrad: true });
-      const w = zn.randn([shape[1]], { requiresGrad: true });
-      const b = zn.randn([shape[1]], { requiresGrad: true });
-      const rm = zn.zeros([shape[1]]), rv = zn.ones([shape[1]]);
+    op(`batchNorm ${shape.join("x")} fwd+bwd${tag}`, () => {
+      const x = leaf(shape), w = leaf([shape[1]]), b = leaf([shape[1]]);
+      const rm = zn.zeros([shape[1]]).to(dtype), rv = zn.ones([shape[1]]).to(dtype);
       return () => {
         const y = zn.nn.functional.batchNorm(x, rm, rv, w, b, { training: true });
+        y.backward(zn.onesLike(y));
+        x.grad = w.grad = b.grad = null;
+      };
+    });
+    op(`groupNorm ${shape.join("x")} (8 groups) fwd+bwd${tag}`, () => {
+      const x = leaf(shape), w = leaf([shape[1]]), b = leaf([shape[1]]);
+      return () => {
+        const y = zn.nn.functional.groupNorm(x, 8, w, b);
         y.backward(zn.onesLike(y));
         x.grad = w.grad = b.grad = null;
       };

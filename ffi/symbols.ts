@@ -96,6 +96,22 @@ export const SYMBOLS = {
     parameters: ["i32", "i32", "buffer", "i32", "buffer", "i32", "i32", "i32", "i32"],
     result: "i32",
   },
+  zeno_softmax_backward: {
+    parameters: [
+      "i32",
+      "i32",
+      "buffer",
+      "i32",
+      "buffer",
+      "i32",
+      "buffer",
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+    ],
+    result: "i32",
+  },
   zeno_matmul: {
     parameters: [
       "i32",

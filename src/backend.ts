@@ -233,6 +233,13 @@ export interface Backend {
   /** softmax or logSoftmax of a contiguous x along r. */
   softmax(log: boolean, x: View, axis: Axis3, out: View): void;
   /**
+   * The gradient of softmax (log false) or logSoftmax along r from the
+   * output y and its gradient g (same dtype, all contiguous, same shape as
+   * dx): y * (g - sum(g * y)), or g - exp(y) * sum(g). Optional: without it
+   * the rule is composed.
+   */
+  softmaxBackward?(log: boolean, g: View, y: View, axis: Axis3, dx: View): void;
+  /**
    * True when {@link Backend.matmul} takes float16/bfloat16 operands directly
    * (accumulating in float32, as tensor cores do); otherwise the op layer
    * computes them in float32.
@@ -250,6 +257,28 @@ export interface Backend {
    */
   readonly halfPool?: boolean;
   /**
+   * True when {@link Backend.reduce}, {@link Backend.scan} and
+   * {@link Backend.softmax} take float16/bfloat16 tensors directly
+   * (computing in float32 or wider inside the kernel, rounding each result
+   * once); otherwise the op layer converts them to float32 first.
+   */
+  readonly halfReduce?: boolean;
+  /**
+   * True when the norm kernels ({@link Backend.layerNorm},
+   * {@link Backend.layerNormBackward}, {@link Backend.channelStats},
+   * {@link Backend.channelGradSums}, {@link Backend.channelAffine}) take
+   * float16/bfloat16 data (x, g, out, dx and layer norm's w, b, dw, db)
+   * with float32 statistics and per-channel terms; otherwise half norms are
+   * composed.
+   */
+  readonly halfNorm?: boolean;
+  /**
+   * True when {@link Backend.layerNorm} and {@link Backend.layerNormBackward}
+   * take a null mean: the RMS norm, out = x * rstd (* w), rstd = 1 /
+   * sqrt(mean(x^2) + eps).
+   */
+  readonly rmsNorm?: boolean;
+  /**
    * Optional: a direct stride-1, dilation-1, single-group convolution
    * (zig/src/conv.zig, Direct), which needs no column matrix. All views
    * contiguous; x: [N, C, H, W]. Modes:
@@ -263,15 +292,17 @@ export interface Backend {
   /**
    * Layer norm of each row of x: [rows, d], saving the row statistics:
    * out = (x - mean) * rstd (* w) (+ b), rstd = 1 / sqrt(var + eps); w, b: [d]
-   * or null; mean, rstd: [rows]. All contiguous. Optional: without it the
-   * layer norm is composed from reductions.
+   * or null; mean, rstd: [rows] (float32 for half data, see
+   * {@link Backend.halfNorm}); mean null: the RMS norm where
+   * {@link Backend.rmsNorm}. All contiguous. Optional: without it the layer
+   * norm is composed from reductions.
    */
   layerNorm?(
     x: View,
     w: View | null,
     b: View | null,
     out: View,
-    mean: View,
+    mean: View | null,
     rstd: View,
     eps: number,
   ): void;
@@ -283,7 +314,7 @@ export interface Backend {
   layerNormBackward?(
     g: View,
     x: View,
-    mean: View,
+    mean: View | null,
     rstd: View,
     w: View | null,
     dx: View | null,
@@ -381,7 +412,9 @@ export interface Backend {
   /**
    * Per-channel mean and biased variance of x: [n, c, s] (contiguous, n * s >
    * 0); mean, variance: [c]. Optional, as are channelGradSums and
-   * channelAffine: without them batch norm is composed from reductions.
+   * channelAffine: without them batch norm is composed from reductions. For
+   * half data (where {@link Backend.halfNorm}) the per-channel views of all
+   * three kernels (mean, variance, sg, sgx, a, b, m, k) are float32.
    */
   channelStats?(x: View, mean: View, variance: View): void;
   /**

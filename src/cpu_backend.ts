@@ -455,6 +455,9 @@ export const cpuBackend: Backend = {
   halfMatmul: true,
   halfConvDirect: true,
   halfPool: true,
+  halfReduce: true,
+  halfNorm: true,
+  rmsNorm: true,
   device: "cpu",
 
   alloc(dtype: DType, numel: number): Storage {
@@ -628,6 +631,28 @@ export const cpuBackend: Backend = {
         x.offset,
         data(out, op),
         out.offset,
+        outer,
+        r,
+        inner,
+      ),
+      op,
+    );
+  },
+
+  softmaxBackward(log: boolean, g: View, y: View, axis: Axis3, dx: View): void {
+    const [outer, r, inner] = axisArgs(axis);
+    if (outer * r * inner === 0) return;
+    const op = log ? "logSoftmax backward" : "softmax backward";
+    check(
+      native().zeno_softmax_backward(
+        log ? 1 : 0,
+        DTYPE_CODE[g.dtype],
+        data(g, op),
+        g.offset,
+        data(y, op),
+        y.offset,
+        data(dx, op),
+        dx.offset,
         outer,
         r,
         inner,
@@ -1039,7 +1064,7 @@ export const cpuBackend: Backend = {
     w: View | null,
     b: View | null,
     out: View,
-    mean: View,
+    mean: View | null,
     rstd: View,
     eps: number,
   ): void {
@@ -1047,7 +1072,7 @@ export const cpuBackend: Backend = {
     normMeta[1] = w ? w.offset : 0;
     normMeta[2] = b ? b.offset : 0;
     normMeta[3] = out.offset;
-    normMeta[4] = mean.offset;
+    normMeta[4] = mean ? mean.offset : 0;
     normMeta[5] = rstd.offset;
     normMeta[6] = x.shape[0];
     normMeta[7] = x.shape[1];
@@ -1058,7 +1083,7 @@ export const cpuBackend: Backend = {
         w ? data(w, "layerNorm") : null,
         b ? data(b, "layerNorm") : null,
         data(out, "layerNorm"),
-        data(mean, "layerNorm"),
+        mean ? data(mean, "layerNorm") : null,
         data(rstd, "layerNorm"),
         normMeta,
         eps,
@@ -1070,7 +1095,7 @@ export const cpuBackend: Backend = {
   layerNormBackward(
     g: View,
     x: View,
-    mean: View,
+    mean: View | null,
     rstd: View,
     w: View | null,
     dx: View | null,
@@ -1079,7 +1104,7 @@ export const cpuBackend: Backend = {
   ): void {
     normMeta[0] = g.offset;
     normMeta[1] = x.offset;
-    normMeta[2] = mean.offset;
+    normMeta[2] = mean ? mean.offset : 0;
     normMeta[3] = rstd.offset;
     normMeta[4] = w ? w.offset : 0;
     normMeta[5] = dx ? dx.offset : 0;
@@ -1093,7 +1118,7 @@ export const cpuBackend: Backend = {
         DTYPE_CODE[x.dtype],
         data(g, op),
         data(x, op),
-        data(mean, op),
+        mean ? data(mean, op) : null,
         data(rstd, op),
         w ? data(w, op) : null,
         dx ? data(dx, op) : null,

@@ -418,6 +418,16 @@ const CASES: GCase[] = [
     inputs: () => [leaf([2, 2, 9], 93)],
   },
   {
+    name: "rmsNorm with weight (the fused kernel without a mean)",
+    fn: (x, w) => zn.nn.functional.rmsNorm(x, [5], w),
+    inputs: () => [leaf([3, 5], 97), leaf([5], 98)],
+  },
+  {
+    name: "groupNorm with weight and bias (the channel kernels)",
+    fn: (x, w, b) => zn.nn.functional.groupNorm(x, 2, w, b),
+    inputs: () => [leaf([2, 4, 3], 99), leaf([4], 100), leaf([4], 101)],
+  },
+  {
     name: "batchNorm training with weight and bias",
     fn: (x, w, b) => zn.nn.functional.batchNorm(x, null, null, w, b, { training: true }),
     inputs: () => [leaf([3, 2, 4], 94), leaf([2], 95), leaf([2], 96)],

@@ -5,7 +5,11 @@
 // against PyTorch.
 import { assert, assertEquals } from "./assert_helpers.ts";
 import * as zn from "../mod.ts";
-import { batchNormComposed, layerNormComposed } from "../src/nn/functional/norm_kernels.ts";
+import {
+  batchNormComposed,
+  groupNormComposed,
+  layerNormComposed,
+} from "../src/nn/functional/norm_kernels.ts";
 
 function maxDiff(a: zn.Tensor, b: zn.Tensor): number {
   const x = a.toTypedArray() as Float64Array, y = b.toTypedArray() as Float64Array;
@@ -67,14 +71,139 @@ for (const dtype of ["float32", "float64"] as const) {
   }
 }
 
-Deno.test("layerNorm records the fused op for float32 and float64", () => {
-  for (const dtype of ["float32", "float64"] as const) {
-    const x = zn.randn([2, 3], { dtype }).requiresGrad_();
+Deno.test("layerNorm, rmsNorm and groupNorm record their fused ops for every float dtype", () => {
+  for (const dtype of ["float32", "float64", "float16", "bfloat16"] as const) {
+    const x = zn.randn([2, 4, 3]).to(dtype).requiresGrad_();
     assertEquals(zn.nn.functional.layerNorm(x, [3]).gradFn?.name, "layerNorm");
+    assertEquals(zn.nn.functional.rmsNorm(x, [3]).gradFn?.name, "rmsNorm");
+    assertEquals(zn.nn.functional.groupNorm(x, 2).gradFn?.name, "groupNorm");
   }
-  const h = zn.randn([2, 3]).to("float16").requiresGrad_();
-  assert(zn.nn.functional.layerNorm(h, [3]).gradFn?.name !== "layerNorm");
+  // A bias-like broadcast weight shape falls back to the composed form.
+  const x = zn.randn([2, 3]).requiresGrad_();
+  assert(zn.nn.functional.layerNorm(x, [3], zn.ones([1, 3])).gradFn?.name !== "layerNorm");
 });
+
+/** The composed RMS norm in float64 (the reference form). */
+function rmsComposed(x: zn.Tensor, k: number, w: zn.Tensor | null, eps: number): zn.Tensor {
+  const dims = Array.from({ length: k }, (_, i) => x.ndim - k + i);
+  const out = x.mul(x.square().mean(dims, true).add(eps).rsqrt());
+  return w ? out.mul(w) : out;
+}
+
+for (const dtype of ["float32", "float64"] as const) {
+  Deno.test(`rmsNorm and groupNorm ${dtype}: the fused kernels match the composed forms`, () => {
+    zn.manualSeed(15);
+    const tol = dtype === "float32" ? 1e-4 : 1e-10;
+    for (const threads of [1, 2]) {
+      const before = zn.getNumThreads();
+      zn.setNumThreads(threads);
+      try {
+        for (
+          const [shape, ns, weighted] of [[[4, 768], [768], true], [[3, 7, 37], [37], false], [
+            [2, 5, 3, 4],
+            [3, 4],
+            true,
+          ]] as const
+        ) {
+          const x = zn.randn([...shape], { dtype }).mul(3).add(0.5);
+          const w = weighted ? zn.randn([...ns], { dtype }) : null;
+          const r = zn.randn([...shape], { dtype });
+          const eps = 1e-6;
+          const got = run(
+            (a, ww) => zn.nn.functional.rmsNorm(a, [...ns], ww, { eps }),
+            x,
+            w,
+            null,
+            r,
+          );
+          const want = run((a, ww) => rmsComposed(a, ns.length, ww, eps), x, w, null, r);
+          got.forEach((t, i) => {
+            const d = maxDiff(t.to("float64"), want[i].to("float64"));
+            assert(d < tol, `rmsNorm ${shape} result ${i}: largest difference ${d}`);
+          });
+        }
+        for (
+          const [shape, groups, affine] of [[[4, 6, 9, 7], 3, true], [[5, 8, 40], 8, false], [
+            [16, 8],
+            2,
+            true,
+          ], [[3, 6, 1], 1, true]] as const
+        ) {
+          const c = shape[1];
+          const x = zn.randn([...shape], { dtype }).mul(2).add(1);
+          const w = affine ? zn.randn([c], { dtype }) : null;
+          const b = affine ? zn.randn([c], { dtype }) : null;
+          const r = zn.randn([...shape], { dtype });
+          const got = run((a, ww, bb) => zn.nn.functional.groupNorm(a, groups, ww, bb), x, w, b, r);
+          const want = run((a, ww, bb) => groupNormComposed(a, groups, ww, bb, 1e-5), x, w, b, r);
+          got.forEach((t, i) => {
+            const d = maxDiff(t.to("float64"), want[i].to("float64"));
+            assert(d < tol, `groupNorm ${shape} result ${i}: largest difference ${d}`);
+          });
+        }
+      } finally {
+        zn.setNumThreads(before);
+      }
+    }
+  });
+}
+
+for (const dtype of ["bfloat16", "float16"] as const) {
+  Deno.test(`the fused norms on ${dtype} give the float32 kernels' results rounded once, gradients included`, () => {
+    zn.manualSeed(16);
+    const round = (t: zn.Tensor) => t.to(dtype).to("float32");
+    const forms: [string, number[], (x: zn.Tensor, w: zn.Tensor, b: zn.Tensor) => zn.Tensor][] = [
+      [
+        "layerNorm",
+        [6, 50],
+        (x, w, b) =>
+          zn.nn.functional.layerNorm(
+            x,
+            [50],
+            w.reshape([-1]).narrow(0, 0, 50),
+            b.reshape([-1]).narrow(0, 0, 50),
+          ),
+      ],
+      [
+        "rmsNorm",
+        [6, 50],
+        (x, w) => zn.nn.functional.rmsNorm(x, [50], w.reshape([-1]).narrow(0, 0, 50)),
+      ],
+      [
+        "batchNorm",
+        [5, 6, 11],
+        (x, w, b) =>
+          zn.nn.functional.batchNorm(x, null, null, w.narrow(0, 0, 6), b.narrow(0, 0, 6), {
+            training: true,
+          }),
+      ],
+      [
+        "groupNorm",
+        [5, 6, 11],
+        (x, w, b) => zn.nn.functional.groupNorm(x, 3, w.narrow(0, 0, 6), b.narrow(0, 0, 6)),
+      ],
+    ];
+    for (const [name, shape, f] of forms) {
+      const x0 = round(zn.randn(shape).mul(2).add(1));
+      const w0 = round(zn.randn([50])), b0 = round(zn.randn([50])), r0 = round(zn.randn(shape));
+      const outs: zn.Tensor[][] = [];
+      for (const dt of [dtype, "float32"] as const) {
+        const [x, w, b] = [x0, w0, b0].map((t) => t.to(dt).requiresGrad_());
+        const y = f(x, w, b);
+        y.mul(r0.to(dt)).sum().backward();
+        // rmsNorm has no bias: its gradient stays null.
+        const grads = [y, x.grad, w.grad, b.grad].filter((t) => t !== null) as zn.Tensor[];
+        outs.push(grads.map((t) => t.detach().to("float32")));
+      }
+      outs[0].forEach((t, i) => {
+        // The float32 results rounded to the half type: equal, bit for bit.
+        const want = round(outs[1][i]);
+        const d = maxDiff(t.to("float64"), want.to("float64"));
+        assertEquals(d, 0, `${name} result ${i}: largest difference ${d}`);
+      });
+    }
+  });
+}
 
 Deno.test("layerNorm: a non-contiguous input and an expanded gradient", () => {
   zn.manualSeed(12);
@@ -88,14 +217,10 @@ Deno.test("layerNorm: a non-contiguous input and an expanded gradient", () => {
   assert(maxDiff(w.grad!, w2.grad!) < 1e-10, `dw: ${maxDiff(w.grad!, w2.grad!)}`);
 });
 
-Deno.test("layerNorm: empty inputs and half precision take the composed form", () => {
-  const e = zn.nn.functional.layerNorm(zn.zeros([0, 4]), [4]);
-  assertEquals(e.shape, [0, 4]);
-  const h = zn.randn([3, 8]).to("float16");
-  const y = zn.nn.functional.layerNorm(h, [8]);
-  assertEquals(y.dtype, "float16");
-  const ref = layerNormComposed(h.to("float32"), 1, null, null, 1e-5);
-  assert(maxDiff(y.to("float64"), ref.to("float64")) < 1e-2);
+Deno.test("layerNorm, rmsNorm and groupNorm: empty inputs take the composed form", () => {
+  assertEquals(zn.nn.functional.layerNorm(zn.zeros([0, 4]), [4]).shape, [0, 4]);
+  assertEquals(zn.nn.functional.rmsNorm(zn.zeros([0, 4]), [4]).shape, [0, 4]);
+  assertEquals(zn.nn.functional.groupNorm(zn.zeros([0, 4, 3]), 2).shape, [0, 4, 3]);
 });
 
 for (const dtype of ["float32", "float64"] as const) {

@@ -372,11 +372,17 @@ export const RULES: Record<string, Rule> = {
   },
   softmax: (g, s, c) => {
     const d = c.dim as number;
-    return [ew.mul(s.out, ew.sub(g, rd.sum(ew.mul(g, s.out), d, true)))];
+    return [
+      rd.softmaxBackward(false, g, s.out, d) ??
+        ew.mul(s.out, ew.sub(g, rd.sum(ew.mul(g, s.out), d, true))),
+    ];
   },
   logSoftmax: (g, s, c) => {
     const d = c.dim as number;
-    return [ew.sub(g, ew.mul(ew.unary("exp", s.out), rd.sum(g, d, true)))];
+    return [
+      rd.softmaxBackward(true, g, s.out, d) ??
+        ew.sub(g, ew.mul(ew.unary("exp", s.out), rd.sum(g, d, true))),
+    ];
   },
   // linear algebra
   matmul: (g, s, c, n) => {
@@ -459,6 +465,8 @@ export const RULES: Record<string, Rule> = {
   // convolution, pooling, norms and the fused loss (src/nn/functional/*_kernels.ts)
   conv2d: cv.conv2dRule,
   layerNorm: nm.layerNormRule,
+  rmsNorm: nm.layerNormRule,
+  groupNorm: nm.groupNormRule,
   fusedAttention: at.fusedAttentionRule,
   lstmLayer: rf.lstmLayerRule,
   hookPack: hookPackRule,

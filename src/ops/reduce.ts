@@ -12,6 +12,7 @@ import { type Dim, emptyTensor, outputTensor, type Tensor } from "../tensor.ts";
 import { clone, toDType, unary } from "./elementwise.ts";
 import { permute } from "./view.ts";
 import { record } from "../autograd/node.ts";
+import { isGradEnabled } from "../autograd/grad_mode.ts";
 import { checkFlag, checkOptions } from "../options.ts";
 import { fullPrecision } from "../amp/autocast.ts";
 
@@ -93,8 +94,13 @@ function plan(x: Tensor, dims: number[], keepdim: boolean, split = false): Plan 
   return { x: p, axis: { outer, r, inner: 1 }, outShape };
 }
 
-function computeType(d: DType): DType {
-  return d === "float16" || d === "bfloat16" ? "float32" : d;
+/**
+ * The dtype x's kernel runs in: float16/bfloat16 as they are where the
+ * backend reduces them natively (widening inside the kernel), else float32.
+ */
+function computeType(x: Tensor): DType {
+  const d = x.dtype;
+  return (d === "float16" || d === "bfloat16") && !x.backend.halfReduce ? "float32" : d;
 }
 
 function run(
@@ -107,7 +113,10 @@ function run(
   checkFlag(opts.name, "keepdim", keepdim);
   const dims = normalizeDims(x, dim, opts.name);
   const src = x.dtype === opts.inDType ? x : toDType(x, opts.inDType);
-  const pl = plan(src, dims, keepdim, op === "sum" || op === "mean");
+  // Two passes only where the partial sums keep full precision: a half
+  // tensor's would round between them.
+  const half = src.dtype === "float16" || src.dtype === "bfloat16";
+  const pl = plan(src, dims, keepdim, (op === "sum" || op === "mean") && !half);
   const out = emptyTensor(pl.outShape, opts.outDType === "bool" ? "bool" : opts.inDType, x.device);
   if (pl.lead === undefined) src.backend.reduce(op, pl.x, pl.axis, out, null, opts.p);
   else {
@@ -141,8 +150,8 @@ function checkTensor(x: unknown, op: string): asserts x is Tensor {
   }
 }
 
-function intToInt64(d: DType): DType {
-  return isFloating(d) ? computeType(d) : "int64";
+function intToInt64(x: Tensor): DType {
+  return isFloating(x.dtype) ? computeType(x) : "int64";
 }
 
 /**
@@ -156,7 +165,7 @@ function intToInt64(d: DType): DType {
  */
 export function sum(x: Tensor, dim?: Dim, keepdim = false): Tensor {
   checkTensor(x, "sum");
-  const inD = intToInt64(x.dtype);
+  const inD = intToInt64(x);
   return run("sum", x, dim, keepdim, {
     inDType: inD,
     outDType: isFloating(x.dtype) ? x.dtype : inD,
@@ -183,7 +192,7 @@ export function mean(x: Tensor, dim?: Dim, keepdim = false): Tensor {
     );
   }
   return run("mean", x, dim, keepdim, {
-    inDType: computeType(x.dtype),
+    inDType: computeType(x),
     outDType: x.dtype,
     name: "mean",
   });
@@ -201,7 +210,7 @@ export function mean(x: Tensor, dim?: Dim, keepdim = false): Tensor {
 export function prod(x: Tensor, dim?: number | null, keepdim = false): Tensor {
   [x] = fullPrecision(x) as [Tensor];
   checkTensor(x, "prod");
-  const inD = intToInt64(x.dtype);
+  const inD = intToInt64(x);
   return run("prod", x, dim, keepdim, {
     inDType: inD,
     outDType: isFloating(x.dtype) ? x.dtype : inD,
@@ -230,7 +239,7 @@ function checkNonEmpty(x: Tensor, dims: number[], op: string): void {
 function extreme(op: "max" | "min", name: string, x: Tensor, dim: Dim, keepdim: boolean): Tensor {
   checkTensor(x, name);
   checkNonEmpty(x, normalizeDims(x, dim, name), name);
-  const inD = x.dtype === "bool" ? "uint8" : computeType(x.dtype);
+  const inD = x.dtype === "bool" ? "uint8" : computeType(x);
   return run(op, x, dim, keepdim, { inDType: inD, outDType: x.dtype, name, save: "both" });
 }
 
@@ -270,7 +279,7 @@ function withIndices(
   checkFlag(op, "keepdim", keepdim);
   const d = normDim(dim, x.ndim, op);
   if (x.ndim > 0) checkNonEmpty(x, [d], op);
-  const inD = x.dtype === "bool" ? "uint8" : computeType(x.dtype);
+  const inD = x.dtype === "bool" ? "uint8" : computeType(x);
   const src = x.dtype === inD ? x : toDType(x, inD);
   const pl = plan(src, x.ndim === 0 ? [] : [d], keepdim);
   const values = emptyTensor(pl.outShape, inD, x.device);
@@ -329,7 +338,7 @@ function argExtreme(
 ): Tensor {
   checkTensor(x, op);
   checkFlag(op, "keepdim", keepdim);
-  const inD = x.dtype === "bool" ? "uint8" : computeType(x.dtype);
+  const inD = x.dtype === "bool" ? "uint8" : computeType(x);
   const src = x.dtype === inD ? x : toDType(x, inD);
   if (dim === undefined || dim === null) {
     if (x.numel === 0) {
@@ -381,7 +390,7 @@ function floatOnly(x: Tensor, op: string): DType {
       `${op}: expected a floating point tensor, got ${x.dtype}${floatTensorHint(x.dtype)}`,
     );
   }
-  return computeType(x.dtype);
+  return computeType(x);
 }
 
 /**
@@ -448,7 +457,7 @@ export function std(
  */
 export function logsumexp(x: Tensor, dim: Dim, keepdim = false): Tensor {
   checkTensor(x, "logsumexp");
-  const c = isFloating(x.dtype) ? computeType(x.dtype) : "float32";
+  const c = isFloating(x.dtype) ? computeType(x) : "float32";
   return run("logsumexp", x, dim, keepdim, {
     inDType: c,
     outDType: isFloating(x.dtype) ? x.dtype : c,
@@ -490,7 +499,7 @@ export function norm(x: Tensor, p: number = 2, dim?: Dim, keepdim = false): Tens
  */
 export function all(x: Tensor, dim?: Dim, keepdim = false): Tensor {
   checkTensor(x, "all");
-  const inD = computeType(x.dtype);
+  const inD = computeType(x);
   const out = run("all", x, dim, keepdim, { inDType: inD, outDType: "bool", name: "all" });
   // As in PyTorch, uint8 input gives uint8 output.
   return x.dtype === "uint8" ? toDType(out, "uint8") : out;
@@ -507,7 +516,7 @@ export function all(x: Tensor, dim?: Dim, keepdim = false): Tensor {
  */
 export function any(x: Tensor, dim?: Dim, keepdim = false): Tensor {
   checkTensor(x, "any");
-  const inD = computeType(x.dtype);
+  const inD = computeType(x);
   const out = run("any", x, dim, keepdim, { inDType: inD, outDType: "bool", name: "any" });
   // As in PyTorch, uint8 input gives uint8 output.
   return x.dtype === "uint8" ? toDType(out, "uint8") : out;
@@ -528,7 +537,7 @@ function scan(op: ScanOp, x: Tensor, dim: number): Tensor {
       `logcumsumexp: expected a floating-point tensor, got ${x.dtype}${floatTensorHint(x.dtype)}`,
     );
   }
-  const inD = op === "logcumsumexp" ? computeType(x.dtype) : intToInt64(x.dtype);
+  const inD = op === "logcumsumexp" ? computeType(x) : intToInt64(x);
   let src = x.dtype === inD ? x : toDType(x, inD);
   if (!src.isContiguous()) src = clone(src);
   const out = outputTensor(x.shape, inD, x.device);
@@ -580,12 +589,29 @@ export function cumprod(x: Tensor, dim: number): Tensor {
   return scan("cumprod", x, dim);
 }
 
+/**
+ * @internal The gradient of softmax (or logSoftmax) along `dim` from its
+ * output y and the output's gradient g in one backend kernel, or null where
+ * none applies (no kernel, dtypes differ, or a graph of the backward is being
+ * recorded): then the rule composes it.
+ */
+export function softmaxBackward(log: boolean, g: Tensor, y: Tensor, dim: number): Tensor | null {
+  const be = y.backend;
+  if (!be.softmaxBackward || isGradEnabled() || g.dtype !== y.dtype) return null;
+  if (g.device !== y.device || computeType(y) !== y.dtype || !isFloating(y.dtype)) return null;
+  const gc = g.isContiguous() ? g : clone(g);
+  const yc = y.isContiguous() ? y : clone(y);
+  const dx = outputTensor(y.shape, y.dtype, y.device);
+  be.softmaxBackward(log, gc, yc, axisAt(y, dim), dx);
+  return dx;
+}
+
 function softmaxImpl(log: boolean, x: Tensor, dim: number): Tensor {
   const name = log ? "logSoftmax" : "softmax";
   checkTensor(x, name);
   if (dim === undefined) throw new TypeError(`${name}: dim is required`);
   const d = normDim(dim, x.ndim, name);
-  const c = isFloating(x.dtype) ? computeType(x.dtype) : "float32";
+  const c = isFloating(x.dtype) ? computeType(x) : "float32";
   let src = x.dtype === c ? x : toDType(x, c);
   if (!src.isContiguous()) src = clone(src);
   const out = outputTensor(x.shape, c, x.device);

@@ -41,6 +41,17 @@ pub fn isFloat(comptime T: type) bool {
     return T == f32 or T == f64;
 }
 
+/// True for f16 and bfloat16, the types kernels widen to f32 to compute.
+pub fn isHalf(comptime E: type) bool {
+    return E == f16 or E == BF16;
+}
+
+/// The type a kernel computes elements of storage type E in: f32 for the
+/// halves (loadVec/loadOne widen, storeVec/storeOne round), E otherwise.
+pub fn Compute(comptime E: type) type {
+    return if (isHalf(E)) f32 else E;
+}
+
 pub fn bf16ToF32(x: BF16) f32 {
     return @bitCast(@as(u32, x.bits) << 16);
 }

@@ -9,6 +9,10 @@
 //!   dx = rstd * (gw - mean(gw) - xhat * mean(gw * xhat))
 //!   dw = sum over rows of g * xhat, db = sum over rows of g
 //!
+//! Without a mean buffer the same kernels give the RMS norm (no centring):
+//!   rstd = 1 / sqrt(sum(x^2) / d + eps), y = x * rstd * w,
+//!   dx = rstd * (gw - xhat * mean(gw * xhat)), dw = sum over rows of g * xhat
+//!
 //! Batch norm works per channel of x: [n, c, s] (s: the spatial size) with
 //! three kernels that the TypeScript side composes: the channel statistics
 //! (mean and biased variance), the channel gradient sums (sum of g and of
@@ -17,6 +21,12 @@
 //!
 //! Each kernel keeps a plain reference loop beside it (`...Reference`) that
 //! the tests compare it with.
+//!
+//! The kernels are generic over the storage type E of the data (x, g, y, dx
+//! and layer norm's w, b, dw, db) and compute in T = dt.Compute(E): float16
+//! and bfloat16 widen as they are loaded and round once as they are stored.
+//! The statistics and per-channel terms (mean, rstd, variance, the channel
+//! sums, a, b, k, m) are T: float32 for the halves, as PyTorch keeps them.
 const std = @import("std");
 const dt = @import("dtype.zig");
 const pool = @import("pool.zig");
@@ -35,24 +45,26 @@ fn optPtr(comptime T: type, base: ?[*]u8, off: i64) ?[*]T {
     return if (base) |b| ptr(T, b, off) else null;
 }
 
-/// sum(x[0..n]) with four vector accumulators; the sum is taken in T's
-/// precision (a row of a layer norm is short and in L1).
-fn rowSum(comptime T: type, x: [*]const T, n: usize) T {
+/// sum(x[0..n]) with four vector accumulators; the sum is taken in the
+/// compute type's precision (a row of a layer norm is short and in L1).
+fn rowSum(comptime E: type, x: [*]const E, n: usize) dt.Compute(E) {
+    const T = dt.Compute(E);
     const L = vm.lanes(T);
     const V = @Vector(L, T);
     var a: [4]V = @splat(@splat(0));
     var i: usize = 0;
     while (i + 4 * L <= n) : (i += 4 * L) {
-        inline for (0..4) |u| a[u] += @as(V, x[i + u * L ..][0..L].*);
+        inline for (0..4) |u| a[u] += dt.loadVec(T, E, L, x + i + u * L);
     }
-    while (i + L <= n) : (i += L) a[0] += @as(V, x[i..][0..L].*);
+    while (i + L <= n) : (i += L) a[0] += dt.loadVec(T, E, L, x + i);
     var s = @reduce(.Add, (a[0] + a[1]) + (a[2] + a[3]));
-    while (i < n) : (i += 1) s += x[i];
+    while (i < n) : (i += 1) s += dt.loadOne(T, E, x[i]);
     return s;
 }
 
 /// sum((x - c)^2) over x[0..n].
-fn rowCenteredSquares(comptime T: type, x: [*]const T, n: usize, c: T) T {
+fn rowCenteredSquares(comptime E: type, x: [*]const E, n: usize, c: dt.Compute(E)) dt.Compute(E) {
+    const T = dt.Compute(E);
     const L = vm.lanes(T);
     const V = @Vector(L, T);
     const cv: V = @splat(c);
@@ -60,30 +72,44 @@ fn rowCenteredSquares(comptime T: type, x: [*]const T, n: usize, c: T) T {
     var i: usize = 0;
     while (i + 4 * L <= n) : (i += 4 * L) {
         inline for (0..4) |u| {
-            const e = @as(V, x[i + u * L ..][0..L].*) - cv;
+            const e = dt.loadVec(T, E, L, x + i + u * L) - cv;
             a[u] += e * e;
         }
     }
     while (i + L <= n) : (i += L) {
-        const e = @as(V, x[i..][0..L].*) - cv;
+        const e = dt.loadVec(T, E, L, x + i) - cv;
         a[0] += e * e;
     }
     var s = @reduce(.Add, (a[0] + a[1]) + (a[2] + a[3]));
-    while (i < n) : (i += 1) s += (x[i] - c) * (x[i] - c);
+    while (i < n) : (i += 1) {
+        const e = dt.loadOne(T, E, x[i]) - c;
+        s += e * e;
+    }
     return s;
 }
 
-fn LayerNorm(comptime T: type) type {
+/// Layer norm over rows of E, computed in T = dt.Compute(E).
+fn LayerNorm(comptime E: type) type {
     return struct {
+        const T = dt.Compute(E);
         const L = vm.lanes(T);
         const V = @Vector(L, T);
 
+        /// L elements at p, widened to T.
+        inline fn ld(p: [*]const E) V {
+            return dt.loadVec(T, E, L, p);
+        }
+        inline fn one(v: E) T {
+            return dt.loadOne(T, E, v);
+        }
+
         const Fwd = struct {
-            x: [*]const T,
-            w: ?[*]const T,
-            b: ?[*]const T,
-            y: [*]T,
-            mean: [*]T,
+            x: [*]const E,
+            w: ?[*]const E,
+            b: ?[*]const E,
+            y: [*]E,
+            /// null: the RMS norm.
+            mean: ?[*]T,
             rstd: [*]T,
             rows: usize,
             d: usize,
@@ -95,25 +121,25 @@ fn LayerNorm(comptime T: type) type {
             const d = f.d;
             const x = f.x + r * d;
             const y = f.y + r * d;
-            const mu = rowSum(T, x, d) / @as(T, @floatFromInt(d));
-            const v = rowCenteredSquares(T, x, d, mu) / @as(T, @floatFromInt(d));
+            const mu = if (f.mean == null) 0 else rowSum(E, x, d) / @as(T, @floatFromInt(d));
+            const v = rowCenteredSquares(E, x, d, mu) / @as(T, @floatFromInt(d));
             const rs = 1 / @sqrt(v + f.eps);
-            f.mean[r] = mu;
+            if (f.mean) |m| m[r] = mu;
             f.rstd[r] = rs;
             const muv: V = @splat(mu);
             const rsv: V = @splat(rs);
             var i: usize = 0;
             while (i + L <= d) : (i += L) {
-                var e = (@as(V, x[i..][0..L].*) - muv) * rsv;
-                if (f.w) |w| e *= @as(V, w[i..][0..L].*);
-                if (f.b) |b| e += @as(V, b[i..][0..L].*);
-                y[i..][0..L].* = e;
+                var e = (ld(x + i) - muv) * rsv;
+                if (f.w) |w| e *= ld(w + i);
+                if (f.b) |b| e += ld(b + i);
+                dt.storeVec(T, E, L, y + i, e);
             }
             while (i < d) : (i += 1) {
-                var e = (x[i] - mu) * rs;
-                if (f.w) |w| e *= w[i];
-                if (f.b) |b| e += b[i];
-                y[i] = e;
+                var e = (one(x[i]) - mu) * rs;
+                if (f.w) |w| e *= one(w[i]);
+                if (f.b) |b| e += one(b[i]);
+                dt.storeOne(T, E, &y[i], e);
             }
         }
 
@@ -129,12 +155,13 @@ fn LayerNorm(comptime T: type) type {
         }
 
         const Bwd = struct {
-            g: [*]const T,
-            x: [*]const T,
-            mean: [*]const T,
+            g: [*]const E,
+            x: [*]const E,
+            /// null: the RMS norm.
+            mean: ?[*]const T,
             rstd: [*]const T,
-            w: ?[*]const T,
-            dx: ?[*]T,
+            w: ?[*]const E,
+            dx: ?[*]E,
             /// Per chunk: dw partial sums [d], then db partial sums [d].
             partial: ?[*]T,
             rows: usize,
@@ -151,7 +178,7 @@ fn LayerNorm(comptime T: type) type {
             for (range[0]..range[1]) |r| {
                 const x = bw.x + r * d;
                 const g = bw.g + r * d;
-                const mu = bw.mean[r];
+                const mu: T = if (bw.mean) |m| m[r] else 0;
                 const rs = bw.rstd[r];
                 const muv: V = @splat(mu);
                 const rsv: V = @splat(rs);
@@ -160,9 +187,9 @@ fn LayerNorm(comptime T: type) type {
                 var s2: V = @splat(0);
                 var i: usize = 0;
                 while (i + L <= d) : (i += L) {
-                    const xh = (@as(V, x[i..][0..L].*) - muv) * rsv;
-                    const gv: V = g[i..][0..L].*;
-                    const gw = if (bw.w) |w| gv * @as(V, w[i..][0..L].*) else gv;
+                    const xh = (ld(x + i) - muv) * rsv;
+                    const gv = ld(g + i);
+                    const gw = if (bw.w) |w| gv * ld(w + i) else gv;
                     s1 += gw;
                     s2 += gw * xh;
                     if (part) |p| {
@@ -173,34 +200,38 @@ fn LayerNorm(comptime T: type) type {
                 var t1 = @reduce(.Add, s1);
                 var t2 = @reduce(.Add, s2);
                 while (i < d) : (i += 1) {
-                    const xh = (x[i] - mu) * rs;
-                    const gw = if (bw.w) |w| g[i] * w[i] else g[i];
+                    const xh = (one(x[i]) - mu) * rs;
+                    const gi = one(g[i]);
+                    const gw = if (bw.w) |w| gi * one(w[i]) else gi;
                     t1 += gw;
                     t2 += gw * xh;
                     if (part) |p| {
-                        p[i] += g[i] * xh;
-                        p[d + i] += g[i];
+                        p[i] += gi * xh;
+                        p[d + i] += gi;
                     }
                 }
                 const dx = bw.dx orelse continue;
+                // The RMS norm has no mean to differentiate through.
+                if (bw.mean == null) t1 = 0;
                 const c1: V = @splat(t1 * inv_d);
                 const c2: V = @splat(t2 * inv_d);
                 i = 0;
                 while (i + L <= d) : (i += L) {
-                    const xh = (@as(V, x[i..][0..L].*) - muv) * rsv;
-                    const gv: V = g[i..][0..L].*;
-                    const gw = if (bw.w) |w| gv * @as(V, w[i..][0..L].*) else gv;
-                    dx[r * d + i ..][0..L].* = rsv * (gw - c1 - xh * c2);
+                    const xh = (ld(x + i) - muv) * rsv;
+                    const gv = ld(g + i);
+                    const gw = if (bw.w) |w| gv * ld(w + i) else gv;
+                    dt.storeVec(T, E, L, dx + r * d + i, rsv * (gw - c1 - xh * c2));
                 }
                 while (i < d) : (i += 1) {
-                    const xh = (x[i] - mu) * rs;
-                    const gw = if (bw.w) |w| g[i] * w[i] else g[i];
-                    dx[r * d + i] = rs * (gw - t1 * inv_d - xh * t2 * inv_d);
+                    const xh = (one(x[i]) - mu) * rs;
+                    const gi = one(g[i]);
+                    const gw = if (bw.w) |w| gi * one(w[i]) else gi;
+                    dt.storeOne(T, E, &dx[r * d + i], rs * (gw - t1 * inv_d - xh * t2 * inv_d));
                 }
             }
         }
 
-        fn backward(bw: *Bwd, dw: ?[*]T, db: ?[*]T) Error!void {
+        fn backward(bw: *Bwd, dw: ?[*]E, db: ?[*]E) Error!void {
             const d = bw.d;
             bw.chunks = @min(pool.chunkCount(bw.rows * d, 1 << 14), @as(u32, @intCast(bw.rows)));
             const want_affine = dw != null or db != null;
@@ -220,78 +251,91 @@ fn LayerNorm(comptime T: type) type {
                     sw += buf[c * 2 * d + j];
                     sb += buf[c * 2 * d + d + j];
                 }
-                if (dw) |p| p[j] = sw;
-                if (db) |p| p[j] = sb;
+                if (dw) |p| dt.storeOne(T, E, &p[j], sw);
+                if (db) |p| dt.storeOne(T, E, &p[j], sb);
             }
         }
     };
 }
 
 /// Layer norm forward: y = (x - mean) * rstd (* w) (+ b) per row, saving mean and rstd.
-/// x, y: [rows, d]; w, b: [d] or null; mean, rstd: [rows].
-pub fn layerNorm(dtype: DType, x: [*]u8, xoff: i64, w: ?[*]u8, woff: i64, b: ?[*]u8, boff: i64, y: [*]u8, yoff: i64, mean: [*]u8, moff: i64, rstd: [*]u8, roff: i64, rows: usize, d: usize, eps: f64) Error!void {
+/// x, y: [rows, d]; w, b: [d] or null; mean, rstd: [rows] (the compute
+/// type). mean null: the RMS norm, y = x * rstd (* w) (+ b).
+pub fn layerNorm(dtype: DType, x: [*]u8, xoff: i64, w: ?[*]u8, woff: i64, b: ?[*]u8, boff: i64, y: [*]u8, yoff: i64, mean: ?[*]u8, moff: i64, rstd: [*]u8, roff: i64, rows: usize, d: usize, eps: f64) Error!void {
     if (rows == 0) return;
     if (d == 0) return error.InvalidArgument;
     switch (dtype) {
-        inline .float32, .float64 => |D| {
-            const T = dt.Storage(D);
-            var f = LayerNorm(T).Fwd{
-                .x = ptr(T, x, xoff),
-                .w = optPtr(T, w, woff),
-                .b = optPtr(T, b, boff),
-                .y = ptr(T, y, yoff),
-                .mean = ptr(T, mean, moff),
+        inline .float32, .float64, .float16, .bfloat16 => |D| {
+            const E = dt.Storage(D);
+            const T = dt.Compute(E);
+            var f = LayerNorm(E).Fwd{
+                .x = ptr(E, x, xoff),
+                .w = optPtr(E, w, woff),
+                .b = optPtr(E, b, boff),
+                .y = ptr(E, y, yoff),
+                .mean = optPtr(T, mean, moff),
                 .rstd = ptr(T, rstd, roff),
                 .rows = rows,
                 .d = d,
                 .eps = @floatCast(eps),
                 .chunks = 0,
             };
-            LayerNorm(T).forward(&f);
+            LayerNorm(E).forward(&f);
         },
         else => return error.InvalidArgument,
     }
 }
 
 /// Layer norm backward from the saved mean and rstd: dx: [rows, d] (or null),
-/// dw, db: [d] (each may be null); g, x: [rows, d]; w: [d] or null.
-pub fn layerNormBackward(dtype: DType, g: [*]u8, goff: i64, x: [*]u8, xoff: i64, mean: [*]u8, moff: i64, rstd: [*]u8, roff: i64, w: ?[*]u8, woff: i64, dx: ?[*]u8, dxoff: i64, dw: ?[*]u8, dwoff: i64, db: ?[*]u8, dboff: i64, rows: usize, d: usize) Error!void {
+/// dw, db: [d] (each may be null); g, x: [rows, d]; w: [d] or null. mean
+/// null: the RMS norm's backward.
+pub fn layerNormBackward(dtype: DType, g: [*]u8, goff: i64, x: [*]u8, xoff: i64, mean: ?[*]u8, moff: i64, rstd: [*]u8, roff: i64, w: ?[*]u8, woff: i64, dx: ?[*]u8, dxoff: i64, dw: ?[*]u8, dwoff: i64, db: ?[*]u8, dboff: i64, rows: usize, d: usize) Error!void {
     if (d == 0) return error.InvalidArgument;
     switch (dtype) {
-        inline .float32, .float64 => |D| {
-            const T = dt.Storage(D);
+        inline .float32, .float64, .float16, .bfloat16 => |D| {
+            const E = dt.Storage(D);
+            const T = dt.Compute(E);
             if (rows == 0) {
                 // No rows: the affine gradients are sums over nothing.
-                if (optPtr(T, dw, dwoff)) |p| @memset(p[0..d], 0);
-                if (optPtr(T, db, dboff)) |p| @memset(p[0..d], 0);
+                if (optPtr(E, dw, dwoff)) |p| @memset(p[0..d], std.mem.zeroes(E));
+                if (optPtr(E, db, dboff)) |p| @memset(p[0..d], std.mem.zeroes(E));
                 return;
             }
-            var bw = LayerNorm(T).Bwd{
-                .g = ptr(T, g, goff),
-                .x = ptr(T, x, xoff),
-                .mean = ptr(T, mean, moff),
+            var bw = LayerNorm(E).Bwd{
+                .g = ptr(E, g, goff),
+                .x = ptr(E, x, xoff),
+                .mean = optPtr(T, mean, moff),
                 .rstd = ptr(T, rstd, roff),
-                .w = optPtr(T, w, woff),
-                .dx = optPtr(T, dx, dxoff),
+                .w = optPtr(E, w, woff),
+                .dx = optPtr(E, dx, dxoff),
                 .partial = null,
                 .rows = rows,
                 .d = d,
                 .chunks = 0,
             };
-            try LayerNorm(T).backward(&bw, optPtr(T, dw, dwoff), optPtr(T, db, dboff));
+            try LayerNorm(E).backward(&bw, optPtr(E, dw, dwoff), optPtr(E, db, dboff));
         },
         else => return error.InvalidArgument,
     }
 }
 
-fn Channels(comptime T: type) type {
+/// The channel kernels over data of E, computed in T = dt.Compute(E).
+fn Channels(comptime E: type) type {
     return struct {
+        const T = dt.Compute(E);
         const L = vm.lanes(T);
         const V = @Vector(L, T);
 
+        inline fn ld(p: [*]const E) V {
+            return dt.loadVec(T, E, L, p);
+        }
+        inline fn one(v: E) T {
+            return dt.loadOne(T, E, v);
+        }
+
         /// sum(u) and, with v, sum(u * (v - m)) over one block of s elements,
         /// in f64 (blocks are long: a 56x56 image is 3,136 elements).
-        fn blockSums(u: [*]const T, v: ?[*]const T, m: T, s: usize) [2]f64 {
+        fn blockSums(u: [*]const E, v: ?[*]const E, m: T, s: usize) [2]f64 {
             var a0: V = @splat(0);
             var a1: V = @splat(0);
             var b0: V = @splat(0);
@@ -299,27 +343,27 @@ fn Channels(comptime T: type) type {
             const mv: V = @splat(m);
             var i: usize = 0;
             while (i + 2 * L <= s) : (i += 2 * L) {
-                const p: V = u[i..][0..L].*;
-                const q: V = u[i + L ..][0..L].*;
+                const p = ld(u + i);
+                const q = ld(u + i + L);
                 a0 += p;
                 a1 += q;
                 if (v) |vv| {
-                    b0 += p * (@as(V, vv[i..][0..L].*) - mv);
-                    b1 += q * (@as(V, vv[i + L ..][0..L].*) - mv);
+                    b0 += p * (ld(vv + i) - mv);
+                    b1 += q * (ld(vv + i + L) - mv);
                 }
             }
             var s0: f64 = @reduce(.Add, a0 + a1);
             var s1: f64 = @reduce(.Add, b0 + b1);
             while (i < s) : (i += 1) {
-                s0 += u[i];
-                if (v) |vv| s1 += u[i] * (vv[i] - m);
+                s0 += one(u[i]);
+                if (v) |vv| s1 += one(u[i]) * (one(vv[i]) - m);
             }
             return .{ s0, s1 };
         }
 
         const Sums = struct {
-            u: [*]const T,
-            v: ?[*]const T,
+            u: [*]const E,
+            v: ?[*]const E,
             m: ?[*]const T,
             out0: [*]T,
             out1: ?[*]T,
@@ -367,13 +411,13 @@ fn Channels(comptime T: type) type {
         }
 
         const Affine = struct {
-            u: [*]const T,
-            v: ?[*]const T,
+            u: [*]const E,
+            v: ?[*]const E,
             m: ?[*]const T,
             a: [*]const T,
             b: ?[*]const T,
             k: ?[*]const T,
-            out: [*]T,
+            out: [*]E,
             n: usize,
             c: usize,
             s: usize,
@@ -393,14 +437,14 @@ fn Channels(comptime T: type) type {
                 const m: V = @splat(if (t.m) |mm| mm[j] else 0);
                 var i: usize = 0;
                 while (i + L <= t.s) : (i += L) {
-                    var r = a * @as(V, u[i..][0..L].*) + k;
-                    if (t.v) |vv| r += b * (@as(V, vv[off + i ..][0..L].*) - m);
-                    o[i..][0..L].* = r;
+                    var r = a * ld(u + i) + k;
+                    if (t.v) |vv| r += b * (ld(vv + off + i) - m);
+                    dt.storeVec(T, E, L, o + i, r);
                 }
                 while (i < t.s) : (i += 1) {
-                    var r = a[0] * u[i] + k[0];
-                    if (t.v) |vv| r += b[0] * (vv[off + i] - m[0]);
-                    o[i] = r;
+                    var r = a[0] * one(u[i]) + k[0];
+                    if (t.v) |vv| r += b[0] * (one(vv[off + i]) - m[0]);
+                    dt.storeOne(T, E, &o[i], r);
                 }
             }
         }
@@ -417,10 +461,11 @@ pub fn channelStats(dtype: DType, x: [*]u8, xoff: i64, mean: [*]u8, moff: i64, v
     if (n * s == 0) return error.InvalidArgument;
     if (c == 0) return;
     switch (dtype) {
-        inline .float32, .float64 => |D| {
-            const T = dt.Storage(D);
-            var t = Channels(T).Sums{ .u = ptr(T, x, xoff), .v = null, .m = null, .out0 = ptr(T, mean, moff), .out1 = ptr(T, variance, voff), .n = n, .c = c, .s = s, .stats = true, .chunks = 0 };
-            Channels(T).sums(&t);
+        inline .float32, .float64, .float16, .bfloat16 => |D| {
+            const E = dt.Storage(D);
+            const T = dt.Compute(E);
+            var t = Channels(E).Sums{ .u = ptr(E, x, xoff), .v = null, .m = null, .out0 = ptr(T, mean, moff), .out1 = ptr(T, variance, voff), .n = n, .c = c, .s = s, .stats = true, .chunks = 0 };
+            Channels(E).sums(&t);
         },
         else => return error.InvalidArgument,
     }
@@ -432,10 +477,11 @@ pub fn channelGradSums(dtype: DType, g: [*]u8, goff: i64, x: ?[*]u8, xoff: i64, 
     if (c == 0) return;
     if ((x == null) != (sgx == null)) return error.InvalidArgument;
     switch (dtype) {
-        inline .float32, .float64 => |D| {
-            const T = dt.Storage(D);
-            var t = Channels(T).Sums{ .u = ptr(T, g, goff), .v = optPtr(T, x, xoff), .m = optPtr(T, m, moff), .out0 = ptr(T, sg, sgoff), .out1 = optPtr(T, sgx, sgxoff), .n = n, .c = c, .s = s, .stats = false, .chunks = 0 };
-            Channels(T).sums(&t);
+        inline .float32, .float64, .float16, .bfloat16 => |D| {
+            const E = dt.Storage(D);
+            const T = dt.Compute(E);
+            var t = Channels(E).Sums{ .u = ptr(E, g, goff), .v = optPtr(E, x, xoff), .m = optPtr(T, m, moff), .out0 = ptr(T, sg, sgoff), .out1 = optPtr(T, sgx, sgxoff), .n = n, .c = c, .s = s, .stats = false, .chunks = 0 };
+            Channels(E).sums(&t);
         },
         else => return error.InvalidArgument,
     }
@@ -447,22 +493,24 @@ pub fn channelAffine(dtype: DType, u: [*]u8, uoff: i64, v: ?[*]u8, voff: i64, m:
     if ((v == null) != (b == null)) return error.InvalidArgument;
     if (n * c * s == 0) return;
     switch (dtype) {
-        inline .float32, .float64 => |D| {
-            const T = dt.Storage(D);
-            var t = Channels(T).Affine{ .u = ptr(T, u, uoff), .v = optPtr(T, v, voff), .m = optPtr(T, m, moff), .a = ptr(T, a, aoff), .b = optPtr(T, b, boff), .k = optPtr(T, k, koff), .out = ptr(T, out, ooff), .n = n, .c = c, .s = s, .chunks = 0 };
-            Channels(T).affine(&t);
+        inline .float32, .float64, .float16, .bfloat16 => |D| {
+            const E = dt.Storage(D);
+            const T = dt.Compute(E);
+            var t = Channels(E).Affine{ .u = ptr(E, u, uoff), .v = optPtr(E, v, voff), .m = optPtr(T, m, moff), .a = ptr(T, a, aoff), .b = optPtr(T, b, boff), .k = optPtr(T, k, koff), .out = ptr(E, out, ooff), .n = n, .c = c, .s = s, .chunks = 0 };
+            Channels(E).affine(&t);
         },
         else => return error.InvalidArgument,
     }
 }
 
 /// The plain loops the optimised kernels are tested against (f64 throughout).
-pub fn layerNormReference(comptime T: type, x: []const T, w: ?[]const T, b: ?[]const T, y: []T, mean: []T, rstd: []T, d: usize, eps: f64) void {
+/// `rms`: the RMS norm (mean written as 0).
+pub fn layerNormReference(comptime T: type, x: []const T, w: ?[]const T, b: ?[]const T, y: []T, mean: []T, rstd: []T, d: usize, eps: f64, rms: bool) void {
     const rows = x.len / d;
     for (0..rows) |r| {
         var s: f64 = 0;
         for (0..d) |i| s += x[r * d + i];
-        const mu = s / @as(f64, @floatFromInt(d));
+        const mu = if (rms) 0 else s / @as(f64, @floatFromInt(d));
         var v: f64 = 0;
         for (0..d) |i| v += (x[r * d + i] - mu) * (x[r * d + i] - mu);
         const rs = 1 / @sqrt(v / @as(f64, @floatFromInt(d)) + eps);
@@ -477,7 +525,8 @@ pub fn layerNormReference(comptime T: type, x: []const T, w: ?[]const T, b: ?[]c
     }
 }
 
-pub fn layerNormBackwardReference(comptime T: type, g: []const T, x: []const T, mean: []const T, rstd: []const T, w: ?[]const T, dx: []T, dw: []T, db: []T, d: usize) void {
+/// `rms`: the RMS norm's backward (mean unused).
+pub fn layerNormBackwardReference(comptime T: type, g: []const T, x: []const T, mean: []const T, rstd: []const T, w: ?[]const T, dx: []T, dw: []T, db: []T, d: usize, rms: bool) void {
     const rows = x.len / d;
     const dwa = std.heap.page_allocator.alloc(f64, 2 * d) catch unreachable;
     defer std.heap.page_allocator.free(dwa);
@@ -485,8 +534,9 @@ pub fn layerNormBackwardReference(comptime T: type, g: []const T, x: []const T, 
     for (0..rows) |r| {
         var t1: f64 = 0;
         var t2: f64 = 0;
+        const mu: f64 = if (rms) 0 else mean[r];
         for (0..d) |i| {
-            const xh = (@as(f64, x[r * d + i]) - mean[r]) * rstd[r];
+            const xh = (@as(f64, x[r * d + i]) - mu) * rstd[r];
             const gw = @as(f64, g[r * d + i]) * (if (w) |ww| @as(f64, ww[i]) else 1);
             t1 += gw;
             t2 += gw * xh;
@@ -494,8 +544,9 @@ pub fn layerNormBackwardReference(comptime T: type, g: []const T, x: []const T, 
             dwa[d + i] += g[r * d + i];
         }
         const fd: f64 = @floatFromInt(d);
+        if (rms) t1 = 0;
         for (0..d) |i| {
-            const xh = (@as(f64, x[r * d + i]) - mean[r]) * rstd[r];
+            const xh = (@as(f64, x[r * d + i]) - mu) * rstd[r];
             const gw = @as(f64, g[r * d + i]) * (if (w) |ww| @as(f64, ww[i]) else 1);
             dx[r * d + i] = @floatCast(rstd[r] * (gw - t1 / fd - xh * t2 / fd));
         }
@@ -557,21 +608,22 @@ test "layer norm forward and backward match the reference loops" {
             const db = bufs[at + d .. at + 2 * d];
             const dw_ref = bufs[at + 2 * d .. at + 3 * d];
             const db_ref = bufs[at + 3 * d .. at + 4 * d];
-            for ([_]bool{ false, true }) |affine| {
+            for ([_]bool{ false, true }) |affine| for ([_]bool{ false, true }) |rms| {
                 const wp: ?[*]u8 = if (affine) @ptrCast(w.ptr) else null;
                 const bp: ?[*]u8 = if (affine) @ptrCast(b.ptr) else null;
-                try layerNorm(D, @ptrCast(x.ptr), 0, wp, 0, bp, 0, @ptrCast(y.ptr), 0, @ptrCast(mean.ptr), 0, @ptrCast(rstd.ptr), 0, rows, d, 1e-5);
-                layerNormReference(T, x, if (affine) w else null, if (affine) b else null, y_ref, mean_ref, rstd_ref, d, 1e-5);
+                const mp: ?[*]u8 = if (rms) null else @ptrCast(mean.ptr);
+                try layerNorm(D, @ptrCast(x.ptr), 0, wp, 0, bp, 0, @ptrCast(y.ptr), 0, mp, 0, @ptrCast(rstd.ptr), 0, rows, d, 1e-5);
+                layerNormReference(T, x, if (affine) w else null, if (affine) b else null, y_ref, mean_ref, rstd_ref, d, 1e-5, rms);
                 try std.testing.expect(maxRelDiff(T, y, y_ref) < tol);
-                try std.testing.expect(maxRelDiff(T, mean, mean_ref) < tol);
+                if (!rms) try std.testing.expect(maxRelDiff(T, mean, mean_ref) < tol);
                 try std.testing.expect(maxRelDiff(T, rstd, rstd_ref) < tol);
-                try layerNormBackward(D, @ptrCast(g.ptr), 0, @ptrCast(x.ptr), 0, @ptrCast(mean.ptr), 0, @ptrCast(rstd.ptr), 0, wp, 0, @ptrCast(dx.ptr), 0, @ptrCast(dw.ptr), 0, @ptrCast(db.ptr), 0, rows, d);
-                layerNormBackwardReference(T, g, x, mean, rstd, if (affine) w else null, dx_ref, dw_ref, db_ref, d);
+                try layerNormBackward(D, @ptrCast(g.ptr), 0, @ptrCast(x.ptr), 0, mp, 0, @ptrCast(rstd.ptr), 0, wp, 0, @ptrCast(dx.ptr), 0, @ptrCast(dw.ptr), 0, @ptrCast(db.ptr), 0, rows, d);
+                layerNormBackwardReference(T, g, x, mean, rstd, if (affine) w else null, dx_ref, dw_ref, db_ref, d, rms);
                 const btol: f64 = if (T == f32) 1e-4 else 1e-10;
                 try std.testing.expect(maxRelDiff(T, dx, dx_ref) < btol);
                 try std.testing.expect(maxRelDiff(T, dw, dw_ref) < btol);
                 try std.testing.expect(maxRelDiff(T, db, db_ref) < btol);
-            }
+            };
         }
     }
 }
@@ -633,5 +685,100 @@ test "channel statistics, sums and affine maps match plain loops" {
                 try std.testing.expect(@abs(sgx[j] - rgx) <= tol * (1 + @abs(rgx)));
             }
         }
+    }
+}
+
+/// Random values of E and the same values widened to f32.
+fn halfPair(comptime E: type, alloc: std.mem.Allocator, rnd: std.Random, n: usize, scale: f64, shift: f64) !struct { []E, []f32 } {
+    const h = try alloc.alloc(E, n);
+    const f = try alloc.alloc(f32, n);
+    for (h, f) |*p, *q| {
+        dt.storeOne(f32, E, p, @floatCast(rnd.floatNorm(f64) * scale + shift));
+        q.* = dt.loadOne(f32, E, p.*);
+    }
+    return .{ h, f };
+}
+
+/// Checks that each half result is the float32 kernel's result rounded to E.
+fn expectRounded(comptime E: type, got: []const E, f: []const f32) !void {
+    for (got, f, 0..) |h, v, i| {
+        var want: E = undefined;
+        dt.storeOne(f32, E, &want, v);
+        if (dt.loadOne(f32, E, h) != dt.loadOne(f32, E, want)) {
+            std.debug.print("at {d}: half {d}, float32 {d}\n", .{ i, dt.loadOne(f32, E, h), v });
+            return error.TestUnexpectedResult;
+        }
+    }
+}
+
+test "half layer norm, RMS norm and channel kernels give the float32 kernels' results rounded once" {
+    const alloc = std.testing.allocator;
+    var prng = std.Random.DefaultPrng.init(11);
+    const rnd = prng.random();
+    pool.setNumThreads(3);
+    inline for (.{ DType.bfloat16, DType.float16 }) |D| {
+        const E = dt.Storage(D);
+        for ([_][2]usize{ .{ 3, 5 }, .{ 33, 37 }, .{ 8, 768 } }) |sh| {
+            const rows = sh[0];
+            const d = sh[1];
+            const x = try halfPair(E, alloc, rnd, rows * d, 3, 1);
+            defer alloc.free(x[0]);
+            defer alloc.free(x[1]);
+            const g = try halfPair(E, alloc, rnd, rows * d, 1, 0);
+            defer alloc.free(g[0]);
+            defer alloc.free(g[1]);
+            const w = try halfPair(E, alloc, rnd, d, 1, 0);
+            defer alloc.free(w[0]);
+            defer alloc.free(w[1]);
+            const b = try halfPair(E, alloc, rnd, d, 1, 0);
+            defer alloc.free(b[0]);
+            defer alloc.free(b[1]);
+            const yh = try alloc.alloc(E, 2 * rows * d + 2 * d);
+            defer alloc.free(yh);
+            const yf = try alloc.alloc(f32, 2 * rows * d + 2 * d + 4 * rows);
+            defer alloc.free(yf);
+            const stats = try alloc.alloc(f32, 4 * rows);
+            defer alloc.free(stats);
+            for ([_]bool{ false, true }) |rms| {
+                const mh: ?[*]u8 = if (rms) null else @ptrCast(stats.ptr);
+                const mf: ?[*]u8 = if (rms) null else @ptrCast(stats[2 * rows ..].ptr);
+                try layerNorm(D, @ptrCast(x[0].ptr), 0, @ptrCast(w[0].ptr), 0, @ptrCast(b[0].ptr), 0, @ptrCast(yh.ptr), 0, mh, 0, @ptrCast(stats[rows..].ptr), 0, rows, d, 1e-5);
+                try layerNorm(.float32, @ptrCast(x[1].ptr), 0, @ptrCast(w[1].ptr), 0, @ptrCast(b[1].ptr), 0, @ptrCast(yf.ptr), 0, mf, 0, @ptrCast(stats[3 * rows ..].ptr), 0, rows, d, 1e-5);
+                try expectRounded(E, yh[0 .. rows * d], yf[0 .. rows * d]);
+                try std.testing.expectEqualSlices(f32, stats[3 * rows .. 4 * rows], stats[rows .. 2 * rows]);
+                // Backward from the half kernel's statistics (equal to float32's).
+                const dxh = yh[rows * d ..];
+                const dxf = yf[rows * d ..];
+                try layerNormBackward(D, @ptrCast(g[0].ptr), 0, @ptrCast(x[0].ptr), 0, mh, 0, @ptrCast(stats[rows..].ptr), 0, @ptrCast(w[0].ptr), 0, @ptrCast(dxh.ptr), 0, @ptrCast(dxh[rows * d ..].ptr), 0, @ptrCast(dxh[rows * d + d ..].ptr), 0, rows, d);
+                try layerNormBackward(.float32, @ptrCast(g[1].ptr), 0, @ptrCast(x[1].ptr), 0, mf, 0, @ptrCast(stats[3 * rows ..].ptr), 0, @ptrCast(w[1].ptr), 0, @ptrCast(dxf.ptr), 0, @ptrCast(dxf[rows * d ..].ptr), 0, @ptrCast(dxf[rows * d + d ..].ptr), 0, rows, d);
+                try expectRounded(E, dxh[0 .. rows * d + 2 * d], dxf[0 .. rows * d + 2 * d]);
+            }
+        }
+        // The channel kernels: x, g: [n, c, s]; statistics and terms in f32.
+        const n = 3;
+        const c = 4;
+        const s = 37;
+        const x = try halfPair(E, alloc, rnd, n * c * s, 2, 3);
+        defer alloc.free(x[0]);
+        defer alloc.free(x[1]);
+        const g = try halfPair(E, alloc, rnd, n * c * s, 1, 0);
+        defer alloc.free(g[0]);
+        defer alloc.free(g[1]);
+        var terms: [3 * c]f32 = undefined;
+        for (&terms) |*t| t.* = @floatCast(rnd.floatNorm(f64));
+        var sh_: [4 * c]f32 = undefined;
+        var sf: [4 * c]f32 = undefined;
+        try channelStats(D, @ptrCast(x[0].ptr), 0, @ptrCast(&sh_), 0, @ptrCast(sh_[c..].ptr), 0, n, c, s);
+        try channelStats(.float32, @ptrCast(x[1].ptr), 0, @ptrCast(&sf), 0, @ptrCast(sf[c..].ptr), 0, n, c, s);
+        try channelGradSums(D, @ptrCast(g[0].ptr), 0, @ptrCast(x[0].ptr), 0, @ptrCast(&sh_), 0, @ptrCast(sh_[2 * c ..].ptr), 0, @ptrCast(sh_[3 * c ..].ptr), 0, n, c, s);
+        try channelGradSums(.float32, @ptrCast(g[1].ptr), 0, @ptrCast(x[1].ptr), 0, @ptrCast(&sf), 0, @ptrCast(sf[2 * c ..].ptr), 0, @ptrCast(sf[3 * c ..].ptr), 0, n, c, s);
+        try std.testing.expectEqualSlices(f32, &sf, &sh_);
+        const oh = try alloc.alloc(E, n * c * s);
+        defer alloc.free(oh);
+        const of = try alloc.alloc(f32, n * c * s);
+        defer alloc.free(of);
+        try channelAffine(D, @ptrCast(g[0].ptr), 0, @ptrCast(x[0].ptr), 0, @ptrCast(&sf), 0, @ptrCast(&terms), 0, @ptrCast(terms[c..].ptr), 0, @ptrCast(terms[2 * c ..].ptr), 0, @ptrCast(oh.ptr), 0, n, c, s);
+        try channelAffine(.float32, @ptrCast(g[1].ptr), 0, @ptrCast(x[1].ptr), 0, @ptrCast(&sf), 0, @ptrCast(&terms), 0, @ptrCast(terms[c..].ptr), 0, @ptrCast(terms[2 * c ..].ptr), 0, @ptrCast(of.ptr), 0, n, c, s);
+        try expectRounded(E, oh, of);
     }
 }

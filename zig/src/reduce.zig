@@ -1,12 +1,18 @@
 //! Reductions, scans and softmax along one axis of a contiguous tensor viewed
 //! as x: [outer, r, inner]; results are [outer, inner]. The TypeScript side
 //! brings other cases (several dims, non-contiguous input) to this form.
+//!
+//! Every kernel is generic over the storage type E and computes in
+//! dt.Compute(E): float16 and bfloat16 elements widen to f32 as they are
+//! loaded (sums accumulate in f64 as for float32) and each result rounds once
+//! as it is stored, so a half tensor is never copied to float32 first.
 const std = @import("std");
 const dt = @import("dtype.zig");
 const pool = @import("pool.zig");
 const vm = @import("vmath.zig");
 const m = @import("libm.zig");
 const DType = dt.DType;
+const BF16 = dt.BF16;
 const assert = std.debug.assert;
 
 pub const Error = error{InvalidArgument};
@@ -37,11 +43,40 @@ inline fn toF64(comptime T: type, v: T) f64 {
     return if (comptime dt.isFloat(T)) @floatCast(v) else @floatFromInt(v);
 }
 
+/// Stores a floating result (computed in f64) as E: rounded to the compute
+/// type, then (halves) to E.
+inline fn putFloat(comptime E: type, out: *E, v: f64) void {
+    dt.storeOne(dt.Compute(E), E, out, @floatCast(v));
+}
+
 /// Sum of a contiguous run in f64, vectorised with several accumulators.
-fn sumContig(comptime T: type, x: [*]const T, n: usize) f64 {
+/// Halves add blocks of 8 x 16 elements in f32 first: a half has 8 or 11
+/// significant bits, so a block's f32 sum is off by at most 8 * 2^-24 of
+/// its magnitudes, far below the result's rounding to the half type (and
+/// PyTorch's own float32 accumulation), for one conversion to f64 per block.
+fn sumContig(comptime E: type, x: [*]const E, n: usize) f64 {
+    const T = dt.Compute(E);
     if (comptime !dt.isFloat(T)) {
         var s: f64 = 0;
         for (0..n) |i| s += toF64(T, x[i]);
+        return s;
+    }
+    if (comptime dt.isHalf(E)) {
+        const L = 16;
+        const B = 8;
+        var acc: @Vector(L, f64) = @splat(0);
+        var i: usize = 0;
+        while (i + B * L <= n) : (i += B * L) {
+            var b0: @Vector(L, f32) = @splat(0);
+            var b1: @Vector(L, f32) = @splat(0);
+            inline for (0..B / 2) |k| {
+                b0 += dt.loadVec(f32, E, L, x + i + 2 * k * L);
+                b1 += dt.loadVec(f32, E, L, x + i + (2 * k + 1) * L);
+            }
+            acc += @as(@Vector(L, f64), @floatCast(b0 + b1));
+        }
+        var s = @reduce(.Add, acc);
+        while (i < n) : (i += 1) s += dt.loadOne(f32, E, x[i]);
         return s;
     }
     const L = 8;
@@ -50,26 +85,27 @@ fn sumContig(comptime T: type, x: [*]const T, n: usize) f64 {
     var acc1: V = @splat(0);
     var i: usize = 0;
     while (i + 2 * L <= n) : (i += 2 * L) {
-        const a: @Vector(L, T) = x[i..][0..L].*;
-        const b: @Vector(L, T) = x[i + L ..][0..L].*;
-        acc0 += @as(V, @floatCast(a));
-        acc1 += @as(V, @floatCast(b));
+        acc0 += @as(V, @floatCast(dt.loadVec(T, E, L, x + i)));
+        acc1 += @as(V, @floatCast(dt.loadVec(T, E, L, x + i + L)));
     }
     var s = @reduce(.Add, acc0 + acc1);
-    while (i < n) : (i += 1) s += x[i];
+    while (i < n) : (i += 1) s += dt.loadOne(T, E, x[i]);
     return s;
 }
 
-fn Line(comptime T: type) type {
+/// A line of n elements of storage type E, `stride` apart; `at` gives them
+/// in the compute type.
+fn Line(comptime E: type) type {
     return struct {
-        x: [*]const T,
+        x: [*]const E,
         stride: usize,
         n: usize,
+        const T = dt.Compute(E);
         inline fn at(l: @This(), i: usize) T {
-            return l.x[i * l.stride];
+            return dt.loadOne(T, E, l.x[i * l.stride]);
         }
         fn sum(l: @This()) f64 {
-            if (l.stride == 1) return sumContig(T, l.x, l.n);
+            if (l.stride == 1) return sumContig(E, l.x, l.n);
             var s: f64 = 0;
             for (0..l.n) |i| s += toF64(T, l.at(i));
             return s;
@@ -77,13 +113,15 @@ fn Line(comptime T: type) type {
     };
 }
 
-/// One output of a floating or integer reduction. Returns the value (as f64 for
-/// floats, exact for ints via the second field) and an index for arg ops.
-fn reduceLine(comptime T: type, comptime op: Reduce, l: Line(T), p: f64, out: *T, idx: ?*i64) void {
+/// One output of a floating or integer reduction of a line of E, stored as
+/// E in `out` (and an index for the arg ops in `idx`). Floats accumulate in
+/// f64; ints wrap.
+fn reduceLine(comptime E: type, comptime op: Reduce, l: Line(E), p: f64, out: *E, idx: ?*i64) void {
+    const T = dt.Compute(E);
     const float = comptime dt.isFloat(T);
     switch (op) {
         .sum => {
-            if (float) out.* = @floatCast(l.sum()) else {
+            if (float) putFloat(E, out, l.sum()) else {
                 var s: T = 0;
                 for (0..l.n) |i| s +%= l.at(i);
                 out.* = s;
@@ -91,13 +129,13 @@ fn reduceLine(comptime T: type, comptime op: Reduce, l: Line(T), p: f64, out: *T
         },
         .mean => {
             if (!float) unreachable;
-            out.* = @floatCast(l.sum() / @as(f64, @floatFromInt(l.n)));
+            putFloat(E, out, l.sum() / @as(f64, @floatFromInt(l.n)));
         },
         .prod => {
             if (float) {
                 var s: f64 = 1;
                 for (0..l.n) |i| s *= toF64(T, l.at(i));
-                out.* = @floatCast(s);
+                putFloat(E, out, s);
             } else {
                 var s: T = 1;
                 for (0..l.n) |i| s *%= l.at(i);
@@ -110,7 +148,7 @@ fn reduceLine(comptime T: type, comptime op: Reduce, l: Line(T), p: f64, out: *T
             if (float and (op == .max or op == .min) and idx == null and l.stride == 1) {
                 // Contiguous values only: the vector scan (strided lines stay
                 // on this loop, the reference the tests compare it with).
-                out.* = lineExtreme(T, want_max, l.x, l.n);
+                dt.storeOne(T, E, out, lineExtreme(E, want_max, l.x, l.n));
                 return;
             }
             var best = l.at(0);
@@ -129,7 +167,8 @@ fn reduceLine(comptime T: type, comptime op: Reduce, l: Line(T), p: f64, out: *T
                     }
                 }
             }
-            out.* = best;
+            // A value of the line: exact in E.
+            dt.storeOne(T, E, out, best);
             if (idx) |ip| ip.* = @intCast(bi);
         },
         .variance => {
@@ -142,14 +181,14 @@ fn reduceLine(comptime T: type, comptime op: Reduce, l: Line(T), p: f64, out: *T
                 ss += d * d;
             }
             const denom = nf - p;
-            out.* = @floatCast(if (denom <= 0) std.math.nan(f64) else ss / denom);
+            putFloat(E, out, if (denom <= 0) std.math.nan(f64) else ss / denom);
         },
         .logsumexp => {
             if (!float) unreachable;
             var mx: f64 = -std.math.inf(f64);
             for (0..l.n) |i| mx = @max(mx, toF64(T, l.at(i)));
             if (mx == -std.math.inf(f64) or mx == std.math.inf(f64)) {
-                out.* = @floatCast(mx);
+                putFloat(E, out, mx);
                 return;
             }
             var s: f64 = 0;
@@ -157,11 +196,11 @@ fn reduceLine(comptime T: type, comptime op: Reduce, l: Line(T), p: f64, out: *T
                 // Contiguous: the vectorised exp pass. (For float32, x - max
                 // rounded to float32 moves each term by at most |x - max|
                 // * 2^-24 relative, which exp(x - max) makes negligible.)
-                s = expShiftSum(T, l.x, null, @floatCast(mx), l.n);
+                s = expShiftSum(E, l.x, null, @floatCast(mx), l.n);
             } else {
                 for (0..l.n) |i| s += @exp(toF64(T, l.at(i)) - mx);
             }
-            out.* = @floatCast(mx + @log(s));
+            putFloat(E, out, mx + @log(s));
         },
         .norm => {
             if (!float) unreachable;
@@ -185,13 +224,13 @@ fn reduceLine(comptime T: type, comptime op: Reduce, l: Line(T), p: f64, out: *T
                 for (0..l.n) |i| r += std.math.pow(f64, @abs(toF64(T, l.at(i))), p);
                 r = std.math.pow(f64, r, 1 / p);
             }
-            out.* = @floatCast(r);
+            putFloat(E, out, r);
         },
         .all, .any => unreachable,
     }
 }
 
-fn reduceBool(comptime T: type, comptime any: bool, l: Line(T)) u8 {
+fn reduceBool(comptime E: type, comptime any: bool, l: Line(E)) u8 {
     for (0..l.n) |i| {
         const nz = l.at(i) != 0;
         if (any and nz) return 1;
@@ -204,9 +243,9 @@ fn reduceBool(comptime T: type, comptime any: bool, l: Line(T)) u8 {
 /// only `idx` (i64); max/min write values and, when `idx` is given, indices.
 pub fn reduce(op: Reduce, dtype: DType, x_base: [*]u8, xoff: i64, out_base: ?[*]u8, ooff: i64, idx_base: ?[*]u8, ioff: i64, sh: Shape, p: f64) Error!void {
     switch (dtype) {
-        inline .float32, .float64, .int64, .int32, .int16, .int8, .uint8, .bool => |D| {
+        inline .float32, .float64, .float16, .bfloat16, .int64, .int32, .int16, .int8, .uint8, .bool => |D| {
             const T = dt.Storage(D);
-            const float = comptime dt.isFloat(T);
+            const float = comptime dt.isFloat(dt.Compute(T));
             switch (op) {
                 inline else => |O| {
                     if (!float and (O == .mean or O == .variance or O == .logsumexp or O == .norm)) return error.InvalidArgument;
@@ -240,7 +279,7 @@ pub fn reduce(op: Reduce, dtype: DType, x_base: [*]u8, xoff: i64, out_base: ?[*]
                         var s: f64 = 0;
                         for (partial[0..ctx.chunks]) |v| s += v;
                         if (O == .mean) s /= @floatFromInt(sh.r);
-                        ptr(T, ctx.out.?, 0)[0] = @floatCast(s);
+                        putFloat(T, &ptr(T, ctx.out.?, 0)[0], s);
                         return;
                     }
                     if ((O == .sum or O == .mean) and sh.inner > 1 and sh.r > 0) {
@@ -272,7 +311,6 @@ pub fn reduce(op: Reduce, dtype: DType, x_base: [*]u8, xoff: i64, out_base: ?[*]
                 },
             }
         },
-        else => return error.InvalidArgument,
     }
 }
 
@@ -300,7 +338,7 @@ const col_rows = 4;
 /// the reference) walked each column with a stride of `inner` elements (a
 /// bias gradient's sum over the batch of a 4096 x 768 matrix: 13 ms against
 /// 0.7). Floats accumulate in f64 (rows added in another order than the line
-/// loop's); ints wrap.
+/// loop's); ints wrap. T is the storage type.
 fn columns(comptime T: type, comptime mean: bool, x: [*]const T, out: [*]T, sh: Shape) void {
     assert(sh.inner > 1 and sh.r > 0);
     const width = colWidth(sh.outer, sh.inner);
@@ -311,7 +349,7 @@ fn columns(comptime T: type, comptime mean: bool, x: [*]const T, out: [*]T, sh: 
     const chunks = @min(pool.chunkCount(sh.outer * sh.r * sh.inner, 1 << 15), @as(u32, @intCast(@min(tasks, 1 << 16))));
     const ctx = Ctx{ .x = x, .out = out, .sh = sh, .width = width, .blocks = blocks, .chunks = chunks };
     pool.run(chunks, &ctx, struct {
-        const float = dt.isFloat(T);
+        const float = dt.isFloat(dt.Compute(T));
         /// The sums' type: f64 for floats, T (wrapping) for ints.
         const A = if (float) f64 else T;
         const W = 8;
@@ -333,8 +371,8 @@ fn columns(comptime T: type, comptime mean: bool, x: [*]const T, out: [*]T, sh: 
                     const row = base + i * ld;
                     var v: usize = 0;
                     while (v < wv) : (v += W) {
-                        var part = widenV(row[v..][0..W].*);
-                        inline for (1..col_rows) |q| part = add(part, widenV(row[q * ld + v ..][0..W].*));
+                        var part = widenV(row + v);
+                        inline for (1..col_rows) |q| part = add(part, widenV(row + q * ld + v));
                         const sv: VA = sums[v..][0..W].*;
                         sums[v..][0..W].* = add(sv, part);
                     }
@@ -348,20 +386,19 @@ fn columns(comptime T: type, comptime mean: bool, x: [*]const T, out: [*]T, sh: 
                 }
                 const dst = c.out + o * c.sh.inner + j0;
                 for (0..w) |jj| {
-                    dst[jj] = if (float)
-                        @floatCast(if (mean) sums[jj] / @as(f64, @floatFromInt(c.sh.r)) else sums[jj])
-                    else
-                        sums[jj];
+                    if (float) {
+                        putFloat(T, &dst[jj], if (mean) sums[jj] / @as(f64, @floatFromInt(c.sh.r)) else sums[jj]);
+                    } else dst[jj] = sums[jj];
                 }
             }
         }
 
-        /// A vector, or one element, of T as the sums' type.
-        inline fn widenV(v: @Vector(W, T)) VA {
-            return if (float) @floatCast(v) else v;
+        /// W elements from p, or one element, of T as the sums' type.
+        inline fn widenV(p: [*]const T) VA {
+            return if (float) @floatCast(dt.loadVec(dt.Compute(T), T, W, p)) else p[0..W].*;
         }
         inline fn widen(v: T) A {
-            return if (float) @floatCast(v) else v;
+            return if (float) @floatCast(dt.loadOne(dt.Compute(T), T, v)) else v;
         }
         /// Floats add; ints wrap, as the line loop's sums do.
         inline fn add(a: anytype, b: @TypeOf(a)) @TypeOf(a) {
@@ -398,9 +435,10 @@ fn hostLog1p(x: f64) f64 {
 /// out[o, i, j] = op over x[o, 0..i+1, j]; float accumulates in f64, ints wrap.
 pub fn scan(op: Scan, dtype: DType, x_base: [*]u8, xoff: i64, out_base: [*]u8, ooff: i64, sh: Shape) Error!void {
     switch (dtype) {
-        inline .float32, .float64, .int64, .int32, .int16, .int8, .uint8 => |D| {
+        inline .float32, .float64, .float16, .bfloat16, .int64, .int32, .int16, .int8, .uint8 => |D| {
             const T = dt.Storage(D);
-            if (comptime !dt.isFloat(T)) {
+            const C = dt.Compute(T);
+            if (comptime !dt.isFloat(C)) {
                 if (op == .logcumsumexp) return error.InvalidArgument;
             }
             const x = ptr(T, x_base, xoff);
@@ -408,20 +446,20 @@ pub fn scan(op: Scan, dtype: DType, x_base: [*]u8, xoff: i64, out_base: [*]u8, o
             for (0..sh.outer) |o| {
                 for (0..sh.inner) |j| {
                     const base = o * sh.r * sh.inner + j;
-                    if (comptime dt.isFloat(T)) {
+                    if (comptime dt.isFloat(C)) {
                         var acc: f64 = switch (op) {
                             .cumsum => 0,
                             .cumprod => 1,
                             .logcumsumexp => -std.math.inf(f64),
                         };
                         for (0..sh.r) |i| {
-                            const v: f64 = x[base + i * sh.inner];
+                            const v: f64 = dt.loadOne(C, T, x[base + i * sh.inner]);
                             acc = switch (op) {
                                 .cumsum => acc + v,
                                 .cumprod => acc * v,
                                 .logcumsumexp => logAddExp(acc, v, hostExp, hostLog1p),
                             };
-                            out[base + i * sh.inner] = @floatCast(acc);
+                            putFloat(T, &out[base + i * sh.inner], acc);
                         }
                     } else {
                         var acc: T = if (op == .cumsum) 0 else 1;
@@ -438,24 +476,43 @@ pub fn scan(op: Scan, dtype: DType, x_base: [*]u8, xoff: i64, out_base: [*]u8, o
     }
 }
 
-/// sum(exp(x[i] - mx)) over n contiguous elements, vectorised (vmath.zig),
-/// accumulated in float64; writes the exps to `out` when given.
-pub fn expShiftSum(comptime T: type, x: [*]const T, out: ?[*]T, mx: T, n: usize) f64 {
+/// Vectors of exps that expShiftSum adds in the compute type before it adds
+/// their sum to the float64 total: each term is at most 1, so a float32 block
+/// sum of 8 is off by at most 8 * 2^-24 of the block (far below one rounding
+/// of the result), and the conversions to float64 drop to one per block.
+const exp_block = 8;
+
+/// sum(exp(x[i] - mx)) over n contiguous elements of E, vectorised
+/// (vmath.zig) in the compute type and accumulated in float64 (by blocks of
+/// exp_block vectors); writes the exps (in the compute type) to `out` when
+/// given.
+pub fn expShiftSum(comptime E: type, x: [*]const E, out: ?[*]dt.Compute(E), mx: dt.Compute(E), n: usize) f64 {
+    const T = dt.Compute(E);
     const w = comptime vm.lanes(T);
     const V = @Vector(w, T);
     const W = @Vector(w, f64);
     const mv: V = @splat(mx);
     var acc: W = @splat(0);
     var i: usize = 0;
+    while (i + exp_block * w <= n) {
+        var block: V = @splat(0);
+        inline for (0..exp_block) |_| {
+            const e = vm.exp(T, w, dt.loadVec(T, E, w, x + i) - mv);
+            if (out) |o| o[i..][0..w].* = e;
+            block += e;
+            i += w;
+        }
+        acc += @as(W, @floatCast(block));
+    }
     while (i + w <= n) : (i += w) {
-        const e = vm.exp(T, w, @as(V, x[i..][0..w].*) - mv);
+        const e = vm.exp(T, w, dt.loadVec(T, E, w, x + i) - mv);
         if (out) |o| o[i..][0..w].* = e;
         acc += @as(W, @floatCast(e));
     }
     if (i < n) {
         // Padded tail: -inf lanes give exp = 0.
         var buf: [w]T = @splat(-std.math.inf(T));
-        @memcpy(buf[0 .. n - i], x[i..n]);
+        for (buf[0 .. n - i], x[i..n]) |*d, v| d.* = dt.loadOne(T, E, v);
         const e: [w]T = vm.exp(T, w, @as(V, buf) - mv);
         if (out) |o| @memcpy(o[i..n], e[0 .. n - i]);
         for (e[0 .. n - i]) |v| acc[0] += v;
@@ -464,14 +521,15 @@ pub fn expShiftSum(comptime T: type, x: [*]const T, out: ?[*]T, mx: T, n: usize)
 }
 
 /// The largest of n contiguous elements, NaN if any is NaN (as PyTorch's max).
-pub fn lineMax(comptime T: type, x: [*]const T, n: usize) T {
-    return lineExtreme(T, true, x, n);
+pub fn lineMax(comptime E: type, x: [*]const E, n: usize) dt.Compute(E) {
+    return lineExtreme(E, true, x, n);
 }
 
-/// The largest (`want_max`) or smallest of n contiguous elements, the first
-/// NaN if any is NaN: the values of reduceLine's scan (the reference), a
-/// vector at a time.
-fn lineExtreme(comptime T: type, comptime want_max: bool, x: [*]const T, n: usize) T {
+/// The largest (`want_max`) or smallest of n contiguous elements of E, the
+/// first NaN if any is NaN: the values of reduceLine's scan (the reference),
+/// a vector at a time.
+fn lineExtreme(comptime E: type, comptime want_max: bool, x: [*]const E, n: usize) dt.Compute(E) {
+    const T = dt.Compute(E);
     const w = comptime vm.lanes(T);
     const V = @Vector(w, T);
     const start: T = if (want_max) -std.math.inf(T) else std.math.inf(T);
@@ -485,13 +543,13 @@ fn lineExtreme(comptime T: type, comptime want_max: bool, x: [*]const T, n: usiz
     var i: usize = 0;
     while (i + A * w <= n) : (i += A * w) {
         inline for (0..A) |k| {
-            const v: V = x[i + k * w ..][0..w].*;
+            const v = dt.loadVec(T, E, w, x + i + k * w);
             mvs[k] = if (want_max) @max(mvs[k], v) else @min(mvs[k], v);
             probes[k] += v - v;
         }
     }
     while (i + w <= n) : (i += w) {
-        const v: V = x[i..][0..w].*;
+        const v = dt.loadVec(T, E, w, x + i);
         mvs[0] = if (want_max) @max(mvs[0], v) else @min(mvs[0], v);
         probes[0] += v - v;
     }
@@ -503,54 +561,77 @@ fn lineExtreme(comptime T: type, comptime want_max: bool, x: [*]const T, n: usiz
         // NaN or infinity somewhere: the scalar scan (NaN wins, infinities kept).
         mx = start;
         for (0..n) |j| {
-            const v = x[j];
+            const v = dt.loadOne(T, E, x[j]);
             if (v != v) return v;
             mx = if (want_max) @max(mx, v) else @min(mx, v);
         }
         return mx;
     }
     while (i < n) : (i += 1) {
-        const v = x[i];
+        const v = dt.loadOne(T, E, x[i]);
         if (v != v) return v;
         mx = if (want_max) @max(mx, v) else @min(mx, v);
     }
     return mx;
 }
 
+/// Longest half line whose exps softmaxLine keeps in a float32 buffer on the
+/// stack (16 KiB) between its passes; longer lines compute them again.
+const half_line_buffer = 4096;
+
 /// softmax or logSoftmax of one contiguous line of n elements: a vector max,
-/// one pass of vectorised exp (summed in float64), one scaling pass.
-fn softmaxLine(comptime T: type, log: bool, x: [*]const T, out: [*]T, n: usize) void {
+/// one pass of vectorised exp (summed in float64), one scaling pass. A half
+/// line keeps its exps in float32 (a stack buffer, or computed again for
+/// lines past half_line_buffer) rather than round them to E in between, so
+/// each output rounds once.
+fn softmaxLine(comptime E: type, log: bool, x: [*]const E, out: [*]E, n: usize) void {
+    const T = dt.Compute(E);
     const w = comptime vm.lanes(T);
     const V = @Vector(w, T);
     // All -inf: PyTorch gives NaN, which x - max produces here too.
-    const mx = lineMax(T, x, n);
+    const mx = lineMax(E, x, n);
+    const mv: V = @splat(mx);
     var i: usize = 0;
     if (log) {
-        const s = expShiftSum(T, x, null, mx, n);
+        const s = expShiftSum(E, x, null, mx, n);
         // (x - max) - log(sum), in PyTorch's order.
         const ls: T = @floatCast(@log(s));
-        const mv: V = @splat(mx);
         const lv: V = @splat(ls);
-        while (i + w <= n) : (i += w) out[i..][0..w].* = (@as(V, x[i..][0..w].*) - mv) - lv;
-        while (i < n) : (i += 1) out[i] = x[i] - mx - ls;
-    } else {
-        const s = expShiftSum(T, x, out, mx, n);
+        while (i + w <= n) : (i += w) dt.storeVec(T, E, w, out + i, (dt.loadVec(T, E, w, x + i) - mv) - lv);
+        while (i < n) : (i += 1) dt.storeOne(T, E, &out[i], dt.loadOne(T, E, x[i]) - mx - ls);
+    } else if (E == T) {
+        const s = expShiftSum(E, x, out, mx, n);
         const inv: T = @floatCast(1 / s);
         const iv: V = @splat(inv);
         while (i + w <= n) : (i += w) out[i..][0..w].* = @as(V, out[i..][0..w].*) * iv;
         while (i < n) : (i += 1) out[i] *= inv;
+    } else if (n <= half_line_buffer) {
+        var buf: [half_line_buffer]T = undefined;
+        const s = expShiftSum(E, x, &buf, mx, n);
+        const iv: V = @splat(@floatCast(1 / s));
+        while (i + w <= n) : (i += w) dt.storeVec(T, E, w, out + i, @as(V, buf[i..][0..w].*) * iv);
+        while (i < n) : (i += 1) dt.storeOne(T, E, &out[i], buf[i] * iv[0]);
+    } else {
+        const s = expShiftSum(E, x, null, mx, n);
+        const inv: T = @floatCast(1 / s);
+        const iv: V = @splat(inv);
+        while (i + w <= n) : (i += w) {
+            dt.storeVec(T, E, w, out + i, vm.exp(T, w, dt.loadVec(T, E, w, x + i) - mv) * iv);
+        }
+        while (i < n) : (i += 1) dt.storeOne(T, E, &out[i], @exp(dt.loadOne(T, E, x[i]) - mx) * inv);
     }
 }
 
 /// softmax (log = false) or logSoftmax (log = true) along r; numerically stable.
 pub fn softmax(log: bool, dtype: DType, x_base: [*]u8, xoff: i64, out_base: [*]u8, ooff: i64, sh: Shape) Error!void {
     switch (dtype) {
-        inline .float32, .float64 => |D| {
-            const T = dt.Storage(D);
-            const Ctx = struct { x: [*]const T, out: [*]T, sh: Shape, log: bool, chunks: u32 };
+        inline .float32, .float64, .float16, .bfloat16 => |D| {
+            const E = dt.Storage(D);
+            const T = dt.Compute(E);
+            const Ctx = struct { x: [*]const E, out: [*]E, sh: Shape, log: bool, chunks: u32 };
             const lines = sh.outer * sh.inner;
             const chunks = @min(pool.chunkCount(lines * @max(sh.r, 1), 1 << 14), @as(u32, @intCast(@max(lines, 1))));
-            const ctx = Ctx{ .x = ptr(T, x_base, xoff), .out = ptr(T, out_base, ooff), .sh = sh, .log = log, .chunks = chunks };
+            const ctx = Ctx{ .x = ptr(E, x_base, xoff), .out = ptr(E, out_base, ooff), .sh = sh, .log = log, .chunks = chunks };
             pool.run(chunks, &ctx, struct {
                 fn f(c: *const Ctx, chunk: u32) void {
                     const r = pool.chunkRange(c.sh.outer * c.sh.inner, c.chunks, chunk);
@@ -560,12 +641,13 @@ pub fn softmax(log: bool, dtype: DType, x_base: [*]u8, xoff: i64, out_base: [*]u
                         const base = o * c.sh.r * c.sh.inner + j;
                         const st = c.sh.inner;
                         if (st == 1) {
-                            softmaxLine(T, c.log, c.x + base, c.out + base, c.sh.r);
+                            softmaxLine(E, c.log, c.x + base, c.out + base, c.sh.r);
                             continue;
                         }
+                        const l = Line(E){ .x = c.x + base, .stride = st, .n = c.sh.r };
                         var mx: T = -std.math.inf(T);
                         for (0..c.sh.r) |i| {
-                            const v = c.x[base + i * st];
+                            const v = l.at(i);
                             if (v != v) {
                                 mx = v;
                                 break;
@@ -574,24 +656,113 @@ pub fn softmax(log: bool, dtype: DType, x_base: [*]u8, xoff: i64, out_base: [*]u
                         }
                         // All -inf: PyTorch gives NaN, which x - max produces here too.
                         var s: f64 = 0;
+                        const y = c.out + base;
                         if (c.log) {
-                            for (0..c.sh.r) |i| s += @exp(@as(f64, c.x[base + i * st] - mx));
+                            for (0..c.sh.r) |i| s += @exp(@as(f64, l.at(i) - mx));
                             const ls: T = @floatCast(@log(s));
-                            for (0..c.sh.r) |i| c.out[base + i * st] = c.x[base + i * st] - mx - ls;
-                        } else {
+                            for (0..c.sh.r) |i| dt.storeOne(T, E, &y[i * st], l.at(i) - mx - ls);
+                        } else if (E == T) {
                             for (0..c.sh.r) |i| {
-                                const e = @exp(c.x[base + i * st] - mx);
-                                c.out[base + i * st] = e;
+                                const e = @exp(l.at(i) - mx);
+                                y[i * st] = e;
                                 s += e;
                             }
                             const inv: T = @floatCast(1 / s);
-                            for (0..c.sh.r) |i| c.out[base + i * st] *= inv;
+                            for (0..c.sh.r) |i| y[i * st] *= inv;
+                        } else {
+                            // Half: the exps again rather than rounded twice.
+                            for (0..c.sh.r) |i| s += @exp(l.at(i) - mx);
+                            const inv: T = @floatCast(1 / s);
+                            for (0..c.sh.r) |i| dt.storeOne(T, E, &y[i * st], @exp(l.at(i) - mx) * inv);
                         }
                     }
                 }
             }.f);
         },
         else => return error.InvalidArgument,
+    }
+}
+
+/// The gradient of softmax (log = false) or logSoftmax (log = true) along r
+/// from the output y and its gradient g (all [outer, r, inner], contiguous):
+///   softmax:    dx = y * (g - sum(g * y))
+///   logSoftmax: dx = g - exp(y) * sum(g)
+/// in the compute type with the sum in float64, each dx rounded once: a half
+/// line gets PyTorch's float32 backward rather than four rounded half ops.
+pub fn softmaxBackward(log: bool, dtype: DType, g_base: [*]u8, goff: i64, y_base: [*]u8, yoff: i64, dx_base: [*]u8, dxoff: i64, sh: Shape) Error!void {
+    switch (dtype) {
+        inline .float32, .float64, .float16, .bfloat16 => |D| {
+            const E = dt.Storage(D);
+            const Ctx = struct { g: [*]const E, y: [*]const E, dx: [*]E, sh: Shape, log: bool, chunks: u32 };
+            const lines = sh.outer * sh.inner;
+            const chunks = @min(pool.chunkCount(lines * @max(sh.r, 1), 1 << 14), @as(u32, @intCast(@max(lines, 1))));
+            const ctx = Ctx{ .g = ptr(E, g_base, goff), .y = ptr(E, y_base, yoff), .dx = ptr(E, dx_base, dxoff), .sh = sh, .log = log, .chunks = chunks };
+            pool.run(chunks, &ctx, struct {
+                fn f(c: *const Ctx, chunk: u32) void {
+                    const r = pool.chunkRange(c.sh.outer * c.sh.inner, c.chunks, chunk);
+                    for (r[0]..r[1]) |li| {
+                        const o = li / c.sh.inner;
+                        const j = li % c.sh.inner;
+                        const base = o * c.sh.r * c.sh.inner + j;
+                        if (c.sh.inner == 1) {
+                            softmaxBackwardLine(E, c.log, c.g + base, c.y + base, c.dx + base, c.sh.r);
+                        } else {
+                            softmaxBackwardStrided(E, c.log, c.g + base, c.y + base, c.dx + base, c.sh.r, c.sh.inner);
+                        }
+                    }
+                }
+            }.f);
+        },
+        else => return error.InvalidArgument,
+    }
+}
+
+/// One contiguous line of softmaxBackward, a vector at a time.
+fn softmaxBackwardLine(comptime E: type, log: bool, g: [*]const E, y: [*]const E, dx: [*]E, n: usize) void {
+    const T = dt.Compute(E);
+    const w = comptime vm.lanes(T);
+    const V = @Vector(w, T);
+    const W = @Vector(w, f64);
+    var acc: W = @splat(0);
+    var i: usize = 0;
+    while (i + w <= n) : (i += w) {
+        const gv = dt.loadVec(T, E, w, g + i);
+        const p = if (log) gv else gv * dt.loadVec(T, E, w, y + i);
+        acc += @as(W, @floatCast(p));
+    }
+    var s = @reduce(.Add, acc);
+    while (i < n) : (i += 1) {
+        const gv = dt.loadOne(T, E, g[i]);
+        s += if (log) gv else gv * dt.loadOne(T, E, y[i]);
+    }
+    const st: T = @floatCast(s);
+    const sv: V = @splat(st);
+    i = 0;
+    while (i + w <= n) : (i += w) {
+        const gv = dt.loadVec(T, E, w, g + i);
+        const yv = dt.loadVec(T, E, w, y + i);
+        dt.storeVec(T, E, w, dx + i, if (log) gv - vm.exp(T, w, yv) * sv else yv * (gv - sv));
+    }
+    while (i < n) : (i += 1) {
+        const gv = dt.loadOne(T, E, g[i]);
+        const yv = dt.loadOne(T, E, y[i]);
+        dt.storeOne(T, E, &dx[i], if (log) gv - @exp(yv) * st else yv * (gv - st));
+    }
+}
+
+/// One line of softmaxBackward with elements `stride` apart: the plain loop,
+/// also the reference the vector line is tested against.
+fn softmaxBackwardStrided(comptime E: type, log: bool, g: [*]const E, y: [*]const E, dx: [*]E, n: usize, stride: usize) void {
+    const T = dt.Compute(E);
+    const gl = Line(E){ .x = g, .stride = stride, .n = n };
+    const yl = Line(E){ .x = y, .stride = stride, .n = n };
+    var s: f64 = 0;
+    for (0..n) |i| s += if (log) gl.at(i) else gl.at(i) * yl.at(i);
+    const st: T = @floatCast(s);
+    for (0..n) |i| {
+        const gv = gl.at(i);
+        const yv = yl.at(i);
+        dt.storeOne(T, E, &dx[i * stride], if (log) gv - @exp(yv) * st else yv * (gv - st));
     }
 }
 
@@ -686,6 +857,175 @@ test "vector max and min of a line match the scan: NaN, infinities, signed zeros
                     try std.testing.expect(got != got);
                 } else {
                     try std.testing.expectEqual(want, got);
+                }
+            }
+        };
+    }
+}
+
+/// Runs `kernel` on half data and on the same values widened to f32, and
+/// checks that the half results are the f32 results rounded to the half
+/// type: the half kernels compute in f32 in the same order (contiguous sums
+/// in f32 blocks first, off by far less than the rounding to the half type).
+fn halfMatchesFloat32(comptime D: DType, comptime Case: type, sh: Shape, seed: u64) !void {
+    const E = dt.Storage(D);
+    const a = testing.allocator;
+    const n = sh.outer * sh.r * sh.inner;
+    const xh = try a.alloc(E, n);
+    defer a.free(xh);
+    const xf = try a.alloc(f32, n);
+    defer a.free(xf);
+    var rng = std.Random.DefaultPrng.init(seed);
+    for (xh, xf, 0..) |*h, *f, i| {
+        var v: f32 = @floatCast(rng.random().floatNorm(f64) * 3);
+        // Ties for the arg ops and an exact zero now and then.
+        if (i % 13 == 5) v = 1.5;
+        if (i % 29 == 3) v = 0;
+        dt.storeOne(f32, E, h, v);
+        f.* = dt.loadOne(f32, E, h.*);
+    }
+    const len = Case.outLen(sh);
+    const oh = try a.alloc(E, len);
+    defer a.free(oh);
+    const of = try a.alloc(f32, len);
+    defer a.free(of);
+    // Zeros where a case writes only indices.
+    @memset(@as([*]u8, @ptrCast(oh.ptr))[0 .. len * @sizeOf(E)], 0);
+    @memset(of, 0);
+    const ih = try a.alloc(i64, len);
+    defer a.free(ih);
+    const @"if" = try a.alloc(i64, len);
+    defer a.free(@"if");
+    try Case.run(D, @ptrCast(xh.ptr), @ptrCast(oh.ptr), ih.ptr, sh);
+    try Case.run(.float32, @ptrCast(xf.ptr), @ptrCast(of.ptr), @"if".ptr, sh);
+    for (oh, of, 0..) |h, f, i| {
+        var want: E = undefined;
+        dt.storeOne(f32, E, &want, f);
+        const got = dt.loadOne(f32, E, h);
+        const w = dt.loadOne(f32, E, want);
+        if (!(got == w or (got != got and w != w))) {
+            std.debug.print("{s} {any} at {d}: half {d} float32 {d}\n", .{ @tagName(D), sh, i, got, f });
+            return error.TestUnexpectedResult;
+        }
+    }
+    if (Case.indices) try testing.expectEqualSlices(i64, @"if", ih);
+}
+
+fn ReduceCase(comptime op: Reduce, comptime p: f64) type {
+    return struct {
+        const indices = op == .max or op == .argmax;
+        fn outLen(sh: Shape) usize {
+            return sh.outer * sh.inner;
+        }
+        fn run(d: DType, x: [*]u8, out: [*]u8, idx: [*]i64, sh: Shape) !void {
+            const want_idx = op == .max or op == .argmax;
+            try reduce(op, d, x, 0, if (op == .argmax) null else out, 0, if (want_idx) @ptrCast(idx) else null, 0, sh, p);
+        }
+    };
+}
+
+fn ScanCase(comptime op: Scan) type {
+    return struct {
+        const indices = false;
+        fn outLen(sh: Shape) usize {
+            return sh.outer * sh.r * sh.inner;
+        }
+        fn run(d: DType, x: [*]u8, out: [*]u8, _: [*]i64, sh: Shape) !void {
+            try scan(op, d, x, 0, out, 0, sh);
+        }
+    };
+}
+
+fn SoftmaxCase(comptime log: bool) type {
+    return struct {
+        const indices = false;
+        fn outLen(sh: Shape) usize {
+            return sh.outer * sh.r * sh.inner;
+        }
+        fn run(d: DType, x: [*]u8, out: [*]u8, _: [*]i64, sh: Shape) !void {
+            try softmax(log, d, x, 0, out, 0, sh);
+        }
+    };
+}
+
+test "half reductions, scans and softmax give the float32 kernels' results rounded once" {
+    const shapes = [_]Shape{
+        .{ .outer = 3, .r = 37, .inner = 1 },   .{ .outer = 2, .r = 100, .inner = 5 },
+        .{ .outer = 1, .r = 7, .inner = 300 },  .{ .outer = 1, .r = 1 << 16, .inner = 1 },
+        .{ .outer = 4, .r = 1, .inner = 3 },    .{ .outer = 2, .r = 129, .inner = 1 },
+    };
+    inline for (.{ DType.bfloat16, DType.float16 }) |D| {
+        for (shapes, 0..) |sh, si| {
+            const seed = si * 7 + 1;
+            try halfMatchesFloat32(D, ReduceCase(.sum, 0), sh, seed);
+            try halfMatchesFloat32(D, ReduceCase(.mean, 0), sh, seed);
+            try halfMatchesFloat32(D, ReduceCase(.max, 0), sh, seed);
+            try halfMatchesFloat32(D, ReduceCase(.min, 0), sh, seed);
+            try halfMatchesFloat32(D, ReduceCase(.argmax, 0), sh, seed);
+            try halfMatchesFloat32(D, ReduceCase(.variance, 1), sh, seed);
+            try halfMatchesFloat32(D, ReduceCase(.logsumexp, 0), sh, seed);
+            try halfMatchesFloat32(D, ReduceCase(.norm, 2), sh, seed);
+            try halfMatchesFloat32(D, ReduceCase(.norm, 3), sh, seed);
+            if (sh.r < 1000) {
+                try halfMatchesFloat32(D, ReduceCase(.prod, 0), .{ .outer = sh.outer, .r = @min(sh.r, 8), .inner = sh.inner }, seed);
+                try halfMatchesFloat32(D, ScanCase(.cumsum), sh, seed);
+                try halfMatchesFloat32(D, ScanCase(.logcumsumexp), sh, seed);
+            }
+            try halfMatchesFloat32(D, SoftmaxCase(false), sh, seed);
+            try halfMatchesFloat32(D, SoftmaxCase(true), sh, seed);
+        }
+    }
+}
+
+test "softmax backward: the vector line matches the strided loop, halves round the float32 result once" {
+    const a = testing.allocator;
+    var rng = std.Random.DefaultPrng.init(5);
+    inline for (.{ DType.float32, DType.float64, DType.bfloat16, DType.float16 }) |D| {
+        const E = dt.Storage(D);
+        const T = dt.Compute(E);
+        for ([_]usize{ 1, 7, 16, 37, 300 }) |n| for ([_]bool{ false, true }) |log| {
+            const buf = try a.alloc(E, 4 * n);
+            defer a.free(buf);
+            const g = buf[0..n];
+            const y = buf[n .. 2 * n];
+            for (g, y) |*p, *q| {
+                dt.storeOne(T, E, p, @floatCast(rng.random().floatNorm(f64)));
+                dt.storeOne(T, E, q, @floatCast(if (log) -rng.random().float(f64) * 4 else rng.random().float(f64) / @as(f64, @floatFromInt(n))));
+            }
+            const got = buf[2 * n .. 3 * n];
+            const want = buf[3 * n .. 4 * n];
+            try softmaxBackward(log, D, @ptrCast(g.ptr), 0, @ptrCast(y.ptr), 0, @ptrCast(got.ptr), 0, .{ .outer = 1, .r = n, .inner = 1 });
+            softmaxBackwardStrided(E, log, g.ptr, y.ptr, want.ptr, n, 1);
+            for (got, want, g) |p, q, gi| {
+                const pv: f64 = dt.loadOne(T, E, p);
+                const qv: f64 = dt.loadOne(T, E, q);
+                const gv: f64 = dt.loadOne(T, E, gi);
+                // The vector exp (vmath) against libm's: 1 ulp of T apart, which
+                // g - exp(y) * s may cancel down to; a half may round the other
+                // way.
+                const ulp: f64 = if (T == f32) 1.2e-7 else 2.3e-16;
+                const half_ulp: f64 = if (E == BF16) 7.9e-3 else if (E == f16) 9.8e-4 else 0;
+                // The f64 sums differ by their order: n ulps of f64.
+                const sum_ulps = @as(f64, @floatFromInt(n)) * 2.3e-16;
+                if (!(@abs(pv - qv) <= (4 * ulp + sum_ulps) * (@abs(gv) + @abs(qv - gv) + @abs(qv)) + half_ulp * @abs(qv))) {
+                    std.debug.print("{s} n {d} log {any}: {d} vs {d}\n", .{ @tagName(D), n, log, pv, qv });
+                    return error.TestUnexpectedResult;
+                }
+            }
+            if (comptime dt.isHalf(E)) {
+                // Against the float32 kernel on the same values: rounded once.
+                const gf = try a.alloc(f32, 3 * n);
+                defer a.free(gf);
+                for (gf[0..n], g) |*p, v| p.* = dt.loadOne(f32, E, v);
+                for (gf[n .. 2 * n], y) |*p, v| p.* = dt.loadOne(f32, E, v);
+                try softmaxBackward(log, .float32, @ptrCast(gf.ptr), 0, @ptrCast(gf[n..].ptr), 0, @ptrCast(gf[2 * n ..].ptr), 0, .{ .outer = 1, .r = n, .inner = 1 });
+                for (got, gf[2 * n ..]) |h, f| {
+                    var r: E = undefined;
+                    dt.storeOne(f32, E, &r, f);
+                    if (dt.loadOne(f32, E, r) != dt.loadOne(f32, E, h)) {
+                        std.debug.print("{s} n {d} log {any}: half {d} float32 {d}\n", .{ @tagName(D), n, log, dt.loadOne(f32, E, h), f });
+                        return error.TestUnexpectedResult;
+                    }
                 }
             }
         };

@@ -192,6 +192,14 @@ export fn zeno_scan(op: i32, dtype: i32, x: [*]u8, xoff: i32, out: [*]u8, ooff: 
     return 0;
 }
 
+export fn zeno_softmax_backward(log: i32, dtype: i32, g: [*]u8, goff: i32, y: [*]u8, yoff: i32, dx: [*]u8, dxoff: i32, outer: i32, r: i32, inner: i32) callconv(.c) i32 {
+    const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
+    if (!validShape(outer, r, inner) or goff < 0 or yoff < 0 or dxoff < 0) return status(error.InvalidArgument);
+    if (outer == 0 or r == 0 or inner == 0) return 0;
+    red.softmaxBackward(log != 0, d, g, goff, y, yoff, dx, dxoff, red.shape(outer, r, inner)) catch |e| return status(e);
+    return 0;
+}
+
 export fn zeno_softmax(log: i32, dtype: i32, x: [*]u8, xoff: i32, out: [*]u8, ooff: i32, outer: i32, r: i32, inner: i32) callconv(.c) i32 {
     const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
     if (!validShape(outer, r, inner) or xoff < 0 or ooff < 0) return status(error.InvalidArgument);
@@ -285,7 +293,7 @@ export fn zeno_window2d(op: i32, dtype: i32, src: [*]u8, soff: i32, dst: [*]u8, 
 }
 
 /// meta: [xoff, woff, boff, yoff, mean off, rstd off, rows, d]; w and b may be null.
-export fn zeno_layer_norm(dtype: i32, x: [*]u8, w: ?[*]u8, b: ?[*]u8, y: [*]u8, mean: [*]u8, rstd: [*]u8, meta: [*]const i32, eps: f64) callconv(.c) i32 {
+export fn zeno_layer_norm(dtype: i32, x: [*]u8, w: ?[*]u8, b: ?[*]u8, y: [*]u8, mean: ?[*]u8, rstd: [*]u8, meta: [*]const i32, eps: f64) callconv(.c) i32 {
     const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
     for (0..8) |i| if (meta[i] < 0) return status(error.InvalidArgument);
     if (!(eps >= 0)) return status(error.InvalidArgument);
@@ -394,7 +402,7 @@ fn rnnDims(m: []const i32) ?rnn.Dims {
 
 /// meta: [goff, xoff, mean off, rstd off, woff, dxoff, dwoff, dboff, rows, d];
 /// w, dx, dw and db may be null.
-export fn zeno_layer_norm_backward(dtype: i32, g: [*]u8, x: [*]u8, mean: [*]u8, rstd: [*]u8, w: ?[*]u8, dx: ?[*]u8, dw: ?[*]u8, db: ?[*]u8, meta: [*]const i32) callconv(.c) i32 {
+export fn zeno_layer_norm_backward(dtype: i32, g: [*]u8, x: [*]u8, mean: ?[*]u8, rstd: [*]u8, w: ?[*]u8, dx: ?[*]u8, dw: ?[*]u8, db: ?[*]u8, meta: [*]const i32) callconv(.c) i32 {
     const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
     for (0..10) |i| if (meta[i] < 0) return status(error.InvalidArgument);
     norm.layerNormBackward(d, g, meta[0], x, meta[1], mean, meta[2], rstd, meta[3], w, meta[4], dx, meta[5], dw, meta[6], db, meta[7], @intCast(meta[8]), @intCast(meta[9])) catch |e| return status(e);

@@ -21,9 +21,10 @@ import { zeros } from "../../ops/creation.ts";
 import { cat } from "../../ops/join.ts";
 import {
   batchNormComposed,
-  channelShape,
   fusedBatchNorm,
+  fusedGroupNorm,
   fusedLayerNorm,
+  groupNormComposed,
   layerNormComposed,
 } from "./norm_kernels.ts";
 
@@ -161,23 +162,15 @@ export function groupNorm(
   checkOptionalTensor(bias, "groupNorm", "bias");
   checkOptions("groupNorm", opts, EPS_KEYS);
   if (input.ndim < 2) throw new RangeError("groupNorm: expected an input with at least 2 dims");
-  const n = input.shape[0], c = input.shape[1];
+  const c = input.shape[1];
   if (!Number.isInteger(numGroups) || numGroups <= 0 || c % numGroups !== 0) {
     throw new RangeError(
       `groupNorm: expected number of channels in input (${c}) to be divisible by numGroups (${numGroups})`,
     );
   }
-  // The group size spelled out: -1 cannot be inferred for an empty batch.
-  let per = c / numGroups;
-  for (let i = 2; i < input.ndim; i++) per *= input.shape[i];
-  const g = input.reshape([n, numGroups, per]);
-  const mean = g.mean(2, true);
-  const variance = g.var(2, { correction: 0, keepdim: true });
-  let out = g.sub(mean).mul(variance.add(opts.eps ?? 1e-5).rsqrt()).reshape(input.shape);
-  const shape = channelShape(input);
-  if (weight) out = out.mul(weight.reshape(shape));
-  if (bias) out = out.add(bias.reshape(shape));
-  return out;
+  const eps = opts.eps ?? 1e-5, w = weight ?? null, b = bias ?? null;
+  return fusedGroupNorm(input, numGroups, w, b, eps) ??
+    groupNormComposed(input, numGroups, w, b, eps);
 }
 
 /**
@@ -224,6 +217,10 @@ export function rmsNorm(
   if (typeof eps !== "number" || eps !== eps) {
     throw new TypeError(`rmsNorm: expected eps to be a number or null, got ${String(eps)}`);
   }
+  const fused = fusedLayerNorm(input, k, weight ?? null, null, eps, true);
+  if (fused) return fused;
+  // Composed (the reference form): halves compute in float32, as the fused
+  // kernel does.
   const half = dtype === "float16" || dtype === "bfloat16";
   const x = half ? input.to("float32") : input;
   const dims = Array.from({ length: k }, (_, i) => nd - k + i);
