@@ -257,10 +257,12 @@ export interface Backend {
    */
   readonly halfPool?: boolean;
   /**
-   * True when {@link Backend.reduce}, {@link Backend.scan} and
-   * {@link Backend.softmax} take float16/bfloat16 tensors directly
-   * (computing in float32 or wider inside the kernel, rounding each result
-   * once); otherwise the op layer converts them to float32 first.
+   * True when {@link Backend.reduce}, {@link Backend.scan},
+   * {@link Backend.softmax}, {@link Backend.softmaxBackward} and the cross
+   * entropy kernels take float16/bfloat16 tensors directly (computing in
+   * float32 or wider inside the kernel, rounding each result once; cross
+   * entropy's lse and count are then float32); otherwise the op layer
+   * converts them to float32 first.
    */
   readonly halfReduce?: boolean;
   /**

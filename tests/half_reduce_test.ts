@@ -23,6 +23,8 @@ interface ReduceCase {
   r?: FloatRec;
   grad?: FloatRec;
   grads?: FloatRec[];
+  logits?: FloatRec;
+  target?: FloatRec;
   /** PyTorch's own error in the half type against the float64 reference. */
   torchErr?: number;
   torchGradErrs?: number[];
@@ -95,7 +97,22 @@ function tolOf(dtype: Half): number {
 for (const c of fx.cases) {
   const tol = Math.max(tolOf(c.dtype), 1.5 * (c.torchErr ?? 0));
   const gradTol = (i: number) => Math.max(2 * tolOf(c.dtype), 1.5 * (c.torchGradErrs?.[i] ?? 0));
-  if (c.input) {
+  if (c.logits) {
+    Deno.test(`${c.op} on ${c.dtype} logits matches PyTorch, loss and gradient`, () => {
+      const x = half(c.logits!, c.dtype).requiresGrad_(true);
+      const t = zn.tensor(c.target!.data as number[], { dtype: "int64" });
+      const reduction = c.op.endsWith("mean") ? "mean" : "sum";
+      const loss = F.crossEntropy(x, t, { reduction });
+      assertEquals(loss.dtype, c.dtype);
+      assertEquals(loss.gradFn?.name, "crossEntropy");
+      const e = worst(loss, c.out!);
+      assert(e <= tol, `loss: largest relative difference ${e} (bound ${tol})`);
+      loss.mul(0.75).backward();
+      assertEquals(x.grad!.dtype, c.dtype);
+      const ge = worst(x.grad!, c.grad!);
+      assert(ge <= gradTol(0), `gradient: largest relative difference ${ge} (bound ${gradTol(0)})`);
+    });
+  } else if (c.input) {
     Deno.test(`${c.op} on ${c.dtype} matches PyTorch, forward and backward`, () => {
       const fn = REDUCTIONS[c.op];
       assert(fn !== undefined, `no Zeno spelling for ${c.op}`);

@@ -7,6 +7,10 @@
 //!           for the mean (rows whose target is the ignore index are not kept)
 //!   dx_ij = scale * (exp(x_ij - lse_i) - [j == t_i]) on kept rows, 0 on the others,
 //!           scale = the upstream gradient / (count for the mean, 1 for the sum)
+//!
+//! Logits, loss, upstream gradient and dx are of the storage type E; lse and
+//! count are of the compute type T = dt.Compute(E) (float32 for the halves,
+//! whose logits widen as they are loaded and whose dx rounds once).
 const std = @import("std");
 const dt = @import("dtype.zig");
 const pool = @import("pool.zig");
@@ -35,13 +39,14 @@ fn checkTargets(t: [*]const i64, n: usize, c: usize, ignore: i64) Error!void {
     }
 }
 
-fn CrossEntropy(comptime T: type) type {
+fn CrossEntropy(comptime E: type) type {
     return struct {
+        const T = dt.Compute(E);
         const w = vm.lanes(T);
         const V = @Vector(w, T);
 
         const Fwd = struct {
-            x: [*]const T,
+            x: [*]const E,
             t: [*]const i64,
             lse: [*]T,
             /// Per chunk: the sum of its kept rows' losses and their count.
@@ -58,13 +63,13 @@ fn CrossEntropy(comptime T: type) type {
             var count: f64 = 0;
             for (range[0]..range[1]) |i| {
                 const x = f.x + i * f.c;
-                const mx = red.lineMax(T, x, f.c);
-                const ls: T = @floatCast(@log(red.expShiftSum(T, x, null, mx, f.c)));
+                const mx = red.lineMax(E, x, f.c);
+                const ls: T = @floatCast(@log(red.expShiftSum(E, x, null, mx, f.c)));
                 f.lse[i] = mx + ls;
                 const ti = f.t[i];
                 if (ti == f.ignore) continue;
                 // -(log_softmax(x)[t]), in PyTorch's order: (x - max) - log(sum).
-                const lp = (x[@intCast(ti)] - mx) - ls;
+                const lp = (dt.loadOne(T, E, x[@intCast(ti)]) - mx) - ls;
                 sum -= lp;
                 count += 1;
             }
@@ -73,10 +78,10 @@ fn CrossEntropy(comptime T: type) type {
         }
 
         const Bwd = struct {
-            x: [*]const T,
+            x: [*]const E,
             t: [*]const i64,
             lse: [*]const T,
-            dx: [*]T,
+            dx: [*]E,
             scale: T,
             n: usize,
             c: usize,
@@ -92,36 +97,48 @@ fn CrossEntropy(comptime T: type) type {
                 const dx = b.dx + i * b.c;
                 const ti = b.t[i];
                 if (ti == b.ignore) {
-                    @memset(dx[0..b.c], 0);
+                    @memset(dx[0..b.c], std.mem.zeroes(E));
                     continue;
                 }
                 const lv: V = @splat(b.lse[i]);
+                const tu: usize = @intCast(ti);
                 var j: usize = 0;
                 while (j + w <= b.c) : (j += w) {
-                    dx[j..][0..w].* = vm.exp(T, w, @as(V, x[j..][0..w].*) - lv) * sv;
+                    var d = vm.exp(T, w, dt.loadVec(T, E, w, x + j) - lv) * sv;
+                    // The target's one-hot term before the one rounding.
+                    if (tu >= j and tu < j + w) {
+                        const hit = std.simd.iota(u32, w) == @as(@Vector(w, u32), @splat(@intCast(tu - j)));
+                        d = @select(T, hit, d - sv, d);
+                    }
+                    dt.storeVec(T, E, w, dx + j, d);
                 }
-                while (j < b.c) : (j += 1) dx[j] = @exp(x[j] - b.lse[i]) * b.scale;
-                dx[@intCast(ti)] -= b.scale;
+                while (j < b.c) : (j += 1) {
+                    var d = @exp(dt.loadOne(T, E, x[j]) - b.lse[i]) * b.scale;
+                    if (j == tu) d -= b.scale;
+                    dt.storeOne(T, E, &dx[j], d);
+                }
             }
         }
     };
 }
 
-/// The loss (mean over kept rows, or sum) into loss[0], the kept rows'
-/// count into count[0], each row's log-sum-exp into lse: [n].
+/// The loss (mean over kept rows, or sum) into loss[0] (the logits' type),
+/// the kept rows' count into count[0] and each row's log-sum-exp into lse:
+/// [n] (both the compute type).
 pub fn crossEntropy(dtype: DType, x: [*]u8, xoff: i64, t: [*]u8, toff: i64, lse: [*]u8, loff: i64, loss: [*]u8, lossoff: i64, count: [*]u8, coff: i64, n: usize, c: usize, ignore: i64, mean: bool) Error!void {
     if (c == 0) return error.InvalidArgument;
     switch (dtype) {
-        inline .float32, .float64 => |D| {
-            const T = dt.Storage(D);
+        inline .float32, .float64, .float16, .bfloat16 => |D| {
+            const E = dt.Storage(D);
+            const T = dt.Compute(E);
             const tp = ptr(i64, t, toff);
             try checkTargets(tp, n, c, ignore);
             const chunks: u32 = if (n == 0) 1 else @min(pool.chunkCount(n * c, 1 << 14), @as(u32, @intCast(n)));
             var partial: [2 * pool.max_threads * 4]f64 = undefined;
             assert(chunks <= pool.max_threads * 4);
             @memset(partial[0 .. 2 * chunks], 0);
-            const f = CrossEntropy(T).Fwd{ .x = ptr(T, x, xoff), .t = tp, .lse = ptr(T, lse, loff), .partial = &partial, .n = n, .c = c, .ignore = ignore, .chunks = chunks };
-            if (n > 0) pool.run(chunks, &f, CrossEntropy(T).forwardTask);
+            const f = CrossEntropy(E).Fwd{ .x = ptr(E, x, xoff), .t = tp, .lse = ptr(T, lse, loff), .partial = &partial, .n = n, .c = c, .ignore = ignore, .chunks = chunks };
+            if (n > 0) pool.run(chunks, &f, CrossEntropy(E).forwardTask);
             // Chunk partials in chunk order: the same sum whatever the thread timing.
             var sum: f64 = 0;
             var kept: f64 = 0;
@@ -130,25 +147,27 @@ pub fn crossEntropy(dtype: DType, x: [*]u8, xoff: i64, t: [*]u8, toff: i64, lse:
                 kept += partial[2 * k + 1];
             }
             // An all-ignored mean is 0 / 0 = NaN, as in PyTorch.
-            ptr(T, loss, lossoff)[0] = @floatCast(if (mean) sum / kept else sum);
+            dt.storeOne(T, E, &ptr(E, loss, lossoff)[0], @floatCast(if (mean) sum / kept else sum));
             ptr(T, count, coff)[0] = @floatCast(kept);
         },
         else => return error.InvalidArgument,
     }
 }
 
-/// dx: [n, c] from the saved lse and count; g: the upstream gradient (1 element).
+/// dx: [n, c] from the saved lse and count; g: the upstream gradient (1
+/// element of the logits' type).
 pub fn crossEntropyBackward(dtype: DType, x: [*]u8, xoff: i64, t: [*]u8, toff: i64, lse: [*]u8, loff: i64, g: [*]u8, goff: i64, count: [*]u8, coff: i64, dx: [*]u8, dxoff: i64, n: usize, c: usize, ignore: i64, mean: bool) Error!void {
     if (c == 0) return error.InvalidArgument;
     if (n == 0) return;
     switch (dtype) {
-        inline .float32, .float64 => |D| {
-            const T = dt.Storage(D);
-            const gv = ptr(T, g, goff)[0];
+        inline .float32, .float64, .float16, .bfloat16 => |D| {
+            const E = dt.Storage(D);
+            const T = dt.Compute(E);
+            const gv = dt.loadOne(T, E, ptr(E, g, goff)[0]);
             const scale = if (mean) gv / ptr(T, count, coff)[0] else gv;
             const chunks = @min(pool.chunkCount(n * c, 1 << 14), @as(u32, @intCast(n)));
-            const b = CrossEntropy(T).Bwd{ .x = ptr(T, x, xoff), .t = ptr(i64, t, toff), .lse = ptr(T, lse, loff), .dx = ptr(T, dx, dxoff), .scale = scale, .n = n, .c = c, .ignore = ignore, .chunks = chunks };
-            pool.run(chunks, &b, CrossEntropy(T).backwardTask);
+            const b = CrossEntropy(E).Bwd{ .x = ptr(E, x, xoff), .t = ptr(i64, t, toff), .lse = ptr(T, lse, loff), .dx = ptr(E, dx, dxoff), .scale = scale, .n = n, .c = c, .ignore = ignore, .chunks = chunks };
+            pool.run(chunks, &b, CrossEntropy(E).backwardTask);
         },
         else => return error.InvalidArgument,
     }
@@ -231,4 +250,50 @@ test "cross entropy forward and backward match the reference loops" {
     var count: f32 = 0;
     try std.testing.expectError(error.IndexOutOfRange, crossEntropy(.float32, @ptrCast(&x), 0, @ptrCast(&t), 0, @ptrCast(&lse), 0, @ptrCast(&loss), 0, @ptrCast(&count), 0, 2, 2, -100, true));
     try std.testing.expectEqual(@as(i64, 7), ix.bad_index);
+}
+
+test "half cross entropy gives the float32 kernel's loss and gradient rounded once" {
+    const alloc = std.testing.allocator;
+    var prng = std.Random.DefaultPrng.init(6);
+    const rnd = prng.random();
+    pool.setNumThreads(2);
+    inline for (.{ DType.bfloat16, DType.float16 }) |D| {
+        const E = dt.Storage(D);
+        for ([_][2]usize{ .{ 5, 10 }, .{ 33, 1000 }, .{ 7, 37 } }) |sh| {
+            const n = sh[0];
+            const c = sh[1];
+            const xh = try alloc.alloc(E, 2 * n * c);
+            defer alloc.free(xh);
+            const xf = try alloc.alloc(f32, 2 * n * c);
+            defer alloc.free(xf);
+            const t = try alloc.alloc(i64, n);
+            defer alloc.free(t);
+            for (xh[0 .. n * c], xf[0 .. n * c]) |*h, *f| {
+                dt.storeOne(f32, E, h, @floatCast(rnd.floatNorm(f64) * 3));
+                f.* = dt.loadOne(f32, E, h.*);
+            }
+            for (t, 0..) |*v, i| v.* = if (i % 4 == 1) -100 else @intCast(rnd.uintLessThan(usize, c));
+            var lse: [2][64]f32 = undefined;
+            var count: [2]f32 = undefined;
+            var lh: E = undefined;
+            var lf: f32 = 0;
+            var gh: E = undefined;
+            dt.storeOne(f32, E, &gh, 0.75);
+            var gf: f32 = 0.75;
+            try crossEntropy(D, @ptrCast(xh.ptr), 0, @ptrCast(t.ptr), 0, @ptrCast(&lse[0]), 0, @ptrCast(&lh), 0, @ptrCast(&count[0]), 0, n, c, -100, true);
+            try crossEntropy(.float32, @ptrCast(xf.ptr), 0, @ptrCast(t.ptr), 0, @ptrCast(&lse[1]), 0, @ptrCast(&lf), 0, @ptrCast(&count[1]), 0, n, c, -100, true);
+            try std.testing.expectEqualSlices(f32, lse[1][0..n], lse[0][0..n]);
+            var want: E = undefined;
+            dt.storeOne(f32, E, &want, lf);
+            try std.testing.expectEqual(dt.loadOne(f32, E, want), dt.loadOne(f32, E, lh));
+            const dxh = xh[n * c ..];
+            const dxf = xf[n * c ..];
+            try crossEntropyBackward(D, @ptrCast(xh.ptr), 0, @ptrCast(t.ptr), 0, @ptrCast(&lse[0]), 0, @ptrCast(&gh), 0, @ptrCast(&count[0]), 0, @ptrCast(dxh.ptr), 0, n, c, -100, true);
+            try crossEntropyBackward(.float32, @ptrCast(xf.ptr), 0, @ptrCast(t.ptr), 0, @ptrCast(&lse[1]), 0, @ptrCast(&gf), 0, @ptrCast(&count[1]), 0, @ptrCast(dxf.ptr), 0, n, c, -100, true);
+            for (dxh, dxf) |h, f| {
+                dt.storeOne(f32, E, &want, f);
+                try std.testing.expectEqual(dt.loadOne(f32, E, want), dt.loadOne(f32, E, h));
+            }
+        }
+    }
 }

@@ -1,7 +1,8 @@
 /**
  * The fused cross entropy behind crossEntropy in loss.ts (float32 and
  * float64 logits `[N, C]` against int64 classes, where the backend has the
- * kernel) and its tape rule.
+ * kernel; float16 and bfloat16 too where it reduces them natively, with
+ * float32 row statistics) and its tape rule.
  *
  * @module
  */
@@ -26,14 +27,17 @@ export function fusedCrossEntropy(
   const be = x.backend;
   const dtype = x.dtype;
   if (!be.crossEntropy || !be.crossEntropyBackward || x.ndim !== 2) return null;
-  if (dtype !== "float32" && dtype !== "float64") return null;
+  const half = dtype === "float16" || dtype === "bfloat16";
+  if (dtype !== "float32" && dtype !== "float64" && !(half && be.halfReduce)) return null;
+  // The row statistics and the kept count: float32 for the halves.
+  const st = half ? "float32" : dtype;
   const n = x.shape[0], c = x.shape[1];
   if (c === 0 || t.dtype !== "int64" || t.ndim !== 1 || t.shape[0] !== n) return null;
   if (t.device !== x.device || !Number.isSafeInteger(ignoreIndex)) return null;
   const [xc, tc] = noGrad(() => [x.contiguous(), t.contiguous()]);
-  const lse = outputTensor([n], dtype, x.device);
+  const lse = outputTensor([n], st, x.device);
   const loss = outputTensor([], dtype, x.device);
-  const count = outputTensor([1], dtype, x.device);
+  const count = outputTensor([1], st, x.device);
   be.crossEntropy(xc, tc, lse, loss, count, ignoreIndex, mean);
   return record("crossEntropy", [input], loss, { x: input, t, lse, count }, {
     ignoreIndex,
@@ -60,7 +64,7 @@ export function crossEntropyRule(
     const kept = t.ne(ignoreIndex);
     const onehot = where(kept, t, 0).unsqueeze(1).eq(arange(c, { device: x.device })).to(x.dtype);
     let dx = x.softmax(1).sub(onehot).mul(kept.unsqueeze(1).to(x.dtype)).mul(g);
-    if (mean) dx = dx.div(s.count);
+    if (mean) dx = dx.div(s.count).to(x.dtype);
     return [dx.reshape(ex.shape)];
   }
   const [x2, t2, g1] = noGrad(() => [x.contiguous(), t.contiguous(), g.contiguous().reshape([1])]);
