@@ -229,15 +229,19 @@ def workloads():
         out[f"{kind} layer b{b} t{t} h{h} fwd+bwd"] = rnn(kind)
     sb, heads, length, dim = work["sequence"]["sdpa"]
 
-    def sdpa():
-        q, k, v = (torch.randn(sb, heads, length, dim, generator=g, requires_grad=True) for _ in range(3))
+    def sdpa(dtype):
+        def make():
+            q, k, v = (torch.randn(sb, heads, length, dim, generator=g).to(dtype).requires_grad_(True)
+                       for _ in range(3))
 
-        def step():
-            F.scaled_dot_product_attention(q, k, v, is_causal=True).sum().backward()
-            q.grad = k.grad = v.grad = None
-        return step
+            def step():
+                F.scaled_dot_product_attention(q, k, v, is_causal=True).sum().backward()
+                q.grad = k.grad = v.grad = None
+            return step
+        return make
 
-    out[f"sdpa causal b{sb} h{heads} t{length} d{dim} fwd+bwd"] = sdpa
+    out[f"sdpa causal b{sb} h{heads} t{length} d{dim} fwd+bwd"] = sdpa(torch.float32)
+    out[f"sdpa causal b{sb} h{heads} t{length} d{dim} fwd+bwd (bfloat16)"] = sdpa(torch.bfloat16)
     gc = work["sequence"]["gpt"]
 
     class Block(torch.nn.Module):

@@ -311,15 +311,18 @@ function zenoWorkloads(): Map<string, () => () => unknown> {
       });
     }
     const [sb, heads, len, dim] = work.sequence.sdpa;
-    op(`sdpa causal b${sb} h${heads} t${len} d${dim} fwd+bwd`, () => {
-      const [q, k, v] = [0, 1, 2].map(() =>
-        zn.randn([sb, heads, len, dim], { requiresGrad: true })
-      );
-      return () => {
-        zn.nn.functional.scaledDotProductAttention(q, k, v, { isCausal: true }).sum().backward();
-        q.grad = k.grad = v.grad = null;
-      };
-    });
+    for (const dtype of ["float32", "bfloat16"] as const) {
+      const tag = dtype === "float32" ? "" : " (bfloat16)";
+      op(`sdpa causal b${sb} h${heads} t${len} d${dim} fwd+bwd${tag}`, () => {
+        const [q, k, v] = [0, 1, 2].map(() =>
+          zn.randn([sb, heads, len, dim]).to(dtype).requiresGrad_(true)
+        );
+        return () => {
+          zn.nn.functional.scaledDotProductAttention(q, k, v, { isCausal: true }).sum().backward();
+          q.grad = k.grad = v.grad = null;
+        };
+      });
+    }
   }
   {
     const g = work.sequence.gpt;

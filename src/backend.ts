@@ -391,12 +391,20 @@ export interface Backend {
    * Scaled dot-product attention, fused (zig/src/attention.zig): q: [n, L, E],
    * k: [n, S, E], v: [n, S, Ev]; writes o: [n, L, Ev] and lse: [n, L] (each
    * row's log-sum-exp, which backward reads). Every key, or with `causal`
-   * keys j <= i for row i. All contiguous, float32 or float64. Optional, as
-   * is attentionBackward: without them attention is composed.
+   * keys j <= i for row i. All contiguous, float32 or float64 (and float16
+   * or bfloat16 q, k, v with float32 o and lse where
+   * {@link Backend.halfAttention}; backward then reads that float32 o).
+   * Optional, as is attentionBackward: without them attention is composed.
    */
   attention?(q: View, k: View, v: View, o: View, lse: View, scale: number, causal: boolean): void;
   /** The largest head dim (E and Ev) `attention` takes; unset: any. */
   readonly attentionMaxHeadDim?: number;
+  /**
+   * True when {@link Backend.attention} and its backward take float16/
+   * bfloat16 q, k, v (computing in float32, each gradient rounded once) with
+   * float32 o and lse; otherwise half attention is composed.
+   */
+  readonly halfAttention?: boolean;
   /** Its backward: writes dq, dk, dv (shaped as q, k, v) from dout: [n, L, Ev]. */
   attentionBackward?(
     q: View,

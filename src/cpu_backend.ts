@@ -457,6 +457,7 @@ export const cpuBackend: Backend = {
   halfPool: true,
   halfReduce: true,
   halfNorm: true,
+  halfAttention: true,
   rmsNorm: true,
   device: "cpu",
 

@@ -56,6 +56,34 @@ Deno.test("fused attention matches the composed path: outputs and gradients, cau
   }
 });
 
+for (const dtype of ["bfloat16", "float16"] as const) {
+  Deno.test(`fused attention on ${dtype} gives the float32 kernel's results rounded once`, () => {
+    zn.manualSeed(23);
+    const round = (t: zn.Tensor) => t.to(dtype).to("float32");
+    for (const causal of [false, true]) {
+      const [q0, k0, v0] = [[2, 3, 70, 16], [2, 3, 65, 16], [2, 3, 65, 9]].map((s) =>
+        round(zn.randn(s))
+      );
+      const g0 = round(zn.randn([2, 3, 70, 9]));
+      const p = plan(causal, 0.25);
+      const outs: zn.Tensor[][] = [];
+      for (const dt of [dtype, "float32"] as const) {
+        const [q, k, v] = [q0, k0, v0].map((t) => t.to(dt).requiresGrad_(true));
+        const o = fusedAttention(q, k, v, p);
+        assert(o !== null && o.dtype === dt, `the fused kernel takes ${dt}`);
+        const grads = zn.grad([o], [q, k, v], { gradOutputs: [g0.to(dt)] });
+        outs.push([o, ...grads.map((t) => t!)].map((t) => t.detach().to("float32")));
+      }
+      // Each result the float32 kernel's rounded once: the half backward
+      // recomputes the float32 output rather than widening the rounded one.
+      outs[0].forEach((got, i) => {
+        const d = maxDiff(got, round(outs[1][i]));
+        assert(d === 0, `causal=${causal}: result ${i} differs from the rounded float32 by ${d}`);
+      });
+    }
+  });
+}
+
 Deno.test("fused attention's double backward (createGraph) matches the composed path", () => {
   zn.manualSeed(22);
   for (const causal of [false, true]) {
@@ -81,7 +109,7 @@ Deno.test("fused attention declines what it does not cover", () => {
   const masked = { ...plan(false, 1), mask: zn.ones([4, 6], { dtype: "bool" }) };
   assert(fusedAttention(q, k, v, masked) === null, "a mask tensor");
   assert(fusedAttention(q, k, v, { ...plan(false, 1), dropoutP: 0.1 }) === null, "dropout");
-  assert(fusedAttention(q.to("float16"), k, v, plan(false, 1)) === null, "float16");
+  assert(fusedAttention(q.to("float16"), k, v, plan(false, 1)) === null, "mixed dtypes");
   assert(fusedAttention(q, zn.randn([2, 6, 8]), v, plan(false, 1)) === null, "broadcast batch");
   assert(fusedAttention(q, zn.randn([1, 0, 8]), zn.randn([1, 0, 8]), plan(false, 1)) === null);
 });

@@ -87,6 +87,9 @@ const NORMS: Record<string, (x: zn.Tensor, w: zn.Tensor, b?: zn.Tensor) => zn.Te
   "rmsNorm": (x, w) => F.rmsNorm(x, [96], w),
   "batchNorm": (x, w, b) => F.batchNorm(x, null, null, w, b, { training: true }),
   "groupNorm": (x, w, b) => F.groupNorm(x, 3, w, b),
+  // q, k, v: the fused attention kernel.
+  "attention": (q, k, v) => F.scaledDotProductAttention(q, k, v!),
+  "attention causal": (q, k, v) => F.scaledDotProductAttention(q, k, v!, { isCausal: true }),
 };
 
 /** A few units in the last place of each half type (bfloat16 2^-8, float16 2^-11). */

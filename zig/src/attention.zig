@@ -22,6 +22,13 @@
 //!
 //! `forwardReference` and `backwardReference` are the plain loops (the full
 //! score matrix, in f64) that the tests compare with.
+//!
+//! float16 and bfloat16 run on the f32 kernels a group of heads at a time:
+//! the group's q, k, v (and do backward) are widened into f32 staging of at
+//! most `half_stage_bytes`, and each gradient is rounded once into E as the
+//! group finishes, so a half call never holds a float32 copy of its inputs,
+//! and its results are the f32 kernel's on the same values. o and lse are f32
+//! for the halves: the caller rounds o once and keeps the f32 o for backward.
 const std = @import("std");
 const dt = @import("dtype.zig");
 const pool = @import("pool.zig");
@@ -417,6 +424,91 @@ fn ptr(comptime T: type, base: [*]u8, off: i64) [*]T {
 /// One buffer with an element offset.
 pub const Buf = struct { base: [*]u8, off: i64 };
 
+/// The most f32 staging a half call holds: a group of heads at a time.
+/// (A variable so that the tests can force several groups.)
+var half_stage_bytes: usize = 8 << 20;
+
+/// dst[0..n] = src[0..n] widened (E to f32) or rounded (f32 to E), split over the pool.
+fn convert(comptime From: type, comptime To: type, src: [*]const From, dst: [*]To, n: usize) void {
+    const Ctx = struct { src: [*]const From, dst: [*]To, n: usize, chunks: u32 };
+    const ctx = Ctx{ .src = src, .dst = dst, .n = n, .chunks = pool.chunkCount(n, 1 << 16) };
+    pool.run(ctx.chunks, &ctx, struct {
+        fn f(c: *const Ctx, chunk: u32) void {
+            const r = pool.chunkRange(c.n, c.chunks, chunk);
+            if (To == f32) dt.widen(From, c.src + r[0], c.dst + r[0], r[1] - r[0]) else dt.narrow(To, c.src + r[0], c.dst + r[0], r[1] - r[0]);
+        }
+    }.f);
+}
+
+/// Heads per group of a half call whose staging takes `per_head` f32 elements a head.
+fn headsPerGroup(d: Dims, per_head: usize) usize {
+    return @max(1, @min(d.n, half_stage_bytes / (per_head * @sizeOf(f32))));
+}
+
+/// Forward on half q, k, v (o and lse f32: the caller rounds o, and keeps the
+/// f32 o for backward), a group of heads at a time on Flash(f32).
+fn halfForward(comptime E: type, q: [*]const E, k: [*]const E, v: [*]const E, o: [*]f32, lse: [*]f32, d: Dims) Error!void {
+    const sq = d.l * d.e;
+    const sk = d.s * d.e;
+    const sv = d.s * d.ev;
+    const group = headsPerGroup(d, sq + sk + sv);
+    const alloc = std.heap.c_allocator;
+    const stage = try alloc.alloc(f32, group * (sq + sk + sv));
+    defer alloc.free(stage);
+    const qf = stage.ptr;
+    const kf = qf + group * sq;
+    const vf = kf + group * sk;
+    var h0: usize = 0;
+    while (h0 < d.n) : (h0 += group) {
+        const g = @min(group, d.n - h0);
+        convert(E, f32, q + h0 * sq, qf, g * sq);
+        convert(E, f32, k + h0 * sk, kf, g * sk);
+        convert(E, f32, v + h0 * sv, vf, g * sv);
+        var dg = d;
+        dg.n = g;
+        try Flash(f32).forward(qf, kf, vf, o + h0 * d.l * d.ev, lse + h0 * d.l, dg);
+    }
+}
+
+/// Backward on half q, k, v, do, dq, dk, dv with the forward's f32 o and lse,
+/// a group of heads at a time. The f32 o, not the rounded one: D = do . o
+/// cancels against do . v in every score's gradient, so o's rounding to the
+/// half type would pass into dq and dk amplified (float16 dq several units in
+/// the last place off, against under one from the f32 output).
+fn halfBackward(comptime E: type, q: [*]const E, k: [*]const E, v: [*]const E, o: [*]const f32, do_: [*]const E, lse: [*]const f32, dq: [*]E, dk: [*]E, dv: [*]E, d: Dims) Error!void {
+    const sq = d.l * d.e;
+    const sk = d.s * d.e;
+    const sv = d.s * d.ev;
+    const so = d.l * d.ev;
+    // q, k, v, do in, dq, dk, dv out.
+    const per_head = 2 * (sq + sk + sv) + so;
+    const group = headsPerGroup(d, per_head);
+    const alloc = std.heap.c_allocator;
+    const stage = try alloc.alloc(f32, group * per_head);
+    defer alloc.free(stage);
+    const qf = stage.ptr;
+    const kf = qf + group * sq;
+    const vf = kf + group * sk;
+    const dof = vf + group * sv;
+    const dqf = dof + group * so;
+    const dkf = dqf + group * sq;
+    const dvf = dkf + group * sk;
+    var h0: usize = 0;
+    while (h0 < d.n) : (h0 += group) {
+        const g = @min(group, d.n - h0);
+        convert(E, f32, q + h0 * sq, qf, g * sq);
+        convert(E, f32, k + h0 * sk, kf, g * sk);
+        convert(E, f32, v + h0 * sv, vf, g * sv);
+        convert(E, f32, do_ + h0 * so, dof, g * so);
+        var dg = d;
+        dg.n = g;
+        try Flash(f32).backward(qf, kf, vf, o + h0 * so, dof, lse + h0 * d.l, dqf, dkf, dvf, dg);
+        convert(f32, E, dqf, dq + h0 * sq, g * sq);
+        convert(f32, E, dkf, dk + h0 * sk, g * sk);
+        convert(f32, E, dvf, dv + h0 * sv, g * sv);
+    }
+}
+
 /// Forward: bufs q, k, v, o, lse.
 pub fn forward(dtype: dt.DType, b: [5]Buf, d: Dims) Error!void {
     if (d.n == 0 or d.l == 0 or d.ev == 0) return;
@@ -424,6 +516,10 @@ pub fn forward(dtype: dt.DType, b: [5]Buf, d: Dims) Error!void {
         inline .float32, .float64 => |D| {
             const T = dt.Storage(D);
             try Flash(T).forward(ptr(T, b[0].base, b[0].off), ptr(T, b[1].base, b[1].off), ptr(T, b[2].base, b[2].off), ptr(T, b[3].base, b[3].off), ptr(T, b[4].base, b[4].off), d);
+        },
+        inline .float16, .bfloat16 => |D| {
+            const E = dt.Storage(D);
+            try halfForward(E, ptr(E, b[0].base, b[0].off), ptr(E, b[1].base, b[1].off), ptr(E, b[2].base, b[2].off), ptr(f32, b[3].base, b[3].off), ptr(f32, b[4].base, b[4].off), d);
         },
         else => return error.InvalidArgument,
     }
@@ -448,6 +544,21 @@ pub fn backward(dtype: dt.DType, b: [9]Buf, d: Dims) Error!void {
                 return;
             }
             try Flash(T).backward(p(b[0]), p(b[1]), p(b[2]), p(b[3]), p(b[4]), p(b[5]), p(b[6]), p(b[7]), p(b[8]), d);
+        },
+        inline .float16, .bfloat16 => |D| {
+            const E = dt.Storage(D);
+            const p = struct {
+                fn at(x: Buf) [*]E {
+                    return ptr(E, x.base, x.off);
+                }
+            }.at;
+            if (d.l == 0 or d.ev == 0) {
+                @memset(p(b[6])[0 .. d.n * d.l * d.e], std.mem.zeroes(E));
+                @memset(p(b[7])[0 .. d.n * d.s * d.e], std.mem.zeroes(E));
+                @memset(p(b[8])[0 .. d.n * d.s * d.ev], std.mem.zeroes(E));
+                return;
+            }
+            try halfBackward(E, p(b[0]), p(b[1]), p(b[2]), ptr(f32, b[3].base, b[3].off), p(b[4]), ptr(f32, b[5].base, b[5].off), p(b[6]), p(b[7]), p(b[8]), d);
         },
         else => return error.InvalidArgument,
     }
@@ -504,5 +615,66 @@ test "fused attention matches the full-matrix reference, forward and backward" {
             try case(f32, rnd, d);
             try case(f64, rnd, d);
         };
+    }
+}
+
+test "half attention gives the float32 kernels' results, over several head groups" {
+    const alloc = std.testing.allocator;
+    var prng = std.Random.DefaultPrng.init(8);
+    const rnd = prng.random();
+    pool.setNumThreads(2);
+    const before = half_stage_bytes;
+    defer half_stage_bytes = before;
+    inline for (.{ dt.DType.bfloat16, dt.DType.float16 }) |D| {
+        const E = dt.Storage(D);
+        for ([_]bool{ false, true }) |causal| {
+            const d = Dims{ .n = 5, .l = 70, .s = 65, .e = 16, .ev = 9, .scale = 0.25, .causal = causal };
+            // Two heads a group backward (groups of 2, 2 and 1), three forward.
+            half_stage_bytes = 2 * 4 * (2 * (d.l * d.e + d.s * d.e + d.s * d.ev) + d.l * d.ev);
+            // q, k, v, do: half and widened.
+            const sizes = [_]usize{ d.n * d.l * d.e, d.n * d.s * d.e, d.n * d.s * d.ev, d.n * d.l * d.ev };
+            var hs: [4][]E = undefined;
+            var fs: [4][]f32 = undefined;
+            for (sizes, 0..) |n, i| {
+                hs[i] = try alloc.alloc(E, n);
+                fs[i] = try alloc.alloc(f32, n);
+                for (hs[i], fs[i]) |*h, *f| {
+                    dt.storeOne(f32, E, h, @floatCast(rnd.floatNorm(f64)));
+                    f.* = dt.loadOne(f32, E, h.*);
+                }
+            }
+            defer for (hs, fs) |h, f| {
+                alloc.free(h);
+                alloc.free(f);
+            };
+            const outs = try alloc.alloc(f32, 2 * (d.n * d.l * d.ev + d.n * d.l));
+            defer alloc.free(outs);
+            const oh = outs[0 .. d.n * d.l * d.ev];
+            const of = outs[d.n * d.l * d.ev .. 2 * d.n * d.l * d.ev];
+            const lh = outs[2 * d.n * d.l * d.ev ..][0 .. d.n * d.l];
+            const lf = outs[2 * d.n * d.l * d.ev + d.n * d.l ..];
+            try halfForward(E, hs[0].ptr, hs[1].ptr, hs[2].ptr, oh.ptr, lh.ptr, d);
+            try Flash(f32).forward(fs[0].ptr, fs[1].ptr, fs[2].ptr, of.ptr, lf.ptr, d);
+            try std.testing.expectEqualSlices(f32, of, oh);
+            try std.testing.expectEqualSlices(f32, lf, lh);
+            const gh = try alloc.alloc(E, sizes[0] + sizes[1] + sizes[2]);
+            defer alloc.free(gh);
+            const gf = try alloc.alloc(f32, sizes[0] + sizes[1] + sizes[2]);
+            defer alloc.free(gf);
+            try halfBackward(E, hs[0].ptr, hs[1].ptr, hs[2].ptr, oh.ptr, hs[3].ptr, lh.ptr, gh.ptr, gh[sizes[0]..].ptr, gh[sizes[0] + sizes[1] ..].ptr, d);
+            try Flash(f32).backward(fs[0].ptr, fs[1].ptr, fs[2].ptr, of.ptr, fs[3].ptr, lf.ptr, gf.ptr, gf[sizes[0]..].ptr, gf[sizes[0] + sizes[1] ..].ptr, d);
+            try expectRoundedOnce(E, gh, gf);
+        }
+    }
+}
+
+fn expectRoundedOnce(comptime E: type, got: []const E, f: []const f32) !void {
+    for (got, f, 0..) |h, v, i| {
+        var want: E = undefined;
+        dt.storeOne(f32, E, &want, v);
+        if (dt.loadOne(f32, E, want) != dt.loadOne(f32, E, h)) {
+            std.debug.print("at {d}: half {d}, float32 {d}\n", .{ i, dt.loadOne(f32, E, h), v });
+            return error.TestUnexpectedResult;
+        }
     }
 }

@@ -90,7 +90,8 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, plan: AttentionPlan):
 /**
  * @internal The fused kernel (zig/src/attention.zig): blocked, online
  * softmax, memory linear in the sequence length. It takes plans without a
- * mask tensor or dropout, float32 or float64 operands of one dtype on a
+ * mask tensor or dropout, float32 or float64 operands of one dtype (or
+ * float16/bfloat16 where the backend takes them, see Backend.halfAttention) on a
  * backend that has it (with head dims up to its attentionMaxHeadDim), and
  * batch dims that agree without broadcasting; null otherwise.
  */
@@ -104,9 +105,9 @@ export function fusedAttention(
   if (be.attention === undefined || be.attentionBackward === undefined) return null;
   if (plan.mask !== null || plan.dropoutP > 0) return null;
   const dtype = q.dtype;
-  if ((dtype !== "float32" && dtype !== "float64") || k.dtype !== dtype || v.dtype !== dtype) {
-    return null;
-  }
+  const half = dtype === "float16" || dtype === "bfloat16";
+  if (dtype !== "float32" && dtype !== "float64" && !(half && be.halfAttention)) return null;
+  if (k.dtype !== dtype || v.dtype !== dtype) return null;
   if (k.device !== q.device || v.device !== q.device) return null;
   const nd = q.ndim;
   if (nd < 2 || k.ndim !== nd || v.ndim !== nd) return null;
@@ -124,10 +125,13 @@ export function fusedAttention(
     k.contiguous().reshape([n, S, E]),
     v.contiguous().reshape([n, S, Ev]),
   ]);
-  const o = outputTensor([n, L, Ev], dtype, q.device);
-  const lse = outputTensor([n, L], dtype, q.device);
+  // The output and each row's log-sum-exp: float32 for the halves (the
+  // output rounded once below; backward reads the float32 one).
+  const wide = half ? "float32" : dtype;
+  const o = outputTensor([n, L, Ev], wide, q.device);
+  const lse = outputTensor([n, L], wide, q.device);
   be.attention(q3, k3, v3, o, lse, plan.scale, plan.isCausal);
-  const y = noGrad(() => o.reshape([...q.shape.slice(0, nd - 2), L, Ev]));
+  const y = noGrad(() => o.to(dtype).reshape([...q.shape.slice(0, nd - 2), L, Ev]));
   // The inputs as given too: a backward with createGraph differentiates through them.
   return record("fusedAttention", [q, k, v], y, {
     q: q3,
