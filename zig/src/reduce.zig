@@ -924,35 +924,40 @@ fn ReduceCase(comptime op: Reduce, comptime p: f64) type {
     };
 }
 
-fn ScanCase(comptime op: Scan) type {
+/// A case whose output has x's shape (a scan, a softmax): `f` runs the kernel.
+fn WholeCase(comptime f: fn (DType, [*]u8, [*]u8, Shape) Error!void) type {
     return struct {
         const indices = false;
         fn outLen(sh: Shape) usize {
             return sh.outer * sh.r * sh.inner;
         }
         fn run(d: DType, x: [*]u8, out: [*]u8, _: [*]i64, sh: Shape) !void {
-            try scan(op, d, x, 0, out, 0, sh);
+            try f(d, x, out, sh);
         }
     };
 }
 
+fn ScanCase(comptime op: Scan) type {
+    return WholeCase(struct {
+        fn f(d: DType, x: [*]u8, out: [*]u8, sh: Shape) Error!void {
+            return scan(op, d, x, 0, out, 0, sh);
+        }
+    }.f);
+}
+
 fn SoftmaxCase(comptime log: bool) type {
-    return struct {
-        const indices = false;
-        fn outLen(sh: Shape) usize {
-            return sh.outer * sh.r * sh.inner;
+    return WholeCase(struct {
+        fn f(d: DType, x: [*]u8, out: [*]u8, sh: Shape) Error!void {
+            return softmax(log, d, x, 0, out, 0, sh);
         }
-        fn run(d: DType, x: [*]u8, out: [*]u8, _: [*]i64, sh: Shape) !void {
-            try softmax(log, d, x, 0, out, 0, sh);
-        }
-    };
+    }.f);
 }
 
 test "half reductions, scans and softmax give the float32 kernels' results rounded once" {
     const shapes = [_]Shape{
-        .{ .outer = 3, .r = 37, .inner = 1 },   .{ .outer = 2, .r = 100, .inner = 5 },
-        .{ .outer = 1, .r = 7, .inner = 300 },  .{ .outer = 1, .r = 1 << 16, .inner = 1 },
-        .{ .outer = 4, .r = 1, .inner = 3 },    .{ .outer = 2, .r = 129, .inner = 1 },
+        .{ .outer = 3, .r = 37, .inner = 1 },  .{ .outer = 2, .r = 100, .inner = 5 },
+        .{ .outer = 1, .r = 7, .inner = 300 }, .{ .outer = 1, .r = 1 << 16, .inner = 1 },
+        .{ .outer = 4, .r = 1, .inner = 3 },   .{ .outer = 2, .r = 129, .inner = 1 },
     };
     inline for (.{ DType.bfloat16, DType.float16 }) |D| {
         for (shapes, 0..) |sh, si| {
