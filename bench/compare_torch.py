@@ -155,6 +155,24 @@ def workloads():
     out[f"softmax {r}x{c} fwd+bwd"] = softmax_step(r, c, torch.float32)
     out[f"softmax {r}x{c} fwd+bwd (bfloat16)"] = softmax_step(r, c, torch.bfloat16)
 
+    def softmax_dim0(r, c, dtype, backward):
+        def make():
+            a = torch.randn(c, r, generator=g).to(dtype).requires_grad_(backward)
+            gr = torch.randn(c, r, generator=g).to(dtype)
+
+            def step():
+                if backward:
+                    a.softmax(0).backward(gr)
+                    a.grad = None
+                else:
+                    a.softmax(0)
+            return step
+        return make
+
+    for dtype, tag in ((torch.float32, ""), (torch.bfloat16, " (bfloat16)")):
+        out[f"softmax dim 0 {c}x{r}{tag}"] = softmax_dim0(r, c, dtype, False)
+        out[f"softmax dim 0 {c}x{r} fwd+bwd{tag}"] = softmax_dim0(r, c, dtype, True)
+
     def rows(f):
         def make():
             a = torch.randn(*work["rows"], generator=g)

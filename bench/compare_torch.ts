@@ -233,6 +233,23 @@ function zenoWorkloads(): Map<string, () => () => unknown> {
       };
     });
   }
+  // Softmax along a strided axis (dim 0 of [c, r]: r columns, each c long).
+  for (const dtype of ["float32", "bfloat16"] as const) {
+    const [r, c] = work.softmax[work.softmax.length - 1];
+    const tag = dtype === "float32" ? "" : " (bfloat16)";
+    op(`softmax dim 0 ${c}x${r}${tag}`, () => {
+      const a = zn.randn([c, r]).to(dtype);
+      return () => a.softmax(0);
+    });
+    op(`softmax dim 0 ${c}x${r} fwd+bwd${tag}`, () => {
+      const a = zn.randn([c, r]).to(dtype).requiresGrad_(true);
+      const g = zn.randn([c, r]).to(dtype);
+      return () => {
+        a.softmax(0).backward(g);
+        a.grad = null;
+      };
+    });
+  }
   {
     const [r, c] = work.rows;
     op(`gelu ${r}x${c}`, () => {

@@ -476,6 +476,53 @@ for (const [n, iters] of [[1024, 10], [128, undefined]] as const) {
   ]);
 }
 
+// --- float16 and bfloat16 against float32 ------------------------------------------
+// The half kernels convert in registers or L1-sized blocks; each group's
+// float32 row is the baseline the half rows must not lose to. Bytes are the
+// float32 row's traffic (the halves move half as many).
+
+const HALVES = ["float32", "bfloat16", "float16"] as const;
+
+function halfGroup(
+  job: string,
+  shape: number[],
+  bytes: number,
+  f: (x: zn.Tensor) => unknown,
+): void {
+  group(
+    `half ${job}`,
+    HALVES.map((dtype) => ({
+      name: `half ${job} ${dtype}`,
+      baseline: dtype === "float32",
+      work: { bytes },
+      setup: () => {
+        const x = zn.randn(shape).to(dtype);
+        return () => f(x);
+      },
+    })),
+  );
+}
+
+{
+  const n = 4 << 20, rw = 2 * n * F32;
+  halfGroup("exp 4M", [n], rw, (x) => x.exp());
+  halfGroup("sigmoid 4M", [n], rw, (x) => x.sigmoid());
+  halfGroup("gelu 4M", [n], rw, (x) => F.gelu(x));
+  halfGroup("mul by a number 4M", [n], rw, (x) => x.mul(2));
+  halfGroup("sum 4M", [n], n * F32, (x) => x.sum());
+  const m = 1024 * 4096, mw = 2 * m * F32;
+  halfGroup("softmax 4096x1024", [4096, 1024], mw, (x) => F.softmax(x, -1));
+  halfGroup("softmax dim 0 1024x4096", [1024, 4096], mw, (x) => F.softmax(x, 0));
+  halfGroup("cumsum 4096x1024", [4096, 1024], mw, (x) => x.cumsum(1));
+  halfGroup("cumsum dim 0 1024x4096", [1024, 4096], mw, (x) => x.cumsum(0));
+  halfGroup(
+    "transpose copy 2048x2048",
+    [2048, 2048],
+    2 * 2048 * 2048 * F32,
+    (x) => x.mT.contiguous(),
+  );
+}
+
 // --- per-op overhead -----------------------------------------------------------------
 
 group("per-op overhead (add, 1 element)", [

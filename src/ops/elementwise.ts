@@ -13,6 +13,8 @@ import {
   checkScalarFits,
   type DType,
   f16BitsToF32,
+  f32ToBf16Bits,
+  f32ToF16Bits,
   floatTensorHint,
   isFloating,
   type PromotionInput,
@@ -121,6 +123,15 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return true;
 }
 
+/** Whether `x` is a tensor of the half dtype `d` or a number that `d` holds exactly. */
+function holdsExactly(x: TensorLike, d: DType): boolean {
+  if (x instanceof Tensor) return x.dtype === d;
+  if (typeof x === "boolean") return true;
+  if (Number.isNaN(x)) return true;
+  const back = d === "bfloat16" ? bf16BitsToF32(f32ToBf16Bits(x)) : f16BitsToF32(f32ToF16Bits(x));
+  return back === x;
+}
+
 /**
  * Runs a binary kernel: promotes, broadcasts, computes in `compute` (default
  * the promoted dtype) and returns `outDType` (default the compute dtype).
@@ -149,6 +160,16 @@ function binaryKernel(
   const device = deviceOf(a, b, name);
   const promoted = resultType([promotionInput(a), promotionInput(b)]);
   let compute = opts.compute ? opts.compute(promoted) : computeDType(promoted);
+  // A half tensor with a number that the half dtype holds exactly runs on the
+  // half kernel (float32 registers, one rounding): the same values as the
+  // float32 computation with the float32 scalar that PyTorch uses, without
+  // float32 copies of the tensor and the result.
+  if (
+    compute === "float32" && HALF[promoted] && holdsExactly(a, promoted) &&
+    holdsExactly(b, promoted)
+  ) {
+    compute = promoted;
+  }
   // Arithmetic on bools runs on 0/1 bytes and is read back as bool (True + True = True).
   const boolArith = compute === "bool" && !opts.predicate;
   if (boolArith) compute = "uint8";

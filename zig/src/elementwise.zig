@@ -273,22 +273,26 @@ fn transposeCopy(comptime S: DType, comptime D: DType, layout: *const strided.La
                 const r0 = (t % c.blocks) * tile_edge;
                 const r1 = @min(c.rows, r0 + tile_edge);
                 var c0: usize = 0;
-                if (comptime S == D and (@sizeOf(dt.Storage(S)) == 4 or @sizeOf(dt.Storage(S)) == 8)) {
+                const size = @sizeOf(dt.Storage(S));
+                if (comptime S == D and (size == 2 or size == 4 or size == 8)) {
                     if (r1 - r0 == tile_edge) {
                         // Whole tiles as VL x VL blocks transposed in registers:
                         // each source line read and each destination line
-                        // written whole within the tile.
-                        const E = dt.Storage(S);
-                        const VL = 32 / @sizeOf(E);
+                        // written whole within the tile. Same dtype: the bits
+                        // move as unsigned integers (halves and NaNs intact).
+                        const E = @Int(.unsigned, 8 * size);
+                        const VL = 32 / size;
                         const V = @Vector(VL, E);
+                        const sb: [*]const E = @ptrCast(c.src);
+                        const db: [*]E = @ptrCast(c.dst);
                         while (c0 + tile_edge <= c.cols) : (c0 += tile_edge) {
                             inline for (0..tile_edge / VL) |rg| inline for (0..tile_edge / VL) |cg| {
                                 const rb = r0 + rg * VL;
                                 const cb = c0 + cg * VL;
                                 var blk: [VL]V = undefined;
-                                inline for (0..VL) |k| blk[k] = (c.src + so + (cb + k) * sc + rb)[0..VL].*;
+                                inline for (0..VL) |k| blk[k] = (sb + so + (cb + k) * sc + rb)[0..VL].*;
                                 const out = mm.transposeBlock(VL, E, blk);
-                                inline for (0..VL) |j| (c.dst + do + (rb + j) * dr + cb)[0..VL].* = out[j];
+                                inline for (0..VL) |j| (db + do + (rb + j) * dr + cb)[0..VL].* = out[j];
                             };
                         }
                     }
@@ -474,8 +478,9 @@ fn vectorOp(comptime T: type, comptime op: Unary) bool {
 const unary_vectors = 4;
 
 /// Contiguous run through vmath; the tail goes through a padded vector so
-/// that every element gets the same function whatever the chunking.
-fn vectorRun(comptime T: type, comptime op: Unary, x: [*]const T, y: [*]T, len: usize) void {
+/// that every element gets the same function whatever the chunking. A half
+/// E widens as it loads and rounds once as it stores (T is then f32).
+fn vectorRun(comptime T: type, comptime E: type, comptime op: Unary, x: [*]const E, y: [*]E, len: usize) void {
     const n = comptime vm.lanes(T) * unary_vectors;
     const V = @Vector(n, T);
     const f = struct {
@@ -517,12 +522,12 @@ fn vectorRun(comptime T: type, comptime op: Unary, x: [*]const T, y: [*]T, len: 
         }
     }.f;
     var i: usize = 0;
-    while (i + n <= len) : (i += n) y[i..][0..n].* = f(x[i..][0..n].*);
+    while (i + n <= len) : (i += n) dt.storeVec(T, E, n, y + i, f(dt.loadVec(T, E, n, x + i)));
     if (i < len) {
         var buf: [n]T = @splat(0);
-        @memcpy(buf[0 .. len - i], x[i..len]);
+        for (buf[0 .. len - i], x[i..len]) |*d, v| d.* = dt.loadOne(T, E, v);
         const r: [n]T = f(buf);
-        @memcpy(y[i..len], r[0 .. len - i]);
+        for (y[i..len], r[0 .. len - i]) |*d, v| dt.storeOne(T, E, d, v);
     }
 }
 
@@ -538,22 +543,22 @@ fn selectOp(comptime op: Unary) bool {
 
 /// The vector form of selectOp's ops, element for element the scalar
 /// unaryFloat (relu keeps NaN; sign gives 0 for NaN and -0).
-fn selectRun(comptime T: type, comptime op: Unary, x: [*]const T, y: [*]T, len: usize, p: Params) void {
+fn selectRun(comptime T: type, comptime E: type, comptime op: Unary, x: [*]const E, y: [*]E, len: usize, p: Params) void {
     const n = comptime vm.lanes(T);
     const V = @Vector(n, T);
     const zero: V = @splat(0);
     const slope: V = @splat(@as(T, @floatCast(p.a)));
     var i: usize = 0;
     while (i + n <= len) : (i += n) {
-        const v: V = x[i..][0..n].*;
-        y[i..][0..n].* = switch (op) {
+        const v: V = dt.loadVec(T, E, n, x + i);
+        dt.storeVec(T, E, n, y + i, switch (op) {
             .relu => @select(T, (v > zero) | (v != v), v, zero),
             .leaky_relu => @select(T, v > zero, v, v * slope),
             .sign => @select(T, v > zero, @as(V, @splat(1)), @select(T, v < zero, @as(V, @splat(-1)), zero)),
             else => unreachable,
-        };
+        });
     }
-    while (i < len) : (i += 1) y[i] = unaryFloat(T, op, x[i], p);
+    while (i < len) : (i += 1) dt.storeOne(T, E, &y[i], unaryFloat(T, op, dt.loadOne(T, E, x[i]), p));
 }
 
 /// Float ops that are one IEEE operation per element (or a bit operation):
@@ -604,8 +609,8 @@ fn UnaryBody(comptime T: type, comptime O: type, comptime op: Unary) type {
             const x = b.x + @as(usize, @intCast(offs[0]));
             const y = b.y + @as(usize, @intCast(offs[1]));
             if (st[0] == 1 and st[1] == 1) {
-                if (comptime dt.isFloat(T) and vectorOp(T, op)) return vectorRun(T, op, x, y, len);
-                if (comptime dt.isFloat(T) and selectOp(op)) return selectRun(T, op, x, y, len, b.p);
+                if (comptime dt.isFloat(T) and vectorOp(T, op)) return vectorRun(T, T, op, x, y, len);
+                if (comptime dt.isFloat(T) and selectOp(op)) return selectRun(T, T, op, x, y, len, b.p);
                 if (comptime dt.isFloat(T) and plainVectorOp(op)) {
                     if (apart(T, y, x, len)) return plainVectorRun(T, op, x, y, len);
                 }
@@ -649,6 +654,11 @@ fn HalfUnaryBody(comptime D: DType, comptime op: Unary) type {
             const y = b.y + @as(usize, @intCast(offs[1]));
             const xs: usize = @intCast(st[0]);
             const ys: usize = @intCast(st[1]);
+            // The vector kernels convert in registers: no blocks to pass through.
+            if (xs == 1 and ys == 1 and !pred) {
+                if (comptime vectorOp(f32, op)) return vectorRun(f32, H, op, x, y, len);
+                if (comptime selectOp(op)) return selectRun(f32, H, op, x, y, len, b.p);
+            }
             var xin: [half_block]f32 = undefined;
             var yout: [half_block](if (pred) u8 else f32) = undefined;
             const f = F{ .x = &xin, .y = &yout, .p = b.p };
@@ -1275,7 +1285,7 @@ test "transposing copies give the element-by-element result: planes, edge tiles,
     // Source x: [P, C, R] contiguous, read as its transpose [P, R, C] (strides
     // [C*R, 1, R]) into a contiguous destination.
     const shapes = [_][3]usize{ .{ 1, 16, 16 }, .{ 2, 37, 21 }, .{ 3, 8, 64 }, .{ 1, 50, 33 }, .{ 2, 16, 9 } };
-    inline for (.{ .{ DType.float32, DType.float32 }, .{ DType.float64, DType.float64 }, .{ DType.int64, DType.int64 }, .{ DType.uint8, DType.uint8 }, .{ DType.float32, DType.float64 } }) |sd| {
+    inline for (.{ .{ DType.float32, DType.float32 }, .{ DType.float64, DType.float64 }, .{ DType.int64, DType.int64 }, .{ DType.uint8, DType.uint8 }, .{ DType.float32, DType.float64 }, .{ DType.bfloat16, DType.bfloat16 }, .{ DType.float16, DType.float16 }, .{ DType.int16, DType.int16 } }) |sd| {
         const S = dt.Storage(sd[0]);
         const D = dt.Storage(sd[1]);
         for (shapes) |sh| {
@@ -1284,7 +1294,7 @@ test "transposing copies give the element-by-element result: planes, edge tiles,
             const c = sh[2];
             const src = try alloc.alloc(S, p * r * c);
             defer alloc.free(src);
-            for (src, 0..) |*v, i| v.* = if (comptime dt.isFloat(S)) @floatFromInt(i % 1000) else @intCast(i % 97);
+            for (src, 0..) |*v, i| v.* = dt.convert(sd[0], .int64, @as(i64, @intCast(if (comptime dt.isFloat(S)) i % 1000 else i % 97)));
             const dst = try alloc.alloc(D, p * r * c);
             defer alloc.free(dst);
             var layout: strided.Layout(2) = undefined;
@@ -1300,7 +1310,7 @@ test "transposing copies give the element-by-element result: planes, edge tiles,
             layout.strides[1][1] = @intCast(c);
             layout.strides[1][2] = 1;
             try std.testing.expect(transposing(&layout, @sizeOf(S), @intFromPtr(src.ptr), @sizeOf(D), @intFromPtr(dst.ptr)));
-            @memset(dst, 0);
+            @memset(dst, dt.convert(sd[1], .int64, 0));
             copy(sd[0], @ptrCast(src.ptr), 0, sd[1], @ptrCast(dst.ptr), 0, &layout);
             for (0..p) |pi| for (0..r) |ri| for (0..c) |ci| {
                 const want = dt.convert(sd[1], sd[0], src[pi * c * r + ci * r + ri]);
@@ -1368,6 +1378,39 @@ test "float32 to and from float16/bfloat16 copies round as convert does, vector 
         for (half, back) |h, f| {
             const want = dt.convert(.float32, D, h);
             try std.testing.expectEqual(@as(u32, @bitCast(want)), @as(u32, @bitCast(f)));
+        }
+    }
+}
+
+test "half unary vector kernels give the float32 kernel's values rounded once" {
+    var prng = std.Random.DefaultPrng.init(9);
+    const rnd = prng.random();
+    const n = 1000; // whole vectors and a padded tail
+    inline for (.{ DType.bfloat16, DType.float16 }) |D| {
+        const H = dt.Storage(D);
+        var x: [n]H = undefined;
+        for (&x, 0..) |*v, i| v.* = fromF32(D, switch (i % 11) {
+            0 => std.math.nan(f32),
+            1 => -std.math.inf(f32),
+            2 => -0.0,
+            else => (rnd.float(f32) - 0.5) * 20,
+        });
+        var xf: [n]f32 = undefined;
+        dt.widen(H, &x, &xf, n);
+        inline for (.{ Unary.exp, Unary.log, Unary.tanh, Unary.sigmoid, Unary.silu, Unary.erf, Unary.gelu_erf, Unary.gelu_tanh, Unary.gelu_erf_grad, Unary.gelu_tanh_grad, Unary.relu, Unary.leaky_relu, Unary.sign }) |op| {
+            comptime assert(vectorOp(f32, op) or selectOp(op));
+            const p = Params{ .a = 0.01, .b = 0, .c = 0 };
+            var got: [n]H = undefined;
+            (HalfUnaryBody(D, op){ .x = &x, .y = &got, .p = p }).run(.{ 0, 0 }, n, .{ 1, 1 });
+            var yf: [n]f32 = undefined;
+            (UnaryBody(f32, f32, op){ .x = &xf, .y = &yf, .p = p }).run(.{ 0, 0 }, n, .{ 1, 1 });
+            for (got, yf, 0..) |g, w, i| {
+                const want = fromF32(D, w);
+                if (@as(u16, @bitCast(want)) != @as(u16, @bitCast(g)) and !(w != w and toF32(D, g) != toF32(D, g))) {
+                    std.debug.print("{s} {s} element {d}: {x} vs {x}\n", .{ @tagName(D), @tagName(op), i, @as(u16, @bitCast(g)), @as(u16, @bitCast(want)) });
+                    return error.TestUnexpectedResult;
+                }
+            }
         }
     }
 }

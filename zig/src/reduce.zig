@@ -433,6 +433,9 @@ fn hostLog1p(x: f64) f64 {
 }
 
 /// out[o, i, j] = op over x[o, 0..i+1, j]; float accumulates in f64, ints wrap.
+/// Lines run in parallel: contiguous ones (inner 1) one at a time, strided
+/// ones (cumsum and cumprod) a vector of adjacent columns at a time, each
+/// lane its own line with the scalar loop's f64 operations in its order.
 pub fn scan(op: Scan, dtype: DType, x_base: [*]u8, xoff: i64, out_base: [*]u8, ooff: i64, sh: Shape) Error!void {
     switch (dtype) {
         inline .float32, .float64, .float16, .bfloat16, .int64, .int32, .int16, .int8, .uint8 => |D| {
@@ -441,38 +444,104 @@ pub fn scan(op: Scan, dtype: DType, x_base: [*]u8, xoff: i64, out_base: [*]u8, o
             if (comptime !dt.isFloat(C)) {
                 if (op == .logcumsumexp) return error.InvalidArgument;
             }
-            const x = ptr(T, x_base, xoff);
-            const out = ptr(T, out_base, ooff);
-            for (0..sh.outer) |o| {
-                for (0..sh.inner) |j| {
-                    const base = o * sh.r * sh.inner + j;
-                    if (comptime dt.isFloat(C)) {
-                        var acc: f64 = switch (op) {
-                            .cumsum => 0,
-                            .cumprod => 1,
-                            .logcumsumexp => -std.math.inf(f64),
-                        };
-                        for (0..sh.r) |i| {
-                            const v: f64 = dt.loadOne(C, T, x[base + i * sh.inner]);
-                            acc = switch (op) {
-                                .cumsum => acc + v,
-                                .cumprod => acc * v,
-                                .logcumsumexp => logAddExp(acc, v, hostExp, hostLog1p),
-                            };
-                            putFloat(T, &out[base + i * sh.inner], acc);
+            const w = scan_columns;
+            const Ctx = struct { x: [*]const T, out: [*]T, sh: Shape, op: Scan, blocks: usize, units: usize, chunks: u32 };
+            // Units: lines, or (outer, block of w columns) for a strided float cumsum/cumprod.
+            const vec = comptime dt.isFloat(C);
+            const blocks = if (vec and sh.inner > 1 and op != .logcumsumexp) (sh.inner + w - 1) / w else sh.inner;
+            const units = sh.outer * blocks;
+            const chunks = @min(pool.chunkCount(sh.outer * sh.inner * @max(sh.r, 1), 1 << 14), @as(u32, @intCast(@max(units, 1))));
+            const ctx = Ctx{ .x = ptr(T, x_base, xoff), .out = ptr(T, out_base, ooff), .sh = sh, .op = op, .blocks = blocks, .units = units, .chunks = chunks };
+            pool.run(chunks, &ctx, struct {
+                fn f(c: *const Ctx, chunk: u32) void {
+                    const r = pool.chunkRange(c.units, c.chunks, chunk);
+                    for (r[0]..r[1]) |u| {
+                        const o = u / c.blocks;
+                        const jb = u % c.blocks;
+                        if (c.blocks == c.sh.inner) {
+                            const base = o * c.sh.r * c.sh.inner + jb;
+                            scanLine(T, c.op, c.x + base, c.out + base, c.sh.r, c.sh.inner);
+                            continue;
                         }
-                    } else {
-                        var acc: T = if (op == .cumsum) 0 else 1;
-                        for (0..sh.r) |i| {
-                            const v = x[base + i * sh.inner];
-                            acc = if (op == .cumsum) acc +% v else acc *% v;
-                            out[base + i * sh.inner] = acc;
+                        if (comptime !vec) unreachable;
+                        const j0 = jb * w;
+                        const base = o * c.sh.r * c.sh.inner + j0;
+                        if (j0 + w <= c.sh.inner) {
+                            scanColumns(T, c.op, c.x + base, c.out + base, c.sh.r, c.sh.inner);
+                        } else for (0..c.sh.inner - j0) |j| {
+                            scanLine(T, c.op, c.x + base + j, c.out + base + j, c.sh.r, c.sh.inner);
                         }
                     }
                 }
-            }
+            }.f);
         },
         else => return error.InvalidArgument,
+    }
+}
+
+/// Columns a strided float scan takes at once (two f64 vectors of AVX-512).
+const scan_columns = 16;
+
+/// One line of r elements `stride` apart: the plain loop. A contiguous half
+/// line widens and rounds a block at a time (vector conversions: a scalar
+/// float16 conversion may be a library call).
+fn scanLine(comptime E: type, op: Scan, x: [*]const E, out: [*]E, n: usize, stride: usize) void {
+    const C = dt.Compute(E);
+    if (comptime !dt.isFloat(C)) {
+        var acc: E = if (op == .cumsum) 0 else 1;
+        for (0..n) |i| {
+            acc = if (op == .cumsum) acc +% x[i * stride] else acc *% x[i * stride];
+            out[i * stride] = acc;
+        }
+        return;
+    }
+    var acc: f64 = switch (op) {
+        .cumsum => 0,
+        .cumprod => 1,
+        .logcumsumexp => -std.math.inf(f64),
+    };
+    if (comptime dt.isHalf(E)) {
+        if (stride == 1) {
+            const blk = 256;
+            var buf: [blk]f32 = undefined;
+            var i: usize = 0;
+            while (i < n) : (i += blk) {
+                const len = @min(blk, n - i);
+                dt.widen(E, x + i, &buf, len);
+                for (buf[0..len]) |*v| {
+                    acc = scanStep(op, acc, v.*);
+                    v.* = @floatCast(acc);
+                }
+                dt.narrow(E, &buf, out + i, len);
+            }
+            return;
+        }
+    }
+    for (0..n) |i| {
+        acc = scanStep(op, acc, dt.loadOne(C, E, x[i * stride]));
+        putFloat(E, &out[i * stride], acc);
+    }
+}
+
+inline fn scanStep(op: Scan, acc: f64, v: f64) f64 {
+    return switch (op) {
+        .cumsum => acc + v,
+        .cumprod => acc * v,
+        .logcumsumexp => logAddExp(acc, v, hostExp, hostLog1p),
+    };
+}
+
+/// cumsum or cumprod of scan_columns adjacent columns (r rows, `stride`
+/// apart), each lane accumulating in f64 as scanLine does.
+fn scanColumns(comptime E: type, op: Scan, x: [*]const E, out: [*]E, r: usize, stride: usize) void {
+    const C = dt.Compute(E);
+    const w = scan_columns;
+    const W = @Vector(w, f64);
+    var acc: W = @splat(if (op == .cumsum) 0 else 1);
+    for (0..r) |i| {
+        const v: W = @floatCast(dt.loadVec(C, E, w, x + i * stride));
+        acc = if (op == .cumsum) acc + v else acc * v;
+        dt.storeVec(C, E, w, out + i * stride, @as(@Vector(w, C), @floatCast(acc)));
     }
 }
 
@@ -627,59 +696,177 @@ pub fn softmax(log: bool, dtype: DType, x_base: [*]u8, xoff: i64, out_base: [*]u
     switch (dtype) {
         inline .float32, .float64, .float16, .bfloat16 => |D| {
             const E = dt.Storage(D);
-            const T = dt.Compute(E);
-            const Ctx = struct { x: [*]const E, out: [*]E, sh: Shape, log: bool, chunks: u32 };
-            const lines = sh.outer * sh.inner;
-            const chunks = @min(pool.chunkCount(lines * @max(sh.r, 1), 1 << 14), @as(u32, @intCast(@max(lines, 1))));
-            const ctx = Ctx{ .x = ptr(E, x_base, xoff), .out = ptr(E, out_base, ooff), .sh = sh, .log = log, .chunks = chunks };
+            const Ctx = struct { x: [*]const E, out: [*]E, sh: Shape, log: bool, units: usize, chunks: u32 };
+            const units = softmaxUnits(E, sh);
+            const chunks = @min(pool.chunkCount(sh.outer * sh.inner * @max(sh.r, 1), 1 << 14), @as(u32, @intCast(@max(units, 1))));
+            const ctx = Ctx{ .x = ptr(E, x_base, xoff), .out = ptr(E, out_base, ooff), .sh = sh, .log = log, .units = units, .chunks = chunks };
             pool.run(chunks, &ctx, struct {
                 fn f(c: *const Ctx, chunk: u32) void {
-                    const r = pool.chunkRange(c.sh.outer * c.sh.inner, c.chunks, chunk);
-                    for (r[0]..r[1]) |li| {
-                        const o = li / c.sh.inner;
-                        const j = li % c.sh.inner;
-                        const base = o * c.sh.r * c.sh.inner + j;
-                        const st = c.sh.inner;
-                        if (st == 1) {
-                            softmaxLine(E, c.log, c.x + base, c.out + base, c.sh.r);
-                            continue;
-                        }
-                        const l = Line(E){ .x = c.x + base, .stride = st, .n = c.sh.r };
-                        var mx: T = -std.math.inf(T);
-                        for (0..c.sh.r) |i| {
-                            const v = l.at(i);
-                            if (v != v) {
-                                mx = v;
-                                break;
-                            }
-                            mx = @max(mx, v);
-                        }
-                        // All -inf: PyTorch gives NaN, which x - max produces here too.
-                        var s: f64 = 0;
-                        const y = c.out + base;
-                        if (c.log) {
-                            for (0..c.sh.r) |i| s += @exp(@as(f64, l.at(i) - mx));
-                            const ls: T = @floatCast(@log(s));
-                            for (0..c.sh.r) |i| dt.storeOne(T, E, &y[i * st], l.at(i) - mx - ls);
-                        } else if (E == T) {
-                            for (0..c.sh.r) |i| {
-                                const e = @exp(l.at(i) - mx);
-                                y[i * st] = e;
-                                s += e;
-                            }
-                            const inv: T = @floatCast(1 / s);
-                            for (0..c.sh.r) |i| y[i * st] *= inv;
+                    const r = pool.chunkRange(c.units, c.chunks, chunk);
+                    // A half column block keeps its exps in float32 between
+                    // the last two passes, as a float32 one keeps them in its
+                    // output (without the buffer: computed again).
+                    const cb = softmax_column_vectors * vm.lanes(f32);
+                    const keep = dt.isHalf(E) and !c.log and c.sh.inner > 1 and c.sh.r * cb <= softmax_keep_limit;
+                    const buf: ?[]f32 = if (keep) std.heap.c_allocator.alloc(f32, c.sh.r * cb) catch null else null;
+                    defer if (buf) |b| std.heap.c_allocator.free(b);
+                    for (r[0]..r[1]) |u| {
+                        const cols = softmaxUnit(E, c.sh, u);
+                        if (c.sh.inner == 1) {
+                            softmaxLine(E, c.log, c.x + cols.base, c.out + cols.base, c.sh.r);
                         } else {
-                            // Half: the exps again rather than rounded twice.
-                            for (0..c.sh.r) |i| s += @exp(l.at(i) - mx);
-                            const inv: T = @floatCast(1 / s);
-                            for (0..c.sh.r) |i| dt.storeOne(T, E, &y[i * st], @exp(l.at(i) - mx) * inv);
+                            softmaxColumns(E, c.log, c.x + cols.base, c.out + cols.base, c.sh.r, c.sh.inner, cols.width, if (buf) |b| b.ptr else null);
                         }
                     }
                 }
             }.f);
         },
         else => return error.InvalidArgument,
+    }
+}
+
+/// Vectors of columns that softmax along a strided axis (inner > 1) takes at
+/// once: each row of the block is a few whole cache lines, and the block's
+/// rows (r of them) stay in L2 between the passes. One column at a time
+/// would read a cache line per element per pass, for four bytes of it.
+const softmax_column_vectors = 4;
+
+/// Most float32 elements (4 MiB) a half column block keeps its exps in.
+const softmax_keep_limit = 1 << 20;
+
+/// Units of softmax work: lines when r is contiguous, else (outer, block of
+/// columns) pairs.
+fn softmaxUnits(comptime E: type, sh: Shape) usize {
+    if (sh.inner == 1) return sh.outer;
+    const cb = softmax_column_vectors * vm.lanes(dt.Compute(E));
+    return sh.outer * ((sh.inner + cb - 1) / cb);
+}
+
+/// Where unit u starts (its first element) and how many columns it has.
+fn softmaxUnit(comptime E: type, sh: Shape, u: usize) struct { base: usize, width: usize } {
+    if (sh.inner == 1) return .{ .base = u * sh.r, .width = 1 };
+    const cb = softmax_column_vectors * vm.lanes(dt.Compute(E));
+    const blocks = (sh.inner + cb - 1) / cb;
+    const o = u / blocks;
+    const j0 = (u % blocks) * cb;
+    return .{ .base = o * sh.r * sh.inner + j0, .width = @min(cb, sh.inner - j0) };
+}
+
+/// softmax or logSoftmax of `width` adjacent columns, each of r elements
+/// `stride` apart: blocks of nv vectors across the columns, then one
+/// vector, then the strided line loop for the last few columns.
+fn softmaxColumns(comptime E: type, log: bool, x: [*]const E, out: [*]E, r: usize, stride: usize, width: usize, buf: ?[*]f32) void {
+    const w = comptime vm.lanes(dt.Compute(E));
+    const nv = softmax_column_vectors;
+    var j: usize = 0;
+    while (j + nv * w <= width) : (j += nv * w) softmaxVectors(E, nv, log, x + j, out + j, r, stride, buf);
+    while (j + w <= width) : (j += w) softmaxVectors(E, 1, log, x + j, out + j, r, stride, buf);
+    while (j < width) : (j += 1) softmaxStridedLine(E, log, x + j, out + j, r, stride);
+}
+
+/// softmax or logSoftmax of nv * lanes adjacent columns (r rows, `stride`
+/// apart), each lane its own line: the max, then exp(x - max) summed per
+/// lane (float32 blocks of exp_block rows into float64, as expShiftSum),
+/// then the scaling pass. float32 keeps the exps in `out` between the last
+/// two passes; a half keeps them in `buf` (r * nv * lanes float32), or
+/// without one computes them again (each output rounds once).
+fn softmaxVectors(comptime E: type, comptime nv: usize, log: bool, x: [*]const E, out: [*]E, r: usize, stride: usize, buf: ?[*]f32) void {
+    const T = dt.Compute(E);
+    const w = comptime vm.lanes(T);
+    const V = @Vector(w, T);
+    const W = @Vector(w, f64);
+    const inf: V = @splat(std.math.inf(T));
+    var mx: [nv]V = @splat(-inf);
+    // A NaN anywhere in a line makes its max NaN, as lineMax.
+    var nan: [nv]@Vector(w, bool) = @splat(@splat(false));
+    for (0..r) |i| {
+        inline for (0..nv) |v| {
+            const e = dt.loadVec(T, E, w, x + i * stride + v * w);
+            mx[v] = @max(mx[v], e);
+            nan[v] = nan[v] | (e != e);
+        }
+    }
+    inline for (0..nv) |v| mx[v] = @select(T, nan[v], @as(V, @splat(std.math.nan(T))), mx[v]);
+    var sum: [nv]W = @splat(@splat(0));
+    var i: usize = 0;
+    while (i < r) {
+        const rows = @min(exp_block, r - i);
+        var block: [nv]V = @splat(@splat(0));
+        for (i..i + rows) |k| {
+            inline for (0..nv) |v| {
+                const e = vm.exp(T, w, dt.loadVec(T, E, w, x + k * stride + v * w) - mx[v]);
+                if (E == T and !log) out[k * stride + v * w ..][0..w].* = e;
+                if (E != T and !log) {
+                    if (buf) |b| b[(k * nv + v) * w ..][0..w].* = e;
+                }
+                block[v] += e;
+            }
+        }
+        inline for (0..nv) |v| sum[v] += @as(W, @floatCast(block[v]));
+        i += rows;
+    }
+    if (log) {
+        var ls: [nv]V = undefined;
+        inline for (0..nv) |v| ls[v] = @floatCast(@log(sum[v]));
+        for (0..r) |k| {
+            inline for (0..nv) |v| {
+                const o = k * stride + v * w;
+                // (x - max) - log(sum), in PyTorch's order.
+                dt.storeVec(T, E, w, out + o, (dt.loadVec(T, E, w, x + o) - mx[v]) - ls[v]);
+            }
+        }
+        return;
+    }
+    var inv: [nv]V = undefined;
+    inline for (0..nv) |v| inv[v] = @floatCast(@as(W, @splat(1)) / sum[v]);
+    for (0..r) |k| {
+        inline for (0..nv) |v| {
+            const o = k * stride + v * w;
+            if (E == T) {
+                out[o..][0..w].* = @as(V, out[o..][0..w].*) * inv[v];
+            } else if (buf) |b| {
+                dt.storeVec(T, E, w, out + o, @as(V, b[(k * nv + v) * w ..][0..w].*) * inv[v]);
+            } else {
+                dt.storeVec(T, E, w, out + o, vm.exp(T, w, dt.loadVec(T, E, w, x + o) - mx[v]) * inv[v]);
+            }
+        }
+    }
+}
+
+/// softmax or logSoftmax of one line of n elements `stride` apart: the
+/// plain loop (sum in float64), also the reference softmaxVectors is tested
+/// against.
+fn softmaxStridedLine(comptime E: type, log: bool, x: [*]const E, y: [*]E, n: usize, stride: usize) void {
+    const T = dt.Compute(E);
+    const l = Line(E){ .x = x, .stride = stride, .n = n };
+    var mx: T = -std.math.inf(T);
+    for (0..n) |i| {
+        const v = l.at(i);
+        if (v != v) {
+            mx = v;
+            break;
+        }
+        mx = @max(mx, v);
+    }
+    // All -inf: PyTorch gives NaN, which x - max produces here too.
+    var s: f64 = 0;
+    if (log) {
+        for (0..n) |i| s += @exp(@as(f64, l.at(i) - mx));
+        const ls: T = @floatCast(@log(s));
+        for (0..n) |i| dt.storeOne(T, E, &y[i * stride], l.at(i) - mx - ls);
+    } else if (E == T) {
+        for (0..n) |i| {
+            const e = @exp(l.at(i) - mx);
+            y[i * stride] = e;
+            s += e;
+        }
+        const inv: T = @floatCast(1 / s);
+        for (0..n) |i| y[i * stride] *= inv;
+    } else {
+        // Half: the exps again rather than rounded twice.
+        for (0..n) |i| s += @exp(l.at(i) - mx);
+        const inv: T = @floatCast(1 / s);
+        for (0..n) |i| dt.storeOne(T, E, &y[i * stride], @exp(l.at(i) - mx) * inv);
     }
 }
 
@@ -693,27 +880,65 @@ pub fn softmaxBackward(log: bool, dtype: DType, g_base: [*]u8, goff: i64, y_base
     switch (dtype) {
         inline .float32, .float64, .float16, .bfloat16 => |D| {
             const E = dt.Storage(D);
-            const Ctx = struct { g: [*]const E, y: [*]const E, dx: [*]E, sh: Shape, log: bool, chunks: u32 };
-            const lines = sh.outer * sh.inner;
-            const chunks = @min(pool.chunkCount(lines * @max(sh.r, 1), 1 << 14), @as(u32, @intCast(@max(lines, 1))));
-            const ctx = Ctx{ .g = ptr(E, g_base, goff), .y = ptr(E, y_base, yoff), .dx = ptr(E, dx_base, dxoff), .sh = sh, .log = log, .chunks = chunks };
+            const Ctx = struct { g: [*]const E, y: [*]const E, dx: [*]E, sh: Shape, log: bool, units: usize, chunks: u32 };
+            const units = softmaxUnits(E, sh);
+            const chunks = @min(pool.chunkCount(sh.outer * sh.inner * @max(sh.r, 1), 1 << 14), @as(u32, @intCast(@max(units, 1))));
+            const ctx = Ctx{ .g = ptr(E, g_base, goff), .y = ptr(E, y_base, yoff), .dx = ptr(E, dx_base, dxoff), .sh = sh, .log = log, .units = units, .chunks = chunks };
             pool.run(chunks, &ctx, struct {
                 fn f(c: *const Ctx, chunk: u32) void {
-                    const r = pool.chunkRange(c.sh.outer * c.sh.inner, c.chunks, chunk);
-                    for (r[0]..r[1]) |li| {
-                        const o = li / c.sh.inner;
-                        const j = li % c.sh.inner;
-                        const base = o * c.sh.r * c.sh.inner + j;
+                    const r = pool.chunkRange(c.units, c.chunks, chunk);
+                    for (r[0]..r[1]) |u| {
+                        const cols = softmaxUnit(E, c.sh, u);
+                        const b = cols.base;
                         if (c.sh.inner == 1) {
-                            softmaxBackwardLine(E, c.log, c.g + base, c.y + base, c.dx + base, c.sh.r);
+                            softmaxBackwardLine(E, c.log, c.g + b, c.y + b, c.dx + b, c.sh.r);
                         } else {
-                            softmaxBackwardStrided(E, c.log, c.g + base, c.y + base, c.dx + base, c.sh.r, c.sh.inner);
+                            softmaxBackwardColumns(E, c.log, c.g + b, c.y + b, c.dx + b, c.sh.r, c.sh.inner, cols.width);
                         }
                     }
                 }
             }.f);
         },
         else => return error.InvalidArgument,
+    }
+}
+
+/// softmaxBackward of `width` adjacent columns (r rows, `stride` apart), as
+/// softmaxColumns splits them.
+fn softmaxBackwardColumns(comptime E: type, log: bool, g: [*]const E, y: [*]const E, dx: [*]E, r: usize, stride: usize, width: usize) void {
+    const w = comptime vm.lanes(dt.Compute(E));
+    const nv = softmax_column_vectors;
+    var j: usize = 0;
+    while (j + nv * w <= width) : (j += nv * w) softmaxBackwardVectors(E, nv, log, g + j, y + j, dx + j, r, stride);
+    while (j + w <= width) : (j += w) softmaxBackwardVectors(E, 1, log, g + j, y + j, dx + j, r, stride);
+    while (j < width) : (j += 1) softmaxBackwardStrided(E, log, g + j, y + j, dx + j, r, stride);
+}
+
+/// softmaxBackward of nv * lanes adjacent columns, each lane its own line:
+/// the float64 sum per lane, then dx.
+fn softmaxBackwardVectors(comptime E: type, comptime nv: usize, log: bool, g: [*]const E, y: [*]const E, dx: [*]E, r: usize, stride: usize) void {
+    const T = dt.Compute(E);
+    const w = comptime vm.lanes(T);
+    const V = @Vector(w, T);
+    const W = @Vector(w, f64);
+    var acc: [nv]W = @splat(@splat(0));
+    for (0..r) |k| {
+        inline for (0..nv) |v| {
+            const o = k * stride + v * w;
+            const gv = dt.loadVec(T, E, w, g + o);
+            const p = if (log) gv else gv * dt.loadVec(T, E, w, y + o);
+            acc[v] += @as(W, @floatCast(p));
+        }
+    }
+    var sv: [nv]V = undefined;
+    inline for (0..nv) |v| sv[v] = @floatCast(acc[v]);
+    for (0..r) |k| {
+        inline for (0..nv) |v| {
+            const o = k * stride + v * w;
+            const gv = dt.loadVec(T, E, w, g + o);
+            const yv = dt.loadVec(T, E, w, y + o);
+            dt.storeVec(T, E, w, dx + o, if (log) gv - vm.exp(T, w, yv) * sv[v] else yv * (gv - sv[v]));
+        }
     }
 }
 
@@ -1034,5 +1259,132 @@ test "softmax backward: the vector line matches the strided loop, halves round t
                 }
             }
         };
+    }
+}
+
+test "softmax along a strided axis: the column blocks match the strided line loop, forward and backward" {
+    const a = testing.allocator;
+    var rng = std.Random.DefaultPrng.init(11);
+    inline for (.{ DType.float32, DType.float64, DType.bfloat16, DType.float16 }) |D| {
+        const E = dt.Storage(D);
+        const T = dt.Compute(E);
+        const w = comptime vm.lanes(T);
+        // Two units per outer row: a block of every vector, then one vector and 3 columns.
+        const inner = softmax_column_vectors * w + w + 3;
+        for ([_]usize{ 1, 5, 37 }) |r| for ([_]bool{ false, true }) |log| {
+            const n = 2 * r * inner;
+            const buf = try a.alloc(E, 6 * n);
+            defer a.free(buf);
+            const x = buf[0..n];
+            for (x) |*p| dt.storeOne(T, E, p, @floatCast(rng.random().floatNorm(f64) * 4));
+            // A NaN in column 2 and a column of -inf (both NaN lines, as PyTorch).
+            dt.storeOne(T, E, &x[(r - 1) * inner + 2], std.math.nan(T));
+            for (0..r) |i| dt.storeOne(T, E, &x[i * inner + 5], -std.math.inf(T));
+            const got = buf[n .. 2 * n];
+            const want = buf[2 * n .. 3 * n];
+            const sh = Shape{ .outer = 2, .r = r, .inner = inner };
+            try softmax(log, D, @ptrCast(x.ptr), 0, @ptrCast(got.ptr), 0, sh);
+            // Without the float32 buffer (a half computes the exps again): the same bits.
+            for (0..2) |o| softmaxColumns(E, log, x.ptr + o * r * inner, want.ptr + o * r * inner, r, inner, inner, null);
+            try testing.expect(std.mem.eql(u8, std.mem.sliceAsBytes(got), std.mem.sliceAsBytes(want)));
+            for (0..2) |o| for (0..inner) |j| {
+                const b = o * r * inner + j;
+                softmaxStridedLine(E, log, x.ptr + b, want.ptr + b, r, inner);
+            };
+            // The vector exp against libm's and float32 block sums against
+            // float64 ones: a few ulps of T; a half may round the other way.
+            const ulp: f64 = if (T == f32) 1.2e-7 else 2.3e-16;
+            const half_ulp: f64 = if (E == BF16) 7.9e-3 else if (E == f16) 9.8e-4 else 0;
+            for (got, want, x) |p, q, xi| {
+                const pv: f64 = dt.loadOne(T, E, p);
+                const qv: f64 = dt.loadOne(T, E, q);
+                const scale = @abs(qv) + (if (log) @abs(@as(f64, dt.loadOne(T, E, xi))) + 1 else 0);
+                const same_nan = pv != pv and qv != qv;
+                if (!same_nan and !(@abs(pv - qv) <= 8 * ulp * scale + half_ulp * @abs(qv))) {
+                    std.debug.print("{s} r {d} log {any}: {d} vs {d}\n", .{ @tagName(D), r, log, pv, qv });
+                    return error.TestUnexpectedResult;
+                }
+            }
+            // Backward from the output (finite lines only: drop the NaN ones).
+            const g = buf[3 * n .. 4 * n];
+            for (g) |*p| dt.storeOne(T, E, p, @floatCast(rng.random().floatNorm(f64)));
+            for (got) |*p| {
+                if (dt.loadOne(T, E, p.*) != dt.loadOne(T, E, p.*)) dt.storeOne(T, E, p, 0);
+            }
+            const dx = buf[4 * n .. 5 * n];
+            const dref = buf[5 * n .. 6 * n];
+            try softmaxBackward(log, D, @ptrCast(g.ptr), 0, @ptrCast(got.ptr), 0, @ptrCast(dx.ptr), 0, sh);
+            for (0..2) |o| for (0..inner) |j| {
+                const b = o * r * inner + j;
+                softmaxBackwardStrided(E, log, g.ptr + b, got.ptr + b, dref.ptr + b, r, inner);
+            };
+            for (dx, dref, g) |p, q, gi| {
+                const pv: f64 = dt.loadOne(T, E, p);
+                const qv: f64 = dt.loadOne(T, E, q);
+                const gv: f64 = @abs(@as(f64, dt.loadOne(T, E, gi)));
+                const sum_ulps = @as(f64, @floatFromInt(r)) * 2.3e-16;
+                if (!(@abs(pv - qv) <= (8 * ulp + sum_ulps) * (gv + @abs(qv) + 4) + half_ulp * @abs(qv))) {
+                    std.debug.print("backward {s} r {d} log {any}: {d} vs {d}\n", .{ @tagName(D), r, log, pv, qv });
+                    return error.TestUnexpectedResult;
+                }
+            }
+        };
+    }
+}
+
+test "scans: column vectors, half blocks and parallel lines match the plain loop" {
+    const a = testing.allocator;
+    var rng = std.Random.DefaultPrng.init(21);
+    inline for (.{ DType.float32, DType.float64, DType.bfloat16, DType.float16, DType.int32 }) |D| {
+        const E = dt.Storage(D);
+        const C = dt.Compute(E);
+        // inner 1 (lines, past one half block), 37 (two column vectors and 5 lines), 16.
+        for ([_]Shape{ .{ .outer = 3, .r = 600, .inner = 1 }, .{ .outer = 2, .r = 9, .inner = 37 }, .{ .outer = 1, .r = 40, .inner = 16 } }) |sh| {
+            inline for (.{ Scan.cumsum, Scan.cumprod, Scan.logcumsumexp }) |op| {
+                if (comptime !dt.isFloat(C) and op == .logcumsumexp) continue;
+                const n = sh.outer * sh.r * sh.inner;
+                const buf = try a.alloc(E, 3 * n);
+                defer a.free(buf);
+                const x = buf[0..n];
+                for (x) |*p| {
+                    if (comptime dt.isFloat(C)) {
+                        // Near 1 for cumprod, so that products stay finite.
+                        const v = if (op == .cumprod) 1 + (rng.random().float(f64) - 0.5) * 0.05 else rng.random().floatNorm(f64);
+                        dt.storeOne(C, E, p, @floatCast(v));
+                    } else p.* = rng.random().intRangeAtMost(E, -3, 3);
+                }
+                const got = buf[n .. 2 * n];
+                try scan(op, D, @ptrCast(x.ptr), 0, @ptrCast(got.ptr), 0, sh);
+                const want = buf[2 * n .. 3 * n];
+                for (0..sh.outer) |o| for (0..sh.inner) |j| {
+                    const base = o * sh.r * sh.inner + j;
+                    if (comptime dt.isFloat(C)) {
+                        var acc: f64 = switch (op) {
+                            .cumsum => 0,
+                            .cumprod => 1,
+                            .logcumsumexp => -std.math.inf(f64),
+                        };
+                        for (0..sh.r) |i| {
+                            acc = scanStep(op, acc, dt.loadOne(C, E, x[base + i * sh.inner]));
+                            putFloat(E, &want[base + i * sh.inner], acc);
+                        }
+                    } else {
+                        var acc: E = if (op == .cumsum) 0 else 1;
+                        for (0..sh.r) |i| {
+                            acc = if (op == .cumsum) acc +% x[base + i * sh.inner] else acc *% x[base + i * sh.inner];
+                            want[base + i * sh.inner] = acc;
+                        }
+                    }
+                };
+                for (got, want, 0..) |g, wv, i| {
+                    const gb: @Int(.unsigned, @bitSizeOf(E)) = @bitCast(g);
+                    const wb: @Int(.unsigned, @bitSizeOf(E)) = @bitCast(wv);
+                    if (gb != wb) {
+                        std.debug.print("{s} {s} inner {d} element {d}: {any} vs {any}\n", .{ @tagName(D), @tagName(op), sh.inner, i, g, wv });
+                        return error.TestUnexpectedResult;
+                    }
+                }
+            }
+        }
     }
 }
