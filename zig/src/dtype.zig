@@ -1,5 +1,7 @@
 //! Element types as numbered across the FFI boundary (keep in step with src/dtype.ts).
 const std = @import("std");
+const builtin = @import("builtin");
+const cpu = @import("cpu.zig");
 
 pub const DType = enum(i32) {
     float32 = 0,
@@ -92,13 +94,59 @@ pub inline fn storeVec(comptime T: type, comptime C: type, comptime n: usize, p:
         p[0..n].* = @as(@Vector(n, f16), @floatCast(v));
     } else {
         comptime std.debug.assert(C == BF16 and T == f32);
-        const VU = @Vector(n, u32);
-        const u: VU = @bitCast(v);
-        const rounded = (u +% (@as(VU, @splat(0x7fff)) + ((u >> @splat(16)) & @as(VU, @splat(1))))) >> @splat(16);
-        const nan = (u >> @splat(16)) | @as(VU, @splat(0x40));
-        const out = @select(u32, v != v, nan, rounded);
-        @as([*]u16, @ptrCast(p))[0..n].* = @as(@Vector(n, u16), @truncate(out));
+        if (comptime has_avx512 and n % 16 == 0) {
+            if (hasBf16Convert()) {
+                const lanes: [n]f32 = v;
+                inline for (0..n / 16) |k| storeBf16x16(p + k * 16, lanes[k * 16 ..][0..16].*);
+                return;
+            }
+        }
+        @as([*]u16, @ptrCast(p))[0..n].* = roundBf16(n, v);
     }
+}
+
+const has_avx512 = builtin.cpu.arch == .x86_64 and std.Target.x86.featureSetHas(builtin.cpu.features, .avx512f);
+
+var bf16_convert = std.atomic.Value(i8).init(-1);
+/// Tests set this to run the integer rounding on a CPU with AVX-512 BF16.
+pub var bf16_convert_disabled = false;
+
+/// Whether bfloat16 stores may use vcvtneps2bf16 (AVX-512 BF16, asked once).
+pub fn hasBf16Convert() bool {
+    if (!has_avx512) return false;
+    const known = bf16_convert.load(.monotonic);
+    if (known >= 0) return known == 1 and !bf16_convert_disabled;
+    const yes = cpu.hasAvx512Bf16();
+    bf16_convert.store(@intFromBool(yes), .monotonic);
+    return yes and !bf16_convert_disabled;
+}
+
+/// 16 floats rounded to bfloat16 by vcvtneps2bf16: one instruction where the
+/// integer rounding takes about ten. It rounds to nearest even and quiets
+/// NaNs exactly as f32ToBf16, but flushes float32 denormals to zero where
+/// PyTorch rounds them to bfloat16 denormals: a vector with any denormal lane
+/// (vfpclassps) takes the integer rounding instead. The instructions are
+/// written out because the build's target (x86-64-v4) does not include
+/// AVX-512 BF16; they run only where hasBf16Convert said yes.
+inline fn storeBf16x16(p: [*]BF16, v: @Vector(16, f32)) void {
+    const denormal = asm ("vfpclassps $0x20, %[v], %[m]"
+        : [m] "=k" (-> u16),
+        : [v] "v" (v),
+    );
+    const out: @Vector(16, u16) = if (denormal == 0) asm ("vcvtneps2bf16 %[v], %[o]"
+        : [o] "=v" (-> @Vector(16, u16)),
+        : [v] "v" (v),
+    ) else roundBf16(16, v);
+    @as([*]u16, @ptrCast(p))[0..16].* = out;
+}
+
+/// f32ToBf16 on n lanes: round to nearest even, NaN kept quiet.
+inline fn roundBf16(comptime n: usize, v: @Vector(n, f32)) @Vector(n, u16) {
+    const VU = @Vector(n, u32);
+    const u: VU = @bitCast(v);
+    const rounded = (u +% (@as(VU, @splat(0x7fff)) + ((u >> @splat(16)) & @as(VU, @splat(1))))) >> @splat(16);
+    const nan = (u >> @splat(16)) | @as(VU, @splat(0x40));
+    return @truncate(@select(u32, v != v, nan, rounded));
 }
 
 pub inline fn storeOne(comptime T: type, comptime C: type, p: *C, v: T) void {
@@ -170,4 +218,41 @@ test "bfloat16 rounds to nearest even" {
     try std.testing.expectEqual(@as(f32, 1.0), bf16ToF32(f32ToBf16(1.0)));
     try std.testing.expectEqual(@as(u16, 0x3f80), f32ToBf16(@bitCast(@as(u32, 0x3f808000))).bits);
     try std.testing.expectEqual(@as(u16, 0x3f82), f32ToBf16(@bitCast(@as(u32, 0x3f818000))).bits);
+}
+
+test "bfloat16 vector stores round as f32ToBf16: denormals, ties, NaN, infinities, overflow" {
+    var prng = std.Random.DefaultPrng.init(17);
+    const rnd = prng.random();
+    var src: [64]f32 = undefined;
+    for (0..200) |round| {
+        for (&src, 0..) |*v, i| {
+            v.* = switch ((i + round) % 9) {
+                0 => @bitCast(rnd.int(u32) & 0x807fffff), // a denormal (or zero)
+                1 => @bitCast(@as(u32, 0x3f808000) | (rnd.int(u32) & 0x80010000)), // a tie
+                2 => std.math.nan(f32),
+                3 => @bitCast(@as(u32, 0x7f800001) | (rnd.int(u32) & 0x803fffff)), // a signalling NaN
+                4 => if (rnd.boolean()) std.math.inf(f32) else -std.math.inf(f32),
+                5 => std.math.floatMax(f32),
+                else => @bitCast(rnd.int(u32)),
+            };
+        }
+        // Whole vectors without denormals take the instruction where there is one.
+        if (round % 2 == 0) {
+            for (src[0..16]) |*v| {
+                if (@abs(v.*) < std.math.floatMin(f32)) v.* = 1.5;
+            }
+        }
+        for ([_]bool{ false, true }) |disabled| {
+            bf16_convert_disabled = disabled;
+            defer bf16_convert_disabled = false;
+            var got: [64]BF16 = undefined;
+            storeVec(f32, BF16, 64, &got, src);
+            var got16: [16]BF16 = undefined;
+            storeVec(f32, BF16, 16, &got16, src[0..16].*);
+            for (src, got, 0..) |s, g, i| {
+                try std.testing.expectEqual(f32ToBf16(s).bits, g.bits);
+                if (i < 16) try std.testing.expectEqual(f32ToBf16(s).bits, got16[i].bits);
+            }
+        }
+    }
 }
