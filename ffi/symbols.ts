@@ -55,6 +55,21 @@ export const SYMBOLS = {
     ],
     result: "i32",
   },
+  zeno_binary_scalar: {
+    parameters: [
+      "i32",
+      "i32",
+      "buffer",
+      "i32",
+      "f64",
+      "i32",
+      "buffer",
+      "i32",
+      "i32",
+      "buffer",
+    ],
+    result: "i32",
+  },
   zeno_where: {
     parameters: [
       "i32",

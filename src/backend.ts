@@ -217,6 +217,13 @@ export interface Backend {
   unary(op: UnaryOp, x: View, out: View, params?: readonly number[]): void;
   /** out = op(a, b); a and b already carry out's shape (broadcast strides). */
   binary(op: BinaryOp, a: View, b: View, out: View): void;
+  /**
+   * out = op(x, scalar), or op(scalar, x) with `scalarFirst`, for a
+   * float16/bfloat16 x of out's shape, the scalar kept in float32 (PyTorch's
+   * opmath type for a number beside a half tensor). Optional: without it a
+   * number the half type cannot hold computes through float32 copies.
+   */
+  binaryScalar?(op: BinaryOp, x: View, scalar: number, scalarFirst: boolean, out: View): void;
   /** out = cond ? a : b, all views of out's shape. */
   where(cond: View, a: View, b: View, out: View): void;
   /** Reduces a contiguous x along r; writes `out` and/or int64 `idx` ([outer, inner]). */

@@ -578,6 +578,31 @@ export const cpuBackend: Backend = {
     );
   },
 
+  binaryScalar(op: BinaryOp, x: View, scalar: number, scalarFirst: boolean, out: View): void {
+    if (numelOf(out.shape) === 0) return;
+    // The middle operand of the kernel's layout is the scalar: no strides.
+    const nd = layout(out.shape, [
+      x.strides,
+      new Array<number>(out.shape.length).fill(0),
+      out.strides,
+    ]);
+    check(
+      native().zeno_binary_scalar(
+        BINARY[op],
+        DTYPE_CODE[x.dtype],
+        data(x, op),
+        x.offset,
+        scalar,
+        scalarFirst ? 1 : 0,
+        data(out, op),
+        out.offset,
+        nd,
+        meta,
+      ),
+      op,
+    );
+  },
+
   where(cond: View, a: View, b: View, out: View): void {
     if (numelOf(out.shape) === 0) return;
     const nd = layout(out.shape, [cond.strides, a.strides, b.strides, out.strides]);

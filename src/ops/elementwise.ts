@@ -169,6 +169,19 @@ function binaryKernel(
     holdsExactly(b, promoted)
   ) {
     compute = promoted;
+  } else if (compute === "float32" && HALF[promoted]) {
+    // Any other number stays float32 beside the half tensor, where the
+    // backend takes it so (the CPU's kernel); else both go through float32.
+    const first = typeof a === "number";
+    const t = first ? b : a, v = first ? a : b;
+    if (
+      t instanceof Tensor && typeof v === "number" && t.dtype === promoted && t.device === device &&
+      t.backend.binaryScalar
+    ) {
+      const out = outputTensor(t.shape, opts.predicate ? "bool" : promoted, device);
+      t.backend.binaryScalar(op, t, v, first, out);
+      return out;
+    }
   }
   // Arithmetic on bools runs on 0/1 bytes and is read back as bool (True + True = True).
   const boolArith = compute === "bool" && !opts.predicate;

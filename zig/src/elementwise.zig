@@ -690,12 +690,17 @@ fn HalfBinaryBody(comptime D: DType, comptime op: Binary) type {
         a: [*]const H,
         b: [*]const H,
         o: [*]Out,
+        /// A float32 operand in place of a (or b), every element: a plain
+        /// number the half type cannot hold, kept in float32 as PyTorch keeps
+        /// a scalar in its opmath type. That operand's pointer is not read.
+        scalar_a: ?f32 = null,
+        scalar_b: ?f32 = null,
         pub fn run(self: @This(), offs: [3]i64, len: usize, st: [3]i64) void {
             const a = self.a + @as(usize, @intCast(offs[0]));
             const b = self.b + @as(usize, @intCast(offs[1]));
             const o = self.o + @as(usize, @intCast(offs[2]));
-            const as: usize = @intCast(st[0]);
-            const bs: usize = @intCast(st[1]);
+            const as: usize = if (self.scalar_a != null) 0 else @intCast(st[0]);
+            const bs: usize = if (self.scalar_b != null) 0 else @intCast(st[1]);
             const os: usize = @intCast(st[2]);
             var ain: [half_block]f32 = undefined;
             var bin: [half_block]f32 = undefined;
@@ -704,14 +709,18 @@ fn HalfBinaryBody(comptime D: DType, comptime op: Binary) type {
             var i: usize = 0;
             while (i < len) : (i += half_block) {
                 const n = @min(half_block, len - i);
-                if (as == 0) {
+                if (self.scalar_a) |v| {
+                    ain[0] = v;
+                } else if (as == 0) {
                     ain[0] = toF32(D, a[0]);
                 } else if (as == 1) {
                     dt.widen(H, a + i, &ain, n);
                 } else {
                     for (0..n) |k| ain[k] = toF32(D, a[(i + k) * as]);
                 }
-                if (bs == 0) {
+                if (self.scalar_b) |v| {
+                    bin[0] = v;
+                } else if (bs == 0) {
                     bin[0] = toF32(D, b[0]);
                 } else if (bs == 1) {
                     dt.widen(H, b + i, &bin, n);
@@ -1050,6 +1059,34 @@ pub fn binary(op: Binary, dtype: DType, a: [*]u8, aoff: i64, b: [*]u8, boff: i64
                 },
             }
         },
+    }
+}
+
+/// out = op(x, scalar), or op(scalar, x) with `scalar_first`, for a half x:
+/// the scalar stays float32 (PyTorch's opmath type for a Python number
+/// beside a half tensor), so a number the half type cannot hold (0.1) is not
+/// rounded to it first. Layout operands: x, (ignored), out.
+pub fn binaryScalar(op: Binary, dtype: DType, x: [*]u8, xoff: i64, scalar: f32, scalar_first: bool, out: [*]u8, ooff: i64, layout: *const strided.Layout(3)) Error!void {
+    @setEvalBranchQuota(20_000);
+    switch (dtype) {
+        inline .float16, .bfloat16 => |D| {
+            const H = dt.Storage(D);
+            switch (op) {
+                inline else => |O| {
+                    const Out = if (comptime O.isPredicate()) u8 else H;
+                    const xp = ptr(H, x, xoff);
+                    var body = HalfBinaryBody(D, O){ .a = xp, .b = xp, .o = ptr(Out, out, ooff) };
+                    var l = layout.*;
+                    if (scalar_first) {
+                        // x goes second: its strides move to operand 1.
+                        l.strides[1] = layout.strides[0];
+                        body.scalar_a = scalar;
+                    } else body.scalar_b = scalar;
+                    parallel(3, &l, body);
+                },
+            }
+        },
+        else => return error.InvalidArgument,
     }
 }
 

@@ -41,7 +41,7 @@ comptime {
     // Layouts that cross the FFI boundary.
     std.debug.assert(@sizeOf(i32) == 4 and @sizeOf(i64) == 8 and @sizeOf(f64) == 8);
     std.debug.assert(@sizeOf(dt.BF16) == 2 and @sizeOf(f16) == 2);
-    std.debug.assert(@intFromEnum(dt.DType.float32) == 0 and @intFromEnum(dt.DType.bool) == 9);
+    std.debug.assert(@backingInt(dt.DType.float32) == 0 and @backingInt(dt.DType.bool) == 9);
     std.debug.assert(std.enums.values(dt.DType).len == 10);
 }
 
@@ -53,7 +53,7 @@ fn status(err: anyerror) i32 {
         error.OutOfMemory => .out_of_memory,
         else => .invalid_argument,
     };
-    return @intFromEnum(s);
+    return @backingInt(s);
 }
 
 fn dtypeOf(code: i32) ?dt.DType {
@@ -83,7 +83,7 @@ export fn zeno_num_threads() callconv(.c) u32 {
 }
 
 export fn zeno_set_num_threads(n: i32) callconv(.c) i32 {
-    if (n < 1 or n > pool.max_threads) return @intFromEnum(Status.invalid_argument);
+    if (n < 1 or n > pool.max_threads) return @backingInt(Status.invalid_argument);
     pool.setNumThreads(@intCast(n));
     return 0;
 }
@@ -155,6 +155,19 @@ export fn zeno_binary(op: i32, dtype: i32, a: [*]u8, aoff: i32, b: [*]u8, boff: 
     const layout = strided.Layout(3).fromMeta(ndim, meta);
     if (layout.numel == 0) return 0;
     ew.binary(o, d, a, aoff, b, boff, out, ooff, &layout) catch |e| return status(e);
+    return 0;
+}
+
+/// out = op(a, scalar) (or op(scalar, a) with scalar_first != 0) for a
+/// float16/bfloat16 a, the scalar in float32; meta is a 3-operand layout
+/// whose middle operand is ignored.
+export fn zeno_binary_scalar(op: i32, dtype: i32, a: [*]u8, aoff: i32, scalar: f64, scalar_first: i32, out: [*]u8, ooff: i32, ndim: i32, meta: [*]const i32) callconv(.c) i32 {
+    const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
+    const o = std.enums.fromInt(ew.Binary, op) orelse return status(error.InvalidArgument);
+    if (!validNdim(ndim) or aoff < 0 or ooff < 0) return status(error.InvalidArgument);
+    const layout = strided.Layout(3).fromMeta(ndim, meta);
+    if (layout.numel == 0) return 0;
+    ew.binaryScalar(o, d, a, aoff, @floatCast(scalar), scalar_first != 0, out, ooff, &layout) catch |e| return status(e);
     return 0;
 }
 
