@@ -238,6 +238,14 @@ gpuTest("binary ops with broadcasting, transposes and promotion", () => {
     (x, y) => x.add(y),
     1e-2,
   );
+  // The CPU keeps a number in float32 beside half elements (its scalar
+  // kernel); a backend without one gives the same values its own way.
+  both(
+    "half storage with plain numbers",
+    [zn.randn([7]).to("bfloat16"), zn.randn([7]).to("float16")],
+    (x, y) => [x.mul(2), x.mul(0.1), zn.sub(0.3, y), y.div(3), y.lt(0.2)],
+    1e-2,
+  );
 });
 
 gpuTest("where, clamp, lerp, in-place ops", () => {

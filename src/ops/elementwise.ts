@@ -160,18 +160,10 @@ function binaryKernel(
   const device = deviceOf(a, b, name);
   const promoted = resultType([promotionInput(a), promotionInput(b)]);
   let compute = opts.compute ? opts.compute(promoted) : computeDType(promoted);
-  // A half tensor with a number that the half dtype holds exactly runs on the
-  // half kernel (float32 registers, one rounding): the same values as the
-  // float32 computation with the float32 scalar that PyTorch uses, without
-  // float32 copies of the tensor and the result.
-  if (
-    compute === "float32" && HALF[promoted] && holdsExactly(a, promoted) &&
-    holdsExactly(b, promoted)
-  ) {
-    compute = promoted;
-  } else if (compute === "float32" && HALF[promoted]) {
-    // Any other number stays float32 beside the half tensor, where the
-    // backend takes it so (the CPU's kernel); else both go through float32.
+  if (compute === "float32" && HALF[promoted]) {
+    // A half tensor with a number: the number stays float32 beside the half
+    // elements (PyTorch's rule) on a backend with a scalar kernel, without
+    // float32 copies of the tensor and the result.
     const first = typeof a === "number";
     const t = first ? b : a, v = first ? a : b;
     if (
@@ -182,6 +174,9 @@ function binaryKernel(
       t.backend.binaryScalar(op, t, v, first, out);
       return out;
     }
+    // Elsewhere a number the half dtype holds exactly runs on the half
+    // kernel (float32 registers, one rounding): the same values.
+    if (holdsExactly(a, promoted) && holdsExactly(b, promoted)) compute = promoted;
   }
   // Arithmetic on bools runs on 0/1 bytes and is read back as bool (True + True = True).
   const boolArith = compute === "bool" && !opts.predicate;

@@ -42,6 +42,23 @@ pub fn hasAvx512Bf16() bool {
     return (cpuid(7, 1).eax >> 5) & 1 == 1;
 }
 
+/// Whether this library file was built with AVX-512 (the x86-64-v4 variant).
+pub const build_avx512 = builtin.cpu.arch == .x86_64 and std.Target.x86.featureSetHas(builtin.cpu.features, .avx512f);
+
+var avx512_bf16 = std.atomic.Value(i8).init(-1);
+
+/// hasAvx512Bf16 asked once, and only in AVX-512 builds: whether the BF16
+/// instructions (vdpbf16ps, vcvtneps2bf16) that the bfloat16 kernels write
+/// out may run.
+pub fn avx512Bf16() bool {
+    if (!build_avx512) return false;
+    const known = avx512_bf16.load(.monotonic);
+    if (known >= 0) return known == 1;
+    const yes = hasAvx512Bf16();
+    avx512_bf16.store(@intFromBool(yes), .monotonic);
+    return yes;
+}
+
 const Leaf = struct { eax: u32, ebx: u32, ecx: u32, edx: u32 };
 
 fn cpuid(leaf: u32, sub: u32) Leaf {

@@ -1,6 +1,5 @@
 //! Element types as numbered across the FFI boundary (keep in step with src/dtype.ts).
 const std = @import("std");
-const builtin = @import("builtin");
 const cpu = @import("cpu.zig");
 
 pub const DType = enum(i32) {
@@ -105,20 +104,14 @@ pub inline fn storeVec(comptime T: type, comptime C: type, comptime n: usize, p:
     }
 }
 
-const has_avx512 = builtin.cpu.arch == .x86_64 and std.Target.x86.featureSetHas(builtin.cpu.features, .avx512f);
+const has_avx512 = cpu.build_avx512;
 
-var bf16_convert = std.atomic.Value(i8).init(-1);
 /// Tests set this to run the integer rounding on a CPU with AVX-512 BF16.
 pub var bf16_convert_disabled = false;
 
-/// Whether bfloat16 stores may use vcvtneps2bf16 (AVX-512 BF16, asked once).
+/// Whether bfloat16 stores may use vcvtneps2bf16 (cpu.avx512Bf16).
 pub fn hasBf16Convert() bool {
-    if (!has_avx512) return false;
-    const known = bf16_convert.load(.monotonic);
-    if (known >= 0) return known == 1 and !bf16_convert_disabled;
-    const yes = cpu.hasAvx512Bf16();
-    bf16_convert.store(@intFromBool(yes), .monotonic);
-    return yes and !bf16_convert_disabled;
+    return cpu.avx512Bf16() and !bf16_convert_disabled;
 }
 
 /// 16 floats rounded to bfloat16 by vcvtneps2bf16: one instruction where the

@@ -162,17 +162,10 @@ fn GemmBf16Dot(comptime C: type) type {
     return KernelFor(f32, dt.BF16, C, 16, 12, null, true);
 }
 
-/// Whether this CPU runs vdpbf16ps (cpu.hasAvx512Bf16, asked once).
+/// Whether this CPU runs vdpbf16ps (cpu.avx512Bf16).
 pub fn hasBf16Dot() bool {
-    if (!has_avx512) return false;
-    const known = bf16_dot.load(.monotonic);
-    if (known >= 0) return known == 1;
-    const yes = cpu.hasAvx512Bf16();
-    bf16_dot.store(@intFromBool(yes), .monotonic);
-    return yes;
+    return has_avx512 and cpu.avx512Bf16();
 }
-
-var bf16_dot = std.atomic.Value(i8).init(-1);
 /// Tests set this to run the converting bfloat16 kernel on a CPU with BF16.
 pub var bf16_dot_disabled = false;
 
