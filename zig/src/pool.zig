@@ -239,6 +239,25 @@ pub fn runSteps(members: u32, steps: usize, ctx: anytype, comptime f: fn (@TypeO
     }
 }
 
+/// As runSteps for members that never read what another member wrote (a
+/// recurrent layer split by batch rows): each member runs all its steps in
+/// order with no barrier between them, so a member that a busy machine
+/// delays holds up nobody until the end.
+pub fn runStepsApart(members: u32, steps: usize, ctx: anytype, comptime f: fn (@TypeOf(ctx), u32, usize) void) void {
+    const Ctx = @TypeOf(ctx);
+    comptime assert(@typeInfo(Ctx) == .pointer);
+    if (members == 0 or steps == 0) return;
+    const Apart = struct {
+        ctx: Ctx,
+        steps: usize,
+        fn member(t: *const @This(), m: u32) void {
+            for (0..t.steps) |s| f(t.ctx, m, s);
+        }
+    };
+    const apart = Apart{ .ctx = ctx, .steps = steps };
+    run(members, &apart, Apart.member);
+}
+
 /// A spinning barrier for a team of threads that each hold a core; after a
 /// while a waiter sleeps (a shared machine may have taken a member's core).
 const Barrier = struct {
@@ -347,6 +366,32 @@ test "runSteps runs every member of a step after every member of the step before
                 }
             }.f);
             for (&done) |*d| try std.testing.expectEqual(members, d.load(.monotonic));
+            try std.testing.expectEqual(@as(u32, 0), bad.load(.monotonic));
+        }
+    }
+}
+
+test "runStepsApart runs each member's steps once and in order" {
+    const steps = 300;
+    const Ctx = struct {
+        next: *[8]std.atomic.Value(usize),
+        bad: *std.atomic.Value(u32),
+    };
+    var next: [8]std.atomic.Value(usize) = @splat(std.atomic.Value(usize).init(0));
+    var bad = std.atomic.Value(u32).init(0);
+    for ([_]u32{ 1, 2, 4 }) |threads| {
+        setNumThreads(threads);
+        for ([_]u32{ 1, 2, 3, 8 }) |members| {
+            for (&next) |*n| n.store(0, .monotonic);
+            const ctx = Ctx{ .next = &next, .bad = &bad };
+            runStepsApart(members, steps, &ctx, struct {
+                fn f(c: *const Ctx, m: u32, s: usize) void {
+                    // A member's steps come one after another, from 0.
+                    if (c.next[m].swap(s + 1, .monotonic) != s) _ = c.bad.fetchAdd(1, .monotonic);
+                }
+            }.f);
+            for (next[0..members]) |*n| try std.testing.expectEqual(@as(usize, steps), n.load(.monotonic));
+            for (next[members..]) |*n| try std.testing.expectEqual(@as(usize, 0), n.load(.monotonic));
             try std.testing.expectEqual(@as(u32, 0), bad.load(.monotonic));
         }
     }

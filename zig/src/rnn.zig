@@ -7,11 +7,12 @@
 //! here, is the sequential part: at each step the previous hidden state times
 //! the hidden weights, then the gate math. The hidden weights are packed once
 //! per call (matmul.PackedB): packing them again at every step would move as
-//! many bytes as the step's multiply. Threads split the hidden units: a
-//! thread multiplies the gate columns of its own units and updates those
-//! units at once. A thread keeps its units for the whole loop (pool.runSteps),
-//! so the cell state and saved gates it wrote at one step are in its own cache
-//! at the next, and the only synchronisation is a barrier between steps.
+//! many bytes as the step's multiply. Threads split the batch rows where
+//! there are enough of them, else the hidden units (Team): a thread
+//! multiplies the gate columns of its own part and updates it at once, and
+//! keeps that part for the whole loop, so the cell state and saved gates it
+//! wrote at one step are in its own cache at the next. Rows need no
+//! synchronisation between steps; units meet at a barrier (pool.runSteps).
 //!
 //! Shapes (row-major, H hidden units, B batch rows, T steps; a reverse
 //! direction walks t = T-1 down to 0, as PyTorch's `_reverse` weights do):
@@ -69,11 +70,54 @@ fn tanhS(comptime T: type, x: T) T {
     return std.math.tanh(x);
 }
 
-/// Members of a time loop's team: one per thread, each keeping the same
-/// panels at every step (at most one per panel).
-fn membersFor(q_panels: usize) u32 {
-    return @intCast(@max(1, @min(q_panels, pool.numThreads())));
-}
+/// How a time loop's work splits over threads, the same at every step.
+///
+/// By units: each member multiplies the gate columns of its own hidden units
+/// for every batch row and keeps that slice of W_hh in its core's cache;
+/// every member reads the whole previous h, so the steps meet at a barrier.
+/// By batch rows, where each member still has a short tile's worth of rows:
+/// a member's rows depend on its own rows only, so the members run the
+/// whole loop without meeting, each streaming all of W_hh at every step.
+/// Measured with 2 threads, forward and backward of an LSTM (batch, hidden,
+/// steps): rows took 12.0 ms against 13.1 by units at (32, 256, 64), 27.1
+/// against 40.5 at (64, 256, 64), 25.9 against 34.0 at (32, 512, 32), 21.0
+/// against 21.8 at (16, 1024, 8), 0.52 against 0.71 at (16, 64, 64); the
+/// same at hidden 2048 (64 MiB of weights), where packing them dominates.
+/// Rows win where they give at least as many members as units do.
+const Team = struct {
+    members: u32,
+    by_rows: bool,
+    q_panels: usize,
+    batch: usize,
+
+    /// Rows a member needs before splitting by rows pays: the short tile's height.
+    const min_rows: usize = 8;
+
+    fn plan(q_panels: usize, batch: usize) Team {
+        const n: usize = pool.numThreads();
+        const unit_members = @max(1, @min(q_panels, n));
+        const row_members = @min(n, batch / min_rows);
+        if (row_members > 1 and row_members >= unit_members) {
+            return .{ .members = @intCast(row_members), .by_rows = true, .q_panels = q_panels, .batch = batch };
+        }
+        return .{ .members = @intCast(unit_members), .by_rows = false, .q_panels = q_panels, .batch = batch };
+    }
+
+    /// Member m's panels [q0, q1) and batch rows [b0, b1).
+    const Part = struct { q0: usize, q1: usize, b0: usize, b1: usize };
+
+    fn part(team: Team, m: u32) Part {
+        assert(m < team.members);
+        if (team.by_rows) {
+            return .{ .q0 = 0, .q1 = team.q_panels, .b0 = team.batch * m / team.members, .b1 = team.batch * (m + 1) / team.members };
+        }
+        return .{ .q0 = team.q_panels * m / team.members, .q1 = team.q_panels * (m + 1) / team.members, .b0 = 0, .b1 = team.batch };
+    }
+
+    fn run(team: Team, steps: usize, ctx: anytype, comptime f: fn (@TypeOf(ctx), u32, usize) void) void {
+        if (team.by_rows) pool.runStepsApart(team.members, steps, ctx, f) else pool.runSteps(team.members, steps, ctx, f);
+    }
+};
 
 /// The units [first, end) that panels [q0, q1) of width nr cover.
 fn unitSpan(h: usize, nr: usize, q_panels: usize, q0: usize, q1: usize) [2]usize {
@@ -118,7 +162,7 @@ fn Lstm(comptime T: type) type {
             gs: [*]T,
             d: Dims,
             q_panels: usize,
-            members: u32,
+            team: Team,
         };
 
         fn colOf(h: usize, p: usize) [2]usize {
@@ -172,8 +216,10 @@ fn Lstm(comptime T: type) type {
         fn fwdTask(c: *const Fwd, member: u32, s: usize) void {
             const d = c.d;
             const h = d.hidden;
-            const q0 = c.q_panels * member / c.members;
-            const q1 = c.q_panels * (member + 1) / c.members;
+            const p = c.team.part(member);
+            const q0 = p.q0;
+            const q1 = p.q1;
+            const rows = p.b1 - p.b0;
             const t = d.time(s);
             const tp = if (s == 0) t else d.time(s - 1);
             const ld = c.q_panels * 4 * NR;
@@ -184,16 +230,16 @@ fn Lstm(comptime T: type) type {
             // once, and a whole step ahead); the first step's before its
             // multiply.
             const span = unitSpan(h, NR, c.q_panels, q0, q1);
-            if (s == 0) fwdPrefetch(c, t, 0, d.batch, span);
+            if (s == 0) fwdPrefetch(c, t, p.b0, rows, span);
             const h_prev: ?[*]const T = if (s == 0) c.h0 else c.y + tp * d.batch * h;
             if (h_prev) |hp| {
-                c.wt.mul(hp, h, d.batch, c.gs + q0 * 4 * NR, ld, q0 * 4, q1 * 4);
+                c.wt.mul(hp + p.b0 * h, h, rows, c.gs + p.b0 * ld + q0 * 4 * NR, ld, q0 * 4, q1 * 4);
             } else {
                 // A zero initial state: its product is zero.
-                for (0..d.batch) |b| @memset(c.gs[b * ld + q0 * 4 * NR ..][0 .. (q1 - q0) * 4 * NR], 0);
+                for (p.b0..p.b1) |b| @memset(c.gs[b * ld + q0 * 4 * NR ..][0 .. (q1 - q0) * 4 * NR], 0);
             }
             const next: ?usize = if (s + 1 < d.steps) d.time(s + 1) else null;
-            for (0..d.batch) |b| {
+            for (p.b0..p.b1) |b| {
                 const ws = c.ws + (t * d.batch + b) * 5 * h;
                 const c_prev = if (s == 0) c.c0 + b * c.c0_stride else c.ws + (tp * d.batch + b) * 5 * h + 4 * h;
                 for (q0..q1) |q| {
@@ -228,6 +274,7 @@ fn Lstm(comptime T: type) type {
             @memset(zeros, 0);
             // W_hh^T as B: B[k, j] = W_hh[j, k].
             const wt = P.pack(pack, w_hh, 1, h, h, q_panels * 4, h, colOf);
+            const team = Team.plan(q_panels, d.batch);
             const ctx = Fwd{
                 .gx = gx,
                 .bias = bias orelse zeros.ptr,
@@ -240,9 +287,9 @@ fn Lstm(comptime T: type) type {
                 .gs = gs.ptr,
                 .d = d,
                 .q_panels = q_panels,
-                .members = membersFor(q_panels),
+                .team = team,
             };
-            pool.runSteps(ctx.members, d.steps, &ctx, fwdTask);
+            team.run(d.steps, &ctx, fwdTask);
         }
 
         const Bwd = struct {
@@ -262,7 +309,7 @@ fn Lstm(comptime T: type) type {
             dhs: [*]T,
             d: Dims,
             q_panels: usize,
-            members: u32,
+            team: Team,
         };
 
         inline fn gateGrads(dh_in: [*]const T, carry: ?[*]const T, ws: [*]const T, c_prev: [*]const T, dc: [*]T, dg: [*]T, h: usize, first: usize, w: usize) void {
@@ -307,23 +354,25 @@ fn Lstm(comptime T: type) type {
         fn bwdTask(c: *const Bwd, member: u32, step: usize) void {
             const d = c.d;
             const h = d.hidden;
-            const q0 = c.q_panels * member / c.members;
-            const q1 = c.q_panels * (member + 1) / c.members;
+            const p = c.team.part(member);
+            const q0 = p.q0;
+            const q1 = p.q1;
+            const rows = p.b1 - p.b0;
             const ld = c.q_panels * NR;
             const cs = if (step == d.steps) d.steps else d.steps - 1 - step;
             const span = unitSpan(h, NR, c.q_panels, q0, q1);
             // As in forward: the first step's rows before its multiply, each
             // later step's a row at a time during the step before.
-            if (step == 0) bwdPrefetch(c, d.time(cs), 0, d.batch, span);
+            if (step == 0) bwdPrefetch(c, d.time(cs), p.b0, rows, span);
             // dG of the step processed before (the later one in the walk) @ W_hh.
             const later = cs + 1 < d.steps or cs == d.steps;
             if (later) {
                 const tn = d.time(if (cs == d.steps) 0 else cs + 1);
-                c.w.mul(c.dg + tn * d.batch * 4 * h, 4 * h, d.batch, c.dhs + q0 * NR, ld, q0, q1);
+                c.w.mul(c.dg + (tn * d.batch + p.b0) * 4 * h, 4 * h, rows, c.dhs + p.b0 * ld + q0 * NR, ld, q0, q1);
             }
             if (cs == d.steps) {
                 const dh0 = c.dh0.?;
-                for (0..d.batch) |b| for (q0..q1) |q| {
+                for (p.b0..p.b1) |b| for (q0..q1) |q| {
                     const u = unitPanelOf(h, q);
                     @memcpy(dh0[b * h + u[0] ..][0..u[1]], c.dhs[b * ld + q * NR ..][0..u[1]]);
                 };
@@ -331,7 +380,7 @@ fn Lstm(comptime T: type) type {
             }
             const t = d.time(cs);
             const tp = if (cs == 0) t else d.time(cs - 1);
-            for (0..d.batch) |b| {
+            for (p.b0..p.b1) |b| {
                 const row = t * d.batch + b;
                 const c_prev = if (cs == 0) c.c0 + b * c.c0_stride else c.ws + (tp * d.batch + b) * 5 * h + 4 * h;
                 for (q0..q1) |q| {
@@ -367,6 +416,7 @@ fn Lstm(comptime T: type) type {
             // W_hh itself as B: B[k, u] = W_hh[k, u].
             const w = P.pack(pack, w_hh, h, 1, 4 * h, q_panels, h, unitPanelOf);
             @memcpy(dc0[0 .. d.batch * h], dc_last[0 .. d.batch * h]);
+            const team = Team.plan(q_panels, d.batch);
             const ctx = Bwd{
                 .c0 = c0 orelse zeros.ptr,
                 .c0_stride = if (c0 == null) 0 else h,
@@ -379,10 +429,10 @@ fn Lstm(comptime T: type) type {
                 .dhs = dhs.ptr,
                 .d = d,
                 .q_panels = q_panels,
-                .members = membersFor(q_panels),
+                .team = team,
             };
             // Steps from the last processed to the first, then dh0 if wanted.
-            pool.runSteps(ctx.members, d.steps + @intFromBool(dh0 != null), &ctx, bwdTask);
+            team.run(d.steps + @intFromBool(dh0 != null), &ctx, bwdTask);
         }
 
         // -------------------------------------------------------------- reference
@@ -486,7 +536,7 @@ fn Gru(comptime T: type) type {
             gs: [*]T,
             d: Dims,
             q_panels: usize,
-            members: u32,
+            team: Team,
         };
 
         fn colOf(h: usize, p: usize) [2]usize {
@@ -533,17 +583,20 @@ fn Gru(comptime T: type) type {
         fn fwdTask(c: *const Fwd, member: u32, s: usize) void {
             const d = c.d;
             const h = d.hidden;
-            const q0 = c.q_panels * member / c.members;
-            const q1 = c.q_panels * (member + 1) / c.members;
+            const p = c.team.part(member);
+            const q0 = p.q0;
+            const q1 = p.q1;
+            const rows = p.b1 - p.b0;
             const t = d.time(s);
             const h_prev = if (s == 0) c.h0 else c.y + d.time(s - 1) * d.batch * h;
             const ld = c.q_panels * 3 * NR;
             const span = unitSpan(h, NR, c.q_panels, q0, q1);
-            prefetchUnits(T, .read, c.gx + t * d.batch * 3 * h, 3 * h, d.batch, 3, h, span);
-            prefetchUnits(T, .write, c.ws + t * d.batch * 4 * h, 4 * h, d.batch, 4, h, span);
-            prefetchUnits(T, .write, c.y + t * d.batch * h, h, d.batch, 1, h, span);
-            c.wt.mul(h_prev, h, d.batch, c.gs + q0 * 3 * NR, ld, q0 * 3, q1 * 3);
-            for (0..d.batch) |b| {
+            const r0 = t * d.batch + p.b0;
+            prefetchUnits(T, .read, c.gx + r0 * 3 * h, 3 * h, rows, 3, h, span);
+            prefetchUnits(T, .write, c.ws + r0 * 4 * h, 4 * h, rows, 4, h, span);
+            prefetchUnits(T, .write, c.y + r0 * h, h, rows, 1, h, span);
+            c.wt.mul(h_prev + p.b0 * h, h, rows, c.gs + p.b0 * ld + q0 * 3 * NR, ld, q0 * 3, q1 * 3);
+            for (p.b0..p.b1) |b| {
                 const row = t * d.batch + b;
                 for (q0..q1) |q| {
                     const u = unitPanelOf(h, q);
@@ -561,8 +614,9 @@ fn Gru(comptime T: type) type {
             const gs = try alloc.alloc(T, d.batch * q_panels * 3 * NR);
             defer alloc.free(gs);
             const wt = P.pack(pack, w_hh, 1, h, h, q_panels * 3, h, colOf);
-            const ctx = Fwd{ .gx = gx, .b_hh = b_hh, .h0 = h0, .y = y, .ws = ws, .wt = wt, .gs = gs.ptr, .d = d, .q_panels = q_panels, .members = membersFor(q_panels) };
-            pool.runSteps(ctx.members, d.steps, &ctx, fwdTask);
+            const team = Team.plan(q_panels, d.batch);
+            const ctx = Fwd{ .gx = gx, .b_hh = b_hh, .h0 = h0, .y = y, .ws = ws, .wt = wt, .gs = gs.ptr, .d = d, .q_panels = q_panels, .team = team };
+            team.run(d.steps, &ctx, fwdTask);
         }
 
         const Bwd = struct {
@@ -578,7 +632,7 @@ fn Gru(comptime T: type) type {
             dhs: [*]T,
             d: Dims,
             q_panels: usize,
-            members: u32,
+            team: Team,
         };
 
         inline fn gateGrads(dy: [*]const T, carry: ?[*]const T, z_next: ?[*]const T, ws: [*]const T, h_prev: [*]const T, dh_io: [*]T, dgx: [*]T, dgh: [*]T, h: usize, first: usize, w: usize) void {
@@ -629,24 +683,26 @@ fn Gru(comptime T: type) type {
         fn bwdTask(c: *const Bwd, member: u32, step: usize) void {
             const d = c.d;
             const h = d.hidden;
-            const q0 = c.q_panels * member / c.members;
-            const q1 = c.q_panels * (member + 1) / c.members;
+            const p = c.team.part(member);
+            const q0 = p.q0;
+            const q1 = p.q1;
+            const rows = p.b1 - p.b0;
             const ld = c.q_panels * NR;
             const cs = if (step == d.steps) d.steps else d.steps - 1 - step;
             if (cs < d.steps) {
-                const t = d.time(cs);
+                const r0 = d.time(cs) * d.batch + p.b0;
                 const span = unitSpan(h, NR, c.q_panels, q0, q1);
-                prefetchUnits(T, .read, c.dy + t * d.batch * h, h, d.batch, 1, h, span);
-                prefetchUnits(T, .read, c.ws + t * d.batch * 4 * h, 4 * h, d.batch, 4, h, span);
-                prefetchUnits(T, .write, c.dgx + t * d.batch * 3 * h, 3 * h, d.batch, 3, h, span);
-                prefetchUnits(T, .write, c.dgh + t * d.batch * 3 * h, 3 * h, d.batch, 3, h, span);
+                prefetchUnits(T, .read, c.dy + r0 * h, h, rows, 1, h, span);
+                prefetchUnits(T, .read, c.ws + r0 * 4 * h, 4 * h, rows, 4, h, span);
+                prefetchUnits(T, .write, c.dgx + r0 * 3 * h, 3 * h, rows, 3, h, span);
+                prefetchUnits(T, .write, c.dgh + r0 * 3 * h, 3 * h, rows, 3, h, span);
             }
             const later = cs + 1 < d.steps or cs == d.steps;
             const tn = d.time(if (cs == d.steps) 0 else @min(cs + 1, d.steps - 1));
-            if (later) c.w.mul(c.dgh + tn * d.batch * 3 * h, 3 * h, d.batch, c.dhs + q0 * NR, ld, q0, q1);
+            if (later) c.w.mul(c.dgh + (tn * d.batch + p.b0) * 3 * h, 3 * h, rows, c.dhs + p.b0 * ld + q0 * NR, ld, q0, q1);
             if (cs == d.steps) {
                 // dh0 = dgh[first] @ W_hh + dh[first] z[first], over dh in place.
-                for (0..d.batch) |b| for (q0..q1) |q| {
+                for (p.b0..p.b1) |b| for (q0..q1) |q| {
                     const u = unitPanelOf(h, q);
                     const z = c.ws + (tn * d.batch + b) * 4 * h + h;
                     for (u[0]..u[0] + u[1]) |k| c.dh[b * h + k] = c.dhs[b * ld + q * NR + (k - u[0])] + c.dh[b * h + k] * z[k];
@@ -654,7 +710,7 @@ fn Gru(comptime T: type) type {
                 return;
             }
             const t = d.time(cs);
-            for (0..d.batch) |b| {
+            for (p.b0..p.b1) |b| {
                 const row = t * d.batch + b;
                 const h_prev = if (cs == 0) c.h0 + b * h else c.y + (d.time(cs - 1) * d.batch + b) * h;
                 const z_next: ?[*]const T = if (later) c.ws + (tn * d.batch + b) * 4 * h + h else null;
@@ -675,9 +731,10 @@ fn Gru(comptime T: type) type {
             const dhs = try alloc.alloc(T, d.batch * q_panels * NR);
             defer alloc.free(dhs);
             const w = P.pack(pack, w_hh, h, 1, 3 * h, q_panels, h, unitPanelOf);
-            const ctx = Bwd{ .h0 = h0, .y = y, .ws = ws, .dy = dy, .dgx = dgx, .dgh = dgh, .dh = dh0, .w = w, .dhs = dhs.ptr, .d = d, .q_panels = q_panels, .members = membersFor(q_panels) };
+            const team = Team.plan(q_panels, d.batch);
+            const ctx = Bwd{ .h0 = h0, .y = y, .ws = ws, .dy = dy, .dgx = dgx, .dgh = dgh, .dh = dh0, .w = w, .dhs = dhs.ptr, .d = d, .q_panels = q_panels, .team = team };
             // Steps from the last processed to the first, then dh0.
-            pool.runSteps(ctx.members, d.steps + 1, &ctx, bwdTask);
+            team.run(d.steps + 1, &ctx, bwdTask);
         }
 
         fn forwardReference(gx: [*]const T, w_hh: [*]const T, b_hh: [*]const T, h0: [*]const T, y: [*]T, ws: [*]T, d: Dims) void {
@@ -954,9 +1011,10 @@ test "fused LSTM and GRU time loops match the reference loops, forward and backw
     const rnd = prng.random();
     // Hidden sizes below, at and past a panel, batch rows past a micro-tile
     // (24 rows take full-height tiles, 32 and most others the shorter ones:
-    // see matmul.PackedB), one step, both directions, 1 and 2 threads.
+    // see matmul.PackedB), one step, both directions, 1 to 3 threads (teams
+    // split by units below 8 rows a member, by rows from there: Team.plan).
     const shapes = [_][3]usize{ .{ 1, 1, 1 }, .{ 3, 2, 5 }, .{ 5, 13, 33 }, .{ 4, 7, 64 }, .{ 2, 25, 70 }, .{ 2, 24, 40 }, .{ 3, 32, 33 } };
-    for ([_]u32{ 1, 2 }) |threads| {
+    for ([_]u32{ 1, 2, 3 }) |threads| {
         pool.setNumThreads(threads);
         for (shapes) |sh| for ([_]bool{ false, true }) |rev| {
             const d = Dims{ .steps = sh[0], .batch = sh[1], .hidden = sh[2], .reverse = rev };
