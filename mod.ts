@@ -41,6 +41,7 @@ export * as data from "./src/data/mod.ts";
 export * as distributions from "./src/distributions/mod.ts";
 export * as sampling from "./src/sampling/mod.ts";
 export * as amp from "./src/amp/mod.ts";
+export * as distributed from "./src/distributed/mod.ts";
 export * as linalg from "./src/linalg/mod.ts";
 export { autocast, AutocastRegion, isAutocastEnabled } from "./src/amp/autocast.ts";
 export type { AutocastOptions } from "./src/amp/autocast.ts";

@@ -593,6 +593,14 @@ export const SYMBOLS = {
     parameters: ["i32", "i32", "u64", "f64", "u64", "f64", "u64", "f64", "buffer", "i32", "i32"],
     result: "i32",
   },
+  zeno_mpi_init: { parameters: ["buffer", "i32", "buffer"], result: "i32" },
+  zeno_mpi_finalize: { parameters: [], result: "i32" },
+  zeno_mpi_abort: { parameters: ["i32"], result: "i32" },
+  zeno_mpi_barrier: { parameters: [], result: "i32" },
+  zeno_mpi_all_reduce: { parameters: ["buffer", "f64", "i32", "i32"], result: "i32" },
+  zeno_mpi_broadcast: { parameters: ["buffer", "f64", "i32"], result: "i32" },
+  zeno_mpi_all_gather: { parameters: ["buffer", "buffer", "f64"], result: "i32" },
+  zeno_mpi_last_error: { parameters: ["buffer", "i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The loaded library's symbols. */

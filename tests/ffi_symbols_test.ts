@@ -13,6 +13,8 @@ const ZIG_TO_FFI: Record<string, string> = {
   "?[*]u8": "buffer",
   "[*]const i32": "buffer",
   "[*]const f64": "buffer",
+  "[*]const u8": "buffer",
+  "[*]i32": "buffer",
 };
 
 interface Export {

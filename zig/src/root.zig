@@ -765,3 +765,87 @@ export fn zeno_cuda_window2d(op: i32, dtype: i32, src: u64, soff: f64, dst: u64,
 test {
     _ = cuda;
 }
+
+// ---------------------------------------------------------------- MPI
+// zn.distributed's "mpi" backend (mpi.zig): libmpi is opened at run time.
+// Each export returns 0, or 1 with a message for zeno_mpi_last_error.
+// Counts cross as f64 (exact to 2^53).
+
+const mpi = @import("mpi.zig");
+
+/// One lock around every MPI export: MPI runs at MPI_THREAD_SERIALIZED, and
+/// Deno Workers (and non-blocking FFI calls) come in from threads of their own.
+var mpi_lock: std.Io.Mutex = .init;
+
+fn mpiStatus(r: mpi.Error!void) i32 {
+    r catch return 1;
+    return 0;
+}
+
+fn mpiCount(x: f64) ?usize {
+    if (!(x >= 0 and x <= 9007199254740992.0) or @floor(x) != x) return null;
+    return @intFromFloat(x);
+}
+
+/// path: the library's path (path_len bytes, no terminator); out: i32[2]
+/// receives the rank and the world size.
+export fn zeno_mpi_init(path: [*]const u8, path_len: i32, out: [*]i32) callconv(.c) i32 {
+    mpi_lock.lockUncancelable(lockIo());
+    defer mpi_lock.unlock(lockIo());
+    if (path_len <= 0) return 1;
+    return mpiStatus(mpi.init(path[0..@intCast(path_len)], &out[0], &out[1]));
+}
+
+export fn zeno_mpi_finalize() callconv(.c) i32 {
+    mpi_lock.lockUncancelable(lockIo());
+    defer mpi_lock.unlock(lockIo());
+    return mpiStatus(mpi.finalize());
+}
+
+export fn zeno_mpi_abort(code: i32) callconv(.c) i32 {
+    // No lock: a rank that gives up must not wait behind a stuck collective.
+    return mpiStatus(mpi.abort(code));
+}
+
+export fn zeno_mpi_barrier() callconv(.c) i32 {
+    mpi_lock.lockUncancelable(lockIo());
+    defer mpi_lock.unlock(lockIo());
+    return mpiStatus(mpi.barrier());
+}
+
+/// buf: count elements of dtype (mpi.DType), reduced in place with op (mpi.Op).
+export fn zeno_mpi_all_reduce(buf: [*]u8, count: f64, dtype: i32, op: i32) callconv(.c) i32 {
+    mpi_lock.lockUncancelable(lockIo());
+    defer mpi_lock.unlock(lockIo());
+    const n = mpiCount(count) orelse return 1;
+    const d = std.enums.fromInt(mpi.DType, dtype) orelse return 1;
+    const o = std.enums.fromInt(mpi.Op, op) orelse return 1;
+    return mpiStatus(mpi.allReduce(buf, n, d, o));
+}
+
+export fn zeno_mpi_broadcast(buf: [*]u8, bytes: f64, root: i32) callconv(.c) i32 {
+    mpi_lock.lockUncancelable(lockIo());
+    defer mpi_lock.unlock(lockIo());
+    const n = mpiCount(bytes) orelse return 1;
+    return mpiStatus(mpi.broadcast(buf, n, root));
+}
+
+/// recv: world size * bytes.
+export fn zeno_mpi_all_gather(send: [*]const u8, recv: [*]u8, bytes: f64) callconv(.c) i32 {
+    mpi_lock.lockUncancelable(lockIo());
+    defer mpi_lock.unlock(lockIo());
+    const n = mpiCount(bytes) orelse return 1;
+    return mpiStatus(mpi.allGather(send, recv, n));
+}
+
+/// Copies the last failed call's message into buf; returns its length.
+export fn zeno_mpi_last_error(buf: [*]u8, len: i32) callconv(.c) i32 {
+    const m = mpi.message();
+    const n = @min(m.len, @as(usize, @intCast(@max(len, 0))));
+    @memcpy(buf[0..n], m[0..n]);
+    return @intCast(n);
+}
+
+test {
+    _ = mpi;
+}

@@ -1,0 +1,219 @@
+/**
+ * Collectives over the default process group, as `torch.distributed`'s:
+ * every rank calls the same collectives in the same order, each with a
+ * tensor of the same shape and dtype. They work in place on CPU tensors
+ * (any strides; float16 and bfloat16 reduce in float32) and are not
+ * recorded by autograd.
+ *
+ * @module
+ */
+import { Tensor } from "../tensor.ts";
+import type { DType } from "../dtype.ts";
+import { noGrad } from "../autograd/grad_mode.ts";
+import { checkOptions, optionKeys } from "../options.ts";
+import { describe as typeName } from "../args.ts";
+import { empty } from "../ops/creation.ts";
+import { defaultGroup } from "./process_group.ts";
+import { check, mpi, MPI_DTYPES, MPI_OPS } from "./mpi_engine.ts";
+
+/** Reductions of {@link allReduce}: "avg" is the sum over the world size (floating tensors). */
+export type ReduceOp = "sum" | "avg" | "max" | "min" | "product";
+
+/**
+ * Options of {@link allReduce}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opts: zn.distributed.AllReduceOptions = { op: "avg" };
+ * if (zn.distributed.isInitialized()) zn.distributed.allReduce(zn.ones([3]), opts);
+ * ```
+ */
+export interface AllReduceOptions {
+  /** The reduction (default "sum"). */
+  op?: ReduceOp;
+}
+
+const REDUCE_KEYS = optionKeys<AllReduceOptions>({ op: 0 });
+
+function checkTensor(op: string, t: unknown): asserts t is Tensor {
+  if (!(t instanceof Tensor)) throw new TypeError(`${op}: expected a Tensor, got ${typeName(t)}`);
+  if (t.isDisposed) throw new Error(`${op}: the tensor was disposed`);
+  if (t.device !== "cpu") {
+    throw new TypeError(
+      `${op}: the "mpi" backend takes CPU tensors; this one is on ${t.device} (move it with .to("cpu"))`,
+    );
+  }
+}
+
+/** The contiguous tensor whose memory travels, and how its result returns to `t`. */
+function staging(t: Tensor, dtype: DType): { work: Tensor; done: () => void } {
+  const base = t.detach();
+  if (base.dtype === dtype && base.isContiguous()) return { work: base, done: () => {} };
+  const work = base.to(dtype).contiguous();
+  return {
+    work,
+    done: () => {
+      base.copy_(work);
+      work.dispose();
+    },
+  };
+}
+
+function bytesOf(t: Tensor): Uint8Array {
+  const a = t.asTypedArray({ rawBits: true });
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/**
+ * Reduces `tensor` over all ranks, in place: afterwards every rank holds the
+ * sum (or the op's result) of every rank's tensor. Returns `tensor`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * if (zn.distributed.isInitialized()) {
+ *   const t = zn.full([2], zn.distributed.getRank() + 1);
+ *   zn.distributed.allReduce(t); // with 2 ranks: [3, 3] on both
+ * }
+ * ```
+ */
+export function allReduce(tensor: Tensor, opts: AllReduceOptions = {}): Tensor {
+  const op = "allReduce";
+  checkOptions(op, opts, REDUCE_KEYS);
+  checkTensor(op, tensor);
+  const reduce = opts.op ?? "sum";
+  if (!["sum", "avg", "max", "min", "product"].includes(reduce)) {
+    throw new TypeError(
+      `${op}: op must be "sum", "avg", "max", "min" or "product", got ${JSON.stringify(reduce)}`,
+    );
+  }
+  const g = defaultGroup(op);
+  const d = tensor.dtype;
+  if (d === "bool") {
+    throw new TypeError(`${op}: bool tensors are not supported; convert with .to("uint8")`);
+  }
+  const floating = d === "float32" || d === "float64" || d === "float16" || d === "bfloat16";
+  if (reduce === "avg" && !floating) {
+    throw new TypeError(`${op}: op "avg" needs a floating tensor, got ${d}`);
+  }
+  const wire: DType = d === "float16" || d === "bfloat16" ? "float32" : d;
+  noGrad(() => {
+    const { work, done } = staging(tensor, wire);
+    if (work.numel > 0) {
+      const code = MPI_OPS[reduce === "avg" ? "sum" : reduce];
+      check(
+        op,
+        mpi().zeno_mpi_all_reduce(
+          bytesOf(work),
+          work.numel,
+          MPI_DTYPES[wire as keyof typeof MPI_DTYPES],
+          code,
+        ),
+      );
+      if (reduce === "avg") work.div_(g.size);
+    }
+    done();
+  });
+  return tensor;
+}
+
+function checkRank(op: string, what: string, r: unknown, size: number): asserts r is number {
+  if (typeof r !== "number" || !Number.isInteger(r) || r < 0 || r >= size) {
+    throw new RangeError(`${op}: ${what} must be a rank in [0, ${size}), got ${String(r)}`);
+  }
+}
+
+/**
+ * Copies rank `src`'s `tensor` into every other rank's `tensor`, in place.
+ * Returns `tensor`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * if (zn.distributed.isInitialized()) {
+ *   const w = zn.randn([4]);
+ *   zn.distributed.broadcast(w, 0); // every rank now holds rank 0's w
+ * }
+ * ```
+ */
+export function broadcast(tensor: Tensor, src: number): Tensor {
+  const op = "broadcast";
+  checkTensor(op, tensor);
+  const g = defaultGroup(op);
+  checkRank(op, "src", src, g.size);
+  if (tensor.dtype === "bool") {
+    throw new TypeError(`${op}: bool tensors are not supported; convert with .to("uint8")`);
+  }
+  noGrad(() => {
+    const { work, done } = staging(tensor, tensor.dtype);
+    const bytes = bytesOf(work);
+    if (bytes.length > 0) check(op, mpi().zeno_mpi_broadcast(bytes, bytes.length, src));
+    done();
+  });
+  return tensor;
+}
+
+/**
+ * Gathers every rank's `tensor` into `tensorList` on every rank: afterwards
+ * `tensorList[r]` holds rank r's tensor. `tensorList` has one tensor per rank,
+ * each of `tensor`'s shape and dtype.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * if (zn.distributed.isInitialized()) {
+ *   const n = zn.distributed.getWorldSize();
+ *   const out = Array.from({ length: n }, () => zn.zeros([2]));
+ *   zn.distributed.allGather(out, zn.full([2], zn.distributed.getRank()));
+ * }
+ * ```
+ */
+export function allGather(tensorList: Tensor[], tensor: Tensor): void {
+  const op = "allGather";
+  checkTensor(op, tensor);
+  const g = defaultGroup(op);
+  if (!Array.isArray(tensorList) || tensorList.length !== g.size) {
+    throw new TypeError(
+      `${op}: tensorList must be an array of ${g.size} tensors (one per rank), got ${
+        Array.isArray(tensorList) ? `${tensorList.length}` : typeName(tensorList)
+      }`,
+    );
+  }
+  if (tensor.dtype === "bool") {
+    throw new TypeError(`${op}: bool tensors are not supported; convert with .to("uint8")`);
+  }
+  tensorList.forEach((o, r) => {
+    checkTensor(`${op}: tensorList[${r}]`, o);
+    if (o.dtype !== tensor.dtype || o.shape.join() !== tensor.shape.join()) {
+      throw new TypeError(
+        `${op}: tensorList[${r}] is ${o.dtype} [${
+          o.shape.join(", ")
+        }], the tensor ${tensor.dtype} [${tensor.shape.join(", ")}]; each must match it`,
+      );
+    }
+  });
+  noGrad(() => {
+    const { work } = staging(tensor, tensor.dtype);
+    const all = empty([g.size, ...tensor.shape], { dtype: tensor.dtype });
+    const send = bytesOf(work);
+    if (send.length > 0) check(op, mpi().zeno_mpi_all_gather(send, bytesOf(all), send.length));
+    if (work !== tensor && !work.isDisposed) work.dispose();
+    tensorList.forEach((o, r) => o.detach().copy_(all.select(0, r)));
+    all.dispose();
+  });
+}
+
+/**
+ * Waits until every rank has called it.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * if (zn.distributed.isInitialized()) zn.distributed.barrier();
+ * ```
+ */
+export function barrier(): void {
+  defaultGroup("barrier");
+  check("barrier", mpi().zeno_mpi_barrier());
+}

@@ -1,0 +1,30 @@
+/**
+ * `zn.distributed`: data-parallel training across processes, as
+ * `torch.distributed`: a default process group over MPI (Open MPI, opened at
+ * run time) and collectives on CPU tensors. Start the ranks with
+ * `deno task launch -n 2 script.ts` (or `mpirun -n 2 deno run -A script.ts`).
+ *
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * if (zn.distributed.launchedByMpi()) {
+ *   zn.distributed.initProcessGroup();
+ *   const g = zn.full([3], zn.distributed.getRank());
+ *   zn.distributed.allReduce(g, { op: "avg" });
+ *   zn.distributed.destroyProcessGroup();
+ * }
+ * ```
+ *
+ * @module
+ */
+export {
+  destroyProcessGroup,
+  getBackend,
+  getRank,
+  getWorldSize,
+  initProcessGroup,
+  isInitialized,
+  launchedByMpi,
+} from "./process_group.ts";
+export type { DistributedBackend, InitProcessGroupOptions } from "./process_group.ts";
+export { allGather, allReduce, barrier, broadcast } from "./collectives.ts";
+export type { AllReduceOptions, ReduceOp } from "./collectives.ts";

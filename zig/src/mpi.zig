@@ -1,0 +1,258 @@
+//! MPI (Open MPI's libmpi.so.40), opened at run time with dlopen, so that
+//! the library loads and runs where no MPI is installed; only
+//! `zn.distributed` with the "mpi" backend needs it.
+//!
+//! Open MPI's predefined handles (MPI_COMM_WORLD, MPI_FLOAT, MPI_SUM, ...)
+//! are the addresses of global objects in libmpi (`&ompi_mpi_comm_world`),
+//! which is why this lives in Zig: a symbol's address is what dlsym returns,
+//! where Deno's FFI statics read the value stored at it.
+//!
+//! Every collective runs on the default communicator (all ranks), in place
+//! where MPI allows it. Counts are C ints in MPI; longer buffers go in
+//! chunks that each fit one.
+const std = @import("std");
+const builtin = @import("builtin");
+const assert = std.debug.assert;
+
+pub const supported = builtin.os.tag == .linux and builtin.link_libc;
+
+const Handle = ?*anyopaque;
+
+/// The entry points used, resolved by name.
+const Api = struct {
+    MPI_Initialized: *const fn (*c_int) callconv(.c) c_int,
+    MPI_Finalized: *const fn (*c_int) callconv(.c) c_int,
+    MPI_Init_thread: *const fn (?*c_int, ?*anyopaque, c_int, *c_int) callconv(.c) c_int,
+    MPI_Finalize: *const fn () callconv(.c) c_int,
+    MPI_Comm_rank: *const fn (Handle, *c_int) callconv(.c) c_int,
+    MPI_Comm_size: *const fn (Handle, *c_int) callconv(.c) c_int,
+    MPI_Barrier: *const fn (Handle) callconv(.c) c_int,
+    MPI_Bcast: *const fn (?*anyopaque, c_int, Handle, c_int, Handle) callconv(.c) c_int,
+    MPI_Allreduce: *const fn (?*const anyopaque, ?*anyopaque, c_int, Handle, Handle, Handle) callconv(.c) c_int,
+    MPI_Allgather: *const fn (?*const anyopaque, c_int, Handle, ?*anyopaque, c_int, Handle, Handle) callconv(.c) c_int,
+    MPI_Abort: *const fn (Handle, c_int) callconv(.c) c_int,
+    MPI_Error_string: *const fn (c_int, [*]u8, *c_int) callconv(.c) c_int,
+};
+
+/// Predefined objects whose addresses are the handles.
+const Objects = struct {
+    ompi_mpi_comm_world: Handle,
+    ompi_mpi_byte: Handle,
+    ompi_mpi_float: Handle,
+    ompi_mpi_double: Handle,
+    ompi_mpi_int8_t: Handle,
+    ompi_mpi_uint8_t: Handle,
+    ompi_mpi_int16_t: Handle,
+    ompi_mpi_int32_t: Handle,
+    ompi_mpi_int64_t: Handle,
+    ompi_mpi_op_sum: Handle,
+    ompi_mpi_op_prod: Handle,
+    ompi_mpi_op_max: Handle,
+    ompi_mpi_op_min: Handle,
+};
+
+/// MPI_THREAD_SERIALIZED: calls may come from any thread, one at a time
+/// (the TypeScript side queues them).
+const thread_serialized: c_int = 2;
+/// MPI_IN_PLACE.
+const in_place: ?*const anyopaque = @ptrFromInt(1);
+
+var api: Api = undefined;
+var obj: Objects = undefined;
+var state: enum(u8) { closed, ready, finalized } = .closed;
+
+pub const Error = error{ Unavailable, InvalidArgument, MpiFailed };
+
+/// Element types, as the TypeScript side numbers them.
+pub const DType = enum(i32) { float32 = 0, float64 = 1, int8 = 2, uint8 = 3, int16 = 4, int32 = 5, int64 = 6 };
+/// Reductions, as the TypeScript side numbers them.
+pub const Op = enum(i32) { sum = 0, product = 1, max = 2, min = 3 };
+
+fn typeHandle(d: DType) Handle {
+    return switch (d) {
+        .float32 => obj.ompi_mpi_float,
+        .float64 => obj.ompi_mpi_double,
+        .int8 => obj.ompi_mpi_int8_t,
+        .uint8 => obj.ompi_mpi_uint8_t,
+        .int16 => obj.ompi_mpi_int16_t,
+        .int32 => obj.ompi_mpi_int32_t,
+        .int64 => obj.ompi_mpi_int64_t,
+    };
+}
+
+fn typeSize(d: DType) usize {
+    return switch (d) {
+        .int8, .uint8 => 1,
+        .int16 => 2,
+        .float32, .int32 => 4,
+        .float64, .int64 => 8,
+    };
+}
+
+fn opHandle(o: Op) Handle {
+    return switch (o) {
+        .sum => obj.ompi_mpi_op_sum,
+        .product => obj.ompi_mpi_op_prod,
+        .max => obj.ompi_mpi_op_max,
+        .min => obj.ompi_mpi_op_min,
+    };
+}
+
+// ---------------------------------------------------------------- messages
+
+var message_buf: [512]u8 = undefined;
+var message_len: usize = 0;
+
+fn setMessage(comptime fmt: []const u8, args: anytype) void {
+    const s = std.fmt.bufPrint(&message_buf, fmt, args) catch message_buf[0..];
+    message_len = s.len;
+}
+
+/// The message of the last failed call.
+pub fn message() []const u8 {
+    return message_buf[0..message_len];
+}
+
+fn check(call: []const u8, rc: c_int) Error!void {
+    if (rc == 0) return;
+    var buf: [256]u8 = undefined;
+    var len: c_int = 0;
+    const text: []const u8 = if (api.MPI_Error_string(rc, &buf, &len) == 0 and len > 0 and len <= buf.len) buf[0..@intCast(len)] else "unknown error";
+    setMessage("{s} failed: {s} (error {d})", .{ call, text, rc });
+    return error.MpiFailed;
+}
+
+fn ready() Error!void {
+    if (state != .ready) {
+        setMessage("MPI is not initialized", .{});
+        return error.Unavailable;
+    }
+}
+
+// ---------------------------------------------------------------- lifecycle
+
+/// Opens libmpi at `path` and initializes MPI (once per process: MPI cannot
+/// start again after MPI_Finalize). Writes the rank and the world size.
+pub fn init(path: []const u8, rank: *i32, size: *i32) Error!void {
+    switch (state) {
+        .ready => {},
+        .finalized => {
+            setMessage("MPI was finalized in this process and cannot start again", .{});
+            return error.Unavailable;
+        },
+        .closed => {
+            if (comptime !supported) {
+                setMessage("MPI is not supported on this platform", .{});
+                return error.Unavailable;
+            }
+            var lib = std.DynLib.open(path) catch |e| {
+                setMessage("{s} could not be opened ({s})", .{ path, @errorName(e) });
+                return error.Unavailable;
+            };
+            if (!resolve(Api, &lib, &api, true) or !resolve(Objects, &lib, &obj, false)) {
+                lib.close();
+                return error.Unavailable;
+            }
+            // The library stays open for the life of the process: MPI keeps
+            // threads and handlers in it.
+            var initialized: c_int = 0;
+            try check("MPI_Initialized", api.MPI_Initialized(&initialized));
+            if (initialized == 0) {
+                var provided: c_int = 0;
+                try check("MPI_Init_thread", api.MPI_Init_thread(null, null, thread_serialized, &provided));
+                if (provided < thread_serialized) {
+                    setMessage("MPI provides thread level {d}; zeno needs MPI_THREAD_SERIALIZED (2)", .{provided});
+                    return error.Unavailable;
+                }
+            }
+            state = .ready;
+        },
+    }
+    var r: c_int = 0;
+    var s: c_int = 0;
+    try check("MPI_Comm_rank", api.MPI_Comm_rank(obj.ompi_mpi_comm_world, &r));
+    try check("MPI_Comm_size", api.MPI_Comm_size(obj.ompi_mpi_comm_world, &s));
+    rank.* = r;
+    size.* = s;
+}
+
+/// Fills every field of `out` by name (functions, or objects' addresses).
+fn resolve(comptime T: type, lib: *std.DynLib, out: *T, comptime functions: bool) bool {
+    const info = @typeInfo(T).@"struct";
+    inline for (info.field_names, info.field_types) |name, F| {
+        const p = lib.lookup(if (functions) F else *anyopaque, name) orelse {
+            setMessage("symbol {s} missing from the MPI library (zeno needs Open MPI's libmpi.so.40)", .{name});
+            return false;
+        };
+        @field(out, name) = p;
+    }
+    return true;
+}
+
+pub fn finalize() Error!void {
+    if (state != .ready) return;
+    state = .finalized;
+    var done: c_int = 0;
+    try check("MPI_Finalized", api.MPI_Finalized(&done));
+    if (done == 0) try check("MPI_Finalize", api.MPI_Finalize());
+}
+
+pub fn abort(code: i32) Error!void {
+    try ready();
+    try check("MPI_Abort", api.MPI_Abort(obj.ompi_mpi_comm_world, code));
+}
+
+// ---------------------------------------------------------------- collectives
+
+/// Largest count one MPI call takes (a C int).
+const max_count: usize = std.math.maxInt(c_int);
+
+pub fn barrier() Error!void {
+    try ready();
+    try check("MPI_Barrier", api.MPI_Barrier(obj.ompi_mpi_comm_world));
+}
+
+/// buf: count elements of `dtype`, reduced over all ranks in place.
+pub fn allReduce(buf: [*]u8, count: usize, dtype: DType, op: Op) Error!void {
+    try ready();
+    const size = typeSize(dtype);
+    var done: usize = 0;
+    while (done < count) {
+        const n = @min(max_count, count - done);
+        try check("MPI_Allreduce", api.MPI_Allreduce(in_place, buf + done * size, @intCast(n), typeHandle(dtype), opHandle(op), obj.ompi_mpi_comm_world));
+        done += n;
+    }
+}
+
+/// buf: bytes bytes, rank root's copied to every rank.
+pub fn broadcast(buf: [*]u8, bytes: usize, root: i32) Error!void {
+    try ready();
+    var done: usize = 0;
+    while (done < bytes) {
+        const n = @min(max_count, bytes - done);
+        try check("MPI_Bcast", api.MPI_Bcast(buf + done, @intCast(n), obj.ompi_mpi_byte, root, obj.ompi_mpi_comm_world));
+        done += n;
+    }
+}
+
+/// send: bytes bytes from each rank; recv: size * bytes, rank r's at r * bytes.
+pub fn allGather(send: [*]const u8, recv: [*]u8, bytes: usize) Error!void {
+    try ready();
+    if (bytes > max_count) {
+        setMessage("allGather of {d} bytes per rank: at most {d}", .{ bytes, max_count });
+        return error.InvalidArgument;
+    }
+    try check("MPI_Allgather", api.MPI_Allgather(send, @intCast(bytes), obj.ompi_mpi_byte, recv, @intCast(bytes), obj.ompi_mpi_byte, obj.ompi_mpi_comm_world));
+}
+
+test "collectives before init fail with a message instead of calling into a missing library" {
+    try std.testing.expectError(error.Unavailable, barrier());
+    try std.testing.expectEqualStrings("MPI is not initialized", message());
+    var buf: [4]u8 = undefined;
+    try std.testing.expectError(error.Unavailable, allReduce(&buf, 1, .float32, .sum));
+    var r: i32 = -1;
+    var s: i32 = -1;
+    try std.testing.expectError(error.Unavailable, init("/nonexistent/libmpi.so.40", &r, &s));
+    try std.testing.expect(std.mem.indexOf(u8, message(), "could not be opened") != null);
+    try std.testing.expectEqual(@as(i32, -1), r);
+}
