@@ -114,6 +114,7 @@ export type Dim = number | number[] | undefined | null;
 
 // Shared by every tensor without hooks (most of them): one array less per tensor.
 const NO_HOOKS: GradHook[] = [];
+const NO_POST_HOOKS: ((t: Tensor) => void)[] = [];
 const TO_KEYS = ["device", "dtype"] as const;
 // Set only while emptyTensor builds a tensor on storage it has just allocated.
 let freshStorage = false;
@@ -149,6 +150,8 @@ export class Tensor implements View {
   gradFn: Node | null = null;
   /** @internal Hooks on a leaf's gradient. */
   hooks: GradHook[] = NO_HOOKS;
+  /** @internal Hooks run after backward accumulates into this leaf's `.grad`. */
+  postAccumulateGradHooks: ((t: Tensor) => void)[] = NO_POST_HOOKS;
   /** @internal Shared by all views of one storage; bumped by in-place writes. */
   versionCounter: { value: number } = { value: 0 };
   #requiresGrad = false;
@@ -335,6 +338,41 @@ export class Tensor implements View {
     list.push(fn);
     return {
       remove: () => void list.splice(list.indexOf(fn) >>> 0, list.indexOf(fn) >= 0 ? 1 : 0),
+    };
+  }
+
+  /**
+   * Registers `fn` to run on this leaf after each backward pass has
+   * accumulated its gradient into `.grad` (PyTorch's
+   * `register_post_accumulate_grad_hook`): `fn(leaf)` may read and replace
+   * `leaf.grad`. Returns a handle whose `remove()` unregisters it.
+   *
+   * @example
+   * ```ts
+   * import * as zn from "@zeno/zeno";
+   * const w = zn.ones([2], { requiresGrad: true });
+   * w.registerPostAccumulateGradHook((p) => p.grad!.mul_(0.5));
+   * w.mul(3).sum().backward();
+   * w.grad!.toArray(); // [1.5, 1.5]
+   * ```
+   */
+  registerPostAccumulateGradHook(fn: (t: Tensor) => void): { remove(): void } {
+    const op = "registerPostAccumulateGradHook";
+    if (typeof fn !== "function") throw new TypeError(`${op}: expected a function`);
+    if (!this.requiresGrad) {
+      throw new Error(`${op}: cannot register a hook on a tensor that doesn't require gradient`);
+    }
+    if (this.gradFn) {
+      throw new Error(`${op}: post accumulate grad hooks cannot be registered on non-leaf tensors`);
+    }
+    if (this.postAccumulateGradHooks === NO_POST_HOOKS) this.postAccumulateGradHooks = [];
+    const list = this.postAccumulateGradHooks;
+    list.push(fn);
+    return {
+      remove: () => {
+        const i = list.indexOf(fn);
+        if (i >= 0) list.splice(i, 1);
+      },
     };
   }
 

@@ -94,6 +94,94 @@ Deno.test({
 });
 
 Deno.test({
+  name: "3 ranks under the launcher: every collective's values",
+  ignore: !PREFIX,
+  sanitizeResources: false,
+  fn: async () => {
+    const { code, out } = await launch(["-n", "3", worker]);
+    assertEquals(code, 0, out);
+    for (const r of [0, 1, 2]) assert(out.includes(`rank ${r} of 3: collectives ok`), out);
+  },
+});
+
+const ddpWorker = new URL("./distributed/ddp_worker.ts", import.meta.url).pathname;
+
+for (const n of [2, 3]) {
+  Deno.test({
+    name:
+      `DistributedDataParallel on ${n} ranks: 20 steps equal one process on the global batch, noSync accumulation, unused parameters, buffers, sampler shares`,
+    ignore: !PREFIX,
+    sanitizeResources: false,
+    fn: async () => {
+      const { code, out } = await launch(["-n", String(n), ddpWorker]);
+      assertEquals(code, 0, out);
+      for (let r = 0; r < n; r++) assert(out.includes(`rank ${r} of ${n}: ddp ok`), out);
+    },
+  });
+}
+
+Deno.test("DistributedSampler: PyTorch's padding, strides and drop-last lengths, and one order per epoch", () => {
+  const ds = new zn.data.TensorDataset(zn.arange(10));
+  const shares = (opts: zn.data.DistributedSamplerOptions) =>
+    [0, 1, 2].map((
+      rank,
+    ) => [...new zn.data.DistributedSampler(ds, { numReplicas: 3, rank, ...opts })]);
+  assertEquals(shares({ shuffle: false }), [[0, 3, 6, 9], [1, 4, 7, 0], [2, 5, 8, 1]]);
+  assertEquals(shares({ shuffle: false, dropLast: true }), [[0, 3, 6], [1, 4, 7], [2, 5, 8]]);
+  const s = new zn.data.DistributedSampler(ds, { numReplicas: 2, rank: 0, seed: 5 });
+  const e0 = [...s], again = [...s];
+  s.setEpoch(1);
+  const e1 = [...s];
+  assertEquals(e0, again);
+  assert(e0.join() !== e1.join(), "a new epoch gives a new order");
+  const both = [...e1, ...new zn.data.DistributedSampler(ds, { numReplicas: 2, rank: 1, seed: 5 })];
+  assertEquals(both.length, 10);
+  const other = new zn.data.DistributedSampler(ds, { numReplicas: 2, rank: 1, seed: 5 });
+  other.setEpoch(1);
+  assertEquals([...e1, ...other].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  const loader = new zn.data.DataLoader(ds, { sampler: s, batchSize: 2 });
+  assertEquals(loader.length, 3);
+  assertEquals([...loader].map(([x]) => (x as zn.Tensor).toArray()).flat().map(Number), e1);
+  assertThrows(() => new zn.data.DistributedSampler(ds), Error, "not initialized");
+  assertThrows(
+    () => new zn.data.DistributedSampler(ds, { numReplicas: 2, rank: 2 }),
+    RangeError,
+    "[0, 2)",
+  );
+  assertThrows(
+    () => new zn.data.DataLoader(ds, { sampler: s, shuffle: true }),
+    TypeError,
+    "sampler and shuffle exclude each other",
+  );
+});
+
+Deno.test("post-accumulate-grad hooks see the accumulated .grad, run after every leaf's, and are removable", () => {
+  const w = zn.ones([2], { requiresGrad: true });
+  const seen: number[][] = [];
+  const h = w.registerPostAccumulateGradHook((p) => seen.push(p.grad!.toArray() as number[]));
+  w.mul(3).sum().backward();
+  w.mul(2).sum().backward();
+  assertEquals(seen, [[3, 3], [5, 5]]);
+  h.remove();
+  w.sum().backward();
+  assertEquals(seen.length, 2);
+  assertThrows(() => w.mul(2).registerPostAccumulateGradHook(() => {}), Error, "non-leaf");
+  assertThrows(
+    () => zn.ones([2]).registerPostAccumulateGradHook(() => {}),
+    Error,
+    "doesn't require gradient",
+  );
+});
+
+Deno.test("DistributedDataParallel needs the process group", () => {
+  assertThrows(
+    () => new zn.nn.parallel.DistributedDataParallel(new zn.nn.Linear(2, 2)),
+    Error,
+    "DistributedDataParallel: the default process group is not initialized",
+  );
+});
+
+Deno.test({
   name: "a process that no launcher started is a world of one",
   ignore: !PREFIX,
   sanitizeResources: false,

@@ -54,7 +54,7 @@ Deno.test("options: the message names the op and the key, hints camelCase, lists
     {
       name: "TypeError",
       message:
-        'DataLoader: unknown option "numWorkers"; valid options: batchSize, shuffle, generator, dropLast, collate, prefetch',
+        'DataLoader: unknown option "numWorkers"; valid options: batchSize, shuffle, generator, dropLast, sampler, collate, prefetch',
     },
   );
   // Same letters in another case: "keepDim" for "keepdim".

@@ -223,6 +223,9 @@ function backwardPass(
     else leafGrads.set(r, addGrad(leafGrads.get(r), rootGrads[i]));
   });
   const ready: Node[] = [...pending.keys()].filter((n) => deps.get(n) === 0);
+  const outerCallbacks = endCallbacks;
+  const callbacks: (() => void)[] = [];
+  endCallbacks = callbacks;
   const prevMode = setGradEnabled(createGraph);
   try {
     while (ready.length) {
@@ -264,9 +267,13 @@ function backwardPass(
     for (const [leaf, g0] of leafGrads) {
       const g = applyHooks(leaf.hooks, g0);
       leaf.grad = leaf.grad ? add(leaf.grad, g) : (createGraph ? g : g.detach());
+      for (const h of [...leaf.postAccumulateGradHooks]) h(leaf);
     }
+    // Callbacks may queue more callbacks; each runs once.
+    for (let i = 0; i < callbacks.length; i++) callbacks[i]();
   } finally {
     setGradEnabled(prevMode);
+    endCallbacks = outerCallbacks;
   }
   return captured;
 
@@ -275,6 +282,19 @@ function backwardPass(
     deps.set(n, c);
     if (c === 0) ready.push(n);
   }
+}
+
+/** The end-of-pass callbacks of the backward pass now running (null outside one). */
+let endCallbacks: (() => void)[] | null = null;
+
+/**
+ * @internal Runs `fn` once the backward pass now running has accumulated
+ * every leaf's gradient (and run their post-accumulate hooks): the end of
+ * backward, for DistributedDataParallel's last buckets.
+ */
+export function queueBackwardCallback(fn: () => void): void {
+  if (!endCallbacks) throw new Error("queueBackwardCallback: no backward pass is running");
+  endCallbacks.push(fn);
 }
 
 /** @internal The Tensor.backward entry. */

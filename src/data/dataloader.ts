@@ -36,6 +36,11 @@ export interface DataLoaderOptions<S, B> {
   /** Drop the last batch when it is smaller than `batchSize` (default false). */
   dropLast?: boolean;
   /**
+   * The dataset indices of each epoch, in order (a {@link DistributedSampler},
+   * or any iterable of indices with a `length`); excludes `shuffle`.
+   */
+  sampler?: Sampler;
+  /**
    * Builds a batch from a list of samples (default {@link defaultCollate};
    * with the default, datasets with `getBatch`, such as TensorDataset, build
    * each batch in one call).
@@ -53,9 +58,39 @@ const LOADER_KEYS = optionKeys<DataLoaderOptions<unknown, unknown>>({
   shuffle: 0,
   generator: 0,
   dropLast: 0,
+  sampler: 0,
   collate: 0,
   prefetch: 0,
 });
+
+/**
+ * The indices of one epoch, in order: what {@link DataLoaderOptions.sampler}
+ * takes (PyTorch's `Sampler`), such as {@link DistributedSampler}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const everyOther: zn.data.Sampler = { length: 2, *[Symbol.iterator]() { yield 0; yield 2; } };
+ * const ds = new zn.data.TensorDataset(zn.arange(4));
+ * new zn.data.DataLoader(ds, { sampler: everyOther, batchSize: 2 }).length; // 1
+ * ```
+ */
+export interface Sampler extends Iterable<number> {
+  /** Indices per epoch. */
+  readonly length: number;
+}
+
+function samplerOrder(sampler: Sampler, size: number): number[] {
+  const order = [...sampler];
+  for (const i of order) {
+    if (!Number.isInteger(i) || i < 0 || i >= size) {
+      throw new RangeError(
+        `DataLoader: the sampler gave index ${i}, outside the dataset's [0, ${size})`,
+      );
+    }
+  }
+  return order;
+}
 
 /**
  * Batches of a dataset, like `torch.utils.data.DataLoader`. Iterate it with
@@ -93,6 +128,8 @@ const LOADER_KEYS = optionKeys<DataLoaderOptions<unknown, unknown>>({
  * ```
  */
 export class DataLoader<S, B = Collated<Awaited<S>>> implements Iterable<B>, AsyncIterable<B> {
+  /** The sampler that orders each epoch's indices, if one was given. */
+  readonly sampler: Sampler | undefined;
   /** The dataset read. */
   readonly dataset: Dataset<S> | IterableDataset<S>;
   /** Samples per batch. */
@@ -124,6 +161,20 @@ export class DataLoader<S, B = Collated<Awaited<S>>> implements Iterable<B>, Asy
     if (dataset instanceof IterableDataset && opts.shuffle) {
       throw new TypeError("DataLoader: shuffle is not supported for an IterableDataset");
     }
+    if (opts.sampler !== undefined) {
+      const sm = opts.sampler;
+      if (
+        sm === null || typeof sm !== "object" ||
+        typeof (sm as Sampler)[Symbol.iterator] !== "function" || !Number.isInteger(sm.length)
+      ) {
+        throw new TypeError("DataLoader: sampler must be an iterable of indices with a length");
+      }
+      if (opts.shuffle) throw new TypeError("DataLoader: sampler and shuffle exclude each other");
+      if (dataset instanceof IterableDataset) {
+        throw new TypeError("DataLoader: a sampler needs a map-style Dataset");
+      }
+    }
+    this.sampler = opts.sampler;
     this.dataset = dataset;
     this.batchSize = batchSize;
     this.shuffle = opts.shuffle ?? false;
@@ -139,15 +190,18 @@ export class DataLoader<S, B = Collated<Awaited<S>>> implements Iterable<B>, Asy
     if (!(ds instanceof Dataset)) {
       throw new TypeError("DataLoader: an IterableDataset has no length");
     }
-    return this.dropLast
-      ? Math.floor(ds.length / this.batchSize)
-      : Math.ceil(ds.length / this.batchSize);
+    const n = this.sampler ? this.sampler.length : ds.length;
+    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
   /** The index lists of one epoch's batches (a new permutation when shuffling). */
   *#indexBatches(ds: Dataset<S>): Generator_<number[]> {
-    const n = ds.length;
-    const order = this.shuffle ? permutation(n, this.generator) : null;
+    const order = this.sampler
+      ? samplerOrder(this.sampler, ds.length)
+      : this.shuffle
+      ? permutation(ds.length, this.generator)
+      : null;
+    const n = order ? order.length : ds.length;
     const bs = this.batchSize;
     const end = this.dropLast ? n - (n % bs) : n;
     for (let start = 0; start < end; start += bs) {

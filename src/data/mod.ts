@@ -21,6 +21,7 @@
 export * from "./dataset.ts";
 export * from "./collate.ts";
 export * from "./dataloader.ts";
+export * from "./distributed_sampler.ts";
 export * from "./mnist.ts";
 export * from "./csv.ts";
 export * as transforms from "./transforms.ts";

@@ -40,3 +40,4 @@ export * from "./rnn_cell.ts";
 export * as functional from "./functional/mod.ts";
 export * as init from "./init.ts";
 export * as utils from "./utils/mod.ts";
+export * as parallel from "./parallel/mod.ts";
