@@ -600,6 +600,9 @@ export const SYMBOLS = {
   zeno_mpi_all_reduce: { parameters: ["buffer", "f64", "i32", "i32"], result: "i32" },
   zeno_mpi_broadcast: { parameters: ["buffer", "f64", "i32"], result: "i32" },
   zeno_mpi_all_gather: { parameters: ["buffer", "buffer", "f64"], result: "i32" },
+  zeno_mpi_reduce_scatter: { parameters: ["buffer", "buffer", "f64", "i32", "i32"], result: "i32" },
+  zeno_mpi_gather: { parameters: ["buffer", "buffer", "f64", "i32"], result: "i32" },
+  zeno_mpi_scatter: { parameters: ["buffer", "buffer", "f64", "i32"], result: "i32" },
   zeno_mpi_last_error: { parameters: ["buffer", "i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 

@@ -14,6 +14,7 @@ const ZIG_TO_FFI: Record<string, string> = {
   "[*]const i32": "buffer",
   "[*]const f64": "buffer",
   "[*]const u8": "buffer",
+  "?[*]const u8": "buffer",
   "[*]i32": "buffer",
 };
 

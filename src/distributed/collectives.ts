@@ -13,6 +13,7 @@ import { noGrad } from "../autograd/grad_mode.ts";
 import { checkOptions, optionKeys } from "../options.ts";
 import { describe as typeName } from "../args.ts";
 import { empty } from "../ops/creation.ts";
+import { cat } from "../ops/join.ts";
 import { defaultGroup } from "./process_group.ts";
 import { check, mpi, MPI_DTYPES, MPI_OPS } from "./mpi_engine.ts";
 
@@ -202,6 +203,188 @@ export function allGather(tensorList: Tensor[], tensor: Tensor): void {
     tensorList.forEach((o, r) => o.detach().copy_(all.select(0, r)));
     all.dispose();
   });
+}
+
+function checkList(
+  op: string,
+  name: string,
+  list: unknown,
+  like: Tensor,
+  size: number,
+): asserts list is Tensor[] {
+  if (!Array.isArray(list) || list.length !== size) {
+    throw new TypeError(
+      `${op}: ${name} must be an array of ${size} tensors (one per rank), got ${
+        Array.isArray(list) ? `${list.length}` : typeName(list)
+      }`,
+    );
+  }
+  list.forEach((o, r) => {
+    checkTensor(`${op}: ${name}[${r}]`, o);
+    if (o.dtype !== like.dtype || o.shape.join() !== like.shape.join()) {
+      throw new TypeError(
+        `${op}: ${name}[${r}] is ${o.dtype} [${o.shape.join(", ")}], the tensor ${like.dtype} [${
+          like.shape.join(", ")
+        }]; each must match it`,
+      );
+    }
+  });
+}
+
+function checkReduceOp(op: string, reduce: unknown, d: DType): ReduceOp {
+  if (!["sum", "avg", "max", "min", "product"].includes(reduce as string)) {
+    throw new TypeError(
+      `${op}: op must be "sum", "avg", "max", "min" or "product", got ${JSON.stringify(reduce)}`,
+    );
+  }
+  if (d === "bool") {
+    throw new TypeError(`${op}: bool tensors are not supported; convert with .to("uint8")`);
+  }
+  const floating = d === "float32" || d === "float64" || d === "float16" || d === "bfloat16";
+  if (reduce === "avg" && !floating) {
+    throw new TypeError(`${op}: op "avg" needs a floating tensor, got ${d}`);
+  }
+  return reduce as ReduceOp;
+}
+
+/**
+ * Reduces the ranks' `inputList`s element by element and leaves block r of
+ * the result in rank r's `output`: rank r gets the op over every rank's
+ * `inputList[r]`. `inputList` has one tensor per rank, each of `output`'s
+ * shape and dtype. Returns `output`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * if (zn.distributed.isInitialized()) {
+ *   const n = zn.distributed.getWorldSize();
+ *   const out = zn.zeros([2]);
+ *   zn.distributed.reduceScatter(out, Array.from({ length: n }, (_, r) => zn.full([2], r)));
+ *   // rank r: [r * n, r * n]
+ * }
+ * ```
+ */
+export function reduceScatter(
+  output: Tensor,
+  inputList: Tensor[],
+  opts: AllReduceOptions = {},
+): Tensor {
+  const op = "reduceScatter";
+  checkOptions(op, opts, REDUCE_KEYS);
+  checkTensor(op, output);
+  const g = defaultGroup(op);
+  const reduce = checkReduceOp(op, opts.op ?? "sum", output.dtype);
+  checkList(op, "inputList", inputList, output, g.size);
+  const d = output.dtype;
+  const wire: DType = d === "float16" || d === "bfloat16" ? "float32" : d;
+  noGrad(() => {
+    const send = cat(inputList.map((t) => t.detach().to(wire).reshape([-1])), 0);
+    const { work, done } = staging(output, wire);
+    if (work.numel > 0) {
+      check(
+        op,
+        mpi().zeno_mpi_reduce_scatter(
+          bytesOf(send),
+          bytesOf(work),
+          work.numel,
+          MPI_DTYPES[wire as keyof typeof MPI_DTYPES],
+          MPI_OPS[reduce === "avg" ? "sum" : reduce],
+        ),
+      );
+      if (reduce === "avg") work.div_(g.size);
+    }
+    send.dispose();
+    done();
+  });
+  return output;
+}
+
+/**
+ * Collects every rank's `tensor` on rank `dst`: there `gatherList[r]`
+ * receives rank r's tensor (one tensor per rank, each of `tensor`'s shape and
+ * dtype); the other ranks pass no list (null or omitted).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * if (zn.distributed.isInitialized()) {
+ *   const n = zn.distributed.getWorldSize(), me = zn.distributed.getRank();
+ *   const list = me === 0 ? Array.from({ length: n }, () => zn.zeros([2])) : null;
+ *   zn.distributed.gather(zn.full([2], me), list, 0);
+ * }
+ * ```
+ */
+export function gather(tensor: Tensor, gatherList: Tensor[] | null = null, dst = 0): void {
+  const op = "gather";
+  checkTensor(op, tensor);
+  const g = defaultGroup(op);
+  checkRank(op, "dst", dst, g.size);
+  if (tensor.dtype === "bool") {
+    throw new TypeError(`${op}: bool tensors are not supported; convert with .to("uint8")`);
+  }
+  if (g.rank === dst) checkList(op, "gatherList", gatherList, tensor, g.size);
+  else if (gatherList != null) {
+    throw new TypeError(
+      `${op}: only rank ${dst} (dst) passes a gatherList; rank ${g.rank} must pass null`,
+    );
+  }
+  noGrad(() => {
+    const { work } = staging(tensor, tensor.dtype);
+    const all = g.rank === dst ? empty([g.size, ...tensor.shape], { dtype: tensor.dtype }) : null;
+    const send = bytesOf(work);
+    if (send.length > 0) {
+      check(op, mpi().zeno_mpi_gather(send, all ? bytesOf(all) : null, send.length, dst));
+    }
+    if (work !== tensor && !work.isDisposed) work.dispose();
+    if (all) {
+      gatherList!.forEach((o, r) => o.detach().copy_(all.select(0, r)));
+      all.dispose();
+    }
+  });
+}
+
+/**
+ * Hands out rank `src`'s `scatterList`: rank r's `tensor` receives
+ * `scatterList[r]` (one tensor per rank on `src`, each of `tensor`'s shape and
+ * dtype); the other ranks pass no list. Returns `tensor`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * if (zn.distributed.isInitialized()) {
+ *   const n = zn.distributed.getWorldSize(), me = zn.distributed.getRank();
+ *   const list = me === 0 ? Array.from({ length: n }, (_, r) => zn.full([2], r)) : null;
+ *   zn.distributed.scatter(zn.zeros([2]), list, 0); // rank r: [r, r]
+ * }
+ * ```
+ */
+export function scatter(tensor: Tensor, scatterList: Tensor[] | null = null, src = 0): Tensor {
+  const op = "scatter";
+  checkTensor(op, tensor);
+  const g = defaultGroup(op);
+  checkRank(op, "src", src, g.size);
+  if (tensor.dtype === "bool") {
+    throw new TypeError(`${op}: bool tensors are not supported; convert with .to("uint8")`);
+  }
+  if (g.rank === src) checkList(op, "scatterList", scatterList, tensor, g.size);
+  else if (scatterList != null) {
+    throw new TypeError(
+      `${op}: only rank ${src} (src) passes a scatterList; rank ${g.rank} must pass null`,
+    );
+  }
+  noGrad(() => {
+    const all = g.rank === src
+      ? cat(scatterList!.map((t) => t.detach().contiguous().reshape([1, ...tensor.shape])), 0)
+      : null;
+    const { work, done } = staging(tensor, tensor.dtype);
+    const recv = bytesOf(work);
+    if (recv.length > 0) {
+      check(op, mpi().zeno_mpi_scatter(all ? bytesOf(all) : null, recv, recv.length, src));
+    }
+    all?.dispose();
+    done();
+  });
+  return tensor;
 }
 
 /**

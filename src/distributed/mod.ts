@@ -26,5 +26,13 @@ export {
   launchedByMpi,
 } from "./process_group.ts";
 export type { DistributedBackend, InitProcessGroupOptions } from "./process_group.ts";
-export { allGather, allReduce, barrier, broadcast } from "./collectives.ts";
+export {
+  allGather,
+  allReduce,
+  barrier,
+  broadcast,
+  gather,
+  reduceScatter,
+  scatter,
+} from "./collectives.ts";
 export type { AllReduceOptions, ReduceOp } from "./collectives.ts";

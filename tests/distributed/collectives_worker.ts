@@ -101,6 +101,41 @@ const outs = ranks.map(() => zn.zeros([3, 2]).mT);
 zn.distributed.allGather(outs, zn.full([2, 3], rank + 0.5));
 outs.forEach((o, r) => expectClose(`allGather from ${r}`, o, Array(6).fill(r + 0.5)));
 
+// reduceScatter: rank r gets the op over every rank's inputList[r].
+for (const dtype of ["float32", "float64", "bfloat16", "int64"] as const) {
+  const inputs = ranks.map((r) => zn.tensor([rank + r, 2 * rank - r, 1]).to(dtype));
+  const out = zn.zeros([3], { dtype });
+  zn.distributed.reduceScatter(out, inputs);
+  expectClose(`reduceScatter ${dtype}`, out, [
+    sum((q) => q + rank),
+    sum((q) => 2 * q - rank),
+    size,
+  ]);
+  if (dtype !== "int64") {
+    zn.distributed.reduceScatter(out, inputs, { op: "avg" });
+    expectClose(`reduceScatter avg ${dtype}`, out, [
+      sum((q) => q + rank) / size,
+      sum((q) => 2 * q - rank) / size,
+      1,
+    ], 0.02);
+  }
+  zn.distributed.reduceScatter(out, inputs, { op: "max" });
+  expectClose(`reduceScatter max ${dtype}`, out, [last + rank, 2 * last - rank, 1]);
+}
+
+// gather to the last rank, scatter from rank 0, into strided views too.
+for (const dtype of ["float32", "bfloat16", "int32"] as const) {
+  const list = rank === last ? ranks.map(() => zn.zeros([3, 2], { dtype }).mT) : null;
+  zn.distributed.gather(zn.full([2, 3], rank + 1, { dtype }), list, last);
+  if (list) {
+    list.forEach((o, r) => expectClose(`gather ${dtype} from ${r}`, o, Array(6).fill(r + 1)));
+  }
+  const parts = rank === 0 ? ranks.map((r) => zn.full([2, 2], 10 * r + 3, { dtype })) : null;
+  const mine = zn.zeros([2, 2], { dtype }).mT;
+  zn.distributed.scatter(mine, parts, 0);
+  expectClose(`scatter ${dtype}`, mine, Array(4).fill(10 * rank + 3));
+}
+
 zn.distributed.barrier();
 zn.distributed.destroyProcessGroup();
 if (zn.distributed.isInitialized()) throw new Error(`rank ${rank}: still initialized`);

@@ -30,6 +30,9 @@ const Api = struct {
     MPI_Bcast: *const fn (?*anyopaque, c_int, Handle, c_int, Handle) callconv(.c) c_int,
     MPI_Allreduce: *const fn (?*const anyopaque, ?*anyopaque, c_int, Handle, Handle, Handle) callconv(.c) c_int,
     MPI_Allgather: *const fn (?*const anyopaque, c_int, Handle, ?*anyopaque, c_int, Handle, Handle) callconv(.c) c_int,
+    MPI_Reduce_scatter_block: *const fn (?*const anyopaque, ?*anyopaque, c_int, Handle, Handle, Handle) callconv(.c) c_int,
+    MPI_Gather: *const fn (?*const anyopaque, c_int, Handle, ?*anyopaque, c_int, Handle, c_int, Handle) callconv(.c) c_int,
+    MPI_Scatter: *const fn (?*const anyopaque, c_int, Handle, ?*anyopaque, c_int, Handle, c_int, Handle) callconv(.c) c_int,
     MPI_Abort: *const fn (Handle, c_int) callconv(.c) c_int,
     MPI_Error_string: *const fn (c_int, [*]u8, *c_int) callconv(.c) c_int,
 };
@@ -243,6 +246,37 @@ pub fn allGather(send: [*]const u8, recv: [*]u8, bytes: usize) Error!void {
         return error.InvalidArgument;
     }
     try check("MPI_Allgather", api.MPI_Allgather(send, @intCast(bytes), obj.ompi_mpi_byte, recv, @intCast(bytes), obj.ompi_mpi_byte, obj.ompi_mpi_comm_world));
+}
+
+/// send: size * count elements of dtype; recv: count, the op over every
+/// rank's block `rank` of send.
+pub fn reduceScatter(send: [*]const u8, recv: [*]u8, count: usize, dtype: DType, op: Op) Error!void {
+    try ready();
+    if (count > max_count) {
+        setMessage("reduceScatter of {d} elements per rank: at most {d}", .{ count, max_count });
+        return error.InvalidArgument;
+    }
+    try check("MPI_Reduce_scatter_block", api.MPI_Reduce_scatter_block(send, recv, @intCast(count), typeHandle(dtype), opHandle(op), obj.ompi_mpi_comm_world));
+}
+
+/// send: bytes from each rank; recv (root only, size * bytes): rank r's at r * bytes.
+pub fn gather(send: [*]const u8, recv: ?[*]u8, bytes: usize, root: i32) Error!void {
+    try ready();
+    if (bytes > max_count) {
+        setMessage("gather of {d} bytes per rank: at most {d}", .{ bytes, max_count });
+        return error.InvalidArgument;
+    }
+    try check("MPI_Gather", api.MPI_Gather(send, @intCast(bytes), obj.ompi_mpi_byte, recv, @intCast(bytes), obj.ompi_mpi_byte, root, obj.ompi_mpi_comm_world));
+}
+
+/// send (root only, size * bytes): block r goes to rank r's recv (bytes).
+pub fn scatter(send: ?[*]const u8, recv: [*]u8, bytes: usize, root: i32) Error!void {
+    try ready();
+    if (bytes > max_count) {
+        setMessage("scatter of {d} bytes per rank: at most {d}", .{ bytes, max_count });
+        return error.InvalidArgument;
+    }
+    try check("MPI_Scatter", api.MPI_Scatter(send, @intCast(bytes), obj.ompi_mpi_byte, recv, @intCast(bytes), obj.ompi_mpi_byte, root, obj.ompi_mpi_comm_world));
 }
 
 test "collectives before init fail with a message instead of calling into a missing library" {

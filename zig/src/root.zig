@@ -838,6 +838,32 @@ export fn zeno_mpi_all_gather(send: [*]const u8, recv: [*]u8, bytes: f64) callco
     return mpiStatus(mpi.allGather(send, recv, n));
 }
 
+/// send: world size * count elements; recv: count.
+export fn zeno_mpi_reduce_scatter(send: [*]const u8, recv: [*]u8, count: f64, dtype: i32, op: i32) callconv(.c) i32 {
+    mpi_lock.lockUncancelable(lockIo());
+    defer mpi_lock.unlock(lockIo());
+    const n = mpiCount(count) orelse return 1;
+    const d = std.enums.fromInt(mpi.DType, dtype) orelse return 1;
+    const o = std.enums.fromInt(mpi.Op, op) orelse return 1;
+    return mpiStatus(mpi.reduceScatter(send, recv, n, d, o));
+}
+
+/// recv: world size * bytes on the root, null elsewhere.
+export fn zeno_mpi_gather(send: [*]const u8, recv: ?[*]u8, bytes: f64, root: i32) callconv(.c) i32 {
+    mpi_lock.lockUncancelable(lockIo());
+    defer mpi_lock.unlock(lockIo());
+    const n = mpiCount(bytes) orelse return 1;
+    return mpiStatus(mpi.gather(send, recv, n, root));
+}
+
+/// send: world size * bytes on the root, null elsewhere.
+export fn zeno_mpi_scatter(send: ?[*]const u8, recv: [*]u8, bytes: f64, root: i32) callconv(.c) i32 {
+    mpi_lock.lockUncancelable(lockIo());
+    defer mpi_lock.unlock(lockIo());
+    const n = mpiCount(bytes) orelse return 1;
+    return mpiStatus(mpi.scatter(send, recv, n, root));
+}
+
 /// Copies the last failed call's message into buf; returns its length.
 export fn zeno_mpi_last_error(buf: [*]u8, len: i32) callconv(.c) i32 {
     const m = mpi.message();
