@@ -603,6 +603,7 @@ export const SYMBOLS = {
   zeno_mpi_reduce_scatter: { parameters: ["buffer", "buffer", "f64", "i32", "i32"], result: "i32" },
   zeno_mpi_gather: { parameters: ["buffer", "buffer", "f64", "i32"], result: "i32" },
   zeno_mpi_scatter: { parameters: ["buffer", "buffer", "f64", "i32"], result: "i32" },
+  zeno_mpi_set_timeout: { parameters: ["f64"], result: "i32" },
   zeno_mpi_last_error: { parameters: ["buffer", "i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 

@@ -40,6 +40,11 @@ Deno.test("initProcessGroup rejects unknown options, unknown backends and nccl b
     'backend must be "mpi", "nccl" or "auto"',
   );
   assertThrows(() => zn.distributed.initProcessGroup({ backend: "nccl" }), Error, '"nccl" backend');
+  assertThrows(
+    () => zn.distributed.initProcessGroup({ timeout: -1 }),
+    RangeError,
+    "timeout must be",
+  );
   assert(!zn.distributed.isInitialized());
 });
 
@@ -212,6 +217,19 @@ Deno.test("a missing MPI library gives one error naming the path tried and how t
     if (old === undefined) Deno.env.delete("ZENO_MPI_LIB");
     else Deno.env.set("ZENO_MPI_LIB", old);
   }
+});
+
+Deno.test({
+  name: "a collective that a rank never reaches ends the job after the timeout, naming it",
+  ignore: !PREFIX,
+  sanitizeResources: false,
+  fn: async () => {
+    const t = performance.now();
+    const { code, out } = await launch(["-n", "2", worker, "stall"]);
+    assert(code !== 0, out);
+    assert(out.includes("allReduce waited longer than the process group's timeout (2 s)"), out);
+    assert(performance.now() - t < 60_000, `the job took ${(performance.now() - t) / 1000} s`);
+  },
 });
 
 Deno.test({

@@ -16,6 +16,12 @@
  * With `--device cuda` the model lives on the GPU and each batch is copied
  * there; every step runs in `zn.tidy`, so device memory stays flat.
  *
+ * Data-parallel on N processes: `deno task launch -n N examples/mnist/train.ts
+ * [flags]`. Every rank draws the same shuffled global batches of
+ * `--batch-size` digits and trains on its own slice of each, in a
+ * `zn.nn.parallel.DistributedDataParallel` that averages the gradients; rank
+ * 0 reports and writes the files.
+ *
  * @module
  */
 import * as zn from "../../mod.ts";
@@ -59,19 +65,38 @@ const svgPath = out.replace(/\.safetensors$/, "") + "_curves.svg";
 cli.checkOutputFile("out", out);
 cli.checkDevice(device);
 
+// Under an MPI launcher: one rank of a data-parallel job.
+const parallel = zn.distributed.launchedByMpi();
+if (parallel) zn.distributed.initProcessGroup({ backend: "mpi" });
+const rank = parallel ? zn.distributed.getRank() : 0;
+const world = parallel ? zn.distributed.getWorldSize() : 1;
+if (batchSize < world) cli.fail(`--batch-size ${batchSize} is smaller than the ${world} ranks`);
+if (parallel && device !== "cpu") {
+  cli.fail(`the data-parallel job runs on the CPU (the "mpi" backend); got --device ${device}`);
+}
+const lead = rank === 0;
+// Only rank 0 speaks.
+const log = (msg: string) => {
+  if (lead) console.log(msg);
+};
+
 zn.manualSeed(seed);
 const t0 = performance.now();
 const { train, val, test } = await loadSplits(seed, limit);
-console.log(
+log(
   `data: ${train.x.shape[0]} train, ${val.x.shape[0]} validation, ${test.x.shape[0]} test digits ` +
     `(loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s)`,
 );
 
-const model = buildModel(arch).to(device);
-console.log(
-  `model: ${arch}, ${model.numParameters()} parameters; Adam lr ${lr}, batch ${batchSize}; device ${
-    model.parameters().next().value!.device
-  }`,
+const net = buildModel(arch).to(device);
+// Rank 0's initial weights go to every rank; gradients are averaged over ranks.
+const model = parallel ? new zn.nn.parallel.DistributedDataParallel(net) : net;
+log(
+  `model: ${arch}, ${net.numParameters()} parameters; Adam lr ${lr}, batch ${batchSize}; device ${
+    net.parameters().next().value!.device
+  }` + (parallel
+    ? `; data-parallel over ${world} ranks (${Math.ceil(batchSize / world)} digits each per step)`
+    : ""),
 );
 const opt = new zn.optim.Adam(model.parameters(), { lr });
 const ampDType = amp === "bf16" ? "bfloat16" : amp === "fp16" ? "float16" : null;
@@ -82,7 +107,7 @@ const autocast = {
 // float16 gradients underflow without loss scaling; bfloat16 has float32's range.
 const scaler = new zn.amp.GradScaler({ enabled: amp === "fp16" });
 if (ampDType) {
-  console.log(`mixed precision: forward in ${ampDType} (zn.autocast), float32 parameters`);
+  log(`mixed precision: forward in ${ampDType} (zn.autocast), float32 parameters`);
 }
 const loader = new zn.data.DataLoader(new zn.data.TensorDataset(train.x, train.y), {
   batchSize,
@@ -94,12 +119,15 @@ const history: EpochStats[] = [];
 for (let epoch = 1; epoch <= epochs; epoch++) {
   model.train();
   const start = performance.now();
-  const bar = new Progress(`epoch ${epoch}/${epochs}`, loader.length);
+  const bar = lead ? new Progress(`epoch ${epoch}/${epochs}`, loader.length) : null;
   let lossSum = 0, correct = 0, seen = 0, step = 0;
   for (const [xb, yb] of loader) {
     // One step in a scope: its temporaries (device memory included) are released at its end.
+    // This rank's slice of the global batch.
+    const rows = yb.shape[0];
+    const lo = Math.floor(rows * rank / world), hi = Math.floor(rows * (rank + 1) / world);
     const [l, right] = zn.tidy(() => {
-      const x = xb.to(device), y = yb.to(device);
+      const x = xb.narrow(0, lo, hi - lo).to(device), y = yb.narrow(0, lo, hi - lo).to(device);
       opt.zeroGrad();
       const logits = zn.autocast({ ...autocast, enabled: ampDType !== null }, () => model.call(x));
       const loss = zn.nn.functional.crossEntropy(logits, y);
@@ -108,15 +136,22 @@ for (let epoch = 1; epoch <= epochs; epoch++) {
       scaler.update();
       return [loss.item() as number, logits.argmax(1).eq(y).sum().item() as number];
     });
-    const n = yb.shape[0];
+    const n = hi - lo;
     lossSum += l * n;
     correct += right;
     seen += n;
-    bar.update(++step, l);
+    bar?.update(++step, l);
   }
-  bar.finish();
+  bar?.finish();
+  if (parallel) {
+    // The epoch's figures over every rank's slices.
+    const totals = zn.tensor([lossSum, correct, seen], { dtype: "float64" });
+    zn.distributed.allReduce(totals);
+    [lossSum, correct, seen] = totals.toArray() as number[];
+  }
   const secs = (performance.now() - start) / 1000;
-  const v = evaluate(model, val);
+  if (!lead) continue;
+  const v = evaluate(net, val);
   const valAcc = zn.metrics.accuracy(v.pred, val.y);
   const stats = { trainLoss: lossSum / seen, trainAcc: correct / seen, valLoss: v.loss, valAcc };
   history.push(stats);
@@ -130,12 +165,17 @@ for (let epoch = 1; epoch <= epochs; epoch++) {
   );
 }
 
-const t = evaluate(model, test);
+if (!lead) {
+  zn.distributed.destroyProcessGroup();
+  Deno.exit(0);
+}
+const t = evaluate(net, test);
 const r = report(t.pred, test.y);
 console.log("\n" + formatReport(r));
 
 console.log();
-const sd = model.stateDict();
+// The plain module's state dict: the same keys with or without data parallelism.
+const sd = net.stateDict();
 const metadata = {
   architecture: arch,
   epochs: String(epochs),
@@ -152,6 +192,7 @@ for (const path of [out, svgPath]) {
 await writeAtomic(out, (tmp) => zn.save(sd, tmp, { metadata })); // CUDA tensors are copied to the host
 await writeAtomic(svgPath, (tmp) => Deno.writeTextFile(tmp, curvesSvg(history)));
 console.log(`saved ${out} and ${svgPath}`);
+if (parallel) zn.distributed.destroyProcessGroup();
 
 async function exists(path: string): Promise<boolean> {
   try {

@@ -2,7 +2,8 @@
  * The launcher: `deno task launch -n 2 script.ts [args...]` starts 2 ranks
  * of `deno run -A script.ts [args...]` on this machine under Open MPI's
  * `mpirun` (the one `.ci/install_engines.sh` installs, else the one on
- * PATH), each line of their output prefixed with its rank. When one rank
+ * PATH), each line of their output prefixed with its rank. Unless
+ * `ZENO_NUM_THREADS` is set, each rank gets an equal share of the cores. When one rank
  * fails, mpirun stops the others and the launcher exits with its status.
  *
  * @module
@@ -91,6 +92,10 @@ async function main(): Promise<number> {
   const mpirun = prefix ? `${prefix}/bin/mpirun` : "mpirun";
   const env: Record<string, string> = {};
   if (prefix && !Deno.env.get("ZENO_MPI_LIB")) env.ZENO_MPI_LIB = `${prefix}/lib/libmpi.so.40`;
+  // The ranks share this machine's cores (as torchrun sets OMP_NUM_THREADS).
+  if (!Deno.env.get("ZENO_NUM_THREADS")) {
+    env.ZENO_NUM_THREADS = String(Math.max(1, Math.floor(navigator.hardwareConcurrency / nproc)));
+  }
   const root = Deno.uid?.() === 0;
   const c = mpirunCommand({ nproc, script, args, mpirun, deno: Deno.execPath(), root });
   let child: Deno.ChildProcess;

@@ -23,9 +23,15 @@ export type DistributedBackend = "mpi" | "nccl" | "auto";
 export interface InitProcessGroupOptions {
   /** The backend (default "auto": MPI where MPI launched the process). */
   backend?: DistributedBackend;
+  /**
+   * Seconds one collective may wait for the other ranks (default 1800, as
+   * PyTorch's; 0: forever). Past it this rank exits with a message naming
+   * the collective, and the launcher stops the job instead of letting it hang.
+   */
+  timeout?: number;
 }
 
-const KEYS = optionKeys<InitProcessGroupOptions>({ backend: 0 });
+const KEYS = optionKeys<InitProcessGroupOptions>({ backend: 0, timeout: 0 });
 
 interface Group {
   backend: "mpi";
@@ -84,6 +90,10 @@ export function initProcessGroup(opts: InitProcessGroupOptions = {}): void {
       `${op}: backend must be "mpi", "nccl" or "auto", got ${JSON.stringify(backend)}`,
     );
   }
+  const timeout = opts.timeout ?? 1800;
+  if (typeof timeout !== "number" || !(timeout >= 0) || !Number.isFinite(timeout)) {
+    throw new RangeError(`${op}: timeout must be a number of seconds >= 0, got ${String(timeout)}`);
+  }
   if (group) throw new Error(`${op}: the default process group is already initialized`);
   if (backend === "nccl") {
     throw new Error(
@@ -96,6 +106,7 @@ export function initProcessGroup(opts: InitProcessGroupOptions = {}): void {
   ) {
     throw new Error(`${op}: MPI reported rank ${rank} of world size ${size}`);
   }
+  check(op, mpi().zeno_mpi_set_timeout(timeout));
   group = { backend: "mpi", rank, size };
 }
 

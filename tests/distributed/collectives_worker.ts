@@ -6,10 +6,16 @@
 import * as zn from "../../mod.ts";
 
 const mode = Deno.args[0] ?? "check";
-zn.distributed.initProcessGroup({ backend: "mpi" });
+zn.distributed.initProcessGroup({ backend: "mpi", timeout: mode === "stall" ? 2 : 60 });
 const rank = zn.distributed.getRank();
 const size = zn.distributed.getWorldSize();
 if (mode === "fail" && rank === 1) throw new Error("rank 1 fails on purpose");
+if (mode === "stall") {
+  // Rank 1 never reaches the collective (and never exits on its own).
+  if (rank === 1) { for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000); }
+  zn.distributed.allReduce(zn.ones([4]));
+  throw new Error("the stalled allReduce returned");
+}
 
 function expectClose(what: string, got: zn.Tensor, want: number[], tol = 0): void {
   const g = Array.from(got.toTypedArray() as ArrayLike<number | bigint>, Number);

@@ -13,6 +13,7 @@
 const std = @import("std");
 const builtin = @import("builtin");
 const assert = std.debug.assert;
+const pool = @import("pool.zig");
 
 pub const supported = builtin.os.tag == .linux and builtin.link_libc;
 
@@ -132,6 +133,63 @@ fn ready() Error!void {
     }
 }
 
+// ---------------------------------------------------------------- timeouts
+// MPI's collectives wait forever for a rank that never arrives (a rank stuck
+// in a loop, or one that skipped a collective). A watchdog thread ends this
+// process when one collective has waited past the timeout; mpirun then stops
+// the other ranks, so the job ends with the message instead of hanging.
+
+var timeout_ns: u64 = 0;
+/// CLOCK_MONOTONIC nanoseconds by which the collective in flight must end (0: none).
+var deadline_ns = std.atomic.Value(u64).init(0);
+/// The collective in flight, for the watchdog's message.
+var in_flight: []const u8 = "";
+var watchdog: ?std.Thread = null;
+
+fn nowNs() u64 {
+    var ts: std.c.timespec = undefined;
+    _ = std.c.clock_gettime(.MONOTONIC, &ts);
+    return @as(u64, @intCast(ts.sec)) * std.time.ns_per_s + @as(u64, @intCast(ts.nsec));
+}
+
+fn watch() void {
+    while (true) {
+        _ = std.c.nanosleep(&.{ .sec = 0, .nsec = 50 * std.time.ns_per_ms }, null);
+        const d = deadline_ns.load(.acquire);
+        if (d != 0 and nowNs() > d) {
+            std.debug.print("zeno: {s} waited longer than the process group's timeout ({d} s); a rank did not reach it. Ending this rank.\n", .{ in_flight, timeout_ns / std.time.ns_per_s });
+            std.c._exit(1);
+        }
+    }
+}
+
+/// Sets the timeout of every later collective (0: none), starting the
+/// watchdog the first time.
+pub fn setTimeout(seconds: f64) Error!void {
+    if (!(seconds >= 0 and seconds <= 1e9)) return error.InvalidArgument;
+    timeout_ns = @intFromFloat(seconds * std.time.ns_per_s);
+    if (timeout_ns > 0 and watchdog == null) {
+        // The watchdog runs this library's code for the life of the process:
+        // keep the library loaded when the host closes it (as the pool's workers do).
+        pool.pinLibrary();
+        watchdog = std.Thread.spawn(.{ .stack_size = 64 << 10 }, watch, .{}) catch {
+            setMessage("could not start the collectives' watchdog thread", .{});
+            return error.Unavailable;
+        };
+        watchdog.?.detach();
+    }
+}
+
+fn begin(name: []const u8) void {
+    if (timeout_ns == 0) return;
+    in_flight = name;
+    deadline_ns.store(nowNs() + timeout_ns, .release);
+}
+
+fn end() void {
+    deadline_ns.store(0, .release);
+}
+
 // ---------------------------------------------------------------- lifecycle
 
 /// Opens libmpi at `path` and initializes MPI (once per process: MPI cannot
@@ -212,12 +270,16 @@ const max_count: usize = std.math.maxInt(c_int);
 
 pub fn barrier() Error!void {
     try ready();
+    begin("barrier");
+    defer end();
     try check("MPI_Barrier", api.MPI_Barrier(obj.ompi_mpi_comm_world));
 }
 
 /// buf: count elements of `dtype`, reduced over all ranks in place.
 pub fn allReduce(buf: [*]u8, count: usize, dtype: DType, op: Op) Error!void {
     try ready();
+    begin("allReduce");
+    defer end();
     const size = typeSize(dtype);
     var done: usize = 0;
     while (done < count) {
@@ -230,6 +292,8 @@ pub fn allReduce(buf: [*]u8, count: usize, dtype: DType, op: Op) Error!void {
 /// buf: bytes bytes, rank root's copied to every rank.
 pub fn broadcast(buf: [*]u8, bytes: usize, root: i32) Error!void {
     try ready();
+    begin("broadcast");
+    defer end();
     var done: usize = 0;
     while (done < bytes) {
         const n = @min(max_count, bytes - done);
@@ -241,6 +305,8 @@ pub fn broadcast(buf: [*]u8, bytes: usize, root: i32) Error!void {
 /// send: bytes bytes from each rank; recv: size * bytes, rank r's at r * bytes.
 pub fn allGather(send: [*]const u8, recv: [*]u8, bytes: usize) Error!void {
     try ready();
+    begin("allGather");
+    defer end();
     if (bytes > max_count) {
         setMessage("allGather of {d} bytes per rank: at most {d}", .{ bytes, max_count });
         return error.InvalidArgument;
@@ -252,6 +318,8 @@ pub fn allGather(send: [*]const u8, recv: [*]u8, bytes: usize) Error!void {
 /// rank's block `rank` of send.
 pub fn reduceScatter(send: [*]const u8, recv: [*]u8, count: usize, dtype: DType, op: Op) Error!void {
     try ready();
+    begin("reduceScatter");
+    defer end();
     if (count > max_count) {
         setMessage("reduceScatter of {d} elements per rank: at most {d}", .{ count, max_count });
         return error.InvalidArgument;
@@ -262,6 +330,8 @@ pub fn reduceScatter(send: [*]const u8, recv: [*]u8, count: usize, dtype: DType,
 /// send: bytes from each rank; recv (root only, size * bytes): rank r's at r * bytes.
 pub fn gather(send: [*]const u8, recv: ?[*]u8, bytes: usize, root: i32) Error!void {
     try ready();
+    begin("gather");
+    defer end();
     if (bytes > max_count) {
         setMessage("gather of {d} bytes per rank: at most {d}", .{ bytes, max_count });
         return error.InvalidArgument;
@@ -272,6 +342,8 @@ pub fn gather(send: [*]const u8, recv: ?[*]u8, bytes: usize, root: i32) Error!vo
 /// send (root only, size * bytes): block r goes to rank r's recv (bytes).
 pub fn scatter(send: ?[*]const u8, recv: [*]u8, bytes: usize, root: i32) Error!void {
     try ready();
+    begin("scatter");
+    defer end();
     if (bytes > max_count) {
         setMessage("scatter of {d} bytes per rank: at most {d}", .{ bytes, max_count });
         return error.InvalidArgument;
@@ -289,4 +361,20 @@ test "collectives before init fail with a message instead of calling into a miss
     try std.testing.expectError(error.Unavailable, init("/nonexistent/libmpi.so.40", &r, &s));
     try std.testing.expect(std.mem.indexOf(u8, message(), "could not be opened") != null);
     try std.testing.expectEqual(@as(i32, -1), r);
+}
+
+test "the collectives' timeout takes seconds from 0 (none) and refuses the rest" {
+    try setTimeout(0);
+    try std.testing.expectEqual(@as(u64, 0), timeout_ns);
+    try std.testing.expectError(error.InvalidArgument, setTimeout(-1));
+    try std.testing.expectError(error.InvalidArgument, setTimeout(std.math.nan(f64)));
+    // No collective in flight: begin/end are no-ops without a timeout.
+    begin("barrier");
+    try std.testing.expectEqual(@as(u64, 0), deadline_ns.load(.acquire));
+    timeout_ns = std.time.ns_per_s;
+    begin("barrier");
+    try std.testing.expect(deadline_ns.load(.acquire) > nowNs());
+    end();
+    try std.testing.expectEqual(@as(u64, 0), deadline_ns.load(.acquire));
+    timeout_ns = 0;
 }

@@ -87,7 +87,7 @@ pub extern "c" fn dladdr(addr: *const anyopaque, info: *DlInfo) c_int;
 /// dynamic library when the isolate that opened it ends), a worker woken by
 /// a signal would return into unmapped memory. Best effort: without dladdr
 /// (Windows) the library stays as loaded.
-fn pinLibrary() void {
+pub fn pinLibrary() void {
     const os = builtin.os.tag;
     if (builtin.link_libc and (os == .linux or os.isDarwin())) {
         var info: DlInfo = undefined;

@@ -864,6 +864,13 @@ export fn zeno_mpi_scatter(send: ?[*]const u8, recv: [*]u8, bytes: f64, root: i3
     return mpiStatus(mpi.scatter(send, recv, n, root));
 }
 
+/// Seconds a collective may wait before the watchdog ends this rank (0: forever).
+export fn zeno_mpi_set_timeout(seconds: f64) callconv(.c) i32 {
+    mpi_lock.lockUncancelable(lockIo());
+    defer mpi_lock.unlock(lockIo());
+    return mpiStatus(mpi.setTimeout(seconds));
+}
+
 /// Copies the last failed call's message into buf; returns its length.
 export fn zeno_mpi_last_error(buf: [*]u8, len: i32) callconv(.c) i32 {
     const m = mpi.message();
