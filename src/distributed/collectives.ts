@@ -8,7 +8,8 @@
  * @module
  */
 import { Tensor } from "../tensor.ts";
-import type { DType } from "../dtype.ts";
+import { type DType, ITEMSIZE } from "../dtype.ts";
+import { CpuStorage } from "../cpu_backend.ts";
 import { noGrad } from "../autograd/grad_mode.ts";
 import { checkOptions, optionKeys } from "../options.ts";
 import { describe as typeName } from "../args.ts";
@@ -49,8 +50,11 @@ function checkTensor(op: string, t: unknown): asserts t is Tensor {
 
 /** The contiguous tensor whose memory travels, and how its result returns to `t`. */
 function staging(t: Tensor, dtype: DType): { work: Tensor; done: () => void } {
+  if (t.dtype === dtype && t.isContiguous()) {
+    // In place: the write is t's (autograd sees it as an in-place op would).
+    return { work: t, done: () => void t.versionCounter.value++ };
+  }
   const base = t.detach();
-  if (base.dtype === dtype && base.isContiguous()) return { work: base, done: () => {} };
   const work = base.to(dtype).contiguous();
   return {
     work,
@@ -61,9 +65,14 @@ function staging(t: Tensor, dtype: DType): { work: Tensor; done: () => void } {
   };
 }
 
+/** The bytes of a contiguous CPU tensor, for the length of one native call. */
 function bytesOf(t: Tensor): Uint8Array {
-  const a = t.asTypedArray({ rawBits: true });
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const s = t.storage;
+  if (!(s instanceof CpuStorage) || s.disposed) {
+    throw new Error("distributed: the tensor's memory was released");
+  }
+  const d = s.data, item = ITEMSIZE[t.dtype];
+  return new Uint8Array(d.buffer, d.byteOffset + t.offset * item, t.numel * item);
 }
 
 /**
