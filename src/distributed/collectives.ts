@@ -308,6 +308,30 @@ export function reduceScatter(
   return output;
 }
 
+/** The checks of a collective with a root rank whose list only the root passes. */
+function checkRooted(
+  op: string,
+  tensor: Tensor,
+  listName: string,
+  list: unknown,
+  rootName: string,
+  root: number,
+): ReturnType<typeof defaultGroup> {
+  checkTensor(op, tensor);
+  const g = defaultGroup(op);
+  checkRank(op, rootName, root, g.size);
+  if (tensor.dtype === "bool") {
+    throw new TypeError(`${op}: bool tensors are not supported; convert with .to("uint8")`);
+  }
+  if (g.rank === root) checkList(op, listName, list, tensor, g.size);
+  else if (list != null) {
+    throw new TypeError(
+      `${op}: only rank ${root} (${rootName}) passes a ${listName}; rank ${g.rank} must pass null`,
+    );
+  }
+  return g;
+}
+
 /**
  * Collects every rank's `tensor` on rank `dst`: there `gatherList[r]`
  * receives rank r's tensor (one tensor per rank, each of `tensor`'s shape and
@@ -325,18 +349,7 @@ export function reduceScatter(
  */
 export function gather(tensor: Tensor, gatherList: Tensor[] | null = null, dst = 0): void {
   const op = "gather";
-  checkTensor(op, tensor);
-  const g = defaultGroup(op);
-  checkRank(op, "dst", dst, g.size);
-  if (tensor.dtype === "bool") {
-    throw new TypeError(`${op}: bool tensors are not supported; convert with .to("uint8")`);
-  }
-  if (g.rank === dst) checkList(op, "gatherList", gatherList, tensor, g.size);
-  else if (gatherList != null) {
-    throw new TypeError(
-      `${op}: only rank ${dst} (dst) passes a gatherList; rank ${g.rank} must pass null`,
-    );
-  }
+  const g = checkRooted(op, tensor, "gatherList", gatherList, "dst", dst);
   noGrad(() => {
     const { work } = staging(tensor, tensor.dtype);
     const all = g.rank === dst ? empty([g.size, ...tensor.shape], { dtype: tensor.dtype }) : null;
@@ -369,18 +382,7 @@ export function gather(tensor: Tensor, gatherList: Tensor[] | null = null, dst =
  */
 export function scatter(tensor: Tensor, scatterList: Tensor[] | null = null, src = 0): Tensor {
   const op = "scatter";
-  checkTensor(op, tensor);
-  const g = defaultGroup(op);
-  checkRank(op, "src", src, g.size);
-  if (tensor.dtype === "bool") {
-    throw new TypeError(`${op}: bool tensors are not supported; convert with .to("uint8")`);
-  }
-  if (g.rank === src) checkList(op, "scatterList", scatterList, tensor, g.size);
-  else if (scatterList != null) {
-    throw new TypeError(
-      `${op}: only rank ${src} (src) passes a scatterList; rank ${g.rank} must pass null`,
-    );
-  }
+  const g = checkRooted(op, tensor, "scatterList", scatterList, "src", src);
   noGrad(() => {
     const all = g.rank === src
       ? cat(scatterList!.map((t) => t.detach().contiguous().reshape([1, ...tensor.shape])), 0)

@@ -302,15 +302,19 @@ pub fn broadcast(buf: [*]u8, bytes: usize, root: i32) Error!void {
     }
 }
 
+/// Collectives whose per-rank blocks are one MPI count each: at most a C int.
+fn fitsOneCall(comptime name: []const u8, n: usize, comptime unit: []const u8) Error!void {
+    if (n <= max_count) return;
+    setMessage(name ++ " of {d} " ++ unit ++ " per rank: at most {d}", .{ n, max_count });
+    return error.InvalidArgument;
+}
+
 /// send: bytes bytes from each rank; recv: size * bytes, rank r's at r * bytes.
 pub fn allGather(send: [*]const u8, recv: [*]u8, bytes: usize) Error!void {
     try ready();
+    try fitsOneCall("allGather", bytes, "bytes");
     begin("allGather");
     defer end();
-    if (bytes > max_count) {
-        setMessage("allGather of {d} bytes per rank: at most {d}", .{ bytes, max_count });
-        return error.InvalidArgument;
-    }
     try check("MPI_Allgather", api.MPI_Allgather(send, @intCast(bytes), obj.ompi_mpi_byte, recv, @intCast(bytes), obj.ompi_mpi_byte, obj.ompi_mpi_comm_world));
 }
 
@@ -318,36 +322,27 @@ pub fn allGather(send: [*]const u8, recv: [*]u8, bytes: usize) Error!void {
 /// rank's block `rank` of send.
 pub fn reduceScatter(send: [*]const u8, recv: [*]u8, count: usize, dtype: DType, op: Op) Error!void {
     try ready();
+    try fitsOneCall("reduceScatter", count, "elements");
     begin("reduceScatter");
     defer end();
-    if (count > max_count) {
-        setMessage("reduceScatter of {d} elements per rank: at most {d}", .{ count, max_count });
-        return error.InvalidArgument;
-    }
     try check("MPI_Reduce_scatter_block", api.MPI_Reduce_scatter_block(send, recv, @intCast(count), typeHandle(dtype), opHandle(op), obj.ompi_mpi_comm_world));
 }
 
 /// send: bytes from each rank; recv (root only, size * bytes): rank r's at r * bytes.
 pub fn gather(send: [*]const u8, recv: ?[*]u8, bytes: usize, root: i32) Error!void {
     try ready();
+    try fitsOneCall("gather", bytes, "bytes");
     begin("gather");
     defer end();
-    if (bytes > max_count) {
-        setMessage("gather of {d} bytes per rank: at most {d}", .{ bytes, max_count });
-        return error.InvalidArgument;
-    }
     try check("MPI_Gather", api.MPI_Gather(send, @intCast(bytes), obj.ompi_mpi_byte, recv, @intCast(bytes), obj.ompi_mpi_byte, root, obj.ompi_mpi_comm_world));
 }
 
 /// send (root only, size * bytes): block r goes to rank r's recv (bytes).
 pub fn scatter(send: ?[*]const u8, recv: [*]u8, bytes: usize, root: i32) Error!void {
     try ready();
+    try fitsOneCall("scatter", bytes, "bytes");
     begin("scatter");
     defer end();
-    if (bytes > max_count) {
-        setMessage("scatter of {d} bytes per rank: at most {d}", .{ bytes, max_count });
-        return error.InvalidArgument;
-    }
     try check("MPI_Scatter", api.MPI_Scatter(send, @intCast(bytes), obj.ompi_mpi_byte, recv, @intCast(bytes), obj.ompi_mpi_byte, root, obj.ompi_mpi_comm_world));
 }
 
