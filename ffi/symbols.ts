@@ -596,15 +596,63 @@ export const SYMBOLS = {
   zeno_mpi_init: { parameters: ["buffer", "i32", "buffer"], result: "i32" },
   zeno_mpi_finalize: { parameters: [], result: "i32" },
   zeno_mpi_abort: { parameters: ["i32"], result: "i32" },
-  zeno_mpi_barrier: { parameters: [], result: "i32" },
-  zeno_mpi_all_reduce: { parameters: ["buffer", "f64", "i32", "i32"], result: "i32" },
-  zeno_mpi_broadcast: { parameters: ["buffer", "f64", "i32"], result: "i32" },
-  zeno_mpi_all_gather: { parameters: ["buffer", "buffer", "f64"], result: "i32" },
-  zeno_mpi_reduce_scatter: { parameters: ["buffer", "buffer", "f64", "i32", "i32"], result: "i32" },
-  zeno_mpi_gather: { parameters: ["buffer", "buffer", "f64", "i32"], result: "i32" },
-  zeno_mpi_scatter: { parameters: ["buffer", "buffer", "f64", "i32"], result: "i32" },
+  zeno_mpi_ticket: { parameters: [], result: "f64" },
+  zeno_mpi_barrier: { parameters: ["f64"], result: "i32" },
+  zeno_mpi_all_reduce: { parameters: ["f64", "buffer", "f64", "i32", "i32"], result: "i32" },
+  zeno_mpi_broadcast: { parameters: ["f64", "buffer", "f64", "i32"], result: "i32" },
+  zeno_mpi_all_gather: { parameters: ["f64", "buffer", "buffer", "f64"], result: "i32" },
+  zeno_mpi_reduce_scatter: {
+    parameters: ["f64", "buffer", "buffer", "f64", "i32", "i32"],
+    result: "i32",
+  },
+  zeno_mpi_gather: { parameters: ["f64", "buffer", "buffer", "f64", "i32"], result: "i32" },
+  zeno_mpi_scatter: { parameters: ["f64", "buffer", "buffer", "f64", "i32"], result: "i32" },
   zeno_mpi_set_timeout: { parameters: ["f64"], result: "i32" },
   zeno_mpi_last_error: { parameters: ["buffer", "i32"], result: "i32" },
+  // The collectives again as non-blocking calls (a Promise, the call on
+  // another thread): zn.distributed's `asyncOp`.
+  zeno_mpi_barrier_async: {
+    name: "zeno_mpi_barrier",
+    parameters: ["f64"],
+    result: "i32",
+    nonblocking: true,
+  },
+  zeno_mpi_all_reduce_async: {
+    name: "zeno_mpi_all_reduce",
+    parameters: ["f64", "buffer", "f64", "i32", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  zeno_mpi_broadcast_async: {
+    name: "zeno_mpi_broadcast",
+    parameters: ["f64", "buffer", "f64", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  zeno_mpi_all_gather_async: {
+    name: "zeno_mpi_all_gather",
+    parameters: ["f64", "buffer", "buffer", "f64"],
+    result: "i32",
+    nonblocking: true,
+  },
+  zeno_mpi_reduce_scatter_async: {
+    name: "zeno_mpi_reduce_scatter",
+    parameters: ["f64", "buffer", "buffer", "f64", "i32", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  zeno_mpi_gather_async: {
+    name: "zeno_mpi_gather",
+    parameters: ["f64", "buffer", "buffer", "f64", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  zeno_mpi_scatter_async: {
+    name: "zeno_mpi_scatter",
+    parameters: ["f64", "buffer", "buffer", "f64", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The loaded library's symbols. */

@@ -11,6 +11,7 @@ import { Tensor } from "../tensor.ts";
 import { type DType, ITEMSIZE } from "../dtype.ts";
 import { CpuStorage } from "../cpu_backend.ts";
 import { noGrad } from "../autograd/grad_mode.ts";
+import { hold, unhold } from "../lifetime.ts";
 import { checkOptions, optionKeys } from "../options.ts";
 import { describe as typeName } from "../args.ts";
 import { empty } from "../ops/creation.ts";
@@ -31,12 +32,122 @@ export type ReduceOp = "sum" | "avg" | "max" | "min" | "product";
  * if (zn.distributed.isInitialized()) zn.distributed.allReduce(zn.ones([3]), opts);
  * ```
  */
-export interface AllReduceOptions {
+export interface AllReduceOptions extends CollectiveOptions {
   /** The reduction (default "sum"). */
   op?: ReduceOp;
 }
 
-const REDUCE_KEYS = optionKeys<AllReduceOptions>({ op: 0 });
+/**
+ * Options every collective takes.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opts: zn.distributed.CollectiveOptions = { asyncOp: false };
+ * if (zn.distributed.isInitialized()) zn.distributed.barrier(opts); // waits
+ * if (zn.distributed.isInitialized()) await zn.distributed.barrier({ asyncOp: true }).wait();
+ * ```
+ */
+export interface CollectiveOptions {
+  /**
+   * Return at once with a {@link Work} handle instead of waiting (default
+   * false): the collective runs on another thread, after the collectives
+   * issued before it and before those issued after it; its tensors must not
+   * be read or written until `await work.wait()`.
+   */
+  asyncOp?: boolean;
+}
+
+/**
+ * Options with `asyncOp: true`: the form of a call that returns a {@link Work}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opts: zn.distributed.AsyncOptions<zn.distributed.AllReduceOptions> = { op: "avg", asyncOp: true };
+ * opts.asyncOp; // true
+ * ```
+ */
+export type AsyncOptions<O> = O & { asyncOp: true };
+
+const REDUCE_KEYS = optionKeys<AllReduceOptions>({ op: 0, asyncOp: 0 });
+const KEYS = optionKeys<CollectiveOptions>({ asyncOp: 0 });
+
+/**
+ * A collective in flight, as PyTorch's `Work`: `await work.wait()` before
+ * using its tensors.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * if (zn.distributed.isInitialized()) {
+ *   const g = zn.ones([1024]);
+ *   const work = zn.distributed.allReduce(g, { asyncOp: true });
+ *   // ... other work ...
+ *   await work.wait(); // g holds the sum
+ * }
+ * ```
+ */
+export class Work {
+  #done = false;
+  #result: Promise<void>;
+
+  /** @internal Collectives make these. */
+  constructor(result: Promise<void>) {
+    this.#result = result.finally(() => {
+      this.#done = true;
+    });
+  }
+
+  /** Resolves when the collective has finished and its results are in place; rejects with its error. */
+  wait(): Promise<void> {
+    return this.#result;
+  }
+
+  /** Whether the collective has finished (successfully or not). */
+  isCompleted(): boolean {
+    return this.#done;
+  }
+}
+
+type Call = (ticket: number, nonblocking: boolean) => number | Promise<number>;
+
+/**
+ * Runs one native collective: at once, or (asyncOp) on another thread with
+ * `pins` kept alive, `finish` (writing results back) after it.
+ */
+function issue(
+  op: string,
+  asyncOp: boolean,
+  pins: Tensor[],
+  call: Call,
+  finish: () => void,
+): Work | undefined {
+  if (!asyncOp) {
+    try {
+      check(op, call(-1, false) as number);
+    } finally {
+      noGrad(finish);
+    }
+    return undefined;
+  }
+  // Views of their own hold the memory: disposing the caller's tensors meanwhile cannot free it.
+  const held = pins.map((t) => {
+    const v = t.detach();
+    hold(v);
+    return v;
+  });
+  const ticket = mpi().zeno_mpi_ticket();
+  const done = (call(ticket, true) as Promise<number>).then((status) => {
+    held.forEach(unhold);
+    try {
+      check(op, status);
+    } finally {
+      noGrad(finish);
+    }
+  });
+  return new Work(done);
+}
 
 function checkTensor(op: string, t: unknown): asserts t is Tensor {
   if (!(t instanceof Tensor)) throw new TypeError(`${op}: expected a Tensor, got ${typeName(t)}`);
@@ -88,7 +199,9 @@ function bytesOf(t: Tensor): Uint8Array {
  * }
  * ```
  */
-export function allReduce(tensor: Tensor, opts: AllReduceOptions = {}): Tensor {
+export function allReduce(tensor: Tensor, opts: AsyncOptions<AllReduceOptions>): Work;
+export function allReduce(tensor: Tensor, opts?: AllReduceOptions): Tensor;
+export function allReduce(tensor: Tensor, opts: AllReduceOptions = {}): Tensor | Work {
   const op = "allReduce";
   checkOptions(op, opts, REDUCE_KEYS);
   checkTensor(op, tensor);
@@ -108,24 +221,28 @@ export function allReduce(tensor: Tensor, opts: AllReduceOptions = {}): Tensor {
     throw new TypeError(`${op}: op "avg" needs a floating tensor, got ${d}`);
   }
   const wire: DType = d === "float16" || d === "bfloat16" ? "float32" : d;
-  noGrad(() => {
-    const { work, done } = staging(tensor, wire);
-    if (work.numel > 0) {
-      const code = MPI_OPS[reduce === "avg" ? "sum" : reduce];
-      check(
-        op,
-        mpi().zeno_mpi_all_reduce(
-          bytesOf(work),
-          work.numel,
-          MPI_DTYPES[wire as keyof typeof MPI_DTYPES],
-          code,
-        ),
-      );
-      if (reduce === "avg") work.div_(g.size);
-    }
-    done();
-  });
-  return tensor;
+  const { work, done } = noGrad(() => staging(tensor, wire));
+  const bytes = bytesOf(work);
+  const code = MPI_OPS[reduce === "avg" ? "sum" : reduce];
+  const dt = MPI_DTYPES[wire as keyof typeof MPI_DTYPES];
+  const w = issue(
+    op,
+    opts.asyncOp ?? false,
+    [work],
+    (tk, nb) =>
+      (nb ? mpi().zeno_mpi_all_reduce_async : mpi().zeno_mpi_all_reduce)(
+        tk,
+        bytes,
+        work.numel,
+        dt,
+        code,
+      ),
+    () => {
+      if (reduce === "avg" && work.numel > 0) work.div_(g.size);
+      done();
+    },
+  );
+  return w ?? tensor;
 }
 
 function checkRank(op: string, what: string, r: unknown, size: number): asserts r is number {
@@ -147,21 +264,37 @@ function checkRank(op: string, what: string, r: unknown, size: number): asserts 
  * }
  * ```
  */
-export function broadcast(tensor: Tensor, src: number): Tensor {
+export function broadcast(tensor: Tensor, src: number, opts: AsyncOptions<CollectiveOptions>): Work;
+export function broadcast(tensor: Tensor, src: number, opts?: CollectiveOptions): Tensor;
+export function broadcast(
+  tensor: Tensor,
+  src: number,
+  opts: CollectiveOptions = {},
+): Tensor | Work {
   const op = "broadcast";
+  checkOptions(op, opts, KEYS);
   checkTensor(op, tensor);
   const g = defaultGroup(op);
   checkRank(op, "src", src, g.size);
   if (tensor.dtype === "bool") {
     throw new TypeError(`${op}: bool tensors are not supported; convert with .to("uint8")`);
   }
-  noGrad(() => {
-    const { work, done } = staging(tensor, tensor.dtype);
-    const bytes = bytesOf(work);
-    if (bytes.length > 0) check(op, mpi().zeno_mpi_broadcast(bytes, bytes.length, src));
-    done();
-  });
-  return tensor;
+  const { work, done } = noGrad(() => staging(tensor, tensor.dtype));
+  const bytes = bytesOf(work);
+  const w = issue(
+    op,
+    opts.asyncOp ?? false,
+    [work],
+    (tk, nb) =>
+      (nb ? mpi().zeno_mpi_broadcast_async : mpi().zeno_mpi_broadcast)(
+        tk,
+        bytes,
+        bytes.length,
+        src,
+      ),
+    done,
+  );
+  return w ?? tensor;
 }
 
 /**
@@ -179,8 +312,19 @@ export function broadcast(tensor: Tensor, src: number): Tensor {
  * }
  * ```
  */
-export function allGather(tensorList: Tensor[], tensor: Tensor): void {
+export function allGather(
+  tensorList: Tensor[],
+  tensor: Tensor,
+  opts: AsyncOptions<CollectiveOptions>,
+): Work;
+export function allGather(tensorList: Tensor[], tensor: Tensor, opts?: CollectiveOptions): void;
+export function allGather(
+  tensorList: Tensor[],
+  tensor: Tensor,
+  opts: CollectiveOptions = {},
+): Work | void {
   const op = "allGather";
+  checkOptions(op, opts, KEYS);
   checkTensor(op, tensor);
   const g = defaultGroup(op);
   if (!Array.isArray(tensorList) || tensorList.length !== g.size) {
@@ -203,15 +347,26 @@ export function allGather(tensorList: Tensor[], tensor: Tensor): void {
       );
     }
   });
-  noGrad(() => {
-    const { work } = staging(tensor, tensor.dtype);
-    const all = empty([g.size, ...tensor.shape], { dtype: tensor.dtype });
-    const send = bytesOf(work);
-    if (send.length > 0) check(op, mpi().zeno_mpi_all_gather(send, bytesOf(all), send.length));
-    if (work !== tensor && !work.isDisposed) work.dispose();
-    tensorList.forEach((o, r) => o.detach().copy_(all.select(0, r)));
-    all.dispose();
-  });
+  const { work } = noGrad(() => staging(tensor, tensor.dtype));
+  const all = empty([g.size, ...tensor.shape], { dtype: tensor.dtype });
+  const send = bytesOf(work), recv = bytesOf(all);
+  return issue(
+    op,
+    opts.asyncOp ?? false,
+    [work, all],
+    (tk, nb) =>
+      (nb ? mpi().zeno_mpi_all_gather_async : mpi().zeno_mpi_all_gather)(
+        tk,
+        send,
+        recv,
+        send.length,
+      ),
+    () => {
+      if (work !== tensor) work.dispose();
+      tensorList.forEach((o, r) => o.detach().copy_(all.select(0, r)));
+      all.dispose();
+    },
+  );
 }
 
 function checkList(
@@ -276,8 +431,14 @@ function checkReduceOp(op: string, reduce: unknown, d: DType): ReduceOp {
 export function reduceScatter(
   output: Tensor,
   inputList: Tensor[],
+  opts: AsyncOptions<AllReduceOptions>,
+): Work;
+export function reduceScatter(output: Tensor, inputList: Tensor[], opts?: AllReduceOptions): Tensor;
+export function reduceScatter(
+  output: Tensor,
+  inputList: Tensor[],
   opts: AllReduceOptions = {},
-): Tensor {
+): Tensor | Work {
   const op = "reduceScatter";
   checkOptions(op, opts, REDUCE_KEYS);
   checkTensor(op, output);
@@ -286,26 +447,31 @@ export function reduceScatter(
   checkList(op, "inputList", inputList, output, g.size);
   const d = output.dtype;
   const wire: DType = d === "float16" || d === "bfloat16" ? "float32" : d;
-  noGrad(() => {
-    const send = cat(inputList.map((t) => t.detach().to(wire).reshape([-1])), 0);
-    const { work, done } = staging(output, wire);
-    if (work.numel > 0) {
-      check(
-        op,
-        mpi().zeno_mpi_reduce_scatter(
-          bytesOf(send),
-          bytesOf(work),
-          work.numel,
-          MPI_DTYPES[wire as keyof typeof MPI_DTYPES],
-          MPI_OPS[reduce === "avg" ? "sum" : reduce],
-        ),
-      );
-      if (reduce === "avg") work.div_(g.size);
-    }
-    send.dispose();
-    done();
-  });
-  return output;
+  const send = noGrad(() => cat(inputList.map((t) => t.detach().to(wire).reshape([-1])), 0));
+  const { work, done } = noGrad(() => staging(output, wire));
+  const sb = bytesOf(send), rb = bytesOf(work);
+  const code = MPI_OPS[reduce === "avg" ? "sum" : reduce];
+  const dt = MPI_DTYPES[wire as keyof typeof MPI_DTYPES];
+  const w = issue(
+    op,
+    opts.asyncOp ?? false,
+    [send, work],
+    (tk, nb) =>
+      (nb ? mpi().zeno_mpi_reduce_scatter_async : mpi().zeno_mpi_reduce_scatter)(
+        tk,
+        sb,
+        rb,
+        work.numel,
+        dt,
+        code,
+      ),
+    () => {
+      if (reduce === "avg" && work.numel > 0) work.div_(g.size);
+      send.dispose();
+      done();
+    },
+  );
+  return w ?? output;
 }
 
 /** The checks of a collective with a root rank whose list only the root passes. */
@@ -347,22 +513,44 @@ function checkRooted(
  * }
  * ```
  */
-export function gather(tensor: Tensor, gatherList: Tensor[] | null = null, dst = 0): void {
+export function gather(
+  tensor: Tensor,
+  gatherList: Tensor[] | null,
+  dst: number,
+  opts: AsyncOptions<CollectiveOptions>,
+): Work;
+export function gather(
+  tensor: Tensor,
+  gatherList?: Tensor[] | null,
+  dst?: number,
+  opts?: CollectiveOptions,
+): void;
+export function gather(
+  tensor: Tensor,
+  gatherList: Tensor[] | null = null,
+  dst = 0,
+  opts: CollectiveOptions = {},
+): Work | void {
   const op = "gather";
+  checkOptions(op, opts, KEYS);
   const g = checkRooted(op, tensor, "gatherList", gatherList, "dst", dst);
-  noGrad(() => {
-    const { work } = staging(tensor, tensor.dtype);
-    const all = g.rank === dst ? empty([g.size, ...tensor.shape], { dtype: tensor.dtype }) : null;
-    const send = bytesOf(work);
-    if (send.length > 0) {
-      check(op, mpi().zeno_mpi_gather(send, all ? bytesOf(all) : null, send.length, dst));
-    }
-    if (work !== tensor && !work.isDisposed) work.dispose();
-    if (all) {
-      gatherList!.forEach((o, r) => o.detach().copy_(all.select(0, r)));
-      all.dispose();
-    }
-  });
+  const { work } = noGrad(() => staging(tensor, tensor.dtype));
+  const all = g.rank === dst ? empty([g.size, ...tensor.shape], { dtype: tensor.dtype }) : null;
+  const send = bytesOf(work), recv = all ? bytesOf(all) : null;
+  return issue(
+    op,
+    opts.asyncOp ?? false,
+    all ? [work, all] : [work],
+    (tk, nb) =>
+      (nb ? mpi().zeno_mpi_gather_async : mpi().zeno_mpi_gather)(tk, send, recv, send.length, dst),
+    () => {
+      if (work !== tensor) work.dispose();
+      if (all) {
+        gatherList!.forEach((o, r) => o.detach().copy_(all.select(0, r)));
+        all.dispose();
+      }
+    },
+  );
 }
 
 /**
@@ -380,22 +568,52 @@ export function gather(tensor: Tensor, gatherList: Tensor[] | null = null, dst =
  * }
  * ```
  */
-export function scatter(tensor: Tensor, scatterList: Tensor[] | null = null, src = 0): Tensor {
+export function scatter(
+  tensor: Tensor,
+  scatterList: Tensor[] | null,
+  src: number,
+  opts: AsyncOptions<CollectiveOptions>,
+): Work;
+export function scatter(
+  tensor: Tensor,
+  scatterList?: Tensor[] | null,
+  src?: number,
+  opts?: CollectiveOptions,
+): Tensor;
+export function scatter(
+  tensor: Tensor,
+  scatterList: Tensor[] | null = null,
+  src = 0,
+  opts: CollectiveOptions = {},
+): Tensor | Work {
   const op = "scatter";
+  checkOptions(op, opts, KEYS);
   const g = checkRooted(op, tensor, "scatterList", scatterList, "src", src);
-  noGrad(() => {
-    const all = g.rank === src
-      ? cat(scatterList!.map((t) => t.detach().contiguous().reshape([1, ...tensor.shape])), 0)
-      : null;
-    const { work, done } = staging(tensor, tensor.dtype);
-    const recv = bytesOf(work);
-    if (recv.length > 0) {
-      check(op, mpi().zeno_mpi_scatter(all ? bytesOf(all) : null, recv, recv.length, src));
-    }
-    all?.dispose();
-    done();
-  });
-  return tensor;
+  const all = g.rank === src
+    ? noGrad(() =>
+      cat(scatterList!.map((t) => t.detach().contiguous().reshape([1, ...tensor.shape])), 0)
+    )
+    : null;
+  const { work, done } = noGrad(() => staging(tensor, tensor.dtype));
+  const send = all ? bytesOf(all) : null, recv = bytesOf(work);
+  const w = issue(
+    op,
+    opts.asyncOp ?? false,
+    all ? [work, all] : [work],
+    (tk, nb) =>
+      (nb ? mpi().zeno_mpi_scatter_async : mpi().zeno_mpi_scatter)(
+        tk,
+        send,
+        recv,
+        recv.length,
+        src,
+      ),
+    () => {
+      all?.dispose();
+      done();
+    },
+  );
+  return w ?? tensor;
 }
 
 /**
@@ -407,7 +625,17 @@ export function scatter(tensor: Tensor, scatterList: Tensor[] | null = null, src
  * if (zn.distributed.isInitialized()) zn.distributed.barrier();
  * ```
  */
-export function barrier(): void {
-  defaultGroup("barrier");
-  check("barrier", mpi().zeno_mpi_barrier());
+export function barrier(opts: AsyncOptions<CollectiveOptions>): Work;
+export function barrier(opts?: CollectiveOptions): void;
+export function barrier(opts: CollectiveOptions = {}): Work | void {
+  const op = "barrier";
+  checkOptions(op, opts, KEYS);
+  defaultGroup(op);
+  return issue(
+    op,
+    opts.asyncOp ?? false,
+    [],
+    (tk, nb) => (nb ? mpi().zeno_mpi_barrier_async : mpi().zeno_mpi_barrier)(tk),
+    () => {},
+  );
 }

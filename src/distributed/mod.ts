@@ -34,5 +34,6 @@ export {
   gather,
   reduceScatter,
   scatter,
+  Work,
 } from "./collectives.ts";
-export type { AllReduceOptions, ReduceOp } from "./collectives.ts";
+export type { AllReduceOptions, AsyncOptions, CollectiveOptions, ReduceOp } from "./collectives.ts";

@@ -142,6 +142,34 @@ for (const dtype of ["float32", "bfloat16", "int32"] as const) {
   expectClose(`scatter ${dtype}`, mine, Array(4).fill(10 * rank + 3));
 }
 
+// asyncOp: calls return at once, run in issue order (mixed with blocking
+// ones), and their results land by `await work.wait()`.
+{
+  const a = zn.full([1000], rank + 1);
+  const b = zn.tensor([[1, 2], [3, 4]]).to("bfloat16").mul(rank + 1).mT; // staged: strided, half
+  const c = zn.full([3], rank * 7);
+  const wa = zn.distributed.allReduce(a, { asyncOp: true });
+  const wb = zn.distributed.allReduce(b, { op: "max", asyncOp: true });
+  zn.distributed.broadcast(c, last); // blocking, after both
+  const gathered = ranks.map(() => zn.zeros([2]));
+  const wg = zn.distributed.allGather(gathered, zn.full([2], rank), { asyncOp: true });
+  const gone = zn.full([64], 1);
+  const wd = zn.distributed.allReduce(gone, { asyncOp: true });
+  gone.dispose(); // its memory stays until the call ends
+  const wbar = zn.distributed.barrier({ asyncOp: true });
+  await Promise.all([wa.wait(), wb.wait(), wg.wait(), wd.wait(), wbar.wait()]);
+  for (const w of [wa, wb, wg, wd, wbar]) {
+    if (!w.isCompleted()) throw new Error(`rank ${rank}: work not completed`);
+  }
+  expectClose("async allReduce", a.narrow(0, 0, 3), Array(3).fill(k));
+  expectClose("async strided bfloat16 max", b, [1, 3, 2, 4].map((v) => v * size));
+  expectClose("blocking broadcast between async calls", c, Array(3).fill(last * 7));
+  gathered.forEach((o, r) => expectClose(`async allGather from ${r}`, o, [r, r]));
+  const out = zn.zeros([3]);
+  await zn.distributed.reduceScatter(out, ranks.map(() => zn.ones([3])), { asyncOp: true }).wait();
+  expectClose("async reduceScatter", out, Array(3).fill(size));
+}
+
 zn.distributed.barrier();
 zn.distributed.destroyProcessGroup();
 if (zn.distributed.isInitialized()) throw new Error(`rank ${rank}: still initialized`);

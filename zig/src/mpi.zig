@@ -167,6 +167,7 @@ fn watch() void {
 /// watchdog the first time.
 pub fn setTimeout(seconds: f64) Error!void {
     if (!(seconds >= 0 and seconds <= 1e9)) return error.InvalidArgument;
+    if (comptime !supported) return;
     timeout_ns = @intFromFloat(seconds * std.time.ns_per_s);
     if (timeout_ns > 0 and watchdog == null) {
         // The watchdog runs this library's code for the life of the process:
@@ -181,6 +182,7 @@ pub fn setTimeout(seconds: f64) Error!void {
 }
 
 fn begin(name: []const u8) void {
+    if (comptime !supported) return;
     if (timeout_ns == 0) return;
     in_flight = name;
     deadline_ns.store(nowNs() + timeout_ns, .release);

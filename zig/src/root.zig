@@ -773,13 +773,46 @@ test {
 
 const mpi = @import("mpi.zig");
 
-/// One lock around every MPI export: MPI runs at MPI_THREAD_SERIALIZED, and
-/// Deno Workers (and non-blocking FFI calls) come in from threads of their own.
+/// One lock around starting MPI and setting its timeout; the collectives take
+/// turns by ticket (below). MPI runs at MPI_THREAD_SERIALIZED, and Deno
+/// Workers (and non-blocking FFI calls) come in from threads of their own.
 var mpi_lock: std.Io.Mutex = .init;
 
 fn mpiStatus(r: mpi.Error!void) i32 {
     r catch return 1;
     return 0;
+}
+
+// Collectives run in the order they were issued: every rank issues the same
+// collectives in the same order, and a call issued without waiting (a
+// non-blocking FFI call, run on another thread) must not let a later one
+// pass it. Each call holds a ticket, taken when it is issued: the
+// TypeScript side takes one with zeno_mpi_ticket before a non-blocking call,
+// a blocking call (ticket -1) takes the next one itself. A call waits until
+// the tickets before it are done.
+var mpi_next_ticket = std.atomic.Value(u32).init(0);
+var mpi_serving = std.atomic.Value(u32).init(0);
+
+/// The next collective's ticket (for a call issued without waiting).
+export fn zeno_mpi_ticket() callconv(.c) f64 {
+    return @floatFromInt(mpi_next_ticket.fetchAdd(1, .monotonic));
+}
+
+fn mpiEnter(ticket: f64) u32 {
+    const t: u32 = if (ticket >= 0 and ticket <= 4294967295.0 and @floor(ticket) == ticket)
+        @intFromFloat(ticket)
+    else
+        mpi_next_ticket.fetchAdd(1, .monotonic);
+    while (true) {
+        const now = mpi_serving.load(.acquire);
+        if (now == t) return t;
+        lockIo().futexWaitUncancelable(u32, &mpi_serving.raw, now);
+    }
+}
+
+fn mpiLeave() void {
+    _ = mpi_serving.fetchAdd(1, .release);
+    lockIo().futexWake(u32, &mpi_serving.raw, std.math.maxInt(u32));
 }
 
 fn mpiCount(x: f64) ?usize {
@@ -797,8 +830,9 @@ export fn zeno_mpi_init(path: [*]const u8, path_len: i32, out: [*]i32) callconv(
 }
 
 export fn zeno_mpi_finalize() callconv(.c) i32 {
-    mpi_lock.lockUncancelable(lockIo());
-    defer mpi_lock.unlock(lockIo());
+    // After every collective issued before it.
+    _ = mpiEnter(-1);
+    defer mpiLeave();
     return mpiStatus(mpi.finalize());
 }
 
@@ -807,41 +841,41 @@ export fn zeno_mpi_abort(code: i32) callconv(.c) i32 {
     return mpiStatus(mpi.abort(code));
 }
 
-export fn zeno_mpi_barrier() callconv(.c) i32 {
-    mpi_lock.lockUncancelable(lockIo());
-    defer mpi_lock.unlock(lockIo());
+export fn zeno_mpi_barrier(ticket: f64) callconv(.c) i32 {
+    _ = mpiEnter(ticket);
+    defer mpiLeave();
     return mpiStatus(mpi.barrier());
 }
 
 /// buf: count elements of dtype (mpi.DType), reduced in place with op (mpi.Op).
-export fn zeno_mpi_all_reduce(buf: [*]u8, count: f64, dtype: i32, op: i32) callconv(.c) i32 {
-    mpi_lock.lockUncancelable(lockIo());
-    defer mpi_lock.unlock(lockIo());
+export fn zeno_mpi_all_reduce(ticket: f64, buf: [*]u8, count: f64, dtype: i32, op: i32) callconv(.c) i32 {
+    _ = mpiEnter(ticket);
+    defer mpiLeave();
     const n = mpiCount(count) orelse return 1;
     const d = std.enums.fromInt(mpi.DType, dtype) orelse return 1;
     const o = std.enums.fromInt(mpi.Op, op) orelse return 1;
     return mpiStatus(mpi.allReduce(buf, n, d, o));
 }
 
-export fn zeno_mpi_broadcast(buf: [*]u8, bytes: f64, root: i32) callconv(.c) i32 {
-    mpi_lock.lockUncancelable(lockIo());
-    defer mpi_lock.unlock(lockIo());
+export fn zeno_mpi_broadcast(ticket: f64, buf: [*]u8, bytes: f64, root: i32) callconv(.c) i32 {
+    _ = mpiEnter(ticket);
+    defer mpiLeave();
     const n = mpiCount(bytes) orelse return 1;
     return mpiStatus(mpi.broadcast(buf, n, root));
 }
 
 /// recv: world size * bytes.
-export fn zeno_mpi_all_gather(send: [*]const u8, recv: [*]u8, bytes: f64) callconv(.c) i32 {
-    mpi_lock.lockUncancelable(lockIo());
-    defer mpi_lock.unlock(lockIo());
+export fn zeno_mpi_all_gather(ticket: f64, send: [*]const u8, recv: [*]u8, bytes: f64) callconv(.c) i32 {
+    _ = mpiEnter(ticket);
+    defer mpiLeave();
     const n = mpiCount(bytes) orelse return 1;
     return mpiStatus(mpi.allGather(send, recv, n));
 }
 
 /// send: world size * count elements; recv: count.
-export fn zeno_mpi_reduce_scatter(send: [*]const u8, recv: [*]u8, count: f64, dtype: i32, op: i32) callconv(.c) i32 {
-    mpi_lock.lockUncancelable(lockIo());
-    defer mpi_lock.unlock(lockIo());
+export fn zeno_mpi_reduce_scatter(ticket: f64, send: [*]const u8, recv: [*]u8, count: f64, dtype: i32, op: i32) callconv(.c) i32 {
+    _ = mpiEnter(ticket);
+    defer mpiLeave();
     const n = mpiCount(count) orelse return 1;
     const d = std.enums.fromInt(mpi.DType, dtype) orelse return 1;
     const o = std.enums.fromInt(mpi.Op, op) orelse return 1;
@@ -849,17 +883,17 @@ export fn zeno_mpi_reduce_scatter(send: [*]const u8, recv: [*]u8, count: f64, dt
 }
 
 /// recv: world size * bytes on the root, null elsewhere.
-export fn zeno_mpi_gather(send: [*]const u8, recv: ?[*]u8, bytes: f64, root: i32) callconv(.c) i32 {
-    mpi_lock.lockUncancelable(lockIo());
-    defer mpi_lock.unlock(lockIo());
+export fn zeno_mpi_gather(ticket: f64, send: [*]const u8, recv: ?[*]u8, bytes: f64, root: i32) callconv(.c) i32 {
+    _ = mpiEnter(ticket);
+    defer mpiLeave();
     const n = mpiCount(bytes) orelse return 1;
     return mpiStatus(mpi.gather(send, recv, n, root));
 }
 
 /// send: world size * bytes on the root, null elsewhere.
-export fn zeno_mpi_scatter(send: ?[*]const u8, recv: [*]u8, bytes: f64, root: i32) callconv(.c) i32 {
-    mpi_lock.lockUncancelable(lockIo());
-    defer mpi_lock.unlock(lockIo());
+export fn zeno_mpi_scatter(ticket: f64, send: ?[*]const u8, recv: [*]u8, bytes: f64, root: i32) callconv(.c) i32 {
+    _ = mpiEnter(ticket);
+    defer mpiLeave();
     const n = mpiCount(bytes) orelse return 1;
     return mpiStatus(mpi.scatter(send, recv, n, root));
 }
