@@ -597,6 +597,7 @@ export const SYMBOLS = {
   zeno_mpi_finalize: { parameters: [], result: "i32" },
   zeno_mpi_abort: { parameters: ["i32"], result: "i32" },
   zeno_mpi_ticket: { parameters: [], result: "f64" },
+  zeno_mpi_fence: { parameters: [], result: "i32" },
   zeno_mpi_barrier: { parameters: ["f64"], result: "i32" },
   zeno_mpi_all_reduce: { parameters: ["f64", "buffer", "f64", "i32", "i32"], result: "i32" },
   zeno_mpi_broadcast: { parameters: ["f64", "buffer", "f64", "i32"], result: "i32" },

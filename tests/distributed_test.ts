@@ -178,6 +178,25 @@ Deno.test("post-accumulate-grad hooks see the accumulated .grad, run after every
   );
 });
 
+Deno.test("a leaf's gradient is final, and its post-accumulate hooks run, as soon as backward has passed all its uses", () => {
+  // out = sum((x * w1) * w2): backward reaches w2 before it computes w1's gradient.
+  const x = zn.tensor([1, 2]), w1 = zn.tensor([3, 4], { requiresGrad: true });
+  const w2 = zn.tensor([5, 6], { requiresGrad: true });
+  const order: string[] = [];
+  w2.registerPostAccumulateGradHook((p) => {
+    order.push(`w2 ${p.grad!.toArray()} (w1.grad ${w1.grad === null ? "not yet" : "set"})`);
+  });
+  w1.registerPostAccumulateGradHook((p) => order.push(`w1 ${p.grad!.toArray()}`));
+  x.mul(w1).mul(w2).sum().backward();
+  assertEquals(order, ["w2 3,8 (w1.grad not yet)", "w1 5,12"]);
+  // A leaf used twice waits for both uses.
+  const v = zn.tensor([1, 1], { requiresGrad: true });
+  const seen: number[][] = [];
+  v.registerPostAccumulateGradHook((p) => seen.push(p.grad!.toArray() as number[]));
+  v.mul(2).add(v.mul(v)).sum().backward();
+  assertEquals(seen, [[4, 4]]);
+});
+
 Deno.test("DistributedDataParallel needs the process group", () => {
   assertThrows(
     () => new zn.nn.parallel.DistributedDataParallel(new zn.nn.Linear(2, 2)),

@@ -197,9 +197,12 @@ function backwardPass(
       stack.push(r.gradFn);
     }
   }
+  // Edges into each leaf: its gradient is final once all were processed.
+  const leafDeps = new Map<Tensor, number>();
   while (stack.length) {
     const n = stack.pop()!;
     for (const e of n.edges) {
+      if (e?.leaf) leafDeps.set(e.leaf, (leafDeps.get(e.leaf) ?? 0) + 1);
       if (!e?.node) continue;
       const c = deps.get(e.node);
       if (c === undefined) {
@@ -223,6 +226,7 @@ function backwardPass(
     else leafGrads.set(r, addGrad(leafGrads.get(r), rootGrads[i]));
   });
   const ready: Node[] = [...pending.keys()].filter((n) => deps.get(n) === 0);
+  const rootLeaves = new Set(roots.filter((r) => !r.gradFn));
   const outerCallbacks = endCallbacks;
   const callbacks: (() => void)[] = [];
   endCallbacks = callbacks;
@@ -233,7 +237,10 @@ function backwardPass(
       let g = pending.get(node);
       if (g === undefined) {
         // No gradient reached this node: only release its children.
-        for (const e of node.edges) if (e?.node) decrement(e.node);
+        for (const e of node.edges) {
+          if (e?.node) decrement(e.node);
+          else if (e?.leaf) leafDone(e.leaf);
+        }
         continue;
       }
       pending.delete(node);
@@ -252,6 +259,7 @@ function backwardPass(
         let gi = grads[i];
         if (gi === null || gi === undefined) {
           if (e.node) decrement(e.node);
+          else if (e.leaf) leafDone(e.leaf);
           return;
         }
         if (gi.dtype !== e.dtype) gi = toDType(gi, e.dtype);
@@ -261,14 +269,12 @@ function backwardPass(
         } else if (e.leaf) {
           if (captureLeaves.has(e.leaf)) captured.set(e.leaf, addGrad(captured.get(e.leaf), gi));
           else if (!capture) leafGrads.set(e.leaf, addGrad(leafGrads.get(e.leaf), gi));
+          leafDone(e.leaf);
         }
       });
     }
-    for (const [leaf, g0] of leafGrads) {
-      const g = applyHooks(leaf.hooks, g0);
-      leaf.grad = leaf.grad ? add(leaf.grad, g) : (createGraph ? g : g.detach());
-      for (const h of [...leaf.postAccumulateGradHooks]) h(leaf);
-    }
+    // Leaves that were roots themselves, or whose edges were all skipped.
+    for (const leaf of [...leafGrads.keys()]) accumulate(leaf);
     // Callbacks may queue more callbacks; each runs once.
     for (let i = 0; i < callbacks.length; i++) callbacks[i]();
   } finally {
@@ -281,6 +287,27 @@ function backwardPass(
     const c = deps.get(n)! - 1;
     deps.set(n, c);
     if (c === 0) ready.push(n);
+  }
+
+  /**
+   * One edge into `leaf` processed: after its last, its gradient is final
+   * and goes into `.grad` at once (its post-accumulate hooks run while the
+   * rest of the pass goes on: DistributedDataParallel starts a bucket's
+   * reduction there). A leaf that is also a root waits for the end.
+   */
+  function leafDone(leaf: Tensor): void {
+    const c = leafDeps.get(leaf)! - 1;
+    leafDeps.set(leaf, c);
+    if (c === 0 && !rootLeaves.has(leaf)) accumulate(leaf);
+  }
+
+  function accumulate(leaf: Tensor): void {
+    const g0 = leafGrads.get(leaf);
+    if (g0 === undefined) return;
+    leafGrads.delete(leaf);
+    const g = applyHooks(leaf.hooks, g0);
+    leaf.grad = leaf.grad ? add(leaf.grad, g) : (createGraph ? g : g.detach());
+    for (const h of [...leaf.postAccumulateGradHooks]) h(leaf);
   }
 }
 

@@ -793,6 +793,14 @@ fn mpiStatus(r: mpi.Error!void) i32 {
 var mpi_next_ticket = std.atomic.Value(u32).init(0);
 var mpi_serving = std.atomic.Value(u32).init(0);
 
+/// Waits until every collective issued before it has finished (the ones
+/// issued without waiting included); no MPI call of its own.
+export fn zeno_mpi_fence() callconv(.c) i32 {
+    _ = mpiEnter(-1);
+    mpiLeave();
+    return 0;
+}
+
 /// The next collective's ticket (for a call issued without waiting).
 export fn zeno_mpi_ticket() callconv(.c) f64 {
     return @floatFromInt(mpi_next_ticket.fetchAdd(1, .monotonic));

@@ -13,6 +13,8 @@ import { ITEMSIZE } from "../../dtype.ts";
 import { cat } from "../../ops/join.ts";
 import { zerosLike } from "../../ops/creation.ts";
 import { allReduce, broadcast } from "../../distributed/collectives.ts";
+import { mpi } from "../../distributed/mpi_engine.ts";
+import { keep } from "../../lifetime.ts";
 import { defaultGroup } from "../../distributed/process_group.ts";
 
 /**
@@ -49,6 +51,8 @@ interface Bucket {
   names: string[];
   ready: number;
   done: boolean;
+  /** The bucket's gradients, flat, while their all-reduce runs. */
+  flat: Tensor | null;
 }
 
 /**
@@ -57,8 +61,10 @@ interface Bucket {
  * gradient averaged over all ranks, so that identical optimizer steps keep
  * the replicas identical. At construction rank 0's parameters and buffers
  * are copied to every rank. Gradients are all-reduced in buckets of about
- * `bucketCapMb` MiB, each as soon as backward has accumulated all of its
- * parameters' gradients (last layers first). {@link DistributedDataParallel.noSync}
+ * `bucketCapMb` MiB, each started on another thread as soon as backward has
+ * accumulated all of its parameters' gradients (last layers first), while
+ * backward goes on; the end of backward waits for them and writes the
+ * averages. {@link DistributedDataParallel.noSync}
  * skips the reduction for gradient accumulation. The state dict's keys carry
  * the `module.` prefix, as PyTorch's do.
  *
@@ -83,6 +89,7 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
   #findUnused: boolean;
   #broadcastBuffers: boolean;
   #world: number;
+  #failed: unknown = null;
 
   /** Wraps `module`; every rank constructs it at the same point, after initProcessGroup. */
   constructor(module: M, opts: DistributedDataParallelOptions = {}) {
@@ -121,7 +128,7 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
         !cur || (bytes + size > capBytes && cur.params.length > 0) ||
         cur.params[0].dtype !== p.dtype
       ) {
-        cur = { params: [], names: [], ready: 0, done: false };
+        cur = { params: [], names: [], ready: 0, done: false, flat: null };
         this.#buckets.push(cur);
         bytes = 0;
       }
@@ -136,6 +143,13 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
   /** Runs the wrapped module (after copying rank 0's buffers, unless `broadcastBuffers` is false). */
   // deno-lint-ignore no-explicit-any
   override forward(...args: any[]): any {
+    if (this.#failed) {
+      const e = this.#failed;
+      this.#failed = null;
+      throw new Error(
+        `DistributedDataParallel: a gradient all-reduce failed: ${(e as Error).message}`,
+      );
+    }
     if (this.#broadcastBuffers && this.#world > 1) {
       noGrad(() => {
         for (const b of this.module.buffers()) broadcast(b, 0);
@@ -198,13 +212,34 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
       );
     }
     for (const b of left) this.#reduce(b);
-    for (const b of this.#buckets) {
-      b.ready = 0;
-      b.done = false;
-    }
+    // Every bucket's all-reduce was issued; wait for all of them (they ran
+    // on another thread while backward went on) and write the averages back.
+    mpi().zeno_mpi_fence();
+    noGrad(() => {
+      for (const b of this.#buckets) {
+        const flat = b.flat;
+        b.flat = null;
+        b.ready = 0;
+        b.done = false;
+        if (!flat) continue;
+        flat.div_(this.#world);
+        let at = 0;
+        for (const p of b.params) {
+          const n = p.numel;
+          // A fresh tensor per parameter: backward may hand one gradient
+          // tensor to several leaves, so none is changed in place.
+          p.grad = flat.narrow(0, at, n).reshape(p.shape).clone();
+          at += n;
+        }
+        flat.dispose();
+      }
+    });
   }
 
-  /** Averages one bucket's gradients over all ranks, as one flat all-reduce. */
+  /**
+   * Starts summing one bucket's gradients over all ranks, as one flat
+   * all-reduce on another thread; the end of backward waits for it.
+   */
   #reduce(b: Bucket): void {
     b.done = true;
     noGrad(() => {
@@ -213,16 +248,11 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
       let z = 0;
       const flat = cat(b.params.map((p) => (p.grad ?? zeros[z++]).reshape([-1])), 0);
       for (const t of zeros) t.dispose();
-      allReduce(flat, { op: "avg" });
-      let at = 0;
-      for (const p of b.params) {
-        const n = p.numel;
-        // A fresh tensor per parameter: backward may hand one gradient
-        // tensor to several leaves, so none is changed in place.
-        p.grad = flat.narrow(0, at, n).reshape(p.shape).clone();
-        at += n;
-      }
-      flat.dispose();
+      // Kept past the backward pass's scope until the end-of-backward callback.
+      b.flat = keep(flat);
+      allReduce(flat, { asyncOp: true }).wait().catch((e) => {
+        this.#failed = e;
+      });
     });
   }
 }
