@@ -63,7 +63,17 @@ function exists(path: string): boolean {
   }
 }
 
-function env(name: string): string | undefined {
+/**
+ * An environment variable, or undefined when unset, empty or not readable
+ * (no --allow-env).
+ *
+ * @example
+ * ```ts
+ * import { env } from "./loader.ts";
+ * env("ZENO_LIB"); // undefined unless set
+ * ```
+ */
+export function env(name: string): string | undefined {
   try {
     return Deno.env.get(name) || undefined;
   } catch {

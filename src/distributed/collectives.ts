@@ -157,6 +157,14 @@ function checkTensor(op: string, t: unknown): asserts t is Tensor {
       `${op}: the "mpi" backend takes CPU tensors; this one is on ${t.device} (move it with .to("cpu"))`,
     );
   }
+  if (t.dtype === "bool") {
+    throw new TypeError(`${op}: bool tensors are not supported; convert with .to("uint8")`);
+  }
+}
+
+/** The dtype a reduction travels in: MPI has no half types, so halves go as float32. */
+function wireDType(d: DType): DType {
+  return d === "float16" || d === "bfloat16" ? "float32" : d;
 }
 
 /** The contiguous tensor whose memory travels, and how its result returns to `t`. */
@@ -205,22 +213,9 @@ export function allReduce(tensor: Tensor, opts: AllReduceOptions = {}): Tensor |
   const op = "allReduce";
   checkOptions(op, opts, REDUCE_KEYS);
   checkTensor(op, tensor);
-  const reduce = opts.op ?? "sum";
-  if (!["sum", "avg", "max", "min", "product"].includes(reduce)) {
-    throw new TypeError(
-      `${op}: op must be "sum", "avg", "max", "min" or "product", got ${JSON.stringify(reduce)}`,
-    );
-  }
+  const reduce = checkReduceOp(op, opts.op ?? "sum", tensor.dtype);
   const g = defaultGroup(op);
-  const d = tensor.dtype;
-  if (d === "bool") {
-    throw new TypeError(`${op}: bool tensors are not supported; convert with .to("uint8")`);
-  }
-  const floating = d === "float32" || d === "float64" || d === "float16" || d === "bfloat16";
-  if (reduce === "avg" && !floating) {
-    throw new TypeError(`${op}: op "avg" needs a floating tensor, got ${d}`);
-  }
-  const wire: DType = d === "float16" || d === "bfloat16" ? "float32" : d;
+  const wire = wireDType(tensor.dtype);
   const { work, done } = noGrad(() => staging(tensor, wire));
   const bytes = bytesOf(work);
   const code = MPI_OPS[reduce === "avg" ? "sum" : reduce];
@@ -276,9 +271,6 @@ export function broadcast(
   checkTensor(op, tensor);
   const g = defaultGroup(op);
   checkRank(op, "src", src, g.size);
-  if (tensor.dtype === "bool") {
-    throw new TypeError(`${op}: bool tensors are not supported; convert with .to("uint8")`);
-  }
   const { work, done } = noGrad(() => staging(tensor, tensor.dtype));
   const bytes = bytesOf(work);
   const w = issue(
@@ -327,26 +319,7 @@ export function allGather(
   checkOptions(op, opts, KEYS);
   checkTensor(op, tensor);
   const g = defaultGroup(op);
-  if (!Array.isArray(tensorList) || tensorList.length !== g.size) {
-    throw new TypeError(
-      `${op}: tensorList must be an array of ${g.size} tensors (one per rank), got ${
-        Array.isArray(tensorList) ? `${tensorList.length}` : typeName(tensorList)
-      }`,
-    );
-  }
-  if (tensor.dtype === "bool") {
-    throw new TypeError(`${op}: bool tensors are not supported; convert with .to("uint8")`);
-  }
-  tensorList.forEach((o, r) => {
-    checkTensor(`${op}: tensorList[${r}]`, o);
-    if (o.dtype !== tensor.dtype || o.shape.join() !== tensor.shape.join()) {
-      throw new TypeError(
-        `${op}: tensorList[${r}] is ${o.dtype} [${
-          o.shape.join(", ")
-        }], the tensor ${tensor.dtype} [${tensor.shape.join(", ")}]; each must match it`,
-      );
-    }
-  });
+  checkList(op, "tensorList", tensorList, tensor, g.size);
   const { work } = noGrad(() => staging(tensor, tensor.dtype));
   const all = empty([g.size, ...tensor.shape], { dtype: tensor.dtype });
   const send = bytesOf(work), recv = bytesOf(all);
@@ -401,9 +374,6 @@ function checkReduceOp(op: string, reduce: unknown, d: DType): ReduceOp {
       `${op}: op must be "sum", "avg", "max", "min" or "product", got ${JSON.stringify(reduce)}`,
     );
   }
-  if (d === "bool") {
-    throw new TypeError(`${op}: bool tensors are not supported; convert with .to("uint8")`);
-  }
   const floating = d === "float32" || d === "float64" || d === "float16" || d === "bfloat16";
   if (reduce === "avg" && !floating) {
     throw new TypeError(`${op}: op "avg" needs a floating tensor, got ${d}`);
@@ -445,8 +415,7 @@ export function reduceScatter(
   const g = defaultGroup(op);
   const reduce = checkReduceOp(op, opts.op ?? "sum", output.dtype);
   checkList(op, "inputList", inputList, output, g.size);
-  const d = output.dtype;
-  const wire: DType = d === "float16" || d === "bfloat16" ? "float32" : d;
+  const wire = wireDType(output.dtype);
   const send = noGrad(() => cat(inputList.map((t) => t.detach().to(wire).reshape([-1])), 0));
   const { work, done } = noGrad(() => staging(output, wire));
   const sb = bytesOf(send), rb = bytesOf(work);
@@ -486,9 +455,6 @@ function checkRooted(
   checkTensor(op, tensor);
   const g = defaultGroup(op);
   checkRank(op, rootName, root, g.size);
-  if (tensor.dtype === "bool") {
-    throw new TypeError(`${op}: bool tensors are not supported; convert with .to("uint8")`);
-  }
   if (g.rank === root) checkList(op, listName, list, tensor, g.size);
   else if (list != null) {
     throw new TypeError(

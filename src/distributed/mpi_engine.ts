@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { library } from "../../ffi/loader.ts";
+import { env, library } from "../../ffi/loader.ts";
 import type { ZenoSymbols } from "../../ffi/symbols.ts";
 
 /** The Open MPI version `.ci/install_engines.sh` installs (.ci/toolchain.env). */
@@ -23,14 +23,6 @@ export const MPI_DTYPES = {
 
 /** Reduction codes of zig/src/mpi.zig's Op. */
 export const MPI_OPS = { sum: 0, product: 1, max: 2, min: 3 } as const;
-
-function env(name: string): string | undefined {
-  try {
-    return Deno.env.get(name) || undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * The folder `.ci/install_engines.sh` installs into: `ZENO_ENGINES_DIR`, else
@@ -73,14 +65,10 @@ export function mpiLibraryCandidates(): string[] {
   return out;
 }
 
-function symbols(): ZenoSymbols {
-  return library().symbols;
-}
-
 /** The message of the engine's last failed call. */
 export function lastError(): string {
   const buf = new Uint8Array(512);
-  const n = symbols().zeno_mpi_last_error(buf, buf.length);
+  const n = mpi().zeno_mpi_last_error(buf, buf.length);
   return new TextDecoder().decode(buf.subarray(0, n));
 }
 
@@ -97,7 +85,7 @@ export function mpiInit(): { rank: number; size: number } {
   for (const path of mpiLibraryCandidates()) {
     const bytes = new TextEncoder().encode(path);
     const out = new Int32Array(2);
-    if (symbols().zeno_mpi_init(bytes, bytes.length, out) === 0) {
+    if (mpi().zeno_mpi_init(bytes, bytes.length, out) === 0) {
       return { rank: out[0], size: out[1] };
     }
     const why = lastError();
@@ -117,7 +105,7 @@ export function mpiInit(): { rank: number; size: number } {
   );
 }
 
-/** The native MPI entry points (after mpiInit). */
+/** The native library's symbols, the MPI entry points among them. */
 export function mpi(): ZenoSymbols {
-  return symbols();
+  return library().symbols;
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import { checkOptions, optionKeys } from "../options.ts";
+import { env } from "../../ffi/loader.ts";
 import { check, mpi, mpiInit } from "./mpi_engine.ts";
 
 /** Communication backends: "mpi" (CPU tensors); "auto" picks one from the launcher's environment. */
@@ -40,14 +41,6 @@ interface Group {
 }
 
 let group: Group | null = null;
-
-function env(name: string): string | undefined {
-  try {
-    return Deno.env.get(name) || undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Whether this process was started by an MPI launcher (`mpirun`, or

@@ -14,7 +14,6 @@ import { cat } from "../../ops/join.ts";
 import { zerosLike } from "../../ops/creation.ts";
 import { allReduce, broadcast } from "../../distributed/collectives.ts";
 import { mpi } from "../../distributed/mpi_engine.ts";
-import { keep } from "../../lifetime.ts";
 import { defaultGroup } from "../../distributed/process_group.ts";
 
 /**
@@ -155,10 +154,7 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
         for (const b of this.module.buffers()) broadcast(b, 0);
       });
     }
-    for (const b of this.#buckets) {
-      b.ready = 0;
-      b.done = false;
-    }
+    this.#reset();
     return this.module.call(...(args as Parameters<M["forward"]>));
   }
 
@@ -204,7 +200,7 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
     const left = this.#buckets.filter((b) => !b.done);
     if (left.length && !this.#findUnused) {
       const names = left.flatMap((b) => b.names.filter((_, i) => !b.params[i].grad));
-      for (const b of left) b.ready = 0;
+      this.#reset();
       throw new Error(
         `DistributedDataParallel: parameters got no gradient in this backward pass (${
           names.join(", ") || "some"
@@ -218,9 +214,6 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
     noGrad(() => {
       for (const b of this.#buckets) {
         const flat = b.flat;
-        b.flat = null;
-        b.ready = 0;
-        b.done = false;
         if (!flat) continue;
         flat.div_(this.#world);
         let at = 0;
@@ -234,6 +227,16 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
         flat.dispose();
       }
     });
+    this.#reset();
+  }
+
+  /** Every bucket empty again: the next backward starts counting from zero. */
+  #reset(): void {
+    for (const b of this.#buckets) {
+      b.ready = 0;
+      b.done = false;
+      b.flat = null;
+    }
   }
 
   /**
@@ -248,8 +251,8 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
       let z = 0;
       const flat = cat(b.params.map((p) => (p.grad ?? zeros[z++]).reshape([-1])), 0);
       for (const t of zeros) t.dispose();
-      // Kept past the backward pass's scope until the end-of-backward callback.
-      b.flat = keep(flat);
+      // The end-of-backward callback (still inside the pass) averages and frees it.
+      b.flat = flat;
       allReduce(flat, { asyncOp: true }).wait().catch((e) => {
         this.#failed = e;
       });
