@@ -21,6 +21,7 @@ Deno.test("collectives before initProcessGroup name the op and the missing group
       ["barrier", () => zn.distributed.barrier()],
       ["getRank", () => zn.distributed.getRank()],
       ["getWorldSize", () => zn.distributed.getWorldSize()],
+      ["newGroup", () => zn.distributed.newGroup([0])],
     ] as const
   ) {
     assertThrows(f, Error, `${name}: the default process group is not initialized`);

@@ -1,9 +1,11 @@
 /**
- * Collectives over the default process group, as `torch.distributed`'s:
- * every rank calls the same collectives in the same order, each with a
- * tensor of the same shape and dtype. They work in place on CPU tensors
- * (any strides; float16 and bfloat16 reduce in float32) and are not
- * recorded by autograd.
+ * Collectives over a process group (the default one unless the `group`
+ * option names another), as `torch.distributed`'s: every rank of the group
+ * calls the same collectives in the same order, each with a tensor of the
+ * same shape and dtype. They work in place on CPU tensors (any strides;
+ * float16 and bfloat16 reduce in float32, bool as bytes where a sum or a max
+ * is an or and a product or a min an and, as PyTorch's NCCL backend does)
+ * and are not recorded by autograd.
  *
  * @module
  */
@@ -16,7 +18,7 @@ import { checkOptions, optionKeys } from "../options.ts";
 import { describe as typeName } from "../args.ts";
 import { empty } from "../ops/creation.ts";
 import { cat } from "../ops/join.ts";
-import { defaultGroup } from "./process_group.ts";
+import { groupFor, type ProcessGroup } from "./process_group.ts";
 import { check, mpi, MPI_DTYPES, MPI_OPS } from "./mpi_engine.ts";
 
 /** Reductions of {@link allReduce}: "avg" is the sum over the world size (floating tensors). */
@@ -49,6 +51,8 @@ export interface AllReduceOptions extends CollectiveOptions {
  * ```
  */
 export interface CollectiveOptions {
+  /** The group to run on (default: the default group, every rank); this rank must be in it. */
+  group?: ProcessGroup;
   /**
    * Return at once with a {@link Work} handle instead of waiting (default
    * false): the collective runs on another thread, after the collectives
@@ -70,8 +74,8 @@ export interface CollectiveOptions {
  */
 export type AsyncOptions<O> = O & { asyncOp: true };
 
-const REDUCE_KEYS = optionKeys<AllReduceOptions>({ op: 0, asyncOp: 0 });
-const KEYS = optionKeys<CollectiveOptions>({ asyncOp: 0 });
+const REDUCE_KEYS = optionKeys<AllReduceOptions>({ op: 0, asyncOp: 0, group: 0 });
+const KEYS = optionKeys<CollectiveOptions>({ asyncOp: 0, group: 0 });
 
 /**
  * A collective in flight, as PyTorch's `Work`: `await work.wait()` before
@@ -157,19 +161,28 @@ function checkTensor(op: string, t: unknown): asserts t is Tensor {
       `${op}: the "mpi" backend takes CPU tensors; this one is on ${t.device} (move it with .to("cpu"))`,
     );
   }
-  if (t.dtype === "bool") {
-    throw new TypeError(`${op}: bool tensors are not supported; convert with .to("uint8")`);
-  }
 }
 
-/** The dtype a reduction travels in: MPI has no half types, so halves go as float32. */
+/**
+ * The dtype a tensor travels in: MPI has no half types, so halves reduce as
+ * float32; bools go as their bytes (0 or 1, uint8).
+ */
 function wireDType(d: DType): DType {
+  if (d === "bool") return "uint8";
   return d === "float16" || d === "bfloat16" ? "float32" : d;
+}
+
+/** MPI's reduction for `reduce` on `d`: on bools a sum is an or (max), a product an and (min). */
+function mpiOp(reduce: ReduceOp, d: DType): number {
+  if (d === "bool") return MPI_OPS[reduce === "sum" || reduce === "max" ? "max" : "min"];
+  return MPI_OPS[reduce === "avg" ? "sum" : reduce];
 }
 
 /** The contiguous tensor whose memory travels, and how its result returns to `t`. */
 function staging(t: Tensor, dtype: DType): { work: Tensor; done: () => void } {
-  if (t.dtype === dtype && t.isContiguous()) {
+  // A bool tensor's bytes are its uint8 wire form already.
+  const same = t.dtype === dtype || (t.dtype === "bool" && dtype === "uint8");
+  if (same && t.isContiguous()) {
     // In place: the write is t's (autograd sees it as an in-place op would).
     return { work: t, done: () => void t.versionCounter.value++ };
   }
@@ -214,11 +227,11 @@ export function allReduce(tensor: Tensor, opts: AllReduceOptions = {}): Tensor |
   checkOptions(op, opts, REDUCE_KEYS);
   checkTensor(op, tensor);
   const reduce = checkReduceOp(op, opts.op ?? "sum", tensor.dtype);
-  const g = defaultGroup(op);
+  const g = groupFor(op, opts.group);
   const wire = wireDType(tensor.dtype);
   const { work, done } = noGrad(() => staging(tensor, wire));
   const bytes = bytesOf(work);
-  const code = MPI_OPS[reduce === "avg" ? "sum" : reduce];
+  const code = mpiOp(reduce, tensor.dtype);
   const dt = MPI_DTYPES[wire as keyof typeof MPI_DTYPES];
   const w = issue(
     op,
@@ -227,23 +240,30 @@ export function allReduce(tensor: Tensor, opts: AllReduceOptions = {}): Tensor |
     (tk, nb) =>
       (nb ? mpi().zeno_mpi_all_reduce_async : mpi().zeno_mpi_all_reduce)(
         tk,
+        g.id,
         bytes,
         work.numel,
         dt,
         code,
       ),
     () => {
-      if (reduce === "avg" && work.numel > 0) work.div_(g.size);
+      if (reduce === "avg" && work.numel > 0) work.div_(g.size());
       done();
     },
   );
   return w ?? tensor;
 }
 
-function checkRank(op: string, what: string, r: unknown, size: number): asserts r is number {
-  if (typeof r !== "number" || !Number.isInteger(r) || r < 0 || r >= size) {
-    throw new RangeError(`${op}: ${what} must be a rank in [0, ${size}), got ${String(r)}`);
+/** The group rank of global rank `r` (a collective's root), or an error naming `op` and `what`. */
+function rootRank(op: string, what: string, r: unknown, g: ProcessGroup): number {
+  const at = typeof r === "number" ? g.ranks.indexOf(r) : -1;
+  if (at < 0) {
+    const where = g.ranks.length === g.ranks[g.ranks.length - 1] + 1
+      ? `in [0, ${g.ranks.length})`
+      : `of the group (global ranks [${g.ranks.join(", ")}])`;
+    throw new RangeError(`${op}: ${what} must be a rank ${where}, got ${String(r)}`);
   }
+  return at;
 }
 
 /**
@@ -269,8 +289,8 @@ export function broadcast(
   const op = "broadcast";
   checkOptions(op, opts, KEYS);
   checkTensor(op, tensor);
-  const g = defaultGroup(op);
-  checkRank(op, "src", src, g.size);
+  const g = groupFor(op, opts.group);
+  const root = rootRank(op, "src", src, g);
   const { work, done } = noGrad(() => staging(tensor, tensor.dtype));
   const bytes = bytesOf(work);
   const w = issue(
@@ -280,9 +300,10 @@ export function broadcast(
     (tk, nb) =>
       (nb ? mpi().zeno_mpi_broadcast_async : mpi().zeno_mpi_broadcast)(
         tk,
+        g.id,
         bytes,
         bytes.length,
-        src,
+        root,
       ),
     done,
   );
@@ -318,10 +339,10 @@ export function allGather(
   const op = "allGather";
   checkOptions(op, opts, KEYS);
   checkTensor(op, tensor);
-  const g = defaultGroup(op);
-  checkList(op, "tensorList", tensorList, tensor, g.size);
+  const g = groupFor(op, opts.group);
+  checkList(op, "tensorList", tensorList, tensor, g.size());
   const { work } = noGrad(() => staging(tensor, tensor.dtype));
-  const all = empty([g.size, ...tensor.shape], { dtype: tensor.dtype });
+  const all = empty([g.size(), ...tensor.shape], { dtype: tensor.dtype });
   const send = bytesOf(work), recv = bytesOf(all);
   return issue(
     op,
@@ -330,6 +351,7 @@ export function allGather(
     (tk, nb) =>
       (nb ? mpi().zeno_mpi_all_gather_async : mpi().zeno_mpi_all_gather)(
         tk,
+        g.id,
         send,
         recv,
         send.length,
@@ -412,14 +434,14 @@ export function reduceScatter(
   const op = "reduceScatter";
   checkOptions(op, opts, REDUCE_KEYS);
   checkTensor(op, output);
-  const g = defaultGroup(op);
+  const g = groupFor(op, opts.group);
   const reduce = checkReduceOp(op, opts.op ?? "sum", output.dtype);
-  checkList(op, "inputList", inputList, output, g.size);
+  checkList(op, "inputList", inputList, output, g.size());
   const wire = wireDType(output.dtype);
   const send = noGrad(() => cat(inputList.map((t) => t.detach().to(wire).reshape([-1])), 0));
   const { work, done } = noGrad(() => staging(output, wire));
   const sb = bytesOf(send), rb = bytesOf(work);
-  const code = MPI_OPS[reduce === "avg" ? "sum" : reduce];
+  const code = mpiOp(reduce, output.dtype);
   const dt = MPI_DTYPES[wire as keyof typeof MPI_DTYPES];
   const w = issue(
     op,
@@ -428,6 +450,7 @@ export function reduceScatter(
     (tk, nb) =>
       (nb ? mpi().zeno_mpi_reduce_scatter_async : mpi().zeno_mpi_reduce_scatter)(
         tk,
+        g.id,
         sb,
         rb,
         work.numel,
@@ -435,7 +458,7 @@ export function reduceScatter(
         code,
       ),
     () => {
-      if (reduce === "avg" && work.numel > 0) work.div_(g.size);
+      if (reduce === "avg" && work.numel > 0) work.div_(g.size());
       send.dispose();
       done();
     },
@@ -451,17 +474,21 @@ function checkRooted(
   list: unknown,
   rootName: string,
   root: number,
-): ReturnType<typeof defaultGroup> {
+  group: unknown,
+): { g: ProcessGroup; root: number; isRoot: boolean } {
   checkTensor(op, tensor);
-  const g = defaultGroup(op);
-  checkRank(op, rootName, root, g.size);
-  if (g.rank === root) checkList(op, listName, list, tensor, g.size);
+  const g = groupFor(op, group);
+  const at = rootRank(op, rootName, root, g);
+  const isRoot = g.rank() === at;
+  if (isRoot) checkList(op, listName, list, tensor, g.size());
   else if (list != null) {
     throw new TypeError(
-      `${op}: only rank ${root} (${rootName}) passes a ${listName}; rank ${g.rank} must pass null`,
+      `${op}: only rank ${root} (${rootName}) passes a ${listName}; rank ${
+        g.ranks[g.rank()]
+      } must pass null`,
     );
   }
-  return g;
+  return { g, root: at, isRoot };
 }
 
 /**
@@ -499,16 +526,31 @@ export function gather(
 ): Work | void {
   const op = "gather";
   checkOptions(op, opts, KEYS);
-  const g = checkRooted(op, tensor, "gatherList", gatherList, "dst", dst);
+  const { g, root, isRoot } = checkRooted(
+    op,
+    tensor,
+    "gatherList",
+    gatherList,
+    "dst",
+    dst,
+    opts.group,
+  );
   const { work } = noGrad(() => staging(tensor, tensor.dtype));
-  const all = g.rank === dst ? empty([g.size, ...tensor.shape], { dtype: tensor.dtype }) : null;
+  const all = isRoot ? empty([g.size(), ...tensor.shape], { dtype: tensor.dtype }) : null;
   const send = bytesOf(work), recv = all ? bytesOf(all) : null;
   return issue(
     op,
     opts.asyncOp ?? false,
     all ? [work, all] : [work],
     (tk, nb) =>
-      (nb ? mpi().zeno_mpi_gather_async : mpi().zeno_mpi_gather)(tk, send, recv, send.length, dst),
+      (nb ? mpi().zeno_mpi_gather_async : mpi().zeno_mpi_gather)(
+        tk,
+        g.id,
+        send,
+        recv,
+        send.length,
+        root,
+      ),
     () => {
       if (work !== tensor) work.dispose();
       if (all) {
@@ -554,8 +596,16 @@ export function scatter(
 ): Tensor | Work {
   const op = "scatter";
   checkOptions(op, opts, KEYS);
-  const g = checkRooted(op, tensor, "scatterList", scatterList, "src", src);
-  const all = g.rank === src
+  const { g, root, isRoot } = checkRooted(
+    op,
+    tensor,
+    "scatterList",
+    scatterList,
+    "src",
+    src,
+    opts.group,
+  );
+  const all = isRoot
     ? noGrad(() =>
       cat(scatterList!.map((t) => t.detach().contiguous().reshape([1, ...tensor.shape])), 0)
     )
@@ -569,10 +619,11 @@ export function scatter(
     (tk, nb) =>
       (nb ? mpi().zeno_mpi_scatter_async : mpi().zeno_mpi_scatter)(
         tk,
+        g.id,
         send,
         recv,
         recv.length,
-        src,
+        root,
       ),
     () => {
       all?.dispose();
@@ -596,12 +647,12 @@ export function barrier(opts?: CollectiveOptions): void;
 export function barrier(opts: CollectiveOptions = {}): Work | void {
   const op = "barrier";
   checkOptions(op, opts, KEYS);
-  defaultGroup(op);
+  const g = groupFor(op, opts.group);
   return issue(
     op,
     opts.asyncOp ?? false,
     [],
-    (tk, nb) => (nb ? mpi().zeno_mpi_barrier_async : mpi().zeno_mpi_barrier)(tk),
+    (tk, nb) => (nb ? mpi().zeno_mpi_barrier_async : mpi().zeno_mpi_barrier)(tk, g.id),
     () => {},
   );
 }

@@ -19,13 +19,22 @@
 export {
   destroyProcessGroup,
   getBackend,
+  getGlobalRank,
+  getGroupRank,
+  getProcessGroupRanks,
   getRank,
   getWorldSize,
   initProcessGroup,
   isInitialized,
   launchedByMpi,
+  newGroup,
+  ProcessGroup,
 } from "./process_group.ts";
-export type { DistributedBackend, InitProcessGroupOptions } from "./process_group.ts";
+export type {
+  DistributedBackend,
+  InitProcessGroupOptions,
+  NewGroupOptions,
+} from "./process_group.ts";
 export {
   allGather,
   allReduce,

@@ -1,6 +1,7 @@
 /**
- * The default process group, as `torch.distributed`'s: started once per
- * process with {@link initProcessGroup}, over MPI for CPU tensors.
+ * Process groups, as `torch.distributed`'s: the default group, started once
+ * per process with {@link initProcessGroup} over MPI for CPU tensors, and
+ * sub-groups of its ranks made with {@link newGroup}.
  *
  * @module
  */
@@ -34,13 +35,59 @@ export interface InitProcessGroupOptions {
 
 const KEYS = optionKeys<InitProcessGroupOptions>({ backend: 0, timeout: 0 });
 
-interface Group {
-  backend: "mpi";
-  rank: number;
-  size: number;
+/**
+ * A set of ranks that run collectives together, as PyTorch's `ProcessGroup`:
+ * the default group (every rank) or one made by {@link newGroup}. Pass it as
+ * a collective's `group` option. Ranks given to collectives (`src`, `dst`)
+ * are global ranks, as in PyTorch; {@link ProcessGroup.rank} is this
+ * process's rank within the group.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * if (zn.distributed.isInitialized() && zn.distributed.getWorldSize() >= 2) {
+ *   const pair = zn.distributed.newGroup([0, 1]);
+ *   if (pair.rank() >= 0) zn.distributed.allReduce(zn.ones([2]), { group: pair }); // [2, 2]
+ * }
+ * ```
+ */
+export class ProcessGroup {
+  /** The group's global ranks, ascending; group rank i is global rank `ranks[i]`. */
+  readonly ranks: readonly number[];
+  /** @internal The native communicator's id (-1 on a rank outside the group). */
+  readonly id: number;
+  readonly #rank: number;
+  /** @internal The default group's session (a destroyed default group ends every group made under it). */
+  readonly session: number;
+  /** @internal Set once the group is destroyed. */
+  destroyed = false;
+
+  /** @internal Made by initProcessGroup and newGroup. */
+  constructor(ranks: readonly number[], globalRank: number, id: number, session: number) {
+    this.ranks = Object.freeze([...ranks]);
+    this.#rank = ranks.indexOf(globalRank);
+    this.id = id;
+    this.session = session;
+  }
+
+  /** This process's rank in the group, from 0; -1 when it is not in the group. */
+  rank(): number {
+    return this.#rank;
+  }
+
+  /** The number of ranks in the group. */
+  size(): number {
+    return this.ranks.length;
+  }
+
+  /** The group's backend ("mpi"). */
+  get backend(): "mpi" {
+    return "mpi";
+  }
 }
 
-let group: Group | null = null;
+let defaultPg: ProcessGroup | null = null;
+let session = 0;
 
 /**
  * Whether this process was started by an MPI launcher (`mpirun`, or
@@ -87,7 +134,7 @@ export function initProcessGroup(opts: InitProcessGroupOptions = {}): void {
   if (typeof timeout !== "number" || !(timeout >= 0) || !Number.isFinite(timeout)) {
     throw new RangeError(`${op}: timeout must be a number of seconds >= 0, got ${String(timeout)}`);
   }
-  if (group) throw new Error(`${op}: the default process group is already initialized`);
+  if (defaultPg) throw new Error(`${op}: the default process group is already initialized`);
   if (backend === "nccl") {
     throw new Error(
       `${op}: the "nccl" backend (CUDA tensors) is not available yet; use "mpi" with CPU tensors`,
@@ -100,7 +147,7 @@ export function initProcessGroup(opts: InitProcessGroupOptions = {}): void {
     throw new Error(`${op}: MPI reported rank ${rank} of world size ${size}`);
   }
   check(op, mpi().zeno_mpi_set_timeout(timeout));
-  group = { backend: "mpi", rank, size };
+  defaultPg = new ProcessGroup(Array.from({ length: size }, (_, r) => r), rank, 0, ++session);
 }
 
 /**
@@ -113,21 +160,178 @@ export function initProcessGroup(opts: InitProcessGroupOptions = {}): void {
  * ```
  */
 export function isInitialized(): boolean {
-  return group !== null;
+  return defaultPg !== null;
 }
 
 /** @internal The default group, or an error naming `op`. */
-export function defaultGroup(op: string): Group {
-  if (!group) {
+export function defaultGroup(op: string): ProcessGroup {
+  if (!defaultPg) {
     throw new Error(
       `${op}: the default process group is not initialized; call zn.distributed.initProcessGroup() first`,
     );
   }
-  return group;
+  return defaultPg;
 }
 
 /**
- * This process's rank in the default group, from 0.
+ * @internal The group a collective runs on: `g`, or the default group when
+ * `g` is undefined; an error naming `op` when it is not a live group or this
+ * rank is not in it (`member`).
+ */
+export function groupFor(op: string, g: unknown, member = true): ProcessGroup {
+  const world = defaultGroup(op);
+  if (g === undefined || g === null) return world;
+  if (!(g instanceof ProcessGroup)) {
+    throw new TypeError(`${op}: group must be a ProcessGroup from zn.distributed.newGroup()`);
+  }
+  if (g.destroyed || g.session !== world.session) {
+    throw new Error(`${op}: the process group (ranks [${g.ranks.join(", ")}]) was destroyed`);
+  }
+  if (member && g.rank() < 0) {
+    throw new Error(
+      `${op}: rank ${world.rank()} is not in the group (ranks [${
+        g.ranks.join(", ")
+      }]); only its members call its collectives`,
+    );
+  }
+  return g;
+}
+
+/**
+ * Makes a process group of some of the default group's ranks (all of them
+ * when `ranks` is omitted), as PyTorch's `new_group`: every rank of the
+ * default group calls it, in the same order as its other collectives, with
+ * the same ranks, whether or not it is one of them. On a rank outside the
+ * group the result's `rank()` is -1 and its collectives refuse to run. Ranks
+ * are numbered in the group in ascending order of their global rank.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * if (zn.distributed.isInitialized() && zn.distributed.getWorldSize() >= 2) {
+ *   const g = zn.distributed.newGroup([1, 0]); // group ranks: 0 -> 0, 1 -> 1
+ *   if (g.rank() >= 0) zn.distributed.barrier({ group: g });
+ *   zn.distributed.destroyProcessGroup(g);
+ * }
+ * ```
+ */
+export function newGroup(ranks?: readonly number[], opts: NewGroupOptions = {}): ProcessGroup {
+  const op = "newGroup";
+  checkOptions(op, opts, GROUP_KEYS);
+  const world = defaultGroup(op);
+  if (opts.backend !== undefined && opts.backend !== "mpi") {
+    throw new TypeError(
+      `${op}: backend must be "mpi" (the default group's), got ${JSON.stringify(opts.backend)}`,
+    );
+  }
+  const n = world.size();
+  const list = ranks === undefined ? world.ranks : ranks;
+  if (!Array.isArray(list)) {
+    throw new TypeError(`${op}: ranks must be an array of global ranks`);
+  }
+  for (const r of list) {
+    if (typeof r !== "number" || !Number.isInteger(r) || r < 0 || r >= n) {
+      throw new RangeError(`${op}: ranks must be global ranks in [0, ${n}), got ${String(r)}`);
+    }
+  }
+  const sorted = [...list].sort((a, b) => a - b);
+  if (sorted.length === 0) throw new RangeError(`${op}: ranks must name at least one rank`);
+  if (sorted.some((r, i) => i > 0 && r === sorted[i - 1])) {
+    throw new RangeError(`${op}: ranks must be distinct, got [${list.join(", ")}]`);
+  }
+  const out = new Int32Array(1);
+  check(op, mpi().zeno_mpi_new_group(new Int32Array(sorted), sorted.length, out));
+  const g = new ProcessGroup(sorted, world.rank(), out[0], world.session);
+  if ((out[0] >= 0) !== (g.rank() >= 0)) {
+    throw new Error(
+      `${op}: MPI's membership of rank ${world.rank()} disagrees with the ranks given`,
+    );
+  }
+  return g;
+}
+
+/**
+ * Options of {@link newGroup}.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * const opts: zn.distributed.NewGroupOptions = { backend: "mpi" };
+ * if (zn.distributed.isInitialized()) zn.distributed.newGroup(undefined, opts);
+ * ```
+ */
+export interface NewGroupOptions {
+  /** The group's backend: the default group's ("mpi"), the only one so far. */
+  backend?: "mpi";
+}
+
+const GROUP_KEYS = optionKeys<NewGroupOptions>({ backend: 0 });
+
+/**
+ * The global ranks of `group`, in group-rank order (as PyTorch's
+ * `get_process_group_ranks`).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * if (zn.distributed.isInitialized()) {
+ *   zn.distributed.getProcessGroupRanks(zn.distributed.newGroup()); // [0, 1, ...]
+ * }
+ * ```
+ */
+export function getProcessGroupRanks(group: ProcessGroup): number[] {
+  return [...groupFor("getProcessGroupRanks", group, false).ranks];
+}
+
+/**
+ * The global rank of group rank `groupRank` in `group`.
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * if (zn.distributed.isInitialized() && zn.distributed.getWorldSize() >= 2) {
+ *   zn.distributed.getGlobalRank(zn.distributed.newGroup([1]), 0); // 1
+ * }
+ * ```
+ */
+export function getGlobalRank(group: ProcessGroup, groupRank: number): number {
+  const op = "getGlobalRank";
+  const g = groupFor(op, group, false);
+  if (!Number.isInteger(groupRank) || groupRank < 0 || groupRank >= g.size()) {
+    throw new RangeError(`${op}: groupRank must be in [0, ${g.size()}), got ${String(groupRank)}`);
+  }
+  return g.ranks[groupRank];
+}
+
+/**
+ * The rank in `group` of global rank `globalRank` (an error when it is not
+ * in the group).
+ *
+ * @example
+ * ```ts
+ * import * as zn from "@zeno/zeno";
+ * if (zn.distributed.isInitialized() && zn.distributed.getWorldSize() >= 2) {
+ *   zn.distributed.getGroupRank(zn.distributed.newGroup([1]), 1); // 0
+ * }
+ * ```
+ */
+export function getGroupRank(group: ProcessGroup, globalRank: number): number {
+  const op = "getGroupRank";
+  const g = groupFor(op, group, false);
+  const r = g.ranks.indexOf(globalRank);
+  if (r < 0) {
+    throw new RangeError(
+      `${op}: global rank ${String(globalRank)} is not in the group (ranks [${
+        g.ranks.join(", ")
+      }])`,
+    );
+  }
+  return r;
+}
+
+/**
+ * This process's rank in the default group (or in `group`), from 0; -1 when
+ * it is not in `group`, as in PyTorch.
  *
  * @example
  * ```ts
@@ -135,12 +339,13 @@ export function defaultGroup(op: string): Group {
  * if (zn.distributed.isInitialized()) console.log(zn.distributed.getRank());
  * ```
  */
-export function getRank(): number {
-  return defaultGroup("getRank").rank;
+export function getRank(group?: ProcessGroup): number {
+  return groupFor("getRank", group, false).rank();
 }
 
 /**
- * The number of processes in the default group.
+ * The number of processes in the default group (or in `group`; -1 on a rank
+ * outside it, as in PyTorch).
  *
  * @example
  * ```ts
@@ -148,8 +353,9 @@ export function getRank(): number {
  * if (zn.distributed.isInitialized()) console.log(zn.distributed.getWorldSize());
  * ```
  */
-export function getWorldSize(): number {
-  return defaultGroup("getWorldSize").size;
+export function getWorldSize(group?: ProcessGroup): number {
+  const g = groupFor("getWorldSize", group, false);
+  return g.rank() < 0 ? -1 : g.size();
 }
 
 /**
@@ -161,13 +367,15 @@ export function getWorldSize(): number {
  * if (zn.distributed.isInitialized()) console.log(zn.distributed.getBackend()); // "mpi"
  * ```
  */
-export function getBackend(): "mpi" {
-  return defaultGroup("getBackend").backend;
+export function getBackend(group?: ProcessGroup): "mpi" {
+  return groupFor("getBackend", group, false).backend;
 }
 
 /**
- * Ends the default process group (MPI_Finalize): every rank calls it once,
- * after its last collective. Collectives fail afterwards.
+ * Ends the default process group (MPI_Finalize), and with it every group
+ * made from it: every rank calls it once, after its last collective;
+ * collectives fail afterwards. With `group`, ends that group only: every
+ * rank calls it (on a rank outside the group it only marks it destroyed).
  *
  * @example
  * ```ts
@@ -175,8 +383,16 @@ export function getBackend(): "mpi" {
  * if (zn.distributed.isInitialized()) zn.distributed.destroyProcessGroup();
  * ```
  */
-export function destroyProcessGroup(): void {
-  defaultGroup("destroyProcessGroup");
-  group = null;
-  check("destroyProcessGroup", mpi().zeno_mpi_finalize());
+export function destroyProcessGroup(group?: ProcessGroup): void {
+  const op = "destroyProcessGroup";
+  const world = defaultGroup(op);
+  if (group !== undefined && group !== world) {
+    const g = groupFor(op, group, false);
+    g.destroyed = true;
+    if (g.id >= 0) check(op, mpi().zeno_mpi_free_group(g.id));
+    return;
+  }
+  world.destroyed = true;
+  defaultPg = null;
+  check(op, mpi().zeno_mpi_finalize());
 }

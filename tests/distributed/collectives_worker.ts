@@ -170,6 +170,163 @@ for (const dtype of ["float32", "bfloat16", "int32"] as const) {
   expectClose("async reduceScatter", out, Array(3).fill(size));
 }
 
+// bool: bytes, a sum or a max is an or, a product or a min an and (as PyTorch's NCCL).
+{
+  const make = () => zn.tensor([rank === 0, rank === last, true, false]);
+  expectClose("bool sum (or)", zn.distributed.allReduce(make()), [1, 1, 1, 0]);
+  expectClose("bool max (or)", zn.distributed.allReduce(make(), { op: "max" }), [1, 1, 1, 0]);
+  expectClose("bool product (and)", zn.distributed.allReduce(make(), { op: "product" }), [
+    size === 1 ? 1 : 0,
+    size === 1 ? 1 : 0,
+    1,
+    0,
+  ]);
+  const strided = zn.tensor([[rank === 0, false], [true, false]]).mT; // staged through uint8
+  zn.distributed.allReduce(strided, { op: "min" });
+  expectClose("bool min (and), strided", strided, [size === 1 ? 1 : 0, 1, 0, 0]);
+  if (strided.dtype !== "bool") {
+    throw new Error(`rank ${rank}: bool allReduce gave ${strided.dtype}`);
+  }
+  const b = zn.tensor([rank % 2 === 0, rank % 2 === 1]);
+  zn.distributed.broadcast(b, last);
+  expectClose("bool broadcast", b, [last % 2 === 0 ? 1 : 0, last % 2 === 1 ? 1 : 0]);
+  const got = ranks.map(() => zn.zeros([2], { dtype: "bool" }));
+  zn.distributed.allGather(got, zn.tensor([rank === 0, true]));
+  got.forEach((o, r) => expectClose(`bool allGather from ${r}`, o, [r === 0 ? 1 : 0, 1]));
+  let refused = "";
+  try {
+    zn.distributed.allReduce(make(), { op: "avg" });
+  } catch (e) {
+    refused = (e as Error).message;
+  }
+  if (!refused.includes('op "avg" needs a floating tensor, got bool')) {
+    throw new Error(`rank ${rank}: bool avg gave "${refused}"`);
+  }
+}
+
+// Sub-groups: the first and the last rank (every rank when there are 2);
+// the ranks between are outside it. Roots are global ranks, as in PyTorch.
+{
+  for (
+    const [bad, msg] of [
+      [[size], `ranks must be global ranks in [0, ${size}), got ${size}`],
+      [[0, 0], "ranks must be distinct, got [0, 0]"],
+      [[], "ranks must name at least one rank"],
+      [[0.5], "got 0.5"],
+    ] as const
+  ) {
+    let got = "";
+    try {
+      zn.distributed.newGroup(bad as unknown as number[]);
+    } catch (e) {
+      got = (e as Error).message;
+    }
+    if (!got.startsWith("newGroup: ") || !got.includes(msg)) {
+      throw new Error(`rank ${rank}: newGroup(${bad}) gave "${got}"`);
+    }
+  }
+  const g = zn.distributed.newGroup(size > 1 ? [last, 0] : [0]); // numbered in ascending order
+  const members = [0, last].filter((r, i, a) => a.indexOf(r) === i);
+  const inside = members.includes(rank);
+  const want = <T>(a: T, b: T) => (inside ? a : b);
+  if (zn.distributed.getRank(g) !== want(members.indexOf(rank), -1)) {
+    throw new Error(`rank ${rank}: getRank(group) = ${zn.distributed.getRank(g)}`);
+  }
+  if (zn.distributed.getWorldSize(g) !== want(members.length, -1)) {
+    throw new Error(`rank ${rank}: getWorldSize(group) = ${zn.distributed.getWorldSize(g)}`);
+  }
+  const listed = zn.distributed.getProcessGroupRanks(g).join();
+  if (listed !== members.join()) throw new Error(`rank ${rank}: group ranks [${listed}]`);
+  if (zn.distributed.getGlobalRank(g, members.length - 1) !== last) {
+    throw new Error(`rank ${rank}: getGlobalRank`);
+  }
+  if (zn.distributed.getGroupRank(g, last) !== members.length - 1) {
+    throw new Error(`rank ${rank}: getGroupRank`);
+  }
+  // Every rank makes a group of its own too (every rank calls newGroup for each).
+  const own = ranks.map((r) => zn.distributed.newGroup([r]))[rank];
+  const solo = zn.full([2], rank + 1);
+  zn.distributed.allReduce(solo, { group: own });
+  expectClose("allReduce in a group of one", solo, [rank + 1, rank + 1]);
+  if (inside) {
+    const memberSum = members.reduce((a, r) => a + r + 1, 0);
+    const t = zn.full([3], rank + 1);
+    const work = zn.distributed.allReduce(t, { group: g, asyncOp: true });
+    await work.wait();
+    expectClose("group allReduce", t, Array(3).fill(memberSum));
+    expectClose(
+      "group avg",
+      zn.distributed.allReduce(zn.full([2], rank + 1), { group: g, op: "avg" }),
+      Array(2).fill(memberSum / members.length),
+      1e-6,
+    );
+    const b = zn.full([2], rank * 10);
+    zn.distributed.broadcast(b, last, { group: g });
+    expectClose("group broadcast from the last rank", b, [last * 10, last * 10]);
+    const outs = members.map(() => zn.zeros([2]));
+    zn.distributed.allGather(outs, zn.full([2], rank), { group: g });
+    outs.forEach((o, i) => expectClose(`group allGather ${i}`, o, [members[i], members[i]]));
+    const list = rank === last ? members.map(() => zn.zeros([1])) : null;
+    zn.distributed.gather(zn.full([1], rank + 5), list, last, { group: g });
+    list?.forEach((o, i) => expectClose(`group gather ${i}`, o, [members[i] + 5]));
+    const parts = rank === 0 ? members.map((r) => zn.full([1], 100 + r)) : null;
+    const mine = zn.zeros([1]);
+    zn.distributed.scatter(mine, parts, 0, { group: g });
+    expectClose("group scatter", mine, [100 + rank]);
+    const rs = zn.zeros([1]);
+    zn.distributed.reduceScatter(rs, members.map((r) => zn.full([1], r + rank)), { group: g });
+    expectClose("group reduceScatter", rs, [
+      members.reduce((a, q) => a + q, 0) + rank * members.length,
+    ]);
+    zn.distributed.barrier({ group: g });
+    let bad = "";
+    try {
+      zn.distributed.broadcast(zn.ones([1]), 1, { group: g });
+    } catch (e) {
+      bad = (e as Error).message;
+    }
+    if (size > 2 && !bad.includes("src must be a rank of the group (global ranks [0, 2])")) {
+      throw new Error(`rank ${rank}: a root outside the group gave "${bad}"`);
+    }
+    // DistributedDataParallel over the group: gradients average over its members only.
+    const model = new zn.nn.Linear(3, 1);
+    if (rank !== 0) zn.noGrad(() => model.weight.fill_(rank));
+    const ddp = new zn.nn.parallel.DistributedDataParallel(model, { processGroup: g });
+    const w0 = model.weight.detach().clone();
+    const x = (r: number) => zn.full([2, 3], r + 1);
+    ddp.call(x(rank)).sum().backward();
+    // d/dW of sum(x W^T + b) is the column sums of x: 2 (r + 1) each.
+    const avg = members.reduce((a, r) => a + 2 * (r + 1), 0) / members.length;
+    expectClose("DDP over a group: weight grad", model.weight.grad!, Array(3).fill(avg), 1e-6);
+    zn.distributed.broadcast(w0, 0, { group: g });
+    expectClose("DDP over a group: same start on every member", model.weight.detach(), [
+      ...(w0.toTypedArray() as Float32Array),
+    ]);
+  } else {
+    let refused = "";
+    try {
+      zn.distributed.allReduce(zn.ones([1]), { group: g });
+    } catch (e) {
+      refused = (e as Error).message;
+    }
+    if (!refused.includes(`allReduce: rank ${rank} is not in the group (ranks [0, ${last}])`)) {
+      throw new Error(`rank ${rank}: a collective outside its group gave "${refused}"`);
+    }
+  }
+  zn.distributed.destroyProcessGroup(g);
+  let gone = "";
+  try {
+    zn.distributed.barrier({ group: g });
+  } catch (e) {
+    gone = (e as Error).message;
+  }
+  if (!gone.includes("was destroyed")) {
+    throw new Error(`rank ${rank}: a destroyed group gave "${gone}"`);
+  }
+  // World collectives still run after the groups.
+  expectClose("allReduce after groups", zn.distributed.allReduce(zn.ones([1])), [size]);
+}
+
 zn.distributed.barrier();
 zn.distributed.destroyProcessGroup();
 if (zn.distributed.isInitialized()) throw new Error(`rank ${rank}: still initialized`);

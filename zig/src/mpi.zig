@@ -7,9 +7,10 @@
 //! which is why this lives in Zig: a symbol's address is what dlsym returns,
 //! where Deno's FFI statics read the value stored at it.
 //!
-//! Every collective runs on the default communicator (all ranks), in place
-//! where MPI allows it. Counts are C ints in MPI; longer buffers go in
-//! chunks that each fit one.
+//! Collectives run on a communicator from a small table: entry 0 is every
+//! rank (MPI_COMM_WORLD), later entries are sub-groups made by newGroup. They
+//! work in place where MPI allows it. Counts are C ints in MPI; longer
+//! buffers go in chunks that each fit one.
 const std = @import("std");
 const builtin = @import("builtin");
 const assert = std.debug.assert;
@@ -35,12 +36,18 @@ const Api = struct {
     MPI_Gather: *const fn (?*const anyopaque, c_int, Handle, ?*anyopaque, c_int, Handle, c_int, Handle) callconv(.c) c_int,
     MPI_Scatter: *const fn (?*const anyopaque, c_int, Handle, ?*anyopaque, c_int, Handle, c_int, Handle) callconv(.c) c_int,
     MPI_Abort: *const fn (Handle, c_int) callconv(.c) c_int,
+    MPI_Comm_group: *const fn (Handle, *Handle) callconv(.c) c_int,
+    MPI_Group_incl: *const fn (Handle, c_int, [*]const c_int, *Handle) callconv(.c) c_int,
+    MPI_Group_free: *const fn (*Handle) callconv(.c) c_int,
+    MPI_Comm_create: *const fn (Handle, Handle, *Handle) callconv(.c) c_int,
+    MPI_Comm_free: *const fn (*Handle) callconv(.c) c_int,
     MPI_Error_string: *const fn (c_int, [*]u8, *c_int) callconv(.c) c_int,
 };
 
 /// Predefined objects whose addresses are the handles.
 const Objects = struct {
     ompi_mpi_comm_world: Handle,
+    ompi_mpi_comm_null: Handle,
     ompi_mpi_byte: Handle,
     ompi_mpi_float: Handle,
     ompi_mpi_double: Handle,
@@ -64,6 +71,12 @@ const in_place: ?*const anyopaque = @ptrFromInt(1);
 var api: Api = undefined;
 var obj: Objects = undefined;
 var state: enum(u8) { closed, ready, finalized } = .closed;
+
+/// Communicators by id: 0 is every rank (set at init), later ids the groups
+/// newGroup made on this rank; null where free. A fixed table: ids cross the
+/// FFI boundary as small integers, and a job seldom has more than a few groups.
+pub const max_comms = 256;
+var comms: [max_comms]Handle = @splat(null);
 
 pub const Error = error{ Unavailable, InvalidArgument, MpiFailed };
 
@@ -233,6 +246,7 @@ pub fn init(path: []const u8, rank: *i32, size: *i32) Error!void {
     }
     var r: c_int = 0;
     var s: c_int = 0;
+    comms[0] = obj.ompi_mpi_comm_world;
     try check("MPI_Comm_rank", api.MPI_Comm_rank(obj.ompi_mpi_comm_world, &r));
     try check("MPI_Comm_size", api.MPI_Comm_size(obj.ompi_mpi_comm_world, &s));
     rank.* = r;
@@ -258,6 +272,70 @@ pub fn finalize() Error!void {
     var done: c_int = 0;
     try check("MPI_Finalized", api.MPI_Finalized(&done));
     if (done == 0) try check("MPI_Finalize", api.MPI_Finalize());
+    comms = @splat(null);
+}
+
+// ---------------------------------------------------------------- groups
+
+/// The communicator with id `id`, or an error naming `op`.
+fn commOf(comptime op: []const u8, id: i32) Error!Handle {
+    if (id >= 0 and id < max_comms) {
+        if (comms[@intCast(id)]) |c| return c;
+    }
+    setMessage(op ++ ": no process group with id {d} on this rank (destroyed, or this rank is not in it)", .{id});
+    return error.InvalidArgument;
+}
+
+/// Makes the group of world ranks `ranks` (distinct, in [0, world size),
+/// in the order that numbers them in the group). Every rank of the world
+/// calls it, members or not (MPI_Comm_create). Returns the group's id on a
+/// member, -1 elsewhere.
+pub fn newGroup(ranks: []const i32) Error!i32 {
+    try ready();
+    assert(ranks.len > 0);
+    // A free slot first, before entering the collective: a rank whose table
+    // is full fails here (the others then wait in MPI_Comm_create until the
+    // timeout ends the job, as with any collective one rank skips).
+    var slot: ?usize = null;
+    for (comms[1..], 1..) |c, i| {
+        if (c == null) {
+            slot = i;
+            break;
+        }
+    }
+    const id = slot orelse {
+        setMessage("newGroup: at most {d} process groups at once; destroy some first", .{max_comms - 1});
+        return error.InvalidArgument;
+    };
+    begin("newGroup");
+    defer end();
+    var world_group: Handle = null;
+    try check("MPI_Comm_group", api.MPI_Comm_group(obj.ompi_mpi_comm_world, &world_group));
+    defer _ = api.MPI_Group_free(&world_group);
+    var sub: Handle = null;
+    try check("MPI_Group_incl", api.MPI_Group_incl(world_group, @intCast(ranks.len), ranks.ptr, &sub));
+    defer _ = api.MPI_Group_free(&sub);
+    var comm: Handle = null;
+    try check("MPI_Comm_create", api.MPI_Comm_create(obj.ompi_mpi_comm_world, sub, &comm));
+    if (comm == null or comm == obj.ompi_mpi_comm_null) return -1;
+    comms[id] = comm;
+    return @intCast(id);
+}
+
+/// Frees group `id` (a collective over its members; id 0, the world, stays).
+pub fn freeGroup(id: i32) Error!void {
+    try ready();
+    if (id == 0) {
+        setMessage("destroyProcessGroup: the default group ends with MPI itself", .{});
+        return error.InvalidArgument;
+    }
+    _ = try commOf("destroyProcessGroup", id);
+    begin("destroyProcessGroup");
+    defer end();
+    const i: usize = @intCast(id);
+    var c = comms[i];
+    comms[i] = null;
+    try check("MPI_Comm_free", api.MPI_Comm_free(&c));
 }
 
 pub fn abort(code: i32) Error!void {
@@ -270,36 +348,39 @@ pub fn abort(code: i32) Error!void {
 /// Largest count one MPI call takes (a C int).
 const max_count: usize = std.math.maxInt(c_int);
 
-pub fn barrier() Error!void {
+pub fn barrier(group: i32) Error!void {
     try ready();
+    const comm = try commOf("barrier", group);
     begin("barrier");
     defer end();
-    try check("MPI_Barrier", api.MPI_Barrier(obj.ompi_mpi_comm_world));
+    try check("MPI_Barrier", api.MPI_Barrier(comm));
 }
 
 /// buf: count elements of `dtype`, reduced over all ranks in place.
-pub fn allReduce(buf: [*]u8, count: usize, dtype: DType, op: Op) Error!void {
+pub fn allReduce(group: i32, buf: [*]u8, count: usize, dtype: DType, op: Op) Error!void {
     try ready();
+    const comm = try commOf("allReduce", group);
     begin("allReduce");
     defer end();
     const size = typeSize(dtype);
     var done: usize = 0;
     while (done < count) {
         const n = @min(max_count, count - done);
-        try check("MPI_Allreduce", api.MPI_Allreduce(in_place, buf + done * size, @intCast(n), typeHandle(dtype), opHandle(op), obj.ompi_mpi_comm_world));
+        try check("MPI_Allreduce", api.MPI_Allreduce(in_place, buf + done * size, @intCast(n), typeHandle(dtype), opHandle(op), comm));
         done += n;
     }
 }
 
 /// buf: bytes bytes, rank root's copied to every rank.
-pub fn broadcast(buf: [*]u8, bytes: usize, root: i32) Error!void {
+pub fn broadcast(group: i32, buf: [*]u8, bytes: usize, root: i32) Error!void {
     try ready();
+    const comm = try commOf("broadcast", group);
     begin("broadcast");
     defer end();
     var done: usize = 0;
     while (done < bytes) {
         const n = @min(max_count, bytes - done);
-        try check("MPI_Bcast", api.MPI_Bcast(buf + done, @intCast(n), obj.ompi_mpi_byte, root, obj.ompi_mpi_comm_world));
+        try check("MPI_Bcast", api.MPI_Bcast(buf + done, @intCast(n), obj.ompi_mpi_byte, root, comm));
         done += n;
     }
 }
@@ -312,52 +393,67 @@ fn fitsOneCall(comptime name: []const u8, n: usize, comptime unit: []const u8) E
 }
 
 /// send: bytes bytes from each rank; recv: size * bytes, rank r's at r * bytes.
-pub fn allGather(send: [*]const u8, recv: [*]u8, bytes: usize) Error!void {
+pub fn allGather(group: i32, send: [*]const u8, recv: [*]u8, bytes: usize) Error!void {
     try ready();
+    const comm = try commOf("allGather", group);
     try fitsOneCall("allGather", bytes, "bytes");
     begin("allGather");
     defer end();
-    try check("MPI_Allgather", api.MPI_Allgather(send, @intCast(bytes), obj.ompi_mpi_byte, recv, @intCast(bytes), obj.ompi_mpi_byte, obj.ompi_mpi_comm_world));
+    try check("MPI_Allgather", api.MPI_Allgather(send, @intCast(bytes), obj.ompi_mpi_byte, recv, @intCast(bytes), obj.ompi_mpi_byte, comm));
 }
 
 /// send: size * count elements of dtype; recv: count, the op over every
 /// rank's block `rank` of send.
-pub fn reduceScatter(send: [*]const u8, recv: [*]u8, count: usize, dtype: DType, op: Op) Error!void {
+pub fn reduceScatter(group: i32, send: [*]const u8, recv: [*]u8, count: usize, dtype: DType, op: Op) Error!void {
     try ready();
+    const comm = try commOf("reduceScatter", group);
     try fitsOneCall("reduceScatter", count, "elements");
     begin("reduceScatter");
     defer end();
-    try check("MPI_Reduce_scatter_block", api.MPI_Reduce_scatter_block(send, recv, @intCast(count), typeHandle(dtype), opHandle(op), obj.ompi_mpi_comm_world));
+    try check("MPI_Reduce_scatter_block", api.MPI_Reduce_scatter_block(send, recv, @intCast(count), typeHandle(dtype), opHandle(op), comm));
 }
 
 /// send: bytes from each rank; recv (root only, size * bytes): rank r's at r * bytes.
-pub fn gather(send: [*]const u8, recv: ?[*]u8, bytes: usize, root: i32) Error!void {
+pub fn gather(group: i32, send: [*]const u8, recv: ?[*]u8, bytes: usize, root: i32) Error!void {
     try ready();
+    const comm = try commOf("gather", group);
     try fitsOneCall("gather", bytes, "bytes");
     begin("gather");
     defer end();
-    try check("MPI_Gather", api.MPI_Gather(send, @intCast(bytes), obj.ompi_mpi_byte, recv, @intCast(bytes), obj.ompi_mpi_byte, root, obj.ompi_mpi_comm_world));
+    try check("MPI_Gather", api.MPI_Gather(send, @intCast(bytes), obj.ompi_mpi_byte, recv, @intCast(bytes), obj.ompi_mpi_byte, root, comm));
 }
 
 /// send (root only, size * bytes): block r goes to rank r's recv (bytes).
-pub fn scatter(send: ?[*]const u8, recv: [*]u8, bytes: usize, root: i32) Error!void {
+pub fn scatter(group: i32, send: ?[*]const u8, recv: [*]u8, bytes: usize, root: i32) Error!void {
     try ready();
+    const comm = try commOf("scatter", group);
     try fitsOneCall("scatter", bytes, "bytes");
     begin("scatter");
     defer end();
-    try check("MPI_Scatter", api.MPI_Scatter(send, @intCast(bytes), obj.ompi_mpi_byte, recv, @intCast(bytes), obj.ompi_mpi_byte, root, obj.ompi_mpi_comm_world));
+    try check("MPI_Scatter", api.MPI_Scatter(send, @intCast(bytes), obj.ompi_mpi_byte, recv, @intCast(bytes), obj.ompi_mpi_byte, root, comm));
 }
 
 test "collectives before init fail with a message instead of calling into a missing library" {
-    try std.testing.expectError(error.Unavailable, barrier());
+    try std.testing.expectError(error.Unavailable, barrier(0));
     try std.testing.expectEqualStrings("MPI is not initialized", message());
     var buf: [4]u8 = undefined;
-    try std.testing.expectError(error.Unavailable, allReduce(&buf, 1, .float32, .sum));
+    try std.testing.expectError(error.Unavailable, allReduce(0, &buf, 1, .float32, .sum));
     var r: i32 = -1;
     var s: i32 = -1;
     try std.testing.expectError(error.Unavailable, init("/nonexistent/libmpi.so.40", &r, &s));
     try std.testing.expect(std.mem.indexOf(u8, message(), "could not be opened") != null);
     try std.testing.expectEqual(@as(i32, -1), r);
+}
+
+test "a collective on a group id this rank does not hold fails with a message" {
+    state = .ready;
+    defer state = .closed;
+    var buf: [4]u8 = undefined;
+    try std.testing.expectError(error.InvalidArgument, allReduce(7, &buf, 1, .float32, .sum));
+    try std.testing.expect(std.mem.indexOf(u8, message(), "no process group with id 7") != null);
+    try std.testing.expectError(error.InvalidArgument, barrier(-1));
+    try std.testing.expectError(error.InvalidArgument, broadcast(max_comms, &buf, 4, 0));
+    try std.testing.expectError(error.InvalidArgument, freeGroup(0));
 }
 
 test "the collectives' timeout takes seconds from 0 (none) and refuses the rest" {

@@ -876,61 +876,78 @@ export fn zeno_mpi_abort(code: i32) callconv(.c) i32 {
     return mpiStatus(mpi.abort(code));
 }
 
-export fn zeno_mpi_barrier(ticket: f64) callconv(.c) i32 {
+export fn zeno_mpi_barrier(ticket: f64, group: i32) callconv(.c) i32 {
     _ = mpiEnter(ticket);
     defer mpiLeave();
-    return mpiStatus(mpi.barrier());
+    return mpiStatus(mpi.barrier(group));
+}
+
+/// Makes the group of the n world ranks at `ranks` (every world rank calls
+/// it); writes its id to out[0] (-1 on a rank outside it).
+export fn zeno_mpi_new_group(ranks: [*]const i32, n: i32, out: [*]i32) callconv(.c) i32 {
+    _ = mpiEnter(-1);
+    defer mpiLeave();
+    if (n <= 0) return 1;
+    out[0] = mpi.newGroup(ranks[0..@intCast(n)]) catch return 1;
+    return 0;
+}
+
+/// Frees group `group` (its members call it).
+export fn zeno_mpi_free_group(group: i32) callconv(.c) i32 {
+    _ = mpiEnter(-1);
+    defer mpiLeave();
+    return mpiStatus(mpi.freeGroup(group));
 }
 
 /// buf: count elements of dtype (mpi.DType), reduced in place with op (mpi.Op).
-export fn zeno_mpi_all_reduce(ticket: f64, buf: [*]u8, count: f64, dtype: i32, op: i32) callconv(.c) i32 {
+export fn zeno_mpi_all_reduce(ticket: f64, group: i32, buf: [*]u8, count: f64, dtype: i32, op: i32) callconv(.c) i32 {
     _ = mpiEnter(ticket);
     defer mpiLeave();
     const n = mpiCount(count) orelse return 1;
     const d = std.enums.fromInt(mpi.DType, dtype) orelse return 1;
     const o = std.enums.fromInt(mpi.Op, op) orelse return 1;
-    return mpiStatus(mpi.allReduce(buf, n, d, o));
+    return mpiStatus(mpi.allReduce(group, buf, n, d, o));
 }
 
-export fn zeno_mpi_broadcast(ticket: f64, buf: [*]u8, bytes: f64, root: i32) callconv(.c) i32 {
+export fn zeno_mpi_broadcast(ticket: f64, group: i32, buf: [*]u8, bytes: f64, root: i32) callconv(.c) i32 {
     _ = mpiEnter(ticket);
     defer mpiLeave();
     const n = mpiCount(bytes) orelse return 1;
-    return mpiStatus(mpi.broadcast(buf, n, root));
+    return mpiStatus(mpi.broadcast(group, buf, n, root));
 }
 
-/// recv: world size * bytes.
-export fn zeno_mpi_all_gather(ticket: f64, send: [*]const u8, recv: [*]u8, bytes: f64) callconv(.c) i32 {
+/// recv: group size * bytes.
+export fn zeno_mpi_all_gather(ticket: f64, group: i32, send: [*]const u8, recv: [*]u8, bytes: f64) callconv(.c) i32 {
     _ = mpiEnter(ticket);
     defer mpiLeave();
     const n = mpiCount(bytes) orelse return 1;
-    return mpiStatus(mpi.allGather(send, recv, n));
+    return mpiStatus(mpi.allGather(group, send, recv, n));
 }
 
-/// send: world size * count elements; recv: count.
-export fn zeno_mpi_reduce_scatter(ticket: f64, send: [*]const u8, recv: [*]u8, count: f64, dtype: i32, op: i32) callconv(.c) i32 {
+/// send: group size * count elements; recv: count.
+export fn zeno_mpi_reduce_scatter(ticket: f64, group: i32, send: [*]const u8, recv: [*]u8, count: f64, dtype: i32, op: i32) callconv(.c) i32 {
     _ = mpiEnter(ticket);
     defer mpiLeave();
     const n = mpiCount(count) orelse return 1;
     const d = std.enums.fromInt(mpi.DType, dtype) orelse return 1;
     const o = std.enums.fromInt(mpi.Op, op) orelse return 1;
-    return mpiStatus(mpi.reduceScatter(send, recv, n, d, o));
+    return mpiStatus(mpi.reduceScatter(group, send, recv, n, d, o));
 }
 
-/// recv: world size * bytes on the root, null elsewhere.
-export fn zeno_mpi_gather(ticket: f64, send: [*]const u8, recv: ?[*]u8, bytes: f64, root: i32) callconv(.c) i32 {
+/// recv: group size * bytes on the root (a rank of the group), null elsewhere.
+export fn zeno_mpi_gather(ticket: f64, group: i32, send: [*]const u8, recv: ?[*]u8, bytes: f64, root: i32) callconv(.c) i32 {
     _ = mpiEnter(ticket);
     defer mpiLeave();
     const n = mpiCount(bytes) orelse return 1;
-    return mpiStatus(mpi.gather(send, recv, n, root));
+    return mpiStatus(mpi.gather(group, send, recv, n, root));
 }
 
-/// send: world size * bytes on the root, null elsewhere.
-export fn zeno_mpi_scatter(ticket: f64, send: ?[*]const u8, recv: [*]u8, bytes: f64, root: i32) callconv(.c) i32 {
+/// send: group size * bytes on the root (a rank of the group), null elsewhere.
+export fn zeno_mpi_scatter(ticket: f64, group: i32, send: ?[*]const u8, recv: [*]u8, bytes: f64, root: i32) callconv(.c) i32 {
     _ = mpiEnter(ticket);
     defer mpiLeave();
     const n = mpiCount(bytes) orelse return 1;
-    return mpiStatus(mpi.scatter(send, recv, n, root));
+    return mpiStatus(mpi.scatter(group, send, recv, n, root));
 }
 
 /// Seconds a collective may wait before the watchdog ends this rank (0: forever).

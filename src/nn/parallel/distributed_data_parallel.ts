@@ -14,7 +14,7 @@ import { cat } from "../../ops/join.ts";
 import { zerosLike } from "../../ops/creation.ts";
 import { allReduce, broadcast } from "../../distributed/collectives.ts";
 import { mpi } from "../../distributed/mpi_engine.ts";
-import { defaultGroup } from "../../distributed/process_group.ts";
+import { groupFor, type ProcessGroup } from "../../distributed/process_group.ts";
 
 /**
  * Options of {@link DistributedDataParallel}.
@@ -35,14 +35,23 @@ export interface DistributedDataParallelOptions {
    * a parameter unused is an error that names it.
    */
   findUnusedParameters?: boolean;
-  /** Whether each forward first copies rank 0's buffers (batch norm statistics) to every rank (default true). */
+  /**
+   * Whether each forward first copies the group's first rank's buffers
+   * (batch norm statistics) to every rank (default true).
+   */
   broadcastBuffers?: boolean;
+  /**
+   * The ranks that train this model together (default: the default group,
+   * every rank); this rank must be in it, and its gradients average over it.
+   */
+  processGroup?: ProcessGroup;
 }
 
 const KEYS = optionKeys<DistributedDataParallelOptions>({
   bucketCapMb: 0,
   findUnusedParameters: 0,
   broadcastBuffers: 0,
+  processGroup: 0,
 });
 
 interface Bucket {
@@ -59,7 +68,7 @@ interface Bucket {
  * on its own share of each batch, and backward leaves every rank with the
  * gradient averaged over all ranks, so that identical optimizer steps keep
  * the replicas identical. At construction rank 0's parameters and buffers
- * are copied to every rank. Gradients are all-reduced in buckets of about
+ * (the first rank's of `processGroup`) are copied to every rank. Gradients are all-reduced in buckets of about
  * `bucketCapMb` MiB, each started on another thread as soon as backward has
  * accumulated all of its parameters' gradients (last layers first), while
  * backward goes on; the end of backward waits for them and writes the
@@ -88,6 +97,9 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
   #findUnused: boolean;
   #broadcastBuffers: boolean;
   #world: number;
+  #group: ProcessGroup;
+  /** The group's first rank (global), whose parameters and buffers every rank starts from. */
+  #source: number;
   #failed: unknown = null;
 
   /** Wraps `module`; every rank constructs it at the same point, after initProcessGroup. */
@@ -100,7 +112,9 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
     if (typeof cap !== "number" || !(cap > 0)) {
       throw new RangeError(`${op}: bucketCapMb must be a positive number, got ${String(cap)}`);
     }
-    this.#world = defaultGroup(op).size;
+    this.#group = groupFor(op, opts.processGroup);
+    this.#world = this.#group.size();
+    this.#source = this.#group.ranks[0];
     this.#findUnused = opts.findUnusedParameters ?? false;
     this.#broadcastBuffers = opts.broadcastBuffers ?? true;
     this.module = module;
@@ -112,9 +126,10 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
         );
       }
     }
+    const group = this.#group, src = this.#source;
     noGrad(() => {
-      for (const p of module.parameters()) broadcast(p, 0);
-      for (const b of module.buffers()) broadcast(b, 0);
+      for (const p of module.parameters()) broadcast(p, src, { group });
+      for (const b of module.buffers()) broadcast(b, src, { group });
     });
     // Buckets in reverse order of registration: backward reaches the last
     // layers first, so their bucket fills first.
@@ -139,7 +154,10 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
     }
   }
 
-  /** Runs the wrapped module (after copying rank 0's buffers, unless `broadcastBuffers` is false). */
+  /**
+   * Runs the wrapped module (after copying the group's first rank's buffers,
+   * unless `broadcastBuffers` is false).
+   */
   // deno-lint-ignore no-explicit-any
   override forward(...args: any[]): any {
     if (this.#failed) {
@@ -151,7 +169,9 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
     }
     if (this.#broadcastBuffers && this.#world > 1) {
       noGrad(() => {
-        for (const b of this.module.buffers()) broadcast(b, 0);
+        for (const b of this.module.buffers()) {
+          broadcast(b, this.#source, { group: this.#group });
+        }
       });
     }
     this.#reset();
@@ -253,7 +273,7 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
       for (const t of zeros) t.dispose();
       // The end-of-backward callback (still inside the pass) averages and frees it.
       b.flat = flat;
-      allReduce(flat, { asyncOp: true }).wait().catch((e) => {
+      allReduce(flat, { asyncOp: true, group: this.#group }).wait().catch((e) => {
         this.#failed = e;
       });
     });
