@@ -2,7 +2,7 @@
 # One prepared GPU check for a bare machine with Python, PyTorch and CUDA but
 # no Deno: unpacks Deno, runs the test suite (the CUDA tests included), then
 # benchmarks Zeno against PyTorch on the same GPU and prints a ratio table.
-# Every section has its own time limit (about 7 minutes in all at worst; about
+# Every section has its own time limit (about 8 minutes in all at worst; about
 # 3 when nothing hangs), so one hang cannot eat the budget.
 #
 # Needs, relative to the repository root (the working directory):
@@ -136,6 +136,24 @@ if [ -f bench/cuda_smoke.ts ]; then
   timeout 15 "${RUN[@]}" bench/cuda_smoke.ts > "$OUT/smoke.log" 2>&1
   log "bench/cuda_smoke.ts exit $?"
   tail -5 "$OUT/smoke.log" | tee -a "$OUT/summary.txt"
+fi
+
+# --- the "nccl" backend as a world of one: NCCL from PyTorch's wheels
+# (nvidia/nccl/lib/libnccl.so.2)
+NCCL_LIB=$(timeout 20 python3 - << 'EOF'
+import glob, os, site
+for r in site.getsitepackages() + [site.getusersitepackages()]:
+    for p in glob.glob(os.path.join(r, "nvidia", "nccl", "lib", "libnccl.so.2")):
+        print(p)
+        raise SystemExit
+EOF
+)
+if [ -n "$NCCL_LIB" ]; then
+  ZENO_NCCL_LIB="$NCCL_LIB" timeout 60 "${RUN[@]}" tests/distributed/nccl_gpu_check.ts \
+    > "$OUT/nccl.log" 2>&1
+  log "nccl world of one ($NCCL_LIB): exit $?: $(tail -1 "$OUT/nccl.log")"
+else
+  log "nccl: no libnccl.so.2 in Python's packages; skipped"
 fi
 
 # --- benchmarks: Zeno then PyTorch, section by section

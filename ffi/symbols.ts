@@ -611,6 +611,27 @@ export const SYMBOLS = {
   zeno_mpi_scatter: { parameters: ["f64", "i32", "buffer", "buffer", "f64", "i32"], result: "i32" },
   zeno_mpi_new_group: { parameters: ["buffer", "i32", "buffer"], result: "i32" },
   zeno_mpi_free_group: { parameters: ["i32"], result: "i32" },
+  zeno_nccl_open: { parameters: ["buffer", "i32", "buffer"], result: "i32" },
+  zeno_nccl_unique_id: { parameters: ["buffer"], result: "i32" },
+  zeno_nccl_init: { parameters: ["buffer", "i32", "i32", "buffer"], result: "i32" },
+  zeno_nccl_destroy: { parameters: ["i32"], result: "i32" },
+  zeno_nccl_all_reduce: { parameters: ["i32", "u64", "f64", "i32", "i32"], result: "i32" },
+  zeno_nccl_broadcast: { parameters: ["i32", "u64", "f64", "i32"], result: "i32" },
+  zeno_nccl_all_gather: { parameters: ["i32", "u64", "u64", "f64"], result: "i32" },
+  zeno_nccl_reduce_scatter: {
+    parameters: ["i32", "u64", "u64", "f64", "i32", "i32"],
+    result: "i32",
+  },
+  zeno_nccl_rooted: {
+    parameters: ["i32", "i32", "u64", "u64", "f64", "i32", "i32", "i32"],
+    result: "i32",
+  },
+  zeno_nccl_last_error: { parameters: ["buffer", "i32"], result: "i32" },
+  zeno_rendezvous: {
+    parameters: ["buffer", "i32", "i32", "i32", "i32", "buffer", "i32", "f64"],
+    result: "i32",
+  },
+  zeno_rendezvous_last_error: { parameters: ["buffer", "i32"], result: "i32" },
   zeno_mpi_set_timeout: { parameters: ["f64"], result: "i32" },
   zeno_mpi_last_error: { parameters: ["buffer", "i32"], result: "i32" },
   // The collectives again as non-blocking calls (a Promise, the call on

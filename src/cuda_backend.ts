@@ -210,6 +210,15 @@ function useDevice(index: number): void {
   current = index;
 }
 
+/**
+ * @internal Makes device `index` current on this thread (its context and
+ * stream): the one that libraries queueing work beside Zeno's kernels
+ * (NCCL) use.
+ */
+export function selectCudaDevice(index: number): void {
+  useDevice(index);
+}
+
 const freeOnCollect = new FinalizationRegistry<{ ptr: bigint; dev: number }>((held) => {
   // Safety net only: runs after the event loop turns, never inside a synchronous loop.
   try {

@@ -2,10 +2,11 @@
  * Collectives over a process group (the default one unless the `group`
  * option names another), as `torch.distributed`'s: every rank of the group
  * calls the same collectives in the same order, each with a tensor of the
- * same shape and dtype. They work in place on CPU tensors (any strides;
- * float16 and bfloat16 reduce in float32, bool as bytes where a sum or a max
- * is an or and a product or a min an and, as PyTorch's NCCL backend does)
- * and are not recorded by autograd.
+ * same shape and dtype. They work in place on CPU tensors over MPI (any
+ * strides; float16 and bfloat16 reduce in float32, bool as bytes where a sum
+ * or a max is an or and a product or a min an and, as PyTorch's NCCL backend
+ * does) and on CUDA tensors over NCCL (nccl_collectives.ts), and are not
+ * recorded by autograd.
  *
  * @module
  */
@@ -20,6 +21,14 @@ import { empty } from "../ops/creation.ts";
 import { cat } from "../ops/join.ts";
 import { groupFor, type ProcessGroup } from "./process_group.ts";
 import { check, mpi, MPI_DTYPES, MPI_OPS } from "./mpi_engine.ts";
+import {
+  ncclAllGather,
+  ncclAllReduce,
+  ncclBarrier,
+  ncclBroadcast,
+  ncclReduceScatter,
+  ncclRooted,
+} from "./nccl_collectives.ts";
 
 /** Reductions of {@link allReduce}: "avg" is the sum over the world size (floating tensors). */
 export type ReduceOp = "sum" | "avg" | "max" | "min" | "product";
@@ -156,11 +165,37 @@ function issue(
 function checkTensor(op: string, t: unknown): asserts t is Tensor {
   if (!(t instanceof Tensor)) throw new TypeError(`${op}: expected a Tensor, got ${typeName(t)}`);
   if (t.isDisposed) throw new Error(`${op}: the tensor was disposed`);
-  if (t.device !== "cpu") {
+}
+
+/**
+ * Whether `t` goes over NCCL (a CUDA tensor on a "nccl" group) rather than
+ * MPI (a CPU tensor on a group with an MPI communicator); an error naming
+ * `op` for any other pairing.
+ */
+function onNccl(op: string, g: ProcessGroup, t: Tensor): boolean {
+  if (t.device === "cpu") {
+    if (g.cpuId >= 0) return false;
     throw new TypeError(
-      `${op}: the "mpi" backend takes CPU tensors; this one is on ${t.device} (move it with .to("cpu"))`,
+      `${op}: the "nccl" process group takes CUDA tensors; this one is on cpu (CPU tensors need ` +
+        "an MPI launch: deno task launch or mpirun)",
     );
   }
+  if (g.backend === "nccl") {
+    if (t.device !== g.device) {
+      throw new TypeError(
+        `${op}: this rank's NCCL device is ${g.device}; the tensor is on ${t.device}`,
+      );
+    }
+    return true;
+  }
+  throw new TypeError(
+    `${op}: the "mpi" backend takes CPU tensors; this one is on ${t.device} (move it with .to("cpu"))`,
+  );
+}
+
+/** The completed Work of a call queued on the device stream (NCCL), or `result` itself. */
+function queued<T>(asyncOp: boolean | undefined, result: T): T | Work {
+  return asyncOp ? new Work(Promise.resolve()) : result;
 }
 
 /**
@@ -228,6 +263,10 @@ export function allReduce(tensor: Tensor, opts: AllReduceOptions = {}): Tensor |
   checkTensor(op, tensor);
   const reduce = checkReduceOp(op, opts.op ?? "sum", tensor.dtype);
   const g = groupFor(op, opts.group);
+  if (onNccl(op, g, tensor)) {
+    ncclAllReduce(op, g, tensor, reduce);
+    return queued(opts.asyncOp, tensor);
+  }
   const wire = wireDType(tensor.dtype);
   const { work, done } = noGrad(() => staging(tensor, wire));
   const bytes = bytesOf(work);
@@ -240,7 +279,7 @@ export function allReduce(tensor: Tensor, opts: AllReduceOptions = {}): Tensor |
     (tk, nb) =>
       (nb ? mpi().zeno_mpi_all_reduce_async : mpi().zeno_mpi_all_reduce)(
         tk,
-        g.id,
+        g.cpuId,
         bytes,
         work.numel,
         dt,
@@ -291,6 +330,10 @@ export function broadcast(
   checkTensor(op, tensor);
   const g = groupFor(op, opts.group);
   const root = rootRank(op, "src", src, g);
+  if (onNccl(op, g, tensor)) {
+    ncclBroadcast(op, g, tensor, root);
+    return queued(opts.asyncOp, tensor);
+  }
   const { work, done } = noGrad(() => staging(tensor, tensor.dtype));
   const bytes = bytesOf(work);
   const w = issue(
@@ -300,7 +343,7 @@ export function broadcast(
     (tk, nb) =>
       (nb ? mpi().zeno_mpi_broadcast_async : mpi().zeno_mpi_broadcast)(
         tk,
-        g.id,
+        g.cpuId,
         bytes,
         bytes.length,
         root,
@@ -341,6 +384,10 @@ export function allGather(
   checkTensor(op, tensor);
   const g = groupFor(op, opts.group);
   checkList(op, "tensorList", tensorList, tensor, g.size());
+  if (onNccl(op, g, tensor)) {
+    ncclAllGather(op, g, tensorList, tensor);
+    return queued(opts.asyncOp, undefined);
+  }
   const { work } = noGrad(() => staging(tensor, tensor.dtype));
   const all = empty([g.size(), ...tensor.shape], { dtype: tensor.dtype });
   const send = bytesOf(work), recv = bytesOf(all);
@@ -351,7 +398,7 @@ export function allGather(
     (tk, nb) =>
       (nb ? mpi().zeno_mpi_all_gather_async : mpi().zeno_mpi_all_gather)(
         tk,
-        g.id,
+        g.cpuId,
         send,
         recv,
         send.length,
@@ -380,11 +427,15 @@ function checkList(
   }
   list.forEach((o, r) => {
     checkTensor(`${op}: ${name}[${r}]`, o);
-    if (o.dtype !== like.dtype || o.shape.join() !== like.shape.join()) {
+    if (
+      o.dtype !== like.dtype || o.shape.join() !== like.shape.join() || o.device !== like.device
+    ) {
       throw new TypeError(
-        `${op}: ${name}[${r}] is ${o.dtype} [${o.shape.join(", ")}], the tensor ${like.dtype} [${
+        `${op}: ${name}[${r}] is ${o.dtype} [${
+          o.shape.join(", ")
+        }] on ${o.device}, the tensor ${like.dtype} [${
           like.shape.join(", ")
-        }]; each must match it`,
+        }] on ${like.device}; each must match it`,
       );
     }
   });
@@ -437,6 +488,10 @@ export function reduceScatter(
   const g = groupFor(op, opts.group);
   const reduce = checkReduceOp(op, opts.op ?? "sum", output.dtype);
   checkList(op, "inputList", inputList, output, g.size());
+  if (onNccl(op, g, output)) {
+    ncclReduceScatter(op, g, output, inputList, reduce);
+    return queued(opts.asyncOp, output);
+  }
   const wire = wireDType(output.dtype);
   const send = noGrad(() => cat(inputList.map((t) => t.detach().to(wire).reshape([-1])), 0));
   const { work, done } = noGrad(() => staging(output, wire));
@@ -450,7 +505,7 @@ export function reduceScatter(
     (tk, nb) =>
       (nb ? mpi().zeno_mpi_reduce_scatter_async : mpi().zeno_mpi_reduce_scatter)(
         tk,
-        g.id,
+        g.cpuId,
         sb,
         rb,
         work.numel,
@@ -535,6 +590,10 @@ export function gather(
     dst,
     opts.group,
   );
+  if (onNccl(op, g, tensor)) {
+    ncclRooted(op, g, true, tensor, gatherList, root);
+    return queued(opts.asyncOp, undefined);
+  }
   const { work } = noGrad(() => staging(tensor, tensor.dtype));
   const all = isRoot ? empty([g.size(), ...tensor.shape], { dtype: tensor.dtype }) : null;
   const send = bytesOf(work), recv = all ? bytesOf(all) : null;
@@ -545,7 +604,7 @@ export function gather(
     (tk, nb) =>
       (nb ? mpi().zeno_mpi_gather_async : mpi().zeno_mpi_gather)(
         tk,
-        g.id,
+        g.cpuId,
         send,
         recv,
         send.length,
@@ -605,6 +664,10 @@ export function scatter(
     src,
     opts.group,
   );
+  if (onNccl(op, g, tensor)) {
+    ncclRooted(op, g, false, tensor, scatterList, root);
+    return queued(opts.asyncOp, tensor);
+  }
   const all = isRoot
     ? noGrad(() =>
       cat(scatterList!.map((t) => t.detach().contiguous().reshape([1, ...tensor.shape])), 0)
@@ -619,7 +682,7 @@ export function scatter(
     (tk, nb) =>
       (nb ? mpi().zeno_mpi_scatter_async : mpi().zeno_mpi_scatter)(
         tk,
-        g.id,
+        g.cpuId,
         send,
         recv,
         recv.length,
@@ -648,11 +711,15 @@ export function barrier(opts: CollectiveOptions = {}): Work | void {
   const op = "barrier";
   checkOptions(op, opts, KEYS);
   const g = groupFor(op, opts.group);
+  if (g.cpuId < 0) {
+    ncclBarrier(op, g, g.device);
+    return queued(opts.asyncOp, undefined);
+  }
   return issue(
     op,
     opts.asyncOp ?? false,
     [],
-    (tk, nb) => (nb ? mpi().zeno_mpi_barrier_async : mpi().zeno_mpi_barrier)(tk, g.id),
+    (tk, nb) => (nb ? mpi().zeno_mpi_barrier_async : mpi().zeno_mpi_barrier)(tk, g.cpuId),
     () => {},
   );
 }

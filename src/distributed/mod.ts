@@ -1,7 +1,8 @@
 /**
  * `zn.distributed`: data-parallel training across processes, as
  * `torch.distributed`: a default process group over MPI (Open MPI, opened at
- * run time) and collectives on CPU tensors. Start the ranks with
+ * run time) for CPU tensors or NCCL for CUDA tensors, sub-groups, and the
+ * collectives. Start the ranks with
  * `deno task launch -n 2 script.ts` (or `mpirun -n 2 deno run -A script.ts`).
  *
  * ```ts

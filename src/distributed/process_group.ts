@@ -8,8 +8,15 @@
 import { checkOptions, optionKeys } from "../options.ts";
 import { env } from "../../ffi/loader.ts";
 import { check, mpi, mpiInit } from "./mpi_engine.ts";
+import { NCCL_ID_BYTES, ncclCheck, ncclLoad, ncclUniqueId, rendezvous } from "./nccl_engine.ts";
+import { deviceCount, isAvailable as cudaAvailable, unavailableReason } from "../cuda.ts";
+import { selectCudaDevice } from "../cuda_backend.ts";
 
-/** Communication backends: "mpi" (CPU tensors); "auto" picks one from the launcher's environment. */
+/**
+ * Communication backends: "mpi" (CPU tensors), "nccl" (CUDA tensors; CPU
+ * ones too where MPI launched the job); "auto" picks one from the
+ * launcher's environment.
+ */
 export type DistributedBackend = "mpi" | "nccl" | "auto";
 
 /**
@@ -23,7 +30,11 @@ export type DistributedBackend = "mpi" | "nccl" | "auto";
  * ```
  */
 export interface InitProcessGroupOptions {
-  /** The backend (default "auto": MPI where MPI launched the process). */
+  /**
+   * The backend (default "auto": "mpi" where an MPI launcher started the
+   * process, "nccl" where torchrun-style variables (`RANK`, `WORLD_SIZE`)
+   * did, else "mpi" as a world of one).
+   */
   backend?: DistributedBackend;
   /**
    * Seconds one collective may wait for the other ranks (default 1800, as
@@ -61,13 +72,32 @@ export class ProcessGroup {
   readonly session: number;
   /** @internal Set once the group is destroyed. */
   destroyed = false;
+  /** The group's backend: "mpi" (CPU tensors) or "nccl" (CUDA tensors). */
+  readonly backend: "mpi" | "nccl";
+  /**
+   * @internal The MPI communicator that carries the group's CPU tensors: its
+   * own for "mpi", the world's for a "nccl" default group that MPI
+   * launched, else -1 (none).
+   */
+  readonly cpuId: number;
+  /** @internal The device of a "nccl" group's rank ("cuda:N"); "cpu" for "mpi". */
+  device = "cpu";
 
   /** @internal Made by initProcessGroup and newGroup. */
-  constructor(ranks: readonly number[], globalRank: number, id: number, session: number) {
+  constructor(
+    ranks: readonly number[],
+    globalRank: number,
+    id: number,
+    session: number,
+    backend: "mpi" | "nccl" = "mpi",
+    cpuId = id,
+  ) {
     this.ranks = Object.freeze([...ranks]);
     this.#rank = ranks.indexOf(globalRank);
     this.id = id;
     this.session = session;
+    this.backend = backend;
+    this.cpuId = cpuId;
   }
 
   /** This process's rank in the group, from 0; -1 when it is not in the group. */
@@ -78,11 +108,6 @@ export class ProcessGroup {
   /** The number of ranks in the group. */
   size(): number {
     return this.ranks.length;
-  }
-
-  /** The group's backend ("mpi"). */
-  get backend(): "mpi" {
-    return "mpi";
   }
 }
 
@@ -104,11 +129,62 @@ export function launchedByMpi(): boolean {
 }
 
 /**
+ * The job's place as torchrun-style variables give it (`RANK`, `WORLD_SIZE`,
+ * `LOCAL_RANK`, `MASTER_ADDR`, `MASTER_PORT`), or null where `RANK` is not
+ * set; an error naming the variable when one is malformed.
+ *
+ * @internal
+ */
+export function torchrunEnv(op: string): {
+  rank: number;
+  size: number;
+  localRank: number;
+  host: string | undefined;
+  port: number | undefined;
+} | null {
+  const rankText = env("RANK");
+  if (rankText === undefined) return null;
+  const int = (name: string, text: string | undefined, min: number) => {
+    const v = Number(text);
+    if (text === undefined || text.trim() === "" || !Number.isInteger(v) || v < min) {
+      throw new RangeError(
+        `${op}: ${name}=${text ?? "(unset)"} is not an integer >= ${min} (torchrun's variables: ` +
+          "RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT)",
+      );
+    }
+    return v;
+  };
+  const rank = int("RANK", rankText, 0);
+  const size = int("WORLD_SIZE", env("WORLD_SIZE"), 1);
+  if (rank >= size) throw new RangeError(`${op}: RANK=${rank} is not below WORLD_SIZE=${size}`);
+  const localText = env("LOCAL_RANK");
+  const localRank = localText === undefined ? rank : int("LOCAL_RANK", localText, 0);
+  const portText = env("MASTER_PORT");
+  const port = portText === undefined ? undefined : int("MASTER_PORT", portText, 1);
+  if (port !== undefined && port > 65535) {
+    throw new RangeError(`${op}: MASTER_PORT=${port} is not a port (1 to 65535)`);
+  }
+  const host = env("MASTER_ADDR");
+  if (host !== undefined && (host.length === 0 || host.length > 255)) {
+    throw new RangeError(`${op}: MASTER_ADDR=${JSON.stringify(host)} is not a host name`);
+  }
+  return { rank, size, localRank, host, port };
+}
+
+/**
  * Starts this process's default process group: every rank of the job calls
- * it once, before any collective. With "mpi" (and with "auto" under an MPI
- * launcher) the rank and world size come from MPI itself; a process that no
- * launcher started runs as a world of one. MPI starts once per process: after
- * {@link destroyProcessGroup} it cannot start again.
+ * it once, before any collective.
+ *
+ * - "mpi" (and "auto" under an MPI launcher): the rank and world size come
+ *   from MPI itself; a process that no launcher started runs as a world of
+ *   one. MPI starts once per process: after {@link destroyProcessGroup} it
+ *   cannot start again.
+ * - "nccl" (and "auto" under torchrun-style variables): CUDA tensors over
+ *   NCCL, each rank on GPU `LOCAL_RANK` (modulo the GPUs it sees). The ranks
+ *   come from MPI where an MPI launcher started the job (NCCL's unique id
+ *   then travels over MPI, and CPU tensors keep working over MPI), else from
+ *   `RANK`/`WORLD_SIZE`, with the id handed out by rank 0 over TCP at
+ *   `MASTER_ADDR:MASTER_PORT`, as torchrun's store does.
  *
  * @example
  * ```ts
@@ -124,10 +200,10 @@ export function launchedByMpi(): boolean {
 export function initProcessGroup(opts: InitProcessGroupOptions = {}): void {
   const op = "initProcessGroup";
   checkOptions(op, opts, KEYS);
-  const backend = opts.backend ?? "auto";
-  if (backend !== "mpi" && backend !== "nccl" && backend !== "auto") {
+  const asked = opts.backend ?? "auto";
+  if (asked !== "mpi" && asked !== "nccl" && asked !== "auto") {
     throw new TypeError(
-      `${op}: backend must be "mpi", "nccl" or "auto", got ${JSON.stringify(backend)}`,
+      `${op}: backend must be "mpi", "nccl" or "auto", got ${JSON.stringify(asked)}`,
     );
   }
   const timeout = opts.timeout ?? 1800;
@@ -135,11 +211,26 @@ export function initProcessGroup(opts: InitProcessGroupOptions = {}): void {
     throw new RangeError(`${op}: timeout must be a number of seconds >= 0, got ${String(timeout)}`);
   }
   if (defaultPg) throw new Error(`${op}: the default process group is already initialized`);
+  const byMpi = launchedByMpi();
+  const torchrun = byMpi ? null : torchrunEnv(op);
+  const backend = asked !== "auto" ? asked : torchrun ? "nccl" : "mpi";
   if (backend === "nccl") {
+    initNccl(op, timeout, byMpi, torchrun);
+    return;
+  }
+  if (torchrun && torchrun.size > 1) {
     throw new Error(
-      `${op}: the "nccl" backend (CUDA tensors) is not available yet; use "mpi" with CPU tensors`,
+      `${op}: RANK=${torchrun.rank} and WORLD_SIZE=${torchrun.size} come from a torchrun-style ` +
+        `launch, but the "mpi" backend takes its ranks from an MPI launcher: start the job with ` +
+        '`deno task launch -n N script.ts` (or mpirun), or use the "nccl" backend with CUDA tensors',
     );
   }
+  const { rank, size } = startMpi(op, timeout);
+  defaultPg = new ProcessGroup(Array.from({ length: size }, (_, r) => r), rank, 0, ++session);
+}
+
+/** Starts MPI with the collectives' timeout; the rank and world size. */
+function startMpi(op: string, timeout: number): { rank: number; size: number } {
   const { rank, size } = mpiInit();
   if (
     !(Number.isInteger(rank) && Number.isInteger(size) && size >= 1 && rank >= 0 && rank < size)
@@ -147,7 +238,58 @@ export function initProcessGroup(opts: InitProcessGroupOptions = {}): void {
     throw new Error(`${op}: MPI reported rank ${rank} of world size ${size}`);
   }
   check(op, mpi().zeno_mpi_set_timeout(timeout));
-  defaultPg = new ProcessGroup(Array.from({ length: size }, (_, r) => r), rank, 0, ++session);
+  return { rank, size };
+}
+
+/** The "nccl" default group: a CUDA device, NCCL, the unique id from rank 0, the communicator. */
+function initNccl(
+  op: string,
+  timeout: number,
+  byMpi: boolean,
+  torchrun: ReturnType<typeof torchrunEnv>,
+): void {
+  if (!cudaAvailable()) {
+    throw new Error(
+      `${op}: the "nccl" backend needs a CUDA device, and CUDA is not available here (${unavailableReason()}); ` +
+        'use the "mpi" backend with CPU tensors',
+    );
+  }
+  ncclLoad(op);
+  let rank = 0, size = 1, localRank = 0;
+  const id = new Uint8Array(NCCL_ID_BYTES);
+  if (byMpi) {
+    ({ rank, size } = startMpi(op, timeout));
+    localRank = Number(env("OMPI_COMM_WORLD_LOCAL_RANK") ?? env("LOCAL_RANK") ?? rank);
+    if (rank === 0) id.set(ncclUniqueId(op));
+    check(op, mpi().zeno_mpi_broadcast(-1, 0, id, id.length, 0));
+  } else if (torchrun) {
+    ({ rank, size, localRank } = torchrun);
+    if (rank === 0) id.set(ncclUniqueId(op));
+    if (size > 1) {
+      if (torchrun.host === undefined || torchrun.port === undefined) {
+        throw new Error(
+          `${op}: rank ${rank} of ${size}: the "nccl" backend needs MASTER_ADDR and MASTER_PORT ` +
+            "(rank 0's host and a free port) to hand out NCCL's id",
+        );
+      }
+      rendezvous(op, { host: torchrun.host, port: torchrun.port, rank, size, timeout }, id);
+    }
+  } else {
+    id.set(ncclUniqueId(op));
+  }
+  const device = localRank % deviceCount();
+  selectCudaDevice(device);
+  const out = new Int32Array(1);
+  ncclCheck(op, mpi().zeno_nccl_init(id, size, rank, out));
+  defaultPg = new ProcessGroup(
+    Array.from({ length: size }, (_, r) => r),
+    rank,
+    out[0],
+    ++session,
+    "nccl",
+    byMpi ? 0 : -1,
+  );
+  defaultPg.device = `cuda:${device}`;
 }
 
 /**
@@ -219,6 +361,11 @@ export function newGroup(ranks?: readonly number[], opts: NewGroupOptions = {}):
   const op = "newGroup";
   checkOptions(op, opts, GROUP_KEYS);
   const world = defaultGroup(op);
+  if (world.backend !== "mpi") {
+    throw new Error(
+      `${op}: sub-groups of a "nccl" default group are not supported yet; start the job with "mpi"`,
+    );
+  }
   if (opts.backend !== undefined && opts.backend !== "mpi") {
     throw new TypeError(
       `${op}: backend must be "mpi" (the default group's), got ${JSON.stringify(opts.backend)}`,
@@ -359,15 +506,15 @@ export function getWorldSize(group?: ProcessGroup): number {
 }
 
 /**
- * The default group's backend ("mpi").
+ * The backend of the default group (or of `group`): "mpi" or "nccl".
  *
  * @example
  * ```ts
  * import * as zn from "@zeno/zeno";
- * if (zn.distributed.isInitialized()) console.log(zn.distributed.getBackend()); // "mpi"
+ * if (zn.distributed.isInitialized()) console.log(zn.distributed.getBackend()); // "mpi" under mpirun
  * ```
  */
-export function getBackend(group?: ProcessGroup): "mpi" {
+export function getBackend(group?: ProcessGroup): "mpi" | "nccl" {
   return groupFor("getBackend", group, false).backend;
 }
 
@@ -394,5 +541,9 @@ export function destroyProcessGroup(group?: ProcessGroup): void {
   }
   world.destroyed = true;
   defaultPg = null;
+  if (world.backend === "nccl") {
+    ncclCheck(op, mpi().zeno_nccl_destroy(world.id));
+    if (world.cpuId < 0) return;
+  }
   check(op, mpi().zeno_mpi_finalize());
 }

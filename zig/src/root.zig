@@ -965,6 +965,139 @@ export fn zeno_mpi_last_error(buf: [*]u8, len: i32) callconv(.c) i32 {
     return @intCast(n);
 }
 
+// ---------------------------------------------------------------- NCCL
+// zig/src/nccl.zig: communicators whose collectives queue on the CUDA
+// backend's stream, under the CUDA lock like every CUDA call.
+
+const nccl = @import("nccl.zig");
+
+fn ncclStatus(r: nccl.Error!void) i32 {
+    r catch return 1;
+    return 0;
+}
+
+/// The current device's stream, or null with NCCL's message set.
+fn ncclStream() ?*anyopaque {
+    if (cuda.currentStream()) |s| if (s) |stream| return stream;
+    nccl.noDevice();
+    return null;
+}
+
+/// Opens libnccl at path; writes its version code to out[0].
+export fn zeno_nccl_open(path: [*]const u8, path_len: i32, out: [*]i32) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
+    if (path_len <= 0) return 1;
+    out[0] = nccl.open(path[0..@intCast(path_len)]) catch return 1;
+    return 0;
+}
+
+/// Writes a new 128-byte unique id to out.
+export fn zeno_nccl_unique_id(out: [*]u8) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
+    return ncclStatus(nccl.uniqueId(@ptrCast(@alignCast(out))));
+}
+
+/// Joins the communicator of uid (128 bytes) as rank of size on the current
+/// CUDA device; writes its id to out[0].
+export fn zeno_nccl_init(uid: [*]const u8, size: i32, rank: i32, out: [*]i32) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
+    _ = ncclStream() orelse return 1;
+    var id: nccl.UniqueId = undefined;
+    @memcpy(&id.internal, uid[0..128]);
+    out[0] = nccl.init(&id, size, rank) catch return 1;
+    return 0;
+}
+
+export fn zeno_nccl_destroy(comm: i32) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
+    return ncclStatus(nccl.destroy(comm));
+}
+
+/// buf: count elements of dtype (nccl.DType), reduced in place with op (nccl.Op).
+export fn zeno_nccl_all_reduce(comm: i32, buf: u64, count: f64, dtype: i32, op: i32) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
+    const s = ncclStream() orelse return 1;
+    const n = mpiCount(count) orelse return 1;
+    return ncclStatus(nccl.allReduce(comm, buf, n, dtype, op, s));
+}
+
+export fn zeno_nccl_broadcast(comm: i32, buf: u64, bytes: f64, root: i32) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
+    const s = ncclStream() orelse return 1;
+    const n = mpiCount(bytes) orelse return 1;
+    return ncclStatus(nccl.broadcast(comm, buf, n, root, s));
+}
+
+/// recv: group size * bytes.
+export fn zeno_nccl_all_gather(comm: i32, send: u64, recv: u64, bytes: f64) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
+    const s = ncclStream() orelse return 1;
+    const n = mpiCount(bytes) orelse return 1;
+    return ncclStatus(nccl.allGather(comm, send, recv, n, s));
+}
+
+/// send: group size * count elements; recv: count.
+export fn zeno_nccl_reduce_scatter(comm: i32, send: u64, recv: u64, count: f64, dtype: i32, op: i32) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
+    const s = ncclStream() orelse return 1;
+    const n = mpiCount(count) orelse return 1;
+    return ncclStatus(nccl.reduceScatter(comm, send, recv, n, dtype, op, s));
+}
+
+/// gather (to_root 1) or scatter (0) of bytes per rank; all: the root's
+/// group size * bytes (0 elsewhere).
+export fn zeno_nccl_rooted(comm: i32, to_root: i32, mine: u64, all: u64, bytes: f64, root: i32, rank: i32, size: i32) callconv(.c) i32 {
+    cuda_lock.lockUncancelable(lockIo());
+    defer cuda_lock.unlock(lockIo());
+    const s = ncclStream() orelse return 1;
+    const n = mpiCount(bytes) orelse return 1;
+    if (size < 1 or rank < 0 or rank >= size or root < 0 or root >= size) return 1;
+    return ncclStatus(nccl.rooted(comm, to_root != 0, mine, all, n, root, rank, size, s));
+}
+
+/// Copies the last failed NCCL call's message into buf; returns its length.
+export fn zeno_nccl_last_error(buf: [*]u8, len: i32) callconv(.c) i32 {
+    const m = nccl.message();
+    const n = @min(m.len, @as(usize, @intCast(@max(len, 0))));
+    @memcpy(buf[0..n], m[0..n]);
+    return @intCast(n);
+}
+
+// ---------------------------------------------------------------- rendezvous
+
+const rendezvous = @import("rendezvous.zig");
+
+/// The TCP rendezvous of rank of size at host:port (rendezvous.zig): on
+/// rank 0 payload is sent to every rank, elsewhere it receives rank 0's.
+export fn zeno_rendezvous(host: [*]const u8, host_len: i32, port: i32, rank: i32, size: i32, payload: [*]u8, payload_len: i32, timeout_s: f64) callconv(.c) i32 {
+    if (host_len <= 0 or host_len > 255 or port <= 0 or port > 65535 or rank < 0 or size < 1 or payload_len < 0) return 1;
+    if (!(timeout_s >= 0 and timeout_s <= 1e7)) return 1;
+    var name: [256:0]u8 = @splat(0);
+    @memcpy(name[0..@intCast(host_len)], host[0..@intCast(host_len)]);
+    const z: [:0]const u8 = name[0..@intCast(host_len) :0];
+    const ms: u64 = @intFromFloat(timeout_s * 1000);
+    rendezvous.exchange(z, @intCast(port), @intCast(rank), @intCast(size), payload[0..@intCast(payload_len)], ms) catch return 1;
+    return 0;
+}
+
+/// Copies the last failed rendezvous's message into buf; returns its length.
+export fn zeno_rendezvous_last_error(buf: [*]u8, len: i32) callconv(.c) i32 {
+    const m = rendezvous.message();
+    const n = @min(m.len, @as(usize, @intCast(@max(len, 0))));
+    @memcpy(buf[0..n], m[0..n]);
+    return @intCast(n);
+}
+
 test {
     _ = mpi;
+    _ = nccl;
+    _ = rendezvous;
 }

@@ -119,10 +119,14 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
     this.#broadcastBuffers = opts.broadcastBuffers ?? true;
     this.module = module;
     const named = [...module.namedParameters()].filter(([, p]) => p.requiresGrad);
+    const g = this.#group;
     for (const [n, p] of named) {
-      if (p.device !== "cpu") {
+      const ok = p.device === "cpu" ? g.cpuId >= 0 : g.backend === "nccl" && p.device === g.device;
+      if (!ok) {
         throw new TypeError(
-          `${op}: parameter ${n} is on ${p.device}; the "mpi" backend takes CPU tensors`,
+          `${op}: parameter ${n} is on ${p.device}; the "${g.backend}" process group takes ${
+            g.backend === "mpi" ? "CPU tensors" : `tensors on ${g.device}`
+          }`,
         );
       }
     }

@@ -126,7 +126,7 @@ pub fn deviceName(index: i32, buf: [*]u8, len: i32) i32 {
 
 fn attribute(a: *const drv.Api, d: drv.Device, attr: drv.Attribute) f64 {
     var v: c_int = 0;
-    _ = a.cuDeviceGetAttribute(&v, @intFromEnum(attr), d);
+    _ = a.cuDeviceGetAttribute(&v, @backingInt(attr), d);
     return @floatFromInt(v);
 }
 
@@ -204,6 +204,14 @@ pub fn setDevice(index: i32) i32 {
     devices[i] = device;
     current = device;
     return ok;
+}
+
+/// The current device's stream (its context made current on this thread),
+/// for libraries that queue work beside Zeno's kernels (NCCL); null without
+/// a device.
+pub fn currentStream() ?drv.Stream {
+    const d = dev() orelse return null;
+    return d.stream;
 }
 
 pub fn lastError(buf: [*]u8, len: i32) i32 {
