@@ -20,7 +20,7 @@ export const SYMBOLS = {
   zeno_tune_malloc: { parameters: [], result: "i32" },
   zeno_bad_index: { parameters: [], result: "f64" },
   zeno_align_pad: { parameters: ["buffer"], result: "i32" },
-  zeno_advise_huge: { parameters: ["buffer", "f64"], result: "i32" },
+  zeno_place_huge: { parameters: ["buffer", "f64"], result: "i32" },
   zeno_copy: {
     parameters: ["i32", "buffer", "i32", "i32", "buffer", "i32", "i32", "buffer"],
     result: "i32",

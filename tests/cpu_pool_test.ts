@@ -227,7 +227,8 @@ const thpMode = (() => {
 })();
 
 Deno.test({
-  name: "cpu pool: a fresh array of 4 MiB or more asks for transparent huge pages",
+  name:
+    "cpu pool: a fresh array of 4 MiB or more asks for transparent huge pages, one of 32 MiB starts on one",
   ignore: Deno.build.os !== "linux" || thpMode === "never",
   fn() {
     const big = zn.zeros([3 << 20]); // 12 MiB: whole 2 MiB pages inside it
@@ -239,5 +240,14 @@ Deno.test({
     assertEquals(m.THPeligible, "1", `mapping of a 12 MiB tensor: ${JSON.stringify(m)}`);
     big.fill_(1); // first writes fault in whole huge pages where the kernel has them free
     assertEquals(big.sum().item(), 3 << 20);
+    // From 32 MiB the array starts on a 2 MiB boundary: all of it on huge pages.
+    const huge = zn.zeros([10 << 20]);
+    const hd = storageOf(huge).data;
+    const start = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(hd)!));
+    assertEquals(start % BigInt(2 << 20), 0n, `a 40 MiB array starts at 0x${start.toString(16)}`);
+    assertEquals(mappingOf(start)?.THPeligible, "1", "the mapping at a 40 MiB array's start");
+    assertEquals(hd.length, 10 << 20);
+    huge.add_(2);
+    assertEquals(huge.max().item(), 2);
   },
 });

@@ -5,10 +5,15 @@
  * @module
  */
 import { curvesSvg as panelsSvg, TRAIN_COLOR, VAL_COLOR } from "../curves_svg.ts";
+import * as zn from "../../mod.ts";
 
 const enc = new TextEncoder();
 
-/** Per-step progress within an epoch: a bar on a terminal, nothing otherwise. */
+/**
+ * Per-step progress within an epoch: a bar on a terminal, nothing otherwise
+ * (nor under mpirun, which hands its ranks a terminal but prefixes every
+ * line it forwards, so a bar redrawn with carriage returns would pile up).
+ */
 export class Progress {
   #total: number;
   #label: string;
@@ -20,7 +25,7 @@ export class Progress {
   constructor(label: string, total: number) {
     this.#label = label;
     this.#total = total;
-    this.#tty = Deno.stdout.isTerminal();
+    this.#tty = Deno.stdout.isTerminal() && !zn.distributed.launchedByMpi();
   }
 
   /** Redraws after `done` steps with the running loss. */

@@ -128,26 +128,27 @@ const huge_page: usize = 2 << 20;
 
 /// Asks the kernel to back the whole 2 MiB pages inside `bytes` bytes at `p`
 /// with transparent huge pages (madvise MADV_HUGEPAGE; the system default is
-/// often "only where asked", as here). Large tensor arrays come from the C
-/// heap in 4 KiB pages: a 64 MiB tensor is 16,384 pages, a TLB miss every 4
-/// KiB of a streaming kernel and a fault for each on first write, where huge
-/// pages make it 32 of each. With huge pages, measured on one thread over 16M
-/// float32: add 5.8 to 4.7-5.1 ms, sum 2.7 to 1.9-2.2 ms; NumPy asks the same
-/// for its arrays of 4 MiB and more. Only whole pages inside the array are
-/// advised, so nothing outside it changes. Returns 1 when advised, 0 when the
-/// array holds no whole huge page or the system has no such advice, -1 when
-/// the kernel refused (nothing changed; the array works as before).
-export fn zeno_advise_huge(p: [*]u8, bytes: f64) callconv(.c) i32 {
-    if (comptime builtin.os.tag != .linux) return 0;
+/// often "only where asked", as here), and returns the offset of the first
+/// 2 MiB boundary: an array given a huge page of slack starts there, so that
+/// all of it is on huge pages. Large tensor arrays come from the C heap in
+/// 4 KiB pages: a 64 MiB tensor is 16,384 pages, a TLB miss every 4 KiB of a
+/// streaming kernel and a fault for each on first write, where huge pages
+/// make it 32 of each (NumPy advises its arrays of 4 MiB and more the same
+/// way). Measured on one thread over 16M float32: add 5.8 to 4.7-5.1 ms, sum
+/// 2.7 to 1.9-2.2 ms. Returns -1 where the system has no such advice or the
+/// memory holds no whole huge page; a refusal by the kernel changes nothing
+/// but the speed.
+export fn zeno_place_huge(p: [*]u8, bytes: f64) callconv(.c) i32 {
+    if (comptime builtin.os.tag != .linux) return -1;
     std.debug.assert(bytes >= 0);
     const start: usize = @intFromPtr(p);
     const end: usize = start + @as(usize, @intFromFloat(bytes));
     const first = std.mem.alignForward(usize, start, huge_page);
     const last = std.mem.alignBackward(usize, end, huge_page);
-    if (last <= first) return 0;
+    if (last <= first) return -1;
     const linux = std.os.linux;
-    const rc = linux.madvise(@ptrFromInt(first), last - first, linux.MADV.HUGEPAGE);
-    return if (linux.errno(rc) == .SUCCESS) 1 else -1;
+    _ = linux.madvise(@ptrFromInt(first), last - first, linux.MADV.HUGEPAGE);
+    return @intCast(first - start);
 }
 
 /// The index value behind the last index_out_of_range status.
@@ -819,6 +820,9 @@ fn mpiStatus(r: mpi.Error!void) i32 {
 // the tickets before it are done.
 var mpi_next_ticket = std.atomic.Value(u32).init(0);
 var mpi_serving = std.atomic.Value(u32).init(0);
+/// Threads asleep in mpiEnter: mpiLeave wakes them only when there are any
+/// (a futex wake is a system call, about 200 ns here, on every collective).
+var mpi_waiters = std.atomic.Value(u32).init(0);
 
 /// Waits until every collective issued before it has finished (the ones
 /// issued without waiting included); no MPI call of its own.
@@ -841,13 +845,22 @@ fn mpiEnter(ticket: f64) u32 {
     while (true) {
         const now = mpi_serving.load(.acquire);
         if (now == t) return t;
-        lockIo().futexWaitUncancelable(u32, &mpi_serving.raw, now);
+        // Counted before the futex checks the value again: a leaver that
+        // advanced it after this load either sees the count and wakes, or
+        // advanced it before the futex's check, which then does not sleep.
+        _ = mpi_waiters.fetchAdd(1, .seq_cst);
+        if (mpi_serving.load(.seq_cst) == now) {
+            lockIo().futexWaitUncancelable(u32, &mpi_serving.raw, now);
+        }
+        _ = mpi_waiters.fetchSub(1, .seq_cst);
     }
 }
 
 fn mpiLeave() void {
-    _ = mpi_serving.fetchAdd(1, .release);
-    lockIo().futexWake(u32, &mpi_serving.raw, std.math.maxInt(u32));
+    _ = mpi_serving.fetchAdd(1, .seq_cst);
+    if (mpi_waiters.load(.seq_cst) > 0) {
+        lockIo().futexWake(u32, &mpi_serving.raw, std.math.maxInt(u32));
+    }
 }
 
 fn mpiCount(x: f64) ?usize {
