@@ -27,6 +27,9 @@ if (!prefix) {
 }
 const here = (f: string) => new URL(f, import.meta.url).pathname;
 const root = Deno.uid?.() === 0 ? ["--allow-run-as-root"] : [];
+const binding = n <= navigator.hardwareConcurrency
+  ? ["--map-by", "slot:PE=1:HWTCPUS", "--bind-to", "hwthread"]
+  : ["--oversubscribe", "--bind-to", "none"];
 const env = {
   ZENO_MPI_LIB: `${prefix}/lib/libmpi.so.40`,
   LD_LIBRARY_PATH: `${prefix}/lib`,
@@ -35,7 +38,9 @@ const env = {
 
 async function side(cmd: string[]): Promise<Record<string, number>> {
   const r = await new Deno.Command(`${prefix}/bin/mpirun`, {
-    args: ["-n", String(n), "--oversubscribe", ...root, ...cmd],
+    // Each rank bound to a CPU of its own where there are enough (as the
+    // launcher binds them), for both sides alike.
+    args: ["-n", String(n), ...binding, ...root, ...cmd],
     env,
     stdout: "piped",
     stderr: "inherit",

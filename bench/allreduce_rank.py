@@ -13,7 +13,7 @@ out = {}
 for nbytes in sizes:
     buf = np.ones(nbytes // 4, dtype=np.float32)
     calls = max(1, min(200, 2 ** 24 // nbytes))
-    for _ in range(max(3, 10 * calls)):
+    for _ in range(max(3, 50 * calls)):
         comm.Allreduce(MPI.IN_PLACE, buf, op=MPI.SUM)
     samples = []
     for _ in range(7):

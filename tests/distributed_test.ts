@@ -70,7 +70,14 @@ Deno.test("the launcher's arguments: -n, the script and its own arguments", () =
   assertEquals(c.cmd, "/m");
   assertEquals(c.args.slice(0, 2), ["-n", "2"]);
   assert(c.args.includes("--allow-run-as-root"));
+  assert(c.args.includes("--oversubscribe"), "no CPU count: unbound, oversubscribed");
   assertEquals(c.args.slice(-5), ["/d", "run", "-A", "a.ts", "x"]);
+  const o = { nproc: 2, script: "a.ts", args: [], mpirun: "/m", deno: "/d", root: false };
+  const bound = mpirunCommand({ ...o, cpus: 16 }).args.join(" ");
+  assert(bound.includes("--map-by slot:PE=8:HWTCPUS --bind-to hwthread"), bound);
+  assert(!bound.includes("--oversubscribe"), bound);
+  const over = mpirunCommand({ ...o, nproc: 3, cpus: 2 }).args.join(" ");
+  assert(over.includes("--oversubscribe --bind-to none"), over);
 });
 
 async function launch(args: string[]): Promise<{ code: number; out: string }> {

