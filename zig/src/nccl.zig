@@ -10,6 +10,7 @@
 //! 0 (ncclGetUniqueId) and reaches the others over MPI or the TCP rendezvous
 //! (rendezvous.zig); the TypeScript side picks which.
 const std = @import("std");
+const Message = @import("message.zig").Message;
 const builtin = @import("builtin");
 const assert = std.debug.assert;
 
@@ -58,12 +59,10 @@ pub const Op = enum(c_int) { sum = 0, product = 1, max = 2, min = 3, avg = 4 };
 
 // ---------------------------------------------------------------- messages
 
-var message_buf: [512]u8 = undefined;
-var message_len: usize = 0;
+var last: Message = .{};
 
 fn setMessage(comptime fmt: []const u8, args: anytype) void {
-    const s = std.fmt.bufPrint(&message_buf, fmt, args) catch message_buf[0..];
-    message_len = s.len;
+    last.set(fmt, args);
 }
 
 /// Sets the message of a call made without a CUDA device current on this thread.
@@ -72,8 +71,8 @@ pub fn noDevice() void {
 }
 
 /// The message of the last failed call.
-pub fn message() []const u8 {
-    return message_buf[0..message_len];
+pub fn message() *const Message {
+    return &last;
 }
 
 fn check(call: []const u8, comm: Comm, r: Result) Error!void {
@@ -246,8 +245,8 @@ pub fn rooted(id: i32, to_root: bool, mine: u64, all: u64, bytes: usize, root: i
 test "NCCL calls before the library is loaded fail with a message" {
     var uid: UniqueId = undefined;
     try std.testing.expectError(error.Unavailable, uniqueId(&uid));
-    try std.testing.expectEqualStrings("NCCL is not loaded", message());
+    try std.testing.expectEqualStrings("NCCL is not loaded", message().text());
     try std.testing.expectError(error.Unavailable, allReduce(0, 0, 1, 7, 0, null));
     try std.testing.expectError(error.Unavailable, open("/nonexistent/libnccl.so.2"));
-    try std.testing.expect(std.mem.indexOf(u8, message(), "/nonexistent/libnccl.so.2 could not be opened") != null);
+    try std.testing.expect(std.mem.indexOf(u8, message().text(), "/nonexistent/libnccl.so.2 could not be opened") != null);
 }

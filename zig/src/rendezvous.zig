@@ -10,6 +10,7 @@
 //!   client -> rank 0: magic "ZNRV", version 1, rank, world size (4 x u32)
 //!   rank 0 -> client: status (u32: 0 ok, 1 refused), payload length (u32), payload
 const std = @import("std");
+const Message = @import("message.zig").Message;
 const builtin = @import("builtin");
 const assert = std.debug.assert;
 
@@ -99,17 +100,15 @@ const EINTR: c_int = 4;
 
 // ---------------------------------------------------------------- messages
 
-var message_buf: [512]u8 = undefined;
-var message_len: usize = 0;
+var last: Message = .{};
 
 fn setMessage(comptime fmt: []const u8, args: anytype) void {
-    const s = std.fmt.bufPrint(&message_buf, fmt, args) catch message_buf[0..];
-    message_len = s.len;
+    last.set(fmt, args);
 }
 
 /// The message of the last failed call.
-pub fn message() []const u8 {
-    return message_buf[0..message_len];
+pub fn message() *const Message {
+    return &last;
 }
 
 fn errnoText() [*:0]const u8 {
@@ -378,9 +377,9 @@ test "a missing rank ends the others with a timeout naming the port" {
     const port = try freePort();
     var out: [16]u8 = @splat(0);
     try std.testing.expectError(error.TimedOut, exchange("127.0.0.1", port, 0, 3, &out, 300));
-    try std.testing.expect(std.mem.indexOf(u8, message(), "0 of the other 2 ranks arrived") != null);
+    try std.testing.expect(std.mem.indexOf(u8, message().text(), "0 of the other 2 ranks arrived") != null);
     try std.testing.expectError(error.TimedOut, exchange("127.0.0.1", port, 2, 3, &out, 300));
-    try std.testing.expect(std.mem.indexOf(u8, message(), "could not reach rank 0 at 127.0.0.1") != null);
+    try std.testing.expect(std.mem.indexOf(u8, message().text(), "could not reach rank 0 at 127.0.0.1") != null);
 }
 
 test "rendezvous arguments out of range are refused" {

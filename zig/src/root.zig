@@ -981,10 +981,7 @@ export fn zeno_mpi_set_timeout(seconds: f64) callconv(.c) i32 {
 
 /// Copies the last failed call's message into buf; returns its length.
 export fn zeno_mpi_last_error(buf: [*]u8, len: i32) callconv(.c) i32 {
-    const m = mpi.message();
-    const n = @min(m.len, @as(usize, @intCast(@max(len, 0))));
-    @memcpy(buf[0..n], m[0..n]);
-    return @intCast(n);
+    return mpi.message().copyOut(buf, len);
 }
 
 // ---------------------------------------------------------------- NCCL
@@ -1087,10 +1084,7 @@ export fn zeno_nccl_rooted(comm: i32, to_root: i32, mine: u64, all: u64, bytes: 
 
 /// Copies the last failed NCCL call's message into buf; returns its length.
 export fn zeno_nccl_last_error(buf: [*]u8, len: i32) callconv(.c) i32 {
-    const m = nccl.message();
-    const n = @min(m.len, @as(usize, @intCast(@max(len, 0))));
-    @memcpy(buf[0..n], m[0..n]);
-    return @intCast(n);
+    return nccl.message().copyOut(buf, len);
 }
 
 // ---------------------------------------------------------------- rendezvous
@@ -1112,10 +1106,7 @@ export fn zeno_rendezvous(host: [*]const u8, host_len: i32, port: i32, rank: i32
 
 /// Copies the last failed rendezvous's message into buf; returns its length.
 export fn zeno_rendezvous_last_error(buf: [*]u8, len: i32) callconv(.c) i32 {
-    const m = rendezvous.message();
-    const n = @min(m.len, @as(usize, @intCast(@max(len, 0))));
-    @memcpy(buf[0..n], m[0..n]);
-    return @intCast(n);
+    return rendezvous.message().copyOut(buf, len);
 }
 
 test {
