@@ -14,6 +14,7 @@ import {
   ncclUniqueId,
 } from "../src/distributed/nccl_engine.ts";
 import { torchrunEnv } from "../src/distributed/process_group.ts";
+import { openMpiPrefix } from "../src/distributed/mpi_engine.ts";
 
 const TORCHRUN = ["RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"];
 
@@ -139,11 +140,11 @@ function freePort(): number {
 }
 
 /** Starts ranks `ranks` of a job of `size` with torchrun's variables; their exit codes and output. */
-async function job(ranks: number[], size: number, args: string[]) {
+async function job(ranks: number[], size: number, args: string[], script = rvWorker) {
   const port = freePort();
   const procs = ranks.map((rank) =>
     new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", rvWorker, ...args],
+      args: ["run", "-A", script, ...args],
       env: {
         RANK: String(rank),
         WORLD_SIZE: String(size),
@@ -185,5 +186,47 @@ Deno.test({
     assert(r0.out.includes("1 of the other 2 ranks arrived"), r0.out);
     assert(r1.out.includes("waited 2 s for rank 0"), r1.out);
     assert(performance.now() - t < 30_000, `took ${(performance.now() - t) / 1000} s`);
+  },
+});
+
+const meetWorker = new URL("./distributed/nccl_meet_worker.ts", import.meta.url).pathname;
+
+/** The id digests the ranks printed, in rank order. */
+function digests(out: string, n: number): string[] {
+  return Array.from({ length: n }, (_, r) => {
+    const m = new RegExp(`rank ${r} of ${n}: id ([0-9a-f]+)`).exec(out);
+    assert(m !== null, out);
+    return m[1];
+  });
+}
+
+Deno.test({
+  name: "NCCL's unique id from rank 0 reaches every rank over the TCP rendezvous",
+  ignore: !ncclPrefix(),
+  sanitizeResources: false,
+  async fn() {
+    const got = await job([0, 1, 2], 3, [], meetWorker);
+    for (const r of got) assertEquals(r.code, 0, r.out);
+    const d = digests(got.map((r) => r.out).join("\n"), 3);
+    assertEquals(new Set(d).size, 1, d.join(" "));
+  },
+});
+
+Deno.test({
+  name: "NCCL's unique id from rank 0 reaches every rank over MPI under the launcher",
+  ignore: !ncclPrefix() || !openMpiPrefix(),
+  sanitizeResources: false,
+  async fn() {
+    const launcher = new URL("../src/distributed/launch.ts", import.meta.url).pathname;
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", launcher, "-n", "2", meetWorker],
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(120_000),
+    }).output();
+    const out = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+    assertEquals(r.code, 0, out);
+    const d = digests(out, 2);
+    assertEquals(d[0], d[1], out);
   },
 });

@@ -255,6 +255,34 @@ function initNccl(
     );
   }
   ncclLoad(op);
+  const { rank, size, localRank, id } = ncclMeet(op, timeout, byMpi, torchrun);
+  const device = localRank % deviceCount();
+  selectCudaDevice(device);
+  const out = new Int32Array(1);
+  ncclCheck(op, mpi().zeno_nccl_init(id, size, rank, out));
+  defaultPg = new ProcessGroup(
+    Array.from({ length: size }, (_, r) => r),
+    rank,
+    out[0],
+    ++session,
+    "nccl",
+    byMpi ? 0 : -1,
+  );
+  defaultPg.device = `cuda:${device}`;
+}
+
+/**
+ * @internal The ranks' meeting before NCCL starts (NCCL loaded): this
+ * rank's place, and the unique id rank 0 made, handed to every rank over MPI
+ * (starting it) where MPI launched the job, else over the TCP rendezvous at
+ * `MASTER_ADDR:MASTER_PORT`; a world of one makes its own.
+ */
+export function ncclMeet(
+  op: string,
+  timeout: number,
+  byMpi: boolean,
+  torchrun: ReturnType<typeof torchrunEnv>,
+): { rank: number; size: number; localRank: number; id: Uint8Array } {
   let rank = 0, size = 1, localRank = 0;
   const id = new Uint8Array(NCCL_ID_BYTES);
   if (byMpi) {
@@ -277,19 +305,7 @@ function initNccl(
   } else {
     id.set(ncclUniqueId(op));
   }
-  const device = localRank % deviceCount();
-  selectCudaDevice(device);
-  const out = new Int32Array(1);
-  ncclCheck(op, mpi().zeno_nccl_init(id, size, rank, out));
-  defaultPg = new ProcessGroup(
-    Array.from({ length: size }, (_, r) => r),
-    rank,
-    out[0],
-    ++session,
-    "nccl",
-    byMpi ? 0 : -1,
-  );
-  defaultPg.device = `cuda:${device}`;
+  return { rank, size, localRank, id };
 }
 
 /**
