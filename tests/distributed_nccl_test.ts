@@ -15,6 +15,7 @@ import {
 } from "../src/distributed/nccl_engine.ts";
 import { torchrunEnv } from "../src/distributed/process_group.ts";
 import { openMpiPrefix } from "../src/distributed/mpi_engine.ts";
+import { runDeno } from "./deno_process.ts";
 
 const TORCHRUN = ["RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"];
 
@@ -143,24 +144,17 @@ function freePort(): number {
 async function job(ranks: number[], size: number, args: string[], script = rvWorker) {
   const port = freePort();
   const procs = ranks.map((rank) =>
-    new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", script, ...args],
+    runDeno(["run", "-A", script, ...args], {
       env: {
         RANK: String(rank),
         WORLD_SIZE: String(size),
         MASTER_ADDR: "localhost",
         MASTER_PORT: String(port),
       },
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(60_000),
-    }).output()
+      timeoutMs: 60_000,
+    })
   );
-  const dec = new TextDecoder();
-  return (await Promise.all(procs)).map((r) => ({
-    code: r.code,
-    out: dec.decode(r.stdout) + dec.decode(r.stderr),
-  }));
+  return (await Promise.all(procs)).map((r) => ({ code: r.code, out: r.stdout + r.stderr }));
 }
 
 Deno.test({
@@ -218,13 +212,10 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const launcher = new URL("../src/distributed/launch.ts", import.meta.url).pathname;
-    const r = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", launcher, "-n", "2", meetWorker],
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(120_000),
-    }).output();
-    const out = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+    const r = await runDeno(["run", "-A", launcher, "-n", "2", meetWorker], {
+      timeoutMs: 120_000,
+    });
+    const out = r.stdout + r.stderr;
     assertEquals(r.code, 0, out);
     const d = digests(out, 2);
     assertEquals(d[0], d[1], out);

@@ -4,6 +4,7 @@ import { assert, assertEquals, assertThrows } from "./assert_helpers.ts";
 import * as zn from "../mod.ts";
 import { mpirunCommand, parseLaunchArgs } from "../src/distributed/launch.ts";
 import { openMpiPrefix } from "../src/distributed/mpi_engine.ts";
+import { runDeno } from "./deno_process.ts";
 
 const PREFIX = openMpiPrefix();
 if (!PREFIX) {
@@ -82,15 +83,8 @@ Deno.test("the launcher's arguments: -n, the script and its own arguments", () =
 
 async function launch(args: string[]): Promise<{ code: number; out: string }> {
   const launcher = new URL("../src/distributed/launch.ts", import.meta.url).pathname;
-  const cmd = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", launcher, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(120_000),
-  });
-  const r = await cmd.output();
-  const dec = new TextDecoder();
-  return { code: r.code, out: dec.decode(r.stdout) + dec.decode(r.stderr) };
+  const r = await runDeno(["run", "-A", launcher, ...args], { timeoutMs: 120_000 });
+  return { code: r.code, out: r.stdout + r.stderr };
 }
 
 const worker = new URL("./distributed/collectives_worker.ts", import.meta.url).pathname;
@@ -218,13 +212,8 @@ Deno.test({
   ignore: !PREFIX,
   sanitizeResources: false,
   fn: async () => {
-    const r = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", worker],
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(120_000),
-    }).output();
-    const out = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+    const r = await runDeno(["run", "-A", worker], { timeoutMs: 120_000 });
+    const out = r.stdout + r.stderr;
     assertEquals(r.code, 0, out);
     assert(out.includes("rank 0 of 1: collectives ok"), out);
   },

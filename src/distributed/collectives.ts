@@ -20,6 +20,7 @@ import { describe as typeName } from "../args.ts";
 import { empty } from "../ops/creation.ts";
 import { cat } from "../ops/join.ts";
 import { groupFor, type ProcessGroup } from "./process_group.ts";
+import { staging } from "./staging.ts";
 import { check, mpi, MPI_DTYPES, MPI_OPS } from "./mpi_engine.ts";
 import {
   ncclAllGather,
@@ -211,25 +212,6 @@ function wireDType(d: DType): DType {
 function mpiOp(reduce: ReduceOp, d: DType): number {
   if (d === "bool") return MPI_OPS[reduce === "sum" || reduce === "max" ? "max" : "min"];
   return MPI_OPS[reduce === "avg" ? "sum" : reduce];
-}
-
-/** The contiguous tensor whose memory travels, and how its result returns to `t`. */
-function staging(t: Tensor, dtype: DType): { work: Tensor; done: () => void } {
-  // A bool tensor's bytes are its uint8 wire form already.
-  const same = t.dtype === dtype || (t.dtype === "bool" && dtype === "uint8");
-  if (same && t.isContiguous()) {
-    // In place: the write is t's (autograd sees it as an in-place op would).
-    return { work: t, done: () => void t.versionCounter.value++ };
-  }
-  const base = t.detach();
-  const work = base.to(dtype).contiguous();
-  return {
-    work,
-    done: () => {
-      base.copy_(work);
-      work.dispose();
-    },
-  };
 }
 
 /** The bytes of a contiguous CPU tensor, for the length of one native call. */

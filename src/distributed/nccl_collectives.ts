@@ -20,6 +20,7 @@ import { mpi } from "./mpi_engine.ts";
 import { NCCL_DTYPES, NCCL_OPS, ncclCheck } from "./nccl_engine.ts";
 import type { ProcessGroup } from "./process_group.ts";
 import type { ReduceOp } from "./collectives.ts";
+import { staging } from "./staging.ts";
 
 /** NCCL's type code for `t`, or an error naming `op` for a dtype NCCL lacks. */
 function ncclType(op: string, t: Tensor): number {
@@ -47,25 +48,11 @@ function address(t: Tensor): bigint {
   return s.ptr + BigInt(t.offset * ITEMSIZE[t.dtype]);
 }
 
-/** `t` itself when contiguous, else a contiguous copy and how to write it back. */
-function contiguous(t: Tensor): { work: Tensor; done: () => void } {
-  if (t.isContiguous()) return { work: t, done: () => void t.versionCounter.value++ };
-  const base = t.detach();
-  const work = base.contiguous();
-  return {
-    work,
-    done: () => {
-      base.copy_(work);
-      work.dispose();
-    },
-  };
-}
-
 /** allReduce on a CUDA tensor. */
 export function ncclAllReduce(op: string, g: ProcessGroup, t: Tensor, reduce: ReduceOp): void {
   const type = ncclType(op, t);
   noGrad(() => {
-    const { work, done } = contiguous(t);
+    const { work, done } = staging(t, t.dtype);
     ncclCheck(
       op,
       mpi().zeno_nccl_all_reduce(g.id, address(work), work.numel, type, ncclOp(reduce, t)),
@@ -77,7 +64,7 @@ export function ncclAllReduce(op: string, g: ProcessGroup, t: Tensor, reduce: Re
 /** broadcast from group rank `root`. */
 export function ncclBroadcast(op: string, g: ProcessGroup, t: Tensor, root: number): void {
   noGrad(() => {
-    const { work, done } = contiguous(t);
+    const { work, done } = staging(t, t.dtype);
     const bytes = work.numel * ITEMSIZE[work.dtype];
     ncclCheck(op, mpi().zeno_nccl_broadcast(g.id, address(work), bytes, root));
     done();
@@ -87,7 +74,7 @@ export function ncclBroadcast(op: string, g: ProcessGroup, t: Tensor, root: numb
 /** allGather into `list` (one tensor per group rank). */
 export function ncclAllGather(op: string, g: ProcessGroup, list: Tensor[], t: Tensor): void {
   noGrad(() => {
-    const { work } = contiguous(t);
+    const { work } = staging(t, t.dtype);
     const all = empty([g.size(), ...t.shape], { dtype: t.dtype, device: t.device });
     const bytes = work.numel * ITEMSIZE[work.dtype];
     ncclCheck(op, mpi().zeno_nccl_all_gather(g.id, address(work), address(all), bytes));
@@ -108,7 +95,7 @@ export function ncclReduceScatter(
   const type = ncclType(op, output);
   noGrad(() => {
     const send = cat(inputs.map((t) => t.detach().reshape([-1])), 0);
-    const { work, done } = contiguous(output);
+    const { work, done } = staging(output, output.dtype);
     ncclCheck(
       op,
       mpi().zeno_nccl_reduce_scatter(
@@ -139,7 +126,7 @@ export function ncclRooted(
 ): void {
   noGrad(() => {
     const isRoot = g.rank() === root;
-    const { work, done } = contiguous(t);
+    const { work, done } = staging(t, t.dtype);
     const bytes = work.numel * ITEMSIZE[work.dtype];
     const all = !isRoot
       ? null

@@ -96,10 +96,8 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
   #queued = false;
   #findUnused: boolean;
   #broadcastBuffers: boolean;
-  #world: number;
+  /** The ranks it averages over; their first (global) rank's parameters and buffers are every rank's start. */
   #group: ProcessGroup;
-  /** The group's first rank (global), whose parameters and buffers every rank starts from. */
-  #source: number;
   #failed: unknown = null;
 
   /** Wraps `module`; every rank constructs it at the same point, after initProcessGroup. */
@@ -113,8 +111,6 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
       throw new RangeError(`${op}: bucketCapMb must be a positive number, got ${String(cap)}`);
     }
     this.#group = groupFor(op, opts.processGroup);
-    this.#world = this.#group.size();
-    this.#source = this.#group.ranks[0];
     this.#findUnused = opts.findUnusedParameters ?? false;
     this.#broadcastBuffers = opts.broadcastBuffers ?? true;
     this.module = module;
@@ -130,7 +126,7 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
         );
       }
     }
-    const group = this.#group, src = this.#source;
+    const group = this.#group, src = group.ranks[0];
     noGrad(() => {
       for (const p of module.parameters()) broadcast(p, src, { group });
       for (const b of module.buffers()) broadcast(b, src, { group });
@@ -171,10 +167,10 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
         `DistributedDataParallel: a gradient all-reduce failed: ${(e as Error).message}`,
       );
     }
-    if (this.#broadcastBuffers && this.#world > 1) {
+    if (this.#broadcastBuffers && this.#group.size() > 1) {
       noGrad(() => {
         for (const b of this.module.buffers()) {
-          broadcast(b, this.#source, { group: this.#group });
+          broadcast(b, this.#group.ranks[0], { group: this.#group });
         }
       });
     }
@@ -239,7 +235,7 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
       for (const b of this.#buckets) {
         const flat = b.flat;
         if (!flat) continue;
-        flat.div_(this.#world);
+        flat.div_(this.#group.size());
         let at = 0;
         for (const p of b.params) {
           const n = p.numel;
