@@ -95,6 +95,86 @@ async function run(zig: string, args: string[], what: string): Promise<void> {
   console.error(`build: ${what} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
+/**
+ * Compiles through Zig's cache and installs the result at `dest`. With
+ * `--listen=-` the compiler keeps its output under .zig-cache/o/<digest>/
+ * and does no work when no input changed; given an output path instead
+ * (`-femit-bin=<path>`), Zig 0.17 compiles everything again on every call.
+ * `emit` is the output's file name in that folder. The copy goes to a
+ * temporary name and is renamed over `dest`, so a process that has the old
+ * library open keeps its copy. When the compiler reports no output (a
+ * compile error), the command runs again without the protocol so that Zig
+ * prints its errors, and the build stops.
+ */
+async function compileCached(
+  zig: string,
+  args: string[],
+  emit: { flag: string; file: string },
+  dest: string,
+  what: string,
+): Promise<void> {
+  const t0 = performance.now();
+  console.error(`build: ${what} ...`);
+  const child = new Deno.Command(zig, {
+    args: [...args, "--listen=-"],
+    cwd: zigDir,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  // Two messages of std.zig.Client: update, then exit (a u32 tag and a
+  // u32 body length each, little-endian, no bodies).
+  const request = new Uint8Array(16);
+  new DataView(request.buffer).setUint32(0, 1, true);
+  const writer = child.stdin.getWriter();
+  await writer.write(request);
+  await writer.close();
+  const { success, stdout } = await child.output();
+  const emitted = success ? emitDigest(stdout) : undefined;
+  if (emitted === undefined) {
+    await run(zig, [...args, `${emit.flag}=${dest}`], `${what}, again to show the errors`);
+    return;
+  }
+  const from = `${zigDir}.zig-cache/o/${emitted.digest}/${emit.file}`;
+  const bytes = await Deno.readFile(from);
+  let same = false;
+  try {
+    const old = await Deno.readFile(dest);
+    same = old.length === bytes.length && old.every((b, i) => b === bytes[i]);
+  } catch { /* nothing installed yet */ }
+  if (!same) {
+    const tmp = `${dest}.tmp-${Deno.pid}`;
+    await Deno.writeFile(tmp, bytes, { mode: emit.flag === "-femit-bin" ? 0o755 : 0o644 });
+    await Deno.rename(tmp, dest);
+  }
+  const took = ((performance.now() - t0) / 1000).toFixed(1);
+  console.error(`build: ${what} ${emitted.cacheHit ? "unchanged" : "done"} in ${took} s`);
+}
+
+/**
+ * The output folder's digest from the compiler's messages (std.zig.Server:
+ * a u32 tag and a u32 body length, then the body; `emit_digest` is tag 2,
+ * a flags byte whose lowest bit says the output came from the cache, and a
+ * 16-byte digest), or undefined when none came.
+ */
+export function emitDigest(
+  messages: Uint8Array,
+): { digest: string; cacheHit: boolean } | undefined {
+  const view = new DataView(messages.buffer, messages.byteOffset, messages.byteLength);
+  let found: { digest: string; cacheHit: boolean } | undefined;
+  for (let at = 0; at + 8 <= messages.length;) {
+    const tag = view.getUint32(at, true);
+    const len = view.getUint32(at + 4, true);
+    const body = messages.subarray(at + 8, at + 8 + len);
+    if (tag === 2 && body.length === 17) {
+      const digest = [...body.subarray(1)].map((b) => b.toString(16).padStart(2, "0")).join("");
+      found = { digest, cacheHit: (body[0] & 1) === 1 };
+    }
+    at += 8 + len;
+  }
+  return found;
+}
+
 /** This machine's variant, compiled directly (Linux and macOS hosts). */
 async function buildHost(zig: string): Promise<void> {
   const os = Deno.build.os === "darwin" ? "macos" : Deno.build.os;
@@ -109,12 +189,18 @@ async function buildHost(zig: string): Promise<void> {
   await Deno.mkdir(out, { recursive: true });
   await Deno.mkdir(gen, { recursive: true });
   // As zig/build.zig's addPtx: sm_80 PTX, embedded by a generated module.
-  await run(zig, [
-    "build-obj",
-    ...["-target", "nvptx64-cuda", "-mcpu", "sm_80", "-O", "ReleaseFast"],
-    ...["-fno-emit-bin", `-femit-asm=${gen}/zeno_kernels.ptx`, "-fno-compiler-rt", "-fno-ubsan-rt"],
-    ...["--cache-dir", ".zig-cache", "--name", "zeno_kernels", "src/ptx_root.zig"],
-  ], "CUDA kernels (PTX)");
+  await compileCached(
+    zig,
+    [
+      "build-obj",
+      ...["-target", "nvptx64-cuda", "-mcpu", "sm_80", "-O", "ReleaseFast"],
+      ...["-fno-emit-bin", "-femit-asm", "-fno-compiler-rt", "-fno-ubsan-rt"],
+      ...["--cache-dir", ".zig-cache", "--name", "zeno_kernels", "src/ptx_root.zig"],
+    ],
+    { flag: "-femit-asm", file: "zeno_kernels.s" },
+    `${gen}/zeno_kernels.ptx`,
+    "CUDA kernels (PTX)",
+  );
   await Deno.copyFile(`${gen}/zeno_kernels.ptx`, `${out}/zeno_kernels.ptx`);
   const wrapper = 'pub const text: [:0]const u8 = @embedFile("zeno_kernels.ptx");\n';
   const wrapperPath = `${gen}/zeno_ptx.zig`;
@@ -125,22 +211,33 @@ async function buildHost(zig: string): Promise<void> {
   if (old !== wrapper) await Deno.writeTextFile(wrapperPath, wrapper);
   // As zig/build.zig's addVariant: glibc 2.28 on Linux, stripped, libc linked.
   const target = os === "linux" ? `${arch}-linux-gnu.2.28` : `${arch}-${os}`;
-  await run(zig, [
-    "build-lib",
-    ...["-fstrip", "-O", "ReleaseFast", "-target", target, "-mcpu", MCPU[suffix] ?? "baseline"],
-    ...["--dep", "zeno_ptx", "-Mroot=src/root.zig", `-Mzeno_ptx=${wrapperPath}`, "-lc"],
-    ...["--cache-dir", ".zig-cache", "--name", name, "-dynamic"],
-    `-femit-bin=${out}/lib${name}.${ext}`,
-  ], `lib${name}.${ext} (ReleaseFast)`);
+  await compileCached(
+    zig,
+    [
+      "build-lib",
+      ...["-fstrip", "-O", "ReleaseFast", "-target", target, "-mcpu", MCPU[suffix] ?? "baseline"],
+      ...["--dep", "zeno_ptx", "-Mroot=src/root.zig", `-Mzeno_ptx=${wrapperPath}`, "-lc"],
+      ...["--cache-dir", ".zig-cache", "--name", name, "-dynamic"],
+    ],
+    { flag: "-femit-bin", file: `lib${name}.${ext}` },
+    `${out}/lib${name}.${ext}`,
+    `lib${name}.${ext} (ReleaseFast)`,
+  );
   if (arch === "x86_64") {
     // As zig/build.zig's addProbe: the CPU probe that package imports download.
     const probe = `zeno-cpu-${os}-${arch}`;
-    await run(zig, [
-      "build-lib",
-      ...["-fstrip", "-O", "ReleaseSmall", "-target", `${arch}-${os}`, "-mcpu", "baseline"],
-      ...["-fno-compiler-rt", "-fno-ubsan-rt", "--cache-dir", ".zig-cache", "--name", probe],
-      ...["-dynamic", `-femit-bin=${out}/lib${probe}.${ext}`, "src/cpu_probe.zig"],
-    ], `lib${probe}.${ext} (the CPU probe)`);
+    await compileCached(
+      zig,
+      [
+        "build-lib",
+        ...["-fstrip", "-O", "ReleaseSmall", "-target", `${arch}-${os}`, "-mcpu", "baseline"],
+        ...["-fno-compiler-rt", "-fno-ubsan-rt", "--cache-dir", ".zig-cache", "--name", probe],
+        ...["-dynamic", "src/cpu_probe.zig"],
+      ],
+      { flag: "-femit-bin", file: `lib${probe}.${ext}` },
+      `${out}/lib${probe}.${ext}`,
+      `lib${probe}.${ext} (the CPU probe)`,
+    );
   }
 }
 
