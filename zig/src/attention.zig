@@ -59,6 +59,15 @@ pub const Dims = struct {
 const Br = 64;
 const Bc = 64;
 
+/// How backward splits its work. `per_head`: one task per group of whole
+/// heads does every block pair once. `two_pass`: per (head, key block) for
+/// dk and dv, then per (head, query block) for dq, recomputing the
+/// probabilities, for calls with fewer heads than the threads can share.
+const Scheme = enum { per_head, two_pass };
+
+/// Tests force one scheme to check both on the same shapes.
+var force_scheme: ?Scheme = null;
+
 fn Flash(comptime T: type) type {
     const VL = vm.lanes(T);
     const V = @Vector(VL, T);
@@ -88,11 +97,26 @@ fn Flash(comptime T: type) type {
         fn scores(d: Dims, q: [*]const T, k: [*]const T, row0: usize, rows: usize, col0: usize, cols: usize, sc: Scratch) void {
             mm.serial(T, q + row0 * d.e, k + col0 * d.e, sc.s.ptr, rows, cols, d.e, d.e, 1, 1, d.e, sc.mem);
             const scale: T = @floatCast(d.scale);
+            const sv: V = @splat(scale);
             for (0..rows) |r| {
                 const row = sc.s[r * cols ..][0..cols];
-                const end = d.keyEnd(row0 + r);
-                for (row, 0..) |*x, c| x.* = if (col0 + c < end) x.* * scale else -std.math.inf(T);
+                // Keys past the row's end: only in blocks that cross the diagonal.
+                const end = @min(cols, d.keyEnd(row0 + r) -| col0);
+                var c: usize = 0;
+                while (c + VL <= end) : (c += VL) row[c..][0..VL].* = @as(V, row[c..][0..VL].*) * sv;
+                while (c < end) : (c += 1) row[c] *= scale;
+                @memset(row[end..], -std.math.inf(T));
             }
+        }
+
+        /// The largest of `init` and the row's values.
+        fn rowMax(row: []const T, init: T) T {
+            var acc: V = @splat(init);
+            var c: usize = 0;
+            while (c + VL <= row.len) : (c += VL) acc = @max(acc, @as(V, row[c..][0..VL].*));
+            var mx = @reduce(.Max, acc);
+            while (c < row.len) : (c += 1) mx = @max(mx, row[c]);
+            return mx;
         }
 
         const Fwd = struct {
@@ -134,16 +158,19 @@ fn Flash(comptime T: type) type {
                     const cols = @min(Bc, kend - col0);
                     scores(d, q, k, row0, rows, col0, cols, sc);
                     for (0..rows) |r| {
-                        const row = sc.s[r * cols ..][0..cols];
-                        var mx = m[r];
-                        for (row) |x| mx = @max(mx, x);
+                        // Masked keys (past the row's end) get p = 0 without an
+                        // exp: exp(-inf) would take the slow underflow path.
+                        const end = @min(cols, d.keyEnd(row0 + r) -| col0);
+                        const row = sc.s[r * cols ..][0..end];
+                        const mx = rowMax(row, m[r]);
                         const p = sc.p[r * cols ..][0..cols];
+                        @memset(p[end..], 0);
                         if (mx == -std.math.inf(T)) {
                             @memset(p, 0);
                             continue;
                         }
                         var sum: T = 0;
-                        expRow(row, p, mx, &sum);
+                        expRow(row, p[0..end], mx, &sum);
                         const alpha = if (m[r] == -std.math.inf(T)) 0 else @exp(m[r] - mx);
                         l[r] = l[r] * alpha + sum;
                         m[r] = mx;
@@ -184,7 +211,20 @@ fn Flash(comptime T: type) type {
         }
 
         fn scaleRow(row: []T, a: T) void {
-            for (row) |*x| x.* *= a;
+            const av: V = @splat(a);
+            var c: usize = 0;
+            while (c + VL <= row.len) : (c += VL) row[c..][0..VL].* = @as(V, row[c..][0..VL].*) * av;
+            while (c < row.len) : (c += 1) row[c] *= a;
+        }
+
+        /// The dot product of two rows.
+        fn dotRow(a: []const T, b: []const T) T {
+            var acc: V = @splat(0);
+            var c: usize = 0;
+            while (c + VL <= a.len) : (c += VL) acc += @as(V, a[c..][0..VL].*) * @as(V, b[c..][0..VL].*);
+            var s = @reduce(.Add, acc);
+            while (c < a.len) : (c += 1) s += a[c] * b[c];
+            return s;
         }
 
         /// c[rows, n] += a[rows, k] @ b[k, n] (a contiguous, b row stride n, c row stride n).
@@ -220,8 +260,11 @@ fn Flash(comptime T: type) type {
             v: [*]const T,
             do: [*]const T,
             lse: [*]const T,
+            o: [*]const T,
             /// D_i = do_i . o_i: [n, L].
             dd: [*]const T,
+            /// The same, written by headTask.
+            dd_mut: [*]T,
             dq: [*]T,
             dk: [*]T,
             dv: [*]T,
@@ -243,13 +286,15 @@ fn Flash(comptime T: type) type {
             scores(d, q, k, row0, rows, col0, cols, sc);
             for (0..rows) |r| {
                 const lse = c.lse[h * d.l + row0 + r];
-                const row = sc.s[r * cols ..][0..cols];
+                const end = @min(cols, d.keyEnd(row0 + r) -| col0);
+                const row = sc.s[r * cols ..][0..end];
                 const p = sc.p[r * cols ..][0..cols];
+                @memset(p[end..], 0);
                 if (lse == -std.math.inf(T)) {
                     @memset(p, 0);
                 } else {
                     var ignored: T = 0;
-                    expRow(row, p, lse, &ignored);
+                    expRow(row, p[0..end], lse, &ignored);
                 }
             }
             // dp = do_blk @ v_blk^T, into t.
@@ -260,7 +305,13 @@ fn Flash(comptime T: type) type {
                 const p = sc.p[r * cols ..][0..cols];
                 const dp = sc.t[r * cols ..][0..cols];
                 const ds = sc.s[r * cols ..][0..cols];
-                for (ds, p, dp) |*x, pv, dpv| x.* = pv * (dpv - dd) * scale;
+                const ddv: V = @splat(dd);
+                const sv: V = @splat(scale);
+                var x: usize = 0;
+                while (x + VL <= cols) : (x += VL) {
+                    ds[x..][0..VL].* = @as(V, p[x..][0..VL].*) * (@as(V, dp[x..][0..VL].*) - ddv) * sv;
+                }
+                while (x < cols) : (x += 1) ds[x] = p[x] * (dp[x] - dd) * scale;
             }
         }
 
@@ -304,6 +355,43 @@ fn Flash(comptime T: type) type {
             };
         }
 
+        /// Both passes for whole heads: every (query block, key block) pair of
+        /// a head once, adding into its dq, dk and dv, which no other task
+        /// touches. Half the score and probability work of the two passes;
+        /// parallel over heads only.
+        fn headTask(c: *const Bwd, chunk: u32) void {
+            const d = c.d;
+            const mem: []align(64) u8 = @alignCast(c.mem[@as(usize, chunk) * c.per_task ..][0..c.per_task]);
+            const sc = scratchOf(mem, d);
+            var h = d.n * chunk / c.tasks;
+            const last = d.n * (chunk + 1) / c.tasks;
+            while (h < last) : (h += 1) {
+                const dd = c.dd_mut + h * d.l;
+                for (0..d.l) |r| {
+                    const at = (h * d.l + r) * d.ev;
+                    dd[r] = dotRow(c.do[at..][0..d.ev], c.o[at..][0..d.ev]);
+                }
+                @memset(c.dq[h * d.l * d.e ..][0 .. d.l * d.e], 0);
+                @memset(c.dk[h * d.s * d.e ..][0 .. d.s * d.e], 0);
+                @memset(c.dv[h * d.s * d.ev ..][0 .. d.s * d.ev], 0);
+                var col0: usize = 0;
+                while (col0 < d.s) : (col0 += Bc) {
+                    const cols = @min(Bc, d.s - col0);
+                    const dk = c.dk + (h * d.s + col0) * d.e;
+                    const dv = c.dv + (h * d.s + col0) * d.ev;
+                    var row0: usize = if (d.causal) col0 / Br * Br else 0;
+                    while (row0 < d.l) : (row0 += Br) {
+                        const rows = @min(Br, d.l - row0);
+                        probsAndGrads(c, h, row0, rows, col0, cols, sc);
+                        // dv += p^T @ do_blk ; dk += ds^T @ q_blk ; dq_blk += ds @ k_blk
+                        accumulateT(sc.p.ptr, rows, cols, c.do + (h * d.l + row0) * d.ev, d.ev, dv, sc.mem);
+                        accumulateT(sc.s.ptr, rows, cols, c.q + (h * d.l + row0) * d.e, d.e, dk, sc.mem);
+                        accumulate(sc.s.ptr, rows, cols, c.k + (h * d.s + col0) * d.e, d.e, c.dq + (h * d.l + row0) * d.e, sc.mem);
+                    }
+                }
+            }
+        }
+
         fn qTask(c: *const Bwd, chunk: u32) void {
             const d = c.d;
             const mem: []align(64) u8 = @alignCast(c.mem[@as(usize, chunk) * c.per_task ..][0..c.per_task]);
@@ -332,19 +420,36 @@ fn Flash(comptime T: type) type {
             const alloc = std.heap.c_allocator;
             const dd = try alloc.alloc(T, d.n * d.l);
             defer alloc.free(dd);
-            for (0..d.n * d.l) |r| {
-                var s: T = 0;
-                for (0..d.ev) |x| s += do_[r * d.ev + x] * o[r * d.ev + x];
-                dd[r] = s;
-            }
+            const threads: usize = pool.numThreads();
             const blocks = (d.l + Br - 1) / Br;
             const kblocks = (d.s + Bc - 1) / Bc;
-            const tasks = @max(1, @min(d.n * @max(blocks, kblocks), 4 * @as(usize, pool.numThreads())));
             const per_task = std.mem.alignForward(usize, scratchBytes(d), 64);
+            var ctx = Bwd{ .q = q, .k = k, .v = v, .o = o, .do = do_, .lse = lse, .dd = dd.ptr, .dd_mut = dd.ptr, .dq = dq, .dk = dk, .dv = dv, .d = d, .blocks = blocks, .mem = &.{}, .per_task = per_task, .tasks = 0 };
+            if (d.l == 0 or d.s == 0) {
+                // No pairs: zero gradients (dq, as rows that see no key, too).
+                @memset(dq[0 .. d.n * d.l * d.e], 0);
+                @memset(dk[0 .. d.n * d.s * d.e], 0);
+                @memset(dv[0 .. d.n * d.s * d.ev], 0);
+                return;
+            }
+            const scheme = force_scheme orelse
+                if (d.n >= 4 * threads or (blocks == 1 and kblocks == 1)) Scheme.per_head else Scheme.two_pass;
+            if (scheme == .per_head) {
+                ctx.tasks = @max(1, @min(d.n, 4 * threads));
+                const mem = try alloc.alignedAlloc(u8, .@"64", per_task * ctx.tasks);
+                defer alloc.free(mem);
+                ctx.mem = mem;
+                const cp: *const Bwd = &ctx;
+                pool.run(@intCast(ctx.tasks), cp, headTask);
+                return;
+            }
+            for (0..d.n * d.l) |r| dd[r] = dotRow(do_[r * d.ev ..][0..d.ev], o[r * d.ev ..][0..d.ev]);
+            const tasks = @max(1, @min(d.n * @max(blocks, kblocks), 4 * threads));
             const mem = try alloc.alignedAlloc(u8, .@"64", per_task * tasks);
             defer alloc.free(mem);
-            var ctx = Bwd{ .q = q, .k = k, .v = v, .do = do_, .lse = lse, .dd = dd.ptr, .dq = dq, .dk = dk, .dv = dv, .d = d, .blocks = blocks, .mem = mem, .per_task = per_task, .tasks = @min(tasks, d.n * kblocks) };
-            if (d.s > 0) {
+            ctx.mem = mem;
+            ctx.tasks = @min(tasks, d.n * kblocks);
+            {
                 const cp: *const Bwd = &ctx;
                 pool.run(@intCast(ctx.tasks), cp, kvTask);
             }
@@ -607,14 +712,18 @@ test "fused attention matches the full-matrix reference, forward and backward" {
     const rnd = prng.random();
     // Blocks partly filled, several blocks each way, L != S (causal rows that
     // see no key when... never with top-left alignment), widths 1 and odd.
-    const shapes = [_][5]usize{ .{ 1, 1, 1, 1, 1 }, .{ 2, 5, 7, 3, 4 }, .{ 3, 70, 65, 16, 9 }, .{ 1, 130, 200, 33, 40 }, .{ 2, 64, 64, 64, 64 }, .{ 1, 200, 90, 8, 8 } };
-    for ([_]u32{ 1, 2 }) |threads| {
-        pool.setNumThreads(threads);
-        for (shapes) |sh| for ([_]bool{ false, true }) |causal| {
-            const d = Dims{ .n = sh[0], .l = sh[1], .s = sh[2], .e = sh[3], .ev = sh[4], .scale = 1 / @sqrt(@as(f64, @floatFromInt(sh[3]))), .causal = causal };
-            try case(f32, rnd, d);
-            try case(f64, rnd, d);
-        };
+    const shapes = [_][5]usize{ .{ 1, 1, 1, 1, 1 }, .{ 2, 5, 7, 3, 4 }, .{ 3, 70, 65, 16, 9 }, .{ 1, 130, 200, 33, 40 }, .{ 2, 64, 64, 64, 64 }, .{ 1, 200, 90, 8, 8 }, .{ 9, 70, 130, 32, 32 }, .{ 4, 0, 3, 2, 2 }, .{ 2, 3, 0, 2, 2 } };
+    defer force_scheme = null;
+    for ([_]?Scheme{ null, .per_head, .two_pass }) |scheme| {
+        force_scheme = scheme;
+        for ([_]u32{ 1, 2 }) |threads| {
+            pool.setNumThreads(threads);
+            for (shapes) |sh| for ([_]bool{ false, true }) |causal| {
+                const d = Dims{ .n = sh[0], .l = sh[1], .s = sh[2], .e = sh[3], .ev = sh[4], .scale = 1 / @sqrt(@as(f64, @floatFromInt(sh[3]))), .causal = causal };
+                try case(f32, rnd, d);
+                try case(f64, rnd, d);
+            };
+        }
     }
 }
 
