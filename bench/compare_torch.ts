@@ -21,6 +21,7 @@
  *   deno task compare --threads 2       one thread count
  *   deno task compare --reps 7          more samples per workload
  *   deno task compare --only conv       only the workloads whose name starts so
+ *   deno task compare --only LSTM,sdpa  several prefixes, comma-separated
  *
  * Needs python3 with torch installed (`pip install torch==2.13.0`).
  *
@@ -510,7 +511,7 @@ async function compare(
   const z: Record<string, number> = {}, p: Record<string, number> = {};
   const r: Record<string, number> = {};
   for (const [name, make] of zenoWorkloads()) {
-    if (only !== undefined && !name.startsWith(only)) continue;
+    if (only !== undefined && !only.split(",").some((o) => name.startsWith(o))) continue;
     const f = make();
     const long = name.startsWith("epoch");
     // Epochs warm up with one full epoch; everything else for a quarter second.
