@@ -23,6 +23,12 @@
  *   deno task compare --only conv       only the workloads whose name starts so
  *   deno task compare --only LSTM,sdpa  several prefixes, comma-separated
  *
+ * After the thread counts come the process rows (`--only process`): fresh
+ * processes of bench/process_side.ts and bench/process_side.py taking turns,
+ * the time from start to exit of one that imports the library (and one that
+ * also reads back one op's result), and the peak resident memory of one
+ * that trains the digits CNN for an epoch, with and without `zn.tidy`.
+ *
  * Needs python3 with torch installed (`pip install torch==2.13.0`).
  *
  * @module
@@ -565,6 +571,61 @@ function rate(name: string, seconds: number): string {
   return `${(seconds * 1e3).toFixed(2)} ms`;
 }
 
+/** What one fresh process of a side took: seconds from start to exit, and its peak memory. */
+async function freshProcess(side: "zeno" | "pytorch", args: string[]): Promise<[number, number]> {
+  const here = fileURLToPath(new URL(".", import.meta.url));
+  const [cmd, argv] = side === "zeno"
+    ? [Deno.execPath(), ["run", "--allow-all", `${here}process_side.ts`]]
+    : ["python3", [`${here}process_side.py`]];
+  const t0 = performance.now();
+  const out = await new Deno.Command(cmd, { args: [...argv, ...args], stdout: "piped" }).output();
+  const seconds = (performance.now() - t0) / 1000;
+  if (!out.success) throw new Error(`compare: ${side} process ${args.join(" ")} failed`);
+  const { peakBytes } = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
+  return [seconds, peakBytes];
+}
+
+/**
+ * The process rows: fresh processes of each side taking turns, `reps` each
+ * after one untimed pair, medians. Time to exit for an import and a first
+ * op (goal: at most half PyTorch's), peak resident memory of a CNN epoch
+ * (goal: at most PyTorch's). Returns the rows below their goal.
+ */
+async function processRows(reps: number): Promise<number> {
+  const rows: [string, string[], "time" | "memory", number][] = [
+    ["process: import", ["import"], "time", 2],
+    ["process: first op", ["first-op"], "time", 2],
+    ["peak memory: epoch cnn", ["epoch-cnn"], "memory", 1],
+    ["peak memory: epoch cnn (no tidy)", ["epoch-cnn", "--no-tidy"], "memory", 1],
+  ];
+  console.log(`\nprocesses (fresh, taking turns, median of ${reps}; default threads)`);
+  let misses = 0;
+  for (const [name, args, kind, goal] of rows) {
+    const pyArgs = args.filter((a) => a !== "--no-tidy");
+    await freshProcess("zeno", args);
+    await freshProcess("pytorch", pyArgs);
+    const z: number[] = [], p: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      const zs = await freshProcess("zeno", args), ps = await freshProcess("pytorch", pyArgs);
+      z.push(kind === "time" ? zs[0] : zs[1]);
+      p.push(kind === "time" ? ps[0] : ps[1]);
+    }
+    const med = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const [zm, pm] = [med(z), med(p)];
+    if (kind === "memory" && (zm === 0 || pm === 0)) continue; // no /proc here
+    const ratio = pm / zm;
+    const show = (v: number) =>
+      kind === "time" ? `${v.toFixed(2)} s` : `${(v / 2 ** 20).toFixed(0)} MiB`;
+    if (ratio < goal) misses++;
+    console.log(
+      `${name.padEnd(28)}${show(zm).padStart(16)}${show(pm).padStart(16)}${
+        ratio.toFixed(2).padStart(8)
+      }x${`>= ${goal.toFixed(2)}`.padStart(10)}${ratio >= goal ? "  ok" : "  MISS"}`,
+    );
+  }
+  return misses;
+}
+
 /** GB/s of a plain 16M-float copy (read + write): the memory limit here. */
 function copyLimit(): number {
   const src = new Float32Array(1 << 24).fill(1), dst = new Float32Array(1 << 24);
@@ -592,6 +653,7 @@ let misses = 0;
 const torch = new TorchSide();
 for (const t of threadList) {
   const { z, p, r } = await compare(torch, t, reps, only);
+  if (Object.keys(z).length === 0) continue;
   console.log(`\nthreads = ${t}`);
   console.log(
     `${"workload".padEnd(28)}${"zeno".padStart(16)}${"pytorch".padStart(16)}${"ratio".padStart(9)}${
@@ -618,4 +680,7 @@ for (const t of threadList) {
   );
 }
 await torch.close();
+if (only === undefined || only.split(",").some((o) => "process".startsWith(o))) {
+  misses += await processRows(Math.max(reps, 7));
+}
 console.log(`\n${misses} row(s) below target`);
