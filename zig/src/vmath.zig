@@ -93,6 +93,16 @@ inline fn expReduce32(comptime n: usize, xc: @Vector(n, f32)) struct { y: @Vecto
     return .{ .y = fma(p, r2, r) + c(1.0), .n = @as(IV, @bitCast(t)) -% @as(IV, @bitCast(c(magic))) };
 }
 
+/// exp(x) for float32 lanes whose results are normal floats (x from about
+/// -87.3 to 88.7): exp's reduction and polynomial, then one scaling by 2^n
+/// where exp scales twice so that denormal results round once, and no
+/// NaN select. Callers take it for vectors whose lanes are all in range
+/// (a NaN lane is not) and exp for the rest.
+pub inline fn expNormal32(comptime n: usize, x: @Vector(n, f32)) @Vector(n, f32) {
+    const e = expReduce32(n, x);
+    return e.y * pow2(f32, n, e.n);
+}
+
 /// exp(x), lane-wise.
 pub fn exp(comptime T: type, comptime n: usize, x: @Vector(n, T)) @Vector(n, T) {
     const V = @Vector(n, T);
@@ -351,7 +361,18 @@ pub fn erfc32(comptime n: usize, z: @Vector(n, f32)) @Vector(n, f32) {
     const p03 = fma(p23, t2, p01);
     const p47 = fma(p67, t2, p45);
     const q = fma(p89, t8, fma(p47, t4, p03));
-    return t * exp(f32, n, fma(-z, z, q));
+    return t * expMostlyNormal32(n, fma(-z, z, q));
+}
+
+/// exp(x) for float32 lanes, through expNormal32 when every lane's result
+/// is a normal float (all of a GELU's arguments from about -13 up), else
+/// through exp: the same values, a third fewer instructions on the usual
+/// vector.
+pub inline fn expMostlyNormal32(comptime n: usize, x: @Vector(n, f32)) @Vector(n, f32) {
+    const lo: @Vector(n, f32) = @splat(-87.0);
+    const hi: @Vector(n, f32) = @splat(88.0);
+    if (@reduce(.And, (x >= lo) & (x <= hi))) return expNormal32(n, x);
+    return exp(f32, n, x);
 }
 
 /// erf(x) for float32, lane-wise. |x| < 0.8: the Taylor series through
