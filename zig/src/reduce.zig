@@ -50,10 +50,13 @@ inline fn putFloat(comptime E: type, out: *E, v: f64) void {
 }
 
 /// Sum of a contiguous run in f64, vectorised with several accumulators.
-/// Halves add blocks of 8 x 16 elements in f32 first: a half has 8 or 11
-/// significant bits, so a block's f32 sum is off by at most 8 * 2^-24 of
-/// its magnitudes, far below the result's rounding to the half type (and
-/// PyTorch's own float32 accumulation), for one conversion to f64 per block.
+/// float32 and the halves add blocks of 8 x 16 elements in f32 first (each
+/// lane two chains of four, then their sum), and the blocks in f64: a
+/// block's f32 sum is off by at most 5 * 2^-24 of its magnitudes, so the
+/// whole sum by at most 5 * 2^-24 * sum |x| before its final rounding,
+/// however long the run, where PyTorch's float32 cascade grows with the
+/// log of the length. One conversion to f64 per 8 elements of a lane keeps
+/// the loop at memory speed (converting every element halved it).
 fn sumContig(comptime E: type, x: [*]const E, n: usize) f64 {
     const T = dt.Compute(E);
     if (comptime !dt.isFloat(T)) {
@@ -61,7 +64,7 @@ fn sumContig(comptime E: type, x: [*]const E, n: usize) f64 {
         for (0..n) |i| s += toF64(T, x[i]);
         return s;
     }
-    if (comptime dt.isHalf(E)) {
+    if (comptime dt.isHalf(E) or E == f32) {
         const L = 16;
         const B = 8;
         var acc: @Vector(L, f64) = @splat(0);
@@ -337,8 +340,9 @@ const col_rows = 4;
 /// at a time, so the input streams in order where the line loop (reduceLine,
 /// the reference) walked each column with a stride of `inner` elements (a
 /// bias gradient's sum over the batch of a 4096 x 768 matrix: 13 ms against
-/// 0.7). Floats accumulate in f64 (rows added in another order than the line
-/// loop's); ints wrap. T is the storage type.
+/// 0.7). Floats accumulate in f64, each group of col_rows rows added in the
+/// compute type first (rows added in another order than the line loop's);
+/// ints wrap. T is the storage type.
 fn columns(comptime T: type, comptime mean: bool, x: [*]const T, out: [*]T, sh: Shape) void {
     assert(sh.inner > 1 and sh.r > 0);
     const width = colWidth(sh.outer, sh.inner);
@@ -371,8 +375,7 @@ fn columns(comptime T: type, comptime mean: bool, x: [*]const T, out: [*]T, sh: 
                     const row = base + i * ld;
                     var v: usize = 0;
                     while (v < wv) : (v += W) {
-                        var part = widenV(row + v);
-                        inline for (1..col_rows) |q| part = add(part, widenV(row + q * ld + v));
+                        const part = rowsV(row + v, ld);
                         const sv: VA = sums[v..][0..W].*;
                         sums[v..][0..W].* = add(sv, part);
                     }
@@ -393,9 +396,21 @@ fn columns(comptime T: type, comptime mean: bool, x: [*]const T, out: [*]T, sh: 
             }
         }
 
-        /// W elements from p, or one element, of T as the sums' type.
-        inline fn widenV(p: [*]const T) VA {
-            return if (float) @floatCast(dt.loadVec(dt.Compute(T), T, W, p)) else p[0..W].*;
+        /// W columns of col_rows rows from p (row stride ld), added in the
+        /// compute type, as the sums' type: float32 and the halves add their
+        /// rows in f32 (off by at most 3 * 2^-24 of their magnitudes) and
+        /// widen to f64 once, where widening every element made the loop
+        /// compute-bound.
+        inline fn rowsV(p: [*]const T, ld: usize) VA {
+            if (!float) {
+                var s: VA = p[0..W].*;
+                inline for (1..col_rows) |q| s +%= p[q * ld ..][0..W].*;
+                return s;
+            }
+            const C = dt.Compute(T);
+            var s: @Vector(W, C) = dt.loadVec(C, T, W, p);
+            inline for (1..col_rows) |q| s += dt.loadVec(C, T, W, p + q * ld);
+            return @floatCast(s);
         }
         inline fn widen(v: T) A {
             return if (float) @floatCast(dt.loadOne(dt.Compute(T), T, v)) else v;
@@ -1015,11 +1030,58 @@ fn columnCase(comptime D: DType, comptime op: Reduce, sh: Shape) !void {
         var want: T = undefined;
         const l = Line(T){ .x = x.ptr + o * sh.r * sh.inner + j, .stride = sh.inner, .n = sh.r };
         reduceLine(T, op, l, 0, &want, null);
-        // Floats: both accumulate in f64, in another order; ints: exact.
-        if (comptime dt.isFloat(T)) {
-            try testing.expectApproxEqRel(want, got[o * sh.inner + j], if (T == f32) 1e-6 else 1e-12);
+        // float64: both accumulate in f64, in another order. float32: the
+        // column kernel adds groups of col_rows rows in f32 first, so it is
+        // off by at most 3 * 2^-24 of the magnitudes' sum, plus the final
+        // rounding. Ints: exact.
+        if (comptime T == f32) {
+            var mag: f64 = 0;
+            for (0..sh.r) |i| mag += @abs(@as(f64, l.x[i * sh.inner]));
+            if (op == .mean) mag /= @floatFromInt(sh.r);
+            const err = @abs(@as(f64, want) - got[o * sh.inner + j]);
+            if (err > 4 * 0x1p-24 * mag) {
+                std.debug.print("column {d}: {e} against the line loop's {e}, off by {e} > 4 * 2^-24 * {e}\n", .{ j, got[o * sh.inner + j], want, err, mag });
+                return error.TestUnexpectedResult;
+            }
+        } else if (comptime dt.isFloat(T)) {
+            try testing.expectApproxEqRel(want, got[o * sh.inner + j], 1e-12);
         } else try testing.expectEqual(want, got[o * sh.inner + j]);
     };
+}
+
+test "float32 sums stay within 5 * 2^-24 of the magnitudes' sum under cancellation" {
+    const alloc = std.testing.allocator;
+    var prng = std.Random.DefaultPrng.init(11);
+    const rnd = prng.random();
+    const n: usize = 100_003;
+    const x = try alloc.alloc(f32, n);
+    defer alloc.free(x);
+    for (0..4) |case| {
+        for (x, 0..) |*v, i| v.* = switch (case) {
+            // Large terms that cancel pairwise around small ones.
+            0 => if (i % 2 == 0) @as(f32, 1e8) * (if (i % 4 == 0) @as(f32, 1) else -1) else 1,
+            // Mixed magnitudes, random signs.
+            1 => (rnd.float(f32) - 0.5) * std.math.pow(f32, 10, @floatFromInt(rnd.intRangeAtMost(i32, -6, 6))),
+            // A running total near zero: each term undoes the last.
+            2 => if (i % 2 == 0) rnd.float(f32) * 1000 else -x[i - 1] + rnd.float(f32) * 1e-3,
+            // All positive, the long case.
+            else => rnd.float(f32),
+        };
+        for ([_]usize{ n, 1000, 129, 7 }) |len| {
+            var e: f64 = 0;
+            var mag: f64 = 0;
+            for (x[0..len]) |v| {
+                e += v;
+                mag += @abs(@as(f64, v));
+            }
+            const got = sumContig(f32, x.ptr, len);
+            const err = @abs(got - e);
+            if (err > 5.0 * 0x1p-24 * mag) {
+                std.debug.print("case {d}, length {d}: sum {e}, exact {e}, error {e} over 5*2^-24*sum|x| = {e}\n", .{ case, len, got, e, err, 5.0 * 0x1p-24 * mag });
+                return error.TestUnexpectedResult;
+            }
+        }
+    }
 }
 
 test "column blocks narrow so that every thread gets two tasks" {
