@@ -245,6 +245,27 @@ def workloads():
 
     for kind in ("LSTM", "GRU"):
         out[f"{kind} layer b{b} t{t} h{h} fwd+bwd"] = rnn(kind)
+
+    def lstm_cell_loop():
+        # compare_torch.ts's row: the LSTM cell written from ops.
+        x = torch.randn(t, b, i, generator=g)
+        wx = (torch.randn(i, 4 * h, generator=g) * 0.05).requires_grad_(True)
+        wh = (torch.randn(h, 4 * h, generator=g) * 0.05).requires_grad_(True)
+        bias = torch.zeros(4 * h, requires_grad=True)
+
+        def step():
+            hs, cs = torch.zeros(b, h), torch.zeros(b, h)
+            for s in range(t):
+                gates = x[s] @ wx + hs @ wh + bias
+                ig, fg = gates[:, :h].sigmoid(), gates[:, h:2 * h].sigmoid()
+                gg, og = gates[:, 2 * h:3 * h].tanh(), gates[:, 3 * h:].sigmoid()
+                cs = fg * cs + ig * gg
+                hs = og * cs.tanh()
+            hs.sum().backward()
+            wx.grad = wh.grad = bias.grad = None
+        return step
+
+    out[f"lstm cell loop b{b} t{t} h{h} fwd+bwd"] = lstm_cell_loop
     sb, heads, length, dim = work["sequence"]["sdpa"]
 
     def sdpa(dtype):
