@@ -35,6 +35,7 @@
  */
 import * as zn from "../mod.ts";
 import { buildModel } from "../examples/mnist/model.ts";
+import { epoch } from "./epoch.ts";
 import { buildModel as buildTextModel } from "../examples/text/model.ts";
 import { type Corpus, lossOf, splitCorpus, trainBatches } from "../examples/text/common.ts";
 import { fileURLToPath } from "node:url";
@@ -108,37 +109,6 @@ function medianTime(fn: () => unknown, reps: number): number {
   }
   times.sort((a, b) => a - b);
   return times[Math.floor(times.length / 2)];
-}
-
-/**
- * One epoch. With `tidy` each step runs in a `zn.tidy` scope, as in
- * examples/mnist/train.ts (its temporaries go back to the memory pool at its
- * end); without, the garbage collector frees them.
- */
-function epoch(
-  model: zn.nn.Module,
-  xs: zn.Tensor,
-  ys: zn.Tensor,
-  batch: number,
-  tidy: boolean,
-  amp = false,
-): void {
-  const opt = new zn.optim.Adam(model.parameters(), { lr: 1e-3 });
-  const region = { deviceType: "cpu", dtype: "bfloat16", enabled: amp } as const;
-  const loader = new zn.data.DataLoader(new zn.data.TensorDataset(xs, ys), {
-    batchSize: batch,
-    shuffle: true,
-  });
-  for (const [xb, yb] of loader) {
-    const step = () => {
-      opt.zeroGrad();
-      const logits = zn.autocast(region, () => model.call(xb));
-      zn.nn.functional.crossEntropy(logits, yb).backward();
-      opt.step();
-    };
-    if (tidy) zn.tidy(step);
-    else step();
-  }
 }
 
 /** Workloads also timed with their results left to the garbage collector. */

@@ -40,25 +40,11 @@ if (mode === "import") {
 } else if (mode === "epoch-cnn") {
   const zn = await import("../mod.ts");
   const { buildModel } = await import("../examples/mnist/model.ts");
-  const tidy = !Deno.args.includes("--no-tidy");
+  const { epoch } = await import("./epoch.ts");
   zn.manualSeed(0);
   const { images, batch } = work.epoch;
   const xs = zn.rand([images, 1, 28, 28]), ys = zn.randint(0, 10, [images]);
-  const model = buildModel("cnn");
-  const opt = new zn.optim.Adam(model.parameters(), { lr: 1e-3 });
-  const loader = new zn.data.DataLoader(new zn.data.TensorDataset(xs, ys), {
-    batchSize: batch,
-    shuffle: true,
-  });
-  for (const [xb, yb] of loader) {
-    const step = () => {
-      opt.zeroGrad();
-      zn.nn.functional.crossEntropy(model.call(xb), yb).backward();
-      opt.step();
-    };
-    if (tidy) zn.tidy(step);
-    else step();
-  }
+  epoch(buildModel("cnn"), xs, ys, batch, !Deno.args.includes("--no-tidy"));
 } else {
   throw new Error(`process_side: unknown mode "${mode}" (import, first-op or epoch-cnn)`);
 }

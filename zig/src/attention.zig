@@ -331,15 +331,25 @@ fn Flash(comptime T: type) type {
                 const dv = c.dv + (h * d.s + col0) * d.ev;
                 @memset(dk[0 .. cols * d.e], 0);
                 @memset(dv[0 .. cols * d.ev], 0);
-                // Causal: rows before col0 see none of these keys.
-                var row0: usize = if (d.causal) col0 / Br * Br else 0;
-                while (row0 < d.l) : (row0 += Br) {
-                    const rows = @min(Br, d.l - row0);
-                    probsAndGrads(c, h, row0, rows, col0, cols, sc);
-                    // dv += p^T @ do_blk ; dk += ds^T @ q_blk
-                    accumulateT(sc.p.ptr, rows, cols, c.do + (h * d.l + row0) * d.ev, d.ev, dv, sc.mem);
-                    accumulateT(sc.s.ptr, rows, cols, c.q + (h * d.l + row0) * d.e, d.e, dk, sc.mem);
-                }
+                keyBlock(c, h, col0, cols, sc, false);
+            }
+        }
+
+        /// Every query block that sees keys [col0, col0 + cols) of head h:
+        /// dv += p^T @ do_blk and dk += ds^T @ q_blk into the key block's
+        /// rows, and with `with_dq` also dq_blk += ds @ k_blk.
+        fn keyBlock(c: *const Bwd, h: usize, col0: usize, cols: usize, sc: Scratch, comptime with_dq: bool) void {
+            const d = c.d;
+            const dk = c.dk + (h * d.s + col0) * d.e;
+            const dv = c.dv + (h * d.s + col0) * d.ev;
+            // Causal: rows before col0 see none of these keys.
+            var row0: usize = if (d.causal) col0 / Br * Br else 0;
+            while (row0 < d.l) : (row0 += Br) {
+                const rows = @min(Br, d.l - row0);
+                probsAndGrads(c, h, row0, rows, col0, cols, sc);
+                accumulateT(sc.p.ptr, rows, cols, c.do + (h * d.l + row0) * d.ev, d.ev, dv, sc.mem);
+                accumulateT(sc.s.ptr, rows, cols, c.q + (h * d.l + row0) * d.e, d.e, dk, sc.mem);
+                if (with_dq) accumulate(sc.s.ptr, rows, cols, c.k + (h * d.s + col0) * d.e, d.e, c.dq + (h * d.l + row0) * d.e, sc.mem);
             }
         }
 
@@ -375,20 +385,7 @@ fn Flash(comptime T: type) type {
                 @memset(c.dk[h * d.s * d.e ..][0 .. d.s * d.e], 0);
                 @memset(c.dv[h * d.s * d.ev ..][0 .. d.s * d.ev], 0);
                 var col0: usize = 0;
-                while (col0 < d.s) : (col0 += Bc) {
-                    const cols = @min(Bc, d.s - col0);
-                    const dk = c.dk + (h * d.s + col0) * d.e;
-                    const dv = c.dv + (h * d.s + col0) * d.ev;
-                    var row0: usize = if (d.causal) col0 / Br * Br else 0;
-                    while (row0 < d.l) : (row0 += Br) {
-                        const rows = @min(Br, d.l - row0);
-                        probsAndGrads(c, h, row0, rows, col0, cols, sc);
-                        // dv += p^T @ do_blk ; dk += ds^T @ q_blk ; dq_blk += ds @ k_blk
-                        accumulateT(sc.p.ptr, rows, cols, c.do + (h * d.l + row0) * d.ev, d.ev, dv, sc.mem);
-                        accumulateT(sc.s.ptr, rows, cols, c.q + (h * d.l + row0) * d.e, d.e, dk, sc.mem);
-                        accumulate(sc.s.ptr, rows, cols, c.k + (h * d.s + col0) * d.e, d.e, c.dq + (h * d.l + row0) * d.e, sc.mem);
-                    }
-                }
+                while (col0 < d.s) : (col0 += Bc) keyBlock(c, h, col0, @min(Bc, d.s - col0), sc, true);
             }
         }
 
