@@ -107,8 +107,21 @@ function medianTime(fn: () => unknown, reps: number): number {
     fn();
     times.push((performance.now() - t) / 1000);
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
+  return median(times);
+}
+
+/**
+ * One table row: the workload, each side's figure, the ratio and its goal.
+ * Returns whether the row is below its goal.
+ */
+function printRow(name: string, z: string, p: string, ratio: number, goal?: number): boolean {
+  const mark = goal === undefined ? "" : ratio >= goal ? "  ok" : "  MISS";
+  console.log(
+    `${name.padEnd(28)}${z.padStart(16)}${p.padStart(16)}${ratio.toFixed(2).padStart(8)}x${
+      (goal === undefined ? "" : `>= ${goal.toFixed(2)}`).padStart(10)
+    }${mark}`,
+  );
+  return goal !== undefined && ratio < goal;
 }
 
 /** Workloads also timed with their results left to the garbage collector. */
@@ -501,14 +514,14 @@ async function compare(
   torch: TorchSide,
   threads: number,
   reps: number,
-  only: string | undefined,
+  selected: (name: string) => boolean,
 ): Promise<{ z: Record<string, number>; p: Record<string, number>; r: Record<string, number> }> {
   zn.setNumThreads(threads);
   await torch.ask({ threads });
   const z: Record<string, number> = {}, p: Record<string, number> = {};
   const r: Record<string, number> = {};
   for (const [name, make] of zenoWorkloads()) {
-    if (only !== undefined && !only.split(",").some((o) => name.startsWith(o))) continue;
+    if (!selected(name)) continue;
     const f = make();
     const long = name.startsWith("epoch");
     // Epochs warm up with one full epoch; everything else for a quarter second.
@@ -591,9 +604,12 @@ async function processRows(reps: number): Promise<number> {
     ["peak memory: epoch cnn", ["epoch-cnn"], "memory", 1],
     ["peak memory: epoch cnn (no tidy)", ["epoch-cnn", "--no-tidy"], "memory", 1],
   ];
+  // `--only process` takes them all, or a prefix of a row's name that row.
+  const chosen = rows.filter(([name]) => selected("process") || selected(name));
+  if (chosen.length === 0) return 0;
   console.log(`\nprocesses (fresh, taking turns, median of ${reps}; default threads)`);
   let misses = 0;
-  for (const [name, args, kind, goal] of rows) {
+  for (const [name, args, kind, goal] of chosen) {
     const pyArgs = args.filter((a) => a !== "--no-tidy");
     await freshProcess("zeno", args);
     await freshProcess("pytorch", pyArgs);
@@ -603,18 +619,11 @@ async function processRows(reps: number): Promise<number> {
       z.push(kind === "time" ? zs[0] : zs[1]);
       p.push(kind === "time" ? ps[0] : ps[1]);
     }
-    const med = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-    const [zm, pm] = [med(z), med(p)];
+    const [zm, pm] = [median(z), median(p)];
     if (kind === "memory" && (zm === 0 || pm === 0)) continue; // no /proc here
-    const ratio = pm / zm;
     const show = (v: number) =>
       kind === "time" ? `${v.toFixed(2)} s` : `${(v / 2 ** 20).toFixed(0)} MiB`;
-    if (ratio < goal) misses++;
-    console.log(
-      `${name.padEnd(28)}${show(zm).padStart(16)}${show(pm).padStart(16)}${
-        ratio.toFixed(2).padStart(8)
-      }x${`>= ${goal.toFixed(2)}`.padStart(10)}${ratio >= goal ? "  ok" : "  MISS"}`,
-    );
+    if (printRow(name, show(zm), show(pm), pm / zm, goal)) misses++;
   }
   return misses;
 }
@@ -628,7 +637,11 @@ function copyLimit(): number {
 
 const threadList = Deno.args.includes("--threads") ? [arg("--threads", 2)] : [1, 2];
 const reps = arg("--reps", 5);
-const only = Deno.args.includes("--only") ? Deno.args[Deno.args.indexOf("--only") + 1] : undefined;
+const only = Deno.args.includes("--only")
+  ? Deno.args[Deno.args.indexOf("--only") + 1].split(",")
+  : undefined;
+/** Whether `--only` (absent: everything) names a prefix of `name`. */
+const selected = (name: string) => only === undefined || only.some((o) => name.startsWith(o));
 const cpu = (() => {
   try {
     const m = Deno.readTextFileSync("/proc/cpuinfo").match(/model name\s*:\s*(.*)/);
@@ -645,7 +658,7 @@ console.log(`memory limit: a 16M-float copy moves ${copyLimit().toFixed(1)} GB/s
 let misses = 0;
 const torch = new TorchSide();
 for (const t of threadList) {
-  const { z, p, r } = await compare(torch, t, reps, only);
+  const { z, p, r } = await compare(torch, t, reps, selected);
   if (Object.keys(z).length === 0) continue;
   console.log(`\nthreads = ${t}`);
   console.log(
@@ -654,15 +667,7 @@ for (const t of threadList) {
     }`,
   );
   for (const name of Object.keys(z)) {
-    const ratio = r[name];
-    const goal = target(name);
-    const mark = goal === undefined ? "" : ratio >= goal ? "  ok" : "  MISS";
-    if (goal !== undefined && ratio < goal) misses++;
-    console.log(
-      `${name.padEnd(28)}${rate(name, z[name]).padStart(16)}${rate(name, p[name]).padStart(16)}${
-        ratio.toFixed(2).padStart(8)
-      }x${(goal === undefined ? "" : `>= ${goal.toFixed(2)}`).padStart(10)}${mark}`,
-    );
+    if (printRow(name, rate(name, z[name]), rate(name, p[name]), r[name], target(name))) misses++;
   }
   if (!("matmul 1024x1024x1024" in z)) continue;
   const g1024 = 2 * 1024 ** 3 / z["matmul 1024x1024x1024"] / 1e9;
@@ -673,7 +678,5 @@ for (const t of threadList) {
   );
 }
 await torch.close();
-if (only === undefined || only.split(",").some((o) => "process".startsWith(o))) {
-  misses += await processRows(Math.max(reps, 7));
-}
+misses += await processRows(Math.max(reps, 7));
 console.log(`\n${misses} row(s) below target`);

@@ -136,17 +136,9 @@ async function compileCached(
     return;
   }
   const from = `${zigDir}.zig-cache/o/${emitted.digest}/${emit.file}`;
-  const bytes = await Deno.readFile(from);
-  let same = false;
-  try {
-    const old = await Deno.readFile(dest);
-    same = old.length === bytes.length && old.every((b, i) => b === bytes[i]);
-  } catch { /* nothing installed yet */ }
-  if (!same) {
-    const tmp = `${dest}.tmp-${Deno.pid}`;
-    await Deno.writeFile(tmp, bytes, { mode: emit.flag === "-femit-bin" ? 0o755 : 0o644 });
-    await Deno.rename(tmp, dest);
-  }
+  const tmp = `${dest}.tmp-${Deno.pid}`;
+  await Deno.copyFile(from, tmp);
+  await Deno.rename(tmp, dest);
   const took = ((performance.now() - t0) / 1000).toFixed(1);
   console.error(`build: ${what} ${emitted.cacheHit ? "unchanged" : "done"} in ${took} s`);
 }

@@ -54,6 +54,12 @@ pub const Dims = struct {
     fn keyEnd(d: Dims, i: usize) usize {
         return if (d.causal) @min(d.s, i + 1) else d.s;
     }
+
+    /// How many of the keys [col0, col0 + cols) query row i sees (a prefix:
+    /// fewer than cols only in a causal block on the diagonal).
+    fn keysSeen(d: Dims, i: usize, col0: usize, cols: usize) usize {
+        return @min(cols, d.keyEnd(i) -| col0);
+    }
 };
 
 const Br = 64;
@@ -101,7 +107,7 @@ fn Flash(comptime T: type) type {
             for (0..rows) |r| {
                 const row = sc.s[r * cols ..][0..cols];
                 // Keys past the row's end: only in blocks that cross the diagonal.
-                const end = @min(cols, d.keyEnd(row0 + r) -| col0);
+                const end = d.keysSeen(row0 + r, col0, cols);
                 var c: usize = 0;
                 while (c + VL <= end) : (c += VL) row[c..][0..VL].* = @as(V, row[c..][0..VL].*) * sv;
                 while (c < end) : (c += 1) row[c] *= scale;
@@ -160,7 +166,7 @@ fn Flash(comptime T: type) type {
                     for (0..rows) |r| {
                         // Masked keys (past the row's end) get p = 0 without an
                         // exp: exp(-inf) would take the slow underflow path.
-                        const end = @min(cols, d.keyEnd(row0 + r) -| col0);
+                        const end = d.keysSeen(row0 + r, col0, cols);
                         const row = sc.s[r * cols ..][0..end];
                         const mx = rowMax(row, m[r]);
                         const p = sc.p[r * cols ..][0..cols];
@@ -261,10 +267,8 @@ fn Flash(comptime T: type) type {
             do: [*]const T,
             lse: [*]const T,
             o: [*]const T,
-            /// D_i = do_i . o_i: [n, L].
-            dd: [*]const T,
-            /// The same, written by headTask.
-            dd_mut: [*]T,
+            /// D_i = do_i . o_i: [n, L] (headTask fills its heads' rows).
+            dd: [*]T,
             dq: [*]T,
             dk: [*]T,
             dv: [*]T,
@@ -286,7 +290,7 @@ fn Flash(comptime T: type) type {
             scores(d, q, k, row0, rows, col0, cols, sc);
             for (0..rows) |r| {
                 const lse = c.lse[h * d.l + row0 + r];
-                const end = @min(cols, d.keyEnd(row0 + r) -| col0);
+                const end = d.keysSeen(row0 + r, col0, cols);
                 const row = sc.s[r * cols ..][0..end];
                 const p = sc.p[r * cols ..][0..cols];
                 @memset(p[end..], 0);
@@ -376,7 +380,7 @@ fn Flash(comptime T: type) type {
             var h = d.n * chunk / c.tasks;
             const last = d.n * (chunk + 1) / c.tasks;
             while (h < last) : (h += 1) {
-                const dd = c.dd_mut + h * d.l;
+                const dd = c.dd + h * d.l;
                 for (0..d.l) |r| {
                     const at = (h * d.l + r) * d.ev;
                     dd[r] = dotRow(c.do[at..][0..d.ev], c.o[at..][0..d.ev]);
@@ -421,7 +425,7 @@ fn Flash(comptime T: type) type {
             const blocks = (d.l + Br - 1) / Br;
             const kblocks = (d.s + Bc - 1) / Bc;
             const per_task = std.mem.alignForward(usize, scratchBytes(d), 64);
-            var ctx = Bwd{ .q = q, .k = k, .v = v, .o = o, .do = do_, .lse = lse, .dd = dd.ptr, .dd_mut = dd.ptr, .dq = dq, .dk = dk, .dv = dv, .d = d, .blocks = blocks, .mem = &.{}, .per_task = per_task, .tasks = 0 };
+            var ctx = Bwd{ .q = q, .k = k, .v = v, .o = o, .do = do_, .lse = lse, .dd = dd.ptr, .dq = dq, .dk = dk, .dv = dv, .d = d, .blocks = blocks, .mem = &.{}, .per_task = per_task, .tasks = 0 };
             if (d.l == 0 or d.s == 0) {
                 // No pairs: zero gradients (dq, as rows that see no key, too).
                 @memset(dq[0 .. d.n * d.l * d.e], 0);
