@@ -47,6 +47,7 @@ export { autocast, AutocastRegion, isAutocastEnabled } from "./src/amp/autocast.
 export type { AutocastOptions } from "./src/amp/autocast.ts";
 export * as models from "./src/models/mod.ts";
 export * as metrics from "./src/metrics/mod.ts";
+export * as onnx from "./src/onnx/mod.ts";
 export {
   deserialize,
   deserializeMetadata,

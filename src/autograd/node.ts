@@ -149,6 +149,7 @@ export function record(
     }
   }
   if (!any) return releaseOwned(out, owned);
+  if (traceHook !== null) traceHook(name, inputs, out, ctx);
   if (
     out.dtype !== "float32" && out.dtype !== "float64" && out.dtype !== "float16" &&
     out.dtype !== "bfloat16"
@@ -162,6 +163,27 @@ export function record(
   if (isAnomalyEnabled()) node.trace = new Error().stack?.split("\n").slice(2).join("\n") ?? null;
   out.attachGradFn(node);
   return out;
+}
+
+/**
+ * @internal Sees every op that {@link record} attaches (ONNX export traces a
+ * forward pass through it): the rule's name, the inputs, the output and the
+ * op's arguments.
+ */
+export type TraceHook = (
+  name: string,
+  inputs: readonly unknown[],
+  out: Tensor,
+  ctx: Record<string, unknown>,
+) => void;
+
+let traceHook: TraceHook | null = null;
+
+/** @internal Installs `hook` (null: none) and returns the one it replaces. */
+export function setTraceHook(hook: TraceHook | null): TraceHook | null {
+  const prev = traceHook;
+  traceHook = hook;
+  return prev;
 }
 
 /** Releases the memory of temporaries no tape entry will read. Returns `out`. */

@@ -1131,8 +1131,8 @@ function writeAtomicSync(path: string | URL, write: (f: Deno.FsFile) => void): v
   syncFolderSync(dest);
 }
 
-/** Asynchronous {@link writeAtomicSync}. */
-async function writeAtomic(
+/** @internal Asynchronous {@link writeAtomicSync}. */
+export async function writeAtomic(
   path: string | URL,
   write: (f: Deno.FsFile) => Promise<void>,
 ): Promise<void> {

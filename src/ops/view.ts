@@ -357,6 +357,7 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   return record("view", [x], out, {}, {
     shape: x.shape,
     place: (z: Tensor) => narrow(z, d, s, length),
+    slice: [d, s, s + length, 1],
   });
 }
 
@@ -387,7 +388,11 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
   shape.splice(d, 1);
   st.splice(d, 1);
   const out = viewOf(x, shape, st, x.offset + i * x.strides[d]);
-  return record("view", [x], out, {}, { shape: x.shape, place: (z: Tensor) => select(z, d, i) });
+  return record("view", [x], out, {}, {
+    shape: x.shape,
+    place: (z: Tensor) => select(z, d, i),
+    select: [d, i],
+  });
 }
 
 /**
@@ -429,5 +434,6 @@ export function slice(
   return record("view", [x], out, {}, {
     shape: x.shape,
     place: (z: Tensor) => slice(z, d, start, stop, step),
+    slice: [d, s, e, st],
   });
 }

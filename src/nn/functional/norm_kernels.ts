@@ -138,7 +138,7 @@ export function fusedBatchNorm(
     w: weight ?? undefined,
     center,
     rstd,
-  }, { training: p.training, eps: p.eps, n, c, s });
+  }, { training: p.training, eps: p.eps, n, c, s, runningMean, runningVar });
 }
 
 /** @internal The rule of "batchNorm" (the fused kernels' forward). */

@@ -1,0 +1,277 @@
+import * as zn from "../mod.ts";
+import { assert, assertThrows } from "./assert_helpers.ts";
+import { buildModel } from "../examples/mnist/model.ts";
+import { assertMatches, ignoreOrt, ortRun } from "./onnx/oracle.ts";
+
+const nn = zn.nn;
+
+/**
+ * Exports `model` on `sample`, runs the file with onnxruntime on `check`, and
+ * compares its outputs with Zeno's eval forward and with Zeno's run of the file.
+ */
+async function roundTrip(
+  model: zn.nn.Module,
+  sample: zn.Tensor[],
+  check: zn.Tensor[],
+  opts: zn.onnx.ExportOptions = {},
+  tol = 1e-5,
+): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/model.onnx`;
+    await zn.onnx.exportModel(model, sample, path, opts);
+    const names = check.map((_, i) => opts.inputNames?.[i] ?? `input_${i}`);
+    const ort = await ortRun(path, Object.fromEntries(check.map((t, i) => [names[i], t])));
+    const wasTraining = model.training;
+    model.eval();
+    const got: zn.Tensor[] = [];
+    const flat = (v: unknown) => {
+      if (v instanceof zn.Tensor) got.push(v);
+      else if (Array.isArray(v)) v.forEach(flat);
+    };
+    zn.noGrad(() => flat(model.call(...check)));
+    model.train(wasTraining);
+    const outNames = Object.keys(ort);
+    assert(outNames.length === got.length, `${outNames.length} outputs against ${got.length}`);
+    got.forEach((t, i) => assertMatches(t, ort[outNames[i]], `output ${outNames[i]}`, tol));
+    // Zeno runs the exported file too, with the same result.
+    const back = await zn.onnx.load(path);
+    const again = back.call(...check);
+    (Array.isArray(again) ? again : [again]).forEach((t, i) =>
+      assertMatches(t, ort[outNames[i]], `output ${outNames[i]} of zn.onnx.load`, tol)
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const batchAxes = (names: string[]) => Object.fromEntries(names.map((n) => [n, { 0: "batch" }]));
+
+Deno.test({
+  name: "onnx export: an MLP matches onnxruntime at another batch size",
+  ignore: ignoreOrt,
+  fn: async () => {
+    zn.manualSeed(1);
+    const net = new nn.Sequential(new nn.Linear(4, 8), new nn.ReLU(), new nn.Linear(8, 2));
+    await roundTrip(net, [zn.randn([3, 4])], [zn.randn([5, 4])], {
+      inputNames: ["x"],
+      dynamicAxes: batchAxes(["x", "output_0"]),
+    });
+  },
+});
+
+Deno.test({
+  name: "onnx export: the digits CNN and MLP match onnxruntime",
+  ignore: ignoreOrt,
+  fn: async () => {
+    for (const arch of ["cnn", "mlp"] as const) {
+      zn.manualSeed(2);
+      const model = buildModel(arch);
+      await roundTrip(model, [zn.randn([2, 1, 28, 28])], [zn.randn([7, 1, 28, 28])], {
+        inputNames: ["image"],
+        outputNames: ["logits"],
+        dynamicAxes: batchAxes(["image", "logits"]),
+      });
+    }
+  },
+});
+
+class Block extends nn.Module {
+  conv1: zn.nn.Conv2d;
+  bn1: zn.nn.BatchNorm2d;
+  conv2: zn.nn.Conv2d;
+  bn2: zn.nn.BatchNorm2d;
+  down: zn.nn.Sequential | null;
+  constructor(cin: number, cout: number, stride: number) {
+    super();
+    this.conv1 = new nn.Conv2d(cin, cout, 3, { stride, padding: 1, bias: false });
+    this.bn1 = new nn.BatchNorm2d(cout);
+    this.conv2 = new nn.Conv2d(cout, cout, 3, { padding: 1, bias: false });
+    this.bn2 = new nn.BatchNorm2d(cout);
+    this.down = stride !== 1 || cin !== cout
+      ? new nn.Sequential(
+        new nn.Conv2d(cin, cout, 1, { stride, bias: false }),
+        new nn.BatchNorm2d(cout),
+      )
+      : null;
+  }
+  override forward(x: zn.Tensor): zn.Tensor {
+    const y = this.bn2.call(this.conv2.call(this.bn1.call(this.conv1.call(x)).relu()));
+    return y.add(this.down ? this.down.call(x) : x).relu();
+  }
+}
+
+/** A small ResNet: stem, two residual stages, global pooling, a classifier. */
+function resnet(): zn.nn.Sequential {
+  const m = new nn.Sequential(
+    new nn.Conv2d(3, 8, 3, { padding: 1, bias: false }),
+    new nn.BatchNorm2d(8),
+    new nn.ReLU(),
+    new nn.MaxPool2d(2, { ceilMode: true }),
+    new Block(8, 8, 1),
+    new Block(8, 16, 2),
+    new nn.AdaptiveAvgPool2d(1),
+    new nn.Flatten(),
+    new nn.Linear(16, 5),
+  );
+  // Running statistics away from 0 and 1, so that evaluation mode shows.
+  zn.noGrad(() => {
+    for (const [name, b] of m.namedBuffers()) {
+      if (name.endsWith("running_mean")) b.copy_(zn.randn(b.shape).mul(0.1));
+      if (name.endsWith("running_var")) b.copy_(zn.rand(b.shape).add(0.5));
+    }
+  });
+  return m;
+}
+
+Deno.test({
+  name: "onnx export: a ResNet-style model in eval mode matches onnxruntime",
+  ignore: ignoreOrt,
+  fn: async () => {
+    zn.manualSeed(3);
+    const m = resnet();
+    await roundTrip(m, [zn.randn([2, 3, 15, 15])], [zn.randn([3, 3, 15, 15])], {
+      dynamicAxes: batchAxes(["input_0", "output_0"]),
+    });
+    assert(m.training, "export leaves the model's training flag as it was");
+  },
+});
+
+class Tagger extends nn.Module {
+  emb = new nn.Embedding(50, 12);
+  lstm = new nn.LSTM(12, 16, { numLayers: 2, batchFirst: true });
+  head = new nn.Linear(16, 3);
+  override forward(tokens: zn.Tensor): zn.Tensor {
+    const [out] = this.lstm.call(this.emb.call(tokens));
+    return this.head.call(out).logSoftmax(-1);
+  }
+}
+
+Deno.test({
+  name: "onnx export: an embedding + two-layer LSTM tagger matches onnxruntime",
+  ignore: ignoreOrt,
+  fn: async () => {
+    zn.manualSeed(4);
+    const tokens = (b: number) => zn.randint(0, 50, [b, 6]);
+    await roundTrip(new Tagger(), [tokens(2)], [tokens(4)], {
+      inputNames: ["tokens"],
+      dynamicAxes: batchAxes(["tokens", "output_0"]),
+    });
+  },
+});
+
+class Encoder extends nn.Module {
+  enc = new nn.TransformerEncoder(
+    new nn.TransformerEncoderLayer(16, 4, { dimFeedforward: 32, batchFirst: true }),
+    2,
+  );
+  head = new nn.Linear(16, 4);
+  override forward(x: zn.Tensor): zn.Tensor {
+    return this.head.call(this.enc.call(x).mean(1));
+  }
+}
+
+Deno.test({
+  name: "onnx export: a Transformer encoder matches onnxruntime",
+  ignore: ignoreOrt,
+  fn: async () => {
+    zn.manualSeed(5);
+    await roundTrip(new Encoder(), [zn.randn([2, 7, 16])], [zn.randn([3, 7, 16])], {
+      dynamicAxes: batchAxes(["input_0", "output_0"]),
+    });
+  },
+});
+
+Deno.test({
+  name: "onnx export: activations and softmax match onnxruntime",
+  ignore: ignoreOrt,
+  fn: async () => {
+    zn.manualSeed(6);
+    const net = new nn.Sequential(
+      new nn.Linear(6, 6),
+      new nn.GELU(),
+      new nn.Linear(6, 6),
+      new nn.SiLU(),
+      new nn.Tanh(),
+      new nn.LeakyReLU(0.2),
+      new nn.ELU(0.7),
+      new nn.Softplus({ beta: 2 }),
+      new nn.GELU({ approximate: "tanh" }),
+      new nn.Sigmoid(),
+      new nn.Softmax(-1),
+    );
+    await roundTrip(net, [zn.randn([4, 6]).mul(3)], [zn.randn([4, 6]).mul(3)]);
+  },
+});
+
+Deno.test("onnx export: an op without an ONNX form is named, and nothing is written", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/gru.onnx`;
+    await Deno.writeTextFile(path, "previous");
+    const gru = new nn.GRU(4, 5);
+    let err: unknown;
+    try {
+      await zn.onnx.exportModel(gru, [zn.randn([3, 2, 4])], path);
+    } catch (e) {
+      err = e;
+    }
+    assert(
+      err instanceof Error && /cannot be exported to ONNX: gruRecurrence/.test(err.message),
+      String(err),
+    );
+    assert((await Deno.readTextFile(path)) === "previous", "the previous file is kept");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("onnx export: a constant that depends on the input's values is an error", () => {
+  class Gate extends nn.Module {
+    lin = new nn.Linear(3, 3);
+    override forward(x: zn.Tensor): zn.Tensor {
+      // The comparison is not traced: its result would become a constant.
+      return this.lin.call(x).mul(x.gt(0).to("float32"));
+    }
+  }
+  assertThrows(
+    () => zn.onnx.exportModelBytes(new Gate(), [zn.randn([2, 3])]),
+    Error,
+    "depends on the input's values",
+  );
+});
+
+Deno.test("onnx export: a tensor made with the batch size under a dynamic axis is an error", () => {
+  class Pad extends nn.Module {
+    lin = new nn.Linear(3, 3);
+    override forward(x: zn.Tensor): zn.Tensor {
+      return this.lin.call(x).add(zn.ones([x.shape[0], 3]));
+    }
+  }
+  assertThrows(
+    () =>
+      zn.onnx.exportModelBytes(new Pad(), [zn.randn([2, 3])], { dynamicAxes: { input_0: [0] } }),
+    Error,
+    "shape follows a dynamic axis",
+  );
+});
+
+Deno.test("onnx export: bad arguments name the problem", () => {
+  const lin = new nn.Linear(3, 3);
+  assertThrows(
+    () => zn.onnx.exportModelBytes(lin, [zn.randn([2, 3])], { opset: 17 } as never),
+    TypeError,
+    "opset",
+  );
+  assertThrows(
+    () => zn.onnx.exportModelBytes(lin, [zn.randn([2, 3])], { opsetVersion: 9 }),
+    RangeError,
+    "opsetVersion must be 17 to 21",
+  );
+  assertThrows(
+    () => zn.onnx.exportModelBytes(lin, [zn.randn([2, 3])], { dynamicAxes: { input_0: [2] } }),
+    RangeError,
+    "names axis 2",
+  );
+  assertThrows(() => zn.onnx.exportModelBytes({} as never, []), TypeError, "must be a Module");
+});
