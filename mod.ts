@@ -48,6 +48,7 @@ export type { AutocastOptions } from "./src/amp/autocast.ts";
 export * as models from "./src/models/mod.ts";
 export * as metrics from "./src/metrics/mod.ts";
 export * as onnx from "./src/onnx/mod.ts";
+export * as serve from "./src/serve/mod.ts";
 export {
   deserialize,
   deserializeMetadata,

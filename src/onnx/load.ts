@@ -510,6 +510,12 @@ const OPS: Record<string, OpFn> = {
 export class OnnxModule extends Module {
   /** The graph's inputs (initializers excluded), in order. */
   readonly inputNames: readonly string[];
+  /** Each input's name, dtype and shape as the file declares them (a string or null: a dynamic dim). */
+  readonly inputs: readonly {
+    name: string;
+    dtype: DType | null;
+    shape: (number | string | null)[] | null;
+  }[];
   /** The graph's outputs, in order. */
   readonly outputNames: readonly string[];
   /** The opset version of the default domain. */
@@ -542,6 +548,11 @@ export class OnnxModule extends Module {
     }
     for (const t of graph.initializer) this.#weights.set(t.name, tensorFrom(t, readExternal));
     this.inputNames = graph.input.map((v) => v.name).filter((n) => !this.#weights.has(n));
+    this.inputs = graph.input.filter((v) => !this.#weights.has(v.name)).map((v) => ({
+      name: v.name,
+      dtype: DTYPES[v.elemType] ?? null,
+      shape: v.shape,
+    }));
     this.outputNames = graph.output.map((v) => v.name);
   }
 
