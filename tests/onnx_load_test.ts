@@ -22,7 +22,9 @@ function largestDiff(got: zn.Tensor, want: Flat): number {
   return worst;
 }
 
-for (const name of ["mlp", "cnn", "resnet", "encoder", "tagger_legacy", "encoder_legacy"]) {
+for (
+  const name of ["mlp", "cnn", "resnet", "encoder", "tagger_legacy", "encoder_legacy", "gru_legacy"]
+) {
   Deno.test(`onnx load: PyTorch's export of the ${name} runs and matches PyTorch at another batch size`, async () => {
     const c = fixtures.cases[name];
     const model = await zn.onnx.load(new URL(`./fixtures/onnx/${c.file}`, import.meta.url));

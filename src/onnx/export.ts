@@ -184,7 +184,7 @@ function intsProto(name: string, values: readonly number[], dims?: number[]): Te
 
 type AttrValue = number | string | readonly number[] | { float: number } | {
   floats: readonly number[];
-};
+} | { tensor: TensorProto };
 
 function attr(name: string, v: AttrValue): AttributeProto {
   const a: AttributeProto = {
@@ -208,6 +208,9 @@ function attr(name: string, v: AttrValue): AttributeProto {
   } else if (Array.isArray(v)) {
     a.type = AttrType.INTS;
     a.ints = (v as number[]).map((x) => BigInt(x));
+  } else if ("tensor" in (v as object)) {
+    a.type = AttrType.TENSOR;
+    a.t = (v as { tensor: TensorProto }).tensor;
   } else if ("float" in (v as object)) {
     a.type = AttrType.FLOAT;
     a.f = (v as { float: number }).float;
@@ -226,6 +229,8 @@ class GraphBuilder {
   readonly unsupported = new Set<string>();
   /** Graph inputs with dynamic axes. */
   readonly dynamic = new Set<Tensor>();
+  /** Each dynamic axis of an input, with the input in both traces. */
+  readonly dynamicAxes: { first: Tensor; second: Tensor; axis: number }[] = [];
   readonly #names = new Map<Tensor, string>();
   readonly #producer = new Map<Tensor, number>();
   readonly #known: Tensor[] = [];
@@ -351,11 +356,52 @@ class GraphBuilder {
         }
       }
     }
+    const filled = this.#dynamicFill(t, slot);
+    if (filled !== null) {
+      this.#names.set(t, filled);
+      return filled;
+    }
     const name = this.fresh("const");
     this.initializers.push(tensorProto(name, t));
     this.constUses.push({ op: this.#op, slot, name, value: t });
     this.#names.set(t, name);
     return name;
+  }
+
+  /**
+   * A tensor made inside forward, filled with one value, whose size follows
+   * a dynamic input axis (the zero state of a recurrent layer, say): written
+   * as ConstantOfShape of a shape read from that input. Null otherwise.
+   */
+  #dynamicFill(t: Tensor, slot: number | string): string | null {
+    if (this.#op < 0) return null;
+    const o = this.otherOp(this.#op);
+    const t2 = o ? (typeof slot === "number" ? o.inputs[slot] : o.ctx[slot]) : undefined;
+    if (
+      !(t2 instanceof Tensor) || t2.ndim !== t.ndim || t2.shape.every((s, k) => s === t.shape[k])
+    ) {
+      return null;
+    }
+    const v = fillValue(t);
+    if (v === null || fillValue(t2) !== v) return null;
+    const dims: string[] = [];
+    for (let d = 0; d < t.ndim; d++) {
+      if (t.shape[d] === t2.shape[d]) {
+        dims.push(this.ints([t.shape[d]]));
+        continue;
+      }
+      const src = this.dynamicAxes.find((x) =>
+        x.first.shape[x.axis] === t.shape[d] && x.second.shape[x.axis] === t2.shape[d]
+      );
+      if (!src) return null;
+      dims.push(this.node("Shape", [this.#names.get(src.first)!], [["start", src.axis], [
+        "end",
+        src.axis + 1,
+      ]]));
+    }
+    const shape = dims.length === 1 ? dims[0] : this.node("Concat", dims, [["axis", 0]]);
+    const value = tensorProto("", noGrad(() => full([1], v, { dtype: t.dtype })));
+    return this.node("ConstantOfShape", [shape], [["value", { tensor: value }]]);
   }
 
   /** The other trace's op at the same place, or null when the traces differ. */
@@ -458,11 +504,17 @@ function convPads(padding: readonly number[]): number[] {
   return [...padding, ...padding];
 }
 
-/** Splits w: [4H, ...] into PyTorch's gate blocks (i, f, g, o) and joins them as ONNX's (i, o, f, c). */
-function lstmGates(g: GraphBuilder, w: string, h: number): string {
-  const [i, f, c, o] = g.nodeMulti("Split", [w, g.ints([h, h, h, h])], 4, [["axis", 0]]);
-  return g.node("Concat", [i, o, f, c], [["axis", 0]]);
+/**
+ * Splits w: [kH, ...] into its k gate blocks and joins them in `order`:
+ * PyTorch's LSTM gates (i, f, g, o) as ONNX's (i, o, f, c) with [0, 3, 1, 2],
+ * its GRU gates (r, z, n) as ONNX's (z, r, h) with [1, 0, 2].
+ */
+function reorderGates(g: GraphBuilder, w: string, h: number, order: readonly number[]): string {
+  const blocks = g.nodeMulti("Split", [w, g.ints(order.map(() => h))], order.length, [["axis", 0]]);
+  return g.node("Concat", order.map((k) => blocks[k]), [["axis", 0]]);
 }
+const LSTM_ORDER = [0, 3, 1, 2];
+const GRU_ORDER = [1, 0, 2];
 
 const EMITTERS: Record<string, Emitter> = {
   neg: unaryOnnx("Neg"),
@@ -763,19 +815,91 @@ const EMITTERS: Record<string, Emitter> = {
     const p = g.node("Softmax", [s], [["axis", -1]]);
     return g.node("MatMul", [p, g.value(v, 2)]);
   },
+  gruRecurrence: (g, op) => {
+    // The fused layer's recurrence: gx [T, B, 3H] is x's projection (bias
+    // b_ih included), so ONNX's W is the permutation that picks gx's gate
+    // blocks in ONNX's order; R and Rb are w_hh and b_hh reordered.
+    const [gx, wHh, bHh, h0] = op.inputs as (Tensor | null | undefined)[];
+    const h = wHh!.shape[1];
+    const d = gx!.dtype;
+    const perm = noGrad(() => {
+      const m = new Float32Array(9 * h * h);
+      GRU_ORDER.forEach((src, dst) => {
+        for (let i = 0; i < h; i++) m[(dst * h + i) * 3 * h + src * h + i] = 1;
+      });
+      return fromF32(m, [1, 3 * h, 3 * h], d);
+    });
+    const r = g.node("Unsqueeze", [reorderGates(g, g.value(wHh!, 1), h, GRU_ORDER), g.ints([0])]);
+    const inputs = [g.value(gx!, 0), g.value(perm, "w"), r];
+    if (bHh) {
+      const zero = g.value(noGrad(() => full([3 * h], 0, { dtype: d })), "bias");
+      inputs.push(g.node("Unsqueeze", [
+        g.node("Concat", [zero, reorderGates(g, g.value(bHh, 2), h, GRU_ORDER)], [["axis", 0]]),
+        g.ints([0]),
+      ]));
+    } else inputs.push("");
+    inputs.push("");
+    inputs.push(h0 ? g.node("Unsqueeze", [g.value(h0, 3), g.ints([0])]) : "");
+    while (inputs[inputs.length - 1] === "") inputs.pop();
+    const [y] = g.nodeMulti("GRU", inputs, 2, [
+      ["hidden_size", h],
+      ["direction", op.ctx.reverse ? "reverse" : "forward"],
+      ["linear_before_reset", 1],
+    ]);
+    return g.node("Squeeze", [y, g.ints([1])]);
+  },
+  convTranspose2d: (g, op) => {
+    const [x, w, b] = op.inputs as [Tensor, Tensor, Tensor | null];
+    const inputs = [g.value(x, 0), g.value(w, 1)];
+    if (b) inputs.push(g.value(b, 2));
+    const kernel = w.shape.slice(2);
+    const s = op.ctx.stride as number[], p = op.ctx.padding as number[];
+    const dl = op.ctx.dilation as number[];
+    const outPad = [0, 1].map((k) =>
+      op.out.shape[2 + k] - ((x.shape[2 + k] - 1) * s[k] - 2 * p[k] + dl[k] * (kernel[k] - 1) + 1)
+    );
+    return g.node("ConvTranspose", inputs, [
+      ["kernel_shape", kernel],
+      ["strides", s],
+      ["pads", convPads(p)],
+      ["dilations", dl],
+      ["group", op.ctx.groups as number],
+      ["output_padding", outPad],
+    ]);
+  },
+  groupNorm: (g, op) => {
+    // Per sample and group: InstanceNormalization over [N, G, C/G * S] with
+    // unit scale, then the per-channel affine.
+    const [x, w, b] = op.inputs as [Tensor, Tensor | null, Tensor | null];
+    const groups = op.ctx.groups as number;
+    const c = x.shape[1];
+    const d = x.dtype;
+    const ones = g.value(noGrad(() => full([groups], 1, { dtype: d })), "scale");
+    const zeros = g.value(noGrad(() => full([groups], 0, { dtype: d })), "shift");
+    const xg = g.node("Reshape", [g.value(x, 0), g.ints([0, groups, -1])]);
+    const n = g.node("InstanceNormalization", [xg, ones, zeros], [["epsilon", {
+      float: op.ctx.eps as number,
+    }]]);
+    // Back to x's shape: [N, C, spatial...], taken from x itself (dynamic batch).
+    let y = g.node("Reshape", [n, g.node("Shape", [g.value(x, 0)])]);
+    const bshape = [c, ...x.shape.slice(2).map(() => 1)];
+    if (w) y = g.node("Mul", [y, g.node("Reshape", [g.value(w, 1), g.ints(bshape)])]);
+    if (b) y = g.node("Add", [y, g.node("Reshape", [g.value(b, 2), g.ints(bshape)])]);
+    return y;
+  },
   lstmLayer: (g, op) => {
     // The fused layer's node output packs [T + 1, B, H]: the hidden states of
     // every step, then the last cell state.
     const [x, wIh, bias, wHh, h0, c0] = op.inputs as (Tensor | null | undefined)[];
     const h = wHh!.shape[1];
     const d = x!.dtype;
-    const w = g.node("Unsqueeze", [lstmGates(g, g.value(wIh!, 1), h), g.ints([0])]);
-    const r = g.node("Unsqueeze", [lstmGates(g, g.value(wHh!, 3), h), g.ints([0])]);
+    const w = g.node("Unsqueeze", [reorderGates(g, g.value(wIh!, 1), h, LSTM_ORDER), g.ints([0])]);
+    const r = g.node("Unsqueeze", [reorderGates(g, g.value(wHh!, 3), h, LSTM_ORDER), g.ints([0])]);
     const inputs = [g.value(x!, 0), w, r];
     if (bias) {
       const zero = g.value(noGrad(() => full([4 * h], 0, { dtype: d })), "bias");
       inputs.push(g.node("Unsqueeze", [
-        g.node("Concat", [lstmGates(g, g.value(bias, 2), h), zero], [["axis", 0]]),
+        g.node("Concat", [reorderGates(g, g.value(bias, 2), h, LSTM_ORDER), zero], [["axis", 0]]),
         g.ints([0]),
       ]));
     } else inputs.push("");
@@ -837,6 +961,15 @@ function secondInputs(inputs: readonly Tensor[], dyn: Map<number, string>[]): Te
       return y;
     })
   );
+}
+
+/** The one value every element of `t` holds, or null (none, or several). */
+function fillValue(t: Tensor): number | null {
+  if (t.numel === 0 || !isFloat(t.dtype)) return null;
+  const x = noGrad(() => t.detach().contiguous()).toTypedArray() as Float32Array;
+  const v = x[0];
+  for (let i = 1; i < x.length; i++) if (x[i] !== v) return null;
+  return Number.isFinite(v) ? v : null;
 }
 
 function sameValues(a: Tensor, b: Tensor): boolean {
@@ -935,6 +1068,9 @@ export function exportModelBytes(
   first.inputs.forEach((x, i) => {
     g.bind(x, inputNames[i]);
     if (dyn[i].size) g.dynamic.add(x);
+    for (const axis of dyn[i].keys()) {
+      g.dynamicAxes.push({ first: x, second: second.inputs[i], axis });
+    }
   });
   for (const [name, p] of model.namedParameters()) g.bindInitializer(p, name);
   for (const [name, b] of model.namedBuffers()) g.bindInitializer(b, name);

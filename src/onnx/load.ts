@@ -16,7 +16,7 @@ import { cat } from "../ops/join.ts";
 import { slice } from "../ops/view.ts";
 import { where } from "../ops/elementwise.ts";
 import { gelu } from "../ops/unary_fns.ts";
-import { conv2d } from "../nn/functional/conv.ts";
+import { conv2d, convTranspose2d } from "../nn/functional/conv.ts";
 import { avgPool2d, maxPool2d } from "../nn/functional/pool.ts";
 import { batchNorm, layerNorm } from "../nn/functional/normalization.ts";
 import { pad } from "../nn/functional/pad.ts";
@@ -208,30 +208,60 @@ function windowPads(x: Tensor, a: Attrs, fill: number): [Tensor, [number, number
   return [pad(x, [p[1], p[3], p[0], p[2]], { value: fill }), [0, 0]];
 }
 
-function lstm(x: In, a: Attrs): Tensor[] {
-  // X: [T, B, I]; W: [D, 4H, I] and R: [D, 4H, H] in ONNX's gate order (i, o, f, c).
+/** One direction of a recurrent node: the hidden state of every step, the last ones. */
+interface DirResult {
+  ys: Tensor[];
+  h: Tensor;
+  c?: Tensor;
+}
+
+/**
+ * LSTM and GRU nodes: checks the attributes and inputs Zeno does not run,
+ * runs each direction (direction d reads W[d], R[d], B[d] and the initial
+ * states' row d) and stacks them as ONNX does: Y [T, D, B, H], Y_h [D, B, H].
+ */
+function recurrent(
+  x: In,
+  a: Attrs,
+  cell: (x: In, d: number, reverse: boolean) => DirResult,
+): Tensor[] {
+  const op = a.node.opType;
   if (a.int("layout", 0) !== 0) {
-    throw new OnnxFormatError("onnx.load: LSTM layout 1 is not supported");
+    throw new OnnxFormatError(`onnx.load: ${op} layout 1 is not supported`);
+  }
+  if (x[4]) throw new OnnxFormatError(`onnx.load: ${op} sequence_lens is not supported`);
+  if (a.has("clip")) throw new OnnxFormatError(`onnx.load: ${op} clip is not supported`);
+  if (a.has("activations")) {
+    throw new OnnxFormatError(`onnx.load: ${op} with activations other than the defaults`);
   }
   const dir = a.string("direction", "forward");
-  if (dir === "bidirectional") {
-    throw new OnnxFormatError("onnx.load: bidirectional LSTM nodes are not supported");
-  }
-  if (x[4]) throw new OnnxFormatError("onnx.load: LSTM sequence_lens is not supported");
+  const dirs = dir === "bidirectional" ? [false, true] : [dir === "reverse"];
+  const res = dirs.map((rev, d) => cell(x, d, rev));
+  const Y = cat(
+    res[0].ys.map((_, t) => cat(res.map((r) => r.ys[t].unsqueeze(0)), 0).unsqueeze(0)),
+    0,
+  ); // [T, D, B, H]
+  const out = [Y, cat(res.map((r) => r.h.unsqueeze(0)), 0)];
+  if (res[0].c) out.push(cat(res.map((r) => r.c!.unsqueeze(0)), 0));
+  return out;
+}
+
+/** Direction d of an ONNX LSTM: gates in ONNX's order (i, o, f, c). */
+function lstmDir(x: In, d: number, reverse: boolean, a: Attrs): DirResult {
   if (x[7]) throw new OnnxFormatError("onnx.load: LSTM peepholes are not supported");
-  const X = need(x, 0, a), W = need(x, 1, a).select(0, 0), R = need(x, 2, a).select(0, 0);
+  const X = need(x, 0, a), W = need(x, 1, a).select(0, d), R = need(x, 2, a).select(0, d);
   const h = R.shape[1], T = X.shape[0], B = X.shape[1];
-  const bias = x[3] ? x[3].select(0, 0) : null;
+  const bias = x[3] ? x[3].select(0, d) : null;
   const b = bias ? bias.narrow(0, 0, 4 * h).add(bias.narrow(0, 4 * h, 4 * h)) : null;
-  let hs = x[5] ? x[5].select(0, 0) : full([B, h], 0, { dtype: X.dtype });
-  let cs = x[6] ? x[6].select(0, 0) : full([B, h], 0, { dtype: X.dtype });
+  let hs = x[5] ? x[5].select(0, d) : full([B, h], 0, { dtype: X.dtype });
+  let cs = x[6] ? x[6].select(0, d) : full([B, h], 0, { dtype: X.dtype });
   // The input projection of every step at once: [T * B, 4H].
   let gx = X.reshape([T * B, X.shape[2]]).matmul(W.mT);
   if (b) gx = gx.add(b);
   const gxs = gx.reshape([T, B, 4 * h]);
   const ys: Tensor[] = new Array(T);
-  const steps = Array.from({ length: T }, (_, i) => (dir === "reverse" ? T - 1 - i : i));
-  for (const t of steps) {
+  for (let k = 0; k < T; k++) {
+    const t = reverse ? T - 1 - k : k;
     const g = gxs.select(0, t).add(hs.matmul(R.mT));
     const i = g.narrow(1, 0, h).sigmoid(), o = g.narrow(1, h, h).sigmoid();
     const f = g.narrow(1, 2 * h, h).sigmoid(), c = g.narrow(1, 3 * h, h).tanh();
@@ -239,8 +269,37 @@ function lstm(x: In, a: Attrs): Tensor[] {
     hs = o.mul(cs.tanh());
     ys[t] = hs;
   }
-  const Y = cat(ys.map((y) => y.unsqueeze(0)), 0).unsqueeze(1); // [T, 1, B, H]
-  return [Y, hs.unsqueeze(0), cs.unsqueeze(0)];
+  return { ys, h: hs, c: cs };
+}
+
+/** Direction d of an ONNX GRU: gates in ONNX's order (z, r, h). */
+function gruDir(x: In, d: number, reverse: boolean, a: Attrs): DirResult {
+  const before = a.int("linear_before_reset", 0) === 1;
+  const X = need(x, 0, a), W = need(x, 1, a).select(0, d), R = need(x, 2, a).select(0, d);
+  const h = R.shape[1], T = X.shape[0], B = X.shape[1];
+  const bias = x[3] ? x[3].select(0, d) : null;
+  const wb = bias?.narrow(0, 0, 3 * h) ?? null, rb = bias?.narrow(0, 3 * h, 3 * h) ?? null;
+  let hs = x[5] ? x[5].select(0, d) : full([B, h], 0, { dtype: X.dtype });
+  let gx = X.reshape([T * B, X.shape[2]]).matmul(W.mT);
+  if (wb) gx = gx.add(wb);
+  const gxs = gx.reshape([T, B, 3 * h]);
+  const Rzr = R.narrow(0, 0, 2 * h), Rh = R.narrow(0, 2 * h, h);
+  const rbh = rb?.narrow(0, 2 * h, h) ?? null;
+  const ys: Tensor[] = new Array(T);
+  for (let k = 0; k < T; k++) {
+    const t = reverse ? T - 1 - k : k;
+    const g = gxs.select(0, t);
+    let hzr = hs.matmul(Rzr.mT);
+    if (rb) hzr = hzr.add(rb.narrow(0, 0, 2 * h));
+    const z = g.narrow(1, 0, h).add(hzr.narrow(1, 0, h)).sigmoid();
+    const r = g.narrow(1, h, h).add(hzr.narrow(1, h, h)).sigmoid();
+    let lin = before ? hs.matmul(Rh.mT) : r.mul(hs).matmul(Rh.mT);
+    if (rbh) lin = lin.add(rbh);
+    const hh = g.narrow(1, 2 * h, h).add(before ? r.mul(lin) : lin).tanh();
+    hs = z.neg().add(1).mul(hh).add(z.mul(hs));
+    ys[t] = hs;
+  }
+  return { ys, h: hs };
 }
 
 const OPS: Record<string, OpFn> = {
@@ -489,7 +548,41 @@ const OPS: Record<string, OpFn> = {
     const vals = Array.from({ length: n }, (_, i) => s + i * d);
     return x[0]!.dtype === "int64" ? int64(vals) : fromTypedArray(Float32Array.from(vals), [n]);
   },
-  LSTM: (x, a) => lstm(x, a),
+  LSTM: (x, a) => recurrent(x, a, (x, d, rev) => lstmDir(x, d, rev, a)),
+  GRU: (x, a) => recurrent(x, a, (x, d, rev) => gruDir(x, d, rev, a)),
+  ConvTranspose: (x, a) => {
+    const w = need(x, 1, a);
+    if (w.ndim !== 4) {
+      throw new OnnxFormatError(
+        `onnx.load: ConvTranspose supports 2-D convolutions, got weight ${fmtShape(w.shape)}`,
+      );
+    }
+    if (a.has("output_shape")) {
+      throw new OnnxFormatError("onnx.load: ConvTranspose output_shape is not supported");
+    }
+    const p = a.ints("pads", [0, 0, 0, 0]);
+    if (p[0] !== p[2] || p[1] !== p[3]) {
+      throw new OnnxFormatError(`onnx.load: ConvTranspose with asymmetric pads [${p}]`);
+    }
+    return convTranspose2d(need(x, 0, a), w, x[2] ?? null, {
+      stride: a.ints("strides", [1, 1]) as [number, number],
+      padding: [p[0], p[1]],
+      outputPadding: a.ints("output_padding", [0, 0]) as [number, number],
+      dilation: a.ints("dilations", [1, 1]) as [number, number],
+      groups: a.int("group", 1),
+    });
+  },
+  InstanceNormalization: (x, a) => {
+    // Normalises each (sample, channel) over the remaining dims.
+    const t = need(x, 0, a);
+    const axes = Array.from({ length: t.ndim - 2 }, (_, i) => i + 2);
+    const mean = axes.length ? t.mean(axes, true) : t;
+    const centred = t.sub(mean);
+    const variance = axes.length ? centred.mul(centred).mean(axes, true) : centred.mul(0);
+    const y = centred.div(variance.add(a.float("epsilon", 1e-5)).sqrt());
+    const shape = [t.shape[1], ...axes.map(() => 1)];
+    return y.mul(need(x, 1, a).reshape(shape)).add(need(x, 2, a).reshape(shape));
+  },
 };
 
 // ------------------------------------------------------------------ the module
