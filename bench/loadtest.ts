@@ -180,7 +180,8 @@ try {
     const [a, b] = await Promise.all(servers.map((s) => send(s.url, i)));
     if (a.indexOf(Math.max(...a)) === b.indexOf(Math.max(...b))) agree++;
   }
-  console.log(`the two servers agree on ${agree} of 64 digits`);
+  const agreement = `the two servers give the same class for ${agree} of 64 test digits`;
+  console.log(agreement);
 
   const levels = f.levels.split(",").map(Number);
   const rows: string[] = [];
@@ -225,6 +226,7 @@ try {
       f["max-delay-ms"]
     } ms, ${Deno.build.os}-${Deno.build.arch}, ${navigator.hardwareConcurrency} CPUs`,
   );
+  console.log(agreement);
   console.log("concurrency  server         throughput          p50          p99");
   for (const r of rows) console.log(r);
   console.log("\nZeno against FastAPI + PyTorch (throughput: goal >= 2.00x; p99: goal <= 0.50x)");

@@ -226,7 +226,29 @@ Deno.test({
 });
 
 Deno.test({
-  name: "onnx export: activations and softmax match onnxruntime",
+  name:
+    "onnx export: a GPT-2 language model (causal attention, tied embeddings) matches onnxruntime",
+  ignore: ignoreOrt,
+  fn: async () => {
+    zn.manualSeed(10);
+    const gpt = new zn.models.GPT2({
+      vocabSize: 50,
+      nPositions: 16,
+      nEmbd: 16,
+      nLayer: 2,
+      nHead: 2,
+    });
+    const ids = (b: number) => zn.randint(0, 50, [b, 8]);
+    await roundTrip(gpt, [ids(2)], [ids(3)], {
+      inputNames: ["input_ids"],
+      outputNames: ["logits"],
+      dynamicAxes: batchAxes(["input_ids", "logits"]),
+    });
+  },
+});
+
+Deno.test({
+  name: "onnx export: activations, RMSNorm, LayerNorm and softmax match onnxruntime",
   ignore: ignoreOrt,
   fn: async () => {
     zn.manualSeed(6);
@@ -234,7 +256,9 @@ Deno.test({
       new nn.Linear(6, 6),
       new nn.GELU(),
       new nn.Linear(6, 6),
+      new nn.RMSNorm(6),
       new nn.SiLU(),
+      new nn.LayerNorm(6),
       new nn.Tanh(),
       new nn.LeakyReLU(0.2),
       new nn.ELU(0.7),
