@@ -114,3 +114,38 @@ Deno.test("onnx load: external data outside the model's folder is refused", asyn
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("onnx load: corrupted files fail with an error, never a crash or a huge allocation", () => {
+  zn.manualSeed(12);
+  const net = new zn.nn.Sequential(
+    new zn.nn.Linear(6, 5),
+    new zn.nn.ReLU(),
+    new zn.nn.Linear(5, 2),
+  );
+  const bytes = zn.onnx.exportModelBytes(net, [zn.randn([2, 6])], {
+    dynamicAxes: { input_0: [0] },
+  });
+  let seed = 1;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  let loaded = 0, refused = 0;
+  for (let trial = 0; trial < 300; trial++) {
+    const b = bytes.slice();
+    for (let k = 0; k < 1 + Math.floor(rand() * 4); k++) {
+      b[Math.floor(rand() * b.length)] = Math.floor(rand() * 256);
+    }
+    const cut = rand() < 0.2 ? b.subarray(0, Math.floor(rand() * b.length)) : b;
+    try {
+      const m = zn.onnx.loadBytes(cut);
+      loaded++;
+      try {
+        m.call(zn.randn([3, 6]));
+      } catch (e) {
+        assert(e instanceof Error, String(e));
+      }
+    } catch (e) {
+      assert(e instanceof Error, String(e));
+      refused++;
+    }
+  }
+  assert(refused > 50 && loaded + refused === 300, `${loaded} loaded, ${refused} refused`);
+});

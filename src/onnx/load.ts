@@ -7,7 +7,7 @@
  */
 import { Tensor } from "../tensor.ts";
 import type { DType } from "../dtype.ts";
-import { STORAGE_CTOR } from "../dtype.ts";
+import { ITEMSIZE, STORAGE_CTOR } from "../dtype.ts";
 import { Module } from "../nn/module.ts";
 import { noGrad } from "../autograd/grad_mode.ts";
 import { fromTypedArray } from "../interop.ts";
@@ -22,7 +22,7 @@ import { batchNorm, layerNorm } from "../nn/functional/normalization.ts";
 import { pad } from "../nn/functional/pad.ts";
 import { checkOptions, optionKeys } from "../options.ts";
 import { checkPath } from "../args.ts";
-import { fmtShape } from "../shape.ts";
+import { fmtShape, MAX_NUMEL } from "../shape.ts";
 import { fileURLToPath } from "node:url";
 import {
   type AttributeProto,
@@ -64,31 +64,33 @@ function tensorFrom(
 ): Tensor {
   const dtype = dtypeOf(t.dataType, `tensor '${t.name}'`);
   const numel = t.dims.reduce((a, b) => a * b, 1);
-  const Ctor = STORAGE_CTOR[dtype];
-  const arr = new Ctor(numel);
+  if (numel > MAX_NUMEL) {
+    throw new OnnxFormatError(
+      `onnx.load: tensor '${t.name}' of shape ${
+        fmtShape(t.dims)
+      } has more elements than Zeno supports`,
+    );
+  }
+  // Every size is checked against the data before anything is allocated.
   const bytes = t.external ? readExternal(t) : t.raw;
-  if (bytes) {
-    if (bytes.length !== arr.byteLength) {
-      throw new OnnxFormatError(
-        `onnx.load: tensor '${t.name}' of shape ${
-          fmtShape(t.dims)
-        } holds ${bytes.length} bytes, not ${arr.byteLength}`,
-      );
-    }
-    new Uint8Array(arr.buffer).set(bytes);
-  } else {
-    const src: ArrayLike<number | bigint> = dtype === "float32"
-      ? t.floatData
-      : dtype === "float64"
-      ? t.doubleData
-      : dtype === "int64"
-      ? t.int64Data
-      : t.int32Data; // int32, int16, int8, uint8, bool, and the halves' bits
-    if (src.length !== numel) {
-      throw new OnnxFormatError(
-        `onnx.load: tensor '${t.name}' of shape ${fmtShape(t.dims)} has ${src.length} values`,
-      );
-    }
+  const src: ArrayLike<number | bigint> = dtype === "float32"
+    ? t.floatData
+    : dtype === "float64"
+    ? t.doubleData
+    : dtype === "int64"
+    ? t.int64Data
+    : t.int32Data; // int32, int16, int8, uint8, bool, and the halves' bits
+  const have = bytes ? bytes.length : src.length * ITEMSIZE[dtype];
+  if (have !== numel * ITEMSIZE[dtype]) {
+    throw new OnnxFormatError(
+      `onnx.load: tensor '${t.name}' of shape ${fmtShape(t.dims)} holds ${
+        bytes ? `${bytes.length} bytes` : `${src.length} values`
+      }, not ${bytes ? `${numel * ITEMSIZE[dtype]} bytes` : `${numel} values`}`,
+    );
+  }
+  const arr = new STORAGE_CTOR[dtype](numel);
+  if (bytes) new Uint8Array(arr.buffer).set(bytes);
+  else {
     for (let i = 0; i < numel; i++) {
       (arr as unknown as (number | bigint)[])[i] = dtype === "int64"
         ? BigInt(src[i])

@@ -15,6 +15,7 @@
 import { Tensor } from "../tensor.ts";
 import { Module } from "../nn/module.ts";
 import { noGrad } from "../autograd/grad_mode.ts";
+import { tidy } from "../lifetime.ts";
 import { fromTypedArray } from "../interop.ts";
 import { load as loadOnnx } from "../onnx/load.ts";
 import type { ModelSpec } from "./pool.ts";
@@ -57,14 +58,19 @@ self.onmessage = async (e: MessageEvent) => {
   if (msg.type === "run") {
     try {
       const x = fromTypedArray(msg.data as TypedArray, msg.shape, { dtype: msg.dtype });
-      const y = noGrad(() => model!.call(x));
-      if (!(y instanceof Tensor)) throw new Error("the model's forward did not return one Tensor");
-      const data = y.contiguous().toTypedArray();
+      // The batch's intermediates are released as it ends, not left to the collector.
+      const out = tidy(() => {
+        const y = noGrad(() => model!.call(x));
+        if (!(y instanceof Tensor)) {
+          throw new Error("the model's forward did not return one Tensor");
+        }
+        return { dtype: y.dtype, shape: y.shape, data: y.contiguous().toTypedArray() };
+      });
+      const data = out.data;
       self.postMessage(
-        { type: "result", id: msg.id, dtype: y.dtype, shape: y.shape, data },
+        { type: "result", id: msg.id, dtype: out.dtype, shape: out.shape, data },
         [data.buffer as ArrayBuffer],
       );
-      y.dispose();
     } catch (err) {
       self.postMessage({ type: "failed", id: msg.id, message: (err as Error).message });
     }
