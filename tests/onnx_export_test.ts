@@ -1,7 +1,7 @@
 import * as zn from "../mod.ts";
 import { assert, assertThrows } from "./assert_helpers.ts";
 import { buildModel } from "../examples/mnist/model.ts";
-import { assertMatches, ignoreOrt, ortRun } from "./onnx/oracle.ts";
+import { assertMatches, ignoreOrt, ortRun, ortRunMany } from "./onnx/oracle.ts";
 
 const nn = zn.nn;
 
@@ -362,4 +362,80 @@ Deno.test("onnx export: bad arguments name the problem", () => {
     "names axis 2",
   );
   assertThrows(() => zn.onnx.exportModelBytes({} as never, []), TypeError, "must be a Module");
+});
+
+Deno.test({
+  name: "onnx export: layers across nn match onnxruntime and Zeno's loader at another batch size",
+  ignore: ignoreOrt,
+  fn: async () => {
+    zn.manualSeed(13);
+    const zoo: [string, zn.nn.Module, number[]][] = [
+      ["Conv1d", new nn.Conv1d(3, 4, 3, { padding: 1, stride: 2 }), [2, 3, 10]],
+      ["MaxPool1d", new nn.MaxPool1d(2), [2, 3, 10]],
+      ["AvgPool1d", new nn.AvgPool1d(3, { stride: 2, padding: 1 }), [2, 3, 10]],
+      ["AdaptiveAvgPool1d", new nn.AdaptiveAvgPool1d(5), [2, 3, 10]],
+      ["AdaptiveMaxPool2d", new nn.AdaptiveMaxPool2d(2), [2, 3, 8, 8]],
+      ["AdaptiveAvgPool2d", new nn.AdaptiveAvgPool2d(3), [2, 3, 9, 9]],
+      ["Upsample nearest", new nn.Upsample({ scaleFactor: 2, mode: "nearest" }), [2, 3, 4, 4]],
+      ["Upsample bilinear", new nn.Upsample({ scaleFactor: 2, mode: "bilinear" }), [2, 3, 4, 4]],
+      ["PixelShuffle", new nn.PixelShuffle(2), [2, 8, 4, 4]],
+      ["InstanceNorm2d", new nn.InstanceNorm2d(3, { affine: true }), [2, 3, 4, 4]],
+      ["LocalResponseNorm", new nn.LocalResponseNorm(2), [2, 3, 4, 4]],
+      ["BatchNorm1d", new nn.BatchNorm1d(5), [3, 5]],
+      ["Hardtanh", new nn.Hardtanh(-0.5, 0.5), [2, 5]],
+      ["ReLU6", new nn.ReLU6(), [2, 5]],
+      ["Hardswish", new nn.Hardswish(), [2, 5]],
+      ["Hardsigmoid", new nn.Hardsigmoid(), [2, 5]],
+      ["Mish", new nn.Mish(), [2, 5]],
+      ["SELU", new nn.SELU(), [2, 5]],
+      ["CELU", new nn.CELU(), [2, 5]],
+      ["GLU", new nn.GLU(), [2, 6]],
+      ["Softsign", new nn.Softsign(), [2, 5]],
+      ["Tanhshrink", new nn.Tanhshrink(), [2, 5]],
+      ["Threshold", new nn.Threshold(0.1, 20), [2, 5]],
+      ["PReLU", new nn.PReLU(), [2, 5]],
+      ["LogSigmoid", new nn.LogSigmoid(), [2, 5]],
+      ["Softmin", new nn.Softmin(1), [2, 5]],
+      ["Hardshrink", new nn.Hardshrink(), [2, 5]],
+      ["Softmax2d", new nn.Softmax2d(), [2, 3, 4, 4]],
+      ["ReflectionPad2d", new nn.ReflectionPad2d(1), [2, 3, 4, 4]],
+      ["ReplicationPad2d", new nn.ReplicationPad2d([1, 2, 0, 1]), [2, 3, 4, 4]],
+      ["CircularPad2d", new nn.CircularPad2d(1), [2, 3, 4, 4]],
+      ["ZeroPad2d", new nn.ZeroPad2d(1), [2, 3, 4, 4]],
+      ["Conv3d", new nn.Conv3d(2, 3, 2), [2, 2, 4, 4, 4]],
+      ["Unflatten", new nn.Unflatten(1, [2, 3]), [2, 6]],
+    ];
+    const dir = await Deno.makeTempDir();
+    try {
+      const checks = zoo.map(([name, m, shape], i) => {
+        const path = `${dir}/m${i}.onnx`;
+        const bytes = zn.onnx.exportModelBytes(m, [zn.randn(shape).mul(2)], {
+          dynamicAxes: batchAxes(["input_0", "output_0"]),
+        });
+        Deno.writeFileSync(path, bytes);
+        const x = zn.randn([shape[0] + 2, ...shape.slice(1)]).mul(2);
+        const want = zn.noGrad(() => m.eval().call(x)) as zn.Tensor;
+        const again = zn.onnx.loadBytes(bytes).call(x) as zn.Tensor;
+        return { name, path, x, want, again };
+      });
+      const ort = await ortRunMany(checks.map((c) => ({ path: c.path, inputs: { input_0: c.x } })));
+      checks.forEach((c, i) => {
+        assertMatches(c.want, ort[i].output_0, `${c.name}: Zeno's module against onnxruntime`);
+        assertMatches(c.again, ort[i].output_0, `${c.name}: Zeno's loader against onnxruntime`);
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("onnx export: a recurrent loop over a dynamic sequence axis is refused with the op that differs", () => {
+  assertThrows(
+    () =>
+      zn.onnx.exportModelBytes(new nn.RNN(4, 5), [zn.randn([3, 2, 4])], {
+        dynamicAxes: { input_0: [0] },
+      }),
+    Error,
+    "ran different ops when the input's values or dynamic sizes changed (op",
+  );
 });

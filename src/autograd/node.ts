@@ -186,6 +186,15 @@ export function setTraceHook(hook: TraceHook | null): TraceHook | null {
   return prev;
 }
 
+/**
+ * @internal Shows an op that records no tape entry (a comparison, a logical
+ * op: their results are not differentiable) to the trace hook, when one is
+ * installed and grad mode is on.
+ */
+export function traceOnly(name: string, inputs: readonly unknown[], out: Tensor): void {
+  if (traceHook !== null && isGradEnabled()) traceHook(name, inputs, out, {});
+}
+
 /** Releases the memory of temporaries no tape entry will read. Returns `out`. */
 function releaseOwned(out: Tensor, owned: readonly Tensor[] | undefined): Tensor {
   if (owned) { for (const t of owned) t.dispose(); }

@@ -118,6 +118,23 @@ function isFloat(d: DType): boolean {
   return d === "float32" || d === "float64" || d === "float16" || d === "bfloat16";
 }
 
+/** The ops that the trace sees without a tape entry (src/autograd/node.ts traceOnly). */
+const UNTAPED = new Set([
+  "clamp",
+  "eq",
+  "ne",
+  "lt",
+  "le",
+  "gt",
+  "ge",
+  "logicalAnd",
+  "logicalOr",
+  "logicalXor",
+  "logicalNot",
+  "isnan",
+  "isinf",
+]);
+
 /** Runs one forward pass with every float input and parameter requiring grad, seeing each op. */
 function traceOnce(model: Module, inputs: readonly Tensor[]): Trace {
   const ops: Traced[] = [];
@@ -125,7 +142,15 @@ function traceOnce(model: Module, inputs: readonly Tensor[]): Trace {
     const c = noGrad(() => x.detach().clone());
     return isFloat(c.dtype) ? c.requiresGrad_(true) : c;
   });
-  const prev = setTraceHook((name, inputs, out, ctx) => ops.push({ name, inputs, out, ctx }));
+  // Ops without a tape entry (comparisons, logical ops) count only when they
+  // read something the forward pass computed: on constants they are constants.
+  const tracked = new Set<Tensor>(ins);
+  for (const p of model.parameters()) tracked.add(p);
+  const prev = setTraceHook((name, inputs, out, ctx) => {
+    if (UNTAPED.has(name) && !inputs.some((x) => x instanceof Tensor && tracked.has(x))) return;
+    tracked.add(out);
+    ops.push({ name, inputs, out, ctx });
+  });
   let result: unknown;
   try {
     result = enableGrad(() => model.call(...ins));
@@ -384,14 +409,26 @@ class GraphBuilder {
     }
     const v = fillValue(t);
     if (v === null || fillValue(t2) !== v) return null;
+    const shape = this.shapeOf(t.shape, t2.shape);
+    if (shape === null) return null;
+    const value = tensorProto("", noGrad(() => full([1], v, { dtype: t.dtype })));
+    return this.node("ConstantOfShape", [shape], [["value", { tensor: value }]]);
+  }
+
+  /**
+   * A 1-D int64 tensor of a shape that is `first` in the first trace and
+   * `second` in the second: each dim that changes is read from the input
+   * axis of the same sizes in both traces. Null when one matches none.
+   */
+  shapeOf(first: readonly number[], second: readonly number[]): string | null {
     const dims: string[] = [];
-    for (let d = 0; d < t.ndim; d++) {
-      if (t.shape[d] === t2.shape[d]) {
-        dims.push(this.ints([t.shape[d]]));
+    for (let d = 0; d < first.length; d++) {
+      if (first[d] === second[d]) {
+        dims.push(this.ints([first[d]]));
         continue;
       }
       const src = this.dynamicAxes.find((x) =>
-        x.first.shape[x.axis] === t.shape[d] && x.second.shape[x.axis] === t2.shape[d]
+        x.first.shape[x.axis] === first[d] && x.second.shape[x.axis] === second[d]
       );
       if (!src) return null;
       dims.push(this.node("Shape", [this.#names.get(src.first)!], [["start", src.axis], [
@@ -399,9 +436,7 @@ class GraphBuilder {
         src.axis + 1,
       ]]));
     }
-    const shape = dims.length === 1 ? dims[0] : this.node("Concat", dims, [["axis", 0]]);
-    const value = tensorProto("", noGrad(() => full([1], v, { dtype: t.dtype })));
-    return this.node("ConstantOfShape", [shape], [["value", { tensor: value }]]);
+    return dims.length === 1 ? dims[0] : this.node("Concat", dims, [["axis", 0]]);
   }
 
   /** The other trace's op at the same place, or null when the traces differ. */
@@ -416,6 +451,10 @@ class GraphBuilder {
    */
   reshapeTarget(shape: readonly number[], other?: readonly number[]): string {
     const target = shape.slice();
+    if (other && shape.filter((s, i) => other[i] !== s).length > 1) {
+      const read = this.shapeOf(shape, other);
+      if (read !== null) return read;
+    }
     if (other) {
       let dyn = -1;
       for (let i = 0; i < target.length; i++) {
@@ -516,7 +555,51 @@ function reorderGates(g: GraphBuilder, w: string, h: number, order: readonly num
 const LSTM_ORDER = [0, 3, 1, 2];
 const GRU_ORDER = [1, 0, 2];
 
+/** The dtype both operands of a comparison take: the first floating one, else the first tensor's. */
+function compareDType(op: Traced): DType {
+  const ts = op.inputs.filter((x): x is Tensor => x instanceof Tensor);
+  return (ts.find((t) => isFloat(t.dtype)) ?? ts[0]).dtype;
+}
+
+const comparisonOnnx = (onnx: string, negate = false): Emitter => (g, op) => {
+  const d = compareDType(op);
+  const y = g.node(onnx, [g.operand(op, 0, d), g.operand(op, 1, d)]);
+  return negate ? g.node("Not", [y]) : y;
+};
+
+const logicalOnnx = (onnx: string): Emitter => (g, op) =>
+  g.node(onnx, op.inputs.map((_, k) => g.operand(op, k, "bool")));
+
 const EMITTERS: Record<string, Emitter> = {
+  eq: comparisonOnnx("Equal"),
+  ne: comparisonOnnx("Equal", true),
+  lt: comparisonOnnx("Less"),
+  le: comparisonOnnx("LessOrEqual"),
+  gt: comparisonOnnx("Greater"),
+  ge: comparisonOnnx("GreaterOrEqual"),
+  logicalAnd: logicalOnnx("And"),
+  logicalOr: logicalOnnx("Or"),
+  logicalXor: logicalOnnx("Xor"),
+  logicalNot: logicalOnnx("Not"),
+  isnan: (g, op) => g.node("IsNaN", [g.value(op.inputs[0] as Tensor)]),
+  isinf: (g, op) => g.node("IsInf", [g.value(op.inputs[0] as Tensor)]),
+  clamp: (g, op) => {
+    // maximum with the lower bound, then minimum with the upper one, as clamp computes.
+    const d = op.out.dtype;
+    let y = g.operand(op, 0, d);
+    if (op.inputs[1] !== null && op.inputs[1] !== undefined) {
+      y = g.node("Max", [y, g.operand(op, 1, d)]);
+    }
+    if (op.inputs[2] !== null && op.inputs[2] !== undefined) {
+      y = g.node("Min", [y, g.operand(op, 2, d)]);
+    }
+    return y;
+  },
+  cumsum: (g, op) => {
+    const x = op.inputs[0] as Tensor;
+    const d = op.ctx.dim as number;
+    return g.node("CumSum", [g.operand(op, 0, op.out.dtype), g.scalarInt(d < 0 ? d + x.ndim : d)]);
+  },
   neg: unaryOnnx("Neg"),
   abs: unaryOnnx("Abs"),
   exp: unaryOnnx("Exp"),
@@ -628,9 +711,28 @@ const EMITTERS: Record<string, Emitter> = {
   expand: (g, op, i) => {
     const x = op.inputs[0] as Tensor;
     const other = g.otherOp(i)?.out.shape;
-    // Expand broadcasts: a dynamic dim is written as 1 and takes the input's size.
-    const target = op.out.shape.map((s, k) => (other && other[k] !== s ? 1 : s));
-    return g.node("Expand", [g.value(x), g.ints(target)]);
+    const shape = op.out.shape;
+    if (!other || other.every((s, k) => s === shape[k])) {
+      return g.node("Expand", [g.value(x), g.ints(shape)]);
+    }
+    // A dim that follows a dynamic axis: 1 where x has it (Expand keeps x's
+    // size there), else read from the input axis it follows.
+    const offset = shape.length - x.ndim;
+    const keep = shape.every((s, k) =>
+      other[k] === s || (k >= offset && x.shape[k - offset] === s)
+    );
+    if (keep) {
+      return g.node("Expand", [
+        g.value(x),
+        g.ints(shape.map((s, k) => (other[k] !== s ? 1 : s))),
+      ]);
+    }
+    const read = g.shapeOf(shape, other);
+    if (read === null) {
+      g.unsupported.add(`expand to ${fmtShape(shape)}, a size that follows no dynamic input axis`);
+      return g.fresh("unsupported");
+    }
+    return g.node("Expand", [g.value(x), read]);
   },
   view: (g, op) => {
     const x = op.inputs[0] as Tensor;
@@ -743,14 +845,29 @@ const EMITTERS: Record<string, Emitter> = {
   batchNorm: (g, op) => {
     const [x, w, b] = op.inputs as [Tensor, Tensor | null, Tensor | null];
     const rm = op.ctx.runningMean as Tensor | null, rv = op.ctx.runningVar as Tensor | null;
-    if (op.ctx.training || !rm || !rv) {
-      g.unsupported.add(
-        "batchNorm with batch statistics (call model.eval() or keep running stats)",
-      );
-      return g.fresh("unsupported");
-    }
     const c = x.shape[1];
     const d = x.dtype;
+    if (op.ctx.training || !rm || !rv) {
+      // Batch statistics (no running stats, or instance norm): per channel over
+      // every other dim, the biased variance, as the forward pass computes them.
+      const axes = [0, ...x.shape.slice(2).map((_, k) => k + 2)];
+      const mean = (t: string) =>
+        g.opset >= 18
+          ? g.node("ReduceMean", [t, g.ints(axes)], [["keepdims", 1]])
+          : g.node("ReduceMean", [t], [["axes", axes], ["keepdims", 1]]);
+      const xn = g.value(x, 0);
+      const xc = g.node("Sub", [xn, mean(xn)]);
+      const variance = mean(g.node("Mul", [xc, xc]));
+      let y = g.node("Div", [
+        xc,
+        g.node("Sqrt", [g.node("Add", [variance, g.scalar(op.ctx.eps as number, d)])]),
+      ]);
+      // [-1, 1, ...]: the channel count may follow the batch (instance norm's [1, N * C, ...]).
+      const shape = [-1, ...x.shape.slice(2).map(() => 1)];
+      if (w) y = g.node("Mul", [y, g.node("Reshape", [g.value(w, 1), g.ints(shape)])]);
+      if (b) y = g.node("Add", [y, g.node("Reshape", [g.value(b, 2), g.ints(shape)])]);
+      return y;
+    }
     const scale = w ? g.value(w, 1) : g.value(noGrad(() => full([c], 1, { dtype: d })), "weight");
     const shift = b ? g.value(b, 2) : g.value(noGrad(() => full([c], 0, { dtype: d })), "bias");
     return g.node(
@@ -965,7 +1082,8 @@ function secondInputs(inputs: readonly Tensor[], dyn: Map<number, string>[]): Te
 
 /** The one value every element of `t` holds, or null (none, or several). */
 function fillValue(t: Tensor): number | null {
-  if (t.numel === 0 || !isFloat(t.dtype)) return null;
+  if (t.numel === 0) return 0;
+  if (!isFloat(t.dtype)) return null;
   const x = noGrad(() => t.detach().contiguous()).toTypedArray() as Float32Array;
   const v = x[0];
   for (let i = 1; i < x.length; i++) if (x[i] !== v) return null;
@@ -1059,8 +1177,12 @@ export function exportModelBytes(
     first.ops.some((o, i) => o.name !== second.ops[i].name) ||
     first.outputs.length !== second.outputs.length
   ) {
+    const at = first.ops.findIndex((o, i) => o.name !== second.ops[i]?.name);
+    const what = at < 0
+      ? `${first.ops.length} ops, then ${second.ops.length}`
+      : `op ${at} was ${first.ops[at].name}, then ${second.ops[at]?.name ?? "nothing"}`;
     throw new Error(
-      `${op}: the forward pass ran different ops when the input's values or dynamic sizes changed (control flow on tensor values or shapes cannot be exported)`,
+      `${op}: the forward pass ran different ops when the input's values or dynamic sizes changed (${what}); control flow on tensor values or shapes cannot be exported`,
     );
   }
 

@@ -354,6 +354,21 @@ const OPS: Record<string, OpFn> = {
   Equal: (x, a) => need(x, 0, a).eq(need(x, 1, a)),
   Greater: (x, a) => need(x, 0, a).gt(need(x, 1, a)),
   Less: (x, a) => need(x, 0, a).lt(need(x, 1, a)),
+  GreaterOrEqual: (x, a) => need(x, 0, a).ge(need(x, 1, a)),
+  LessOrEqual: (x, a) => need(x, 0, a).le(need(x, 1, a)),
+  Not: (x, a) => need(x, 0, a).logicalNot(),
+  And: (x, a) => need(x, 0, a).logicalAnd(need(x, 1, a)),
+  Or: (x, a) => need(x, 0, a).logicalOr(need(x, 1, a)),
+  Xor: (x, a) => need(x, 0, a).logicalXor(need(x, 1, a)),
+  IsNaN: (x, a) => need(x, 0, a).isnan(),
+  IsInf: (x, a) => need(x, 0, a).isinf(),
+  CumSum: (x, a) => {
+    if (a.int("exclusive", 0) || a.int("reverse", 0)) {
+      throw new OnnxFormatError("onnx.load: CumSum with exclusive or reverse is not supported");
+    }
+    const t = need(x, 0, a);
+    return t.cumsum(normAxis(intsOf(need(x, 1, a))[0], t.ndim));
+  },
   MatMul: (x, a) => need(x, 0, a).matmul(need(x, 1, a)),
   Gemm: (x, a) => {
     let A = need(x, 0, a), B = need(x, 1, a);

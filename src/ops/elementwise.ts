@@ -24,7 +24,7 @@ import {
 } from "../dtype.ts";
 import { broadcastShapes, broadcastStrides, contiguousStrides, fmtShape } from "../shape.ts";
 import { outputTensor, Tensor, type TensorLike } from "../tensor.ts";
-import { record } from "../autograd/node.ts";
+import { record, traceOnly } from "../autograd/node.ts";
 import { isGradEnabled, noGrad } from "../autograd/grad_mode.ts";
 import { UNARY_SAVES } from "../autograd/rules.ts";
 import { checkOptions } from "../options.ts";
@@ -472,7 +472,11 @@ export function atan2(a: TensorLike, b: TensorLike): Tensor {
 }
 
 function comparison(op: BinaryOp) {
-  return (a: TensorLike, b: TensorLike): Tensor => binaryKernel(op, a, b, op, { predicate: true });
+  return (a: TensorLike, b: TensorLike): Tensor => {
+    const out = binaryKernel(op, a, b, op, { predicate: true });
+    traceOnly(op, [a, b], out);
+    return out;
+  };
 }
 
 /**
@@ -638,6 +642,7 @@ export function unary(op: UnaryOp, x: Tensor, params?: readonly number[]): Tenso
   out.backend.unary(op, src, out, params);
   const storageOnly = !half && computeDType(x.dtype) !== x.dtype;
   const result = storageOnly && !pred && isFloating(compute) ? toDType(out, x.dtype) : out;
+  if (pred) traceOnly(op, [x], result);
   if (!x.requiresGrad || pred) return result;
   const saves = UNARY_SAVES[op] ?? "none";
   return record(op, [x], result, {
@@ -747,6 +752,8 @@ export function clamp(x: Tensor, min?: TensorLike | null, max?: TensorLike | nul
     if (lod !== null) above = logicalOr(above, less(hid, lod));
     y = where(above, hi, y);
   }
+  // The ops above are how the gradient is routed; a trace sees one clamp.
+  traceOnly("clamp", [x, lo, hi], y);
   return y;
 }
 

@@ -43,21 +43,30 @@ export const ortAvailable: boolean = (() => {
 /** Ignore ONNX oracle tests only where the oracle is missing outside CI. */
 export const ignoreOrt: boolean = !ortAvailable && Deno.env.get("CI") !== "true";
 
-/** onnxruntime's outputs of the model at `path` on `inputs`, by output name (as float64). */
-export async function ortRun(
-  path: string,
-  inputs: Record<string, Tensor>,
-): Promise<Record<string, { shape: number[]; data: number[] }>> {
-  const req = {
-    model: path,
+/** One model for onnxruntime: its file and its inputs by name. */
+export interface OrtRequest {
+  path: string;
+  inputs: Record<string, Tensor>;
+}
+
+/** An output as onnxruntime gives it (values as float64). */
+export interface OrtOutput {
+  shape: number[];
+  data: number[];
+}
+
+/** onnxruntime's outputs of each model, by output name, in one Python process. */
+export async function ortRunMany(reqs: OrtRequest[]): Promise<Record<string, OrtOutput>[]> {
+  const body = reqs.map((r) => ({
+    model: r.path,
     inputs: Object.fromEntries(
-      Object.entries(inputs).map(([k, t]) => [k, {
+      Object.entries(r.inputs).map(([k, t]) => [k, {
         dtype: t.dtype,
         shape: t.shape,
         data: Array.from(t.toTypedArray() as ArrayLike<number>, Number),
       }]),
     ),
-  };
+  }));
   const p = new Deno.Command("python3", {
     args: [new URL("ort_run.py", here).pathname],
     env: pythonEnv(),
@@ -66,19 +75,31 @@ export async function ortRun(
     stderr: "piped",
   }).spawn();
   const w = p.stdin.getWriter();
-  await w.write(new TextEncoder().encode(JSON.stringify(req)));
+  await w.write(new TextEncoder().encode(JSON.stringify(body)));
   await w.close();
   const out = await p.output();
   if (!out.success) {
-    throw new Error(`onnxruntime failed on ${path}:\n${new TextDecoder().decode(out.stderr)}`);
+    throw new Error(
+      `onnxruntime failed on ${reqs.map((r) => r.path).join(", ")}:\n${
+        new TextDecoder().decode(out.stderr)
+      }`,
+    );
   }
   return JSON.parse(new TextDecoder().decode(out.stdout));
+}
+
+/** onnxruntime's outputs of the model at `path` on `inputs`, by output name. */
+export async function ortRun(
+  path: string,
+  inputs: Record<string, Tensor>,
+): Promise<Record<string, OrtOutput>> {
+  return (await ortRunMany([{ path, inputs }]))[0];
 }
 
 /** Throws unless `got` matches `want` within atol + rtol * |want|, naming the largest difference. */
 export function assertMatches(
   got: Tensor,
-  want: { shape: number[]; data: number[] },
+  want: OrtOutput,
   what: string,
   tol = 1e-5,
 ): void {
