@@ -204,7 +204,7 @@ fn Flash(comptime T: type) type {
             const mv: V = @splat(mx);
             var c: usize = 0;
             while (c + VL <= row.len) : (c += VL) {
-                const e = vm.exp(T, VL, @as(V, row[c..][0..VL].*) - mv);
+                const e = vm.expMostlyNormal(T, VL, @as(V, row[c..][0..VL].*) - mv);
                 p[c..][0..VL].* = e;
                 acc += e;
             }

@@ -494,7 +494,7 @@ fn vectorRun(comptime T: type, comptime E: type, comptime op: Unary, x: [*]const
         const one: V = @splat(1);
         inline fn f(v: V) V {
             return switch (op) {
-                .exp => vm.exp(T, n, v),
+                .exp => vm.expMostlyNormal(T, n, v),
                 .log => vm.log(T, n, v),
                 .tanh => vm.tanh(T, n, v),
                 .sigmoid => vm.sigmoid(T, n, v),

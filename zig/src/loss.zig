@@ -104,7 +104,7 @@ fn CrossEntropy(comptime E: type) type {
                 const tu: usize = @intCast(ti);
                 var j: usize = 0;
                 while (j + w <= b.c) : (j += w) {
-                    var d = vm.exp(T, w, dt.loadVec(T, E, w, x + j) - lv) * sv;
+                    var d = vm.expMostlyNormal(T, w, dt.loadVec(T, E, w, x + j) - lv) * sv;
                     // The target's one-hot term before the one rounding.
                     if (tu >= j and tu < j + w) {
                         const hit = std.simd.iota(u32, w) == @as(@Vector(w, u32), @splat(@intCast(tu - j)));

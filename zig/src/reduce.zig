@@ -581,7 +581,7 @@ pub fn expShiftSum(comptime E: type, x: [*]const E, out: ?[*]dt.Compute(E), mx: 
     while (i + exp_block * w <= n) {
         var block: V = @splat(0);
         inline for (0..exp_block) |_| {
-            const e = vm.exp(T, w, dt.loadVec(T, E, w, x + i) - mv);
+            const e = vm.expMostlyNormal(T, w, dt.loadVec(T, E, w, x + i) - mv);
             if (out) |o| o[i..][0..w].* = e;
             block += e;
             i += w;
@@ -589,7 +589,7 @@ pub fn expShiftSum(comptime E: type, x: [*]const E, out: ?[*]dt.Compute(E), mx: 
         acc += @as(W, @floatCast(block));
     }
     while (i + w <= n) : (i += w) {
-        const e = vm.exp(T, w, dt.loadVec(T, E, w, x + i) - mv);
+        const e = vm.expMostlyNormal(T, w, dt.loadVec(T, E, w, x + i) - mv);
         if (out) |o| o[i..][0..w].* = e;
         acc += @as(W, @floatCast(e));
     }
@@ -700,7 +700,7 @@ fn softmaxLine(comptime E: type, log: bool, x: [*]const E, out: [*]E, n: usize) 
         const inv: T = @floatCast(1 / s);
         const iv: V = @splat(inv);
         while (i + w <= n) : (i += w) {
-            dt.storeVec(T, E, w, out + i, vm.exp(T, w, dt.loadVec(T, E, w, x + i) - mv) * iv);
+            dt.storeVec(T, E, w, out + i, vm.expMostlyNormal(T, w, dt.loadVec(T, E, w, x + i) - mv) * iv);
         }
         while (i < n) : (i += 1) dt.storeOne(T, E, &out[i], @exp(dt.loadOne(T, E, x[i]) - mx) * inv);
     }
@@ -809,7 +809,7 @@ fn softmaxVectors(comptime E: type, comptime nv: usize, log: bool, x: [*]const E
         var block: [nv]V = @splat(@splat(0));
         for (i..i + rows) |k| {
             inline for (0..nv) |v| {
-                const e = vm.exp(T, w, dt.loadVec(T, E, w, x + k * stride + v * w) - mx[v]);
+                const e = vm.expMostlyNormal(T, w, dt.loadVec(T, E, w, x + k * stride + v * w) - mx[v]);
                 if (E == T and !log) out[k * stride + v * w ..][0..w].* = e;
                 if (E != T and !log) {
                     if (buf) |b| b[(k * nv + v) * w ..][0..w].* = e;
@@ -842,7 +842,7 @@ fn softmaxVectors(comptime E: type, comptime nv: usize, log: bool, x: [*]const E
             } else if (buf) |b| {
                 dt.storeVec(T, E, w, out + o, @as(V, b[(k * nv + v) * w ..][0..w].*) * inv[v]);
             } else {
-                dt.storeVec(T, E, w, out + o, vm.exp(T, w, dt.loadVec(T, E, w, x + o) - mx[v]) * inv[v]);
+                dt.storeVec(T, E, w, out + o, vm.expMostlyNormal(T, w, dt.loadVec(T, E, w, x + o) - mx[v]) * inv[v]);
             }
         }
     }
@@ -952,7 +952,7 @@ fn softmaxBackwardVectors(comptime E: type, comptime nv: usize, log: bool, g: [*
             const o = k * stride + v * w;
             const gv = dt.loadVec(T, E, w, g + o);
             const yv = dt.loadVec(T, E, w, y + o);
-            dt.storeVec(T, E, w, dx + o, if (log) gv - vm.exp(T, w, yv) * sv[v] else yv * (gv - sv[v]));
+            dt.storeVec(T, E, w, dx + o, if (log) gv - vm.expMostlyNormal(T, w, yv) * sv[v] else yv * (gv - sv[v]));
         }
     }
 }
@@ -981,7 +981,7 @@ fn softmaxBackwardLine(comptime E: type, log: bool, g: [*]const E, y: [*]const E
     while (i + w <= n) : (i += w) {
         const gv = dt.loadVec(T, E, w, g + i);
         const yv = dt.loadVec(T, E, w, y + i);
-        dt.storeVec(T, E, w, dx + i, if (log) gv - vm.exp(T, w, yv) * sv else yv * (gv - sv));
+        dt.storeVec(T, E, w, dx + i, if (log) gv - vm.expMostlyNormal(T, w, yv) * sv else yv * (gv - sv));
     }
     while (i < n) : (i += 1) {
         const gv = dt.loadOne(T, E, g[i]);

@@ -249,7 +249,7 @@ pub fn tanh(comptime T: type, comptime n: usize, x: @Vector(n, T)) @Vector(n, T)
         q = fma(q, z, c(4.84406305325125486048E3));
         small = fma(x * z, p / q, x);
     }
-    const big_abs = c(1.0) - c(2.0) / (exp(T, n, a + a) + c(1.0));
+    const big_abs = c(1.0) - c(2.0) / (expMostlyNormal(T, n, a + a) + c(1.0));
     const big = @select(T, x < c(0), -big_abs, big_abs);
     return @select(T, a < c(0.625), small, big);
 }
@@ -257,7 +257,7 @@ pub fn tanh(comptime T: type, comptime n: usize, x: @Vector(n, T)) @Vector(n, T)
 /// 1 / (1 + exp(-x)), lane-wise (the same formula as the scalar kernel).
 pub fn sigmoid(comptime T: type, comptime n: usize, x: @Vector(n, T)) @Vector(n, T) {
     const one: @Vector(n, T) = @splat(1.0);
-    return one / (one + exp(T, n, -x));
+    return one / (one + expMostlyNormal(T, n, -x));
 }
 
 /// exp(x) for float32 gate math: inputs clamped to [-87, 88], where 2^n stays
@@ -318,7 +318,7 @@ test "gate sigmoid and tanh stay within their bounds of the exact values" {
 /// x / (1 + exp(-x)), lane-wise.
 pub fn silu(comptime T: type, comptime n: usize, x: @Vector(n, T)) @Vector(n, T) {
     const one: @Vector(n, T) = @splat(1.0);
-    return x / (one + exp(T, n, -x));
+    return x / (one + expMostlyNormal(T, n, -x));
 }
 
 /// Taylor coefficients of erf in x²: erf(x) = x * sum_k c[k] x^(2k), with
@@ -373,6 +373,14 @@ pub inline fn expMostlyNormal32(comptime n: usize, x: @Vector(n, f32)) @Vector(n
     const hi: @Vector(n, f32) = @splat(88.0);
     if (@reduce(.And, (x >= lo) & (x <= hi))) return expNormal32(n, x);
     return exp(f32, n, x);
+}
+
+/// exp(x), lane-wise, for f32 through expMostlyNormal32 (one scaling when
+/// every lane's result is a normal float: a softmax's x - max, a row's exps
+/// against its log-sum-exp), for f64 through exp. The same values as exp.
+pub inline fn expMostlyNormal(comptime T: type, comptime n: usize, x: @Vector(n, T)) @Vector(n, T) {
+    if (T == f32) return expMostlyNormal32(n, x);
+    return exp(T, n, x);
 }
 
 /// erf(x) for float32, lane-wise. |x| < 0.8: the Taylor series through
