@@ -29,6 +29,8 @@ import { fromTypedArray } from "../interop.ts";
 import {
   type AttributeProto,
   AttrType,
+  emptyAttribute,
+  emptyTensor,
   encodeModel,
   type ModelProto,
   type NodeProto,
@@ -178,32 +180,14 @@ function tensorProto(name: string, t: Tensor): TensorProto {
   const ta = c.toTypedArray();
   const raw = new Uint8Array(ta.byteLength);
   raw.set(new Uint8Array(ta.buffer, ta.byteOffset, ta.byteLength));
-  return {
-    name,
-    dims: t.shape.slice(),
-    dataType: onnxDataType(t.dtype),
-    raw,
-    floatData: [],
-    int32Data: [],
-    int64Data: [],
-    doubleData: [],
-    external: false,
-    externalData: [],
-  };
+  return { ...emptyTensor(name, onnxDataType(t.dtype)), dims: t.shape.slice(), raw };
 }
 
 function intsProto(name: string, values: readonly number[], dims?: number[]): TensorProto {
   return {
-    name,
+    ...emptyTensor(name, OnnxDataType.INT64),
     dims: dims ?? [values.length],
-    dataType: OnnxDataType.INT64,
-    raw: null,
-    floatData: [],
-    int32Data: [],
     int64Data: values.map((v) => BigInt(v)),
-    doubleData: [],
-    external: false,
-    externalData: [],
   };
 }
 
@@ -212,18 +196,7 @@ type AttrValue = number | string | readonly number[] | { float: number } | {
 } | { tensor: TensorProto };
 
 function attr(name: string, v: AttrValue): AttributeProto {
-  const a: AttributeProto = {
-    name,
-    type: 0,
-    f: 0,
-    i: 0n,
-    s: new Uint8Array(0),
-    t: null,
-    g: null,
-    floats: [],
-    ints: [],
-    strings: [],
-  };
+  const a = emptyAttribute(name);
   if (typeof v === "number") {
     a.type = AttrType.INT;
     a.i = BigInt(v);
@@ -539,6 +512,31 @@ function reduce(onnx: string, axesAsInputFrom: number): Emitter {
   };
 }
 
+/** A 2-D pooling window as the pool kernels record it. */
+interface PoolGeom {
+  kernel: number[];
+  stride: number[];
+  padding: number[];
+  dilation: number[];
+  output: number[];
+}
+
+/** ONNX's window attributes of a pool, ceil_mode read off the output size it had. */
+function poolAttrs(x: Tensor, geom: PoolGeom): [string, AttrValue][] {
+  const floorOut = [0, 1].map((k) =>
+    Math.floor(
+      (x.shape[2 + k] + 2 * geom.padding[k] - geom.dilation[k] * (geom.kernel[k] - 1) - 1) /
+        geom.stride[k],
+    ) + 1
+  );
+  return [
+    ["kernel_shape", [...geom.kernel]],
+    ["strides", [...geom.stride]],
+    ["pads", convPads(geom.padding)],
+    ["ceil_mode", geom.output.some((o, k) => o > floorOut[k]) ? 1 : 0],
+  ];
+}
+
 function convPads(padding: readonly number[]): number[] {
   return [...padding, ...padding];
 }
@@ -781,51 +779,22 @@ const EMITTERS: Record<string, Emitter> = {
   },
   maxPool2d: (g, op) => {
     const x = op.inputs[0] as Tensor;
-    const geom = op.ctx.geom as {
-      kernel: number[];
-      stride: number[];
-      padding: number[];
-      dilation: number[];
-      output: number[];
-    };
-    const floorOut = [0, 1].map((k) =>
-      Math.floor(
-        (x.shape[2 + k] + 2 * geom.padding[k] - geom.dilation[k] * (geom.kernel[k] - 1) - 1) /
-          geom.stride[k],
-      ) + 1
-    );
-    const ceil = geom.output.some((o, k) => o > floorOut[k]) ? 1 : 0;
+    const geom = op.ctx.geom as PoolGeom;
     return g.node("MaxPool", [g.value(x)], [
-      ["kernel_shape", [...geom.kernel]],
-      ["strides", [...geom.stride]],
-      ["pads", convPads(geom.padding)],
+      ...poolAttrs(x, geom),
       ["dilations", [...geom.dilation]],
-      ["ceil_mode", ceil],
     ]);
   },
   avgPool2d: (g, op) => {
     const x = op.inputs[0] as Tensor;
-    const geom = op.ctx.geom as {
-      kernel: number[];
-      stride: number[];
-      padding: number[];
-      output: number[];
-    };
     const avg = op.ctx.avg as { countIncludePad: boolean; divisorOverride: number };
     if (avg.divisorOverride) {
       g.unsupported.add("avgPool2d with divisorOverride");
       return g.fresh("unsupported");
     }
-    const floorOut = [0, 1].map((k) =>
-      Math.floor((x.shape[2 + k] + 2 * geom.padding[k] - geom.kernel[k]) / geom.stride[k]) + 1
-    );
-    const ceil = geom.output.some((o, k) => o > floorOut[k]) ? 1 : 0;
     return g.node("AveragePool", [g.value(x)], [
-      ["kernel_shape", [...geom.kernel]],
-      ["strides", [...geom.stride]],
-      ["pads", convPads(geom.padding)],
+      ...poolAttrs(x, op.ctx.geom as PoolGeom),
       ["count_include_pad", avg.countIncludePad ? 1 : 0],
-      ["ceil_mode", ceil],
     ]);
   },
   adaptiveAvgPool2d: (g, op) => {

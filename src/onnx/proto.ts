@@ -113,6 +113,38 @@ export interface ModelProto {
   graph: GraphProto;
 }
 
+/** @internal An AttributeProto with every field empty. */
+export function emptyAttribute(name: string): AttributeProto {
+  return {
+    name,
+    type: 0,
+    f: 0,
+    i: 0n,
+    s: new Uint8Array(0),
+    t: null,
+    g: null,
+    floats: [],
+    ints: [],
+    strings: [],
+  };
+}
+
+/** @internal A TensorProto with every field empty. */
+export function emptyTensor(name: string, dataType = 0): TensorProto {
+  return {
+    name,
+    dims: [],
+    dataType,
+    raw: null,
+    floatData: [],
+    int32Data: [],
+    int64Data: [],
+    doubleData: [],
+    external: false,
+    externalData: [],
+  };
+}
+
 // ------------------------------------------------------------------ encoding
 
 const utf8 = new TextEncoder();
@@ -436,18 +468,7 @@ function pushFixed(f: Field, into: number[], size: 4 | 8, what: string): void {
 }
 
 function readTensor(b: Uint8Array): TensorProto {
-  const t: TensorProto = {
-    name: "",
-    dims: [],
-    dataType: 0,
-    raw: null,
-    floatData: [],
-    int32Data: [],
-    int64Data: [],
-    doubleData: [],
-    external: false,
-    externalData: [],
-  };
+  const t = emptyTensor("");
   const dims: bigint[] = [];
   const i32: bigint[] = [];
   for (const f of fields(b, "TensorProto")) {
@@ -501,18 +522,7 @@ function readTensor(b: Uint8Array): TensorProto {
 }
 
 function readAttribute(b: Uint8Array): AttributeProto {
-  const a: AttributeProto = {
-    name: "",
-    type: 0,
-    f: 0,
-    i: 0n,
-    s: new Uint8Array(0),
-    t: null,
-    g: null,
-    floats: [],
-    ints: [],
-    strings: [],
-  };
+  const a = emptyAttribute("");
   const w = "AttributeProto";
   for (const f of fields(b, w)) {
     switch (f.n) {
