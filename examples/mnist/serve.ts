@@ -41,6 +41,16 @@ const cli = new Cli({
   },
 });
 const f = cli.parse();
+const file = f.onnx ?? f.model;
+try {
+  Deno.statSync(file);
+} catch {
+  cli.fail(
+    `${file} does not exist${
+      f.onnx ? "" : "; run `deno task train` first (or pass --model or --onnx)"
+    }`,
+  );
+}
 const spec: zn.serve.ModelSpec = f.onnx
   ? { onnx: f.onnx }
   : { module: new URL("./serving.ts", import.meta.url).href, args: [f.model] };
