@@ -14,7 +14,7 @@
  * @module
  */
 import { Tensor } from "../tensor.ts";
-import type { DType } from "../dtype.ts";
+import { type DType, isFloating } from "../dtype.ts";
 import { setTraceHook } from "../autograd/node.ts";
 import { enableGrad, noGrad } from "../autograd/grad_mode.ts";
 import { Module } from "../nn/module.ts";
@@ -116,10 +116,6 @@ function flatTensors(v: unknown, into: Tensor[], what: string): void {
   }
 }
 
-function isFloat(d: DType): boolean {
-  return d === "float32" || d === "float64" || d === "float16" || d === "bfloat16";
-}
-
 /** The ops that the trace sees without a tape entry (src/autograd/node.ts traceOnly). */
 const UNTAPED = new Set([
   "clamp",
@@ -142,7 +138,7 @@ function traceOnce(model: Module, inputs: readonly Tensor[]): Trace {
   const ops: Traced[] = [];
   const ins = inputs.map((x) => {
     const c = noGrad(() => x.detach().clone());
-    return isFloat(c.dtype) ? c.requiresGrad_(true) : c;
+    return isFloating(c.dtype) ? c.requiresGrad_(true) : c;
   });
   // Ops without a tape entry (comparisons, logical ops) count only when they
   // read something the forward pass computed: on constants they are constants.
@@ -225,8 +221,6 @@ class GraphBuilder {
   readonly initializers: TensorProto[] = [];
   readonly constUses: ConstUse[] = [];
   readonly unsupported = new Set<string>();
-  /** Graph inputs with dynamic axes. */
-  readonly dynamic = new Set<Tensor>();
   /** Each dynamic axis of an input, with the input in both traces. */
   readonly dynamicAxes: { first: Tensor; second: Tensor; axis: number }[] = [];
   readonly #names = new Map<Tensor, string>();
@@ -261,16 +255,7 @@ class GraphBuilder {
     attrs: [string, AttrValue][] = [],
     out?: string,
   ): string {
-    const o = out ?? this.fresh(op);
-    this.nodes.push({
-      input: [...inputs],
-      output: [o],
-      name: this.fresh(`n_${op}`),
-      opType: op,
-      domain: "",
-      attribute: attrs.map(([k, v]) => attr(k, v)),
-    });
-    return o;
+    return this.#push(op, inputs, [out ?? this.fresh(op)], attrs)[0];
   }
 
   nodeMulti(
@@ -279,16 +264,24 @@ class GraphBuilder {
     outs: number,
     attrs: [string, AttrValue][] = [],
   ): string[] {
-    const o = Array.from({ length: outs }, () => this.fresh(op));
+    return this.#push(op, inputs, Array.from({ length: outs }, () => this.fresh(op)), attrs);
+  }
+
+  #push(
+    op: string,
+    inputs: readonly string[],
+    outputs: string[],
+    attrs: [string, AttrValue][],
+  ): string[] {
     this.nodes.push({
       input: [...inputs],
-      output: o,
+      output: outputs,
       name: this.fresh(`n_${op}`),
       opType: op,
       domain: "",
       attribute: attrs.map(([k, v]) => attr(k, v)),
     });
-    return o;
+    return outputs;
   }
 
   ints(values: readonly number[]): string {
@@ -345,7 +338,7 @@ class GraphBuilder {
         ) {
           // The dynamic dims of an input fold into the target's first dim.
           const target = t.shape.slice();
-          if (this.dynamic.has(k)) {
+          if (this.dynamicAxes.some((x) => x.first === k)) {
             target[0] = target.length === 1 || target[0] !== k.shape[0] ? -1 : 0;
           }
           const name = this.node("Reshape", [this.#names.get(k)!, this.ints(target)]);
@@ -556,7 +549,7 @@ const GRU_ORDER = [1, 0, 2];
 /** The dtype both operands of a comparison take: the first floating one, else the first tensor's. */
 function compareDType(op: Traced): DType {
   const ts = op.inputs.filter((x): x is Tensor => x instanceof Tensor);
-  return (ts.find((t) => isFloat(t.dtype)) ?? ts[0]).dtype;
+  return (ts.find((t) => isFloating(t.dtype)) ?? ts[0]).dtype;
 }
 
 const comparisonOnnx = (onnx: string, negate = false): Emitter => (g, op) => {
@@ -1052,7 +1045,7 @@ function secondInputs(inputs: readonly Tensor[], dyn: Map<number, string>[]): Te
 /** The one value every element of `t` holds, or null (none, or several). */
 function fillValue(t: Tensor): number | null {
   if (t.numel === 0) return 0;
-  if (!isFloat(t.dtype)) return null;
+  if (!isFloating(t.dtype)) return null;
   const x = noGrad(() => t.detach().contiguous()).toTypedArray() as Float32Array;
   const v = x[0];
   for (let i = 1; i < x.length; i++) if (x[i] !== v) return null;
@@ -1130,7 +1123,7 @@ export function exportModelBytes(
   // Trace in evaluation mode, with every float parameter requiring grad so
   // that each op on one is recorded.
   const wasTraining = [...model.modules()].map((m) => [m, m.training] as const);
-  const frozen = [...model.parameters()].filter((p) => !p.requiresGrad && isFloat(p.dtype));
+  const frozen = [...model.parameters()].filter((p) => !p.requiresGrad && isFloating(p.dtype));
   let first: Trace, second: Trace;
   model.eval();
   for (const p of frozen) p.requiresGrad_(true);
@@ -1158,7 +1151,6 @@ export function exportModelBytes(
   const g = new GraphBuilder(first, second, opset);
   first.inputs.forEach((x, i) => {
     g.bind(x, inputNames[i]);
-    if (dyn[i].size) g.dynamic.add(x);
     for (const axis of dyn[i].keys()) {
       g.dynamicAxes.push({ first: x, second: second.inputs[i], axis });
     }

@@ -102,6 +102,8 @@ function tensorFrom(
 
 // ------------------------------------------------------------------ attributes
 
+const UTF8 = new TextDecoder();
+
 /** A node's attributes, read by name with defaults. */
 class Attrs {
   readonly #m = new Map<string, AttributeProto>();
@@ -129,7 +131,7 @@ class Attrs {
   string(name: string, def?: string): string {
     const a = this.#m.get(name);
     if (!a) return this.#need(name, def);
-    return new TextDecoder().decode(a.s);
+    return UTF8.decode(a.s);
   }
   tensor(name: string): TensorProto | null {
     return this.#m.get(name)?.t ?? null;
@@ -630,7 +632,8 @@ export class OnnxModule extends Module {
   readonly outputNames: readonly string[];
   /** The opset version of the default domain. */
   readonly opsetVersion: number;
-  readonly #graph: GraphProto;
+  /** The nodes in order, each with its attributes read once and its op. */
+  readonly #steps: { node: NodeProto; attrs: Attrs; run: OpFn }[];
   readonly #weights = new Map<string, Tensor>();
   /** @internal Reads a tensor's external data (set by the loader). */
   readonly readExternal: (t: TensorProto) => Uint8Array;
@@ -642,7 +645,6 @@ export class OnnxModule extends Module {
     readExternal: (t: TensorProto) => Uint8Array,
   ) {
     super();
-    this.#graph = graph;
     this.opsetVersion = opsetVersion;
     this.readExternal = readExternal;
     const missing = new Set<string>();
@@ -656,13 +658,18 @@ export class OnnxModule extends Module {
         `onnx.load: the model uses ops Zeno does not run: ${[...missing].sort().join(", ")}`,
       );
     }
+    this.#steps = graph.node.map((node) => ({
+      node,
+      attrs: new Attrs(node),
+      run: OPS[node.opType],
+    }));
     for (const t of graph.initializer) this.#weights.set(t.name, tensorFrom(t, readExternal));
-    this.inputNames = graph.input.map((v) => v.name).filter((n) => !this.#weights.has(n));
     this.inputs = graph.input.filter((v) => !this.#weights.has(v.name)).map((v) => ({
       name: v.name,
       dtype: DTYPES[v.elemType] ?? null,
       shape: v.shape,
     }));
+    this.inputNames = this.inputs.map((v) => v.name);
     this.outputNames = graph.output.map((v) => v.name);
   }
 
@@ -682,13 +689,11 @@ export class OnnxModule extends Module {
       );
     }
     const env = new Map<string, Tensor>(this.#weights);
-    this.inputNames.forEach((name, i) => {
-      const t = inputs[i];
+    this.inputs.forEach((info, i) => {
+      const t = inputs[i], name = info.name;
       if (!(t instanceof Tensor)) throw new TypeError(`${op}: input '${name}' is not a Tensor`);
-      const info = this.#graph.input.find((v) => v.name === name)!;
-      const want = DTYPES[info.elemType];
-      if (want && t.dtype !== want) {
-        throw new TypeError(`${op}: input '${name}' must be ${want}, got ${t.dtype}`);
+      if (info.dtype && t.dtype !== info.dtype) {
+        throw new TypeError(`${op}: input '${name}' must be ${info.dtype}, got ${t.dtype}`);
       }
       if (info.shape) {
         const bad = info.shape.length !== t.ndim ||
@@ -704,7 +709,7 @@ export class OnnxModule extends Module {
       env.set(name, t);
     });
     return noGrad(() => {
-      for (const n of this.#graph.node) {
+      for (const { node: n, attrs, run } of this.#steps) {
         const ins: In = n.input.map((name) => {
           if (name === "") return null;
           const v = env.get(name);
@@ -717,7 +722,7 @@ export class OnnxModule extends Module {
         });
         let out: Tensor | Tensor[];
         try {
-          out = OPS[n.opType](ins, new Attrs(n), this);
+          out = run(ins, attrs, this);
         } catch (e) {
           if (e instanceof OnnxFormatError) throw e;
           throw new Error(

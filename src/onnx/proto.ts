@@ -358,23 +358,29 @@ type Field =
   | { n: number; wire: 2; v: Uint8Array }
   | { n: number; wire: 5; v: DataView };
 
+/**
+ * The varint at `pos.at` of `b` (advancing it): at most 10 bytes, as a
+ * 64-bit value.
+ */
+function readVarint(b: Uint8Array, pos: { at: number }, what: string): bigint {
+  let r = 0n;
+  let shift = 0n;
+  for (;;) {
+    if (pos.at >= b.length) throw new OnnxFormatError(`onnx: ${what} ends inside a varint`);
+    const c = b[pos.at++];
+    r |= BigInt(c & 0x7f) << shift;
+    if (!(c & 0x80)) return r;
+    shift += 7n;
+    if (shift > 63n) throw new OnnxFormatError(`onnx: ${what} has a varint over 10 bytes`);
+  }
+}
+
 /** The fields of one message, in order (nested messages are parsed on demand). */
 function fields(b: Uint8Array, what: string): Field[] {
   const out: Field[] = [];
-  let at = 0;
-  const varint = (): bigint => {
-    let r = 0n;
-    let shift = 0n;
-    for (;;) {
-      if (at >= b.length) throw new OnnxFormatError(`onnx: ${what} ends inside a varint`);
-      const c = b[at++];
-      r |= BigInt(c & 0x7f) << shift;
-      if (!(c & 0x80)) return r;
-      shift += 7n;
-      if (shift > 63n) throw new OnnxFormatError(`onnx: ${what} has a varint over 10 bytes`);
-    }
-  };
-  while (at < b.length) {
+  const pos = { at: 0 };
+  const varint = () => readVarint(b, pos, what);
+  while (pos.at < b.length) {
     const key = varint();
     const n = Number(key >> 3n);
     const wire = Number(key & 7n);
@@ -382,16 +388,16 @@ function fields(b: Uint8Array, what: string): Field[] {
     if (wire === 0) out.push({ n, wire, v: varint() });
     else if (wire === 1 || wire === 5) {
       const len = wire === 1 ? 8 : 4;
-      if (at + len > b.length) throw new OnnxFormatError(`onnx: ${what} is truncated`);
-      out.push({ n, wire, v: new DataView(b.buffer, b.byteOffset + at, len) });
-      at += len;
+      if (pos.at + len > b.length) throw new OnnxFormatError(`onnx: ${what} is truncated`);
+      out.push({ n, wire, v: new DataView(b.buffer, b.byteOffset + pos.at, len) });
+      pos.at += len;
     } else if (wire === 2) {
       const len = varint();
-      if (len > BigInt(b.length - at)) {
+      if (len > BigInt(b.length - pos.at)) {
         throw new OnnxFormatError(`onnx: ${what} field ${n} runs past the end (truncated file?)`);
       }
-      out.push({ n, wire, v: b.subarray(at, at + Number(len)) });
-      at += Number(len);
+      out.push({ n, wire, v: b.subarray(pos.at, pos.at + Number(len)) });
+      pos.at += Number(len);
     } else {
       throw new OnnxFormatError(`onnx: ${what} field ${n} has unsupported wire type ${wire}`);
     }
@@ -439,19 +445,8 @@ function pushInts(f: Field, into: bigint[], what: string): void {
     return;
   }
   const b = bytesOf(f, what);
-  let at = 0;
-  while (at < b.length) {
-    let r = 0n;
-    let shift = 0n;
-    for (;;) {
-      if (at >= b.length) throw new OnnxFormatError(`onnx: ${what} ends inside a varint`);
-      const c = b[at++];
-      r |= BigInt(c & 0x7f) << shift;
-      if (!(c & 0x80)) break;
-      shift += 7n;
-    }
-    into.push(BigInt.asIntN(64, r));
-  }
+  const pos = { at: 0 };
+  while (pos.at < b.length) into.push(BigInt.asIntN(64, readVarint(b, pos, what)));
 }
 
 /** Repeated fixed-width numbers, packed or one per field. */

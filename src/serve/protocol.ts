@@ -64,6 +64,16 @@ export const DTYPE_HEADER = "x-tensor-dtype";
 /** The header that carries a binary tensor's shape (comma-separated). */
 export const SHAPE_HEADER = "x-tensor-shape";
 
+/** A request's media type: Content-Type without its parameters, lower case. */
+function mediaType(req: Request): string {
+  return (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+}
+
+/** @internal Whether a request carries a raw tensor (and is answered with one). */
+export function isBinary(req: Request): boolean {
+  return mediaType(req) === "application/octet-stream";
+}
+
 /** Reads the body, refusing more than `maxBytes` (413) before and while reading. */
 async function readBody(req: Request, maxBytes: number): Promise<Uint8Array> {
   const declared = req.headers.get("content-length");
@@ -157,7 +167,7 @@ function toTyped(dtype: DType, values: number[]): TypedArray {
  * ```
  */
 export async function readPayload(req: Request, maxBytes: number): Promise<TensorPayload> {
-  const type = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+  const type = mediaType(req);
   if (type === "application/json") {
     const body = await readBody(req, maxBytes);
     let doc: unknown;

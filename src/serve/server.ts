@@ -14,7 +14,7 @@ import { checkOptions, optionKeys } from "../options.ts";
 import { DynamicBatcher } from "./batcher.ts";
 import { ServerMetrics } from "./metrics.ts";
 import { InferencePool, type ModelSpec } from "./pool.ts";
-import { HttpError, readPayload, writePayload } from "./protocol.ts";
+import { HttpError, isBinary, readPayload, writePayload } from "./protocol.ts";
 
 /**
  * Options of {@link serveModel}.
@@ -173,10 +173,7 @@ export async function serveModel(opts: ServeOptions): Promise<ModelServer> {
       throw new HttpError(400, "the input holds no examples (its first dim is 0)");
     }
     const out = await batcher.submit(p);
-    return writePayload(
-      out,
-      req.headers.get("content-type")?.startsWith("application/octet-stream") ?? false,
-    );
+    return writePayload(out, isBinary(req));
   };
 
   const handler = async (req: Request): Promise<Response> => {
