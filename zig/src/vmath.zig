@@ -22,11 +22,12 @@
 //!     it gives 0, exactly as the scalar kernel's 1 / (1 + exp(-x)) does)
 //!     erf 2 ulp (relative 2.3e-7; erf32, float32 only: float64 keeps the
 //!     C library's erf)
-//!     GELU (erf form, gelu32) 7 ulp for x >= -1; below, relative error
-//!     5.4e-7 per unit of x^2/2 (the result is about exp(-x^2/2), whose
-//!     float32 argument rounds by up to x^2/2 * 2^-24); denormal results
-//!     (x below about -13.1) lose precision with the format, and -0 below
-//!     about -14.5 (PyTorch's float32 GELU gives 0 from about -13)
+//!     GELU (erf form, gelu32) 6 ulp for x >= -1 (7 without FMA); below,
+//!     relative error 4.6e-7 per unit of x^2/2 (the result is about
+//!     exp(-x^2/2), whose float32 argument rounds by up to x^2/2 * 2^-24);
+//!     denormal results (x below about -13.1) lose precision with the
+//!     format, and -0 below about -14.5 (PyTorch's float32 GELU gives 0 from
+//!     about -13)
 //!   float64 (2M random inputs plus specials; reference: the C library)
 //!     exp 2 ulp, log 1 ulp, tanh 2 ulp (relative 3.9e-16),
 //!     sigmoid 3 ulp (relative 4.6e-16)
@@ -409,12 +410,25 @@ pub fn erf32(comptime n: usize, x: @Vector(n, f32)) @Vector(n, f32) {
 }
 
 /// GELU's exact form, x Φ(x) with Φ(x) = erfc(-x/√2)/2, for float32,
-/// lane-wise, through erfc alone (erf32's large-|x| formula, which holds for
-/// all z >= 0): x (1 - erfc(z)/2) for x >= 0 and x erfc(z)/2 for x < 0, with
-/// z = |x|/√2. Neither side subtracts nearly equal numbers (0.5 x (1 +
-/// erf(x/√2)) loses the relative accuracy of small negative results), and it
-/// costs one polynomial where erf32 evaluates two. NaN and -inf give NaN (as
-/// PyTorch), +inf gives +inf.
+/// lane-wise, on erfc32's formula erfc(z) = t exp(-z² + P(t)), t = 1 / (1 +
+/// z/2), z = |x|/√2:
+///
+///   GELU(x) = max(x, 0) - |x| erfc(z)/2 = max(x, 0) - |x| t exp(A/2) / 2,
+///   A = 2 P(t) - x².
+///
+/// Neither side subtracts nearly equal numbers (0.5 x (1 + erf(x/√2)) loses
+/// the relative accuracy of small negative results). The work is shaped for
+/// the FMA units, which bound it (GELU runs through them at about 23
+/// multiplies a vector): P's even and odd halves in t² (ten steps where
+/// Estrin's scheme takes twelve), A = 2P - x² in one FMA (-x² exact inside
+/// it, so the tail's argument rounds once), and exp(A/2) reduced by n =
+/// round(A log2e / 2) with one constant (its error n 4e-9 is far below A's
+/// own rounding), its polynomial in 2r, and the factor 2^(n-1) (the 1/2 of
+/// erfc(z)/2 folded in) added to the exponent bits of 1 + expm1 by an
+/// integer add. Vectors with a lane beyond that range (x below about -13 or
+/// above 13, NaN, inf) take the same arithmetic for their other lanes and,
+/// for those, x Φ(x) with exp's careful scaling (denormal results) or x.
+/// NaN and -inf give NaN (as PyTorch), +inf gives +inf.
 pub fn gelu32(comptime n: usize, x: @Vector(n, f32)) @Vector(n, f32) {
     const V = @Vector(n, f32);
     const c = struct {
@@ -422,8 +436,59 @@ pub fn gelu32(comptime n: usize, x: @Vector(n, f32)) @Vector(n, f32) {
             return @splat(v);
         }
     }.c;
-    const half_erfc = c(0.5) * erfc32(n, @abs(x) * c(std.math.sqrt1_2));
-    return x * @select(f32, x < c(0), half_erfc, c(1) - half_erfc);
+    const a = @abs(x);
+    // t = 1 / (1 + z/2), z = |x|/√2.
+    const t = c(1) / fma(a, c(0.5 * std.math.sqrt1_2), c(1));
+    // q2 = 2 P(t) (erfc32's coefficients doubled, exactly) by Horner's
+    // rule: nine FMAs, where Estrin's scheme takes twelve multiplies; and
+    // no cancellation of large partial sums near t = 1 (P(1) = 0), which
+    // splitting P into even and odd halves suffers (12 ulp).
+    var q2 = c(2 * 0.17087277);
+    inline for ([_]f32{ -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806, 0.09678418, 0.37409196, 1.00002368, -1.26551223 }) |k|
+        q2 = fma(q2, t, c(2 * k));
+    // A = 2 (-z² + P(t)) = 2 P(t) - x²: erfc(z) = t exp(A/2).
+    const big_a = fma(-x, x, q2);
+    const at = a * t;
+    // |x| t 2^(n-1) (1 + expm1(r)) with 2^(n-1) normal: n >= -124 for
+    // A >= -172 (1 + expm1 >= 0.7, so the product stays normal).
+    const lo = c(-172.0);
+    const fast = gelu32Fast(n, @max(big_a, lo), at, @max(x, c(0)));
+    if (@reduce(.And, big_a >= lo)) return fast;
+    // x below about -13: x t exp(A/2), scaled in two steps where the result
+    // is denormal; above 13 (and NaN, +inf): x, as Φ(x) rounds to 1 there.
+    // -inf: -inf * 0 = NaN.
+    const deep = @select(f32, x < c(0), (x * t * c(0.5)) * exp(f32, n, c(0.5) * big_a), x);
+    return @select(f32, big_a >= lo, fast, deep);
+}
+
+/// gelu32's result for A >= -172: max(x, 0) - |x| t exp(A/2) / 2.
+inline fn gelu32Fast(comptime n: usize, big_a: @Vector(n, f32), at: @Vector(n, f32), relu: @Vector(n, f32)) @Vector(n, f32) {
+    const V = @Vector(n, f32);
+    const IV = @Vector(n, i32);
+    const c = struct {
+        fn c(v: f32) V {
+            return @splat(v);
+        }
+    }.c;
+    // nf = n = round(A log2e / 2) by the 1.5 * 2^23 trick, offset by -1 so
+    // that tt's low bits hold n - 1: shifted up by 23 they are the exponent
+    // field's change for 2^(n-1) (the magic's own bits shift out).
+    const magic: f32 = 12582912.0 - 1.0;
+    const tt = fma(big_a, c(0.5 * std.math.log2e), c(magic));
+    const nf = tt - c(magic);
+    // u = 2r = A - 2 n ln2 (f32's ln2 doubled: exact).
+    const u = fma(nf, c(-2 * 0.693147182464599609375), big_a);
+    // exp(r) = exp(u/2) = 1 + u p(u): p of degree 5 fitted for the
+    // relative error of 1 + u p(u) on |u| <= ln2 (1.7e-8 with these float32
+    // coefficients, a quarter of an ulp; Cephes expf's degree-7 polynomial
+    // takes one FMA more).
+    var p = c(2.1630708943121135e-05);
+    inline for ([_]f32{ 0.00026169235934503376, 0.0026042500976473093, 0.02083303965628147, 0.1249999850988388, 0.5 }) |k|
+        p = fma(p, u, c(k));
+    const y = fma(p, u, c(1));
+    const sh: @Vector(n, u5) = @splat(23);
+    const e: V = @bitCast(@as(IV, @bitCast(y)) +% (@as(IV, @bitCast(tt)) << sh));
+    return relu - at * e;
 }
 
 // ---------------------------------------------------------------- tests
