@@ -197,6 +197,41 @@ Deno.test("semantics: retainGrad keeps a non-leaf's gradient", () => {
   close(x.grad, [21, 39]);
 });
 
+Deno.test("semantics: gradients meeting at one tensor add up, and no holder of a term sees the sum change", () => {
+  // The pass adds a tensor's third and later gradient terms into the sum of
+  // the first two in place: every pattern below checks that only that sum,
+  // which nothing else holds, is written.
+  const w = leaf([1, 2, 3]);
+  // A weight used at every step of a loop.
+  const xs = [[1, 0, 2], [3, 1, 1], [0, 2, 5], [1, 1, 1]].map(f64);
+  let loss = f64([0]).sum();
+  for (const x of xs) loss = loss.add(x.mul(w).sum());
+  // add's rule hands the same gradient tensor to both of its inputs.
+  const a = w.mul(2);
+  a.retainGrad();
+  const b = a.add(a);
+  loss = loss.add(b.add(a).mul(f64([1, 2, 3])).sum()).add(a.mul(a).sum());
+  loss.backward();
+  // a: 3 * [1, 2, 3] from b + a, plus 2a = [4, 8, 12].
+  close(a.grad, [7, 14, 21]);
+  // w: the loop's sum of x, plus 2 * a's gradient.
+  close(w.grad, [5 + 14, 4 + 28, 9 + 42]);
+  // The same pass again accumulates into .grad; a's retained gradient is
+  // the new pass's, the old one untouched.
+  const before = a.grad!;
+  const a2 = w.mul(2);
+  a2.retainGrad();
+  a2.add(a2).add(a2).sum().backward();
+  close(before, [7, 14, 21]);
+  close(a2.grad, [3, 3, 3]);
+  close(w.grad, [25, 38, 57]);
+  // grad() returns the summed gradient of a tensor reached three times.
+  const v = leaf([1, -1]);
+  const u = v.mul(3);
+  const [gu] = zn.grad(u.sum().add(u.mul(2).sum()).add(u.mul(u).sum()), [u]);
+  close(gu, [1 + 2 + 6, 1 + 2 - 6]);
+});
+
 // ------------------------------------------------------------------ in-place ops
 
 Deno.test("semantics: an in-place op on a leaf that requires grad throws (allowed under noGrad)", () => {

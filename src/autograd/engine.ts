@@ -73,6 +73,31 @@ function addGrad(a: Tensor | undefined, b: Tensor): Tensor {
   return a === undefined ? b : add(a, b);
 }
 
+/**
+ * addGrad for a pass that records no graph: the sum of the first two terms is
+ * a new tensor that only the pass holds (`owned`), and later terms add into
+ * it in place, as PyTorch's engine accumulates into its input buffers. A
+ * weight used at every step of a loop then costs one read-add-write per use,
+ * where a new sum each time cost an allocation and a zero fill too (a
+ * hand-written LSTM cell over 64 steps made 128 1 MiB sums a pass). A sum
+ * leaves `owned` when it leaves the pass's maps (a rule, a hook or a leaf's
+ * `.grad` may then hold it).
+ */
+function addOwned(owned: Set<Tensor>, a: Tensor | undefined, b: Tensor): Tensor {
+  if (a === undefined) return b;
+  if (owned.has(a) && sameShape(a, b) && a.dtype === b.dtype) {
+    a.add_(b);
+    return a;
+  }
+  const s = add(a, b);
+  if (sameShape(s, a)) owned.add(s);
+  return s;
+}
+
+function sameShape(a: Tensor, b: Tensor): boolean {
+  return a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
+}
+
 function rootGrad(out: Tensor, g: Tensor | null | undefined, op: string): Tensor {
   if (g === null || g === undefined) {
     if (out.numel !== 1) {
@@ -219,11 +244,16 @@ function backwardPass(
   }
   const captured = new Map<Tensor, Tensor>();
   const pending = new Map<Node, Tensor>();
+  // Sums only this pass holds (see addOwned); a graph-recording pass keeps
+  // every sum out of place.
+  const owned = new Set<Tensor>();
+  const sum = (a: Tensor | undefined, b: Tensor): Tensor =>
+    createGraph ? addGrad(a, b) : addOwned(owned, a, b);
   const leafGrads = new Map<Tensor, Tensor>();
   roots.forEach((r, i) => {
-    if (r.gradFn) pending.set(r.gradFn, addGrad(pending.get(r.gradFn), rootGrads[i]));
-    else if (captureLeaves.has(r)) captured.set(r, addGrad(captured.get(r), rootGrads[i]));
-    else leafGrads.set(r, addGrad(leafGrads.get(r), rootGrads[i]));
+    if (r.gradFn) pending.set(r.gradFn, sum(pending.get(r.gradFn), rootGrads[i]));
+    else if (captureLeaves.has(r)) captured.set(r, sum(captured.get(r), rootGrads[i]));
+    else leafGrads.set(r, sum(leafGrads.get(r), rootGrads[i]));
   });
   const ready: Node[] = [...pending.keys()].filter((n) => deps.get(n) === 0);
   const rootLeaves = new Set(roots.filter((r) => !r.gradFn));
@@ -244,10 +274,11 @@ function backwardPass(
         continue;
       }
       pending.delete(node);
+      owned.delete(g);
       g = applyHooks(node.hooks, g);
       if (node.retained) node.retained.grad = node.retained.grad ? add(node.retained.grad, g) : g;
       const cap = captureNodes.get(node);
-      if (cap) captured.set(cap, addGrad(captured.get(cap), g));
+      if (cap) captured.set(cap, sum(captured.get(cap), g));
       const saved = checkSaved(node);
       const rule = RULES[node.name];
       if (!rule) throw new Error(`backward: no derivative rule for ${node.name}`);
@@ -264,11 +295,11 @@ function backwardPass(
         }
         if (gi.dtype !== e.dtype) gi = toDType(gi, e.dtype);
         if (e.node) {
-          pending.set(e.node, addGrad(pending.get(e.node), gi));
+          pending.set(e.node, sum(pending.get(e.node), gi));
           decrement(e.node);
         } else if (e.leaf) {
-          if (captureLeaves.has(e.leaf)) captured.set(e.leaf, addGrad(captured.get(e.leaf), gi));
-          else if (!capture) leafGrads.set(e.leaf, addGrad(leafGrads.get(e.leaf), gi));
+          if (captureLeaves.has(e.leaf)) captured.set(e.leaf, sum(captured.get(e.leaf), gi));
+          else if (!capture) leafGrads.set(e.leaf, sum(leafGrads.get(e.leaf), gi));
           leafDone(e.leaf);
         }
       });
@@ -305,6 +336,7 @@ function backwardPass(
     const g0 = leafGrads.get(leaf);
     if (g0 === undefined) return;
     leafGrads.delete(leaf);
+    owned.delete(g0);
     const g = applyHooks(leaf.hooks, g0);
     leaf.grad = leaf.grad ? add(leaf.grad, g) : (createGraph ? g : g.detach());
     for (const h of [...leaf.postAccumulateGradHooks]) h(leaf);

@@ -499,13 +499,13 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
                 ap += MR;
                 bp += NR;
             }
-            storeTile(&acc, c, ldc, rows, cols, accumulate);
+            storeTile(MR, &acc, c, ldc, rows, cols, accumulate);
         }
 
         /// Stores (or adds) the accumulators of a tile into c[0..rows, 0..cols].
-        inline fn storeTile(acc: *const [MR][NV]V, c: [*]C, ldc: usize, rows: usize, cols: usize, accumulate: bool) void {
-            if (rows == MR and cols == NR) {
-                inline for (0..MR) |i| {
+        inline fn storeTile(comptime R: usize, acc: *const [R][NV]V, c: [*]C, ldc: usize, rows: usize, cols: usize, accumulate: bool) void {
+            if (rows == R and cols == NR) {
+                inline for (0..R) |i| {
                     const row = c + i * ldc;
                     inline for (0..NV) |v| {
                         if (C == T and accumulate) {
@@ -516,8 +516,8 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
                     }
                 }
             } else {
-                var tmp: [MR][NR]T = undefined;
-                inline for (0..MR) |i| {
+                var tmp: [R][NR]T = undefined;
+                inline for (0..R) |i| {
                     inline for (0..NV) |v| tmp[i][v * VL ..][0..VL].* = acc[i][v];
                 }
                 for (0..rows) |i| {
@@ -534,6 +534,21 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
         /// c[0..rows, 0..cols] (+)= A (MR x kc) @ b_panel (kc x NR). A is a packed
         /// panel, or with `a_packed` false rows of A (stride lda, contiguous along k).
         fn micro(comptime a_packed: bool, kc: usize, a: [*]const T, lda: usize, b: [*]const T, c: [*]C, ldc: usize, rows: usize, cols: usize, accumulate: bool) void {
+            // A short last tile (M = 32 with MR = 12 ends in 8 rows) runs a
+            // kernel of that height instead of MR rows of which some are
+            // dropped: a hand-written LSTM cell's [32, 256] x [256, 1024]
+            // spent 12.5% of its FMAs on padding rows.
+            if (comptime MR > 8) {
+                if (rows <= 8) return microRows(8, a_packed, kc, a, lda, b, c, ldc, rows, cols, accumulate);
+            }
+            microRows(MR, a_packed, kc, a, lda, b, c, ldc, rows, cols, accumulate);
+        }
+
+        /// micro with R accumulator rows (rows <= R <= MR); a packed A panel
+        /// keeps its MR stride.
+        fn microRows(comptime R: usize, comptime a_packed: bool, kc: usize, a: [*]const T, lda: usize, b: [*]const T, c: [*]C, ldc: usize, rows: usize, cols: usize, accumulate: bool) void {
+            comptime assert(R <= MR);
+            assert(rows <= R);
             // A narrower C is stored once, never read back (see KernelFor).
             assert(C == T or !accumulate);
             const mr_ = rows;
@@ -543,14 +558,14 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
                 @prefetch(c + i * ldc, .{ .rw = .write });
                 @prefetch(c + i * ldc + nr - 1, .{ .rw = .write });
             }
-            var acc: [MR][NV]V = undefined;
-            inline for (0..MR) |i| {
+            var acc: [R][NV]V = undefined;
+            inline for (0..R) |i| {
                 inline for (0..NV) |v| acc[i][v] = @splat(0);
             }
             // Unpacked A: rows past `rows` read row 0 (their results are dropped).
-            var arow: [MR][*]const T = undefined;
+            var arow: [R][*]const T = undefined;
             if (!a_packed) {
-                inline for (0..MR) |i| arow[i] = a + (if (i < mr_) i else 0) * lda;
+                inline for (0..R) |i| arow[i] = a + (if (i < mr_) i else 0) * lda;
             }
             var ap = a;
             var bp = b;
@@ -560,7 +575,7 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
                 inline for (0..U) |u| {
                     var bv: [NV]V = undefined;
                     inline for (0..NV) |v| bv[v] = bp[u * NR + v * VL ..][0..VL].*;
-                    inline for (0..MR) |i| {
+                    inline for (0..R) |i| {
                         const ai: V = @splat(if (a_packed) ap[u * MR + i] else arow[i][kk + u]);
                         inline for (0..NV) |v| acc[i][v] = madd(V, ai, bv[v], acc[i][v]);
                     }
@@ -571,14 +586,14 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
             while (kk < kc) : (kk += 1) {
                 var bv: [NV]V = undefined;
                 inline for (0..NV) |v| bv[v] = bp[v * VL ..][0..VL].*;
-                inline for (0..MR) |i| {
+                inline for (0..R) |i| {
                     const ai: V = @splat(if (a_packed) ap[i] else arow[i][kk]);
                     inline for (0..NV) |v| acc[i][v] = madd(V, ai, bv[v], acc[i][v]);
                 }
                 ap += MR;
                 bp += NR;
             }
-            storeTile(&acc, c, ldc, mr_, nr, accumulate);
+            storeTile(R, &acc, c, ldc, mr_, nr, accumulate);
         }
 
         // -------------------------------------------------------------------
