@@ -534,19 +534,26 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
         /// c[0..rows, 0..cols] (+)= A (MR x kc) @ b_panel (kc x NR). A is a packed
         /// panel, or with `a_packed` false rows of A (stride lda, contiguous along k).
         fn micro(comptime a_packed: bool, kc: usize, a: [*]const T, lda: usize, b: [*]const T, c: [*]C, ldc: usize, rows: usize, cols: usize, accumulate: bool) void {
-            // A short last tile (M = 32 with MR = 12 ends in 8 rows) runs a
-            // kernel of that height instead of MR rows of which some are
-            // dropped: a hand-written LSTM cell's [32, 256] x [256, 1024]
-            // spent 12.5% of its FMAs on padding rows.
-            if (comptime MR > 8) {
-                if (rows <= 8) return microRows(8, a_packed, kc, a, lda, b, c, ldc, rows, cols, accumulate);
-            }
             microRows(MR, a_packed, kc, a, lda, b, c, ldc, rows, cols, accumulate);
+        }
+
+        /// micro for a last tile of at most 8 rows where MR is 12: an 8-row
+        /// kernel instead of MR rows of which some are dropped (M = 32 ends in
+        /// 8 rows: a hand-written LSTM cell's [32, 256] x [256, 1024] spent
+        /// 12.5% of its FMAs on padding rows). A separate function, so that
+        /// micro's own code stays as it is.
+        fn microShort(comptime a_packed: bool, kc: usize, a: [*]const T, lda: usize, b: [*]const T, c: [*]C, ldc: usize, rows: usize, cols: usize, accumulate: bool) void {
+            microRows(@min(8, MR), a_packed, kc, a, lda, b, c, ldc, rows, cols, accumulate);
+        }
+
+        /// Whether a tile of `rows` rows runs on microShort.
+        inline fn short(rows: usize) bool {
+            return MR > 8 and rows <= 8;
         }
 
         /// micro with R accumulator rows (rows <= R <= MR); a packed A panel
         /// keeps its MR stride.
-        fn microRows(comptime R: usize, comptime a_packed: bool, kc: usize, a: [*]const T, lda: usize, b: [*]const T, c: [*]C, ldc: usize, rows: usize, cols: usize, accumulate: bool) void {
+        inline fn microRows(comptime R: usize, comptime a_packed: bool, kc: usize, a: [*]const T, lda: usize, b: [*]const T, c: [*]C, ldc: usize, rows: usize, cols: usize, accumulate: bool) void {
             comptime assert(R <= MR);
             assert(rows <= R);
             // A narrower C is stored once, never read back (see KernelFor).
@@ -679,10 +686,14 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
                     const rows = @min(MR, r1 - ir);
                     if (E == T and s.a_direct) {
                         const ap = args.a + (s.ic0 + ir) * args.rsa + s.pc;
-                        micro(false, s.kc, ap, args.rsa, s.bpack + jr * s.kc, cp, ldc, rows, nr, accumulate);
+                        if (short(rows)) {
+                            microShort(false, s.kc, ap, args.rsa, s.bpack + jr * s.kc, cp, ldc, rows, nr, accumulate);
+                        } else micro(false, s.kc, ap, args.rsa, s.bpack + jr * s.kc, cp, ldc, rows, nr, accumulate);
                     } else if (dot2) {
                         const d = depth(s.kc);
                         microDot(d, s.apack + ir * d, s.bpack + jr * d, cp, ldc, rows, nr, accumulate);
+                    } else if (short(rows)) {
+                        microShort(true, s.kc, s.apack + ir * s.kc, 0, s.bpack + jr * s.kc, cp, ldc, rows, nr, accumulate);
                     } else {
                         micro(true, s.kc, s.apack + ir * s.kc, 0, s.bpack + jr * s.kc, cp, ldc, rows, nr, accumulate);
                     }
