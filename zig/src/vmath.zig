@@ -461,31 +461,31 @@ pub fn gelu32(comptime n: usize, x: @Vector(n, f32)) @Vector(n, f32) {
     return @select(f32, big_a >= lo, fast, deep);
 }
 
+/// A float32 constant in each of n lanes.
+inline fn k32(comptime n: usize, v: f32) @Vector(n, f32) {
+    return @splat(v);
+}
+
 /// gelu32's result for A >= -172: max(x, 0) - |x| t exp(A/2) / 2.
 inline fn gelu32Fast(comptime n: usize, big_a: @Vector(n, f32), at: @Vector(n, f32), relu: @Vector(n, f32)) @Vector(n, f32) {
     const V = @Vector(n, f32);
     const IV = @Vector(n, i32);
-    const c = struct {
-        fn c(v: f32) V {
-            return @splat(v);
-        }
-    }.c;
     // nf = n = round(A log2e / 2) by the 1.5 * 2^23 trick, offset by -1 so
     // that tt's low bits hold n - 1: shifted up by 23 they are the exponent
     // field's change for 2^(n-1) (the magic's own bits shift out).
     const magic: f32 = 12582912.0 - 1.0;
-    const tt = fma(big_a, c(0.5 * std.math.log2e), c(magic));
-    const nf = tt - c(magic);
+    const tt = fma(big_a, k32(n, 0.5 * std.math.log2e), k32(n, magic));
+    const nf = tt - k32(n, magic);
     // u = 2r = A - 2 n ln2 (f32's ln2 doubled: exact).
-    const u = fma(nf, c(-2 * 0.693147182464599609375), big_a);
+    const u = fma(nf, k32(n, -2 * 0.693147182464599609375), big_a);
     // exp(r) = exp(u/2) = 1 + u p(u): p of degree 5 fitted for the
     // relative error of 1 + u p(u) on |u| <= ln2 (1.7e-8 with these float32
     // coefficients, a quarter of an ulp; Cephes expf's degree-7 polynomial
     // takes one FMA more).
-    var p = c(2.1630708943121135e-05);
+    var p = k32(n, 2.1630708943121135e-05);
     inline for ([_]f32{ 0.00026169235934503376, 0.0026042500976473093, 0.02083303965628147, 0.1249999850988388, 0.5 }) |k|
-        p = fma(p, u, c(k));
-    const y = fma(p, u, c(1));
+        p = fma(p, u, k32(n, k));
+    const y = fma(p, u, k32(n, 1));
     const sh: @Vector(n, u5) = @splat(23);
     const e: V = @bitCast(@as(IV, @bitCast(y)) +% (@as(IV, @bitCast(tt)) << sh));
     return relu - at * e;
