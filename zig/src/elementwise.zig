@@ -513,16 +513,7 @@ fn vectorRun(comptime T: type, comptime E: type, comptime op: Unary, x: [*]const
                     const c3: V = @splat(3 * 0.044715);
                     break :blk half * (one + t) + half * v * (one - t * t) * k * (one + c3 * v * v);
                 },
-                .gelu_erf_grad => blk: {
-                    // Phi(x) = erfc(-x/sqrt2)/2: erfc32 takes z >= 0, so
-                    // erfc(-z) = 2 - erfc(z) for the positive side.
-                    const z = v * @as(V, @splat(-std.math.sqrt1_2));
-                    const zero: V = @splat(0);
-                    const e = vm.erfc32(n, @abs(z));
-                    const phi_big = half * @select(T, z >= zero, e, @as(V, @splat(2)) - e);
-                    const pdf = vm.expMostlyNormal32(n, @as(V, @splat(-0.5)) * v * v) * @as(V, @splat(1.0 / @sqrt(2.0 * std.math.pi)));
-                    break :blk phi_big + v * pdf;
-                },
+                .gelu_erf_grad => vm.geluGrad32(n, v),
                 else => unreachable,
             };
         }

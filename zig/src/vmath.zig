@@ -439,15 +439,8 @@ pub fn gelu32(comptime n: usize, x: @Vector(n, f32)) @Vector(n, f32) {
     const a = @abs(x);
     // t = 1 / (1 + z/2), z = |x|/√2.
     const t = c(1) / fma(a, c(0.5 * std.math.sqrt1_2), c(1));
-    // q2 = 2 P(t) (erfc32's coefficients doubled, exactly) by Horner's
-    // rule: nine FMAs, where Estrin's scheme takes twelve multiplies; and
-    // no cancellation of large partial sums near t = 1 (P(1) = 0), which
-    // splitting P into even and odd halves suffers (12 ulp).
-    var q2 = c(2 * 0.17087277);
-    inline for ([_]f32{ -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806, 0.09678418, 0.37409196, 1.00002368, -1.26551223 }) |k|
-        q2 = fma(q2, t, c(2 * k));
     // A = 2 (-z² + P(t)) = 2 P(t) - x²: erfc(z) = t exp(A/2).
-    const big_a = fma(-x, x, q2);
+    const big_a = fma(-x, x, geluQ2(n, t));
     const at = a * t;
     // |x| t 2^(n-1) (1 + expm1(r)) with 2^(n-1) normal: n >= -124 for
     // A >= -172 (1 + expm1 >= 0.7, so the product stays normal).
@@ -466,17 +459,35 @@ inline fn k32(comptime n: usize, v: f32) @Vector(n, f32) {
     return @splat(v);
 }
 
+/// 2 P(t), erfc32's P with its coefficients doubled (exactly), by Horner's
+/// rule: nine FMAs, where Estrin's scheme takes twelve multiplies; and no
+/// cancellation of large partial sums near t = 1 (P(1) = 0), which
+/// splitting P into even and odd halves suffers (12 ulp in GELU).
+inline fn geluQ2(comptime n: usize, t: @Vector(n, f32)) @Vector(n, f32) {
+    var q2 = k32(n, 2 * 0.17087277);
+    inline for ([_]f32{ -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806, 0.09678418, 0.37409196, 1.00002368, -1.26551223 }) |k|
+        q2 = fma(q2, t, k32(n, 2 * k));
+    return q2;
+}
+
 /// gelu32's result for A >= -172: max(x, 0) - |x| t exp(A/2) / 2.
 inline fn gelu32Fast(comptime n: usize, big_a: @Vector(n, f32), at: @Vector(n, f32), relu: @Vector(n, f32)) @Vector(n, f32) {
-    const V = @Vector(n, f32);
+    return relu - at * expHalf32(n, big_a, -1);
+}
+
+/// exp(A/2) 2^s for float32 lanes with A >= -172 (and s >= -1, so that the
+/// result is a normal float): n = round(A log2e / 2) by the 1.5 * 2^23
+/// trick, with the magic offset by s so that tt's low bits hold n + s:
+/// shifted up by 23 they are the exponent field's change for 2^(n+s) (the
+/// magic's own bits shift out), added to 1 + expm1(r) by an integer add.
+/// The remainder u = 2r = A - 2 n ln2 takes one constant (f32's ln2 doubled,
+/// exact): its error n 4e-9 is far below A's own rounding.
+inline fn expHalf32(comptime n: usize, big_a: @Vector(n, f32), comptime s: i32) @Vector(n, f32) {
     const IV = @Vector(n, i32);
-    // nf = n = round(A log2e / 2) by the 1.5 * 2^23 trick, offset by -1 so
-    // that tt's low bits hold n - 1: shifted up by 23 they are the exponent
-    // field's change for 2^(n-1) (the magic's own bits shift out).
-    const magic: f32 = 12582912.0 - 1.0;
+    comptime std.debug.assert(s >= -1 and s <= 1);
+    const magic: f32 = 12582912.0 + @as(f32, @floatFromInt(s));
     const tt = fma(big_a, k32(n, 0.5 * std.math.log2e), k32(n, magic));
     const nf = tt - k32(n, magic);
-    // u = 2r = A - 2 n ln2 (f32's ln2 doubled: exact).
     const u = fma(nf, k32(n, -2 * 0.693147182464599609375), big_a);
     // exp(r) = exp(u/2) = 1 + u p(u): p of degree 5 fitted for the
     // relative error of 1 + u p(u) on |u| <= ln2 (1.7e-8 with these float32
@@ -487,8 +498,30 @@ inline fn gelu32Fast(comptime n: usize, big_a: @Vector(n, f32), at: @Vector(n, f
         p = fma(p, u, k32(n, k));
     const y = fma(p, u, k32(n, 1));
     const sh: @Vector(n, u5) = @splat(23);
-    const e: V = @bitCast(@as(IV, @bitCast(y)) +% (@as(IV, @bitCast(tt)) << sh));
-    return relu - at * e;
+    return @bitCast(@as(IV, @bitCast(y)) +% (@as(IV, @bitCast(tt)) << sh));
+}
+
+/// GELU's derivative (erf form), Φ(x) + x φ(x), for float32, lane-wise, on
+/// gelu32's arithmetic: Φ(x) from h = erfc(z)/2 = t exp(A/2) / 2 (h for
+/// x < 0, 1 - h above), φ(x) = exp(B/2) with B = -x² - ln 2π (the
+/// normalising constant inside the exponent). Lanes beyond the fast range
+/// (|x| above about 13, NaN, inf) take exp's careful scaling; ±inf give
+/// NaN (inf * 0), as the scalar form.
+pub fn geluGrad32(comptime n: usize, x: @Vector(n, f32)) @Vector(n, f32) {
+    const V = @Vector(n, f32);
+    const a = @abs(x);
+    const t = k32(n, 1) / fma(a, k32(n, 0.5 * std.math.sqrt1_2), k32(n, 1));
+    const big_a = fma(-x, x, geluQ2(n, t));
+    const big_b = fma(-x, x, k32(n, -@log(2.0 * std.math.pi)));
+    const lo = k32(n, -172.0);
+    const neg = x < k32(n, 0);
+    const h = t * expHalf32(n, @max(big_a, lo), -1);
+    const fast = fma(x, expHalf32(n, @max(big_b, lo), 0), @select(f32, neg, h, k32(n, 1) - h));
+    const in_range = (big_a >= lo) & (big_b >= lo);
+    if (@reduce(.And, in_range)) return fast;
+    const hd: V = t * k32(n, 0.5) * exp(f32, n, k32(n, 0.5) * big_a);
+    const deep = @select(f32, neg, hd, k32(n, 1) - hd) + x * exp(f32, n, k32(n, 0.5) * big_b);
+    return @select(f32, in_range, fast, deep);
 }
 
 // ---------------------------------------------------------------- tests
@@ -744,4 +777,29 @@ test "vmath special values" {
         try testing.expect(apply(T, .exp, if (T == f32) -100 else -740) > 0);
         try testing.expect(apply(T, .log, std.math.floatTrueMin(T)) < -100);
     }
+}
+
+test "vmath float32 GELU derivative (erf form): within 4e-7 of the exact value from -30 to 30" {
+    var worst: f64 = 0;
+    var at: f32 = 0;
+    var x: f32 = -30;
+    while (x <= 30) : (x += 1.0 / 256.0) {
+        const got = geluGrad32(8, @splat(x))[0];
+        const d: f64 = x;
+        const want = 0.5 * erfc64(-d * std.math.sqrt1_2) + d * @exp(-0.5 * d * d) / @sqrt(2 * std.math.pi);
+        if (@abs(got - want) > worst) {
+            worst = @abs(got - want);
+            at = x;
+        }
+    }
+    if (verbose()) std.debug.print("\nf32 GELU derivative: largest difference {e} (at {e})\n", .{ worst, at });
+    try testing.expect(worst <= 4e-7);
+    // A lane out of the fast range leaves its neighbours' values as they are.
+    const mixed = geluGrad32(4, .{ 0.5, -20, 1.5, std.math.nan(f32) });
+    try testing.expectEqual(geluGrad32(4, @splat(0.5))[0], mixed[0]);
+    try testing.expectEqual(geluGrad32(4, @splat(1.5))[0], mixed[2]);
+    try testing.expectEqual(@as(f32, 0), mixed[1]);
+    try testing.expect(std.math.isNan(mixed[3]));
+    try testing.expectEqual(@as(f32, 1), geluGrad32(4, @splat(20))[0]);
+    try testing.expect(std.math.isNan(geluGrad32(4, @splat(std.math.inf(f32)))[0]));
 }
