@@ -41,6 +41,14 @@ export function isContiguous(
   return true;
 }
 
+/** Whether two shapes (or stride lists) are equal entry by entry. */
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Formats a shape as PyTorch prints it in messages: `[2, 3]`. */
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(", ")}]`;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { fmtShape } from "../shape.ts";
+import { fmtShape, sameShape } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { setGradEnabled } from "./grad_mode.ts";
 import { type Edge, type Node, releaseNode } from "./node.ts";
@@ -85,17 +85,13 @@ function addGrad(a: Tensor | undefined, b: Tensor): Tensor {
  */
 function addOwned(owned: Set<Tensor>, a: Tensor | undefined, b: Tensor): Tensor {
   if (a === undefined) return b;
-  if (owned.has(a) && sameShape(a, b) && a.dtype === b.dtype) {
+  if (owned.has(a) && sameShape(a.shape, b.shape) && a.dtype === b.dtype) {
     a.add_(b);
     return a;
   }
   const s = add(a, b);
-  if (sameShape(s, a)) owned.add(s);
+  if (sameShape(s.shape, a.shape)) owned.add(s);
   return s;
-}
-
-function sameShape(a: Tensor, b: Tensor): boolean {
-  return a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
 }
 
 function rootGrad(out: Tensor, g: Tensor | null | undefined, op: string): Tensor {

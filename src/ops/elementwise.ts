@@ -22,7 +22,13 @@ import {
   scalarDType,
   type TypedArray,
 } from "../dtype.ts";
-import { broadcastShapes, broadcastStrides, contiguousStrides, fmtShape } from "../shape.ts";
+import {
+  broadcastShapes,
+  broadcastStrides,
+  contiguousStrides,
+  fmtShape,
+  sameShape,
+} from "../shape.ts";
 import { outputTensor, Tensor, type TensorLike } from "../tensor.ts";
 import { record, traceOnly } from "../autograd/node.ts";
 import { isGradEnabled, noGrad } from "../autograd/grad_mode.ts";
@@ -115,13 +121,6 @@ const PLAIN_DTYPE: Readonly<Record<DType, boolean>> = {
 
 /** float16 and bfloat16: the binary and unary kernels compute them in float32 registers. */
 const HALF: Readonly<Partial<Record<DType, boolean>>> = { float16: true, bfloat16: true };
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /** Whether `x` is a tensor of the half dtype `d` or a number that `d` holds exactly. */
 function holdsExactly(x: TensorLike, d: DType): boolean {

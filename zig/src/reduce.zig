@@ -71,10 +71,9 @@ fn sumContig(comptime E: type, x: [*]const E, n: usize) f64 {
         const B = 8;
         var acc: @Vector(L, f64) = @splat(0);
         var i: usize = 0;
-        const CH = 4;
         while (i + B * L <= n) : (i += B * L) {
-            var b: [CH]@Vector(L, f32) = @splat(@splat(0));
-            inline for (0..B) |k| b[k % CH] += dt.loadVec(f32, E, L, x + i + k * L);
+            var b: [4]@Vector(L, f32) = @splat(@splat(0));
+            inline for (0..B) |k| b[k % 4] += dt.loadVec(f32, E, L, x + i + k * L);
             acc += @as(@Vector(L, f64), @floatCast((b[0] + b[1]) + (b[2] + b[3])));
         }
         var s = @reduce(.Add, acc);

@@ -418,40 +418,23 @@ pub fn erf32(comptime n: usize, x: @Vector(n, f32)) @Vector(n, f32) {
 ///
 /// Neither side subtracts nearly equal numbers (0.5 x (1 + erf(x/√2)) loses
 /// the relative accuracy of small negative results). The work is shaped for
-/// the FMA units, which bound it (GELU runs through them at about 23
-/// multiplies a vector): P's even and odd halves in t² (ten steps where
-/// Estrin's scheme takes twelve), A = 2P - x² in one FMA (-x² exact inside
-/// it, so the tail's argument rounds once), and exp(A/2) reduced by n =
-/// round(A log2e / 2) with one constant (its error n 4e-9 is far below A's
-/// own rounding), its polynomial in 2r, and the factor 2^(n-1) (the 1/2 of
-/// erfc(z)/2 folded in) added to the exponent bits of 1 + expm1 by an
-/// integer add. Vectors with a lane beyond that range (x below about -13 or
-/// above 13, NaN, inf) take the same arithmetic for their other lanes and,
-/// for those, x Φ(x) with exp's careful scaling (denormal results) or x.
-/// NaN and -inf give NaN (as PyTorch), +inf gives +inf.
+/// the FMA units, which bound it: P by Horner's rule (geluArgs), A = 2P - x²
+/// in one FMA (-x² exact inside it, so the tail's argument rounds once), and
+/// exp(A/2) / 2 by expHalf32. Vectors with a lane beyond its range (x below
+/// about -13 or above 13, NaN, inf) take the same arithmetic for their other
+/// lanes and, for those, x Φ(x) with exp's careful scaling (denormal
+/// results) or x. NaN and -inf give NaN (as PyTorch), +inf gives +inf.
 pub fn gelu32(comptime n: usize, x: @Vector(n, f32)) @Vector(n, f32) {
-    const V = @Vector(n, f32);
-    const c = struct {
-        fn c(v: f32) V {
-            return @splat(v);
-        }
-    }.c;
-    const a = @abs(x);
-    // t = 1 / (1 + z/2), z = |x|/√2.
-    const t = c(1) / fma(a, c(0.5 * std.math.sqrt1_2), c(1));
-    // A = 2 (-z² + P(t)) = 2 P(t) - x²: erfc(z) = t exp(A/2).
-    const big_a = fma(-x, x, geluQ2(n, t));
-    const at = a * t;
-    // |x| t 2^(n-1) (1 + expm1(r)) with 2^(n-1) normal: n >= -124 for
-    // A >= -172 (1 + expm1 >= 0.7, so the product stays normal).
-    const lo = c(-172.0);
-    const fast = gelu32Fast(n, @max(big_a, lo), at, @max(x, c(0)));
-    if (@reduce(.And, big_a >= lo)) return fast;
+    const g = geluArgs(n, x);
+    // A >= -172 keeps 2^(n-1) in expHalf32 normal.
+    const lo = k32(n, -172.0);
+    const fast = @max(x, k32(n, 0)) - (@abs(x) * g.t) * expHalf32(n, @max(g.a, lo), -1);
+    if (@reduce(.And, g.a >= lo)) return fast;
     // x below about -13: x t exp(A/2), scaled in two steps where the result
     // is denormal; above 13 (and NaN, +inf): x, as Φ(x) rounds to 1 there.
     // -inf: -inf * 0 = NaN.
-    const deep = @select(f32, x < c(0), (x * t * c(0.5)) * exp(f32, n, c(0.5) * big_a), x);
-    return @select(f32, big_a >= lo, fast, deep);
+    const deep = @select(f32, x < k32(n, 0), (x * g.t * k32(n, 0.5)) * exp(f32, n, k32(n, 0.5) * g.a), x);
+    return @select(f32, g.a >= lo, fast, deep);
 }
 
 /// A float32 constant in each of n lanes.
@@ -459,20 +442,18 @@ inline fn k32(comptime n: usize, v: f32) @Vector(n, f32) {
     return @splat(v);
 }
 
-/// 2 P(t), erfc32's P with its coefficients doubled (exactly), by Horner's
-/// rule: nine FMAs, where Estrin's scheme takes twelve multiplies; and no
-/// cancellation of large partial sums near t = 1 (P(1) = 0), which
-/// splitting P into even and odd halves suffers (12 ulp in GELU).
-inline fn geluQ2(comptime n: usize, t: @Vector(n, f32)) @Vector(n, f32) {
+/// GELU's and its derivative's t = 1 / (1 + z/2) (z = |x|/√2) and A = 2 P(t)
+/// - x², so that erfc(z) = t exp(A/2). 2 P is erfc32's P with its
+/// coefficients doubled (exactly), by Horner's rule: nine FMAs, where
+/// Estrin's scheme takes twelve multiplies; and no cancellation of large
+/// partial sums near t = 1 (P(1) = 0), which splitting P into even and odd
+/// halves suffers (12 ulp in GELU).
+inline fn geluArgs(comptime n: usize, x: @Vector(n, f32)) struct { t: @Vector(n, f32), a: @Vector(n, f32) } {
+    const t = k32(n, 1) / fma(@abs(x), k32(n, 0.5 * std.math.sqrt1_2), k32(n, 1));
     var q2 = k32(n, 2 * 0.17087277);
     inline for ([_]f32{ -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806, 0.09678418, 0.37409196, 1.00002368, -1.26551223 }) |k|
         q2 = fma(q2, t, k32(n, 2 * k));
-    return q2;
-}
-
-/// gelu32's result for A >= -172: max(x, 0) - |x| t exp(A/2) / 2.
-inline fn gelu32Fast(comptime n: usize, big_a: @Vector(n, f32), at: @Vector(n, f32), relu: @Vector(n, f32)) @Vector(n, f32) {
-    return relu - at * expHalf32(n, big_a, -1);
+    return .{ .t = t, .a = fma(-x, x, q2) };
 }
 
 /// exp(A/2) 2^s for float32 lanes with A >= -172 (and s >= -1, so that the
@@ -509,9 +490,9 @@ inline fn expHalf32(comptime n: usize, big_a: @Vector(n, f32), comptime s: i32) 
 /// NaN (inf * 0), as the scalar form.
 pub fn geluGrad32(comptime n: usize, x: @Vector(n, f32)) @Vector(n, f32) {
     const V = @Vector(n, f32);
-    const a = @abs(x);
-    const t = k32(n, 1) / fma(a, k32(n, 0.5 * std.math.sqrt1_2), k32(n, 1));
-    const big_a = fma(-x, x, geluQ2(n, t));
+    const g = geluArgs(n, x);
+    const t = g.t;
+    const big_a = g.a;
     const big_b = fma(-x, x, k32(n, -@log(2.0 * std.math.pi)));
     const lo = k32(n, -172.0);
     const neg = x < k32(n, 0);
