@@ -680,22 +680,40 @@ pub const Direct = struct {
     }
 
     /// Whether every offset into the zero-padded image [C, H + 2PH, W + 2PW]
-    /// fits the u32s of a tap table (see tapOffsets).
+    /// fits the u32s of a tap table (see rowTapOffsets).
     fn tapTableFits(d: *const Direct) bool {
         return d.c * (d.h + 2 * d.ph) * (d.w + 2 * d.pw) <= std.math.maxInt(u32);
     }
 
-    /// offs[t] = (c*HP + i)*WR + j for tap t = (c*KH + i)*KW + j: where each
-    /// tap reads the padded image (HP = H + 2PH, WR = W + 2PW).
-    fn tapOffsets(d: *const Direct, offs: []u32) void {
+    /// offs[t] = (c*HP + i)*WR + j for tap t = (i*C + c)*KW + j: the taps
+    /// of one kernel row together, so that the taps an output row reads
+    /// inside the image (rows validRows) are one run of the table.
+    fn rowTapOffsets(d: *const Direct, offs: []u32) void {
         assert(offs.len == d.c * d.kh * d.kw and d.tapTableFits());
         const hp = d.h + 2 * d.ph;
         const wr = d.w + 2 * d.pw;
         var t: usize = 0;
-        for (0..d.c) |c| for (0..d.kh) |i| for (0..d.kw) |j| {
+        for (0..d.kh) |i| for (0..d.c) |c| for (0..d.kw) |j| {
             offs[t] = @intCast((c * hp + i) * wr + j);
             t += 1;
         };
+    }
+
+    /// The output rows y whose kernel row i reads inside the image (the
+    /// weight gradient's view of validRows). Empty where row i sees only padding.
+    fn validOutRows(d: *const Direct, i: usize) struct { usize, usize } {
+        const lo = if (d.ph > i) d.ph - i else 0;
+        const hi = if (d.h + d.ph > i) @min(d.oh(), d.h + d.ph - i) else 0;
+        return .{ @min(lo, hi), hi };
+    }
+
+    /// The kernel rows i that output row y reads inside the image
+    /// (0 <= y + i - PH < H): the rest read the zero padding, and their
+    /// products are skipped. Empty where the row sees only padding.
+    fn validRows(d: *const Direct, y: usize) struct { usize, usize } {
+        const lo = if (d.ph > y) d.ph - y else 0;
+        const hi = if (d.h + d.ph > y) @min(d.kh, d.h + d.ph - y) else 0;
+        return .{ @min(lo, hi), hi };
     }
 };
 
@@ -732,18 +750,23 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
             hp: usize,
             /// Padded row length (see runWith).
             wr: usize,
-            /// Channel kernel: where tap t = (c*KH + i)*KW + j reads the
-            /// padded image, (c*HP + i)*WR + j (see microCh).
+            /// Channel kernel: where tap t = (i*C + c)*KW + j reads the
+            /// padded image, (c*HP + i)*WR + j (see rowTapOffsets).
             taps: [*]const u32,
             chunks: u32,
         };
 
         /// wp[ob][c][i][j][B]: the weights of output block ob (B channels) in
         /// the order the micro-kernels read them, zero past the last channel.
-        fn packWeights(comptime B: usize, d: *const Direct, w: [*]const E, wp: [*]T) void {
+        /// The lane kernel reads taps in (c, i, j) order, the channel kernel
+        /// in (i, c, j) (see rowTapOffsets).
+        fn packWeights(comptime form: Form, d: *const Direct, w: [*]const E, wp: [*]T) void {
+            const B = comptime block(form);
             const blocks = (d.o + B - 1) / B;
             var q: usize = 0;
-            for (0..blocks) |ob| for (0..d.c) |c| for (0..d.kh) |i| for (0..d.kw) |j| {
+            for (0..blocks) |ob| for (0..d.c * d.kh) |ci| for (0..d.kw) |j| {
+                const c = if (form == .lanes) ci / d.kh else ci % d.c;
+                const i = if (form == .lanes) ci % d.kh else ci / d.c;
                 inline for (0..B) |r| {
                     const o = ob * B + r;
                     wp[q] = if (o >= d.o) 0 else if (d.mode == .input_grad)
@@ -1030,7 +1053,8 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
             gt_len: usize,
             hp: usize,
             wr: usize,
-            /// offt[t]: (c*HP + i)*WR + j; offq[q]: y*WR + x for q = y*OW + x.
+            /// offt[t]: (c*HP + i)*WR + j for t = (i*C + c)*KW + j (see
+            /// rowTapOffsets); offq[q]: y*WR + x for q = y*OW + x.
             offt: [*]const u32,
             offq: [*]const u32,
             chunks: u32,
@@ -1049,19 +1073,28 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
             for (r[0]..r[1]) |n| {
                 padImage(d, ctx.x, n, xp, ctx.hp, ctx.wr);
                 transposeGrad(d, ctx.g + n * d.o * l, gt);
+                const per_row = d.c * d.kw;
                 var q0: usize = 0;
                 while (q0 < l) : (q0 += QB) {
                     const q1 = @min(l, q0 + QB);
                     for (0..blocks) |ob| {
                         const gtb = gt + ob * l * CB;
-                        var t0: usize = 0;
-                        while (t0 < taps) {
-                            const tt = @min(WT, taps - t0);
-                            switch (tt) {
-                                inline 1...WT => |k| wgMicro(k, ctx, xp, gtb, acc + (ob * taps + t0) * CB, t0, q0, q1),
-                                else => unreachable,
+                        // Taps of kernel row i see the image only from output
+                        // rows validOutRows(i): the other positions multiply padding.
+                        for (0..d.kh) |i| {
+                            const yr = d.validOutRows(i);
+                            const qa = @max(q0, yr[0] * d.ow());
+                            const qb = @min(q1, yr[1] * d.ow());
+                            if (qa >= qb) continue;
+                            var t0: usize = i * per_row;
+                            while (t0 < (i + 1) * per_row) {
+                                const tt = @min(WT, (i + 1) * per_row - t0);
+                                switch (tt) {
+                                    inline 1...WT => |k| wgMicro(k, ctx, xp, gtb, acc + (ob * taps + t0) * CB, t0, qa, qb),
+                                    else => unreachable,
+                                }
+                                t0 += tt;
                             }
-                            t0 += tt;
                         }
                     }
                 }
@@ -1146,7 +1179,7 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
             defer gpa.free(offt);
             const offq = gpa.alloc(u32, l) catch return error.OutOfMemory;
             defer gpa.free(offq);
-            d.tapOffsets(offt);
+            d.rowTapOffsets(offt);
             for (0..oh) |y| for (0..ow) |xx| {
                 offq[y * ow + xx] = @intCast(y * wr + xx);
             };
@@ -1165,12 +1198,13 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                 .chunks = chunks,
             };
             pool.run(chunks, &ctx, wgTask);
-            // gw[o, t] = sum over chunks of acc[o / CB][t][o % CB].
-            for (0..d.o) |o| for (0..taps) |tap| {
+            // gw[o, c, i, j] = sum over chunks of acc[o / CB][t][o % CB], t = (i*C + c)*KW + j.
+            for (0..d.o) |o| for (0..d.c) |c| for (0..d.kh) |i| for (0..d.kw) |j| {
                 var sum: T = 0;
-                const at = ((o / CB) * taps + tap) * CB + o % CB;
+                const t = (i * d.c + c) * d.kw + j;
+                const at = ((o / CB) * taps + t) * CB + o % CB;
                 for (0..chunks) |ch| sum += mem[ch * per_chunk + at];
-                dt.storeOne(T, E, &gw[o * taps + tap], sum);
+                dt.storeOne(T, E, &gw[((o * d.c + c) * d.kh + i) * d.kw + j], sum);
             };
         }
 
@@ -1243,7 +1277,8 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
         const CB = 2 * VL;
         /// Output columns per channel-kernel tile at most: UR x 2 vector
         /// accumulators, two weight vectors and a broadcast fill 15 of 16
-        /// AVX2 registers.
+        /// AVX2 registers. (Tiles of 7-14 columns on AVX-512's 32 registers
+        /// were measured slower on conv2's rows of 14: 3.1-3.2 ms against 2.9.)
         const UR = 6;
 
         /// Columns of the next channel-kernel tile when `left` remain: six at
@@ -1277,8 +1312,9 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
             // lets the compiler keep shared broadcasts live until the
             // accumulators spill.
             const base = xp + y * ctx.wr + x0;
-            const taps = d.c * d.kh * d.kw;
-            for (0..taps) |t| {
+            const kr = d.validRows(y);
+            const per_row = d.c * d.kw;
+            for (kr[0] * per_row..kr[1] * per_row) |t| {
                 const row = base + ctx.taps[t];
                 const wq = wb + t * CB;
                 const w0: V = wq[0..VL].*;
@@ -1409,14 +1445,17 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
         }
 
         /// The channel kernel on BF16 dot products (bfloat16 on a CPU with
-        /// AVX-512 BF16): taps pair up along each kernel row, (j, j + 1), so
-        /// that a pair's two image elements are adjacent in the padded
-        /// bfloat16 row and load as one u32; each pair is broadcast against
-        /// the pair's packed weights of 16 (or 32) output channels and
-        /// multiplied with vdpbf16ps, two products per lane into f32. A
-        /// kernel row of odd width ends with a single tap whose high half is
-        /// masked off on both sides. Output stores as microCh's: channels in
-        /// lanes, transposed in registers, rounded once.
+        /// AVX-512 BF16): input channels pair up, (2p, 2p + 1), in a padded
+        /// image that interleaves each pair's planes, so that a tap's two
+        /// image elements are one aligned u32; each pair is broadcast
+        /// against the pair's packed weights of 16 (or 32) output channels
+        /// and multiplied with vdpbf16ps, two products per lane into f32.
+        /// Pairing channels rather than kernel columns leaves no half-empty
+        /// pair on kernels of odd width (5x5: 25 pair-taps per two channels
+        /// where column pairs took 30), and an odd channel count pairs its
+        /// last channel with zeros. Taps run kernel row by kernel row, so an
+        /// output row skips the rows that read only padding. Output stores as
+        /// microCh's: channels in lanes, transposed in registers, rounded once.
         const Pairs = struct {
             const available = E == dt.BF16 and T == f32 and @import("builtin").cpu.arch == .x86_64 and
                 std.Target.x86.featureSetHas(@import("builtin").cpu.features, .avx512f);
@@ -1432,14 +1471,17 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                 x: [*]const E,
                 bias: ?[*]const E,
                 out: [*]E,
-                /// Packed weights: [blocks][C][KH][pairs][nv * 16] u32.
+                /// Packed weights: [blocks][KH][C2][KW][nv * 16] u32.
                 wp: [*]const u32,
-                /// Padded bfloat16 images, one per chunk: [C, HP, WR] plus slack.
-                xp: [*]u16,
+                /// Padded channel-pair images, one per chunk: [C2, HP, WR] u32.
+                xp: [*]u32,
                 xp_len: usize,
                 hp: usize,
                 wr: usize,
-                pairs: usize,
+                /// Channel pairs: ceil(C / 2).
+                c2: usize,
+                /// offs[t] = (p*HP + i)*WR + j for pair-tap t = (i*C2 + p)*KW + j.
+                offs: [*]const u32,
                 chunks: u32,
             };
 
@@ -1452,18 +1494,19 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                 return @as(dt.BF16, v).bits;
             }
 
-            fn packPairs(comptime nv: usize, d: *const Direct, w: [*]const E, wp: [*]u32, pairs: usize) void {
+            /// wp[ob][i][p][j][r]: channel 2p's weight in the low half, 2p + 1's
+            /// (zero past C) in the high half, zero past the last output.
+            fn packPairs(comptime nv: usize, d: *const Direct, w: [*]const E, wp: [*]u32, c2: usize) void {
                 const cb = nv * L;
                 const blocks = (d.o + cb - 1) / cb;
                 var q: usize = 0;
-                for (0..blocks) |ob| for (0..d.c) |c| for (0..d.kh) |i| for (0..pairs) |pp| {
+                for (0..blocks) |ob| for (0..d.kh) |i| for (0..c2) |p| for (0..d.kw) |j| {
                     for (0..cb) |r| {
                         const o = ob * cb + r;
-                        const j = 2 * pp;
                         var bits: u32 = 0;
                         if (o < d.o) {
-                            bits = weightBits(d, w, o, c, i, j);
-                            if (j + 1 < d.kw) bits |= weightBits(d, w, o, c, i, j + 1) << 16;
+                            bits = weightBits(d, w, o, 2 * p, i, j);
+                            if (2 * p + 1 < d.c) bits |= weightBits(d, w, o, 2 * p + 1, i, j) << 16;
                         }
                         wp[q] = bits;
                         q += 1;
@@ -1471,6 +1514,8 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                 };
             }
 
+            /// Image n as bfloat16 bits, [C, HP, WR] with zero borders and
+            /// len - C*HP*WR elements of zero slack.
             fn padImage16(d: *const Direct, x: [*]const E, n: usize, xp: [*]u16, hp: usize, wr: usize, len: usize) void {
                 @memset(xp[0..len], 0);
                 const src16: [*]const u16 = @ptrCast(x);
@@ -1480,7 +1525,28 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                 };
             }
 
-            fn pairMicro(comptime ur: usize, comptime nv: usize, ctx: *const PCtx, xp: [*]const u16, wb: [*]const u32, n: usize, o0: usize, y: usize, x0: usize) void {
+            /// Image n as xp[p][y + PH][x + PW] = x[2p] | x[2p + 1] << 16, zero borders.
+            fn padImagePairs(d: *const Direct, x: [*]const E, n: usize, xp: [*]u32, hp: usize, wr: usize, c2: usize) void {
+                @memset(xp[0 .. c2 * hp * wr], 0);
+                const src16: [*]const u16 = @ptrCast(x);
+                const hw = d.h * d.w;
+                for (0..c2) |p| {
+                    const lo = src16 + (n * d.c + 2 * p) * hw;
+                    const has_hi = 2 * p + 1 < d.c;
+                    for (0..d.h) |y| {
+                        const dst = xp + (p * hp + y + d.ph) * wr + d.pw;
+                        const a = lo + y * d.w;
+                        if (has_hi) {
+                            const b = a + hw;
+                            for (0..d.w) |xx| dst[xx] = @as(u32, a[xx]) | @as(u32, b[xx]) << 16;
+                        } else {
+                            for (0..d.w) |xx| dst[xx] = a[xx];
+                        }
+                    }
+                }
+            }
+
+            fn pairMicro(comptime ur: usize, comptime nv: usize, ctx: *const PCtx, xp: [*]const u32, wb: [*]const u32, n: usize, o0: usize, y: usize, x0: usize) void {
                 const d = &ctx.d;
                 const cb = nv * L;
                 var acc: [ur][nv]VF = undefined;
@@ -1493,33 +1559,19 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                         inline for (0..nv) |v| acc[u][v] = init[v * L ..][0..L].*;
                     }
                 }
-                const odd = d.kw % 2 == 1;
-                const full = d.kw / 2;
-                var wq = wb;
-                for (0..d.c) |c| for (0..d.kh) |i| {
-                    const row = xp + (c * ctx.hp + y + i) * ctx.wr + x0;
-                    for (0..full) |pp| {
-                        var wv: [nv]VU = undefined;
-                        inline for (0..nv) |v| wv[v] = wq[v * L ..][0..L].*;
-                        const at = row + 2 * pp;
-                        inline for (0..ur) |u| {
-                            const pair: u32 = std.mem.readInt(u32, @ptrCast(at + u), .little);
-                            const xv: VU = @splat(pair);
-                            inline for (0..nv) |v| acc[u][v] = mm.dotBf16(acc[u][v], xv, wv[v]);
-                        }
-                        wq += cb;
+                const base = xp + y * ctx.wr + x0;
+                const kr = d.validRows(y);
+                const per_row = ctx.c2 * d.kw;
+                for (kr[0] * per_row..kr[1] * per_row) |t| {
+                    const at = base + ctx.offs[t];
+                    const wq = wb + t * cb;
+                    var wv: [nv]VU = undefined;
+                    inline for (0..nv) |v| wv[v] = wq[v * L ..][0..L].*;
+                    inline for (0..ur) |u| {
+                        const xv: VU = @splat(at[u]);
+                        inline for (0..nv) |v| acc[u][v] = mm.dotBf16(acc[u][v], xv, wv[v]);
                     }
-                    if (odd) {
-                        var wv: [nv]VU = undefined;
-                        inline for (0..nv) |v| wv[v] = wq[v * L ..][0..L].*;
-                        const at = row + 2 * full;
-                        inline for (0..ur) |u| {
-                            const xv: VU = @splat(@as(u32, at[u]));
-                            inline for (0..nv) |v| acc[u][v] = mm.dotBf16(acc[u][v], xv, wv[v]);
-                        }
-                        wq += cb;
-                    }
-                };
+                }
                 // Channels in lanes: transpose each 16-channel vector's ur
                 // columns into rows of the output.
                 const oh = d.oh();
@@ -1554,9 +1606,9 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                         const xp = ctx.xp + @as(usize, chunk) * ctx.xp_len;
                         const r = pool.chunkRange(d.n, ctx.chunks, chunk);
                         const blocks = (d.o + cb - 1) / cb;
-                        const per_block = d.c * d.kh * ctx.pairs * cb;
+                        const per_block = d.kh * ctx.c2 * d.kw * cb;
                         for (r[0]..r[1]) |n| {
-                            padImage16(d, ctx.x, n, xp, ctx.hp, ctx.wr, ctx.xp_len);
+                            padImagePairs(d, ctx.x, n, xp, ctx.hp, ctx.wr, ctx.c2);
                             for (0..d.oh()) |y| {
                                 for (0..blocks) |ob| {
                                     const wb = ctx.wp + ob * per_block;
@@ -1579,25 +1631,34 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
 
             fn runPairs(d: Direct, x: [*]const E, w: [*]const E, bias: ?[*]const E, out: [*]E) Error!void {
                 if (d.n == 0 or d.o == 0 or d.oh() == 0 or d.ow() == 0) return;
-                assert(d.c > 0);
-                const pairs = (d.kw + 1) / 2;
+                assert(d.c > 0 and d.tapTableFits());
+                const c2 = (d.c + 1) / 2;
                 const hp = d.h + 2 * d.ph;
                 const wr = d.w + 2 * d.pw;
-                // Slack past the last row: the last pair's load reads one element on.
-                const xp_len = roundUp(d.c * hp * wr + 2, 32);
+                // Every tap reads inside [C2, HP, WR]: the last row of the
+                // last pair at column OW - 1 + KW - 1 = WR - 1.
+                const xp_len = roundUp(c2 * hp * wr, 16);
                 const chunks = pool.chunkCount(d.n, @max(1, d.n / (4 * @as(usize, pool.numThreads()))));
                 const gpa = std.heap.c_allocator;
-                const xp = gpa.alignedAlloc(u16, .@"64", xp_len * chunks) catch return error.OutOfMemory;
+                const xp = gpa.alignedAlloc(u32, .@"64", xp_len * chunks) catch return error.OutOfMemory;
                 defer gpa.free(xp);
+                const taps = d.kh * c2 * d.kw;
+                const offs = gpa.alloc(u32, taps) catch return error.OutOfMemory;
+                defer gpa.free(offs);
+                var t: usize = 0;
+                for (0..d.kh) |i| for (0..c2) |p| for (0..d.kw) |j| {
+                    offs[t] = @intCast((p * hp + i) * wr + j);
+                    t += 1;
+                };
                 inline for (.{ 1, 2 }) |nv| {
                     // One vector of channels where there are at most 16 of them.
                     if ((nv == 1) == (d.o <= L)) {
                         const cb = nv * L;
                         const blocks = (d.o + cb - 1) / cb;
-                        const wp = gpa.alignedAlloc(u32, .@"64", blocks * d.c * d.kh * pairs * cb) catch return error.OutOfMemory;
+                        const wp = gpa.alignedAlloc(u32, .@"64", blocks * taps * cb) catch return error.OutOfMemory;
                         defer gpa.free(wp);
-                        packPairs(nv, &d, w, wp.ptr, pairs);
-                        const ctx = PCtx{ .d = d, .x = x, .bias = bias, .out = out, .wp = wp.ptr, .xp = xp.ptr, .xp_len = xp_len, .hp = hp, .wr = wr, .pairs = pairs, .chunks = chunks };
+                        packPairs(nv, &d, w, wp.ptr, c2);
+                        const ctx = PCtx{ .d = d, .x = x, .bias = bias, .out = out, .wp = wp.ptr, .xp = xp.ptr, .xp_len = xp_len, .hp = hp, .wr = wr, .c2 = c2, .offs = offs.ptr, .chunks = chunks };
                         pool.run(chunks, &ctx, pairTask(nv));
                         return;
                     }
@@ -1658,17 +1719,18 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                 }
             }
 
-            /// acc[k][0..cb] += sum over position pairs of x pair(t0 + k) · g pair.
-            fn pairWgMicro(comptime tt: usize, comptime nv: usize, ctx: *const WCtx, xp: [*]const u16, gtb: [*]const u32, accb: [*]f32, t0: usize) void {
+            /// acc[k][0..cb] += sum over position pairs qa..qb of x pair(t0 + k) · g pair.
+            /// `masked`: some pair ends a row of odd width alone (see WCtx.mask).
+            fn pairWgMicro(comptime tt: usize, comptime nv: usize, comptime masked: bool, ctx: *const WCtx, xp: [*]const u16, gtb: [*]const u32, accb: [*]f32, t0: usize, qa: usize, qb: usize) void {
                 const cb = nv * L;
                 var base: [tt][*]const u16 = undefined;
                 inline for (0..tt) |k| base[k] = xp + ctx.offt[t0 + k];
                 var acc: [tt][nv]VF = @splat(@splat(@splat(0)));
-                for (0..ctx.qp) |q| {
+                for (qa..qb) |q| {
                     var gv: [nv]VU = undefined;
                     inline for (0..nv) |v| gv[v] = gtb[q * cb + v * L ..][0..L].*;
                     const oq = ctx.offq[q];
-                    const mq = ctx.mask[q];
+                    const mq = if (masked) ctx.mask[q] else 0xffff_ffff;
                     inline for (0..tt) |k| {
                         const pair = std.mem.readInt(u32, @ptrCast(base[k] + oq), .little) & mq;
                         const xv: VU = @splat(pair);
@@ -1700,16 +1762,30 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                         for (r[0]..r[1]) |n| {
                             padImage16(d, ctx.x, n, xp, ctx.hp, ctx.wr, ctx.xp_len);
                             pairGrad(nv, ctx, ctx.g + n * d.o * l, gt);
+                            const per_row = d.c * d.kw;
+                            const masked = d.ow() % 2 == 1;
                             for (0..blocks) |ob| {
                                 const gtb = gt + ob * ctx.qp * cb;
-                                var t0: usize = 0;
-                                while (t0 < taps) {
-                                    const tt = @min(WT2, taps - t0);
-                                    switch (tt) {
-                                        inline 1...WT2 => |k| pairWgMicro(k, nv, ctx, xp, gtb, acc + (ob * taps + t0) * cb, t0),
-                                        else => unreachable,
+                                // Kernel row by kernel row: row i's taps skip the
+                                // output rows whose windows lie in the padding.
+                                for (0..d.kh) |i| {
+                                    const yr = d.validOutRows(i);
+                                    if (yr[0] >= yr[1]) continue;
+                                    const qa = yr[0] * ctx.row_pairs;
+                                    const qb = yr[1] * ctx.row_pairs;
+                                    var t0: usize = i * per_row;
+                                    while (t0 < (i + 1) * per_row) {
+                                        const tt = @min(WT2, (i + 1) * per_row - t0);
+                                        const accb = acc + (ob * taps + t0) * cb;
+                                        switch (tt) {
+                                            inline 1...WT2 => |k| if (masked)
+                                                pairWgMicro(k, nv, true, ctx, xp, gtb, accb, t0, qa, qb)
+                                            else
+                                                pairWgMicro(k, nv, false, ctx, xp, gtb, accb, t0, qa, qb),
+                                            else => unreachable,
+                                        }
+                                        t0 += tt;
                                     }
-                                    t0 += tt;
                                 }
                             }
                         }
@@ -1738,8 +1814,8 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                 defer gpa.free(offq);
                 const mask = gpa.alloc(u32, qp) catch return error.OutOfMemory;
                 defer gpa.free(mask);
-                d.tapOffsets(offt);
-                // tapOffsets counts in the f32 kernel's padded rows: the same WR here.
+                d.rowTapOffsets(offt);
+                // rowTapOffsets counts in the f32 kernel's padded rows: the same WR here.
                 for (0..oh) |y| for (0..row_pairs) |pp| {
                     offq[y * row_pairs + pp] = @intCast(y * wr + 2 * pp);
                     mask[y * row_pairs + pp] = if (2 * pp + 1 < ow) 0xffff_ffff else 0x0000_ffff;
@@ -1758,15 +1834,17 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                         defer gpa.free(mem);
                         const ctx = WCtx{ .d = d, .x = x, .g = g, .mem = mem.ptr, .per_chunk = per_chunk, .acc_len = acc_len, .gt_len = gt_len, .xp_len = xp_len, .hp = hp, .wr = wr, .row_pairs = row_pairs, .qp = qp, .offt = offt.ptr, .offq = offq.ptr, .mask = mask.ptr, .chunks = chunks };
                         pool.run(chunks, &ctx, pairWgTask(nv));
-                        // gw[o, t] = sum over chunks of acc[o / cb][t][o % cb], in chunk order.
-                        for (0..d.o) |o| for (0..taps) |tap| {
+                        // gw[o, c, i, j] = sum over chunks of acc[o / cb][t][o % cb] with
+                        // t = (i*C + c)*KW + j, in chunk order.
+                        for (0..d.o) |o| for (0..d.c) |c| for (0..d.kh) |i| for (0..d.kw) |j| {
                             var sum: f32 = 0;
-                            const at = ((o / cb) * taps + tap) * cb + o % cb;
+                            const t = (i * d.c + c) * d.kw + j;
+                            const at = ((o / cb) * taps + t) * cb + o % cb;
                             for (0..chunks) |ch| {
                                 const acc: [*]const f32 = @ptrCast(@alignCast(mem.ptr + ch * per_chunk));
                                 sum += acc[at];
                             }
-                            dt.storeOne(f32, E, &gw[o * taps + tap], sum);
+                            dt.storeOne(f32, E, &gw[((o * d.c + c) * d.kh + i) * d.kw + j], sum);
                         };
                         return;
                     }
@@ -1808,13 +1886,13 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
             defer gpa.free(wp);
             const xp = gpa.alignedAlloc(T, .@"64", xp_len * chunks) catch return error.OutOfMemory;
             defer gpa.free(xp);
-            packWeights(B, &d, w, wp.ptr);
+            packWeights(form, &d, w, wp.ptr);
             const taps = d.c * d.kh * d.kw;
             const offs = gpa.alloc(u32, if (form == .channels) taps else 0) catch return error.OutOfMemory;
             defer gpa.free(offs);
             if (form == .channels) {
                 if (!d.tapTableFits()) return error.InvalidArgument;
-                d.tapOffsets(offs);
+                d.rowTapOffsets(offs);
             }
             const ctx = Ctx{ .d = d, .x = x, .wp = wp.ptr, .bias = bias, .out = out, .xp = xp.ptr, .xp_len = xp_len, .hp = hp, .wr = wr, .taps = offs.ptr, .chunks = chunks };
             pool.run(chunks, &ctx, task(form));
@@ -2032,6 +2110,8 @@ test "the direct convolution matches the plain loops: forward, input and weight 
         .{ 14, 14, 3, 6, 5, 5, 2, 2, 3 }, .{ 4, 19, 1, 1, 1, 4, 0, 2, 2 },
         .{ 3, 3, 2, 3, 3, 3, 0, 0, 1 },   .{ 6, 33, 2, 9, 2, 2, 1, 1, 2 },
         .{ 9, 12, 2, 3, 3, 7, 1, 3, 2 },  .{ 10, 11, 8, 7, 3, 3, 1, 1, 5 },
+        // Padding past the kernel: output rows that read only padding.
+        .{ 2, 4, 16, 16, 2, 2, 3, 3, 2 }, .{ 3, 5, 17, 12, 2, 3, 2, 1, 2 },
     };
     for (cases) |cs| {
         var d = Direct{ .h = cs[0], .w = cs[1], .c = cs[2], .o = cs[3], .kh = cs[4], .kw = cs[5], .ph = cs[6], .pw = cs[7], .n = cs[8], .mode = .forward };
@@ -2185,26 +2265,29 @@ fn checkDirectHalf(comptime D: DType, cs: [9]usize) !void {
             try Check.near(want, got, 2 * ulp);
         }
     }
-    // The input gradient: the rotated forward of go.
-    var gd = d;
-    gd.mode = .input_grad;
-    gd.c = d.o;
-    gd.o = d.c;
-    gd.h = oh;
-    gd.w = ow;
-    gd.ph = d.kh - 1 - d.ph;
-    gd.pw = d.kw - 1 - d.pw;
-    const gx_want = try a.alloc(f64, lens[0]);
-    defer a.free(gx_want);
-    const gx = try a.alloc(H, lens[0]);
-    defer a.free(gx);
-    try DirectKernel(f64).run(gd, go.ptr, wt.ptr, null, gx_want.ptr);
-    try direct(D, @ptrCast(gh.ptr), 0, @ptrCast(wh.ptr), 0, null, 0, @ptrCast(gx.ptr), 0, gd);
-    try Check.near(gx_want, gx, 2 * ulp);
-    if (comptime K.Pairs.available) {
-        if (mm.hasBf16Dot()) {
-            try K.Pairs.runPairs(gd, gh.ptr, wh.ptr, null, gx.ptr);
-            try Check.near(gx_want, gx, 2 * ulp);
+    // The input gradient: the rotated forward of go, where the rotated
+    // padding is non-negative (ph <= kh - 1).
+    if (d.ph + 1 <= d.kh and d.pw + 1 <= d.kw) {
+        var gd = d;
+        gd.mode = .input_grad;
+        gd.c = d.o;
+        gd.o = d.c;
+        gd.h = oh;
+        gd.w = ow;
+        gd.ph = d.kh - 1 - d.ph;
+        gd.pw = d.kw - 1 - d.pw;
+        const gx_want = try a.alloc(f64, lens[0]);
+        defer a.free(gx_want);
+        const gx = try a.alloc(H, lens[0]);
+        defer a.free(gx);
+        try DirectKernel(f64).run(gd, go.ptr, wt.ptr, null, gx_want.ptr);
+        try direct(D, @ptrCast(gh.ptr), 0, @ptrCast(wh.ptr), 0, null, 0, @ptrCast(gx.ptr), 0, gd);
+        try Check.near(gx_want, gx, 2 * ulp);
+        if (comptime K.Pairs.available) {
+            if (mm.hasBf16Dot()) {
+                try K.Pairs.runPairs(gd, gh.ptr, wh.ptr, null, gx.ptr);
+                try Check.near(gx_want, gx, 2 * ulp);
+            }
         }
     }
     // The weight gradient, on both kernels.
@@ -2235,7 +2318,9 @@ test "the direct convolution on float16 and bfloat16 matches the f64 kernels on 
         .{ 7, 6, 3, 4, 3, 3, 1, 1, 2 },     .{ 14, 14, 3, 6, 5, 5, 2, 2, 3 },
         .{ 6, 33, 2, 9, 2, 2, 1, 1, 2 },    .{ 10, 11, 8, 7, 3, 3, 1, 1, 5 },
         .{ 14, 14, 16, 32, 5, 5, 2, 2, 2 }, .{ 9, 20, 5, 40, 3, 4, 1, 2, 2 },
-        .{ 12, 30, 4, 7, 4, 3, 0, 1, 1 },
+        .{ 12, 30, 4, 7, 4, 3, 0, 1, 1 },   .{ 2, 4, 16, 16, 2, 2, 3, 3, 2 },
+        .{ 2, 4, 16, 16, 3, 3, 2, 2, 2 },   .{ 3, 5, 17, 12, 3, 3, 2, 1, 2 },
+        .{ 13, 13, 7, 20, 5, 5, 2, 2, 2 },
     };
     inline for (.{ DType.bfloat16, DType.float16 }) |D| {
         for (cases) |cs| try checkDirectHalf(D, cs);
