@@ -1572,8 +1572,13 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                         inline for (0..nv) |v| acc[u][v] = mm.dotBf16(acc[u][v], xv, wv[v]);
                     }
                 }
-                // Channels in lanes: transpose each 16-channel vector's ur
-                // columns into rows of the output.
+                storeTile(ur, nv, ctx, &acc, n, o0, y, x0);
+            }
+
+            /// Channels in lanes: transposes each 16-channel vector's ur
+            /// columns into rows of the output (row y, columns x0..x0+ur).
+            inline fn storeTile(comptime ur: usize, comptime nv: usize, ctx: *const PCtx, acc: *const [ur][nv]VF, n: usize, o0: usize, y: usize, x0: usize) void {
+                const d = &ctx.d;
                 const oh = d.oh();
                 const ow = d.ow();
                 inline for (0..nv) |v| {
@@ -1590,6 +1595,58 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                         }
                     }
                 }
+            }
+
+            /// Which of a two-row tile's rows a padded image row feeds.
+            const Feeds = enum { upper, both, lower };
+
+            /// pairMicro for output rows y and y + 1 with one vector of
+            /// output channels. Padded row y + i is tap row i of row y and
+            /// tap row i - 1 of row y + 1: each broadcast feeds two dot
+            /// products, as a second vector of channels does in pairMicro
+            /// (with one vector, one product per broadcast left the loads,
+            /// not the dot products, setting the pace).
+            fn pairMicro2(comptime ur: usize, ctx: *const PCtx, xp: [*]const u32, wb: [*]const u32, n: usize, o0: usize, y: usize, x0: usize) void {
+                const d = &ctx.d;
+                assert(y + 1 < d.oh() and d.o - o0 <= L);
+                var acc: [2][ur][1]VF = undefined;
+                {
+                    var init: [L]f32 = @splat(0);
+                    if (ctx.bias) |bias| {
+                        for (0..d.o - o0) |r| init[r] = dt.loadOne(f32, E, bias[o0 + r]);
+                    }
+                    inline for (0..2) |k| {
+                        inline for (0..ur) |u| acc[k][u][0] = init;
+                    }
+                }
+                const per_row = ctx.c2 * d.kw;
+                // Padded rows y .. y + KH, those inside the image.
+                const lo = @max(y, d.ph);
+                const hi = @min(y + d.kh + 1, d.ph + d.h);
+                var pr = lo;
+                while (pr < hi) : (pr += 1) {
+                    const feeds: Feeds = if (pr == y) .upper else if (pr == y + d.kh) .lower else .both;
+                    const base = xp + pr * ctx.wr + x0;
+                    // Tap row pr - y of row y, pr - y - 1 of row y + 1.
+                    const wu = wb + (if (feeds != .lower) (pr - y) * per_row * L else 0);
+                    const wl = wb + (if (feeds != .upper) (pr - y - 1) * per_row * L else 0);
+                    switch (feeds) {
+                        inline else => |f| {
+                            for (0..per_row) |t| {
+                                const at = base + ctx.offs[t];
+                                const vu: VU = if (f != .lower) wu[t * L ..][0..L].* else undefined;
+                                const vl: VU = if (f != .upper) wl[t * L ..][0..L].* else undefined;
+                                inline for (0..ur) |u| {
+                                    const xv: VU = @splat(at[u]);
+                                    if (f != .lower) acc[0][u][0] = mm.dotBf16(acc[0][u][0], xv, vu);
+                                    if (f != .upper) acc[1][u][0] = mm.dotBf16(acc[1][u][0], xv, vl);
+                                }
+                            }
+                        },
+                    }
+                }
+                storeTile(ur, 1, ctx, &acc[0], n, o0, y, x0);
+                storeTile(ur, 1, ctx, &acc[1], n, o0, y + 1, x0);
             }
 
             /// Columns of the next tile when `left` remain: near-equal tiles of at most UR2.
@@ -1609,7 +1666,11 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                         const per_block = d.kh * ctx.c2 * d.kw * cb;
                         for (r[0]..r[1]) |n| {
                             padImagePairs(d, ctx.x, n, xp, ctx.hp, ctx.wr, ctx.c2);
-                            for (0..d.oh()) |y| {
+                            // One vector of channels: two output rows per tile.
+                            const rows: usize = if (nv == 1) 2 else 1;
+                            var y: usize = 0;
+                            while (y < d.oh()) {
+                                const two = nv == 1 and rows == 2 and y + 1 < d.oh();
                                 for (0..blocks) |ob| {
                                     const wb = ctx.wp + ob * per_block;
                                     var x0: usize = 0;
@@ -1617,12 +1678,16 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                                     while (x0 < ow) {
                                         const c = pairCols(ow - x0);
                                         switch (c) {
-                                            inline 1...UR2 => |u| pairMicro(u, nv, ctx, xp, wb, n, ob * cb, y, x0),
+                                            inline 1...UR2 => |u| if (nv == 1 and two)
+                                                pairMicro2(u, ctx, xp, wb, n, ob * cb, y, x0)
+                                            else
+                                                pairMicro(u, nv, ctx, xp, wb, n, ob * cb, y, x0),
                                             else => unreachable,
                                         }
                                         x0 += c;
                                     }
                                 }
+                                y += if (two) 2 else 1;
                             }
                         }
                     }
@@ -1668,8 +1733,11 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
 
             // ------------------------------------- weight gradient on pairs
 
-            /// Taps per weight-gradient micro-tile.
-            const WT2 = 12;
+            /// Taps per weight-gradient micro-tile: WT2 x 2 accumulators, two
+            /// g vectors and broadcasts. Twelve taps (24 accumulators) made the
+            /// compiler spill and shuffle accumulators: conv2's weight
+            /// gradient took 1.8-2.2 ms with one thread against 1.6 with ten.
+            const WT2 = 10;
 
             const WCtx = struct {
                 d: Direct,
