@@ -1325,6 +1325,12 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                     acc[u][1] = mm.madd(V, w1, xv, acc[u][1]);
                 }
             }
+            storeCh(ur, ctx, &acc, n, o0, y, x0);
+        }
+
+        /// Stores a channel tile's accumulators (row y, columns x0..x0+ur).
+        inline fn storeCh(comptime ur: usize, ctx: *const Ctx, acc: *const [ur][2]V, n: usize, o0: usize, y: usize, x0: usize) void {
+            const d = &ctx.d;
             // Channels in lanes, columns in registers: transposed in
             // registers, each channel's ur columns are one row of output.
             // A tile that is not its row's last may store whole vectors: the
@@ -1353,6 +1359,67 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                 }
             }
         }
+
+        /// Output rows per channel tile: two where the registers hold two
+        /// rows' accumulators (AVX-512's 32), one on AVX2's 16.
+        const ch_rows = if (mm.vector_registers >= 32) 2 else 1;
+
+        /// microCh for output rows y and y + 1: padded row y + i is tap row i
+        /// of row y and tap row i - 1 of row y + 1, so each broadcast feeds
+        /// four FMAs, and the loop's per-tap work (offset, address, loop
+        /// count) is spread over twice the FMAs, which with one row and tiles
+        /// of four columns set the pace instead of the FMA units.
+        fn microCh2(comptime ur: usize, ctx: *const Ctx, xp: [*]const T, wb: [*]const T, n: usize, o0: usize, y: usize, x0: usize) void {
+            const d = &ctx.d;
+            assert(y + 1 < d.oh());
+            var init: [CB]T = @splat(0);
+            if (ctx.bias) |bias| {
+                for (0..@min(CB, d.o - o0)) |r| init[r] = dt.loadOne(T, E, bias[o0 + r]);
+            }
+            const b0: V = init[0..VL].*;
+            const b1: V = init[VL..].*;
+            var acc: [2][ur][2]V = undefined;
+            inline for (0..2) |k| {
+                inline for (0..ur) |u| acc[k][u] = .{ b0, b1 };
+            }
+            const per_row = d.c * d.kw;
+            // Padded rows y .. y + KH, those inside the image.
+            const lo = @max(y, d.ph);
+            const hi = @min(y + d.kh + 1, d.ph + d.h);
+            var pr = lo;
+            while (pr < hi) : (pr += 1) {
+                const feeds: Feeds = if (pr == y) .upper else if (pr == y + d.kh) .lower else .both;
+                const base = xp + pr * ctx.wr + x0;
+                // Tap row pr - y of row y, pr - y - 1 of row y + 1.
+                const wu = wb + (if (feeds != .lower) (pr - y) * per_row * CB else 0);
+                const wl = wb + (if (feeds != .upper) (pr - y - 1) * per_row * CB else 0);
+                switch (feeds) {
+                    inline else => |f| {
+                        for (0..per_row) |t| {
+                            // rowTapOffsets' first kernel row: (c*HP)*WR + j.
+                            const row = base + ctx.taps[t];
+                            var wv: [2][2]V = undefined;
+                            if (f != .lower) wv[0] = .{ wu[t * CB ..][0..VL].*, wu[t * CB + VL ..][0..VL].* };
+                            if (f != .upper) wv[1] = .{ wl[t * CB ..][0..VL].*, wl[t * CB + VL ..][0..VL].* };
+                            inline for (0..ur) |u| {
+                                const xv: V = @splat(row[u]);
+                                inline for (0..2) |k| {
+                                    if ((k == 0 and f != .lower) or (k == 1 and f != .upper)) {
+                                        acc[k][u][0] = mm.madd(V, wv[k][0], xv, acc[k][u][0]);
+                                        acc[k][u][1] = mm.madd(V, wv[k][1], xv, acc[k][u][1]);
+                                    }
+                                }
+                            }
+                        }
+                    },
+                }
+            }
+            storeCh(ur, ctx, &acc[0], n, o0, y, x0);
+            storeCh(ur, ctx, &acc[1], n, o0, y + 1, x0);
+        }
+
+        /// Which rows of a two-row tile a padded image row feeds.
+        const Feeds = enum { upper, both, lower };
 
         /// The first `k` lanes of `v` to dst[0..k], in pieces of 4, 2 and 1
         /// lanes.
@@ -1395,7 +1462,9 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                         // Rows outermost: the KH padded rows of every channel that one
                         // output row reads stay in cache across the output blocks
                         // (a whole padded image may not fit; ResNet's 64x58x66 does not).
-                        for (0..oh) |y| {
+                        var y: usize = 0;
+                        while (y < oh) {
+                            const two = form == .channels and ch_rows == 2 and y + 1 < oh;
                             for (0..blocks) |ob| {
                                 const wb = ctx.wp + ob * taps * B;
                                 var x0: usize = 0;
@@ -1407,13 +1476,17 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                                     } else {
                                         const cols = tileCols(ow - x0);
                                         switch (cols) {
-                                            inline 1...UR => |u| microCh(u, ctx, xp, wb, n, ob * B, y, x0),
+                                            inline 1...UR => |u| if (ch_rows == 2 and two)
+                                                microCh2(u, ctx, xp, wb, n, ob * B, y, x0)
+                                            else
+                                                microCh(u, ctx, xp, wb, n, ob * B, y, x0),
                                             else => unreachable,
                                         }
                                         x0 += cols;
                                     }
                                 }
                             }
+                            y += if (two) 2 else 1;
                         }
                     }
                 }
@@ -1596,9 +1669,6 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                     }
                 }
             }
-
-            /// Which of a two-row tile's rows a padded image row feeds.
-            const Feeds = enum { upper, both, lower };
 
             /// pairMicro for output rows y and y + 1 with one vector of
             /// output channels. Padded row y + i is tap row i of row y and

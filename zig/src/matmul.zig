@@ -44,7 +44,7 @@ const has_fma = switch (builtin.cpu.arch) {
 };
 
 /// SIMD registers the micro-kernel may fill: 16 on SSE/AVX2, 32 with AVX-512 and on AArch64.
-const vector_registers = if (is_x86 and !has_avx512) 16 else 32;
+pub const vector_registers = if (is_x86 and !has_avx512) 16 else 32;
 
 pub inline fn madd(comptime V: type, a: V, b: V, c: V) V {
     return if (has_fma) @mulAdd(V, a, b, c) else a * b + c;
