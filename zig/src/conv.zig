@@ -707,6 +707,14 @@ pub const Direct = struct {
         return .{ @min(lo, hi), hi };
     }
 
+    /// The padded rows that a two-row tile (output rows y and y + 1) reads
+    /// inside the image: padded row y + i is tap row i of row y and tap row
+    /// i - 1 of row y + 1.
+    fn twoRows(d: *const Direct, y: usize) TwoRows {
+        assert(y + 1 < d.oh());
+        return .{ .y = y, .kh = d.kh, .lo = @max(y, d.ph), .hi = @min(y + d.kh + 1, d.ph + d.h) };
+    }
+
     /// The kernel rows i that output row y reads inside the image
     /// (0 <= y + i - PH < H): the rest read the zero padding, and their
     /// products are skipped. Empty where the row sees only padding.
@@ -714,6 +722,29 @@ pub const Direct = struct {
         const lo = if (d.ph > y) d.ph - y else 0;
         const hi = if (d.h + d.ph > y) @min(d.kh, d.h + d.ph - y) else 0;
         return .{ @min(lo, hi), hi };
+    }
+};
+
+/// See Direct.twoRows.
+const TwoRows = struct {
+    y: usize,
+    kh: usize,
+    lo: usize,
+    hi: usize,
+
+    /// Which rows of the tile a padded row feeds.
+    const Feeds = enum { upper, both, lower };
+
+    fn feeds(r: TwoRows, pr: usize) Feeds {
+        return if (pr == r.y) .upper else if (pr == r.y + r.kh) .lower else .both;
+    }
+    /// Padded row pr's tap row for output row y (0 where it feeds only y + 1).
+    fn upperTap(r: TwoRows, pr: usize) usize {
+        return if (pr < r.y + r.kh) pr - r.y else 0;
+    }
+    /// Padded row pr's tap row for output row y + 1 (0 where it feeds only y).
+    fn lowerTap(r: TwoRows, pr: usize) usize {
+        return if (pr > r.y) pr - r.y - 1 else 0;
     }
 };
 
@@ -1371,7 +1402,6 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
         /// of four columns set the pace instead of the FMA units.
         fn microCh2(comptime ur: usize, ctx: *const Ctx, xp: [*]const T, wb: [*]const T, n: usize, o0: usize, y: usize, x0: usize) void {
             const d = &ctx.d;
-            assert(y + 1 < d.oh());
             var init: [CB]T = @splat(0);
             if (ctx.bias) |bias| {
                 for (0..@min(CB, d.o - o0)) |r| init[r] = dt.loadOne(T, E, bias[o0 + r]);
@@ -1383,17 +1413,13 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                 inline for (0..ur) |u| acc[k][u] = .{ b0, b1 };
             }
             const per_row = d.c * d.kw;
-            // Padded rows y .. y + KH, those inside the image.
-            const lo = @max(y, d.ph);
-            const hi = @min(y + d.kh + 1, d.ph + d.h);
-            var pr = lo;
-            while (pr < hi) : (pr += 1) {
-                const feeds: Feeds = if (pr == y) .upper else if (pr == y + d.kh) .lower else .both;
+            const rows = d.twoRows(y);
+            var pr = rows.lo;
+            while (pr < rows.hi) : (pr += 1) {
                 const base = xp + pr * ctx.wr + x0;
-                // Tap row pr - y of row y, pr - y - 1 of row y + 1.
-                const wu = wb + (if (feeds != .lower) (pr - y) * per_row * CB else 0);
-                const wl = wb + (if (feeds != .upper) (pr - y - 1) * per_row * CB else 0);
-                switch (feeds) {
+                const wu = wb + rows.upperTap(pr) * per_row * CB;
+                const wl = wb + rows.lowerTap(pr) * per_row * CB;
+                switch (rows.feeds(pr)) {
                     inline else => |f| {
                         for (0..per_row) |t| {
                             // rowTapOffsets' first kernel row: (c*HP)*WR + j.
@@ -1417,9 +1443,6 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
             storeCh(ur, ctx, &acc[0], n, o0, y, x0);
             storeCh(ur, ctx, &acc[1], n, o0, y + 1, x0);
         }
-
-        /// Which rows of a two-row tile a padded image row feeds.
-        const Feeds = enum { upper, both, lower };
 
         /// The first `k` lanes of `v` to dst[0..k], in pieces of 4, 2 and 1
         /// lanes.
@@ -1678,7 +1701,7 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
             /// not the dot products, setting the pace).
             fn pairMicro2(comptime ur: usize, ctx: *const PCtx, xp: [*]const u32, wb: [*]const u32, n: usize, o0: usize, y: usize, x0: usize) void {
                 const d = &ctx.d;
-                assert(y + 1 < d.oh() and d.o - o0 <= L);
+                assert(d.o - o0 <= L);
                 var acc: [2][ur][1]VF = undefined;
                 {
                     var init: [L]f32 = @splat(0);
@@ -1690,17 +1713,13 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                     }
                 }
                 const per_row = ctx.c2 * d.kw;
-                // Padded rows y .. y + KH, those inside the image.
-                const lo = @max(y, d.ph);
-                const hi = @min(y + d.kh + 1, d.ph + d.h);
-                var pr = lo;
-                while (pr < hi) : (pr += 1) {
-                    const feeds: Feeds = if (pr == y) .upper else if (pr == y + d.kh) .lower else .both;
+                const rows = d.twoRows(y);
+                var pr = rows.lo;
+                while (pr < rows.hi) : (pr += 1) {
                     const base = xp + pr * ctx.wr + x0;
-                    // Tap row pr - y of row y, pr - y - 1 of row y + 1.
-                    const wu = wb + (if (feeds != .lower) (pr - y) * per_row * L else 0);
-                    const wl = wb + (if (feeds != .upper) (pr - y - 1) * per_row * L else 0);
-                    switch (feeds) {
+                    const wu = wb + rows.upperTap(pr) * per_row * L;
+                    const wl = wb + rows.lowerTap(pr) * per_row * L;
+                    switch (rows.feeds(pr)) {
                         inline else => |f| {
                             for (0..per_row) |t| {
                                 const at = base + ctx.offs[t];
