@@ -699,6 +699,11 @@ pub const Direct = struct {
         };
     }
 
+    /// Tap (c, i, j)'s index in rowTapOffsets' order.
+    fn rowTap(d: *const Direct, c: usize, i: usize, j: usize) usize {
+        return (i * d.c + c) * d.kw + j;
+    }
+
     /// The output rows y whose kernel row i reads inside the image (the
     /// weight gradient's view of validRows). Empty where row i sees only padding.
     fn validOutRows(d: *const Direct, i: usize) struct { usize, usize } {
@@ -789,6 +794,16 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
 
         /// wp[ob][c][i][j][B]: the weights of output block ob (B channels) in
         /// the order the micro-kernels read them, zero past the last channel.
+        /// bias[o0 .. o0 + n] in T (zero past O and without a bias): a tile's
+        /// starting accumulators.
+        fn biasBlock(comptime n: usize, d: *const Direct, bias: ?[*]const E, o0: usize) [n]T {
+            var init: [n]T = @splat(0);
+            if (bias) |b| {
+                for (0..@min(n, d.o - o0)) |r| init[r] = dt.loadOne(T, E, b[o0 + r]);
+            }
+            return init;
+        }
+
         /// The lane kernel reads taps in (c, i, j) order, the channel kernel
         /// in (i, c, j) (see rowTapOffsets).
         fn packWeights(comptime form: Form, d: *const Direct, w: [*]const E, wp: [*]T) void {
@@ -1232,8 +1247,7 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
             // gw[o, c, i, j] = sum over chunks of acc[o / CB][t][o % CB], t = (i*C + c)*KW + j.
             for (0..d.o) |o| for (0..d.c) |c| for (0..d.kh) |i| for (0..d.kw) |j| {
                 var sum: T = 0;
-                const t = (i * d.c + c) * d.kw + j;
-                const at = ((o / CB) * taps + t) * CB + o % CB;
+                const at = ((o / CB) * taps + d.rowTap(c, i, j)) * CB + o % CB;
                 for (0..chunks) |ch| sum += mem[ch * per_chunk + at];
                 dt.storeOne(T, E, &gw[((o * d.c + c) * d.kh + i) * d.kw + j], sum);
             };
@@ -1329,10 +1343,7 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
         /// columns) wastes no lanes.
         fn microCh(comptime ur: usize, ctx: *const Ctx, xp: [*]const T, wb: [*]const T, n: usize, o0: usize, y: usize, x0: usize) void {
             const d = &ctx.d;
-            var init: [CB]T = @splat(0);
-            if (ctx.bias) |bias| {
-                for (0..@min(CB, d.o - o0)) |r| init[r] = dt.loadOne(T, E, bias[o0 + r]);
-            }
+            const init = biasBlock(CB, d, ctx.bias, o0);
             const b0: V = init[0..VL].*;
             const b1: V = init[VL..].*;
             var acc: [ur][2]V = undefined;
@@ -1402,10 +1413,7 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
         /// of four columns set the pace instead of the FMA units.
         fn microCh2(comptime ur: usize, ctx: *const Ctx, xp: [*]const T, wb: [*]const T, n: usize, o0: usize, y: usize, x0: usize) void {
             const d = &ctx.d;
-            var init: [CB]T = @splat(0);
-            if (ctx.bias) |bias| {
-                for (0..@min(CB, d.o - o0)) |r| init[r] = dt.loadOne(T, E, bias[o0 + r]);
-            }
+            const init = biasBlock(CB, d, ctx.bias, o0);
             const b0: V = init[0..VL].*;
             const b1: V = init[VL..].*;
             var acc: [2][ur][2]V = undefined;
@@ -1646,14 +1654,9 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                 const d = &ctx.d;
                 const cb = nv * L;
                 var acc: [ur][nv]VF = undefined;
-                {
-                    var init: [cb]f32 = @splat(0);
-                    if (ctx.bias) |bias| {
-                        for (0..@min(cb, d.o - o0)) |r| init[r] = dt.loadOne(f32, E, bias[o0 + r]);
-                    }
-                    inline for (0..ur) |u| {
-                        inline for (0..nv) |v| acc[u][v] = init[v * L ..][0..L].*;
-                    }
+                const init = biasBlock(cb, d, ctx.bias, o0);
+                inline for (0..ur) |u| {
+                    inline for (0..nv) |v| acc[u][v] = init[v * L ..][0..L].*;
                 }
                 const base = xp + y * ctx.wr + x0;
                 const kr = d.validRows(y);
@@ -1703,14 +1706,9 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                 const d = &ctx.d;
                 assert(d.o - o0 <= L);
                 var acc: [2][ur][1]VF = undefined;
-                {
-                    var init: [L]f32 = @splat(0);
-                    if (ctx.bias) |bias| {
-                        for (0..d.o - o0) |r| init[r] = dt.loadOne(f32, E, bias[o0 + r]);
-                    }
-                    inline for (0..2) |k| {
-                        inline for (0..ur) |u| acc[k][u][0] = init;
-                    }
+                const init = biasBlock(L, d, ctx.bias, o0);
+                inline for (0..2) |k| {
+                    inline for (0..ur) |u| acc[k][u][0] = init;
                 }
                 const per_row = ctx.c2 * d.kw;
                 const rows = d.twoRows(y);
@@ -1756,10 +1754,9 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                         for (r[0]..r[1]) |n| {
                             padImagePairs(d, ctx.x, n, xp, ctx.hp, ctx.wr, ctx.c2);
                             // One vector of channels: two output rows per tile.
-                            const rows: usize = if (nv == 1) 2 else 1;
                             var y: usize = 0;
                             while (y < d.oh()) {
-                                const two = nv == 1 and rows == 2 and y + 1 < d.oh();
+                                const two = nv == 1 and y + 1 < d.oh();
                                 for (0..blocks) |ob| {
                                     const wb = ctx.wp + ob * per_block;
                                     var x0: usize = 0;
@@ -1995,8 +1992,7 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                         // t = (i*C + c)*KW + j, in chunk order.
                         for (0..d.o) |o| for (0..d.c) |c| for (0..d.kh) |i| for (0..d.kw) |j| {
                             var sum: f32 = 0;
-                            const t = (i * d.c + c) * d.kw + j;
-                            const at = ((o / cb) * taps + t) * cb + o % cb;
+                            const at = ((o / cb) * taps + d.rowTap(c, i, j)) * cb + o % cb;
                             for (0..chunks) |ch| {
                                 const acc: [*]const f32 = @ptrCast(@alignCast(mem.ptr + ch * per_chunk));
                                 sum += acc[at];
