@@ -174,6 +174,57 @@ pub fn scatter(mode: ScatterMode, dtype: DType, dst: [*]u8, doff: i64, idx_base:
     }
 }
 
+/// Sorts items stably by ctx.less, with scratch (as long as items) beside
+/// them: runs of 16 by insertion, then bottom-up merges from one buffer to
+/// the other. It stands in for std.sort.block, whose in-place merging
+/// compiled to some 35 KB of code for each element type.
+fn stableSort(comptime C: type, items: []i64, scratch: []i64, ctx: C) void {
+    assert(scratch.len == items.len);
+    const n = items.len;
+    const run = 16;
+    var s: usize = 0;
+    while (s < n) : (s += run) {
+        const e = @min(n, s + run);
+        for (s + 1..e) |k| {
+            const v = items[k];
+            var m = k;
+            while (m > s and ctx.less(v, items[m - 1])) : (m -= 1) items[m] = items[m - 1];
+            items[m] = v;
+        }
+    }
+    var src = items;
+    var dst = scratch;
+    var width: usize = run;
+    while (width < n) : (width *= 2) {
+        var lo: usize = 0;
+        while (lo < n) : (lo += 2 * width) {
+            const mid = @min(n, lo + width);
+            const hi = @min(n, lo + 2 * width);
+            var a = lo;
+            var b = mid;
+            var o = lo;
+            while (a < mid and b < hi) : (o += 1) {
+                // The right run's item goes first only when strictly less:
+                // ties keep their order.
+                if (ctx.less(src[b], src[a])) {
+                    dst[o] = src[b];
+                    b += 1;
+                } else {
+                    dst[o] = src[a];
+                    a += 1;
+                }
+            }
+            @memcpy(dst[o..][0 .. mid - a], src[a..mid]);
+            o += mid - a;
+            @memcpy(dst[o..][0 .. hi - b], src[b..hi]);
+        }
+        const t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src.ptr != items.ptr) @memcpy(items, src);
+}
+
 /// Sorts each line of x: [outer, r, inner] along r. NaN sorts above +inf (as in
 /// PyTorch); ties keep their order (stable). Writes values and int64 indices.
 pub fn sort(dtype: DType, x: [*]u8, xoff: i64, vals: [*]u8, voff: i64, idx_base: [*]u8, ioff: i64, outer: usize, r: usize, inner: usize, descending: bool) Error!void {
@@ -209,18 +260,19 @@ pub fn sort(dtype: DType, x: [*]u8, xoff: i64, vals: [*]u8, voff: i64, idx_base:
                 };
                 fn f(c: *const Ctx, chunk: u32) void {
                     const rg = pool.chunkRange(c.outer * c.inner, c.chunks, chunk);
-                    const tmp = std.heap.c_allocator.alloc(i64, c.r) catch {
+                    const buf = std.heap.c_allocator.alloc(i64, 2 * c.r) catch {
                         c.failed.store(true, .monotonic);
                         return;
                     };
-                    defer std.heap.c_allocator.free(tmp);
+                    defer std.heap.c_allocator.free(buf);
+                    const tmp = buf[0..c.r];
                     for (rg[0]..rg[1]) |li| {
                         const o = li / c.inner;
                         const j = li % c.inner;
                         const base = o * c.r * c.inner + j;
                         for (tmp, 0..) |*t, k| t.* = @intCast(k);
                         const cmp = Cmp{ .line = c.x + base, .stride = c.inner, .desc = c.desc };
-                        std.sort.block(i64, tmp, cmp, Cmp.less);
+                        stableSort(Cmp, tmp, buf[c.r..], cmp);
                         for (tmp, 0..) |t, k| {
                             c.i[base + k * c.inner] = t;
                             c.v[base + k * c.inner] = cmp.key(t);
@@ -231,5 +283,35 @@ pub fn sort(dtype: DType, x: [*]u8, xoff: i64, vals: [*]u8, voff: i64, idx_base:
             if (failed.load(.monotonic)) return error.OutOfMemory;
         },
         else => return error.InvalidArgument,
+    }
+}
+
+test "stableSort orders by key and keeps ties in order, at every length around its runs and merges" {
+    const Cmp = struct {
+        keys: []const u8,
+        fn less(c: @This(), a: i64, b: i64) bool {
+            return c.keys[@intCast(a)] < c.keys[@intCast(b)];
+        }
+    };
+    var prng = std.Random.DefaultPrng.init(7);
+    const rand = prng.random();
+    var keys: [300]u8 = undefined;
+    var items: [300]i64 = undefined;
+    var scratch: [300]i64 = undefined;
+    for ([_]usize{ 0, 1, 2, 15, 16, 17, 31, 32, 33, 64, 100, 255, 256, 257, 300 }) |n| {
+        // Few distinct keys: many ties.
+        for (keys[0..n]) |*k| k.* = rand.intRangeLessThan(u8, 0, 7);
+        for (items[0..n], 0..) |*it, k| it.* = @intCast(k);
+        stableSort(Cmp, items[0..n], scratch[0..n], Cmp{ .keys = keys[0..n] });
+        var seen: [300]bool = @splat(false);
+        for (items[0..n], 0..) |it, k| {
+            try std.testing.expect(!seen[@intCast(it)]);
+            seen[@intCast(it)] = true;
+            if (k > 0) {
+                const prev = items[k - 1];
+                try std.testing.expect(keys[@intCast(prev)] <= keys[@intCast(it)]);
+                if (keys[@intCast(prev)] == keys[@intCast(it)]) try std.testing.expect(prev < it);
+            }
+        }
     }
 }

@@ -9,6 +9,16 @@
 //!   a second line that keeps a bad call from touching memory out of bounds.
 const std = @import("std");
 const builtin = @import("builtin");
+
+/// Release builds print a panic's message and stop, without the stack trace
+/// printer (DWARF parsing, symbol lookup): the library's ReleaseFast build
+/// is stripped, so a trace would name no functions anyway, and leaving the
+/// printer out takes a tenth of the library's code from the first build.
+/// Debug and ReleaseSafe builds (the Zig tests) keep the full handler.
+pub const panic = if (builtin.mode == .fast or builtin.mode == .small)
+    std.debug.simple_panic
+else
+    std.debug.FullPanic(std.debug.defaultPanic);
 const dt = @import("dtype.zig");
 const strided = @import("strided.zig");
 const pool = @import("pool.zig");
@@ -542,6 +552,7 @@ test {
     _ = @import("rnn.zig");
     _ = @import("attention.zig");
     _ = la;
+    _ = ix;
 }
 
 // ---------------------------------------------------------------- CUDA
