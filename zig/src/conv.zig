@@ -900,9 +900,11 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
         }
 
         /// Copies image n of x into xp: [C, HP, WR] with zero borders (the
-        /// image at row ph, column pw).
-        fn padImage(d: *const Direct, x: [*]const E, n: usize, xp: [*]T, hp: usize, wr: usize) void {
-            @memset(xp[0 .. d.c * hp * wr], 0);
+        /// image at row ph, column pw). The borders are zeroed only where
+        /// `zero` says so: the images of one chunk share a buffer, and each
+        /// writes the same interior.
+        fn padImage(d: *const Direct, x: [*]const E, n: usize, xp: [*]T, hp: usize, wr: usize, zero: bool) void {
+            if (zero) @memset(xp[0 .. d.c * hp * wr], 0);
             for (0..d.c) |c| for (0..d.h) |y| {
                 const src = x + ((n * d.c + c) * d.h + y) * d.w;
                 rowConvert(T, E, xp + (c * hp + y + d.ph) * wr + d.pw, src, d.w);
@@ -985,7 +987,7 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
             const ow = d.ow();
             const r = pool.chunkRange(d.n, ctx.n_chunks, chunk);
             for (r[0]..r[1]) |n| {
-                padImage(d, ctx.x, n, ctx.xp + n * d.c * ctx.hp * ctx.wr, ctx.hp, ctx.wr);
+                padImage(d, ctx.x, n, ctx.xp + n * d.c * ctx.hp * ctx.wr, ctx.hp, ctx.wr, true);
                 const gp = ctx.gp + n * d.o * oh * ctx.gr;
                 for (0..d.o * oh) |row| {
                     const dst = gp + row * ctx.gr;
@@ -1084,7 +1086,7 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
             const hp = d.h + 2 * d.ph;
             const wr = d.w + 2 * d.pw;
             for (r[0]..r[1]) |n| {
-                padImage(d, ctx.x, n, xp, hp, wr);
+                padImage(d, ctx.x, n, xp, hp, wr, n == r[0]);
                 colsFromPadded(d, xp, hp, wr, cols);
                 // acc[t, o] += sum_q cols[t, q] * g[n, o, q]: B[q, o] read with strides (1, L).
                 const gn = ctx.g + n * d.o * l;
@@ -1195,7 +1197,7 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
             @memset(acc[0 .. blocks * taps * CB], 0);
             const r = pool.chunkRange(d.n, ctx.chunks, chunk);
             for (r[0]..r[1]) |n| {
-                padImage(d, ctx.x, n, xp, ctx.hp, ctx.wr);
+                padImage(d, ctx.x, n, xp, ctx.hp, ctx.wr, n == r[0]);
                 transposeGrad(d, ctx.g + n * d.o * l, gt);
                 const per_row = d.kw * d.c;
                 const ow = d.ow();
@@ -1654,7 +1656,7 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                     const oh = d.oh();
                     const ow = d.ow();
                     for (r[0]..r[1]) |n| {
-                        padImage(d, ctx.x, n, xp, ctx.hp, ctx.wr);
+                        padImage(d, ctx.x, n, xp, ctx.hp, ctx.wr, n == r[0]);
                         // Rows outermost: the KH padded rows of every channel that one
                         // output row reads stay in cache across the output blocks
                         // (a whole padded image may not fit; ResNet's 64x58x66 does not).
@@ -1787,9 +1789,10 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
             }
 
             /// Image n as bfloat16 bits, [C, HP, WR] with zero borders and
-            /// len - C*HP*WR elements of zero slack.
-            fn padImage16(d: *const Direct, x: [*]const E, n: usize, xp: [*]u16, hp: usize, wr: usize, len: usize) void {
-                @memset(xp[0..len], 0);
+            /// len - C*HP*WR elements of zero slack (zeroed where `zero`
+            /// says, as padImage's).
+            fn padImage16(d: *const Direct, x: [*]const E, n: usize, xp: [*]u16, hp: usize, wr: usize, len: usize, zero: bool) void {
+                if (zero) @memset(xp[0..len], 0);
                 const src16: [*]const u16 = @ptrCast(x);
                 for (0..d.c) |c| for (0..d.h) |y| {
                     const src = src16 + ((n * d.c + c) * d.h + y) * d.w;
@@ -1797,9 +1800,10 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                 };
             }
 
-            /// Image n as xp[p][y + PH][x + PW] = x[2p] | x[2p + 1] << 16, zero borders.
-            fn padImagePairs(d: *const Direct, x: [*]const E, n: usize, xp: [*]u32, hp: usize, wr: usize, c2: usize) void {
-                @memset(xp[0 .. c2 * hp * wr], 0);
+            /// Image n as xp[p][y + PH][x + PW] = x[2p] | x[2p + 1] << 16, zero
+            /// borders (zeroed where `zero` says, as padImage's).
+            fn padImagePairs(d: *const Direct, x: [*]const E, n: usize, xp: [*]u32, hp: usize, wr: usize, c2: usize, zero: bool) void {
+                if (zero) @memset(xp[0 .. c2 * hp * wr], 0);
                 const src16: [*]const u16 = @ptrCast(x);
                 const hw = d.h * d.w;
                 for (0..c2) |p| {
@@ -1946,7 +1950,7 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                         const blocks = (d.o + cb - 1) / cb;
                         const per_block = d.kh * ctx.c2 * d.kw * cb;
                         for (r[0]..r[1]) |n| {
-                            padImagePairs(d, ctx.x, n, xp, ctx.hp, ctx.wr, ctx.c2);
+                            padImagePairs(d, ctx.x, n, xp, ctx.hp, ctx.wr, ctx.c2, n == r[0]);
                             // One vector of channels: two output rows per tile.
                             var y: usize = 0;
                             while (y < d.oh()) {
@@ -2106,7 +2110,7 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                         const l = d.oh() * d.ow();
                         const r = pool.chunkRange(d.n, ctx.chunks, chunk);
                         for (r[0]..r[1]) |n| {
-                            padImage16(d, ctx.x, n, xp, ctx.hp, ctx.wr, ctx.xp_len);
+                            padImage16(d, ctx.x, n, xp, ctx.hp, ctx.wr, ctx.xp_len, n == r[0]);
                             pairGrad(nv, ctx, ctx.g + n * d.o * l, gt);
                             const per_row = d.c * d.kw;
                             const masked = d.ow() % 2 == 1;
@@ -2462,6 +2466,8 @@ test "the direct convolution matches the plain loops: forward, input and weight 
         // Column padding past the skipped columns' limit (max_cut), and a
         // tile whose kernel column reads padding on both sides.
         .{ 2, 3, 4, 5, 2, 3, 1, 5, 1 },   .{ 3, 1, 2, 3, 3, 3, 2, 2, 1 },
+        // Enough images that a chunk pads several into one buffer.
+        .{ 5, 6, 3, 18, 3, 3, 1, 2, 40 },
     };
     for (cases) |cs| {
         var d = Direct{ .h = cs[0], .w = cs[1], .c = cs[2], .o = cs[3], .kh = cs[4], .kw = cs[5], .ph = cs[6], .pw = cs[7], .n = cs[8], .mode = .forward };
@@ -2671,6 +2677,9 @@ test "the direct convolution on float16 and bfloat16 matches the f64 kernels on 
         .{ 12, 30, 4, 7, 4, 3, 0, 1, 1 },   .{ 2, 4, 16, 16, 2, 2, 3, 3, 2 },
         .{ 2, 4, 16, 16, 3, 3, 2, 2, 2 },   .{ 3, 5, 17, 12, 3, 3, 2, 1, 2 },
         .{ 13, 13, 7, 20, 5, 5, 2, 2, 2 },
+        // Several images per chunk: padded buffers reused with their borders.
+         .{ 6, 10, 6, 20, 3, 3, 1, 1, 40 },
+        .{ 6, 10, 5, 12, 3, 3, 1, 1, 40 },
     };
     inline for (.{ DType.bfloat16, DType.float16 }) |D| {
         for (cases) |cs| try checkDirectHalf(D, cs);
