@@ -695,6 +695,14 @@ pub const Direct = struct {
         return 100 * d.pw * (d.pw + 1) >= 4 * d.ow() * d.kw;
     }
 
+    /// The channel kernels' tap order: (i, c, j) where no columns are cut,
+    /// else (i, j, c) for two-row tiles (which read a kernel row at a time)
+    /// and (j, i, c) for one-row tiles (see TapOrder).
+    fn tapOrder(d: *const Direct, two_row_tiles: bool) TapOrder {
+        if (!d.columnCutsPay()) return .rows;
+        return if (two_row_tiles and d.oh() > 1) .row_columns else .columns;
+    }
+
     /// The output columns x whose kernel columns ja ..= jb read inside the
     /// image at some j (PW <= x + j < PW + W): the weight gradient's view of
     /// validCols, for a tile of taps on those columns.
@@ -1998,7 +2006,7 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                     // One vector of channels where there are at most 16 of
                     // them, with two-row tiles (see TapOrder).
                     if ((nv == 1) == (d.o <= L)) {
-                        const order: TapOrder = if (!d.columnCutsPay()) .rows else if (nv == 1 and d.oh() > 1) .row_columns else .columns;
+                        const order = d.tapOrder(nv == 1);
                         order.offsets(&d, c2, hp, wr, offs);
                         const cb = nv * L;
                         const blocks = (d.o + cb - 1) / cb;
@@ -2235,8 +2243,7 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
             defer gpa.free(wp);
             const xp = gpa.alignedAlloc(T, .@"64", xp_len * chunks) catch return error.OutOfMemory;
             defer gpa.free(xp);
-            // Two-row tiles read a kernel row at a time (see TapOrder).
-            const order: TapOrder = if (!d.columnCutsPay()) .rows else if (ch_rows == 2 and d.oh() > 1) .row_columns else .columns;
+            const order = d.tapOrder(ch_rows == 2);
             packWeights(form, &d, order, w, wp.ptr);
             const taps = d.c * d.kh * d.kw;
             const offs = gpa.alloc(u32, if (form == .channels) taps else 0) catch return error.OutOfMemory;
