@@ -7,10 +7,11 @@
  *   ffi/build.ts --all --prefix=<dir>   the same, installed under <dir>/lib
  *
  * The default build calls the compiler directly (`zig build-obj` for the
- * CUDA kernels' PTX, `zig build-lib` for the library) with the flags that
- * zig/build.zig gives the same variant, so a first build compiles the
- * kernels once and skips compiling the build runner (about 80 s of a fresh
- * 2-core machine's first build); CI checks that both give the same bytes.
+ * CUDA kernels' PTX and for each of the library's units, side by side,
+ * then `zig build-lib` to link the units) with the flags that zig/build.zig
+ * gives the same variant, so a first build compiles the kernels once and
+ * skips compiling the build runner (about 80 s of a fresh 2-core machine's
+ * first build); CI checks that both give the same bytes.
  * The other builds go through zig/build.zig. Zig was looked for in $ZIG,
  * then on PATH, then in the toolchain cache that .ci/install_toolchain.sh
  * fills; its version must match .ci/toolchain.env. Zig's cache makes a build
@@ -79,6 +80,12 @@ export function nativeFeatures(targetsZon: string): Set<string> {
   const end = list.indexOf("}");
   return new Set([...list.slice(0, end).matchAll(/"([^"]+)"/g)].map((m) => m[1]));
 }
+
+/**
+ * The library's compilation units (zig/src/abi_<unit>.zig), as zig/build.zig's
+ * `units`: compiled in parallel, then linked.
+ */
+const UNITS = ["core", "conv", "elementwise"] as const;
 
 const MCPU: Record<string, string> = { "": "baseline", "-v3": "x86_64_v3", "-v4": "x86_64_v4" };
 
@@ -178,42 +185,87 @@ async function buildHost(zig: string): Promise<void> {
   const name = `zeno-${os}-${arch}${suffix}`;
   const out = `${zigDir}zig-out/lib`;
   const gen = `${zigDir}.zig-cache/zeno-ptx`;
-  await Deno.mkdir(out, { recursive: true });
-  await Deno.mkdir(gen, { recursive: true });
-  // As zig/build.zig's addPtx: sm_80 PTX, embedded by a generated module.
-  await compileCached(
-    zig,
-    [
-      "build-obj",
-      ...["-target", "nvptx64-cuda", "-mcpu", "sm_80", "-O", "ReleaseFast"],
-      ...["-fno-emit-bin", "-femit-asm", "-fno-compiler-rt", "-fno-ubsan-rt"],
-      ...["--cache-dir", ".zig-cache", "--name", "zeno_kernels", "src/ptx_root.zig"],
-    ],
-    { flag: "-femit-asm", file: "zeno_kernels.s" },
-    `${gen}/zeno_kernels.ptx`,
-    "CUDA kernels (PTX)",
-  );
-  await Deno.copyFile(`${gen}/zeno_kernels.ptx`, `${out}/zeno_kernels.ptx`);
+  const objs = `${zigDir}.zig-cache/zeno-units`;
   const wrapper = 'pub const text: [:0]const u8 = @embedFile("zeno_kernels.ptx");\n';
   const wrapperPath = `${gen}/zeno_ptx.zig`;
-  let old = "";
-  try {
-    old = await Deno.readTextFile(wrapperPath);
-  } catch { /* first build */ }
-  if (old !== wrapper) await Deno.writeTextFile(wrapperPath, wrapper);
-  // As zig/build.zig's addVariant: glibc 2.28 on Linux, stripped, libc linked.
+  await Deno.mkdir(out, { recursive: true });
+  await Deno.mkdir(gen, { recursive: true });
+  await Deno.mkdir(objs, { recursive: true });
+  // As zig/build.zig's addPtx: sm_80 PTX, embedded by a generated module.
+  const ptx = (async () => {
+    await compileCached(
+      zig,
+      [
+        "build-obj",
+        ...["-target", "nvptx64-cuda", "-mcpu", "sm_80", "-O", "ReleaseFast"],
+        ...["-fno-emit-bin", "-femit-asm", "-fno-compiler-rt", "-fno-ubsan-rt"],
+        ...["--cache-dir", ".zig-cache", "--name", "zeno_kernels", "src/ptx_root.zig"],
+      ],
+      { flag: "-femit-asm", file: "zeno_kernels.s" },
+      `${gen}/zeno_kernels.ptx`,
+      "CUDA kernels (PTX)",
+    );
+    await Deno.copyFile(`${gen}/zeno_kernels.ptx`, `${out}/zeno_kernels.ptx`);
+    let old = "";
+    try {
+      old = await Deno.readTextFile(wrapperPath);
+    } catch { /* first build */ }
+    if (old !== wrapper) await Deno.writeTextFile(wrapperPath, wrapper);
+  })();
+  // As zig/build.zig's addVariant: one object per unit, compiled side by
+  // side (the core unit after the PTX it embeds), then linked. glibc 2.28
+  // on Linux, stripped, libc linked.
   const target = os === "linux" ? `${arch}-linux-gnu.2.28` : `${arch}-${os}`;
+  const flags = [
+    "-fstrip",
+    "-O",
+    "ReleaseFast",
+    "-target",
+    target,
+    "-mcpu",
+    MCPU[suffix] ?? "baseline",
+  ];
+  const objects = await Promise.all(UNITS.map(async (unit) => {
+    const module = unit === "core"
+      ? ["--dep", "zeno_ptx", `-Mroot=src/abi_${unit}.zig`, `-Mzeno_ptx=${wrapperPath}`]
+      : [`-Mroot=src/abi_${unit}.zig`];
+    if (unit === "core") await ptx;
+    const obj = `${objs}/zeno-${unit}.o`;
+    await compileCached(
+      zig,
+      [
+        "build-obj",
+        ...flags,
+        ...module,
+        "-lc",
+        "--cache-dir",
+        ".zig-cache",
+        "--name",
+        `zeno-${unit}`,
+      ],
+      { flag: "-femit-bin", file: `zeno-${unit}.o` },
+      obj,
+      `the ${unit} unit (ReleaseFast)`,
+    );
+    return obj;
+  }));
+  await ptx;
   await compileCached(
     zig,
     [
       "build-lib",
-      ...["-fstrip", "-O", "ReleaseFast", "-target", target, "-mcpu", MCPU[suffix] ?? "baseline"],
-      ...["--dep", "zeno_ptx", "-Mroot=src/root.zig", `-Mzeno_ptx=${wrapperPath}`, "-lc"],
-      ...["--cache-dir", ".zig-cache", "--name", name, "-dynamic"],
+      ...flags,
+      ...objects,
+      "-lc",
+      "--cache-dir",
+      ".zig-cache",
+      "--name",
+      name,
+      "-dynamic",
     ],
     { flag: "-femit-bin", file: `lib${name}.${ext}` },
     `${out}/lib${name}.${ext}`,
-    `lib${name}.${ext} (ReleaseFast)`,
+    `lib${name}.${ext} (linked)`,
   );
   if (arch === "x86_64") {
     // As zig/build.zig's addProbe: the CPU probe that package imports download.

@@ -1,6 +1,6 @@
 /**
  * The `Deno.dlopen` symbol table: the one TypeScript view of the native ABI.
- * Each entry mirrors an `export fn` in zig/src/root.zig; the test
+ * Each entry mirrors an `export fn` in zig/src/abi_*.zig; the test
  * tests/ffi_symbols_test.ts parses the Zig exports and checks that every
  * name, parameter type and result type agrees, so the two cannot drift.
  *

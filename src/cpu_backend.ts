@@ -50,7 +50,7 @@ import { deviceMismatch, disposedError } from "./lifetime.ts";
 
 /** conv2dDirect's geometry for the native call (conv.Direct's meta). */
 const directMeta = new Int32Array(10);
-/** Offsets and sizes of the normalization and cross entropy calls (their meta arrays in root.zig). */
+/** Offsets and sizes of the normalization and cross entropy calls (their meta arrays in zig/src/abi_core.zig). */
 const normMeta = new Int32Array(10);
 const rnnMeta = new Int32Array(15);
 
@@ -206,7 +206,7 @@ export function pooledCpuBytes(): number {
 const ALIGN_MIN_BYTES = 1024;
 const ALIGN = 64;
 // Fresh arrays of HUGE_MIN_BYTES or more ask for transparent huge pages on
-// the whole 2 MiB pages inside them (zig/src/root.zig zeno_place_huge): fewer
+// the whole 2 MiB pages inside them (zig/src/abi_core.zig zeno_place_huge): fewer
 // TLB misses in every kernel that streams them, far fewer page faults on
 // first write. From HUGE_ALIGN_BYTES the array also starts on a 2 MiB
 // boundary, so that all of it is on huge pages, in a buffer with a huge page
@@ -364,7 +364,7 @@ function initNative(): ZenoSymbols {
     tune = Deno.env.get("ZENO_MALLOC_TUNING");
   } catch { /* no env permission: keep the defaults */ }
   // Results reuse freed C-heap memory instead of fresh page-faulting
-  // mappings (zig/src/root.zig, zeno_tune_malloc); ZENO_MALLOC_TUNING=0 opts out.
+  // mappings (zig/src/abi_core.zig, zeno_tune_malloc); ZENO_MALLOC_TUNING=0 opts out.
   if (tune !== "0") s.zeno_tune_malloc();
   if (want !== undefined) {
     const n = Number(want);

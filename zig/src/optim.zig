@@ -23,7 +23,7 @@ pub const Kind = enum(i32) {
 
     /// Kinds whose step reads and writes s1 and s2 (and only those).
     pub fn twoBuffers(k: Kind) bool {
-        return @intFromEnum(k) >= @intFromEnum(Kind.nadam);
+        return @backingInt(k) >= @backingInt(Kind.nadam);
     }
 };
 

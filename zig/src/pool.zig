@@ -12,13 +12,54 @@
 //! blocks on another and the cores stay busy. The chunk count a kernel splits
 //! into depends only on the caller's thread count, never on who runs the
 //! chunks, so a result is the same bits whichever way it ran.
+//!
+//! The library is compiled as several units that build in parallel (see
+//! build.zig), and they must share one pool: two would each start workers
+//! that spin for the same cores. The unit whose root declares
+//! `pub const pool_role: pool.Role = .owner` holds the pool's state and
+//! exports its three entry points (hidden: linked inside the library, not
+//! exported from it); a root declaring `.client` calls those. A compilation
+//! whose root declares neither (the Zig tests) owns a pool of its own. The
+//! generic fronts (`run`, `runSteps`) are compiled into every unit; only a
+//! type-erased job crosses between units.
 const std = @import("std");
 const builtin = @import("builtin");
 const assert = std.debug.assert;
 
 pub const max_threads: u32 = 256;
 
-const Fn = *const fn (ctx: *const anyopaque, chunk: u32) void;
+/// A job's chunk function; the C convention, since it may cross units.
+const Fn = *const fn (ctx: *const anyopaque, chunk: u32) callconv(.c) void;
+
+/// Which side of the shared pool a compilation unit is (see the top).
+pub const Role = enum { owner, client };
+const root = @import("root");
+const role: Role = if (@hasDecl(root, "pool_role")) root.pool_role else .owner;
+
+/// The entry points: this unit's own functions, or the owner unit's.
+const entries = switch (role) {
+    .owner => struct {
+        const num_threads = ownNumThreads;
+        const run = ownRun;
+        const team = ownTeam;
+    },
+    .client => struct {
+        extern fn zeno_pool_num_threads() callconv(.c) u32;
+        extern fn zeno_pool_run(chunks: u32, ctx: *const anyopaque, f: Fn) callconv(.c) void;
+        extern fn zeno_pool_team(members: u32, ctx: *const anyopaque, f: Fn) callconv(.c) bool;
+        const num_threads = zeno_pool_num_threads;
+        const run = zeno_pool_run;
+        const team = zeno_pool_team;
+    },
+};
+
+comptime {
+    if (role == .owner and @hasDecl(root, "pool_role")) {
+        @export(&ownNumThreads, .{ .name = "zeno_pool_num_threads", .visibility = .hidden });
+        @export(&ownRun, .{ .name = "zeno_pool_run", .visibility = .hidden });
+        @export(&ownTeam, .{ .name = "zeno_pool_team", .visibility = .hidden });
+    }
+}
 
 /// High 32 bits: job generation; low 32 bits: next chunk to claim. One word,
 /// so a worker can never claim a chunk of a newer job with an older job's view.
@@ -59,6 +100,10 @@ fn io() std.Io {
 /// The number of threads (the caller included) that kernels called from this
 /// thread use.
 pub fn numThreads() u32 {
+    return entries.num_threads();
+}
+
+fn ownNumThreads() callconv(.c) u32 {
     if (threads_wanted == 0) {
         const n = std.Thread.getCpuCount() catch 1;
         threads_wanted = @intCast(@min(@max(n, 1), max_threads));
@@ -69,6 +114,7 @@ pub fn numThreads() u32 {
 /// Sets the number of threads for kernels called from this thread; extra
 /// workers start lazily and surplus ones idle.
 pub fn setNumThreads(n: u32) void {
+    if (role != .owner) @compileError("pool.setNumThreads: only the unit that owns the pool sets its thread count");
     assert(n >= 1 and n <= max_threads);
     threads_wanted = n;
 }
@@ -147,7 +193,22 @@ pub fn run(chunks: u32, ctx: anytype, comptime f: fn (@TypeOf(ctx), u32) void) v
     const Ctx = @TypeOf(ctx);
     comptime assert(@typeInfo(Ctx) == .pointer);
     if (chunks == 0) return;
-    const n = numThreads();
+    // One chunk posts no job (and stays a direct call the compiler can inline).
+    if (chunks == 1) return f(ctx, 0);
+    entries.run(chunks, @ptrCast(ctx), Erased(Ctx, u32, f).call);
+}
+
+/// `f` behind the type-erased signature a job carries.
+fn Erased(comptime Ctx: type, comptime Arg: type, comptime f: fn (Ctx, Arg) void) type {
+    return struct {
+        fn call(p: *const anyopaque, arg: Arg) callconv(.c) void {
+            f(@ptrCast(@alignCast(p)), arg);
+        }
+    };
+}
+
+fn ownRun(chunks: u32, ctx: *const anyopaque, f: Fn) callconv(.c) void {
+    const n = ownNumThreads();
     if (builtin.single_threaded or chunks == 1 or n == 1 or in_task) return runInPlace(chunks, ctx, f);
     // Another caller's job holds the workers: run this one here.
     if (serving.cmpxchgStrong(false, true, .acquire, .monotonic) != null) return runInPlace(chunks, ctx, f);
@@ -156,18 +217,29 @@ pub fn run(chunks: u32, ctx: anytype, comptime f: fn (@TypeOf(ctx), u32) void) v
     post(chunks, ctx, f);
 }
 
+/// Runs a team job of `members` chunks (see runSteps) when every member can
+/// hold a thread of its own; false, having run nothing, when not.
+fn ownTeam(members: u32, ctx: *const anyopaque, f: Fn) callconv(.c) bool {
+    const n = ownNumThreads();
+    if (builtin.single_threaded or members > n or in_task) return false;
+    if (serving.cmpxchgStrong(false, true, .acquire, .monotonic) != null) return false;
+    defer serving.store(false, .release);
+    // Every member must hold a thread of its own (a member waits at the
+    // barrier for the others): with n - 1 workers and the caller, and a
+    // member never leaving its thread before the last barrier, the job's
+    // `members` chunks are all claimed by distinct threads.
+    if (!ensureWorkers(n)) return false;
+    post(members, ctx, f);
+    return true;
+}
+
 /// Publishes a job of `chunks` chunks, works on it, and returns when every
 /// chunk is done. The caller holds `serving` and has the workers started.
-fn post(chunks: u32, ctx: anytype, comptime f: fn (@TypeOf(ctx), u32) void) void {
-    const n = numThreads();
-    const Wrap = struct {
-        fn call(p: *const anyopaque, chunk: u32) void {
-            f(@ptrCast(@alignCast(p)), chunk);
-        }
-    };
+fn post(chunks: u32, ctx: *const anyopaque, f: Fn) void {
+    const n = ownNumThreads();
     const gen: u32 = wake_seq.load(.monotonic) +% 1;
-    job_fn = Wrap.call;
-    job_ctx = @ptrCast(ctx);
+    job_fn = f;
+    job_ctx = ctx;
     job_threads.store(n, .monotonic);
     job_meta.store((@as(u64, gen) << 32) | chunks, .release);
     remaining.store(chunks, .release);
@@ -188,7 +260,7 @@ fn post(chunks: u32, ctx: anytype, comptime f: fn (@TypeOf(ctx), u32) void) void
 
 /// A chunk here may still post nested work to the pool (one chunk of a
 /// batched GEMM runs its rows in parallel).
-fn runInPlace(chunks: u32, ctx: anytype, comptime f: fn (@TypeOf(ctx), u32) void) void {
+fn runInPlace(chunks: u32, ctx: *const anyopaque, f: Fn) void {
     var c: u32 = 0;
     while (c < chunks) : (c += 1) f(ctx, c);
 }
@@ -207,31 +279,21 @@ pub fn runSteps(members: u32, steps: usize, ctx: anytype, comptime f: fn (@TypeO
     const Ctx = @TypeOf(ctx);
     comptime assert(@typeInfo(Ctx) == .pointer);
     if (members == 0 or steps == 0) return;
-    const n = numThreads();
-    const team_ok = !builtin.single_threaded and members > 1 and members <= n and !in_task;
-    if (team_ok and serving.cmpxchgStrong(false, true, .acquire, .monotonic) == null) {
-        defer serving.store(false, .release);
-        // Every member must hold a thread of its own (a member waits at the
-        // barrier for the others): with n - 1 workers and the caller, and a
-        // member never leaving its thread before the last barrier, the job's
-        // `members` chunks are all claimed by distinct threads.
-        if (ensureWorkers(n)) {
-            var barrier = Barrier{ .members = members };
-            const Team = struct {
-                ctx: Ctx,
-                steps: usize,
-                barrier: *Barrier,
-                fn member(t: *const @This(), m: u32) void {
-                    for (0..t.steps) |s| {
-                        if (s > 0) t.barrier.wait();
-                        f(t.ctx, m, s);
-                    }
+    if (!builtin.single_threaded and members > 1) {
+        var barrier = Barrier{ .members = members };
+        const Team = struct {
+            ctx: Ctx,
+            steps: usize,
+            barrier: *Barrier,
+            fn member(t: *const @This(), m: u32) void {
+                for (0..t.steps) |s| {
+                    if (s > 0) t.barrier.wait();
+                    f(t.ctx, m, s);
                 }
-            };
-            const team = Team{ .ctx = ctx, .steps = steps, .barrier = &barrier };
-            post(members, &team, Team.member);
-            return;
-        }
+            }
+        };
+        const team = Team{ .ctx = ctx, .steps = steps, .barrier = &barrier };
+        if (entries.team(members, @ptrCast(&team), Erased(*const Team, u32, Team.member).call)) return;
     }
     for (0..steps) |s| {
         var m: u32 = 0;

@@ -1,4 +1,4 @@
-//! The CUDA exports' implementations (forwarded from root.zig): devices, the
+//! The CUDA exports' implementations (forwarded from abi_core.zig): devices, the
 //! caching allocator, copies, and the kernel launches with their argument
 //! checks (the same checks, in the same order, as the CPU exports).
 //!
