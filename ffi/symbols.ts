@@ -104,6 +104,10 @@ export const SYMBOLS = {
     ],
     result: "i32",
   },
+  zeno_reduce_planes: {
+    parameters: ["i32", "i32", "buffer", "i32", "buffer", "i32", "i32", "i32", "i32"],
+    result: "i32",
+  },
   zeno_scan: {
     parameters: ["i32", "i32", "buffer", "i32", "buffer", "i32", "i32", "i32", "i32"],
     result: "i32",

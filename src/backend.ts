@@ -235,6 +235,20 @@ export interface Backend {
     idx: View | null,
     p?: number,
   ): void;
+  /**
+   * The sum (or mean) of a contiguous floating x: [lead, outer, r] over
+   * lead and r into out: [outer], in one pass rounded once (a conv bias
+   * gradient's [N, C, H, W] over [0, 2, 3]). Optional: without it such
+   * reductions take two passes of `reduce`, or one over a permuted copy.
+   */
+  reducePlanes?(
+    op: "sum" | "mean",
+    x: View,
+    lead: number,
+    outer: number,
+    r: number,
+    out: View,
+  ): void;
   /** Cumulative sum (or product) of a contiguous x along r. */
   scan(op: ScanOp, x: View, axis: Axis3, out: View): void;
   /** softmax or logSoftmax of a contiguous x along r. */

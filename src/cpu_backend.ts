@@ -664,6 +664,31 @@ export const cpuBackend: Backend = {
     );
   },
 
+  reducePlanes(
+    op: "sum" | "mean",
+    x: View,
+    lead: number,
+    outer: number,
+    r: number,
+    out: View,
+  ): void {
+    if (outer === 0) return;
+    check(
+      native().zeno_reduce_planes(
+        REDUCE[op],
+        DTYPE_CODE[x.dtype],
+        data(x, op),
+        x.offset,
+        data(out, op),
+        out.offset,
+        lead,
+        outer,
+        r,
+      ),
+      op,
+    );
+  },
+
   scan(op: ScanOp, x: View, axis: Axis3, out: View): void {
     const [outer, r, inner] = axisArgs(axis);
     if (outer * r * inner === 0) return;

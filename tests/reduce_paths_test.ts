@@ -1,7 +1,8 @@
 // Sums and means over a leading dim (the kernel's column path) and over dims
-// around a kept block (two passes: each contiguous run, then the leading
-// dims), against plain float64 loops over the same values: forward values,
-// keepdim shapes, non-contiguous inputs, integer sums and the mean's gradient.
+// around a kept block (floats: one pass over the planes; integers: two
+// passes, each contiguous run, then the leading dims), against plain float64
+// loops over the same values: forward values, keepdim shapes, non-contiguous
+// inputs, half types, integer sums and the mean's gradient.
 import { assert, assertEquals } from "./assert_helpers.ts";
 import * as zn from "../mod.ts";
 
@@ -63,6 +64,29 @@ for (const dtype of ["float32", "float64"] as const) {
         assert(d <= tol, `${mean ? "mean" : "sum"} ${shape} over ${dims}: max diff ${d}`);
         const kept = mean ? x.mean(dims, true) : x.sum(dims, true);
         assertEquals(kept.shape, shape.map((s, i) => (dims.includes(i) ? 1 : s)), "keepdim");
+      }
+    }
+  });
+}
+
+for (const dtype of ["bfloat16", "float16"] as const) {
+  Deno.test(`reduce: ${dtype} sums and means over surrounding dims are float32's, rounded once`, () => {
+    zn.manualSeed(13);
+    for (const [shape, dims] of CASES.filter(([, d]) => d.length > 1)) {
+      const x = zn.randn(shape).to(dtype);
+      const wide = x.to("float32");
+      for (const mean of [false, true]) {
+        const got = mean ? x.mean(dims) : x.sum(dims);
+        assertEquals(got.dtype, dtype);
+        const want = (mean ? wide.mean(dims) : wide.sum(dims)).to(dtype);
+        const g = Array.from(got.toTypedArray() as ArrayLike<number>);
+        const w = Array.from(want.toTypedArray() as ArrayLike<number>);
+        let bad = 0;
+        for (let i = 0; i < g.length; i++) if (!Object.is(g[i], w[i])) bad++;
+        assert(
+          bad === 0,
+          `${mean ? "mean" : "sum"} ${shape} over ${dims}: ${bad} of ${g.length} differ`,
+        );
       }
     }
   });

@@ -113,13 +113,19 @@ function run(
   checkFlag(opts.name, "keepdim", keepdim);
   const dims = normalizeDims(x, dim, opts.name);
   const src = x.dtype === opts.inDType ? x : toDType(x, opts.inDType);
-  // Two passes only where the partial sums keep full precision: a half
-  // tensor's would round between them.
+  // Reduced dims around kept ones (a conv bias gradient's [0, 2, 3]): one
+  // pass over the planes where the backend has it, else two passes where
+  // the partial sums keep full precision (a half tensor's would round
+  // between them), else a permuted copy.
   const half = src.dtype === "float16" || src.dtype === "bfloat16";
-  const pl = plan(src, dims, keepdim, (op === "sum" || op === "mean") && !half);
+  const sumLike = op === "sum" || op === "mean";
+  const planes = sumLike && isFloating(src.dtype) && src.backend.reducePlanes !== undefined;
+  const pl = plan(src, dims, keepdim, planes || (sumLike && !half));
   const out = emptyTensor(pl.outShape, opts.outDType === "bool" ? "bool" : opts.inDType, x.device);
   if (pl.lead === undefined) src.backend.reduce(op, pl.x, pl.axis, out, null, opts.p);
-  else {
+  else if (planes) {
+    src.backend.reducePlanes!(op as "sum" | "mean", pl.x, pl.lead, pl.axis.outer, pl.axis.r, out);
+  } else {
     // [lead, outer, r] -> [lead, outer] (contiguous lines) -> [outer] (columns);
     // a mean of equal-sized groups' means is the mean.
     const { outer, r } = pl.axis;

@@ -141,6 +141,17 @@ export fn zeno_reduce(op: i32, dtype: i32, x: [*]u8, xoff: i32, out: ?[*]u8, oof
     return 0;
 }
 
+/// The sum (op 0) or mean (op 1) of a contiguous float x: [lead, outer, r]
+/// over lead and r, into out: [outer] (reduce.planes).
+export fn zeno_reduce_planes(op: i32, dtype: i32, x: [*]u8, xoff: i32, out: [*]u8, ooff: i32, lead: i32, outer: i32, r: i32) callconv(.c) i32 {
+    const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
+    const o = std.enums.fromInt(red.Reduce, op) orelse return status(error.InvalidArgument);
+    if (lead < 0 or !validShape(outer, r, 1) or xoff < 0 or ooff < 0) return status(error.InvalidArgument);
+    if (outer == 0) return 0;
+    red.planes(o, d, x, xoff, out, ooff, @intCast(lead), @intCast(outer), @intCast(r)) catch |e| return status(e);
+    return 0;
+}
+
 export fn zeno_scan(op: i32, dtype: i32, x: [*]u8, xoff: i32, out: [*]u8, ooff: i32, outer: i32, r: i32, inner: i32) callconv(.c) i32 {
     const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
     const o = std.enums.fromInt(red.Scan, op) orelse return status(error.InvalidArgument);

@@ -1804,7 +1804,8 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                 const src16: [*]const u16 = @ptrCast(x);
                 for (0..d.c) |c| for (0..d.h) |y| {
                     const src = src16 + ((n * d.c + c) * d.h + y) * d.w;
-                    @memcpy((xp + (c * hp + y + d.ph) * wr + d.pw)[0..d.w], src[0..d.w]);
+                    // Inline vectors: a memcpy call per row of 14 cost more than the copy.
+                    rowCopy(u16, xp + (c * hp + y + d.ph) * wr + d.pw, src, d.w);
                 };
             }
 
@@ -1820,13 +1821,34 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                     for (0..d.h) |y| {
                         const dst = xp + (p * hp + y + d.ph) * wr + d.pw;
                         const a = lo + y * d.w;
-                        if (has_hi) {
-                            const b = a + hw;
-                            for (0..d.w) |xx| dst[xx] = @as(u32, a[xx]) | @as(u32, b[xx]) << 16;
-                        } else {
-                            for (0..d.w) |xx| dst[xx] = a[xx];
-                        }
+                        if (has_hi) pairRow(true, dst, a, a + hw, d.w) else pairRow(false, dst, a, a, d.w);
                     }
+                }
+            }
+
+            /// dst[i] = a[i] | b[i] << 16 (only a[i] without `hi`) for i < w:
+            /// eight columns a vector, the last vector overlapping the one
+            /// before where w is no multiple of 8 (it writes the same values
+            /// again), so a row of CNN width (14) takes two vectors instead
+            /// of a scalar loop (which took 4% of conv2's step).
+            inline fn pairRow(comptime hi: bool, dst: [*]u32, a: [*]const u16, b: [*]const u16, w: usize) void {
+                const PV = 8;
+                if (w < PV) {
+                    for (0..w) |i| dst[i] = @as(u32, a[i]) | if (hi) @as(u32, b[i]) << 16 else 0;
+                    return;
+                }
+                var i: usize = 0;
+                while (true) {
+                    const at = @min(i, w - PV);
+                    const va: @Vector(PV, u16) = a[at..][0..PV].*;
+                    var v: @Vector(PV, u32) = va;
+                    if (hi) {
+                        const vb: @Vector(PV, u16) = b[at..][0..PV].*;
+                        v |= @as(@Vector(PV, u32), vb) << @splat(16);
+                    }
+                    dst[at..][0..PV].* = v;
+                    if (at == w - PV) return;
+                    i += PV;
                 }
             }
 

@@ -67,18 +67,9 @@ fn sumContig(comptime E: type, x: [*]const E, n: usize) f64 {
         return s;
     }
     if (comptime dt.isHalf(E) or E == f32) {
-        const L = 16;
-        const B = 8;
-        var acc: @Vector(L, f64) = @splat(0);
-        var i: usize = 0;
-        while (i + B * L <= n) : (i += B * L) {
-            var b: [4]@Vector(L, f32) = @splat(@splat(0));
-            inline for (0..B) |k| b[k % 4] += dt.loadVec(f32, E, L, x + i + k * L);
-            acc += @as(@Vector(L, f64), @floatCast((b[0] + b[1]) + (b[2] + b[3])));
-        }
-        var s = @reduce(.Add, acc);
-        while (i < n) : (i += 1) s += dt.loadOne(f32, E, x[i]);
-        return s;
+        var acc: @Vector(run_lanes, f64) = @splat(0);
+        const rest = addRun(E, x, n, &acc);
+        return @reduce(.Add, acc) + rest;
     }
     const L = 8;
     const V = @Vector(L, f64);
@@ -92,6 +83,52 @@ fn sumContig(comptime E: type, x: [*]const E, n: usize) f64 {
     var s = @reduce(.Add, acc0 + acc1);
     while (i < n) : (i += 1) s += dt.loadOne(T, E, x[i]);
     return s;
+}
+
+const run_lanes = 16;
+
+/// Adds a contiguous run of float32 or half elements to the f64 lanes of
+/// `acc` in sumContig's blocks (8 x 16 elements in f32, four chains of two
+/// per lane, a tree of their sums), and returns the sum of a run shorter
+/// than one vector, which gets no lanes. The rest after the last whole block
+/// is one more, shorter block on the same chains: its whole vectors, then
+/// the last 16 elements with the lanes already added masked off (a line of
+/// 196, a conv plane, had spent most of its time in a scalar tail of 68).
+/// Callers summing many short lines (reduce.planes) add them all to one
+/// `acc` and reduce its lanes once.
+inline fn addRun(comptime E: type, x: [*]const E, n: usize, acc: *@Vector(run_lanes, f64)) f64 {
+    const L = run_lanes;
+    const B = 8;
+    const VF = @Vector(L, f32);
+    if (n < L) {
+        var s: f64 = 0;
+        for (0..n) |i| s += dt.loadOne(f32, E, x[i]);
+        return s;
+    }
+    var i: usize = 0;
+    while (i + B * L <= n) : (i += B * L) {
+        var b: [4]VF = @splat(@splat(0));
+        inline for (0..B) |k| b[k % 4] += dt.loadVec(f32, E, L, x + i + k * L);
+        acc.* += @as(@Vector(L, f64), @floatCast((b[0] + b[1]) + (b[2] + b[3])));
+    }
+    if (i == n) return 0;
+    var b: [4]VF = @splat(@splat(0));
+    const whole = (n - i) / L;
+    inline for (0..B - 1) |k| {
+        if (k < whole) b[k % 4] += dt.loadVec(f32, E, L, x + i + k * L);
+    }
+    i += whole * L;
+    if (i < n) {
+        const last = dt.loadVec(f32, E, L, x + n - L);
+        const skip: @Vector(L, u32) = @splat(@intCast(L - (n - i)));
+        const fresh = @select(f32, std.simd.iota(u32, L) >= skip, last, @as(VF, @splat(0)));
+        // On the chain the next whole vector would have taken.
+        inline for (0..B) |k| {
+            if (k == whole) b[k % 4] += fresh;
+        }
+    }
+    acc.* += @as(@Vector(L, f64), @floatCast((b[0] + b[1]) + (b[2] + b[3])));
+    return 0;
 }
 
 /// A line of n elements of storage type E, `stride` apart; `at` gives them
@@ -312,6 +349,61 @@ pub fn reduce(op: Reduce, dtype: DType, x_base: [*]u8, xoff: i64, out_base: ?[*]
                 },
             }
         },
+    }
+}
+
+/// out[o] = the sum (or mean) of x[l, o, i] over l < lead and i < r, x:
+/// [lead, outer, r] contiguous, floats only: a conv bias gradient's sum of
+/// [N, C, H, W] over [0, 2, 3] in one pass, each channel's H x W lines
+/// summed as sumContig sums them and added in f64, then rounded once (the
+/// two-pass plan rounds the partial sums to the dtype in between, which a
+/// half dtype cannot afford, and copying x permuted cost more than the sum).
+pub fn planes(op: Reduce, dtype: DType, x_base: [*]u8, xoff: i64, out_base: [*]u8, ooff: i64, lead: usize, outer: usize, r: usize) Error!void {
+    if (op != .sum and op != .mean) return error.InvalidArgument;
+    switch (dtype) {
+        inline .float32, .float64, .float16, .bfloat16 => |D| {
+            const T = dt.Storage(D);
+            const Ctx = struct { x: [*]const T, out: [*]T, lead: usize, outer: usize, r: usize, mean: bool, chunks: u32 };
+            const ctx = Ctx{
+                .x = ptr(T, x_base, xoff),
+                .out = ptr(T, out_base, ooff),
+                .lead = lead,
+                .outer = outer,
+                .r = r,
+                .mean = op == .mean,
+                .chunks = @min(pool.chunkCount(lead * outer * @max(r, 1), 1 << 15), @as(u32, @intCast(@max(@min(outer, 1 << 16), 1)))),
+            };
+            pool.run(ctx.chunks, &ctx, struct {
+                fn f(c: *const Ctx, chunk: u32) void {
+                    const range = pool.chunkRange(c.outer, c.chunks, chunk);
+                    // Blocks of channels whose lines lie next to each other
+                    // in every plane, read plane by plane in memory order.
+                    // Each channel's lines add to f64 lanes of its own
+                    // (addRun), reduced once: no per-line reduction.
+                    const lanes = comptime T == f32 or dt.isHalf(T);
+                    const CB = 32;
+                    var o0 = range[0];
+                    while (o0 < range[1]) {
+                        const o1 = @min(range[1], o0 + CB);
+                        var accs: [CB]@Vector(run_lanes, f64) = @splat(@splat(0));
+                        var sums: [CB]f64 = @splat(0);
+                        for (0..c.lead) |l| {
+                            const line = c.x + (l * c.outer + o0) * c.r;
+                            for (0..o1 - o0) |k| {
+                                sums[k] += if (lanes) addRun(T, line + k * c.r, c.r, &accs[k]) else sumContig(T, line + k * c.r, c.r);
+                            }
+                        }
+                        for (o0..o1) |o| {
+                            var s = sums[o - o0] + @reduce(.Add, accs[o - o0]);
+                            if (c.mean) s /= @floatFromInt(c.lead * c.r);
+                            putFloat(T, &c.out[o], s);
+                        }
+                        o0 = o1;
+                    }
+                }
+            }.f);
+        },
+        else => return error.InvalidArgument,
     }
 }
 
@@ -1065,7 +1157,7 @@ test "float32 sums stay within 3 * 2^-24 of the magnitudes' sum under cancellati
             // All positive, the long case.
             else => rnd.float(f32),
         };
-        for ([_]usize{ n, 1000, 129, 7 }) |len| {
+        for ([_]usize{ n, 1000, 196, 143, 129, 17, 16, 7 }) |len| {
             var e: f64 = 0;
             var mag: f64 = 0;
             for (x[0..len]) |v| {
@@ -1115,6 +1207,52 @@ test "column sums and means match the line loop over each strided column" {
         try columnCase(.int32, .sum, sh);
         try columnCase(.int8, .sum, sh);
         try columnCase(.uint8, .sum, sh);
+    }
+}
+
+test "plane sums match the line loop over every element, and halves round once" {
+    // [lead, outer, r]: one plane, lines shorter than a vector, more
+    // channels than chunks, and an empty line.
+    const shapes = [_][3]usize{ .{ 1, 1, 5 }, .{ 64, 32, 196 }, .{ 3, 70, 17 }, .{ 2, 5, 0 }, .{ 7, 1, 1000 } };
+    const gpa = std.testing.allocator;
+    for ([_]u32{ 1, 4 }) |threads| {
+        pool.setNumThreads(threads);
+        for (shapes, 0..) |shp, si| {
+            const lead, const outer, const r = shp;
+            const n = lead * outer * r;
+            const x = try gpa.alloc(f32, n);
+            defer gpa.free(x);
+            const xh = try gpa.alloc(dt.BF16, n);
+            defer gpa.free(xh);
+            var rng = std.Random.DefaultPrng.init(si + 11);
+            for (x, xh) |*v, *h| {
+                h.* = dt.f32ToBf16(rng.random().float(f32) * 4 - 2);
+                v.* = dt.bf16ToF32(h.*);
+            }
+            for ([_]Reduce{ .sum, .mean }) |op| {
+                var out: [70]f32 = undefined;
+                var outh: [70]dt.BF16 = undefined;
+                try planes(op, .float32, @ptrCast(x.ptr), 0, @ptrCast(&out), 0, lead, outer, r);
+                try planes(op, .bfloat16, @ptrCast(xh.ptr), 0, @ptrCast(&outh), 0, lead, outer, r);
+                for (0..outer) |o| {
+                    var want: f64 = 0;
+                    for (0..lead) |l| for (0..r) |i| {
+                        want += x[(l * outer + o) * r + i];
+                    };
+                    if (op == .mean and lead * r > 0) want /= @floatFromInt(lead * r);
+                    if (op == .mean and lead * r == 0) want = std.math.nan(f64);
+                    const w32: f32 = @floatCast(want);
+                    if (std.math.isNan(w32)) {
+                        try std.testing.expect(std.math.isNan(out[o]));
+                        continue;
+                    }
+                    // f32 sums of blocks first: within a few ulps of the
+                    // magnitudes' sum; the half rounds that result once.
+                    try std.testing.expectApproxEqAbs(w32, out[o], 1e-5 * @as(f32, @floatFromInt(@max(lead * r, 1))));
+                    try std.testing.expectEqual(dt.f32ToBf16(out[o]).bits, outh[o].bits);
+                }
+            }
+        }
     }
 }
 
