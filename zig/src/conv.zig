@@ -722,11 +722,6 @@ pub const Direct = struct {
         return .{ @min(lo, hi), hi };
     }
 
-    /// Tap (c, i, j)'s index in TapOrder.rows.
-    fn rowTap(d: *const Direct, c: usize, i: usize, j: usize) usize {
-        return (i * d.c + c) * d.kw + j;
-    }
-
     /// The output rows y whose kernel row i reads inside the image (the
     /// weight gradient's view of validRows). Empty where row i sees only padding.
     fn validOutRows(d: *const Direct, i: usize) struct { usize, usize } {
@@ -2099,14 +2094,15 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                 }
             }
 
-            /// acc[k][0..cb] += sum over position pairs qa..qb of x pair(t0 + k) · g pair.
+            /// acc[k][0..cb] += sum over output rows ya..yb and column pairs
+            /// pa..pb of x pair(t0 + k) · g pair.
             /// `masked`: some pair ends a row of odd width alone (see WCtx.mask).
-            fn pairWgMicro(comptime tt: usize, comptime nv: usize, comptime masked: bool, ctx: *const WCtx, xp: [*]const u16, gtb: [*]const u32, accb: [*]f32, t0: usize, qa: usize, qb: usize) void {
+            fn pairWgMicro(comptime tt: usize, comptime nv: usize, comptime masked: bool, ctx: *const WCtx, xp: [*]const u16, gtb: [*]const u32, accb: [*]f32, t0: usize, ya: usize, yb: usize, pa: usize, pb: usize) void {
                 const cb = nv * L;
                 var base: [tt][*]const u16 = undefined;
                 inline for (0..tt) |k| base[k] = xp + ctx.offt[t0 + k];
                 var acc: [tt][nv]VF = @splat(@splat(@splat(0)));
-                for (qa..qb) |q| {
+                for (ya..yb) |y| for (y * ctx.row_pairs + pa..y * ctx.row_pairs + pb) |q| {
                     var gv: [nv]VU = undefined;
                     inline for (0..nv) |v| gv[v] = gtb[q * cb + v * L ..][0..L].*;
                     const oq = ctx.offq[q];
@@ -2116,7 +2112,7 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                         const xv: VU = @splat(pair);
                         inline for (0..nv) |v| acc[k][v] = mm.dotBf16(acc[k][v], xv, gv[v]);
                     }
-                }
+                };
                 inline for (0..tt) |k| {
                     inline for (0..nv) |v| {
                         const dst = accb + k * cb + v * L;
@@ -2142,29 +2138,35 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                         for (r[0]..r[1]) |n| {
                             padImage16(d, ctx.x, n, xp, ctx.hp, ctx.wr, ctx.xp_len, n == r[0]);
                             pairGrad(nv, ctx, ctx.g + n * d.o * l, gt);
-                            const per_row = d.c * d.kw;
                             const masked = d.ow() % 2 == 1;
                             for (0..blocks) |ob| {
                                 const gtb = gt + ob * ctx.qp * cb;
-                                // Kernel row by kernel row: row i's taps skip the
-                                // output rows whose windows lie in the padding.
+                                // Taps in (i, j, c) order, a tile within one (i, j):
+                                // kernel row i skips the output rows, kernel column
+                                // j the column pairs, whose windows read only padding
+                                // (a pair with one such column reads a zero for it).
                                 for (0..d.kh) |i| {
                                     const yr = d.validOutRows(i);
                                     if (yr[0] >= yr[1]) continue;
-                                    const qa = yr[0] * ctx.row_pairs;
-                                    const qb = yr[1] * ctx.row_pairs;
-                                    var t0: usize = i * per_row;
-                                    while (t0 < (i + 1) * per_row) {
-                                        const tt = @min(WT2, (i + 1) * per_row - t0);
-                                        const accb = acc + (ob * taps + t0) * cb;
-                                        switch (tt) {
-                                            inline 1...WT2 => |k| if (masked)
-                                                pairWgMicro(k, nv, true, ctx, xp, gtb, accb, t0, qa, qb)
-                                            else
-                                                pairWgMicro(k, nv, false, ctx, xp, gtb, accb, t0, qa, qb),
-                                            else => unreachable,
+                                    for (0..d.kw) |j| {
+                                        const xr = d.validOutCols(j, j);
+                                        if (xr[0] >= xr[1]) continue;
+                                        const pa = xr[0] / 2;
+                                        const pb = (xr[1] + 1) / 2;
+                                        const first = (i * d.kw + j) * d.c;
+                                        var t0: usize = first;
+                                        while (t0 < first + d.c) {
+                                            const tt = @min(WT2, first + d.c - t0);
+                                            const accb = acc + (ob * taps + t0) * cb;
+                                            switch (tt) {
+                                                inline 1...WT2 => |k| if (masked)
+                                                    pairWgMicro(k, nv, true, ctx, xp, gtb, accb, t0, yr[0], yr[1], pa, pb)
+                                                else
+                                                    pairWgMicro(k, nv, false, ctx, xp, gtb, accb, t0, yr[0], yr[1], pa, pb),
+                                                else => unreachable,
+                                            }
+                                            t0 += tt;
                                         }
-                                        t0 += tt;
                                     }
                                 }
                             }
@@ -2195,7 +2197,7 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                 const mask = gpa.alloc(u32, qp) catch return error.OutOfMemory;
                 defer gpa.free(mask);
                 // In the f32 kernel's padded rows: the same WR here.
-                TapOrder.rows.offsets(&d, d.c, d.h + 2 * d.ph, d.w + 2 * d.pw, offt);
+                TapOrder.row_columns.offsets(&d, d.c, d.h + 2 * d.ph, d.w + 2 * d.pw, offt);
                 for (0..oh) |y| for (0..row_pairs) |pp| {
                     offq[y * row_pairs + pp] = @intCast(y * wr + 2 * pp);
                     mask[y * row_pairs + pp] = if (2 * pp + 1 < ow) 0xffff_ffff else 0x0000_ffff;
@@ -2215,10 +2217,10 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                         const ctx = WCtx{ .d = d, .x = x, .g = g, .mem = mem.ptr, .per_chunk = per_chunk, .acc_len = acc_len, .gt_len = gt_len, .xp_len = xp_len, .hp = hp, .wr = wr, .row_pairs = row_pairs, .qp = qp, .offt = offt.ptr, .offq = offq.ptr, .mask = mask.ptr, .chunks = chunks };
                         pool.run(chunks, &ctx, pairWgTask(nv));
                         // gw[o, c, i, j] = sum over chunks of acc[o / cb][t][o % cb] with
-                        // t = (i*C + c)*KW + j, in chunk order.
+                        // t = (i*KW + j)*C + c, in chunk order.
                         for (0..d.o) |o| for (0..d.c) |c| for (0..d.kh) |i| for (0..d.kw) |j| {
                             var sum: f32 = 0;
-                            const at = ((o / cb) * taps + d.rowTap(c, i, j)) * cb + o % cb;
+                            const at = ((o / cb) * taps + (i * d.kw + j) * d.c + c) * cb + o % cb;
                             for (0..chunks) |ch| {
                                 const acc: [*]const f32 = @ptrCast(@alignCast(mem.ptr + ch * per_chunk));
                                 sum += acc[at];
