@@ -1334,12 +1334,13 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                 .chunks = chunks,
             };
             pool.run(chunks, &ctx, wgTask);
-            // gw[o, c, i, j] = sum over chunks of acc[o / CB][t][o % CB], t = (i*KW + j)*C + c.
+            // The chunks' sums into the first chunk's, in chunk order (the
+            // same bits as adding each output's chunks one by one), then
+            // gw[o, c, i, j] = acc[o / CB][t][o % CB], t = (i*KW + j)*C + c.
+            for (1..chunks) |ch| addRun(T, mem.ptr, mem.ptr + ch * per_chunk, blocks * taps * CB);
             for (0..d.o) |o| for (0..d.c) |c| for (0..d.kh) |i| for (0..d.kw) |j| {
-                var sum: T = 0;
                 const at = ((o / CB) * taps + (i * d.kw + j) * d.c + c) * CB + o % CB;
-                for (0..chunks) |ch| sum += mem[ch * per_chunk + at];
-                dt.storeOne(T, E, &gw[((o * d.c + c) * d.kh + i) * d.kw + j], sum);
+                dt.storeOne(T, E, &gw[((o * d.c + c) * d.kh + i) * d.kw + j], mem[at]);
             };
         }
 
@@ -2216,16 +2217,18 @@ fn DirectKernelFor(comptime T: type, comptime E: type) type {
                         defer gpa.free(mem);
                         const ctx = WCtx{ .d = d, .x = x, .g = g, .mem = mem.ptr, .per_chunk = per_chunk, .acc_len = acc_len, .gt_len = gt_len, .xp_len = xp_len, .hp = hp, .wr = wr, .row_pairs = row_pairs, .qp = qp, .offt = offt.ptr, .offq = offq.ptr, .mask = mask.ptr, .chunks = chunks };
                         pool.run(chunks, &ctx, pairWgTask(nv));
-                        // gw[o, c, i, j] = sum over chunks of acc[o / cb][t][o % cb] with
-                        // t = (i*KW + j)*C + c, in chunk order.
+                        // The chunks' sums into the first chunk's, in chunk order
+                        // (the same bits as adding each output's chunks one by
+                        // one), then gw[o, c, i, j] = acc[o / cb][t][o % cb] with
+                        // t = (i*KW + j)*C + c.
+                        const acc0: [*]f32 = @ptrCast(@alignCast(mem.ptr));
+                        for (1..chunks) |ch| {
+                            const acc: [*]const f32 = @ptrCast(@alignCast(mem.ptr + ch * per_chunk));
+                            addRun(f32, acc0, acc, blocks * taps * cb);
+                        }
                         for (0..d.o) |o| for (0..d.c) |c| for (0..d.kh) |i| for (0..d.kw) |j| {
-                            var sum: f32 = 0;
                             const at = ((o / cb) * taps + (i * d.kw + j) * d.c + c) * cb + o % cb;
-                            for (0..chunks) |ch| {
-                                const acc: [*]const f32 = @ptrCast(@alignCast(mem.ptr + ch * per_chunk));
-                                sum += acc[at];
-                            }
-                            dt.storeOne(f32, E, &gw[((o * d.c + c) * d.kh + i) * d.kw + j], sum);
+                            dt.storeOne(f32, E, &gw[((o * d.c + c) * d.kh + i) * d.kw + j], acc0[at]);
                         };
                         return;
                     }
