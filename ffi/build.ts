@@ -85,7 +85,7 @@ export function nativeFeatures(targetsZon: string): Set<string> {
  * The library's compilation units (zig/src/abi_<unit>.zig), as zig/build.zig's
  * `units`: compiled in parallel, then linked.
  */
-const UNITS = ["core", "conv", "elementwise"] as const;
+export const UNITS = ["core", "conv", "elementwise"] as const;
 
 const MCPU: Record<string, string> = { "": "baseline", "-v3": "x86_64_v3", "-v4": "x86_64_v4" };
 
@@ -249,7 +249,6 @@ async function buildHost(zig: string): Promise<void> {
     );
     return obj;
   }));
-  await ptx;
   await compileCached(
     zig,
     [

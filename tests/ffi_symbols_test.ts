@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ABI_VERSION, SYMBOLS } from "../ffi/symbols.ts";
 import { library } from "../ffi/loader.ts";
+import { UNITS } from "../ffi/build.ts";
 
 const ZIG_TO_FFI: Record<string, string> = {
   "i32": "i32",
@@ -24,9 +25,7 @@ interface Export {
   result: string;
 }
 
-/** The C ABI's units (zig/src/abi_<unit>.zig), every export of each. */
-const UNITS = ["core", "conv", "elementwise"];
-
+/** Every export of the C ABI's units (zig/src/abi_<unit>.zig). */
 function zigExports(): Export[] {
   const src = UNITS.map((u) =>
     Deno.readTextFileSync(new URL(`../zig/src/abi_${u}.zig`, import.meta.url))

@@ -355,7 +355,8 @@ pub fn reduce(op: Reduce, dtype: DType, x_base: [*]u8, xoff: i64, out_base: ?[*]
 /// out[o] = the sum (or mean) of x[l, o, i] over l < lead and i < r, x:
 /// [lead, outer, r] contiguous, floats only: a conv bias gradient's sum of
 /// [N, C, H, W] over [0, 2, 3] in one pass, each channel's H x W lines
-/// summed as sumContig sums them and added in f64, then rounded once (the
+/// added to f64 lanes of its own in sumContig's blocks (addRun), reduced
+/// and rounded once (the
 /// two-pass plan rounds the partial sums to the dtype in between, which a
 /// half dtype cannot afford, and copying x permuted cost more than the sum).
 pub fn planes(op: Reduce, dtype: DType, x_base: [*]u8, xoff: i64, out_base: [*]u8, ooff: i64, lead: usize, outer: usize, r: usize) Error!void {
@@ -371,15 +372,14 @@ pub fn planes(op: Reduce, dtype: DType, x_base: [*]u8, xoff: i64, out_base: [*]u
                 .outer = outer,
                 .r = r,
                 .mean = op == .mean,
-                .chunks = @min(pool.chunkCount(lead * outer * @max(r, 1), 1 << 15), @as(u32, @intCast(@max(@min(outer, 1 << 16), 1)))),
+                .chunks = @intCast(@min(outer, pool.chunkCount(lead * outer * @max(r, 1), 1 << 15))),
             };
             pool.run(ctx.chunks, &ctx, struct {
                 fn f(c: *const Ctx, chunk: u32) void {
                     const range = pool.chunkRange(c.outer, c.chunks, chunk);
                     // Blocks of channels whose lines lie next to each other
-                    // in every plane, read plane by plane in memory order.
-                    // Each channel's lines add to f64 lanes of its own
-                    // (addRun), reduced once: no per-line reduction.
+                    // in every plane, read plane by plane in memory order;
+                    // no reduction of lanes per line.
                     const lanes = comptime T == f32 or dt.isHalf(T);
                     const CB = 32;
                     var o0 = range[0];
