@@ -218,8 +218,22 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
         /// stream the panels from L2 as fast as the FMAs consume them
         /// (measured on Zen 3 with AVX2, f32, 1 thread: KC 256 -> 1024 took
         /// 512^3 from 93.6 to 95.5 GFLOP/s and 1024^3 from 94.5 to 96).
-        /// k is cut into equal passes of at most KC (see kStep).
-        const KC: usize = if (blocks) |bl| bl[0] else @max(128, @min(1024, (64 << 10) / (NR * PB)));
+        /// k is cut into equal passes of at most KC (see kStep). The
+        /// 512-bit kernels sweep B panels past an A panel held in L1 (see
+        /// JB), so their A panel and a B panel stream share L1: 48 KiB of B
+        /// panel there (KC 384 for f32 and f64).
+        const KC: usize = if (blocks) |bl| bl[0] else @max(128, @min(1024, (if (JB > 0) 48 << 10 else 64 << 10) / (NR * PB)));
+        /// The 512-bit kernels (AVX-512, f32 and f64; not the bfloat16 dot
+        /// products) run the A panels of a tile outermost: one A panel (MR x
+        /// KC, 18 KiB) stays in L1 while the micro-kernel sweeps JB columns
+        /// of B panels (ten 48 KiB panels, 480 KiB) that stay in L2 across the tile's
+        /// A panels. B micro-panel outermost, the 64 KiB B panel did not fit
+        /// L1 and came again from L3 for each tile: measured on Ice Lake
+        /// (AVX-512, two FMA units; 1 thread), 1024^3 went from 111-114 to
+        /// 127-130 GFLOP/s and 2048^3 from 116-117 to 123-124. 0: B
+        /// micro-panel outermost (AVX2, SSE and the dot products, tuned on
+        /// Zen 3). The tests' tiny blocks sweep two B panels at a time.
+        const JB: usize = if (dot2 or VL * @sizeOf(T) != 64) 0 else if (blocks != null) 2 * NR else 10 * NR;
         /// MC: a packed A block (MC x KC) stays in L2 (~320 KiB, with room
         /// for a B micro-panel beside it). Each B micro-panel comes from L3
         /// once per MC rows, so a taller block halves that traffic against a
@@ -242,6 +256,14 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
         /// 2-4% faster at 384-512 rows with 2 threads, the same with 1; 2-3%
         /// slower at 768 rows.
         const direct_a_max_rows = if (blocks == null) 512 else 0;
+        /// Up to this many rows of C, full panels of a row-major B are read
+        /// in place (see Step.b_direct); each is read once per A panel. Not
+        /// where B's row stride is a multiple of 4 KiB: a panel's k steps
+        /// would then share one L1 set and each start a page. Measured on
+        /// Ice Lake, 1 thread: [32, 1024] x [1024, 256] 45-65 -> 71-87
+        /// GFLOP/s; [32, 256] x [256, 1024] (a 4 KiB stride) 53-94 -> 53-73
+        /// with 2 threads, so it stays packed.
+        const direct_b_max_rows = if (blocks == null) 4 * MR else 0;
         /// Below this many multiply-adds a single matrix runs on the calling thread.
         const parallel_min_flops = 64 * 64 * 64;
         /// Batches whose matrices are at most this big run one matrix per thread.
@@ -533,8 +555,10 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
 
         /// c[0..rows, 0..cols] (+)= A (MR x kc) @ b_panel (kc x NR). A is a packed
         /// panel, or with `a_packed` false rows of A (stride lda, contiguous along k).
-        fn micro(comptime a_packed: bool, kc: usize, a: [*]const T, lda: usize, b: [*]const T, c: [*]C, ldc: usize, rows: usize, cols: usize, accumulate: bool) void {
-            microRows(MR, a_packed, kc, a, lda, b, c, ldc, rows, cols, accumulate);
+        /// The panel's k steps are ldb elements apart: NR in a packed panel,
+        /// B's row stride where full panels of a row-major B are read in place.
+        fn micro(comptime a_packed: bool, kc: usize, a: [*]const T, lda: usize, b: [*]const T, ldb: usize, c: [*]C, ldc: usize, rows: usize, cols: usize, accumulate: bool) void {
+            microRows(MR, a_packed, kc, a, lda, b, ldb, c, ldc, rows, cols, accumulate);
         }
 
         /// micro for a last tile of at most 8 rows where MR is 12: an 8-row
@@ -542,8 +566,8 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
         /// 8 rows: a hand-written LSTM cell's [32, 256] x [256, 1024] spent
         /// 12.5% of its FMAs on padding rows). A separate function, so that
         /// micro's own code stays as it is.
-        fn microShort(comptime a_packed: bool, kc: usize, a: [*]const T, lda: usize, b: [*]const T, c: [*]C, ldc: usize, rows: usize, cols: usize, accumulate: bool) void {
-            microRows(@min(8, MR), a_packed, kc, a, lda, b, c, ldc, rows, cols, accumulate);
+        fn microShort(comptime a_packed: bool, kc: usize, a: [*]const T, lda: usize, b: [*]const T, ldb: usize, c: [*]C, ldc: usize, rows: usize, cols: usize, accumulate: bool) void {
+            microRows(@min(8, MR), a_packed, kc, a, lda, b, ldb, c, ldc, rows, cols, accumulate);
         }
 
         /// Whether a tile of `rows` rows runs on microShort.
@@ -553,7 +577,7 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
 
         /// micro with R accumulator rows (rows <= R <= MR); a packed A panel
         /// keeps its MR stride.
-        inline fn microRows(comptime R: usize, comptime a_packed: bool, kc: usize, a: [*]const T, lda: usize, b: [*]const T, c: [*]C, ldc: usize, rows: usize, cols: usize, accumulate: bool) void {
+        inline fn microRows(comptime R: usize, comptime a_packed: bool, kc: usize, a: [*]const T, lda: usize, b: [*]const T, ldb: usize, c: [*]C, ldc: usize, rows: usize, cols: usize, accumulate: bool) void {
             comptime assert(R <= MR);
             assert(rows <= R);
             // A narrower C is stored once, never read back (see KernelFor).
@@ -581,14 +605,14 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
             while (kk + U <= kc) : (kk += U) {
                 inline for (0..U) |u| {
                     var bv: [NV]V = undefined;
-                    inline for (0..NV) |v| bv[v] = bp[u * NR + v * VL ..][0..VL].*;
+                    inline for (0..NV) |v| bv[v] = bp[u * ldb + v * VL ..][0..VL].*;
                     inline for (0..R) |i| {
                         const ai: V = @splat(if (a_packed) ap[u * MR + i] else arow[i][kk + u]);
                         inline for (0..NV) |v| acc[i][v] = madd(V, ai, bv[v], acc[i][v]);
                     }
                 }
                 ap += U * MR;
-                bp += U * NR;
+                bp += U * ldb;
             }
             while (kk < kc) : (kk += 1) {
                 var bv: [NV]V = undefined;
@@ -598,7 +622,7 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
                     inline for (0..NV) |v| acc[i][v] = madd(V, ai, bv[v], acc[i][v]);
                 }
                 ap += MR;
-                bp += NR;
+                bp += ldb;
             }
             storeTile(R, &acc, c, ldc, mr_, nr, accumulate);
         }
@@ -644,6 +668,11 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
             a_tasks: usize,
             /// Small problems with rows of A contiguous along k skip packing A.
             a_direct: bool,
+            /// Few rows of C with a row-major B: the micro-kernel reads B's
+            /// full panels where they are, and only a last partial panel is
+            /// packed (zero-padded). Packing would move all of B twice for
+            /// the few times each panel is read.
+            b_direct: bool,
             b_panels: usize,
             b_tasks: usize,
             // Compute tiles: m_tiles x n_tiles, each a near-equal share of
@@ -660,44 +689,65 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
                 packA(s.args, s.ic0, s.mb, s.pc, s.kc, s.apack, p0, p1);
             } else {
                 const u = t - s.a_tasks;
-                const p0 = s.b_panels * u / s.b_tasks;
-                const p1 = s.b_panels * (u + 1) / s.b_tasks;
+                // Read in place, B's full panels need no packing.
+                const first = if (s.b_direct) s.nc / NR else 0;
+                const p0 = first + (s.b_panels - first) * u / s.b_tasks;
+                const p1 = first + (s.b_panels - first) * (u + 1) / s.b_tasks;
                 packB(s.args, s.pc, s.jc, s.nc, s.kc, s.bpack, p0, p1);
             }
         }
 
         fn computeTask(s: *const Step, chunk: u32) void {
-            const args = s.args;
             const im = @as(usize, chunk) / s.n_tiles;
             const in = @as(usize, chunk) % s.n_tiles;
             const r0 = s.a_panels * im / s.m_tiles * MR;
             const r1 = @min(s.mb, s.a_panels * (im + 1) / s.m_tiles * MR);
             const c0 = s.b_panels * in / s.n_tiles * NR;
             const c1 = @min(s.nc, s.b_panels * (in + 1) / s.n_tiles * NR);
-            const accumulate = s.pc != 0 or args.accumulate;
-            const ldc = args.cStride();
-            // B micro-panel in L1 across the A panels of this tile (A block in L2).
-            var jr = c0;
-            while (jr < c1) : (jr += NR) {
-                const nr = @min(NR, c1 - jr);
-                var ir = r0;
-                while (ir < r1) : (ir += MR) {
-                    const cp = args.c + (s.ic0 + ir) * ldc + s.jc + jr;
-                    const rows = @min(MR, r1 - ir);
-                    if (E == T and s.a_direct) {
-                        const ap = args.a + (s.ic0 + ir) * args.rsa + s.pc;
-                        if (short(rows)) {
-                            microShort(false, s.kc, ap, args.rsa, s.bpack + jr * s.kc, cp, ldc, rows, nr, accumulate);
-                        } else micro(false, s.kc, ap, args.rsa, s.bpack + jr * s.kc, cp, ldc, rows, nr, accumulate);
-                    } else if (dot2) {
-                        const d = depth(s.kc);
-                        microDot(d, s.apack + ir * d, s.bpack + jr * d, cp, ldc, rows, nr, accumulate);
-                    } else if (short(rows)) {
-                        microShort(true, s.kc, s.apack + ir * s.kc, 0, s.bpack + jr * s.kc, cp, ldc, rows, nr, accumulate);
-                    } else {
-                        micro(true, s.kc, s.apack + ir * s.kc, 0, s.bpack + jr * s.kc, cp, ldc, rows, nr, accumulate);
+            const accumulate = s.pc != 0 or s.args.accumulate;
+            if (JB > 0) {
+                // A panel in L1 across a sweep of B panels (JB columns in L2); see JB.
+                var jb = c0;
+                while (jb < c1) : (jb += JB) {
+                    const je = @min(c1, jb + JB);
+                    var ir = r0;
+                    while (ir < r1) : (ir += MR) {
+                        var jr = jb;
+                        while (jr < je) : (jr += NR) tile(s, ir, @min(MR, r1 - ir), jr, @min(NR, je - jr), accumulate);
                     }
                 }
+            } else {
+                // B micro-panel in L1 across the A panels of this tile (A block in L2).
+                var jr = c0;
+                while (jr < c1) : (jr += NR) {
+                    var ir = r0;
+                    while (ir < r1) : (ir += MR) tile(s, ir, @min(MR, r1 - ir), jr, @min(NR, c1 - jr), accumulate);
+                }
+            }
+        }
+
+        /// The micro-kernel on C's rows ir.. and columns jr.. of the step's block.
+        inline fn tile(s: *const Step, ir: usize, rows: usize, jr: usize, nr: usize, accumulate: bool) void {
+            const args = s.args;
+            const ldc = args.cStride();
+            const cp = args.c + (s.ic0 + ir) * ldc + s.jc + jr;
+            if (dot2) {
+                const d = depth(s.kc);
+                return microDot(d, s.apack + ir * d, s.bpack + jr * d, cp, ldc, rows, nr, accumulate);
+            }
+            // A full panel of a B read in place (see Step.b_direct), else the packed one.
+            const b_in_place = E == T and s.b_direct and nr == NR;
+            const bp = if (b_in_place) args.b + s.pc * args.rsb + s.jc + jr else s.bpack + jr * s.kc;
+            const ldb = if (b_in_place) args.rsb else NR;
+            if (E == T and s.a_direct) {
+                const ap = args.a + (s.ic0 + ir) * args.rsa + s.pc;
+                if (short(rows)) {
+                    microShort(false, s.kc, ap, args.rsa, bp, ldb, cp, ldc, rows, nr, accumulate);
+                } else micro(false, s.kc, ap, args.rsa, bp, ldb, cp, ldc, rows, nr, accumulate);
+            } else if (short(rows)) {
+                microShort(true, s.kc, s.apack + ir * s.kc, 0, bp, ldb, cp, ldc, rows, nr, accumulate);
+            } else {
+                micro(true, s.kc, s.apack + ir * s.kc, 0, bp, ldb, cp, ldc, rows, nr, accumulate);
             }
         }
 
@@ -712,6 +762,7 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
             // Unpacked A feeds the micro-kernel as it is: only in the compute type.
             const a_direct = E == T and args.csa == 1 and (args.m * args.n * args.k <= direct_a_max_flops or
                 (args.m <= direct_a_max_rows and (args.rsa * @sizeOf(T)) % 4096 != 0));
+            const b_direct = E == T and !dot2 and args.csb == 1 and args.m <= direct_b_max_rows and (args.rsb * @sizeOf(T)) % 4096 != 0;
             var jc: usize = 0;
             while (jc < args.n) : (jc += NC) {
                 const nc: usize = @min(NC, args.n - jc);
@@ -722,6 +773,7 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
                     var ic0: usize = 0;
                     while (ic0 < args.m) : (ic0 += MB) {
                         const mb: usize = @min(MB, args.m - ic0);
+                        const b_packed = if (b_direct) (nc % NR != 0) else true;
                         var s = Step{
                             .args = args,
                             .apack = apack,
@@ -735,8 +787,9 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
                             .a_panels = (mb + MR - 1) / MR,
                             .a_tasks = if (a_direct) 0 else 1,
                             .a_direct = a_direct,
+                            .b_direct = b_direct,
                             .b_panels = (nc + NR - 1) / NR,
-                            .b_tasks = if (ic0 == 0) 1 else 0,
+                            .b_tasks = if (ic0 == 0 and b_packed) 1 else 0,
                             .m_tiles = 0,
                             .n_tiles = 0,
                         };
@@ -751,7 +804,7 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
                             if (m_tiles < want) n_tiles = @min(s.b_panels, (want + m_tiles - 1) / m_tiles);
                             while ((m_tiles * n_tiles) % threads != 0 and m_tiles < s.a_panels) m_tiles += 1;
                             if (!a_direct) s.a_tasks = @min(s.a_panels, 2 * threads);
-                            if (s.b_tasks > 0) s.b_tasks = @min(s.b_panels, 2 * threads);
+                            if (s.b_tasks > 0 and !b_direct) s.b_tasks = @min(s.b_panels, 2 * threads);
                         }
                         m_tiles = @min(m_tiles, s.a_panels);
                         s.m_tiles = m_tiles;
@@ -1107,7 +1160,7 @@ pub fn PackedB(comptime T: type) type {
         fn tiles(comptime K: type, m: usize, kc: usize, a: [*]const T, lda: usize, panel: [*]const T, c: [*]T, ldc: usize, accumulate: bool) void {
             var i: usize = 0;
             while (i < m) : (i += K.MR) {
-                K.micro(false, kc, a + i * lda, lda, panel, c + i * ldc, ldc, @min(K.MR, m - i), K.NR, accumulate);
+                K.micro(false, kc, a + i * lda, lda, panel, K.NR, c + i * ldc, ldc, @min(K.MR, m - i), K.NR, accumulate);
             }
         }
 
@@ -1299,7 +1352,8 @@ test "other targets' tile shapes (AVX-512, SSE) match the reference" {
     pool.setNumThreads(2);
     const shapes = [_][4]usize{ .{ 1, 7, 17, 64 }, .{ 1, 13, 35, 129 }, .{ 1, 64, 64, 64 }, .{ 1, 150, 97, 300 }, .{ 1, 255, 70, 513 }, .{ 6, 25, 40, 30 }, .{ 1, 1, 50, 9 } };
     const tiny = [4]usize{ 24, 24, 64, 48 }; // KC, MC, NC, MB: several blocks on every loop
-    inline for (.{ Kernel(f32, 16, 12, null), Kernel(f64, 8, 12, null), Kernel(f32, 4, 6, null), Kernel(f64, 2, 6, null), Kernel(f32, 8, 6, tiny), Kernel(f32, 4, 6, tiny), Kernel(f64, 8, 12, .{ 16, 24, 32, 48 }) }) |K| {
+    // The last kernel's B blocks (160 columns) hold several of its two-panel sweeps (JB 64) and a partial one.
+    inline for (.{ Kernel(f32, 16, 12, null), Kernel(f64, 8, 12, null), Kernel(f32, 4, 6, null), Kernel(f64, 2, 6, null), Kernel(f32, 8, 6, tiny), Kernel(f32, 4, 6, tiny), Kernel(f64, 8, 12, .{ 16, 24, 32, 48 }), Kernel(f32, 16, 12, .{ 24, 24, 160, 48 }) }) |K| {
         const T = @typeInfo(K.V).vector.child;
         for (shapes) |sz| {
             for (0..4) |t| try checkShape(T, K, alloc, rnd, sz[0], sz[1], sz[2], sz[3], t & 1 != 0, t & 2 != 0);
