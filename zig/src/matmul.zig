@@ -1349,14 +1349,18 @@ test "other targets' tile shapes (AVX-512, SSE) match the reference" {
     const alloc = std.testing.allocator;
     var prng = std.Random.DefaultPrng.init(2);
     const rnd = prng.random();
-    pool.setNumThreads(2);
+    defer pool.setNumThreads(2);
     const shapes = [_][4]usize{ .{ 1, 7, 17, 64 }, .{ 1, 13, 35, 129 }, .{ 1, 64, 64, 64 }, .{ 1, 150, 97, 300 }, .{ 1, 255, 70, 513 }, .{ 6, 25, 40, 30 }, .{ 1, 1, 50, 9 } };
     const tiny = [4]usize{ 24, 24, 64, 48 }; // KC, MC, NC, MB: several blocks on every loop
     // The last kernel's B blocks (160 columns) hold several of its two-panel sweeps (JB 64) and a partial one.
     inline for (.{ Kernel(f32, 16, 12, null), Kernel(f64, 8, 12, null), Kernel(f32, 4, 6, null), Kernel(f64, 2, 6, null), Kernel(f32, 8, 6, tiny), Kernel(f32, 4, 6, tiny), Kernel(f64, 8, 12, .{ 16, 24, 32, 48 }), Kernel(f32, 16, 12, .{ 24, 24, 160, 48 }) }) |K| {
         const T = @typeInfo(K.V).vector.child;
-        for (shapes) |sz| {
-            for (0..4) |t| try checkShape(T, K, alloc, rnd, sz[0], sz[1], sz[2], sz[3], t & 1 != 0, t & 2 != 0);
+        // One thread runs the tiles in order, two claim them (and split products).
+        for ([_]u32{ 1, 2 }) |threads| {
+            pool.setNumThreads(threads);
+            for (shapes) |sz| {
+                for (0..4) |t| try checkShape(T, K, alloc, rnd, sz[0], sz[1], sz[2], sz[3], t & 1 != 0, t & 2 != 0);
+            }
         }
     }
 }
