@@ -8,7 +8,7 @@
  */
 
 /** The ABI version this table describes; the library must report the same. */
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 /** Parameter and result types of every native export. */
 export const SYMBOLS = {

@@ -498,6 +498,13 @@ export interface Backend {
   ): void;
   /** c[b] = a[b] @ b[b]; a: [B, M, K], b: [B, K, N] strided, c: [B, M, N] contiguous. */
   matmul(a: View, b: View, c: View): void;
+  /**
+   * c[b] += a[b] @ b[b] for float32 and float64, shapes and layouts as in
+   * `matmul` (a weight's gradient summed over its uses, without a product
+   * of its own and an add after). Optional: without it the sum takes a
+   * product and an add.
+   */
+  matmulAccumulate?(a: View, b: View, c: View): void;
   /** out = x (contiguous [outer, size, inner]) at int64 `idx` along the middle axis. */
   indexSelect(x: View, idx: View, out: View, axis: Axis3, wrap: boolean, op: string): void;
   /** out = x gathered along `dim` at idx (shapes per torch.gather). */

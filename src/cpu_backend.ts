@@ -466,6 +466,37 @@ function axisArgs(a: Axis3): [number, number, number] {
 }
 
 /** The CPU backend instance. */
+/** zeno_matmul: c = a @ b, or c += a @ b with `accumulate`. */
+function runMatmul(a: View, b: View, c: View, accumulate: boolean): void {
+  const [batch, m, n] = c.shape;
+  const k = a.shape[2];
+  if (batch * m * n === 0) return;
+  meta[0] = a.strides[0];
+  meta[1] = a.strides[1];
+  meta[2] = a.strides[2];
+  meta[3] = b.strides[0];
+  meta[4] = b.strides[1];
+  meta[5] = b.strides[2];
+  meta[6] = accumulate ? 1 : 0;
+  check(
+    native().zeno_matmul(
+      DTYPE_CODE[c.dtype],
+      data(a, "matmul"),
+      a.offset,
+      data(b, "matmul"),
+      b.offset,
+      data(c, "matmul"),
+      c.offset,
+      batch,
+      m,
+      n,
+      k,
+      meta,
+    ),
+    "matmul",
+  );
+}
+
 export const cpuBackend: Backend = {
   // float16/bfloat16 GEMMs convert as they pack (zig/src/matmul.zig), and
   // the direct convolutions as they pad and store, and the pools a plane at
@@ -750,32 +781,13 @@ export const cpuBackend: Backend = {
   },
 
   matmul(a: View, b: View, c: View): void {
-    const [batch, m, n] = c.shape;
-    const k = a.shape[2];
-    if (batch * m * n === 0) return;
-    meta[0] = a.strides[0];
-    meta[1] = a.strides[1];
-    meta[2] = a.strides[2];
-    meta[3] = b.strides[0];
-    meta[4] = b.strides[1];
-    meta[5] = b.strides[2];
-    check(
-      native().zeno_matmul(
-        DTYPE_CODE[c.dtype],
-        data(a, "matmul"),
-        a.offset,
-        data(b, "matmul"),
-        b.offset,
-        data(c, "matmul"),
-        c.offset,
-        batch,
-        m,
-        n,
-        k,
-        meta,
-      ),
-      "matmul",
-    );
+    runMatmul(a, b, c, false);
+  },
+  matmulAccumulate(a: View, b: View, c: View): void {
+    if (c.dtype !== "float32" && c.dtype !== "float64") {
+      throw new TypeError(`matmulAccumulate: float32 or float64 only, got ${c.dtype}`);
+    }
+    runMatmul(a, b, c, true);
   },
 
   indexSelect(x: View, idx: View, out: View, axis: Axis3, wrap: boolean, op: string): void {

@@ -189,6 +189,14 @@ for (const [name, addrs] of Object.entries({ ...KERNELS, ...META_KERNELS })) {
   };
 }
 
+// The CPU matmul reads an accumulate flag after the six strides; the device one has none.
+mock.zeno_cuda_matmul = (...args: unknown[]) => {
+  const a = args.slice();
+  for (const i of KERNELS.matmul) a[i] = buf(a[i] as bigint);
+  a[11] = Int32Array.of(...(a[11] as Int32Array).slice(0, 6), 0);
+  return c.zeno_matmul(...a);
+};
+
 // The device LSTM loop takes no bias and every state (the backend supplies
 // them); the CPU export takes a bias and drops the backward's unread h0 and y.
 mock.zeno_cuda_lstm_forward = (dtype: number, ...rest: unknown[]) => {

@@ -85,6 +85,9 @@ function addGrad(a: Tensor | undefined, b: Tensor): Tensor {
  */
 function addOwned(owned: Set<Tensor>, a: Tensor | undefined, b: Tensor): Tensor {
   if (a === undefined) return b;
+  // A rule added its gradient into the sum itself (Rule's `into`). The same
+  // tensor given for two inputs that meet (add's rule) is not owned: summed.
+  if (b === a && owned.has(a)) return a;
   if (owned.has(a) && sameShape(a.shape, b.shape) && a.dtype === b.dtype) {
     a.add_(b);
     return a;
@@ -278,7 +281,8 @@ function backwardPass(
       const saved = checkSaved(node);
       const rule = RULES[node.name];
       if (!rule) throw new Error(`backward: no derivative rule for ${node.name}`);
-      const grads = rule(g, saved, node.ctx, node);
+      const into = createGraph ? undefined : (i: number) => intoOf(node, i);
+      const grads = rule(g, saved, node.ctx, node, into);
       if (anomalyChecksNan()) checkNanGrads(node, grads);
       if (!retain) releaseNode(node, createGraph);
       node.edges.forEach((e: Edge | null, i) => {
@@ -309,6 +313,21 @@ function backwardPass(
     endCallbacks = outerCallbacks;
   }
   return captured;
+
+  /**
+   * The sum that the gradient for `node`'s input i goes into, where this
+   * pass alone holds it (see addOwned) and it has that input's dtype: a rule
+   * may add into it in place (Rule's `into`).
+   */
+  function intoOf(node: Node, i: number): Tensor | undefined {
+    const e = node.edges[i];
+    if (!e) return undefined;
+    let sum: Tensor | undefined;
+    if (e.node) sum = pending.get(e.node);
+    else if (e.leaf && captureLeaves.has(e.leaf)) sum = captured.get(e.leaf);
+    else if (e.leaf && !capture) sum = leafGrads.get(e.leaf);
+    return sum !== undefined && owned.has(sum) && sum.dtype === e.dtype ? sum : undefined;
+  }
 
   function decrement(n: Node): void {
     const c = deps.get(n)! - 1;

@@ -16,7 +16,7 @@ import * as ew from "../ops/elementwise.ts";
 import * as rd from "../ops/reduce.ts";
 import * as vw from "../ops/view.ts";
 import * as ix from "../ops/indexing.ts";
-import { matmul } from "../ops/matmul.ts";
+import { matmul, matmulAccumulate } from "../ops/matmul.ts";
 import { ones, zeros } from "../ops/creation.ts";
 import * as sr from "../ops/scatter_reduce.ts";
 import { cat } from "../ops/join.ts";
@@ -36,12 +36,18 @@ import { linalgEighRule, linalgEigvalshRule } from "../linalg/eigh.ts";
 import { linalgSvdRule, linalgSvdvalsRule } from "../linalg/svd.ts";
 import { linalgPinvRule } from "../linalg/pinv.ts";
 
-/** A derivative rule. */
+/**
+ * A derivative rule. `into(i)`, where the pass offers it, is the sum that
+ * input i's gradient goes into, held by the pass alone: a rule may add its
+ * gradient into it in place and return it (the matmul rule's product
+ * accumulates there).
+ */
 export type Rule = (
   grad: Tensor,
   saved: Record<string, Tensor>,
   ctx: Record<string, unknown>,
   node: Node,
+  into?: (input: number) => Tensor | undefined,
 ) => (Tensor | null)[];
 
 type Scalar = Tensor | number;
@@ -385,7 +391,7 @@ export const RULES: Record<string, Rule> = {
     ];
   },
   // linear algebra
-  matmul: (g, s, c, n) => {
+  matmul: (g, s, c, n, into) => {
     const ea = n.edges[0], eb = n.edges[1];
     const aShape = n.edges[0]?.shape ?? s.a.shape;
     const bShape = n.edges[1]?.shape ?? s.b.shape;
@@ -394,11 +400,17 @@ export const RULES: Record<string, Rule> = {
     if (a1) g2 = vw.unsqueeze(g2, b1 ? 0 : -2);
     if (b1) g2 = vw.unsqueeze(g2, -1);
     let ga: Tensor | null = null, gb: Tensor | null = null;
+    // Matrices both: a sum that the gradient goes into takes the product in place.
+    const plain = !a1 && !b1 && g2.ndim === 2 && aShape.length === 2 && bShape.length === 2;
+    const intoA = plain ? into?.(0) : undefined, intoB = plain ? into?.(1) : undefined;
     if (ea) {
       const b2 = b1 ? vw.unsqueeze(s.b, -1) : s.b;
-      const r = matmul(g2, vw.mT(b2));
-      const a2Shape = a1 ? [1, aShape[0]] : aShape;
-      ga = vw.reshape(sumTo(r, a2Shape), aShape as number[]);
+      if (intoA !== undefined && matmulAccumulate(g2, vw.mT(b2), intoA)) ga = intoA;
+      else {
+        const r = matmul(g2, vw.mT(b2));
+        const a2Shape = a1 ? [1, aShape[0]] : aShape;
+        ga = vw.reshape(sumTo(r, a2Shape), aShape as number[]);
+      }
     }
     if (eb) {
       const a2 = a1 ? vw.unsqueeze(s.a, 0) : s.a;
@@ -409,11 +421,13 @@ export const RULES: Record<string, Rule> = {
       // about 8% slower on one thread (A read down its columns, a page
       // apart): then a^T g, and the weight-sized copy after, cost less.
       const tall = g2.ndim === 2 && a2.ndim === 2 && g2.shape[1] > a2.shape[1];
-      const r = c.bColMajor && a2.ndim === 2 && g2.ndim === 2 && !tall
-        ? vw.mT(matmul(vw.mT(g2), a2))
-        : matmul(vw.mT(a2), g2);
-      const b2Shape = b1 ? [bShape[0], 1] : bShape;
-      gb = vw.reshape(sumTo(r, b2Shape), bShape as number[]);
+      const colMajor = c.bColMajor && a2.ndim === 2 && g2.ndim === 2 && !tall;
+      if (!colMajor && intoB !== undefined && matmulAccumulate(vw.mT(a2), g2, intoB)) gb = intoB;
+      else {
+        const r = colMajor ? vw.mT(matmul(vw.mT(g2), a2)) : matmul(vw.mT(a2), g2);
+        const b2Shape = b1 ? [bShape[0], 1] : bShape;
+        gb = vw.reshape(sumTo(r, b2Shape), bShape as number[]);
+      }
     }
     return [ga, gb];
   },

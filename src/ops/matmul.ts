@@ -8,7 +8,7 @@ import { isFloating } from "../dtype.ts";
 import { broadcastShapes, fmtShape } from "../shape.ts";
 import { outputTensor, Tensor } from "../tensor.ts";
 import { toDType } from "./elementwise.ts";
-import { expand, reshape } from "./view.ts";
+import { expand, reshape, unsqueeze } from "./view.ts";
 import { record } from "../autograd/node.ts";
 import { noGrad } from "../autograd/grad_mode.ts";
 import { lowerPrecision } from "../amp/autocast.ts";
@@ -88,4 +88,31 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     a: b.requiresGrad ? a : undefined,
     b: a.requiresGrad ? b : undefined,
   }, { bColMajor: b.ndim === 2 && b.strides[0] === 1 && b.strides[1] !== 1 });
+}
+
+/**
+ * @internal c += a @ b in place, for 2-D float32 or float64 tensors on one
+ * device whose backend has `matmulAccumulate`, c contiguous and sharing
+ * memory with neither operand; false (c untouched) otherwise, and the caller
+ * adds a product instead. The backward pass sums a weight's gradient over its
+ * uses this way: one product into the sum instead of a product and an add.
+ *
+ * @example
+ * ```ts ignore
+ * const c = zn.zeros([2, 2]);
+ * matmulAccumulate(zn.eye(2), zn.ones([2, 2]), c); // c is now all ones
+ * ```
+ */
+export function matmulAccumulate(a: Tensor, b: Tensor, c: Tensor): boolean {
+  const be = c.backend;
+  if (be.matmulAccumulate === undefined) return false;
+  if (a.ndim !== 2 || b.ndim !== 2 || c.ndim !== 2) return false;
+  if (c.dtype !== "float32" && c.dtype !== "float64") return false;
+  if (a.dtype !== c.dtype || b.dtype !== c.dtype) return false;
+  if (a.device !== c.device || b.device !== c.device) return false;
+  const [m, k] = a.shape, [k2, n] = b.shape;
+  if (k !== k2 || c.shape[0] !== m || c.shape[1] !== n || !c.isContiguous()) return false;
+  if (c.storage === a.storage || c.storage === b.storage) return false;
+  be.matmulAccumulate(unsqueeze(a, 0), unsqueeze(b, 0), unsqueeze(c, 0));
+  return true;
 }

@@ -26,7 +26,7 @@ else
     std.debug.FullPanic(std.debug.defaultPanic);
 
 /// Bumped whenever an export's signature or meaning changes.
-pub const abi_version: u32 = 1;
+pub const abi_version: u32 = 2;
 
 pub const Status = enum(i32) {
     ok = 0,

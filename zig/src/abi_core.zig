@@ -177,13 +177,16 @@ export fn zeno_softmax(log: i32, dtype: i32, x: [*]u8, xoff: i32, out: [*]u8, oo
 }
 
 /// meta: [a_batch, a_row, a_col, b_batch, b_row, b_col] strides in elements.
+/// meta: [a's batch, row and column strides, b's, accumulate (0: C = A @ B,
+/// 1: C += A @ B, float32 and float64 only)].
 export fn zeno_matmul(dtype: i32, a: [*]u8, aoff: i32, b: [*]u8, boff: i32, c: [*]u8, coff: i32, batch: i32, m: i32, n: i32, k: i32, meta: [*]const i32) callconv(.c) i32 {
     const d = dtypeOf(dtype) orelse return status(error.InvalidArgument);
     if (batch < 0 or m < 0 or n < 0 or k < 0 or aoff < 0 or boff < 0 or coff < 0) return status(error.InvalidArgument);
     for (0..6) |i| if (meta[i] < 0) return status(error.InvalidArgument);
+    if (meta[6] != 0 and meta[6] != 1) return status(error.InvalidArgument);
     if (batch == 0 or m == 0 or n == 0) return 0;
     const s = mm.Strides{ .a_batch = meta[0], .a_row = meta[1], .a_col = meta[2], .b_batch = meta[3], .b_row = meta[4], .b_col = meta[5] };
-    mm.matmul(d, a, aoff, b, boff, c, coff, @intCast(batch), @intCast(m), @intCast(n), @intCast(k), s) catch |e| return status(e);
+    mm.matmul(d, a, aoff, b, boff, c, coff, @intCast(batch), @intCast(m), @intCast(n), @intCast(k), s, meta[6] == 1) catch |e| return status(e);
     return 0;
 }
 

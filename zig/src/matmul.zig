@@ -280,7 +280,8 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
             csa: usize,
             rsb: usize,
             csb: usize,
-            /// c += a @ b instead of c = a @ b (the blocked path only).
+            /// c += a @ b instead of c = a @ b (C == T only: a narrower C is
+            /// stored once, rounded, and never read back).
             accumulate: bool = false,
             /// C's row stride when C is a block of a wider matrix (0: n).
             ldc: usize = 0,
@@ -838,6 +839,19 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
             vs: usize,
             /// Rows per chunk when split over threads (a multiple of 4 * VL).
             grain: usize,
+            /// y += X v instead of y = X v (C == T only).
+            accumulate: bool,
+
+            inline fn put(g: *const Gemv, i: usize, v: T) void {
+                if (C == T and g.accumulate) g.y[i] += v else dt.storeOne(T, C, &g.y[i], v);
+            }
+
+            inline fn putVec(g: *const Gemv, i: usize, v: V) void {
+                if (C == T and g.accumulate) {
+                    const old: V = (g.y + i)[0..VL].*;
+                    (g.y + i)[0..VL].* = old + v;
+                } else dt.storeVec(T, C, VL, g.y + i, v);
+            }
         };
 
         fn dot(x: [*]const E, v: [*]const E, k: usize) T {
@@ -862,7 +876,7 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
 
         fn gemvRange(g: *const Gemv, lo: usize, hi: usize) void {
             if (g.xc == 1 and g.vs == 1) {
-                for (lo..hi) |i| dt.storeOne(T, C, &g.y[i], dot(g.x + i * g.xr, g.v, g.k));
+                for (lo..hi) |i| g.put(i, dot(g.x + i * g.xr, g.v, g.k));
             } else if (g.xr == 1) {
                 // Columns of X are contiguous: accumulate 4 vectors of y over k.
                 var i = lo;
@@ -873,18 +887,18 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
                         const col = g.x + kk * g.xc + i;
                         inline for (0..4) |q| acc[q] = madd(V, s, dt.loadVec(T, E, VL, col + q * VL), acc[q]);
                     }
-                    inline for (0..4) |q| dt.storeVec(T, C, VL, g.y + i + q * VL, acc[q]);
+                    inline for (0..4) |q| g.putVec(i + q * VL, acc[q]);
                 }
                 while (i < hi) : (i += 1) {
                     var s: T = 0;
                     for (0..g.k) |kk| s += dt.loadOne(T, E, g.x[i + kk * g.xc]) * dt.loadOne(T, E, g.v[kk * g.vs]);
-                    dt.storeOne(T, C, &g.y[i], s);
+                    g.put(i, s);
                 }
             } else {
                 for (lo..hi) |i| {
                     var s: T = 0;
                     for (0..g.k) |kk| s += dt.loadOne(T, E, g.x[i * g.xr + kk * g.xc]) * dt.loadOne(T, E, g.v[kk * g.vs]);
-                    dt.storeOne(T, C, &g.y[i], s);
+                    g.put(i, s);
                 }
             }
         }
@@ -896,9 +910,9 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
 
         fn gemv(args: *const Args, parallel: bool) void {
             const g: Gemv = if (args.m == 1)
-                .{ .y = args.c, .len = args.n, .k = args.k, .x = args.b, .xr = args.csb, .xc = args.rsb, .v = args.a, .vs = args.csa, .grain = 0 }
+                .{ .y = args.c, .len = args.n, .k = args.k, .x = args.b, .xr = args.csb, .xc = args.rsb, .v = args.a, .vs = args.csa, .grain = 0, .accumulate = args.accumulate }
             else
-                .{ .y = args.c, .len = args.m, .k = args.k, .x = args.a, .xr = args.rsa, .xc = args.csa, .v = args.b, .vs = args.rsb, .grain = 0 };
+                .{ .y = args.c, .len = args.m, .k = args.k, .x = args.a, .xr = args.rsa, .xc = args.csa, .v = args.b, .vs = args.rsb, .grain = 0, .accumulate = args.accumulate };
             const threads: usize = if (parallel) pool.numThreads() else 1;
             if (threads == 1 or g.len * g.k < 1 << 16 or g.len < 8 * VL) {
                 gemvRange(&g, 0, g.len);
@@ -918,7 +932,8 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
         fn runWith(args: *const Args, mem: []align(64) u8, parallel: bool) void {
             if (args.m == 0 or args.n == 0) return;
             if (args.k == 0) {
-                @memset(args.c[0 .. args.m * args.n], std.mem.zeroes(C));
+                // An empty sum: C = 0, or C unchanged when accumulating.
+                if (!args.accumulate) @memset(args.c[0 .. args.m * args.n], std.mem.zeroes(C));
             } else if (args.m == 1 or args.n == 1) {
                 gemv(args, parallel);
             } else {
@@ -1040,6 +1055,7 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
             mem: []align(64) u8,
             per_task: usize,
             tasks: usize,
+            accumulate: bool,
         };
 
         fn argsAt(bt: *const Batch, bi: usize) Args {
@@ -1055,6 +1071,7 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
                 .csa = @intCast(bt.s.a_col),
                 .rsb = @intCast(bt.s.b_row),
                 .csb = @intCast(bt.s.b_col),
+                .accumulate = bt.accumulate,
             };
         }
 
@@ -1067,8 +1084,10 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
             }
         }
 
-        fn runBatch(a: [*]const E, b: [*]const E, c: [*]C, batch: usize, m: usize, n: usize, k: usize, s: Strides) Error!void {
-            var bt = Batch{ .a = a, .b = b, .c = c, .batch = batch, .m = m, .n = n, .k = k, .s = s, .mem = &.{}, .per_task = 0, .tasks = 1 };
+        /// C[b] = A[b] @ B[b], or with `accumulate` C[b] += A[b] @ B[b] (C == T only).
+        fn runBatch(a: [*]const E, b: [*]const E, c: [*]C, batch: usize, m: usize, n: usize, k: usize, s: Strides, accumulate: bool) Error!void {
+            assert(C == T or !accumulate);
+            var bt = Batch{ .a = a, .b = b, .c = c, .batch = batch, .m = m, .n = n, .k = k, .s = s, .mem = &.{}, .per_task = 0, .tasks = 1, .accumulate = accumulate };
             const threads: usize = pool.numThreads();
             if (batch > 1 and threads > 1 and m * n * k <= batch_parallel_max_flops) {
                 // Small matrices: one thread per matrix, each with its own packing space.
@@ -1233,7 +1252,11 @@ fn ptr(comptime T: type, base: [*]u8, off: i64) [*]T {
     return p + @as(usize, @intCast(off));
 }
 
-pub fn matmul(dtype: DType, a: [*]u8, aoff: i64, b: [*]u8, boff: i64, c: [*]u8, coff: i64, batch: usize, m: usize, n: usize, k: usize, s: Strides) Error!void {
+/// C = A @ B per batch, or with `accumulate` C += A @ B (float32 and
+/// float64 only: a weight's gradient summed over the uses of the weight
+/// goes into its sum without a product of its own and an add after).
+pub fn matmul(dtype: DType, a: [*]u8, aoff: i64, b: [*]u8, boff: i64, c: [*]u8, coff: i64, batch: usize, m: usize, n: usize, k: usize, s: Strides, accumulate: bool) Error!void {
+    if (accumulate and dtype != .float32 and dtype != .float64) return error.InvalidArgument;
     switch (dtype) {
         inline .float32, .float64, .int64, .int32, .int16, .int8, .uint8 => |D| {
             const T = dt.Storage(D);
@@ -1241,7 +1264,7 @@ pub fn matmul(dtype: DType, a: [*]u8, aoff: i64, b: [*]u8, boff: i64, c: [*]u8, 
             const B = ptr(T, b, boff);
             const C = ptr(T, c, coff);
             if (comptime dt.isFloat(T)) {
-                try Gemm(T).runBatch(A, B, C, batch, m, n, k, s);
+                try Gemm(T).runBatch(A, B, C, batch, m, n, k, s, accumulate);
             } else {
                 for (0..batch) |bi| {
                     const ab = A + bi * @as(usize, @intCast(s.a_batch));
@@ -1270,7 +1293,7 @@ fn halfBatch(comptime E: type, a: [*]const E, b: [*]const E, c: [*]E, batch: usi
 /// halfBatch on kernels `Direct` (C rounded as stored) and `Wide` (C in f32).
 fn halfBatchWith(comptime E: type, comptime Direct: type, comptime Wide: type, a: [*]const E, b: [*]const E, c: [*]E, batch: usize, m: usize, n: usize, k: usize, s: Strides) Error!void {
     // One pass over k: each C tile is rounded as it is stored.
-    if (k == 0 or Direct.kStep(k) >= k) return Direct.runBatch(a, b, c, batch, m, n, k, s);
+    if (k == 0 or Direct.kStep(k) >= k) return Direct.runBatch(a, b, c, batch, m, n, k, s, false);
     // Deeper: accumulate one matrix at a time in f32, then round.
     const acc = std.heap.c_allocator.alloc(f32, m * n) catch return error.OutOfMemory;
     defer std.heap.c_allocator.free(acc);
@@ -1279,7 +1302,7 @@ fn halfBatchWith(comptime E: type, comptime Direct: type, comptime Wide: type, a
         const ab: isize = @intCast(bi);
         const ap = a + @as(usize, @intCast(ab * s.a_batch));
         const bp = b + @as(usize, @intCast(ab * s.b_batch));
-        try Wide.runBatch(ap, bp, acc.ptr, 1, m, n, k, one);
+        try Wide.runBatch(ap, bp, acc.ptr, 1, m, n, k, one, false);
         dt.narrow(E, acc.ptr, c + bi * m * n, m * n);
     }
 }
@@ -1290,31 +1313,38 @@ fn checkShape(comptime T: type, comptime G: ?type, alloc: std.mem.Allocator, rnd
     defer alloc.free(a);
     const b = try alloc.alloc(T, @max(1, batch * k * n));
     defer alloc.free(b);
+    const c0 = try alloc.alloc(T, @max(1, batch * m * n));
+    defer alloc.free(c0);
     const c1 = try alloc.alloc(T, @max(1, batch * m * n));
     defer alloc.free(c1);
     const c2 = try alloc.alloc(T, @max(1, batch * m * n));
     defer alloc.free(c2);
     for (a) |*v| v.* = rnd.float(T) - 0.5;
     for (b) |*v| v.* = rnd.float(T) - 0.5;
-    @memset(c1, std.math.nan(T));
+    for (c0) |*v| v.* = rnd.float(T) - 0.5;
     // Transposed operands are stored [K, M] / [N, K] and read through strides.
     const rsa: usize = if (ta) 1 else k;
     const csa: usize = if (ta) m else 1;
     const rsb: usize = if (tb) 1 else n;
     const csb: usize = if (tb) k else 1;
     const s = Strides{ .a_batch = @intCast(m * k), .a_row = @intCast(rsa), .a_col = @intCast(csa), .b_batch = @intCast(k * n), .b_row = @intCast(rsb), .b_col = @intCast(csb) };
-    if (G) |K| {
-        try K.runBatch(a.ptr, b.ptr, c1.ptr, batch, m, n, k, s);
-    } else {
-        const dtype: DType = if (T == f32) .float32 else .float64;
-        try matmul(dtype, @ptrCast(a.ptr), 0, @ptrCast(b.ptr), 0, @ptrCast(c1.ptr), 0, batch, m, n, k, s);
-    }
     for (0..batch) |bi| reference(T, a.ptr + bi * m * k, b.ptr + bi * k * n, c2.ptr + bi * m * n, m, n, k, rsa, csa, rsb, csb);
     const tol: T = (if (T == f32) 2e-6 else 1e-14) * @as(T, @floatFromInt(k + 1));
-    for (c1[0 .. batch * m * n], c2[0 .. batch * m * n]) |x, y| {
-        if (!(@abs(x - y) <= tol)) {
-            std.debug.print("{s} batch={d} m={d} n={d} k={d} ta={} tb={}: got {d}, want {d}\n", .{ @typeName(T), batch, m, n, k, ta, tb, x, y });
-            return error.TestUnexpectedResult;
+    // C = A @ B over a C of NaNs (every element written), then C0 + A @ B.
+    for ([_]bool{ false, true }) |accumulate| {
+        if (accumulate) @memcpy(c1, c0) else @memset(c1, std.math.nan(T));
+        if (G) |K| {
+            try K.runBatch(a.ptr, b.ptr, c1.ptr, batch, m, n, k, s, accumulate);
+        } else {
+            const dtype: DType = if (T == f32) .float32 else .float64;
+            try matmul(dtype, @ptrCast(a.ptr), 0, @ptrCast(b.ptr), 0, @ptrCast(c1.ptr), 0, batch, m, n, k, s, accumulate);
+        }
+        for (c1[0 .. batch * m * n], c2[0 .. batch * m * n], c0[0 .. batch * m * n]) |x, y, z| {
+            const want = if (accumulate) y + z else y;
+            if (!(@abs(x - want) <= tol + (if (accumulate) @abs(z) * std.math.floatEps(T) else 0))) {
+                std.debug.print("{s} batch={d} m={d} n={d} k={d} ta={} tb={} accumulate={}: got {d}, want {d}\n", .{ @typeName(T), batch, m, n, k, ta, tb, accumulate, x, want });
+                return error.TestUnexpectedResult;
+            }
         }
     }
 }
@@ -1395,7 +1425,7 @@ fn checkHalf(comptime D: DType, alloc: std.mem.Allocator, rnd: std.Random, batch
     const rsb: usize = if (tb) 1 else n;
     const csb: usize = if (tb) k else 1;
     const s = Strides{ .a_batch = @intCast(m * k), .a_row = @intCast(rsa), .a_col = @intCast(csa), .b_batch = @intCast(k * n), .b_row = @intCast(rsb), .b_col = @intCast(csb) };
-    try matmul(D, @ptrCast(a.ptr), 0, @ptrCast(b.ptr), 0, @ptrCast(c.ptr), 0, batch, m, n, k, s);
+    try matmul(D, @ptrCast(a.ptr), 0, @ptrCast(b.ptr), 0, @ptrCast(c.ptr), 0, batch, m, n, k, s, false);
     for (0..batch) |bi| reference(f64, af.ptr + bi * m * k, bf.ptr + bi * k * n, want.ptr + bi * m * n, m, n, k, rsa, csa, rsb, csb);
     // Half a unit in the last place of D at the result's size, plus f32 sums.
     const ulp: f64 = if (D == .bfloat16) 1.0 / 256.0 else 1.0 / 2048.0;
