@@ -45,7 +45,7 @@ import {
   type TypedArray,
 } from "./dtype.ts";
 import { contiguousStrides, numel as numelOf } from "./shape.ts";
-import { gatherLayout, layout, meta, windowLayout } from "./layout.ts";
+import { gatherLayout, layout, matmulLayout, meta, windowLayout } from "./layout.ts";
 import { deviceMismatch, disposedError } from "./lifetime.ts";
 
 /** conv2dDirect's geometry for the native call (conv.Direct's meta). */
@@ -471,12 +471,7 @@ function runMatmul(a: View, b: View, c: View, accumulate: boolean): void {
   const [batch, m, n] = c.shape;
   const k = a.shape[2];
   if (batch * m * n === 0) return;
-  meta[0] = a.strides[0];
-  meta[1] = a.strides[1];
-  meta[2] = a.strides[2];
-  meta[3] = b.strides[0];
-  meta[4] = b.strides[1];
-  meta[5] = b.strides[2];
+  matmulLayout(a.strides, b.strides);
   meta[6] = accumulate ? 1 : 0;
   check(
     native().zeno_matmul(

@@ -39,7 +39,7 @@ import {
 } from "./backend.ts";
 import { type DType, DTYPE_CODE, ITEMSIZE, STORAGE_CTOR, type TypedArray } from "./dtype.ts";
 import { contiguousStrides, numel as numelOf } from "./shape.ts";
-import { gatherLayout, layout, meta, windowLayout } from "./layout.ts";
+import { gatherLayout, layout, matmulLayout, meta, windowLayout } from "./layout.ts";
 import { deviceMismatch, disposedError } from "./lifetime.ts";
 import { attentionLayout, cpuBackend, rnnLayout, toStorageValue } from "./cpu_backend.ts";
 
@@ -555,12 +555,7 @@ export class CudaBackend implements Backend {
     const k = a.shape[2];
     if (batch * m * n === 0) return;
     const pa = this.#addr(a, "matmul"), pb = this.#addr(b, "matmul"), pc = this.#addr(c, "matmul");
-    meta[0] = a.strides[0];
-    meta[1] = a.strides[1];
-    meta[2] = a.strides[2];
-    meta[3] = b.strides[0];
-    meta[4] = b.strides[1];
-    meta[5] = b.strides[2];
+    matmulLayout(a.strides, b.strides);
     check(
       s.zeno_cuda_matmul(
         DTYPE_CODE[c.dtype],

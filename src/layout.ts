@@ -64,6 +64,24 @@ export function layout(shape: readonly number[], views: readonly (readonly numbe
 }
 
 /**
+ * Writes a batched matmul's operand strides into {@link meta}: a's batch,
+ * row and column strides, then b's (a: [B, M, K], b: [B, K, N]).
+ *
+ * @example
+ * ```ts
+ * import { matmulLayout, meta } from "./layout.ts";
+ * matmulLayout([6, 3, 1], [0, 2, 1]);
+ * [meta[0], meta[4]]; // [6, 2]
+ * ```
+ */
+export function matmulLayout(aStrides: readonly number[], bStrides: readonly number[]): void {
+  for (let i = 0; i < 3; i++) {
+    meta[i] = aStrides[i];
+    meta[3 + i] = bStrides[i];
+  }
+}
+
+/**
  * Writes the gather/scatter metadata: idx's shape, then the strides of idx,
  * of `a` and of `b` (uncoalesced, as those kernels index per dim).
  *

@@ -131,3 +131,28 @@ Deno.test("weight gradients summed in place leave the operands and earlier gradi
   loss2.backward();
   assertClose(w.grad!, first.map((v) => 2 * v), 1e-5, "gradient after two passes");
 });
+
+Deno.test("slices of one tensor, overlapping and more than two, sum their gradients into it", () => {
+  // Slices' gradients (narrow, select, strided slices) from the third on go
+  // into the sum in place, each into its own region.
+  const run = (createGraph: boolean) => {
+    const x = zn.tensor([[1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12]]).requiresGrad_(true);
+    const h = x.mul(1); // an intermediate: its sum is a node's pending gradient
+    const parts = [
+      h.narrow(1, 0, 3).mul(2), // columns 0-2, weight 2
+      h.narrow(1, 2, 3).mul(3), // columns 2-4, weight 3 (overlaps column 2)
+      h.select(0, 1).mul(5), // row 1, weight 5
+      h.narrow(1, 4, 2).mul(7), // columns 4-5, weight 7 (overlaps column 4)
+      h.index(":", { step: 2 }).mul(11), // even columns, weight 11
+    ];
+    let loss = zn.zeros([]);
+    for (const p of parts) loss = loss.add(p.sum());
+    loss.backward(null, { createGraph });
+    return values(x.grad!.detach());
+  };
+  // Per column: 2 (cols 0-2) + 3 (2-4) + 7 (4-5) + 11 (even); row 1 adds 5.
+  const col = [2 + 11, 2, 2 + 3 + 11, 3, 3 + 7 + 11, 7];
+  const want = [...col, ...col.map((v) => v + 5)];
+  assertClose(zn.tensor(run(false)), want, 0, "in place");
+  assertClose(zn.tensor(run(true)), want, 0, "with a graph");
+});

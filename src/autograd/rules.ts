@@ -441,7 +441,18 @@ export const RULES: Record<string, Rule> = {
     return [vw.permute(g, inv)];
   },
   expand: (g, _s, c) => [sumTo(g, c.shape as number[])],
-  view: (g, _s, c) => [embed(g, c.shape as number[], c.place as (z: Tensor) => Tensor)],
+  view: (g, _s, c, _n, into) => {
+    const place = c.place as (z: Tensor) => Tensor;
+    // A sum that the input's gradient goes into takes g into its slice in
+    // place: no zero tensor, copy and add of the whole input's size (an LSTM
+    // cell's four gate slices of one [B, 4H] gradient).
+    const acc = into?.(0);
+    if (acc !== undefined && acc.dtype === g.dtype && acc.device === g.device) {
+      place(acc).add_(g);
+      return [acc];
+    }
+    return [embed(g, c.shape as number[], place)];
+  },
   embed: (g, _s, c) => [(c.place as (z: Tensor) => Tensor)(g)],
   // indexing
   indexSelect: (g, _s, c, n) => {
