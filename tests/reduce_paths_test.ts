@@ -39,9 +39,12 @@ function maxRelDiff(got: zn.Tensor, want: number[]): number {
 }
 
 // [shape, dims]: leading dims alone (columns), a kept block in the middle
-// (two passes), and widths around the kernel's column blocks.
+// (two passes), widths around the kernel's column blocks, and columns of
+// over a thousand rows (split into blocks of rows, each a block of whole rows).
 const CASES: [number[], number[]][] = [
   [[4096, 3], [0]],
+  [[1300, 1100], [0]],
+  [[3, 1100, 5], [1]],
   [[37, 300], [0]],
   [[5, 513, 2], [0]],
   [[8, 6, 7, 9], [0, 2, 3]],

@@ -425,6 +425,15 @@ fn colWidth(outer: usize, inner: usize) usize {
 /// sequential streams, and a quarter of the sums' loads and stores.
 const col_rows = 4;
 
+/// Column sums over at least 2 * row_block rows split the rows too (see
+/// columnsByRows); fewer rows stay in one task per column block.
+const row_block = 512;
+/// At most this many row blocks: the partial sums stay below 64 per column.
+const max_row_blocks = 64;
+/// Columns per task where the rows are split: whole rows up to this many, so
+/// that a task reads one contiguous stretch of memory.
+const wide_block = 1024;
+
 /// out[o, j] = sum (or mean) over x[o, :, j] for inner > 1, read row by row:
 /// each task keeps the sums of a block of columns and adds rows to them four
 /// at a time, so the input streams in order where the line loop (reduceLine,
@@ -435,6 +444,7 @@ const col_rows = 4;
 /// ints wrap. T is the storage type.
 fn columns(comptime T: type, comptime mean: bool, x: [*]const T, out: [*]T, sh: Shape) void {
     assert(sh.inner > 1 and sh.r > 0);
+    if (sh.r >= 2 * row_block and columnsByRows(T, mean, x, out, sh)) return;
     const width = colWidth(sh.outer, sh.inner);
     assert(width > 0 and width <= col_block);
     const blocks = (sh.inner + width - 1) / width;
@@ -443,11 +453,7 @@ fn columns(comptime T: type, comptime mean: bool, x: [*]const T, out: [*]T, sh: 
     const chunks = @min(pool.chunkCount(sh.outer * sh.r * sh.inner, 1 << 15), @as(u32, @intCast(@min(tasks, 1 << 16))));
     const ctx = Ctx{ .x = x, .out = out, .sh = sh, .width = width, .blocks = blocks, .chunks = chunks };
     pool.run(chunks, &ctx, struct {
-        const float = dt.isFloat(dt.Compute(T));
-        /// The sums' type: f64 for floats, T (wrapping) for ints.
-        const A = if (float) f64 else T;
-        const W = 8;
-        const VA = @Vector(W, A);
+        const S = ColumnSums(T);
 
         fn f(c: *const Ctx, chunk: u32) void {
             const r = pool.chunkRange(c.sh.outer * c.blocks, c.chunks, chunk);
@@ -455,35 +461,109 @@ fn columns(comptime T: type, comptime mean: bool, x: [*]const T, out: [*]T, sh: 
                 const o = t / c.blocks;
                 const j0 = (t % c.blocks) * c.width;
                 const w = @min(c.width, c.sh.inner - j0);
-                const base = c.x + o * c.sh.r * c.sh.inner + j0;
-                const ld = c.sh.inner;
-                var sums: [col_block]A = @splat(0);
-                // Whole vectors of columns, col_rows rows at a time.
-                const wv = w / W * W;
-                var i: usize = 0;
-                while (i + col_rows <= c.sh.r) : (i += col_rows) {
-                    const row = base + i * ld;
-                    var v: usize = 0;
-                    while (v < wv) : (v += W) {
-                        const part = rowsV(row + v, ld);
-                        const sv: VA = sums[v..][0..W].*;
-                        sums[v..][0..W].* = add(sv, part);
-                    }
-                    for (wv..w) |jj| {
-                        inline for (0..col_rows) |q| sums[jj] = add(sums[jj], widen(row[q * ld + jj]));
-                    }
-                }
-                while (i < c.sh.r) : (i += 1) {
-                    const row = base + i * ld;
-                    for (0..w) |jj| sums[jj] = add(sums[jj], widen(row[jj]));
-                }
+                var sums: [col_block]S.A = @splat(0);
+                S.addRows(c.x + o * c.sh.r * c.sh.inner + j0, c.sh.inner, c.sh.r, sums[0..w]);
                 const dst = c.out + o * c.sh.inner + j0;
-                for (0..w) |jj| {
-                    if (float) {
-                        putFloat(T, &dst[jj], if (mean) sums[jj] / @as(f64, @floatFromInt(c.sh.r)) else sums[jj]);
-                    } else dst[jj] = sums[jj];
+                for (0..w) |jj| S.put(mean, &dst[jj], sums[jj], c.sh.r);
+            }
+        }
+    }.f);
+}
+
+/// columns over many rows (r >= 2 * row_block): tasks of row_block rows (more
+/// where that would make over max_row_blocks) by whole rows of up to
+/// wide_block columns, so that each task streams one contiguous stretch of
+/// memory, where a block of columns read a short piece of every row (the
+/// hardware prefetchers follow neither the stride nor the short runs).
+/// Each task's sums go to a scratch array, added in row-block order at the
+/// end. The split depends on the shape alone, so the result's bits do not
+/// depend on the thread count. Measured on Ice Lake, a 4096 x 768 float32
+/// bias gradient (sum over dim 0) took 1.5-1.9x the time of a sum of the
+/// same data into one number with 2 threads, and 1.0-1.2x after (1 thread:
+/// 1.0-1.7x, then 1.0-1.2x). False, having done nothing, when the scratch
+/// array cannot be allocated.
+fn columnsByRows(comptime T: type, comptime mean: bool, x: [*]const T, out: [*]T, sh: Shape) bool {
+    const S = ColumnSums(T);
+    const rows = @max(row_block, (sh.r + max_row_blocks - 1) / max_row_blocks);
+    const row_blocks = (sh.r + rows - 1) / rows;
+    assert(row_blocks >= 2 and row_blocks <= max_row_blocks);
+    const col_blocks = (sh.inner + wide_block - 1) / wide_block;
+    const width = (sh.inner + col_blocks - 1) / col_blocks;
+    assert(width > 0 and width <= wide_block);
+    const scratch = std.heap.c_allocator.alloc(S.A, sh.outer * row_blocks * sh.inner) catch return false;
+    defer std.heap.c_allocator.free(scratch);
+    const tasks = sh.outer * col_blocks * row_blocks;
+    const Ctx = struct { x: [*]const T, partial: []S.A, sh: Shape, rows: usize, row_blocks: usize, width: usize, col_blocks: usize, chunks: u32 };
+    const chunks = @min(pool.chunkCount(sh.outer * sh.r * sh.inner, 1 << 15), @as(u32, @intCast(@min(tasks, 1 << 16))));
+    const ctx = Ctx{ .x = x, .partial = scratch, .sh = sh, .rows = rows, .row_blocks = row_blocks, .width = width, .col_blocks = col_blocks, .chunks = chunks };
+    pool.run(chunks, &ctx, struct {
+        fn f(c: *const Ctx, chunk: u32) void {
+            const r = pool.chunkRange(c.sh.outer * c.col_blocks * c.row_blocks, c.chunks, chunk);
+            for (r[0]..r[1]) |t| {
+                // Tasks run row blocks innermost: a chunk's tasks read on from one another.
+                const rb = t % c.row_blocks;
+                const cb = (t / c.row_blocks) % c.col_blocks;
+                const o = t / (c.row_blocks * c.col_blocks);
+                const j0 = cb * c.width;
+                const w = @min(c.width, c.sh.inner - j0);
+                const first = rb * c.rows;
+                const n = @min(c.rows, c.sh.r - first);
+                const sums = c.partial[(o * c.row_blocks + rb) * c.sh.inner + j0 ..][0..w];
+                @memset(sums, 0);
+                S.addRows(c.x + (o * c.sh.r + first) * c.sh.inner + j0, c.sh.inner, n, sums);
+            }
+        }
+    }.f);
+    // The row blocks' sums in order: row_blocks / (rows * sizeOf(T) / 8) of the input's bytes, at most 1/256.
+    for (0..sh.outer) |o| {
+        const part = scratch[o * row_blocks * sh.inner ..][0 .. row_blocks * sh.inner];
+        for (0..sh.inner) |j| {
+            var s = part[j];
+            for (1..row_blocks) |rb| s = S.add(s, part[rb * sh.inner + j]);
+            S.put(mean, &out[o * sh.inner + j], s, sh.r);
+        }
+    }
+    return true;
+}
+
+/// The column sums' arithmetic for storage type T.
+fn ColumnSums(comptime T: type) type {
+    return struct {
+        const float = dt.isFloat(dt.Compute(T));
+        /// The sums' type: f64 for floats, T (wrapping) for ints.
+        const A = if (float) f64 else T;
+        const W = 8;
+        const VA = @Vector(W, A);
+
+        /// sums[j] += x[i * ld + j] for i < n, j < sums.len: whole vectors
+        /// of columns col_rows rows at a time, then the last columns and rows.
+        fn addRows(x: [*]const T, ld: usize, n: usize, sums: []A) void {
+            const w = sums.len;
+            const wv = w / W * W;
+            var i: usize = 0;
+            while (i + col_rows <= n) : (i += col_rows) {
+                const row = x + i * ld;
+                var v: usize = 0;
+                while (v < wv) : (v += W) {
+                    const part = rowsV(row + v, ld);
+                    const sv: VA = sums[v..][0..W].*;
+                    sums[v..][0..W].* = add(sv, part);
+                }
+                for (wv..w) |jj| {
+                    inline for (0..col_rows) |q| sums[jj] = add(sums[jj], widen(row[q * ld + jj]));
                 }
             }
+            while (i < n) : (i += 1) {
+                const row = x + i * ld;
+                for (0..w) |jj| sums[jj] = add(sums[jj], widen(row[jj]));
+            }
+        }
+
+        /// Stores a column's sum (or its mean over r rows) as T.
+        inline fn put(comptime mean: bool, dst: *T, s: A, r: usize) void {
+            if (float) {
+                putFloat(T, dst, if (mean) s / @as(f64, @floatFromInt(r)) else s);
+            } else dst.* = s;
         }
 
         /// W columns of col_rows rows from p (row stride ld), added in the
@@ -509,7 +589,7 @@ fn columns(comptime T: type, comptime mean: bool, x: [*]const T, out: [*]T, sh: 
         inline fn add(a: anytype, b: @TypeOf(a)) @TypeOf(a) {
             return if (float) a + b else a +% b;
         }
-    }.f);
+    };
 }
 
 pub const Scan = enum(i32) {
@@ -1134,7 +1214,15 @@ fn columnCase(comptime D: DType, comptime op: Reduce, sh: Shape) !void {
                 return error.TestUnexpectedResult;
             }
         } else if (comptime dt.isFloat(T)) {
-            try testing.expectApproxEqRel(want, got[o * sh.inner + j], 1e-12);
+            // Either order's sum is within (r - 1) 2^-53 of the magnitudes' sum.
+            var mag: f64 = 0;
+            for (0..sh.r) |i| mag += @abs(l.x[i * sh.inner]);
+            if (op == .mean) mag /= @floatFromInt(sh.r);
+            const err = @abs(want - got[o * sh.inner + j]);
+            if (err > @as(f64, @floatFromInt(sh.r)) * 0x1p-52 * mag) {
+                std.debug.print("column {d}: {e} against the line loop's {e}, off by {e}\n", .{ j, got[o * sh.inner + j], want, err });
+                return error.TestUnexpectedResult;
+            }
         } else try testing.expectEqual(want, got[o * sh.inner + j]);
     };
 }
@@ -1207,6 +1295,40 @@ test "column sums and means match the line loop over each strided column" {
         try columnCase(.int32, .sum, sh);
         try columnCase(.int8, .sum, sh);
         try columnCase(.uint8, .sum, sh);
+    }
+}
+
+test "column sums over many rows split the rows: the line loop's result, the same bits with 1 and 2 threads" {
+    const before = pool.numThreads();
+    defer pool.setNumThreads(before);
+    // Two row blocks and a short last one; 64 blocks of more than row_block
+    // rows; whole rows past wide_block columns in three blocks; two columns.
+    const shapes = [_]Shape{
+        .{ .outer = 2, .r = 1100, .inner = 37 },   .{ .outer = 1, .r = 40_000, .inner = 3 },
+        .{ .outer = 1, .r = 1500, .inner = 2100 }, .{ .outer = 1, .r = 1024, .inner = 2 },
+        .{ .outer = 1, .r = 4096, .inner = 768 },
+    };
+    for (shapes) |sh| {
+        for ([_]u32{ 1, 2 }) |threads| {
+            pool.setNumThreads(threads);
+            try columnCase(.float32, .sum, sh);
+            try columnCase(.float64, .mean, sh);
+            try columnCase(.int32, .sum, sh);
+            try columnCase(.uint8, .sum, sh);
+        }
+        const a = testing.allocator;
+        const x = try a.alloc(f32, sh.outer * sh.r * sh.inner);
+        defer a.free(x);
+        var rng = std.Random.DefaultPrng.init(sh.r);
+        for (x) |*v| v.* = rng.random().floatNorm(f32);
+        var got: [2][]f32 = undefined;
+        for (&got, [_]u32{ 1, 2 }) |*g, threads| {
+            pool.setNumThreads(threads);
+            g.* = try a.alloc(f32, sh.outer * sh.inner);
+            try reduce(.sum, .float32, @ptrCast(x.ptr), 0, @ptrCast(g.*.ptr), 0, null, 0, sh, 0);
+        }
+        defer for (got) |g| a.free(g);
+        try testing.expectEqualSlices(u32, @ptrCast(got[0]), @ptrCast(got[1]));
     }
 }
 
