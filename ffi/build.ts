@@ -25,7 +25,8 @@ import { fileURLToPath } from "node:url";
 const root = new URL("..", import.meta.url);
 const zigDir = fileURLToPath(new URL("zig/", root));
 
-function pinned(name: "ZIG_VERSION" | "DENO_VERSION"): string {
+/** The version .ci/toolchain.env pins for Zig or Deno. */
+export function pinned(name: "ZIG_VERSION" | "DENO_VERSION"): string {
   const env = Deno.readTextFileSync(new URL(".ci/toolchain.env", root));
   const m = env.match(new RegExp(`^${name}=(\\S+)$`, "m"));
   if (!m) throw new Error(`ffi/build.ts: .ci/toolchain.env names no ${name}`);
@@ -41,7 +42,8 @@ async function output(cmd: string, args: string[]): Promise<string | undefined> 
   }
 }
 
-async function findZig(want: string): Promise<string> {
+/** The path of a Zig of version `want`: $ZIG, `zig` on the PATH, or the pinned toolchain's. */
+export async function findZig(want: string): Promise<string> {
   const home = Deno.env.get("HOME") ?? ".";
   const cache = Deno.env.get("ZENO_TOOLCHAIN_DIR") ??
     `${Deno.env.get("XDG_CACHE_HOME") ?? `${home}/.cache`}/zeno/toolchain`;
