@@ -479,9 +479,9 @@ fn columns(comptime T: type, comptime mean: bool, x: [*]const T, out: [*]T, sh: 
 /// end. The split depends on the shape alone, so the result's bits do not
 /// depend on the thread count. Measured on Ice Lake, a 4096 x 768 float32
 /// bias gradient (sum over dim 0) took 1.5-1.9x the time of a sum of the
-/// same data into one number with 2 threads, and 1.0-1.2x after (1 thread:
-/// 1.0-1.7x, then 1.0-1.2x). False, having done nothing, when the scratch
-/// array cannot be allocated.
+/// same data into one number with 2 threads, and 1.0-1.5x after (median
+/// 1.2; 1 thread: 1.0-1.7x, then 1.0-1.2x). False, having done nothing,
+/// when the scratch array cannot be allocated.
 fn columnsByRows(comptime T: type, comptime mean: bool, x: [*]const T, out: [*]T, sh: Shape) bool {
     const S = ColumnSums(T);
     const rows = @max(row_block, (sh.r + max_row_blocks - 1) / max_row_blocks);
