@@ -94,11 +94,12 @@ const work: Workloads = JSON.parse(
 );
 
 /**
- * This machine's FMA peak per core (GFLOP/s), measured by zig/fma_peak.zig
- * (independent chains of the widest float32 FMAs, compiled for this CPU);
- * undefined, and the line that quotes it left out, where Zig cannot run.
+ * This machine's FMA peak per core (GFLOP/s) and the CPU model Zig detects,
+ * measured by zig/fma_peak.zig (independent chains of the widest float32
+ * FMAs, compiled for this CPU); undefined, and the lines that quote it left
+ * out, where Zig cannot run.
  */
-async function fmaPeakPerCore(): Promise<number | undefined> {
+async function fmaPeakPerCore(): Promise<{ gflops: number; model: string } | undefined> {
   try {
     const zig = await findZig(pinned("ZIG_VERSION"));
     const out = await new Deno.Command(zig, {
@@ -107,8 +108,9 @@ async function fmaPeakPerCore(): Promise<number | undefined> {
       stdout: "null",
       stderr: "piped",
     }).output();
-    const peak = Number(new TextDecoder().decode(out.stderr).trim());
-    return out.success && peak > 0 ? peak : undefined;
+    const [peak, model] = new TextDecoder().decode(out.stderr).trim().split(" ");
+    const gflops = Number(peak);
+    return out.success && gflops > 0 ? { gflops, model: model ?? "?" } : undefined;
   } catch {
     return undefined;
   }
@@ -696,9 +698,16 @@ const only = Deno.args.includes("--only")
   : undefined;
 /** Whether `--only` (absent: everything) names a prefix of `name`. */
 const selected = (name: string) => only === undefined || only.some((o) => name.startsWith(o));
+// Deno reads /proc files only with --allow-all: `cat` reads it instead.
 const cpu = (() => {
   try {
-    const m = Deno.readTextFileSync("/proc/cpuinfo").match(/model name\s*:\s*(.*)/);
+    const out = new Deno.Command("cat", {
+      args: ["/proc/cpuinfo"],
+      stdout: "piped",
+      stderr: "null",
+    })
+      .outputSync();
+    const m = new TextDecoder().decode(out.stdout).match(/model name\s*:\s*(.*)/);
     return m ? m[1] : Deno.build.arch;
   } catch {
     return Deno.build.arch;
@@ -709,9 +718,12 @@ console.log(
     `sides alternating, median of ${reps} samples (at least 15 for workloads under a tenth of a second)`,
 );
 console.log(`memory limit: a 16M-float copy moves ${copyLimit().toFixed(1)} GB/s (one thread)`);
-const perCore = selected("matmul 1024x1024x1024") ? await fmaPeakPerCore() : undefined;
-if (perCore !== undefined) {
-  console.log(`FMA peak: ${perCore.toFixed(1)} GFLOP/s on one core (zig/fma_peak.zig)`);
+const fma = selected("matmul 1024x1024x1024") ? await fmaPeakPerCore() : undefined;
+const perCore = fma?.gflops;
+if (fma !== undefined) {
+  console.log(
+    `FMA peak: ${fma.gflops.toFixed(1)} GFLOP/s on one core (${fma.model}; zig/fma_peak.zig)`,
+  );
 }
 let misses = 0;
 const torch = new TorchSide();

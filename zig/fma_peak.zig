@@ -1,6 +1,6 @@
 //! The FMA peak of one core in GFLOP/s: independent chains of the widest
 //! float32 fused multiply-adds the CPU has, the best of seven rounds, printed
-//! on stderr. `deno task compare` runs it (`zig run`, native CPU) to put the
+//! on stderr with the CPU model the compiler detected. `deno task compare` runs it (`zig run`, native CPU) to put the
 //! matmul rows against this machine's own ceiling.
 const std = @import("std");
 const builtin = @import("builtin");
@@ -40,5 +40,5 @@ pub fn main() void {
         best = @max(best, flops / seconds / 1e9);
     }
     std.mem.doNotOptimizeAway(&acc);
-    std.debug.print("{d:.1}\n", .{best});
+    std.debug.print("{d:.1} {s}\n", .{ best, builtin.cpu.model.name });
 }
