@@ -465,7 +465,6 @@ function axisArgs(a: Axis3): [number, number, number] {
   return [a.outer, a.r, a.inner];
 }
 
-/** The CPU backend instance. */
 /** zeno_matmul: c = a @ b, or c += a @ b with `accumulate`. */
 function runMatmul(a: View, b: View, c: View, accumulate: boolean): void {
   const [batch, m, n] = c.shape;
@@ -492,6 +491,7 @@ function runMatmul(a: View, b: View, c: View, accumulate: boolean): void {
   );
 }
 
+/** The CPU backend instance. */
 export const cpuBackend: Backend = {
   // float16/bfloat16 GEMMs convert as they pack (zig/src/matmul.zig), and
   // the direct convolutions as they pad and store, and the pools a plane at
