@@ -21,6 +21,8 @@ export const SYMBOLS = {
   zeno_bad_index: { parameters: [], result: "f64" },
   zeno_align_pad: { parameters: ["buffer"], result: "i32" },
   zeno_place_huge: { parameters: ["buffer", "f64"], result: "i32" },
+  zeno_host_memory_stats: { parameters: ["buffer"], result: "void" },
+  zeno_host_memory_release: { parameters: [], result: "void" },
   zeno_copy: {
     parameters: ["i32", "buffer", "i32", "i32", "buffer", "i32", "i32", "buffer"],
     result: "i32",

@@ -47,6 +47,7 @@ import {
 import { contiguousStrides, numel as numelOf } from "./shape.ts";
 import { gatherLayout, layout, matmulLayout, meta, windowLayout } from "./layout.ts";
 import { deviceMismatch, disposedError } from "./lifetime.ts";
+import { pooledBuffer } from "./host_memory.ts";
 
 /** conv2dDirect's geometry for the native call (conv.Direct's meta). */
 const directMeta = new Int32Array(10);
@@ -125,10 +126,10 @@ function slabStorage(dtype: DType, numel: number, bytes: number): CpuStorage {
   return s;
 }
 
-// Released arrays are kept for reuse. A tensor the garbage collector frees
-// leaves its memory to be zero-filled again on the next allocation, often cold
-// in the caches (a freed array waits for the collector, so allocations cycle
-// through many megabytes). Memory released deterministically (dispose(), the
+// Released arrays are kept for reuse. A large tensor the garbage collector
+// frees gives its memory back to the native pool (src/host_memory.ts), but
+// only at the next young-generation collection, so allocations cycle through
+// tens of megabytes, cold in the caches. Memory released deterministically (dispose(), the
 // end of a zn.tidy scope, the backward pass's temporaries) goes to this pool instead, by exact byte length, and
 // the next array of that length reuses it while it is still warm: training
 // loops repeat the same shapes every step. Only arrays the library allocated
@@ -232,17 +233,28 @@ function ownArray(dtype: DType, numel: number, bytes: number, zero: boolean): Ty
     if (zero) new Uint8Array(pooled.buf, pooled.offset, bytes).fill(0);
     return a;
   }
-  return hostArray(dtype, numel);
+  return hostArray(dtype, numel, zero);
 }
 
+// Arrays of POOLED_MIN_BYTES or more come from the native library's pool,
+// which the garbage collector refills (src/host_memory.ts): a result the
+// program drops gives its memory to a later result of its size without a
+// zero fill. Below it a fresh V8 array costs about as much as the pool's call.
+const POOLED_MIN_BYTES = 64 << 10;
+
 /**
- * @internal A fresh zero-filled array of `numel` elements for new tensor
- * data, starting on a 64-byte boundary when it is at least ALIGN_MIN_BYTES
- * long (the creation functions fill these before handing them to a backend).
+ * @internal A fresh array of `numel` elements for new tensor data, starting
+ * on a 64-byte boundary when it is at least ALIGN_MIN_BYTES long;
+ * zero-filled unless `zero` is false (the creation functions fill these
+ * before handing them to a backend).
  */
-export function hostArray(dtype: DType, numel: number): TypedArray {
+export function hostArray(dtype: DType, numel: number, zero = true): TypedArray {
   const bytes = numel * ITEMSIZE[dtype];
   if (bytes < ALIGN_MIN_BYTES) return new STORAGE_CTOR[dtype](numel);
+  if (bytes >= POOLED_MIN_BYTES) {
+    const buf = pooledBuffer(bytes, zero);
+    if (buf !== null) return new STORAGE_CTOR[dtype](buf, 0, numel);
+  }
   if (bytes >= HUGE_ALIGN_BYTES) {
     const buf = new ArrayBuffer(bytes + HUGE_PAGE);
     const offset = native().zeno_place_huge(new Uint8Array(buf), bytes + HUGE_PAGE);

@@ -33,6 +33,8 @@ function zigExports(): Export[] {
   const re = /export fn (\w+)\(([^)]*)\) callconv\(\.c\) ([^{\s]+) \{/g;
   const out: Export[] = [];
   for (const m of src.matchAll(re)) {
+    // Node-API's entry point (src/host_memory.ts), called by process.dlopen.
+    if (m[1] === "napi_register_module_v1") continue;
     const params = m[2].trim() === "" ? [] : m[2].split(",").map((p) => {
       const type = p.split(":")[1].trim();
       const ffi = ZIG_TO_FFI[type];

@@ -119,7 +119,7 @@ function fromHostValues(
   op = "tensor",
 ): Tensor {
   const n = values.length;
-  const arr = hostArray(dtype, n);
+  const arr = hostArray(dtype, n, false);
   if (isIntegral(dtype)) {
     // Truncated toward zero as a cast is; out of range or not finite is an
     // error, never a wrapped value.
@@ -605,7 +605,7 @@ function randomFloats(
     );
   }
   const g = opts?.generator ?? defaultGenerator;
-  const arr = hostArray(dtype, numel(shape)) as Float32Array | Float64Array;
+  const arr = hostArray(dtype, numel(shape), false) as Float32Array | Float64Array;
   if (op === "rand") g.fillFloat(arr);
   else g.fillNormal(arr);
   const b = backendFor(opts?.device ?? "cpu");

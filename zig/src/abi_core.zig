@@ -86,41 +86,45 @@ export fn zeno_align_pad(p: [*]u8) callconv(.c) i32 {
     return @intCast((64 - a % 64) % 64);
 }
 
-/// Bytes of a transparent huge page (x86-64 and arm64 with 4 KiB base pages).
-const huge_page: usize = 2 << 20;
-/// MADV_COLLAPSE (Linux 6.1), which this Zig's std.os.linux.MADV lacks.
-const madv_collapse: u32 = 25;
-
-/// Asks the kernel to back the whole 2 MiB pages inside `bytes` bytes at `p`
-/// with transparent huge pages (madvise MADV_HUGEPAGE; the system default is
-/// often "only where asked", as here), and returns the offset of the first
-/// 2 MiB boundary: an array given a huge page of slack starts there, so that
-/// all of it is on huge pages. Large tensor arrays come from the C heap in
-/// 4 KiB pages: a 64 MiB tensor is 16,384 pages, a TLB miss every 4 KiB of a
-/// streaming kernel and a fault for each on first write, where huge pages
-/// make it 32 of each (NumPy advises its arrays of 4 MiB and more the same
-/// way). Measured on one thread over 16M float32: add 5.8 to 4.7-5.1 ms, sum
-/// 2.7 to 1.9-2.2 ms. Returns -1 where the system has no such advice or the
-/// memory holds no whole huge page; a refusal by the kernel changes nothing
-/// but the speed.
+/// Asks for transparent huge pages on the whole 2 MiB pages inside `bytes`
+/// bytes at `p`, and returns the offset of the first 2 MiB boundary
+/// (host_memory.placeHuge); -1 where the system has no such advice or the
+/// memory holds no whole huge page.
 export fn zeno_place_huge(p: [*]u8, bytes: f64) callconv(.c) i32 {
-    if (comptime builtin.os.tag != .linux) return -1;
     std.debug.assert(bytes >= 0);
-    const start: usize = @intFromPtr(p);
-    const end: usize = start + @as(usize, @intFromFloat(bytes));
-    const first = std.mem.alignForward(usize, start, huge_page);
-    const last = std.mem.alignBackward(usize, end, huge_page);
-    if (last <= first) return -1;
-    const linux = std.os.linux;
-    _ = linux.madvise(@ptrFromInt(first), last - first, linux.MADV.HUGEPAGE);
-    // The advice only shapes later faults: memory the C heap hands out again
-    // is mostly faulted in already, in 4 KiB pages, and stays so. Collapsing
-    // (Linux 6.1 and later; refused harmlessly before) puts it on huge pages
-    // now, once: memory on them stays there when reused. Measured in the
-    // all-reduce benchmark, whose 16 MB tensor reuses such memory: 3.8-5.0 to
-    // 7.8 GB/s.
-    _ = linux.madvise(@ptrFromInt(first), last - first, madv_collapse);
-    return @intCast(first - start);
+    return host_memory.placeHuge(p, @intFromFloat(bytes));
+}
+
+// ---------------------------------------------------------------- host memory
+// Large CPU tensors' memory, recycled when the garbage collector frees it
+// (host_memory.zig). The library doubles as a Node-API module for that.
+
+const host_memory = @import("host_memory.zig");
+
+/// Node-API's entry point: `process.dlopen` of this library calls it once per
+/// isolate (the main one and each Worker's).
+export fn napi_register_module_v1(env: ?*anyopaque, exports: ?*anyopaque) callconv(.c) ?*anyopaque {
+    // Blocks may be finalized on any thread while an isolate that never
+    // loaded the library as a Node-API module still runs: never unloaded.
+    pool.pinLibrary();
+    return host_memory.register(env, exports);
+}
+
+/// The pool's counters into out[0..6]: pooled bytes, bytes handed out,
+/// blocks allocated, blocks reused, blocks given back, the pooling limit.
+export fn zeno_host_memory_stats(out: [*]f64) callconv(.c) void {
+    const s = host_memory.global.stats();
+    const values = [_]f64{
+        @floatFromInt(s.pooled_bytes), @floatFromInt(s.outstanding_bytes),
+        @floatFromInt(s.fresh),        @floatFromInt(s.reused),
+        @floatFromInt(s.returned),     @floatFromInt(s.pool_limit),
+    };
+    @memcpy(out[0..values.len], &values);
+}
+
+/// Frees the pooled blocks (those handed out stay).
+export fn zeno_host_memory_release() callconv(.c) void {
+    host_memory.global.release();
 }
 
 /// The index value behind the last index_out_of_range status.

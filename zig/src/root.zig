@@ -15,4 +15,5 @@ test {
     _ = @import("abi_core.zig");
     _ = @import("conv.zig");
     _ = @import("elementwise.zig");
+    _ = @import("host_memory.zig");
 }
