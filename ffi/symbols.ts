@@ -22,7 +22,6 @@ export const SYMBOLS = {
   zeno_align_pad: { parameters: ["buffer"], result: "i32" },
   zeno_place_huge: { parameters: ["buffer", "f64"], result: "i32" },
   zeno_host_memory_stats: { parameters: ["buffer"], result: "void" },
-  zeno_host_memory_release: { parameters: [], result: "void" },
   zeno_copy: {
     parameters: ["i32", "buffer", "i32", "i32", "buffer", "i32", "i32", "buffer"],
     result: "i32",

@@ -129,9 +129,10 @@ function slabStorage(dtype: DType, numel: number, bytes: number): CpuStorage {
 // Released arrays are kept for reuse. A large tensor the garbage collector
 // frees gives its memory back to the native pool (src/host_memory.ts), but
 // only at the next young-generation collection, so allocations cycle through
-// tens of megabytes, cold in the caches. Memory released deterministically (dispose(), the
-// end of a zn.tidy scope, the backward pass's temporaries) goes to this pool instead, by exact byte length, and
-// the next array of that length reuses it while it is still warm: training
+// tens of megabytes, cold in the caches. Memory released deterministically
+// (dispose(), the end of a zn.tidy scope, the backward pass's temporaries)
+// goes to this pool instead, by exact byte length, and the next array of
+// that length reuses it while it is still warm: training
 // loops repeat the same shapes every step. Only arrays the library allocated
 // itself, whole, and never handed out, are pooled (see CpuStorage.shared);
 // one a caller views (Tensor.asTypedArray) moves to a new ArrayBuffer first,

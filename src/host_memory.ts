@@ -73,8 +73,3 @@ export function hostPoolStats(): HostPoolStats {
   const [pooledBytes, outstandingBytes, fresh, reused, returned, poolLimit] = statsBuf;
   return { pooledBytes, outstandingBytes, fresh, reused, returned, poolLimit };
 }
-
-/** @internal Frees the pool's free blocks (buffers in use keep theirs). */
-export function releaseHostPool(): void {
-  library().symbols.zeno_host_memory_release();
-}

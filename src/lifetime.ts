@@ -5,8 +5,8 @@
  * inside synchronous loops: large ones (64 KiB and up) go back to the native
  * library's pool for the next result of their size (src/host_memory.ts),
  * smaller ones to V8, which zero-fills their memory again. Device memory
- * (CUDA) lives outside the JavaScript heap: a `FinalizationRegistry` frees it only after
- * the event loop turns, which never happens inside a synchronous training
+ * (CUDA) lives outside the JavaScript heap: a `FinalizationRegistry` frees it
+ * only after the event loop turns, which never happens inside a synchronous training
  * loop. So memory is also released deterministically, device memory to its
  * caching allocator and CPU arrays to a pool that the next results of the
  * same size reuse (src/cpu_backend.ts):

@@ -122,11 +122,6 @@ export fn zeno_host_memory_stats(out: [*]f64) callconv(.c) void {
     @memcpy(out[0..values.len], &values);
 }
 
-/// Frees the pooled blocks (those handed out stay).
-export fn zeno_host_memory_release() callconv(.c) void {
-    host_memory.global.release();
-}
-
 /// The index value behind the last index_out_of_range status.
 export fn zeno_bad_index() callconv(.c) f64 {
     return @floatFromInt(ix.bad_index);

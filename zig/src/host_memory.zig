@@ -38,7 +38,7 @@ pub const Block = struct {
 
 const cache_line: usize = 64;
 /// Bytes of a transparent huge page (x86-64 and arm64 with 4 KiB base pages).
-pub const huge_page: usize = 2 << 20;
+const huge_page: usize = 2 << 20;
 /// Blocks of this many bytes or more ask for huge pages (see placeHuge).
 const huge_min_bytes: usize = 4 << 20;
 /// Blocks of this many bytes or more start on a huge page boundary, in a
@@ -63,7 +63,6 @@ pub fn capacityFor(bytes: usize) usize {
 const Class = struct {
     capacity: usize = 0,
     head: ?*Block = null,
-    count: u32 = 0,
     last_use: u64 = 0,
 };
 
@@ -137,7 +136,6 @@ pub const Pool = struct {
             victims.* = b;
             p.pooled_bytes -= c.capacity;
         }
-        c.count = 0;
     }
 
     /// A block of at least `bytes` bytes: a pooled one of its class, or a new
@@ -153,7 +151,6 @@ pub const Pool = struct {
         c.last_use = p.clock;
         if (c.head) |b| {
             c.head = b.next;
-            c.count -= 1;
             p.pooled_bytes -= capacity;
             p.outstanding_bytes += capacity;
             p.reused += 1;
@@ -210,7 +207,6 @@ pub const Pool = struct {
         }
         b.next = c.head;
         c.head = b;
-        c.count += 1;
         p.pooled_bytes += b.capacity;
     }
 
