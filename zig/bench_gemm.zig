@@ -21,11 +21,11 @@ fn bench(comptime T: type, n: usize, threads: u32, trans_a: bool, trans_b: bool)
 /// GFLOP/s of [m, k] @ [k, n] (best of five rounds of ~0.2 s).
 fn benchShape(comptime T: type, m: usize, n: usize, k: usize, threads: u32, trans_a: bool, trans_b: bool) !f64 {
     const alloc = std.heap.c_allocator;
-    const a = try alloc.alloc(T, m * k);
+    const a = try alloc.alignedAlloc(T, .@"64", m * k);
     defer alloc.free(a);
-    const b = try alloc.alloc(T, k * n);
+    const b = try alloc.alignedAlloc(T, .@"64", k * n);
     defer alloc.free(b);
-    const c = try alloc.alloc(T, m * n);
+    const c = try alloc.alignedAlloc(T, .@"64", m * n);
     defer alloc.free(c);
     for (a, 0..) |*v, i| v.* = @floatFromInt(@as(i64, @intCast(i % 7)) - 3);
     for (b, 0..) |*v, i| v.* = @floatFromInt(@as(i64, @intCast(i % 5)) - 2);
@@ -44,12 +44,12 @@ fn benchShape(comptime T: type, m: usize, n: usize, k: usize, threads: u32, tran
     const dtype: dt.DType = if (T == f32) .float32 else .float64;
     const flops = 2.0 * @as(f64, @floatFromInt(m * n * k));
     // Warm up, then take the best of several timed rounds of ~0.2 s each.
-    try mm.matmul(dtype, @ptrCast(a.ptr), 0, @ptrCast(b.ptr), 0, @ptrCast(c.ptr), 0, 1, m, n, k, s);
+    try mm.matmul(dtype, @ptrCast(a.ptr), 0, @ptrCast(b.ptr), 0, @ptrCast(c.ptr), 0, 1, m, n, k, s, false);
     const reps: usize = @max(1, @as(usize, @intFromFloat(0.2 / (flops / 50e9))));
     var best: f64 = 0;
     for (0..5) |_| {
         const t0 = now();
-        for (0..reps) |_| try mm.matmul(dtype, @ptrCast(a.ptr), 0, @ptrCast(b.ptr), 0, @ptrCast(c.ptr), 0, 1, m, n, k, s);
+        for (0..reps) |_| try mm.matmul(dtype, @ptrCast(a.ptr), 0, @ptrCast(b.ptr), 0, @ptrCast(c.ptr), 0, 1, m, n, k, s, false);
         const dtm = (now() - t0) / @as(f64, @floatFromInt(reps));
         best = @max(best, flops / dtm / 1e9);
     }
@@ -58,11 +58,11 @@ fn benchShape(comptime T: type, m: usize, n: usize, k: usize, threads: u32, tran
 
 fn benchBatch(comptime T: type, batch: usize, n: usize, threads: u32) !f64 {
     const alloc = std.heap.c_allocator;
-    const a = try alloc.alloc(T, batch * n * n);
+    const a = try alloc.alignedAlloc(T, .@"64", batch * n * n);
     defer alloc.free(a);
-    const b = try alloc.alloc(T, batch * n * n);
+    const b = try alloc.alignedAlloc(T, .@"64", batch * n * n);
     defer alloc.free(b);
-    const c = try alloc.alloc(T, batch * n * n);
+    const c = try alloc.alignedAlloc(T, .@"64", batch * n * n);
     defer alloc.free(c);
     for (a, 0..) |*v, i| v.* = @floatFromInt(@as(i64, @intCast(i % 7)) - 3);
     for (b, 0..) |*v, i| v.* = @floatFromInt(@as(i64, @intCast(i % 5)) - 2);
@@ -71,12 +71,12 @@ fn benchBatch(comptime T: type, batch: usize, n: usize, threads: u32) !f64 {
     const s = mm.Strides{ .a_batch = ni * ni, .a_row = ni, .a_col = 1, .b_batch = ni * ni, .b_row = ni, .b_col = 1 };
     const dtype: dt.DType = if (T == f32) .float32 else .float64;
     const flops = 2.0 * @as(f64, @floatFromInt(batch * n * n * n));
-    try mm.matmul(dtype, @ptrCast(a.ptr), 0, @ptrCast(b.ptr), 0, @ptrCast(c.ptr), 0, batch, n, n, n, s);
+    try mm.matmul(dtype, @ptrCast(a.ptr), 0, @ptrCast(b.ptr), 0, @ptrCast(c.ptr), 0, batch, n, n, n, s, false);
     const reps: usize = @max(1, @as(usize, @intFromFloat(0.2 / (flops / 30e9))));
     var best: f64 = 0;
     for (0..5) |_| {
         const t0 = now();
-        for (0..reps) |_| try mm.matmul(dtype, @ptrCast(a.ptr), 0, @ptrCast(b.ptr), 0, @ptrCast(c.ptr), 0, batch, n, n, n, s);
+        for (0..reps) |_| try mm.matmul(dtype, @ptrCast(a.ptr), 0, @ptrCast(b.ptr), 0, @ptrCast(c.ptr), 0, batch, n, n, n, s, false);
         const dtm = (now() - t0) / @as(f64, @floatFromInt(reps));
         best = @max(best, flops / dtm / 1e9);
     }

@@ -429,6 +429,9 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
         /// GFLOP/s; [32, 256] x [256, 1024] (a 4 KiB stride) 53-94 -> 53-73
         /// with 2 threads, so it stays packed.
         const direct_b_max_rows = if (blocks == null) 4 * MR else 0;
+        /// Split: the most packing space the shared operand may take (A of
+        /// 2048 x 2048 float32 takes 16 MiB).
+        const share_max_bytes = 16 << 20;
         /// Below this many multiply-adds a single matrix runs on the calling thread.
         const parallel_min_flops = 64 * 64 * 64;
         /// Batches whose matrices are at most this big run one matrix per thread.
@@ -450,6 +453,12 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
             accumulate: bool = false,
             /// C's row stride when C is a block of a wider matrix (0: n).
             ldc: usize = 0,
+            /// A packed beforehand for every pass over k (see Split.shared_a):
+            /// pass pc's panels start at roundUp(m, MR) * pc elements.
+            a_packed: ?[*]const P = null,
+            /// B packed beforehand in the same way: pass pc's panels start
+            /// at roundUp(n, NR) * pc elements.
+            b_packed: ?[*]const P = null,
 
             fn cStride(self: *const Args) usize {
                 return if (self.ldc != 0) self.ldc else self.n;
@@ -765,7 +774,11 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
             }
             var ap = a;
             var bp = b;
-            const U = 4;
+            // Unpacked A is not unrolled: unrolled, the compiler loaded U
+            // consecutive k of every row at once and spilled them (48 values
+            // for 12 rows), and a 256^3 multiply ran at 86 instead of 135
+            // GFLOP/s where it did so.
+            const U = if (a_packed) 4 else 1;
             var kk: usize = 0;
             while (kk + U <= kc) : (kk += U) {
                 inline for (0..U) |u| {
@@ -916,18 +929,29 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
             }
         }
 
+        /// Whether `blocked` reads rows of A in place instead of packing them.
+        fn aDirect(args: *const Args) bool {
+            return E == T and args.a_packed == null and args.csa == 1 and (args.m * args.n * args.k <= direct_a_max_flops or
+                (args.m <= direct_a_max_rows and (args.rsa * @sizeOf(T)) % 4096 != 0));
+        }
+
+        /// Whether `blocked` reads B's full panels in place (see Step.b_direct).
+        fn bDirect(args: *const Args) bool {
+            return E == T and !dot2 and args.b_packed == null and args.csb == 1 and args.m <= direct_b_max_rows and (args.rsb * @sizeOf(T)) % 4096 != 0;
+        }
+
         /// The blocked multiply on packing space `mem` (bufBytes bytes).
         /// With `parallel` false it never touches the pool (safe inside a pool task).
         fn blocked(args: *const Args, mem: []align(64) u8, parallel: bool) void {
-            const e = packElems(args.m, args.n, args.k);
+            // An operand packed beforehand takes no packing space here.
+            const e = packElems(if (args.a_packed != null) 0 else args.m, if (args.b_packed != null) 0 else args.n, args.k);
             const base: [*]P = @ptrCast(mem.ptr);
             const apack = base;
             const bpack = base + e.a;
             const threads: usize = if (parallel) pool.numThreads() else 1;
             // Unpacked A feeds the micro-kernel as it is: only in the compute type.
-            const a_direct = E == T and args.csa == 1 and (args.m * args.n * args.k <= direct_a_max_flops or
-                (args.m <= direct_a_max_rows and (args.rsa * @sizeOf(T)) % 4096 != 0));
-            const b_direct = E == T and !dot2 and args.csb == 1 and args.m <= direct_b_max_rows and (args.rsb * @sizeOf(T)) % 4096 != 0;
+            const a_direct = aDirect(args);
+            const b_direct = bDirect(args);
             var jc: usize = 0;
             while (jc < args.n) : (jc += NC) {
                 const nc: usize = @min(NC, args.n - jc);
@@ -950,11 +974,11 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
                             .ic0 = ic0,
                             .mb = mb,
                             .a_panels = (mb + MR - 1) / MR,
-                            .a_tasks = if (a_direct) 0 else 1,
+                            .a_tasks = if (a_direct or args.a_packed != null) 0 else 1,
                             .a_direct = a_direct,
                             .b_direct = b_direct,
                             .b_panels = (nc + NR - 1) / NR,
-                            .b_tasks = if (ic0 == 0 and b_packed) 1 else 0,
+                            .b_tasks = if (ic0 == 0 and b_packed and args.b_packed == null) 1 else 0,
                             .m_tiles = 0,
                             .n_tiles = 0,
                         };
@@ -968,10 +992,12 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
                             const want = 4 * threads;
                             if (m_tiles < want) n_tiles = @min(s.b_panels, (want + m_tiles - 1) / m_tiles);
                             while ((m_tiles * n_tiles) % threads != 0 and m_tiles < s.a_panels) m_tiles += 1;
-                            if (!a_direct) s.a_tasks = @min(s.a_panels, 2 * threads);
+                            if (!a_direct and args.a_packed == null) s.a_tasks = @min(s.a_panels, 2 * threads);
                             if (s.b_tasks > 0 and !b_direct) s.b_tasks = @min(s.b_panels, 2 * threads);
                         }
                         m_tiles = @min(m_tiles, s.a_panels);
+                        if (args.a_packed) |ap| s.apack = @constCast(ap + roundUp(args.m, MR) * pc + ic0 * kc);
+                        if (args.b_packed) |bp| s.bpack = @constCast(bp + roundUp(args.n, NR) * pc + jc * kc);
                         s.m_tiles = m_tiles;
                         s.n_tiles = n_tiles;
                         const pack_chunks: u32 = @intCast(s.a_tasks + s.b_tasks);
@@ -1142,6 +1168,17 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
             panels: usize,
             mem: []align(64) u8 = &.{},
             per_part: usize = 0,
+            /// Column parts: A packed once for all of them, each part packing
+            /// a share of its panels for every pass over k before any part
+            /// multiplies (null: every part packs all of A itself). One join
+            /// more per product, where shared blocks took one per block, and
+            /// the operand is read and packed once instead of once per part:
+            /// measured on Ice Lake with 2 threads (each packing all of A cost
+            /// 10% of 1024^3), 1024^3 and 2048^3 went from 210-240 and 231-251
+            /// to 218-252 and 249-274 GFLOP/s, three runs taking turns.
+            shared_a: ?[*]P = null,
+            /// Row parts: B packed once in the same way.
+            shared_b: ?[*]P = null,
 
             /// Parts need at least this many panels each, or the scheme
             /// with shared blocks runs instead.
@@ -1178,11 +1215,32 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
                 return a;
             }
 
+            /// Part `chunk`'s share of the shared operand's panels, packed
+            /// for every pass over k.
+            fn packTaskShared(sp: *const Split, chunk: u32) void {
+                const part: usize = chunk;
+                const args = sp.args;
+                const len = if (sp.by_cols) args.m else args.n;
+                const w: usize = if (sp.by_cols) MR else NR;
+                const panels = (len + w - 1) / w;
+                const p0 = panels * part / sp.parts;
+                const p1 = panels * (part + 1) / sp.parts;
+                const kstep = kStep(args.k);
+                var pc: usize = 0;
+                while (pc < args.k) : (pc += kstep) {
+                    const kc = @min(kstep, args.k - pc);
+                    if (sp.shared_a) |dst| packA(args, 0, args.m, pc, kc, dst + roundUp(args.m, MR) * pc, p0, p1);
+                    if (sp.shared_b) |dst| packB(args, pc, 0, args.n, kc, dst + roundUp(args.n, NR) * pc, p0, p1);
+                }
+            }
+
             fn task(sp: *const Split, chunk: u32) void {
                 const part: usize = chunk;
                 assert(part < sp.parts);
-                const a = sp.sub(part);
-                assert(a.m > 0 and a.n > 0 and bufBytes(a.m, a.n, a.k) <= sp.per_part);
+                var a = sp.sub(part);
+                if (sp.shared_a) |ap| a.a_packed = ap;
+                if (sp.shared_b) |bp| a.b_packed = bp;
+                assert(a.m > 0 and a.n > 0 and bufBytes(if (a.a_packed != null) 0 else a.m, if (a.b_packed != null) 0 else a.n, a.k) <= sp.per_part);
                 const mem: []align(64) u8 = @alignCast(sp.mem[part * sp.per_part ..][0..sp.per_part]);
                 blocked(&a, mem, false);
             }
@@ -1197,13 +1255,27 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
                 const lo, const hi = sp.range(p);
                 widest = @max(widest, hi - lo);
             }
-            const m = if (sp.by_cols) args.m else widest;
-            const n = if (sp.by_cols) widest else args.n;
+            // The operand every part would pack is packed once, shared
+            // (see Split.shared_a), unless the parts read it in place or it
+            // would take more than share_max_bytes.
+            const sub0 = sp.sub(0);
+            const shared_elems = if (sp.by_cols) roundUp(args.m, MR) * args.k else roundUp(args.n, NR) * args.k;
+            const shared_bytes = roundUp(shared_elems * @sizeOf(P), 64);
+            const share = !dot2 and shared_bytes <= share_max_bytes and
+                (if (sp.by_cols) !aDirect(&sub0) else !bDirect(&sub0));
+            // A part packs only the operand it does not share.
+            const m = if (!sp.by_cols) widest else if (share) 0 else args.m;
+            const n = if (sp.by_cols) widest else if (share) 0 else args.n;
             sp.per_part = roundUp(bufBytes(m, n, args.k), 64);
-            const buf = try Buffer.get(sp.per_part * sp.parts);
+            const buf = try Buffer.get(sp.per_part * sp.parts + (if (share) shared_bytes else 0));
             defer buf.put();
             sp.mem = buf.mem;
+            if (share) {
+                const at: [*]P = @ptrCast(@alignCast(buf.mem.ptr + sp.per_part * sp.parts));
+                if (sp.by_cols) sp.shared_a = at else sp.shared_b = at;
+            }
             const spp: *const Split = &sp;
+            if (share) pool.run(@intCast(sp.parts), spp, Split.packTaskShared);
             pool.run(@intCast(sp.parts), spp, Split.task);
         }
 
