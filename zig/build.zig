@@ -198,7 +198,8 @@ pub fn build(b: *std.Build) void {
     }) });
     tests.root_module.addImport("zeno_ptx", ptx.module);
     const run_tests = b.addRunArtifact(tests);
-    b.step("test", "Run the Zig unit tests").dependOn(&run_tests.step);
+    const test_step = b.step("test", "Run the Zig unit tests (and compile the GEMM benchmark)");
+    test_step.dependOn(&run_tests.step);
 
     // CUDA smoke test: every kernel family against the CPU exports on device 0
     // (run it on a machine with an NVIDIA GPU; baseline CPU so it runs anywhere).
@@ -240,6 +241,8 @@ pub fn build(b: *std.Build) void {
             .link_libc = true,
         }),
     });
+    // Compiled with the tests, so that it follows matmul's signature.
+    test_step.dependOn(&bench.step);
     const run_bench = b.addRunArtifact(bench);
     b.step("bench-gemm", "Benchmark matmul GFLOP/s (ReleaseFast)").dependOn(&run_bench.step);
 }
