@@ -21,6 +21,12 @@ type Alloc = (bytes: number, zero: boolean) => ArrayBuffer | null;
 
 let alloc: Alloc | null | undefined;
 
+/** The pool's `alloc`, loaded on first use; null where it is unavailable. */
+function pool(): Alloc | null {
+  if (alloc === undefined) alloc = load();
+  return alloc;
+}
+
 function load(): Alloc | null {
   if (env("ZENO_HOST_POOL") === "0") return null;
   try {
@@ -39,14 +45,13 @@ function load(): Alloc | null {
  * from 32 MiB on); null when the pool is unavailable or refuses.
  */
 export function pooledBuffer(bytes: number, zero: boolean): ArrayBuffer | null {
-  if (alloc === undefined) alloc = load();
-  return alloc === null ? null : alloc(bytes, zero);
+  const f = pool();
+  return f === null ? null : f(bytes, zero);
 }
 
 /** @internal Whether buffers come from the pool (loads it on first call). */
 export function hostPoolActive(): boolean {
-  if (alloc === undefined) alloc = load();
-  return alloc !== null;
+  return pool() !== null;
 }
 
 /** The pool's counters (see {@link hostPoolStats}). */

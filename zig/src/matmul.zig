@@ -817,8 +817,11 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
             return @min(KC, roundUp(even, 8));
         }
 
+        /// Elements of packed A and packed B.
+        const PackElems = struct { a: usize, b: usize };
+
         /// Elements of packing space one blocked multiply needs.
-        fn packElems(m: usize, n: usize, k: usize) struct { a: usize, b: usize } {
+        fn packElems(m: usize, n: usize, k: usize) PackElems {
             const kc = @min(k, KC);
             return .{
                 .a = roundUp(roundUp(@min(m, MB), MR) * depth(kc), 64 / @sizeOf(P)),
@@ -940,11 +943,16 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
             return E == T and !dot2 and args.b_packed == null and args.csb == 1 and args.m <= direct_b_max_rows and (args.rsb * @sizeOf(T)) % 4096 != 0;
         }
 
-        /// The blocked multiply on packing space `mem` (bufBytes bytes).
+        /// Packing space `blocked` needs for `args`: none for an operand
+        /// packed beforehand.
+        fn ownPackElems(args: *const Args) PackElems {
+            return packElems(if (args.a_packed != null) 0 else args.m, if (args.b_packed != null) 0 else args.n, args.k);
+        }
+
+        /// The blocked multiply on packing space `mem` (ownPackElems).
         /// With `parallel` false it never touches the pool (safe inside a pool task).
         fn blocked(args: *const Args, mem: []align(64) u8, parallel: bool) void {
-            // An operand packed beforehand takes no packing space here.
-            const e = packElems(if (args.a_packed != null) 0 else args.m, if (args.b_packed != null) 0 else args.n, args.k);
+            const e = ownPackElems(args);
             const base: [*]P = @ptrCast(mem.ptr);
             const apack = base;
             const bpack = base + e.a;
@@ -952,6 +960,8 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
             // Unpacked A feeds the micro-kernel as it is: only in the compute type.
             const a_direct = aDirect(args);
             const b_direct = bDirect(args);
+            // A is packed here unless read in place or packed beforehand.
+            const pack_a = !a_direct and args.a_packed == null;
             var jc: usize = 0;
             while (jc < args.n) : (jc += NC) {
                 const nc: usize = @min(NC, args.n - jc);
@@ -974,7 +984,7 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
                             .ic0 = ic0,
                             .mb = mb,
                             .a_panels = (mb + MR - 1) / MR,
-                            .a_tasks = if (a_direct or args.a_packed != null) 0 else 1,
+                            .a_tasks = if (pack_a) 1 else 0,
                             .a_direct = a_direct,
                             .b_direct = b_direct,
                             .b_panels = (nc + NR - 1) / NR,
@@ -992,7 +1002,7 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
                             const want = 4 * threads;
                             if (m_tiles < want) n_tiles = @min(s.b_panels, (want + m_tiles - 1) / m_tiles);
                             while ((m_tiles * n_tiles) % threads != 0 and m_tiles < s.a_panels) m_tiles += 1;
-                            if (!a_direct and args.a_packed == null) s.a_tasks = @min(s.a_panels, 2 * threads);
+                            if (pack_a) s.a_tasks = @min(s.a_panels, 2 * threads);
                             if (s.b_tasks > 0 and !b_direct) s.b_tasks = @min(s.b_panels, 2 * threads);
                         }
                         m_tiles = @min(m_tiles, s.a_panels);
@@ -1240,7 +1250,8 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
                 var a = sp.sub(part);
                 if (sp.shared_a) |ap| a.a_packed = ap;
                 if (sp.shared_b) |bp| a.b_packed = bp;
-                assert(a.m > 0 and a.n > 0 and bufBytes(if (a.a_packed != null) 0 else a.m, if (a.b_packed != null) 0 else a.n, a.k) <= sp.per_part);
+                const e = ownPackElems(&a);
+                assert(a.m > 0 and a.n > 0 and (e.a + e.b) * @sizeOf(P) <= sp.per_part);
                 const mem: []align(64) u8 = @alignCast(sp.mem[part * sp.per_part ..][0..sp.per_part]);
                 blocked(&a, mem, false);
             }
