@@ -305,8 +305,8 @@ fn roundUp(x: usize, to: usize) usize {
 
 /// The kernel for this target: full-width vectors (512-bit where AVX-512
 /// exists, even when the target prefers 256-bit auto-vectorisation) and as many
-/// micro-tile rows as the registers hold: MR * 2 accumulators plus 2 B vectors
-/// and a broadcast.
+/// micro-tile rows as the registers hold: MR * NV accumulators plus NV B
+/// vectors and a broadcast.
 fn Gemm(comptime T: type) type {
     return GemmFor(T, T, T);
 }
@@ -315,16 +315,43 @@ fn Gemm(comptime T: type) type {
 /// C of element type C, computing in T.
 fn GemmFor(comptime T: type, comptime E: type, comptime C: type) type {
     const vl = if (has_avx512) 64 / @sizeOf(T) else (std.simd.suggestVectorLength(T) orelse 4);
-    const mr = if (vector_registers >= 32) 12 else 6;
-    comptime assert(mr * 2 + 2 + 1 <= vector_registers);
-    return KernelFor(T, E, C, vl, mr, null, false);
+    // AVX-512: 6 x 4 vectors. Each k step loads NV B vectors and broadcasts
+    // MR elements of A for MR * NV multiply-adds: 10 loads for 24 here
+    // against 14 for 24 in 12 x 2 vectors. Measured on Ice Lake (1 thread,
+    // f32): the kernel alone on panels in L1 and L2 went from 155-157 to
+    // 166-172 GFLOP/s (the FMA peak is 177), and 1024^3 from 127-133 to
+    // 135-141, eight runs each taking turns.
+    const wide = has_avx512 and vector_registers >= 32;
+    const mr = if (wide) 6 else if (vector_registers >= 32) 12 else 6;
+    const nv = if (wide) 4 else 2;
+    comptime assert(mr * nv + nv + 1 <= vector_registers);
+    return KernelFor(T, E, C, vl, mr, nv, null, false);
+}
+
+/// The kernel for narrow products where Gemm's rows are 4 vectors wide
+/// (AVX-512): rows of 2 vectors, 12 of them a tile; Gemm itself elsewhere.
+/// A 64-column panel of a product 32 columns wide is half padding, and small
+/// products pay a tile's fixed costs twice as often in 6-row tiles: 256
+/// products of 32^3 ran at 30-33 GFLOP/s in 6 x 4-vector tiles against 78-87
+/// in 12 x 2 (1 thread, Ice Lake).
+fn GemmNarrow(comptime T: type) type {
+    const G = Gemm(T);
+    return if (G.NV == 2) G else Kernel(T, G.VL, 12, 2, null);
+}
+
+/// Whether a product n columns wide runs on GemmNarrow: where Gemm's panels
+/// would pad it by more than an eighth.
+fn narrowCols(comptime T: type, n: usize) bool {
+    const G = Gemm(T);
+    if (G.NV == 2) return false;
+    return (roundUp(n, G.NR) - n) * 8 > n;
 }
 
 /// The bfloat16 kernel on BF16 dot products (AVX-512 builds; callers check
 /// `hasBf16Dot` first), writing C of element type C (bfloat16 or f32).
 fn GemmBf16Dot(comptime C: type) type {
     comptime assert(has_avx512);
-    return KernelFor(f32, dt.BF16, C, 16, 12, null, true);
+    return KernelFor(f32, dt.BF16, C, 16, 12, 2, null, true);
 }
 
 /// Whether this CPU runs vdpbf16ps (cpu.avx512Bf16).
@@ -346,11 +373,11 @@ pub inline fn dotBf16(acc: @Vector(16, f32), a: @Vector(16, u32), b: @Vector(16,
     );
 }
 
-/// The GEMM for vector length `vl` and micro-tile height `mr` (tests also run
-/// other targets' shapes on this one). `blocks` overrides KC, MC, NC and MB
-/// (the tests use tiny blocks to reach every loop).
-fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blocks: ?[4]usize) type {
-    return KernelFor(T, T, T, vl, mr, blocks, false);
+/// The GEMM for vector length `vl` and micro-tiles of `mr` rows by `nv`
+/// vectors (tests also run other targets' shapes on this one). `blocks`
+/// overrides KC, MC, NC and MB (the tests use tiny blocks to reach every loop).
+fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime nv: usize, comptime blocks: ?[4]usize) type {
+    return KernelFor(T, T, T, vl, mr, nv, blocks, false);
 }
 
 /// `Kernel` with A and B of element type E and C of element type C (f16 or
@@ -358,8 +385,9 @@ fn Kernel(comptime T: type, comptime vl: usize, comptime mr: usize, comptime blo
 /// one pass over k: C is stored once, rounded, and never read back.
 /// `dot2` (bfloat16 on BF16 dot products): A and B pack as u32 pairs of
 /// consecutive k, and the micro-kernel is `microDot`.
-fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: usize, comptime mr: usize, comptime blocks: ?[4]usize, comptime dot2: bool) type {
+fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: usize, comptime mr: usize, comptime nv: usize, comptime blocks: ?[4]usize, comptime dot2: bool) type {
     comptime assert(E == T or T == f32);
+    comptime assert(nv == 2 or (nv == 4 and !dot2));
     comptime assert(C == T or C == E);
     comptime assert(!dot2 or (E == dt.BF16 and T == f32 and vl == 16));
     return struct {
@@ -374,7 +402,7 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
         const VL = vl;
         const V = @Vector(VL, T);
         /// Vectors per micro-tile row.
-        const NV = 2;
+        const NV = nv;
         const NR = NV * VL;
         const MR = mr;
         /// KC: the depth of one pass over C; a packed B micro-panel (KC x NR)
@@ -385,20 +413,21 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
         /// 512^3 from 93.6 to 95.5 GFLOP/s and 1024^3 from 94.5 to 96).
         /// k is cut into equal passes of at most KC (see kStep). The
         /// 512-bit kernels sweep B panels past an A panel held in L1 (see
-        /// JB), so their A panel and a B panel stream share L1: 48 KiB of B
-        /// panel there (KC 384 for f32 and f64).
-        const KC: usize = if (blocks) |bl| bl[0] else @max(128, @min(1024, (if (JB > 0) 48 << 10 else 64 << 10) / (NR * PB)));
+        /// JB), so their A panel and a B panel stream share L1: KC 384 (for
+        /// f32 and f64 a 6 x 4-vector tile's B panel takes 96 KiB and
+        /// streams through, a 12 x 2-vector tile's 48 KiB).
+        const KC: usize = if (blocks) |bl| bl[0] else if (JB > 0) 384 else @max(128, @min(1024, (64 << 10) / (NR * PB)));
         /// The 512-bit kernels (AVX-512, f32 and f64; not the bfloat16 dot
         /// products) run the A panels of a tile outermost: one A panel (MR x
-        /// KC, 18 KiB) stays in L1 while the micro-kernel sweeps JB columns
-        /// of B panels (ten 48 KiB panels, 480 KiB) that stay in L2 across the tile's
-        /// A panels. B micro-panel outermost, the 64 KiB B panel did not fit
+        /// KC, 9-18 KiB) stays in L1 while the micro-kernel sweeps JB columns
+        /// of B panels (480 KiB: ten of 48 KiB, or five of 96 KiB) that stay
+        /// in L2 across the tile's A panels. B micro-panel outermost, the 64 KiB B panel did not fit
         /// L1 and came again from L3 for each tile: measured on Ice Lake
         /// (AVX-512, two FMA units; 1 thread), 1024^3 went from 111-114 to
         /// 127-130 GFLOP/s and 2048^3 from 116-117 to 123-124. 0: B
         /// micro-panel outermost (AVX2, SSE and the dot products, tuned on
         /// Zen 3). The tests' tiny blocks sweep two B panels at a time.
-        const JB: usize = if (dot2 or VL * @sizeOf(T) != 64) 0 else if (blocks != null) 2 * NR else 10 * NR;
+        const JB: usize = if (dot2 or VL * @sizeOf(T) != 64) 0 else if (blocks != null) 2 * NR else 20 / NV * NR;
         /// MC: a packed A block (MC x KC) stays in L2 (~320 KiB, with room
         /// for a B micro-panel beside it). Each B micro-panel comes from L3
         /// once per MC rows, so a taller block halves that traffic against a
@@ -410,7 +439,11 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
         /// 5-7% at 2048^3 with another process using L3 (94-95 against
         /// 88-91 GFLOP/s, 1 thread, two runs side by side).
         const NC: usize = if (blocks) |bl| bl[2] else @max(NR, (4 << 20) / (KC * PB) / NR * NR);
-        /// MB: rows of A packed at once for one (jc, pc) block (~3 MiB).
+        /// MB: rows of A packed at once for one (jc, pc) block (~3 MiB) where
+        /// threads share the blocks. One thread packs MC rows at a time, so
+        /// that the packed block is written to L2 and read from there
+        /// instead of passing through L3 (measured on Ice Lake, 1 thread:
+        /// packing A went from 5.3% to 3.9% of 1024^3).
         const MB: usize = if (blocks) |bl| bl[3] else @max(MC, (3 << 20) / (KC * PB) / MC * MC);
         /// Up to this many multiply-adds, rows of A contiguous along k are not
         /// packed (the tests' tiny blocks always pack, to reach every packing path).
@@ -428,7 +461,7 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
         /// Ice Lake, 1 thread: [32, 1024] x [1024, 256] 45-65 -> 71-87
         /// GFLOP/s; [32, 256] x [256, 1024] (a 4 KiB stride) 53-94 -> 53-73
         /// with 2 threads, so it stays packed.
-        const direct_b_max_rows = if (blocks == null) 4 * MR else 0;
+        const direct_b_max_rows = if (blocks == null) 48 else 0;
         /// Split: the most packing space the shared operand may take (A of
         /// 2048 x 2048 float32 takes 16 MiB).
         const share_max_bytes = 16 << 20;
@@ -492,12 +525,13 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
                 // store runs VL - R elements into the next k step's slots (the
                 // first of a full block's): the R block is stored first and the
                 // full blocks' stores overwrite them, and the next VL k steps'
-                // stores those past the last one. Only the panel's last k step
-                // stores exactly, so nothing past the panel is written. One
-                // block at a time: two (NR = 32) held all 32 zmm registers.
+                // stores those past the last one (with W < VL / 2 a store
+                // runs into several). In the panel's last block, the stores
+                // that would run past its end store exactly, so nothing past
+                // the panel is written. One block at a time: two (NR = 32)
+                // held all 32 zmm registers.
                 const G = W / VL;
                 const R = W % VL;
-                comptime assert(R == 0 or VL - R <= W);
                 var kk: usize = 0;
                 while (kk + VL <= kc) : (kk += VL) {
                     const last = kk + VL == kc;
@@ -507,7 +541,7 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
                         const cols = transposeBlock(VL, T, blk);
                         inline for (0..VL) |j| {
                             const at = dst + (kk + j) * W + G * VL;
-                            if (j + 1 < VL or !last) {
+                            if (!last or j * W + G * VL + VL <= VL * W) {
                                 at[0..VL].* = cols[j];
                             } else {
                                 const a: [VL]T = cols[j];
@@ -675,10 +709,7 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
             comptime assert(dot2);
             assert(C == T or !accumulate);
             const U = @Vector(VL, u32);
-            for (0..rows) |i| {
-                @prefetch(c + i * ldc, .{ .rw = .write });
-                @prefetch(c + i * ldc + cols - 1, .{ .rw = .write });
-            }
+            prefetchTile(c, ldc, rows, cols);
             var acc: [MR][NV]V = undefined;
             inline for (0..MR) |i| {
                 inline for (0..NV) |v| acc[i][v] = @splat(0);
@@ -696,6 +727,18 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
                 bp += NR;
             }
             storeTile(MR, &acc, c, ldc, rows, cols, accumulate);
+        }
+
+        /// Prefetches every cache line of c[0..rows, 0..cols] for writing.
+        inline fn prefetchTile(c: [*]C, ldc: usize, rows: usize, cols: usize) void {
+            const line = 64 / @sizeOf(C);
+            for (0..rows) |i| {
+                const row = c + i * ldc;
+                var j: usize = 0;
+                while (j < cols) : (j += line) @prefetch(row + j, .{ .rw = .write });
+                // A row that does not start on a line boundary ends in one more.
+                @prefetch(row + cols - 1, .{ .rw = .write });
+            }
         }
 
         /// Stores (or adds) the accumulators of a tile into c[0..rows, 0..cols].
@@ -735,18 +778,22 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
             microRows(MR, a_packed, kc, a, lda, b, ldb, c, ldc, rows, cols, accumulate);
         }
 
-        /// micro for a last tile of at most 8 rows where MR is 12: an 8-row
-        /// kernel instead of MR rows of which some are dropped (M = 32 ends in
-        /// 8 rows: a hand-written LSTM cell's [32, 256] x [256, 1024] spent
-        /// 12.5% of its FMAs on padding rows). A separate function, so that
-        /// micro's own code stays as it is.
+        /// Rows of microShort's tiles: 8 where MR is 12, 3 where it is 6 with
+        /// 4 vectors a row; MR where no shorter tile is built.
+        const SR: usize = if (MR > 8) 8 else if (NV == 4) MR / 2 else MR;
+
+        /// micro for a last tile of at most SR rows: a shorter kernel instead
+        /// of MR rows of which some are dropped (M = 32 ends in 8 rows of 12,
+        /// or 2 of 6: a hand-written LSTM cell's [32, 256] x [256, 1024] spent
+        /// 12.5% of its FMAs on padding rows in 12-row tiles). A separate
+        /// function, so that micro's own code stays as it is.
         fn microShort(comptime a_packed: bool, kc: usize, a: [*]const T, lda: usize, b: [*]const T, ldb: usize, c: [*]C, ldc: usize, rows: usize, cols: usize, accumulate: bool) void {
-            microRows(@min(8, MR), a_packed, kc, a, lda, b, ldb, c, ldc, rows, cols, accumulate);
+            microRows(SR, a_packed, kc, a, lda, b, ldb, c, ldc, rows, cols, accumulate);
         }
 
         /// Whether a tile of `rows` rows runs on microShort.
         inline fn short(rows: usize) bool {
-            return MR > 8 and rows <= 8;
+            return SR < MR and rows <= SR;
         }
 
         /// micro with R accumulator rows (rows <= R <= MR); a packed A panel
@@ -758,11 +805,9 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
             assert(C == T or !accumulate);
             const mr_ = rows;
             const nr = cols;
-            // The C tile is needed after the k loop: fetch it meanwhile.
-            for (0..mr_) |i| {
-                @prefetch(c + i * ldc, .{ .rw = .write });
-                @prefetch(c + i * ldc + nr - 1, .{ .rw = .write });
-            }
+            // The C tile is needed after the k loop: fetch it meanwhile,
+            // every cache line of its rows (a row of 4 vectors spans 4).
+            prefetchTile(c, ldc, mr_, nr);
             var acc: [R][NV]V = undefined;
             inline for (0..R) |i| {
                 inline for (0..NV) |v| acc[i][v] = @splat(0);
@@ -962,6 +1007,8 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
             const b_direct = bDirect(args);
             // A is packed here unless read in place or packed beforehand.
             const pack_a = !a_direct and args.a_packed == null;
+            // Rows of A packed per step (see MB).
+            const mb_step: usize = if (threads > 1) MB else MC;
             var jc: usize = 0;
             while (jc < args.n) : (jc += NC) {
                 const nc: usize = @min(NC, args.n - jc);
@@ -970,8 +1017,8 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
                 while (pc < args.k) : (pc += kstep) {
                     const kc: usize = @min(kstep, args.k - pc);
                     var ic0: usize = 0;
-                    while (ic0 < args.m) : (ic0 += MB) {
-                        const mb: usize = @min(MB, args.m - ic0);
+                    while (ic0 < args.m) : (ic0 += mb_step) {
+                        const mb: usize = @min(mb_step, args.m - ic0);
                         const b_packed = if (b_direct) (nc % NR != 0) else true;
                         var s = Step{
                             .args = args,
@@ -1195,8 +1242,13 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
             const min_panels = 4;
 
             fn plan(args: *const Args, threads: usize) ?Split {
-                const by_cols = args.n >= args.m;
-                const panels = if (by_cols) (args.n + NR - 1) / NR else (args.m + MR - 1) / MR;
+                const col_panels = (args.n + NR - 1) / NR;
+                const row_panels = (args.m + MR - 1) / MR;
+                // The wider side, or the other where the wider one has too
+                // few panels (256 columns are four 64-column panels).
+                var by_cols = args.n >= args.m;
+                if ((if (by_cols) col_panels else row_panels) < min_panels * threads) by_cols = !by_cols;
+                const panels = if (by_cols) col_panels else row_panels;
                 if (panels < min_panels * threads) return null;
                 return .{ .args = args, .by_cols = by_cols, .parts = threads, .panels = panels };
             }
@@ -1364,12 +1416,17 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
 /// in passes of at most KC.
 pub fn PackedB(comptime T: type) type {
     comptime assert(dt.isFloat(T));
-    const G = Gemm(T);
+    // Tiles of 2 vectors a row, as the other targets' Gemm: with Gemm's 4
+    // (AVX-512), a batch of 32 ran in 4-row tiles, and an LSTM layer (b32
+    // t64 h256, forward and backward, 1 thread, Ice Lake) took 62-78 ms
+    // against 64-68.
+    const G = GemmNarrow(T);
     // A shorter tile of the same panel width, for row counts that the full
     // height splits badly: 32 rows (a recurrent layer's batch) take three
-    // 12-row tiles, 36 rows of work, or four 8-row tiles, 32. The unpacked-A
+    // 12-row tiles, 36 rows of work, or four 8-row tiles, 32 (six 6-row
+    // tiles or eight 4-row tiles with 4-vector rows). The unpacked-A
     // kernel also keeps its row pointers in registers at 8 rows.
-    const S = Kernel(T, G.VL, @max(1, G.MR * 2 / 3), null);
+    const S = Kernel(T, G.VL, @max(1, G.MR * 2 / 3), G.NV, null);
     comptime assert(S.NR == G.NR and S.KC == G.KC);
     return struct {
         const Self = @This();
@@ -1458,8 +1515,14 @@ pub fn PackedB(comptime T: type) type {
 pub fn serial(comptime T: type, a: [*]const T, b: [*]const T, c: [*]T, m: usize, n: usize, k: usize, rsa: usize, csa: usize, rsb: usize, csb: usize, mem: []align(64) u8) void {
     comptime assert(dt.isFloat(T));
     assert(mem.len >= serialBufBytes(T, m, n, k));
-    const args = Gemm(T).Args{ .a = a, .b = b, .c = c, .m = m, .n = n, .k = k, .rsa = rsa, .csa = csa, .rsb = rsb, .csb = csb };
-    Gemm(T).runWith(&args, mem, false);
+    if (narrowCols(T, n)) return serialOn(T, GemmNarrow(T), a, b, c, m, n, k, rsa, csa, rsb, csb, mem, false);
+    serialOn(T, Gemm(T), a, b, c, m, n, k, rsa, csa, rsb, csb, mem, false);
+}
+
+/// `serial` (or with `accumulate` `serialAccumulate`) on kernel G.
+fn serialOn(comptime T: type, comptime G: type, a: [*]const T, b: [*]const T, c: [*]T, m: usize, n: usize, k: usize, rsa: usize, csa: usize, rsb: usize, csb: usize, mem: []align(64) u8, accumulate: bool) void {
+    const args = G.Args{ .a = a, .b = b, .c = c, .m = m, .n = n, .k = k, .rsa = rsa, .csa = csa, .rsb = rsb, .csb = csb, .accumulate = accumulate };
+    if (accumulate) G.blocked(&args, mem, false) else G.runWith(&args, mem, false);
 }
 
 /// `serial` adding into c: c += a @ b. Only for m, n > 1 and k > 0 (the
@@ -1468,13 +1531,15 @@ pub fn serialAccumulate(comptime T: type, a: [*]const T, b: [*]const T, c: [*]T,
     comptime assert(dt.isFloat(T));
     assert(m > 1 and n > 1 and k > 0);
     assert(mem.len >= serialBufBytes(T, m, n, k));
-    const args = Gemm(T).Args{ .a = a, .b = b, .c = c, .m = m, .n = n, .k = k, .rsa = rsa, .csa = csa, .rsb = rsb, .csb = csb, .accumulate = true };
-    Gemm(T).blocked(&args, mem, false);
+    if (narrowCols(T, n)) return serialOn(T, GemmNarrow(T), a, b, c, m, n, k, rsa, csa, rsb, csb, mem, true);
+    serialOn(T, Gemm(T), a, b, c, m, n, k, rsa, csa, rsb, csb, mem, true);
 }
 
 /// Packing space `serial` needs for an [m, k] @ [k, n] multiply.
 pub fn serialBufBytes(comptime T: type, m: usize, n: usize, k: usize) usize {
-    return if (Gemm(T).needsBuffer(m, n, k)) roundUp(Gemm(T).bufBytes(m, n, k), 64) else 0;
+    const G = Gemm(T);
+    if (!G.needsBuffer(m, n, k)) return 0;
+    return roundUp(if (narrowCols(T, n)) GemmNarrow(T).bufBytes(m, n, k) else G.bufBytes(m, n, k), 64);
 }
 
 /// The plain triple loop, in f64 for floats: the reference the tests compare with.
@@ -1511,7 +1576,9 @@ pub fn matmul(dtype: DType, a: [*]u8, aoff: i64, b: [*]u8, boff: i64, c: [*]u8, 
             const B = ptr(T, b, boff);
             const C = ptr(T, c, coff);
             if (comptime dt.isFloat(T)) {
-                try Gemm(T).runBatch(A, B, C, batch, m, n, k, s, accumulate);
+                if (narrowCols(T, n)) {
+                    try GemmNarrow(T).runBatch(A, B, C, batch, m, n, k, s, accumulate);
+                } else try Gemm(T).runBatch(A, B, C, batch, m, n, k, s, accumulate);
             } else {
                 for (0..batch) |bi| {
                     const ab = A + bi * @as(usize, @intCast(s.a_batch));
@@ -1629,8 +1696,8 @@ test "other targets' tile shapes (AVX-512, SSE) match the reference" {
     defer pool.setNumThreads(2);
     const shapes = [_][4]usize{ .{ 1, 7, 17, 64 }, .{ 1, 13, 35, 129 }, .{ 1, 64, 64, 64 }, .{ 1, 150, 97, 300 }, .{ 1, 255, 70, 513 }, .{ 6, 25, 40, 30 }, .{ 1, 1, 50, 9 } };
     const tiny = [4]usize{ 24, 24, 64, 48 }; // KC, MC, NC, MB: several blocks on every loop
-    // The last kernel's B blocks (160 columns) hold several of its two-panel sweeps (JB 64) and a partial one.
-    inline for (.{ Kernel(f32, 16, 12, null), Kernel(f64, 8, 12, null), Kernel(f32, 4, 6, null), Kernel(f64, 2, 6, null), Kernel(f32, 8, 6, tiny), Kernel(f32, 4, 6, tiny), Kernel(f64, 8, 12, .{ 16, 24, 32, 48 }), Kernel(f32, 16, 12, .{ 24, 24, 160, 48 }) }) |K| {
+    // The 512-bit kernels' B blocks with tiny blocks (5 panels) hold several of their two-panel sweeps and a partial one.
+    inline for (.{ Kernel(f32, 16, 12, 2, null), Kernel(f64, 8, 12, 2, null), Kernel(f32, 16, 6, 4, null), Kernel(f64, 8, 6, 4, null), Kernel(f32, 4, 6, 2, null), Kernel(f64, 2, 6, 2, null), Kernel(f32, 8, 6, 2, tiny), Kernel(f32, 4, 6, 2, tiny), Kernel(f64, 8, 12, 2, .{ 16, 24, 32, 48 }), Kernel(f32, 16, 12, 2, .{ 24, 24, 160, 48 }), Kernel(f64, 8, 6, 4, .{ 16, 24, 160, 48 }), Kernel(f32, 16, 6, 4, .{ 24, 24, 320, 48 }) }) |K| {
         const T = @typeInfo(K.V).vector.child;
         // One thread runs the tiles in order, two claim them (and split products).
         for ([_]u32{ 1, 2 }) |threads| {
