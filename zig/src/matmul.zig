@@ -8,8 +8,9 @@
 //! in parallel), then a register-tiled micro-kernel (MR x NR accumulators in
 //! SIMD registers, FMA where the CPU has it) sweeps tiles of C that the threads
 //! claim over both M and N. Tile sizes derive from the vector length and the
-//! register count at comptime (6x16 f32 / 6x8 f64 with AVX2, 12x32 / 12x16
-//! with AVX-512). Matrix-vector shapes (M or N = 1) take a dot/axpy path, and
+//! register count at comptime (6x16 f32 / 6x8 f64 with AVX2, 6x64 / 6x32
+//! with AVX-512, where products narrower than a panel and the recurrent
+//! layers' packed weights take 12x32 / 12x16). Matrix-vector shapes (M or N = 1) take a dot/axpy path, and
 //! batches of small matrices run one matrix per thread. Packing buffers are
 //! cached between calls. A plain reference loop (`reference`) stays beside it
 //! for the tests.
