@@ -8,9 +8,9 @@
 //! in parallel), then a register-tiled micro-kernel (MR x NR accumulators in
 //! SIMD registers, FMA where the CPU has it) sweeps tiles of C that the threads
 //! claim over both M and N. Tile sizes derive from the vector length and the
-//! register count at comptime (6x16 f32 / 6x8 f64 with AVX2, 6x64 / 6x32
-//! with AVX-512, where products narrower than a panel and the recurrent
-//! layers' packed weights take 12x32 / 12x16). Matrix-vector shapes (M or N = 1) take a dot/axpy path, and
+//! register count at comptime (6x16 f32 / 6x8 f64 with AVX2; with AVX-512
+//! 6x64 f32, where products narrower than a panel and the recurrent layers'
+//! packed weights take 12x32, and 12x16 f64). Matrix-vector shapes (M or N = 1) take a dot/axpy path, and
 //! batches of small matrices run one matrix per thread. Packing buffers are
 //! cached between calls. A plain reference loop (`reference`) stays beside it
 //! for the tests.
@@ -322,7 +322,10 @@ fn GemmFor(comptime T: type, comptime E: type, comptime C: type) type {
     // f32): the kernel alone on panels in L1 and L2 went from 155-157 to
     // 166-172 GFLOP/s (the FMA peak is 177), and 1024^3 from 127-133 to
     // 135-141, eight runs each taking turns.
-    const wide = has_avx512 and vector_registers >= 32;
+    // float32 only: float64 stays on 12 x 2 (1024^3 ran at 55-56 GFLOP/s
+    // there against 62-69 in 6 x 4), as a second set of tile shapes for it
+    // would cost the library's first build more than it gains.
+    const wide = has_avx512 and vector_registers >= 32 and T == f32;
     const mr = if (wide) 6 else if (vector_registers >= 32) 12 else 6;
     const nv = if (wide) 4 else 2;
     comptime assert(mr * nv + nv + 1 <= vector_registers);
@@ -340,11 +343,17 @@ fn GemmNarrow(comptime T: type) type {
     return if (G.NV == 2) G else Kernel(T, G.VL, 12, 2, null);
 }
 
+/// Whether narrow products of T run on GemmNarrow (see narrowCols): where
+/// Gemm's rows are 4 vectors wide.
+fn hasNarrow(comptime T: type) bool {
+    return Gemm(T).NV == 4;
+}
+
 /// Whether a product n columns wide runs on GemmNarrow: where Gemm's panels
 /// would pad it by more than an eighth.
 fn narrowCols(comptime T: type, n: usize) bool {
+    if (comptime !hasNarrow(T)) return false;
     const G = Gemm(T);
-    if (G.NV == 2) return false;
     return (roundUp(n, G.NR) - n) * 8 > n;
 }
 
@@ -1525,7 +1534,9 @@ pub fn PackedB(comptime T: type) type {
 pub fn serial(comptime T: type, a: [*]const T, b: [*]const T, c: [*]T, m: usize, n: usize, k: usize, rsa: usize, csa: usize, rsb: usize, csb: usize, mem: []align(64) u8) void {
     comptime assert(dt.isFloat(T));
     assert(mem.len >= serialBufBytes(T, m, n, k));
-    if (narrowCols(T, n)) return serialOn(T, GemmNarrow(T), a, b, c, m, n, k, rsa, csa, rsb, csb, mem, false);
+    if (comptime hasNarrow(T)) {
+        if (narrowCols(T, n)) return serialOn(T, GemmNarrow(T), a, b, c, m, n, k, rsa, csa, rsb, csb, mem, false);
+    }
     serialOn(T, Gemm(T), a, b, c, m, n, k, rsa, csa, rsb, csb, mem, false);
 }
 
@@ -1541,7 +1552,9 @@ pub fn serialAccumulate(comptime T: type, a: [*]const T, b: [*]const T, c: [*]T,
     comptime assert(dt.isFloat(T));
     assert(m > 1 and n > 1 and k > 0);
     assert(mem.len >= serialBufBytes(T, m, n, k));
-    if (narrowCols(T, n)) return serialOn(T, GemmNarrow(T), a, b, c, m, n, k, rsa, csa, rsb, csb, mem, true);
+    if (comptime hasNarrow(T)) {
+        if (narrowCols(T, n)) return serialOn(T, GemmNarrow(T), a, b, c, m, n, k, rsa, csa, rsb, csb, mem, true);
+    }
     serialOn(T, Gemm(T), a, b, c, m, n, k, rsa, csa, rsb, csb, mem, true);
 }
 
@@ -1549,7 +1562,10 @@ pub fn serialAccumulate(comptime T: type, a: [*]const T, b: [*]const T, c: [*]T,
 pub fn serialBufBytes(comptime T: type, m: usize, n: usize, k: usize) usize {
     const G = Gemm(T);
     if (!G.needsBuffer(m, n, k)) return 0;
-    return roundUp(if (narrowCols(T, n)) GemmNarrow(T).bufBytes(m, n, k) else G.bufBytes(m, n, k), 64);
+    if (comptime hasNarrow(T)) {
+        if (narrowCols(T, n)) return roundUp(GemmNarrow(T).bufBytes(m, n, k), 64);
+    }
+    return roundUp(G.bufBytes(m, n, k), 64);
 }
 
 /// The plain triple loop, in f64 for floats: the reference the tests compare with.
@@ -1586,9 +1602,10 @@ pub fn matmul(dtype: DType, a: [*]u8, aoff: i64, b: [*]u8, boff: i64, c: [*]u8, 
             const B = ptr(T, b, boff);
             const C = ptr(T, c, coff);
             if (comptime dt.isFloat(T)) {
-                if (narrowCols(T, n)) {
-                    try GemmNarrow(T).runBatch(A, B, C, batch, m, n, k, s, accumulate);
-                } else try Gemm(T).runBatch(A, B, C, batch, m, n, k, s, accumulate);
+                if (comptime hasNarrow(T)) {
+                    if (narrowCols(T, n)) return GemmNarrow(T).runBatch(A, B, C, batch, m, n, k, s, accumulate);
+                }
+                try Gemm(T).runBatch(A, B, C, batch, m, n, k, s, accumulate);
             } else {
                 for (0..batch) |bi| {
                     const ab = A + bi * @as(usize, @intCast(s.a_batch));
