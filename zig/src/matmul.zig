@@ -10,8 +10,9 @@
 //! claim over both M and N. Tile sizes derive from the vector length and the
 //! register count at comptime (6x16 f32 / 6x8 f64 with AVX2; with AVX-512
 //! 6x64 f32, where products narrower than a panel and the recurrent layers'
-//! packed weights take 12x32, and 12x16 f64). Matrix-vector shapes (M or N = 1) take a dot/axpy path, and
-//! batches of small matrices run one matrix per thread. Packing buffers are
+//! packed weights take 12x32, and 12x16 f64). Matrix-vector shapes (M or
+//! N = 1) take a dot/axpy path, and batches of small matrices run one matrix
+//! per thread. Packing buffers are
 //! cached between calls. A plain reference loop (`reference`) stays beside it
 //! for the tests.
 //!
@@ -343,17 +344,11 @@ fn GemmNarrow(comptime T: type) type {
     return if (G.NV == 2) G else Kernel(T, G.VL, 12, 2, null);
 }
 
-/// Whether narrow products of T run on GemmNarrow (see narrowCols): where
-/// Gemm's rows are 4 vectors wide.
-fn hasNarrow(comptime T: type) bool {
-    return Gemm(T).NV == 4;
-}
-
 /// Whether a product n columns wide runs on GemmNarrow: where Gemm's panels
-/// would pad it by more than an eighth.
+/// would pad it by more than an eighth (never where GemmNarrow is Gemm).
 fn narrowCols(comptime T: type, n: usize) bool {
-    if (comptime !hasNarrow(T)) return false;
     const G = Gemm(T);
+    if (G.NV == 2) return false;
     return (roundUp(n, G.NR) - n) * 8 > n;
 }
 
@@ -423,16 +418,16 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
         /// 512^3 from 93.6 to 95.5 GFLOP/s and 1024^3 from 94.5 to 96).
         /// k is cut into equal passes of at most KC (see kStep). The
         /// 512-bit kernels sweep B panels past an A panel held in L1 (see
-        /// JB), so their A panel and a B panel stream share L1: KC 384 (for
-        /// f32 and f64 a 6 x 4-vector tile's B panel takes 96 KiB and
-        /// streams through, a 12 x 2-vector tile's 48 KiB).
+        /// JB), so their A panel and a B panel stream share L1: KC 384 (a
+        /// 6 x 4-vector tile's B panel takes 96 KiB and streams through, a
+        /// 12 x 2-vector tile's 48 KiB).
         const KC: usize = if (blocks) |bl| bl[0] else if (JB > 0) 384 else @max(128, @min(1024, (64 << 10) / (NR * PB)));
         /// The 512-bit kernels (AVX-512, f32 and f64; not the bfloat16 dot
         /// products) run the A panels of a tile outermost: one A panel (MR x
         /// KC, 9-18 KiB) stays in L1 while the micro-kernel sweeps JB columns
         /// of B panels (480 KiB: ten of 48 KiB, or five of 96 KiB) that stay
-        /// in L2 across the tile's A panels. B micro-panel outermost, the 64 KiB B panel did not fit
-        /// L1 and came again from L3 for each tile: measured on Ice Lake
+        /// in L2 across the tile's A panels. B micro-panel outermost, the 64
+        /// KiB B panel did not fit L1 and came again from L3 for each tile: measured on Ice Lake
         /// (AVX-512, two FMA units; 1 thread), 1024^3 went from 111-114 to
         /// 127-130 GFLOP/s and 2048^3 from 116-117 to 123-124. 0: B
         /// micro-panel outermost (AVX2, SSE and the dot products, tuned on
@@ -1218,8 +1213,9 @@ fn KernelFor(comptime T: type, comptime E: type, comptime C: type, comptime vl: 
 
         /// Each part of C's columns (or of its rows), one or two a thread, is
         /// a serial blocked product in its own packing space (the operand all
-        /// parts read is packed once beforehand, see shared_a). Nothing one thread packs is read by another,
-        /// and the join at the end is the only synchronisation. Where cores
+        /// parts read is packed once beforehand, see shared_a). Apart from
+        /// that operand, nothing one part packs is read by another, and the
+        /// joins after it and at the end are the only synchronisation. Where cores
         /// are far apart (virtual CPUs on different dies, where a cache line
         /// takes 400 ns instead of 80 to cross), packed blocks shared between
         /// threads and a barrier after each block cost 10-15% of a large
@@ -1534,9 +1530,7 @@ pub fn PackedB(comptime T: type) type {
 pub fn serial(comptime T: type, a: [*]const T, b: [*]const T, c: [*]T, m: usize, n: usize, k: usize, rsa: usize, csa: usize, rsb: usize, csb: usize, mem: []align(64) u8) void {
     comptime assert(dt.isFloat(T));
     assert(mem.len >= serialBufBytes(T, m, n, k));
-    if (comptime hasNarrow(T)) {
-        if (narrowCols(T, n)) return serialOn(T, GemmNarrow(T), a, b, c, m, n, k, rsa, csa, rsb, csb, mem, false);
-    }
+    if (narrowCols(T, n)) return serialOn(T, GemmNarrow(T), a, b, c, m, n, k, rsa, csa, rsb, csb, mem, false);
     serialOn(T, Gemm(T), a, b, c, m, n, k, rsa, csa, rsb, csb, mem, false);
 }
 
@@ -1552,20 +1546,14 @@ pub fn serialAccumulate(comptime T: type, a: [*]const T, b: [*]const T, c: [*]T,
     comptime assert(dt.isFloat(T));
     assert(m > 1 and n > 1 and k > 0);
     assert(mem.len >= serialBufBytes(T, m, n, k));
-    if (comptime hasNarrow(T)) {
-        if (narrowCols(T, n)) return serialOn(T, GemmNarrow(T), a, b, c, m, n, k, rsa, csa, rsb, csb, mem, true);
-    }
+    if (narrowCols(T, n)) return serialOn(T, GemmNarrow(T), a, b, c, m, n, k, rsa, csa, rsb, csb, mem, true);
     serialOn(T, Gemm(T), a, b, c, m, n, k, rsa, csa, rsb, csb, mem, true);
 }
 
 /// Packing space `serial` needs for an [m, k] @ [k, n] multiply.
 pub fn serialBufBytes(comptime T: type, m: usize, n: usize, k: usize) usize {
-    const G = Gemm(T);
-    if (!G.needsBuffer(m, n, k)) return 0;
-    if (comptime hasNarrow(T)) {
-        if (narrowCols(T, n)) return roundUp(GemmNarrow(T).bufBytes(m, n, k), 64);
-    }
-    return roundUp(G.bufBytes(m, n, k), 64);
+    if (!Gemm(T).needsBuffer(m, n, k)) return 0;
+    return roundUp(if (narrowCols(T, n)) GemmNarrow(T).bufBytes(m, n, k) else Gemm(T).bufBytes(m, n, k), 64);
 }
 
 /// The plain triple loop, in f64 for floats: the reference the tests compare with.
@@ -1602,9 +1590,7 @@ pub fn matmul(dtype: DType, a: [*]u8, aoff: i64, b: [*]u8, boff: i64, c: [*]u8, 
             const B = ptr(T, b, boff);
             const C = ptr(T, c, coff);
             if (comptime dt.isFloat(T)) {
-                if (comptime hasNarrow(T)) {
-                    if (narrowCols(T, n)) return GemmNarrow(T).runBatch(A, B, C, batch, m, n, k, s, accumulate);
-                }
+                if (narrowCols(T, n)) return GemmNarrow(T).runBatch(A, B, C, batch, m, n, k, s, accumulate);
                 try Gemm(T).runBatch(A, B, C, batch, m, n, k, s, accumulate);
             } else {
                 for (0..batch) |bi| {
